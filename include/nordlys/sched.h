@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.h - the scheduler: quota admission, ordering, gang topology-aware
+ * placement, residency/sensitivity/power constraints, backfill with
+ * reservations, and preemption to reclaim guaranteed quota.
+ *
+ * The scheduler is deterministic and does no I/O: it never reads a clock,
+ * never draws a random number, never logs. Callers feed it events with the
+ * time they happened (microseconds on the caller's clock, never going
+ * backwards) and run nl_sched_pass(); the pass returns a list of actions
+ * (start this job on these nodes, preempt that one) for the caller to carry
+ * out. The controller and the simulator drive the very same code.
+ *
+ * The scheduler keeps only live jobs (PENDING, RUNNING, PREEMPTING). When a
+ * job reaches a terminal state it is removed, and the call that ended it
+ * returns its final record; history is the caller's business (the store,
+ * the simulator's report).
+ *
+ * Calling context: single-threaded. Every function here must be called
+ * from one thread at a time; none blocks.
+ */
+#ifndef NL_NORDLYS_SCHED_H
+#define NL_NORDLYS_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nordlys/job.h"
+
+struct nl_err;
+struct nl_facility;
+struct nl_tenants;
+
+enum nl_policy {
+    NL_POLICY_NORDLYS = 0, /* everything in DESIGN.md section 3 (the default) */
+    NL_POLICY_FIFO,        /* submit order, stop at the first blocked job, no topology, no tiers */
+    NL_POLICY_BACKFILL,    /* Slurm-like: submit order, EASY backfill, no topology, no tiers */
+    NL_POLICY_COUNT
+};
+
+const char *nl_policy_name(enum nl_policy p);
+int nl_policy_parse(const char *name, enum nl_policy *out, struct nl_err *err);
+
+/*
+ * Scheduler configuration. Fill with nl_sched_config_init() and then change
+ * fields; the ordering formula is documented in docs/architecture.md:
+ *
+ *   priority = w_tier * tier_f + w_fair * fair_f + w_age * age_f + w_size * size_f
+ *
+ *   tier_f = 1 - rank / ntiers                     (in (0, 1])
+ *   fair_f = 2 ^ -(usage_share / weight_share)     (Slurm's classic factor)
+ *   age_f  = (now - submit) / age_ref              (not capped)
+ *   size_f = log2(gpus) / log2(facility GPUs)      (in [0, 1])
+ */
+struct nl_sched_config {
+    enum nl_policy policy;
+    double w_tier, w_fair, w_age, w_size;
+    int64_t age_ref_us;        /* age that earns age_f = 1 */
+    int64_t fair_halflife_us;  /* half-life of the decayed usage behind fair_f */
+    uint32_t reservations;     /* blocked jobs that get a backfill reservation */
+    bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
+    bool topology;             /* topology-aware placement (off for the baselines) */
+    bool quotas;               /* quota admission (off for the baselines) */
+};
+
+void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
+
+/* Why a pending job is waiting. */
+enum nl_reason {
+    NL_REASON_NONE = 0,     /* not evaluated yet (submitted since the last pass) */
+    NL_REASON_PRIORITY,     /* jobs ahead of it hold what it needs (fifo stops here) */
+    NL_REASON_QUOTA,        /* its tenant is at quota + borrowing limit */
+    NL_REASON_RESOURCES,    /* not enough free GPUs in its eligible sites */
+    NL_REASON_TOPOLOGY,     /* enough GPUs, but not in the shape it needs */
+    NL_REASON_POWER,        /* starting it would exceed a power limit */
+    NL_REASON_RESERVATION,  /* it would delay a reservation held by a job ahead */
+    NL_REASON_RECLAIM,      /* preempted jobs are giving its guaranteed GPUs back */
+    NL_REASON_NODES_DOWN,   /* eligible capacity is down */
+    NL_REASON_COUNT
+};
+
+const char *nl_reason_name(enum nl_reason r);  /* "quota", "power", ... */
+const char *nl_reason_text(enum nl_reason r);  /* one sentence for people */
+
+/* One GPU allocation on one node: a node index and a mask of its GPUs. */
+struct nl_alloc_node {
+    uint32_t node;
+    uint8_t mask;
+};
+
+enum nl_action_kind {
+    NL_ACT_NONE = 0,
+    NL_ACT_START,   /* run the job on its allocation (nl_sched_job_alloc) */
+    NL_ACT_PREEMPT, /* SIGTERM now, SIGKILL after grace, then report nl_sched_job_exit */
+    NL_ACT_KILL,    /* cancel requested: kill now, then report nl_sched_job_exit */
+    NL_ACT_COUNT
+};
+
+struct nl_action {
+    enum nl_action_kind kind;
+    uint64_t job;
+};
+
+/* A snapshot of one live job (or of a job that just ended). */
+struct nl_job_info {
+    uint64_t id;
+    enum nl_job_state state;
+    struct nl_job_spec spec;
+    int64_t submit_us;
+    int64_t start_us;     /* last start; 0 if it never started */
+    int64_t end_us;       /* terminal records only */
+    int64_t est_start_us; /* reservation's expected start; 0 if none */
+    enum nl_reason reason;
+    uint32_t site;        /* site of the allocation (running) */
+    bool borrowed;        /* running beyond its tenant's quota: reclaimable */
+    uint32_t preemptions; /* times it was preempted */
+    double priority;      /* at the last pass */
+    int64_t run_us;       /* total time run over all starts */
+    double energy_wh;     /* energy of its runs, facility level (PUE applied) */
+};
+
+/* Facility-wide numbers, from nl_sched_stats. */
+struct nl_sched_stats {
+    uint64_t gpus_total, gpus_alloc, gpus_down;
+    uint64_t jobs_pending, jobs_running, jobs_preempting;
+    uint64_t racks_total, racks_free; /* racks with every GPU free */
+    double power_it_w;       /* IT draw now */
+    double power_w;          /* facility draw now (IT x PUE) */
+    double power_budget_w;   /* 0 = none */
+    double energy_wh;        /* facility energy since creation */
+    double fragmentation;    /* free GPUs outside wholly free racks / free GPUs (0 when none free) */
+    uint64_t preemptions;    /* since creation */
+    uint64_t decisions;      /* jobs evaluated by passes, since creation */
+    uint64_t passes;
+};
+
+/* Per-tenant live usage, from nl_sched_tenant_usage. */
+struct nl_tenant_usage {
+    uint64_t gpus_alloc;      /* allocated now */
+    uint64_t gpus_borrowed;   /* of which beyond quota */
+    uint64_t jobs_pending, jobs_running;
+    double usage_decayed;     /* GPU-seconds with the fair-share half-life */
+    double gpu_hours;         /* GPU-hours since creation */
+    double energy_wh;         /* facility-level energy since creation */
+};
+
+/* Completion report of nl_sched_check: counts of violated invariants. */
+struct nl_sched_violations {
+    uint64_t residency, power, quota, double_alloc, gang;
+};
+
+/*
+ * Returns a new scheduler over fac and tenants (both borrowed: they must
+ * outlive it), destroy with nl_sched_destroy. cfg may be NULL for the
+ * nordlys defaults; it is copied. NULL with err set if cfg is invalid.
+ */
+struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_tenants *tenants,
+                                 const struct nl_sched_config *cfg, struct nl_err *err);
+void nl_sched_destroy(struct nl_sched *s);
+
+/*
+ * Validate spec against the facility and the tenants without changing
+ * anything: -EINVAL naming the field ("gpus: 200000 exceeds the largest
+ * site eligible for residency NO (100008)"), -ENOENT for a bad tenant.
+ */
+int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec,
+                      struct nl_err *err);
+
+/*
+ * Add a PENDING job with the caller's id (unique among live jobs). Returns
+ * 0, -EEXIST for a duplicate id, or what nl_sched_validate returns; on
+ * error nothing changes.
+ */
+int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                    int64_t now_us, struct nl_err *err);
+
+/*
+ * Re-adopt a job that was RUNNING before a controller restart, on exactly
+ * the allocation it had (n entries of nodes, borrowed). Returns 0, or
+ * -EBUSY if a GPU of it is already taken, -EINVAL if the allocation does
+ * not fit the facility; on error nothing changes.
+ */
+int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes,
+                   size_t n, int64_t now_us, struct nl_err *err);
+
+/*
+ * Cancel. A PENDING job ends at once (CANCELLED, *ended filled if non-NULL,
+ * returns 0). A RUNNING or PREEMPTING job is marked, NL_ACT_KILL is queued
+ * for the next pass's action list, and it ends when its exit is reported
+ * (returns 1). -ENOENT if no such live job.
+ */
+int nl_sched_cancel(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_job_info *ended,
+                    struct nl_err *err);
+
+/* How a running job's processes ended, as reported by its agent or the simulator. */
+enum nl_exit {
+    NL_EXIT_NONE = 0,
+    NL_EXIT_OK,        /* exit status 0 */
+    NL_EXIT_FAILED,    /* non-zero status or signal */
+    NL_EXIT_TIMEOUT,   /* killed at its time limit */
+    NL_EXIT_NODE_FAIL, /* its node was lost */
+    NL_EXIT_COUNT
+};
+
+/*
+ * A running or preempting job's processes have ended. Its GPUs are freed.
+ * A PREEMPTING job goes back to PENDING when it asked for requeue, as does
+ * a NODE_FAIL one; otherwise the job ends in the state that matches how
+ * and why it exited (a cancelled job ends CANCELLED whatever its exit).
+ * Returns 0 and fills *info (if non-NULL) with the job's record in its new
+ * state, or -ENOENT / -EINVAL (not running).
+ */
+int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t now_us,
+                      struct nl_job_info *info, struct nl_err *err);
+
+/*
+ * Run one scheduling pass at now_us. Returns the number of actions and
+ * sets *actions to a borrowed array valid until the next call that
+ * changes the scheduler. Jobs started by the pass are RUNNING on return.
+ */
+size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions);
+
+/*
+ * Mark a node down (unusable) or up. Jobs already on a node that goes down
+ * keep running in the scheduler's view until their exit (NODE_FAIL) is
+ * reported; ids of the affected jobs are appended to *jobs (if non-NULL; a
+ * borrowed array valid until the next call that changes the scheduler).
+ */
+size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs);
+bool nl_sched_node_down(const struct nl_sched *s, uint32_t node);
+
+/* Change the facility power budget (facility level, PUE applied); 0 = none. */
+void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+
+/* Advance accounting (energy, decayed usage) to now_us without other changes. */
+void nl_sched_advance(struct nl_sched *s, int64_t now_us);
+
+/* Live job lookup: 0 and *info filled, or -ENOENT. */
+int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info);
+/* Allocation of a running job: count, and *nodes set to a borrowed array valid until it ends. */
+size_t nl_sched_job_alloc(const struct nl_sched *s, uint64_t id, const struct nl_alloc_node **nodes);
+/* Ids of live jobs in an unspecified but deterministic order: count, borrowed array. */
+size_t nl_sched_jobs(const struct nl_sched *s, const uint64_t **ids);
+
+/* Job holding GPU g of node (bit index), or 0 when free. */
+uint64_t nl_sched_gpu_owner(const struct nl_sched *s, uint32_t node, uint32_t gpu);
+/* Free-GPU mask of a node (down nodes report 0). */
+uint8_t nl_sched_node_free(const struct nl_sched *s, uint32_t node);
+
+void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st);
+void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_tenant_usage *u);
+/* GPUs allocated to one tier now. */
+uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier);
+
+const struct nl_facility *nl_sched_facility(const struct nl_sched *s);
+const struct nl_tenants *nl_sched_tenants(const struct nl_sched *s);
+const struct nl_sched_config *nl_sched_config(const struct nl_sched *s);
+
+/*
+ * Check every invariant from scratch (O(GPUs + jobs)): free masks match
+ * the allocations, no GPU held twice, gangs whole, residency, power and
+ * quota limits kept. Adds what it finds to *v; returns true when clean.
+ * The incremental checks on every event count into nl_sched_violations().
+ */
+bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v);
+/* Violations seen by the incremental checks done on every state change. */
+void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v);
+
+/* Bytes held by the scheduler's per-GPU, per-node, per-rack and per-job state. */
+size_t nl_sched_memory_bytes(const struct nl_sched *s);
+
+#endif

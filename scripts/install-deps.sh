@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages nordlys builds, tests and benchmarks with.
+# Idempotent: a package already installed is left alone, and apt is not
+# touched at all when nothing is missing.
+set -eu
+
+PKGS="build-essential cmake pkg-config git
+libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+libcmocka-dev curl procps psmisc"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO="sudo"
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

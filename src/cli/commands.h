@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.h - the subcommands of the nordlys command line.
+ *
+ * Each takes the arguments after its own name (argv[0] is the subcommand)
+ * and returns the process exit status (see NL_EXIT_* in main.c's usage):
+ *   0 success, 1 the operation failed (job not found, rejected request),
+ *   2 usage error, 3 the controller is unreachable.
+ */
+#ifndef NL_CLI_COMMANDS_H
+#define NL_CLI_COMMANDS_H
+
+enum {
+    NL_CLI_OK = 0,
+    NL_CLI_FAILED = 1,
+    NL_CLI_USAGE = 2,
+    NL_CLI_UNREACHABLE = 3,
+};
+
+int cmd_sim(int argc, char **argv);
+
+#endif

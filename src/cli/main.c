@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the nordlys command line: a table of subcommands.
+ *
+ * Client commands talk to nordlysd over HTTP (NORDLYS_URL or --url);
+ * `nordlys sim` runs the scheduler core in-process under a virtual clock.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+struct cli_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct cli_cmd cli_cmds[] = {
+    {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: nordlys COMMAND [ARGS...]   (nordlys COMMAND --help for details)\n\n");
+    for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+        fprintf(out, "  %-10s %s\n", cli_cmds[i].name, cli_cmds[i].help);
+    fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage error, 3 controller unreachable\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return NL_CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return NL_CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof(cli_cmds) / sizeof(cli_cmds[0]); i++)
+        if (strcmp(argv[1], cli_cmds[i].name) == 0)
+            return cli_cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "nordlys: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return NL_CLI_USAGE;
+}

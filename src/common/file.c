@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* file.c - see file.h. */
+#include "file.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nordlys/err.h"
+#include "xalloc.h"
+
+int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, struct nl_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return nl_err_set(err, -errno, "%s: %s", path, strerror(errno));
+    size_t cap = 65536, n = 0;
+    char *buf = xmalloc(cap);
+    int rc = 0;
+    for (;;) {
+        if (n + 1 >= cap)
+            buf = xrealloc(buf, cap = xgrow(cap, n + 65536));
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max_bytes) {
+            rc = nl_err_set(err, -EFBIG, "%s: larger than %zu bytes", path, max_bytes);
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f))
+                rc = nl_err_set(err, -EIO, "%s: read error", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}

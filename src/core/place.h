@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * place.h - free-GPU state of the facility and gang placement over it
+ * (internal to libnordlys).
+ *
+ * State per node is two bytes (allocated-GPU mask, down flag); per rack a
+ * free count, an allocated count, a histogram of its nodes' free levels
+ * and the links of the bucket lists it is filed in. Racks are filed per
+ * site in three families of lists:
+ *   - by free GPUs (0..gpus_per_rack): best-fit rack for jobs of one rack;
+ *   - by "has a node with exactly k free GPUs" (0 < k < gpus_per_node):
+ *     best-fit node for small jobs;
+ *   - by free GPUs again, for racks that have a wholly free node: a small
+ *     job that needs a whole node goes to the fullest such rack.
+ * Pods are filed by their number of wholly free racks, for multi-rack jobs.
+ * So a decision reads O(gpus_per_rack + racks_per_pod) list heads, never
+ * all nodes. Every change re-files the racks it touches in O(gpus_per_node).
+ */
+#ifndef NL_CORE_PLACE_H
+#define NL_CORE_PLACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nordlys/sched.h"
+
+struct nl_facility;
+
+struct place_req {
+    uint32_t gpus;
+    uint32_t site_mask; /* eligible sites */
+    bool sensitive;     /* whole nodes only */
+    bool topology;      /* false: the baselines' placement, blind to racks and pods */
+};
+
+/* Returns a new placement state with every node up and free; destroy with place_destroy. */
+struct place *place_create(const struct nl_facility *fac, double rack_power_w, double busy_w,
+                           double idle_w);
+void place_destroy(struct place *p);
+
+/*
+ * Find an allocation for req without changing anything. Returns the
+ * number of node entries and sets *out to a borrowed array valid until the
+ * next place_find, and *site to the chosen site; returns 0 when nothing
+ * fits, with *why NL_REASON_RESOURCES (not enough free GPUs in the
+ * eligible sites) or NL_REASON_TOPOLOGY (enough, but not in that shape).
+ */
+size_t place_find(struct place *p, const struct place_req *req, const struct nl_alloc_node **out,
+                  uint32_t *site, enum nl_reason *why);
+
+/* GPUs an allocation of gpus holds: whole nodes when sensitive. */
+uint32_t place_gpus_held(const struct place *p, uint32_t site, uint32_t gpus, bool sensitive);
+
+/* True when every GPU in a is free, on existing nodes, and all in one site. */
+bool place_can_take(const struct place *p, const struct nl_alloc_node *a, size_t n);
+/* Mark a's GPUs allocated. Returns how many of them were already allocated (0 unless a bug). */
+uint64_t place_take(struct place *p, const struct nl_alloc_node *a, size_t n);
+/* Mark a's GPUs free. Returns how many of them were not allocated (0 unless a bug). */
+uint64_t place_release(struct place *p, const struct nl_alloc_node *a, size_t n);
+
+void place_set_down(struct place *p, uint32_t node, bool down);
+bool place_node_down(const struct place *p, uint32_t node);
+uint8_t place_node_alloc(const struct place *p, uint32_t node);
+/* Usable free mask: 0 for a down node. */
+uint8_t place_node_free(const struct place *p, uint32_t node);
+
+uint64_t place_site_free(const struct place *p, uint32_t site);
+uint64_t place_site_down_gpus(const struct place *p, uint32_t site);
+uint32_t place_site_free_racks(const struct place *p, uint32_t site);
+uint32_t place_rack_alloc(const struct place *p, uint32_t rack);
+
+/* Recount everything from the node masks and compare with the indexes; true when consistent. */
+bool place_check(const struct place *p);
+size_t place_memory_bytes(const struct place *p);
+
+#endif

@@ -1,0 +1,1128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched.c - the scheduler: job events and the scheduling pass.
+ *
+ * A pass walks pending jobs in priority order (order.h) and, for each:
+ *   1. quota: its tenant stays within quota + borrowing (else QUOTA);
+ *   2. power: the facility keeps its budget with the job's GPUs busy;
+ *   3. placement: a gang, topology-aware allocation (place.h), else
+ *      RESOURCES/TOPOLOGY; a failed size is remembered per shape class so
+ *      that larger jobs of the same class are not searched again;
+ *   4. backfill: it may not delay a reservation held by a job ahead of it
+ *      (it ends before the reservation's shadow time, or uses GPUs the
+ *      reservation leaves over: EASY backfill generalised to several
+ *      reservations, counted in GPUs per set of eligible sites);
+ *   5. it starts; or, blocked, it may reclaim guaranteed quota by
+ *      preempting borrowed work and may get a reservation.
+ * The walk stops as soon as nothing more can start (no free GPU, no power
+ * headroom, or the fifo policy's first blocked job); jobs it did not reach
+ * report the reason that stopped it.
+ *
+ * Every state change goes through nl_job_transition(), and every
+ * allocation change is checked as it happens (double allocation,
+ * residency, gang size, power, quota) into s->viol.
+ */
+#include "nordlys/sched.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+#include "nordlys/tenant.h"
+#include "sched_int.h"
+
+#define SEC 1000000LL
+
+static const char *const policy_names[NL_POLICY_COUNT] = {"nordlys", "fifo", "backfill"};
+
+const char *nl_policy_name(enum nl_policy p)
+{
+    return (unsigned)p < NL_POLICY_COUNT ? policy_names[p] : "?";
+}
+
+int nl_policy_parse(const char *name, enum nl_policy *out, struct nl_err *err)
+{
+    for (int i = 0; i < NL_POLICY_COUNT; i++) {
+        if (strcmp(name, policy_names[i]) == 0) {
+            *out = (enum nl_policy)i;
+            return 0;
+        }
+    }
+    return nl_err_set(err, -EINVAL, "policy: '%s' is not nordlys, fifo or backfill", name);
+}
+
+static const char *const reason_names[NL_REASON_COUNT][2] = {
+        [NL_REASON_NONE] = {"none", "not evaluated yet"},
+        [NL_REASON_PRIORITY] = {"priority", "jobs ahead of it in the queue come first"},
+        [NL_REASON_QUOTA] = {"quota", "its tenant is at its quota plus borrowing limit"},
+        [NL_REASON_RESOURCES] = {"resources", "not enough free GPUs in its eligible sites"},
+        [NL_REASON_TOPOLOGY] = {"topology", "enough free GPUs, but not in the shape it needs (node, NVL72 rack or pod)"},
+        [NL_REASON_POWER] = {"power", "starting it would exceed a power limit"},
+        [NL_REASON_RESERVATION] = {"reservation", "it would delay a job ahead of it that holds a reservation"},
+        [NL_REASON_RECLAIM] = {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
+        [NL_REASON_NODES_DOWN] = {"nodes_down", "eligible capacity is down"},
+};
+
+const char *nl_reason_name(enum nl_reason r)
+{
+    return (unsigned)r < NL_REASON_COUNT ? reason_names[r][0] : "?";
+}
+
+const char *nl_reason_text(enum nl_reason r)
+{
+    return (unsigned)r < NL_REASON_COUNT ? reason_names[r][1] : "?";
+}
+
+void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->policy = policy;
+    cfg->age_ref_us = 7 * 24 * 3600 * SEC;
+    cfg->fair_halflife_us = 7 * 24 * 3600 * SEC;
+    if (policy == NL_POLICY_NORDLYS) {
+        /* Tier dominates; fair share next; age and size break ties within a tenant. */
+        cfg->w_tier = 10000;
+        cfg->w_fair = 2000;
+        cfg->w_age = 1000;
+        cfg->w_size = 200;
+        cfg->reservations = 4;
+        cfg->preempt = true;
+        cfg->topology = true;
+        cfg->quotas = true;
+    } else {
+        /* Submit order only, as the Slurm harness in ../shared/peers configures it. */
+        cfg->w_age = 1000;
+        cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
+    }
+}
+
+/* --- life cycle --------------------------------------------------------------- */
+
+static int config_check(const struct nl_sched_config *cfg, struct nl_err *err)
+{
+    if ((unsigned)cfg->policy >= NL_POLICY_COUNT)
+        return nl_err_set(err, -EINVAL, "policy: %d is not a policy", (int)cfg->policy);
+    if (cfg->age_ref_us <= 0 || cfg->fair_halflife_us <= 0)
+        return nl_err_set(err, -EINVAL, "age_ref/fair_halflife: must be positive");
+    if (!(cfg->w_tier >= 0 && cfg->w_fair >= 0 && cfg->w_age >= 0 && cfg->w_size >= 0))
+        return nl_err_set(err, -EINVAL, "weights: must not be negative");
+    if (cfg->reservations > 1024)
+        return nl_err_set(err, -EINVAL, "reservations: %u is over 1024", cfg->reservations);
+    return 0;
+}
+
+struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_tenants *tenants,
+                                 const struct nl_sched_config *cfg, struct nl_err *err)
+{
+    struct nl_sched_config def;
+    if (cfg == NULL) {
+        nl_sched_config_init(&def, NL_POLICY_NORDLYS);
+        cfg = &def;
+    }
+    if (config_check(cfg, err) < 0)
+        return NULL;
+    if (nl_tenants_count(tenants) == 0) {
+        nl_err_set(err, -EINVAL, "tenants: at least one tenant is needed");
+        return NULL;
+    }
+    struct nl_sched *s = xcalloc(1, sizeof(*s));
+    s->fac = fac;
+    s->tenants = tenants;
+    s->cfg = *cfg;
+    s->nsites = nl_facility_nsites(fac);
+    s->gpus_total = nl_facility_gpus(fac);
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        nl_facility_site(fac, i, &s->site[i]);
+        s->all_sites |= 1u << i;
+        if (s->site[i].gpus_per_node > s->maxG)
+            s->maxG = s->site[i].gpus_per_node;
+        if (s->site[i].gpus_per_rack > s->maxR)
+            s->maxR = s->site[i].gpus_per_rack;
+    }
+    const struct nl_facility_spec *fs = nl_facility_spec(fac);
+    s->pl = place_create(fac, fs->rack_power_w, fs->gpu_busy_w, fs->gpu_idle_w);
+    power_init(&s->pw, fac);
+    quota_init(&s->q, tenants, cfg->fair_halflife_us, fs->gpu_busy_w * fs->pue);
+    size_t nt = nl_tenants_count(tenants);
+    order_init(&s->ord, nt);
+    tree_init(&s->running);
+    idmap_init(&s->ids);
+    s->gpu_owner = xcalloc(s->gpus_total, sizeof(uint32_t));
+    s->t_head = xmalloc(nt * sizeof(uint32_t));
+    s->t_tail = xmalloc(nt * sizeof(uint32_t));
+    s->offset = xcalloc(nt, sizeof(double));
+    s->tenant_by_claim = xmalloc(nt * sizeof(uint32_t));
+    for (size_t i = 0; i < nt; i++) {
+        s->t_head[i] = s->t_tail[i] = NIL_SLOT;
+        s->tenant_by_claim[i] = (uint32_t)i;
+    }
+    /* Insertion sort by tier rank, highest rank (weakest claim) first; tenants are few. */
+    for (size_t i = 1; i < nt; i++) {
+        uint32_t t = s->tenant_by_claim[i];
+        uint32_t rank = nl_tenants_tier(tenants, nl_tenants_get(tenants, t)->tier)->rank;
+        size_t j = i;
+        while (j > 0 && nl_tenants_tier(tenants, nl_tenants_get(tenants, s->tenant_by_claim[j - 1])->tier)->rank < rank) {
+            s->tenant_by_claim[j] = s->tenant_by_claim[j - 1];
+            j--;
+        }
+        s->tenant_by_claim[j] = t;
+    }
+    s->resv = xcalloc(cfg->reservations ? cfg->reservations : 1, sizeof(*s->resv));
+    s->cut_reason = NL_REASON_NONE;
+    return s;
+}
+
+void nl_sched_destroy(struct nl_sched *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->jobs_used; i++)
+        free(s->jobs[i].alloc);
+    free(s->jobs);
+    free(s->free_slots);
+    free(s->gpu_owner);
+    free(s->t_head);
+    free(s->t_tail);
+    free(s->offset);
+    free(s->tenant_by_claim);
+    free(s->act);
+    free(s->idbuf);
+    free(s->victims);
+    free(s->resv);
+    place_destroy(s->pl);
+    quota_release(&s->q);
+    order_release(&s->ord);
+    tree_release(&s->running);
+    idmap_release(&s->ids);
+    free(s);
+}
+
+/* --- helpers ---------------------------------------------------------------------- */
+
+uint64_t sched_gpu_index(const struct nl_sched *s, uint32_t node, uint32_t bit)
+{
+    const struct nl_site_info *si = &s->site[nl_facility_node_site(s->fac, node)];
+    return si->first_gpu + (uint64_t)(node - si->first_node) * si->gpus_per_node + bit;
+}
+
+static struct job *job_get(const struct nl_sched *s, uint64_t id)
+{
+    if (id == 0)
+        return NULL;
+    int64_t slot = idmap_get(&s->ids, id);
+    return slot < 0 ? NULL : &s->jobs[slot];
+}
+
+static uint32_t slot_of(const struct nl_sched *s, const struct job *j)
+{
+    return (uint32_t)(j - s->jobs);
+}
+
+static void act_push(struct nl_sched *s, enum nl_action_kind kind, uint64_t job)
+{
+    if (s->act_consumed) {
+        s->nact = 0;
+        s->act_consumed = false;
+    }
+    if (s->nact == s->act_cap) {
+        s->act_cap = xgrow(s->act_cap, s->nact + 1);
+        s->act = xreallocarray(s->act, s->act_cap, sizeof(*s->act));
+    }
+    s->act[s->nact++] = (struct nl_action){kind, job};
+}
+
+static void transition(struct nl_sched *s, struct job *j, enum nl_job_event ev)
+{
+    enum nl_job_state to;
+    /* Every caller checked the state first, so a refusal here is our own bug. */
+    int rc = nl_job_transition(j->state, ev, &to, NULL);
+    if (rc < 0)
+        abort();
+    s->npending -= j->state == NL_JOB_PENDING;
+    s->nrunning -= j->state == NL_JOB_RUNNING;
+    s->npreempting -= j->state == NL_JOB_PREEMPTING;
+    j->state = to;
+    s->npending += to == NL_JOB_PENDING;
+    s->nrunning += to == NL_JOB_RUNNING;
+    s->npreempting += to == NL_JOB_PREEMPTING;
+}
+
+static uint32_t residency_mask(const struct nl_sched *s, const struct nl_residency *r)
+{
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < s->nsites; i++)
+        if (nl_residency_allows(r, s->site[i].jurisdiction, s->site[i].eea))
+            mask |= 1u << i;
+    return mask;
+}
+
+static double static_key(const struct nl_sched *s, const struct nl_job_spec *spec, int64_t submit)
+{
+    double size_f = s->gpus_total > 1 ? log2((double)spec->gpus) / log2((double)s->gpus_total) : 0;
+    return s->cfg.w_size * size_f - s->cfg.w_age * (double)submit / (double)s->cfg.age_ref_us;
+}
+
+static void advance(struct nl_sched *s, int64_t now_us)
+{
+    if (now_us <= s->now_us)
+        return;
+    power_advance(&s->pw, now_us);
+    quota_advance(&s->q, now_us);
+    s->now_us = now_us;
+}
+
+void nl_sched_advance(struct nl_sched *s, int64_t now_us)
+{
+    advance(s, now_us);
+}
+
+/* --- submit and validate -------------------------------------------------------------- */
+
+int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, struct nl_err *err)
+{
+    if (spec->gpus < 1)
+        return nl_err_set(err, -EINVAL, "gpus: must be at least 1");
+    if (spec->tenant >= nl_tenants_count(s->tenants))
+        return nl_err_set(err, -ENOENT, "tenant: no tenant %u", spec->tenant);
+    if (spec->time_limit_us <= 0 || spec->time_limit_us > NL_JOB_TIME_LIMIT_MAX_US)
+        return nl_err_set(err, -EINVAL, "time_limit: must be between 1 s and 366 days");
+    if (spec->grace_us < 0 || spec->grace_us > NL_JOB_GRACE_MAX_US)
+        return nl_err_set(err, -EINVAL, "grace: must be between 0 and 3600 s");
+    struct nl_residency chk;
+    if (nl_residency_parse(spec->residency.code, &chk, err) < 0)
+        return -EINVAL;
+    uint32_t mask = residency_mask(s, &spec->residency);
+    if (mask == 0)
+        return nl_err_set(err, -EINVAL, "residency: no site of facility %s is in %s",
+                          nl_facility_name(s->fac), spec->residency.code);
+    uint64_t biggest = 0;
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        uint64_t held = place_gpus_held(s->pl, i, spec->gpus, spec->sensitive);
+        if (held <= s->site[i].ngpus && s->site[i].ngpus > biggest)
+            biggest = s->site[i].ngpus;
+    }
+    if (biggest == 0)
+        return nl_err_set(err, -EINVAL,
+                          "gpus: %u exceeds the largest site eligible for residency %s", spec->gpus,
+                          spec->residency.code);
+    if (s->cfg.quotas && spec->gpus > s->q.t[spec->tenant].limit)
+        return nl_err_set(err, -EINVAL,
+                          "gpus: %u exceeds tenant %s's quota plus borrowing limit (%llu)",
+                          spec->gpus, nl_tenants_get(s->tenants, spec->tenant)->name,
+                          (unsigned long long)s->q.t[spec->tenant].limit);
+    return 0;
+}
+
+static struct job *job_new(struct nl_sched *s, uint64_t id)
+{
+    uint32_t slot;
+    if (s->nfree_slots > 0) {
+        slot = s->free_slots[--s->nfree_slots];
+    } else {
+        if (s->jobs_used == s->jobs_cap) {
+            s->jobs_cap = xgrow(s->jobs_cap, s->jobs_used + 1);
+            s->jobs = xreallocarray(s->jobs, s->jobs_cap, sizeof(*s->jobs));
+            s->free_slots = xreallocarray(s->free_slots, s->jobs_cap, sizeof(uint32_t));
+        }
+        slot = (uint32_t)s->jobs_used++;
+    }
+    struct job *j = &s->jobs[slot];
+    memset(j, 0, sizeof(*j));
+    j->id = id;
+    j->t_prev = j->t_next = NIL_SLOT;
+    j->qh = TREE_NIL;
+    idmap_put(&s->ids, id, slot);
+    return j;
+}
+
+static void job_free(struct nl_sched *s, struct job *j)
+{
+    idmap_del(&s->ids, j->id);
+    free(j->alloc);
+    j->alloc = NULL;
+    j->id = 0;
+    s->free_slots[s->nfree_slots++] = slot_of(s, j);
+}
+
+static void enqueue(struct nl_sched *s, struct job *j)
+{
+    j->qh = order_add(&s->ord, j->spec.tenant, j->static_key, j->id, slot_of(s, j));
+    j->reason = NL_REASON_NONE;
+    j->enq_pass = s->pass_id;
+    j->est_start_us = 0;
+    s->q.t[j->spec.tenant].pending++;
+}
+
+static void dequeue(struct nl_sched *s, struct job *j)
+{
+    order_del(&s->ord, j->spec.tenant, j->qh);
+    j->qh = TREE_NIL;
+    s->q.t[j->spec.tenant].pending--;
+}
+
+int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                    int64_t now_us, struct nl_err *err)
+{
+    if (id == 0)
+        return nl_err_set(err, -EINVAL, "id: must not be 0");
+    if (job_get(s, id) != NULL)
+        return nl_err_set(err, -EEXIST, "id: job %llu already exists", (unsigned long long)id);
+    int rc = nl_sched_validate(s, spec, err);
+    if (rc < 0)
+        return rc;
+    advance(s, now_us);
+    struct job *j = job_new(s, id);
+    j->spec = *spec;
+    j->submit_us = now_us;
+    j->site_mask = residency_mask(s, &spec->residency);
+    j->static_key = static_key(s, spec, now_us);
+    j->state = NL_JOB_PENDING;
+    s->npending++;
+    enqueue(s, j);
+    return 0;
+}
+
+/* --- starting and stopping ---------------------------------------------------------------- */
+
+static void tenant_list_add(struct nl_sched *s, struct job *j)
+{
+    uint32_t t = j->spec.tenant, slot = slot_of(s, j);
+    j->t_prev = s->t_tail[t];
+    j->t_next = NIL_SLOT;
+    if (s->t_tail[t] != NIL_SLOT)
+        s->jobs[s->t_tail[t]].t_next = slot;
+    else
+        s->t_head[t] = slot;
+    s->t_tail[t] = slot;
+}
+
+static void tenant_list_del(struct nl_sched *s, struct job *j)
+{
+    uint32_t t = j->spec.tenant;
+    if (j->t_prev != NIL_SLOT)
+        s->jobs[j->t_prev].t_next = j->t_next;
+    else
+        s->t_head[t] = j->t_next;
+    if (j->t_next != NIL_SLOT)
+        s->jobs[j->t_next].t_prev = j->t_prev;
+    else
+        s->t_tail[t] = j->t_prev;
+    j->t_prev = j->t_next = NIL_SLOT;
+}
+
+/* Mark GPUs of an allocation as owned by slot (or free with owner 0), counting clashes. */
+static void own(struct nl_sched *s, const struct job *j, uint32_t owner)
+{
+    for (uint32_t i = 0; i < j->nalloc; i++) {
+        for (uint32_t b = 0; b < NL_GPUS_PER_NODE_MAX; b++) {
+            if (!(j->alloc[i].mask & (1u << b)))
+                continue;
+            uint32_t *o = &s->gpu_owner[sched_gpu_index(s, j->alloc[i].node, b)];
+            if (owner != 0 && *o != 0)
+                s->viol.double_alloc++;
+            *o = owner;
+        }
+    }
+}
+
+/* Put j on the allocation a[0..n) in site, RUNNING from start_us. */
+static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_node *a, size_t n,
+                      uint32_t site, int64_t start_us)
+{
+    j->alloc = xreallocarray(NULL, n, sizeof(*a));
+    memcpy(j->alloc, a, n * sizeof(*a));
+    j->nalloc = (uint32_t)n;
+    j->site = site;
+    uint32_t held = 0;
+    for (size_t i = 0; i < n; i++)
+        held += (uint32_t)__builtin_popcount(a[i].mask);
+    j->held = held;
+    /* Incremental invariant checks: each start is checked as it happens. */
+    if (held != place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive))
+        s->viol.gang++;
+    if (!nl_residency_allows(&j->spec.residency, s->site[site].jurisdiction, s->site[site].eea))
+        s->viol.residency++;
+    s->viol.double_alloc += place_take(s->pl, a, n);
+    own(s, j, slot_of(s, j) + 1);
+    power_add(&s->pw, site, held);
+    if (!power_within(&s->pw))
+        s->viol.power++;
+    struct quota_tenant *qt = &s->q.t[j->spec.tenant];
+    qt->alloc += held;
+    qt->running++;
+    j->borrowed = qt->alloc > qt->quota;
+    if (s->cfg.quotas && qt->alloc > qt->limit)
+        s->viol.quota++;
+    if (j->state == NL_JOB_PENDING)
+        dequeue(s, j);
+    transition(s, j, NL_JEV_START);
+    j->start_us = start_us;
+    j->reason = NL_REASON_NONE;
+    j->est_start_us = 0;
+    j->expect_end_us = start_us + j->spec.time_limit_us;
+    j->qh = tree_insert(&s->running, (double)j->expect_end_us, j->id, slot_of(s, j));
+    tenant_list_add(s, j);
+}
+
+/* Free j's GPUs and account its run up to now. */
+static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
+{
+    own(s, j, 0);
+    s->viol.double_alloc += place_release(s->pl, j->alloc, j->nalloc);
+    power_add(&s->pw, j->site, -(int64_t)j->held);
+    struct quota_tenant *qt = &s->q.t[j->spec.tenant];
+    qt->alloc -= j->held;
+    qt->running--;
+    if (j->reclaiming) {
+        s->reclaim_inflight[j->site] -= j->held;
+        j->reclaiming = false;
+    }
+    int64_t ran = now_us - j->start_us;
+    if (ran > 0) {
+        j->run_us += ran;
+        j->energy_wh += (double)j->held * s->pw.busy_w * s->pw.pue * (double)ran / 3.6e9;
+    }
+    tree_remove(&s->running, j->qh);
+    j->qh = TREE_NIL;
+    tenant_list_del(s, j);
+    free(j->alloc);
+    j->alloc = NULL;
+    j->nalloc = 0;
+    j->held = 0;
+    j->borrowed = false;
+}
+
+static void fill_info(const struct nl_sched *s, const struct job *j, struct nl_job_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->id = j->id;
+    info->state = j->state;
+    info->spec = j->spec;
+    info->submit_us = j->submit_us;
+    info->start_us = j->start_us;
+    info->est_start_us = j->est_start_us;
+    info->reason = j->reason;
+    if (j->state == NL_JOB_PENDING && j->pass_seen != s->pass_id && j->enq_pass < s->pass_id)
+        info->reason = s->cut_reason;
+    info->site = j->site;
+    info->borrowed = j->borrowed;
+    info->preemptions = j->preemptions;
+    /* The priority formula at the last pass's tenant offsets and the current time. */
+    info->priority = j->state == NL_JOB_PENDING
+                             ? s->offset[j->spec.tenant] + j->static_key +
+                                       s->cfg.w_age * (double)s->now_us / (double)s->cfg.age_ref_us
+                             : j->priority;
+    info->run_us = j->run_us;
+    info->energy_wh = j->energy_wh;
+}
+
+static void job_end(struct nl_sched *s, struct job *j, enum nl_job_event ev, int64_t now_us,
+                    struct nl_job_info *info)
+{
+    transition(s, j, ev);
+    if (info != NULL) {
+        fill_info(s, j, info);
+        info->end_us = now_us;
+    }
+    job_free(s, j);
+}
+
+int nl_sched_cancel(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_job_info *ended,
+                    struct nl_err *err)
+{
+    struct job *j = job_get(s, id);
+    if (j == NULL)
+        return nl_err_set(err, -ENOENT, "job: no live job %llu", (unsigned long long)id);
+    advance(s, now_us);
+    if (j->state == NL_JOB_PENDING) {
+        dequeue(s, j);
+        job_end(s, j, NL_JEV_CANCEL, now_us, ended);
+        return 0;
+    }
+    if (!j->cancel_req) {
+        j->cancel_req = true;
+        act_push(s, NL_ACT_KILL, id);
+    }
+    return 1;
+}
+
+static enum nl_job_event exit_event(enum nl_exit how)
+{
+    switch (how) {
+    case NL_EXIT_OK:
+        return NL_JEV_COMPLETE;
+    case NL_EXIT_TIMEOUT:
+        return NL_JEV_TIMEOUT;
+    case NL_EXIT_NODE_FAIL:
+        return NL_JEV_NODE_FAIL;
+    default:
+        return NL_JEV_FAIL;
+    }
+}
+
+int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t now_us,
+                      struct nl_job_info *info, struct nl_err *err)
+{
+    struct job *j = job_get(s, id);
+    if (j == NULL)
+        return nl_err_set(err, -ENOENT, "job: no live job %llu", (unsigned long long)id);
+    if (j->state != NL_JOB_RUNNING && j->state != NL_JOB_PREEMPTING)
+        return nl_err_set(err, -EINVAL, "job: %llu is %s, not running", (unsigned long long)id,
+                          nl_job_state_name(j->state));
+    if ((unsigned)how >= NL_EXIT_COUNT || how == NL_EXIT_NONE)
+        return nl_err_set(err, -EINVAL, "exit: %d is not a way to exit", (int)how);
+    advance(s, now_us);
+    bool preempted = j->state == NL_JOB_PREEMPTING;
+    job_stop(s, j, now_us);
+    if (j->cancel_req) {
+        job_end(s, j, NL_JEV_CANCEL, now_us, info);
+        return 0;
+    }
+    bool again = j->spec.requeue && (preempted || how == NL_EXIT_NODE_FAIL);
+    if (again) {
+        transition(s, j, NL_JEV_REQUEUE);
+        enqueue(s, j);
+        if (info != NULL)
+            fill_info(s, j, info);
+        return 0;
+    }
+    job_end(s, j, exit_event(how), now_us, info);
+    return 0;
+}
+
+int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes,
+                   size_t n, int64_t now_us, struct nl_err *err)
+{
+    if (id == 0 || job_get(s, id) != NULL)
+        return nl_err_set(err, -EEXIST, "id: job %llu is 0 or already exists",
+                          (unsigned long long)id);
+    int rc = nl_sched_validate(s, spec, err);
+    if (rc < 0)
+        return rc;
+    if (!place_can_take(s->pl, nodes, n))
+        return nl_err_set(err, -EBUSY, "alloc: job %llu's GPUs are not all free in one site",
+                          (unsigned long long)id);
+    advance(s, now_us);
+    struct job *j = job_new(s, id);
+    j->spec = *spec;
+    j->submit_us = submit_us;
+    j->site_mask = residency_mask(s, &spec->residency);
+    j->static_key = static_key(s, spec, submit_us);
+    j->state = NL_JOB_PENDING;
+    s->npending++;
+    j->qh = order_add(&s->ord, spec->tenant, j->static_key, id, slot_of(s, j));
+    s->q.t[spec->tenant].pending++;
+    job_start(s, j, nodes, n, nl_facility_node_site(s->fac, nodes[0].node), start_us);
+    return 0;
+}
+
+/* --- preemption ----------------------------------------------------------------------------- */
+
+static void preempt(struct nl_sched *s, struct job *v, int64_t now_us)
+{
+    transition(s, v, NL_JEV_PREEMPT);
+    v->preemptions++;
+    s->preemptions++;
+    /* Its GPUs come back after the grace period: that is its new expected end. */
+    tree_remove(&s->running, v->qh);
+    v->expect_end_us = now_us + v->spec.grace_us;
+    v->qh = tree_insert(&s->running, (double)v->expect_end_us, v->id, slot_of(s, v));
+    v->reclaiming = true;
+    s->reclaim_inflight[v->site] += v->held;
+    act_push(s, NL_ACT_PREEMPT, v->id);
+}
+
+static void victims_push(struct nl_sched *s, uint32_t slot)
+{
+    if (s->nvictims == s->victims_cap) {
+        s->victims_cap = xgrow(s->victims_cap, s->nvictims + 1);
+        s->victims = xreallocarray(s->victims, s->victims_cap, sizeof(uint32_t));
+    }
+    s->victims[s->nvictims++] = slot;
+}
+
+/*
+ * Reclaim guaranteed capacity for j (whose tenant is inside its quota) in
+ * one eligible site: preempt the cheapest borrowed work there, the weakest
+ * tier first and the most recently started first (least work lost), only
+ * from tenants over their quota (or jobs marked preemptible of a weaker
+ * tier), and only if enough can be freed. Returns true when j should wait
+ * for reclaimed GPUs (some are already coming back, or it preempted now).
+ */
+static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
+{
+    uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
+    for (uint32_t site = 0; site < s->nsites; site++) {
+        if (!(j->site_mask & (1u << site)))
+            continue;
+        uint64_t need = place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive);
+        if (place_site_free(s->pl, site) >= need)
+            continue; /* enough GPUs here: it waits for shape or power, not for quota */
+        uint64_t have = place_site_free(s->pl, site) + s->reclaim_inflight[site];
+        if (s->reclaim_inflight[site] > 0 && have >= need)
+            return true;
+        s->nvictims = 0;
+        for (size_t ti = 0; ti < s->q.n && have < need; ti++) {
+            uint32_t t = s->tenant_by_claim[ti];
+            if (t == j->spec.tenant)
+                continue;
+            uint32_t trank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, t)->tier)->rank;
+            int64_t over = (int64_t)quota_over(&s->q, t);
+            for (uint32_t x = s->t_tail[t]; x != NIL_SLOT && have < need; x = s->jobs[x].t_prev) {
+                struct job *v = &s->jobs[x];
+                if (v->state != NL_JOB_RUNNING || v->site != site)
+                    continue;
+                bool by_quota = over > 0;
+                bool by_flag = v->spec.preemptible && trank > jrank;
+                if (!by_quota && !by_flag)
+                    continue;
+                over -= v->held;
+                have += v->held;
+                victims_push(s, x);
+            }
+        }
+        if (have < need)
+            continue;
+        for (size_t i = 0; i < s->nvictims; i++)
+            preempt(s, &s->jobs[s->victims[i]], now_us);
+        return true;
+    }
+    return false;
+}
+
+/* --- reservations ------------------------------------------------------------------------------ */
+
+static uint64_t free_in(const struct nl_sched *s, uint32_t mask)
+{
+    uint64_t f = 0;
+    for (uint32_t i = 0; i < s->nsites; i++)
+        if (mask & (1u << i))
+            f += place_site_free(s->pl, i);
+    return f;
+}
+
+/*
+ * Reserve for blocked job j: the earliest time at which the GPUs free now
+ * plus those of running jobs ending by then (at their time limits, or at
+ * the end of a preemption's grace) cover j and every earlier reservation
+ * over overlapping sites. Counted in GPUs: shape is not modelled here, so
+ * a reservation is an estimate that the next pass refines.
+ */
+static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t now_us)
+{
+    uint64_t cum = need;
+    for (size_t i = 0; i < s->nresv; i++)
+        if (s->resv[i].mask & j->site_mask)
+            cum += s->resv[i].need;
+    uint64_t avail = free_in(s, j->site_mask);
+    int64_t t = now_us;
+    for (int32_t h = tree_first(&s->running); h != TREE_NIL && avail < cum;
+         h = tree_next(&s->running, h)) {
+        const struct job *x = &s->jobs[tree_get(&s->running, h)->value];
+        if (!(j->site_mask & (1u << x->site)))
+            continue;
+        avail += x->held;
+        t = x->expect_end_us;
+    }
+    if (avail < cum)
+        return; /* even a drained facility would not do: no reservation */
+    struct resv *r = &s->resv[s->nresv++];
+    r->mask = j->site_mask;
+    r->need = need;
+    r->t_us = t < now_us ? now_us : t;
+    r->extra = (int64_t)(avail - cum);
+    j->est_start_us = r->t_us;
+}
+
+/* May job j, holding `held` GPUs in site until now + limit, start without delaying a reservation? */
+static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, uint64_t held,
+                        int64_t now_us)
+{
+    int64_t end = now_us + j->spec.time_limit_us;
+    for (size_t i = 0; i < s->nresv; i++) {
+        const struct resv *r = &s->resv[i];
+        if ((r->mask & (1u << site)) && end > r->t_us && r->extra < (int64_t)held)
+            return false;
+    }
+    for (size_t i = 0; i < s->nresv; i++) {
+        struct resv *r = &s->resv[i];
+        if ((r->mask & (1u << site)) && end > r->t_us)
+            r->extra -= (int64_t)held;
+    }
+    return true;
+}
+
+/* --- the pass ------------------------------------------------------------------------------------ */
+
+static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
+{
+    return gpus <= s->maxG ? 0 : gpus <= s->maxR ? 1 : 2;
+}
+
+/* Placement is monotone in size within one shape class: if g failed, g' >= g fails too. */
+static bool failcache_hit(const struct nl_sched *s, const struct job *j, enum nl_reason *why)
+{
+    uint8_t cls = size_class(s, j->spec.gpus);
+    for (size_t i = 0; i < s->nfc; i++) {
+        const struct failcache *f = &s->fc[i];
+        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
+            j->spec.gpus >= f->min_fail) {
+            *why = f->why;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void failcache_add(struct nl_sched *s, const struct job *j, enum nl_reason why)
+{
+    uint8_t cls = size_class(s, j->spec.gpus);
+    for (size_t i = 0; i < s->nfc; i++) {
+        struct failcache *f = &s->fc[i];
+        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls) {
+            if (j->spec.gpus < f->min_fail) {
+                f->min_fail = j->spec.gpus;
+                f->why = why;
+            }
+            return;
+        }
+    }
+    if (s->nfc < FAILCACHE_MAX)
+        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, cls, j->spec.gpus, why};
+}
+
+/* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
+static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
+{
+    if (free_in(s, s->all_sites) == 0) {
+        *why = NL_REASON_RESOURCES;
+        return true;
+    }
+    const struct power *pw = &s->pw;
+    if (pw->budget_w > 0 &&
+        (power_it_w(pw) + (pw->busy_w - pw->idle_w)) * pw->pue > pw->budget_w + 1e-3) {
+        *why = NL_REASON_POWER;
+        return true;
+    }
+    return false;
+}
+
+static void compute_offsets(struct nl_sched *s)
+{
+    size_t ntiers = nl_tenants_tier_count(s->tenants);
+    uint32_t max_rank = 0;
+    for (size_t i = 0; i < ntiers; i++)
+        if (nl_tenants_tier(s->tenants, (uint32_t)i)->rank > max_rank)
+            max_rank = nl_tenants_tier(s->tenants, (uint32_t)i)->rank;
+    for (size_t t = 0; t < s->q.n; t++) {
+        uint32_t rank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
+        double tier_f = 1.0 - (double)rank / (double)(max_rank + 1);
+        s->offset[t] = s->cfg.w_tier * tier_f + s->cfg.w_fair * quota_fair(&s->q, (uint32_t)t);
+    }
+}
+
+/*
+ * Try to start j now. Returns NL_REASON_NONE when it started, else why not.
+ * `blocked_cls` tells that a job ahead already failed placement (fifo stops).
+ */
+static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_us)
+{
+    enum nl_reason why;
+    if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, j->spec.gpus))
+        return NL_REASON_QUOTA;
+    if (failcache_hit(s, j, &why))
+        return why;
+    struct place_req req = {
+            .gpus = j->spec.gpus,
+            .site_mask = j->site_mask,
+            .sensitive = j->spec.sensitive,
+            .topology = s->cfg.topology,
+    };
+    const struct nl_alloc_node *a;
+    uint32_t site;
+    size_t n = place_find(s->pl, &req, &a, &site, &why);
+    if (n == 0) {
+        failcache_add(s, j, why);
+        return why;
+    }
+    uint64_t held = 0;
+    for (size_t i = 0; i < n; i++)
+        held += (uint64_t)__builtin_popcount(a[i].mask);
+    if (!power_fits(&s->pw, site, held))
+        return NL_REASON_POWER;
+    if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
+        return NL_REASON_QUOTA;
+    if (!backfill_ok(s, j, site, held, now_us))
+        return NL_REASON_RESERVATION;
+    job_start(s, j, a, n, site, now_us);
+    act_push(s, NL_ACT_START, j->id);
+    return NL_REASON_NONE;
+}
+
+/* j could not start for `why`: reclaim its guarantee, or reserve for it. */
+static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64_t now_us)
+{
+    j->reason = why;
+    bool short_of_gpus = why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY;
+    if (short_of_gpus && s->cfg.preempt && s->cfg.quotas &&
+        quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, now_us))
+        j->reason = NL_REASON_RECLAIM;
+    if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && s->nresv < s->cfg.reservations)
+        reserve(s, j, j->spec.gpus, now_us);
+}
+
+/*
+ * The walk stops when nothing more fits, but a tenant inside its quota must
+ * still get its guarantee back from borrowers. So, after the walk, each
+ * tenant below its quota has its pending jobs (in its own priority order)
+ * considered for reclaim, up to its quota. Few tenants are ever below
+ * quota with work waiting, and each stops at its quota: this stays cheap.
+ */
+static void reclaim_sweep(struct nl_sched *s, int64_t now_us)
+{
+    if (!s->cfg.preempt || !s->cfg.quotas)
+        return;
+    for (uint32_t t = 0; t < s->q.n; t++) {
+        const struct quota_tenant *qt = &s->q.t[t];
+        if (qt->pending == 0 || qt->alloc >= qt->quota)
+            continue;
+        uint64_t cum = qt->alloc;
+        const struct tree *tr = &s->ord.q[t];
+        for (int32_t h = tree_first(tr); h != TREE_NIL; h = tree_next(tr, h)) {
+            struct job *j = &s->jobs[tree_get(tr, h)->value];
+            if (cum + j->spec.gpus > qt->quota)
+                break;
+            cum += j->spec.gpus;
+            if (j->pass_seen == s->pass_id)
+                continue;
+            j->pass_seen = s->pass_id;
+            s->decisions++;
+            blocked(s, j, NL_REASON_RESOURCES, now_us);
+        }
+    }
+}
+
+size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions)
+{
+    advance(s, now_us);
+    if (s->act_consumed) {
+        s->nact = 0;
+        s->act_consumed = false;
+    }
+    s->passes++;
+    s->pass_id++;
+    s->nresv = 0;
+    s->nfc = 0;
+    s->cut_reason = NL_REASON_PRIORITY;
+    compute_offsets(s);
+    double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
+    order_begin(&s->ord, s->offset);
+    uint32_t slot;
+    double key;
+    enum nl_reason cut;
+    while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
+        struct job *j = &s->jobs[slot];
+        s->decisions++;
+        j->pass_seen = s->pass_id;
+        j->priority = key + age_now;
+        j->est_start_us = 0;
+        enum nl_reason why = try_start(s, j, now_us);
+        if (why == NL_REASON_NONE)
+            continue;
+        blocked(s, j, why, now_us);
+        if (s->cfg.policy == NL_POLICY_FIFO) {
+            cut = NL_REASON_PRIORITY;
+            break;
+        }
+        cut = NL_REASON_PRIORITY;
+    }
+    s->cut_reason = cut;
+    order_end(&s->ord);
+    if (cut == NL_REASON_RESOURCES)
+        reclaim_sweep(s, now_us);
+    s->act_consumed = true;
+    *actions = s->act;
+    return s->nact;
+}
+
+/* --- nodes and power ------------------------------------------------------------------------------- */
+
+size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs)
+{
+    size_t n = 0;
+    if (node >= nl_facility_nodes(s->fac))
+        return 0;
+    place_set_down(s->pl, node, down);
+    uint32_t G = nl_facility_node_gpus(s->fac, node);
+    for (uint32_t b = 0; b < G; b++) {
+        uint32_t o = s->gpu_owner[sched_gpu_index(s, node, b)];
+        if (o == 0)
+            continue;
+        uint64_t id = s->jobs[o - 1].id;
+        bool seen = false;
+        for (size_t i = 0; i < n; i++)
+            seen |= s->idbuf[i] == id;
+        if (seen)
+            continue;
+        if (n == s->idbuf_cap) {
+            s->idbuf_cap = xgrow(s->idbuf_cap, n + 1);
+            s->idbuf = xreallocarray(s->idbuf, s->idbuf_cap, sizeof(uint64_t));
+        }
+        s->idbuf[n++] = id;
+    }
+    if (jobs != NULL)
+        *jobs = s->idbuf;
+    return n;
+}
+
+bool nl_sched_node_down(const struct nl_sched *s, uint32_t node)
+{
+    return node < nl_facility_nodes(s->fac) && place_node_down(s->pl, node);
+}
+
+void nl_sched_set_power_budget(struct nl_sched *s, double power_w)
+{
+    s->pw.budget_w = power_w > 0 ? power_w : 0;
+}
+
+/* --- queries ------------------------------------------------------------------------------------------- */
+
+int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info)
+{
+    const struct job *j = job_get(s, id);
+    if (j == NULL)
+        return -ENOENT;
+    fill_info(s, j, info);
+    return 0;
+}
+
+size_t nl_sched_job_alloc(const struct nl_sched *s, uint64_t id, const struct nl_alloc_node **nodes)
+{
+    const struct job *j = job_get(s, id);
+    if (j == NULL || j->alloc == NULL)
+        return 0;
+    *nodes = j->alloc;
+    return j->nalloc;
+}
+
+size_t nl_sched_jobs(const struct nl_sched *s, const uint64_t **ids)
+{
+    struct nl_sched *m = (struct nl_sched *)s; /* the id buffer is a cache, not state */
+    size_t n = 0;
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        if (s->jobs[i].id == 0)
+            continue;
+        if (n == m->idbuf_cap) {
+            m->idbuf_cap = xgrow(m->idbuf_cap, n + 1);
+            m->idbuf = xreallocarray(m->idbuf, m->idbuf_cap, sizeof(uint64_t));
+        }
+        m->idbuf[n++] = s->jobs[i].id;
+    }
+    *ids = m->idbuf;
+    return n;
+}
+
+uint64_t nl_sched_gpu_owner(const struct nl_sched *s, uint32_t node, uint32_t gpu)
+{
+    if (node >= nl_facility_nodes(s->fac) || gpu >= nl_facility_node_gpus(s->fac, node))
+        return 0;
+    uint32_t o = s->gpu_owner[sched_gpu_index(s, node, gpu)];
+    return o ? s->jobs[o - 1].id : 0;
+}
+
+uint8_t nl_sched_node_free(const struct nl_sched *s, uint32_t node)
+{
+    return node < nl_facility_nodes(s->fac) ? place_node_free(s->pl, node) : 0;
+}
+
+void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->gpus_total = s->gpus_total;
+    uint64_t free = 0;
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        free += place_site_free(s->pl, i);
+        st->gpus_down += place_site_down_gpus(s->pl, i);
+        st->racks_free += place_site_free_racks(s->pl, i);
+        st->racks_total += s->site[i].nracks;
+    }
+    for (size_t t = 0; t < s->q.n; t++)
+        st->gpus_alloc += s->q.t[t].alloc;
+    st->jobs_pending = s->npending;
+    st->jobs_running = s->nrunning;
+    st->jobs_preempting = s->npreempting;
+    st->power_it_w = power_it_w(&s->pw);
+    st->power_w = power_facility_w(&s->pw);
+    st->power_budget_w = s->pw.budget_w;
+    st->energy_wh = s->pw.energy_wh;
+    uint64_t in_free_racks = 0;
+    for (uint32_t i = 0; i < s->nsites; i++)
+        in_free_racks += (uint64_t)place_site_free_racks(s->pl, i) * s->site[i].gpus_per_rack;
+    st->fragmentation = free > 0 ? (double)(free - in_free_racks) / (double)free : 0;
+    st->preemptions = s->preemptions;
+    st->decisions = s->decisions;
+    st->passes = s->passes;
+}
+
+void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_tenant_usage *u)
+{
+    memset(u, 0, sizeof(*u));
+    if (tenant >= s->q.n)
+        return;
+    const struct quota_tenant *t = &s->q.t[tenant];
+    u->gpus_alloc = t->alloc;
+    u->gpus_borrowed = t->alloc > t->quota ? t->alloc - t->quota : 0;
+    u->jobs_pending = t->pending;
+    u->jobs_running = t->running;
+    u->usage_decayed = t->usage;
+    u->gpu_hours = t->gpu_s / 3600.0;
+    u->energy_wh = t->energy_wh;
+}
+
+uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier)
+{
+    uint64_t g = 0;
+    for (size_t t = 0; t < s->q.n; t++)
+        if (s->q.t[t].tier == tier)
+            g += s->q.t[t].alloc;
+    return g;
+}
+
+const struct nl_facility *nl_sched_facility(const struct nl_sched *s)
+{
+    return s->fac;
+}
+
+const struct nl_tenants *nl_sched_tenants(const struct nl_sched *s)
+{
+    return s->tenants;
+}
+
+const struct nl_sched_config *nl_sched_config(const struct nl_sched *s)
+{
+    return &s->cfg;
+}
+
+void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v)
+{
+    *v = s->viol;
+}
+
+size_t nl_sched_memory_bytes(const struct nl_sched *s)
+{
+    size_t b = sizeof(*s) + place_memory_bytes(s->pl);
+    b += s->gpus_total * sizeof(uint32_t);
+    b += s->jobs_cap * (sizeof(struct job) + sizeof(uint32_t));
+    for (size_t i = 0; i < s->jobs_used; i++)
+        b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
+    b += order_memory_bytes(&s->ord) + tree_memory_bytes(&s->running);
+    b += idmap_memory_bytes(&s->ids);
+    b += s->act_cap * sizeof(*s->act) + s->idbuf_cap * sizeof(uint64_t);
+    return b;
+}

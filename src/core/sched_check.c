@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched_check.c - every scheduler invariant, checked from scratch.
+ *
+ * Used by tests after every event and by the simulator at sample points;
+ * the incremental checks in sched.c cover each event as it happens.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
+#include "sched_int.h"
+
+static void check_job(const struct nl_sched *s, const struct job *j, uint8_t *seen,
+                      uint64_t *tenant_alloc, uint64_t *site_busy, struct nl_sched_violations *v)
+{
+    uint32_t held = 0;
+    for (uint32_t i = 0; i < j->nalloc; i++) {
+        const struct nl_alloc_node *a = &j->alloc[i];
+        if (nl_facility_node_site(s->fac, a->node) != j->site)
+            v->gang++;
+        for (uint32_t b = 0; b < NL_GPUS_PER_NODE_MAX; b++) {
+            if (!(a->mask & (1u << b)))
+                continue;
+            uint64_t g = sched_gpu_index(s, a->node, b);
+            if (seen[g]++ || s->gpu_owner[g] != (uint32_t)(j - s->jobs) + 1)
+                v->double_alloc++;
+            held++;
+        }
+        if ((place_node_alloc(s->pl, a->node) & a->mask) != a->mask)
+            v->double_alloc++;
+    }
+    if (held != j->held || held != place_gpus_held(s->pl, j->site, j->spec.gpus, j->spec.sensitive))
+        v->gang++;
+    const struct nl_site_info *si = &s->site[j->site];
+    if (!nl_residency_allows(&j->spec.residency, si->jurisdiction, si->eea))
+        v->residency++;
+    tenant_alloc[j->spec.tenant] += held;
+    site_busy[j->site] += held;
+}
+
+bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
+{
+    struct nl_sched_violations found = {0};
+    uint8_t *seen = xcalloc(s->gpus_total, 1);
+    uint64_t *tenant_alloc = xcalloc(s->q.n, sizeof(uint64_t));
+    uint64_t site_busy[NL_SITES_MAX] = {0};
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        const struct job *j = &s->jobs[i];
+        if (j->id != 0 && (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING))
+            check_job(s, j, seen, tenant_alloc, site_busy, &found);
+    }
+    /* Every owned GPU belongs to a running job's allocation, and nothing else is allocated. */
+    for (uint64_t g = 0; g < s->gpus_total; g++)
+        if ((s->gpu_owner[g] != 0) != (seen[g] != 0))
+            found.double_alloc++;
+    for (uint32_t n = 0; n < nl_facility_nodes(s->fac); n++) {
+        uint32_t G = nl_facility_node_gpus(s->fac, n);
+        for (uint32_t b = 0; b < G; b++)
+            if (((place_node_alloc(s->pl, n) >> b) & 1) != (seen[sched_gpu_index(s, n, b)] != 0))
+                found.double_alloc++;
+    }
+    if (!place_check(s->pl))
+        found.double_alloc++;
+    for (size_t t = 0; t < s->q.n; t++) {
+        if (tenant_alloc[t] != s->q.t[t].alloc)
+            found.quota++;
+        if (s->cfg.quotas && tenant_alloc[t] > s->q.t[t].limit)
+            found.quota++;
+    }
+    for (uint32_t i = 0; i < s->nsites; i++)
+        if (site_busy[i] != s->pw.site_busy[i])
+            found.power++;
+    if (!power_within(&s->pw))
+        found.power++;
+    free(seen);
+    free(tenant_alloc);
+    v->residency += found.residency;
+    v->power += found.power;
+    v->quota += found.quota;
+    v->double_alloc += found.double_alloc;
+    v->gang += found.gang;
+    return memcmp(&found, &(struct nl_sched_violations){0}, sizeof(found)) == 0;
+}

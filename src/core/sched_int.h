@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched_int.h - the scheduler's private state, shared by sched.c (events
+ * and the pass) and sched_check.c (invariants). Not part of the API.
+ */
+#ifndef NL_CORE_SCHED_INT_H
+#define NL_CORE_SCHED_INT_H
+
+#include "idmap.h"
+#include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "order.h"
+#include "place.h"
+#include "power.h"
+#include "quota.h"
+#include "tree.h"
+
+#define NIL_SLOT UINT32_MAX
+
+struct job {
+    uint64_t id; /* 0: slot unused */
+    struct nl_job_spec spec;
+    enum nl_job_state state;
+    enum nl_reason reason;
+    int64_t submit_us, start_us, run_us, expect_end_us, est_start_us;
+    double static_key, priority, energy_wh;
+    uint32_t site_mask, site, held, nalloc, preemptions;
+    uint32_t t_prev, t_next; /* tenant's running list, in start order */
+    int32_t qh;              /* handle in the pending order or the running tree */
+    uint64_t pass_seen, enq_pass;
+    bool borrowed, cancel_req, reclaiming;
+    struct nl_alloc_node *alloc;
+};
+
+struct resv {
+    uint32_t mask;
+    int64_t t_us;   /* shadow time: when the reserved job can start */
+    int64_t extra;  /* GPUs free at t_us beyond what it and earlier reservations need */
+    uint64_t need;  /* GPUs it needs */
+};
+
+struct failcache {
+    uint32_t mask;
+    bool sensitive;
+    uint8_t cls; /* 0 fits a node, 1 fits a rack, 2 larger */
+    uint32_t min_fail;
+    enum nl_reason why;
+};
+
+#define FAILCACHE_MAX 32
+
+struct nl_sched {
+    const struct nl_facility *fac;
+    const struct nl_tenants *tenants;
+    struct nl_sched_config cfg;
+    struct nl_site_info site[NL_SITES_MAX];
+    uint32_t nsites, all_sites, maxG, maxR;
+    uint64_t gpus_total;
+    struct place *pl;
+    struct power pw;
+    struct quota q;
+    struct order ord;
+    struct tree running; /* by expected end */
+    struct idmap ids;
+    struct job *jobs;
+    size_t jobs_cap, jobs_used;
+    uint32_t *free_slots;
+    size_t nfree_slots;
+    uint32_t *gpu_owner; /* slot + 1 per GPU, 0 = free */
+    uint32_t *t_head, *t_tail;
+    uint32_t *tenant_by_claim; /* tenants, lowest claim (highest rank) first */
+    double *offset;
+    struct nl_action *act;
+    size_t nact, act_cap;
+    bool act_consumed;
+    uint64_t *idbuf;
+    size_t idbuf_cap;
+    uint32_t *victims;
+    size_t nvictims, victims_cap;
+    struct resv *resv;
+    size_t nresv;
+    struct failcache fc[FAILCACHE_MAX];
+    size_t nfc;
+    uint64_t reclaim_inflight[NL_SITES_MAX];
+    uint64_t pass_id;
+    enum nl_reason cut_reason;
+    int64_t now_us;
+    uint64_t preemptions, decisions, passes;
+    uint64_t npending, nrunning, npreempting;
+    struct nl_sched_violations viol;
+};
+
+/* GPU index of bit b of node n. */
+uint64_t sched_gpu_index(const struct nl_sched *s, uint32_t node, uint32_t bit);
+
+#endif

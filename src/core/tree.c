@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* tree.c - the treap behind ordered scheduler queues; see tree.h. */
+#include "tree.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "common/xalloc.h"
+
+void tree_init(struct tree *t)
+{
+    t->nodes = NULL;
+    t->cap = 0;
+    t->root = TREE_NIL;
+    t->free_list = TREE_NIL;
+    t->count = 0;
+}
+
+void tree_release(struct tree *t)
+{
+    free(t->nodes);
+    tree_init(t);
+}
+
+static bool less(const struct tree_node *a, double key, uint64_t id)
+{
+    return a->key < key || (a->key == key && a->id < id);
+}
+
+static int32_t node_alloc(struct tree *t)
+{
+    if (t->free_list == TREE_NIL) {
+        size_t old = t->cap;
+        t->cap = xgrow(t->cap, old + 1);
+        t->nodes = xreallocarray(t->nodes, t->cap, sizeof(*t->nodes));
+        /* Chain the new nodes into the free list, lowest index first. */
+        for (size_t i = t->cap; i-- > old;) {
+            t->nodes[i].right = t->free_list;
+            t->free_list = (int32_t)i;
+        }
+    }
+    int32_t h = t->free_list;
+    t->free_list = t->nodes[h].right;
+    return h;
+}
+
+/* Replace child pointer of parent p that pointed at old with new_h (root when p is NIL). */
+static void relink(struct tree *t, int32_t p, int32_t old, int32_t new_h)
+{
+    if (p == TREE_NIL)
+        t->root = new_h;
+    else if (t->nodes[p].left == old)
+        t->nodes[p].left = new_h;
+    else
+        t->nodes[p].right = new_h;
+    if (new_h != TREE_NIL)
+        t->nodes[new_h].parent = p;
+}
+
+/* Rotate h above its parent. */
+static void rotate_up(struct tree *t, int32_t h)
+{
+    struct tree_node *n = &t->nodes[h];
+    int32_t p = n->parent;
+    struct tree_node *pn = &t->nodes[p];
+    int32_t g = pn->parent;
+    if (pn->left == h) {
+        pn->left = n->right;
+        if (n->right != TREE_NIL)
+            t->nodes[n->right].parent = p;
+        n->right = p;
+    } else {
+        pn->right = n->left;
+        if (n->left != TREE_NIL)
+            t->nodes[n->left].parent = p;
+        n->left = p;
+    }
+    pn->parent = h;
+    relink(t, g, p, h);
+}
+
+int32_t tree_insert(struct tree *t, double key, uint64_t id, uint32_t value)
+{
+    int32_t h = node_alloc(t);
+    struct tree_node *n = &t->nodes[h];
+    uint64_t x = id * 0x9e3779b97f4a7c15ULL;
+    n->key = key;
+    n->id = id;
+    n->value = value;
+    n->prio = (uint32_t)(x >> 32);
+    n->left = n->right = TREE_NIL;
+    int32_t p = TREE_NIL, cur = t->root;
+    while (cur != TREE_NIL) {
+        p = cur;
+        cur = less(&t->nodes[cur], key, id) ? t->nodes[cur].right : t->nodes[cur].left;
+    }
+    n->parent = p;
+    if (p == TREE_NIL)
+        t->root = h;
+    else if (less(&t->nodes[p], key, id))
+        t->nodes[p].right = h;
+    else
+        t->nodes[p].left = h;
+    while (t->nodes[h].parent != TREE_NIL && t->nodes[t->nodes[h].parent].prio < t->nodes[h].prio)
+        rotate_up(t, h);
+    t->count++;
+    return h;
+}
+
+void tree_remove(struct tree *t, int32_t h)
+{
+    /* Rotate the node down until it has at most one child, then splice it out. */
+    for (;;) {
+        struct tree_node *n = &t->nodes[h];
+        if (n->left == TREE_NIL || n->right == TREE_NIL)
+            break;
+        int32_t c = t->nodes[n->left].prio > t->nodes[n->right].prio ? n->left : n->right;
+        rotate_up(t, c);
+    }
+    struct tree_node *n = &t->nodes[h];
+    int32_t child = n->left != TREE_NIL ? n->left : n->right;
+    relink(t, n->parent, h, child);
+    n->right = t->free_list;
+    t->free_list = h;
+    t->count--;
+}
+
+int32_t tree_first(const struct tree *t)
+{
+    int32_t h = t->root;
+    if (h == TREE_NIL)
+        return TREE_NIL;
+    while (t->nodes[h].left != TREE_NIL)
+        h = t->nodes[h].left;
+    return h;
+}
+
+int32_t tree_next(const struct tree *t, int32_t h)
+{
+    const struct tree_node *n = &t->nodes[h];
+    if (n->right != TREE_NIL) {
+        h = n->right;
+        while (t->nodes[h].left != TREE_NIL)
+            h = t->nodes[h].left;
+        return h;
+    }
+    int32_t p = n->parent;
+    while (p != TREE_NIL && t->nodes[p].right == h) {
+        h = p;
+        p = t->nodes[p].parent;
+    }
+    return p;
+}
+
+size_t tree_memory_bytes(const struct tree *t)
+{
+    return t->cap * sizeof(*t->nodes);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tree.h - an ordered set of (key, id) -> value, as a treap over a node
+ * pool (internal to libnordlys).
+ *
+ * Entries are ordered by key ascending, then id ascending, so equal keys
+ * keep a stable, deterministic order. Nodes live in one growing array and
+ * are recycled through a free list: inserting allocates only when the pool
+ * grows, never per entry. Node priorities come from a hash of the id, not
+ * from a random source, so the shape (and the cost) is reproducible.
+ *
+ * Handles are int32 node indexes; TREE_NIL (-1) means none. A handle stays
+ * valid until its entry is removed.
+ */
+#ifndef NL_CORE_TREE_H
+#define NL_CORE_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TREE_NIL (-1)
+
+struct tree_node {
+    double key;
+    uint64_t id;
+    uint32_t value;
+    uint32_t prio;
+    int32_t left, right, parent;
+};
+
+struct tree {
+    struct tree_node *nodes;
+    size_t cap;
+    int32_t root;
+    int32_t free_list; /* chained through .right */
+    size_t count;
+};
+
+void tree_init(struct tree *t);
+void tree_release(struct tree *t);
+
+/* Insert; returns the new entry's handle. */
+int32_t tree_insert(struct tree *t, double key, uint64_t id, uint32_t value);
+/* Remove the entry behind handle h. */
+void tree_remove(struct tree *t, int32_t h);
+
+int32_t tree_first(const struct tree *t);
+int32_t tree_next(const struct tree *t, int32_t h);
+
+static inline const struct tree_node *tree_get(const struct tree *t, int32_t h)
+{
+    return &t->nodes[h];
+}
+
+/* Bytes held by the pool. */
+size_t tree_memory_bytes(const struct tree *t);
+
+#endif

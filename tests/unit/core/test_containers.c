@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* test_containers.c - the treap and the id map against simple reference models. */
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/rng.h"
+#include "core/idmap.h"
+#include "core/tree.h"
+
+#define N 4000
+
+static void test_tree_order_matches_reference(void **state)
+{
+    (void)state;
+    struct nl_rng r;
+    nl_rng_seed(&r, 7);
+    struct tree t;
+    tree_init(&t);
+    static int32_t handle[N];
+    static double key[N];
+    static bool live[N];
+    for (int step = 0; step < 20000; step++) {
+        uint32_t i = (uint32_t)nl_rng_range(&r, 0, N - 1);
+        if (live[i]) {
+            tree_remove(&t, handle[i]);
+            live[i] = false;
+        } else {
+            key[i] = (double)nl_rng_range(&r, 0, 50); /* many equal keys: ties by id */
+            handle[i] = tree_insert(&t, key[i], i + 1, i);
+            live[i] = true;
+        }
+        if (step % 1000 != 0)
+            continue;
+        /* In-order walk is sorted by (key, id) and visits exactly the live entries. */
+        size_t seen = 0, want = 0;
+        double pk = -1;
+        uint64_t pid = 0;
+        for (int32_t h = tree_first(&t); h != TREE_NIL; h = tree_next(&t, h)) {
+            const struct tree_node *n = tree_get(&t, h);
+            assert_true(live[n->value]);
+            assert_true(n->key > pk || (n->key == pk && n->id > pid));
+            pk = n->key;
+            pid = n->id;
+            seen++;
+        }
+        for (int k = 0; k < N; k++)
+            want += live[k];
+        assert_int_equal(seen, want);
+        assert_int_equal(t.count, want);
+    }
+    tree_release(&t);
+}
+
+static void test_idmap_matches_reference(void **state)
+{
+    (void)state;
+    struct nl_rng r;
+    nl_rng_seed(&r, 11);
+    struct idmap m;
+    idmap_init(&m);
+    static int64_t ref[N];
+    for (int i = 0; i < N; i++)
+        ref[i] = -1;
+    for (int step = 0; step < 200000; step++) {
+        uint64_t id = nl_rng_range(&r, 1, N - 1);
+        if (ref[id] >= 0 && nl_rng_unit(&r) < 0.5) {
+            idmap_del(&m, id);
+            ref[id] = -1;
+        } else {
+            uint32_t v = (uint32_t)nl_rng_range(&r, 0, 1000000);
+            idmap_put(&m, id, v);
+            ref[id] = v;
+        }
+        uint64_t probe = nl_rng_range(&r, 1, N - 1);
+        assert_int_equal(idmap_get(&m, probe), ref[probe]);
+    }
+    size_t live = 0;
+    for (int i = 1; i < N; i++) {
+        assert_int_equal(idmap_get(&m, (uint64_t)i), ref[i]);
+        live += ref[i] >= 0;
+    }
+    assert_int_equal(m.n, live);
+    idmap_release(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_tree_order_matches_reference),
+            cmocka_unit_test(test_idmap_matches_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

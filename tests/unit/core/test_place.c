@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_place.c - gang placement on an NVL72-shaped facility: best-fit
+ * nodes for small jobs, one rack for jobs up to 72 GPUs, whole racks in
+ * one pod for larger ones, whole nodes for sensitive jobs, residency via
+ * the site mask, down nodes, and the baselines' topology-blind placement.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/place.h"
+#include "nordlys/facility.h"
+
+struct fixture {
+    struct nl_facility *fac;
+    struct place *p;
+};
+
+/* One site: 16 racks of 18 x 4 GPUs in pods of 4 racks; a UK site of 2 racks. */
+static int setup(void **state)
+{
+    struct nl_facility_spec spec;
+    nl_facility_preset("narvik", &spec, NULL);
+    spec.sites[0].racks = 16;
+    spec.sites[0].racks_per_pod = 4;
+    spec.nsites = 2;
+    spec.sites[1] = spec.sites[0];
+    snprintf(spec.sites[1].name, sizeof(spec.sites[1].name), "lon");
+    snprintf(spec.sites[1].jurisdiction, sizeof(spec.sites[1].jurisdiction), "UK");
+    spec.sites[1].racks = 2;
+    static struct fixture fx;
+    fx.fac = nl_facility_create(&spec, NULL);
+    fx.p = place_create(fx.fac, 0, 1800, 350);
+    *state = &fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    place_destroy(fx->p);
+    nl_facility_destroy(fx->fac);
+    return 0;
+}
+
+static size_t place(struct fixture *fx, uint32_t gpus, uint32_t mask, bool sensitive, bool topo,
+                    uint32_t *site)
+{
+    struct place_req req = {.gpus = gpus, .site_mask = mask, .sensitive = sensitive, .topology = topo};
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    size_t n = place_find(fx->p, &req, &a, site, &why);
+    if (n > 0)
+        assert_int_equal(place_take(fx->p, a, n), 0);
+    assert_true(place_check(fx->p));
+    return n;
+}
+
+static uint32_t racks_of(struct fixture *fx, const struct nl_alloc_node *a, size_t n, uint32_t *pods)
+{
+    uint32_t racks[64] = {0}, nr = 0, pl[64] = {0}, np = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct nl_node_pos pos;
+        nl_facility_node_pos(fx->fac, a[i].node, &pos);
+        bool seen = false;
+        for (uint32_t k = 0; k < nr; k++)
+            seen |= racks[k] == pos.rack;
+        if (!seen)
+            racks[nr++] = pos.rack;
+        seen = false;
+        for (uint32_t k = 0; k < np; k++)
+            seen |= pl[k] == pos.pod;
+        if (!seen)
+            pl[np++] = pos.pod;
+    }
+    *pods = np;
+    return nr;
+}
+
+static void test_place_small_best_fit(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    /* A 3-GPU job leaves a node with 1 free; a 1-GPU job must go there, not to a fresh node. */
+    struct place_req req = {.gpus = 3, .site_mask = 1, .topology = true};
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 1);
+    uint32_t node3 = a[0].node;
+    place_take(fx->p, a, 1);
+    req.gpus = 1;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 1);
+    assert_int_equal(a[0].node, node3);
+    place_take(fx->p, a, 1);
+    /* A whole-node job goes to the fullest rack that has a free node: the same rack. */
+    req.gpus = 4;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 1);
+    struct nl_node_pos p1, p2;
+    nl_facility_node_pos(fx->fac, node3, &p1);
+    nl_facility_node_pos(fx->fac, a[0].node, &p2);
+    assert_int_equal(p1.rack, p2.rack);
+    assert_true(place_check(fx->p));
+}
+
+static void test_place_rack_and_pod_gangs(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site, pods;
+    place(fx, 1, 1, false, true, &site); /* break one rack */
+    size_t n = place(fx, 72, 1, false, true, &site);
+    assert_true(n == 18);
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    struct place_req req = {.gpus = 40, .site_mask = 1, .topology = true};
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_true(n > 0);
+    assert_int_equal(racks_of(fx, a, n, &pods), 1); /* <= 72 GPUs: one NVL72 rack */
+    place_take(fx->p, a, n);
+    req.gpus = 200; /* 2 whole racks + 56: three racks of one pod */
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_true(n > 0);
+    assert_int_equal(racks_of(fx, a, n, &pods), 3);
+    assert_int_equal(pods, 1);
+    uint32_t held = 0;
+    for (size_t i = 0; i < n; i++)
+        held += (uint32_t)__builtin_popcount(a[i].mask);
+    assert_int_equal(held, 200);
+    place_take(fx->p, a, n);
+    assert_true(place_check(fx->p));
+    /* Too big for the site: resources. */
+    req.gpus = 16 * 72;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+    assert_int_equal(why, NL_REASON_RESOURCES);
+}
+
+static void test_place_topology_reason(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    /* Take 3 GPUs of every node of site 0: 1 free GPU per node, 288 free in all. */
+    for (uint32_t i = 0; i < 16 * 18; i++)
+        assert_int_equal(place(fx, 3, 1, false, true, &site), 1);
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    struct place_req req = {.gpus = 2, .site_mask = 1, .topology = true};
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+    assert_int_equal(why, NL_REASON_TOPOLOGY);
+    /* 18 single free GPUs in one NVL72 rack still make a rack-level job of 18. */
+    req.gpus = 18;
+    assert_true(place_find(fx->p, &req, &a, &site, &why) == 18);
+    /* The baseline takes fragments across racks for a 100-GPU job. */
+    req.gpus = 100;
+    req.topology = false;
+    assert_true(place_find(fx->p, &req, &a, &site, &why) == 100);
+    req.topology = true;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+}
+
+static void test_place_sensitive_and_residency(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    struct place_req req = {.gpus = 2, .site_mask = 2, .sensitive = true, .topology = true};
+    size_t n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 1);
+    assert_int_equal(site, 1); /* UK only */
+    assert_int_equal(a[0].mask, 0xf); /* a whole node, no co-tenant */
+    assert_int_equal(place_gpus_held(fx->p, site, 2, true), 4);
+    req.gpus = 6; /* two whole nodes */
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 2);
+    assert_int_equal(a[0].mask & a[1].mask, 0xf);
+}
+
+static void test_place_down_nodes(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    uint32_t first_uk = 16 * 18;
+    for (uint32_t n = first_uk; n < first_uk + 36; n++)
+        place_set_down(fx->p, n, true);
+    assert_true(place_check(fx->p));
+    assert_int_equal(place_site_free(fx->p, 1), 0);
+    assert_int_equal(place(fx, 1, 2, false, true, &site), 0);
+    place_set_down(fx->p, first_uk + 5, false);
+    assert_int_equal(place(fx, 4, 2, false, true, &site), 1);
+    assert_int_equal(place_site_free(fx->p, 1), 0);
+    place_set_down(fx->p, first_uk + 5, true); /* down while allocated: the GPUs stay held */
+    assert_int_equal(place_node_alloc(fx->p, first_uk + 5), 0xf);
+    assert_true(place_check(fx->p));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_place_small_best_fit, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_rack_and_pod_gangs, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_topology_reason, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_sensitive_and_residency, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_down_nodes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

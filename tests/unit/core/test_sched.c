@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_sched.c - scheduler behaviour on the 16-GPU dev facility (2 racks of
+ * 2 nodes of 4 GPUs): validation, quota admission, reclaim by preemption,
+ * backfill and its reservations, fifo, power, cancel, tier order, node
+ * failure, adopt after a restart, and why-pending reasons.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nordlys/err.h"
+#include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
+
+#define SEC 1000000LL
+
+struct fx {
+    struct nl_facility *fac;
+    struct nl_tenants *ten;
+    struct nl_sched *s;
+    uint64_t next_id;
+};
+
+/* Tenants: sov (sovereign, quota 8, borrow 8), reg (regional, quota 0, borrow 16), cap (regional, quota 4, no borrowing). */
+static struct nl_tenants *small_tenants(void)
+{
+    struct nl_tenants *t = nl_tenants_create();
+    struct nl_tier_spec tiers[] = {{"sovereign", 0}, {"anchor", 1}, {"regional", 2}};
+    for (int i = 0; i < 3; i++)
+        nl_tenants_add_tier(t, &tiers[i], NULL);
+    struct nl_tenant_spec ts[] = {
+            {.name = "sov", .tier = 0, .quota_gpus = 8, .borrow_gpus = 8, .weight = 1},
+            {.name = "reg", .tier = 2, .quota_gpus = 0, .borrow_gpus = 16, .weight = 1},
+            {.name = "cap", .tier = 2, .quota_gpus = 4, .borrow_gpus = 0, .weight = 1},
+    };
+    for (int i = 0; i < 3; i++)
+        assert_true(nl_tenants_add(t, &ts[i], NULL) >= 0);
+    return t;
+}
+
+static struct fx *fx_new(enum nl_policy policy, double budget_w)
+{
+    static struct fx f;
+    struct nl_facility_spec spec;
+    nl_facility_preset("dev", &spec, NULL);
+    spec.power_budget_w = budget_w;
+    spec.sites[0].power_w = 0;
+    f.fac = nl_facility_create(&spec, NULL);
+    f.ten = small_tenants();
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, policy);
+    f.s = nl_sched_create(f.fac, f.ten, &cfg, NULL);
+    f.next_id = 1;
+    return &f;
+}
+
+static void fx_free(struct fx *f)
+{
+    nl_sched_destroy(f->s);
+    nl_tenants_destroy(f->ten);
+    nl_facility_destroy(f->fac);
+}
+
+static uint64_t submit(struct fx *f, uint32_t tenant, uint32_t gpus, int64_t limit_s, int64_t now_s)
+{
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.tenant = tenant;
+    spec.gpus = gpus;
+    spec.time_limit_us = limit_s * SEC;
+    spec.grace_us = 10 * SEC;
+    uint64_t id = f->next_id++;
+    struct nl_err err;
+    if (nl_sched_submit(f->s, id, &spec, now_s * SEC, &err) < 0)
+        fail_msg("submit: %s", err.msg);
+    return id;
+}
+
+static size_t pass(struct fx *f, int64_t now_s, const struct nl_action **act)
+{
+    return nl_sched_pass(f->s, now_s * SEC, act);
+}
+
+static enum nl_job_state state_of(struct fx *f, uint64_t id)
+{
+    struct nl_job_info info;
+    return nl_sched_job_info(f->s, id, &info) == 0 ? info.state : NL_JOB_NONE;
+}
+
+static enum nl_reason reason_of(struct fx *f, uint64_t id)
+{
+    struct nl_job_info info;
+    assert_int_equal(nl_sched_job_info(f->s, id, &info), 0);
+    return info.reason;
+}
+
+static void assert_clean(struct fx *f)
+{
+    struct nl_sched_violations v = {0};
+    assert_true(nl_sched_check(f->s, &v));
+}
+
+static void test_sched_validate_names_the_field(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    struct nl_job_spec spec;
+    struct nl_err err;
+    nl_job_spec_init(&spec);
+    spec.gpus = 0;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus: must be at least 1");
+    spec.gpus = 17;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus: 17 exceeds the largest site eligible for residency any");
+    spec.gpus = 1;
+    nl_residency_parse("UK", &spec.residency, NULL);
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "residency: no site of facility dev is in UK");
+    nl_residency_parse("NO", &spec.residency, NULL);
+    spec.tenant = 2;
+    spec.gpus = 5;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus: 5 exceeds tenant cap's quota plus borrowing limit (4)");
+    spec.tenant = 9;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -ENOENT);
+    spec.tenant = 0;
+    spec.time_limit_us = 0;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "time_limit"));
+    /* Nothing changed. */
+    struct nl_sched_stats st;
+    nl_sched_stats(f->s, &st);
+    assert_int_equal(st.jobs_pending, 0);
+    spec.time_limit_us = SEC;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), 0);
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EEXIST);
+    fx_free(f);
+}
+
+static void test_sched_quota_admission(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t a = submit(f, 2, 4, 100, 0);
+    uint64_t b = submit(f, 2, 1, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 1);
+    assert_int_equal(act[0].kind, NL_ACT_START);
+    assert_int_equal(act[0].job, a);
+    assert_int_equal(state_of(f, b), NL_JOB_PENDING);
+    assert_int_equal(reason_of(f, b), NL_REASON_QUOTA);
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_OK, 5 * SEC, NULL, NULL), 0);
+    assert_int_equal(pass(f, 5, &act), 1);
+    assert_int_equal(act[0].job, b);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_reclaim_preempts_borrowed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = submit(f, 1, 4, 1000, 0); /* reg borrows all 16 GPUs */
+    assert_int_equal(pass(f, 0, &act), 4);
+    struct nl_job_info info;
+    nl_sched_job_info(f->s, r[0], &info);
+    assert_true(info.borrowed);
+    uint64_t s = submit(f, 0, 8, 100, 10); /* sov: inside its quota of 8 */
+    size_t n = pass(f, 10, &act);
+    assert_int_equal(n, 2); /* exactly enough: two 4-GPU jobs, the newest first */
+    assert_int_equal(act[0].kind, NL_ACT_PREEMPT);
+    assert_int_equal(act[1].kind, NL_ACT_PREEMPT);
+    assert_int_equal(reason_of(f, s), NL_REASON_RECLAIM);
+    assert_int_equal(pass(f, 11, &act), 0); /* no second round while GPUs are coming back */
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t v = i == 0 ? r[3] : r[2];
+        assert_int_equal(state_of(f, v), NL_JOB_PREEMPTING);
+        assert_int_equal(nl_sched_job_exit(f->s, v, NL_EXIT_FAILED, 20 * SEC, &info, NULL), 0);
+        assert_int_equal(info.state, NL_JOB_PENDING); /* requeued */
+        assert_int_equal(info.preemptions, 1);
+    }
+    n = pass(f, 20, &act);
+    assert_int_equal(n, 1);
+    assert_int_equal(act[0].job, s);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_backfill_respects_reservation(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_BACKFILL, 0);
+    const struct nl_action *act;
+    uint64_t a = submit(f, 1, 8, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 1);
+    uint64_t big = submit(f, 1, 16, 100, 1);   /* blocked: reservation at t = 100 */
+    uint64_t shortj = submit(f, 1, 4, 50, 2);  /* ends by t = 52: may backfill */
+    uint64_t longj = submit(f, 1, 4, 500, 3);  /* would delay big */
+    size_t n = pass(f, 3, &act);
+    assert_int_equal(n, 1);
+    assert_int_equal(act[0].job, shortj);
+    assert_int_equal(state_of(f, a), NL_JOB_RUNNING);
+    assert_int_equal(reason_of(f, big), NL_REASON_RESOURCES);
+    struct nl_job_info info;
+    nl_sched_job_info(f->s, big, &info);
+    assert_int_equal(info.est_start_us, 100 * SEC);
+    assert_int_equal(reason_of(f, longj), NL_REASON_RESERVATION);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_fifo_stops_at_first_blocked(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_FIFO, 0);
+    const struct nl_action *act;
+    submit(f, 1, 12, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 1);
+    uint64_t big = submit(f, 1, 16, 100, 1);
+    uint64_t small = submit(f, 1, 1, 10, 2);
+    assert_int_equal(pass(f, 3, &act), 0);
+    assert_int_equal(reason_of(f, big), NL_REASON_RESOURCES);
+    assert_int_equal(reason_of(f, small), NL_REASON_PRIORITY);
+    fx_free(f);
+}
+
+static void test_sched_power_budget_blocks(void **state)
+{
+    (void)state;
+    /* Idle: 16 x 350 W = 5.6 kW; each busy GPU adds 1,450 W; x 1.1 PUE. Budget for 4 busy GPUs. */
+    double budget = (16 * 350 + 4 * 1450) * 1.1 + 1;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, budget);
+    const struct nl_action *act;
+    uint64_t a = submit(f, 0, 4, 100, 0);
+    uint64_t b = submit(f, 0, 1, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 1);
+    assert_int_equal(act[0].job, a);
+    assert_int_equal(reason_of(f, b), NL_REASON_POWER);
+    struct nl_sched_stats st;
+    nl_sched_stats(f->s, &st);
+    assert_true(st.power_w <= budget);
+    nl_sched_set_power_budget(f->s, 0); /* the grid event is over */
+    assert_int_equal(pass(f, 1, &act), 1);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_cancel(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t a = submit(f, 0, 4, 100, 0);
+    pass(f, 0, &act);
+    uint64_t b = submit(f, 0, 16, 100, 0);
+    pass(f, 0, &act);
+    struct nl_job_info info;
+    assert_int_equal(nl_sched_cancel(f->s, b, SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_CANCELLED);
+    assert_int_equal(state_of(f, b), NL_JOB_NONE);
+    assert_int_equal(nl_sched_cancel(f->s, a, SEC, NULL, NULL), 1);
+    assert_int_equal(pass(f, 2, &act), 1);
+    assert_int_equal(act[0].kind, NL_ACT_KILL);
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_FAILED, 3 * SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_CANCELLED);
+    assert_int_equal(nl_sched_cancel(f->s, a, 4 * SEC, NULL, NULL), -ENOENT);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_tier_order(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t hog = submit(f, 0, 16, 100, 0);
+    pass(f, 0, &act);
+    uint64_t reg = submit(f, 1, 16, 100, 1);   /* earlier, weaker tier */
+    uint64_t sov = submit(f, 0, 16, 100, 50); /* later, sovereign */
+    pass(f, 51, &act);
+    struct nl_job_info ri, si;
+    nl_sched_job_info(f->s, reg, &ri);
+    nl_sched_job_info(f->s, sov, &si);
+    assert_true(si.priority > ri.priority);
+    nl_sched_job_exit(f->s, hog, NL_EXIT_OK, 100 * SEC, NULL, NULL);
+    assert_int_equal(pass(f, 100, &act), 1);
+    assert_int_equal(act[0].job, sov);
+    fx_free(f);
+}
+
+static void test_sched_node_failure_requeues(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t a = submit(f, 0, 8, 100, 0);
+    pass(f, 0, &act);
+    const struct nl_alloc_node *al;
+    size_t n = nl_sched_job_alloc(f->s, a, &al);
+    assert_int_equal(n, 2);
+    uint32_t node = al[0].node;
+    const uint64_t *hit;
+    assert_int_equal(nl_sched_node_set_down(f->s, node, true, &hit), 1);
+    assert_int_equal(hit[0], a);
+    struct nl_job_info info;
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_NODE_FAIL, SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_PENDING);
+    pass(f, 2, &act);
+    n = nl_sched_job_alloc(f->s, a, &al);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        assert_int_not_equal(al[i].node, node); /* not on the down node */
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_adopt_after_restart(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.gpus = 6;
+    struct nl_alloc_node nodes[] = {{0, 0xf}, {1, 0x3}};
+    struct nl_err err;
+    assert_int_equal(nl_sched_adopt(f->s, 77, &spec, 0, 5 * SEC, nodes, 2, 10 * SEC, &err), 0);
+    assert_int_equal(state_of(f, 77), NL_JOB_RUNNING);
+    assert_int_equal(nl_sched_gpu_owner(f->s, 1, 1), 77);
+    assert_int_equal(nl_sched_gpu_owner(f->s, 1, 2), 0);
+    struct nl_alloc_node clash[] = {{1, 0x1}};
+    spec.gpus = 1;
+    assert_int_equal(nl_sched_adopt(f->s, 78, &spec, 0, 5 * SEC, clash, 1, 10 * SEC, &err), -EBUSY);
+    assert_clean(f);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_sched_validate_names_the_field),
+            cmocka_unit_test(test_sched_quota_admission),
+            cmocka_unit_test(test_sched_reclaim_preempts_borrowed),
+            cmocka_unit_test(test_sched_backfill_respects_reservation),
+            cmocka_unit_test(test_sched_fifo_stops_at_first_blocked),
+            cmocka_unit_test(test_sched_power_budget_blocks),
+            cmocka_unit_test(test_sched_cancel),
+            cmocka_unit_test(test_sched_tier_order),
+            cmocka_unit_test(test_sched_node_failure_requeues),
+            cmocka_unit_test(test_sched_adopt_after_restart),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
