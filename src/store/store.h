@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - the controller's durable state in one SQLite file.
+ *
+ * The store keeps every job ever submitted (ids are never reused) and the
+ * agents' node lists, which is all that nordlysd must reload after a
+ * restart; everything else (free GPUs, reasons, priorities) is rebuilt by
+ * the scheduler from these records. It is the only code that includes
+ * sqlite3.h, and SQLite errors become negative errno codes here and
+ * nowhere else.
+ *
+ * Writes happen inside a transaction the caller opens with
+ * nl_store_begin() and ends with nl_store_commit(): nordlysd opens one per
+ * loop iteration and answers no client that depends on it before COMMIT
+ * has returned (group commit). Write functions called outside a
+ * transaction fail with -EPERM, so a forgotten begin is a bug found at
+ * once, not an autocommit per row.
+ *
+ * What the store does not do: validate requests (nl_sched_validate does),
+ * parse JSON (command and env are kept as the JSON text the caller gives),
+ * or know file paths other than its own database.
+ *
+ * Calling context: one thread; no function blocks for long except
+ * nl_store_commit, which waits for the disk (fsync) when synchronous=FULL.
+ */
+#ifndef NL_STORE_STORE_H
+#define NL_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nordlys/facility.h"
+#include "nordlys/job.h"
+#include "nordlys/sched.h"
+
+struct nl_err;
+struct nl_store;
+
+/* A job name is for people; longer names are refused (4xx), not cut. */
+#define NL_STORE_JOB_NAME_MAX 128
+
+/* Options for nl_store_open; {0} plus a path means the defaults. */
+struct nl_store_opts {
+    const char *path; /* database file; borrowed during the call */
+    /*
+     * false (the default): synchronous=FULL, every COMMIT is on disk
+     * before it returns, which survives power loss as well as kill -9.
+     * true: synchronous=NORMAL, which in WAL mode survives a process
+     * crash but may lose the last commits on power loss.
+     */
+    bool sync_normal;
+};
+
+/*
+ * One job record. Strings marked "owned" belong to the record: fill with
+ * nl_store_job_init, free with nl_store_job_release. Times are Unix
+ * microseconds, 0 when unset.
+ */
+struct nl_store_job {
+    uint64_t id; /* assigned by nl_store_job_insert */
+    char name[NL_STORE_JOB_NAME_MAX];
+    char tenant[NL_NAME_MAX];
+    struct nl_job_spec spec; /* spec.tenant is not stored: the tenant is kept by name */
+    enum nl_job_state state;
+    int64_t submit_us, start_us, end_us;
+    char *command_json;          /* owned: a JSON array of strings, never NULL once stored */
+    char *env_json;              /* owned: a JSON object of strings, or NULL */
+    char *cwd;                   /* owned, or NULL */
+    char *stdout_path;           /* owned, or NULL */
+    char *stderr_path;           /* owned, or NULL */
+    struct nl_alloc_node *alloc; /* owned: the last allocation, nalloc entries */
+    size_t nalloc;
+    bool has_exit; /* exit_code/exit_signal are meaningful */
+    int exit_code, exit_signal;
+    uint32_t preemptions;
+    bool kill_requested; /* cancelled while running: the kill must survive a restart */
+    int64_t run_us;      /* total time run over all starts that ended */
+    double energy_wh;    /* energy of the runs that ended, facility level */
+    double cpu_s;        /* CPU time reported by the agents */
+    int64_t max_rss_kb;
+};
+
+void nl_store_job_init(struct nl_store_job *job);
+/* Frees the owned strings and allocation and re-initialises job. NULL-safe. */
+void nl_store_job_release(struct nl_store_job *job);
+
+/* How a run ended, for nl_store_job_end. */
+struct nl_store_end {
+    enum nl_job_state state; /* a terminal state */
+    int64_t end_us;
+    bool has_exit;
+    int exit_code, exit_signal;
+    int64_t run_us;   /* this run's time, added to the stored total */
+    double energy_wh; /* this run's energy, added to the stored total */
+    double cpu_s;     /* added to the stored figure */
+    int64_t max_rss_kb;
+};
+
+/*
+ * Open (creating if needed) the database, apply pending migrations,
+ * prepare every statement. Returns a new store, close with
+ * nl_store_close; NULL with err set ("store: PATH: unable to open
+ * database file") on failure. A database written by a newer nordlys
+ * (user_version above ours) is refused rather than misread.
+ */
+struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *err);
+/* Rolls back an open transaction and closes. NULL-safe. */
+void nl_store_close(struct nl_store *st);
+
+/* Schema version this build writes (PRAGMA user_version after open). */
+int nl_store_schema_version(void);
+
+/*
+ * BEGIN IMMEDIATE: take the write lock now, so that a commit never fails
+ * for a lock taken late. -EBUSY if already in a transaction.
+ */
+int nl_store_begin(struct nl_store *st, struct nl_err *err);
+/* COMMIT; on failure the transaction is rolled back and -EIO/-ENOSPC returned. */
+int nl_store_commit(struct nl_store *st, struct nl_err *err);
+/* ROLLBACK; a no-op outside a transaction. */
+void nl_store_rollback(struct nl_store *st);
+bool nl_store_in_txn(const struct nl_store *st);
+/* Write statements run in the open transaction (0 once it has committed or rolled back). */
+uint64_t nl_store_txn_writes(const struct nl_store *st);
+
+/*
+ * Insert a new job from job's request fields (name, tenant, spec,
+ * command_json, env_json, cwd, submit_us; state must be PENDING) and set
+ * *id to its new id, which is larger than every id ever assigned. Borrows
+ * job. -EPERM outside a transaction, -EINVAL for a missing command.
+ */
+int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uint64_t *id,
+                        struct nl_err *err);
+/* Set the output file paths of a job (borrowed). -ENOENT if no such job. */
+int nl_store_job_set_output(struct nl_store *st, uint64_t id, const char *stdout_path,
+                            const char *stderr_path, struct nl_err *err);
+/* RUNNING since start_us on alloc (n entries, borrowed), replacing any old allocation. */
+int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
+                       const struct nl_alloc_node *alloc, size_t n, struct nl_err *err);
+/* Change only the state (PREEMPTING, or CANCELLED for a job that never ran plus end_us). */
+int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state state,
+                           int64_t end_us, struct nl_err *err);
+/*
+ * Back to PENDING after a preemption (preempted: preemptions + 1) or a
+ * node failure: the allocation, start time and kill request are cleared;
+ * run_us and energy_wh (this run's share) are added to the stored totals.
+ */
+int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64_t run_us,
+                         double energy_wh, struct nl_err *err);
+/*
+ * Remember that a running job was cancelled, so that a restarted
+ * controller still kills it.
+ */
+int nl_store_job_kill_requested(struct nl_store *st, uint64_t id, struct nl_err *err);
+/* The job has ended as e says (borrowed). The allocation is kept as history. */
+int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end *e,
+                     struct nl_err *err);
+
+/*
+ * Fill job (initialised by the caller; released and refilled here) with
+ * record id. -ENOENT if there is none.
+ */
+int nl_store_job_get(struct nl_store *st, uint64_t id, struct nl_store_job *job,
+                     struct nl_err *err);
+
+/*
+ * Called once per record; job is borrowed for the call. Returning non-zero
+ * stops the walk and becomes the walk's return value.
+ */
+typedef int (*nl_store_job_fn)(const struct nl_store_job *job, void *arg);
+
+/* Every live job (PENDING, RUNNING, PREEMPTING) in id order, for the restart. */
+int nl_store_jobs_live(struct nl_store *st, nl_store_job_fn fn, void *arg, struct nl_err *err);
+
+/* Filters of nl_store_jobs_list; {0} lists everything. */
+struct nl_store_filter {
+    unsigned states;    /* bit (1u << state) per wanted state; 0 = all */
+    const char *tenant; /* borrowed; NULL = all */
+    size_t limit;       /* 0 = no limit */
+    uint64_t before_id; /* only ids below this (paging); 0 = no bound */
+};
+
+/* Jobs matching f, newest (highest id) first. */
+int nl_store_jobs_list(struct nl_store *st, const struct nl_store_filter *f, nl_store_job_fn fn,
+                       void *arg, struct nl_err *err);
+
+/* Ended work per tenant, from nl_store_usage. */
+struct nl_store_usage {
+    const char *tenant; /* borrowed for the callback */
+    double gpu_hours;   /* gpus x run time of every ended run */
+    double energy_wh;
+    uint64_t jobs_completed, jobs_failed; /* failed: FAILED, TIMEOUT, NODE_FAIL */
+};
+
+typedef int (*nl_store_usage_fn)(const struct nl_store_usage *u, void *arg);
+int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct nl_err *err);
+
+/*
+ * Make agent_id (borrowed) the owner of nodes (n global node indexes,
+ * borrowed), replacing its earlier list and taking any of them from
+ * another agent; agents left with no node are forgotten.
+ */
+int nl_store_agent_set(struct nl_store *st, const char *agent_id, bool emulated,
+                       const uint32_t *nodes, size_t n, struct nl_err *err);
+
+/* Called once per stored (agent, node) pair, ordered by agent; strings borrowed. */
+typedef int (*nl_store_agent_fn)(const char *agent_id, bool emulated, uint32_t node, void *arg);
+int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, struct nl_err *err);
+
+/* Highest job id ever assigned (0 for a fresh store). */
+uint64_t nl_store_last_id(struct nl_store *st);
+
+#endif
