@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agents.c - the agent protocol (register, sync) and the node table.
+ *
+ * Agents pull: each sync reports what the agent runs and what has exited,
+ * and takes back the launches and kills queued for it. A node is
+ * "unregistered" until an agent names it, "up" while its agent syncs, and
+ * "down" when the agent has been silent for node-timeout-ms (or, after a
+ * controller restart, until its agent syncs again). Down nodes are down in
+ * the scheduler too, so nothing new is placed on them.
+ *
+ * A sync is checked completely before anything is applied, so a malformed
+ * one changes nothing; its answer is held until the exits it reported are
+ * committed (api_reply), so an agent stops repeating an exit only once it
+ * is durable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/rng.h"
+#include "common/xalloc.h"
+#include "ctld.h"
+#include "ctld/config.h"
+#include "ctld/http.h"
+#include "nordlys/err.h"
+#include "nordlys/facility.h"
+#include "store/store.h"
+
+#define AGENT_ID_MAX 128
+
+struct launch {
+    uint64_t job;
+    uint32_t node;
+};
+
+struct kill {
+    uint64_t job;
+    uint32_t grace_s;
+    const char *reason; /* static */
+};
+
+struct agent {
+    char *id;
+    bool emulated;
+    bool up;
+    int64_t last_sync_us;
+    char addr[48];
+    uint32_t *nodes;
+    size_t nnodes;
+    struct launch *launches;
+    size_t nlaunches, launches_cap;
+    struct kill *kills;
+    size_t nkills, kills_cap;
+};
+
+struct agents {
+    uint32_t nnodes;
+    int32_t *node_agent; /* per node: index into list, or -1 */
+    uint8_t *node_state; /* enum node_state */
+    struct agent **list;
+    size_t n, cap;
+    int32_t *map; /* open addressing by id hash: index into list, or -1 */
+    size_t map_cap;
+};
+
+struct agents *agents_create(uint32_t nnodes)
+{
+    struct agents *a = xcalloc(1, sizeof(*a));
+    a->nnodes = nnodes;
+    a->node_agent = xcalloc(nnodes ? nnodes : 1, sizeof(*a->node_agent));
+    for (uint32_t i = 0; i < nnodes; i++)
+        a->node_agent[i] = -1;
+    a->node_state = xcalloc(nnodes ? nnodes : 1, 1);
+    a->map_cap = 64;
+    a->map = xmalloc(a->map_cap * sizeof(*a->map));
+    memset(a->map, 0xff, a->map_cap * sizeof(*a->map));
+    return a;
+}
+
+void agents_destroy(struct agents *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->list[i]->id);
+        free(a->list[i]->nodes);
+        free(a->list[i]->launches);
+        free(a->list[i]->kills);
+        free(a->list[i]);
+    }
+    free(a->list);
+    free(a->map);
+    free(a->node_agent);
+    free(a->node_state);
+    free(a);
+}
+
+/* ---- agents by id ---- */
+
+static size_t map_slot(const struct agents *a, const char *id)
+{
+    size_t i = (size_t)nl_hash64(id, strlen(id)) & (a->map_cap - 1);
+    while (a->map[i] >= 0 && strcmp(a->list[a->map[i]]->id, id) != 0)
+        i = (i + 1) & (a->map_cap - 1);
+    return i;
+}
+
+static struct agent *agent_find(const struct agents *a, const char *id)
+{
+    int32_t idx = a->map[map_slot(a, id)];
+    return idx >= 0 ? a->list[idx] : NULL;
+}
+
+static int32_t agent_index(const struct agents *a, const char *id)
+{
+    return a->map[map_slot(a, id)];
+}
+
+static void map_grow(struct agents *a)
+{
+    free(a->map);
+    a->map_cap *= 2;
+    a->map = xmalloc(a->map_cap * sizeof(*a->map));
+    memset(a->map, 0xff, a->map_cap * sizeof(*a->map));
+    for (size_t i = 0; i < a->n; i++)
+        a->map[map_slot(a, a->list[i]->id)] = (int32_t)i;
+}
+
+static struct agent *agent_get_or_add(struct agents *a, const char *id, bool emulated)
+{
+    struct agent *ag = agent_find(a, id);
+    if (ag != NULL)
+        return ag;
+    if ((a->n + 1) * 2 > a->map_cap)
+        map_grow(a);
+    if (a->n == a->cap)
+        a->list = xreallocarray(a->list, a->cap = xgrow(a->cap, a->n + 1), sizeof(*a->list));
+    ag = xcalloc(1, sizeof(*ag));
+    ag->id = xstrdup(id);
+    ag->emulated = emulated;
+    a->map[map_slot(a, id)] = (int32_t)a->n;
+    a->list[a->n++] = ag;
+    return ag;
+}
+
+/* ---- node table ---- */
+
+enum node_state agents_node_state(const struct agents *a, uint32_t node)
+{
+    return node < a->nnodes ? (enum node_state)a->node_state[node] : NODE_UNREGISTERED;
+}
+
+static const struct agent *node_owner(const struct agents *a, uint32_t node)
+{
+    if (node >= a->nnodes || a->node_agent[node] < 0)
+        return NULL;
+    return a->list[a->node_agent[node]];
+}
+
+const char *agents_node_agent(const struct agents *a, uint32_t node)
+{
+    const struct agent *ag = node_owner(a, node);
+    return ag ? ag->id : NULL;
+}
+
+int64_t agents_node_heartbeat(const struct agents *a, uint32_t node)
+{
+    const struct agent *ag = node_owner(a, node);
+    return ag ? ag->last_sync_us : 0;
+}
+
+const char *agents_node_addr(const struct agents *a, uint32_t node)
+{
+    const struct agent *ag = node_owner(a, node);
+    return ag && ag->addr[0] ? ag->addr : NULL;
+}
+
+/* Take node out of service: jobs on it are lost. */
+static void node_lose(struct ctld *c, uint32_t node, enum node_state state, const char *why)
+{
+    struct agents *a = c->agents;
+    a->node_state[node] = (uint8_t)state;
+    const uint64_t *jobs = NULL;
+    size_t n = nl_sched_node_set_down(c->sched, node, true, &jobs);
+    /* Copied: jobs_lost changes the scheduler, which ends the borrowed array's lifetime. */
+    uint64_t *copy = n ? xmalloc(n * sizeof(*copy)) : NULL;
+    if (n)
+        memcpy(copy, jobs, n * sizeof(*copy));
+    for (size_t i = 0; i < n; i++)
+        jobs_lost(c, copy[i], why);
+    free(copy);
+}
+
+static void node_up(struct ctld *c, uint32_t node)
+{
+    if (c->agents->node_state[node] != NODE_UP) {
+        c->agents->node_state[node] = NODE_UP;
+        nl_sched_node_set_down(c->sched, node, false, NULL);
+        c->sched_dirty = true;
+    }
+}
+
+void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node)
+{
+    struct agents *a = c->agents;
+    if (node >= a->nnodes || a->node_agent[node] < 0) {
+        log_warn("job=%llu node %u has no agent: the launch waits for none",
+                 (unsigned long long)job, node);
+        return;
+    }
+    struct agent *ag = a->list[a->node_agent[node]];
+    if (ag->nlaunches == ag->launches_cap)
+        ag->launches = xreallocarray(ag->launches,
+                                     ag->launches_cap = xgrow(ag->launches_cap, ag->nlaunches + 1),
+                                     sizeof(*ag->launches));
+    ag->launches[ag->nlaunches++] = (struct launch){.job = job, .node = node};
+}
+
+void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t node, uint32_t grace_s,
+                       const char *reason)
+{
+    struct agents *a = c->agents;
+    if (node >= a->nnodes || a->node_agent[node] < 0)
+        return;
+    struct agent *ag = a->list[a->node_agent[node]];
+    /* One kill per job per agent: it applies to all the agent's processes of that job. */
+    for (size_t i = 0; i < ag->nkills; i++)
+        if (ag->kills[i].job == job)
+            return;
+    if (ag->nkills == ag->kills_cap)
+        ag->kills = xreallocarray(ag->kills, ag->kills_cap = xgrow(ag->kills_cap, ag->nkills + 1),
+                                  sizeof(*ag->kills));
+    ag->kills[ag->nkills++] = (struct kill){.job = job, .grace_s = grace_s, .reason = reason};
+}
+
+void agents_check_timeouts(struct ctld *c)
+{
+    struct agents *a = c->agents;
+    int64_t limit_us = (int64_t)c->cfg->node_timeout_ms * 1000;
+    for (size_t i = 0; i < a->n; i++) {
+        struct agent *ag = a->list[i];
+        if (!ag->up || c->now_us - ag->last_sync_us <= limit_us)
+            continue;
+        ag->up = false;
+        log_warn("agent=%s silent for %lld ms: its %zu nodes are down", ag->id,
+                 (long long)((c->now_us - ag->last_sync_us) / 1000), ag->nnodes);
+        for (size_t k = 0; k < ag->nnodes; k++)
+            node_lose(c, ag->nodes[k], NODE_DOWN, "its node's agent stopped syncing");
+        /* Launches for a silent agent would start jobs that have already been failed over. */
+        ag->nlaunches = 0;
+    }
+}
+
+struct load_ctx {
+    struct ctld *c;
+    size_t nodes;
+};
+
+static int load_one(const char *agent_id, bool emulated, uint32_t node, void *arg)
+{
+    struct load_ctx *x = arg;
+    struct agents *a = x->c->agents;
+    if (node >= a->nnodes)
+        return 0; /* the facility shrank; the agent will re-register what exists */
+    struct agent *ag = agent_get_or_add(a, agent_id, emulated);
+    ag->last_sync_us = x->c->now_us;
+    if (ag->nnodes % 64 == 0)
+        ag->nodes = xreallocarray(ag->nodes, ag->nnodes + 64, sizeof(*ag->nodes));
+    ag->nodes[ag->nnodes++] = node;
+    a->node_agent[node] = agent_index(a, agent_id);
+    a->node_state[node] = NODE_DOWN;
+    x->nodes++;
+    return 0;
+}
+
+int agents_load(struct ctld *c, struct nl_err *err)
+{
+    struct load_ctx x = {.c = c};
+    int rc = nl_store_agents_load(c->store, load_one, &x, err);
+    if (rc == 0)
+        log_info("reloaded %zu agents with %zu nodes; they are down until they sync", c->agents->n,
+                 x.nodes);
+    return rc;
+}
+
+/* ---- POST /v1/agent/register ---- */
+
+static int check_agent_id(const json_t *v, const char *field, struct api_fault *f)
+{
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > AGENT_ID_MAX ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        f->code = v ? "invalid_field" : "missing_field";
+        snprintf(f->field, sizeof(f->field), "%s", field);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected a string of 1..%d bytes", field,
+                 AGENT_ID_MAX);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int node_arg(const struct ctld *c, const json_t *v, const char *field, uint32_t *node,
+                    struct api_fault *f)
+{
+    int64_t idx = json_is_string(v) ? nl_facility_node_find(c->fac, json_string_value(v)) : -1;
+    if (idx < 0) {
+        f->code = v ? "invalid_field" : "missing_field";
+        snprintf(f->field, sizeof(f->field), "%s", field);
+        if (json_is_string(v))
+            snprintf(f->msg, sizeof(f->msg), "%s: unknown node '%.80s'", field,
+                     json_string_value(v));
+        else
+            snprintf(f->msg, sizeof(f->msg), "%s: expected a node name", field);
+        return -EINVAL;
+    }
+    *node = (uint32_t)idx;
+    return 0;
+}
+
+/* Parse the node list into a new array (*out, free()); -EINVAL with f on the first bad entry. */
+static int parse_node_list(const struct ctld *c, const json_t *v, uint32_t **out, size_t *n,
+                           struct api_fault *f)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(v) || json_array_size(v) > nl_facility_nodes(c->fac)) {
+        f->code = v ? "invalid_field" : "missing_field";
+        snprintf(f->field, sizeof(f->field), "nodes");
+        snprintf(f->msg, sizeof(f->msg), "nodes: expected an array of at most %u node names",
+                 nl_facility_nodes(c->fac));
+        return -EINVAL;
+    }
+    size_t count = json_array_size(v);
+    uint32_t *nodes = xcalloc(count ? count : 1, sizeof(*nodes));
+    uint8_t *seen = xcalloc(nl_facility_nodes(c->fac) / 8 + 1, 1);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        char field[32];
+        snprintf(field, sizeof(field), "nodes[%zu]", i);
+        rc = node_arg(c, json_array_get(v, i), field, &nodes[i], f);
+        if (rc == 0 && (seen[nodes[i] / 8] & (1u << (nodes[i] % 8)))) {
+            f->code = "invalid_field";
+            snprintf(f->field, sizeof(f->field), "%s", field);
+            snprintf(f->msg, sizeof(f->msg), "%s: listed twice", field);
+            rc = -EINVAL;
+        }
+        if (rc == 0)
+            seen[nodes[i] / 8] |= (uint8_t)(1u << (nodes[i] % 8));
+    }
+    free(seen);
+    if (rc < 0) {
+        free(nodes);
+        return rc;
+    }
+    *out = nodes;
+    *n = count;
+    return 0;
+}
+
+/* Rebuild the node list of every agent from node_agent (after nodes changed hands). */
+static void rebuild_lists(struct agents *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        a->list[i]->nnodes = 0;
+    for (uint32_t node = 0; node < a->nnodes; node++) {
+        if (a->node_agent[node] < 0)
+            continue;
+        struct agent *ag = a->list[a->node_agent[node]];
+        if (ag->nnodes % 64 == 0)
+            ag->nodes = xreallocarray(ag->nodes, ag->nnodes + 64, sizeof(*ag->nodes));
+        ag->nodes[ag->nnodes++] = node;
+    }
+}
+
+static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nodes, size_t n,
+                           const char *peer)
+{
+    struct agents *a = c->agents;
+    int32_t idx = agent_index(a, ag->id);
+    /* Nodes the agent no longer names are unregistered; what ran there is lost. */
+    uint32_t *old = ag->nnodes ? xmalloc(ag->nnodes * sizeof(*old)) : NULL;
+    size_t nold = ag->nnodes;
+    if (nold)
+        memcpy(old, ag->nodes, nold * sizeof(*old));
+    for (size_t i = 0; i < nold; i++)
+        a->node_agent[old[i]] = -1;
+    for (size_t i = 0; i < n; i++)
+        a->node_agent[nodes[i]] = idx;
+    for (size_t i = 0; i < nold; i++)
+        if (a->node_agent[old[i]] < 0)
+            node_lose(c, old[i], NODE_UNREGISTERED, "its agent no longer names its node");
+    free(old);
+    rebuild_lists(a);
+    ag->up = true;
+    ag->last_sync_us = c->now_us;
+    snprintf(ag->addr, sizeof(ag->addr), "%s", peer);
+    for (size_t i = 0; i < n; i++)
+        node_up(c, nodes[i]);
+}
+
+void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    static const char *const keys[] = {"agent", "nodes", "emulated", NULL};
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    struct api_fault f = {0};
+    uint32_t *nodes = NULL;
+    size_t n = 0;
+    const json_t *em = json_object_get(body, "emulated");
+    if (api_check_keys(body, keys, "", &f) < 0 ||
+        check_agent_id(json_object_get(body, "agent"), "agent", &f) < 0 ||
+        parse_node_list(c, json_object_get(body, "nodes"), &nodes, &n, &f) < 0) {
+        api_fault_reply(c, req, &f);
+        goto out;
+    }
+    if (em != NULL && !json_is_boolean(em)) {
+        api_error(c, req, 400, "invalid_field", "emulated", "emulated: expected true or false");
+        goto out;
+    }
+    const char *id = json_string_value(json_object_get(body, "agent"));
+    struct agent *ag = agent_get_or_add(c->agents, id, json_is_true(em));
+    ag->emulated = json_is_true(em);
+    apply_register(c, ag, nodes, n, http_req_peer(req));
+    struct nl_err err = {0};
+    ctld_txn(c);
+    if (nl_store_agent_set(c->store, id, ag->emulated, nodes, n, &err) < 0)
+        ctld_fatal("register", &err);
+    log_info("agent=%s registered %zu nodes from %s", id, n, http_req_peer(req));
+    api_reply(c, req, 200,
+              json_pack("{s:s, s:I, s:I}", "agent_id", id, "sync_interval_ms",
+                        (json_int_t)c->cfg->sync_interval_ms, "node_timeout_ms",
+                        (json_int_t)c->cfg->node_timeout_ms));
+out:
+    free(nodes);
+    json_decref(body);
+}
+
+/* ---- POST /v1/agent/sync ---- */
+
+struct seen {
+    uint64_t job;
+    uint32_t node;
+};
+
+struct sync_msg {
+    struct agent *ag;
+    struct seen *running;
+    size_t nrunning;
+    struct jobs_exit *exits;
+    size_t nexits;
+};
+
+static int job_id_arg(const json_t *v, const char *field, uint64_t *id, struct api_fault *f)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        f->code = v ? "invalid_field" : "missing_field";
+        snprintf(f->field, sizeof(f->field), "%s", field);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected a job id (a positive integer)", field);
+        return -EINVAL;
+    }
+    *id = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int parse_running(struct ctld *c, const json_t *v, struct sync_msg *m, struct api_fault *f)
+{
+    static const char *const keys[] = {"job", "node", NULL};
+    size_t n = json_array_size(v);
+    m->running = xcalloc(n ? n : 1, sizeof(*m->running));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        char prefix[40], field[48];
+        snprintf(prefix, sizeof(prefix), "running[%zu].", i);
+        if (!json_is_object(e)) {
+            f->code = "invalid_field";
+            snprintf(f->field, sizeof(f->field), "running[%zu]", i);
+            snprintf(f->msg, sizeof(f->msg), "running[%zu]: expected an object", i);
+            return -EINVAL;
+        }
+        if (api_check_keys(e, keys, prefix, f) < 0)
+            return -EINVAL;
+        snprintf(field, sizeof(field), "%sjob", prefix);
+        if (job_id_arg(json_object_get(e, "job"), field, &m->running[i].job, f) < 0)
+            return -EINVAL;
+        snprintf(field, sizeof(field), "%snode", prefix);
+        if (node_arg(c, json_object_get(e, "node"), field, &m->running[i].node, f) < 0)
+            return -EINVAL;
+        m->nrunning++;
+    }
+    return 0;
+}
+
+static int exit_number(const json_t *e, const char *key, const char *prefix, bool integer,
+                       double *out, struct api_fault *f)
+{
+    const json_t *v = json_object_get(e, key);
+    *out = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (integer ? !json_is_integer(v) : !json_is_number(v)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%s%s", prefix, key);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected %s", f->field,
+                 integer ? "an integer" : "a number");
+        return -EINVAL;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+static int parse_exit(struct ctld *c, const json_t *e, const char *prefix, struct jobs_exit *x,
+                      struct api_fault *f)
+{
+    static const char *const keys[] = {"job",   "node",       "exit_code",  "signal",   "timeout",
+                                       "cpu_s", "max_rss_kb", "start_time", "end_time", NULL};
+    char field[64];
+    double code, sig, cpu, rss, t;
+    if (api_check_keys(e, keys, prefix, f) < 0)
+        return -EINVAL;
+    snprintf(field, sizeof(field), "%sjob", prefix);
+    if (job_id_arg(json_object_get(e, "job"), field, &x->job, f) < 0)
+        return -EINVAL;
+    snprintf(field, sizeof(field), "%snode", prefix);
+    if (node_arg(c, json_object_get(e, "node"), field, &x->node, f) < 0)
+        return -EINVAL;
+    if (exit_number(e, "exit_code", prefix, true, &code, f) < 0 ||
+        exit_number(e, "signal", prefix, true, &sig, f) < 0 ||
+        exit_number(e, "cpu_s", prefix, false, &cpu, f) < 0 ||
+        exit_number(e, "max_rss_kb", prefix, true, &rss, f) < 0 ||
+        exit_number(e, "start_time", prefix, false, &t, f) < 0 ||
+        exit_number(e, "end_time", prefix, false, &t, f) < 0)
+        return -EINVAL;
+    const json_t *to = json_object_get(e, "timeout");
+    if (to != NULL && !json_is_boolean(to)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%stimeout", prefix);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected true or false", f->field);
+        return -EINVAL;
+    }
+    x->exit_code = (int)code;
+    x->signal = (int)sig;
+    x->timeout = json_is_true(to);
+    x->cpu_s = cpu;
+    x->max_rss_kb = (int64_t)rss;
+    return 0;
+}
+
+static int parse_exits(struct ctld *c, const json_t *v, struct sync_msg *m, struct api_fault *f)
+{
+    size_t n = json_array_size(v);
+    m->exits = xcalloc(n ? n : 1, sizeof(*m->exits));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        char prefix[40];
+        snprintf(prefix, sizeof(prefix), "exits[%zu].", i);
+        if (!json_is_object(e)) {
+            f->code = "invalid_field";
+            snprintf(f->field, sizeof(f->field), "exits[%zu]", i);
+            snprintf(f->msg, sizeof(f->msg), "exits[%zu]: expected an object", i);
+            return -EINVAL;
+        }
+        if (parse_exit(c, e, prefix, &m->exits[i], f) < 0)
+            return -EINVAL;
+        m->nexits++;
+    }
+    return 0;
+}
+
+static int array_field(const json_t *body, const char *key, struct api_fault *f)
+{
+    const json_t *v = json_object_get(body, key);
+    if (v == NULL || json_is_array(v))
+        return 0;
+    f->code = "invalid_field";
+    snprintf(f->field, sizeof(f->field), "%s", key);
+    snprintf(f->msg, sizeof(f->msg), "%s: expected an array", key);
+    return -EINVAL;
+}
+
+static int parse_sync(struct ctld *c, const json_t *body, struct sync_msg *m, struct api_fault *f)
+{
+    static const char *const keys[] = {"agent_id", "running", "exits", NULL};
+    const json_t *id = json_object_get(body, "agent_id");
+    if (api_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
+        array_field(body, "running", f) < 0 || array_field(body, "exits", f) < 0 ||
+        parse_running(c, json_object_get(body, "running"), m, f) < 0 ||
+        parse_exits(c, json_object_get(body, "exits"), m, f) < 0)
+        return -EINVAL;
+    m->ag = agent_find(c->agents, json_string_value(id));
+    return 0;
+}
+
+/* True when job runs, not being killed, with a rank on a node of agent idx. */
+static bool runs_current_here(struct ctld *c, uint64_t job, int32_t idx)
+{
+    const struct run *run = runs_get(c->runs, job);
+    if (run == NULL || run->kill_requested)
+        return false;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (c->agents->node_agent[run->alloc[r].node] == idx)
+            return true;
+    return false;
+}
+
+/* The answer: queued launches (built now, from the store) and kills; the queues empty. */
+static json_t *sync_answer(struct ctld *c, struct agent *ag)
+{
+    json_t *launch = json_array(), *kill = json_array();
+    for (size_t i = 0; i < ag->nlaunches; i++) {
+        json_t *l = jobs_launch_json(c, ag->launches[i].job, ag->launches[i].node);
+        if (l != NULL)
+            json_array_append_new(launch, l);
+    }
+    int32_t idx = agent_index(c->agents, ag->id);
+    for (size_t i = 0; i < ag->nkills; i++) {
+        /*
+         * A kill is by job id: never send one that would hit a newer run of
+         * the same job on this agent (it was requeued and started again).
+         */
+        if (runs_current_here(c, ag->kills[i].job, idx))
+            continue;
+        json_array_append_new(
+                kill, json_pack("{s:I, s:I, s:s}", "job", (json_int_t)ag->kills[i].job, "grace_s",
+                                (json_int_t)ag->kills[i].grace_s, "reason", ag->kills[i].reason));
+    }
+    ag->nlaunches = ag->nkills = 0;
+    return json_pack("{s:o, s:o}", "launch", launch, "kill", kill);
+}
+
+static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
+{
+    struct agent *ag = m->ag;
+    ag->last_sync_us = c->now_us;
+    snprintf(ag->addr, sizeof(ag->addr), "%s", peer);
+    if (!ag->up) {
+        ag->up = true;
+        log_info("agent=%s is back: %zu nodes up", ag->id, ag->nnodes);
+    }
+    int32_t idx = agent_index(c->agents, ag->id);
+    for (size_t i = 0; i < ag->nnodes; i++)
+        node_up(c, ag->nodes[i]);
+    /* Reports about nodes the agent does not own (any more) are stale and ignored. */
+    for (size_t i = 0; i < m->nexits; i++)
+        if (c->agents->node_agent[m->exits[i].node] == idx)
+            jobs_exit(c, &m->exits[i]);
+    for (size_t i = 0; i < m->nrunning; i++) {
+        uint32_t node = m->running[i].node;
+        /* A process the controller does not run there (failed over, or unknown) is killed. */
+        if (c->agents->node_agent[node] == idx && !jobs_seen(c, m->running[i].job, node))
+            agents_queue_kill(c, m->running[i].job, node, 0, "unknown");
+    }
+}
+
+void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    struct sync_msg m = {0};
+    struct api_fault f = {0};
+    if (parse_sync(c, body, &m, &f) < 0) {
+        api_fault_reply(c, req, &f);
+    } else if (m.ag == NULL) {
+        api_error(c, req, 404, "not_found", "agent_id",
+                  "agent_id: '%.100s' is not registered; register again",
+                  json_string_value(json_object_get(body, "agent_id")));
+    } else {
+        apply_sync(c, &m, http_req_peer(req));
+        api_reply(c, req, 200, sync_answer(c, m.ag));
+    }
+    free(m.running);
+    free(m.exits);
+    json_decref(body);
+}

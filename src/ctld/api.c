@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c - from an HTTP request to a handler: routing, the auth point, the
+ * body limit, JSON bodies, and the error objects of docs/api.md.
+ *
+ * Error codes of libnordlys and the store (negative errno values) become
+ * HTTP statuses in one table, err_map[], and nowhere else.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "ctld/http.h"
+#include "nordlys/err.h"
+#include "store/store.h"
+
+static const struct {
+    int code;
+    unsigned status;
+    const char *name;
+} err_map[] = {
+        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"}, {-EEXIST, 409, "conflict"},
+        {-EBUSY, 409, "conflict"},       {-EFBIG, 413, "too_large"},  {-E2BIG, 413, "too_large"},
+        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"}, {-EAGAIN, 503, "unavailable"},
+        {-ENOSPC, 503, "unavailable"},
+};
+
+size_t api_body_limit(void *arg, const char *method, const char *path)
+{
+    (void)arg;
+    size_t n, idx;
+    const struct route *t = routes_table(&n);
+    struct route_params p;
+    if (routes_match(t, n, method, path, &idx, &p) == ROUTE_FOUND)
+        return t[idx].body_max;
+    return 0;
+}
+
+void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body)
+{
+    /* 16 digits keep microseconds in Unix-second times without binary noise. */
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(16));
+    json_decref(body);
+    http_reply(req, status, "application/json", text);
+    /* The durability rule: nothing is answered before this iteration's writes are on disk. */
+    if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0)
+        http_req_hold(req);
+}
+
+static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
+{
+    json_t *e = json_pack("{s:i, s:s, s:s}", "status", (int)status, "code", code, "message", msg);
+    if (field != NULL && field[0] != '\0')
+        json_object_set_new(e, "field", json_string(field));
+    return json_pack("{s:o}", "error", e);
+}
+
+void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
+               const char *field, const char *fmt, ...)
+{
+    char msg[NL_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    api_reply(c, req, status, error_object(status, code, field, msg));
+}
+
+void api_fault_reply(struct ctld *c, struct http_req *req, const struct api_fault *f)
+{
+    unsigned status = strcmp(f->code, "too_large") == 0 ? 413 : 400;
+    api_reply(c, req, status, error_object(status, f->code, f->field, f->msg));
+}
+
+void api_err_reply(struct ctld *c, struct http_req *req, const struct nl_err *err,
+                   const char *field)
+{
+    unsigned status = 500;
+    const char *name = "internal";
+    for (size_t i = 0; i < sizeof(err_map) / sizeof(err_map[0]); i++)
+        if (err_map[i].code == err->code) {
+            status = err_map[i].status;
+            name = err_map[i].name;
+        }
+    api_reply(c, req, status, error_object(status, name, field, err->msg));
+}
+
+json_t *api_body_object(struct ctld *c, struct http_req *req)
+{
+    size_t len;
+    const char *text = http_req_body(req, &len);
+    json_error_t jerr;
+    /* Bodies are NUL-terminated by http.c; a NUL inside is refused as bad JSON. */
+    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        api_error(c, req, 400, "bad_json", NULL, "body: %s at line %d column %d", jerr.text,
+                  jerr.line, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        api_error(c, req, 400, "bad_json", NULL, "body: expected a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+int api_check_keys(const json_t *obj, const char *const *allowed, const char *prefix,
+                   struct api_fault *f)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        size_t i = 0;
+        while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
+            i++;
+        if (allowed[i] == NULL) {
+            f->code = "unknown_field";
+            snprintf(f->field, sizeof(f->field), "%s%.40s", prefix, key);
+            snprintf(f->msg, sizeof(f->msg), "%s: unknown field", f->field);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+json_t *api_time(int64_t us)
+{
+    return us > 0 ? json_real((double)us / 1e6) : json_null();
+}
+
+static void route_error(struct ctld *c, struct http_req *req, enum route_result r)
+{
+    const char *path = http_req_path(req);
+    if (r == ROUTE_NO_METHOD)
+        api_error(c, req, 405, "not_found", NULL, "%s %.100s: method not allowed",
+                  http_req_method(req), path);
+    else if (r == ROUTE_BAD_ID)
+        api_error(c, req, 404, "not_found", "id", "%.100s: not a job id", path);
+    else
+        api_error(c, req, 404, "not_found", NULL, "%.100s: no such endpoint", path);
+}
+
+void api_dispatch(void *arg, struct http_req *req)
+{
+    struct ctld *c = arg;
+    c->stats.requests++;
+    ctld_now(c);
+    size_t n, idx = 0;
+    const struct route *t = routes_table(&n);
+    struct route_params p;
+    enum route_result r = routes_match(t, n, http_req_method(req), http_req_path(req), &idx, &p);
+    if (r != ROUTE_FOUND) {
+        route_error(c, req, r);
+        return;
+    }
+    http_req_set_tag(req, (int)idx);
+    struct auth_identity who;
+    struct nl_err err = {0};
+    if (auth_check(req, t[idx].role, &who, &err) < 0) {
+        api_err_reply(c, req, &err, NULL);
+        return;
+    }
+    if (http_req_too_large(req)) {
+        api_error(c, req, 413, "too_large", "body", "body: larger than %zu bytes", t[idx].body_max);
+        return;
+    }
+    t[idx].fn(c, req, &p);
+}
+
+void api_answered(void *arg, const struct http_req *req, double seconds)
+{
+    struct ctld *c = arg;
+    int tag = http_req_tag(req);
+    size_t slot = tag >= 0 && tag < CTLD_ROUTES_MAX - 1 ? (size_t)tag : CTLD_ROUTES_MAX - 1;
+    histogram_observe(&c->stats.api_s[slot], seconds);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_jobs.c - POST/GET/DELETE /v1/jobs: submit, list, show, cancel.
+ *
+ * A submission is checked completely (the request, then the scheduler's
+ * validation against facility and tenants) before anything is written;
+ * its 201 is held until the iteration's COMMIT (api_reply does that).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "ctld/http.h"
+#include "nordlys/err.h"
+#include "store/store.h"
+
+/* The field a core message starts with ("gpus: 96 exceeds ..." -> "gpus"), or "". */
+static void field_of(const char *msg, char *field, size_t size)
+{
+    size_t n = 0;
+    while (msg[n] && (isalnum((unsigned char)msg[n]) || msg[n] == '_' || msg[n] == '.'))
+        n++;
+    if (msg[n] != ':' || n == 0 || n >= size)
+        n = 0;
+    memcpy(field, msg, n);
+    field[n] = '\0';
+}
+
+void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct api_fault f = {0};
+    struct nl_err err = {0};
+    char field[64];
+    if (job_request_parse(body, c->tenants, &rec, &f) < 0) {
+        api_fault_reply(c, req, &f);
+        goto out;
+    }
+    if (nl_sched_validate(c->sched, &rec.spec, &err) < 0) {
+        field_of(err.msg, field, sizeof(field));
+        if (err.code == -ENOENT)
+            err.code = -EINVAL; /* a bad reference inside a request is the request's fault */
+        api_err_reply(c, req, &err, field);
+        goto out;
+    }
+    rec.submit_us = ctld_now(c);
+    if (jobs_submit(c, &rec, &err) < 0) {
+        api_err_reply(c, req, &err, NULL);
+        goto out;
+    }
+    api_reply(c, req, 201, json_pack("{s:o}", "job", job_json(c, &rec)));
+out:
+    nl_store_job_release(&rec);
+    json_decref(body);
+}
+
+struct list_ctx {
+    struct ctld *c;
+    json_t *jobs;
+};
+
+static int list_one(const struct nl_store_job *rec, void *arg)
+{
+    struct list_ctx *x = arg;
+    json_array_append_new(x->jobs, job_json(x->c, rec));
+    return 0;
+}
+
+/* state=PENDING,RUNNING into a bit set; -EINVAL naming the bad name. */
+static int parse_states(const char *text, unsigned *states, struct nl_err *err)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", text);
+    *states = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        enum nl_job_state s;
+        if (nl_job_state_parse(tok, &s) < 0 || s == NL_JOB_NONE)
+            return nl_err_set(err, -EINVAL, "state: '%.40s' is not a job state", tok);
+        *states |= 1u << s;
+    }
+    if (*states == 0)
+        return nl_err_set(err, -EINVAL, "state: empty");
+    return 0;
+}
+
+static int parse_uint_arg(const char *text, const char *name, uint64_t lo, uint64_t hi,
+                          uint64_t *out, struct nl_err *err)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || v < lo || v > hi)
+        return nl_err_set(err, -EINVAL, "%s: '%.40s' is not %llu..%llu", name, text,
+                          (unsigned long long)lo, (unsigned long long)hi);
+    *out = v;
+    return 0;
+}
+
+void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    struct nl_store_filter f = {.limit = CTLD_LIST_LIMIT_DEFAULT};
+    struct nl_err err = {0};
+    const char *state = http_req_query(req, "state"), *limit = http_req_query(req, "limit");
+    const char *before = http_req_query(req, "before");
+    uint64_t v;
+    if (state != NULL && parse_states(state, &f.states, &err) < 0)
+        return api_err_reply(c, req, &err, "state");
+    if (limit != NULL) {
+        if (parse_uint_arg(limit, "limit", 1, CTLD_LIST_LIMIT_MAX, &v, &err) < 0)
+            return api_err_reply(c, req, &err, "limit");
+        f.limit = (size_t)v;
+    }
+    if (before != NULL) {
+        if (parse_uint_arg(before, "before", 1, UINT64_MAX, &v, &err) < 0)
+            return api_err_reply(c, req, &err, "before");
+        f.before_id = v;
+    }
+    f.tenant = http_req_query(req, "tenant");
+    struct list_ctx x = {.c = c, .jobs = json_array()};
+    if (nl_store_jobs_list(c->store, &f, list_one, &x, &err) < 0) {
+        json_decref(x.jobs);
+        return api_err_reply(c, req, &err, NULL);
+    }
+    api_reply(c, req, 200, json_pack("{s:o}", "jobs", x.jobs));
+}
+
+void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    if (nl_store_job_get(c->store, p->id, &rec, &err) < 0)
+        api_err_reply(c, req, &err, err.code == -ENOENT ? "id" : NULL);
+    else
+        api_reply(c, req, 200, json_pack("{s:o}", "job", job_json(c, &rec)));
+    nl_store_job_release(&rec);
+}
+
+void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    if (nl_store_job_get(c->store, p->id, &rec, &err) < 0) {
+        api_err_reply(c, req, &err, err.code == -ENOENT ? "id" : NULL);
+        goto out;
+    }
+    if (nl_job_state_terminal(rec.state)) {
+        api_error(c, req, 409, "conflict", "id", "job %llu: already %s", (unsigned long long)p->id,
+                  nl_job_state_name(rec.state));
+        goto out;
+    }
+    int rc = jobs_cancel(c, p->id, &err);
+    if (rc < 0) {
+        api_err_reply(c, req, &err, "id");
+        goto out;
+    }
+    if (nl_store_job_get(c->store, p->id, &rec, &err) < 0) {
+        api_err_reply(c, req, &err, NULL);
+        goto out;
+    }
+    json_t *job = job_json(c, &rec);
+    json_object_set_new(job, "cancel", json_string(rc == 0 ? "cancelled" : "killing"));
+    api_reply(c, req, 200, json_pack("{s:o}", "job", job));
+out:
+    nl_store_job_release(&rec);
+}

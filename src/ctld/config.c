@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c - the option table and its parser; see config.h.
+ *
+ * Values are first collected as text per option (flag over environment
+ * over default) and only then converted and checked, so that an error in
+ * any source names the option and the source it came from, and nothing
+ * is half-applied.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+
+enum cfg_type {
+    CFG_STR = 1,
+    CFG_UINT,
+    CFG_BOOL,
+};
+
+struct cfg_opt {
+    const char *name;
+    enum cfg_type type;
+    const char *def;
+    size_t offset;
+    uint64_t min, max;          /* CFG_UINT bounds */
+    const char *const *choices; /* CFG_STR: NULL-terminated allowed values, or NULL */
+    const char *help;
+};
+
+static const char *const sync_choices[] = {"full", "normal", NULL};
+static const char *const level_choices[] = {"err", "warn", "info", "debug", NULL};
+
+#define OPT(field) offsetof(struct ctld_config, field)
+
+/*
+ * Bounds: a scheduling interval under 1 ms would spin the loop; a node
+ * timeout under 100 ms is shorter than one loaded sync round trip; an
+ * hour is the longest a lost node may hold GPUs.
+ */
+static const struct cfg_opt cfg_opts[] = {
+        {"facility", CFG_STR, "dev", OPT(facility), 0, 0, NULL,
+         "facility preset (dev, narvik, ...) or facility file"},
+        {"tenants", CFG_STR, "", OPT(tenants), 0, 0, NULL,
+         "tenants file (default: the reference tenants)"},
+        {"state-dir", CFG_STR, "state", OPT(state_dir), 0, 0, NULL,
+         "directory for the database, job output and ctld.port"},
+        {"listen", CFG_STR, "127.0.0.1:7420", OPT(listen), 0, 0, NULL,
+         "HTTP address HOST:PORT (port 0 picks a free port, written to STATE/ctld.port)"},
+        {"sched-interval-ms", CFG_UINT, "100", OPT(sched_interval_ms), 1, 60000, NULL,
+         "least time between scheduling passes"},
+        {"node-timeout-ms", CFG_UINT, "5000", OPT(node_timeout_ms), 100, 3600000, NULL,
+         "a node whose agent has not synced for this long is down"},
+        {"sync-interval-ms", CFG_UINT, "200", OPT(sync_interval_ms), 10, 60000, NULL,
+         "how often agents are told to sync"},
+        {"synchronous", CFG_STR, "full", OPT(synchronous), 0, 0, sync_choices,
+         "SQLite synchronous: full (survives power loss) or normal (survives kill -9)"},
+        {"log-level", CFG_STR, "info", OPT(log_level), 0, 0, level_choices,
+         "err, warn, info or debug"},
+        {"log-file", CFG_STR, "", OPT(log_file), 0, 0, NULL, "log to this file instead of stderr"},
+        {"print-config", CFG_BOOL, "false", OPT(print_config), 0, 0, NULL,
+         "print the effective configuration and exit"},
+        {"help", CFG_BOOL, "false", OPT(help), 0, 0, NULL, "print this help and exit"},
+};
+
+#define NOPTS (sizeof(cfg_opts) / sizeof(cfg_opts[0]))
+_Static_assert(NOPTS <= sizeof(((struct ctld_config *)0)->source), "source[] too small");
+
+static const char *const source_names[] = {"default", "environment", "flag"};
+
+static const struct cfg_opt *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(cfg_opts[i].name) == len && strncmp(cfg_opts[i].name, name, len) == 0)
+            return &cfg_opts[i];
+    return NULL;
+}
+
+static void env_name(const char *opt, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "NORDLYS_");
+    for (const char *p = opt; *p && n + 1 < size; p++)
+        buf[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    buf[n] = '\0';
+}
+
+static int parse_bool(const char *text, bool *out)
+{
+    if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0 || strcmp(text, "yes") == 0)
+        *out = true;
+    else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0 || strcmp(text, "no") == 0)
+        *out = false;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* Convert and check one option's text into cfg. */
+static int apply(struct ctld_config *cfg, const struct cfg_opt *o, const char *text,
+                 const char *from, struct nl_err *err)
+{
+    char *field = (char *)cfg + o->offset;
+    if (o->type == CFG_BOOL) {
+        if (parse_bool(text, (bool *)field) < 0)
+            return nl_err_set(err, -EINVAL, "%s%s: '%s' is not true or false", from, o->name, text);
+        return 0;
+    }
+    if (o->type == CFG_UINT) {
+        char *end = NULL;
+        errno = 0;
+        uint64_t v = strtoull(text, &end, 10);
+        if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0)
+            return nl_err_set(err, -EINVAL, "%s%s: '%s' is not a whole number", from, o->name,
+                              text);
+        if (v < o->min || v > o->max)
+            return nl_err_set(err, -EINVAL, "%s%s: %" PRIu64 " is outside %" PRIu64 "..%" PRIu64,
+                              from, o->name, v, o->min, o->max);
+        *(uint64_t *)field = v;
+        return 0;
+    }
+    if (o->choices != NULL) {
+        size_t i = 0;
+        while (o->choices[i] != NULL && strcmp(o->choices[i], text) != 0)
+            i++;
+        if (o->choices[i] == NULL)
+            return nl_err_set(err, -EINVAL, "%s%s: '%s' is not one of the allowed values", from,
+                              o->name, text);
+    }
+    free(*(char **)field);
+    *(char **)field = xstrdup(text);
+    return 0;
+}
+
+/* Collect flag values: text[i] for option i, borrowed from argv. */
+static int scan_flags(int argc, char **argv, const char **text, struct nl_err *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0)
+            return nl_err_set(err, -EINVAL, "%s: unexpected argument (options start with --)", arg);
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const struct cfg_opt *o = find_opt(name, len);
+        if (o == NULL)
+            return nl_err_set(err, -EINVAL, "%s: unknown option (see --help)", arg);
+        size_t idx = (size_t)(o - cfg_opts);
+        if (eq != NULL)
+            text[idx] = eq + 1;
+        else if (o->type == CFG_BOOL)
+            text[idx] = "true";
+        else if (i + 1 < argc)
+            text[idx] = argv[++i];
+        else
+            return nl_err_set(err, -EINVAL, "--%s: needs a value", o->name);
+    }
+    return 0;
+}
+
+int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
+                      char *(*getenv_fn)(const char *), struct nl_err *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    const char *text[NOPTS] = {0};
+    int rc = scan_flags(argc, argv, text, err);
+    for (size_t i = 0; rc == 0 && i < NOPTS; i++) {
+        const struct cfg_opt *o = &cfg_opts[i];
+        const char *from = "--";
+        cfg->source[i] = 2;
+        if (text[i] == NULL && getenv_fn != NULL) {
+            char env[64];
+            env_name(o->name, env, sizeof(env));
+            text[i] = getenv_fn(env);
+            cfg->source[i] = 1;
+            from = "environment: --";
+        }
+        if (text[i] == NULL) {
+            text[i] = o->def;
+            cfg->source[i] = 0;
+            from = "default: --";
+        }
+        rc = apply(cfg, o, text[i], from, err);
+    }
+    if (rc < 0)
+        ctld_config_release(cfg);
+    return rc;
+}
+
+void ctld_config_release(struct ctld_config *cfg)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (cfg_opts[i].type == CFG_STR) {
+            char **field = (char **)((char *)cfg + cfg_opts[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+}
+
+void ctld_config_print(const struct ctld_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_opt *o = &cfg_opts[i];
+        const char *field = (const char *)cfg + o->offset;
+        if (o->type == CFG_STR)
+            fprintf(out, "%s = %s", o->name, *(char *const *)field);
+        else if (o->type == CFG_UINT)
+            fprintf(out, "%s = %" PRIu64, o->name, *(const uint64_t *)field);
+        else
+            fprintf(out, "%s = %s", o->name, *(const bool *)field ? "true" : "false");
+        fprintf(out, "  # %s\n", source_names[cfg->source[i]]);
+    }
+}
+
+void ctld_config_usage(FILE *out)
+{
+    fprintf(out, "usage: nordlysd [--OPTION VALUE]...\n\n"
+                 "Each option may also be set as NORDLYS_OPTION (upper case, '-' as '_');\n"
+                 "flags win over the environment, which wins over defaults.\n\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_opt *o = &cfg_opts[i];
+        char env[64];
+        env_name(o->name, env, sizeof(env));
+        fprintf(out, "  --%-18s %s\n  %-20s (default '%s', %s)\n", o->name, o->help, "", o->def,
+                env);
+    }
+}

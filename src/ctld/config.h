@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - nordlysd's configuration: one declarative table of options.
+ *
+ * Each option has a name, a type, a default, bounds and help text, and
+ * can be given as a flag (--name VALUE or --name=VALUE), as an environment
+ * variable (NORDLYS_NAME with '-' as '_', upper case), or left at its
+ * default, in that order of precedence. The same table drives parsing,
+ * validation, --help and --print-config. The result is an immutable
+ * struct passed down to the subsystems; nothing reads a global.
+ */
+#ifndef NL_CTLD_CONFIG_H
+#define NL_CTLD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct nl_err;
+
+struct ctld_config {
+    char *facility;  /* preset name or facility file */
+    char *tenants;   /* tenants file; "" = the reference tenants */
+    char *state_dir; /* database, job output, port file */
+    char *listen;    /* HOST:PORT, port 0 = ephemeral */
+    uint64_t sched_interval_ms;
+    uint64_t node_timeout_ms;
+    uint64_t sync_interval_ms;
+    char *synchronous; /* "full" or "normal" */
+    char *log_level;   /* err, warn, info, debug */
+    char *log_file;    /* "" = stderr */
+    bool print_config;
+    bool help;
+    unsigned char source[16]; /* per option in table order: 0 default, 1 environment, 2 flag */
+};
+
+/*
+ * Fill cfg from argv (argv[0] skipped), then env (getenv, borrowed per
+ * call), then defaults. Returns 0, or -EINVAL with err naming the option
+ * and value ("--sched-interval-ms: 0 is below the minimum 1"). On error
+ * cfg holds nothing to release. Release with ctld_config_release.
+ */
+int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
+                      char *(*getenv_fn)(const char *), struct nl_err *err);
+void ctld_config_release(struct ctld_config *cfg);
+
+/* Each option as "name = value  # source", in table order. */
+void ctld_config_print(const struct ctld_config *cfg, FILE *out);
+/* Usage with every option, its default and help. */
+void ctld_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctld.h - the controller's state and the functions its modules share
+ * (internal to src/ctld; the modules are the files named below).
+ *
+ * One struct ctld owns everything: facility, tenants, scheduler, store,
+ * HTTP server, agents and node table, run tracking, metrics. It lives on
+ * the loop thread; nothing here is thread-safe and nothing needs to be.
+ *
+ * The durability rule (DESIGN.md section 4): every change to the store in
+ * one loop iteration goes into one transaction (ctld_txn opens it on the
+ * first write), and every HTTP answer given while that transaction has
+ * writes is held until ctld_commit has made it durable. A failed COMMIT is
+ * fatal: the store is the truth and a restart reloads it, whereas carrying
+ * on would leave memory and disk disagreeing.
+ */
+#ifndef NL_CTLD_CTLD_H
+#define NL_CTLD_CTLD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctld/metrics.h"
+#include "nordlys/job.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
+
+struct ctld_config;
+struct http;
+struct http_req;
+struct nl_err;
+struct nl_store;
+struct nl_store_job;
+struct agents;
+struct runs;
+
+/*
+ * Named limits on what clients may send (STYLE rule 22). A job request is
+ * a few hundred bytes; 64 KiB leaves room for a long command line and
+ * environment. An agent registering 25,000 emulated nodes sends about
+ * 25,000 x 40 bytes = 1 MB of names, and its sync lists as many running
+ * jobs: 16 MiB covers a whole narvik facility behind one agent.
+ */
+#define CTLD_JOB_BODY_MAX       (64u * 1024u)
+#define CTLD_AGENT_BODY_MAX     (16u * 1024u * 1024u)
+#define CTLD_LIST_LIMIT_DEFAULT 1000
+#define CTLD_LIST_LIMIT_MAX     100000
+
+#define CTLD_ROUTES_MAX 16
+
+struct ctld_stats {
+    struct histogram queue_wait_s;           /* submit to start */
+    struct histogram sched_cycle_s;          /* one nl_sched_pass plus applying its actions */
+    struct histogram commit_s;               /* one group COMMIT */
+    struct histogram api_s[CTLD_ROUTES_MAX]; /* by route; the last slot for unrouted */
+    uint64_t ended[NL_JOB_STATE_COUNT][NL_TIERS_MAX]; /* jobs that reached a terminal state */
+    uint64_t submitted, commits, requests;
+};
+
+/* A job inserted in this iteration's transaction, for the scheduler after COMMIT. */
+struct ctld_submit {
+    uint64_t id;
+    struct nl_job_spec spec;
+    int64_t submit_us;
+};
+
+struct ctld {
+    const struct ctld_config *cfg; /* borrowed from main */
+    struct nl_facility *fac;
+    struct nl_tenants *tenants;
+    struct nl_sched *sched;
+    struct nl_store *store;
+    struct http *http;
+    struct agents *agents;
+    struct runs *runs;
+    char *jobs_dir; /* STATE/jobs */
+    char *port_file;
+    int64_t now_us; /* realtime, never going backwards (the scheduler's clock) */
+    bool sched_dirty;
+    int64_t next_pass_us;
+    int64_t next_check_us;
+    int64_t last_pass_us;
+    bool clock_started;
+    double energy_base_wh; /* the scheduler's energy figure at start-up, subtracted in reports */
+    struct ctld_submit *subs;
+    size_t nsubs, subs_cap;
+    struct ctld_stats stats;
+    volatile bool stop;
+};
+
+/* ---- ctld.c: life cycle and the durability rule ---- */
+
+/* Build every subsystem in dependency order; NULL with err set. */
+struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err);
+void ctld_destroy(struct ctld *c);
+/* Start the scheduler's clock at t_us (once; later calls do nothing). */
+void ctld_start_clock(struct ctld *c, int64_t t_us);
+/* Advance and return c->now_us from the real clock (never backwards). */
+int64_t ctld_now(struct ctld *c);
+/* Open this iteration's transaction if none is open. Fatal if BEGIN fails. */
+void ctld_txn(struct ctld *c);
+/* COMMIT (if anything was written), run after-commit work, release held answers. */
+void ctld_commit(struct ctld *c);
+/* Timed work: node timeouts, lost jobs, the scheduling pass when due. */
+void ctld_timers(struct ctld *c);
+/* Log and exit; for store failures that leave memory and disk apart. */
+void ctld_fatal(const char *what, const struct nl_err *err) __attribute__((noreturn));
+/* Tier name of a tenant index. */
+const char *ctld_tier_name(const struct ctld *c, uint32_t tenant);
+
+/* ---- loop.c ---- */
+
+/* Run until SIGINT/SIGTERM; 0, or a negative code with err set when the loop cannot start. */
+int ctld_loop_run(struct ctld *c, struct nl_err *err);
+
+/* ---- jobs.c: job life cycle between scheduler, store and agents ---- */
+
+/*
+ * Insert a validated request in this iteration's transaction; sets
+ * rec->id and its output paths. The scheduler sees it after COMMIT.
+ */
+int jobs_submit(struct ctld *c, struct nl_store_job *rec, struct nl_err *err);
+/* After COMMIT: hand this iteration's submissions to the scheduler. */
+void jobs_after_commit(struct ctld *c);
+/* Run a scheduling pass and carry out its actions. */
+void jobs_pass(struct ctld *c);
+/* Cancel: 0 ended now, 1 being killed, -ENOENT not live. */
+int jobs_cancel(struct ctld *c, uint64_t id, struct nl_err *err);
+
+/* What an agent reported about one job process on one node. */
+struct jobs_exit {
+    uint64_t job;
+    uint32_t node;
+    int exit_code, signal;
+    bool timeout;
+    double cpu_s;
+    int64_t max_rss_kb;
+};
+
+/* An exit from an agent; repeated or stale reports are ignored. */
+void jobs_exit(struct ctld *c, const struct jobs_exit *x);
+/*
+ * An agent lists job as running on node: true if that is where the
+ * controller runs it (and it is marked seen), false for a stray process
+ * that must be killed.
+ */
+bool jobs_seen(struct ctld *c, uint64_t job, uint32_t node);
+/* job's node (or its processes) were lost: NODE_FAIL, requeued when it asked. */
+void jobs_lost(struct ctld *c, uint64_t job, const char *why);
+/* Running jobs no agent has listed for node_timeout become NODE_FAIL. */
+void jobs_check_lost(struct ctld *c);
+/* Reload live jobs from the store into the scheduler (restart). */
+int jobs_reload(struct ctld *c, struct nl_err *err);
+/* The launch object for job's rank on node (for a sync answer); NULL if it no longer runs. */
+json_t *jobs_launch_json(struct ctld *c, uint64_t job, uint32_t node);
+
+/* ---- job_json.c: the JOB object and the job request ---- */
+
+/* A fault in a request: the API error code, the field at fault, the message. */
+struct api_fault {
+    const char *code; /* "invalid_field", "unknown_field", ... */
+    char field[64];
+    char msg[256];
+};
+
+/*
+ * Parse and check a job request object (borrowed) into rec (initialised
+ * by the caller, owns its strings afterwards). Returns 0, or -EINVAL with
+ * *fault filled; tenants borrowed for the tenant name.
+ */
+int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
+                      struct nl_store_job *rec, struct api_fault *fault);
+/* The JOB object of docs/api.md for a stored record, with live details from the scheduler. */
+json_t *job_json(struct ctld *c, const struct nl_store_job *rec);
+
+/* ---- api.c: routes, the auth point, errors ---- */
+
+/* Body limit of the route for method and path (http_ops.body_limit). */
+size_t api_body_limit(void *arg, const char *method, const char *path);
+/* Route, authenticate, authorise and call the handler (http_ops.dispatch). */
+void api_dispatch(void *arg, struct http_req *req);
+/* Record the answer's latency by route (http_ops.answered). */
+void api_answered(void *arg, const struct http_req *req, double seconds);
+/* Answer with a JSON body (takes ownership of body); held if the iteration has writes. */
+void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body);
+/* Answer with the error object of docs/api.md; field may be NULL. */
+void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
+               const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void api_fault_reply(struct ctld *c, struct http_req *req, const struct api_fault *f);
+/* Map err's code through the one status table; field may be NULL. */
+void api_err_reply(struct ctld *c, struct http_req *req, const struct nl_err *err,
+                   const char *field);
+/* Parse the body as a JSON object; on failure answers 400/413 and returns NULL. */
+json_t *api_body_object(struct ctld *c, struct http_req *req);
+/*
+ * Refuse keys of obj not in allowed (NULL-terminated): 0, or -EINVAL with
+ * f naming the first unknown key (prefix borrowed, e.g. "exits[2].").
+ */
+int api_check_keys(const json_t *obj, const char *const *allowed, const char *prefix,
+                   struct api_fault *f);
+/* Seconds (double) from Unix microseconds, or JSON null for 0. */
+json_t *api_time(int64_t us);
+
+/* ---- api_info.c: read-only endpoints ---- */
+
+struct route_params;
+void api_facility(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_tenants(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_usage(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_health(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_metrics(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- api_jobs.c ---- */
+
+void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- agents.c: the agent protocol and the node table ---- */
+
+enum node_state {
+    NODE_UNREGISTERED = 0,
+    NODE_UP,
+    NODE_DOWN,
+};
+
+struct agents *agents_create(uint32_t nnodes);
+void agents_destroy(struct agents *a);
+/* Reload agents and their nodes from the store (restart); nodes stay down until a sync. */
+int agents_load(struct ctld *c, struct nl_err *err);
+enum node_state agents_node_state(const struct agents *a, uint32_t node);
+/* Agent id owning node, or NULL; borrowed until the agent re-registers. */
+const char *agents_node_agent(const struct agents *a, uint32_t node);
+/* Last sync of node's agent (Unix us), 0 if never. */
+int64_t agents_node_heartbeat(const struct agents *a, uint32_t node);
+/* Address the node's agent last connected from ("127.0.0.1"), for MASTER_ADDR. */
+const char *agents_node_addr(const struct agents *a, uint32_t node);
+/* Queue a launch of job on node for that node's agent's next sync. */
+void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node);
+/* Queue a kill of job on node (reason a static string). */
+void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t node, uint32_t grace_s,
+                       const char *reason);
+/* Agents whose last sync is older than node_timeout: their nodes go down. */
+void agents_check_timeouts(struct ctld *c);
+void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- runs.c: what the controller tracks per running job ---- */
+
+struct run {
+    uint64_t job;
+    uint32_t nnodes;
+    struct nl_alloc_node *alloc; /* rank order: rank r runs on alloc[r] */
+    uint8_t *exited;             /* per rank: its exit has been reported */
+    uint32_t nexited;
+    enum nl_exit how; /* the worst exit reported so far */
+    bool has_exit;
+    int exit_code, exit_signal;
+    double cpu_s;
+    int64_t max_rss_kb;
+    int64_t start_us;
+    double energy_start_wh; /* the scheduler's energy figure for the job at start */
+    int64_t last_seen_us;   /* launch handed out or listed by an agent */
+    bool kill_requested;
+    int64_t kill_sent_us;
+    uint32_t kill_grace_s;
+    const char *kill_reason;
+    bool preempting_reload; /* was PREEMPTING when the controller restarted */
+    char *nodelist;         /* NORDLYS_NODELIST, built once per start */
+};
+
+struct runs *runs_create(void);
+void runs_destroy(struct runs *r);
+/* Returns a new run for job on alloc (n entries, copied); borrowed until runs_remove. */
+struct run *runs_add(struct runs *r, uint64_t job, const struct nl_alloc_node *alloc, size_t n);
+struct run *runs_get(const struct runs *r, uint64_t job);
+void runs_remove(struct runs *r, uint64_t job);
+size_t runs_count(const struct runs *r);
+/* Iterate: start with *cursor = 0; NULL at the end. Do not add or remove while iterating. */
+struct run *runs_next(const struct runs *r, size_t *cursor);
+/* Rank of node in run, or -1. */
+int run_rank(const struct run *run, uint32_t node);
+
+/* ---- routes.c: the route table ---- */
+
+enum api_role {
+    ROLE_PUBLIC = 0, /* health and metrics */
+    ROLE_USER,
+    ROLE_AGENT,
+    ROLE_ADMIN,
+};
+
+struct route_params {
+    uint64_t id; /* the {id} segment, when the pattern has one */
+};
+
+typedef void (*route_fn)(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/jobs/{id}": {id} matches a decimal job id */
+    route_fn fn;
+    enum api_role role;
+    size_t body_max; /* 0: no body expected (anything sent is refused as too large) */
+};
+
+/* The route table; *n gets its length. Borrowed, static. */
+const struct route *routes_table(size_t *n);
+
+enum route_result {
+    ROUTE_FOUND = 0,
+    ROUTE_NO_PATH,   /* 404 */
+    ROUTE_NO_METHOD, /* 405: the path exists with other methods */
+    ROUTE_BAD_ID,    /* 404: {id} is not a valid id */
+};
+
+/* Match method and path against table (n entries); *index and *p set when found. */
+enum route_result routes_match(const struct route *table, size_t n, const char *method,
+                               const char *path, size_t *index, struct route_params *p);
+
+/* ---- auth.c: the one authentication and authorisation point ---- */
+
+struct auth_identity {
+    enum api_role role;
+    char tenant[NL_NAME_MAX]; /* "" = every tenant (admin) */
+};
+
+/*
+ * Decide whether the caller of req may use a route needing role. 0 and
+ * *who filled, or -EACCES (403) / -EPERM (401) with err saying why.
+ * Loopback callers are trusted as admin until tokens arrive (a later issue
+ * adds them here, without touching any handler).
+ */
+int auth_check(const struct http_req *req, enum api_role role, struct auth_identity *who,
+               struct nl_err *err);
+
+#endif

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c - libmicrohttpd in external-loop epoll mode; see http.h.
+ *
+ * One struct http_req per request, attached to MHD's per-request pointer.
+ * Its life: READING (body chunks arrive) -> dispatched (an answer is set)
+ * -> possibly HELD (connection suspended until the caller's COMMIT) ->
+ * queued -> freed by MHD's completion callback. MHD calls the access
+ * handler again after a resume, which is when a held answer is queued.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/clock.h"
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+
+/*
+ * Connection limits. 10,000 connections covers thousands of agents with
+ * keep-alive plus clients; an idle connection is dropped after 60 s so a
+ * vanished client cannot hold one for ever.
+ */
+#define HTTP_CONNECTIONS_MAX   10000
+#define HTTP_IDLE_TIMEOUT_S    60
+#define HTTP_CONN_MEMORY_BYTES (64 * 1024)
+
+struct http_req {
+    struct http *http;
+    struct MHD_Connection *conn;
+    char *method, *path;
+    char *body;
+    size_t len, cap, limit;
+    bool too_large;
+    bool dispatched;
+    bool held;
+    bool queued;
+    unsigned status;
+    const char *content_type;
+    char *reply;
+    int tag;
+    int64_t t0_us;
+    char peer[INET6_ADDRSTRLEN];
+    bool loopback;
+};
+
+struct http {
+    struct MHD_Daemon *mhd;
+    struct http_ops ops;
+    uint16_t port;
+    struct http_req **held;
+    size_t nheld, held_cap;
+};
+
+static void peer_of(struct http_req *req)
+{
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(req->peer, sizeof(req->peer), "?");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, req->peer, sizeof(req->peer));
+        req->loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, req->peer, sizeof(req->peer));
+        req->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+}
+
+static struct http_req *req_create(struct http *h, struct MHD_Connection *conn, const char *url,
+                                   const char *method)
+{
+    struct http_req *req = xcalloc(1, sizeof(*req));
+    req->http = h;
+    req->conn = conn;
+    req->method = xstrdup(method);
+    req->path = xstrdup(url);
+    req->t0_us = nl_clock_monotonic_us();
+    req->tag = -1;
+    req->limit = h->ops.body_limit(h->ops.arg, method, url);
+    peer_of(req);
+    /* A declared length over the limit is refused without buffering anything. */
+    const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL && strtoull(cl, NULL, 10) > req->limit)
+        req->too_large = true;
+    return req;
+}
+
+static void req_destroy(struct http_req *req)
+{
+    if (req == NULL)
+        return;
+    free(req->method);
+    free(req->path);
+    free(req->body);
+    free(req->reply);
+    free(req);
+}
+
+static void body_append(struct http_req *req, const char *data, size_t n)
+{
+    if (req->too_large)
+        return;
+    if (n > req->limit || req->len > req->limit - n) {
+        req->too_large = true;
+        free(req->body);
+        req->body = NULL;
+        req->len = req->cap = 0;
+        return;
+    }
+    if (req->len + n + 1 > req->cap) {
+        req->cap = xgrow(req->cap, req->len + n + 1);
+        req->body = xrealloc(req->body, req->cap);
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    req->body[req->len] = '\0';
+}
+
+static enum MHD_Result queue_answer(struct http_req *req)
+{
+    const char *text = req->reply ? req->reply : "";
+    struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    if (req->content_type != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    enum MHD_Result r = MHD_queue_response(req->conn, req->status, resp);
+    MHD_destroy_response(resp);
+    req->queued = true;
+    struct http *h = req->http;
+    if (h->ops.answered != NULL)
+        h->ops.answered(h->ops.arg, req, (double)(nl_clock_monotonic_us() - req->t0_us) / 1e6);
+    return r;
+}
+
+static void hold_push(struct http *h, struct http_req *req)
+{
+    if (h->nheld == h->held_cap) {
+        h->held_cap = xgrow(h->held_cap, h->nheld + 1);
+        h->held = xreallocarray(h->held, h->held_cap, sizeof(*h->held));
+    }
+    h->held[h->nheld++] = req;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http *h = cls;
+    struct http_req *req = *con_cls;
+    if (req == NULL) {
+        *con_cls = req_create(h, conn, url, method);
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        body_append(req, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->queued)
+        return MHD_YES;
+    if (!req->dispatched) {
+        req->dispatched = true;
+        h->ops.dispatch(h->ops.arg, req);
+        if (req->status == 0) {
+            req->status = 500;
+            req->content_type = "application/json";
+            req->reply = xstrdup("{\"error\":{\"status\":500,\"code\":\"internal\","
+                                 "\"message\":\"no answer\"}}");
+        }
+        if (req->held) {
+            /* The answer waits for the caller's COMMIT; see http_release_held. */
+            MHD_suspend_connection(conn);
+            hold_push(h, req);
+            return MHD_YES;
+        }
+    }
+    return queue_answer(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req_destroy(*con_cls);
+    *con_cls = NULL;
+}
+
+static int parse_listen(const char *text, struct sockaddr_in *sa, struct nl_err *err)
+{
+    char host[64];
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || (size_t)(colon - text) >= sizeof(host))
+        return nl_err_set(err, -EINVAL, "listen: '%s' is not HOST:PORT", text);
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    char *end = NULL;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || port > 65535)
+        return nl_err_set(err, -EINVAL, "listen: '%s': port is not 0..65535", text);
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return nl_err_set(err, -EINVAL, "listen: '%s': host is not an IPv4 address", text);
+    return 0;
+}
+
+static uint16_t bound_port(struct MHD_Daemon *mhd)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+    if (di == NULL || getsockname(di->listen_fd, (struct sockaddr *)&sa, &len) < 0)
+        return 0;
+    return ntohs(sa.sin_port);
+}
+
+struct http *http_open(const char *listen_addr, const struct http_ops *ops, struct nl_err *err)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(listen_addr, &sa, err) < 0)
+        return NULL;
+    struct http *h = xcalloc(1, sizeof(*h));
+    h->ops = *ops;
+    /*
+     * No MHD thread: MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD
+     * gives us its epoll fd to wait on in our own loop. LISTENING_ADDRESS_REUSE
+     * lets a restarted controller bind its old port at once.
+     */
+    h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+                              NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY_BYTES,
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    if (h->mhd == NULL) {
+        nl_err_set(err, -EADDRINUSE, "listen: %s: cannot listen (address in use or not local)",
+                   listen_addr);
+        free(h);
+        return NULL;
+    }
+    h->port = bound_port(h->mhd);
+    return h;
+}
+
+void http_close(struct http *h)
+{
+    if (h == NULL)
+        return;
+    /* MHD refuses to stop with suspended connections: resume them first. */
+    http_release_held(h);
+    MHD_run(h->mhd);
+    MHD_stop_daemon(h->mhd);
+    free(h->held);
+    free(h);
+}
+
+uint16_t http_port(const struct http *h)
+{
+    return h->port;
+}
+
+int http_fd(const struct http *h)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    return di ? di->epoll_fd : -1;
+}
+
+int http_timeout_ms(struct http *h)
+{
+    MHD_UNSIGNED_LONG_LONG ms = 0;
+    if (MHD_get_timeout(h->mhd, &ms) != MHD_YES)
+        return -1;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+void http_run(struct http *h)
+{
+    MHD_run(h->mhd);
+}
+
+size_t http_release_held(struct http *h)
+{
+    size_t n = h->nheld;
+    for (size_t i = 0; i < n; i++)
+        MHD_resume_connection(h->held[i]->conn);
+    h->nheld = 0;
+    return n;
+}
+
+size_t http_held_count(const struct http *h)
+{
+    return h->nheld;
+}
+
+const char *http_req_method(const struct http_req *req)
+{
+    return req->method;
+}
+
+const char *http_req_path(const struct http_req *req)
+{
+    return req->path;
+}
+
+const char *http_req_query(const struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_req_body(const struct http_req *req, size_t *len)
+{
+    *len = req->len;
+    return req->body ? req->body : "";
+}
+
+bool http_req_too_large(const struct http_req *req)
+{
+    return req->too_large;
+}
+
+bool http_req_loopback(const struct http_req *req)
+{
+    return req->loopback;
+}
+
+const char *http_req_peer(const struct http_req *req)
+{
+    return req->peer;
+}
+
+void http_req_set_tag(struct http_req *req, int tag)
+{
+    req->tag = tag;
+}
+
+int http_req_tag(const struct http_req *req)
+{
+    return req->tag;
+}
+
+void http_reply(struct http_req *req, unsigned status, const char *content_type, char *body)
+{
+    free(req->reply);
+    req->status = status;
+    req->content_type = content_type;
+    req->reply = body;
+}
+
+void http_req_hold(struct http_req *req)
+{
+    req->held = true;
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * job_json.c - the job request (strictly checked) and the JOB object.
+ *
+ * A request is checked field by field through one table of rules; the
+ * first fault names its field and nothing is kept. Checks against the
+ * facility (more GPUs than any eligible site has) are nl_sched_validate's
+ * business, done by the handler after this parse.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "ctld.h"
+#include "nordlys/err.h"
+#include "nordlys/facility.h"
+#include "store/store.h"
+
+/*
+ * Limits on a request's lists. 4,096 arguments and 1,024 environment
+ * entries are far above any real launcher line, and with the 64 KiB body
+ * limit they bound what one job record can cost.
+ */
+#define JOB_ARGS_MAX 4096
+#define JOB_ENV_MAX  1024
+#define JOB_PATH_MAX 4096
+
+struct req_ctx {
+    const struct nl_tenants *tenants;
+    struct nl_store_job *rec;
+    struct api_fault *f;
+};
+
+static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+{
+    f->code = code;
+    snprintf(f->field, sizeof(f->field), "%s", field);
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(f->msg, sizeof(f->msg), "%s: %s", field, msg);
+    return -EINVAL;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* A string with no NUL inside and no control characters, of 1..max bytes. */
+static int plain_string(const json_t *v, const char *field, size_t max, struct api_fault *f)
+{
+    if (!json_is_string(v))
+        return fault(f, "invalid_field", field, "expected a string, got %s", type_name(v));
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len == 0 || len > max)
+        return fault(f, "invalid_field", field, "length %zu is not 1..%zu", len, max);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return fault(f, "invalid_field", field, "control character at byte %zu", i);
+    return 0;
+}
+
+static int seconds(const json_t *v, const char *field, double max, bool zero_ok, int64_t *us,
+                   struct api_fault *f)
+{
+    if (!json_is_number(v))
+        return fault(f, "invalid_field", field, "expected a number of seconds, got %s",
+                     type_name(v));
+    double s = json_number_value(v);
+    if (!isfinite(s) || s < 0 || (s == 0 && !zero_ok) || s > max)
+        return fault(f, "invalid_field", field, "%g is not %s..%g seconds", s,
+                     zero_ok ? "0" : "above 0", max);
+    *us = (int64_t)llround(s * 1e6);
+    return 0;
+}
+
+static int boolean(const json_t *v, const char *field, bool *out, struct api_fault *f)
+{
+    if (!json_is_boolean(v))
+        return fault(f, "invalid_field", field, "expected true or false, got %s", type_name(v));
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int rule_name(const json_t *v, struct req_ctx *x)
+{
+    int rc = plain_string(v, "name", NL_STORE_JOB_NAME_MAX - 1, x->f);
+    if (rc == 0)
+        snprintf(x->rec->name, sizeof(x->rec->name), "%s", json_string_value(v));
+    return rc;
+}
+
+static int rule_tenant(const json_t *v, struct req_ctx *x)
+{
+    int rc = plain_string(v, "tenant", NL_NAME_MAX - 1, x->f);
+    if (rc < 0)
+        return rc;
+    int idx = nl_tenants_find(x->tenants, json_string_value(v));
+    if (idx < 0)
+        return fault(x->f, "invalid_field", "tenant", "unknown tenant '%s'", json_string_value(v));
+    x->rec->spec.tenant = (uint32_t)idx;
+    snprintf(x->rec->tenant, sizeof(x->rec->tenant), "%s", json_string_value(v));
+    return 0;
+}
+
+static int rule_gpus(const json_t *v, struct req_ctx *x)
+{
+    if (!json_is_integer(v))
+        return fault(x->f, "invalid_field", "gpus", "expected an integer, got %s", type_name(v));
+    json_int_t g = json_integer_value(v);
+    if (g < 1 || g > (json_int_t)NL_GPUS_MAX)
+        return fault(x->f, "invalid_field", "gpus", "%lld is not 1..%u", (long long)g, NL_GPUS_MAX);
+    x->rec->spec.gpus = (uint32_t)g;
+    return 0;
+}
+
+static int rule_time_limit(const json_t *v, struct req_ctx *x)
+{
+    return seconds(v, "time_limit_s", NL_JOB_TIME_LIMIT_MAX_US / 1e6, false,
+                   &x->rec->spec.time_limit_us, x->f);
+}
+
+static int rule_grace(const json_t *v, struct req_ctx *x)
+{
+    return seconds(v, "grace_s", NL_JOB_GRACE_MAX_US / 1e6, true, &x->rec->spec.grace_us, x->f);
+}
+
+static int rule_residency(const json_t *v, struct req_ctx *x)
+{
+    int rc = plain_string(v, "residency", 8, x->f);
+    if (rc < 0)
+        return rc;
+    struct nl_err err = {0};
+    if (nl_residency_parse(json_string_value(v), &x->rec->spec.residency, &err) < 0)
+        return fault(x->f, "invalid_field", "residency",
+                     "'%s' is not any, EEA or a two-letter "
+                     "jurisdiction",
+                     json_string_value(v));
+    return 0;
+}
+
+static int rule_sensitive(const json_t *v, struct req_ctx *x)
+{
+    return boolean(v, "sensitive", &x->rec->spec.sensitive, x->f);
+}
+
+static int rule_preemptible(const json_t *v, struct req_ctx *x)
+{
+    return boolean(v, "preemptible", &x->rec->spec.preemptible, x->f);
+}
+
+static int rule_requeue(const json_t *v, struct req_ctx *x)
+{
+    return boolean(v, "requeue", &x->rec->spec.requeue, x->f);
+}
+
+static int rule_command(const json_t *v, struct req_ctx *x)
+{
+    if (!json_is_array(v))
+        return fault(x->f, "invalid_field", "command", "expected an array of strings, got %s",
+                     type_name(v));
+    size_t n = json_array_size(v);
+    if (n == 0 || n > JOB_ARGS_MAX)
+        return fault(x->f, "invalid_field", "command", "%zu arguments is not 1..%d", n,
+                     JOB_ARGS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *a = json_array_get(v, i);
+        char field[32];
+        snprintf(field, sizeof(field), "command[%zu]", i);
+        if (!json_is_string(a))
+            return fault(x->f, "invalid_field", field, "expected a string, got %s", type_name(a));
+        if (strlen(json_string_value(a)) != json_string_length(a))
+            return fault(x->f, "invalid_field", field, "contains a NUL character");
+        if (i == 0 && json_string_length(a) == 0)
+            return fault(x->f, "invalid_field", field, "the program name is empty");
+    }
+    x->rec->command_json = json_dumps(v, JSON_COMPACT);
+    return 0;
+}
+
+static int rule_env(const json_t *v, struct req_ctx *x)
+{
+    if (!json_is_object(v))
+        return fault(x->f, "invalid_field", "env", "expected an object of strings, got %s",
+                     type_name(v));
+    if (json_object_size(v) > JOB_ENV_MAX)
+        return fault(x->f, "invalid_field", "env", "%zu entries is more than %d",
+                     json_object_size(v), JOB_ENV_MAX);
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)v, key, val)
+    {
+        char field[80];
+        snprintf(field, sizeof(field), "env.%.60s", key);
+        if (key[0] == '\0' || strchr(key, '=') != NULL)
+            return fault(x->f, "invalid_field", field, "not a variable name");
+        if (!json_is_string(val))
+            return fault(x->f, "invalid_field", field, "expected a string, got %s", type_name(val));
+        if (strlen(json_string_value(val)) != json_string_length(val))
+            return fault(x->f, "invalid_field", field, "contains a NUL character");
+    }
+    x->rec->env_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    return 0;
+}
+
+static int rule_cwd(const json_t *v, struct req_ctx *x)
+{
+    int rc = plain_string(v, "cwd", JOB_PATH_MAX, x->f);
+    if (rc < 0)
+        return rc;
+    if (json_string_value(v)[0] != '/')
+        return fault(x->f, "invalid_field", "cwd", "'%.100s' is not an absolute path",
+                     json_string_value(v));
+    x->rec->cwd = xstrdup(json_string_value(v));
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(const json_t *v, struct req_ctx *x);
+} job_rules[] = {
+        {"name", rule_name},
+        {"tenant", rule_tenant},
+        {"gpus", rule_gpus},
+        {"time_limit_s", rule_time_limit},
+        {"residency", rule_residency},
+        {"sensitive", rule_sensitive},
+        {"preemptible", rule_preemptible},
+        {"requeue", rule_requeue},
+        {"grace_s", rule_grace},
+        {"command", rule_command},
+        {"env", rule_env},
+        {"cwd", rule_cwd},
+};
+
+#define NRULES (sizeof(job_rules) / sizeof(job_rules[0]))
+
+int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
+                      struct nl_store_job *rec, struct api_fault *f)
+{
+    const char *allowed[NRULES + 1];
+    for (size_t i = 0; i < NRULES; i++)
+        allowed[i] = job_rules[i].name;
+    allowed[NRULES] = NULL;
+    if (api_check_keys(body, allowed, "", f) < 0)
+        return -EINVAL;
+    /* Defaults of docs/api.md: the first tenant, name "job", nl_job_spec_init's values. */
+    nl_store_job_release(rec);
+    snprintf(rec->name, sizeof(rec->name), "job");
+    const struct nl_tenant_spec *first = nl_tenants_get(tenants, 0);
+    snprintf(rec->tenant, sizeof(rec->tenant), "%s", first ? first->name : "");
+    rec->state = NL_JOB_PENDING;
+    struct req_ctx x = {.tenants = tenants, .rec = rec, .f = f};
+    for (size_t i = 0; i < NRULES; i++) {
+        const json_t *v = json_object_get(body, job_rules[i].name);
+        if (v != NULL && job_rules[i].fn(v, &x) < 0) {
+            nl_store_job_release(rec);
+            return -EINVAL;
+        }
+    }
+    if (rec->command_json == NULL) {
+        nl_store_job_release(rec);
+        fault(f, "missing_field", "command", "required (a non-empty array of strings)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- the JOB object ---- */
+
+static json_t *load_json(const char *text)
+{
+    if (text == NULL)
+        return json_null();
+    json_t *v = json_loads(text, 0, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *node_names(const struct ctld *c, const struct nl_store_job *rec)
+{
+    json_t *a = json_array();
+    char name[96];
+    for (size_t i = 0; i < rec->nalloc; i++) {
+        if (rec->alloc[i].node >= nl_facility_nodes(c->fac))
+            continue;
+        nl_facility_node_name(c->fac, rec->alloc[i].node, name, sizeof(name));
+        json_array_append_new(a, json_string(name));
+    }
+    return a;
+}
+
+static void add_live(struct ctld *c, const struct nl_store_job *rec, json_t *o)
+{
+    struct nl_job_info info;
+    bool live =
+            !nl_job_state_terminal(rec->state) && nl_sched_job_info(c->sched, rec->id, &info) == 0;
+    bool pending = live && info.state == NL_JOB_PENDING;
+    json_object_set_new(o, "reason",
+                        pending ? json_string(nl_reason_name(info.reason)) : json_null());
+    json_object_set_new(o, "reason_text",
+                        pending ? json_string(nl_reason_text(info.reason)) : json_null());
+    json_object_set_new(o, "est_start_time", pending ? api_time(info.est_start_us) : json_null());
+    json_object_set_new(o, "borrowed", json_boolean(live && info.borrowed));
+    json_object_set_new(o, "priority", live ? json_real(info.priority) : json_null());
+}
+
+static void add_exit(const struct nl_store_job *rec, json_t *o)
+{
+    json_object_set_new(o, "exit_code", rec->has_exit ? json_integer(rec->exit_code) : json_null());
+    json_object_set_new(o, "exit_signal",
+                        rec->has_exit ? json_integer(rec->exit_signal) : json_null());
+    json_object_set_new(o, "run_s", json_real((double)rec->run_us / 1e6));
+    json_object_set_new(o, "energy_kwh", json_real(rec->energy_wh / 1000.0));
+    json_object_set_new(o, "cpu_s", json_real(rec->cpu_s));
+    json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
+}
+
+json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
+{
+    const struct nl_job_spec *sp = &rec->spec;
+    int tenant = nl_tenants_find(c->tenants, rec->tenant);
+    json_t *o =
+            json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:b, s:b, s:b, s:f}", "id",
+                      (json_int_t)rec->id, "name", rec->name, "tenant", rec->tenant, "tier",
+                      tenant >= 0 ? ctld_tier_name(c, (uint32_t)tenant) : "", "state",
+                      nl_job_state_name(rec->state), "gpus", (json_int_t)sp->gpus, "time_limit_s",
+                      (double)sp->time_limit_us / 1e6, "residency", sp->residency.code, "sensitive",
+                      sp->sensitive, "preemptible", sp->preemptible, "requeue", sp->requeue,
+                      "grace_s", (double)sp->grace_us / 1e6);
+    json_object_set_new(o, "command", load_json(rec->command_json));
+    json_object_set_new(o, "env", rec->env_json ? load_json(rec->env_json) : json_object());
+    json_object_set_new(o, "cwd", rec->cwd ? json_string(rec->cwd) : json_null());
+    json_object_set_new(o, "submit_time", api_time(rec->submit_us));
+    json_object_set_new(o, "start_time", api_time(rec->start_us));
+    json_object_set_new(o, "end_time", api_time(rec->end_us));
+    add_live(c, rec, o);
+    json_object_set_new(o, "nodes", node_names(c, rec));
+    json_t *site = json_null();
+    if (rec->nalloc > 0 && rec->alloc[0].node < nl_facility_nodes(c->fac)) {
+        struct nl_site_info si;
+        nl_facility_site(c->fac, nl_facility_node_site(c->fac, rec->alloc[0].node), &si);
+        site = json_string(si.name);
+    }
+    json_object_set_new(o, "site", site);
+    json_object_set_new(o, "preemptions", json_integer(rec->preemptions));
+    add_exit(rec, o);
+    json_object_set_new(o, "stdout",
+                        rec->stdout_path ? json_string(rec->stdout_path) : json_null());
+    json_object_set_new(o, "stderr",
+                        rec->stderr_path ? json_string(rec->stderr_path) : json_null());
+    return o;
+}

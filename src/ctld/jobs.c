@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.c - a job's life in the controller: between the scheduler (what
+ * should happen), the store (what has happened, durably) and the agents
+ * (who makes it happen).
+ *
+ * Ordering rules that keep the promises of DESIGN.md section 4:
+ * - A submission is inserted and committed before the scheduler sees it,
+ *   so a job the scheduler could start is always a job that exists on disk.
+ * - A START is written to the store (RUNNING plus its allocation) before
+ *   the launch can reach an agent: launches are only handed out in sync
+ *   answers, and every answer given while the iteration's transaction has
+ *   writes waits for its COMMIT. After a crash the job is RUNNING on disk,
+ *   so it is adopted or declared lost (NODE_FAIL), never started twice.
+ * - An exit is committed before the sync that reported it is answered, so
+ *   the agent keeps repeating it until it is durable.
+ * A store write that fails after the scheduler has changed is fatal (see
+ * ctld.h): memory and disk must not disagree.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "ctld.h"
+#include "ctld/config.h"
+#include "nordlys/err.h"
+#include "nordlys/facility.h"
+#include "store/store.h"
+
+/*
+ * Grace between SIGTERM and SIGKILL for a cancelled job and for the
+ * survivors of a multi-node job whose peer failed: long enough to flush
+ * logs, short enough that a cancel frees GPUs promptly.
+ */
+#define CANCEL_GRACE_S 10
+/* Rendezvous ports: MASTER_PORT = base + job id mod span (job 42 -> 29542). */
+#define MASTER_PORT_BASE 29500
+#define MASTER_PORT_SPAN 10000
+
+static void store_or_die(int rc, const char *what, const struct nl_err *err)
+{
+    if (rc < 0)
+        ctld_fatal(what, err);
+}
+
+/* ---- submission ---- */
+
+int jobs_submit(struct ctld *c, struct nl_store_job *rec, struct nl_err *err)
+{
+    ctld_txn(c);
+    int rc = nl_store_job_insert(c->store, rec, &rec->id, err);
+    if (rc < 0)
+        return rc;
+    char out[4096], errp[4096];
+    snprintf(out, sizeof(out), "%s/%llu/stdout", c->jobs_dir, (unsigned long long)rec->id);
+    snprintf(errp, sizeof(errp), "%s/%llu/stderr", c->jobs_dir, (unsigned long long)rec->id);
+    store_or_die(nl_store_job_set_output(c->store, rec->id, out, errp, err), "set output", err);
+    free(rec->stdout_path);
+    free(rec->stderr_path);
+    rec->stdout_path = xstrdup(out);
+    rec->stderr_path = xstrdup(errp);
+    if (c->nsubs == c->subs_cap) {
+        c->subs_cap = xgrow(c->subs_cap, c->nsubs + 1);
+        c->subs = xreallocarray(c->subs, c->subs_cap, sizeof(*c->subs));
+    }
+    c->subs[c->nsubs++] =
+            (struct ctld_submit){.id = rec->id, .spec = rec->spec, .submit_us = rec->submit_us};
+    c->stats.submitted++;
+    return 0;
+}
+
+/* A job the scheduler cannot take (facility or tenants changed under it) ends FAILED. */
+static void fail_unschedulable(struct ctld *c, uint64_t id, const struct nl_err *why)
+{
+    log_warn("job=%llu cannot be scheduled: %s", (unsigned long long)id, why->msg);
+    struct nl_err err = {0};
+    struct nl_store_end e = {.state = NL_JOB_FAILED, .end_us = c->now_us};
+    ctld_txn(c);
+    store_or_die(nl_store_job_end(c->store, id, &e, &err), "end job", &err);
+}
+
+void jobs_after_commit(struct ctld *c)
+{
+    for (size_t i = 0; i < c->nsubs; i++) {
+        struct nl_err err = {0};
+        if (nl_sched_submit(c->sched, c->subs[i].id, &c->subs[i].spec, c->now_us, &err) < 0)
+            fail_unschedulable(c, c->subs[i].id, &err);
+    }
+    if (c->nsubs > 0)
+        c->sched_dirty = true;
+    c->nsubs = 0;
+}
+
+/* ---- the end of a run ---- */
+
+static void count_end(struct ctld *c, const struct nl_job_info *info)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, info->spec.tenant);
+    uint32_t tier = t ? t->tier : 0;
+    if (info->state < NL_JOB_STATE_COUNT && tier < NL_TIERS_MAX)
+        c->stats.ended[info->state][tier]++;
+}
+
+/* Write a run's end (requeue or terminal) for info, the scheduler's record after the change. */
+static void record_end(struct ctld *c, const struct nl_job_info *info, const struct run *run,
+                       bool preempted)
+{
+    struct nl_err err = {0};
+    int64_t run_us = run && run->start_us ? c->now_us - run->start_us : 0;
+    double energy_wh = run ? info->energy_wh - run->energy_start_wh : 0;
+    if (energy_wh < 0)
+        energy_wh = 0;
+    ctld_txn(c);
+    if (info->state == NL_JOB_PENDING) {
+        store_or_die(nl_store_job_requeue(c->store, info->id, preempted, run_us, energy_wh, &err),
+                     "requeue", &err);
+        log_info("job=%llu requeued (%s)", (unsigned long long)info->id,
+                 preempted ? "preempted" : "node failure");
+    } else {
+        struct nl_store_end e = {
+                .state = info->state,
+                .end_us = info->end_us ? info->end_us : c->now_us,
+                .has_exit = run && run->has_exit,
+                .exit_code = run ? run->exit_code : 0,
+                .exit_signal = run ? run->exit_signal : 0,
+                .run_us = run_us,
+                .energy_wh = energy_wh,
+                .cpu_s = run ? run->cpu_s : 0,
+                .max_rss_kb = run ? run->max_rss_kb : 0,
+        };
+        store_or_die(nl_store_job_end(c->store, info->id, &e, &err), "end job", &err);
+        count_end(c, info);
+        log_info("job=%llu ended %s", (unsigned long long)info->id, nl_job_state_name(info->state));
+    }
+    c->sched_dirty = true;
+}
+
+/* Every rank has reported (or the job is lost): tell the scheduler and the store. */
+static void finish_run(struct ctld *c, struct run *run, enum nl_exit how)
+{
+    uint64_t id = run->job;
+    struct nl_job_info before, info;
+    struct nl_err err = {0};
+    if (nl_sched_job_info(c->sched, id, &before) < 0) {
+        runs_remove(c->runs, id);
+        return;
+    }
+    bool preempted = before.state == NL_JOB_PREEMPTING;
+    /*
+     * A job that was being preempted when the controller restarted is
+     * RUNNING to the new scheduler; its exit means "preempted", which the
+     * scheduler turns into a requeue only for NODE_FAIL. That is the same
+     * outcome: requeued if it asked, ended if not.
+     */
+    if (run->preempting_reload && before.state == NL_JOB_RUNNING && how != NL_EXIT_OK) {
+        how = NL_EXIT_NODE_FAIL;
+        preempted = true;
+    }
+    if (nl_sched_job_exit(c->sched, id, how, c->now_us, &info, &err) < 0) {
+        log_err("job=%llu exit refused by the scheduler: %s", (unsigned long long)id, err.msg);
+        runs_remove(c->runs, id);
+        return;
+    }
+    record_end(c, &info, run, preempted);
+    runs_remove(c->runs, id);
+}
+
+static enum nl_exit classify(const struct jobs_exit *x)
+{
+    if (x->timeout)
+        return NL_EXIT_TIMEOUT;
+    return x->exit_code == 0 && x->signal == 0 ? NL_EXIT_OK : NL_EXIT_FAILED;
+}
+
+/* Ask every agent still running a rank of run to kill it. */
+static void kill_ranks(struct ctld *c, struct run *run, uint32_t grace_s, const char *reason)
+{
+    run->kill_requested = true;
+    run->kill_sent_us = c->now_us;
+    run->kill_grace_s = grace_s;
+    run->kill_reason = reason;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (!run->exited[r])
+            agents_queue_kill(c, run->job, run->alloc[r].node, grace_s, reason);
+}
+
+void jobs_exit(struct ctld *c, const struct jobs_exit *x)
+{
+    struct run *run = runs_get(c->runs, x->job);
+    int rank = run ? run_rank(run, x->node) : -1;
+    if (rank < 0 || run->exited[rank]) {
+        log_debug(NL_LOGC_AGENT, "job=%llu exit on node %u already handled",
+                  (unsigned long long)x->job, x->node);
+        return;
+    }
+    run->exited[rank] = 1;
+    run->nexited++;
+    run->cpu_s += x->cpu_s;
+    if (x->max_rss_kb > run->max_rss_kb)
+        run->max_rss_kb = x->max_rss_kb;
+    run->last_seen_us = c->now_us;
+    enum nl_exit how = classify(x);
+    /* The first bad exit decides how the whole gang ended. */
+    if (run->how == NL_EXIT_NONE || (run->how == NL_EXIT_OK && how != NL_EXIT_OK)) {
+        run->how = how;
+        run->has_exit = true;
+        run->exit_code = x->exit_code;
+        run->exit_signal = x->signal;
+    }
+    if (run->nexited == run->nnodes)
+        finish_run(c, run, run->how);
+    else if (how != NL_EXIT_OK && !run->kill_requested)
+        kill_ranks(c, run, CANCEL_GRACE_S, "peer_failed");
+}
+
+void jobs_lost(struct ctld *c, uint64_t job, const char *why)
+{
+    struct run *run = runs_get(c->runs, job);
+    if (run == NULL)
+        return;
+    log_warn("job=%llu lost: %s", (unsigned long long)job, why);
+    /* Ranks on healthy nodes must not run on alone; a lost node's agent is told if it returns. */
+    kill_ranks(c, run, 0, "node_fail");
+    finish_run(c, run, NL_EXIT_NODE_FAIL);
+}
+
+bool jobs_seen(struct ctld *c, uint64_t job, uint32_t node)
+{
+    struct run *run = runs_get(c->runs, job);
+    int rank = run ? run_rank(run, node) : -1;
+    if (rank < 0)
+        return false;
+    run->last_seen_us = c->now_us;
+    /* A kill answer may have been lost with a crash: repeat it once its grace has run out. */
+    int64_t resend_us =
+            ((int64_t)run->kill_grace_s * 1000 + (int64_t)c->cfg->node_timeout_ms) * 1000;
+    if (run->kill_requested && !run->exited[rank] && c->now_us - run->kill_sent_us > resend_us) {
+        agents_queue_kill(c, job, node, run->kill_grace_s, run->kill_reason);
+        run->kill_sent_us = c->now_us;
+    }
+    return true;
+}
+
+void jobs_check_lost(struct ctld *c)
+{
+    int64_t limit_us = (int64_t)c->cfg->node_timeout_ms * 1000;
+    uint64_t *lost = NULL;
+    size_t n = 0, cap = 0, cursor = 0;
+    for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;) {
+        if (c->now_us - run->last_seen_us <= limit_us)
+            continue;
+        if (n == cap)
+            lost = xreallocarray(lost, cap = xgrow(cap, n + 1), sizeof(*lost));
+        lost[n++] = run->job;
+    }
+    /* Collected first: jobs_lost removes runs, which must not happen mid-iteration. */
+    for (size_t i = 0; i < n; i++)
+        jobs_lost(c, lost[i], "no agent has reported it within node-timeout-ms");
+    free(lost);
+}
+
+/* ---- actions of a scheduling pass ---- */
+
+static char *build_nodelist(const struct ctld *c, const struct nl_alloc_node *alloc, size_t n)
+{
+    size_t cap = n * 40 + 1, len = 0;
+    char *list = xmalloc(cap), name[96];
+    list[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        nl_facility_node_name(c->fac, alloc[i].node, name, sizeof(name));
+        size_t l = strlen(name);
+        if (len + l + 2 > cap)
+            list = xrealloc(list, cap = xgrow(cap, len + l + 2));
+        if (i > 0)
+            list[len++] = ',';
+        memcpy(list + len, name, l + 1);
+        len += l;
+    }
+    return list;
+}
+
+static void start_job(struct ctld *c, uint64_t id)
+{
+    const struct nl_alloc_node *alloc = NULL;
+    size_t n = nl_sched_job_alloc(c->sched, id, &alloc);
+    struct nl_job_info info;
+    struct nl_err err = {0};
+    if (n == 0 || nl_sched_job_info(c->sched, id, &info) < 0) {
+        log_err("job=%llu started without an allocation", (unsigned long long)id);
+        return;
+    }
+    ctld_txn(c);
+    store_or_die(nl_store_job_start(c->store, id, info.start_us, alloc, n, &err), "start", &err);
+    struct run *run = runs_add(c->runs, id, alloc, n);
+    run->start_us = info.start_us;
+    run->energy_start_wh = info.energy_wh;
+    run->last_seen_us = c->now_us;
+    run->nodelist = build_nodelist(c, alloc, n);
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/%llu", c->jobs_dir, (unsigned long long)id);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        log_warn("job=%llu cannot create %s: %s", (unsigned long long)id, dir, strerror(errno));
+    for (size_t r = 0; r < n; r++)
+        agents_queue_launch(c, id, alloc[r].node);
+    histogram_observe(&c->stats.queue_wait_s, (double)(info.start_us - info.submit_us) / 1e6);
+    log_debug(NL_LOGC_SCHED, "job=%llu started on %zu nodes", (unsigned long long)id, n);
+}
+
+static void preempt_job(struct ctld *c, uint64_t id)
+{
+    struct run *run = runs_get(c->runs, id);
+    struct nl_job_info info;
+    struct nl_err err = {0};
+    if (run == NULL || nl_sched_job_info(c->sched, id, &info) < 0)
+        return;
+    ctld_txn(c);
+    store_or_die(nl_store_job_set_state(c->store, id, NL_JOB_PREEMPTING, 0, &err), "preempt", &err);
+    kill_ranks(c, run, (uint32_t)(info.spec.grace_us / 1000000), "preempt");
+    log_info("job=%llu preempted", (unsigned long long)id);
+}
+
+static void kill_job(struct ctld *c, uint64_t id)
+{
+    struct run *run = runs_get(c->runs, id);
+    if (run != NULL)
+        kill_ranks(c, run, CANCEL_GRACE_S, "cancel");
+}
+
+void jobs_pass(struct ctld *c)
+{
+    int64_t t0 = nl_clock_monotonic_us();
+    const struct nl_action *acts = NULL;
+    size_t n = nl_sched_pass(c->sched, c->now_us, &acts);
+    /* Copied: carrying out an action may change the scheduler, which ends acts' lifetime. */
+    struct nl_action *copy = n ? xmalloc(n * sizeof(*copy)) : NULL;
+    if (n)
+        memcpy(copy, acts, n * sizeof(*copy));
+    for (size_t i = 0; i < n; i++) {
+        if (copy[i].kind == NL_ACT_START)
+            start_job(c, copy[i].job);
+        else if (copy[i].kind == NL_ACT_PREEMPT)
+            preempt_job(c, copy[i].job);
+        else if (copy[i].kind == NL_ACT_KILL)
+            kill_job(c, copy[i].job);
+    }
+    free(copy);
+    c->last_pass_us = c->now_us;
+    histogram_observe(&c->stats.sched_cycle_s, (double)(nl_clock_monotonic_us() - t0) / 1e6);
+}
+
+/* ---- cancel ---- */
+
+int jobs_cancel(struct ctld *c, uint64_t id, struct nl_err *err)
+{
+    ctld_txn(c);
+    /* Submitted in this iteration: not yet in the scheduler, so only the store knows it. */
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (c->subs[i].id == id) {
+            c->subs[i] = c->subs[--c->nsubs];
+            store_or_die(nl_store_job_set_state(c->store, id, NL_JOB_CANCELLED, c->now_us, err),
+                         "cancel", err);
+            return 0;
+        }
+    struct nl_job_info ended;
+    int rc = nl_sched_cancel(c->sched, id, c->now_us, &ended, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        record_end(c, &ended, NULL, false);
+        return 0;
+    }
+    /* The kill goes out with the next pass; remembering it makes it survive a restart. */
+    store_or_die(nl_store_job_kill_requested(c->store, id, err), "cancel", err);
+    c->sched_dirty = true;
+    return 1;
+}
+
+/* ---- launches ---- */
+
+static json_t *gpu_list(uint8_t mask, char *cvd, size_t size)
+{
+    json_t *a = json_array();
+    size_t n = 0;
+    cvd[0] = '\0';
+    for (int g = 0; g < 8; g++)
+        if (mask & (1u << g)) {
+            json_array_append_new(a, json_integer(g));
+            n += (size_t)snprintf(cvd + n, size - n, "%s%d", n ? "," : "", g);
+        }
+    return a;
+}
+
+static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const struct run *run,
+                          int rank, const char *cvd)
+{
+    json_t *env = rec->env_json ? json_loads(rec->env_json, 0, NULL) : NULL;
+    if (!json_is_object(env)) {
+        json_decref(env);
+        env = json_object();
+    }
+    char buf[32];
+    json_object_set_new(env, "CUDA_VISIBLE_DEVICES", json_string(cvd));
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rec->id);
+    json_object_set_new(env, "NORDLYS_JOB_ID", json_string(buf));
+    json_object_set_new(env, "NORDLYS_NODELIST", json_string(run->nodelist ? run->nodelist : ""));
+    if (run->nnodes > 1) {
+        const char *addr = agents_node_addr(c->agents, run->alloc[0].node);
+        json_object_set_new(env, "MASTER_ADDR", json_string(addr ? addr : "127.0.0.1"));
+        snprintf(buf, sizeof(buf), "%llu",
+                 (unsigned long long)(MASTER_PORT_BASE + rec->id % MASTER_PORT_SPAN));
+        json_object_set_new(env, "MASTER_PORT", json_string(buf));
+        snprintf(buf, sizeof(buf), "%u", run->nnodes);
+        json_object_set_new(env, "WORLD_SIZE", json_string(buf));
+        snprintf(buf, sizeof(buf), "%d", rank);
+        json_object_set_new(env, "NODE_RANK", json_string(buf));
+    }
+    return env;
+}
+
+json_t *jobs_launch_json(struct ctld *c, uint64_t job, uint32_t node)
+{
+    struct run *run = runs_get(c->runs, job);
+    int rank = run ? run_rank(run, node) : -1;
+    if (rank < 0 || run->kill_requested)
+        return NULL;
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    json_t *o = NULL;
+    if (nl_store_job_get(c->store, job, &rec, &err) < 0) {
+        log_err("job=%llu launch: %s", (unsigned long long)job, err.msg);
+        goto out;
+    }
+    char name[96], cvd[32];
+    nl_facility_node_name(c->fac, node, name, sizeof(name));
+    json_t *gpus = gpu_list(run->alloc[rank].mask, cvd, sizeof(cvd));
+    json_t *cmd = json_loads(rec.command_json, 0, NULL);
+    o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:f}", "job", (json_int_t)job, "node",
+                  name, "gpus", gpus, "command", cmd ? cmd : json_array(), "env",
+                  launch_env(c, &rec, run, rank, cvd), "cwd", rec.cwd ? rec.cwd : "/", "stdout",
+                  rec.stdout_path ? rec.stdout_path : "/dev/null", "stderr",
+                  rec.stderr_path ? rec.stderr_path : "/dev/null", "time_limit_s",
+                  (double)rec.spec.time_limit_us / 1e6);
+    run->last_seen_us = c->now_us;
+out:
+    nl_store_job_release(&rec);
+    return o;
+}

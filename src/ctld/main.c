@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - nordlysd, the nordlys controller: a table of contents.
+ *
+ * Parse the configuration, set up logging, build the controller (which
+ * builds its subsystems in dependency order and reloads the store), run
+ * the loop until SIGINT/SIGTERM, then take everything down in reverse.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ctld/config.h"
+#include "ctld/ctld.h"
+#include "nordlys/err.h"
+
+static enum nl_log_level log_level_of(const char *name)
+{
+    if (strcmp(name, "err") == 0)
+        return NL_LOG_ERR;
+    if (strcmp(name, "warn") == 0)
+        return NL_LOG_WARN;
+    if (strcmp(name, "debug") == 0)
+        return NL_LOG_DEBUG;
+    return NL_LOG_INFO;
+}
+
+static int setup_log(const struct ctld_config *cfg)
+{
+    enum nl_log_level level = log_level_of(cfg->log_level);
+    nl_log_init("ctld", level, level == NL_LOG_DEBUG ? ~0u : 0);
+    if (cfg->log_file[0] != '\0' && nl_log_open(cfg->log_file) < 0) {
+        fprintf(stderr, "nordlysd: log-file: %s: cannot open\n", cfg->log_file);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctld_config cfg;
+    struct nl_err err = {0};
+    if (ctld_config_parse(&cfg, argc, argv, getenv, &err) < 0) {
+        fprintf(stderr, "nordlysd: %s\n", err.msg);
+        return 2;
+    }
+    int rc = 0;
+    if (cfg.help || cfg.print_config) {
+        if (cfg.help)
+            ctld_config_usage(stdout);
+        else
+            ctld_config_print(&cfg, stdout);
+        goto out;
+    }
+    if (setup_log(&cfg) < 0) {
+        rc = 2;
+        goto out;
+    }
+    /* A client that hangs up mid-answer must not kill the controller. */
+    signal(SIGPIPE, SIG_IGN);
+    struct ctld *c = ctld_create(&cfg, &err);
+    if (c == NULL) {
+        log_err("cannot start: %s", err.msg);
+        rc = 1;
+        goto out;
+    }
+    if (ctld_loop_run(c, &err) < 0) {
+        log_err("loop: %s", err.msg);
+        rc = 1;
+    }
+    ctld_destroy(c);
+    log_info("stopped");
+out:
+    nl_log_close();
+    ctld_config_release(&cfg);
+    return rc;
+}

@@ -1,0 +1,104 @@
+#!/bin/sh
+# ctld_agent_protocol: the test plays an agent over HTTP. Register nodes,
+# get launches with the documented environment (GPUs, rendezvous variables,
+# job id, node list), report exits (idempotently), cancel a running job,
+# kill stray processes, and lose a node: its job is requeued.
+set -u
+. "$NL_TEST_LIB/daemon.sh"
+nl_tmpdir
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 3000
+
+nl_http GET "/v1/nodes?state=unregistered&limit=2"
+nl_expect 200 '(.nodes | length) == 2'
+N0=$(nl_json '.nodes[0].name')
+N1=$(nl_json '.nodes[1].name')
+nl_http POST /v1/agent/register "{\"agent\":\"fake-1\",\"nodes\":[\"$N0\",\"$N1\"],\"emulated\":true}"
+nl_expect 200 '.agent_id == "fake-1" and .node_timeout_ms == 3000 and .sync_interval_ms > 0'
+nl_http GET "/v1/nodes?state=up"
+nl_expect 200 "[.nodes[].name] == [\"$N0\", \"$N1\"] and all(.nodes[]; .agent == \"fake-1\" and .free == 4)"
+
+sync() { nl_http POST /v1/agent/sync "{\"agent_id\":\"fake-1\"$1}"; nl_expect 200; }
+# wait_launch N: sync until N launches come back (the pass runs every 10 ms).
+wait_launch() {
+    _i=0
+    while :; do
+        sync "${2:-}"
+        [ "$(nl_json '.launch | length')" -ge "$1" ] && return 0
+        _i=$((_i + 1))
+        [ $_i -lt 50 ] || nl_fail "no launch after 50 syncs: $NL_BODY"
+        sleep 0.05
+    done
+}
+
+# A two-node job: one launch per node, ranks 0 and 1, rendezvous on rank 0.
+nl_http POST /v1/jobs '{"command":["torchrun","train.py"],"gpus":8,"env":{"A":"1"},"cwd":"/tmp"}'
+nl_expect 201
+J=$(nl_json .job.id)
+wait_launch 2
+L="$NL_BODY"
+nl_expect 200 "[.launch[].job] == [$J, $J] and ([.launch[].node] | sort) == ([\"$N0\", \"$N1\"] | sort)"
+nl_expect 200 "all(.launch[]; .gpus == [0,1,2,3] and .env.CUDA_VISIBLE_DEVICES == \"0,1,2,3\" and .env.NORDLYS_JOB_ID == \"$J\" and .env.WORLD_SIZE == \"2\" and .env.MASTER_ADDR == \"127.0.0.1\" and .env.A == \"1\" and .cwd == \"/tmp\" and .command == [\"torchrun\",\"train.py\"] and .time_limit_s == 3600)"
+nl_expect 200 '([.launch[].env.NODE_RANK] | sort) == ["0", "1"] and (.launch[0].env.MASTER_PORT == .launch[1].env.MASTER_PORT)'
+nl_expect 200 "(.launch[0].env.NORDLYS_NODELIST | split(\",\") | sort) == ([\"$N0\", \"$N1\"] | sort)"
+nl_expect 200 ".launch[0].stdout == \"$NL_TMP/state/jobs/$J/stdout\""
+[ -d "$NL_TMP/state/jobs/$J" ] || nl_fail "job output directory not created"
+nl_http GET "/v1/jobs/$J"
+nl_expect 200 '.job.state == "RUNNING" and .job.start_time != null and (.job.nodes | length) == 2'
+# The launch is handed out once only.
+sync ",\"running\":[{\"job\":$J,\"node\":\"$N0\"},{\"job\":$J,\"node\":\"$N1\"}]"
+nl_expect 200 '(.launch | length) == 0 and (.kill | length) == 0'
+
+# Rank 1 exits 0, then rank 0 exits 3: the job FAILED with code 3. Repeats change nothing.
+EX1="{\"job\":$J,\"node\":\"$N1\",\"exit_code\":0,\"signal\":0,\"timeout\":false,\"cpu_s\":1.5,\"max_rss_kb\":100,\"start_time\":1,\"end_time\":2}"
+EX0="{\"job\":$J,\"node\":\"$N0\",\"exit_code\":3,\"signal\":0,\"cpu_s\":0.5,\"max_rss_kb\":300}"
+sync ",\"running\":[{\"job\":$J,\"node\":\"$N0\"}],\"exits\":[$EX1]"
+nl_http GET "/v1/jobs/$J"
+nl_expect 200 '.job.state == "RUNNING"'
+sync ",\"exits\":[$EX1,$EX0]"
+sync ",\"exits\":[$EX0]"
+nl_http GET "/v1/jobs/$J"
+nl_expect 200 '.job.state == "FAILED" and .job.exit_code == 3 and .job.end_time != null and .job.cpu_s == 2 and .job.max_rss_kb == 300'
+
+# Cancel a running job: 200 at once, the kill arrives with a sync, the exit ends it CANCELLED.
+nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4}'
+K=$(nl_json .job.id)
+wait_launch 1
+KN=$(nl_json '.launch[0].node')
+nl_http DELETE "/v1/jobs/$K"
+nl_expect 200 ".job.state == \"RUNNING\" and .job.cancel == \"killing\""
+_i=0
+while :; do
+    sync ",\"running\":[{\"job\":$K,\"node\":\"$KN\"}]"
+    [ "$(nl_json "[.kill[] | select(.job == $K and .reason == \"cancel\")] | length")" = 1 ] && break
+    _i=$((_i + 1)); [ $_i -lt 50 ] || nl_fail "no kill for cancelled job $K: $NL_BODY"
+    sleep 0.05
+done
+sync ",\"exits\":[{\"job\":$K,\"node\":\"$KN\",\"exit_code\":0,\"signal\":15}]"
+nl_http GET "/v1/jobs/$K"
+nl_expect 200 '.job.state == "CANCELLED"'
+
+# A process the controller does not run there is killed ("unknown").
+sync ",\"running\":[{\"job\":$K,\"node\":\"$KN\"}]"
+nl_expect 200 "[.kill[] | select(.job == $K and .reason == \"unknown\")] | length == 1"
+
+# Node loss: the agent goes silent; its job becomes NODE_FAIL and is requeued (it asked).
+nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":true}'
+R=$(nl_json .job.id)
+wait_launch 1
+sleep 4
+nl_http GET "/v1/nodes?state=down"
+nl_expect 200 '(.nodes | length) == 2'
+nl_http GET "/v1/jobs/$R"
+nl_expect 200 '.job.state == "PENDING" and (.job.nodes | length) == 0'
+grep -q "job=$R lost" "$NL_LOG" || nl_fail "node loss not logged"
+# A job that did not ask for requeue ends NODE_FAIL.
+nl_http DELETE "/v1/jobs/$R"
+nl_expect 200 '.job.state == "CANCELLED"'
+nl_http POST /v1/agent/register "{\"agent\":\"fake-1\",\"nodes\":[\"$N0\",\"$N1\"],\"emulated\":true}"
+nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":false}'
+F=$(nl_json .job.id)
+wait_launch 1
+sleep 4
+nl_http GET "/v1/jobs/$F"
+nl_expect 200 '.job.state == "NODE_FAIL"'
+echo "ctld_agent_protocol: ok"

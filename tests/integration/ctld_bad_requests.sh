@@ -1,0 +1,73 @@
+#!/bin/sh
+# ctld_bad_requests: every bad request gets a 4xx JSON error naming the
+# field, and changes nothing (the job count and the last id stay put).
+set -u
+. "$NL_TEST_LIB/daemon.sh"
+nl_tmpdir
+nl_ctld_start "$NL_TMP/state"
+
+nl_http POST /v1/jobs '{"command":["true"]}'
+nl_expect 201
+FIRST=$(nl_json .job.id)
+
+# bad BODY STATUS CODE FIELD
+bad() {
+    nl_http POST /v1/jobs "$1"
+    nl_expect "$2" ".error.status == $2 and .error.code == \"$3\" and (.error.message | length) > 0"
+    if [ -n "$4" ]; then
+        nl_expect "$2" ".error.field == \"$4\" and (.error.message | startswith(\"$4\"))"
+    fi
+}
+bad '{"command":["true"]' 400 bad_json ""
+bad '[1,2]' 400 bad_json ""
+bad '' 400 bad_json ""
+bad '{"command":["true"],"command":["x"]}' 400 bad_json ""
+bad '{}' 400 missing_field command
+bad '{"command":[]}' 400 invalid_field command
+bad '{"command":["true"],"gpus":"8"}' 400 invalid_field gpus
+bad '{"command":["true"],"gpus":0}' 400 invalid_field gpus
+bad '{"command":["true"],"gpus":200000}' 400 invalid_field gpus
+bad '{"command":["true"],"gpus":17}' 400 invalid_field gpus
+bad '{"command":["true"],"gpus":4,"residency":"UK"}' 400 invalid_field residency
+bad '{"command":["true"],"tenant":"nobody"}' 400 invalid_field tenant
+bad '{"command":["true"],"residency":"Atlantis"}' 400 invalid_field residency
+bad '{"command":["true"],"time_limit_s":-5}' 400 invalid_field time_limit_s
+bad '{"command":["true"],"extra":1}' 400 unknown_field extra
+bad '{"command":["true"],"env":{"A":3}}' 400 invalid_field env.A
+
+# Over the body limit (64 KiB): 413, naming the body.
+big=$(head -c 70000 /dev/zero | tr '\0' 'a')
+bad "{\"command\":[\"$big\"]}" 413 too_large body
+
+# Unknown paths, methods and ids.
+nl_http GET /v1/nothing
+nl_expect 404 '.error.code == "not_found"'
+nl_http PUT /v1/jobs '{}'
+nl_expect 405
+nl_http GET /v1/jobs/abc
+nl_expect 404 '.error.field == "id"'
+nl_http GET "/v1/jobs?state=DONE"
+nl_expect 400 '.error.field == "state"'
+nl_http GET "/v1/jobs?limit=0"
+nl_expect 400 '.error.field == "limit"'
+nl_http GET "/v1/nodes?state=sideways"
+nl_expect 400 '.error.field == "state"'
+
+# Agent protocol bodies are checked as strictly.
+nl_http POST /v1/agent/register '{"agent":"x","nodes":["no-such-node"]}'
+nl_expect 400 '.error.field == "nodes[0]" and (.error.message | contains("no-such-node"))'
+nl_http POST /v1/agent/register '{"agent":"x","nodes":[],"colour":"red"}'
+nl_expect 400 '.error.code == "unknown_field" and .error.field == "colour"'
+nl_http POST /v1/agent/sync '{"agent_id":"never-registered"}'
+nl_expect 404 '.error.field == "agent_id"'
+nl_http POST /v1/agent/sync '{"agent_id":"x","exits":[{"job":"one"}]}'
+nl_expect 400 '.error.field == "exits[0].job"'
+
+# Nothing changed: one job, and the next id follows the first directly.
+nl_http GET /v1/jobs
+nl_expect 200 "(.jobs | length) == 1 and .jobs[0].id == $FIRST"
+nl_http GET /v1/nodes
+nl_expect 200 'all(.nodes[]; .state == "unregistered")'
+nl_http POST /v1/jobs '{"command":["true"]}'
+nl_expect 201 ".job.id == $((FIRST + 1))"
+echo "ctld_bad_requests: ok"

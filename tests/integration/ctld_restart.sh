@@ -1,0 +1,110 @@
+#!/bin/sh
+# ctld_restart: the controller is killed with SIGKILL (several times, while a
+# client submits) and restarted on the same state directory:
+# - every job that was answered 201 is still there, ids are never reused;
+# - a running job its agent still reports stays RUNNING on the same nodes;
+# - a running job no agent reports within node-timeout-ms is NODE_FAIL,
+#   requeued because it asked;
+# - a cancel answered before the crash still kills the job afterwards;
+# - the agent's registration survives, so its syncs are accepted at once.
+set -u
+. "$NL_TEST_LIB/daemon.sh"
+nl_tmpdir
+S="$NL_TMP/state"
+ARGS="--sched-interval-ms 10 --node-timeout-ms 2000"
+nl_ctld_start "$S" $ARGS
+
+nl_http GET "/v1/nodes?state=unregistered&limit=3"
+NODES=$(nl_json '[.nodes[].name] | join(" ")')
+set -- $NODES
+NA=$1 NB=$2 NC=$3
+nl_http POST /v1/agent/register "{\"agent\":\"fake-r\",\"nodes\":[\"$NA\",\"$NB\",\"$NC\"]}"
+nl_expect 200
+
+sync() { nl_http POST /v1/agent/sync "{\"agent_id\":\"fake-r\"$1}"; nl_expect 200; }
+# start_one: submit a 4-GPU job and sync until it is launched; sets JOB and NODE.
+RUNNING=""
+start_one() {
+    nl_http POST /v1/jobs "{\"command\":[\"sleep\",\"1000\"],\"gpus\":4$1}"
+    nl_expect 201
+    JOB=$(nl_json .job.id)
+    _i=0
+    while :; do
+        sync ",\"running\":[${RUNNING#,}]"
+        NODE=$(nl_json ".launch[] | select(.job == $JOB) | .node")
+        [ -n "$NODE" ] && break
+        _i=$((_i + 1)); [ $_i -lt 100 ] || nl_fail "job $JOB never launched"
+        sleep 0.03
+    done
+    RUNNING="$RUNNING,{\"job\":$JOB,\"node\":\"$NODE\"}"
+}
+start_one ''
+A=$JOB AN=$NODE
+start_one ',"requeue":true'
+B=$JOB
+start_one ''
+D=$JOB DN=$NODE
+nl_http DELETE "/v1/jobs/$D"
+nl_expect 200 '.job.cancel == "killing"'
+
+# A client submits as fast as it can; the controller is killed three times under it.
+ACK="$NL_TMP/acked"
+: > "$ACK"
+submitter() {
+    while :; do
+        out=$(curl -s -m 5 -w '\n%{http_code}' -X POST -d '{"command":["true"],"gpus":16}' \
+              "http://127.0.0.1:$(cat "$S/ctld.port" 2>/dev/null)/v1/jobs" 2>/dev/null)
+        if [ "$(printf '%s' "$out" | tail -n 1)" = 201 ]; then
+            printf '%s' "$out" | sed '$d' | jq -r .job.id >> "$ACK"
+        fi
+    done
+}
+submitter &
+SUB=$!
+NL_PIDS="$NL_PIDS $SUB"
+for round in 1 2 3; do
+    sleep 1
+    nl_ctld_kill9
+    nl_ctld_start "$S" $ARGS
+done
+sleep 1
+kill "$SUB"
+wait "$SUB" 2>/dev/null
+n=$(wc -l < "$ACK")
+[ "$n" -ge 20 ] || nl_fail "only $n submissions were acknowledged"
+nl_ctld_kill9
+nl_ctld_start "$S" $ARGS
+
+# Every acknowledged job is there, once.
+nl_http GET "/v1/jobs?limit=100000&state=PENDING"
+printf '%s' "$NL_BODY" | jq -r '.jobs[].id' | sort -n > "$NL_TMP/have"
+sort -n "$ACK" > "$NL_TMP/want"
+missing=$(comm -23 "$NL_TMP/want" "$NL_TMP/have" | head -5)
+[ -z "$missing" ] || nl_fail "acknowledged jobs lost after kill -9: $missing"
+[ "$(uniq -d "$NL_TMP/want" | wc -l)" = 0 ] || nl_fail "an id was acknowledged twice"
+echo "ctld_restart: $n acknowledged submissions survived 4 kills"
+
+# The agent reports A (and the cancelled D) still running, but not B.
+sync ",\"running\":[{\"job\":$A,\"node\":\"$AN\"},{\"job\":$D,\"node\":\"$DN\"}]"
+_i=0
+while :; do
+    sync ",\"running\":[{\"job\":$A,\"node\":\"$AN\"},{\"job\":$D,\"node\":\"$DN\"}]"
+    [ "$(nl_json "[.kill[] | select(.job == $D and .reason == \"cancel\")] | length")" = 1 ] && break
+    _i=$((_i + 1)); [ $_i -lt 100 ] || nl_fail "cancel of $D lost in the crash"
+    sleep 0.03
+done
+sleep 2.5
+sync ",\"running\":[{\"job\":$A,\"node\":\"$AN\"}],\"exits\":[{\"job\":$D,\"node\":\"$DN\",\"exit_code\":0,\"signal\":15}]"
+nl_http GET "/v1/jobs/$A"
+nl_expect 200 ".job.state == \"RUNNING\" and .job.nodes == [\"$AN\"]"
+nl_http GET "/v1/jobs/$B"
+nl_expect 200 '.job.state == "PENDING" or .job.state == "RUNNING"'
+grep -q "job=$B lost" "$NL_LOG" || nl_fail "job $B was not declared lost"
+nl_http GET "/v1/jobs/$D"
+nl_expect 200 '.job.state == "CANCELLED"'
+
+# Ids are never reused: a new job gets an id above every earlier one.
+max=$(tail -n 1 "$NL_TMP/want")
+nl_http POST /v1/jobs '{"command":["true"]}'
+nl_expect 201 ".job.id > $max"
+echo "ctld_restart: ok"

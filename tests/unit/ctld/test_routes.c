@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/* test_routes.c - the route table and its matcher: every endpoint of docs/api.md, 404/405. */
+/* cmocka.h needs the standard headers before it. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+/* clang-format on */
+
+#include "ctld/ctld.h"
+
+static enum route_result match(const char *method, const char *path, size_t *idx,
+                               struct route_params *p)
+{
+    size_t n;
+    const struct route *t = routes_table(&n);
+    return routes_match(t, n, method, path, idx, p);
+}
+
+static void test_routes_match_every_api_endpoint(void **state)
+{
+    (void)state;
+    static const char *const eps[][2] = {
+            {"POST", "/v1/jobs"},           {"GET", "/v1/jobs"},
+            {"GET", "/v1/jobs/42"},         {"DELETE", "/v1/jobs/42"},
+            {"GET", "/v1/facility"},        {"GET", "/v1/nodes"},
+            {"GET", "/v1/tenants"},         {"GET", "/v1/usage"},
+            {"GET", "/v1/health"},          {"GET", "/metrics"},
+            {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
+    };
+    size_t n;
+    const struct route *t = routes_table(&n);
+    assert_int_equal(n, sizeof(eps) / sizeof(eps[0]));
+    for (size_t i = 0; i < n; i++) {
+        size_t idx = 99;
+        struct route_params p;
+        assert_int_equal(match(eps[i][0], eps[i][1], &idx, &p), ROUTE_FOUND);
+        assert_string_equal(t[idx].method, eps[i][0]);
+    }
+}
+
+static void test_routes_match_extracts_id(void **state)
+{
+    (void)state;
+    size_t idx;
+    struct route_params p;
+    assert_int_equal(match("GET", "/v1/jobs/18446744073709551", &idx, &p), ROUTE_FOUND);
+    assert_int_equal(p.id, 18446744073709551ULL);
+    assert_int_equal(match("DELETE", "/v1/jobs/7", &idx, &p), ROUTE_FOUND);
+    assert_int_equal(p.id, 7);
+}
+
+static void test_routes_match_bad_id_is_not_found(void **state)
+{
+    (void)state;
+    size_t idx;
+    struct route_params p;
+    assert_int_equal(match("GET", "/v1/jobs/abc", &idx, &p), ROUTE_BAD_ID);
+    assert_int_equal(match("GET", "/v1/jobs/0", &idx, &p), ROUTE_BAD_ID);
+    assert_int_equal(match("GET", "/v1/jobs/-1", &idx, &p), ROUTE_BAD_ID);
+    assert_int_equal(match("GET", "/v1/jobs/00012", &idx, &p), ROUTE_BAD_ID);
+    assert_int_equal(match("GET", "/v1/jobs/123456789012345678901", &idx, &p), ROUTE_BAD_ID);
+}
+
+static void test_routes_match_unknown_path_and_method(void **state)
+{
+    (void)state;
+    size_t idx;
+    struct route_params p;
+    assert_int_equal(match("GET", "/v1/nope", &idx, &p), ROUTE_NO_PATH);
+    assert_int_equal(match("GET", "/v1/jobs/1/extra", &idx, &p), ROUTE_NO_PATH);
+    assert_int_equal(match("GET", "/v1/job", &idx, &p), ROUTE_NO_PATH);
+    assert_int_equal(match("GET", "/v1/jobs/", &idx, &p), ROUTE_BAD_ID);
+    assert_int_equal(match("PUT", "/v1/jobs", &idx, &p), ROUTE_NO_METHOD);
+    assert_int_equal(match("POST", "/v1/jobs/3", &idx, &p), ROUTE_NO_METHOD);
+    assert_int_equal(match("GET", "/v1/agent/sync", &idx, &p), ROUTE_NO_METHOD);
+}
+
+static void test_routes_roles_and_body_limits(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct route *t = routes_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        bool posts = strcmp(t[i].method, "POST") == 0;
+        /* Only POSTs take bodies; only health and metrics are public. */
+        assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
+        bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
+        assert_true(pub ? t[i].role == ROLE_PUBLIC : t[i].role != ROLE_PUBLIC);
+        if (strncmp(t[i].pattern, "/v1/agent/", 10) == 0)
+            assert_int_equal(t[i].role, ROLE_AGENT);
+    }
+    assert_int_equal(api_body_limit(NULL, "POST", "/v1/jobs"), CTLD_JOB_BODY_MAX);
+    assert_int_equal(api_body_limit(NULL, "POST", "/v1/agent/sync"), CTLD_AGENT_BODY_MAX);
+    assert_int_equal(api_body_limit(NULL, "POST", "/v1/unknown"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_routes_match_every_api_endpoint),
+            cmocka_unit_test(test_routes_match_extracts_id),
+            cmocka_unit_test(test_routes_match_bad_id_is_not_found),
+            cmocka_unit_test(test_routes_match_unknown_path_and_method),
+            cmocka_unit_test(test_routes_roles_and_body_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
