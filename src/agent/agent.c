@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.c - the agent's loop and its conversation with nordlysd; see
+ * agent.h.
+ *
+ * Phases: NAMES (emulation only: ask for N unregistered node names) ->
+ * REGISTER -> SYNC, for ever. At most one request is in flight, so the
+ * sync sequence number identifies the sync an answer belongs to and exits
+ * can be acknowledged exactly (jobs_ack). A sync answered with 404 means
+ * the controller no longer knows this agent (it lost its state, or an
+ * operator removed it): the agent registers again and carries on, with its
+ * jobs still running, and reports them in the next sync. Any other 4xx is
+ * logged as an error and retried with backoff.
+ *
+ * When the controller cannot be reached, requests are retried with
+ * exponential backoff from 500 ms up to 30 s, one log line per failure
+ * (at most two a minute once backed off), and one line when it answers
+ * again. Jobs keep running meanwhile; their exits wait in the table.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "http.h"
+#include "jobs.h"
+#include "launch.h"
+#include "nordlys/err.h"
+#include "opt.h"
+#include "proto.h"
+
+enum phase {
+    PH_NAMES,
+    PH_REGISTER,
+    PH_SYNC
+};
+
+enum tag {
+    TAG_SIGNAL = 1,
+    TAG_TIMER,
+    TAG_JOBS,
+    TAG_HTTP
+};
+
+/*
+ * Request time limits. A sync must finish well within the node timeout
+ * (5 s in the reference) or the controller marks our nodes down anyway;
+ * 10 s also covers a multi-megabyte emulation sync on a busy machine.
+ * Fetching names and registering 25,000+ nodes is one-off and may take
+ * the controller a while, so they get a minute.
+ */
+#define SYNC_TIMEOUT_MS  10000L
+#define SETUP_TIMEOUT_MS 60000L
+#define BACKOFF_MIN_MS   500u
+#define BACKOFF_MAX_MS   30000u
+/* On SIGTERM jobs get this long between SIGTERM and SIGKILL. */
+#define SHUTDOWN_GRACE_S 10
+/* One status line per minute: enough to see the agent is alive, not enough to flood. */
+#define STATUS_EVERY_US (60 * INT64_C(1000000))
+
+struct agent {
+    const struct agent_conf *conf;
+    char **nodes; /* the names this agent stands for (owned) */
+    size_t nnodes;
+    uint32_t *by_name; /* node indices sorted by name, for launch lookups */
+    struct agent_cg *cg;
+    struct agent_jobs *jobs;
+    struct agent_http *http;
+    int epfd, sigfd, tfd;
+    enum phase phase;
+    char *agent_id;
+    uint32_t interval_ms;
+    uint64_t seq; /* number of the last sync sent */
+    bool in_flight;
+    int64_t sync_started_us;
+    uint32_t failures; /* consecutive failed requests */
+    int64_t failing_since_us;
+    bool stopping, killed_hard;
+    bool no_reasons; /* the controller refused exits[].reason: send exits without it */
+    int exit_code;
+    int64_t last_status_us;
+    uint64_t syncs_ok, sync_bytes;
+};
+
+/* ---- setup ------------------------------------------------------------- */
+
+static int watch(struct agent *a, int fd, enum tag tag, struct nl_err *err)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+    if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return nl_err_set(err, -errno, "epoll_ctl: %s", strerror(errno));
+    return 0;
+}
+
+static int setup_signals(struct agent *a, struct nl_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return nl_err_set(err, -errno, "sigprocmask: %s", strerror(errno));
+    /* A controller that closes the connection mid-request must not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    a->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (a->sigfd < 0)
+        return nl_err_set(err, -errno, "signalfd: %s", strerror(errno));
+    return 0;
+}
+
+static void set_nodes(struct agent *a, char **names, size_t n);
+
+struct agent *agent_new(const struct agent_conf *conf, char *const *environ, struct nl_err *err)
+{
+    struct agent *a = xcalloc(1, sizeof(*a));
+    a->conf = conf;
+    a->epfd = a->sigfd = a->tfd = -1;
+    a->phase = conf->emulate > 0 ? PH_NAMES : PH_REGISTER;
+    a->interval_ms = conf->sync_interval_ms;
+    char probe[4096];
+    snprintf(probe, sizeof(probe), "%s/.", conf->state_dir);
+    int rc = launch_mkdir_parents(probe);
+    if (rc < 0) {
+        nl_err_set(err, rc, "--state-dir %s: %s", conf->state_dir, strerror(-rc));
+        goto fail;
+    }
+    if (conf->nnodes > 0) {
+        char **names = xcalloc(conf->nnodes, sizeof(*names));
+        for (size_t i = 0; i < conf->nnodes; i++)
+            names[i] = xstrdup(conf->nodes[i]);
+        set_nodes(a, names, conf->nnodes);
+    }
+    a->cg = agent_cg_open(conf->cgroup_root, conf->agent_name);
+    struct jobs_conf jc = {
+            .noop = conf->noop, .state_dir = conf->state_dir, .cg = a->cg, .base_env = environ};
+    a->jobs = jobs_new(&jc, err);
+    if (a->jobs == NULL)
+        goto fail;
+    a->http = agent_http_new(err);
+    if (a->http == NULL)
+        goto fail;
+    a->epfd = epoll_create1(EPOLL_CLOEXEC);
+    a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (a->epfd < 0 || a->tfd < 0) {
+        nl_err_set(err, -errno, "epoll/timerfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (setup_signals(a, err) < 0 || watch(a, a->sigfd, TAG_SIGNAL, err) < 0 ||
+        watch(a, a->tfd, TAG_TIMER, err) < 0 || watch(a, jobs_fd(a->jobs), TAG_JOBS, err) < 0 ||
+        watch(a, agent_http_fd(a->http), TAG_HTTP, err) < 0)
+        goto fail;
+    return a;
+fail:
+    agent_destroy(a);
+    return NULL;
+}
+
+void agent_destroy(struct agent *a)
+{
+    if (a == NULL)
+        return;
+    agent_http_destroy(a->http);
+    jobs_destroy(a->jobs);
+    agent_cg_close(a->cg);
+    for (size_t i = 0; i < a->nnodes; i++)
+        free(a->nodes[i]);
+    free(a->nodes);
+    free(a->by_name);
+    free(a->agent_id);
+    if (a->tfd >= 0)
+        close(a->tfd);
+    if (a->sigfd >= 0)
+        close(a->sigfd);
+    if (a->epfd >= 0)
+        close(a->epfd);
+    free(a);
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static char **sort_names; /* qsort has no context argument; set only around the call */
+
+static int cmp_idx(const void *x, const void *y)
+{
+    return strcmp(sort_names[*(const uint32_t *)x], sort_names[*(const uint32_t *)y]);
+}
+
+static void set_nodes(struct agent *a, char **names, size_t n)
+{
+    a->nodes = names;
+    a->nnodes = n;
+    a->by_name = xcalloc(n, sizeof(*a->by_name));
+    for (size_t i = 0; i < n; i++)
+        a->by_name[i] = (uint32_t)i;
+    sort_names = names;
+    qsort(a->by_name, n, sizeof(*a->by_name), cmp_idx);
+    sort_names = NULL;
+}
+
+/* The index of node, or JOBS_NODE_IDX_MAX when this agent does not stand for it. */
+static uint32_t node_index(const struct agent *a, const char *node)
+{
+    size_t lo = 0, hi = a->nnodes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(a->nodes[a->by_name[mid]], node);
+        if (c == 0)
+            return a->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return JOBS_NODE_IDX_MAX;
+}
+
+/* ---- scheduling the next request --------------------------------------- */
+
+static void arm_at(struct agent *a, int64_t when_us)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    if (when_us <= 0)
+        when_us = 1;
+    its.it_value.tv_sec = when_us / 1000000;
+    its.it_value.tv_nsec = (long)(when_us % 1000000) * 1000 + 1;
+    timerfd_settime(a->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static const char *phase_name(enum phase p)
+{
+    return p == PH_NAMES ? "node list" : p == PH_REGISTER ? "register" : "sync";
+}
+
+/* A request got no usable answer: retry with backoff, saying so. */
+static void request_failed(struct agent *a, const char *why)
+{
+    int64_t now = nl_clock_monotonic_us();
+    if (a->failures++ == 0)
+        a->failing_since_us = now;
+    uint32_t backoff = BACKOFF_MIN_MS;
+    for (uint32_t i = 1; i < a->failures && backoff < BACKOFF_MAX_MS; i++)
+        backoff *= 2;
+    if (backoff > BACKOFF_MAX_MS)
+        backoff = BACKOFF_MAX_MS;
+    log_warn("controller %s: %s failed (attempt %" PRIu32 ", %zu jobs running): %s; retry in "
+             "%" PRIu32 " ms",
+             a->conf->controller, phase_name(a->phase), a->failures, jobs_live(a->jobs), why,
+             backoff);
+    arm_at(a, now + (int64_t)backoff * 1000);
+}
+
+static void request_ok(struct agent *a)
+{
+    if (a->failures > 0)
+        log_info("controller %s answers again after %" PRIu32 " failed attempts (%.1f s)",
+                 a->conf->controller, a->failures,
+                 (double)(nl_clock_monotonic_us() - a->failing_since_us) / 1e6);
+    a->failures = 0;
+}
+
+static void fatal(struct agent *a, const char *what, const char *msg)
+{
+    log_err("%s refused by the controller: %s; stopping", what, msg);
+    a->exit_code = 1;
+    a->stopping = true;
+    jobs_kill_all(a->jobs, SHUTDOWN_GRACE_S, "agent stopping");
+}
+
+/* ---- the three requests ------------------------------------------------ */
+
+static void send_request(struct agent *a, const char *path, struct proto_buf *body, long timeout_ms,
+                         agent_http_done_fn done)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s%s", a->conf->controller, path);
+    struct nl_err err = {0};
+    size_t len = body ? body->len : 0;
+    if (agent_http_request(a->http, url, body ? body->data : NULL, len, timeout_ms, done, a, &err) <
+        0) {
+        request_failed(a, err.msg);
+        return;
+    }
+    a->in_flight = true;
+}
+
+static void on_names(void *ctx, long status, const char *body, size_t len, const char *cerr)
+{
+    struct agent *a = ctx;
+    a->in_flight = false;
+    char msg[NL_ERR_MSG_MAX];
+    if (status != 200) {
+        proto_error_message(body, len, msg, sizeof(msg));
+        if (status >= 400 && status < 500)
+            return fatal(a, "GET /v1/nodes", msg);
+        return request_failed(a, cerr ? cerr : msg);
+    }
+    request_ok(a);
+    char **names;
+    size_t n;
+    struct nl_err err = {0};
+    if (proto_decode_node_names(body, len, a->conf->emulate, &names, &n, &err) < 0)
+        return request_failed(a, err.msg);
+    if (n == 0) {
+        free(names);
+        return fatal(a, "--emulate", "the controller has no unregistered nodes");
+    }
+    if (n < a->conf->emulate)
+        log_warn("--emulate %" PRIu32 ": the controller has only %zu unregistered nodes; "
+                 "standing for those",
+                 a->conf->emulate, n);
+    set_nodes(a, names, n);
+    a->phase = PH_REGISTER;
+    arm_at(a, 0);
+}
+
+static void on_register(void *ctx, long status, const char *body, size_t len, const char *cerr)
+{
+    struct agent *a = ctx;
+    a->in_flight = false;
+    char msg[NL_ERR_MSG_MAX];
+    if (status != 200) {
+        proto_error_message(body, len, msg, sizeof(msg));
+        if (status >= 400 && status < 500)
+            return fatal(a, "register", msg);
+        return request_failed(a, cerr ? cerr : msg);
+    }
+    struct proto_reg_answer ans;
+    struct nl_err err = {0};
+    if (proto_decode_register(body, len, &ans, &err) < 0)
+        return request_failed(a, err.msg);
+    request_ok(a);
+    free(a->agent_id);
+    a->agent_id = ans.agent_id;
+    a->interval_ms = a->conf->sync_interval_ms ? a->conf->sync_interval_ms : ans.sync_interval_ms;
+    log_info("registered %zu nodes as agent %s (%s); sync every %" PRIu32
+             " ms, node timeout %" PRIu32 " ms",
+             a->nnodes, a->agent_id, a->conf->emulate ? "emulated" : "real", a->interval_ms,
+             ans.node_timeout_ms);
+    if (ans.node_timeout_ms > 0 && a->interval_ms * 2 > ans.node_timeout_ms)
+        log_warn("sync interval %" PRIu32 " ms is over half the node timeout %" PRIu32
+                 " ms: one slow sync will mark nodes down",
+                 a->interval_ms, ans.node_timeout_ms);
+    a->phase = PH_SYNC;
+    arm_at(a, 0);
+}
+
+static void apply_work(struct agent *a, const struct proto_work *w)
+{
+    for (size_t i = 0; i < w->nlaunch; i++)
+        jobs_launch(a->jobs, &w->launch[i], node_index(a, w->launch[i].node));
+    jobs_kill(a->jobs, w->kill, w->nkill);
+}
+
+static void on_sync(void *ctx, long status, const char *body, size_t len, const char *cerr)
+{
+    struct agent *a = ctx;
+    a->in_flight = false;
+    char msg[NL_ERR_MSG_MAX];
+    if (status == 404) {
+        proto_error_message(body, len, msg, sizeof(msg));
+        log_warn("sync: the controller does not know this agent (%s); registering again", msg);
+        a->phase = PH_REGISTER;
+        return request_failed(a, msg);
+    }
+    char field[64];
+    proto_error_field(body, len, field, sizeof(field));
+    if (status == 400 && !a->no_reasons && strncmp(field, "exits[", 6) == 0 &&
+        strstr(field, "].reason") != NULL) {
+        /*
+         * "reason" is an optional field newer than some controllers, which
+         * refuse unknown fields; without it the exit still says 127. One
+         * refused field must not stall every sync until our nodes go down.
+         */
+        log_warn("the controller refuses exits[].reason; exits go without reasons from now on");
+        a->no_reasons = true;
+        arm_at(a, 0);
+        return;
+    }
+    if (status >= 400 && status < 500) {
+        /* Our request is at fault: retrying is all we can do, and it must be loud. */
+        proto_error_message(body, len, msg, sizeof(msg));
+        log_err("sync refused with HTTP %ld: %s", status, msg);
+        return request_failed(a, msg);
+    }
+    if (status != 200) {
+        proto_error_message(body, len, msg, sizeof(msg));
+        return request_failed(a, cerr ? cerr : msg);
+    }
+    request_ok(a);
+    a->syncs_ok++;
+    /* The controller has answered this sync: the exits it carried are handled. */
+    jobs_ack(a->jobs, a->seq);
+    struct proto_work w;
+    struct nl_err err = {0};
+    if (proto_decode_sync(body, len, &w, &err) < 0)
+        log_err("sync answer ignored: %s", err.msg);
+    else
+        apply_work(a, &w);
+    proto_work_release(&w);
+    if (!a->stopping)
+        arm_at(a, a->sync_started_us + (int64_t)a->interval_ms * 1000);
+}
+
+static void send_sync(struct agent *a)
+{
+    const struct proto_running *run;
+    const struct proto_exit *ex;
+    size_t nr = jobs_running(a->jobs, &run);
+    a->seq++;
+    size_t ne = jobs_exits(a->jobs, a->seq, &ex);
+    struct proto_buf b = {0};
+    proto_encode_sync(&b, a->agent_id, run, nr, ex, ne, !a->no_reasons);
+    a->sync_bytes += b.len;
+    a->sync_started_us = nl_clock_monotonic_us();
+    log_debug(NL_LOGC_AGENT, "sync %" PRIu64 ": %zu running, %zu exits, %zu bytes", a->seq, nr, ne,
+              b.len);
+    send_request(a, "/v1/agent/sync", &b, SYNC_TIMEOUT_MS, on_sync);
+}
+
+static void on_timer(struct agent *a)
+{
+    uint64_t ticks;
+    ssize_t n = read(a->tfd, &ticks, sizeof(ticks));
+    (void)n;
+    if (a->in_flight || a->stopping)
+        return;
+    struct proto_buf b = {0};
+    char path[64];
+    switch (a->phase) {
+    case PH_NAMES:
+        snprintf(path, sizeof(path), "/v1/nodes?state=unregistered&limit=%" PRIu32,
+                 a->conf->emulate);
+        send_request(a, path, NULL, SETUP_TIMEOUT_MS, on_names);
+        break;
+    case PH_REGISTER:
+        proto_encode_register(&b, a->conf->agent_name, a->nodes, a->nnodes, a->conf->emulate > 0);
+        send_request(a, "/v1/agent/register", &b, SETUP_TIMEOUT_MS, on_register);
+        break;
+    case PH_SYNC:
+        send_sync(a);
+        break;
+    }
+}
+
+/* ---- signals and the loop ---------------------------------------------- */
+
+static void on_signal(struct agent *a)
+{
+    struct signalfd_siginfo si;
+    bool child = false;
+    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+            child = true;
+            continue;
+        }
+        if (!a->stopping) {
+            log_info("signal %s: stopping; %zu jobs get SIGTERM, SIGKILL after %d s",
+                     strsignal((int)si.ssi_signo), jobs_live(a->jobs), SHUTDOWN_GRACE_S);
+            a->stopping = true;
+            jobs_kill_all(a->jobs, SHUTDOWN_GRACE_S, "agent stopping");
+        } else if (!a->killed_hard) {
+            log_info("second signal: SIGKILL to %zu jobs", jobs_live(a->jobs));
+            a->killed_hard = true;
+            jobs_kill_all(a->jobs, 0, "agent stopping");
+        }
+    }
+    /* Signals coalesce: one SIGCHLD may stand for many exits, so reap them all. */
+    if (child)
+        jobs_reap(a->jobs);
+}
+
+static void status_line(struct agent *a)
+{
+    int64_t now = nl_clock_monotonic_us();
+    if (now - a->last_status_us < STATUS_EVERY_US)
+        return;
+    if (a->last_status_us != 0)
+        log_info("status: nodes=%zu jobs_running=%zu exits_unacked=%zu syncs=%" PRIu64
+                 " sync_mb=%.1f",
+                 a->nnodes, jobs_live(a->jobs), jobs_unacked(a->jobs), a->syncs_ok,
+                 (double)a->sync_bytes / 1e6);
+    a->last_status_us = now;
+}
+
+int agent_run(struct agent *a)
+{
+    log_info("agent %s starting: controller %s, %s %" PRIu32 " nodes%s", a->conf->agent_name,
+             a->conf->controller, a->conf->emulate ? "emulating" : "running",
+             a->conf->emulate ? a->conf->emulate : (uint32_t)a->nnodes,
+             a->conf->noop ? ", sleep jobs as no-ops" : "");
+    arm_at(a, 0);
+    while (!a->stopping || jobs_live(a->jobs) > 0) {
+        struct epoll_event ev[8];
+        int n = epoll_wait(a->epfd, ev, 8, -1);
+        if (n < 0 && errno != EINTR) {
+            log_err("epoll_wait: %s", strerror(errno));
+            return 1;
+        }
+        for (int i = 0; i < n; i++) {
+            switch ((enum tag)ev[i].data.u64) {
+            case TAG_SIGNAL:
+                on_signal(a);
+                break;
+            case TAG_TIMER:
+                on_timer(a);
+                break;
+            case TAG_JOBS:
+                jobs_dispatch(a->jobs);
+                break;
+            case TAG_HTTP:
+                agent_http_dispatch(a->http);
+                break;
+            }
+        }
+        status_line(a);
+    }
+    log_info("agent %s stopped after %" PRIu64 " syncs", a->conf->agent_name, a->syncs_ok);
+    return a->exit_code;
+}

@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.c - the agent's job table; see jobs.h.
+ *
+ * Containers: `bykey` maps (job << 22 | node index) to the entry, `bypid`
+ * maps a live process to its entry, `exited` lists entries waiting for an
+ * acknowledgement, and `heap` orders deadlines. Heap entries are never
+ * removed early: each carries the generation of its job's deadline, and a
+ * popped entry whose job is gone or whose generation moved on is skipped.
+ * That keeps a kill or an exit O(1) instead of a heap search.
+ */
+#define _GNU_SOURCE /* wait4 */
+#include "jobs.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "launch.h"
+#include "map.h"
+#include "nordlys/err.h"
+
+enum job_state {
+    JOB_RUNNING,
+    JOB_KILLING,
+    JOB_EXITED
+};
+
+enum deadline_kind {
+    DL_NONE,
+    DL_NOOP_END,
+    DL_TIME_LIMIT,
+    DL_KILL
+};
+
+struct job {
+    uint64_t key;
+    int64_t id;
+    char *node;
+    enum job_state state;
+    bool noop;
+    struct launch_proc proc;  /* real jobs: pid (= process group) and exec pipe */
+    struct launch_report rep; /* exec failure reported by the child, stage 0 if none */
+    char *argv0, *cwd;        /* for exec failure messages */
+    char cg_leaf[48];         /* "" when the job has no cgroup */
+    double grace_s;           /* for the time limit */
+    enum deadline_kind dl;
+    uint32_t dl_gen;
+    int64_t kill_at_us; /* monotonic time SIGKILL is due while KILLING */
+    double start_time;
+    bool timeout;
+    char *reason;
+    uint64_t sent_seq; /* the last sync that carried this exit */
+    struct proto_exit exit;
+};
+
+struct deadline {
+    int64_t when_us; /* CLOCK_MONOTONIC */
+    uint64_t key;
+    uint32_t gen;
+};
+
+struct agent_jobs {
+    struct jobs_conf conf;
+    int epfd, tfd;
+    int64_t armed_us; /* what tfd is set to, 0 when disarmed */
+    struct u64map bykey, bypid;
+    size_t live;
+    struct job **exited;
+    size_t nexited, cap_exited;
+    struct deadline *heap;
+    size_t nheap, cap_heap;
+    struct proto_running *run_out; /* reused between syncs */
+    size_t cap_run;
+    struct proto_exit *exit_out;
+    size_t cap_exit;
+};
+
+/* epoll tag of the timerfd; exec pipes are tagged with their job's key, never 0. */
+#define TAG_TIMER 0
+
+static uint64_t job_key(int64_t id, uint32_t node_idx)
+{
+    return (uint64_t)id << 22 | node_idx;
+}
+
+static int64_t seconds_us(double s)
+{
+    return (int64_t)(s * 1e6);
+}
+
+static double realtime_s(void)
+{
+    return (double)nl_clock_realtime_us() / 1e6;
+}
+
+/* ---- the deadline heap ------------------------------------------------- */
+
+static bool dl_before(const struct deadline *a, const struct deadline *b)
+{
+    return a->when_us < b->when_us;
+}
+
+static void heap_push(struct agent_jobs *t, struct deadline d)
+{
+    if (t->nheap == t->cap_heap) {
+        t->cap_heap = xgrow(t->cap_heap, t->nheap + 1);
+        t->heap = xreallocarray(t->heap, t->cap_heap, sizeof(*t->heap));
+    }
+    size_t i = t->nheap++;
+    while (i > 0 && dl_before(&d, &t->heap[(i - 1) / 2])) {
+        t->heap[i] = t->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    t->heap[i] = d;
+}
+
+static void heap_pop(struct agent_jobs *t)
+{
+    struct deadline last = t->heap[--t->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->nheap)
+            break;
+        if (c + 1 < t->nheap && dl_before(&t->heap[c + 1], &t->heap[c]))
+            c++;
+        if (!dl_before(&t->heap[c], &last))
+            break;
+        t->heap[i] = t->heap[c];
+        i = c;
+    }
+    if (t->nheap > 0)
+        t->heap[i] = last;
+}
+
+/* Point tfd at the earliest deadline; a stale one just costs a wake-up. */
+static void rearm(struct agent_jobs *t)
+{
+    int64_t when = t->nheap ? t->heap[0].when_us : 0;
+    if (when == t->armed_us)
+        return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    /* it_value 0 would disarm; a deadline already past is set 1 ns into the epoch instead. */
+    if (when > 0) {
+        its.it_value.tv_sec = when / 1000000;
+        its.it_value.tv_nsec = (long)(when % 1000000) * 1000 + 1;
+    }
+    timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    t->armed_us = when;
+}
+
+static void set_deadline(struct agent_jobs *t, struct job *j, enum deadline_kind kind,
+                         int64_t when_us)
+{
+    j->dl = kind;
+    j->dl_gen++;
+    heap_push(t, (struct deadline){when_us, j->key, j->dl_gen});
+}
+
+/* ---- table ------------------------------------------------------------- */
+
+struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err)
+{
+    struct agent_jobs *t = xcalloc(1, sizeof(*t));
+    t->conf = *conf;
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
+    if (t->epfd < 0 || t->tfd < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev) < 0) {
+        nl_err_set(err, -errno, "jobs: epoll/timerfd: %s", strerror(errno));
+        jobs_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void job_free(struct job *j)
+{
+    if (j->proc.exec_fd >= 0)
+        close(j->proc.exec_fd);
+    free(j->node);
+    free(j->argv0);
+    free(j->cwd);
+    free(j->reason);
+    free(j);
+}
+
+void jobs_destroy(struct agent_jobs *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->bykey.cap; i++)
+        if (t->bykey.keys[i] != 0)
+            job_free(t->bykey.vals[i]);
+    u64map_release(&t->bykey);
+    u64map_release(&t->bypid);
+    free(t->exited);
+    free(t->heap);
+    free(t->run_out);
+    free(t->exit_out);
+    if (t->tfd >= 0)
+        close(t->tfd);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    free(t);
+}
+
+int jobs_fd(const struct agent_jobs *t)
+{
+    return t->epfd;
+}
+
+size_t jobs_live(const struct agent_jobs *t)
+{
+    return t->live;
+}
+
+size_t jobs_unacked(const struct agent_jobs *t)
+{
+    return t->nexited;
+}
+
+static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, const char *node)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->key = key;
+    j->id = id;
+    j->node = xstrdup(node);
+    j->proc.pid = -1;
+    j->proc.exec_fd = -1;
+    j->start_time = realtime_s();
+    j->state = JOB_RUNNING;
+    u64map_put(&t->bykey, key, j);
+    t->live++;
+    return j;
+}
+
+/* The job has ended: fill its exit record and queue it for the next syncs. */
+static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, double cpu_s,
+                       long rss_kb)
+{
+    assert(j->state != JOB_EXITED);
+    j->state = JOB_EXITED;
+    j->dl = DL_NONE;
+    j->dl_gen++;
+    t->live--;
+    j->exit = (struct proto_exit){.job = j->id,
+                                  .node = j->node,
+                                  .exit_code = code,
+                                  .signal = sig,
+                                  .timeout = j->timeout,
+                                  .cpu_s = cpu_s,
+                                  .max_rss_kb = rss_kb,
+                                  .start_time = j->start_time,
+                                  .end_time = realtime_s(),
+                                  .reason = j->reason};
+    if (t->nexited == t->cap_exited) {
+        t->cap_exited = xgrow(t->cap_exited, t->nexited + 1);
+        t->exited = xreallocarray(t->exited, t->cap_exited, sizeof(*t->exited));
+    }
+    t->exited[t->nexited++] = j;
+    if (!j->noop || code != 0 || sig != 0 || nl_log_cat_enabled(NL_LOGC_AGENT))
+        log_info("job=%" PRId64 " node=%s ended: exit_code=%d signal=%d timeout=%d%s%s", j->id,
+                 j->node, code, sig, (int)j->timeout, j->reason ? " reason=" : "",
+                 j->reason ? j->reason : "");
+}
+
+static void job_set_reason(struct job *j, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void job_set_reason(struct job *j, const char *fmt, ...)
+{
+    char buf[NL_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    free(j->reason);
+    j->reason = xstrdup(buf);
+}
+
+/* ---- launch ------------------------------------------------------------ */
+
+/* ["sleep", "S"] with S a plain non-negative number of seconds: a timed no-op. */
+static bool noop_seconds(const struct proto_launch *l, double *secs)
+{
+    if (l->argc != 2 || strcmp(l->argv[0], "sleep") != 0)
+        return false;
+    char *end;
+    double s = strtod(l->argv[1], &end);
+    if (end == l->argv[1] || *end != '\0' || !isfinite(s) || s < 0 || s > 315360000.0)
+        return false;
+    *secs = s;
+    return true;
+}
+
+static void start_noop(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
+                       double secs)
+{
+    j->noop = true;
+    int64_t now = nl_clock_monotonic_us();
+    if (l->time_limit_s > 0 && l->time_limit_s < secs)
+        set_deadline(t, j, DL_TIME_LIMIT, now + seconds_us(l->time_limit_s));
+    else
+        set_deadline(t, j, DL_NOOP_END, now + (int64_t)(secs * 1e6));
+}
+
+/* An absolute output path: as given, relative to the job's cwd, or the state-dir default. */
+static void output_path(const struct agent_jobs *t, const struct job *j, const char *given,
+                        const char *cwd, const char *ext, char *buf, size_t size)
+{
+    if (given != NULL && given[0] == '/')
+        snprintf(buf, size, "%s", given);
+    else if (given != NULL && given[0] != '\0')
+        snprintf(buf, size, "%s/%s", cwd, given);
+    else
+        snprintf(buf, size, "%s/jobs/%" PRId64 "/%s.%s", t->conf.state_dir, j->id, j->node, ext);
+}
+
+static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
+                       uint32_t node_idx)
+{
+    const char *cwd = l->cwd != NULL && l->cwd[0] == '/' ? l->cwd : "/";
+    char out[PATH_MAX], err_path[PATH_MAX];
+    output_path(t, j, l->stdout_path, cwd, "out", out, sizeof(out));
+    output_path(t, j, l->stderr_path, cwd, "err", err_path, sizeof(err_path));
+    int procs_fd = -1;
+    if (t->conf.cg != NULL) {
+        snprintf(j->cg_leaf, sizeof(j->cg_leaf), "j%" PRId64 ".n%" PRIu32, j->id, node_idx);
+        int rc = agent_cg_job_create(t->conf.cg, j->cg_leaf, &procs_fd);
+        if (rc < 0) {
+            log_warn("job=%" PRId64 " node=%s runs without a cgroup: %s", j->id, j->node,
+                     strerror(-rc));
+            j->cg_leaf[0] = '\0';
+        }
+    }
+    char **envp = launch_env_merge(t->conf.base_env, l->env);
+    struct launch_spec spec = {.argv = l->argv,
+                               .envp = envp,
+                               .cwd = cwd,
+                               .stdout_path = out,
+                               .stderr_path = err_path,
+                               .cgroup_procs_fd = procs_fd};
+    struct nl_err err = {0};
+    int rc = launch_spawn(&spec, &j->proc, &err);
+    free(envp);
+    if (procs_fd >= 0)
+        close(procs_fd);
+    if (rc < 0) {
+        job_set_reason(j, "launch: %s", err.msg);
+        job_finish(t, j, 127, 0, 0, 0);
+        return;
+    }
+    j->argv0 = xstrdup(l->argv[0]);
+    j->cwd = xstrdup(cwd);
+    u64map_put(&t->bypid, (uint64_t)j->proc.pid, j);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->key};
+    epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.exec_fd, &ev);
+    if (l->time_limit_s > 0)
+        set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(l->time_limit_s));
+    log_info("job=%" PRId64 " node=%s started: pid=%d %s", j->id, j->node, (int)j->proc.pid,
+             l->argv[0]);
+}
+
+void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx)
+{
+    if (l->job > JOBS_ID_MAX) {
+        log_err("job=%" PRId64 " node=%s: job id beyond %" PRId64 ", launch ignored", l->job,
+                l->node, JOBS_ID_MAX);
+        return;
+    }
+    uint64_t key = job_key(l->job, node_idx);
+    if (u64map_get(&t->bykey, key) != NULL) {
+        log_debug(NL_LOGC_AGENT, "job=%" PRId64 " node=%s: launched again, ignored", l->job,
+                  l->node);
+        return;
+    }
+    struct job *j = job_add(t, key, l->job, l->node);
+    j->grace_s = l->grace_s >= 0 ? l->grace_s : JOBS_DEFAULT_GRACE_S;
+    double secs;
+    if (node_idx == JOBS_NODE_IDX_MAX) {
+        job_set_reason(j, "node %s is not served by this agent", l->node);
+        job_finish(t, j, 127, 0, 0, 0);
+    } else if (t->conf.noop && noop_seconds(l, &secs)) {
+        start_noop(t, j, l, secs);
+    } else {
+        start_real(t, j, l, node_idx);
+    }
+    rearm(t);
+}
+
+/* ---- kill -------------------------------------------------------------- */
+
+static void signal_job(struct agent_jobs *t, struct job *j, int sig)
+{
+    /* The group id is the leader's pid; it stays reserved while any member lives. */
+    if (kill(-j->proc.pid, sig) < 0 && errno != ESRCH)
+        log_warn("job=%" PRId64 " node=%s: kill(-%d, %d): %s", j->id, j->node, (int)j->proc.pid,
+                 sig, strerror(errno));
+    if (sig == SIGKILL && j->cg_leaf[0] != '\0')
+        agent_cg_job_kill(t->conf.cg, j->cg_leaf);
+}
+
+/* SIGTERM now, SIGKILL at now + grace (or at once for grace 0). */
+static void start_kill(struct agent_jobs *t, struct job *j, double grace_s, const char *reason)
+{
+    /*
+     * The kill reason is the controller's own word and is only logged, not
+     * echoed back: an exit's reason is for what the controller cannot know
+     * (why a launch failed).
+     */
+    (void)reason;
+    if (j->state == JOB_EXITED)
+        return;
+    if (j->noop) {
+        /* sleep dies of SIGTERM at once; so does its stand-in. */
+        job_finish(t, j, 128 + SIGTERM, SIGTERM, 0, 0);
+        return;
+    }
+    int64_t at = nl_clock_monotonic_us() + seconds_us(grace_s);
+    if (j->state == JOB_KILLING && at >= j->kill_at_us)
+        return; /* an earlier SIGKILL is already due */
+    if (j->state == JOB_RUNNING)
+        signal_job(t, j, SIGTERM);
+    j->state = JOB_KILLING;
+    j->kill_at_us = at;
+    if (grace_s > 0) {
+        set_deadline(t, j, DL_KILL, at);
+        return;
+    }
+    j->dl = DL_NONE;
+    j->dl_gen++; /* a pending time limit must not fire on a job already killed */
+    signal_job(t, j, SIGKILL);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * One pass over the table for all kill entries: a kill names a job, not a
+ * node, and a preemption storm may name hundreds of jobs in one answer.
+ */
+void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
+{
+    if (n == 0)
+        return;
+    int64_t *ids = xcalloc(n, sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = k[i].job;
+    qsort(ids, n, sizeof(*ids), cmp_i64);
+    for (size_t s = 0; s < t->bykey.cap; s++) {
+        struct job *j = t->bykey.keys[s] ? t->bykey.vals[s] : NULL;
+        if (j == NULL || j->state == JOB_EXITED ||
+            bsearch(&j->id, ids, n, sizeof(*ids), cmp_i64) == NULL)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (k[i].job == j->id) {
+                log_info("job=%" PRId64 " node=%s: kill (grace %g s, %s)", j->id, j->node,
+                         k[i].grace_s, k[i].reason ? k[i].reason : "no reason");
+                start_kill(t, j, k[i].grace_s, k[i].reason);
+                break;
+            }
+        }
+    }
+    free(ids);
+    rearm(t);
+}
+
+void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
+{
+    for (size_t s = 0; s < t->bykey.cap; s++)
+        if (t->bykey.keys[s] != 0)
+            start_kill(t, t->bykey.vals[s], grace_s, reason);
+    rearm(t);
+}
+
+/* ---- deadlines, exec pipes, reaping ------------------------------------ */
+
+static void on_deadline(struct agent_jobs *t, struct job *j)
+{
+    switch (j->dl) {
+    case DL_NOOP_END:
+        job_finish(t, j, 0, 0, 0, 0);
+        break;
+    case DL_TIME_LIMIT:
+        j->timeout = true;
+        log_info("job=%" PRId64 " node=%s: time limit reached", j->id, j->node);
+        start_kill(t, j, j->grace_s, "time limit");
+        break;
+    case DL_KILL:
+        log_info("job=%" PRId64 " node=%s: grace over, SIGKILL", j->id, j->node);
+        j->dl = DL_NONE;
+        signal_job(t, j, SIGKILL);
+        break;
+    case DL_NONE:
+        break;
+    }
+}
+
+static void run_deadlines(struct agent_jobs *t)
+{
+    uint64_t ticks;
+    ssize_t n = read(t->tfd, &ticks, sizeof(ticks));
+    (void)n;
+    t->armed_us = 0;
+    int64_t now = nl_clock_monotonic_us();
+    while (t->nheap > 0 && t->heap[0].when_us <= now) {
+        struct deadline d = t->heap[0];
+        heap_pop(t);
+        struct job *j = u64map_get(&t->bykey, d.key);
+        if (j != NULL && j->dl_gen == d.gen && j->state != JOB_EXITED)
+            on_deadline(t, j);
+    }
+    rearm(t);
+}
+
+static void read_exec_pipe(struct agent_jobs *t, struct job *j)
+{
+    int fd = j->proc.exec_fd;
+    if (fd < 0)
+        return;
+    int rc = launch_exec_status(&j->proc, &j->rep);
+    if (rc != -EAGAIN)
+        epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void jobs_dispatch(struct agent_jobs *t)
+{
+    struct epoll_event ev[64];
+    int n = epoll_wait(t->epfd, ev, 64, 0);
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.u64 == TAG_TIMER) {
+            run_deadlines(t);
+            continue;
+        }
+        struct job *j = u64map_get(&t->bykey, ev[i].data.u64);
+        if (j != NULL)
+            read_exec_pipe(t, j);
+    }
+}
+
+static const char *stage_name(int stage)
+{
+    return stage == LAUNCH_STAGE_CHDIR ? "chdir" : stage == LAUNCH_STAGE_EXEC ? "exec" : "setup";
+}
+
+static void on_child_exit(struct agent_jobs *t, struct job *j, int status, const struct rusage *ru)
+{
+    /* The child wrote its report before exiting, so it is in the pipe now if there is one. */
+    read_exec_pipe(t, j);
+    if (j->proc.exec_fd >= 0) {
+        close(j->proc.exec_fd);
+        j->proc.exec_fd = -1;
+    }
+    u64map_del(&t->bypid, (uint64_t)j->proc.pid);
+    if (j->cg_leaf[0] != '\0')
+        agent_cg_job_remove(t->conf.cg, j->cg_leaf);
+    if (j->rep.stage != LAUNCH_STAGE_NONE)
+        job_set_reason(j, "%s %s: %s", stage_name(j->rep.stage),
+                       j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd : j->argv0,
+                       strerror(j->rep.err));
+    double cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+                 (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+    /* A signal death is reported as the shell would: exit_code 128 + signal. */
+    if (WIFSIGNALED(status))
+        job_finish(t, j, 128 + WTERMSIG(status), WTERMSIG(status), cpu, ru->ru_maxrss);
+    else
+        job_finish(t, j, WEXITSTATUS(status), 0, cpu, ru->ru_maxrss);
+}
+
+/*
+ * Peek at an exited child with WNOWAIT first: while the leader is an
+ * unreaped zombie its pid, and so its process group id, cannot be reused,
+ * so the SIGKILL for whatever it left behind in its group cannot hit a
+ * stranger. Only then is it reaped, with wait4 for its resource use.
+ */
+void jobs_reap(struct agent_jobs *t)
+{
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+            break; /* ECHILD: no children; si_pid 0: none has exited */
+        pid_t pid = si.si_pid;
+        struct job *j = u64map_get(&t->bypid, (uint64_t)pid);
+        if (j != NULL)
+            kill(-pid, SIGKILL);
+        int status;
+        struct rusage ru;
+        if (wait4(pid, &status, 0, &ru) != pid || j == NULL)
+            continue;
+        on_child_exit(t, j, status, &ru);
+    }
+    rearm(t);
+}
+
+/* ---- sync lists -------------------------------------------------------- */
+
+size_t jobs_running(struct agent_jobs *t, const struct proto_running **out)
+{
+    if (t->cap_run < t->live) {
+        t->cap_run = xgrow(t->cap_run, t->live);
+        t->run_out = xreallocarray(t->run_out, t->cap_run, sizeof(*t->run_out));
+    }
+    size_t n = 0;
+    for (size_t s = 0; s < t->bykey.cap; s++) {
+        const struct job *j = t->bykey.keys[s] ? t->bykey.vals[s] : NULL;
+        if (j != NULL && j->state != JOB_EXITED)
+            t->run_out[n++] = (struct proto_running){j->id, j->node};
+    }
+    assert(n == t->live);
+    *out = t->run_out;
+    return n;
+}
+
+size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out)
+{
+    if (t->cap_exit < t->nexited) {
+        t->cap_exit = xgrow(t->cap_exit, t->nexited);
+        t->exit_out = xreallocarray(t->exit_out, t->cap_exit, sizeof(*t->exit_out));
+    }
+    for (size_t i = 0; i < t->nexited; i++) {
+        t->exited[i]->sent_seq = seq;
+        t->exit_out[i] = t->exited[i]->exit;
+    }
+    *out = t->exit_out;
+    return t->nexited;
+}
+
+void jobs_ack(struct agent_jobs *t, uint64_t seq)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < t->nexited; i++) {
+        struct job *j = t->exited[i];
+        if (j->sent_seq == seq) {
+            u64map_del(&t->bykey, j->key);
+            job_free(j);
+        } else {
+            t->exited[keep++] = j;
+        }
+    }
+    t->nexited = keep;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jobs.h - the agent's table of jobs: launch, kill, time limits, reaping,
+ * and the running/exit lists each sync reports.
+ *
+ * A job here is one job on one node (a 4-node job launched on an agent
+ * that stands for all four nodes is four entries). Its life:
+ *
+ *     RUNNING --kill / time limit--> KILLING --exit--> EXITED --ack--> gone
+ *        \______________________exit_________________/
+ *
+ * EXITED entries stay until a sync answer has been received for a sync
+ * that carried their exit (jobs_ack), so an exit is never lost to a
+ * controller restart, and a repeated launch of the same job and node while
+ * its exit is unacknowledged is recognised and ignored.
+ *
+ * A job runs either as a real process (launch.h), or, when the table is
+ * made with noop set and the command is exactly ["sleep", "SECONDS"], as a
+ * timed no-op: an entry with a deadline and no process, which behaves as
+ * sleep would (exit 0 at the end, killed by SIGTERM at once, a time limit
+ * ends it with timeout set). This is the simulation side of the launcher
+ * seam (STYLE.md rule 38); it lets one process stand for 25,000 nodes.
+ *
+ * All deadlines (no-op ends, time limits, SIGKILL after a grace period)
+ * live in one binary heap behind one timerfd; the table never blocks.
+ * Loop thread only.
+ */
+#ifndef NL_AGENT_JOBS_H
+#define NL_AGENT_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct nl_err;
+struct agent_cg;
+struct agent_jobs;
+
+/*
+ * Job ids must fit in 41 bits because a table key packs the job id with a
+ * 22-bit node index (AGENT_NODES_MAX < 2^22); 2^41 is 2.2e12 jobs.
+ */
+#define JOBS_ID_MAX       ((INT64_C(1) << 41) - 1)
+#define JOBS_NODE_IDX_MAX ((UINT32_C(1) << 22) - 1)
+/* The SIGTERM-to-SIGKILL grace for a time limit when the launch gives none (the API default). */
+#define JOBS_DEFAULT_GRACE_S 60
+
+struct jobs_conf {
+    bool noop;             /* ["sleep", S] runs as a timed no-op */
+    const char *state_dir; /* default output: STATE_DIR/jobs/JOB/NODE.out|.err; borrowed */
+    struct agent_cg *cg;   /* per-job cgroups, or NULL; borrowed, outlives the table */
+    char *const *base_env; /* environment every job starts from (the agent's); borrowed */
+};
+
+/* A new empty table; the conf strings are borrowed. Returns NULL with err set on failure. */
+struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err);
+
+/* Free the table. Processes still running are left alone (the caller killed them). */
+void jobs_destroy(struct agent_jobs *t);
+
+/* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, exec pipes). */
+int jobs_fd(const struct agent_jobs *t);
+
+/* Handle expired deadlines and exec-status pipes; never blocks. */
+void jobs_dispatch(struct agent_jobs *t);
+
+/* Reap every exited child (waitpid WNOHANG loop); call on SIGCHLD. */
+void jobs_reap(struct agent_jobs *t);
+
+/*
+ * Start l on node (node_idx is the agent's index of that node, or
+ * JOBS_NODE_IDX_MAX for a node the agent does not stand for, in which case
+ * the job fails at once with a reason). A launch of a job and node already
+ * in the table is ignored. A launch that cannot start becomes an exit with
+ * exit_code 127 and a reason; nothing is returned because nothing is left
+ * for the caller to do.
+ */
+void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx);
+
+/* Apply kill entries: SIGTERM each job's process groups, SIGKILL after grace_s. */
+void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n);
+
+/* Kill every job (shutdown): as jobs_kill with the given grace and reason. */
+void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason);
+
+/* Jobs with a process or a no-op still running (RUNNING or KILLING). */
+size_t jobs_live(const struct agent_jobs *t);
+
+/* Exited jobs not yet acknowledged. */
+size_t jobs_unacked(const struct agent_jobs *t);
+
+/*
+ * The running list for a sync: a table-owned array valid until the next
+ * call that changes the table.
+ */
+size_t jobs_running(struct agent_jobs *t, const struct proto_running **out);
+
+/*
+ * The unacknowledged exits, tagged as sent in sync number seq: a
+ * table-owned array valid until the next call that changes the table.
+ */
+size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out);
+
+/* A sync answer arrived for sync number seq: forget the exits it carried. */
+void jobs_ack(struct agent_jobs *t, uint64_t seq);
+
+#endif

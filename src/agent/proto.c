@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.c - agent protocol encoding and decoding; see proto.h.
+ *
+ * Unknown fields in the controller's answers are ignored rather than
+ * refused: the controller is upgraded before its agents, and an agent that
+ * stopped working because the controller learned a new field would turn a
+ * controller upgrade into a facility outage.
+ */
+#include "proto.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+
+/* ---- encoding ---------------------------------------------------------- */
+
+static void buf_reserve(struct proto_buf *b, size_t more)
+{
+    if (b->len + more + 1 > b->cap) {
+        b->cap = xgrow(b->cap, b->len + more + 1);
+        b->data = xrealloc(b->data, b->cap);
+    }
+}
+
+static void buf_add(struct proto_buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void buf_puts(struct proto_buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void buf_printf(struct proto_buf *b, const char *fmt,
+                                                             ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    /* Only numbers go through here: 128 bytes always hold them. */
+    if (n > 0)
+        buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped; other bytes as they are. */
+static void buf_json_str(struct proto_buf *b, const char *s)
+{
+    buf_reserve(b, strlen(s) + 2);
+    b->data[b->len++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            buf_add(b, esc, 2);
+        } else if (*p < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            buf_add(b, esc, 6);
+        } else {
+            buf_add(b, (const char *)p, 1);
+        }
+    }
+    buf_add(b, "\"", 1);
+}
+
+void proto_encode_register(struct proto_buf *b, const char *agent, char *const *nodes, size_t n,
+                           bool emulated)
+{
+    buf_puts(b, "{\"agent\":");
+    buf_json_str(b, agent);
+    buf_puts(b, ",\"nodes\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            buf_add(b, ",", 1);
+        buf_json_str(b, nodes[i]);
+    }
+    buf_puts(b, emulated ? "],\"emulated\":true}" : "],\"emulated\":false}");
+}
+
+static void encode_exit(struct proto_buf *b, const struct proto_exit *e, bool with_reason)
+{
+    buf_printf(b, "{\"job\":%" PRId64 ",\"node\":", e->job);
+    buf_json_str(b, e->node);
+    buf_printf(b, ",\"exit_code\":%d,\"signal\":%d,\"timeout\":%s", e->exit_code, e->signal,
+               e->timeout ? "true" : "false");
+    buf_printf(b, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld", e->cpu_s, e->max_rss_kb);
+    buf_printf(b, ",\"start_time\":%.3f,\"end_time\":%.3f", e->start_time, e->end_time);
+    if (with_reason && e->reason != NULL) {
+        buf_puts(b, ",\"reason\":");
+        buf_json_str(b, e->reason);
+    }
+    buf_add(b, "}", 1);
+}
+
+void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
+                       size_t nr, const struct proto_exit *e, size_t ne, bool with_reasons)
+{
+    /* About 60 bytes per running entry: reserve once instead of growing 20 times. */
+    buf_reserve(b, 64 + nr * 64 + ne * 256);
+    buf_puts(b, "{\"agent_id\":");
+    buf_json_str(b, agent_id);
+    buf_puts(b, ",\"running\":[");
+    for (size_t i = 0; i < nr; i++) {
+        buf_printf(b, "%s{\"job\":%" PRId64 ",\"node\":", i ? "," : "", r[i].job);
+        buf_json_str(b, r[i].node);
+        buf_add(b, "}", 1);
+    }
+    buf_puts(b, "],\"exits\":[");
+    for (size_t i = 0; i < ne; i++) {
+        if (i > 0)
+            buf_add(b, ",", 1);
+        encode_exit(b, &e[i], with_reasons);
+    }
+    buf_puts(b, "]}");
+}
+
+/* ---- decoding ---------------------------------------------------------- */
+
+static json_t *parse(const char *body, size_t len, struct nl_err *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        nl_err_set(err, -EPROTO, "answer: bad JSON at line %d: %s", jerr.line, jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        nl_err_set(err, -EPROTO, "answer: not a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+/* An integer field in [min, max]; absent gives def (or an error when required). */
+static int get_int(json_t *obj, const char *key, const char *where, int64_t min, int64_t max,
+                   bool required, int64_t def, int64_t *out, struct nl_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return nl_err_set(err, -EINVAL, "%s.%s: missing", where, key);
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v))
+        return nl_err_set(err, -EINVAL, "%s.%s: not an integer", where, key);
+    json_int_t x = json_integer_value(v);
+    if (x < min || x > max)
+        return nl_err_set(err, -EINVAL,
+                          "%s.%s: %" JSON_INTEGER_FORMAT " is outside [%" PRId64 ", %" PRId64 "]",
+                          where, key, x, min, max);
+    *out = (int64_t)x;
+    return 0;
+}
+
+/* A duration in seconds: any JSON number in [0, max]; absent gives def. */
+static int get_seconds(json_t *obj, const char *key, const char *where, double max, double def,
+                       double *out, struct nl_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_number(v))
+        return nl_err_set(err, -EINVAL, "%s.%s: not a number", where, key);
+    double x = json_number_value(v);
+    if (!(x >= 0 && x <= max))
+        return nl_err_set(err, -EINVAL, "%s.%s: %g is outside [0, %g]", where, key, x, max);
+    *out = x;
+    return 0;
+}
+
+/* An optional string field copied out (NULL when absent); required ones must be non-empty. */
+static int get_str(json_t *obj, const char *key, const char *where, bool required, char **out,
+                   struct nl_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (required)
+            return nl_err_set(err, -EINVAL, "%s.%s: missing", where, key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return nl_err_set(err, -EINVAL, "%s.%s: not a string", where, key);
+    if (required && json_string_length(v) == 0)
+        return nl_err_set(err, -EINVAL, "%s.%s: empty", where, key);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return nl_err_set(err, -EINVAL, "%s.%s: contains a NUL byte", where, key);
+    *out = xstrdup(json_string_value(v));
+    return 0;
+}
+
+int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,
+                          struct nl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root = parse(body, len, err);
+    if (root == NULL)
+        return err ? err->code : -EPROTO;
+    int64_t sync_ms = 0, timeout_ms = 0;
+    int rc = get_str(root, "agent_id", "register", true, &out->agent_id, err);
+    if (rc == 0)
+        rc = get_int(root, "sync_interval_ms", "register", 1, 3600000, false, 1000, &sync_ms, err);
+    if (rc == 0)
+        rc = get_int(root, "node_timeout_ms", "register", 1, INT32_MAX, false, 0, &timeout_ms, err);
+    json_decref(root);
+    if (rc < 0) {
+        proto_reg_answer_release(out);
+        return rc;
+    }
+    out->sync_interval_ms = (uint32_t)sync_ms;
+    out->node_timeout_ms = (uint32_t)timeout_ms;
+    return 0;
+}
+
+void proto_reg_answer_release(struct proto_reg_answer *a)
+{
+    if (a == NULL)
+        return;
+    free(a->agent_id);
+    memset(a, 0, sizeof(*a));
+}
+
+static int decode_argv(json_t *arr, const char *where, struct proto_launch *l, struct nl_err *err)
+{
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return nl_err_set(err, -EINVAL, "%s.command: not a non-empty array", where);
+    size_t n = json_array_size(arr);
+    if (n > PROTO_ARGV_MAX)
+        return nl_err_set(err, -EINVAL, "%s.command: %zu arguments exceed %u", where, n,
+                          PROTO_ARGV_MAX);
+    l->argv = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(arr, i);
+        if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s))
+            return nl_err_set(err, -EINVAL, "%s.command[%zu]: not a string", where, i);
+        l->argv[i] = xstrdup(json_string_value(s));
+        l->argc = i + 1;
+    }
+    return 0;
+}
+
+static int decode_env(json_t *obj, const char *where, struct proto_launch *l, struct nl_err *err)
+{
+    if (obj == NULL || json_is_null(obj)) {
+        l->env = xcalloc(1, sizeof(char *));
+        return 0;
+    }
+    if (!json_is_object(obj))
+        return nl_err_set(err, -EINVAL, "%s.env: not an object", where);
+    size_t n = json_object_size(obj);
+    if (n > PROTO_ENV_MAX)
+        return nl_err_set(err, -EINVAL, "%s.env: %zu variables exceed %u", where, n, PROTO_ENV_MAX);
+    l->env = xcalloc(n + 1, sizeof(char *));
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        if (k[0] == '\0' || strchr(k, '=') != NULL)
+            return nl_err_set(err, -EINVAL, "%s.env: '%s' is not a variable name", where, k);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+            return nl_err_set(err, -EINVAL, "%s.env.%s: not a string", where, k);
+        size_t kl = strlen(k), vl = json_string_length(v);
+        char *kv = xmalloc(kl + vl + 2);
+        memcpy(kv, k, kl);
+        kv[kl] = '=';
+        memcpy(kv + kl + 1, json_string_value(v), vl + 1);
+        l->env[l->nenv++] = kv;
+    }
+    return 0;
+}
+
+static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct nl_err *err)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "launch[%zu]", idx);
+    l->grace_s = -1;
+    if (!json_is_object(o))
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &l->job, err);
+    if (rc == 0)
+        rc = get_str(o, "node", where, true, &l->node, err);
+    if (rc == 0)
+        rc = decode_argv(json_object_get(o, "command"), where, l, err);
+    if (rc == 0)
+        rc = decode_env(json_object_get(o, "env"), where, l, err);
+    if (rc == 0)
+        rc = get_str(o, "cwd", where, false, &l->cwd, err);
+    if (rc == 0)
+        rc = get_str(o, "stdout", where, false, &l->stdout_path, err);
+    if (rc == 0)
+        rc = get_str(o, "stderr", where, false, &l->stderr_path, err);
+    /* Ten years bounds a limit that is surely a unit mistake, as the CLI does. */
+    if (rc == 0)
+        rc = get_seconds(o, "time_limit_s", where, 315360000, 0, &l->time_limit_s, err);
+    /* A day bounds a checkpoint grace period; anything longer is a unit mistake. */
+    if (rc == 0)
+        rc = get_seconds(o, "grace_s", where, 86400, -1, &l->grace_s, err);
+    return rc;
+}
+
+static int decode_kill(json_t *o, size_t idx, struct proto_kill *k, struct nl_err *err)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "kill[%zu]", idx);
+    if (!json_is_object(o))
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &k->job, err);
+    if (rc == 0)
+        rc = get_seconds(o, "grace_s", where, 86400, 0, &k->grace_s, err);
+    if (rc == 0)
+        rc = get_str(o, "reason", where, false, &k->reason, err);
+    return rc;
+}
+
+/* The array under key, or NULL when absent; an error when present but not an array. */
+static int get_array(json_t *root, const char *key, size_t max, json_t **out, struct nl_err *err)
+{
+    json_t *v = json_object_get(root, key);
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v))
+        return nl_err_set(err, -EINVAL, "%s: not an array", key);
+    if (json_array_size(v) > max)
+        return nl_err_set(err, -EINVAL, "%s: %zu entries exceed %zu", key, json_array_size(v), max);
+    *out = v;
+    return 0;
+}
+
+int proto_decode_sync(const char *body, size_t len, struct proto_work *out, struct nl_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *root = parse(body, len, err);
+    if (root == NULL)
+        return err ? err->code : -EPROTO;
+    json_t *la, *ka;
+    int rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
+    if (rc == 0)
+        rc = get_array(root, "kill", PROTO_KILL_MAX, &ka, err);
+    if (rc == 0 && la != NULL && json_array_size(la) > 0) {
+        out->launch = xcalloc(json_array_size(la), sizeof(*out->launch));
+        for (size_t i = 0; i < json_array_size(la) && rc == 0; i++) {
+            out->nlaunch = i + 1;
+            rc = decode_launch(json_array_get(la, i), i, &out->launch[i], err);
+        }
+    }
+    if (rc == 0 && ka != NULL && json_array_size(ka) > 0) {
+        out->kill = xcalloc(json_array_size(ka), sizeof(*out->kill));
+        for (size_t i = 0; i < json_array_size(ka) && rc == 0; i++) {
+            out->nkill = i + 1;
+            rc = decode_kill(json_array_get(ka, i), i, &out->kill[i], err);
+        }
+    }
+    json_decref(root);
+    if (rc < 0)
+        proto_work_release(out);
+    return rc;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void proto_work_release(struct proto_work *w)
+{
+    if (w == NULL)
+        return;
+    for (size_t i = 0; i < w->nlaunch; i++) {
+        struct proto_launch *l = &w->launch[i];
+        free(l->node);
+        free_strv(l->argv, l->argc);
+        free_strv(l->env, l->nenv);
+        free(l->cwd);
+        free(l->stdout_path);
+        free(l->stderr_path);
+    }
+    free(w->launch);
+    for (size_t i = 0; i < w->nkill; i++)
+        free(w->kill[i].reason);
+    free(w->kill);
+    memset(w, 0, sizeof(*w));
+}
+
+int proto_decode_node_names(const char *body, size_t len, size_t limit, char ***names, size_t *n,
+                            struct nl_err *err)
+{
+    *names = NULL;
+    *n = 0;
+    json_t *root = parse(body, len, err);
+    if (root == NULL)
+        return err ? err->code : -EPROTO;
+    json_t *arr;
+    int rc = get_array(root, "nodes", SIZE_MAX, &arr, err);
+    if (rc == 0 && arr == NULL)
+        rc = nl_err_set(err, -EINVAL, "nodes: missing");
+    size_t count = rc == 0 ? json_array_size(arr) : 0;
+    if (count > limit)
+        count = limit;
+    char **v = count ? xcalloc(count, sizeof(*v)) : NULL;
+    size_t got = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char where[48];
+        snprintf(where, sizeof(where), "nodes[%zu]", i);
+        json_t *o = json_array_get(arr, i);
+        if (!json_is_object(o))
+            rc = nl_err_set(err, -EINVAL, "%s: not an object", where);
+        else
+            rc = get_str(o, "name", where, true, &v[got], err);
+        if (rc == 0)
+            got++;
+    }
+    json_decref(root);
+    if (rc < 0) {
+        free_strv(v, got);
+        return rc;
+    }
+    *names = v;
+    *n = got;
+    return 0;
+}
+
+void proto_error_message(const char *body, size_t len, char *msg, size_t size)
+{
+    json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *m = json_object_get(json_object_get(root, "error"), "message");
+    if (json_is_string(m))
+        snprintf(msg, size, "%s", json_string_value(m));
+    else
+        snprintf(msg, size, "%.*s", (int)(len < 200 ? len : 200), body ? body : "");
+    json_decref(root);
+}
+
+void proto_error_field(const char *body, size_t len, char *field, size_t size)
+{
+    json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *f = json_object_get(json_object_get(root, "error"), "field");
+    snprintf(field, size, "%s", json_is_string(f) ? json_string_value(f) : "");
+    json_decref(root);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - the agent side of the agent protocol in docs/api.md: encoding
+ * of register and sync requests, decoding of the controller's answers.
+ *
+ * Pure: no I/O, no clock. The requests are written straight into a byte
+ * buffer rather than built as jansson trees, because one emulating agent
+ * sends a sync listing 25,000 running jobs every second and the tree would
+ * cost 25,000 allocations per sync for nothing. Answers are decoded with
+ * jansson and checked field by field; every count that comes from the
+ * controller is bounded before anything is allocated for it.
+ *
+ * Decoders are all-or-nothing: on failure the out-parameter is left empty
+ * and err names the field ("launch[3].command[0]: not a string").
+ */
+#ifndef NL_AGENT_PROTO_H
+#define NL_AGENT_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nl_err;
+
+/*
+ * Bounds on decoded answers. A launch list holds at most one entry per
+ * node this agent stands for (AGENT_NODES_MAX in opt.h), kills at most one
+ * per job; a command line or environment of more than 4096 entries is
+ * beyond what execve accepts on Linux in practice (ARG_MAX 2 MiB / 512 B).
+ */
+#define PROTO_LAUNCH_MAX 2000000u
+#define PROTO_KILL_MAX   2000000u
+#define PROTO_ARGV_MAX   4096u
+#define PROTO_ENV_MAX    4096u
+
+/* A growable byte buffer; zero-initialise; release with free(b->data). */
+struct proto_buf {
+    char *data;
+    size_t len, cap;
+};
+
+/* A job still running on a node (borrowed strings). */
+struct proto_running {
+    int64_t job;
+    const char *node;
+};
+
+/* A job exit to report (borrowed strings; reason may be NULL). */
+struct proto_exit {
+    int64_t job;
+    const char *node;
+    int exit_code; /* exit status, or -1 when killed by a signal */
+    int signal;    /* terminating signal, 0 when it exited */
+    bool timeout;  /* killed for exceeding time_limit_s */
+    double cpu_s;  /* user + system CPU of the job's processes */
+    long max_rss_kb;
+    double start_time, end_time; /* Unix seconds */
+    const char *reason;          /* why a launch failed, or the kill reason; NULL if none */
+};
+
+/* One launch entry of a sync answer; every string owned by the entry. */
+struct proto_launch {
+    int64_t job;
+    char *node;
+    char **argv; /* NULL-terminated, argc >= 1 */
+    size_t argc;
+    char **env; /* "K=V", NULL-terminated */
+    size_t nenv;
+    char *cwd;                       /* NULL when absent */
+    char *stdout_path, *stderr_path; /* NULL when absent */
+    double time_limit_s;             /* 0 = none; fractions allowed (docs/api.md) */
+    double grace_s;                  /* for the time limit; -1 when absent */
+};
+
+struct proto_kill {
+    int64_t job;
+    double grace_s;
+    char *reason; /* NULL when absent */
+};
+
+struct proto_work {
+    struct proto_launch *launch;
+    size_t nlaunch;
+    struct proto_kill *kill;
+    size_t nkill;
+};
+
+struct proto_reg_answer {
+    char *agent_id; /* owned */
+    uint32_t sync_interval_ms;
+    uint32_t node_timeout_ms;
+};
+
+/* Append the register request to b. names are borrowed. */
+void proto_encode_register(struct proto_buf *b, const char *agent, char *const *nodes, size_t n,
+                           bool emulated);
+
+/*
+ * Append the sync request to b. with_reasons false leaves out the exits'
+ * optional "reason" (for a controller that refuses it, see agent.c).
+ */
+void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
+                       size_t nr, const struct proto_exit *e, size_t ne, bool with_reasons);
+
+/* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
+int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,
+                          struct nl_err *err);
+void proto_reg_answer_release(struct proto_reg_answer *a);
+
+/* Decode a sync answer (missing "launch"/"kill" mean none). Returns 0 or -EINVAL. */
+int proto_decode_sync(const char *body, size_t len, struct proto_work *out, struct nl_err *err);
+void proto_work_release(struct proto_work *w);
+
+/*
+ * Decode GET /v1/nodes: the "name" of each node, at most limit of them, in
+ * order. *names is a new array of new strings (free each, then the array).
+ */
+int proto_decode_node_names(const char *body, size_t len, size_t limit, char ***names, size_t *n,
+                            struct nl_err *err);
+
+/*
+ * The message of an error body ({"error": {"message": ...}}), copied into
+ * msg, or a prefix of the raw body when it is not one. For log lines.
+ */
+void proto_error_message(const char *body, size_t len, char *msg, size_t size);
+
+/* The "field" of an error body copied into field, or "" when there is none. */
+void proto_error_field(const char *body, size_t len, char *field, size_t size);
+
+#endif

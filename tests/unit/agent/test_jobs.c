@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_jobs.c - the launcher and job table with real processes: /bin/sh
+ * jobs, their environment, output files, exit codes, exec failures,
+ * SIGTERM-then-SIGKILL after the grace period, time limits, timed no-ops,
+ * process-group clean-up, per-job cgroups (where the kernel offers them)
+ * and the exit acknowledgement rules.
+ */
+#define _GNU_SOURCE /* mkdtemp */
+/* clang-format off */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+/* clang-format on */
+
+#include "agent/cgroup.h"
+#include "agent/jobs.h"
+#include "common/clock.h"
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+
+static char *base_env[] = {"PATH=/usr/bin:/bin", "AGENT_BASE=inherited",
+                           "NORDLYS_JOB_ID=agent-value", NULL};
+
+struct fx {
+    char dir[64];
+    struct agent_jobs *t;
+    struct agent_cg *cg;
+};
+
+static int setup_common(void **state, bool noop, bool cgroups)
+{
+    struct fx *f = xcalloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/nl-agent-test-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    if (cgroups) {
+        char name[64];
+        snprintf(name, sizeof(name), "unit-test-%ld", (long)getpid());
+        f->cg = agent_cg_open("auto", name);
+    }
+    struct jobs_conf c = {.noop = noop, .state_dir = f->dir, .cg = f->cg, .base_env = base_env};
+    struct nl_err err = {0};
+    f->t = jobs_new(&c, &err);
+    assert_non_null(f->t);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_common(state, false, false);
+}
+
+static int setup_noop(void **state)
+{
+    return setup_common(state, true, false);
+}
+
+static int setup_cg(void **state)
+{
+    return setup_common(state, false, true);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    jobs_kill_all(f->t, 0, "teardown");
+    int64_t end = nl_clock_monotonic_us() + 5000000;
+    while (jobs_live(f->t) > 0 && nl_clock_monotonic_us() < end) {
+        usleep(10000);
+        jobs_reap(f->t);
+    }
+    jobs_destroy(f->t);
+    agent_cg_close(f->cg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static size_t count(char **v)
+{
+    size_t n = 0;
+    while (v != NULL && v[n] != NULL)
+        n++;
+    return n;
+}
+
+static struct proto_launch mk(int64_t job, char **argv, char **env)
+{
+    struct proto_launch l = {.job = job,
+                             .node = "n0",
+                             .argv = argv,
+                             .argc = count(argv),
+                             .env = env,
+                             .nenv = count(env),
+                             .grace_s = -1};
+    return l;
+}
+
+/* Drive the table until job's exit is listed or max_s passes; copy the exit into *out. */
+static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct proto_exit *out)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    while (nl_clock_monotonic_us() < end) {
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
+        jobs_reap(t);
+        const struct proto_exit *e;
+        size_t n = jobs_exits(t, 1000, &e);
+        for (size_t i = 0; i < n; i++) {
+            if (e[i].job == job) {
+                *out = e[i];
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return xstrdup("");
+    char *buf = xcalloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+/* Wait until path contains text (a job signalling it is ready). */
+static bool wait_text(struct agent_jobs *t, const char *path, const char *text, double max_s)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    while (nl_clock_monotonic_us() < end) {
+        char *s = slurp(path);
+        bool ok = strstr(s, text) != NULL;
+        free(s);
+        if (ok)
+            return true;
+        usleep(10000);
+        jobs_reap(t);
+    }
+    return false;
+}
+
+static void test_launch_env_stdout_exit_code(void **state)
+{
+    struct fx *f = *state;
+    char out[128], err[128];
+    snprintf(out, sizeof(out), "%s/deep/er/7.out", f->dir);
+    snprintf(err, sizeof(err), "%s/other/7.err", f->dir);
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"$NORDLYS_JOB_ID $CUDA_VISIBLE_DEVICES $AGENT_BASE $WORLD_SIZE\"; "
+                    "echo oops >&2; exit 3",
+                    NULL};
+    char *env[] = {"NORDLYS_JOB_ID=7", "CUDA_VISIBLE_DEVICES=0,1", "WORLD_SIZE=2", NULL};
+    struct proto_launch l = mk(7, argv, env);
+    l.stdout_path = out;
+    l.stderr_path = err;
+    jobs_launch(f->t, &l, 0);
+    assert_int_equal(jobs_live(f->t), 1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 7, 10, &e));
+    assert_int_equal(e.exit_code, 3);
+    assert_int_equal(e.signal, 0);
+    assert_false(e.timeout);
+    assert_null(e.reason);
+    assert_string_equal(e.node, "n0");
+    assert_true(e.end_time >= e.start_time);
+    assert_true(e.max_rss_kb > 0);
+    char *s = slurp(out);
+    /* The launch's NORDLYS_JOB_ID replaces the agent's; the agent's other variables stay. */
+    assert_string_equal(s, "7 0,1 inherited 2\n");
+    free(s);
+    s = slurp(err);
+    assert_string_equal(s, "oops\n");
+    free(s);
+    assert_int_equal(jobs_live(f->t), 0);
+}
+
+static void test_launch_cwd_and_default_output(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sh", "-c", "pwd; exit 0", NULL}; /* found through the job's PATH */
+    struct proto_launch l = mk(8, argv, NULL);
+    l.cwd = f->dir;
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 8, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char path[256], want[128];
+    snprintf(path, sizeof(path), "%s/jobs/8/n0.out", f->dir);
+    snprintf(want, sizeof(want), "%s\n", f->dir);
+    char *s = slurp(path);
+    assert_string_equal(s, want);
+    free(s);
+}
+
+static void test_launch_exec_failure_is_127_with_reason(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/nonexistent/prog", "x", NULL};
+    struct proto_launch l = mk(9, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    char *argv2[] = {"no-such-command-nordlys", NULL};
+    struct proto_launch l2 = mk(10, argv2, NULL);
+    jobs_launch(f->t, &l2, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 9, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(e.reason);
+    assert_string_equal(e.reason, "exec /nonexistent/prog: No such file or directory");
+    assert_true(wait_exit(f->t, 10, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_string_equal(e.reason, "exec no-such-command-nordlys: No such file or directory");
+}
+
+static void test_launch_chdir_and_output_failures(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/true", NULL};
+    struct proto_launch l = mk(11, argv, NULL);
+    l.cwd = "/nonexistent-dir";
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 11, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_string_equal(e.reason, "chdir /nonexistent-dir: No such file or directory");
+
+    /* An output file that cannot be created fails before fork, naming the path. */
+    struct proto_launch l2 = mk(12, argv, NULL);
+    l2.stdout_path = "/proc/self/no/such.out";
+    jobs_launch(f->t, &l2, 0);
+    assert_int_equal(jobs_live(f->t), 0);
+    assert_true(wait_exit(f->t, 12, 1, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(strstr(e.reason, "stdout /proc/self/no/such.out"));
+}
+
+static void test_kill_sigterm_then_sigkill_after_grace(void **state)
+{
+    struct fx *f = *state;
+    char out[128];
+    snprintf(out, sizeof(out), "%s/trap.out", f->dir);
+    char *argv[] = {"/bin/sh", "-c",
+                    "trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done", NULL};
+    struct proto_launch l = mk(13, argv, NULL);
+    l.stdout_path = out;
+    jobs_launch(f->t, &l, 0);
+    assert_true(wait_text(f->t, out, "ready", 10));
+    struct proto_kill k = {.job = 13, .grace_s = 1, .reason = "preempt"};
+    int64_t t0 = nl_clock_monotonic_us();
+    jobs_kill(f->t, &k, 1);
+    assert_true(wait_text(f->t, out, "got-term", 5));
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 13, 10, &e));
+    double waited = (double)(nl_clock_monotonic_us() - t0) / 1e6;
+    assert_true(waited >= 0.95);
+    assert_true(waited < 5);
+    assert_int_equal(e.signal, SIGKILL);
+    assert_int_equal(e.exit_code, 128 + SIGKILL);
+    assert_false(e.timeout);
+    assert_null(e.reason); /* the kill reason is the controller's, not echoed */
+}
+
+static void test_kill_job_that_obeys_sigterm(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sleep", "30", NULL};
+    struct proto_launch l = mk(14, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    struct proto_kill k = {.job = 14, .grace_s = 30, .reason = "cancel"};
+    jobs_kill(f->t, &k, 1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 14, 5, &e));
+    assert_int_equal(e.signal, SIGTERM);
+    assert_null(e.reason);
+}
+
+static void test_time_limit_sigterm_then_sigkill(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sleep", "30", NULL};
+    struct proto_launch l = mk(15, argv, NULL);
+    l.time_limit_s = 1;
+    jobs_launch(f->t, &l, 0);
+    char out[128];
+    snprintf(out, sizeof(out), "%s/limit.out", f->dir);
+    char *argv2[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+                     NULL};
+    struct proto_launch l2 = mk(16, argv2, NULL);
+    l2.time_limit_s = 1;
+    l2.grace_s = 1;
+    l2.stdout_path = out;
+    int64_t t0 = nl_clock_monotonic_us();
+    jobs_launch(f->t, &l2, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 15, 5, &e));
+    assert_true(e.timeout);
+    assert_int_equal(e.signal, SIGTERM);
+    assert_true(wait_exit(f->t, 16, 6, &e));
+    double waited = (double)(nl_clock_monotonic_us() - t0) / 1e6;
+    assert_true(e.timeout);
+    assert_int_equal(e.signal, SIGKILL);
+    assert_true(waited >= 1.9);
+    assert_null(e.reason);
+}
+
+static bool gone(pid_t pid)
+{
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return true;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    const char *rp = strrchr(buf, ')');
+    return rp != NULL && rp[1] == ' ' && rp[2] == 'Z'; /* a zombie is dead, just unreaped */
+}
+
+static void test_exit_kills_what_the_job_left_in_its_group(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128], cmd[256];
+    snprintf(pidfile, sizeof(pidfile), "%s/bg.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "sleep 30 & echo $! > %s; exit 0", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l = mk(17, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 17, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char *s = slurp(pidfile);
+    pid_t bg = (pid_t)atoi(s);
+    free(s);
+    assert_true(bg > 0);
+    int64_t end = nl_clock_monotonic_us() + 3000000;
+    while (!gone(bg) && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    assert_true(gone(bg));
+}
+
+static void test_noop_sleep_runs_without_a_process(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "0.2", NULL};
+    struct proto_launch l = mk(20, argv, NULL);
+    int64_t t0 = nl_clock_monotonic_us();
+    jobs_launch(f->t, &l, 0);
+    /* No child exists: waitpid has nothing to wait for. */
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, &r), 1);
+    assert_int_equal(r[0].job, 20);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 20, 5, &e));
+    double waited = (double)(nl_clock_monotonic_us() - t0) / 1e6;
+    assert_true(waited >= 0.19 && waited < 2);
+    assert_int_equal(e.exit_code, 0);
+    assert_int_equal(e.signal, 0);
+
+    char *limit_argv[] = {"sleep", "100", NULL};
+    struct proto_launch l2 = mk(21, limit_argv, NULL);
+    l2.time_limit_s = 1;
+    jobs_launch(f->t, &l2, 0);
+    struct proto_launch l3 = mk(22, limit_argv, NULL);
+    jobs_launch(f->t, &l3, 0);
+    struct proto_kill k = {.job = 22, .grace_s = 60};
+    jobs_kill(f->t, &k, 1);
+    assert_true(wait_exit(f->t, 22, 0.1, &e));
+    assert_int_equal(e.signal, SIGTERM);
+    assert_true(wait_exit(f->t, 21, 5, &e));
+    assert_true(e.timeout);
+
+    /* Anything but ["sleep", S] still runs as a real process in no-op mode. */
+    char *real_argv[] = {"/bin/sh", "-c", "exit 5", NULL};
+    struct proto_launch l4 = mk(23, real_argv, NULL);
+    jobs_launch(f->t, &l4, 0);
+    assert_true(wait_exit(f->t, 23, 10, &e));
+    assert_int_equal(e.exit_code, 5);
+}
+
+static void test_exits_reported_until_acknowledged(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "0", NULL};
+    struct proto_launch l = mk(30, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 30, 5, &e));
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 1, &ex), 1); /* sync 1 carries it; no answer came */
+    assert_int_equal(jobs_exits(f->t, 2, &ex), 1); /* so sync 2 carries it again */
+    jobs_ack(f->t, 1);                             /* a late answer to 1 is not for sync 2 */
+    assert_int_equal(jobs_unacked(f->t), 1);
+    /* A repeated launch while the exit is unacknowledged is the same job: ignored. */
+    jobs_launch(f->t, &l, 0);
+    assert_int_equal(jobs_live(f->t), 0);
+    jobs_ack(f->t, 2);
+    assert_int_equal(jobs_unacked(f->t), 0);
+    assert_int_equal(jobs_exits(f->t, 3, &ex), 0);
+}
+
+static void test_running_lists_each_node_and_unknown_node_fails(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(40, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    l.node = "n1";
+    jobs_launch(f->t, &l, 1);
+    jobs_launch(f->t, &l, 1); /* duplicate */
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, &r), 2);
+    l.node = "elsewhere";
+    jobs_launch(f->t, &l, JOBS_NODE_IDX_MAX);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 40, 1, &e));
+    assert_string_equal(e.node, "elsewhere");
+    assert_int_equal(e.exit_code, 127);
+    assert_string_equal(e.reason, "node elsewhere is not served by this agent");
+    struct proto_kill k = {.job = 40, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    assert_int_equal(jobs_live(f->t), 0);
+    assert_int_equal(jobs_unacked(f->t), 3);
+}
+
+static void test_cgroup_per_job(void **state)
+{
+    struct fx *f = *state;
+    if (f->cg == NULL) {
+        print_message("cgroup v2 not writable here: per-job cgroups not exercised\n");
+        skip();
+    }
+    char out[128];
+    snprintf(out, sizeof(out), "%s/cg.out", f->dir);
+    char *argv[] = {"/bin/cat", "/proc/self/cgroup", NULL};
+    struct proto_launch l = mk(50, argv, NULL);
+    l.stdout_path = out;
+    jobs_launch(f->t, &l, 3);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 50, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char *s = slurp(out);
+    char want[128];
+    snprintf(want, sizeof(want), "/nordlys/unit-test-%ld/j50.n3", (long)getpid());
+    assert_non_null(strstr(s, want));
+    free(s);
+    char leaf[600];
+    snprintf(leaf, sizeof(leaf), "%s/j50.n3", agent_cg_path(f->cg));
+    assert_int_equal(access(leaf, F_OK), -1); /* removed at exit */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_launch_exec_failure_is_127_with_reason, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_launch_chdir_and_output_failures, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_kill_sigterm_then_sigkill_after_grace, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_kill_job_that_obeys_sigterm, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_time_limit_sigterm_then_sigkill, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_exit_kills_what_the_job_left_in_its_group, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_noop_sleep_runs_without_a_process, setup_noop,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_exits_reported_until_acknowledged, setup_noop,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_running_lists_each_node_and_unknown_node_fails,
+                                            setup_noop, teardown),
+            cmocka_unit_test_setup_teardown(test_cgroup_per_job, setup_cg, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

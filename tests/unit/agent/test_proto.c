@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_proto.c - agent protocol JSON: the requests the agent writes are
+ * read back with jansson (an independent parser), and the answers it
+ * decodes are checked field by field, including the errors for bad ones.
+ */
+/* clang-format off */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+/* clang-format on */
+
+#include "agent/proto.h"
+#include "nordlys/err.h"
+
+static json_t *load(const struct proto_buf *b)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        fail_msg("agent wrote bad JSON: %s in %s", jerr.text, b->data);
+    return root;
+}
+
+static void test_proto_encode_register(void **state)
+{
+    (void)state;
+    char *nodes[] = {"narvik-osl-p000-r0001-n00", "narvik-osl-p000-r0001-n01"};
+    struct proto_buf b = {0};
+    proto_encode_register(&b, "host1-1234", nodes, 2, true);
+    json_t *root = load(&b);
+    assert_string_equal(json_string_value(json_object_get(root, "agent")), "host1-1234");
+    json_t *arr = json_object_get(root, "nodes");
+    assert_int_equal(json_array_size(arr), 2);
+    assert_string_equal(json_string_value(json_array_get(arr, 1)), "narvik-osl-p000-r0001-n01");
+    assert_true(json_is_true(json_object_get(root, "emulated")));
+    json_decref(root);
+    free(b.data);
+}
+
+static void test_proto_encode_sync_round_trips(void **state)
+{
+    (void)state;
+    struct proto_running run[] = {{42, "n00"}, {43, "n01"}};
+    struct proto_exit ex[] = {
+            {.job = 41,
+             .node = "n00",
+             .exit_code = 127,
+             .signal = 0,
+             .timeout = false,
+             .cpu_s = 1.5,
+             .max_rss_kb = 10240,
+             .start_time = 1764000000.125,
+             .end_time = 1764000010.25,
+             .reason = "exec \"py\\thon\": No such file\n(tab\there)"},
+            {.job = 40, .node = "n01", .exit_code = 128 + 9, .signal = 9, .timeout = true},
+    };
+    struct proto_buf b = {0};
+    proto_encode_sync(&b, "agent-\"quoted\"", run, 2, ex, 2, true);
+    json_t *root = load(&b);
+    assert_string_equal(json_string_value(json_object_get(root, "agent_id")), "agent-\"quoted\"");
+    json_t *r = json_object_get(root, "running");
+    assert_int_equal(json_array_size(r), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "job")), 43);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "node")), "n01");
+    json_t *e = json_array_get(json_object_get(root, "exits"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "job")), 41);
+    assert_int_equal(json_integer_value(json_object_get(e, "exit_code")), 127);
+    assert_true(json_is_false(json_object_get(e, "timeout")));
+    assert_float_equal(json_real_value(json_object_get(e, "cpu_s")), 1.5, 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(e, "max_rss_kb")), 10240);
+    assert_float_equal(json_real_value(json_object_get(e, "start_time")), 1764000000.125, 1e-3);
+    assert_string_equal(json_string_value(json_object_get(e, "reason")),
+                        "exec \"py\\thon\": No such file\n(tab\there)");
+    json_t *e2 = json_array_get(json_object_get(root, "exits"), 1);
+    assert_true(json_is_true(json_object_get(e2, "timeout")));
+    assert_int_equal(json_integer_value(json_object_get(e2, "signal")), 9);
+    assert_null(json_object_get(e2, "reason"));
+    json_decref(root);
+    free(b.data);
+
+    /* An idle agent still sends both lists, empty. */
+    struct proto_buf b2 = {0};
+    proto_encode_sync(&b2, "a", NULL, 0, NULL, 0, true);
+    assert_string_equal(b2.data, "{\"agent_id\":\"a\",\"running\":[],\"exits\":[]}");
+    free(b2.data);
+
+    /* For a controller that refuses "reason", the exits go without it. */
+    struct proto_buf b3 = {0};
+    proto_encode_sync(&b3, "a", NULL, 0, ex, 1, false);
+    root = load(&b3);
+    e = json_array_get(json_object_get(root, "exits"), 0);
+    assert_null(json_object_get(e, "reason"));
+    assert_int_equal(json_integer_value(json_object_get(e, "exit_code")), 127);
+    json_decref(root);
+    free(b3.data);
+}
+
+static const char sync_answer[] =
+        "{\"launch\": [{\"job\": 42, \"node\": \"narvik-n00\", \"gpus\": [0, 1],"
+        " \"command\": [\"python3\", \"train.py\"], \"env\": {\"CUDA_VISIBLE_DEVICES\": \"0,1\","
+        " \"NORDLYS_JOB_ID\": \"42\", \"MASTER_ADDR\": \"127.0.0.1\", \"MASTER_PORT\": \"29542\","
+        " \"WORLD_SIZE\": \"2\", \"NODE_RANK\": \"0\", \"NORDLYS_NODELIST\": \"a,b\"},"
+        " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
+        " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1}}],"
+        " \"kill\": [{\"job\": 41, \"grace_s\": 60, \"reason\": \"preempt\"}]}";
+
+static void test_proto_decode_sync_answer(void **state)
+{
+    (void)state;
+    struct proto_work w;
+    struct nl_err err = {0};
+    assert_int_equal(proto_decode_sync(sync_answer, strlen(sync_answer), &w, &err), 0);
+    assert_int_equal(w.nlaunch, 1);
+    const struct proto_launch *l = &w.launch[0];
+    assert_int_equal(l->job, 42);
+    assert_string_equal(l->node, "narvik-n00");
+    assert_int_equal(l->argc, 2);
+    assert_string_equal(l->argv[1], "train.py");
+    assert_null(l->argv[2]);
+    assert_int_equal(l->nenv, 7);
+    bool seen = false;
+    for (size_t i = 0; i < l->nenv; i++)
+        seen |= strcmp(l->env[i], "MASTER_PORT=29542") == 0;
+    assert_true(seen);
+    assert_null(l->env[7]);
+    assert_string_equal(l->cwd, "/");
+    assert_string_equal(l->stdout_path, "/path/42.out");
+    assert_string_equal(l->stderr_path, "/path/42.err");
+    assert_float_equal(l->time_limit_s, 7200.0, 1e-9);
+    assert_float_equal(l->grace_s, -1, 1e-9);
+    assert_int_equal(w.nkill, 1);
+    assert_int_equal(w.kill[0].job, 41);
+    assert_float_equal(w.kill[0].grace_s, 60, 1e-9);
+    assert_string_equal(w.kill[0].reason, "preempt");
+    proto_work_release(&w);
+
+    assert_int_equal(proto_decode_sync("{}", 2, &w, &err), 0);
+    assert_int_equal(w.nlaunch + w.nkill, 0);
+}
+
+static void expect_sync_error(const char *body, const char *msg)
+{
+    struct proto_work w;
+    struct nl_err err = {0};
+    assert_true(proto_decode_sync(body, strlen(body), &w, &err) < 0);
+    assert_string_equal(err.msg, msg);
+    assert_int_equal(w.nlaunch, 0);
+    assert_null(w.launch);
+}
+
+static void test_proto_decode_sync_errors_name_the_field(void **state)
+{
+    (void)state;
+    expect_sync_error("{\"launch\": 3}", "launch: not an array");
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": []}]}",
+                      "launch[0].command: not a non-empty array");
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
+                      " {\"job\": 2, \"node\": \"n\", \"command\": [\"a\", 5]}]}",
+                      "launch[1].command[1]: not a string");
+    expect_sync_error("{\"launch\": [{\"node\": \"n\", \"command\": [\"a\"]}]}",
+                      "launch[0].job: missing");
+    expect_sync_error("{\"launch\": [{\"job\": 0, \"node\": \"n\", \"command\": [\"a\"]}]}",
+                      "launch[0].job: 0 is outside [1, 9223372036854775807]");
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+                      " \"env\": {\"A=B\": \"x\"}}]}",
+                      "launch[0].env: 'A=B' is not a variable name");
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+                      " \"env\": {\"A\": 1}}]}",
+                      "launch[0].env.A: not a string");
+    expect_sync_error("{\"kill\": [{\"job\": \"7\"}]}", "kill[0].job: not an integer");
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": -1}]}",
+                      "kill[0].grace_s: -1 is outside [0, 86400]");
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": \"60\"}]}",
+                      "kill[0].grace_s: not a number");
+    expect_sync_error("[1]", "answer: not a JSON object");
+    /* jansson words the detail; the prefix is ours. */
+    struct proto_work w;
+    struct nl_err err = {0};
+    assert_true(proto_decode_sync("{\"launch\": [", 11, &w, &err) < 0);
+    assert_non_null(strstr(err.msg, "answer: bad JSON at line 1: "));
+}
+
+static void test_proto_decode_register_and_names(void **state)
+{
+    (void)state;
+    const char *ans = "{\"agent_id\": \"host1-1234\", \"sync_interval_ms\": 200,"
+                      " \"node_timeout_ms\": 5000}";
+    struct proto_reg_answer r;
+    struct nl_err err = {0};
+    assert_int_equal(proto_decode_register(ans, strlen(ans), &r, &err), 0);
+    assert_string_equal(r.agent_id, "host1-1234");
+    assert_int_equal(r.sync_interval_ms, 200);
+    assert_int_equal(r.node_timeout_ms, 5000);
+    proto_reg_answer_release(&r);
+    const char *bad = "{\"agent_id\": \"a\", \"sync_interval_ms\": 0}";
+    assert_true(proto_decode_register(bad, strlen(bad), &r, &err) < 0);
+    assert_string_equal(err.msg, "register.sync_interval_ms: 0 is outside [1, 3600000]");
+    assert_null(r.agent_id);
+
+    const char *nodes = "{\"nodes\": [{\"name\": \"a\", \"gpus\": 4}, {\"name\": \"b\"},"
+                        " {\"name\": \"c\"}]}";
+    char **names;
+    size_t n;
+    assert_int_equal(proto_decode_node_names(nodes, strlen(nodes), 2, &names, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[1], "b");
+    free(names[0]);
+    free(names[1]);
+    free(names);
+    const char *badn = "{\"nodes\": [{\"name\": \"a\"}, {\"gpus\": 4}]}";
+    assert_true(proto_decode_node_names(badn, strlen(badn), 9, &names, &n, &err) < 0);
+    assert_string_equal(err.msg, "nodes[1].name: missing");
+    assert_null(names);
+
+    char msg[128];
+    const char *eb = "{\"error\": {\"status\": 400, \"code\": \"invalid_field\","
+                     " \"field\": \"nodes\", \"message\": \"nodes: 'x' is not a node\"}}";
+    proto_error_message(eb, strlen(eb), msg, sizeof(msg));
+    assert_string_equal(msg, "nodes: 'x' is not a node");
+    proto_error_field(eb, strlen(eb), msg, sizeof(msg));
+    assert_string_equal(msg, "nodes");
+    proto_error_field("oops", 4, msg, sizeof(msg));
+    assert_string_equal(msg, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_proto_encode_register),
+            cmocka_unit_test(test_proto_encode_sync_round_trips),
+            cmocka_unit_test(test_proto_decode_sync_answer),
+            cmocka_unit_test(test_proto_decode_sync_errors_name_the_field),
+            cmocka_unit_test(test_proto_decode_register_and_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
