@@ -19,4 +19,14 @@ enum {
 
 int cmd_sim(int argc, char **argv);
 
+/* Client commands: they talk to nordlysd over HTTP (docs/api.md). */
+int cmd_submit(int argc, char **argv);   /* cmd_submit.c */
+int cmd_queue(int argc, char **argv);    /* cmd_jobs.c */
+int cmd_show(int argc, char **argv);     /* cmd_jobs.c */
+int cmd_cancel(int argc, char **argv);   /* cmd_jobs.c */
+int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
+int cmd_facility(int argc, char **argv); /* cmd_facility.c */
+int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */
+int cmd_usage(int argc, char **argv);    /* cmd_facility.c */
+
 #endif

@@ -17,6 +17,14 @@ struct cli_cmd {
 };
 
 static const struct cli_cmd cli_cmds[] = {
+    {"submit", cmd_submit, "submit a job: nordlys submit [OPTIONS] -- CMD ARGS..."},
+    {"queue", cmd_queue, "list pending and running jobs"},
+    {"show", cmd_show, "show one job, and why it waits if it is pending"},
+    {"cancel", cmd_cancel, "cancel jobs"},
+    {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats"},
+    {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
+    {"tenants", cmd_tenants, "tenants, quotas and current use"},
+    {"usage", cmd_usage, "accounting per tenant: GPU-hours and energy"},
     {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility"},
 };
 

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_jobs.c - `nordlys queue`, `nordlys show` and `nordlys cancel`.
+ *
+ * queue lists live jobs (pending, running, being preempted) unless --all
+ * or --state says otherwise, as squeue does: finished jobs are history and
+ * would bury the queue. show explains a waiting job in the controller's
+ * own words (reason_text) with its estimated start. cancel checks every id
+ * before sending anything, so a typo in the third id cancels nothing.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client.h"
+#include "commands.h"
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+#include "opt.h"
+#include "table.h"
+
+/* The states `nordlys queue` shows by default. */
+#define CLI_LIVE_STATES "PENDING,RUNNING,PREEMPTING"
+
+/* ---- queue ---- */
+
+enum {
+    QOPT_STATE,
+    QOPT_TENANT,
+    QOPT_ALL,
+    QOPT_LIMIT,
+    QOPT_COUNT
+};
+
+static const struct cli_opt queue_opts[QOPT_COUNT] = {
+        [QOPT_STATE] = {"state", "S", "only jobs in state S (a comma list: PENDING,RUNNING)"},
+        [QOPT_TENANT] = {"tenant", "T", "only jobs of tenant T"},
+        [QOPT_ALL] = {"all", NULL, "include finished jobs (default: pending and running only)"},
+        [QOPT_LIMIT] = {"limit", "N", "at most N jobs, newest first"},
+};
+
+static const struct cli_spec queue_spec = {
+        .name = "queue",
+        .usage = "[OPTIONS]",
+        .summary = "List jobs, newest first: by default those pending or running.",
+        .opts = queue_opts,
+        .nopts = QOPT_COUNT,
+};
+
+struct queue_opts {
+    const char *state;
+    const char *tenant;
+    const char *limit;
+    bool all;
+};
+
+static int on_queue_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
+{
+    struct queue_opts *q = ctx;
+    int64_t n = 0;
+    switch (idx) {
+    case QOPT_STATE:
+        q->state = val;
+        return 0;
+    case QOPT_TENANT:
+        q->tenant = val;
+        return 0;
+    case QOPT_ALL:
+        q->all = true;
+        return 0;
+    default:
+        q->limit = val;
+        return cli_parse_int("--limit", val, 1, INT32_MAX, &n, err);
+    }
+}
+
+/* "node-a+3": the first node and how many more; show prints them all. */
+static void add_nodes_cell(struct cli_table *t, const json_t *nodes)
+{
+    size_t n = json_array_size(nodes);
+    const char *first = json_string_value(json_array_get(nodes, 0));
+    /* Node names are at most 128 bytes by the agent's limit; %.128s keeps a bad one short. */
+    if (n > 1)
+        cli_table_addf(t, "%.128s+%zu", first != NULL ? first : "?", n - 1);
+    else
+        cli_table_addf(t, "%.128s", first != NULL ? first : "?");
+}
+
+/* The last column says where a job runs, why it waits, or how it ended. */
+static void add_where_cell(struct cli_table *t, const json_t *job)
+{
+    const char *state = cli_json_str(job, "state");
+    double exit_code = cli_json_num(job, "exit_code");
+    if (strcmp(state, "PENDING") == 0)
+        cli_table_addf(t, "(%s)", cli_json_str(job, "reason"));
+    else if (json_array_size(json_object_get(job, "nodes")) > 0 &&
+             !isfinite(cli_json_num(job, "end_time")))
+        add_nodes_cell(t, json_object_get(job, "nodes"));
+    else if (isfinite(exit_code))
+        cli_table_addf(t, "exit %.0f", exit_code);
+    else
+        cli_table_add(t, NULL);
+}
+
+/* TIME is the run time so far (or in total), as squeue shows it. */
+static double run_time_s(const json_t *job, double now)
+{
+    double start = cli_json_num(job, "start_time");
+    double end = cli_json_num(job, "end_time");
+    if (!isfinite(start))
+        return NAN;
+    return (isfinite(end) ? end : now) - start;
+}
+
+static void render_queue(const json_t *j)
+{
+    static const char *const hdr[] = {"ID",   "NAME", "TENANT", "STATE",
+                                      "GPUS", "TIME", "LIMIT",  "NODES (REASON)"};
+    struct cli_table *t = cli_table_create(8, hdr);
+    cli_table_align_right(t, 0);
+    cli_table_align_right(t, 4);
+    cli_table_align_right(t, 5);
+    cli_table_align_right(t, 6);
+    double now = (double)time(NULL);
+    const json_t *jobs = json_object_get(j, "jobs");
+    for (size_t i = 0; i < json_array_size(jobs); i++) {
+        const json_t *job = json_array_get(jobs, i);
+        char b1[CLI_FMT_MAX];
+        char b2[CLI_FMT_MAX];
+        cli_table_add(t, cli_fmt_count(b1, cli_json_num(job, "id")));
+        cli_table_add(t, cli_json_str(job, "name"));
+        cli_table_add(t, cli_json_str(job, "tenant"));
+        cli_table_add(t, cli_json_str(job, "state"));
+        cli_table_add(t, cli_fmt_count(b1, cli_json_num(job, "gpus")));
+        cli_table_add(t, cli_fmt_duration(b1, run_time_s(job, now)));
+        cli_table_add(t, cli_fmt_duration(b2, cli_json_num(job, "time_limit_s")));
+        add_where_cell(t, job);
+    }
+    cli_table_print(t, stdout);
+    cli_table_destroy(t);
+}
+
+int cmd_queue(int argc, char **argv)
+{
+    struct queue_opts q = {0};
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&queue_spec, argc, argv, on_queue_opt, &q, &args);
+    if (rc == CLI_RUN) {
+        static const char *const keys[] = {"state", "tenant", "limit"};
+        const char *state = q.state != NULL ? q.state : q.all ? NULL : CLI_LIVE_STATES;
+        const char *vals[] = {state, q.tenant, q.limit};
+        char *path = cli_path_query("/v1/jobs", keys, vals, 3);
+        rc = cli_get_and_print(args.url, path, args.json, render_queue);
+        free(path);
+    }
+    cli_args_release(&args);
+    return rc;
+}
+
+/* ---- show ---- */
+
+static const struct cli_spec show_spec = {
+        .name = "show",
+        .usage = "[OPTIONS] ID",
+        .summary = "Show one job: where it runs, or why it is waiting and when it should start.",
+        .min_pos = 1,
+        .max_pos = 1,
+};
+
+static void show_line(const char *key, const char *val)
+{
+    printf("  %-13s %s\n", key, val);
+}
+
+/* "2026-11-24 09:12:01 (5m ago)" or "(in 1h30m)"; "-" when unset. */
+static void show_time(const char *key, double t, double now)
+{
+    char when[CLI_FMT_MAX];
+    char rel[CLI_FMT_MAX];
+    char line[2 * CLI_FMT_MAX + 16];
+    if (!isfinite(t)) {
+        show_line(key, "-");
+        return;
+    }
+    cli_fmt_time(when, t);
+    if (t >= now)
+        snprintf(line, sizeof(line), "%s (in %s)", when, cli_fmt_duration(rel, t - now));
+    else
+        snprintf(line, sizeof(line), "%s (%s ago)", when, cli_fmt_duration(rel, now - t));
+    show_line(key, line);
+}
+
+/* Join a JSON array of strings (or numbers) with sep into a new string; free() it. */
+static char *join_array(const json_t *arr, const char *sep)
+{
+    size_t n = json_array_size(arr);
+    size_t cap = 1;
+    /* 24 bytes hold any number printed with %.0f that a job id or count can be. */
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(arr, i);
+        cap += strlen(sep) + (json_is_string(v) ? json_string_length(v) : 24);
+    }
+    char *s = xmalloc(cap);
+    size_t len = 0;
+    s[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(arr, i);
+        const char *pre = i > 0 ? sep : "";
+        if (json_is_string(v))
+            len += (size_t)snprintf(s + len, cap - len, "%s%s", pre, json_string_value(v));
+        else
+            len += (size_t)snprintf(s + len, cap - len, "%s%.0f", pre, json_number_value(v));
+    }
+    return s;
+}
+
+static void show_flags(const json_t *job)
+{
+    char flags[128];
+    snprintf(flags, sizeof(flags), "%s%s%s", cli_json_bool(job, "sensitive") ? "sensitive " : "",
+             cli_json_bool(job, "preemptible") ? "preemptible " : "",
+             cli_json_bool(job, "requeue") ? "requeue" : "no-requeue");
+    show_line("flags", flags);
+}
+
+/* "0", "137 (signal 9)", or "-" while the job has not ended. */
+static void show_exit(const json_t *job)
+{
+    char b[CLI_FMT_MAX];
+    char line[2 * CLI_FMT_MAX];
+    double sig = cli_json_num(job, "exit_signal");
+    cli_fmt_count(b, cli_json_num(job, "exit_code"));
+    if (isfinite(sig) && sig > 0)
+        snprintf(line, sizeof(line), "%s (signal %.0f)", b, sig);
+    else
+        snprintf(line, sizeof(line), "%s", b);
+    show_line("exit code", line);
+}
+
+static void show_waiting(const json_t *job, double now)
+{
+    char line[512];
+    snprintf(line, sizeof(line), "%s: %s", cli_json_str(job, "reason"),
+             cli_json_str(job, "reason_text"));
+    show_line("waiting for", line);
+    show_time("est. start", cli_json_num(job, "est_start_time"), now);
+}
+
+static void render_show(const json_t *j)
+{
+    const json_t *job = json_object_get(j, "job");
+    double now = (double)time(NULL);
+    char b[CLI_FMT_MAX];
+    char line[256];
+    printf("job %.0f  %s\n", cli_json_num(job, "id"), cli_json_str(job, "name"));
+    show_line("state", cli_json_str(job, "state"));
+    if (strcmp(cli_json_str(job, "state"), "PENDING") == 0)
+        show_waiting(job, now);
+    snprintf(line, sizeof(line), "%s (%s)%s", cli_json_str(job, "tenant"),
+             cli_json_str(job, "tier"),
+             cli_json_bool(job, "borrowed") ? ", borrowed capacity" : "");
+    show_line("tenant", line);
+    show_line("gpus", cli_fmt_count(b, cli_json_num(job, "gpus")));
+    show_line("time limit", cli_fmt_duration(b, cli_json_num(job, "time_limit_s")));
+    show_line("residency", cli_json_str(job, "residency"));
+    show_flags(job);
+    show_line("grace", cli_fmt_duration(b, cli_json_num(job, "grace_s")));
+    char *s = join_array(json_object_get(job, "command"), " ");
+    show_line("command", s);
+    free(s);
+    show_time("submitted", cli_json_num(job, "submit_time"), now);
+    show_time("started", cli_json_num(job, "start_time"), now);
+    show_time("ended", cli_json_num(job, "end_time"), now);
+    show_line("run time", cli_fmt_duration(b, run_time_s(job, now)));
+    s = join_array(json_object_get(job, "nodes"), ", ");
+    show_line("nodes", s[0] != '\0' ? s : "-");
+    free(s);
+    show_line("site", cli_json_str(job, "site"));
+    show_line("preemptions", cli_fmt_count(b, cli_json_num(job, "preemptions")));
+    show_exit(job);
+    show_line("energy", cli_fmt_energy(b, cli_json_num(job, "energy_kwh")));
+    show_line("stdout", cli_json_str(job, "stdout"));
+    show_line("stderr", cli_json_str(job, "stderr"));
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&show_spec, argc, argv, NULL, NULL, &args);
+    if (rc == CLI_RUN) {
+        struct nl_err err = {0};
+        int64_t id = 0;
+        if (cli_parse_job_id(args.pos[0], &id, &err) < 0) {
+            fprintf(stderr, "nordlys show: %s\n", err.msg);
+            rc = NL_CLI_USAGE;
+        } else {
+            char path[64];
+            snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
+            rc = cli_get_and_print(args.url, path, args.json, render_show);
+        }
+    }
+    cli_args_release(&args);
+    return rc;
+}
+
+/* ---- cancel ---- */
+
+static const struct cli_spec cancel_spec = {
+        .name = "cancel",
+        .usage = "[OPTIONS] ID...",
+        .summary = "Cancel jobs: a pending job ends at once, a running one is killed.\n"
+                   "With --json, prints the API's answer for each job in turn.",
+        .min_pos = 1,
+        .max_pos = SIZE_MAX,
+};
+
+static void print_cancelled(int64_t id, const json_t *answer)
+{
+    const char *state = cli_json_str(json_object_get(answer, "job"), "state");
+    if (strcmp(state, "CANCELLED") == 0)
+        printf("cancelled job %lld\n", (long long)id);
+    else
+        printf("cancelling job %lld (%s)\n", (long long)id, state);
+}
+
+/*
+ * Cancel ids[0..n-1] in order. A refusal (404, 409) is reported and the
+ * rest still go; an unreachable controller stops at once, since every
+ * further try would fail the same way.
+ */
+static int cancel_all(struct cli_client *c, const int64_t *ids, size_t n, bool json)
+{
+    int rc = NL_CLI_OK;
+    for (size_t i = 0; i < n; i++) {
+        char path[64];
+        json_t *answer = NULL;
+        snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)ids[i]);
+        int one = cli_client_call(c, "DELETE", path, NULL, &answer);
+        if (one == NL_CLI_OK && json)
+            cli_print_json(answer);
+        else if (one == NL_CLI_OK)
+            print_cancelled(ids[i], answer);
+        json_decref(answer);
+        if (one == NL_CLI_UNREACHABLE)
+            return one;
+        if (one != NL_CLI_OK)
+            rc = one;
+    }
+    return rc;
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    int64_t *ids = NULL;
+    struct cli_client *c = NULL;
+    int rc = cli_parse_args(&cancel_spec, argc, argv, NULL, NULL, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    ids = xcalloc(args.npos, sizeof(*ids));
+    for (size_t i = 0; i < args.npos; i++) {
+        struct nl_err err = {0};
+        if (cli_parse_job_id(args.pos[i], &ids[i], &err) < 0) {
+            fprintf(stderr, "nordlys cancel: %s\n", err.msg);
+            rc = NL_CLI_USAGE;
+            goto out;
+        }
+    }
+    c = cli_client_create(args.url);
+    rc = cancel_all(c, ids, args.npos, args.json);
+out:
+    cli_client_destroy(c);
+    free(ids);
+    cli_args_release(&args);
+    return rc;
+}

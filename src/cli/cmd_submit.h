@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_submit.h - `nordlys submit`: command line to job request.
+ *
+ * Split in two pure steps so that the unit tests see exactly what would be
+ * sent: cli_submit_parse turns argv into a struct cli_submit, and
+ * cli_submit_json turns that into the POST /v1/jobs body of docs/api.md.
+ * Fields the user did not give are left out of the request, so that the
+ * controller's documented defaults apply (gpus 1, time limit 1 h, ...).
+ */
+#ifndef NL_CLI_CMD_SUBMIT_H
+#define NL_CLI_CMD_SUBMIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cli_args;
+struct nl_err;
+
+/* A parsed submit command line. Initialise with {0}; release with cli_submit_release. */
+struct cli_submit {
+    const char *name;      /* --name, NULL when not given (borrows argv, as do the others) */
+    const char *tenant;    /* --tenant */
+    const char *residency; /* --residency; the controller checks the value */
+    const char *cwd;       /* --cwd; cmd_submit fills in the current directory */
+    int64_t gpus;          /* --gpus, 0 when not given */
+    int64_t time_limit_s;  /* --time, 0 when not given */
+    int64_t grace_s;       /* --grace, meaningful when has_grace */
+    bool has_grace;
+    bool sensitive;   /* --sensitive */
+    bool preemptible; /* --preemptible */
+    bool no_requeue;  /* --no-requeue */
+    bool parsable;    /* --parsable: print only the job id */
+    json_t *env;      /* --env K=V..., an object (owned), NULL when none */
+    char **command;   /* the command and its arguments (borrows argv) */
+    size_t ncommand;
+};
+
+/*
+ * Parse argv (argv[0] is "submit") into s and args. Returns 0 (also after
+ * --help, with args->help set), or a negative code with err naming the flag
+ * ("--time: '2x' is not a duration ..."). A missing command is an error.
+ * Release s and args afterwards in both cases.
+ */
+int cli_submit_parse(int argc, char **argv, struct cli_submit *s, struct cli_args *args,
+                     struct nl_err *err);
+
+/* Returns the job request for s, a new reference (json_decref it). */
+json_t *cli_submit_json(const struct cli_submit *s);
+
+void cli_submit_release(struct cli_submit *s);
+
+#endif

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opt.c - option tables, --help and value parsers for the client commands.
+ *
+ * We do not use getopt_long: it keeps global state (optind), prints its own
+ * messages in its own words, and would need _GNU_SOURCE. A table walk is
+ * short, re-entrant (the unit tests call it many times in one process) and
+ * lets every message name the flag in our format.
+ */
+#include "opt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+
+/* Ten years: far beyond any real job limit, so "--time 9999999h" is caught as a typo. */
+#define CLI_DURATION_MAX_S (10LL * 365 * 24 * 3600)
+
+/* The options every client command has; they are parsed here, not by the command. */
+static const struct cli_opt common_opts[] = {
+        {"url", "URL", "controller to talk to (default $NORDLYS_URL, else " CLI_DEFAULT_URL ")"},
+        {"json", NULL, "print the API's JSON answer instead of a table"},
+        {"help", NULL, "show this help"},
+};
+
+static bool is_http_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, size_t n, const char *name,
+                                      size_t len, size_t *idx)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0) {
+            *idx = i;
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+/* Handle --url/--json/--help. Returns 1 when name was not a common option. */
+static int parse_common(struct cli_args *args, size_t idx, const char *val, struct nl_err *err)
+{
+    switch (idx) {
+    case 0:
+        if (val == NULL || !is_http_url(val))
+            return nl_err_set(err, -EINVAL, "--url: '%s' is not an http:// or https:// URL", val);
+        args->url = val;
+        return 0;
+    case 1:
+        args->json = true;
+        return 0;
+    default:
+        args->help = true;
+        return 0;
+    }
+}
+
+/*
+ * Parse one "--name[=value]" at argv[*i], consuming the next argument as
+ * the value when the option takes one and no '=' was given.
+ */
+static int parse_long(const struct cli_spec *spec, int argc, char **argv, int *i, cli_opt_fn fn,
+                      void *ctx, struct cli_args *args, struct nl_err *err)
+{
+    const char *name = argv[*i] + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    size_t idx = 0;
+    bool common = false;
+    const struct cli_opt *o = find_opt(spec->opts, spec->nopts, name, len, &idx);
+    if (o == NULL) {
+        o = find_opt(common_opts, sizeof(common_opts) / sizeof(common_opts[0]), name, len, &idx);
+        common = true;
+    }
+    if (o == NULL)
+        return nl_err_set(err, -EINVAL, "unknown option '--%.*s'", (int)len, name);
+
+    const char *val = NULL;
+    if (o->metavar == NULL) {
+        if (eq != NULL)
+            return nl_err_set(err, -EINVAL, "--%s: takes no value", o->name);
+    } else if (eq != NULL) {
+        val = eq + 1;
+    } else if (*i + 1 < argc) {
+        val = argv[++*i];
+    } else {
+        return nl_err_set(err, -EINVAL, "--%s: missing value (%s)", o->name, o->metavar);
+    }
+    if (common)
+        return parse_common(args, idx, val, err);
+    if (fn == NULL)
+        return nl_err_set(err, -EINVAL, "unknown option '--%s'", o->name);
+    return fn(ctx, idx, val, err);
+}
+
+static int check_positionals(const struct cli_spec *spec, const struct cli_args *args,
+                             struct nl_err *err)
+{
+    if (args->npos < spec->min_pos)
+        return nl_err_set(err, -EINVAL, "missing arguments (usage: nordlys %s %s)", spec->name,
+                          spec->usage);
+    if (args->npos > spec->max_pos)
+        return nl_err_set(err, -EINVAL, "unexpected argument '%s'", args->pos[spec->max_pos]);
+    return 0;
+}
+
+int cli_opt_parse(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn fn, void *ctx,
+                  struct cli_args *args, struct nl_err *err)
+{
+    args->pos = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*args->pos));
+    args->npos = 0;
+
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = true;
+        } else if (!only_pos && strcmp(a, "-h") == 0) {
+            args->help = true;
+        } else if (!only_pos && strncmp(a, "--", 2) == 0) {
+            int rc = parse_long(spec, argc, argv, &i, fn, ctx, args, err);
+            if (rc < 0)
+                return rc;
+        } else if (!only_pos && a[0] == '-' && a[1] != '\0') {
+            return nl_err_set(err, -EINVAL, "unknown option '%s' (options are long: --name)", a);
+        } else {
+            args->pos[args->npos++] = argv[i];
+            only_pos = only_pos || spec->stop_at_pos;
+        }
+        /* --help wins over anything after it, so "--help --gpus x" still helps. */
+        if (args->help)
+            return 0;
+    }
+    /* The environment is read only when --url is absent, so --url can override a bad one. */
+    if (args->url == NULL) {
+        const char *env = getenv("NORDLYS_URL");
+        if (env != NULL && env[0] != '\0' && !is_http_url(env))
+            return nl_err_set(err, -EINVAL, "NORDLYS_URL: '%s' is not an http:// or https:// URL",
+                              env);
+        args->url = env != NULL && env[0] != '\0' ? env : CLI_DEFAULT_URL;
+    }
+    return check_positionals(spec, args, err);
+}
+
+void cli_args_release(struct cli_args *args)
+{
+    if (args == NULL)
+        return;
+    free(args->pos);
+    args->pos = NULL;
+    args->npos = 0;
+}
+
+static void print_opt(FILE *out, const struct cli_opt *o)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar != NULL ? " " : "",
+             o->metavar != NULL ? o->metavar : "");
+    fprintf(out, "  %-22s %s\n", head, o->help);
+}
+
+void cli_opt_usage(const struct cli_spec *spec, FILE *out)
+{
+    fprintf(out, "usage: nordlys %s %s\n\n%s\n", spec->name, spec->usage, spec->summary);
+    fprintf(out, "\noptions:\n");
+    for (size_t i = 0; i < spec->nopts; i++)
+        print_opt(out, &spec->opts[i]);
+    for (size_t i = 0; i < sizeof(common_opts) / sizeof(common_opts[0]); i++)
+        print_opt(out, &common_opts[i]);
+    fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage error, 3 controller unreachable\n");
+}
+
+int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn fn, void *ctx,
+                   struct cli_args *args)
+{
+    struct nl_err err = {0};
+    if (cli_opt_parse(spec, argc, argv, fn, ctx, args, &err) < 0) {
+        fprintf(stderr, "nordlys %s: %s\n", spec->name, err.msg);
+        fprintf(stderr, "try 'nordlys %s --help'\n", spec->name);
+        return NL_CLI_USAGE;
+    }
+    if (args->help) {
+        cli_opt_usage(spec, stdout);
+        return NL_CLI_OK;
+    }
+    return CLI_RUN;
+}
+
+/* Seconds per unit letter, or 0 for a letter that is not a unit. */
+static int64_t unit_s(char c)
+{
+    switch (c) {
+    case 'd':
+        return 86400;
+    case 'h':
+        return 3600;
+    case 'm':
+        return 60;
+    case 's':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_parse_duration(const char *flag, const char *s, int64_t *out_s, struct nl_err *err)
+{
+    const char *p = s;
+    int64_t total = 0;
+    int64_t last_unit = INT64_MAX;
+    if (*p == '\0')
+        goto bad;
+    while (*p != '\0') {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        int64_t n = 0;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (n > CLI_DURATION_MAX_S)
+                goto too_long;
+            n = n * 10 + (*p - '0');
+        }
+        /* A bare number is seconds, but only as the whole string ("90", not "1h30"). */
+        int64_t u = *p == '\0' && p == s + strspn(s, "0123456789") ? 1 : unit_s(*p);
+        if (u == 0 || u >= last_unit)
+            goto bad;
+        if (*p != '\0')
+            p++;
+        last_unit = u;
+        if (n > CLI_DURATION_MAX_S / u)
+            goto too_long;
+        total += n * u;
+        if (total > CLI_DURATION_MAX_S)
+            goto too_long;
+    }
+    if (total == 0)
+        return nl_err_set(err, -EINVAL, "%s: '%s' must be longer than zero", flag, s);
+    *out_s = total;
+    return 0;
+bad:
+    return nl_err_set(err, -EINVAL, "%s: '%s' is not a duration (use 2h, 90m, 1h30m or seconds)",
+                      flag, s);
+too_long:
+    return nl_err_set(err, -EINVAL, "%s: '%s' is longer than 10 years", flag, s);
+}
+
+int cli_parse_int(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
+                  struct nl_err *err)
+{
+    /* strtoll alone would accept " 8", "+8" and "8x"; a count is digits only. */
+    const char *digits = s[0] == '-' ? s + 1 : s;
+    if (digits[0] < '0' || digits[0] > '9')
+        return nl_err_set(err, -EINVAL, "%s: '%s' is not a number", flag, s);
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0')
+        return nl_err_set(err, -EINVAL, "%s: '%s' is not a number", flag, s);
+    if ((errno == ERANGE && v < 0) || v < min)
+        return nl_err_set(err, -EINVAL, "%s: %s is below the minimum %lld", flag, s,
+                          (long long)min);
+    if (errno == ERANGE || v > max)
+        return nl_err_set(err, -EINVAL, "%s: %s is above the maximum %lld", flag, s,
+                          (long long)max);
+    *out = v;
+    return 0;
+}
+
+static bool is_name_char(char c, bool first)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+           (!first && c >= '0' && c <= '9');
+}
+
+int cli_parse_env(const char *flag, const char *s, size_t *key_len, struct nl_err *err)
+{
+    const char *eq = strchr(s, '=');
+    if (eq == NULL)
+        return nl_err_set(err, -EINVAL, "%s: '%s' is not KEY=VALUE", flag, s);
+    if (eq == s)
+        return nl_err_set(err, -EINVAL, "%s: '%s' has an empty name", flag, s);
+    for (const char *p = s; p < eq; p++)
+        if (!is_name_char(*p, p == s))
+            return nl_err_set(err, -EINVAL, "%s: '%.*s' is not a valid variable name", flag,
+                              (int)(eq - s), s);
+    *key_len = (size_t)(eq - s);
+    return 0;
+}
+
+int cli_parse_job_id(const char *s, int64_t *out, struct nl_err *err)
+{
+    return cli_parse_int("job id", s, 1, INT64_MAX, out, err);
+}

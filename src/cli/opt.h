@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opt.h - declarative option parsing for the nordlys client commands.
+ *
+ * Each subcommand describes itself once, as a struct cli_spec (usage line,
+ * summary, option table); the same table drives parsing and --help, as the
+ * house style asks of configuration tables. Options are GNU-style long
+ * options only: "--gpus 8" or "--gpus=8", flags take no value, "--" ends
+ * the options. Every command also accepts --url URL, --json and --help
+ * (-h), handled here so that no command can forget them.
+ *
+ * Value parsers (durations, counts, K=V pairs, job ids) live here too so
+ * that every message names the flag the same way: "--time: '2x' is not a
+ * duration (use 2h, 90m, 1h30m or seconds)".
+ *
+ * Nothing here does I/O except cli_parse_args, which prints --help to
+ * stdout and usage errors to stderr.
+ */
+#ifndef NL_CLI_OPT_H
+#define NL_CLI_OPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct nl_err;
+
+/* One option of a subcommand. */
+struct cli_opt {
+    const char *name;    /* without the dashes: "gpus" for --gpus */
+    const char *metavar; /* "N" when the option takes a value, NULL for a flag */
+    const char *help;
+};
+
+/* What a subcommand looks like; static const tables, borrowed throughout. */
+struct cli_spec {
+    const char *name;    /* "submit" */
+    const char *usage;   /* after "nordlys NAME ": "[OPTIONS] -- CMD ARGS..." */
+    const char *summary; /* one or more lines printed under the usage line */
+    const struct cli_opt *opts;
+    size_t nopts;
+    size_t max_pos;   /* most positional arguments allowed; SIZE_MAX for any */
+    size_t min_pos;   /* fewest positional arguments required */
+    bool stop_at_pos; /* the first positional ends the options (submit's command) */
+};
+
+/*
+ * Called once per option found, in command-line order: idx is its index in
+ * spec->opts, val its value (NULL for a flag). Returns 0, or a negative
+ * code with err naming the flag. ctx is the caller's, borrowed.
+ */
+typedef int (*cli_opt_fn)(void *ctx, size_t idx, const char *val, struct nl_err *err);
+
+/*
+ * The result of parsing: the options every command shares plus the
+ * positional arguments. Initialise with {0}; release with cli_args_release.
+ * url and pos[i] borrow argv (or the environment) and are valid as long as
+ * those are.
+ */
+struct cli_args {
+    const char *url; /* --url, else NORDLYS_URL, else CLI_DEFAULT_URL */
+    bool json;       /* --json */
+    bool help;       /* --help or -h was given */
+    char **pos;      /* positional arguments, in order (array owned, strings borrowed) */
+    size_t npos;
+};
+
+#define CLI_DEFAULT_URL "http://127.0.0.1:8470"
+
+/*
+ * Parse argv[1..argc-1] (argv[0] is the subcommand's name) against spec.
+ * Returns 0 on success (also when --help was seen: args->help is then set
+ * and parsing stopped), or a negative code with err naming the flag or the
+ * argument at fault: "--gpus: missing value", "unknown option '--gpu'".
+ * fn may be NULL when the spec has no options of its own.
+ */
+int cli_opt_parse(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn fn, void *ctx,
+                  struct cli_args *args, struct nl_err *err);
+
+void cli_args_release(struct cli_args *args);
+
+/* Print spec's --help text (usage, summary, every option) to out. */
+void cli_opt_usage(const struct cli_spec *spec, FILE *out);
+
+/*
+ * The front door of every client command: cli_opt_parse, then --help to
+ * stdout or "nordlys NAME: MESSAGE" plus a hint to stderr. Returns
+ * CLI_RUN when the command should go on, else the exit status to return
+ * now (NL_CLI_OK after --help, NL_CLI_USAGE after an error).
+ */
+enum {
+    CLI_RUN = -1
+};
+
+int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn fn, void *ctx,
+                   struct cli_args *args);
+
+/*
+ * A duration for flag: "3600" (seconds), "90s", "90m", "2h", "1d", or
+ * combinations in descending order such as "1h30m". Must be positive and
+ * at most 10 years (a typo guard: no job limit is longer than that).
+ * Stores seconds in *out_s. Returns 0 or -EINVAL with err naming flag.
+ */
+int cli_parse_duration(const char *flag, const char *s, int64_t *out_s, struct nl_err *err);
+
+/*
+ * A decimal integer in [min, max] for flag. Returns 0 or -EINVAL
+ * ("--gpus: 'x' is not a number", "--gpus: 0 is below the minimum 1").
+ */
+int cli_parse_int(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,
+                  struct nl_err *err);
+
+/*
+ * An environment assignment "KEY=VALUE" for flag: KEY is a shell-style
+ * name ([A-Za-z_][A-Za-z0-9_]*), VALUE may be empty or contain '='.
+ * On success *key_len is the length of KEY and the value starts at
+ * s + *key_len + 1. Returns 0 or -EINVAL naming the flag.
+ */
+int cli_parse_env(const char *flag, const char *s, size_t *key_len, struct nl_err *err);
+
+/* A job id (a positive integer). Returns 0 or -EINVAL: "job id: 'abc' is not a job id". */
+int cli_parse_job_id(const char *s, int64_t *out, struct nl_err *err);
+
+#endif

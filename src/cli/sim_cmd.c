@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_cmd.c - `nordlys sim`: build a facility, tenants and a workload, run
+ * the simulator once per policy, and report side by side.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "common/file.h"
+#include "nordlys/err.h"
+#include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
+#include "sim/sim.h"
+#include "sim/workload.h"
+
+#define SIM_CONF_MAX_BYTES (1u << 20) /* facility and tenants files are small text */
+
+struct sim_args {
+    const char *facility, *tenants, *trace, *policies, *out;
+    uint32_t nodes, gpus_per_node, nodes_per_rack;
+    double load, days, limit_factor, sample_s, pass_s;
+    uint64_t seed, max_jobs;
+    bool json, check, synthetic;
+};
+
+static void sim_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nordlys sim [options]\n"
+            "  --facility NAME|FILE   preset (dev, narvik, narvik-2, loughton, gw10) or facility file [narvik]\n"
+            "  --nodes N              instead: a cluster of N nodes (see --gpus-per-node, --nodes-per-rack)\n"
+            "  --gpus-per-node G      GPUs per node of --nodes [8]\n"
+            "  --nodes-per-rack K     nodes per rack of --nodes [4]\n"
+            "  --tenants FILE         tenants file [the reference tenants, sized to the facility]\n"
+            "  --trace FILE           replay a trace CSV (job_id,submit_s,duration_s,gpus,tenant,status)\n"
+            "  --synthetic            a synthetic AI-gigafactory workload (the default without --trace)\n"
+            "  --days D               span of the synthetic workload [30]\n"
+            "  --load L               scale arrivals to this fraction of capacity [trace: own times; synthetic: 0.9]\n"
+            "  --policy P[,P...]      nordlys, fifo, backfill, or all [nordlys]\n"
+            "  --seed N               seed for mappings and synthetic draws [1]\n"
+            "  --limit-factor F       time limit = duration x F, rounded up to a minute [1]\n"
+            "  --max-jobs N           replay only the first N jobs\n"
+            "  --sample S             time-series period in seconds [span/500]\n"
+            "  --pass-interval S      least virtual time between scheduling passes; 0 = every event [10]\n"
+            "  --check                also check every invariant from scratch at each sample\n"
+            "  --json                 one JSON object (several policies: {\"runs\": [...]})\n"
+            "  --out DIR              write time series CSVs to DIR\n");
+}
+
+static int parse_num(const char *flag, const char *v, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end != '\0' || errno != 0 || d < min || d > max) {
+        fprintf(stderr, "nordlys sim: %s: '%s' is not a number in %g..%g\n", flag, v, min, max);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct sim_args *a)
+{
+    *a = (struct sim_args){.facility = "narvik",
+                           .policies = "nordlys",
+                           .gpus_per_node = 8,
+                           .nodes_per_rack = 4,
+                           .days = 30,
+                           .limit_factor = 1,
+                           .seed = 1,
+                           .load = -1};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d;
+        bool takes = true;
+        if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
+            sim_usage(stdout);
+            return 1;
+        } else if (strcmp(f, "--json") == 0) {
+            a->json = true, takes = false;
+        } else if (strcmp(f, "--check") == 0) {
+            a->check = true, takes = false;
+        } else if (strcmp(f, "--synthetic") == 0) {
+            a->synthetic = true, takes = false;
+        } else if (v == NULL) {
+            fprintf(stderr, "nordlys sim: %s: missing value (or unknown flag)\n", f);
+            return -1;
+        } else if (strcmp(f, "--facility") == 0) {
+            a->facility = v;
+        } else if (strcmp(f, "--tenants") == 0) {
+            a->tenants = v;
+        } else if (strcmp(f, "--trace") == 0) {
+            a->trace = v;
+        } else if (strcmp(f, "--policy") == 0) {
+            a->policies = v;
+        } else if (strcmp(f, "--out") == 0) {
+            a->out = v;
+        } else {
+            double lo = 0, hi = 1e12;
+            if (strcmp(f, "--load") == 0)
+                hi = 100;
+            if (parse_num(f, v, lo, hi, &d) < 0)
+                return -1;
+            if (strcmp(f, "--load") == 0)
+                a->load = d;
+            else if (strcmp(f, "--days") == 0 && d > 0)
+                a->days = d;
+            else if (strcmp(f, "--seed") == 0)
+                a->seed = (uint64_t)d;
+            else if (strcmp(f, "--limit-factor") == 0 && d >= 1)
+                a->limit_factor = d;
+            else if (strcmp(f, "--max-jobs") == 0)
+                a->max_jobs = (uint64_t)d;
+            else if (strcmp(f, "--sample") == 0 && d >= 1)
+                a->sample_s = d;
+            else if (strcmp(f, "--pass-interval") == 0)
+                a->pass_s = d;
+            else if (strcmp(f, "--nodes") == 0 && d >= 1)
+                a->nodes = (uint32_t)d;
+            else if (strcmp(f, "--gpus-per-node") == 0 && d >= 1 && d <= NL_GPUS_PER_NODE_MAX)
+                a->gpus_per_node = (uint32_t)d;
+            else if (strcmp(f, "--nodes-per-rack") == 0 && d >= 1 && d <= NL_NODES_PER_RACK_MAX)
+                a->nodes_per_rack = (uint32_t)d;
+            else {
+                fprintf(stderr, "nordlys sim: %s: unknown flag or value '%s' out of range\n", f, v);
+                return -1;
+            }
+        }
+        if (takes)
+            i++;
+    }
+    if (a->trace && a->synthetic) {
+        fprintf(stderr, "nordlys sim: --trace and --synthetic: choose one\n");
+        return -1;
+    }
+    return 0;
+}
+
+static struct nl_facility *load_facility(const struct sim_args *a, struct nl_err *err)
+{
+    struct nl_facility_spec spec;
+    int rc;
+    if (a->nodes > 0) {
+        uint32_t npr = a->nodes_per_rack;
+        while (a->nodes % npr != 0)
+            npr--; /* a size flag should just work: shrink racks until they divide the nodes */
+        rc = nl_facility_spec_cluster(a->nodes, a->gpus_per_node, npr, &spec, err);
+    } else if (strchr(a->facility, '/') == NULL && strchr(a->facility, '.') == NULL) {
+        rc = nl_facility_preset(a->facility, &spec, err);
+    } else {
+        char *text;
+        size_t len;
+        rc = nl_file_read(a->facility, SIM_CONF_MAX_BYTES, &text, &len, err);
+        if (rc == 0) {
+            rc = nl_facility_parse(text, len, a->facility, &spec, err);
+            free(text);
+        }
+    }
+    return rc < 0 ? NULL : nl_facility_create(&spec, err);
+}
+
+static struct nl_tenants *load_tenants(const struct sim_args *a, uint64_t gpus, struct nl_err *err)
+{
+    if (a->tenants == NULL)
+        return nl_tenants_default(gpus);
+    char *text;
+    size_t len;
+    if (nl_file_read(a->tenants, SIM_CONF_MAX_BYTES, &text, &len, err) < 0)
+        return NULL;
+    struct nl_tenants *t = nl_tenants_parse(text, len, a->tenants, err);
+    free(text);
+    return t;
+}
+
+static int load_workload(const struct sim_args *a, const struct nl_facility *fac,
+                         const struct nl_tenants *ten, struct nl_workload *w, struct nl_err *err)
+{
+    struct nl_workload_opts wo = {
+            .seed = a->seed, .limit_factor = a->limit_factor, .max_jobs = (size_t)a->max_jobs};
+    if (a->trace == NULL) {
+        struct nl_synth_opts so = {.days = a->days,
+                                   .load = a->load >= 0 ? a->load : 0.9,
+                                   .seed = a->seed,
+                                   .llm_share = -1};
+        wo.load = so.load;
+        return nl_workload_synthetic(&so, fac, ten, &wo, w, err);
+    }
+    wo.load = a->load >= 0 ? a->load : 0;
+    char *text;
+    size_t len;
+    int rc = nl_file_read(a->trace, NL_TRACE_BYTES_MAX, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    rc = nl_workload_parse_trace(text, len, a->trace, fac, ten, &wo, w, err);
+    free(text);
+    return rc;
+}
+
+/* Parse "nordlys,fifo" or "all" into policies; returns the count or -1. */
+static int parse_policies(const char *list, enum nl_policy *out)
+{
+    if (strcmp(list, "all") == 0) {
+        out[0] = NL_POLICY_NORDLYS;
+        out[1] = NL_POLICY_BACKFILL;
+        out[2] = NL_POLICY_FIFO;
+        return 3;
+    }
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", list);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        struct nl_err err;
+        if (n == NL_POLICY_COUNT || nl_policy_parse(tok, &out[n], &err) < 0) {
+            fprintf(stderr, "nordlys sim: %s\n",
+                    n == NL_POLICY_COUNT ? "policy: too many" : err.msg);
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol,
+                   const struct nl_facility *fac, const struct nl_tenants *ten,
+                   const struct nl_workload *w)
+{
+    struct nl_sim_result res[NL_POLICY_COUNT];
+    struct nl_sim_opts so = {.sample_us = (int64_t)(a->sample_s * 1e6),
+                             .pass_interval_us = a->pass_s > 0 ? (int64_t)(a->pass_s * 1e6) : -1,
+                             .full_checks = a->check};
+    if (a->pass_s < 0)
+        so.pass_interval_us = 0; /* the default */
+    struct nl_err err;
+    int status = NL_CLI_OK;
+    for (int i = 0; i < npol; i++) {
+        struct nl_sched_config cfg;
+        nl_sched_config_init(&cfg, pol[i]);
+        if (nl_sim_run(fac, ten, &cfg, w, &so, &res[i], &err) < 0) {
+            fprintf(stderr, "nordlys sim: %s\n", err.msg);
+            return NL_CLI_FAILED;
+        }
+        if (nl_sim_violations_total(&res[i]) > 0)
+            status = NL_CLI_FAILED;
+    }
+    if (a->json) {
+        char *text = nl_sim_report_json(res, (size_t)npol);
+        printf("%s\n", text);
+        free(text);
+    } else {
+        nl_sim_report_table(res, (size_t)npol, stdout);
+    }
+    if (a->out != NULL) {
+        mkdir(a->out, 0755);
+        if (nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0) {
+            fprintf(stderr, "nordlys sim: %s\n", err.msg);
+            status = NL_CLI_FAILED;
+        }
+    }
+    for (int i = 0; i < npol; i++)
+        nl_sim_result_release(&res[i]);
+    if (status != NL_CLI_OK)
+        fprintf(stderr, "nordlys sim: invariant violations found (see \"violations\")\n");
+    return status;
+}
+
+int cmd_sim(int argc, char **argv)
+{
+    struct sim_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc > 0 ? NL_CLI_OK : NL_CLI_USAGE;
+    enum nl_policy pol[NL_POLICY_COUNT];
+    int npol = parse_policies(a.policies, pol);
+    if (npol < 0)
+        return NL_CLI_USAGE;
+    struct nl_err err;
+    nl_err_clear(&err);
+    struct nl_facility *fac = load_facility(&a, &err);
+    struct nl_tenants *ten = fac ? load_tenants(&a, nl_facility_gpus(fac), &err) : NULL;
+    struct nl_workload w = {0};
+    int status = NL_CLI_FAILED;
+    if (fac == NULL || ten == NULL || load_workload(&a, fac, ten, &w, &err) < 0)
+        fprintf(stderr, "nordlys sim: %s\n", err.msg);
+    else
+        status = run_all(&a, pol, npol, fac, ten, &w);
+    nl_workload_release(&w);
+    nl_tenants_destroy(ten);
+    nl_facility_destroy(fac);
+    return status;
+}
