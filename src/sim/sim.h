@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim.h - discrete-event simulation of a facility running a workload under
+ * one scheduling policy, with the very scheduler core the controller runs.
+ *
+ * Virtual agents: a started job runs for its trace duration (or until its
+ * time limit: TIMEOUT); a preempted job gets SIGTERM and is gone after its
+ * grace period; a job that checkpoints (grace > 0) keeps the work it did,
+ * one that does not starts over. Events at equal times are ordered by a
+ * rising sequence number, so a run is byte-for-byte reproducible.
+ * The scheduler runs one pass after a batch of events at one instant,
+ * at most once per pass interval (as the controller runs passes from a
+ * dirty flag and a timer): events closer together wait for the next pass.
+ */
+#ifndef NL_SIM_SIM_H
+#define NL_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nordlys/sched.h"
+
+struct nl_err;
+struct nl_facility;
+struct nl_tenants;
+struct nl_workload;
+
+#define NL_SIM_TIERS_MAX 16
+
+struct nl_dist {
+    double mean, p50, p95, p99;
+};
+
+struct nl_sim_tier {
+    char name[32];
+    uint64_t jobs, completed;
+    struct nl_dist wait_s, jct_s;
+    double slowdown;   /* mean bounded slowdown */
+    double gpu_hours;
+};
+
+struct nl_sim_sample {
+    double t_s;
+    double util;    /* allocated / total GPUs */
+    double power_w; /* facility draw */
+    uint32_t running;
+    uint32_t pending[NL_SIM_TIERS_MAX];
+};
+
+struct nl_sim_result {
+    char policy[16];
+    char facility[32];
+    char workload[64];
+    uint64_t gpus;
+    uint64_t jobs, completed, rejected, timeouts;
+    double utilization;      /* allocated GPU-time / capacity over the arrival window */
+    struct nl_dist wait_s, jct_s;
+    double slowdown;         /* mean bounded slowdown: max(1, jct / max(run, 10 s)) */
+    size_t ntiers;
+    struct nl_sim_tier tier[NL_SIM_TIERS_MAX];
+    uint64_t preemptions;
+    double fragmentation;    /* time-weighted mean over the arrival window */
+    double power_peak_w, power_mean_w, power_budget_w, energy_mwh;
+    struct nl_sched_violations violations;
+    double makespan_s;
+    double wall_s, events_per_s;
+    uint64_t events, passes, decisions;
+    size_t sched_bytes;
+    struct nl_sim_sample *samples; /* time series, owned: nl_sim_result_release */
+    size_t nsamples;
+};
+
+struct nl_sim_opts {
+    int64_t sample_us;  /* time-series period; 0 = span / 500 */
+    int64_t pass_interval_us; /* least virtual time between passes; 0 = 10 s, < 0 = every instant */
+    bool full_checks;   /* also run the O(GPUs) nl_sched_check at every sample */
+};
+
+/* Run; fills res (release with nl_sim_result_release). 0, or -EINVAL with err. */
+int nl_sim_run(const struct nl_facility *fac, const struct nl_tenants *tenants,
+               const struct nl_sched_config *cfg, const struct nl_workload *w,
+               const struct nl_sim_opts *opts, struct nl_sim_result *res, struct nl_err *err);
+void nl_sim_result_release(struct nl_sim_result *res);
+
+/* Total violations in res (must be 0). */
+uint64_t nl_sim_violations_total(const struct nl_sim_result *res);
+
+/* Report: JSON (jansson-owned text, free with free()) and a human table. */
+char *nl_sim_report_json(const struct nl_sim_result *res, size_t n);
+void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file /* FILE * */);
+/* Write DIR/timeseries-POLICY.csv for each result; 0 or -errno with err. */
+int nl_sim_write_series(const struct nl_sim_result *res, size_t n, const char *dir,
+                        struct nl_err *err);
+
+#endif
