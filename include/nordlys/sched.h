@@ -59,6 +59,12 @@ struct nl_sched_config {
     int64_t age_ref_us;        /* age that earns age_f = 1 */
     int64_t fair_halflife_us;  /* half-life of the decayed usage behind fair_f */
     uint32_t reservations;     /* blocked jobs that get a backfill reservation */
+    /*
+     * Most pending jobs one pass examines (0 = all), like Slurm's
+     * bf_max_job_test: it bounds a pass over a very deep queue. Jobs past
+     * it wait with reason "priority" until jobs ahead of them move.
+     */
+    uint32_t depth;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
@@ -270,5 +276,11 @@ void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v
 
 /* Bytes held by the scheduler's per-GPU, per-node, per-rack and per-job state. */
 size_t nl_sched_memory_bytes(const struct nl_sched *s);
+/*
+ * Of those, the bytes that scale with the facility: free masks, topology
+ * indexes, GPU owners and the allocation records of running jobs. The
+ * rest scales with the number of live jobs (records, queues, id map).
+ */
+size_t nl_sched_gpu_state_bytes(const struct nl_sched *s);
 
 #endif

@@ -123,7 +123,7 @@ int conf_u64(const char *key, const char *value, uint64_t min, uint64_t max, uin
 int conf_u32(const char *key, const char *value, uint32_t min, uint32_t max, uint32_t *out,
              struct nl_err *err)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc = conf_u64(key, value, min, max, &v, err);
     if (rc == 0)
         *out = (uint32_t)v;

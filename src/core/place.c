@@ -64,9 +64,14 @@ struct place {
     size_t racks_pick_cap;
 };
 
+#define B2(n) n, n + 1, n + 1, n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+const uint8_t place_popcount8[256] = {B6(0), B6(1), B6(1), B6(2)};
+
 static inline uint32_t popc(uint8_t m)
 {
-    return (uint32_t)__builtin_popcount(m);
+    return place_popcount8[m];
 }
 
 /* --- intrusive bucket lists ------------------------------------------------ */

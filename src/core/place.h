@@ -27,6 +27,18 @@
 
 struct nl_facility;
 
+/*
+ * GPUs in a node mask. A table, not __builtin_popcount: without -mpopcnt
+ * (which we do not assume) gcc calls a libgcc routine, which profiled at
+ * 16% of a simulation.
+ */
+extern const uint8_t place_popcount8[256];
+
+static inline uint32_t place_gpus_in(uint8_t mask)
+{
+    return place_popcount8[mask];
+}
+
 struct place_req {
     uint32_t gpus;
     uint32_t site_mask; /* eligible sites */

@@ -97,6 +97,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->w_age = 1000;
         cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
     }
+    cfg->depth = 5000;
 }
 
 /* --- life cycle --------------------------------------------------------------- */
@@ -440,7 +441,7 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
     j->site = site;
     uint32_t held = 0;
     for (size_t i = 0; i < n; i++)
-        held += (uint32_t)__builtin_popcount(a[i].mask);
+        held += place_gpus_in(a[i].mask);
     j->held = held;
     /* Incremental invariant checks: each start is checked as it happens. */
     if (held != place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive))
@@ -740,6 +741,23 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t no
     j->est_start_us = r->t_us;
 }
 
+/*
+ * Cheap test before any placement search: false when a reservation over
+ * every site j may use would be delayed by j whatever its placement (it
+ * ends after the shadow time and needs more than the GPUs left over).
+ */
+static bool backfill_possible(const struct nl_sched *s, const struct job *j, int64_t now_us)
+{
+    int64_t end = now_us + j->spec.time_limit_us;
+    for (size_t i = 0; i < s->nresv; i++) {
+        const struct resv *r = &s->resv[i];
+        if ((r->mask & j->site_mask) == j->site_mask && end > r->t_us &&
+            r->extra < (int64_t)j->spec.gpus)
+            return false;
+    }
+    return true;
+}
+
 /* May job j, holding `held` GPUs in site until now + limit, start without delaying a reservation? */
 static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, uint64_t held,
                         int64_t now_us)
@@ -838,6 +856,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_QUOTA;
     if (failcache_hit(s, j, &why))
         return why;
+    if (!backfill_possible(s, j, now_us))
+        return NL_REASON_RESERVATION;
     struct place_req req = {
             .gpus = j->spec.gpus,
             .site_mask = j->site_mask,
@@ -853,7 +873,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     }
     uint64_t held = 0;
     for (size_t i = 0; i < n; i++)
-        held += (uint64_t)__builtin_popcount(a[i].mask);
+        held += place_gpus_in(a[i].mask);
     if (!power_fits(&s->pw, site, held))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
@@ -926,8 +946,13 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     uint32_t slot;
     double key;
     enum nl_reason cut;
+    uint64_t examined = 0;
     while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
         struct job *j = &s->jobs[slot];
+        if (s->cfg.depth > 0 && examined++ >= s->cfg.depth) {
+            cut = NL_REASON_PRIORITY; /* behind the jobs this pass had time for */
+            break;
+        }
         s->decisions++;
         j->pass_seen = s->pass_id;
         j->priority = key + age_now;
@@ -1112,6 +1137,14 @@ const struct nl_sched_config *nl_sched_config(const struct nl_sched *s)
 void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v)
 {
     *v = s->viol;
+}
+
+size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
+{
+    size_t b = place_memory_bytes(s->pl) + s->gpus_total * sizeof(uint32_t);
+    for (size_t i = 0; i < s->jobs_used; i++)
+        b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
+    return b;
 }
 
 size_t nl_sched_memory_bytes(const struct nl_sched *s)
