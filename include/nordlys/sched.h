@@ -16,6 +16,9 @@
  * returns its final record; history is the caller's business (the store,
  * the simulator's report).
  *
+ * Time starts at the first call that carries one: energy and usage are
+ * accounted from then on, whatever the epoch of the caller's clock.
+ *
  * Calling context: single-threaded. Every function here must be called
  * from one thread at a time; none blocks.
  */

@@ -268,6 +268,15 @@ static double static_key(const struct nl_sched *s, const struct nl_job_spec *spe
 
 static void advance(struct nl_sched *s, int64_t now_us)
 {
+    /*
+     * The clock starts at the first event, whatever its epoch: a controller
+     * passes wall-clock microseconds, and nothing ran before it started.
+     */
+    if (!s->clock_started) {
+        s->clock_started = true;
+        s->now_us = s->pw.last_us = s->q.last_us = now_us;
+        return;
+    }
     if (now_us <= s->now_us)
         return;
     power_advance(&s->pw, now_us);

@@ -85,6 +85,7 @@ struct nl_sched {
     uint64_t pass_id;
     enum nl_reason cut_reason;
     int64_t now_us;
+    bool clock_started;
     uint64_t preemptions, decisions, passes;
     uint64_t npending, nrunning, npreempting;
     struct nl_sched_violations viol;
