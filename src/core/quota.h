@@ -23,6 +23,7 @@ struct quota_tenant {
     uint32_t tier;
     double weight;
     uint64_t alloc;        /* GPUs held now */
+    uint64_t alloc_preemptible; /* of which by jobs marked preemptible */
     uint64_t pending, running;
     double usage;          /* decayed GPU-seconds */
     double gpu_s;          /* GPU-seconds since creation */

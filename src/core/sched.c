@@ -149,7 +149,8 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     quota_init(&s->q, tenants, cfg->fair_halflife_us, fs->gpu_busy_w * fs->pue);
     size_t nt = nl_tenants_count(tenants);
     order_init(&s->ord, nt);
-    tree_init(&s->running);
+    for (uint32_t i = 0; i < NL_SITES_MAX; i++)
+        tree_init(&s->running[i]);
     idmap_init(&s->ids);
     s->gpu_owner = xcalloc(s->gpus_total, sizeof(uint32_t));
     s->t_head = xmalloc(nt * sizeof(uint32_t));
@@ -196,7 +197,8 @@ void nl_sched_destroy(struct nl_sched *s)
     place_destroy(s->pl);
     quota_release(&s->q);
     order_release(&s->ord);
-    tree_release(&s->running);
+    for (uint32_t i = 0; i < NL_SITES_MAX; i++)
+        tree_release(&s->running[i]);
     idmap_release(&s->ids);
     free(s);
 }
@@ -464,6 +466,7 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
         s->viol.power++;
     struct quota_tenant *qt = &s->q.t[j->spec.tenant];
     qt->alloc += held;
+    qt->alloc_preemptible += j->spec.preemptible ? held : 0;
     qt->running++;
     j->borrowed = qt->alloc > qt->quota;
     if (s->cfg.quotas && qt->alloc > qt->limit)
@@ -475,7 +478,7 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
     j->reason = NL_REASON_NONE;
     j->est_start_us = 0;
     j->expect_end_us = start_us + j->spec.time_limit_us;
-    j->qh = tree_insert(&s->running, (double)j->expect_end_us, j->id, slot_of(s, j));
+    j->qh = tree_insert_w(&s->running[site], (double)j->expect_end_us, j->id, slot_of(s, j), held);
     tenant_list_add(s, j);
 }
 
@@ -487,6 +490,7 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
     power_add(&s->pw, j->site, -(int64_t)j->held);
     struct quota_tenant *qt = &s->q.t[j->spec.tenant];
     qt->alloc -= j->held;
+    qt->alloc_preemptible -= j->spec.preemptible ? j->held : 0;
     qt->running--;
     if (j->reclaiming) {
         s->reclaim_inflight[j->site] -= j->held;
@@ -497,7 +501,7 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
         j->run_us += ran;
         j->energy_wh += (double)j->held * s->pw.busy_w * s->pw.pue * (double)ran / 3.6e9;
     }
-    tree_remove(&s->running, j->qh);
+    tree_remove(&s->running[j->site], j->qh);
     j->qh = TREE_NIL;
     tenant_list_del(s, j);
     free(j->alloc);
@@ -640,9 +644,10 @@ static void preempt(struct nl_sched *s, struct job *v, int64_t now_us)
     v->preemptions++;
     s->preemptions++;
     /* Its GPUs come back after the grace period: that is its new expected end. */
-    tree_remove(&s->running, v->qh);
+    tree_remove(&s->running[v->site], v->qh);
     v->expect_end_us = now_us + v->spec.grace_us;
-    v->qh = tree_insert(&s->running, (double)v->expect_end_us, v->id, slot_of(s, v));
+    v->qh = tree_insert_w(&s->running[v->site], (double)v->expect_end_us, v->id, slot_of(s, v),
+                          v->held);
     v->reclaiming = true;
     s->reclaim_inflight[v->site] += v->held;
     act_push(s, NL_ACT_PREEMPT, v->id);
@@ -658,6 +663,32 @@ static void victims_push(struct nl_sched *s, uint32_t slot)
 }
 
 /*
+ * Would j fit in site once the chosen victims' GPUs are free? Counting GPUs
+ * is not enough: a gang of whole racks cannot use GPUs freed here and
+ * there, and preempting for it anyway makes borrowed jobs thrash (preempted,
+ * requeued into the holes, preempted again). So release the victims in the
+ * placement state, search, and put them back exactly as they were.
+ */
+static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t site)
+{
+    for (size_t i = 0; i < s->nvictims; i++) {
+        const struct job *v = &s->jobs[s->victims[i]];
+        place_release(s->pl, v->alloc, v->nalloc);
+    }
+    struct place_req req = {.gpus = j->spec.gpus, .site_mask = 1u << site,
+                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology};
+    const struct nl_alloc_node *a;
+    uint32_t where;
+    enum nl_reason why;
+    bool ok = place_find(s->pl, &req, &a, &where, &why) > 0;
+    for (size_t i = 0; i < s->nvictims; i++) {
+        const struct job *v = &s->jobs[s->victims[i]];
+        place_take(s->pl, v->alloc, v->nalloc);
+    }
+    return ok;
+}
+
+/*
  * Reclaim guaranteed capacity for j (whose tenant is inside its quota) in
  * one eligible site: preempt the cheapest borrowed work there, the weakest
  * tier first and the most recently started first (least work lost), only
@@ -668,15 +699,34 @@ static void victims_push(struct nl_sched *s, uint32_t slot)
 static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
 {
     uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
+    /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
+    uint64_t reclaimable = 0;
+    for (uint32_t t = 0; t < s->q.n; t++) {
+        if (t == j->spec.tenant)
+            continue;
+        uint32_t trank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
+        uint64_t over = quota_over(&s->q, t);
+        uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
+        reclaimable += over > flagged ? over : flagged;
+    }
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
         uint64_t need = place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive);
-        if (place_site_free(s->pl, site) >= need)
+        uint64_t free = place_site_free(s->pl, site);
+        if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
-        uint64_t have = place_site_free(s->pl, site) + s->reclaim_inflight[site];
-        if (s->reclaim_inflight[site] > 0 && have >= need)
+        /* GPUs already coming back that no earlier job of this pass was promised. */
+        uint64_t coming = s->reclaim_inflight[site] > s->reclaim_claimed[site]
+                                  ? s->reclaim_inflight[site] - s->reclaim_claimed[site]
+                                  : 0;
+        uint64_t have = free + coming;
+        if (have >= need) {
+            s->reclaim_claimed[site] += need - free;
             return true;
+        }
+        if (have + reclaimable < need || need >= s->reclaim_fail[site])
+            continue; /* not even every borrowed GPU would do: preempt nothing */
         s->nvictims = 0;
         for (size_t ti = 0; ti < s->q.n && have < need; ti++) {
             uint32_t t = s->tenant_by_claim[ti];
@@ -684,23 +734,32 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
                 continue;
             uint32_t trank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, t)->tier)->rank;
             int64_t over = (int64_t)quota_over(&s->q, t);
+            int64_t flagged = trank > jrank ? (int64_t)s->q.t[t].alloc_preemptible : 0;
             for (uint32_t x = s->t_tail[t]; x != NIL_SLOT && have < need; x = s->jobs[x].t_prev) {
+                if (over <= 0 && flagged <= 0)
+                    break; /* nothing more of this tenant may be taken */
                 struct job *v = &s->jobs[x];
-                if (v->state != NL_JOB_RUNNING || v->site != site)
+                if (v->state != NL_JOB_RUNNING)
                     continue;
-                bool by_quota = over > 0;
                 bool by_flag = v->spec.preemptible && trank > jrank;
-                if (!by_quota && !by_flag)
+                if (by_flag)
+                    flagged -= v->held;
+                if (v->site != site || (over <= 0 && !by_flag))
                     continue;
                 over -= v->held;
                 have += v->held;
                 victims_push(s, x);
             }
         }
-        if (have < need)
+        if (have < need || !placeable_without(s, j, site)) {
+            /* Larger needs fail too until the next pass: remember the smallest failure. */
+            if (need < s->reclaim_fail[site])
+                s->reclaim_fail[site] = need;
             continue;
+        }
         for (size_t i = 0; i < s->nvictims; i++)
             preempt(s, &s->jobs[s->victims[i]], now_us);
+        s->reclaim_claimed[site] += need - free;
         return true;
     }
     return false;
@@ -718,36 +777,49 @@ static uint64_t free_in(const struct nl_sched *s, uint32_t mask)
 }
 
 /*
- * Reserve for blocked job j: the earliest time at which the GPUs free now
- * plus those of running jobs ending by then (at their time limits, or at
- * the end of a preemption's grace) cover j and every earlier reservation
- * over overlapping sites. Counted in GPUs: shape is not modelled here, so
- * a reservation is an estimate that the next pass refines.
+ * Reserve for blocked job j in the site where it can start earliest: the
+ * first time at which that site's free GPUs plus those of its running
+ * jobs ending by then (at their time limits, or at the end of a
+ * preemption's grace) cover j and the earlier reservations there. One
+ * descent of the site's running tree, weighted by GPUs (tree_reach).
+ * Counted in GPUs: shape is not modelled here, so a reservation is an
+ * estimate that the next pass refines.
  */
 static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t now_us)
 {
-    uint64_t cum = need;
-    for (size_t i = 0; i < s->nresv; i++)
-        if (s->resv[i].mask & j->site_mask)
-            cum += s->resv[i].need;
-    uint64_t avail = free_in(s, j->site_mask);
-    int64_t t = now_us;
-    for (int32_t h = tree_first(&s->running); h != TREE_NIL && avail < cum;
-         h = tree_next(&s->running, h)) {
-        const struct job *x = &s->jobs[tree_get(&s->running, h)->value];
-        if (!(j->site_mask & (1u << x->site)))
+    int64_t best_t = INT64_MAX;
+    uint32_t best_site = 0;
+    int64_t best_extra = 0;
+    for (uint32_t site = 0; site < s->nsites; site++) {
+        if (!(j->site_mask & (1u << site)))
             continue;
-        avail += x->held;
-        t = x->expect_end_us;
+        uint64_t cum = need;
+        for (size_t i = 0; i < s->nresv; i++)
+            if (s->resv[i].site == site)
+                cum += s->resv[i].need;
+        uint64_t have = place_site_free(s->pl, site);
+        int64_t t = now_us;
+        uint64_t released = 0;
+        if (have < cum) {
+            int32_t h = tree_reach(&s->running[site], cum - have, &released);
+            if (h == TREE_NIL)
+                continue; /* even a drained site would not do */
+            t = (int64_t)tree_get(&s->running[site], h)->key;
+        }
+        if (t < best_t) {
+            best_t = t < now_us ? now_us : t;
+            best_site = site;
+            best_extra = (int64_t)(have + released - cum);
+        }
     }
-    if (avail < cum)
-        return; /* even a drained facility would not do: no reservation */
+    if (best_t == INT64_MAX)
+        return;
     struct resv *r = &s->resv[s->nresv++];
-    r->mask = j->site_mask;
+    r->site = best_site;
     r->need = need;
-    r->t_us = t < now_us ? now_us : t;
-    r->extra = (int64_t)(avail - cum);
-    j->est_start_us = r->t_us;
+    r->t_us = best_t;
+    r->extra = best_extra;
+    j->est_start_us = best_t;
 }
 
 /*
@@ -760,8 +832,7 @@ static bool backfill_possible(const struct nl_sched *s, const struct job *j, int
     int64_t end = now_us + j->spec.time_limit_us;
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
-        if ((r->mask & j->site_mask) == j->site_mask && end > r->t_us &&
-            r->extra < (int64_t)j->spec.gpus)
+        if (j->site_mask == (1u << r->site) && end > r->t_us && r->extra < (int64_t)j->spec.gpus)
             return false;
     }
     return true;
@@ -774,12 +845,12 @@ static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, 
     int64_t end = now_us + j->spec.time_limit_us;
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
-        if ((r->mask & (1u << site)) && end > r->t_us && r->extra < (int64_t)held)
+        if (r->site == site && end > r->t_us && r->extra < (int64_t)held)
             return false;
     }
     for (size_t i = 0; i < s->nresv; i++) {
         struct resv *r = &s->resv[i];
-        if ((r->mask & (1u << site)) && end > r->t_us)
+        if (r->site == site && end > r->t_us)
             r->extra -= (int64_t)held;
     }
     return true;
@@ -948,6 +1019,9 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     s->pass_id++;
     s->nresv = 0;
     s->nfc = 0;
+    memset(s->reclaim_claimed, 0, sizeof(s->reclaim_claimed));
+    for (uint32_t i = 0; i < NL_SITES_MAX; i++)
+        s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
     compute_offsets(s);
     double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
@@ -1163,7 +1237,9 @@ size_t nl_sched_memory_bytes(const struct nl_sched *s)
     b += s->jobs_cap * (sizeof(struct job) + sizeof(uint32_t));
     for (size_t i = 0; i < s->jobs_used; i++)
         b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
-    b += order_memory_bytes(&s->ord) + tree_memory_bytes(&s->running);
+    b += order_memory_bytes(&s->ord);
+    for (uint32_t i = 0; i < s->nsites; i++)
+        b += tree_memory_bytes(&s->running[i]);
     b += idmap_memory_bytes(&s->ids);
     b += s->act_cap * sizeof(*s->act) + s->idbuf_cap * sizeof(uint64_t);
     return b;

@@ -33,7 +33,7 @@ struct job {
 };
 
 struct resv {
-    uint32_t mask;
+    uint32_t site;  /* a job runs in one site: the reservation is there */
     int64_t t_us;   /* shadow time: when the reserved job can start */
     int64_t extra;  /* GPUs free at t_us beyond what it and earlier reservations need */
     uint64_t need;  /* GPUs it needs */
@@ -60,7 +60,7 @@ struct nl_sched {
     struct power pw;
     struct quota q;
     struct order ord;
-    struct tree running; /* by expected end */
+    struct tree running[NL_SITES_MAX]; /* per site, by expected end, weighted by GPUs held */
     struct idmap ids;
     struct job *jobs;
     size_t jobs_cap, jobs_used;
@@ -81,7 +81,9 @@ struct nl_sched {
     size_t nresv;
     struct failcache fc[FAILCACHE_MAX];
     size_t nfc;
-    uint64_t reclaim_inflight[NL_SITES_MAX];
+    uint64_t reclaim_inflight[NL_SITES_MAX]; /* GPUs of preempted jobs not yet returned */
+    uint64_t reclaim_claimed[NL_SITES_MAX];  /* of those, promised to waiting jobs this pass */
+    uint64_t reclaim_fail[NL_SITES_MAX];     /* smallest need reclaim could not meet this pass */
     uint64_t pass_id;
     enum nl_reason cut_reason;
     int64_t now_us;

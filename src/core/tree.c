@@ -57,6 +57,17 @@ static void relink(struct tree *t, int32_t p, int32_t old, int32_t new_h)
         t->nodes[new_h].parent = p;
 }
 
+static uint64_t sum_of(const struct tree *t, int32_t h)
+{
+    return h == TREE_NIL ? 0 : t->nodes[h].sum;
+}
+
+static void resum(struct tree *t, int32_t h)
+{
+    struct tree_node *n = &t->nodes[h];
+    n->sum = n->weight + sum_of(t, n->left) + sum_of(t, n->right);
+}
+
 /* Rotate h above its parent. */
 static void rotate_up(struct tree *t, int32_t h)
 {
@@ -77,9 +88,16 @@ static void rotate_up(struct tree *t, int32_t h)
     }
     pn->parent = h;
     relink(t, g, p, h);
+    resum(t, p);
+    resum(t, h);
 }
 
 int32_t tree_insert(struct tree *t, double key, uint64_t id, uint32_t value)
+{
+    return tree_insert_w(t, key, id, value, 0);
+}
+
+int32_t tree_insert_w(struct tree *t, double key, uint64_t id, uint32_t value, uint32_t weight)
 {
     int32_t h = node_alloc(t);
     struct tree_node *n = &t->nodes[h];
@@ -87,11 +105,14 @@ int32_t tree_insert(struct tree *t, double key, uint64_t id, uint32_t value)
     n->key = key;
     n->id = id;
     n->value = value;
+    n->weight = weight;
+    n->sum = weight;
     n->prio = (uint32_t)(x >> 32);
     n->left = n->right = TREE_NIL;
     int32_t p = TREE_NIL, cur = t->root;
     while (cur != TREE_NIL) {
         p = cur;
+        t->nodes[cur].sum += weight;
         cur = less(&t->nodes[cur], key, id) ? t->nodes[cur].right : t->nodes[cur].left;
     }
     n->parent = p;
@@ -119,6 +140,8 @@ void tree_remove(struct tree *t, int32_t h)
     }
     struct tree_node *n = &t->nodes[h];
     int32_t child = n->left != TREE_NIL ? n->left : n->right;
+    for (int32_t a = n->parent; a != TREE_NIL; a = t->nodes[a].parent)
+        t->nodes[a].sum -= n->weight;
     relink(t, n->parent, h, child);
     n->right = t->free_list;
     t->free_list = h;
@@ -150,6 +173,32 @@ int32_t tree_next(const struct tree *t, int32_t h)
         p = t->nodes[p].parent;
     }
     return p;
+}
+
+int32_t tree_reach(const struct tree *t, uint64_t x, uint64_t *sum)
+{
+    if (sum_of(t, t->root) < x)
+        return TREE_NIL;
+    uint64_t before = 0; /* weights of entries before the current subtree */
+    int32_t h = t->root;
+    for (;;) {
+        const struct tree_node *n = &t->nodes[h];
+        uint64_t left = sum_of(t, n->left);
+        if (before + left >= x) {
+            h = n->left;
+        } else if (before + left + n->weight >= x) {
+            *sum = before + left + n->weight;
+            return h;
+        } else {
+            before += left + n->weight;
+            h = n->right;
+        }
+    }
+}
+
+uint64_t tree_weight(const struct tree *t)
+{
+    return sum_of(t, t->root);
 }
 
 size_t tree_memory_bytes(const struct tree *t)

@@ -11,6 +11,11 @@
  *
  * Handles are int32 node indexes; TREE_NIL (-1) means none. A handle stays
  * valid until its entry is removed.
+ *
+ * Each entry may carry a weight; every node keeps the sum of the weights
+ * of its subtree, so "the first entry at which the running sum of weights
+ * reaches X" is one descent (tree_reach). The scheduler weighs running
+ * jobs by their GPUs to find when enough GPUs will have been released.
  */
 #ifndef NL_CORE_TREE_H
 #define NL_CORE_TREE_H
@@ -23,8 +28,10 @@
 struct tree_node {
     double key;
     uint64_t id;
+    uint64_t sum; /* weights of this subtree */
     uint32_t value;
     uint32_t prio;
+    uint32_t weight;
     int32_t left, right, parent;
 };
 
@@ -41,6 +48,14 @@ void tree_release(struct tree *t);
 
 /* Insert; returns the new entry's handle. */
 int32_t tree_insert(struct tree *t, double key, uint64_t id, uint32_t value);
+int32_t tree_insert_w(struct tree *t, double key, uint64_t id, uint32_t value, uint32_t weight);
+/*
+ * The first entry (in order) at which the running sum of weights reaches
+ * x (x >= 1); NIL when the total is below x. *sum gets the running sum up
+ * to and including that entry.
+ */
+int32_t tree_reach(const struct tree *t, uint64_t x, uint64_t *sum);
+uint64_t tree_weight(const struct tree *t);
 /* Remove the entry behind handle h. */
 void tree_remove(struct tree *t, int32_t h);
 

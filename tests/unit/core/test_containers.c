@@ -58,6 +58,47 @@ static void test_tree_order_matches_reference(void **state)
     tree_release(&t);
 }
 
+/* tree_reach against a linear scan of the in-order weights. */
+static void test_tree_reach_matches_prefix_sums(void **state)
+{
+    (void)state;
+    struct nl_rng r;
+    nl_rng_seed(&r, 3);
+    struct tree t;
+    tree_init(&t);
+    static int32_t handle[N];
+    static bool live[N];
+    for (int step = 0; step < 20000; step++) {
+        uint32_t i = (uint32_t)nl_rng_range(&r, 0, N - 1);
+        if (live[i]) {
+            tree_remove(&t, handle[i]);
+        } else {
+            handle[i] = tree_insert_w(&t, (double)nl_rng_range(&r, 0, 500), i + 1, i,
+                                      (uint32_t)nl_rng_range(&r, 0, 72));
+        }
+        live[i] = !live[i];
+        if (step % 500 != 0)
+            continue;
+        uint64_t total = tree_weight(&t);
+        for (int q = 0; q < 20; q++) {
+            uint64_t x = nl_rng_range(&r, 1, total + 10);
+            uint64_t got_sum = 0, run = 0;
+            int32_t want = TREE_NIL;
+            for (int32_t h = tree_first(&t); h != TREE_NIL; h = tree_next(&t, h)) {
+                run += tree_get(&t, h)->weight;
+                if (run >= x) {
+                    want = h;
+                    break;
+                }
+            }
+            assert_int_equal(tree_reach(&t, x, &got_sum), want);
+            if (want != TREE_NIL)
+                assert_int_equal(got_sum, run);
+        }
+    }
+    tree_release(&t);
+}
+
 static void test_idmap_matches_reference(void **state)
 {
     (void)state;
@@ -94,6 +135,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_tree_order_matches_reference),
+            cmocka_unit_test(test_tree_reach_matches_prefix_sums),
             cmocka_unit_test(test_idmap_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
