@@ -355,7 +355,20 @@ static void sim_init(struct sim *m, const struct nl_workload *w, const struct nl
     if (m->win_hi <= m->win_lo)
         m->win_hi = m->win_lo + 1;
     m->last_t = 0;
+    /*
+     * Default period: 500 samples over the arrival window, but no more than
+     * ~2,000 over the whole run, whose end is known from the workload (a
+     * trace whose jobs outlive a short compressed window by months would
+     * otherwise sample millions of times).
+     */
+    int64_t last_end = m->win_hi;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->jobs[i].submit_us + w->jobs[i].duration_us > last_end)
+            last_end = w->jobs[i].submit_us + w->jobs[i].duration_us;
+    int64_t by_run = (last_end - m->win_lo) / 2000;
     m->sample_us = opts && opts->sample_us > 0 ? opts->sample_us : (m->win_hi - m->win_lo) / 500;
+    if (!(opts && opts->sample_us > 0) && by_run > m->sample_us)
+        m->sample_us = by_run;
     if (m->sample_us < 1000000)
         m->sample_us = 1000000;
     m->full_checks = opts && opts->full_checks;
