@@ -68,6 +68,12 @@ struct nl_sched_config {
      * it wait with reason "priority" until jobs ahead of them move.
      */
     uint32_t depth;
+    /*
+     * How many of the first reservations of multi-node gangs also hold the
+     * emptiest racks of their site, so that jobs which would outlast the
+     * shadow time drain away from them (topology-aware backfill).
+     */
+    uint32_t drain;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */

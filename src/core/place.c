@@ -58,6 +58,10 @@ struct place {
     struct link *plink;
     uint32_t *rack_mark;   /* epoch marks for multi-rack searches */
     uint32_t epoch;
+    uint32_t *hold_mark;   /* hold_epoch when held this pass */
+    int64_t *hold_until;
+    uint32_t hold_epoch;
+    int64_t req_end;       /* end_us of the request being placed */
     struct nl_alloc_node *out;
     size_t out_cap;
     uint32_t *racks_pick;
@@ -240,6 +244,9 @@ struct place *place_create(const struct nl_facility *fac, double rack_power_w, d
     p->rack_lvl = xcalloc((size_t)p->nracks * NSLOTS, 1);
     p->rlink = xcalloc((size_t)p->nracks * NSLOTS, sizeof(struct link));
     p->rack_mark = xcalloc(p->nracks, sizeof(uint32_t));
+    p->hold_mark = xcalloc(p->nracks, sizeof(uint32_t));
+    p->hold_until = xcalloc(p->nracks, sizeof(int64_t));
+    p->hold_epoch = 1;
     p->pod_free_racks = xcalloc(p->npods, sizeof(uint16_t));
     p->plink = xcalloc(p->npods, sizeof(struct link));
     for (uint32_t i = 0; i < p->nsites; i++)
@@ -265,6 +272,8 @@ void place_destroy(struct place *p)
     free(p->rack_lvl);
     free(p->rlink);
     free(p->rack_mark);
+    free(p->hold_mark);
+    free(p->hold_until);
     free(p->pod_free_racks);
     free(p->plink);
     free(p->out);
@@ -284,6 +293,8 @@ static void out_reserve(struct place *p, size_t n)
 
 static inline bool rack_ok(const struct place *p, const struct site_ix *s, uint32_t r, uint32_t k)
 {
+    if (p->hold_mark[r] == p->hold_epoch && p->req_end > p->hold_until[r])
+        return false; /* draining for a reservation that this job would outlast */
     return p->rack_alloc[r] + k <= s->rack_cap;
 }
 
@@ -461,7 +472,7 @@ static uint32_t pick_pod_racks(struct place *p, const struct site_ix *s, uint32_
         r1 = s->first_rack + s->nracks;
     uint32_t got = 0;
     for (uint32_t r = r0; r < r1 && got < want; r++) {
-        if (p->rack_free[r] == s->R && p->rack_mark[r] != p->epoch) {
+        if (p->rack_free[r] == s->R && p->rack_mark[r] != p->epoch && rack_ok(p, s, r, s->R)) {
             p->rack_mark[r] = p->epoch;
             p->racks_pick[(*npick)++] = r;
             got++;
@@ -506,7 +517,8 @@ static bool large_in_site(struct place *p, const struct site_ix *s, const struct
         for (int32_t pod = s->pod_head[c]; pod != NIL; pod = p->plink[pod].next) {
             p->epoch++;
             *npick = 0;
-            pick_pod_racks(p, s, (uint32_t)pod, nfull, npick);
+            if (pick_pod_racks(p, s, (uint32_t)pod, nfull, npick) < nfull)
+                continue; /* some of its free racks are held for a reservation */
             *rem_rack = rem ? pod_rem_rack(p, s, (uint32_t)pod, rem, req->sensitive) : NIL;
             if (rem == 0 || *rem_rack != NIL)
                 return true;
@@ -588,10 +600,32 @@ static size_t find_blind(struct place *p, const struct place_req *req, uint32_t 
     return 0;
 }
 
+void place_hold_clear(struct place *p)
+{
+    p->hold_epoch++;
+}
+
+void place_hold_racks(struct place *p, uint32_t site, uint32_t racks, int64_t until_us)
+{
+    const struct site_ix *s = &p->site[site];
+    uint32_t got = 0;
+    for (uint32_t f = s->R + 1; f-- > 0 && got < racks;) {
+        for (int32_t r = s->rf_head[f]; r != NIL && got < racks;
+             r = p->rlink[(size_t)r * NSLOTS + SLOT_RF].next) {
+            if (p->hold_mark[r] == p->hold_epoch)
+                continue;
+            p->hold_mark[r] = p->hold_epoch;
+            p->hold_until[r] = until_us;
+            got++;
+        }
+    }
+}
+
 size_t place_find(struct place *p, const struct place_req *req, const struct nl_alloc_node **out,
                   uint32_t *site, enum nl_reason *why)
 {
     size_t n = 0;
+    p->req_end = req->end_us;
     uint32_t maxG = 0, maxR = 0;
     uint64_t free = 0;
     for (uint32_t i = 0; i < p->nsites; i++) {
@@ -778,8 +812,8 @@ size_t place_memory_bytes(const struct place *p)
 {
     size_t b = sizeof(*p);
     b += (size_t)p->nnodes * 2;
-    b += (size_t)p->nracks * (sizeof(uint32_t) * 2 + sizeof(uint16_t) * 2 + NSLOTS +
-                              NSLOTS * sizeof(struct link));
+    b += (size_t)p->nracks * (sizeof(uint32_t) * 3 + sizeof(int64_t) + sizeof(uint16_t) * 2 +
+                              NSLOTS + NSLOTS * sizeof(struct link));
     b += (size_t)p->npods * (sizeof(uint16_t) + sizeof(struct link));
     for (uint32_t i = 0; i < p->nsites; i++)
         b += (2 * (p->site[i].R + 1) + p->site[i].G + 1 + p->site[i].rpp + 1) * sizeof(int32_t);

@@ -44,6 +44,7 @@ struct place_req {
     uint32_t site_mask; /* eligible sites */
     bool sensitive;     /* whole nodes only */
     bool topology;      /* false: the baselines' placement, blind to racks and pods */
+    int64_t end_us;     /* when it would end: racks held until earlier are closed to it */
 };
 
 /* Returns a new placement state with every node up and free; destroy with place_destroy. */
@@ -70,6 +71,16 @@ bool place_can_take(const struct place *p, const struct nl_alloc_node *a, size_t
 uint64_t place_take(struct place *p, const struct nl_alloc_node *a, size_t n);
 /* Mark a's GPUs free. Returns how many of them were not allocated (0 unless a bug). */
 uint64_t place_release(struct place *p, const struct nl_alloc_node *a, size_t n);
+
+/*
+ * Rack holds: a reservation for a gang job keeps racks draining until its
+ * shadow time. place_hold_clear drops every hold (at the start of a pass);
+ * place_hold_racks holds the `racks` emptiest racks of site until until_us
+ * (racks already held are skipped). A held rack is closed to any request
+ * whose end_us is later than the hold.
+ */
+void place_hold_clear(struct place *p);
+void place_hold_racks(struct place *p, uint32_t site, uint32_t racks, int64_t until_us);
 
 void place_set_down(struct place *p, uint32_t node, bool down);
 bool place_node_down(const struct place *p, uint32_t node);

@@ -36,6 +36,15 @@
 
 #define SEC 1000000LL
 
+/*
+ * Reservations that drain racks by default: none. Holding racks even for the
+ * top gang alone made the 14-day narvik synthetic run over 100x slower, its
+ * backlog exploding (bench/RESULTS.md); draining needs a cost model first.
+ */
+#ifndef NL_SCHED_DRAIN_DEFAULT
+#define NL_SCHED_DRAIN_DEFAULT 0
+#endif
+
 static const char *const policy_names[NL_POLICY_COUNT] = {"nordlys", "fifo", "backfill"};
 
 const char *nl_policy_name(enum nl_policy p)
@@ -89,6 +98,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->w_age = 1000;
         cfg->w_size = 200;
         cfg->reservations = 4;
+        cfg->drain = NL_SCHED_DRAIN_DEFAULT;
         cfg->preempt = true;
         cfg->topology = true;
         cfg->quotas = true;
@@ -676,7 +686,8 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
         place_release(s->pl, v->alloc, v->nalloc);
     }
     struct place_req req = {.gpus = j->spec.gpus, .site_mask = 1u << site,
-                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology};
+                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
+                            .end_us = INT64_MIN};
     const struct nl_alloc_node *a;
     uint32_t where;
     enum nl_reason why;
@@ -820,6 +831,17 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t no
     r->t_us = best_t;
     r->extra = best_extra;
     j->est_start_us = best_t;
+    /*
+     * A multi-node gang needs whole racks (or whole nodes in one rack), not
+     * just a count of GPUs: hold the emptiest racks it would use so that
+     * jobs which would outlast its shadow time drain away from them.
+     */
+    if (s->cfg.topology && s->ndrain < s->cfg.drain &&
+        j->spec.gpus > s->site[best_site].gpus_per_node) {
+        s->ndrain++;
+        uint32_t R = s->site[best_site].gpus_per_rack;
+        place_hold_racks(s->pl, best_site, (j->spec.gpus + R - 1) / R, best_t);
+    }
 }
 
 /*
@@ -943,6 +965,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
             .site_mask = j->site_mask,
             .sensitive = j->spec.sensitive,
             .topology = s->cfg.topology,
+            .end_us = now_us + j->spec.time_limit_us,
     };
     const struct nl_alloc_node *a;
     uint32_t site;
@@ -1019,6 +1042,8 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     s->pass_id++;
     s->nresv = 0;
     s->nfc = 0;
+    place_hold_clear(s->pl);
+    s->ndrain = 0;
     memset(s->reclaim_claimed, 0, sizeof(s->reclaim_claimed));
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         s->reclaim_fail[i] = UINT64_MAX;

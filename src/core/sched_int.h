@@ -79,6 +79,7 @@ struct nl_sched {
     size_t nvictims, victims_cap;
     struct resv *resv;
     size_t nresv;
+    uint32_t ndrain; /* reservations of this pass that hold racks */
     struct failcache fc[FAILCACHE_MAX];
     size_t nfc;
     uint64_t reclaim_inflight[NL_SITES_MAX]; /* GPUs of preempted jobs not yet returned */

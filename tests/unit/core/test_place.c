@@ -198,6 +198,33 @@ static void test_place_down_nodes(void **state)
     assert_true(place_check(fx->p));
 }
 
+static void test_place_holds_drain_racks(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    /* 34 whole-node jobs in the UK site: best fit fills rack 0, rack 1 keeps 2 free nodes. */
+    for (int i = 0; i < 34; i++)
+        assert_int_equal(place(fx, 4, 2, false, true, &site), 1);
+    place_hold_clear(fx->p);
+    place_hold_racks(fx->p, 1, 1, 1000); /* the emptiest rack drains until t = 1000 */
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    struct place_req req = {.gpus = 4, .site_mask = 2, .topology = true, .end_us = 5000};
+    /* A job that would outlast the hold may not use the held rack... */
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+    /* ...one that ends before it may, */
+    req.end_us = 900;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 1);
+    struct nl_node_pos pos;
+    nl_facility_node_pos(fx->fac, a[0].node, &pos);
+    assert_int_equal(pos.rack, 16 + 1);
+    /* and a new pass drops every hold. */
+    place_hold_clear(fx->p);
+    req.end_us = 5000;
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 1);
+    assert_true(place_check(fx->p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +233,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_place_topology_reason, setup, teardown),
             cmocka_unit_test_setup_teardown(test_place_sensitive_and_residency, setup, teardown),
             cmocka_unit_test_setup_teardown(test_place_down_nodes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_holds_drain_racks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
