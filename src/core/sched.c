@@ -1011,6 +1011,12 @@ static void reclaim_sweep(struct nl_sched *s, int64_t now_us)
 {
     if (!s->cfg.preempt || !s->cfg.quotas)
         return;
+    /* Nothing borrowed and nothing marked preemptible: there is nothing to reclaim. */
+    uint64_t any = 0;
+    for (uint32_t t = 0; t < s->q.n; t++)
+        any += quota_over(&s->q, t) + s->q.t[t].alloc_preemptible;
+    if (any == 0)
+        return;
     for (uint32_t t = 0; t < s->q.n; t++) {
         const struct quota_tenant *qt = &s->q.t[t];
         if (qt->pending == 0 || qt->alloc >= qt->quota)
@@ -1027,6 +1033,8 @@ static void reclaim_sweep(struct nl_sched *s, int64_t now_us)
             j->pass_seen = s->pass_id;
             s->decisions++;
             blocked(s, j, NL_REASON_RESOURCES, now_us);
+            if (j->reason != NL_REASON_RECLAIM)
+                break; /* reclaim cannot serve this one: the tenant's later jobs wait too */
         }
     }
 }
