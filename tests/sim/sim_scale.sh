@@ -1,7 +1,7 @@
 #!/bin/sh
 # The simulator at facility scale, with invariants checked from scratch at
 # every sample (--check): narvik and the multi-site narvik-2 on a short
-# synthetic workload, every policy, 0 violations; and a shared trace on
+# synthetic workload, every policy, a full check every 30 virtual minutes, 0 violations; and a shared trace on
 # narvik when ../shared/traces has it (said plainly when it does not).
 #   sim_scale.sh PATH_TO_NORDLYS TRACES_DIR
 set -eu
@@ -9,7 +9,7 @@ nordlys=$1
 traces=$2
 fail() { echo "FAIL: $*" >&2; exit 1; }
 for fac in narvik narvik-2; do
-    out=$("$nordlys" sim --facility "$fac" --days 2 --policy all --check --json)
+    out=$("$nordlys" sim --facility "$fac" --days 1 --sample 1800 --policy all --check --json)
     n=$(echo "$out" | jq '[.runs[].violations.total] | add')
     c=$(echo "$out" | jq '[.runs[].completed] | min')
     [ "$n" = 0 ] || fail "$fac: $n violations"
