@@ -13,9 +13,13 @@
  * logged as an error and retried with backoff.
  *
  * When the controller cannot be reached, requests are retried with
- * exponential backoff from 500 ms up to 30 s, one log line per failure
- * (at most two a minute once backed off), and one line when it answers
- * again. Jobs keep running meanwhile; their exits wait in the table.
+ * exponential backoff from 500 ms up to 30 s, or up to half the node
+ * timeout once the controller has told us it: a restarted controller gives
+ * our running jobs node-timeout-ms to be listed again before it declares
+ * them lost and requeues them, so a retry later than that would make them
+ * run twice. One log line per failure for the first few, then at most one
+ * every 30 s, and one line when it answers again. Jobs keep running
+ * meanwhile; their exits wait in the table.
  */
 #include "agent.h"
 
@@ -65,6 +69,9 @@ enum tag {
 #define SETUP_TIMEOUT_MS 60000L
 #define BACKOFF_MIN_MS   500u
 #define BACKOFF_MAX_MS   30000u
+/* Failures logged one by one before the log goes quiet to one line per FAIL_LOG_EVERY_US. */
+#define FAIL_LOG_FIRST    5u
+#define FAIL_LOG_EVERY_US (30 * INT64_C(1000000))
 /* On SIGTERM jobs get this long between SIGTERM and SIGKILL. */
 #define SHUTDOWN_GRACE_S 10
 /* One status line per minute: enough to see the agent is alive, not enough to flood. */
@@ -82,13 +89,14 @@ struct agent {
     enum phase phase;
     char *agent_id;
     uint32_t interval_ms;
-    uint64_t seq; /* number of the last sync sent */
+    uint32_t node_timeout_ms; /* from the register answer; 0 until then */
+    uint64_t seq;             /* number of the last sync sent */
     bool in_flight;
     int64_t sync_started_us;
     uint32_t failures; /* consecutive failed requests */
     int64_t failing_since_us;
+    int64_t fail_logged_us; /* when the last failure was logged */
     bool stopping, killed_hard;
-    bool no_reasons; /* the controller refused exits[].reason: send exits without it */
     int exit_code;
     int64_t last_status_us;
     uint64_t syncs_ok, sync_bytes;
@@ -251,15 +259,21 @@ static void request_failed(struct agent *a, const char *why)
     int64_t now = nl_clock_monotonic_us();
     if (a->failures++ == 0)
         a->failing_since_us = now;
+    uint32_t max = BACKOFF_MAX_MS;
+    if (a->node_timeout_ms > 0 && a->node_timeout_ms / 2 < max)
+        max = a->node_timeout_ms / 2 > BACKOFF_MIN_MS ? a->node_timeout_ms / 2 : BACKOFF_MIN_MS;
     uint32_t backoff = BACKOFF_MIN_MS;
-    for (uint32_t i = 1; i < a->failures && backoff < BACKOFF_MAX_MS; i++)
+    for (uint32_t i = 1; i < a->failures && backoff < max; i++)
         backoff *= 2;
-    if (backoff > BACKOFF_MAX_MS)
-        backoff = BACKOFF_MAX_MS;
-    log_warn("controller %s: %s failed (attempt %" PRIu32 ", %zu jobs running): %s; retry in "
-             "%" PRIu32 " ms",
-             a->conf->controller, phase_name(a->phase), a->failures, jobs_live(a->jobs), why,
-             backoff);
+    if (backoff > max)
+        backoff = max;
+    if (a->failures <= FAIL_LOG_FIRST || now - a->fail_logged_us >= FAIL_LOG_EVERY_US) {
+        log_warn("controller %s: %s failed (attempt %" PRIu32 ", %zu jobs running): %s; retry in "
+                 "%" PRIu32 " ms",
+                 a->conf->controller, phase_name(a->phase), a->failures, jobs_live(a->jobs), why,
+                 backoff);
+        a->fail_logged_us = now;
+    }
     arm_at(a, now + (int64_t)backoff * 1000);
 }
 
@@ -346,6 +360,7 @@ static void on_register(void *ctx, long status, const char *body, size_t len, co
     free(a->agent_id);
     a->agent_id = ans.agent_id;
     a->interval_ms = a->conf->sync_interval_ms ? a->conf->sync_interval_ms : ans.sync_interval_ms;
+    a->node_timeout_ms = ans.node_timeout_ms;
     log_info("registered %zu nodes as agent %s (%s); sync every %" PRIu32
              " ms, node timeout %" PRIu32 " ms",
              a->nnodes, a->agent_id, a->conf->emulate ? "emulated" : "real", a->interval_ms,
@@ -376,20 +391,6 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
         a->phase = PH_REGISTER;
         return request_failed(a, msg);
     }
-    char field[64];
-    proto_error_field(body, len, field, sizeof(field));
-    if (status == 400 && !a->no_reasons && strncmp(field, "exits[", 6) == 0 &&
-        strstr(field, "].reason") != NULL) {
-        /*
-         * "reason" is an optional field newer than some controllers, which
-         * refuse unknown fields; without it the exit still says 127. One
-         * refused field must not stall every sync until our nodes go down.
-         */
-        log_warn("the controller refuses exits[].reason; exits go without reasons from now on");
-        a->no_reasons = true;
-        arm_at(a, 0);
-        return;
-    }
     if (status >= 400 && status < 500) {
         /* Our request is at fault: retrying is all we can do, and it must be loud. */
         proto_error_message(body, len, msg, sizeof(msg));
@@ -402,14 +403,19 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
     }
     request_ok(a);
     a->syncs_ok++;
-    /* The controller has answered this sync: the exits it carried are handled. */
-    jobs_ack(a->jobs, a->seq);
     struct proto_work w;
     struct nl_err err = {0};
-    if (proto_decode_sync(body, len, &w, &err) < 0)
+    /*
+     * The controller has answered this sync: the exits it carried are
+     * handled, except those it holds (a rank of a gang that runs on).
+     */
+    if (proto_decode_sync(body, len, &w, &err) < 0) {
         log_err("sync answer ignored: %s", err.msg);
-    else
+        jobs_ack(a->jobs, a->seq, NULL, 0);
+    } else {
+        jobs_ack(a->jobs, a->seq, w.hold, w.nhold);
         apply_work(a, &w);
+    }
     proto_work_release(&w);
     if (!a->stopping)
         arm_at(a, a->sync_started_us + (int64_t)a->interval_ms * 1000);
@@ -423,7 +429,7 @@ static void send_sync(struct agent *a)
     a->seq++;
     size_t ne = jobs_exits(a->jobs, a->seq, &ex);
     struct proto_buf b = {0};
-    proto_encode_sync(&b, a->agent_id, run, nr, ex, ne, !a->no_reasons);
+    proto_encode_sync(&b, a->agent_id, run, nr, ex, ne);
     a->sync_bytes += b.len;
     a->sync_started_us = nl_clock_monotonic_us();
     log_debug(NL_LOGC_AGENT, "sync %" PRIu64 ": %zu running, %zu exits, %zu bytes", a->seq, nr, ne,

@@ -2,9 +2,14 @@
 /*
  * jobs.c - the agent's job table; see jobs.h.
  *
- * Containers: `bykey` maps (job << 22 | node index) to the entry, `bypid`
+ * Containers: `bytag` holds every entry under a tag unique to it (the
+ * heap and the exec pipes name entries by tag), `bykey` maps (job << 22 |
+ * node index) to the entry of that job's newest run on that node, `bypid`
  * maps a live process to its entry, `exited` lists entries waiting for an
- * acknowledgement, and `heap` orders deadlines. Heap entries are never
+ * acknowledgement, and `heap` orders deadlines. Two runs of one job on one
+ * node exist together only briefly: the node's agent was cut off, the
+ * controller requeued the job and started it again there; the older run is
+ * killed as soon as the newer one is launched. Heap entries are never
  * removed early: each carries the generation of its job's deadline, and a
  * popped entry whose job is gone or whose generation moved on is skipped.
  * That keeps a kill or an exit O(1) instead of a heap search.
@@ -50,8 +55,10 @@ enum deadline_kind {
 };
 
 struct job {
-    uint64_t key;
+    uint64_t key; /* (job, node index): shared by the runs of a job on a node */
+    uint64_t tag; /* unique to this entry, never 0 */
     int64_t id;
+    uint32_t run;
     char *node;
     enum job_state state;
     bool noop;
@@ -72,7 +79,7 @@ struct job {
 
 struct deadline {
     int64_t when_us; /* CLOCK_MONOTONIC */
-    uint64_t key;
+    uint64_t tag;
     uint32_t gen;
 };
 
@@ -80,7 +87,8 @@ struct agent_jobs {
     struct jobs_conf conf;
     int epfd, tfd;
     int64_t armed_us; /* what tfd is set to, 0 when disarmed */
-    struct u64map bykey, bypid;
+    struct u64map bytag, bykey, bypid;
+    uint64_t last_tag;
     size_t live;
     struct job **exited;
     size_t nexited, cap_exited;
@@ -92,7 +100,7 @@ struct agent_jobs {
     size_t cap_exit;
 };
 
-/* epoll tag of the timerfd; exec pipes are tagged with their job's key, never 0. */
+/* epoll tag of the timerfd; exec pipes are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
 
 static uint64_t job_key(int64_t id, uint32_t node_idx)
@@ -172,7 +180,7 @@ static void set_deadline(struct agent_jobs *t, struct job *j, enum deadline_kind
 {
     j->dl = kind;
     j->dl_gen++;
-    heap_push(t, (struct deadline){when_us, j->key, j->dl_gen});
+    heap_push(t, (struct deadline){when_us, j->tag, j->dl_gen});
 }
 
 /* ---- table ------------------------------------------------------------- */
@@ -207,9 +215,10 @@ void jobs_destroy(struct agent_jobs *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->bykey.cap; i++)
-        if (t->bykey.keys[i] != 0)
-            job_free(t->bykey.vals[i]);
+    for (size_t i = 0; i < t->bytag.cap; i++)
+        if (t->bytag.keys[i] != 0)
+            job_free(t->bytag.vals[i]);
+    u64map_release(&t->bytag);
     u64map_release(&t->bykey);
     u64map_release(&t->bypid);
     free(t->exited);
@@ -238,16 +247,20 @@ size_t jobs_unacked(const struct agent_jobs *t)
     return t->nexited;
 }
 
-static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, const char *node)
+static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint32_t run,
+                           const char *node)
 {
     struct job *j = xcalloc(1, sizeof(*j));
     j->key = key;
+    j->tag = ++t->last_tag;
     j->id = id;
+    j->run = run;
     j->node = xstrdup(node);
     j->proc.pid = -1;
     j->proc.exec_fd = -1;
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
+    u64map_put(&t->bytag, j->tag, j);
     u64map_put(&t->bykey, key, j);
     t->live++;
     return j;
@@ -263,6 +276,7 @@ static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, d
     j->dl_gen++;
     t->live--;
     j->exit = (struct proto_exit){.job = j->id,
+                                  .run = j->run,
                                   .node = j->node,
                                   .exit_code = code,
                                   .signal = sig,
@@ -278,8 +292,9 @@ static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, d
     }
     t->exited[t->nexited++] = j;
     if (!j->noop || code != 0 || sig != 0 || nl_log_cat_enabled(NL_LOGC_AGENT))
-        log_info("job=%" PRId64 " node=%s ended: exit_code=%d signal=%d timeout=%d%s%s", j->id,
-                 j->node, code, sig, (int)j->timeout, j->reason ? " reason=" : "",
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s ended: exit_code=%d signal=%d "
+                 "timeout=%d%s%s",
+                 j->id, j->run, j->node, code, sig, (int)j->timeout, j->reason ? " reason=" : "",
                  j->reason ? j->reason : "");
 }
 
@@ -298,6 +313,8 @@ static void job_set_reason(struct job *j, const char *fmt, ...)
 }
 
 /* ---- launch ------------------------------------------------------------ */
+
+static void start_kill(struct agent_jobs *t, struct job *j, double grace_s, const char *reason);
 
 /* ["sleep", "S"] with S a plain non-negative number of seconds: a timed no-op. */
 static bool noop_seconds(const struct proto_launch *l, double *secs)
@@ -344,7 +361,8 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
     output_path(t, j, l->stderr_path, cwd, "err", err_path, sizeof(err_path));
     int procs_fd = -1;
     if (t->conf.cg != NULL) {
-        snprintf(j->cg_leaf, sizeof(j->cg_leaf), "j%" PRId64 ".n%" PRIu32, j->id, node_idx);
+        snprintf(j->cg_leaf, sizeof(j->cg_leaf), "j%" PRId64 ".r%" PRIu32 ".n%" PRIu32, j->id,
+                 j->run, node_idx);
         int rc = agent_cg_job_create(t->conf.cg, j->cg_leaf, &procs_fd);
         if (rc < 0) {
             log_warn("job=%" PRId64 " node=%s runs without a cgroup: %s", j->id, j->node,
@@ -372,12 +390,12 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
     j->argv0 = xstrdup(l->argv[0]);
     j->cwd = xstrdup(cwd);
     u64map_put(&t->bypid, (uint64_t)j->proc.pid, j);
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->key};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->tag};
     epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.exec_fd, &ev);
     if (l->time_limit_s > 0)
         set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(l->time_limit_s));
-    log_info("job=%" PRId64 " node=%s started: pid=%d %s", j->id, j->node, (int)j->proc.pid,
-             l->argv[0]);
+    log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run, j->node,
+             (int)j->proc.pid, l->argv[0]);
 }
 
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx)
@@ -388,12 +406,25 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
         return;
     }
     uint64_t key = job_key(l->job, node_idx);
-    if (u64map_get(&t->bykey, key) != NULL) {
-        log_debug(NL_LOGC_AGENT, "job=%" PRId64 " node=%s: launched again, ignored", l->job,
-                  l->node);
+    struct job *old = u64map_get(&t->bykey, key);
+    if (old != NULL && old->run >= l->run) {
+        log_debug(NL_LOGC_AGENT,
+                  "job=%" PRId64 " run=%" PRIu32 " node=%s: launched again (run %" PRIu32
+                  " is known), ignored",
+                  l->job, l->run, l->node, old->run);
         return;
     }
-    struct job *j = job_add(t, key, l->job, l->node);
+    /*
+     * The controller starts a newer run here only once it has given the old
+     * one up (its node fell silent): the old one must not run on beside it.
+     */
+    if (old != NULL && old->state != JOB_EXITED) {
+        log_warn("job=%" PRId64 " node=%s: run %" PRIu32 " launched while run %" PRIu32
+                 " still runs; killing run %" PRIu32,
+                 l->job, l->node, l->run, old->run, old->run);
+        start_kill(t, old, 0, "stale run");
+    }
+    struct job *j = job_add(t, key, l->job, l->run, l->node);
     j->grace_s = l->grace_s >= 0 ? l->grace_s : JOBS_DEFAULT_GRACE_S;
     double secs;
     if (node_idx == JOBS_NODE_IDX_MAX) {
@@ -469,15 +500,15 @@ void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
     for (size_t i = 0; i < n; i++)
         ids[i] = k[i].job;
     qsort(ids, n, sizeof(*ids), cmp_i64);
-    for (size_t s = 0; s < t->bykey.cap; s++) {
-        struct job *j = t->bykey.keys[s] ? t->bykey.vals[s] : NULL;
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = t->bytag.keys[s] ? t->bytag.vals[s] : NULL;
         if (j == NULL || j->state == JOB_EXITED ||
             bsearch(&j->id, ids, n, sizeof(*ids), cmp_i64) == NULL)
             continue;
         for (size_t i = 0; i < n; i++) {
-            if (k[i].job == j->id) {
-                log_info("job=%" PRId64 " node=%s: kill (grace %g s, %s)", j->id, j->node,
-                         k[i].grace_s, k[i].reason ? k[i].reason : "no reason");
+            if (k[i].job == j->id && (k[i].run == 0 || k[i].run == j->run)) {
+                log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: kill (grace %g s, %s)", j->id,
+                         j->run, j->node, k[i].grace_s, k[i].reason ? k[i].reason : "no reason");
                 start_kill(t, j, k[i].grace_s, k[i].reason);
                 break;
             }
@@ -489,9 +520,9 @@ void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
 
 void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
 {
-    for (size_t s = 0; s < t->bykey.cap; s++)
-        if (t->bykey.keys[s] != 0)
-            start_kill(t, t->bykey.vals[s], grace_s, reason);
+    for (size_t s = 0; s < t->bytag.cap; s++)
+        if (t->bytag.keys[s] != 0)
+            start_kill(t, t->bytag.vals[s], grace_s, reason);
     rearm(t);
 }
 
@@ -505,11 +536,13 @@ static void on_deadline(struct agent_jobs *t, struct job *j)
         break;
     case DL_TIME_LIMIT:
         j->timeout = true;
-        log_info("job=%" PRId64 " node=%s: time limit reached", j->id, j->node);
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: time limit reached", j->id, j->run,
+                 j->node);
         start_kill(t, j, j->grace_s, "time limit");
         break;
     case DL_KILL:
-        log_info("job=%" PRId64 " node=%s: grace over, SIGKILL", j->id, j->node);
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: grace over, SIGKILL", j->id, j->run,
+                 j->node);
         j->dl = DL_NONE;
         signal_job(t, j, SIGKILL);
         break;
@@ -528,7 +561,7 @@ static void run_deadlines(struct agent_jobs *t)
     while (t->nheap > 0 && t->heap[0].when_us <= now) {
         struct deadline d = t->heap[0];
         heap_pop(t);
-        struct job *j = u64map_get(&t->bykey, d.key);
+        struct job *j = u64map_get(&t->bytag, d.tag);
         if (j != NULL && j->dl_gen == d.gen && j->state != JOB_EXITED)
             on_deadline(t, j);
     }
@@ -554,7 +587,7 @@ void jobs_dispatch(struct agent_jobs *t)
             run_deadlines(t);
             continue;
         }
-        struct job *j = u64map_get(&t->bykey, ev[i].data.u64);
+        struct job *j = u64map_get(&t->bytag, ev[i].data.u64);
         if (j != NULL)
             read_exec_pipe(t, j);
     }
@@ -624,10 +657,10 @@ size_t jobs_running(struct agent_jobs *t, const struct proto_running **out)
         t->run_out = xreallocarray(t->run_out, t->cap_run, sizeof(*t->run_out));
     }
     size_t n = 0;
-    for (size_t s = 0; s < t->bykey.cap; s++) {
-        const struct job *j = t->bykey.keys[s] ? t->bykey.vals[s] : NULL;
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        const struct job *j = t->bytag.keys[s] ? t->bytag.vals[s] : NULL;
         if (j != NULL && j->state != JOB_EXITED)
-            t->run_out[n++] = (struct proto_running){j->id, j->node};
+            t->run_out[n++] = (struct proto_running){j->id, j->run, j->node};
     }
     assert(n == t->live);
     *out = t->run_out;
@@ -648,13 +681,24 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
     return t->nexited;
 }
 
-void jobs_ack(struct agent_jobs *t, uint64_t seq)
+static bool held(const struct job *j, const struct proto_hold *hold, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (hold[i].job == j->id && hold[i].run == j->run && strcmp(hold[i].node, j->node) == 0)
+            return true;
+    return false;
+}
+
+void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n)
 {
     size_t keep = 0;
     for (size_t i = 0; i < t->nexited; i++) {
         struct job *j = t->exited[i];
-        if (j->sent_seq == seq) {
-            u64map_del(&t->bykey, j->key);
+        if (j->sent_seq == seq && !held(j, hold, n)) {
+            u64map_del(&t->bytag, j->tag);
+            /* bykey may already name a newer run of the job on that node. */
+            if (u64map_get(&t->bykey, j->key) == j)
+                u64map_del(&t->bykey, j->key);
             job_free(j);
         } else {
             t->exited[keep++] = j;

@@ -3,16 +3,19 @@
  * jobs.h - the agent's table of jobs: launch, kill, time limits, reaping,
  * and the running/exit lists each sync reports.
  *
- * A job here is one job on one node (a 4-node job launched on an agent
- * that stands for all four nodes is four entries). Its life:
+ * A job here is one run of one job on one node (a 4-node job launched on
+ * an agent that stands for all four nodes is four entries; the run number
+ * tells a restart of a requeued job from the process of its earlier run).
+ * Its life:
  *
  *     RUNNING --kill / time limit--> KILLING --exit--> EXITED --ack--> gone
  *        \______________________exit_________________/
  *
  * EXITED entries stay until a sync answer has been received for a sync
  * that carried their exit (jobs_ack), so an exit is never lost to a
- * controller restart, and a repeated launch of the same job and node while
- * its exit is unacknowledged is recognised and ignored.
+ * controller restart, and a repeated launch of the same run of a job on a
+ * node while its exit is unacknowledged is recognised and ignored. A
+ * launch of a newer run kills an older run of the job on that node at once.
  *
  * A job runs either as a real process (launch.h), or, when the table is
  * made with noop set and the command is exactly ["sleep", "SECONDS"], as a
@@ -72,14 +75,18 @@ void jobs_reap(struct agent_jobs *t);
 /*
  * Start l on node (node_idx is the agent's index of that node, or
  * JOBS_NODE_IDX_MAX for a node the agent does not stand for, in which case
- * the job fails at once with a reason). A launch of a job and node already
- * in the table is ignored. A launch that cannot start becomes an exit with
- * exit_code 127 and a reason; nothing is returned because nothing is left
- * for the caller to do.
+ * the job fails at once with a reason). A launch of a run of a job on a
+ * node that the table already holds (or of an older run) is ignored; a
+ * newer run SIGKILLs the older one still running there. A launch that
+ * cannot start becomes an exit with exit_code 127 and a reason; nothing is
+ * returned because nothing is left for the caller to do.
  */
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx);
 
-/* Apply kill entries: SIGTERM each job's process groups, SIGKILL after grace_s. */
+/*
+ * Apply kill entries: SIGTERM the process groups of each entry's run of its
+ * job (every run when the entry's run is 0), SIGKILL after grace_s.
+ */
 void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n);
 
 /* Kill every job (shutdown): as jobs_kill with the given grace and reason. */
@@ -103,7 +110,11 @@ size_t jobs_running(struct agent_jobs *t, const struct proto_running **out);
  */
 size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out);
 
-/* A sync answer arrived for sync number seq: forget the exits it carried. */
-void jobs_ack(struct agent_jobs *t, uint64_t seq);
+/*
+ * A sync answer arrived for sync number seq: forget the exits it carried,
+ * except those the answer holds (hold, n entries, borrowed): those are
+ * reported again in the next syncs until an answer no longer holds them.
+ */
+void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n);
 
 #endif

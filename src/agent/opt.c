@@ -40,7 +40,7 @@ struct opt_def {
 #define F(field) offsetof(struct agent_conf, field)
 
 static const struct opt_def opt_table[] = {
-        {"controller", OPT_STR, "URL", "http://127.0.0.1:8470", 0, 0, F(controller), 0, true,
+        {"controller", OPT_STR, "URL", "http://127.0.0.1:7420", 0, 0, F(controller), 0, true,
          "base URL of nordlysd"},
         {"nodes", OPT_LIST, "NAME[,NAME...]", NULL, 0, 0, F(nodes), F(nnodes), true,
          "facility node names this agent runs (one real node, or a few)"},

@@ -31,7 +31,7 @@ struct nl_err;
 #define AGENT_NODE_NAME_MAX 128u
 
 struct agent_conf {
-    char *controller; /* base URL, "http://127.0.0.1:8470" */
+    char *controller; /* base URL, "http://127.0.0.1:7420" */
     char **nodes;     /* --nodes, split on commas (owned); empty when emulating */
     size_t nnodes;
     uint32_t emulate;          /* --emulate N: stand for N unregistered nodes; 0 = off */

@@ -90,15 +90,15 @@ void proto_encode_register(struct proto_buf *b, const char *agent, char *const *
     buf_puts(b, emulated ? "],\"emulated\":true}" : "],\"emulated\":false}");
 }
 
-static void encode_exit(struct proto_buf *b, const struct proto_exit *e, bool with_reason)
+static void encode_exit(struct proto_buf *b, const struct proto_exit *e)
 {
-    buf_printf(b, "{\"job\":%" PRId64 ",\"node\":", e->job);
+    buf_printf(b, "{\"job\":%" PRId64 ",\"run\":%" PRIu32 ",\"node\":", e->job, e->run);
     buf_json_str(b, e->node);
     buf_printf(b, ",\"exit_code\":%d,\"signal\":%d,\"timeout\":%s", e->exit_code, e->signal,
                e->timeout ? "true" : "false");
     buf_printf(b, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld", e->cpu_s, e->max_rss_kb);
     buf_printf(b, ",\"start_time\":%.3f,\"end_time\":%.3f", e->start_time, e->end_time);
-    if (with_reason && e->reason != NULL) {
+    if (e->reason != NULL) {
         buf_puts(b, ",\"reason\":");
         buf_json_str(b, e->reason);
     }
@@ -106,7 +106,7 @@ static void encode_exit(struct proto_buf *b, const struct proto_exit *e, bool wi
 }
 
 void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
-                       size_t nr, const struct proto_exit *e, size_t ne, bool with_reasons)
+                       size_t nr, const struct proto_exit *e, size_t ne)
 {
     /* About 60 bytes per running entry: reserve once instead of growing 20 times. */
     buf_reserve(b, 64 + nr * 64 + ne * 256);
@@ -114,7 +114,8 @@ void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct p
     buf_json_str(b, agent_id);
     buf_puts(b, ",\"running\":[");
     for (size_t i = 0; i < nr; i++) {
-        buf_printf(b, "%s{\"job\":%" PRId64 ",\"node\":", i ? "," : "", r[i].job);
+        buf_printf(b, "%s{\"job\":%" PRId64 ",\"run\":%" PRIu32 ",\"node\":", i ? "," : "",
+                   r[i].job, r[i].run);
         buf_json_str(b, r[i].node);
         buf_add(b, "}", 1);
     }
@@ -122,7 +123,7 @@ void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct p
     for (size_t i = 0; i < ne; i++) {
         if (i > 0)
             buf_add(b, ",", 1);
-        encode_exit(b, &e[i], with_reasons);
+        encode_exit(b, &e[i]);
     }
     buf_puts(b, "]}");
 }
@@ -293,7 +294,11 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     l->grace_s = -1;
     if (!json_is_object(o))
         return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int64_t run = 0;
     int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &l->job, err);
+    if (rc == 0)
+        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+    l->run = (uint32_t)run;
     if (rc == 0)
         rc = get_str(o, "node", where, true, &l->node, err);
     if (rc == 0)
@@ -321,11 +326,31 @@ static int decode_kill(json_t *o, size_t idx, struct proto_kill *k, struct nl_er
     snprintf(where, sizeof(where), "kill[%zu]", idx);
     if (!json_is_object(o))
         return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int64_t run = 0;
     int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &k->job, err);
+    if (rc == 0)
+        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+    k->run = (uint32_t)run;
     if (rc == 0)
         rc = get_seconds(o, "grace_s", where, 86400, 0, &k->grace_s, err);
     if (rc == 0)
         rc = get_str(o, "reason", where, false, &k->reason, err);
+    return rc;
+}
+
+static int decode_hold(json_t *o, size_t idx, struct proto_hold *h, struct nl_err *err)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "hold[%zu]", idx);
+    if (!json_is_object(o))
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int64_t run = 0;
+    int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &h->job, err);
+    if (rc == 0)
+        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+    h->run = (uint32_t)run;
+    if (rc == 0)
+        rc = get_str(o, "node", where, true, &h->node, err);
     return rc;
 }
 
@@ -350,10 +375,12 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     json_t *root = parse(body, len, err);
     if (root == NULL)
         return err ? err->code : -EPROTO;
-    json_t *la, *ka;
+    json_t *la, *ka, *ha;
     int rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
     if (rc == 0)
         rc = get_array(root, "kill", PROTO_KILL_MAX, &ka, err);
+    if (rc == 0)
+        rc = get_array(root, "hold", PROTO_HOLD_MAX, &ha, err);
     if (rc == 0 && la != NULL && json_array_size(la) > 0) {
         out->launch = xcalloc(json_array_size(la), sizeof(*out->launch));
         for (size_t i = 0; i < json_array_size(la) && rc == 0; i++) {
@@ -366,6 +393,13 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
         for (size_t i = 0; i < json_array_size(ka) && rc == 0; i++) {
             out->nkill = i + 1;
             rc = decode_kill(json_array_get(ka, i), i, &out->kill[i], err);
+        }
+    }
+    if (rc == 0 && ha != NULL && json_array_size(ha) > 0) {
+        out->hold = xcalloc(json_array_size(ha), sizeof(*out->hold));
+        for (size_t i = 0; i < json_array_size(ha) && rc == 0; i++) {
+            out->nhold = i + 1;
+            rc = decode_hold(json_array_get(ha, i), i, &out->hold[i], err);
         }
     }
     json_decref(root);
@@ -398,6 +432,9 @@ void proto_work_release(struct proto_work *w)
     for (size_t i = 0; i < w->nkill; i++)
         free(w->kill[i].reason);
     free(w->kill);
+    for (size_t i = 0; i < w->nhold; i++)
+        free(w->hold[i].node);
+    free(w->hold);
     memset(w, 0, sizeof(*w));
 }
 
@@ -447,13 +484,5 @@ void proto_error_message(const char *body, size_t len, char *msg, size_t size)
         snprintf(msg, size, "%s", json_string_value(m));
     else
         snprintf(msg, size, "%.*s", (int)(len < 200 ? len : 200), body ? body : "");
-    json_decref(root);
-}
-
-void proto_error_field(const char *body, size_t len, char *field, size_t size)
-{
-    json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
-    json_t *f = json_object_get(json_object_get(root, "error"), "field");
-    snprintf(field, size, "%s", json_is_string(f) ? json_string_value(f) : "");
     json_decref(root);
 }

@@ -30,6 +30,7 @@ struct nl_err;
  */
 #define PROTO_LAUNCH_MAX 2000000u
 #define PROTO_KILL_MAX   2000000u
+#define PROTO_HOLD_MAX   2000000u
 #define PROTO_ARGV_MAX   4096u
 #define PROTO_ENV_MAX    4096u
 
@@ -39,15 +40,23 @@ struct proto_buf {
     size_t len, cap;
 };
 
+/*
+ * A job's run number: which start of the job a launch, a process, an exit
+ * or a kill belongs to (docs/api.md). The controller counts from 1.
+ */
+#define PROTO_RUN_MAX INT32_MAX
+
 /* A job still running on a node (borrowed strings). */
 struct proto_running {
     int64_t job;
+    uint32_t run;
     const char *node;
 };
 
 /* A job exit to report (borrowed strings; reason may be NULL). */
 struct proto_exit {
     int64_t job;
+    uint32_t run;
     const char *node;
     int exit_code; /* exit status, or -1 when killed by a signal */
     int signal;    /* terminating signal, 0 when it exited */
@@ -55,12 +64,13 @@ struct proto_exit {
     double cpu_s;  /* user + system CPU of the job's processes */
     long max_rss_kb;
     double start_time, end_time; /* Unix seconds */
-    const char *reason;          /* why a launch failed, or the kill reason; NULL if none */
+    const char *reason;          /* why a launch failed; NULL if none */
 };
 
 /* One launch entry of a sync answer; every string owned by the entry. */
 struct proto_launch {
     int64_t job;
+    uint32_t run;
     char *node;
     char **argv; /* NULL-terminated, argc >= 1 */
     size_t argc;
@@ -74,8 +84,16 @@ struct proto_launch {
 
 struct proto_kill {
     int64_t job;
+    uint32_t run; /* the run to kill; 0 (only from the agent itself) means every run */
     double grace_s;
     char *reason; /* NULL when absent */
+};
+
+/* An exit the controller holds: the agent reports it again (not acknowledged). */
+struct proto_hold {
+    int64_t job;
+    uint32_t run;
+    char *node; /* owned */
 };
 
 struct proto_work {
@@ -83,6 +101,8 @@ struct proto_work {
     size_t nlaunch;
     struct proto_kill *kill;
     size_t nkill;
+    struct proto_hold *hold;
+    size_t nhold;
 };
 
 struct proto_reg_answer {
@@ -95,19 +115,16 @@ struct proto_reg_answer {
 void proto_encode_register(struct proto_buf *b, const char *agent, char *const *nodes, size_t n,
                            bool emulated);
 
-/*
- * Append the sync request to b. with_reasons false leaves out the exits'
- * optional "reason" (for a controller that refuses it, see agent.c).
- */
+/* Append the sync request to b. */
 void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
-                       size_t nr, const struct proto_exit *e, size_t ne, bool with_reasons);
+                       size_t nr, const struct proto_exit *e, size_t ne);
 
 /* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
 int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,
                           struct nl_err *err);
 void proto_reg_answer_release(struct proto_reg_answer *a);
 
-/* Decode a sync answer (missing "launch"/"kill" mean none). Returns 0 or -EINVAL. */
+/* Decode a sync answer (missing "launch"/"kill"/"hold" mean none). Returns 0 or -EINVAL. */
 int proto_decode_sync(const char *body, size_t len, struct proto_work *out, struct nl_err *err);
 void proto_work_release(struct proto_work *w);
 
@@ -123,8 +140,5 @@ int proto_decode_node_names(const char *body, size_t len, size_t limit, char ***
  * msg, or a prefix of the raw body when it is not one. For log lines.
  */
 void proto_error_message(const char *body, size_t len, char *msg, size_t size);
-
-/* The "field" of an error body copied into field, or "" when there is none. */
-void proto_error_field(const char *body, size_t len, char *field, size_t size);
 
 #endif

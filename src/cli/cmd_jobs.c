@@ -226,7 +226,10 @@ static void show_flags(const json_t *job)
     show_line("flags", flags);
 }
 
-/* "0", "137 (signal 9)", or "-" while the job has not ended. */
+/*
+ * "0", "137 (signal 9)", or "-" while the job has not ended; then, when the
+ * controller knows why the job ended (a launch failure, a lost node), that.
+ */
 static void show_exit(const json_t *job)
 {
     char b[CLI_FMT_MAX];
@@ -238,6 +241,9 @@ static void show_exit(const json_t *job)
     else
         snprintf(line, sizeof(line), "%s", b);
     show_line("exit code", line);
+    const char *why = json_string_value(json_object_get(job, "exit_reason"));
+    if (why != NULL)
+        show_line("exit reason", why);
 }
 
 static void show_waiting(const json_t *job, double now)
@@ -279,6 +285,7 @@ static void render_show(const json_t *j)
     show_line("nodes", s[0] != '\0' ? s : "-");
     free(s);
     show_line("site", cli_json_str(job, "site"));
+    show_line("run", cli_fmt_count(b, cli_json_num(job, "run")));
     show_line("preemptions", cli_fmt_count(b, cli_json_num(job, "preemptions")));
     show_exit(job);
     show_line("energy", cli_fmt_energy(b, cli_json_num(job, "energy_kwh")));

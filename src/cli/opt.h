@@ -66,7 +66,7 @@ struct cli_args {
     size_t npos;
 };
 
-#define CLI_DEFAULT_URL "http://127.0.0.1:8470"
+#define CLI_DEFAULT_URL "http://127.0.0.1:7420"
 
 /*
  * Parse argv[1..argc-1] (argv[0] is the subcommand's name) against spec.

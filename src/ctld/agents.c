@@ -30,6 +30,11 @@
 #include "store/store.h"
 
 #define AGENT_ID_MAX 128
+/*
+ * An exit's reason is one line for people (an errno message after a path):
+ * 1 KiB holds a PATH_MAX-long path's first part and the message.
+ */
+#define EXIT_REASON_MAX 1024
 
 struct launch {
     uint64_t job;
@@ -38,6 +43,7 @@ struct launch {
 
 struct kill {
     uint64_t job;
+    uint32_t run;
     uint32_t grace_s;
     const char *reason; /* static */
 };
@@ -160,6 +166,11 @@ static const struct agent *node_owner(const struct agents *a, uint32_t node)
     return a->list[a->node_agent[node]];
 }
 
+int32_t agents_node_index(const struct agents *a, uint32_t node)
+{
+    return node < a->nnodes ? a->node_agent[node] : -1;
+}
+
 const char *agents_node_agent(const struct agents *a, uint32_t node)
 {
     const struct agent *ag = node_owner(a, node);
@@ -219,21 +230,22 @@ void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node)
     ag->launches[ag->nlaunches++] = (struct launch){.job = job, .node = node};
 }
 
-void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t node, uint32_t grace_s,
+void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t run, uint32_t node, uint32_t grace_s,
                        const char *reason)
 {
     struct agents *a = c->agents;
     if (node >= a->nnodes || a->node_agent[node] < 0)
         return;
     struct agent *ag = a->list[a->node_agent[node]];
-    /* One kill per job per agent: it applies to all the agent's processes of that job. */
+    /* One kill per run per agent: it applies to all the agent's processes of that run. */
     for (size_t i = 0; i < ag->nkills; i++)
-        if (ag->kills[i].job == job)
+        if (ag->kills[i].job == job && ag->kills[i].run == run)
             return;
     if (ag->nkills == ag->kills_cap)
         ag->kills = xreallocarray(ag->kills, ag->kills_cap = xgrow(ag->kills_cap, ag->nkills + 1),
                                   sizeof(*ag->kills));
-    ag->kills[ag->nkills++] = (struct kill){.job = job, .grace_s = grace_s, .reason = reason};
+    ag->kills[ag->nkills++] =
+            (struct kill){.job = job, .run = run, .grace_s = grace_s, .reason = reason};
 }
 
 void agents_check_timeouts(struct ctld *c)
@@ -443,6 +455,7 @@ out:
 
 struct seen {
     uint64_t job;
+    uint32_t run;
     uint32_t node;
 };
 
@@ -452,6 +465,7 @@ struct sync_msg {
     size_t nrunning;
     struct jobs_exit *exits;
     size_t nexits;
+    uint8_t *held; /* per exit: not durable yet, the agent keeps reporting it */
 };
 
 static int job_id_arg(const json_t *v, const char *field, uint64_t *id, struct api_fault *f)
@@ -466,9 +480,25 @@ static int job_id_arg(const json_t *v, const char *field, uint64_t *id, struct a
     return 0;
 }
 
+/*
+ * A run number: 1 .. 2^31. Required, because a report that does not say
+ * which run it is about cannot tell a stale process from the current one.
+ */
+static int run_arg(const json_t *v, const char *field, uint32_t *run, struct api_fault *f)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX) {
+        f->code = v ? "invalid_field" : "missing_field";
+        snprintf(f->field, sizeof(f->field), "%s", field);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected a run number (a positive integer)", field);
+        return -EINVAL;
+    }
+    *run = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
 static int parse_running(struct ctld *c, const json_t *v, struct sync_msg *m, struct api_fault *f)
 {
-    static const char *const keys[] = {"job", "node", NULL};
+    static const char *const keys[] = {"job", "run", "node", NULL};
     size_t n = json_array_size(v);
     m->running = xcalloc(n ? n : 1, sizeof(*m->running));
     for (size_t i = 0; i < n; i++) {
@@ -485,6 +515,9 @@ static int parse_running(struct ctld *c, const json_t *v, struct sync_msg *m, st
             return -EINVAL;
         snprintf(field, sizeof(field), "%sjob", prefix);
         if (job_id_arg(json_object_get(e, "job"), field, &m->running[i].job, f) < 0)
+            return -EINVAL;
+        snprintf(field, sizeof(field), "%srun", prefix);
+        if (run_arg(json_object_get(e, "run"), field, &m->running[i].run, f) < 0)
             return -EINVAL;
         snprintf(field, sizeof(field), "%snode", prefix);
         if (node_arg(c, json_object_get(e, "node"), field, &m->running[i].node, f) < 0)
@@ -512,11 +545,35 @@ static int exit_number(const json_t *e, const char *key, const char *prefix, boo
     return 0;
 }
 
+/*
+ * The optional reason (why a launch failed): a string of 1..EXIT_REASON_MAX
+ * bytes; *out borrows it from e.
+ */
+static int exit_reason(const json_t *e, const char *prefix, const char **out, struct api_fault *f)
+{
+    const json_t *v = json_object_get(e, "reason");
+    *out = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > EXIT_REASON_MAX ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%sreason", prefix);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected a string of 1..%d bytes", f->field,
+                 EXIT_REASON_MAX);
+        return -EINVAL;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
 static int parse_exit(struct ctld *c, const json_t *e, const char *prefix, struct jobs_exit *x,
                       struct api_fault *f)
 {
-    static const char *const keys[] = {"job",   "node",       "exit_code",  "signal",   "timeout",
-                                       "cpu_s", "max_rss_kb", "start_time", "end_time", NULL};
+    static const char *const keys[] = {"job",        "run",      "node",   "exit_code",
+                                       "signal",     "timeout",  "cpu_s",  "max_rss_kb",
+                                       "start_time", "end_time", "reason", NULL};
     char field[64];
     double code, sig, cpu, rss, t;
     if (api_check_keys(e, keys, prefix, f) < 0)
@@ -524,8 +581,13 @@ static int parse_exit(struct ctld *c, const json_t *e, const char *prefix, struc
     snprintf(field, sizeof(field), "%sjob", prefix);
     if (job_id_arg(json_object_get(e, "job"), field, &x->job, f) < 0)
         return -EINVAL;
+    snprintf(field, sizeof(field), "%srun", prefix);
+    if (run_arg(json_object_get(e, "run"), field, &x->run, f) < 0)
+        return -EINVAL;
     snprintf(field, sizeof(field), "%snode", prefix);
     if (node_arg(c, json_object_get(e, "node"), field, &x->node, f) < 0)
+        return -EINVAL;
+    if (exit_reason(e, prefix, &x->reason, f) < 0)
         return -EINVAL;
     if (exit_number(e, "exit_code", prefix, true, &code, f) < 0 ||
         exit_number(e, "signal", prefix, true, &sig, f) < 0 ||
@@ -553,6 +615,7 @@ static int parse_exits(struct ctld *c, const json_t *v, struct sync_msg *m, stru
 {
     size_t n = json_array_size(v);
     m->exits = xcalloc(n ? n : 1, sizeof(*m->exits));
+    m->held = xcalloc(n ? n : 1, sizeof(*m->held));
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(v, i);
         char prefix[40];
@@ -594,20 +657,28 @@ static int parse_sync(struct ctld *c, const json_t *body, struct sync_msg *m, st
     return 0;
 }
 
-/* True when job runs, not being killed, with a rank on a node of agent idx. */
-static bool runs_current_here(struct ctld *c, uint64_t job, int32_t idx)
+/* The exits the agent must report again, or NULL when there are none. */
+static json_t *held_exits(const struct ctld *c, const struct sync_msg *m)
 {
-    const struct run *run = runs_get(c->runs, job);
-    if (run == NULL || run->kill_requested)
-        return false;
-    for (uint32_t r = 0; r < run->nnodes; r++)
-        if (c->agents->node_agent[run->alloc[r].node] == idx)
-            return true;
-    return false;
+    json_t *hold = NULL;
+    char name[96];
+    for (size_t i = 0; i < m->nexits; i++) {
+        if (!m->held[i])
+            continue;
+        if (hold == NULL)
+            hold = json_array();
+        nl_facility_node_name(c->fac, m->exits[i].node, name, sizeof(name));
+        json_array_append_new(hold, json_pack("{s:I, s:I, s:s}", "job", (json_int_t)m->exits[i].job,
+                                              "run", (json_int_t)m->exits[i].run, "node", name));
+    }
+    return hold;
 }
 
-/* The answer: queued launches (built now, from the store) and kills; the queues empty. */
-static json_t *sync_answer(struct ctld *c, struct agent *ag)
+/*
+ * The answer: queued launches (built now, from the store), kills (the
+ * queues empty) and the exits it holds.
+ */
+static json_t *sync_answer(struct ctld *c, struct agent *ag, const struct sync_msg *m)
 {
     json_t *launch = json_array(), *kill = json_array();
     for (size_t i = 0; i < ag->nlaunches; i++) {
@@ -615,20 +686,18 @@ static json_t *sync_answer(struct ctld *c, struct agent *ag)
         if (l != NULL)
             json_array_append_new(launch, l);
     }
-    int32_t idx = agent_index(c->agents, ag->id);
-    for (size_t i = 0; i < ag->nkills; i++) {
-        /*
-         * A kill is by job id: never send one that would hit a newer run of
-         * the same job on this agent (it was requeued and started again).
-         */
-        if (runs_current_here(c, ag->kills[i].job, idx))
-            continue;
+    /* A kill names its run, so it never hits a newer run of the same job on this agent. */
+    for (size_t i = 0; i < ag->nkills; i++)
         json_array_append_new(
-                kill, json_pack("{s:I, s:I, s:s}", "job", (json_int_t)ag->kills[i].job, "grace_s",
+                kill, json_pack("{s:I, s:I, s:I, s:s}", "job", (json_int_t)ag->kills[i].job, "run",
+                                (json_int_t)ag->kills[i].run, "grace_s",
                                 (json_int_t)ag->kills[i].grace_s, "reason", ag->kills[i].reason));
-    }
     ag->nlaunches = ag->nkills = 0;
-    return json_pack("{s:o, s:o}", "launch", launch, "kill", kill);
+    json_t *answer = json_pack("{s:o, s:o}", "launch", launch, "kill", kill);
+    json_t *hold = held_exits(c, m);
+    if (hold != NULL)
+        json_object_set_new(answer, "hold", hold);
+    return answer;
 }
 
 static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
@@ -647,12 +716,22 @@ static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
     for (size_t i = 0; i < m->nexits; i++)
         if (c->agents->node_agent[m->exits[i].node] == idx)
             jobs_exit(c, &m->exits[i]);
+    /* Asked after all of them: an exit later in the list may have ended the gang. */
+    for (size_t i = 0; i < m->nexits; i++)
+        m->held[i] =
+                c->agents->node_agent[m->exits[i].node] == idx && jobs_exit_held(c, &m->exits[i]);
     for (size_t i = 0; i < m->nrunning; i++) {
         uint32_t node = m->running[i].node;
-        /* A process the controller does not run there (failed over, or unknown) is killed. */
-        if (c->agents->node_agent[node] == idx && !jobs_seen(c, m->running[i].job, node))
-            agents_queue_kill(c, m->running[i].job, node, 0, "unknown");
+        /*
+         * A process the controller does not run there (failed over, an older
+         * run of a requeued job, or unknown) is killed.
+         */
+        const struct seen *s = &m->running[i];
+        if (c->agents->node_agent[node] == idx && !jobs_seen(c, s->job, s->run, node))
+            agents_queue_kill(c, s->job, s->run, node, 0, "unknown");
     }
+    if (c->unconfirmed_runs > 0)
+        jobs_confirm_reloaded(c, idx);
 }
 
 void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p)
@@ -671,9 +750,10 @@ void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_par
                   json_string_value(json_object_get(body, "agent_id")));
     } else {
         apply_sync(c, &m, http_req_peer(req));
-        api_reply(c, req, 200, sync_answer(c, m.ag));
+        api_reply(c, req, 200, sync_answer(c, m.ag, &m));
     }
     free(m.running);
     free(m.exits);
+    free(m.held);
     json_decref(body);
 }

@@ -44,8 +44,7 @@ void api_facility(struct ctld *c, struct http_req *req, const struct route_param
                           "jobs_running", (json_int_t)st.jobs_running, "jobs_preempting",
                           (json_int_t)st.jobs_preempting, "power_w", st.power_w, "power_it_w",
                           st.power_it_w, "power_budget_w", st.power_budget_w, "energy_kwh",
-                          (st.energy_wh - c->energy_base_wh) / 1000.0, "fragmentation",
-                          st.fragmentation, "sites", sites);
+                          st.energy_wh / 1000.0, "fragmentation", st.fragmentation, "sites", sites);
     api_reply(c, req, 200, o);
 }
 

@@ -79,8 +79,7 @@ static void gpus_and_power(struct ctld *c, struct textbuf *b)
     textbuf_printf(b, "nordlys_power_budget_watts %.6g\n", st.power_budget_w);
     metrics_family(b, "nordlys_energy_kwh_total", "counter",
                    "Facility energy since the controller started.");
-    textbuf_printf(b, "nordlys_energy_kwh_total %.6g\n",
-                   (st.energy_wh - c->energy_base_wh) / 1000.0);
+    textbuf_printf(b, "nordlys_energy_kwh_total %.6g\n", st.energy_wh / 1000.0);
     metrics_family(b, "nordlys_fragmentation", "gauge",
                    "Free GPUs outside wholly free racks over free GPUs.");
     textbuf_printf(b, "nordlys_fragmentation %.6g\n", st.fragmentation);

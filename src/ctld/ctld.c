@@ -201,19 +201,16 @@ static int open_store(struct ctld *c, struct nl_err *err)
 }
 
 /*
- * The scheduler's clock starts at 0; bring it to t_us (the oldest reloaded
- * job's time, or now) before anything happens, and remember the energy it counted for that empty
- * stretch so that reports start from zero.
+ * A reloaded run is declared lost when no agent lists it within
+ * node-timeout-ms; that time counts from when agents can reach us, not from
+ * when reloading began (a large store takes a while to read).
  */
-void ctld_start_clock(struct ctld *c, int64_t t_us)
+static void restart_lost_clocks(struct ctld *c)
 {
-    if (c->clock_started)
-        return;
-    struct nl_sched_stats st;
-    nl_sched_advance(c->sched, t_us);
-    nl_sched_stats(c->sched, &st);
-    c->energy_base_wh = st.energy_wh;
-    c->clock_started = true;
+    ctld_now(c);
+    size_t cursor = 0;
+    for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;)
+        run->last_seen_us = c->now_us;
 }
 
 /* Every node starts unusable: a node is up only once its agent has synced. */
@@ -238,7 +235,6 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
     c->agents = agents_create(nl_facility_nodes(c->fac));
     if (jobs_reload(c, err) < 0 || agents_load(c, err) < 0)
         goto fail;
-    ctld_start_clock(c, c->now_us);
     all_nodes_down(c);
     ctld_commit(c);
     struct http_ops ops = {.body_limit = api_body_limit,
@@ -247,6 +243,7 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
                            .arg = c};
     if ((c->http = http_open(cfg->listen, &ops, err)) == NULL || write_port_file(c, err) < 0)
         goto fail;
+    restart_lost_clocks(c);
     log_info("listening on http://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s",
              (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, http_port(c->http),
              nl_facility_name(c->fac), (unsigned long long)nl_facility_gpus(c->fac),

@@ -34,6 +34,7 @@ struct nl_err;
 struct nl_store;
 struct nl_store_job;
 struct agents;
+struct run;
 struct runs;
 
 /*
@@ -82,10 +83,9 @@ struct ctld {
     int64_t next_pass_us;
     int64_t next_check_us;
     int64_t last_pass_us;
-    bool clock_started;
-    double energy_base_wh; /* the scheduler's energy figure at start-up, subtracted in reports */
     struct ctld_submit *subs;
     size_t nsubs, subs_cap;
+    size_t unconfirmed_runs; /* runs with unconfirmed ranks */
     struct ctld_stats stats;
     volatile bool stop;
 };
@@ -95,8 +95,6 @@ struct ctld {
 /* Build every subsystem in dependency order; NULL with err set. */
 struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err);
 void ctld_destroy(struct ctld *c);
-/* Start the scheduler's clock at t_us (once; later calls do nothing). */
-void ctld_start_clock(struct ctld *c, int64_t t_us);
 /* Advance and return c->now_us from the real clock (never backwards). */
 int64_t ctld_now(struct ctld *c);
 /* Open this iteration's transaction if none is open. Fatal if BEGIN fails. */
@@ -132,25 +130,44 @@ int jobs_cancel(struct ctld *c, uint64_t id, struct nl_err *err);
 /* What an agent reported about one job process on one node. */
 struct jobs_exit {
     uint64_t job;
+    uint32_t run; /* the run number of the launch it came from */
     uint32_t node;
     int exit_code, signal;
     bool timeout;
     double cpu_s;
     int64_t max_rss_kb;
+    const char *reason; /* why a launch failed, or NULL; borrowed for the call */
 };
 
-/* An exit from an agent; repeated or stale reports are ignored. */
+/*
+ * An exit from an agent; repeated reports, and reports of an older run of
+ * the job (it was requeued and started again since), are ignored.
+ */
 void jobs_exit(struct ctld *c, const struct jobs_exit *x);
 /*
- * An agent lists job as running on node: true if that is where the
- * controller runs it (and it is marked seen), false for a stray process
- * that must be killed.
+ * After jobs_exit: true when x is a rank's exit of a gang that runs on, so
+ * that nothing durable records it yet. The agent must keep reporting it
+ * (the sync answer holds it), or a controller restart would forget it.
  */
-bool jobs_seen(struct ctld *c, uint64_t job, uint32_t node);
+bool jobs_exit_held(const struct ctld *c, const struct jobs_exit *x);
+/*
+ * An agent lists run of job as running on node: true if that is the run
+ * the controller runs there (and it is marked seen), false for a stray or
+ * stale process that must be killed.
+ */
+bool jobs_seen(struct ctld *c, uint64_t job, uint32_t run, uint32_t node);
 /* job's node (or its processes) were lost: NODE_FAIL, requeued when it asked. */
 void jobs_lost(struct ctld *c, uint64_t job, const char *why);
 /* Running jobs no agent has listed for node_timeout become NODE_FAIL. */
 void jobs_check_lost(struct ctld *c);
+/* Reloaded: every rank of run waits for its agent's first report (jobs_confirm_reloaded). */
+void jobs_reloaded(struct ctld *c, struct run *run);
+/*
+ * After a restart: the agent with index idx has synced, and the ranks of
+ * reloaded runs on its nodes that it did not mention were never launched
+ * (the launch was lost with the old controller): launch them.
+ */
+void jobs_confirm_reloaded(struct ctld *c, int32_t idx);
 /* Reload live jobs from the store into the scheduler (restart). */
 int jobs_reload(struct ctld *c, struct nl_err *err);
 /* The launch object for job's rank on node (for a sync answer); NULL if it no longer runs. */
@@ -237,12 +254,14 @@ enum node_state agents_node_state(const struct agents *a, uint32_t node);
 const char *agents_node_agent(const struct agents *a, uint32_t node);
 /* Last sync of node's agent (Unix us), 0 if never. */
 int64_t agents_node_heartbeat(const struct agents *a, uint32_t node);
+/* Index of the agent owning node, or -1. */
+int32_t agents_node_index(const struct agents *a, uint32_t node);
 /* Address the node's agent last connected from ("127.0.0.1"), for MASTER_ADDR. */
 const char *agents_node_addr(const struct agents *a, uint32_t node);
 /* Queue a launch of job on node for that node's agent's next sync. */
 void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node);
-/* Queue a kill of job on node (reason a static string). */
-void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t node, uint32_t grace_s,
+/* Queue a kill of run of job on node's agent (reason a static string). */
+void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t run, uint32_t node, uint32_t grace_s,
                        const char *reason);
 /* Agents whose last sync is older than node_timeout: their nodes go down. */
 void agents_check_timeouts(struct ctld *c);
@@ -253,6 +272,7 @@ void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_par
 
 struct run {
     uint64_t job;
+    uint32_t number; /* the job's run number (1 = first start), stored with the job */
     uint32_t nnodes;
     struct nl_alloc_node *alloc; /* rank order: rank r runs on alloc[r] */
     uint8_t *exited;             /* per rank: its exit has been reported */
@@ -270,7 +290,10 @@ struct run {
     uint32_t kill_grace_s;
     const char *kill_reason;
     bool preempting_reload; /* was PREEMPTING when the controller restarted */
+    uint8_t *unconfirmed;   /* reloaded: per rank, its node's agent has not mentioned it since */
+    uint32_t nunconfirmed;  /* ranks set in unconfirmed (then it is freed) */
     char *nodelist;         /* NORDLYS_NODELIST, built once per start */
+    char *exit_reason;      /* why the deciding exit happened (agent's text), or NULL */
 };
 
 struct runs *runs_create(void);

@@ -336,6 +336,8 @@ static void add_exit(const struct nl_store_job *rec, json_t *o)
     json_object_set_new(o, "exit_code", rec->has_exit ? json_integer(rec->exit_code) : json_null());
     json_object_set_new(o, "exit_signal",
                         rec->has_exit ? json_integer(rec->exit_signal) : json_null());
+    json_object_set_new(o, "exit_reason",
+                        rec->exit_reason ? json_string(rec->exit_reason) : json_null());
     json_object_set_new(o, "run_s", json_real((double)rec->run_us / 1e6));
     json_object_set_new(o, "energy_kwh", json_real(rec->energy_wh / 1000.0));
     json_object_set_new(o, "cpu_s", json_real(rec->cpu_s));
@@ -370,6 +372,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     }
     json_object_set_new(o, "site", site);
     json_object_set_new(o, "preemptions", json_integer(rec->preemptions));
+    json_object_set_new(o, "run", json_integer(rec->runs));
     add_exit(rec, o);
     json_object_set_new(o, "stdout",
                         rec->stdout_path ? json_string(rec->stdout_path) : json_null());

@@ -14,6 +14,12 @@
  *   so it is adopted or declared lost (NODE_FAIL), never started twice.
  * - An exit is committed before the sync that reported it is answered, so
  *   the agent keeps repeating it until it is durable.
+ * - Every start of a job gets the next run number, stored with the job
+ *   and carried by its launches, by the agents' running lists and exits,
+ *   and by kills. A process of an older run (its node fell silent, the job
+ *   was requeued and started again, maybe on that very node) is killed
+ *   when its agent lists it, and its exit is ignored: a job never runs
+ *   twice at once, and an old run's exit never ends the new one.
  * A store write that fails after the scheduler has changed is fatal (see
  * ctld.h): memory and disk must not disagree.
  */
@@ -53,17 +59,18 @@ static void store_or_die(int rc, const char *what, const struct nl_err *err)
 int jobs_submit(struct ctld *c, struct nl_store_job *rec, struct nl_err *err)
 {
     ctld_txn(c);
-    int rc = nl_store_job_insert(c->store, rec, &rec->id, err);
-    if (rc < 0)
-        return rc;
+    /* The paths name the id the insert will take, so one INSERT writes the whole record. */
+    uint64_t id = nl_store_next_id(c->store);
     char out[4096], errp[4096];
-    snprintf(out, sizeof(out), "%s/%llu/stdout", c->jobs_dir, (unsigned long long)rec->id);
-    snprintf(errp, sizeof(errp), "%s/%llu/stderr", c->jobs_dir, (unsigned long long)rec->id);
-    store_or_die(nl_store_job_set_output(c->store, rec->id, out, errp, err), "set output", err);
+    snprintf(out, sizeof(out), "%s/%llu/stdout", c->jobs_dir, (unsigned long long)id);
+    snprintf(errp, sizeof(errp), "%s/%llu/stderr", c->jobs_dir, (unsigned long long)id);
     free(rec->stdout_path);
     free(rec->stderr_path);
     rec->stdout_path = xstrdup(out);
     rec->stderr_path = xstrdup(errp);
+    int rc = nl_store_job_insert(c->store, rec, &rec->id, err);
+    if (rc < 0)
+        return rc;
     if (c->nsubs == c->subs_cap) {
         c->subs_cap = xgrow(c->subs_cap, c->nsubs + 1);
         c->subs = xreallocarray(c->subs, c->subs_cap, sizeof(*c->subs));
@@ -132,12 +139,33 @@ static void record_end(struct ctld *c, const struct nl_job_info *info, const str
                 .energy_wh = energy_wh,
                 .cpu_s = run ? run->cpu_s : 0,
                 .max_rss_kb = run ? run->max_rss_kb : 0,
+                .reason = run ? run->exit_reason : NULL,
         };
         store_or_die(nl_store_job_end(c->store, info->id, &e, &err), "end job", &err);
         count_end(c, info);
         log_info("job=%llu ended %s", (unsigned long long)info->id, nl_job_state_name(info->state));
     }
     c->sched_dirty = true;
+}
+
+/* An agent has mentioned rank of a reloaded run: it needs no relaunch. */
+static void confirm_rank(struct ctld *c, struct run *run, int rank)
+{
+    if (run->nunconfirmed == 0 || !run->unconfirmed[rank])
+        return;
+    run->unconfirmed[rank] = 0;
+    if (--run->nunconfirmed == 0) {
+        free(run->unconfirmed);
+        run->unconfirmed = NULL;
+        c->unconfirmed_runs--;
+    }
+}
+
+static void forget_run(struct ctld *c, struct run *run)
+{
+    if (run->nunconfirmed > 0)
+        c->unconfirmed_runs--;
+    runs_remove(c->runs, run->job);
 }
 
 /* Every rank has reported (or the job is lost): tell the scheduler and the store. */
@@ -147,7 +175,7 @@ static void finish_run(struct ctld *c, struct run *run, enum nl_exit how)
     struct nl_job_info before, info;
     struct nl_err err = {0};
     if (nl_sched_job_info(c->sched, id, &before) < 0) {
-        runs_remove(c->runs, id);
+        forget_run(c, run);
         return;
     }
     bool preempted = before.state == NL_JOB_PREEMPTING;
@@ -163,11 +191,11 @@ static void finish_run(struct ctld *c, struct run *run, enum nl_exit how)
     }
     if (nl_sched_job_exit(c->sched, id, how, c->now_us, &info, &err) < 0) {
         log_err("job=%llu exit refused by the scheduler: %s", (unsigned long long)id, err.msg);
-        runs_remove(c->runs, id);
+        forget_run(c, run);
         return;
     }
     record_end(c, &info, run, preempted);
-    runs_remove(c->runs, id);
+    forget_run(c, run);
 }
 
 static enum nl_exit classify(const struct jobs_exit *x)
@@ -186,18 +214,24 @@ static void kill_ranks(struct ctld *c, struct run *run, uint32_t grace_s, const 
     run->kill_reason = reason;
     for (uint32_t r = 0; r < run->nnodes; r++)
         if (!run->exited[r])
-            agents_queue_kill(c, run->job, run->alloc[r].node, grace_s, reason);
+            agents_queue_kill(c, run->job, run->number, run->alloc[r].node, grace_s, reason);
 }
 
 void jobs_exit(struct ctld *c, const struct jobs_exit *x)
 {
     struct run *run = runs_get(c->runs, x->job);
     int rank = run ? run_rank(run, x->node) : -1;
+    if (run != NULL && x->run != run->number) {
+        log_info("job=%llu run=%u exit on node %u ignored: the job is at run %u",
+                 (unsigned long long)x->job, x->run, x->node, run->number);
+        return;
+    }
     if (rank < 0 || run->exited[rank]) {
         log_debug(NL_LOGC_AGENT, "job=%llu exit on node %u already handled",
                   (unsigned long long)x->job, x->node);
         return;
     }
+    confirm_rank(c, run, rank);
     run->exited[rank] = 1;
     run->nexited++;
     run->cpu_s += x->cpu_s;
@@ -211,6 +245,8 @@ void jobs_exit(struct ctld *c, const struct jobs_exit *x)
         run->has_exit = true;
         run->exit_code = x->exit_code;
         run->exit_signal = x->signal;
+        free(run->exit_reason);
+        run->exit_reason = x->reason ? xstrdup(x->reason) : NULL;
     }
     if (run->nexited == run->nnodes)
         finish_run(c, run, run->how);
@@ -218,29 +254,39 @@ void jobs_exit(struct ctld *c, const struct jobs_exit *x)
         kill_ranks(c, run, CANCEL_GRACE_S, "peer_failed");
 }
 
+bool jobs_exit_held(const struct ctld *c, const struct jobs_exit *x)
+{
+    const struct run *run = runs_get(c->runs, x->job);
+    int rank = run && run->number == x->run ? run_rank(run, x->node) : -1;
+    return rank >= 0 && run->exited[rank];
+}
+
 void jobs_lost(struct ctld *c, uint64_t job, const char *why)
 {
     struct run *run = runs_get(c->runs, job);
     if (run == NULL)
         return;
-    log_warn("job=%llu lost: %s", (unsigned long long)job, why);
+    log_warn("job=%llu run=%u lost: %s", (unsigned long long)job, run->number, why);
+    if (run->exit_reason == NULL)
+        run->exit_reason = xstrdup(why);
     /* Ranks on healthy nodes must not run on alone; a lost node's agent is told if it returns. */
     kill_ranks(c, run, 0, "node_fail");
     finish_run(c, run, NL_EXIT_NODE_FAIL);
 }
 
-bool jobs_seen(struct ctld *c, uint64_t job, uint32_t node)
+bool jobs_seen(struct ctld *c, uint64_t job, uint32_t number, uint32_t node)
 {
     struct run *run = runs_get(c->runs, job);
-    int rank = run ? run_rank(run, node) : -1;
+    int rank = run && run->number == number ? run_rank(run, node) : -1;
     if (rank < 0)
         return false;
     run->last_seen_us = c->now_us;
+    confirm_rank(c, run, rank);
     /* A kill answer may have been lost with a crash: repeat it once its grace has run out. */
     int64_t resend_us =
             ((int64_t)run->kill_grace_s * 1000 + (int64_t)c->cfg->node_timeout_ms) * 1000;
     if (run->kill_requested && !run->exited[rank] && c->now_us - run->kill_sent_us > resend_us) {
-        agents_queue_kill(c, job, node, run->kill_grace_s, run->kill_reason);
+        agents_queue_kill(c, job, number, node, run->kill_grace_s, run->kill_reason);
         run->kill_sent_us = c->now_us;
     }
     return true;
@@ -262,6 +308,41 @@ void jobs_check_lost(struct ctld *c)
     for (size_t i = 0; i < n; i++)
         jobs_lost(c, lost[i], "no agent has reported it within node-timeout-ms");
     free(lost);
+}
+
+void jobs_reloaded(struct ctld *c, struct run *run)
+{
+    run->unconfirmed = xmalloc(run->nnodes);
+    memset(run->unconfirmed, 1, run->nnodes);
+    run->nunconfirmed = run->nnodes;
+    c->unconfirmed_runs++;
+}
+
+/*
+ * Why this is safe: the restarted controller has handed out no launch, and
+ * an agent applies every answer before it sends its next sync, so its first
+ * sync here lists every process it has and every exit not acknowledged. An
+ * exit is acknowledged only once it is durable: the end of the run is
+ * committed, or for one rank of a gang that runs on, the answer holds it.
+ * So a rank of a reloaded RUNNING run that the sync does not mention was
+ * never launched: it is launched now, with the same run number, instead of
+ * its run being declared lost node-timeout-ms later (NODE_FAIL, and a
+ * second run only if it asked).
+ */
+void jobs_confirm_reloaded(struct ctld *c, int32_t idx)
+{
+    size_t cursor = 0;
+    for (struct run *run; c->unconfirmed_runs > 0 && (run = runs_next(c->runs, &cursor)) != NULL;) {
+        for (uint32_t r = 0; r < run->nnodes && run->nunconfirmed > 0; r++) {
+            if (!run->unconfirmed[r] || agents_node_index(c->agents, run->alloc[r].node) != idx)
+                continue;
+            log_info("job=%llu run=%u rank=%u: its agent does not have it after the restart; "
+                     "launching it",
+                     (unsigned long long)run->job, run->number, r);
+            agents_queue_launch(c, run->job, run->alloc[r].node);
+            confirm_rank(c, run, (int)r);
+        }
+    }
 }
 
 /* ---- actions of a scheduling pass ---- */
@@ -295,8 +376,11 @@ static void start_job(struct ctld *c, uint64_t id)
         return;
     }
     ctld_txn(c);
-    store_or_die(nl_store_job_start(c->store, id, info.start_us, alloc, n, &err), "start", &err);
+    uint32_t number = 0;
+    store_or_die(nl_store_job_start(c->store, id, info.start_us, alloc, n, &number, &err), "start",
+                 &err);
     struct run *run = runs_add(c->runs, id, alloc, n);
+    run->number = number;
     run->start_us = info.start_us;
     run->energy_start_wh = info.energy_wh;
     run->last_seen_us = c->now_us;
@@ -308,7 +392,8 @@ static void start_job(struct ctld *c, uint64_t id)
     for (size_t r = 0; r < n; r++)
         agents_queue_launch(c, id, alloc[r].node);
     histogram_observe(&c->stats.queue_wait_s, (double)(info.start_us - info.submit_us) / 1e6);
-    log_debug(NL_LOGC_SCHED, "job=%llu started on %zu nodes", (unsigned long long)id, n);
+    log_debug(NL_LOGC_SCHED, "job=%llu run=%u started on %zu nodes", (unsigned long long)id, number,
+              n);
 }
 
 static void preempt_job(struct ctld *c, uint64_t id)
@@ -407,6 +492,8 @@ static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const 
     json_object_set_new(env, "CUDA_VISIBLE_DEVICES", json_string(cvd));
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rec->id);
     json_object_set_new(env, "NORDLYS_JOB_ID", json_string(buf));
+    snprintf(buf, sizeof(buf), "%u", run->number);
+    json_object_set_new(env, "NORDLYS_RUN", json_string(buf));
     json_object_set_new(env, "NORDLYS_NODELIST", json_string(run->nodelist ? run->nodelist : ""));
     if (run->nnodes > 1) {
         const char *addr = agents_node_addr(c->agents, run->alloc[0].node);
@@ -438,14 +525,17 @@ json_t *jobs_launch_json(struct ctld *c, uint64_t job, uint32_t node)
     }
     char name[96], cvd[32];
     nl_facility_node_name(c->fac, node, name, sizeof(name));
+    if (run->nodelist == NULL) /* a run reloaded after a restart */
+        run->nodelist = build_nodelist(c, run->alloc, run->nnodes);
     json_t *gpus = gpu_list(run->alloc[rank].mask, cvd, sizeof(cvd));
     json_t *cmd = json_loads(rec.command_json, 0, NULL);
-    o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:f}", "job", (json_int_t)job, "node",
-                  name, "gpus", gpus, "command", cmd ? cmd : json_array(), "env",
-                  launch_env(c, &rec, run, rank, cvd), "cwd", rec.cwd ? rec.cwd : "/", "stdout",
+    o = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:f, s:f}", "job", (json_int_t)job,
+                  "run", (json_int_t)run->number, "node", name, "gpus", gpus, "command",
+                  cmd ? cmd : json_array(), "env", launch_env(c, &rec, run, rank, cvd), "cwd",
+                  rec.cwd ? rec.cwd : "/", "stdout",
                   rec.stdout_path ? rec.stdout_path : "/dev/null", "stderr",
                   rec.stderr_path ? rec.stderr_path : "/dev/null", "time_limit_s",
-                  (double)rec.spec.time_limit_us / 1e6);
+                  (double)rec.spec.time_limit_us / 1e6, "grace_s", (double)rec.spec.grace_us / 1e6);
     run->last_seen_us = c->now_us;
 out:
     nl_store_job_release(&rec);

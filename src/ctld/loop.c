@@ -10,16 +10,21 @@
  *   1. wait     epoll_wait, bounded by MHD's own timeout (idle connections)
  *   2. signals  SIGINT/SIGTERM: leave after this iteration's commit
  *   3. network  http_run: accept, read, dispatch; writes go into the
- *               iteration's transaction and their answers are held
+ *               iteration's transaction and their answers are held.
+ *               Repeated while MHD's fd is still readable (up to
+ *               NETWORK_ROUNDS_MAX), so that every request that arrived
+ *               while the last round ran joins this iteration's commit
  *   4. timers   node timeouts, lost jobs, the scheduling pass when due
  *   5. commit   one COMMIT for everything above, then the held answers
  *               are released (they go out in the next network phase)
  *
  * Phase 5 is the group commit: every submission of one iteration shares
- * one fsync.
+ * one fsync. Released answers make http_timeout_ms() 0, so the next
+ * iteration does not sleep before sending them.
  */
 #define _GNU_SOURCE /* signalfd, timerfd */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +38,14 @@
 #include "ctld/config.h"
 #include "ctld/http.h"
 #include "nordlys/err.h"
+
+/*
+ * Network rounds per iteration at most. A round reads what arrived while
+ * the previous one ran, so later rounds are short; the bound keeps a
+ * flood of requests from postponing the COMMIT (and the answers already
+ * waiting for it) without end.
+ */
+#define NETWORK_ROUNDS_MAX 8
 
 enum {
     SRC_HTTP = 1,
@@ -118,6 +131,23 @@ static bool loop_wait(struct loop *l, struct ctld *c, bool *tick)
     return go_on;
 }
 
+static bool fd_readable(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/* Phase 3: gather every request that has arrived before the commit. */
+static void loop_network(struct ctld *c)
+{
+    int fd = http_fd(c->http);
+    for (int i = 0; i < NETWORK_ROUNDS_MAX; i++) {
+        http_run(c->http);
+        if (!fd_readable(fd))
+            break;
+    }
+}
+
 int ctld_loop_run(struct ctld *c, struct nl_err *err)
 {
     struct loop l = {.ep = -1, .tfd = -1, .sfd = -1};
@@ -126,7 +156,7 @@ int ctld_loop_run(struct ctld *c, struct nl_err *err)
     while (running) {
         bool tick;
         running = loop_wait(&l, c, &tick);
-        http_run(c->http);
+        loop_network(c);
         if (tick)
             ctld_timers(c);
         ctld_commit(c);

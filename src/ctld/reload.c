@@ -12,7 +12,8 @@
  * transaction, and logged; nothing is silently dropped.
  *
  * The scheduler's clock must never go backwards, so jobs are fed in id
- * order with the running maximum of their times as "now".
+ * order with the running maximum of their times as "now"; the first of
+ * them starts the scheduler's clock (sched.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -79,9 +80,11 @@ static void reload_running(struct reload *r, const struct nl_store_job *rec,
         return;
     }
     struct run *run = runs_add(c->runs, rec->id, rec->alloc, rec->nalloc);
+    run->number = rec->runs;
     run->start_us = rec->start_us;
     run->last_seen_us = c->now_us;
     run->preempting_reload = rec->state == NL_JOB_PREEMPTING;
+    jobs_reloaded(c, run);
     r->running++;
     /* A cancel acknowledged before the crash still happens: the next pass issues the kill. */
     if (rec->kill_requested && nl_sched_cancel(c->sched, rec->id, r->t, NULL, &err) < 0)
@@ -91,12 +94,6 @@ static void reload_running(struct reload *r, const struct nl_store_job *rec,
 static int reload_one(const struct nl_store_job *rec, void *arg)
 {
     struct reload *r = arg;
-    /* Ids grow with time, so the first live job carries the oldest time the scheduler needs. */
-    if (!r->c->clock_started) {
-        int64_t t0 = rec->submit_us < r->c->now_us ? rec->submit_us : r->c->now_us;
-        ctld_start_clock(r->c, t0);
-        r->t = t0;
-    }
     int tenant = nl_tenants_find(r->c->tenants, rec->tenant);
     if (tenant < 0) {
         end_failed(r, rec, NL_JOB_FAILED, "its tenant is no longer configured");

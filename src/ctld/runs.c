@@ -42,6 +42,8 @@ static void run_free(struct run *run)
     free(run->alloc);
     free(run->exited);
     free(run->nodelist);
+    free(run->exit_reason);
+    free(run->unconfirmed);
     free(run);
 }
 

@@ -18,9 +18,15 @@
  * - The schema is versioned with PRAGMA user_version; migrations[i] moves
  *   a database from version i to i + 1, inside one transaction.
  * - Checkpoints: SQLite's automatic checkpoint (at 1000 WAL pages, about
- *   4 MB) runs inside the COMMIT that crosses it. At 5,000 jobs/s that is
- *   one checkpoint every few seconds costing a few milliseconds, well
- *   within one loop iteration's budget, so no separate scheduling.
+ *   4 MB) runs inside the COMMIT that crosses it. At 9,000 jobs/s that is
+ *   one checkpoint every second or so costing a few milliseconds, within
+ *   one loop iteration's budget, so no separate scheduling. 4000 pages was
+ *   measured too (bench/RESULTS.md): no difference in throughput or
+ *   latency, and a WAL four times larger to replay after a crash.
+ * - Job ids are assigned here (next_id, from AUTOINCREMENT's sequence at
+ *   open) rather than read back after the INSERT, so that the caller can
+ *   name a job's output files before inserting it: one INSERT per
+ *   submission instead of an INSERT and an UPDATE.
  */
 #include "store.h"
 
@@ -36,9 +42,20 @@
 #define JOB_COLS                                                                                \
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
-    "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested"
+    "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
+    "exit_reason"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
+
+/*
+ * Page cache: 32 MiB holds the pages a submission touches (the table's and
+ * indexes' right edges) and the records of recently started jobs that
+ * launches read back; SQLite's 2 MB default made those reads go to the
+ * kernel. It is a bound, not an allocation.
+ */
+#define STORE_CACHE_KIB 32768
+/* WAL pages that trigger a checkpoint; see "Checkpoints" above for why 1000. */
+#define STORE_WAL_CHECKPOINT_PAGES 1000
 
 /* Schema version 1: jobs, their allocations, and the agents' nodes. */
 static const char schema_v1[] =
@@ -91,9 +108,21 @@ static const char schema_v1[] =
         ") STRICT;"
         "CREATE INDEX agent_nodes_agent ON agent_nodes(agent);";
 
+/*
+ * Schema version 2: runs counts the job's starts, so that the run number
+ * handed to agents (docs/api.md) survives a restart; exit_reason keeps an
+ * agent's text for a run that could not start. A job with a start time has
+ * run at least once: a running one is at run 1 (agents count from 1).
+ */
+static const char schema_v2[] =
+        "ALTER TABLE jobs ADD COLUMN runs INTEGER NOT NULL DEFAULT 0 CHECK (runs >= 0);"
+        "ALTER TABLE jobs ADD COLUMN exit_reason TEXT;"
+        "UPDATE jobs SET runs = 1 WHERE start_us IS NOT NULL;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
+        schema_v2,
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -132,10 +161,13 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_ROLLBACK] = "ROLLBACK",
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
-                " preemptible, requeue, grace_us, command, env, cwd, state, submit_us)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13)",
+                " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
+                " stdout, stderr)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
+                " ?15, ?16)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
-        [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2 WHERE id = ?1",
+        [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
+                         " WHERE id = ?1 RETURNING runs",
         [ST_ALLOC_DELETE] = "DELETE FROM job_nodes WHERE job = ?1",
         [ST_ALLOC_INSERT] = "INSERT INTO job_nodes (job, seq, node, mask) VALUES (?1, ?2, ?3, ?4)",
         [ST_ALLOC_GET] = "SELECT node, mask FROM job_nodes WHERE job = ?1 ORDER BY seq",
@@ -149,7 +181,7 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_KILL_REQUESTED] = "UPDATE jobs SET kill_requested = 1 WHERE id = ?1",
         [ST_JOB_END] = "UPDATE jobs SET state = ?2, end_us = ?3, exit_code = ?4, exit_signal = ?5,"
                        " run_us = run_us + ?6, energy_wh = energy_wh + ?7, cpu_s = cpu_s + ?8,"
-                       " max_rss_kb = max(max_rss_kb, ?9) WHERE id = ?1",
+                       " max_rss_kb = max(max_rss_kb, ?9), exit_reason = ?10 WHERE id = ?1",
         [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
         [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN " LIVE_STATES " ORDER BY id",
         [ST_JOBS_LIST] = "SELECT " JOB_COLS " FROM jobs"
@@ -175,6 +207,11 @@ struct nl_store {
     sqlite3_stmt *stmt[ST_COUNT];
     bool in_txn;
     uint64_t txn_writes;
+    /*
+     * The id the next insert takes, and its value when the transaction
+     * began (a rollback gives back the ids it used, as SQLite does).
+     */
+    uint64_t next_id, txn_first_id;
 };
 
 /* ---- errors: SQLite result codes become negative errno values here only ---- */
@@ -320,6 +357,11 @@ static int configure(struct nl_store *st, const struct nl_store_opts *opts, stru
         return rc;
     if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys", err)) < 0)
         return rc;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d",
+             STORE_CACHE_KIB, STORE_WAL_CHECKPOINT_PAGES);
+    if ((rc = exec_sql(st, sql, "cache", err)) < 0)
+        return rc;
     /* Another process (the sqlite3 shell, a backup) may hold the lock briefly. */
     sqlite3_busy_timeout(st->db, 2000);
     return 0;
@@ -355,6 +397,8 @@ struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *
     if (configure(st, opts, err) < 0 || migrate(st, opts->path, err) < 0 ||
         prepare_all(st, err) < 0)
         goto fail;
+    /* AUTOINCREMENT's sequence never goes down, so ids are never reused after a restart. */
+    st->next_id = nl_store_last_id(st) + 1;
     return st;
 fail:
     nl_store_close(st);
@@ -388,6 +432,7 @@ int nl_store_begin(struct nl_store *st, struct nl_err *err)
     if (rc == 0) {
         st->in_txn = true;
         st->txn_writes = 0;
+        st->txn_first_id = st->next_id;
     }
     return rc;
 }
@@ -416,6 +461,7 @@ void nl_store_rollback(struct nl_store *st)
     stmt_done(s);
     st->in_txn = false;
     st->txn_writes = 0;
+    st->next_id = st->txn_first_id;
 }
 
 bool nl_store_in_txn(const struct nl_store *st)
@@ -446,6 +492,7 @@ void nl_store_job_release(struct nl_store_job *job)
     free(job->stdout_path);
     free(job->stderr_path);
     free(job->alloc);
+    free(job->exit_reason);
     nl_store_job_init(job);
 }
 
@@ -480,10 +527,18 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     bind_text_or_null(s, 11, job->env_json);
     bind_text_or_null(s, 12, job->cwd);
     sqlite3_bind_int64(s, 13, job->submit_us);
+    sqlite3_bind_int64(s, 14, (int64_t)st->next_id);
+    bind_text_or_null(s, 15, job->stdout_path);
+    bind_text_or_null(s, 16, job->stderr_path);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
-    *id = (uint64_t)sqlite3_last_insert_rowid(st->db);
+    *id = st->next_id++;
     return 0;
+}
+
+uint64_t nl_store_next_id(const struct nl_store *st)
+{
+    return st->next_id;
 }
 
 int nl_store_job_set_output(struct nl_store *st, uint64_t id, const char *stdout_path,
@@ -499,11 +554,15 @@ int nl_store_job_set_output(struct nl_store *st, uint64_t id, const char *stdout
     return exec_by_id(st, ST_JOB_SET_OUTPUT, id, "set output", err);
 }
 
+/* Write alloc as job id's allocation; fresh: the job never had one, so nothing to delete. */
 static int alloc_replace(struct nl_store *st, uint64_t id, const struct nl_alloc_node *alloc,
-                         size_t n, struct nl_err *err)
+                         size_t n, bool fresh, struct nl_err *err)
 {
-    sqlite3_bind_int64(st->stmt[ST_ALLOC_DELETE], 1, (int64_t)id);
-    int rc = stmt_exec(st, ST_ALLOC_DELETE, "start", err);
+    int rc = 0;
+    if (!fresh) {
+        sqlite3_bind_int64(st->stmt[ST_ALLOC_DELETE], 1, (int64_t)id);
+        rc = stmt_exec(st, ST_ALLOC_DELETE, "start", err);
+    }
     sqlite3_stmt *s = st->stmt[ST_ALLOC_INSERT];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -516,7 +575,8 @@ static int alloc_replace(struct nl_store *st, uint64_t id, const struct nl_alloc
 }
 
 int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
-                       const struct nl_alloc_node *alloc, size_t n, struct nl_err *err)
+                       const struct nl_alloc_node *alloc, size_t n, uint32_t *run,
+                       struct nl_err *err)
 {
     int rc = need_txn(st, "start", err);
     if (rc < 0)
@@ -524,9 +584,21 @@ int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
     sqlite3_stmt *s = st->stmt[ST_JOB_START];
     sqlite3_bind_int64(s, 1, (int64_t)id);
     sqlite3_bind_int64(s, 2, start_us);
-    if ((rc = exec_by_id(st, ST_JOB_START, id, "start", err)) < 0)
-        return rc;
-    return alloc_replace(st, id, alloc, n, err);
+    /* RETURNING gives the new run number in the same statement; no row means no such job. */
+    int step = sqlite3_step(s);
+    uint32_t runs = step == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+    if (step == SQLITE_ROW)
+        step = sqlite3_step(s);
+    stmt_done(s);
+    if (step != SQLITE_DONE)
+        return db_error(st, step, "start", err);
+    if (runs == 0)
+        return nl_err_set(err, -ENOENT, "store: start: no job %llu", (unsigned long long)id);
+    st->txn_writes++;
+    if (run != NULL)
+        *run = runs;
+    /* A first start has no old rows: skipping the DELETE saves a statement per start. */
+    return alloc_replace(st, id, alloc, n, runs == 1, err);
 }
 
 int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state state,
@@ -555,7 +627,7 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
     sqlite3_bind_double(s, 4, energy_wh);
     if ((rc = exec_by_id(st, ST_JOB_REQUEUE, id, "requeue", err)) < 0)
         return rc;
-    return alloc_replace(st, id, NULL, 0, err);
+    return alloc_replace(st, id, NULL, 0, false, err);
 }
 
 int nl_store_job_kill_requested(struct nl_store *st, uint64_t id, struct nl_err *err)
@@ -591,6 +663,7 @@ int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end
     sqlite3_bind_double(s, 7, e->energy_wh);
     sqlite3_bind_double(s, 8, e->cpu_s);
     sqlite3_bind_int64(s, 9, e->max_rss_kb);
+    bind_text_or_null(s, 10, e->reason);
     return exec_by_id(st, ST_JOB_END, id, "end", err);
 }
 
@@ -645,6 +718,8 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->stdout_path = column_dup(s, 24);
     job->stderr_path = column_dup(s, 25);
     job->kill_requested = sqlite3_column_int(s, 26) != 0;
+    job->runs = (uint32_t)sqlite3_column_int64(s, 27);
+    job->exit_reason = column_dup(s, 28);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)

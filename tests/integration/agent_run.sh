@@ -5,7 +5,8 @@
 # environment and output file), a failing job, an exec failure, a cancel
 # of a no-op and of a real job that ignores SIGTERM (SIGKILL after the
 # grace period), time limits, and a controller killed with SIGKILL and
-# restarted while one job runs and another ends: nothing is lost.
+# restarted while one job runs, another ends, and one rank of a 2-node job
+# has ended: nothing is lost.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -58,7 +59,7 @@ J=$(submit '{"command":["/bin/sh","-c","exit 3"]}')
 wait_for "/v1/jobs/$J" '.job.state == "FAILED" and .job.exit_code == 3'
 
 J=$(submit '{"command":["/no/such/program"]}')
-wait_for "/v1/jobs/$J" '.job.state == "FAILED" and .job.exit_code == 127'
+wait_for "/v1/jobs/$J" '.job.state == "FAILED" and .job.exit_code == 127 and .job.exit_reason == "exec /no/such/program: No such file or directory"'
 grep -q "job=$J .*exec /no/such/program: No such file or directory" "$ALOG" ||
     afail "no exec failure reason logged"
 
@@ -84,19 +85,30 @@ J2=$(submit '{"time_limit_s":1,"grace_s":1,"command":["/bin/sleep","100"]}')
 wait_for "/v1/jobs/$J1" '.job.state == "TIMEOUT"' 100
 wait_for "/v1/jobs/$J2" '.job.state == "TIMEOUT"' 100
 
-# Controller crash: one job keeps running, another ends while the controller is down.
+# Controller crash: one job keeps running, another ends while the controller is down,
+# and one rank of a 2-node job has ended before it: its exit is held, not acknowledged,
+# so that the restarted controller hears it again and the gang can end.
+JG=$(submit '{"gpus":8,"command":["/bin/sh","-c","[ \"$NODE_RANK\" = 1 ] && exit 0; sleep 4"]}')
+wait_for "/v1/jobs/$JG" '.job.state == "RUNNING"'
+_i=0
+until grep -q "job=$JG run=1 node=.* ended: exit_code=0" "$ALOG"; do
+    _i=$((_i + 1)); [ $_i -lt 100 ] || afail "rank 1 of $JG did not end"
+    sleep 0.05
+done
 JR=$(submit '{"command":["sleep","600"]}')
-JE=$(submit '{"command":["/bin/sleep","1"]}')
+JE=$(submit '{"command":["/bin/sleep","2"]}')
 wait_for "/v1/jobs/$JR" '.job.state == "RUNNING"'
 wait_for "/v1/jobs/$JE" '.job.state == "RUNNING"'
 nl_ctld_kill9
-sleep 2
+sleep 3
 grep -q "job=$JE .*ended: exit_code=0" "$ALOG" || afail "job $JE did not end while the controller was down"
 grep -q "sync failed" "$ALOG" || afail "the agent did not notice the controller was gone"
 nl_ctld_start "$NL_TMP/state" --listen "127.0.0.1:$NL_PORT" --sched-interval-ms 10 \
     --node-timeout-ms 3000 --sync-interval-ms 100
 wait_for "/v1/jobs/$JE" '.job.state == "COMPLETED" and .job.exit_code == 0' 200
 wait_for "/v1/jobs/$JR" '.job.state == "RUNNING"'
+wait_for "/v1/jobs/$JG" '.job.state == "COMPLETED" and .job.exit_code == 0 and .job.run == 1' 200
+[ "$(grep -c "job=$JG run=1 node=.* started" "$ALOG")" = 2 ] || afail "a rank of $JG ran twice"
 grep -q "controller .* answers again" "$ALOG" || afail "no recovery line in the agent log"
 nl_http DELETE "/v1/jobs/$JR"
 wait_for "/v1/jobs/$JR" '.job.state == "CANCELLED"' 40

@@ -1,8 +1,10 @@
 #!/bin/sh
 # ctld_agent_protocol: the test plays an agent over HTTP. Register nodes,
 # get launches with the documented environment (GPUs, rendezvous variables,
-# job id, node list), report exits (idempotently), cancel a running job,
-# kill stray processes, and lose a node: its job is requeued.
+# job id, run number, node list), report exits (idempotently), cancel a
+# running job, kill stray processes, and lose a node: its job is requeued,
+# and when the silent agent comes back still running the old run (issue 3),
+# that run is killed, its exit is ignored and the new run decides.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -36,26 +38,30 @@ nl_expect 201
 J=$(nl_json .job.id)
 wait_launch 2
 L="$NL_BODY"
-nl_expect 200 "[.launch[].job] == [$J, $J] and ([.launch[].node] | sort) == ([\"$N0\", \"$N1\"] | sort)"
-nl_expect 200 "all(.launch[]; .gpus == [0,1,2,3] and .env.CUDA_VISIBLE_DEVICES == \"0,1,2,3\" and .env.NORDLYS_JOB_ID == \"$J\" and .env.WORLD_SIZE == \"2\" and .env.MASTER_ADDR == \"127.0.0.1\" and .env.A == \"1\" and .cwd == \"/tmp\" and .command == [\"torchrun\",\"train.py\"] and .time_limit_s == 3600)"
+nl_expect 200 "[.launch[].job] == [$J, $J] and [.launch[].run] == [1, 1] and ([.launch[].node] | sort) == ([\"$N0\", \"$N1\"] | sort)"
+nl_expect 200 "all(.launch[]; .gpus == [0,1,2,3] and .env.CUDA_VISIBLE_DEVICES == \"0,1,2,3\" and .env.NORDLYS_JOB_ID == \"$J\" and .env.NORDLYS_RUN == \"1\" and .env.WORLD_SIZE == \"2\" and .env.MASTER_ADDR == \"127.0.0.1\" and .env.A == \"1\" and .cwd == \"/tmp\" and .command == [\"torchrun\",\"train.py\"] and .time_limit_s == 3600)"
 nl_expect 200 '([.launch[].env.NODE_RANK] | sort) == ["0", "1"] and (.launch[0].env.MASTER_PORT == .launch[1].env.MASTER_PORT)'
 nl_expect 200 "(.launch[0].env.NORDLYS_NODELIST | split(\",\") | sort) == ([\"$N0\", \"$N1\"] | sort)"
 nl_expect 200 ".launch[0].stdout == \"$NL_TMP/state/jobs/$J/stdout\""
 [ -d "$NL_TMP/state/jobs/$J" ] || nl_fail "job output directory not created"
 nl_http GET "/v1/jobs/$J"
-nl_expect 200 '.job.state == "RUNNING" and .job.start_time != null and (.job.nodes | length) == 2'
+nl_expect 200 '.job.state == "RUNNING" and .job.start_time != null and (.job.nodes | length) == 2 and .job.run == 1'
 # The launch is handed out once only.
-sync ",\"running\":[{\"job\":$J,\"node\":\"$N0\"},{\"job\":$J,\"node\":\"$N1\"}]"
+sync ",\"running\":[{\"job\":$J,\"run\":1,\"node\":\"$N0\"},{\"job\":$J,\"run\":1,\"node\":\"$N1\"}]"
 nl_expect 200 '(.launch | length) == 0 and (.kill | length) == 0'
 
 # Rank 1 exits 0, then rank 0 exits 3: the job FAILED with code 3. Repeats change nothing.
-EX1="{\"job\":$J,\"node\":\"$N1\",\"exit_code\":0,\"signal\":0,\"timeout\":false,\"cpu_s\":1.5,\"max_rss_kb\":100,\"start_time\":1,\"end_time\":2}"
-EX0="{\"job\":$J,\"node\":\"$N0\",\"exit_code\":3,\"signal\":0,\"cpu_s\":0.5,\"max_rss_kb\":300}"
-sync ",\"running\":[{\"job\":$J,\"node\":\"$N0\"}],\"exits\":[$EX1]"
+# Rank 1's exit is held (the agent reports it again) until the gang has ended.
+EX1="{\"job\":$J,\"run\":1,\"node\":\"$N1\",\"exit_code\":0,\"signal\":0,\"timeout\":false,\"cpu_s\":1.5,\"max_rss_kb\":100,\"start_time\":1,\"end_time\":2}"
+EX0="{\"job\":$J,\"run\":1,\"node\":\"$N0\",\"exit_code\":3,\"signal\":0,\"cpu_s\":0.5,\"max_rss_kb\":300}"
+sync ",\"running\":[{\"job\":$J,\"run\":1,\"node\":\"$N0\"}],\"exits\":[$EX1]"
+nl_expect 200 ".hold == [{\"job\": $J, \"run\": 1, \"node\": \"$N1\"}]"
 nl_http GET "/v1/jobs/$J"
 nl_expect 200 '.job.state == "RUNNING"'
 sync ",\"exits\":[$EX1,$EX0]"
+nl_expect 200 '.hold == null'
 sync ",\"exits\":[$EX0]"
+nl_expect 200 '.hold == null'
 nl_http GET "/v1/jobs/$J"
 nl_expect 200 '.job.state == "FAILED" and .job.exit_code == 3 and .job.end_time != null and .job.cpu_s == 2 and .job.max_rss_kb == 300'
 
@@ -68,37 +74,59 @@ nl_http DELETE "/v1/jobs/$K"
 nl_expect 200 ".job.state == \"RUNNING\" and .job.cancel == \"killing\""
 _i=0
 while :; do
-    sync ",\"running\":[{\"job\":$K,\"node\":\"$KN\"}]"
-    [ "$(nl_json "[.kill[] | select(.job == $K and .reason == \"cancel\")] | length")" = 1 ] && break
+    sync ",\"running\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\"}]"
+    [ "$(nl_json "[.kill[] | select(.job == $K and .run == 1 and .reason == \"cancel\")] | length")" = 1 ] && break
     _i=$((_i + 1)); [ $_i -lt 50 ] || nl_fail "no kill for cancelled job $K: $NL_BODY"
     sleep 0.05
 done
-sync ",\"exits\":[{\"job\":$K,\"node\":\"$KN\",\"exit_code\":0,\"signal\":15}]"
+sync ",\"exits\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\",\"exit_code\":0,\"signal\":15}]"
 nl_http GET "/v1/jobs/$K"
 nl_expect 200 '.job.state == "CANCELLED"'
 
 # A process the controller does not run there is killed ("unknown").
-sync ",\"running\":[{\"job\":$K,\"node\":\"$KN\"}]"
-nl_expect 200 "[.kill[] | select(.job == $K and .reason == \"unknown\")] | length == 1"
+sync ",\"running\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\"}]"
+nl_expect 200 "[.kill[] | select(.job == $K and .run == 1 and .reason == \"unknown\")] | length == 1"
 
 # Node loss: the agent goes silent; its job becomes NODE_FAIL and is requeued (it asked).
 nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":true}'
 R=$(nl_json .job.id)
 wait_launch 1
+RN=$(nl_json '.launch[0].node')
 sleep 4
 nl_http GET "/v1/nodes?state=down"
 nl_expect 200 '(.nodes | length) == 2'
 nl_http GET "/v1/jobs/$R"
 nl_expect 200 '.job.state == "PENDING" and (.job.nodes | length) == 0'
-grep -q "job=$R lost" "$NL_LOG" || nl_fail "node loss not logged"
+grep -q "job=$R run=1 lost" "$NL_LOG" || nl_fail "node loss not logged"
+# The agent comes back, still running run 1 (issue 3): that run is killed by
+# number, and the job starts again as run 2 (here on the same two nodes).
+RUN1="{\"job\":$R,\"run\":1,\"node\":\"$RN\"}"
+sync ",\"running\":[$RUN1]"
+nl_expect 200 "[.kill[] | select(.job == $R and .run == 1)] | length == 1"
+wait_launch 1 ",\"running\":[$RUN1]"
+nl_expect 200 ".launch[0].job == $R and .launch[0].run == 2 and .launch[0].env.NORDLYS_RUN == \"2\""
+R2N=$(nl_json '.launch[0].node')
+# The old run's exit (it died of the kill) is not the new run's: the job runs on.
+sync ",\"running\":[{\"job\":$R,\"run\":2,\"node\":\"$R2N\"}],\"exits\":[{\"job\":$R,\"run\":1,\"node\":\"$RN\",\"exit_code\":137,\"signal\":9}]"
+nl_expect 200 "[.kill[] | select(.job == $R)] | length == 0"
+nl_http GET "/v1/jobs/$R"
+nl_expect 200 '.job.state == "RUNNING" and .job.run == 2'
+sync ",\"exits\":[{\"job\":$R,\"run\":2,\"node\":\"$R2N\",\"exit_code\":0,\"signal\":0}]"
+nl_http GET "/v1/jobs/$R"
+nl_expect 200 '.job.state == "COMPLETED" and .job.run == 2 and .job.exit_code == 0'
+# A launch failure's reason is kept with the job.
+nl_http POST /v1/jobs '{"command":["/no/such"],"gpus":4,"requeue":false}'
+X=$(nl_json .job.id)
+wait_launch 1
+XN=$(nl_json '.launch[0].node')
+sync ",\"exits\":[{\"job\":$X,\"run\":1,\"node\":\"$XN\",\"exit_code\":127,\"signal\":0,\"reason\":\"exec /no/such: No such file or directory\"}]"
+nl_http GET "/v1/jobs/$X"
+nl_expect 200 '.job.state == "FAILED" and .job.exit_code == 127 and .job.exit_reason == "exec /no/such: No such file or directory"'
 # A job that did not ask for requeue ends NODE_FAIL.
-nl_http DELETE "/v1/jobs/$R"
-nl_expect 200 '.job.state == "CANCELLED"'
-nl_http POST /v1/agent/register "{\"agent\":\"fake-1\",\"nodes\":[\"$N0\",\"$N1\"],\"emulated\":true}"
 nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":false}'
 F=$(nl_json .job.id)
 wait_launch 1
 sleep 4
 nl_http GET "/v1/jobs/$F"
-nl_expect 200 '.job.state == "NODE_FAIL"'
+nl_expect 200 '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))'
 echo "ctld_agent_protocol: ok"

@@ -62,6 +62,14 @@ nl_http POST /v1/agent/sync '{"agent_id":"never-registered"}'
 nl_expect 404 '.error.field == "agent_id"'
 nl_http POST /v1/agent/sync '{"agent_id":"x","exits":[{"job":"one"}]}'
 nl_expect 400 '.error.field == "exits[0].job"'
+nl_http GET "/v1/nodes?limit=1"
+N0=$(nl_json '.nodes[0].name')
+nl_http POST /v1/agent/sync "{\"agent_id\":\"x\",\"running\":[{\"job\":1,\"node\":\"$N0\"}]}"
+nl_expect 400 '.error.code == "missing_field" and .error.field == "running[0].run"'
+nl_http POST /v1/agent/sync '{"agent_id":"x","exits":[{"job":1,"run":0}]}'
+nl_expect 400 '.error.field == "exits[0].run" and (.error.message | startswith("exits[0].run: "))'
+nl_http POST /v1/agent/sync "{\"agent_id\":\"x\",\"exits\":[{\"job\":1,\"run\":1,\"node\":\"$N0\",\"reason\":7}]}"
+nl_expect 400 '.error.field == "exits[0].reason"'
 
 # Nothing changed: one job, and the next id follows the first directly.
 nl_http GET /v1/jobs

@@ -4,17 +4,39 @@
 # Source it, then:
 #   nl_tmpdir                     make $NL_TMP (removed on exit) and register cleanup
 #   nl_ctld_start STATE [ARGS..]  start nordlysd on 127.0.0.1:0 with --state-dir STATE;
-#                                 sets NL_CTLD_PID, NL_PORT, NL_URL (waits for STATE/ctld.port)
+#                                 sets NL_CTLD_PID, NL_PORT, NL_URL and NORDLYS_URL (the
+#                                 CLI's), waits for STATE/ctld.port. Pass --listen
+#                                 127.0.0.1:$NL_PORT to come back on the same port.
 #   nl_ctld_kill9                 SIGKILL the controller (no clean shutdown)
 #   nl_ctld_stop                  SIGTERM and wait
+#   nl_agent_start NAME [ARGS..]  start nordlys-agent NAME against $NL_URL (state
+#                                 $NL_TMP/agent-NAME, log $NL_TMP/agent-NAME.log, no
+#                                 cgroups); sets NL_AGENT_PID
+#   nl_agent_stop PID             stop an agent the way an operator does: it SIGKILLs its
+#                                 jobs at once and exits (SIGTERM then SIGINT), and wait
+#   nl_agents_start N [ARGS..]    N agents a0..a(N-1) sharing every node of the facility
+#                                 round-robin; sets NL_AGENT_PIDS_STARTED; waits until
+#                                 every node is up
+#   nl_nodes [STATE]              node names (in state STATE), one a line
 #   nl_http METHOD PATH [BODY]    curl; sets NL_STATUS and NL_BODY
 #   nl_json FILTER                run a jq filter on $NL_BODY (raw output)
 #   nl_expect STATUS [FILTER]     the last answer had STATUS, and FILTER (jq) is true
-#   nl_fail MSG                   print and exit 1
-# Every process started here is killed on exit, by its own pid.
-# Needs: NORDLYSD (path of the binary), curl, jq.
+#   nl_wait PATH FILTER [SECONDS] GET PATH until FILTER (jq) is true (default 30 s)
+#   nl_submit BODY                POST /v1/jobs; expects 201 and prints the new id
+#   nl_cli ARGS..                 run the nordlys CLI; sets NL_RC, NL_OUT, NL_ERR
+#   nl_fail MSG                   print (with the daemons' logs) and exit 1
+#   nl_tagged_pids                processes alive that carry this test's NL_TEST_TAG
+#
+# Cleanup kills every process started here by its own pid: agents first,
+# asked to kill their jobs, then everything by SIGKILL; finally every
+# process left that carries this test's NL_TEST_TAG in its environment,
+# which agents pass on to their jobs, so that the jobs of an agent the test
+# SIGKILLed (a lost node) do not outlive the test.
+# Needs: NORDLYSD (path of the binary), NORDLYS_AGENT and NORDLYS_CLI for
+# the helpers that use them, curl, jq.
 
 NL_PIDS=""
+NL_AGENT_PIDS=""
 
 nl_fail() {
     echo "FAIL: $*" >&2
@@ -22,16 +44,53 @@ nl_fail() {
         echo "--- nordlysd log (last 30 lines) ---" >&2
         tail -n 30 "$NL_LOG" >&2
     fi
+    for _l in "${NL_TMP:-/nonexistent}"/agent-*.log; do
+        [ -f "$_l" ] || continue
+        echo "--- $(basename "$_l") (last 15 lines) ---" >&2
+        tail -n 15 "$_l" >&2
+    done
     exit 1
 }
 
+# Pids of the processes that carry NL_TEST_TAG=$NL_TMP in their environment
+# (agents started here and their jobs), one a line; never this shell.
+nl_tagged_pids() {
+    [ -n "${NL_TMP:-}" ] || return 0
+    for _f in $(grep -lzx "NL_TEST_TAG=$NL_TMP" /proc/[0-9]*/environ 2>/dev/null); do
+        _p=${_f#/proc/}
+        _p=${_p%/environ}
+        [ "$_p" != "$$" ] && echo "$_p"
+    done
+    return 0
+}
+
+nl_kill_tagged() {
+    for _p in $(nl_tagged_pids); do
+        kill -9 "$_p" 2>/dev/null
+    done
+    return 0
+}
+
 nl_cleanup() {
+    # Agents kill their jobs' process groups when asked to stop; give them a moment.
+    for p in $NL_AGENT_PIDS; do
+        kill -TERM "$p" 2>/dev/null
+        kill -INT "$p" 2>/dev/null
+    done
+    _i=0
+    for p in $NL_AGENT_PIDS; do
+        while kill -0 "$p" 2>/dev/null && [ $_i -lt 30 ]; do
+            sleep 0.1
+            _i=$((_i + 1))
+        done
+    done
     for p in $NL_PIDS; do
         kill -9 "$p" 2>/dev/null
     done
     for p in $NL_PIDS; do
         wait "$p" 2>/dev/null
     done
+    nl_kill_tagged
     if [ -n "${NL_TMP:-}" ] && [ -z "${NL_KEEP:-}" ]; then
         rm -rf "$NL_TMP"
     fi
@@ -40,7 +99,7 @@ nl_cleanup() {
 nl_tmpdir() {
     NL_TMP=$(mktemp -d /tmp/nl-test-XXXXXX)
     trap nl_cleanup EXIT
-    trap 'exit 1' INT TERM
+    trap 'exit 1' HUP INT PIPE TERM
 }
 
 nl_ctld_start() {
@@ -62,7 +121,8 @@ nl_ctld_start() {
     done
     NL_PORT=$(cat "$_state/ctld.port")
     NL_URL="http://127.0.0.1:$NL_PORT"
-    export NL_URL NL_PORT
+    NORDLYS_URL=$NL_URL
+    export NL_URL NL_PORT NORDLYS_URL
 }
 
 nl_ctld_kill9() {
@@ -93,4 +153,69 @@ nl_expect() {
         _v=$(nl_json "$2") || nl_fail "cannot evaluate $2 on: $NL_BODY"
         [ "$_v" = "true" ] || nl_fail "expected $2 on: $NL_BODY"
     fi
+}
+
+nl_wait() {
+    _deadline=$(($(date +%s) + ${3:-30}))
+    while :; do
+        nl_http GET "$1"
+        [ "$NL_STATUS" = 200 ] && [ "$(nl_json "$2")" = true ] && return 0
+        [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "timed out waiting for $2 on $1: $NL_BODY"
+        sleep 0.05
+    done
+}
+
+nl_submit() {
+    nl_http POST /v1/jobs "$1"
+    nl_expect 201
+    nl_json .job.id
+}
+
+nl_nodes() {
+    nl_http GET "/v1/nodes?limit=100000${1:+&state=$1}"
+    nl_expect 200
+    nl_json '.nodes[].name'
+}
+
+nl_agent_start() {
+    [ -n "${NORDLYS_AGENT:-}" ] || nl_fail "NORDLYS_AGENT is not set"
+    _name=$1
+    shift
+    NL_TEST_TAG="$NL_TMP" "$NORDLYS_AGENT" --controller "$NL_URL" --state-dir "$NL_TMP/agent-$_name" \
+        --agent-name "$_name" --cgroup-root none "$@" >>"$NL_TMP/agent-$_name.log" 2>&1 &
+    NL_AGENT_PID=$!
+    NL_PIDS="$NL_PIDS $NL_AGENT_PID"
+    NL_AGENT_PIDS="$NL_AGENT_PIDS $NL_AGENT_PID"
+}
+
+nl_agent_stop() {
+    kill -TERM "$1" 2>/dev/null
+    sleep 0.05
+    kill -INT "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 0
+}
+
+nl_agents_start() {
+    _n=$1
+    shift
+    _nodes=$(nl_nodes)
+    _total=$(printf '%s\n' "$_nodes" | wc -l)
+    NL_AGENT_PIDS_STARTED=""
+    _a=0
+    while [ $_a -lt "$_n" ]; do
+        _mine=$(printf '%s\n' "$_nodes" | awk -v a=$_a -v n="$_n" '(NR - 1) % n == a' | paste -sd, -)
+        nl_agent_start "a$_a" --nodes "$_mine" "$@"
+        NL_AGENT_PIDS_STARTED="$NL_AGENT_PIDS_STARTED $NL_AGENT_PID"
+        _a=$((_a + 1))
+    done
+    nl_wait "/v1/nodes?state=up&limit=100000" "(.nodes | length) == $_total"
+}
+
+nl_cli() {
+    [ -n "${NORDLYS_CLI:-}" ] || nl_fail "NORDLYS_CLI is not set"
+    "$NORDLYS_CLI" "$@" >"$NL_TMP/cli.out" 2>"$NL_TMP/cli.err"
+    NL_RC=$?
+    NL_OUT=$(cat "$NL_TMP/cli.out")
+    NL_ERR=$(cat "$NL_TMP/cli.err")
 }

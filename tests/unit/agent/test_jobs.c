@@ -100,6 +100,7 @@ static size_t count(char **v)
 static struct proto_launch mk(int64_t job, char **argv, char **env)
 {
     struct proto_launch l = {.job = job,
+                             .run = 1,
                              .node = "n0",
                              .argv = argv,
                              .argc = count(argv),
@@ -263,7 +264,7 @@ static void test_kill_sigterm_then_sigkill_after_grace(void **state)
     l.stdout_path = out;
     jobs_launch(f->t, &l, 0);
     assert_true(wait_text(f->t, out, "ready", 10));
-    struct proto_kill k = {.job = 13, .grace_s = 1, .reason = "preempt"};
+    struct proto_kill k = {.job = 13, .run = 1, .grace_s = 1, .reason = "preempt"};
     int64_t t0 = nl_clock_monotonic_us();
     jobs_kill(f->t, &k, 1);
     assert_true(wait_text(f->t, out, "got-term", 5));
@@ -284,7 +285,7 @@ static void test_kill_job_that_obeys_sigterm(void **state)
     char *argv[] = {"/bin/sleep", "30", NULL};
     struct proto_launch l = mk(14, argv, NULL);
     jobs_launch(f->t, &l, 0);
-    struct proto_kill k = {.job = 14, .grace_s = 30, .reason = "cancel"};
+    struct proto_kill k = {.job = 14, .run = 1, .grace_s = 30, .reason = "cancel"};
     jobs_kill(f->t, &k, 1);
     struct proto_exit e;
     assert_true(wait_exit(f->t, 14, 5, &e));
@@ -383,7 +384,7 @@ static void test_noop_sleep_runs_without_a_process(void **state)
     jobs_launch(f->t, &l2, 0);
     struct proto_launch l3 = mk(22, limit_argv, NULL);
     jobs_launch(f->t, &l3, 0);
-    struct proto_kill k = {.job = 22, .grace_s = 60};
+    struct proto_kill k = {.job = 22, .run = 1, .grace_s = 60};
     jobs_kill(f->t, &k, 1);
     assert_true(wait_exit(f->t, 22, 0.1, &e));
     assert_int_equal(e.signal, SIGTERM);
@@ -409,14 +410,20 @@ static void test_exits_reported_until_acknowledged(void **state)
     const struct proto_exit *ex;
     assert_int_equal(jobs_exits(f->t, 1, &ex), 1); /* sync 1 carries it; no answer came */
     assert_int_equal(jobs_exits(f->t, 2, &ex), 1); /* so sync 2 carries it again */
-    jobs_ack(f->t, 1);                             /* a late answer to 1 is not for sync 2 */
+    jobs_ack(f->t, 1, NULL, 0);                    /* a late answer to 1 is not for sync 2 */
     assert_int_equal(jobs_unacked(f->t), 1);
     /* A repeated launch while the exit is unacknowledged is the same job: ignored. */
     jobs_launch(f->t, &l, 0);
     assert_int_equal(jobs_live(f->t), 0);
-    jobs_ack(f->t, 2);
+    /* An answer that holds the exit (a rank of a gang that runs on) does not acknowledge it. */
+    struct proto_hold h = {.job = 30, .run = 1, .node = "n0"};
+    jobs_ack(f->t, 2, &h, 1);
+    assert_int_equal(jobs_unacked(f->t), 1);
+    struct proto_hold other = {.job = 30, .run = 2, .node = "n0"};
+    assert_int_equal(jobs_exits(f->t, 3, &ex), 1); /* so sync 3 carries it again */
+    jobs_ack(f->t, 3, &other, 1);                  /* holding another run does not keep it */
     assert_int_equal(jobs_unacked(f->t), 0);
-    assert_int_equal(jobs_exits(f->t, 3, &ex), 0);
+    assert_int_equal(jobs_exits(f->t, 4, &ex), 0);
 }
 
 static void test_running_lists_each_node_and_unknown_node_fails(void **state)
@@ -437,10 +444,69 @@ static void test_running_lists_each_node_and_unknown_node_fails(void **state)
     assert_string_equal(e.node, "elsewhere");
     assert_int_equal(e.exit_code, 127);
     assert_string_equal(e.reason, "node elsewhere is not served by this agent");
-    struct proto_kill k = {.job = 40, .grace_s = 0};
+    struct proto_kill k = {.job = 40, .run = 0, .grace_s = 0}; /* run 0: every run */
     jobs_kill(f->t, &k, 1);
     assert_int_equal(jobs_live(f->t), 0);
     assert_int_equal(jobs_unacked(f->t), 3);
+}
+
+/* Wait until the table has no exit of job with run still unreported; true if it showed up. */
+static bool wait_run_exit(struct agent_jobs *t, int64_t job, uint32_t run, double max_s,
+                          struct proto_exit *out)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    while (nl_clock_monotonic_us() < end) {
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
+        jobs_reap(t);
+        const struct proto_exit *e;
+        size_t n = jobs_exits(t, 1000, &e);
+        for (size_t i = 0; i < n; i++)
+            if (e[i].job == job && e[i].run == run) {
+                *out = e[i];
+                return true;
+            }
+    }
+    return false;
+}
+
+/* Issue 3: a requeued job started again on the same node must not run beside its old run. */
+static void test_runs_of_one_job_are_kept_apart(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(60, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    jobs_launch(f->t, &l, 0); /* the same run again: ignored */
+    assert_int_equal(jobs_live(f->t), 1);
+    l.run = 2;
+    jobs_launch(f->t, &l, 0); /* a newer run: the old one is killed at once */
+    struct proto_exit e;
+    assert_true(wait_run_exit(f->t, 60, 1, 5, &e));
+    /* Grace 0 sends SIGTERM and SIGKILL back to back; sleep dies of whichever lands first. */
+    assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+    assert_int_equal(e.exit_code, 128 + e.signal);
+    assert_int_equal(jobs_live(f->t), 1);
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, &r), 1);
+    assert_int_equal(r[0].job, 60);
+    assert_int_equal(r[0].run, 2);
+    l.run = 1;
+    jobs_launch(f->t, &l, 0); /* an older run is never started again */
+    assert_int_equal(jobs_live(f->t), 1);
+    struct proto_kill stale = {.job = 60, .run = 1, .grace_s = 0, .reason = "unknown"};
+    jobs_kill(f->t, &stale, 1); /* a kill of run 1 does not touch run 2 */
+    assert_int_equal(jobs_live(f->t), 1);
+    struct proto_kill cur = {.job = 60, .run = 2, .grace_s = 0, .reason = "cancel"};
+    jobs_kill(f->t, &cur, 1);
+    assert_true(wait_run_exit(f->t, 60, 2, 5, &e));
+    assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+    assert_int_equal(jobs_live(f->t), 0);
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 7, &ex), 2);
+    jobs_ack(f->t, 7, NULL, 0);
+    assert_int_equal(jobs_unacked(f->t), 0);
 }
 
 static void test_cgroup_per_job(void **state)
@@ -461,11 +527,11 @@ static void test_cgroup_per_job(void **state)
     assert_int_equal(e.exit_code, 0);
     char *s = slurp(out);
     char want[128];
-    snprintf(want, sizeof(want), "/nordlys/unit-test-%ld/j50.n3", (long)getpid());
+    snprintf(want, sizeof(want), "/nordlys/unit-test-%ld/j50.r1.n3", (long)getpid());
     assert_non_null(strstr(s, want));
     free(s);
     char leaf[600];
-    snprintf(leaf, sizeof(leaf), "%s/j50.n3", agent_cg_path(f->cg));
+    snprintf(leaf, sizeof(leaf), "%s/j50.r1.n3", agent_cg_path(f->cg));
     assert_int_equal(access(leaf, F_OK), -1); /* removed at exit */
 }
 
@@ -489,6 +555,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_running_lists_each_node_and_unknown_node_fails,
                                             setup_noop, teardown),
+            cmocka_unit_test_setup_teardown(test_runs_of_one_job_are_kept_apart, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cgroup_per_job, setup_cg, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

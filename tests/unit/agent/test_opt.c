@@ -32,7 +32,7 @@ static void test_agent_conf_parse_defaults(void **state)
     struct nl_err err;
     char *argv[] = {"nordlys-agent", "--nodes", "a-p000-r0000-n00,a-p000-r0000-n01", NULL};
     assert_int_equal(parse(&c, argv, NULL, &err), 0);
-    assert_string_equal(c.controller, "http://127.0.0.1:8470");
+    assert_string_equal(c.controller, "http://127.0.0.1:7420");
     assert_int_equal(c.nnodes, 2);
     assert_string_equal(c.nodes[1], "a-p000-r0000-n01");
     assert_int_equal(c.emulate, 0);

@@ -46,9 +46,10 @@ static void test_proto_encode_register(void **state)
 static void test_proto_encode_sync_round_trips(void **state)
 {
     (void)state;
-    struct proto_running run[] = {{42, "n00"}, {43, "n01"}};
+    struct proto_running run[] = {{42, 1, "n00"}, {43, 7, "n01"}};
     struct proto_exit ex[] = {
             {.job = 41,
+             .run = 2,
              .node = "n00",
              .exit_code = 127,
              .signal = 0,
@@ -58,18 +59,25 @@ static void test_proto_encode_sync_round_trips(void **state)
              .start_time = 1764000000.125,
              .end_time = 1764000010.25,
              .reason = "exec \"py\\thon\": No such file\n(tab\there)"},
-            {.job = 40, .node = "n01", .exit_code = 128 + 9, .signal = 9, .timeout = true},
+            {.job = 40,
+             .run = 1,
+             .node = "n01",
+             .exit_code = 128 + 9,
+             .signal = 9,
+             .timeout = true},
     };
     struct proto_buf b = {0};
-    proto_encode_sync(&b, "agent-\"quoted\"", run, 2, ex, 2, true);
+    proto_encode_sync(&b, "agent-\"quoted\"", run, 2, ex, 2);
     json_t *root = load(&b);
     assert_string_equal(json_string_value(json_object_get(root, "agent_id")), "agent-\"quoted\"");
     json_t *r = json_object_get(root, "running");
     assert_int_equal(json_array_size(r), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "job")), 43);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "run")), 7);
     assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "node")), "n01");
     json_t *e = json_array_get(json_object_get(root, "exits"), 0);
     assert_int_equal(json_integer_value(json_object_get(e, "job")), 41);
+    assert_int_equal(json_integer_value(json_object_get(e, "run")), 2);
     assert_int_equal(json_integer_value(json_object_get(e, "exit_code")), 127);
     assert_true(json_is_false(json_object_get(e, "timeout")));
     assert_float_equal(json_real_value(json_object_get(e, "cpu_s")), 1.5, 1e-9);
@@ -86,29 +94,20 @@ static void test_proto_encode_sync_round_trips(void **state)
 
     /* An idle agent still sends both lists, empty. */
     struct proto_buf b2 = {0};
-    proto_encode_sync(&b2, "a", NULL, 0, NULL, 0, true);
+    proto_encode_sync(&b2, "a", NULL, 0, NULL, 0);
     assert_string_equal(b2.data, "{\"agent_id\":\"a\",\"running\":[],\"exits\":[]}");
     free(b2.data);
-
-    /* For a controller that refuses "reason", the exits go without it. */
-    struct proto_buf b3 = {0};
-    proto_encode_sync(&b3, "a", NULL, 0, ex, 1, false);
-    root = load(&b3);
-    e = json_array_get(json_object_get(root, "exits"), 0);
-    assert_null(json_object_get(e, "reason"));
-    assert_int_equal(json_integer_value(json_object_get(e, "exit_code")), 127);
-    json_decref(root);
-    free(b3.data);
 }
 
 static const char sync_answer[] =
-        "{\"launch\": [{\"job\": 42, \"node\": \"narvik-n00\", \"gpus\": [0, 1],"
+        "{\"launch\": [{\"job\": 42, \"run\": 3, \"node\": \"narvik-n00\", \"gpus\": [0, 1],"
         " \"command\": [\"python3\", \"train.py\"], \"env\": {\"CUDA_VISIBLE_DEVICES\": \"0,1\","
         " \"NORDLYS_JOB_ID\": \"42\", \"MASTER_ADDR\": \"127.0.0.1\", \"MASTER_PORT\": \"29542\","
         " \"WORLD_SIZE\": \"2\", \"NODE_RANK\": \"0\", \"NORDLYS_NODELIST\": \"a,b\"},"
         " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
         " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1}}],"
-        " \"kill\": [{\"job\": 41, \"grace_s\": 60, \"reason\": \"preempt\"}]}";
+        " \"kill\": [{\"job\": 41, \"run\": 2, \"grace_s\": 60, \"reason\": \"preempt\"}],"
+        " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}]}";
 
 static void test_proto_decode_sync_answer(void **state)
 {
@@ -119,6 +118,7 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(w.nlaunch, 1);
     const struct proto_launch *l = &w.launch[0];
     assert_int_equal(l->job, 42);
+    assert_int_equal(l->run, 3);
     assert_string_equal(l->node, "narvik-n00");
     assert_int_equal(l->argc, 2);
     assert_string_equal(l->argv[1], "train.py");
@@ -136,12 +136,17 @@ static void test_proto_decode_sync_answer(void **state)
     assert_float_equal(l->grace_s, -1, 1e-9);
     assert_int_equal(w.nkill, 1);
     assert_int_equal(w.kill[0].job, 41);
+    assert_int_equal(w.kill[0].run, 2);
     assert_float_equal(w.kill[0].grace_s, 60, 1e-9);
     assert_string_equal(w.kill[0].reason, "preempt");
+    assert_int_equal(w.nhold, 1);
+    assert_int_equal(w.hold[0].job, 40);
+    assert_int_equal(w.hold[0].run, 1);
+    assert_string_equal(w.hold[0].node, "narvik-n01");
     proto_work_release(&w);
 
     assert_int_equal(proto_decode_sync("{}", 2, &w, &err), 0);
-    assert_int_equal(w.nlaunch + w.nkill, 0);
+    assert_int_equal(w.nlaunch + w.nkill + w.nhold, 0);
 }
 
 static void expect_sync_error(const char *body, const char *msg)
@@ -158,26 +163,36 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
 {
     (void)state;
     expect_sync_error("{\"launch\": 3}", "launch: not an array");
-    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": []}]}",
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": []}]}",
                       "launch[0].command: not a non-empty array");
-    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
-                      " {\"job\": 2, \"node\": \"n\", \"command\": [\"a\", 5]}]}",
-                      "launch[1].command[1]: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
+            " {\"job\": 2, \"run\": 1, \"node\": \"n\", \"command\": [\"a\", 5]}]}",
+            "launch[1].command[1]: not a string");
+    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"]}]}",
+                      "launch[0].run: missing");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 0, \"node\": \"n\", \"command\": [\"a\"]}]}",
+            "launch[0].run: 0 is outside [1, 2147483647]");
     expect_sync_error("{\"launch\": [{\"node\": \"n\", \"command\": [\"a\"]}]}",
                       "launch[0].job: missing");
     expect_sync_error("{\"launch\": [{\"job\": 0, \"node\": \"n\", \"command\": [\"a\"]}]}",
                       "launch[0].job: 0 is outside [1, 9223372036854775807]");
-    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"],"
-                      " \"env\": {\"A=B\": \"x\"}}]}",
-                      "launch[0].env: 'A=B' is not a variable name");
-    expect_sync_error("{\"launch\": [{\"job\": 1, \"node\": \"n\", \"command\": [\"a\"],"
-                      " \"env\": {\"A\": 1}}]}",
-                      "launch[0].env.A: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"env\": {\"A=B\": \"x\"}}]}",
+            "launch[0].env: 'A=B' is not a variable name");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"env\": {\"A\": 1}}]}",
+            "launch[0].env.A: not a string");
     expect_sync_error("{\"kill\": [{\"job\": \"7\"}]}", "kill[0].job: not an integer");
-    expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": -1}]}",
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": 1}]}", "kill[0].run: missing");
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": -1}]}",
                       "kill[0].grace_s: -1 is outside [0, 86400]");
-    expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": \"60\"}]}",
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": \"60\"}]}",
                       "kill[0].grace_s: not a number");
+    expect_sync_error("{\"hold\": [{\"job\": 7, \"run\": 1}]}", "hold[0].node: missing");
     expect_sync_error("[1]", "answer: not a JSON object");
     /* jansson words the detail; the prefix is ours. */
     struct proto_work w;
@@ -224,10 +239,6 @@ static void test_proto_decode_register_and_names(void **state)
                      " \"field\": \"nodes\", \"message\": \"nodes: 'x' is not a node\"}}";
     proto_error_message(eb, strlen(eb), msg, sizeof(msg));
     assert_string_equal(msg, "nodes: 'x' is not a node");
-    proto_error_field(eb, strlen(eb), msg, sizeof(msg));
-    assert_string_equal(msg, "nodes");
-    proto_error_field("oops", 4, msg, sizeof(msg));
-    assert_string_equal(msg, "");
 }
 
 int main(void)

@@ -90,6 +90,8 @@ static void test_cli_opt_parse_both_long_forms(void **state)
     assert_string_equal(args.pos[0], "a");
     assert_string_equal(args.pos[1], "b");
     assert_string_equal(args.url, CLI_DEFAULT_URL);
+    /* The one default port of nordlysd, the agent and the CLI (docs/api.md). */
+    assert_string_equal(CLI_DEFAULT_URL, "http://127.0.0.1:7420");
     assert_false(args.json);
     cli_args_release(&args);
 }

@@ -191,6 +191,41 @@ static void test_rollback_discards(void **state)
     nl_store_job_release(&j);
 }
 
+/* The id announced before an insert is the one it takes; paths go in with the same INSERT. */
+static void test_next_id_names_the_insert(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(nl_store_next_id(f->st), 1);
+    begin(f->st);
+    uint64_t want = nl_store_next_id(f->st);
+    struct nl_store_job j;
+    make_job(&j, "a", "t", 1);
+    j.stdout_path = "/s/jobs/1/stdout";
+    j.stderr_path = "/s/jobs/1/stderr";
+    uint64_t id = 0;
+    assert_int_equal(nl_store_job_insert(f->st, &j, &id, NULL), 0);
+    assert_int_equal(id, want);
+    assert_int_equal(nl_store_txn_writes(f->st), 1);
+    uint64_t rolled = insert(f->st, "b", "t", 2);
+    assert_int_equal(nl_store_next_id(f->st), rolled + 1);
+    nl_store_rollback(f->st);
+    /* The rollback gives both ids back, as SQLite's own sequence does. */
+    assert_int_equal(nl_store_next_id(f->st), want);
+    begin(f->st);
+    assert_int_equal(nl_store_job_insert(f->st, &j, &id, NULL), 0);
+    assert_int_equal(id, want);
+    commit(f->st);
+    struct nl_store_job got;
+    nl_store_job_init(&got);
+    assert_int_equal(nl_store_job_get(f->st, id, &got, NULL), 0);
+    assert_string_equal(got.stdout_path, "/s/jobs/1/stdout");
+    assert_string_equal(got.stderr_path, "/s/jobs/1/stderr");
+    nl_store_job_release(&got);
+    nl_store_close(f->st);
+    f->st = open_store(f->path);
+    assert_int_equal(nl_store_next_id(f->st), id + 1);
+}
+
 static void test_get_roundtrips_every_field(void **state)
 {
     struct fixture *f = *state;
@@ -234,12 +269,15 @@ static void test_start_requeue_end_lifecycle(void **state)
 
     const struct nl_alloc_node alloc[] = {{.node = 3, .mask = 0x0f}, {.node = 4, .mask = 0x03}};
     begin(f->st);
-    assert_int_equal(nl_store_job_start(f->st, id, 20, alloc, 2, NULL), 0);
+    uint32_t run = 0;
+    assert_int_equal(nl_store_job_start(f->st, id, 20, alloc, 2, &run, NULL), 0);
+    assert_int_equal(run, 1);
     commit(f->st);
     struct nl_store_job j;
     nl_store_job_init(&j);
     assert_int_equal(nl_store_job_get(f->st, id, &j, NULL), 0);
     assert_int_equal(j.state, NL_JOB_RUNNING);
+    assert_int_equal(j.runs, 1);
     assert_int_equal(j.start_us, 20);
     assert_int_equal(j.nalloc, 2);
     assert_int_equal(j.alloc[0].node, 3);
@@ -266,8 +304,10 @@ static void test_start_requeue_end_lifecycle(void **state)
     assert_false(j.kill_requested);
 
     begin(f->st);
-    assert_int_equal(nl_store_job_start(f->st, id, 30, alloc, 1, NULL), 0);
+    assert_int_equal(nl_store_job_start(f->st, id, 30, alloc, 1, &run, NULL), 0);
+    assert_int_equal(run, 2); /* the run number survives the requeue */
     struct nl_store_end e = {.state = NL_JOB_FAILED,
+                             .reason = "exec /no/such: No such file or directory",
                              .end_us = 40,
                              .has_exit = true,
                              .exit_code = 3,
@@ -286,6 +326,8 @@ static void test_start_requeue_end_lifecycle(void **state)
     assert_int_equal(j.run_us, 1010); /* 1000 from the first run plus 10 */
     assert_int_equal(j.max_rss_kb, 1024);
     assert_int_equal(j.nalloc, 1); /* kept as history */
+    assert_int_equal(j.runs, 2);
+    assert_string_equal(j.exit_reason, "exec /no/such: No such file or directory");
     nl_store_job_release(&j);
 }
 
@@ -294,7 +336,7 @@ static void test_update_missing_job_is_enoent(void **state)
     struct fixture *f = *state;
     struct nl_err err = {0};
     begin(f->st);
-    assert_int_equal(nl_store_job_start(f->st, 999, 1, NULL, 0, &err), -ENOENT);
+    assert_int_equal(nl_store_job_start(f->st, 999, 1, NULL, 0, NULL, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "999"));
     struct nl_store_end e = {.state = NL_JOB_RUNNING};
     assert_int_equal(nl_store_job_end(f->st, 999, &e, &err), -EINVAL);
@@ -318,9 +360,9 @@ static void test_live_loads_only_live_jobs_in_order(void **state)
     uint64_t c = insert(f->st, "c", "t", 3);
     uint64_t d = insert(f->st, "d", "t", 4);
     const struct nl_alloc_node n0 = {.node = 0, .mask = 1};
-    assert_int_equal(nl_store_job_start(f->st, b, 5, &n0, 1, NULL), 0);
+    assert_int_equal(nl_store_job_start(f->st, b, 5, &n0, 1, NULL, NULL), 0);
     assert_int_equal(nl_store_job_set_state(f->st, c, NL_JOB_CANCELLED, 6, NULL), 0);
-    assert_int_equal(nl_store_job_start(f->st, d, 5, &n0, 1, NULL), 0);
+    assert_int_equal(nl_store_job_start(f->st, d, 5, &n0, 1, NULL, NULL), 0);
     assert_int_equal(nl_store_job_set_state(f->st, d, NL_JOB_PREEMPTING, 0, NULL), 0);
     commit(f->st);
     uint64_t ids[8] = {0};
@@ -524,6 +566,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_write_outside_txn_fails, setup, teardown),
             cmocka_unit_test_setup_teardown(test_insert_ids_never_reused, setup, teardown),
             cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_next_id_names_the_insert, setup, teardown),
             cmocka_unit_test_setup_teardown(test_get_roundtrips_every_field, setup, teardown),
             cmocka_unit_test_setup_teardown(test_start_requeue_end_lifecycle, setup, teardown),
             cmocka_unit_test_setup_teardown(test_update_missing_job_is_enoent, setup, teardown),
