@@ -61,7 +61,7 @@ struct nl_sched_config {
     double w_tier, w_fair, w_age, w_size;
     int64_t age_ref_us;        /* age that earns age_f = 1 */
     int64_t fair_halflife_us;  /* half-life of the decayed usage behind fair_f */
-    uint32_t reservations;     /* blocked jobs that get a backfill reservation */
+    uint32_t reservations;     /* blocked jobs per site that get a backfill reservation */
     /*
      * Most pending jobs one pass examines (0 = all), like Slurm's
      * bf_max_job_test: it bounds a pass over a very deep queue. Jobs past
@@ -74,12 +74,29 @@ struct nl_sched_config {
      * shadow time drain away from them (topology-aware backfill).
      */
     uint32_t drain;
+    /*
+     * Topology is a preference with a deadline, like Slurm's
+     * --switches=N@max-time: a job that cannot get its compact shape
+     * (one node, one NVL72 rack, fewest pods) but has waited this long
+     * since submission takes free GPUs spread over racks. < 0: never.
+     */
+    int64_t topology_wait_us;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
 };
 
+/* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
+#define NL_SCHED_TOPOLOGY_WAIT_DEFAULT (300LL * 1000000) /* Slurm's max_switch_wait default */
+
 void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
+/*
+ * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
+ * age_ref, fair_halflife: seconds; topology_wait: seconds or "never"; reservations, depth, drain: counts;
+ * preempt, topology, quotas: yes/no). Returns 0, or -EINVAL with err naming
+ * the key and leaving cfg unchanged.
+ */
+int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);
 
 /* Why a pending job is waiting. */
 enum nl_reason {
@@ -92,6 +109,7 @@ enum nl_reason {
     NL_REASON_RESERVATION,  /* it would delay a reservation held by a job ahead */
     NL_REASON_RECLAIM,      /* preempted jobs are giving its guaranteed GPUs back */
     NL_REASON_NODES_DOWN,   /* eligible capacity is down */
+    NL_REASON_PROMISED,     /* the free GPUs are promised to a job reclaiming its quota */
     NL_REASON_COUNT
 };
 

@@ -19,6 +19,7 @@
 #include "sim/workload.h"
 
 #define SIM_CONF_MAX_BYTES (1u << 20) /* facility and tenants files are small text */
+#define SIM_SETS_MAX 32
 
 struct sim_args {
     const char *facility, *tenants, *trace, *policies, *out;
@@ -26,6 +27,8 @@ struct sim_args {
     double load, days, limit_factor, sample_s, pass_s;
     uint64_t seed, max_jobs;
     bool json, check, synthetic;
+    const char *sets[SIM_SETS_MAX]; /* --set [POLICY:]key=value, in order */
+    int nsets;
 };
 
 static void sim_usage(FILE *f)
@@ -37,6 +40,8 @@ static void sim_usage(FILE *f)
             "  --gpus-per-node G      GPUs per node of --nodes [8]\n"
             "  --nodes-per-rack K     nodes per rack of --nodes [4]\n"
             "  --tenants FILE         tenants file [the reference tenants, sized to the facility]\n"
+            "  --set [POLICY:]K=V     a scheduler setting (repeatable), e.g. reservations=8,\n"
+            "                         nordlys:topology=no; see docs/architecture.md\n"
             "  --trace FILE           replay a trace CSV (job_id,submit_s,duration_s,gpus,tenant,status)\n"
             "  --synthetic            a synthetic AI-gigafactory workload (the default without --trace)\n"
             "  --days D               span of the synthetic workload [30]\n"
@@ -65,6 +70,37 @@ static int parse_num(const char *flag, const char *v, double min, double max, do
     return 0;
 }
 
+/*
+ * Apply one --set to cfg: "key=value" applies to every policy,
+ * "POLICY:key=value" to that one only. With check, a setting for any
+ * policy is validated (so a typo fails before anything runs).
+ */
+static int apply_set(struct nl_sched_config *cfg, const char *set, bool check)
+{
+    const char *colon = strchr(set, ':');
+    const char *eq = strchr(set, '=');
+    const char *kv = set;
+    if (colon != NULL && (eq == NULL || colon < eq)) {
+        char name[16];
+        enum nl_policy p;
+        struct nl_err err;
+        snprintf(name, sizeof(name), "%.*s", (int)(colon - set), set);
+        if (nl_policy_parse(name, &p, &err) < 0) {
+            fprintf(stderr, "nordlys sim: --set %s: %s\n", set, err.msg);
+            return -1;
+        }
+        kv = colon + 1;
+        if (!check && p != cfg->policy)
+            return 0;
+    }
+    struct nl_err err;
+    if (nl_sched_config_set(cfg, kv, &err) < 0) {
+        fprintf(stderr, "nordlys sim: --set %s: %s\n", set, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sim_args *a)
 {
     *a = (struct sim_args){.facility = "narvik",
@@ -74,7 +110,8 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
                            .days = 30,
                            .limit_factor = 1,
                            .seed = 1,
-                           .load = -1};
+                           .load = -1,
+                           .pass_s = -1}; /* unset: the simulator's default interval */
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -102,6 +139,16 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
             a->policies = v;
         } else if (strcmp(f, "--out") == 0) {
             a->out = v;
+        } else if (strcmp(f, "--set") == 0) {
+            if (a->nsets == SIM_SETS_MAX) {
+                fprintf(stderr, "nordlys sim: --set: at most %d settings\n", SIM_SETS_MAX);
+                return -1;
+            }
+            struct nl_sched_config probe;
+            nl_sched_config_init(&probe, NL_POLICY_NORDLYS);
+            if (apply_set(&probe, v, true) < 0)
+                return -1;
+            a->sets[a->nsets++] = v;
         } else {
             double lo = 0, hi = 1e12;
             if (strcmp(f, "--load") == 0)
@@ -120,7 +167,7 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
                 a->max_jobs = (uint64_t)d;
             else if (strcmp(f, "--sample") == 0 && d >= 1)
                 a->sample_s = d;
-            else if (strcmp(f, "--pass-interval") == 0)
+            else if (strcmp(f, "--pass-interval") == 0 && d >= 0)
                 a->pass_s = d;
             else if (strcmp(f, "--nodes") == 0 && d >= 1)
                 a->nodes = (uint32_t)d;
@@ -233,16 +280,19 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
                    const struct nl_workload *w)
 {
     struct nl_sim_result res[NL_POLICY_COUNT];
+    /* nl_sim_opts: 0 is the default interval, < 0 a pass after every event. */
     struct nl_sim_opts so = {.sample_us = (int64_t)(a->sample_s * 1e6),
-                             .pass_interval_us = a->pass_s > 0 ? (int64_t)(a->pass_s * 1e6) : -1,
+                             .pass_interval_us = a->pass_s < 0    ? 0
+                                                 : a->pass_s == 0 ? -1
+                                                                  : (int64_t)(a->pass_s * 1e6),
                              .full_checks = a->check};
-    if (a->pass_s < 0)
-        so.pass_interval_us = 0; /* the default */
     struct nl_err err;
     int status = NL_CLI_OK;
     for (int i = 0; i < npol; i++) {
         struct nl_sched_config cfg;
         nl_sched_config_init(&cfg, pol[i]);
+        for (int k = 0; k < a->nsets; k++)
+            apply_set(&cfg, a->sets[k], false); /* validated by parse_args */
         if (nl_sim_run(fac, ten, &cfg, w, &so, &res[i], &err) < 0) {
             fprintf(stderr, "nordlys sim: %s\n", err.msg);
             return NL_CLI_FAILED;

@@ -73,6 +73,7 @@ static const char *const reason_names[NL_REASON_COUNT][2] = {
         [NL_REASON_RESERVATION] = {"reservation", "it would delay a job ahead of it that holds a reservation"},
         [NL_REASON_RECLAIM] = {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
         [NL_REASON_NODES_DOWN] = {"nodes_down", "eligible capacity is down"},
+        [NL_REASON_PROMISED] = {"promised", "the free GPUs are promised to a job that reclaims its guaranteed quota"},
 };
 
 const char *nl_reason_name(enum nl_reason r)
@@ -97,7 +98,12 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->w_fair = 2000;
         cfg->w_age = 1000;
         cfg->w_size = 200;
-        cfg->reservations = 4;
+        /*
+         * One reservation (EASY backfill): on the shared traces more of them
+         * held idle GPUs for jobs far down the queue and doubled mean JCT
+         * (bench/RESULTS.md, "Choosing the defaults").
+         */
+        cfg->reservations = 1;
         cfg->drain = NL_SCHED_DRAIN_DEFAULT;
         cfg->preempt = true;
         cfg->topology = true;
@@ -108,6 +114,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
     }
     cfg->depth = 5000;
+    cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 
 /* --- life cycle --------------------------------------------------------------- */
@@ -182,7 +189,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
         }
         s->tenant_by_claim[j] = t;
     }
-    s->resv = xcalloc(cfg->reservations ? cfg->reservations : 1, sizeof(*s->resv));
+    s->resv = xcalloc(cfg->reservations ? (size_t)cfg->reservations * s->nsites : 1, sizeof(*s->resv));
     s->cut_reason = NL_REASON_NONE;
     return s;
 }
@@ -380,8 +387,31 @@ static void enqueue(struct nl_sched *s, struct job *j)
     s->q.t[j->spec.tenant].pending++;
 }
 
+/*
+ * GPUs promised to pending job j by reclaim in `site`. Until j is looked at
+ * again, jobs that could themselves be reclaimed (borrowers, preemptible
+ * jobs) may not start on them: otherwise a preempted borrower that comes
+ * earlier in the order restarts into its own GPUs and is preempted again,
+ * pass after pass, losing its work each time.
+ */
+static void promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus)
+{
+    j->owed = (uint32_t)gpus;
+    j->owed_site = site;
+    s->owed[site] += gpus;
+}
+
+static void unpromise(struct nl_sched *s, struct job *j)
+{
+    if (j->owed == 0)
+        return;
+    s->owed[j->owed_site] -= j->owed;
+    j->owed = 0;
+}
+
 static void dequeue(struct nl_sched *s, struct job *j)
 {
+    unpromise(s, j);
     order_del(&s->ord, j->spec.tenant, j->qh);
     j->qh = TREE_NIL;
     s->q.t[j->spec.tenant].pending--;
@@ -672,6 +702,29 @@ static void victims_push(struct nl_sched *s, uint32_t slot)
     s->victims[s->nvictims++] = slot;
 }
 
+/* May j take a spread placement now? (cfg.topology_wait_us) */
+static bool may_spread(const struct nl_sched *s, const struct job *j, int64_t now_us)
+{
+    return s->cfg.topology && s->cfg.topology_wait_us >= 0 &&
+           now_us - j->submit_us >= s->cfg.topology_wait_us;
+}
+
+/* Place j in the sites of mask: its compact shape, else spread when `spread`. */
+static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, int64_t end_us,
+                       bool spread, const struct nl_alloc_node **a, uint32_t *site,
+                       enum nl_reason *why)
+{
+    struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
+                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
+                            .end_us = end_us};
+    size_t n = place_find(s->pl, &req, a, site, why);
+    if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
+        req.topology = false;
+        n = place_find(s->pl, &req, a, site, why);
+    }
+    return n;
+}
+
 /*
  * Would j fit in site once the chosen victims' GPUs are free? Counting GPUs
  * is not enough: a gang of whole racks cannot use GPUs freed here and
@@ -679,19 +732,17 @@ static void victims_push(struct nl_sched *s, uint32_t slot)
  * requeued into the holes, preempted again). So release the victims in the
  * placement state, search, and put them back exactly as they were.
  */
-static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t site)
+static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t site,
+                              int64_t now_us)
 {
     for (size_t i = 0; i < s->nvictims; i++) {
         const struct job *v = &s->jobs[s->victims[i]];
         place_release(s->pl, v->alloc, v->nalloc);
     }
-    struct place_req req = {.gpus = j->spec.gpus, .site_mask = 1u << site,
-                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
-                            .end_us = INT64_MIN};
     const struct nl_alloc_node *a;
     uint32_t where;
     enum nl_reason why;
-    bool ok = place_find(s->pl, &req, &a, &where, &why) > 0;
+    bool ok = find_for(s, j, 1u << site, INT64_MIN, may_spread(s, j, now_us), &a, &where, &why) > 0;
     for (size_t i = 0; i < s->nvictims; i++) {
         const struct job *v = &s->jobs[s->victims[i]];
         place_take(s->pl, v->alloc, v->nalloc);
@@ -727,13 +778,11 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         uint64_t free = place_site_free(s->pl, site);
         if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
-        /* GPUs already coming back that no earlier job of this pass was promised. */
-        uint64_t coming = s->reclaim_inflight[site] > s->reclaim_claimed[site]
-                                  ? s->reclaim_inflight[site] - s->reclaim_claimed[site]
-                                  : 0;
-        uint64_t have = free + coming;
+        /* Free and returning GPUs not yet promised to another job. */
+        uint64_t back = free + s->reclaim_inflight[site];
+        uint64_t have = back > s->owed[site] ? back - s->owed[site] : 0;
         if (have >= need) {
-            s->reclaim_claimed[site] += need - free;
+            promise(s, j, site, need);
             return true;
         }
         if (have + reclaimable < need || need >= s->reclaim_fail[site])
@@ -762,7 +811,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
                 victims_push(s, x);
             }
         }
-        if (have < need || !placeable_without(s, j, site)) {
+        if (have < need || !placeable_without(s, j, site, now_us)) {
             /* Larger needs fail too until the next pass: remember the smallest failure. */
             if (need < s->reclaim_fail[site])
                 s->reclaim_fail[site] = need;
@@ -770,7 +819,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         }
         for (size_t i = 0; i < s->nvictims; i++)
             preempt(s, &s->jobs[s->victims[i]], now_us);
-        s->reclaim_claimed[site] += need - free;
+        promise(s, j, site, need);
         return true;
     }
     return false;
@@ -805,9 +854,14 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t no
         if (!(j->site_mask & (1u << site)))
             continue;
         uint64_t cum = need;
+        uint32_t held_here = 0;
         for (size_t i = 0; i < s->nresv; i++)
-            if (s->resv[i].site == site)
+            if (s->resv[i].site == site) {
                 cum += s->resv[i].need;
+                held_here++;
+            }
+        if (held_here >= s->cfg.reservations)
+            continue; /* this site's reservations are taken by jobs ahead */
         uint64_t have = place_site_free(s->pl, site);
         int64_t t = now_us;
         uint64_t released = 0;
@@ -886,13 +940,14 @@ static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 }
 
 /* Placement is monotone in size within one shape class: if g failed, g' >= g fails too. */
-static bool failcache_hit(const struct nl_sched *s, const struct job *j, enum nl_reason *why)
+static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool spread,
+                          enum nl_reason *why)
 {
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         const struct failcache *f = &s->fc[i];
         if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
-            j->spec.gpus >= f->min_fail) {
+            f->spread == spread && j->spec.gpus >= f->min_fail) {
             *why = f->why;
             return true;
         }
@@ -900,12 +955,13 @@ static bool failcache_hit(const struct nl_sched *s, const struct job *j, enum nl
     return false;
 }
 
-static void failcache_add(struct nl_sched *s, const struct job *j, enum nl_reason why)
+static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, enum nl_reason why)
 {
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         struct failcache *f = &s->fc[i];
-        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls) {
+        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
+            f->spread == spread) {
             if (j->spec.gpus < f->min_fail) {
                 f->min_fail = j->spec.gpus;
                 f->why = why;
@@ -914,7 +970,8 @@ static void failcache_add(struct nl_sched *s, const struct job *j, enum nl_reaso
         }
     }
     if (s->nfc < FAILCACHE_MAX)
-        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, cls, j->spec.gpus, why};
+        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
+                                             j->spec.gpus, why};
 }
 
 /* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
@@ -956,27 +1013,24 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     enum nl_reason why;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, j->spec.gpus))
         return NL_REASON_QUOTA;
-    if (failcache_hit(s, j, &why))
+    bool spread = may_spread(s, j, now_us);
+    if (failcache_hit(s, j, spread, &why))
         return why;
     if (!backfill_possible(s, j, now_us))
         return NL_REASON_RESERVATION;
-    struct place_req req = {
-            .gpus = j->spec.gpus,
-            .site_mask = j->site_mask,
-            .sensitive = j->spec.sensitive,
-            .topology = s->cfg.topology,
-            .end_us = now_us + j->spec.time_limit_us,
-    };
     const struct nl_alloc_node *a;
     uint32_t site;
-    size_t n = place_find(s->pl, &req, &a, &site, &why);
+    size_t n = find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
     if (n == 0) {
-        failcache_add(s, j, why);
+        failcache_add(s, j, spread, why);
         return why;
     }
     uint64_t held = 0;
     for (size_t i = 0; i < n; i++)
         held += place_gpus_in(a[i].mask);
+    if (s->owed[site] > 0 && (j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, held)) &&
+        place_site_free(s->pl, site) < held + s->owed[site])
+        return NL_REASON_PROMISED; /* it could be reclaimed itself: see promise() */
     if (!power_fits(&s->pw, site, held))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
@@ -996,7 +1050,9 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
     if (short_of_gpus && s->cfg.preempt && s->cfg.quotas &&
         quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, now_us))
         j->reason = NL_REASON_RECLAIM;
-    if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && s->nresv < s->cfg.reservations)
+    /* Reservations are for jobs short of GPUs, not for those held back by policy. */
+    if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED &&
+        s->nresv < (size_t)s->cfg.reservations * s->nsites)
         reserve(s, j, j->spec.gpus, now_us);
 }
 
@@ -1032,6 +1088,7 @@ static void reclaim_sweep(struct nl_sched *s, int64_t now_us)
                 continue;
             j->pass_seen = s->pass_id;
             s->decisions++;
+            unpromise(s, j);
             blocked(s, j, NL_REASON_RESOURCES, now_us);
             if (j->reason != NL_REASON_RECLAIM)
                 break; /* reclaim cannot serve this one: the tenant's later jobs wait too */
@@ -1052,7 +1109,6 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     s->nfc = 0;
     place_hold_clear(s->pl);
     s->ndrain = 0;
-    memset(s->reclaim_claimed, 0, sizeof(s->reclaim_claimed));
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
@@ -1073,6 +1129,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
         j->pass_seen = s->pass_id;
         j->priority = key + age_now;
         j->est_start_us = 0;
+        unpromise(s, j); /* looked at again: blocked() promises anew if still due */
         enum nl_reason why = try_start(s, j, now_us);
         if (why == NL_REASON_NONE)
             continue;

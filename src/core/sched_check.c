@@ -47,11 +47,22 @@ bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
     uint8_t *seen = xcalloc(s->gpus_total, 1);
     uint64_t *tenant_alloc = xcalloc(s->q.n, sizeof(uint64_t));
     uint64_t site_busy[NL_SITES_MAX] = {0};
+    uint64_t owed[NL_SITES_MAX] = {0};
     for (size_t i = 0; i < s->jobs_used; i++) {
         const struct job *j = &s->jobs[i];
         if (j->id != 0 && (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING))
             check_job(s, j, seen, tenant_alloc, site_busy, &found);
+        /* Only pending jobs hold promises of reclaimed GPUs (counted as quota accounting). */
+        if (j->id != 0 && j->owed > 0) {
+            if (j->state != NL_JOB_PENDING || j->owed_site >= s->nsites)
+                found.quota++;
+            else
+                owed[j->owed_site] += j->owed;
+        }
     }
+    for (uint32_t i = 0; i < s->nsites; i++)
+        if (owed[i] != s->owed[i])
+            found.quota++;
     /* Every owned GPU belongs to a running job's allocation, and nothing else is allocated. */
     for (uint64_t g = 0; g < s->gpus_total; g++)
         if ((s->gpu_owner[g] != 0) != (seen[g] != 0))

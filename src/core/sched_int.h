@@ -25,6 +25,7 @@ struct job {
     int64_t submit_us, start_us, run_us, expect_end_us, est_start_us;
     double static_key, priority, energy_wh;
     uint32_t site_mask, site, held, nalloc, preemptions;
+    uint32_t owed, owed_site; /* GPUs promised to this pending job by reclaim, and where */
     uint32_t t_prev, t_next; /* tenant's running list, in start order */
     int32_t qh;              /* handle in the pending order or the running tree */
     uint64_t pass_seen, enq_pass;
@@ -42,6 +43,7 @@ struct resv {
 struct failcache {
     uint32_t mask;
     bool sensitive;
+    bool spread; /* the jobs it stands for may take a spread placement */
     uint8_t cls; /* 0 fits a node, 1 fits a rack, 2 larger */
     uint32_t min_fail;
     enum nl_reason why;
@@ -83,7 +85,7 @@ struct nl_sched {
     struct failcache fc[FAILCACHE_MAX];
     size_t nfc;
     uint64_t reclaim_inflight[NL_SITES_MAX]; /* GPUs of preempted jobs not yet returned */
-    uint64_t reclaim_claimed[NL_SITES_MAX];  /* of those, promised to waiting jobs this pass */
+    uint64_t owed[NL_SITES_MAX];             /* GPUs promised to pending jobs by reclaim */
     uint64_t reclaim_fail[NL_SITES_MAX];     /* smallest need reclaim could not meet this pass */
     uint64_t pass_id;
     enum nl_reason cut_reason;

@@ -41,6 +41,8 @@ static json_t *result_json(const struct nl_sim_result *r)
                           "timeouts", (json_int_t)r->timeouts, "utilization", r->utilization,
                           "wait_s", dist_json(&r->wait_s), "jct_s", dist_json(&r->jct_s),
                           "slowdown", r->slowdown);
+    json_object_set_new(o, "gpu_hours_alloc", json_real(r->gpu_hours_alloc));
+    json_object_set_new(o, "gpu_hours_work", json_real(r->gpu_hours_work));
     json_object_set_new(o, "by_tier", tiers);
     json_object_set_new(o, "preemptions", json_integer((json_int_t)r->preemptions));
     json_object_set_new(o, "fragmentation", json_real(r->fragmentation));

@@ -47,6 +47,7 @@ struct sim {
     uint64_t seq;
     struct nl_sim_result *res;
     int64_t win_lo, win_hi, last_t;
+    double alloc_all; /* GPU-microseconds held over the whole run */
     double alloc_integral, frag_integral, power_integral;
     uint64_t gpus;
     int64_t sample_us;
@@ -99,14 +100,19 @@ static struct event pop(struct sim *m)
     return top;
 }
 
-/* Integrate allocation, fragmentation and power over the arrival window up to t. */
+/*
+ * Integrate allocation, fragmentation and power over the arrival window up
+ * to t, and allocation over the whole run (GPU-hours held, rework included).
+ */
 static void integrate(struct sim *m, int64_t t)
 {
     int64_t a = m->last_t > m->win_lo ? m->last_t : m->win_lo;
     int64_t b = t < m->win_hi ? t : m->win_hi;
+    struct nl_sched_stats st;
+    nl_sched_stats(m->s, &st);
+    if (t > m->last_t)
+        m->alloc_all += (double)st.gpus_alloc * (double)(t - m->last_t);
     if (b > a) {
-        struct nl_sched_stats st;
-        nl_sched_stats(m->s, &st);
         double dt = (double)(b - a);
         m->alloc_integral += (double)st.gpus_alloc * dt;
         m->frag_integral += st.fragmentation * dt;
@@ -307,8 +313,8 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
     res->utilization = win > 0 ? m->alloc_integral / (win * (double)m->gpus) : 0;
     res->fragmentation = win > 0 ? m->frag_integral / win : 0;
     res->power_mean_w = win > 0 ? m->power_integral / win : 0;
-    double gh;
-    job_stats(m, -1, &res->wait_s, &res->jct_s, &res->slowdown, &res->jobs, &res->completed, &gh);
+    job_stats(m, -1, &res->wait_s, &res->jct_s, &res->slowdown, &res->jobs, &res->completed,
+              &res->gpu_hours_work);
     const struct nl_tenants *ten = nl_sched_tenants(m->s);
     res->ntiers = nl_tenants_tier_count(ten);
     if (res->ntiers > NL_SIM_TIERS_MAX)
@@ -327,6 +333,7 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
     res->passes = st.passes;
     res->decisions = st.decisions;
     res->energy_mwh = st.energy_wh / 1e6;
+    res->gpu_hours_alloc = m->alloc_all / 3.6e9;
     res->power_budget_w = st.power_budget_w;
     res->makespan_s = (double)end_us / 1e6;
     res->wall_s = wall_s;

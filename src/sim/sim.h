@@ -55,6 +55,8 @@ struct nl_sim_result {
     uint64_t gpus;
     uint64_t jobs, completed, rejected, timeouts;
     double utilization;      /* allocated GPU-time / capacity over the arrival window */
+    double gpu_hours_alloc;  /* GPU-hours allocated over the whole run (rework included) */
+    double gpu_hours_work;   /* GPU-hours of work the completed jobs asked for */
     struct nl_dist wait_s, jct_s;
     double slowdown;         /* mean bounded slowdown: max(1, jct / max(run, 10 s)) */
     size_t ntiers;

@@ -73,4 +73,24 @@ set -e
 [ "$rc" = 2 ] || fail "unknown flag: exit $rc, want 2"
 grep -q -- "--colour" "$tmp/err" || fail "unknown flag not named: $(cat "$tmp/err")"
 echo "ok: unknown flag"
-echo "sim_small: 4 passed, 0 failed"
+# Passes: at most one per 10 virtual seconds by default, one per event with
+# --pass-interval 0. y arrives 5 s after the pass that started x: it waits
+# for the next pass (5 s) by default, and not at all with a pass per event.
+printf 'job_id,submit_s,duration_s,gpus,tenant,status\nx,0,100,4,lab,completed\ny,5,100,4,lab,completed\n' > "$tmp/pass.csv"
+w=$("$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --json | jq '.wait_s.max // .wait_s.p99')
+[ "$w" = 5 ] || fail "default pass interval: y waited $w s, want 5"
+w=$("$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --pass-interval 0 --json | jq '.wait_s.p99')
+[ "$w" = 0 ] || fail "--pass-interval 0: y waited $w s, want 0"
+echo "ok: pass interval"
+
+# --set: a bad scheduler setting is refused before anything runs, named.
+set +e
+"$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --set nordlys:reservatons=2 > /dev/null 2> "$tmp/err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "bad --set: exit $rc, want 2"
+grep -q "reservatons" "$tmp/err" || fail "bad --set not named: $(cat "$tmp/err")"
+"$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --set reservations=2 --set fifo:depth=10 --json > /dev/null ||
+    fail "good --set refused"
+echo "ok: --set"
+echo "sim_small: 6 passed, 0 failed"

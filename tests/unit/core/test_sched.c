@@ -46,7 +46,7 @@ static struct nl_tenants *small_tenants(void)
     return t;
 }
 
-static struct fx *fx_new(enum nl_policy policy, double budget_w)
+static struct fx *fx_new_cfg(const struct nl_sched_config *cfg, double budget_w)
 {
     static struct fx f;
     struct nl_facility_spec spec;
@@ -55,11 +55,16 @@ static struct fx *fx_new(enum nl_policy policy, double budget_w)
     spec.sites[0].power_w = 0;
     f.fac = nl_facility_create(&spec, NULL);
     f.ten = small_tenants();
-    struct nl_sched_config cfg;
-    nl_sched_config_init(&cfg, policy);
-    f.s = nl_sched_create(f.fac, f.ten, &cfg, NULL);
+    f.s = nl_sched_create(f.fac, f.ten, cfg, NULL);
     f.next_id = 1;
     return &f;
+}
+
+static struct fx *fx_new(enum nl_policy policy, double budget_w)
+{
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, policy);
+    return fx_new_cfg(&cfg, budget_w);
 }
 
 static void fx_free(struct fx *f)
@@ -346,6 +351,115 @@ static void test_sched_adopt_after_restart(void **state)
     fx_free(f);
 }
 
+/*
+ * A preempted borrower that comes first in the order must not restart on
+ * the GPUs it gave back: they are promised to the job that reclaimed them.
+ * Before promises, this looped (preempt, requeue, restart) at one instant.
+ */
+static void test_sched_promised_gpus_stop_thrash(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    uint64_t sv[4];
+    for (int i = 0; i < 4; i++)
+        sv[i] = submit(f, 0, 4, 1000, 0); /* sov: 8 of its quota, 8 borrowed */
+    assert_int_equal(pass(f, 0, &act), 4);
+    uint64_t c = submit(f, 2, 4, 100, 10); /* cap: inside its quota of 4 */
+    assert_int_equal(pass(f, 10, &act), 1);
+    assert_int_equal(act[0].kind, NL_ACT_PREEMPT);
+    assert_int_equal(act[0].job, sv[3]);
+    struct nl_job_info info;
+    assert_int_equal(nl_sched_job_exit(f->s, sv[3], NL_EXIT_FAILED, 10 * SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_PENDING);
+    /* sov's job is first in tier order, but would borrow the promised GPUs. */
+    assert_int_equal(pass(f, 10, &act), 1);
+    assert_int_equal(act[0].kind, NL_ACT_START);
+    assert_int_equal(act[0].job, c);
+    assert_int_equal(state_of(f, sv[3]), NL_JOB_PENDING);
+    assert_int_not_equal(reason_of(f, sv[3]), NL_REASON_NONE);
+    /* Nothing more moves: no second preemption of the same job. */
+    assert_int_equal(pass(f, 10, &act), 0);
+    assert_int_equal(pass(f, 20, &act), 0);
+    struct nl_sched_stats st;
+    nl_sched_stats(f->s, &st);
+    assert_int_equal(st.preemptions, 1);
+    assert_clean(f);
+    fx_free(f);
+}
+
+/* Before its topology wait a gang waits for its compact shape; after it, it spreads. */
+static void fragment(struct fx *f)
+{
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.gpus = 2;
+    spec.time_limit_us = 100000 * SEC;
+    for (uint32_t n = 0; n < 4; n++) { /* 2 GPUs busy on each node: no free node or rack */
+        struct nl_alloc_node a[] = {{n, 0x3}};
+        struct nl_err err;
+        if (nl_sched_adopt(f->s, 100 + n, &spec, 0, 0, a, 1, 0, &err) < 0)
+            fail_msg("adopt: %s", err.msg);
+    }
+}
+
+static void test_sched_topology_wait(void **state)
+{
+    (void)state;
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    struct nl_err err;
+    assert_int_equal(nl_sched_config_set(&cfg, "topology_wait=100", &err), 0);
+    struct fx *f = fx_new_cfg(&cfg, 0);
+    const struct nl_action *act;
+    fragment(f);
+    uint64_t g = submit(f, 1, 6, 1000, 0); /* 6 GPUs: one rack, when compact */
+    assert_int_equal(pass(f, 0, &act), 0);
+    assert_int_equal(reason_of(f, g), NL_REASON_TOPOLOGY);
+    assert_int_equal(pass(f, 99, &act), 0);
+    assert_int_equal(pass(f, 100, &act), 1);
+    assert_int_equal(act[0].job, g);
+    const struct nl_alloc_node *nodes;
+    assert_true(nl_sched_job_alloc(f->s, g, &nodes) >= 3); /* spread over nodes of both racks */
+    assert_clean(f);
+    fx_free(f);
+
+    assert_int_equal(nl_sched_config_set(&cfg, "topology_wait=never", &err), 0);
+    f = fx_new_cfg(&cfg, 0);
+    fragment(f);
+    g = submit(f, 1, 6, 1000, 0);
+    assert_int_equal(pass(f, 100000, &act), 0);
+    assert_int_equal(reason_of(f, g), NL_REASON_TOPOLOGY);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_config_set(void **state)
+{
+    (void)state;
+    struct nl_sched_config cfg, before;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    struct nl_err err;
+    assert_int_equal(nl_sched_config_set(&cfg, "reservations=2", &err), 0);
+    assert_int_equal(cfg.reservations, 2);
+    assert_int_equal(nl_sched_config_set(&cfg, "preempt=no", &err), 0);
+    assert_false(cfg.preempt);
+    assert_int_equal(nl_sched_config_set(&cfg, "age_ref=60", &err), 0);
+    assert_int_equal(cfg.age_ref_us, 60 * SEC);
+    assert_int_equal(nl_sched_config_set(&cfg, "w_tier=1.5", &err), 0);
+    assert_true(cfg.w_tier == 1.5);
+    before = cfg;
+    const char *bad[] = {"depth", "=3", "nosuch=1", "depth=-1", "depth=x", "reservations=2000",
+                         "topology=maybe", "w_age=-1", "topology_wait=soon"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err.msg[0] = '\0';
+        assert_int_equal(nl_sched_config_set(&cfg, bad[i], &err), -EINVAL);
+        assert_true(err.msg[0] != '\0');
+        assert_memory_equal(&cfg, &before, sizeof(cfg)); /* unchanged */
+    }
+    assert_non_null(strstr((nl_sched_config_set(&cfg, "nosuch=1", &err), err.msg), "nosuch"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +473,9 @@ int main(void)
             cmocka_unit_test(test_sched_tier_order),
             cmocka_unit_test(test_sched_node_failure_requeues),
             cmocka_unit_test(test_sched_adopt_after_restart),
+            cmocka_unit_test(test_sched_promised_gpus_stop_thrash),
+            cmocka_unit_test(test_sched_topology_wait),
+            cmocka_unit_test(test_sched_config_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched_conf.c - set one scheduler knob from "key=value" text, so that the
+ * simulator's --set and the controller's configuration share one spelling
+ * and one validation (like Slurm's SchedulerParameters). No I/O.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nordlys/err.h"
+#include "conf.h"
+#include "nordlys/sched.h"
+
+#define SEC 1000000LL
+
+static int set_seconds(const char *key, const char *value, int64_t *out, struct nl_err *err)
+{
+    double d;
+    int rc = conf_double(key, value, 1, 1e9, &d, err);
+    if (rc == 0)
+        *out = (int64_t)(d * (double)SEC);
+    return rc;
+}
+
+int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err)
+{
+    const char *eq = strchr(kv, '=');
+    if (eq == NULL || eq == kv)
+        return nl_err_set(err, -EINVAL, "'%s': expected key=value", kv);
+    char key[32];
+    size_t klen = (size_t)(eq - kv);
+    if (klen >= sizeof(key))
+        return nl_err_set(err, -EINVAL, "'%.*s': no such scheduler setting", (int)klen, kv);
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    const char *v = eq + 1;
+    if (strcmp(key, "w_tier") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_tier, err);
+    if (strcmp(key, "w_fair") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_fair, err);
+    if (strcmp(key, "w_age") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_age, err);
+    if (strcmp(key, "w_size") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_size, err);
+    if (strcmp(key, "age_ref") == 0)
+        return set_seconds(key, v, &cfg->age_ref_us, err);
+    if (strcmp(key, "fair_halflife") == 0)
+        return set_seconds(key, v, &cfg->fair_halflife_us, err);
+    if (strcmp(key, "topology_wait") == 0) {
+        if (strcmp(v, "never") == 0) {
+            cfg->topology_wait_us = -1;
+            return 0;
+        }
+        double d;
+        int rc = conf_double(key, v, 0, 1e9, &d, err);
+        if (rc == 0)
+            cfg->topology_wait_us = (int64_t)(d * (double)SEC);
+        return rc;
+    }
+    if (strcmp(key, "reservations") == 0)
+        return conf_u32(key, v, 0, 1024, &cfg->reservations, err);
+    if (strcmp(key, "depth") == 0)
+        return conf_u32(key, v, 0, UINT32_MAX, &cfg->depth, err);
+    if (strcmp(key, "drain") == 0)
+        return conf_u32(key, v, 0, 1024, &cfg->drain, err);
+    if (strcmp(key, "preempt") == 0)
+        return conf_bool(key, v, &cfg->preempt, err);
+    if (strcmp(key, "topology") == 0)
+        return conf_bool(key, v, &cfg->topology, err);
+    if (strcmp(key, "quotas") == 0)
+        return conf_bool(key, v, &cfg->quotas, err);
+    return nl_err_set(err, -EINVAL,
+                      "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, age_ref, "
+                      "fair_halflife, topology_wait, reservations, depth, drain, preempt, topology, quotas)",
+                      key);
+}
