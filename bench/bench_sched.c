@@ -67,12 +67,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void run_rep(const struct nl_facility *fac, const struct nl_tenants *ten, size_t pending,
-                    uint64_t seed, struct rep *out)
+static void run_rep(const struct nl_facility *fac, const struct nl_tenants *ten,
+                    const struct nl_sched_config *cfg, size_t pending, uint64_t seed,
+                    struct rep *out)
 {
     struct nl_rng r;
     nl_rng_seed(&r, seed);
-    struct nl_sched *s = nl_sched_create(fac, ten, NULL, NULL);
+    struct nl_sched *s = nl_sched_create(fac, ten, cfg, NULL);
     size_t nt = nl_tenants_count(ten);
     for (size_t i = 0; i < pending; i++)
         submit_one(s, &r, nt, 0);
@@ -155,11 +156,20 @@ int main(int argc, char **argv)
         return 2;
     }
     struct nl_facility *fac = nl_facility_create(&spec, &err);
+    /* Arguments after REPS are scheduler settings (key=value), as nordlys sim --set. */
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    for (int i = 4; i < argc; i++) {
+        if (nl_sched_config_set(&cfg, argv[i], &err) < 0) {
+            fprintf(stderr, "bench_sched: %s\n", err.msg);
+            return 2;
+        }
+    }
     struct nl_tenants *ten = nl_tenants_default(nl_facility_gpus(fac));
     struct rep rs[64], med;
     double v[64];
     for (int i = 0; i < reps; i++)
-        run_rep(fac, ten, pending, 1000 + (uint64_t)i, &rs[i]);
+        run_rep(fac, ten, &cfg, pending, 1000 + (uint64_t)i, &rs[i]);
     MEDIAN(cold_s);
     MEDIAN(cold_decisions);
     MEDIAN(cold_starts);

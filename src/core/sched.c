@@ -974,6 +974,19 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
                                              j->spec.gpus, why};
 }
 
+/* May j find GPUs nobody was promised: a site without promises, or with room beyond them? */
+static bool unpromised_room(const struct nl_sched *s, const struct job *j)
+{
+    for (uint32_t site = 0; site < s->nsites; site++) {
+        if (!(j->site_mask & (1u << site)))
+            continue;
+        if (s->owed[site] == 0 ||
+            place_site_free(s->pl, site) >= (uint64_t)j->spec.gpus + s->owed[site])
+            return true;
+    }
+    return false;
+}
+
 /* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
 static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
 {
@@ -1016,6 +1029,9 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     bool spread = may_spread(s, j, now_us);
     if (failcache_hit(s, j, spread, &why))
         return why;
+    bool reclaimable = j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus);
+    if (reclaimable && !unpromised_room(s, j))
+        return NL_REASON_PROMISED; /* before any search: it could be reclaimed itself */
     if (!backfill_possible(s, j, now_us))
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
