@@ -115,6 +115,15 @@ static const char *dur(double s, char *buf, size_t size)
         fputc('\n', f);                                      \
     } while (0)
 
+/* Megawatts, or "none" for a facility without a power budget (a --nodes cluster). */
+static const char *mw_or_none(double w, char *buf, size_t size)
+{
+    if (w <= 0)
+        return "none";
+    snprintf(buf, size, "%.0f", w / 1e6);
+    return buf;
+}
+
 void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file)
 {
     FILE *f = file;
@@ -140,7 +149,9 @@ void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file)
     }
     ROW("preemptions", "%llu", (unsigned long long)r->preemptions);
     ROW("fragmentation", "%.3f", r->fragmentation);
-    ROW("power peak / budget", "%.0f/%.0f MW", r->power_peak_w / 1e6, r->power_budget_w / 1e6);
+    char budget[32];
+    ROW("power peak / budget", "%.0f/%s MW", r->power_peak_w / 1e6,
+        mw_or_none(r->power_budget_w, budget, sizeof(budget)));
     ROW("energy", "%.0f MWh", r->energy_mwh);
     ROW("violations", "%llu", (unsigned long long)nl_sim_violations_total(r));
     ROW("wall time", "%.2fs", r->wall_s);
