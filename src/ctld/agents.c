@@ -496,32 +496,47 @@ static int run_arg(const json_t *v, const char *field, uint32_t *run, struct api
     return 0;
 }
 
-static int parse_running(struct ctld *c, const json_t *v, struct sync_msg *m, struct api_fault *f)
+/*
+ * One entry of running[]. The field names ("running[7].node") are built
+ * only when the entry is at fault: an agent standing for 25,000 nodes lists
+ * every running rank five times a second, and formatting four names per
+ * entry was a tenth of the controller's time in a sync.
+ */
+static int running_one(struct ctld *c, const json_t *e, const char *prefix, struct seen *s,
+                       struct api_fault *f)
 {
     static const char *const keys[] = {"job", "run", "node", NULL};
+    char job[48] = "job", run[48] = "run", node[48] = "node";
+    if (prefix != NULL) {
+        snprintf(job, sizeof(job), "%sjob", prefix);
+        snprintf(run, sizeof(run), "%srun", prefix);
+        snprintf(node, sizeof(node), "%snode", prefix);
+    }
+    if (api_check_keys(e, keys, prefix ? prefix : "", f) < 0 ||
+        job_id_arg(json_object_get(e, "job"), job, &s->job, f) < 0 ||
+        run_arg(json_object_get(e, "run"), run, &s->run, f) < 0)
+        return -EINVAL;
+    return node_arg(c, json_object_get(e, "node"), node, &s->node, f);
+}
+
+static int parse_running(struct ctld *c, const json_t *v, struct sync_msg *m, struct api_fault *f)
+{
     size_t n = json_array_size(v);
     m->running = xcalloc(n ? n : 1, sizeof(*m->running));
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(v, i);
-        char prefix[40], field[48];
-        snprintf(prefix, sizeof(prefix), "running[%zu].", i);
+        char prefix[40];
         if (!json_is_object(e)) {
             f->code = "invalid_field";
             snprintf(f->field, sizeof(f->field), "running[%zu]", i);
             snprintf(f->msg, sizeof(f->msg), "running[%zu]: expected an object", i);
             return -EINVAL;
         }
-        if (api_check_keys(e, keys, prefix, f) < 0)
-            return -EINVAL;
-        snprintf(field, sizeof(field), "%sjob", prefix);
-        if (job_id_arg(json_object_get(e, "job"), field, &m->running[i].job, f) < 0)
-            return -EINVAL;
-        snprintf(field, sizeof(field), "%srun", prefix);
-        if (run_arg(json_object_get(e, "run"), field, &m->running[i].run, f) < 0)
-            return -EINVAL;
-        snprintf(field, sizeof(field), "%snode", prefix);
-        if (node_arg(c, json_object_get(e, "node"), field, &m->running[i].node, f) < 0)
-            return -EINVAL;
+        /* First without names; a fault is checked again with them, for the error. */
+        if (running_one(c, e, NULL, &m->running[i], f) < 0) {
+            snprintf(prefix, sizeof(prefix), "running[%zu].", i);
+            return running_one(c, e, prefix, &m->running[i], f);
+        }
         m->nrunning++;
     }
     return 0;

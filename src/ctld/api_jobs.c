@@ -111,7 +111,7 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
     struct nl_err err = {0};
     const char *state = http_req_query(req, "state"), *limit = http_req_query(req, "limit");
     const char *before = http_req_query(req, "before");
-    uint64_t v;
+    uint64_t v = 0;
     if (state != NULL && parse_states(state, &f.states, &err) < 0)
         return api_err_reply(c, req, &err, "state");
     if (limit != NULL) {

@@ -385,10 +385,11 @@ static void start_job(struct ctld *c, uint64_t id)
     run->energy_start_wh = info.energy_wh;
     run->last_seen_us = c->now_us;
     run->nodelist = build_nodelist(c, alloc, n);
-    char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/%llu", c->jobs_dir, (unsigned long long)id);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        log_warn("job=%llu cannot create %s: %s", (unsigned long long)id, dir, strerror(errno));
+    /*
+     * No mkdir of the output directory here: the agent creates it where the
+     * job runs (launch_mkdir_parents), and a mkdir per start was 3/4 of a
+     * pass that starts 10,000 jobs (bench/RESULTS.md).
+     */
     for (size_t r = 0; r < n; r++)
         agents_queue_launch(c, id, alloc[r].node);
     histogram_observe(&c->stats.queue_wait_s, (double)(info.start_us - info.submit_us) / 1e6);

@@ -6,6 +6,7 @@
  * builds its subsystems in dependency order and reloads the store), run
  * the loop until SIGINT/SIGTERM, then take everything down in reverse.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,14 @@
 #include "ctld/config.h"
 #include "ctld/ctld.h"
 #include "nordlys/err.h"
+
+/*
+ * Heap kept after frees, grown at a time, and the size from which a block
+ * is mmapped on its own (32 MiB, glibc's largest): see main.
+ */
+#define CTLD_HEAP_KEEP_BYTES (256 * 1024 * 1024)
+#define CTLD_HEAP_PAD_BYTES  (16 * 1024 * 1024)
+#define CTLD_HEAP_MMAP_BYTES (32 * 1024 * 1024)
 
 static enum nl_log_level log_level_of(const char *name)
 {
@@ -60,6 +69,21 @@ int main(int argc, char **argv)
     }
     /* A client that hangs up mid-answer must not kill the controller. */
     signal(SIGPIPE, SIG_IGN);
+    /*
+     * Keep freed heap instead of giving it back: every loop iteration
+     * allocates and frees a batch of requests, answers and JSON trees, and
+     * glibc's default (trim above 128 KiB) returned the top of the heap with
+     * brk at the end of each batch only to grow it again in the next. Those
+     * brk calls and their TLB flushes were 8% of the controller's time at
+     * 8,000 submissions/s (perf, bench/RESULTS.md "Live system"). The heap
+     * keeps its high-water mark, which is what a daemon needs anyway.
+     * Fixing the trim threshold also fixes the mmap threshold (glibc stops
+     * adapting it), so it is raised too: an agent's sync body of a few MB
+     * is then reused heap, not a fresh mmap with its page faults each time.
+     */
+    mallopt(M_TRIM_THRESHOLD, CTLD_HEAP_KEEP_BYTES);
+    mallopt(M_TOP_PAD, CTLD_HEAP_PAD_BYTES);
+    mallopt(M_MMAP_THRESHOLD, CTLD_HEAP_MMAP_BYTES);
     struct ctld *c = ctld_create(&cfg, &err);
     if (c == NULL) {
         log_err("cannot start: %s", err.msg);
