@@ -101,7 +101,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         /*
          * One reservation (EASY backfill): on the shared traces more of them
          * held idle GPUs for jobs far down the queue and doubled mean JCT
-         * (bench/RESULTS.md, "Choosing the defaults").
+         * (bench/RESULTS.md, "How the defaults were chosen").
          */
         cfg->reservations = 1;
         cfg->drain = NL_SCHED_DRAIN_DEFAULT;
@@ -974,6 +974,12 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
                                              j->spec.gpus, why};
 }
 
+/* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */
+static bool reclaimable(const struct nl_sched *s, const struct job *j, uint64_t gpus)
+{
+    return j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, gpus);
+}
+
 /* May j find GPUs nobody was promised: a site without promises, or with room beyond them? */
 static bool unpromised_room(const struct nl_sched *s, const struct job *j)
 {
@@ -1029,8 +1035,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     bool spread = may_spread(s, j, now_us);
     if (failcache_hit(s, j, spread, &why))
         return why;
-    bool reclaimable = j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus);
-    if (reclaimable && !unpromised_room(s, j))
+    if (reclaimable(s, j, j->spec.gpus) && !unpromised_room(s, j))
         return NL_REASON_PROMISED; /* before any search: it could be reclaimed itself */
     if (!backfill_possible(s, j, now_us))
         return NL_REASON_RESERVATION;
@@ -1044,9 +1049,10 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     uint64_t held = 0;
     for (size_t i = 0; i < n; i++)
         held += place_gpus_in(a[i].mask);
-    if (s->owed[site] > 0 && (j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, held)) &&
+    /* Again with the GPUs it would really hold (whole nodes when sensitive), in its site. */
+    if (s->owed[site] > 0 && reclaimable(s, j, held) &&
         place_site_free(s->pl, site) < held + s->owed[site])
-        return NL_REASON_PROMISED; /* it could be reclaimed itself: see promise() */
+        return NL_REASON_PROMISED;
     if (!power_fits(&s->pw, site, held))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
