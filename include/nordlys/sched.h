@@ -81,6 +81,14 @@ struct nl_sched_config {
      * since submission takes free GPUs spread over racks. < 0: never.
      */
     int64_t topology_wait_us;
+    /*
+     * Shape-aware reservations: a blocked job that fits one node reserves
+     * the node that frees enough GPUs first (the time its running jobs
+     * end), and only jobs that would outlast that time are kept off that
+     * node; other GPUs stay open to backfill. Off: EASY's count of GPUs
+     * (the baselines), which keeps GPUs idle anywhere in the site.
+     */
+    bool shaped;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
@@ -93,7 +101,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
 /*
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
  * age_ref, fair_halflife: seconds; topology_wait: seconds or "never"; reservations, depth, drain: counts;
- * preempt, topology, quotas: yes/no). Returns 0, or -EINVAL with err naming
+ * shaped, preempt, topology, quotas: yes/no). Returns 0, or -EINVAL with err naming
  * the key and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);

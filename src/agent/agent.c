@@ -36,6 +36,7 @@
 
 #include "cgroup.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "http.h"
@@ -140,7 +141,7 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     a->interval_ms = conf->sync_interval_ms;
     char probe[4096];
     snprintf(probe, sizeof(probe), "%s/.", conf->state_dir);
-    int rc = launch_mkdir_parents(probe);
+    int rc = nl_file_mkdir_parents(probe);
     if (rc < 0) {
         nl_err_set(err, rc, "--state-dir %s: %s", conf->state_dir, strerror(-rc));
         goto fail;
@@ -311,17 +312,32 @@ static void send_request(struct agent *a, const char *path, struct proto_buf *bo
     a->in_flight = true;
 }
 
+/*
+ * The answer to one of the two setup requests (what: its name in the log)
+ * has come: true if it is a 200. Otherwise a 4xx means the controller
+ * refuses what we are, and asking again would get the same answer, so the
+ * agent stops; anything else (no answer, 5xx) is retried.
+ */
+static bool setup_answered(struct agent *a, const char *what, long status, const char *body,
+                           size_t len, const char *cerr)
+{
+    a->in_flight = false;
+    if (status == 200)
+        return true;
+    char msg[NL_ERR_MSG_MAX];
+    proto_error_message(body, len, msg, sizeof(msg));
+    if (status >= 400 && status < 500)
+        fatal(a, what, msg);
+    else
+        request_failed(a, cerr ? cerr : msg);
+    return false;
+}
+
 static void on_names(void *ctx, long status, const char *body, size_t len, const char *cerr)
 {
     struct agent *a = ctx;
-    a->in_flight = false;
-    char msg[NL_ERR_MSG_MAX];
-    if (status != 200) {
-        proto_error_message(body, len, msg, sizeof(msg));
-        if (status >= 400 && status < 500)
-            return fatal(a, "GET /v1/nodes", msg);
-        return request_failed(a, cerr ? cerr : msg);
-    }
+    if (!setup_answered(a, "GET /v1/nodes", status, body, len, cerr))
+        return;
     request_ok(a);
     char **names;
     size_t n;
@@ -344,14 +360,8 @@ static void on_names(void *ctx, long status, const char *body, size_t len, const
 static void on_register(void *ctx, long status, const char *body, size_t len, const char *cerr)
 {
     struct agent *a = ctx;
-    a->in_flight = false;
-    char msg[NL_ERR_MSG_MAX];
-    if (status != 200) {
-        proto_error_message(body, len, msg, sizeof(msg));
-        if (status >= 400 && status < 500)
-            return fatal(a, "register", msg);
-        return request_failed(a, cerr ? cerr : msg);
-    }
+    if (!setup_answered(a, "register", status, body, len, cerr))
+        return;
     struct proto_reg_answer ans;
     struct nl_err err = {0};
     if (proto_decode_register(body, len, &ans, &err) < 0)

@@ -33,31 +33,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
-
-int launch_mkdir_parents(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return -ENAMETOOLONG;
-    char *slash = strrchr(buf, '/');
-    if (slash == NULL || slash == buf)
-        return 0;
-    *slash = '\0';
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -errno;
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    return 0;
-}
 
 static const char *env_get(char *const *envp, const char *name)
 {
@@ -121,7 +99,7 @@ char **launch_env_merge(char *const *base, char *const *over)
 
 static int open_output(const char *what, const char *path, int *fd, struct nl_err *err)
 {
-    int rc = launch_mkdir_parents(path);
+    int rc = nl_file_mkdir_parents(path);
     if (rc < 0)
         return nl_err_set(err, rc, "%s %s: cannot create its directory: %s", what, path,
                           strerror(-rc));

@@ -75,7 +75,4 @@ int launch_exec_status(struct launch_proc *proc, struct launch_report *rep);
  */
 char **launch_env_merge(char *const *base, char *const *over);
 
-/* Create path's parent directories (mode 0755), as mkdir -p. Returns 0 or -errno. */
-int launch_mkdir_parents(const char *path);
-
 #endif

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <stdbool.h>
 
 #include "commands.h"
 #include "common/file.h"
@@ -287,7 +287,18 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
                                                                   : (int64_t)(a->pass_s * 1e6),
                              .full_checks = a->check};
     struct nl_err err;
+    /* Before the runs, so that a bad --out costs nothing but this message. */
+    if (a->out != NULL) {
+        char probe[4096];
+        snprintf(probe, sizeof(probe), "%s/.", a->out);
+        int rc = nl_file_mkdir_parents(probe);
+        if (rc < 0) {
+            fprintf(stderr, "nordlys sim: --out %s: %s\n", a->out, strerror(-rc));
+            return NL_CLI_FAILED;
+        }
+    }
     int status = NL_CLI_OK;
+    bool violated = false;
     for (int i = 0; i < npol; i++) {
         struct nl_sched_config cfg;
         nl_sched_config_init(&cfg, pol[i]);
@@ -295,10 +306,12 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
             apply_set(&cfg, a->sets[k], false); /* validated by parse_args */
         if (nl_sim_run(fac, ten, &cfg, w, &so, &res[i], &err) < 0) {
             fprintf(stderr, "nordlys sim: %s\n", err.msg);
+            for (int k = 0; k < i; k++)
+                nl_sim_result_release(&res[k]);
             return NL_CLI_FAILED;
         }
         if (nl_sim_violations_total(&res[i]) > 0)
-            status = NL_CLI_FAILED;
+            violated = true;
     }
     if (a->json) {
         char *text = nl_sim_report_json(res, (size_t)npol);
@@ -307,17 +320,16 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
     } else {
         nl_sim_report_table(res, (size_t)npol, stdout);
     }
-    if (a->out != NULL) {
-        mkdir(a->out, 0755);
-        if (nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0) {
-            fprintf(stderr, "nordlys sim: %s\n", err.msg);
-            status = NL_CLI_FAILED;
-        }
+    if (a->out != NULL && nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0) {
+        fprintf(stderr, "nordlys sim: %s\n", err.msg);
+        status = NL_CLI_FAILED;
     }
     for (int i = 0; i < npol; i++)
         nl_sim_result_release(&res[i]);
-    if (status != NL_CLI_OK)
+    if (violated) {
         fprintf(stderr, "nordlys sim: invariant violations found (see \"violations\")\n");
+        status = NL_CLI_FAILED;
+    }
     return status;
 }
 

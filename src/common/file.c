@@ -3,9 +3,11 @@
 #include "file.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nordlys/err.h"
 #include "xalloc.h"
@@ -41,5 +43,28 @@ int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, st
     buf[n] = '\0';
     *out = buf;
     *len = n;
+    return 0;
+}
+
+int nl_file_mkdir_parents(const char *path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return -ENAMETOOLONG;
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL || slash == buf)
+        return 0;
+    *slash = '\0';
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -errno;
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
     return 0;
 }

@@ -15,4 +15,10 @@ struct nl_err;
  */
 int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, struct nl_err *err);
 
+/*
+ * Create path's parent directories (mode 0755), as mkdir -p does; pass
+ * "DIR/." to create DIR itself. Returns 0 or -errno.
+ */
+int nl_file_mkdir_parents(const char *path);
+
 #endif

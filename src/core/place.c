@@ -742,6 +742,11 @@ uint32_t place_site_free_racks(const struct place *p, uint32_t site)
     return p->site[site].free_racks;
 }
 
+uint32_t place_rack_free(const struct place *p, uint32_t rack)
+{
+    return p->rack_free[rack];
+}
+
 uint32_t place_rack_alloc(const struct place *p, uint32_t rack)
 {
     return p->rack_alloc[rack];

@@ -92,6 +92,8 @@ uint64_t place_site_free(const struct place *p, uint32_t site);
 uint64_t place_site_down_gpus(const struct place *p, uint32_t site);
 uint32_t place_site_free_racks(const struct place *p, uint32_t site);
 uint32_t place_rack_alloc(const struct place *p, uint32_t rack);
+/* Usable free GPUs of a rack (its up nodes). */
+uint32_t place_rack_free(const struct place *p, uint32_t rack);
 
 /* Recount everything from the node masks and compare with the indexes; true when consistent. */
 bool place_check(const struct place *p);

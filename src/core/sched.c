@@ -107,6 +107,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->drain = NL_SCHED_DRAIN_DEFAULT;
         cfg->preempt = true;
         cfg->topology = true;
+        cfg->shaped = true;
         cfg->quotas = true;
     } else {
         /* Submit order only, as the Slurm harness in ../shared/peers configures it. */
@@ -189,7 +190,8 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
         }
         s->tenant_by_claim[j] = t;
     }
-    s->resv = xcalloc(cfg->reservations ? (size_t)cfg->reservations * s->nsites : 1, sizeof(*s->resv));
+    s->resv = xcalloc((size_t)cfg->reservations * s->nsites + NL_SCHED_SHAPED_MAX, sizeof(*s->resv));
+    s->unit_free = xcalloc(nl_facility_nodes(fac), sizeof(uint16_t)); /* racks <= nodes */
     s->cut_reason = NL_REASON_NONE;
     return s;
 }
@@ -211,6 +213,8 @@ void nl_sched_destroy(struct nl_sched *s)
     free(s->idbuf);
     free(s->victims);
     free(s->resv);
+    free(s->unit_free);
+    free(s->touched);
     place_destroy(s->pl);
     quota_release(&s->q);
     order_release(&s->ord);
@@ -836,27 +840,110 @@ static uint64_t free_in(const struct nl_sched *s, uint32_t mask)
     return f;
 }
 
+/* The unit (node, or rack when `rack`) of node n in site. */
+static uint32_t unit_of(const struct nl_sched *s, uint32_t site, uint32_t n, bool rack)
+{
+    const struct nl_site_info *si = &s->site[site];
+    return rack ? si->first_rack + (n - si->first_node) / si->nodes_per_rack : n;
+}
+
+/* Is this unit taken by an earlier shaped reservation of this pass? */
+static bool unit_reserved(const struct nl_sched *s, uint32_t unit, bool rack)
+{
+    for (size_t i = 0; i < s->nresv; i++)
+        if (s->resv[i].unit == unit && s->resv[i].rack == rack)
+            return true;
+    return false;
+}
+
 /*
- * Reserve for blocked job j in the site where it can start earliest: the
- * first time at which that site's free GPUs plus those of its running
- * jobs ending by then (at their time limits, or at the end of a
- * preemption's grace) cover j and the earlier reservations there. One
- * descent of the site's running tree, weighted by GPUs (tree_reach).
- * Counted in GPUs: shape is not modelled here, so a reservation is an
- * estimate that the next pass refines.
+ * Shadow time of a job that needs `want` free GPUs in one node (or one
+ * rack) of site: walk the site's running jobs by expected end, giving each
+ * one's GPUs back to their units (in unit_free, 1 + free GPUs, 0 = not yet
+ * read), until a unit has `want` free. Returns false when none ever would
+ * (down, or reserved by jobs ahead). It stops at the first such unit, so a
+ * pass pays for the jobs ending before it, not for the whole site.
  */
-static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t now_us)
+static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, bool rack,
+                        int64_t *t_us, uint32_t *unit)
+{
+    const struct tree *tr = &s->running[site];
+    bool found = false;
+    s->ntouched = 0;
+    for (int32_t h = tree_first(tr); h != TREE_NIL && !found; h = tree_next(tr, h)) {
+        const struct tree_node *tn = tree_get(tr, h);
+        const struct job *x = &s->jobs[tn->value];
+        for (uint32_t i = 0; i < x->nalloc && !found; i++) {
+            uint32_t n = x->alloc[i].node;
+            uint32_t u = unit_of(s, site, n, rack);
+            if (place_node_down(s->pl, n) || unit_reserved(s, u, rack))
+                continue;
+            if (s->unit_free[u] == 0) {
+                if (s->ntouched == s->touched_cap) {
+                    s->touched_cap = xgrow(s->touched_cap, s->ntouched + 1);
+                    s->touched = xreallocarray(s->touched, s->touched_cap, sizeof(uint32_t));
+                }
+                s->touched[s->ntouched++] = u;
+                s->unit_free[u] = (uint16_t)(1 + (rack ? place_rack_free(s->pl, u)
+                                                       : place_gpus_in(place_node_free(s->pl, n))));
+            }
+            s->unit_free[u] = (uint16_t)(s->unit_free[u] + place_gpus_in(x->alloc[i].mask));
+            if (s->unit_free[u] - 1u >= want) {
+                *t_us = (int64_t)tn->key;
+                *unit = u;
+                found = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < s->ntouched; i++)
+        s->unit_free[s->touched[i]] = 0;
+    return found;
+}
+
+/*
+ * Reserve for blocked job j in the site where it can start earliest. A job
+ * that fits one node, blocked for want of GPUs or of their shape, gets a
+ * shaped reservation when cfg.shaped: the node that frees enough first
+ * (node_shadow), closed until then to jobs that would outlast it. Others
+ * are counted: the first time at which the site's free GPUs plus those of
+ * its running jobs ending by then (at their time limits, or at the end of
+ * a preemption's grace) cover j and the earlier reservations there. One
+ * descent of the site's running tree, weighted by GPUs (tree_reach). A
+ * count is an estimate that the next pass refines; it keeps `need` GPUs
+ * free anywhere in the site, so backfill stays off GPUs the job could
+ * never use.
+ */
+static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_reason why,
+                    int64_t now_us)
 {
     int64_t best_t = INT64_MAX;
-    uint32_t best_site = 0;
+    uint32_t best_site = 0, best_unit = NIL_SLOT;
+    bool best_rack = false;
     int64_t best_extra = 0;
+    bool shaped_ok = s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX &&
+                     (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
+        uint32_t G = s->site[site].gpus_per_node, R = s->site[site].gpus_per_rack;
+        bool in_node = j->spec.gpus <= G, in_rack = !in_node && j->spec.gpus <= R && !j->spec.sensitive;
+        if (shaped_ok && (in_node || in_rack)) {
+            int64_t t;
+            uint32_t unit;
+            uint32_t want = in_node && j->spec.sensitive ? G : j->spec.gpus;
+            if (unit_shadow(s, site, want, in_rack, &t, &unit) && t < best_t) {
+                best_t = t < now_us ? now_us : t;
+                best_site = site;
+                best_unit = unit;
+                best_rack = in_rack;
+                best_extra = 0;
+            }
+            continue;
+        }
         uint64_t cum = need;
         uint32_t held_here = 0;
         for (size_t i = 0; i < s->nresv; i++)
-            if (s->resv[i].site == site) {
+            if (s->resv[i].site == site && s->resv[i].unit == NIL_SLOT) {
                 cum += s->resv[i].need;
                 held_here++;
             }
@@ -874,6 +961,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t no
         if (t < best_t) {
             best_t = t < now_us ? now_us : t;
             best_site = site;
+            best_unit = NIL_SLOT;
             best_extra = (int64_t)(have + released - cum);
         }
     }
@@ -881,9 +969,12 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, int64_t no
         return;
     struct resv *r = &s->resv[s->nresv++];
     r->site = best_site;
-    r->need = need;
+    r->need = best_unit == NIL_SLOT ? need : 0;
     r->t_us = best_t;
     r->extra = best_extra;
+    r->unit = best_unit;
+    r->rack = best_rack;
+    s->nshaped += best_unit != NIL_SLOT;
     j->est_start_us = best_t;
     /*
      * A multi-node gang needs whole racks (or whole nodes in one rack), not
@@ -908,25 +999,35 @@ static bool backfill_possible(const struct nl_sched *s, const struct job *j, int
     int64_t end = now_us + j->spec.time_limit_us;
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
-        if (j->site_mask == (1u << r->site) && end > r->t_us && r->extra < (int64_t)j->spec.gpus)
+        if (r->unit == NIL_SLOT && j->site_mask == (1u << r->site) && end > r->t_us &&
+            r->extra < (int64_t)j->spec.gpus)
             return false;
     }
     return true;
 }
 
-/* May job j, holding `held` GPUs in site until now + limit, start without delaying a reservation? */
+/*
+ * May job j, placed at a (n nodes) and holding `held` GPUs in site until
+ * now + limit, start without delaying a reservation? Counted reservations
+ * lend it their spare GPUs; shaped ones only forbid their node.
+ */
 static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, uint64_t held,
-                        int64_t now_us)
+                        const struct nl_alloc_node *a, size_t n, int64_t now_us)
 {
     int64_t end = now_us + j->spec.time_limit_us;
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
-        if (r->site == site && end > r->t_us && r->extra < (int64_t)held)
+        if (r->site != site || end <= r->t_us)
+            continue;
+        if (r->unit == NIL_SLOT && r->extra < (int64_t)held)
             return false;
+        for (size_t k = 0; r->unit != NIL_SLOT && k < n; k++)
+            if (unit_of(s, site, a[k].node, r->rack) == r->unit)
+                return false;
     }
     for (size_t i = 0; i < s->nresv; i++) {
         struct resv *r = &s->resv[i];
-        if (r->site == site && end > r->t_us)
+        if (r->unit == NIL_SLOT && r->site == site && end > r->t_us)
             r->extra -= (int64_t)held;
     }
     return true;
@@ -1057,7 +1158,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
         return NL_REASON_QUOTA;
-    if (!backfill_ok(s, j, site, held, now_us))
+    if (!backfill_ok(s, j, site, held, a, n, now_us))
         return NL_REASON_RESERVATION;
     job_start(s, j, a, n, site, now_us);
     act_push(s, NL_ACT_START, j->id);
@@ -1074,8 +1175,9 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
         j->reason = NL_REASON_RECLAIM;
     /* Reservations are for jobs short of GPUs, not for those held back by policy. */
     if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED &&
-        s->nresv < (size_t)s->cfg.reservations * s->nsites)
-        reserve(s, j, j->spec.gpus, now_us);
+        (s->nresv - s->nshaped < (size_t)s->cfg.reservations * s->nsites ||
+         (s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX && j->spec.gpus <= s->maxR)))
+        reserve(s, j, j->spec.gpus, why, now_us);
 }
 
 /*
@@ -1128,6 +1230,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     s->passes++;
     s->pass_id++;
     s->nresv = 0;
+    s->nshaped = 0;
     s->nfc = 0;
     place_hold_clear(s->pl);
     s->ndrain = 0;
@@ -1337,6 +1440,7 @@ void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v
 size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 {
     size_t b = place_memory_bytes(s->pl) + s->gpus_total * sizeof(uint32_t);
+    b += nl_facility_nodes(s->fac) * sizeof(uint16_t); /* unit_free */
     for (size_t i = 0; i < s->jobs_used; i++)
         b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
     return b;
@@ -1345,6 +1449,7 @@ size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 size_t nl_sched_memory_bytes(const struct nl_sched *s)
 {
     size_t b = sizeof(*s) + place_memory_bytes(s->pl);
+    b += nl_facility_nodes(s->fac) * sizeof(uint16_t) + s->touched_cap * sizeof(uint32_t);
     b += s->gpus_total * sizeof(uint32_t);
     b += s->jobs_cap * (sizeof(struct job) + sizeof(uint32_t));
     for (size_t i = 0; i < s->jobs_used; i++)

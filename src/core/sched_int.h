@@ -38,6 +38,8 @@ struct resv {
     int64_t t_us;   /* shadow time: when the reserved job can start */
     int64_t extra;  /* GPUs free at t_us beyond what it and earlier reservations need */
     uint64_t need;  /* GPUs it needs */
+    uint32_t unit;  /* shaped: the node (or rack) it waits for, closed to jobs ending after t_us; else NIL_SLOT */
+    bool rack;      /* unit is a rack */
 };
 
 struct failcache {
@@ -50,6 +52,14 @@ struct failcache {
 };
 
 #define FAILCACHE_MAX 32
+
+/*
+ * Shaped reservations per pass, besides cfg.reservations counted ones per
+ * site: each closes one node to long jobs and costs a walk of the running
+ * jobs that end before that node frees (node_shadow), so they are many but
+ * bounded.
+ */
+#define NL_SCHED_SHAPED_MAX 32
 
 struct nl_sched {
     const struct nl_facility *fac;
@@ -80,8 +90,11 @@ struct nl_sched {
     uint32_t *victims;
     size_t nvictims, victims_cap;
     struct resv *resv;
-    size_t nresv;
+    size_t nresv, nshaped; /* reservations of this pass; nshaped of them shaped (a node each) */
     uint32_t ndrain; /* reservations of this pass that hold racks */
+    uint16_t *unit_free;    /* per node or rack, 0 or 1 + GPUs free at a shadow time (unit_shadow) */
+    uint32_t *touched;      /* units whose unit_free is set */
+    size_t ntouched, touched_cap;
     struct failcache fc[FAILCACHE_MAX];
     size_t nfc;
     uint64_t reclaim_inflight[NL_SITES_MAX]; /* GPUs of preempted jobs not yet returned */

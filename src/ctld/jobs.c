@@ -387,7 +387,7 @@ static void start_job(struct ctld *c, uint64_t id)
     run->nodelist = build_nodelist(c, alloc, n);
     /*
      * No mkdir of the output directory here: the agent creates it where the
-     * job runs (launch_mkdir_parents), and a mkdir per start was 3/4 of a
+     * job runs (nl_file_mkdir_parents), and a mkdir per start was 3/4 of a
      * pass that starts 10,000 jobs (bench/RESULTS.md).
      */
     for (size_t r = 0; r < n; r++)

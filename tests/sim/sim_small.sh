@@ -93,4 +93,22 @@ grep -q "reservatons" "$tmp/err" || fail "bad --set not named: $(cat "$tmp/err")
 "$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --set reservations=2 --set fifo:depth=10 --json > /dev/null ||
     fail "good --set refused"
 echo "ok: --set"
-echo "sim_small: 6 passed, 0 failed"
+
+# --out: a directory that does not exist yet is made (parents too) and gets
+# one series per policy; one that cannot be made is an error naming it, not
+# a report of invariant violations.
+"$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --policy nordlys,backfill --out "$tmp/a/b" > /dev/null ||
+    fail "--out into a new directory failed"
+[ "$(head -1 "$tmp/a/b/timeseries-nordlys.csv" | cut -d, -f1-2)" = "t_s,utilization" ] ||
+    fail "--out: no nordlys series"
+[ -s "$tmp/a/b/timeseries-backfill.csv" ] || fail "--out: no backfill series"
+: > "$tmp/file"
+set +e
+"$nordlys" sim --nodes 2 --trace "$tmp/pass.csv" --out "$tmp/file/x" > /dev/null 2> "$tmp/err"
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "--out under a file: exit 0"
+grep -q -- "--out $tmp/file/x" "$tmp/err" || fail "--out error not named: $(cat "$tmp/err")"
+! grep -q "violations" "$tmp/err" || fail "--out error reported as violations"
+echo "ok: --out"
+echo "sim_small: 7 passed, 0 failed"

@@ -434,6 +434,50 @@ static void test_sched_topology_wait(void **state)
     fx_free(f);
 }
 
+/*
+ * Shaped reservations: four nodes, three with 1 GPU free (long jobs) and
+ * one with 2 free whose job ends at t = 100. A 4-GPU job has the count
+ * now (5 free) but not the shape. EASY's count reserves "now" with 1 GPU
+ * spare, so one 1-GPU long job may backfill; a shaped reservation waits
+ * for the node that frees at t = 100 and leaves the other three holes to
+ * backfill. Either way the 4-GPU job starts at t = 100.
+ */
+static void shaped_case(bool shaped, int want_started, int64_t want_est_s)
+{
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    cfg.shaped = shaped;
+    struct fx *f = fx_new_cfg(&cfg, 0);
+    const struct nl_action *act;
+    for (int i = 0; i < 3; i++)
+        submit(f, 1, 3, 10000, 0);
+    uint64_t a = submit(f, 1, 2, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 4);
+    uint64_t w = submit(f, 1, 4, 100, 1);
+    uint64_t l[4];
+    for (int i = 0; i < 4; i++)
+        l[i] = submit(f, 1, 1, 5000, 1);
+    assert_int_equal(pass(f, 1, &act), (size_t)want_started);
+    assert_int_equal(reason_of(f, w), NL_REASON_TOPOLOGY);
+    struct nl_job_info info;
+    nl_sched_job_info(f->s, w, &info);
+    assert_int_equal(info.est_start_us, want_est_s * SEC);
+    assert_int_equal(reason_of(f, l[3]), NL_REASON_RESERVATION);
+    assert_clean(f);
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_OK, 100 * SEC, NULL, NULL), 0);
+    pass(f, 100, &act);
+    assert_int_equal(state_of(f, w), NL_JOB_RUNNING);
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_shaped_reservation(void **state)
+{
+    (void)state;
+    shaped_case(false, 1, 1);  /* counted: shadow "now", one hole lent */
+    shaped_case(true, 3, 100); /* shaped: the node freeing at 100, three holes lent */
+}
+
 static void test_sched_config_set(void **state)
 {
     (void)state;
@@ -446,6 +490,8 @@ static void test_sched_config_set(void **state)
     assert_false(cfg.preempt);
     assert_int_equal(nl_sched_config_set(&cfg, "age_ref=60", &err), 0);
     assert_int_equal(cfg.age_ref_us, 60 * SEC);
+    assert_int_equal(nl_sched_config_set(&cfg, "shaped=no", &err), 0);
+    assert_false(cfg.shaped);
     assert_int_equal(nl_sched_config_set(&cfg, "w_tier=1.5", &err), 0);
     assert_true(cfg.w_tier == 1.5);
     before = cfg;
@@ -476,6 +522,7 @@ int main(void)
             cmocka_unit_test(test_sched_promised_gpus_stop_thrash),
             cmocka_unit_test(test_sched_topology_wait),
             cmocka_unit_test(test_sched_config_set),
+            cmocka_unit_test(test_sched_shaped_reservation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
