@@ -25,7 +25,9 @@
 #       processes through one agent emulating the 256 nodes.
 #   B1n the same burst with --noop jobs (nordlys only): the control plane's
 #       own start rate, without the cost of forking 2,048 processes here.
-# Every process started here is killed on exit, by its pid.
+# Every process started here is killed on exit, by its pid. When a run
+# fails, its controller log (ctld.log) and agent log are kept with the
+# results so far in /tmp/nordlys-vs-slurm-failed-*; the last line says where.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: compare-slurm.sh BUILD_DIR [RUNS]}" && pwd)
@@ -39,20 +41,33 @@ BURST=2048
 CTLD=$BUILD/src/ctld/nordlysd
 AGENT=$BUILD/src/agent/nordlys-agent
 CLI=$BUILD/src/cli/nordlys
-for b in "$CTLD" "$AGENT" "$CLI"; do
-    [ -x "$b" ] || { echo "compare-slurm.sh: $b: missing; build first" >&2; exit 2; }
-done
+LIVE_NAME=compare-slurm.sh
+# shellcheck source=bench/live-lib.sh
+. "$HERE/live-lib.sh"
+live_need "$CTLD" "$AGENT" "$CLI"
 
-WORK=$(mktemp -d /tmp/nordlys-vs-slurm-XXXXXX)
-PIDS=""
+live_work nordlys-vs-slurm
+
+# keep_logs RC: WORK is removed on exit, and with it what says why a run
+# failed; copy the last run's controller and agent logs, next to the results
+# so far, into a dir that stays.
+keep_logs() {
+    local keep f
+    keep=$(mktemp -d /tmp/nordlys-vs-slurm-failed-XXXXXX)
+    for f in "$CTLD_DIR/ctld.log" "$CTLD_DIR/agent.log" "$WORK/raw.tsv" "$WORK/half.tsv" \
+        "$WORK/slurm.txt"; do
+        if [ -f "$f" ]; then cp "$f" "$keep/"; fi
+    done
+    log "run ${CTLD_DIR##*/} ended with exit $1: its ctld.log and agent.log (if it had an agent) and the results so far are in $keep"
+}
+
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-    for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+    local rc=$?
+    live_kill_all
+    if [ "$rc" != 0 ] && [ -n "${CTLD_DIR:-}" ]; then keep_logs "$rc"; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
-log() { printf '[compare-slurm %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
 if [ "${SLURM:-0}" = 1 ]; then
     log "Slurm: throughput.sh 256 $RUNS, tests A1 (with A2) and B1"
@@ -71,54 +86,26 @@ nodes_per_rack = 8
 gpus_per_node = 8
 EOF
 
-start_ctld() { # NAME: fresh controller on the 256-node cluster; sets CTLD_PID, URL
-    local dir=$WORK/$1 i
-    mkdir -p "$dir"
-    "$CTLD" --facility "$WORK/cluster256.conf" --state-dir "$dir/state" --listen 127.0.0.1:0 \
-        --log-file "$dir/ctld.log" &
-    CTLD_PID=$!
-    PIDS="$PIDS $CTLD_PID"
-    for i in $(seq 300); do
-        [ -s "$dir/state/ctld.port" ] && break
-        kill -0 "$CTLD_PID" 2>/dev/null || { tail -5 "$dir/ctld.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat "$dir/state/ctld.port")
-}
-
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-
-# metric NAME: one sample of /metrics (read whole first: awk leaving early would fail curl)
-metric() {
-    curl -sf "$URL/metrics" >"$WORK/metrics.txt" || true
-    awk -v k="$1" '$1 == k {print $2; exit}' "$WORK/metrics.txt"
-}
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.1f", (s > 0) ? n / s : 0}'; }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(rate "$3" "$4")" >>"$WORK/raw.tsv"; log "run $1 $2: $3 in $4 s = $(rate "$3" "$4")/s"; }
 
-submit_loop() { # N
-    local i
-    for ((i = 0; i < $1; i++)); do
-        "$CLI" submit --url "$URL" --parsable -- true >/dev/null || echo "submit failed" >&2
-    done
+# A fresh controller on the 256-node cluster (see start_ctld in live-lib.sh).
+start_ctld256() { # NAME
+    start_ctld "$1" --facility "$WORK/cluster256.conf"
 }
 
 test_a() { # RUN
-    start_ctld "a-$1"
+    start_ctld256 "a-$1"
     local a b per=$((SUBMITS / PAR)) p
     a=$EPOCHREALTIME
-    submit_loop "$SUBMITS"
+    submit_loop "$SUBMITS" -- true
     b=$EPOCHREALTIME
     record "$1" A1_submit_1client "$SUBMITS" "$(secs "$a" "$b")"
     a=$EPOCHREALTIME
     local loops=""
     for ((p = 0; p < PAR; p++)); do
-        submit_loop "$per" &
+        submit_loop "$per" -- true &
         loops="$loops $!"
     done
     wait $loops
@@ -134,23 +121,13 @@ test_a() { # RUN
 burst_setup() {
     local run=$1 mode=$2
     shift 2
-    start_ctld "b$mode-$run"
-    "$AGENT" --controller "$URL" --emulate 256 --state-dir "$WORK/b$mode-$run/agent" \
-        --agent-name burst "$@" >"$WORK/b$mode-$run/agent.log" 2>&1 &
-    AGENT_PID=$!
-    PIDS="$PIDS $AGENT_PID"
-    local t=$((SECONDS + 60))
-    until [ "$(metric 'nordlys_nodes{state="up"}')" = 256 ]; do
-        [ $SECONDS -lt $t ] || { log "agent did not bring 256 nodes up"; exit 1; }
-        sleep 0.2
-    done
+    start_ctld256 "b$mode-$run"
+    start_agent --emulate 256 --agent-name burst "$@"
+    wait_metric 'nordlys_nodes{state="up"}' 256 60 0.2 ||
+        { log "agent did not bring 256 nodes up"; exit 1; }
     # The blocker takes every GPU; the burst queues behind it.
     BLOCKER=$("$CLI" submit --url "$URL" --parsable --gpus $BURST --name blocker -- sleep 3600)
-    t=$((SECONDS + 60))
-    until [ "$(metric 'nordlys_gpus{state="allocated"}')" = $BURST ]; do
-        [ $SECONDS -lt $t ] || { log "blocker did not start"; exit 1; }
-        sleep 0.2
-    done
+    wait_metric 'nordlys_gpus{state="allocated"}' $BURST 60 0.2 || { log "blocker did not start"; exit 1; }
 }
 
 # B1: real processes, each writing the time it starts.

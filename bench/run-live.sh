@@ -37,60 +37,21 @@ CTLD=$BUILD/src/ctld/nordlysd
 AGENT=$BUILD/src/agent/nordlys-agent
 CLI=$BUILD/src/cli/nordlys
 SUBMIT=$BUILD/bench/bench_submit
-for b in "$CTLD" "$AGENT" "$CLI" "$SUBMIT"; do
-    [ -x "$b" ] || { echo "run-live.sh: $b: missing; build first (cmake --build $BUILD)" >&2; exit 2; }
-done
+LIVE_NAME=run-live.sh
+# shellcheck source=bench/live-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/live-lib.sh"
+live_need "$CTLD" "$AGENT" "$CLI" "$SUBMIT"
 command -v jq >/dev/null || { echo "run-live.sh: jq: missing (scripts/install-deps.sh)" >&2; exit 2; }
 
-WORK=$(mktemp -d /tmp/nordlys-bench-XXXXXX)
-PIDS=""
-cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
-    for p in $PIDS; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+live_work nordlys-bench
 
-log() { printf '[run-live %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 
-# ---- helpers ----
-
-# start_ctld NAME ARGS...: a fresh controller; sets CTLD_PID and URL.
-start_ctld() {
-    local name=$1 i
-    shift
-    local dir=$WORK/$name
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    "$CTLD" --state-dir "$dir/state" --listen 127.0.0.1:0 --log-file "$dir/ctld.log" "$@" &
-    CTLD_PID=$!
-    PIDS="$PIDS $CTLD_PID"
-    for i in $(seq 300); do
-        [ -s "$dir/state/ctld.port" ] && break
-        kill -0 "$CTLD_PID" 2>/dev/null || { echo "run-live.sh: nordlysd did not start:" >&2; tail -5 "$dir/ctld.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    URL=http://127.0.0.1:$(cat "$dir/state/ctld.port")
-}
-
-# stop PID: SIGTERM, wait, forget.
-stop() {
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
+# ---- helpers (start_ctld, start_agent, stop, metric, submit_loop: live-lib.sh) ----
 
 # CPU seconds (user + system) of a pid so far.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 rss_mb() { awk -v k="$2" '$1 == k":" {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-metrics() { curl -sf "$URL/metrics" || true; }
-# metric NAME: one sample of /metrics (read whole first: awk leaving early would fail curl)
-metric() {
-    metrics >"$WORK/metrics.txt"
-    awk -v k="$1" '$1 == k {print $2; exit}' "$WORK/metrics.txt"
-}
 
 # median of the numbers on stdin (one per line)
 median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -164,10 +125,7 @@ part_api() {
 # ---- part 2: the command line ----
 
 cli_loop() { # N: N sequential `nordlys submit` calls
-    local i
-    for ((i = 0; i < $1; i++)); do
-        "$CLI" submit --url "$URL" --parsable --gpus 1 -- sleep 600 >/dev/null || echo "submit failed" >&2
-    done
+    submit_loop "$1" --gpus 1 -- sleep 600
 }
 
 part_cli() {
@@ -220,14 +178,6 @@ sample() {
     cycles "$WORK/m0" "$WORK/m1"
 }
 
-wait_metric() { # SAMPLE VALUE TIMEOUT_S: until the sample line reads VALUE
-    local t=$((SECONDS + $3))
-    while [ "$(metric "$1")" != "$2" ]; do
-        [ $SECONDS -lt $t ] || { echo "run-live.sh: timeout waiting for $1 = $2" >&2; return 1; }
-        sleep 0.5
-    done
-}
-
 latency_line() { # TAG ARGS...: one single-client run, printed as p50/p99/max
     local tag=$1
     shift
@@ -238,10 +188,7 @@ latency_line() { # TAG ARGS...: one single-client run, printed as p50/p99/max
 part_scale() {
     log "scale: narvik + agent --emulate 25000 --noop, $QUEUE jobs queued"
     start_ctld scale --facility narvik
-    "$AGENT" --controller "$URL" --emulate 25000 --noop --state-dir "$WORK/scale/agent" \
-        --agent-name emu --cgroup-root none >"$WORK/scale/agent.log" 2>&1 &
-    AGENT_PID=$!
-    PIDS="$PIDS $AGENT_PID"
+    start_agent --emulate 25000 --noop --agent-name emu --cgroup-root none
     local t0=$EPOCHREALTIME
     wait_metric 'nordlys_nodes{state="up"}' 25000 180
     echo

@@ -3,7 +3,9 @@
  * cmd_facility.c - `nordlys nodes`, `facility`, `tenants` and `usage`:
  * read-only views of the controller's state, one GET each.
  */
+#include <assert.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,18 @@
 
 /* A node's job list is cut to this many ids in the table (an emulated node runs few). */
 #define CLI_NODE_JOBS_MAX 4
+
+/* A view with only the common options: GET path and print the answer with render. */
+static int run_view(const struct cli_spec *spec, int argc, char **argv, const char *path,
+                    cli_render_fn render)
+{
+    struct cli_args args = {0};
+    int rc = cli_parse_args(spec, argc, argv, NULL, NULL, &args);
+    if (rc == CLI_RUN)
+        rc = cli_get_and_print(args.url, path, args.json, render);
+    cli_args_release(&args);
+    return rc;
+}
 
 /* ---- nodes ---- */
 
@@ -65,34 +79,112 @@ static void add_ago_cell(struct cli_table *t, double then, double now)
         cli_table_addf(t, "%s ago", cli_fmt_duration(b, now > then ? now - then : 0));
 }
 
-static void render_nodes(const json_t *j)
+/*
+ * Every list view is a table with one row per element of a JSON array and
+ * one column per member of it; a column says which member and how it reads.
+ */
+enum col_kind {
+    COL_STR = 1,   /* a string, "-" when missing */
+    COL_COUNT,     /* a whole number */
+    COL_POWER,     /* watts as "230.0 MW" */
+    COL_ENERGY,    /* kWh as "1.2 MWh" */
+    COL_YES_NO,    /* a boolean */
+    COL_TENTHS,    /* a number with one decimal, e.g. GPU-hours */
+    COL_NUM,       /* a number in its shortest form ("%g"), "-" when missing */
+    COL_NAME_OR_N, /* a string, or a whole number where the member is not one */
+    COL_JOB_IDS,   /* an array of job ids, the first few of them */
+    COL_AGO,       /* a unix time as "5s ago" */
+};
+
+struct col {
+    const char *header;
+    const char *key; /* the member of each row object */
+    enum col_kind kind;
+    bool right; /* right-aligned, as numbers are; left when false */
+};
+
+/* The widest view (tenants) has 10 columns; room for a few more. */
+#define CLI_COLS_MAX 16
+
+static void add_cell(struct cli_table *t, const struct col *col, const json_t *row, double now)
 {
-    static const char *const hdr[] = {"NAME", "SITE", "RACK",  "STATE",    "GPUS",
-                                      "FREE", "JOBS", "AGENT", "HEARTBEAT"};
-    struct cli_table *t = cli_table_create(9, hdr);
-    cli_table_align_right(t, 4);
-    cli_table_align_right(t, 5);
-    double now = (double)time(NULL);
-    const json_t *nodes = json_object_get(j, "nodes");
-    for (size_t i = 0; i < json_array_size(nodes); i++) {
-        const json_t *n = json_array_get(nodes, i);
-        char b[CLI_FMT_MAX];
-        cli_table_add(t, cli_json_str(n, "name"));
-        cli_table_add(t, cli_json_str(n, "site"));
-        const json_t *rack = json_object_get(n, "rack");
-        if (json_is_string(rack))
-            cli_table_add(t, json_string_value(rack));
+    char b[CLI_FMT_MAX];
+    const json_t *v = json_object_get(row, col->key);
+    double num = cli_json_num(row, col->key);
+    switch (col->kind) {
+    case COL_STR:
+        cli_table_add(t, cli_json_str(row, col->key));
+        break;
+    case COL_COUNT:
+        cli_table_add(t, cli_fmt_count(b, num));
+        break;
+    case COL_POWER:
+        cli_table_add(t, cli_fmt_power(b, num));
+        break;
+    case COL_ENERGY:
+        cli_table_add(t, cli_fmt_energy(b, num));
+        break;
+    case COL_YES_NO:
+        cli_table_add(t, cli_json_bool(row, col->key) ? "yes" : "no");
+        break;
+    case COL_TENTHS:
+        cli_table_addf(t, "%.1f", num);
+        break;
+    case COL_NUM:
+        if (isfinite(num))
+            cli_table_addf(t, "%g", num);
         else
-            cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "rack")));
-        cli_table_add(t, cli_json_str(n, "state"));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "gpus")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "free")));
-        add_jobs_cell(t, json_object_get(n, "jobs"));
-        cli_table_add(t, cli_json_str(n, "agent"));
-        add_ago_cell(t, cli_json_num(n, "last_heartbeat"), now);
+            cli_table_add(t, NULL);
+        break;
+    case COL_NAME_OR_N:
+        cli_table_add(t, json_is_string(v) ? json_string_value(v) : cli_fmt_count(b, num));
+        break;
+    case COL_JOB_IDS:
+        add_jobs_cell(t, v);
+        break;
+    case COL_AGO:
+        add_ago_cell(t, num, now);
+        break;
     }
+}
+
+/* Print rows (a JSON array of objects) as a table of ncols columns to stdout. */
+static void print_rows(const json_t *rows, const struct col *cols, size_t ncols)
+{
+    assert(ncols <= CLI_COLS_MAX);
+    const char *hdr[CLI_COLS_MAX];
+    for (size_t c = 0; c < ncols; c++)
+        hdr[c] = cols[c].header;
+    struct cli_table *t = cli_table_create(ncols, hdr);
+    for (size_t c = 0; c < ncols; c++)
+        if (cols[c].right)
+            cli_table_align_right(t, c);
+    /* One clock reading per table: every age in it is counted from the same instant. */
+    double now = (double)time(NULL);
+    for (size_t i = 0; i < json_array_size(rows); i++)
+        for (size_t c = 0; c < ncols; c++)
+            add_cell(t, &cols[c], json_array_get(rows, i), now);
     cli_table_print(t, stdout);
     cli_table_destroy(t);
+}
+
+#define NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+static const struct col node_cols[] = {
+        {.header = "NAME", .key = "name", .kind = COL_STR},
+        {.header = "SITE", .key = "site", .kind = COL_STR},
+        {.header = "RACK", .key = "rack", .kind = COL_NAME_OR_N},
+        {.header = "STATE", .key = "state", .kind = COL_STR},
+        {.header = "GPUS", .key = "gpus", .kind = COL_COUNT, .right = true},
+        {.header = "FREE", .key = "free", .kind = COL_COUNT, .right = true},
+        {.header = "JOBS", .key = "jobs", .kind = COL_JOB_IDS},
+        {.header = "AGENT", .key = "agent", .kind = COL_STR},
+        {.header = "HEARTBEAT", .key = "last_heartbeat", .kind = COL_AGO},
+};
+
+static void render_nodes(const json_t *j)
+{
+    print_rows(json_object_get(j, "nodes"), node_cols, NCOLS(node_cols));
 }
 
 int cmd_nodes(int argc, char **argv)
@@ -119,27 +211,15 @@ static const struct cli_spec facility_spec = {
         .summary = "Show the facility: GPUs in use, jobs, power against its budget, its sites.",
 };
 
-static void render_sites(const json_t *sites)
-{
-    static const char *const hdr[] = {"SITE",  "JURISDICTION", "EEA",  "GPUS",
-                                      "RACKS", "NODES",        "POWER"};
-    struct cli_table *t = cli_table_create(7, hdr);
-    for (size_t c = 3; c < 7; c++)
-        cli_table_align_right(t, c);
-    for (size_t i = 0; i < json_array_size(sites); i++) {
-        const json_t *s = json_array_get(sites, i);
-        char b[CLI_FMT_MAX];
-        cli_table_add(t, cli_json_str(s, "name"));
-        cli_table_add(t, cli_json_str(s, "jurisdiction"));
-        cli_table_add(t, cli_json_bool(s, "eea") ? "yes" : "no");
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(s, "gpus")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(s, "racks")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(s, "nodes")));
-        cli_table_add(t, cli_fmt_power(b, cli_json_num(s, "power_w")));
-    }
-    cli_table_print(t, stdout);
-    cli_table_destroy(t);
-}
+static const struct col site_cols[] = {
+        {.header = "SITE", .key = "name", .kind = COL_STR},
+        {.header = "JURISDICTION", .key = "jurisdiction", .kind = COL_STR},
+        {.header = "EEA", .key = "eea", .kind = COL_YES_NO},
+        {.header = "GPUS", .key = "gpus", .kind = COL_COUNT, .right = true},
+        {.header = "RACKS", .key = "racks", .kind = COL_COUNT, .right = true},
+        {.header = "NODES", .key = "nodes", .kind = COL_COUNT, .right = true},
+        {.header = "POWER", .key = "power_w", .kind = COL_POWER, .right = true},
+};
 
 static void render_facility(const json_t *f)
 {
@@ -163,17 +243,12 @@ static void render_facility(const json_t *f)
     if (isfinite(frag))
         printf("fragmentation  %.2f\n", frag);
     printf("\n");
-    render_sites(json_object_get(f, "sites"));
+    print_rows(json_object_get(f, "sites"), site_cols, NCOLS(site_cols));
 }
 
 int cmd_facility(int argc, char **argv)
 {
-    struct cli_args args = {0};
-    int rc = cli_parse_args(&facility_spec, argc, argv, NULL, NULL, &args);
-    if (rc == CLI_RUN)
-        rc = cli_get_and_print(args.url, "/v1/facility", args.json, render_facility);
-    cli_args_release(&args);
-    return rc;
+    return run_view(&facility_spec, argc, argv, "/v1/facility", render_facility);
 }
 
 /* ---- tenants ---- */
@@ -184,45 +259,27 @@ static const struct cli_spec tenants_spec = {
         .summary = "List tenants: tier, quota and borrowing limit, and what each uses now.",
 };
 
+static const struct col tenant_cols[] = {
+        {.header = "TENANT", .key = "name", .kind = COL_STR},
+        {.header = "TIER", .key = "tier", .kind = COL_STR},
+        {.header = "QUOTA", .key = "quota_gpus", .kind = COL_COUNT, .right = true},
+        {.header = "BORROW", .key = "borrow_gpus", .kind = COL_COUNT, .right = true},
+        {.header = "WEIGHT", .key = "weight", .kind = COL_NUM, .right = true},
+        {.header = "HOME", .key = "jurisdiction", .kind = COL_STR},
+        {.header = "ALLOC", .key = "gpus_alloc", .kind = COL_COUNT, .right = true},
+        {.header = "BORROWED", .key = "gpus_borrowed", .kind = COL_COUNT, .right = true},
+        {.header = "PENDING", .key = "jobs_pending", .kind = COL_COUNT, .right = true},
+        {.header = "RUNNING", .key = "jobs_running", .kind = COL_COUNT, .right = true},
+};
+
 static void render_tenants(const json_t *j)
 {
-    static const char *const hdr[] = {"TENANT", "TIER",  "QUOTA",    "BORROW",  "WEIGHT",
-                                      "HOME",   "ALLOC", "BORROWED", "PENDING", "RUNNING"};
-    struct cli_table *t = cli_table_create(10, hdr);
-    for (size_t c = 2; c < 10; c++)
-        if (c != 5)
-            cli_table_align_right(t, c);
-    const json_t *tenants = json_object_get(j, "tenants");
-    for (size_t i = 0; i < json_array_size(tenants); i++) {
-        const json_t *n = json_array_get(tenants, i);
-        char b[CLI_FMT_MAX];
-        cli_table_add(t, cli_json_str(n, "name"));
-        cli_table_add(t, cli_json_str(n, "tier"));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "quota_gpus")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "borrow_gpus")));
-        double w = cli_json_num(n, "weight");
-        if (isfinite(w))
-            cli_table_addf(t, "%g", w);
-        else
-            cli_table_add(t, NULL);
-        cli_table_add(t, cli_json_str(n, "jurisdiction"));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "gpus_alloc")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "gpus_borrowed")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "jobs_pending")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "jobs_running")));
-    }
-    cli_table_print(t, stdout);
-    cli_table_destroy(t);
+    print_rows(json_object_get(j, "tenants"), tenant_cols, NCOLS(tenant_cols));
 }
 
 int cmd_tenants(int argc, char **argv)
 {
-    struct cli_args args = {0};
-    int rc = cli_parse_args(&tenants_spec, argc, argv, NULL, NULL, &args);
-    if (rc == CLI_RUN)
-        rc = cli_get_and_print(args.url, "/v1/tenants", args.json, render_tenants);
-    cli_args_release(&args);
-    return rc;
+    return run_view(&tenants_spec, argc, argv, "/v1/tenants", render_tenants);
 }
 
 /* ---- usage ---- */
@@ -234,34 +291,21 @@ static const struct cli_spec usage_spec = {
                 "Accounting per tenant: GPU-hours, energy (with PUE), jobs completed and failed.",
 };
 
+static const struct col usage_cols[] = {
+        {.header = "TENANT", .key = "name", .kind = COL_STR},
+        {.header = "TIER", .key = "tier", .kind = COL_STR},
+        {.header = "GPU-HOURS", .key = "gpu_hours", .kind = COL_TENTHS, .right = true},
+        {.header = "ENERGY", .key = "energy_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "COMPLETED", .key = "jobs_completed", .kind = COL_COUNT, .right = true},
+        {.header = "FAILED", .key = "jobs_failed", .kind = COL_COUNT, .right = true},
+};
+
 static void render_usage(const json_t *j)
 {
-    static const char *const hdr[] = {"TENANT", "TIER",      "GPU-HOURS",
-                                      "ENERGY", "COMPLETED", "FAILED"};
-    struct cli_table *t = cli_table_create(6, hdr);
-    for (size_t c = 2; c < 6; c++)
-        cli_table_align_right(t, c);
-    const json_t *tenants = json_object_get(j, "tenants");
-    for (size_t i = 0; i < json_array_size(tenants); i++) {
-        const json_t *n = json_array_get(tenants, i);
-        char b[CLI_FMT_MAX];
-        cli_table_add(t, cli_json_str(n, "name"));
-        cli_table_add(t, cli_json_str(n, "tier"));
-        cli_table_addf(t, "%.1f", cli_json_num(n, "gpu_hours"));
-        cli_table_add(t, cli_fmt_energy(b, cli_json_num(n, "energy_kwh")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "jobs_completed")));
-        cli_table_add(t, cli_fmt_count(b, cli_json_num(n, "jobs_failed")));
-    }
-    cli_table_print(t, stdout);
-    cli_table_destroy(t);
+    print_rows(json_object_get(j, "tenants"), usage_cols, NCOLS(usage_cols));
 }
 
 int cmd_usage(int argc, char **argv)
 {
-    struct cli_args args = {0};
-    int rc = cli_parse_args(&usage_spec, argc, argv, NULL, NULL, &args);
-    if (rc == CLI_RUN)
-        rc = cli_get_and_print(args.url, "/v1/usage", args.json, render_usage);
-    cli_args_release(&args);
-    return rc;
+    return run_view(&usage_spec, argc, argv, "/v1/usage", render_usage);
 }

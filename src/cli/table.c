@@ -212,32 +212,41 @@ char *cli_fmt_duration(char *buf, double s)
     return buf;
 }
 
+/* One rung of a unit ladder: values from `size` up print in this unit. */
+struct unit_rung {
+    double size; /* the unit in the input's own unit, e.g. 1e6 W for MW */
+    int decimals;
+    const char *name;
+};
+
+/*
+ * v in the largest unit of ladder (largest first) that it reaches; the last
+ * rung is the input's own unit and takes whatever is left.
+ */
+static char *fmt_scaled(char *buf, double v, const struct unit_rung *ladder, size_t n)
+{
+    if (is_unset(v)) {
+        snprintf(buf, CLI_FMT_MAX, "-");
+        return buf;
+    }
+    size_t i = 0;
+    while (i + 1 < n && v < ladder[i].size)
+        i++;
+    snprintf(buf, CLI_FMT_MAX, "%.*f %s", ladder[i].decimals, v / ladder[i].size, ladder[i].name);
+    return buf;
+}
+
 char *cli_fmt_power(char *buf, double w)
 {
-    if (is_unset(w))
-        snprintf(buf, CLI_FMT_MAX, "-");
-    else if (w >= 1e9)
-        snprintf(buf, CLI_FMT_MAX, "%.2f GW", w / 1e9);
-    else if (w >= 1e6)
-        snprintf(buf, CLI_FMT_MAX, "%.1f MW", w / 1e6);
-    else if (w >= 1e3)
-        snprintf(buf, CLI_FMT_MAX, "%.1f kW", w / 1e3);
-    else
-        snprintf(buf, CLI_FMT_MAX, "%.0f W", w);
-    return buf;
+    static const struct unit_rung watts[] = {
+            {1e9, 2, "GW"}, {1e6, 1, "MW"}, {1e3, 1, "kW"}, {1, 0, "W"}};
+    return fmt_scaled(buf, w, watts, sizeof(watts) / sizeof(watts[0]));
 }
 
 char *cli_fmt_energy(char *buf, double kwh)
 {
-    if (is_unset(kwh))
-        snprintf(buf, CLI_FMT_MAX, "-");
-    else if (kwh >= 1e6)
-        snprintf(buf, CLI_FMT_MAX, "%.2f GWh", kwh / 1e6);
-    else if (kwh >= 1e3)
-        snprintf(buf, CLI_FMT_MAX, "%.1f MWh", kwh / 1e3);
-    else
-        snprintf(buf, CLI_FMT_MAX, "%.1f kWh", kwh);
-    return buf;
+    static const struct unit_rung kwhs[] = {{1e6, 2, "GWh"}, {1e3, 1, "MWh"}, {1, 1, "kWh"}};
+    return fmt_scaled(buf, kwh, kwhs, sizeof(kwhs) / sizeof(kwhs[0]));
 }
 
 char *cli_fmt_time(char *buf, double unix_s)

@@ -40,33 +40,44 @@ static const char *const level_choices[] = {"err", "warn", "info", "debug", NULL
 #define OPT(field) offsetof(struct ctld_config, field)
 
 /*
+ * One row maker per type, so that each row gives only what its type uses:
+ * bounds for numbers, allowed values (or NULL for any) for strings. A flag
+ * is off unless given. clang-format would spread each maker over four lines.
+ */
+/* clang-format off */
+#define STR_OPT(name, field, def, choices, help) \
+    {name, CFG_STR, def, OPT(field), 0, 0, choices, help}
+#define UINT_OPT(name, field, def, min, max, help) \
+    {name, CFG_UINT, def, OPT(field), min, max, NULL, help}
+#define BOOL_OPT(name, field, help) \
+    {name, CFG_BOOL, "false", OPT(field), 0, 0, NULL, help}
+/* clang-format on */
+
+/*
  * Bounds: a scheduling interval under 1 ms would spin the loop; a node
  * timeout under 100 ms is shorter than one loaded sync round trip; an
  * hour is the longest a lost node may hold GPUs.
  */
 static const struct cfg_opt cfg_opts[] = {
-        {"facility", CFG_STR, "dev", OPT(facility), 0, 0, NULL,
-         "facility preset (dev, narvik, ...) or facility file"},
-        {"tenants", CFG_STR, "", OPT(tenants), 0, 0, NULL,
-         "tenants file (default: the reference tenants)"},
-        {"state-dir", CFG_STR, "state", OPT(state_dir), 0, 0, NULL,
-         "directory for the database, job output and ctld.port"},
-        {"listen", CFG_STR, "127.0.0.1:7420", OPT(listen), 0, 0, NULL,
-         "HTTP address HOST:PORT (port 0 picks a free port, written to STATE/ctld.port)"},
-        {"sched-interval-ms", CFG_UINT, "100", OPT(sched_interval_ms), 1, 60000, NULL,
-         "least time between scheduling passes"},
-        {"node-timeout-ms", CFG_UINT, "5000", OPT(node_timeout_ms), 100, 3600000, NULL,
-         "a node whose agent has not synced for this long is down"},
-        {"sync-interval-ms", CFG_UINT, "200", OPT(sync_interval_ms), 10, 60000, NULL,
-         "how often agents are told to sync"},
-        {"synchronous", CFG_STR, "full", OPT(synchronous), 0, 0, sync_choices,
-         "SQLite synchronous: full (survives power loss) or normal (survives kill -9)"},
-        {"log-level", CFG_STR, "info", OPT(log_level), 0, 0, level_choices,
-         "err, warn, info or debug"},
-        {"log-file", CFG_STR, "", OPT(log_file), 0, 0, NULL, "log to this file instead of stderr"},
-        {"print-config", CFG_BOOL, "false", OPT(print_config), 0, 0, NULL,
-         "print the effective configuration and exit"},
-        {"help", CFG_BOOL, "false", OPT(help), 0, 0, NULL, "print this help and exit"},
+        STR_OPT("facility", facility, "dev", NULL,
+                "facility preset (dev, narvik, ...) or facility file"),
+        STR_OPT("tenants", tenants, "", NULL, "tenants file (default: the reference tenants)"),
+        STR_OPT("state-dir", state_dir, "state", NULL,
+                "directory for the database, job output and ctld.port"),
+        STR_OPT("listen", listen, "127.0.0.1:7420", NULL,
+                "HTTP address HOST:PORT (port 0 picks a free port, written to STATE/ctld.port)"),
+        UINT_OPT("sched-interval-ms", sched_interval_ms, "100", 1, 60000,
+                 "least time between scheduling passes"),
+        UINT_OPT("node-timeout-ms", node_timeout_ms, "5000", 100, 3600000,
+                 "a node whose agent has not synced for this long is down"),
+        UINT_OPT("sync-interval-ms", sync_interval_ms, "200", 10, 60000,
+                 "how often agents are told to sync"),
+        STR_OPT("synchronous", synchronous, "full", sync_choices,
+                "SQLite synchronous: full (survives power loss) or normal (survives kill -9)"),
+        STR_OPT("log-level", log_level, "info", level_choices, "err, warn, info or debug"),
+        STR_OPT("log-file", log_file, "", NULL, "log to this file instead of stderr"),
+        BOOL_OPT("print-config", print_config, "print the effective configuration and exit"),
+        BOOL_OPT("help", help, "print this help and exit"),
 };
 
 #define NOPTS (sizeof(cfg_opts) / sizeof(cfg_opts[0]))

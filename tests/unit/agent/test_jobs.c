@@ -110,8 +110,12 @@ static struct proto_launch mk(int64_t job, char **argv, char **env)
     return l;
 }
 
-/* Drive the table until job's exit is listed or max_s passes; copy the exit into *out. */
-static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct proto_exit *out)
+/*
+ * Drive the table until an exit of job's run is listed (run 0: any run of
+ * job) or max_s passes; copy the exit into *out.
+ */
+static bool wait_run_exit(struct agent_jobs *t, int64_t job, uint32_t run, double max_s,
+                          struct proto_exit *out)
 {
     int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
     while (nl_clock_monotonic_us() < end) {
@@ -122,13 +126,18 @@ static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct pr
         const struct proto_exit *e;
         size_t n = jobs_exits(t, 1000, &e);
         for (size_t i = 0; i < n; i++) {
-            if (e[i].job == job) {
+            if (e[i].job == job && (run == 0 || e[i].run == run)) {
                 *out = e[i];
                 return true;
             }
         }
     }
     return false;
+}
+
+static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct proto_exit *out)
+{
+    return wait_run_exit(t, job, 0, max_s, out);
 }
 
 static char *slurp(const char *path)
@@ -448,27 +457,6 @@ static void test_running_lists_each_node_and_unknown_node_fails(void **state)
     jobs_kill(f->t, &k, 1);
     assert_int_equal(jobs_live(f->t), 0);
     assert_int_equal(jobs_unacked(f->t), 3);
-}
-
-/* Wait until the table has no exit of job with run still unreported; true if it showed up. */
-static bool wait_run_exit(struct agent_jobs *t, int64_t job, uint32_t run, double max_s,
-                          struct proto_exit *out)
-{
-    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
-    while (nl_clock_monotonic_us() < end) {
-        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
-        poll(&p, 1, 10);
-        jobs_dispatch(t);
-        jobs_reap(t);
-        const struct proto_exit *e;
-        size_t n = jobs_exits(t, 1000, &e);
-        for (size_t i = 0; i < n; i++)
-            if (e[i].job == job && e[i].run == run) {
-                *out = e[i];
-                return true;
-            }
-    }
-    return false;
 }
 
 /* Issue 3: a requeued job started again on the same node must not run beside its old run. */

@@ -14,21 +14,27 @@
 #include "cli/opt.h"
 #include "nordlys/err.h"
 
-/*
- * Parse list (NULL-terminated, "submit" first) and compare the request
- * with the JSON text want. The expected requests are written out in full,
- * so a field that appears, disappears or changes type fails the test.
- */
-static void check_request(const char **list, const char *want)
+/* Parse list (NULL-terminated, "submit" first) into s and args; returns what the parser did. */
+static int parse_list(const char *const *list, struct cli_submit *s, struct cli_args *args,
+                      struct nl_err *err)
 {
     int argc = 0;
     while (list[argc] != NULL)
         argc++;
+    return cli_submit_parse(argc, (char **)list, s, args, err);
+}
+
+/*
+ * Parse list and compare the request with the JSON text want. The
+ * expected requests are written out in full, so a field that appears,
+ * disappears or changes type fails the test.
+ */
+static void check_request(const char *const *list, const char *want)
+{
     struct cli_submit s = {0};
     struct cli_args args = {0};
     struct nl_err err = {0};
-    int rc = cli_submit_parse(argc, (char **)list, &s, &args, &err);
-    if (rc != 0)
+    if (parse_list(list, &s, &args, &err) != 0)
         fail_msg("parse failed: %s", err.msg);
     json_t *got = cli_submit_json(&s);
     json_error_t jerr;
@@ -45,15 +51,12 @@ static void check_request(const char **list, const char *want)
 }
 
 /* Parse list and expect a usage error with exactly msg. */
-static void check_error(const char **list, const char *msg)
+static void check_error(const char *const *list, const char *msg)
 {
-    int argc = 0;
-    while (list[argc] != NULL)
-        argc++;
     struct cli_submit s = {0};
     struct cli_args args = {0};
     struct nl_err err = {0};
-    assert_int_equal(cli_submit_parse(argc, (char **)list, &s, &args, &err), -EINVAL);
+    assert_int_equal(parse_list(list, &s, &args, &err), -EINVAL);
     assert_string_equal(err.msg, msg);
     cli_args_release(&args);
     cli_submit_release(&s);
@@ -119,27 +122,30 @@ static void test_cli_submit_json_escapes_strings(void **state)
 static void test_cli_submit_parse_bad_flags(void **state)
 {
     (void)state;
-    const char *no_cmd[] = {"submit", "--gpus", "2", NULL};
-    check_error(no_cmd, "missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])");
-    const char *only_dashes[] = {"submit", "--", NULL};
-    check_error(only_dashes,
-                "missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])");
-    const char *time[] = {"submit", "--time", "2x", "--", "true", NULL};
-    check_error(time, "--time: '2x' is not a duration (use 2h, 90m, 1h30m or seconds)");
-    const char *gpus[] = {"submit", "--gpus", "0", "--", "true", NULL};
-    check_error(gpus, "--gpus: 0 is below the minimum 1");
-    const char *gpus2[] = {"submit", "--gpus", "many", "--", "true", NULL};
-    check_error(gpus2, "--gpus: 'many' is not a number");
-    const char *env[] = {"submit", "--env", "NOVALUE", "--", "true", NULL};
-    check_error(env, "--env: 'NOVALUE' is not KEY=VALUE");
-    const char *grace[] = {"submit", "--grace", "-1", "--", "true", NULL};
-    check_error(grace, "--grace: '-1' is not a duration (use 2h, 90m, 1h30m or seconds)");
-    const char *unknown[] = {"submit", "--gpu", "2", "--", "true", NULL};
-    check_error(unknown, "unknown option '--gpu'");
-    const char *flagval[] = {"submit", "--sensitive=yes", "--", "true", NULL};
-    check_error(flagval, "--sensitive: takes no value");
-    const char *missing[] = {"submit", "--tenant", NULL};
-    check_error(missing, "--tenant: missing value (T)");
+
+    static const struct {
+        const char *argv[8];
+        const char *msg;
+    } cases[] = {
+            {{"submit", "--gpus", "2", NULL},
+             "missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])"},
+            {{"submit", "--", NULL},
+             "missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])"},
+            {{"submit", "--time", "2x", "--", "true", NULL},
+             "--time: '2x' is not a duration (use 2h, 90m, 1h30m or seconds)"},
+            {{"submit", "--gpus", "0", "--", "true", NULL}, "--gpus: 0 is below the minimum 1"},
+            {{"submit", "--gpus", "many", "--", "true", NULL}, "--gpus: 'many' is not a number"},
+            {{"submit", "--env", "NOVALUE", "--", "true", NULL},
+             "--env: 'NOVALUE' is not KEY=VALUE"},
+            {{"submit", "--grace", "-1", "--", "true", NULL},
+             "--grace: '-1' is not a duration (use 2h, 90m, 1h30m or seconds)"},
+            {{"submit", "--gpu", "2", "--", "true", NULL}, "unknown option '--gpu'"},
+            {{"submit", "--sensitive=yes", "--", "true", NULL}, "--sensitive: takes no value"},
+            {{"submit", "--tenant", NULL}, "--tenant: missing value (T)"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_error(cases[i].argv, cases[i].msg);
 }
 
 int main(void)
