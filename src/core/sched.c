@@ -902,16 +902,16 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, bool r
 
 /*
  * Reserve for blocked job j in the site where it can start earliest. A job
- * that fits one node, blocked for want of GPUs or of their shape, gets a
- * shaped reservation when cfg.shaped: the node that frees enough first
- * (node_shadow), closed until then to jobs that would outlast it. Others
- * are counted: the first time at which the site's free GPUs plus those of
- * its running jobs ending by then (at their time limits, or at the end of
- * a preemption's grace) cover j and the earlier reservations there. One
+ * that fits one node, or one rack (not sensitive), blocked for want of GPUs
+ * or of their shape, gets a shaped reservation when cfg.shaped: the unit
+ * that frees enough first (unit_shadow); backfill_ok keeps jobs that would
+ * outlast it off that unit. Others are counted, up to cfg.reservations per
+ * site: the first time at which the site's free GPUs plus those of its
+ * running jobs ending by then (at their time limits, or at the end of a
+ * preemption's grace) cover j and the earlier reservations there. One
  * descent of the site's running tree, weighted by GPUs (tree_reach). A
  * count is an estimate that the next pass refines; it keeps `need` GPUs
- * free anywhere in the site, so backfill stays off GPUs the job could
- * never use.
+ * free anywhere in the site, even those j could never use.
  */
 static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_reason why,
                     int64_t now_us)
@@ -921,7 +921,10 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool shaped_ok = s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX &&
+                     j->spec.gpus <= s->maxR &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
+    if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
+        return; /* every site's counted reservations are taken by jobs ahead */
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
@@ -1174,9 +1177,7 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
         quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, now_us))
         j->reason = NL_REASON_RECLAIM;
     /* Reservations are for jobs short of GPUs, not for those held back by policy. */
-    if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED &&
-        (s->nresv - s->nshaped < (size_t)s->cfg.reservations * s->nsites ||
-         (s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX && j->spec.gpus <= s->maxR)))
+    if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED)
         reserve(s, j, j->spec.gpus, why, now_us);
 }
 

@@ -55,9 +55,9 @@ struct failcache {
 
 /*
  * Shaped reservations per pass, besides cfg.reservations counted ones per
- * site: each closes one node to long jobs and costs a walk of the running
- * jobs that end before that node frees (node_shadow), so they are many but
- * bounded.
+ * site: each keeps long jobs off one node or rack and costs a walk of the
+ * running jobs that end before that unit frees (unit_shadow), so they are
+ * many but bounded.
  */
 #define NL_SCHED_SHAPED_MAX 32
 
@@ -90,7 +90,7 @@ struct nl_sched {
     uint32_t *victims;
     size_t nvictims, victims_cap;
     struct resv *resv;
-    size_t nresv, nshaped; /* reservations of this pass; nshaped of them shaped (a node each) */
+    size_t nresv, nshaped; /* reservations of this pass; nshaped of them shaped (a unit each) */
     uint32_t ndrain; /* reservations of this pass that hold racks */
     uint16_t *unit_free;    /* per node or rack, 0 or 1 + GPUs free at a shadow time (unit_shadow) */
     uint32_t *touched;      /* units whose unit_free is set */
