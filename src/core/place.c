@@ -7,6 +7,7 @@
  *   - rack r is in rf list [site][rack_free[r]], in nk list [site][k] iff
  *     rack_lvl[r][k] > 0 (0 < k < G), and in full list
  *     [site][rack_free[r]] iff rack_lvl[r][G] > 0;
+ *   - site free_nodes = sum over its racks of rack_lvl[r][G];
  *   - pod_free_racks[p] = racks of p with rack_free == gpus_per_rack, and
  *     p is in pod list [site][pod_free_racks[p]].
  */
@@ -40,6 +41,7 @@ struct site_ix {
     int32_t *pod_head;  /* [rpp + 1] */
     uint64_t free;      /* usable free GPUs */
     uint64_t down_gpus;
+    uint64_t free_nodes; /* usable, wholly free nodes */
     uint32_t free_racks;
 };
 
@@ -166,6 +168,7 @@ static void node_update(struct place *p, uint32_t n, uint8_t new_alloc, uint8_t 
     lvl(p, r)[new_lvl]++;
     p->rack_free[r] = (uint16_t)(p->rack_free[r] - old_lvl + new_lvl);
     s->free = s->free - old_lvl + new_lvl;
+    s->free_nodes = s->free_nodes - (old_lvl == s->G) + (new_lvl == s->G);
     rack_file(p, s, r);
     bool is_full = p->rack_free[r] == s->R;
     if (was_full != is_full) {
@@ -224,6 +227,7 @@ static void site_init(struct place *p, uint32_t i, double rack_power_w, double b
         list_push(p->plink, 1, 0, &s->pod_head[racks], (int32_t)pod);
     }
     s->free = si.ngpus;
+    s->free_nodes = (uint64_t)s->nracks * s->npr;
     s->free_racks = s->nracks;
 }
 
@@ -747,6 +751,16 @@ uint32_t place_rack_free(const struct place *p, uint32_t rack)
     return p->rack_free[rack];
 }
 
+uint32_t place_rack_free_nodes(const struct place *p, uint32_t rack)
+{
+    return rack_free_nodes(p, &p->site[p->rack_site[rack]], rack);
+}
+
+uint64_t place_site_free_nodes(const struct place *p, uint32_t site)
+{
+    return p->site[site].free_nodes;
+}
+
 uint32_t place_rack_alloc(const struct place *p, uint32_t rack)
 {
     return p->rack_alloc[rack];
@@ -791,14 +805,16 @@ bool place_check(const struct place *p)
     for (uint32_t i = 0; i < p->nsites; i++) {
         const struct site_ix *s = &p->site[i];
         uint64_t free = 0;
+        uint64_t free_nodes = 0;
         uint32_t free_racks = 0;
         for (uint32_t r = s->first_rack; r < s->first_rack + s->nracks; r++) {
             if (!check_rack(p, s, r))
                 return false;
             free += p->rack_free[r];
+            free_nodes += rack_free_nodes(p, s, r);
             free_racks += p->rack_free[r] == s->R;
         }
-        if (free != s->free || free_racks != s->free_racks)
+        if (free != s->free || free_nodes != s->free_nodes || free_racks != s->free_racks)
             return false;
         for (uint32_t pod = s->first_pod; pod < s->first_pod + s->npods; pod++) {
             uint32_t r0 = s->first_rack + (pod - s->first_pod) * s->rpp;

@@ -94,6 +94,9 @@ uint32_t place_site_free_racks(const struct place *p, uint32_t site);
 uint32_t place_rack_alloc(const struct place *p, uint32_t rack);
 /* Usable free GPUs of a rack (its up nodes). */
 uint32_t place_rack_free(const struct place *p, uint32_t rack);
+/* Usable, wholly free nodes of a rack, of a site: what a sensitive job can use. */
+uint32_t place_rack_free_nodes(const struct place *p, uint32_t rack);
+uint64_t place_site_free_nodes(const struct place *p, uint32_t site);
 
 /* Recount everything from the node masks and compare with the indexes; true when consistent. */
 bool place_check(const struct place *p);

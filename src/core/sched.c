@@ -192,6 +192,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     }
     s->resv = xcalloc((size_t)cfg->reservations * s->nsites + NL_SCHED_SHAPED_MAX, sizeof(*s->resv));
     s->unit_free = xcalloc(nl_facility_nodes(fac), sizeof(uint16_t)); /* racks <= nodes */
+    s->node_seen = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->cut_reason = NL_REASON_NONE;
     return s;
 }
@@ -214,6 +215,7 @@ void nl_sched_destroy(struct nl_sched *s)
     free(s->victims);
     free(s->resv);
     free(s->unit_free);
+    free(s->node_seen);
     free(s->touched);
     place_destroy(s->pl);
     quota_release(&s->q);
@@ -856,62 +858,122 @@ static bool unit_reserved(const struct nl_sched *s, uint32_t unit, bool rack)
     return false;
 }
 
+/* Remember that a unit_free entry (or a node_seen one, flagged) must be reset after the walk. */
+static void touch(struct nl_sched *s, uint32_t entry)
+{
+    if (s->ntouched == s->touched_cap) {
+        s->touched_cap = xgrow(s->touched_cap, s->ntouched + 1);
+        s->touched = xreallocarray(s->touched, s->touched_cap, sizeof(uint32_t));
+    }
+    s->touched[s->ntouched++] = entry;
+}
+
+#define TOUCHED_NODE 0x80000000u
+
 /*
- * Shadow time of a job that needs `want` free GPUs in one node (or one
- * rack) of site: walk the site's running jobs by expected end, giving each
- * one's GPUs back to their units (in unit_free, 1 + free GPUs, 0 = not yet
- * read), until a unit has `want` free. Returns false when none ever would
- * (down, or reserved by jobs ahead). It stops at the first such unit, so a
- * pass pays for the jobs ending before it, not for the whole site.
+ * GPUs that running job x's allocation entry on node n gives back to unit
+ * u at its end: all of them, or when `whole` (a sensitive job, which takes
+ * whole nodes only) the node's G GPUs once its last holder has ended, else
+ * none. node_seen tracks each node's free GPUs through the walk (1 + free,
+ * 0 = not yet read).
  */
-static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, bool rack,
-                        int64_t *t_us, uint32_t *unit)
+static uint32_t unit_gain(struct nl_sched *s, uint32_t n, uint8_t mask, uint32_t G, bool whole)
+{
+    if (!whole)
+        return place_gpus_in(mask);
+    if (s->node_seen[n] == 0) {
+        touch(s, n | TOUCHED_NODE);
+        s->node_seen[n] = (uint8_t)(1 + place_gpus_in(place_node_free(s->pl, n)));
+    }
+    s->node_seen[n] = (uint8_t)(s->node_seen[n] + place_gpus_in(mask));
+    return s->node_seen[n] - 1u == G ? G : 0;
+}
+
+/*
+ * Shadow time of a job that needs `want` free GPUs in one unit of site: a
+ * node, a rack or (UNIT_SITE) the whole site; when `whole`, GPUs count
+ * only in wholly free nodes. Walk the site's running jobs by expected end,
+ * giving each one's GPUs back to their units (in unit_free, 1 + usable
+ * GPUs, 0 = not yet read) until a unit has `want`. Returns false when
+ * none ever would (down, or reserved by jobs ahead). It stops at the first
+ * such unit, so a pass pays for the jobs ending before it, not for the
+ * whole site. *released is what the walk gave back, all units together.
+ */
+static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum unit_kind kind,
+                        bool whole, int64_t *t_us, uint32_t *unit, uint64_t *released)
 {
     const struct tree *tr = &s->running[site];
-    bool found = false;
+    uint32_t G = s->site[site].gpus_per_node;
+    bool rack = kind == UNIT_RACK, found = false;
+    uint64_t site_have = whole ? place_site_free_nodes(s->pl, site) * G : place_site_free(s->pl, site);
+    *released = 0;
     s->ntouched = 0;
+    if (kind == UNIT_SITE && site_have >= want) {
+        *t_us = s->now_us;
+        *unit = site;
+        return true;
+    }
     for (int32_t h = tree_first(tr); h != TREE_NIL && !found; h = tree_next(tr, h)) {
         const struct tree_node *tn = tree_get(tr, h);
         const struct job *x = &s->jobs[tn->value];
         for (uint32_t i = 0; i < x->nalloc && !found; i++) {
             uint32_t n = x->alloc[i].node;
-            uint32_t u = unit_of(s, site, n, rack);
-            if (place_node_down(s->pl, n) || unit_reserved(s, u, rack))
+            *released += place_gpus_in(x->alloc[i].mask);
+            if (place_node_down(s->pl, n))
                 continue;
-            if (s->unit_free[u] == 0) {
-                if (s->ntouched == s->touched_cap) {
-                    s->touched_cap = xgrow(s->touched_cap, s->ntouched + 1);
-                    s->touched = xreallocarray(s->touched, s->touched_cap, sizeof(uint32_t));
+            uint32_t gain;
+            if (kind == UNIT_SITE) {
+                site_have += unit_gain(s, n, x->alloc[i].mask, G, whole);
+                found = site_have >= want;
+                *unit = site;
+            } else {
+                uint32_t u = unit_of(s, site, n, rack);
+                if (unit_reserved(s, u, rack))
+                    continue;
+                if (s->unit_free[u] == 0) {
+                    touch(s, u);
+                    uint32_t have = !rack ? place_gpus_in(place_node_free(s->pl, n))
+                                    : whole ? place_rack_free_nodes(s->pl, u) * G
+                                            : place_rack_free(s->pl, u);
+                    s->unit_free[u] = (uint16_t)(1 + have);
                 }
-                s->touched[s->ntouched++] = u;
-                s->unit_free[u] = (uint16_t)(1 + (rack ? place_rack_free(s->pl, u)
-                                                       : place_gpus_in(place_node_free(s->pl, n))));
-            }
-            s->unit_free[u] = (uint16_t)(s->unit_free[u] + place_gpus_in(x->alloc[i].mask));
-            if (s->unit_free[u] - 1u >= want) {
-                *t_us = (int64_t)tn->key;
+                gain = unit_gain(s, n, x->alloc[i].mask, G, whole && rack);
+                s->unit_free[u] = (uint16_t)(s->unit_free[u] + gain);
+                found = s->unit_free[u] - 1u >= want;
                 *unit = u;
-                found = true;
             }
+            if (found)
+                *t_us = (int64_t)tn->key;
         }
     }
-    for (size_t i = 0; i < s->ntouched; i++)
-        s->unit_free[s->touched[i]] = 0;
+    for (size_t i = 0; i < s->ntouched; i++) {
+        uint32_t e = s->touched[i];
+        if (e & TOUCHED_NODE)
+            s->node_seen[e & ~TOUCHED_NODE] = 0;
+        else
+            s->unit_free[e] = 0;
+    }
     return found;
 }
 
 /*
  * Reserve for blocked job j in the site where it can start earliest. A job
- * that fits one node, or one rack (not sensitive), blocked for want of GPUs
- * or of their shape, gets a shaped reservation when cfg.shaped: the unit
- * that frees enough first (unit_shadow); backfill_ok keeps jobs that would
- * outlast it off that unit. Others are counted, up to cfg.reservations per
- * site: the first time at which the site's free GPUs plus those of its
- * running jobs ending by then (at their time limits, or at the end of a
- * preemption's grace) cover j and the earlier reservations there. One
- * descent of the site's running tree, weighted by GPUs (tree_reach). A
- * count is an estimate that the next pass refines; it keeps `need` GPUs
- * free anywhere in the site, even those j could never use.
+ * that fits one node, or one rack, blocked for want of GPUs or of their
+ * shape, gets a shaped reservation when cfg.shaped: the unit that frees
+ * enough first (unit_shadow); backfill_ok keeps jobs that would outlast it
+ * off that unit. Others are counted, up to cfg.reservations per site: the
+ * first time at which the site's free GPUs plus those of its running jobs
+ * ending by then (at their time limits, or at the end of a preemption's
+ * grace) cover j and the earlier reservations there. One descent of the
+ * site's running tree, weighted by GPUs (tree_reach). A count is an
+ * estimate that the next pass refines; it keeps `need` GPUs free anywhere
+ * in the site, even those j could never use.
+ *
+ * A sensitive job takes whole nodes only, so GPUs count for it only in
+ * wholly free nodes: a plain count would see 32 free GPUs scattered over
+ * 12 nodes as room for a 4-node job "now", and with nothing to spare
+ * refuse every other job while none of them frees a node (on philly that
+ * held 32 GPUs idle for ten days).
  */
 static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_reason why,
                     int64_t now_us)
@@ -920,6 +982,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     uint32_t best_site = 0, best_unit = NIL_SLOT;
     bool best_rack = false;
     int64_t best_extra = 0;
+    bool whole = j->spec.sensitive;
     bool shaped_ok = s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX &&
                      j->spec.gpus <= s->maxR &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
@@ -929,12 +992,16 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
         if (!(j->site_mask & (1u << site)))
             continue;
         uint32_t G = s->site[site].gpus_per_node, R = s->site[site].gpus_per_rack;
-        bool in_node = j->spec.gpus <= G, in_rack = !in_node && j->spec.gpus <= R && !j->spec.sensitive;
+        uint32_t nodes = (j->spec.gpus + G - 1) / G;
+        uint32_t want = whole ? nodes * G : j->spec.gpus;
+        bool in_node = j->spec.gpus <= G, in_rack = !in_node && want <= R;
+        int64_t t;
+        uint32_t unit;
+        uint64_t released;
         if (shaped_ok && (in_node || in_rack)) {
-            int64_t t;
-            uint32_t unit;
-            uint32_t want = in_node && j->spec.sensitive ? G : j->spec.gpus;
-            if (unit_shadow(s, site, want, in_rack, &t, &unit) && t < best_t) {
+            if (unit_shadow(s, site, want, in_rack ? UNIT_RACK : UNIT_NODE, whole, &t, &unit,
+                            &released) &&
+                t < best_t) {
                 best_t = t < now_us ? now_us : t;
                 best_site = site;
                 best_unit = unit;
@@ -953,19 +1020,30 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
         if (held_here >= s->cfg.reservations)
             continue; /* this site's reservations are taken by jobs ahead */
         uint64_t have = place_site_free(s->pl, site);
-        int64_t t = now_us;
-        uint64_t released = 0;
+        t = now_us;
+        released = 0;
         if (have < cum) {
             int32_t h = tree_reach(&s->running[site], cum - have, &released);
             if (h == TREE_NIL)
                 continue; /* even a drained site would not do */
             t = (int64_t)tree_get(&s->running[site], h)->key;
         }
+        if (whole) {
+            /* The count is a lower bound; whole nodes may come later. */
+            int64_t tw;
+            uint64_t rel_w;
+            if (!unit_shadow(s, site, want, UNIT_SITE, true, &tw, &unit, &rel_w))
+                continue;
+            if (tw > t) {
+                t = tw;
+                released = rel_w;
+            }
+        }
         if (t < best_t) {
             best_t = t < now_us ? now_us : t;
             best_site = site;
             best_unit = NIL_SLOT;
-            best_extra = (int64_t)(have + released - cum);
+            best_extra = have + released >= cum ? (int64_t)(have + released - cum) : 0;
         }
     }
     if (best_t == INT64_MAX)
@@ -1441,7 +1519,7 @@ void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v
 size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 {
     size_t b = place_memory_bytes(s->pl) + s->gpus_total * sizeof(uint32_t);
-    b += nl_facility_nodes(s->fac) * sizeof(uint16_t); /* unit_free */
+    b += nl_facility_nodes(s->fac) * (sizeof(uint16_t) + sizeof(uint8_t)); /* unit_free, node_seen */
     for (size_t i = 0; i < s->jobs_used; i++)
         b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
     return b;
@@ -1450,7 +1528,8 @@ size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 size_t nl_sched_memory_bytes(const struct nl_sched *s)
 {
     size_t b = sizeof(*s) + place_memory_bytes(s->pl);
-    b += nl_facility_nodes(s->fac) * sizeof(uint16_t) + s->touched_cap * sizeof(uint32_t);
+    b += nl_facility_nodes(s->fac) * (sizeof(uint16_t) + sizeof(uint8_t));
+    b += s->touched_cap * sizeof(uint32_t);
     b += s->gpus_total * sizeof(uint32_t);
     b += s->jobs_cap * (sizeof(struct job) + sizeof(uint32_t));
     for (size_t i = 0; i < s->jobs_used; i++)

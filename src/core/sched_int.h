@@ -33,6 +33,9 @@ struct job {
     struct nl_alloc_node *alloc;
 };
 
+/* What a shaped reservation waits for (unit_shadow); UNIT_SITE only estimates a counted one. */
+enum unit_kind { UNIT_NODE, UNIT_RACK, UNIT_SITE };
+
 struct resv {
     uint32_t site;  /* a job runs in one site: the reservation is there */
     int64_t t_us;   /* shadow time: when the reserved job can start */
@@ -93,7 +96,8 @@ struct nl_sched {
     size_t nresv, nshaped; /* reservations of this pass; nshaped of them shaped (a unit each) */
     uint32_t ndrain; /* reservations of this pass that hold racks */
     uint16_t *unit_free;    /* per node or rack, 0 or 1 + GPUs free at a shadow time (unit_shadow) */
-    uint32_t *touched;      /* units whose unit_free is set */
+    uint8_t *node_seen;     /* per node, 0 or 1 + GPUs free at a shadow time (whole-node walks) */
+    uint32_t *touched;      /* units whose unit_free is set; nodes (high bit) whose node_seen is */
     size_t ntouched, touched_cap;
     struct failcache fc[FAILCACHE_MAX];
     size_t nfc;

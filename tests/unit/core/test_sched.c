@@ -478,6 +478,73 @@ static void test_sched_shaped_reservation(void **state)
     shaped_case(true, 3, 100); /* shaped: the node freeing at 100, three holes lent */
 }
 
+/*
+ * A sensitive job counts only wholly free nodes. Every node has 2 GPUs
+ * busy and 2 free; the jobs on rack 1 (nodes 2, 3) end at t = 100. A
+ * sensitive 8-GPU job sees 8 free GPUs but no free node: its reservation
+ * is at t = 100, not "now" (a count of GPUs says now with none to spare,
+ * and refuses every other job while the 8 scattered GPUs sit idle). The
+ * counted reservation (backfill) lends 4 GPUs to long jobs; the shaped
+ * one (nordlys) keeps them off rack 1, where the sensitive job starts.
+ */
+static void sensitive_case(enum nl_policy policy)
+{
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, policy);
+    cfg.preempt = false; /* the long jobs borrow; keep reclaim out of this */
+    struct fx *f = fx_new_cfg(&cfg, 0);
+    const struct nl_action *act;
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.gpus = 2;
+    for (uint32_t n = 0; n < 4; n++) {
+        struct nl_alloc_node a[] = {{n, 0x3}};
+        spec.time_limit_us = (n < 2 ? 10000 : 100) * SEC;
+        struct nl_err err;
+        if (nl_sched_adopt(f->s, 100 + n, &spec, 0, 0, a, 1, 0, &err) < 0)
+            fail_msg("adopt: %s", err.msg);
+    }
+    spec.gpus = 8;
+    spec.sensitive = true;
+    spec.time_limit_us = 1000 * SEC;
+    uint64_t w = f->next_id++;
+    assert_int_equal(nl_sched_submit(f->s, w, &spec, 1 * SEC, NULL), 0);
+    uint64_t l[5];
+    for (int i = 0; i < 5; i++)
+        l[i] = submit(f, 1, 1, 5000, 1);
+    size_t started = pass(f, 1, &act);
+    struct nl_job_info info;
+    nl_sched_job_info(f->s, w, &info);
+    assert_int_equal(info.state, NL_JOB_PENDING);
+    assert_int_equal(info.est_start_us, 100 * SEC);
+    if (policy == NL_POLICY_BACKFILL) {
+        assert_int_equal(started, 4);
+        assert_int_equal(reason_of(f, l[4]), NL_REASON_RESERVATION);
+    } else {
+        for (size_t i = 0; i < started; i++) {
+            const struct nl_alloc_node *nodes;
+            assert_int_equal(nl_sched_job_alloc(f->s, act[i].job, &nodes), 1);
+            assert_true(nodes[0].node < 2);
+        }
+        for (uint32_t n = 2; n < 4; n++)
+            assert_int_equal(nl_sched_job_exit(f->s, 100 + n, NL_EXIT_OK, 100 * SEC, NULL, NULL), 0);
+        pass(f, 100, &act);
+        assert_int_equal(state_of(f, w), NL_JOB_RUNNING);
+        const struct nl_alloc_node *nodes;
+        assert_int_equal(nl_sched_job_alloc(f->s, w, &nodes), 2);
+        assert_int_equal(nodes[0].node + nodes[1].node, 2 + 3);
+    }
+    assert_clean(f);
+    fx_free(f);
+}
+
+static void test_sched_sensitive_counts_whole_nodes(void **state)
+{
+    (void)state;
+    sensitive_case(NL_POLICY_BACKFILL);
+    sensitive_case(NL_POLICY_NORDLYS);
+}
+
 static void test_sched_config_set(void **state)
 {
     (void)state;
@@ -523,6 +590,7 @@ int main(void)
             cmocka_unit_test(test_sched_topology_wait),
             cmocka_unit_test(test_sched_config_set),
             cmocka_unit_test(test_sched_shaped_reservation),
+            cmocka_unit_test(test_sched_sensitive_counts_whole_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
