@@ -128,7 +128,10 @@ static void add_cell(struct cli_table *t, const struct col *col, const json_t *r
         cli_table_add(t, cli_json_bool(row, col->key) ? "yes" : "no");
         break;
     case COL_TENTHS:
-        cli_table_addf(t, "%.1f", num);
+        if (isfinite(num))
+            cli_table_addf(t, "%.1f", num);
+        else
+            cli_table_add(t, NULL);
         break;
     case COL_NUM:
         if (isfinite(num))

@@ -232,6 +232,13 @@ static char *fmt_scaled(char *buf, double v, const struct unit_rung *ladder, siz
     size_t i = 0;
     while (i + 1 < n && v < ladder[i].size)
         i++;
+    /* 999.97 kWh would print as "1000.0 kWh": take the larger unit when rounding reaches it. */
+    while (i > 0) {
+        double scale = pow(10, ladder[i].decimals);
+        if (round(v / ladder[i].size * scale) / scale * ladder[i].size < ladder[i - 1].size)
+            break;
+        i--;
+    }
     snprintf(buf, CLI_FMT_MAX, "%.*f %s", ladder[i].decimals, v / ladder[i].size, ladder[i].name);
     return buf;
 }

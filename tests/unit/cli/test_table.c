@@ -117,6 +117,11 @@ static void test_cli_fmt_power_and_energy_units(void **state)
     assert_string_equal(cli_fmt_energy(buf, 4200), "4.2 MWh");
     assert_string_equal(cli_fmt_energy(buf, 1.1e6), "1.10 GWh");
     assert_string_equal(cli_fmt_energy(buf, -2), "-");
+    /* Rounding up to the next unit prints that unit, not "1000.0 kWh". */
+    assert_string_equal(cli_fmt_energy(buf, 999.99), "1.0 MWh");
+    assert_string_equal(cli_fmt_energy(buf, 999.94), "999.9 kWh");
+    assert_string_equal(cli_fmt_power(buf, 999.6), "1.0 kW");
+    assert_string_equal(cli_fmt_power(buf, 999999999), "1.00 GW");
     assert_string_equal(cli_fmt_count(buf, 8), "8");
     assert_string_equal(cli_fmt_count(buf, 100008), "100008");
     assert_string_equal(cli_fmt_count(buf, -1), "-1");
