@@ -135,25 +135,27 @@ int agent_cg_job_create(struct agent_cg *cg, const char *leaf, int *procs_fd)
     return 0;
 }
 
-void agent_cg_job_kill(struct agent_cg *cg, const char *leaf)
+/* Kill every process in the job's leaf; false when there is no leaf to act on. path gets its path. */
+static bool kill_leaf(struct agent_cg *cg, const char *leaf, char *path, size_t size)
 {
-    if (cg == NULL)
-        return;
-    char path[PATH_MAX];
-    if (!join(path, sizeof(path), cg->dir, leaf))
-        return;
+    if (cg == NULL || !join(path, size, cg->dir, leaf))
+        return false;
     /* Kernels before 5.14 lack cgroup.kill; the process-group kill still covers most cases. */
     write_file(path, "cgroup.kill", "1");
+    return true;
+}
+
+void agent_cg_job_kill(struct agent_cg *cg, const char *leaf)
+{
+    char path[PATH_MAX];
+    kill_leaf(cg, leaf, path, sizeof(path));
 }
 
 void agent_cg_job_remove(struct agent_cg *cg, const char *leaf)
 {
-    if (cg == NULL)
-        return;
     char path[PATH_MAX];
-    if (!join(path, sizeof(path), cg->dir, leaf))
+    if (!kill_leaf(cg, leaf, path, sizeof(path)))
         return;
-    write_file(path, "cgroup.kill", "1");
     /*
      * cgroup.kill is asynchronous: the leaf may still hold dying processes
      * for a moment, and rmdir then fails with EBUSY. Leaves left behind are

@@ -36,9 +36,9 @@
 #include "cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/u64map.h"
 #include "common/xalloc.h"
 #include "launch.h"
-#include "map.h"
 #include "nordlys/err.h"
 
 enum job_state {
@@ -87,7 +87,7 @@ struct agent_jobs {
     struct jobs_conf conf;
     int epfd, tfd;
     int64_t armed_us; /* what tfd is set to, 0 when disarmed */
-    struct u64map bytag, bykey, bypid;
+    struct nl_u64map bytag, bykey, bypid; /* values: struct job * */
     uint64_t last_tag;
     size_t live;
     struct job **exited;
@@ -99,6 +99,24 @@ struct agent_jobs {
     struct proto_exit *exit_out;
     size_t cap_exit;
 };
+
+/* The job tables hold struct job pointers in the maps' integer values. */
+static void job_index(struct nl_u64map *m, uint64_t key, struct job *j)
+{
+    nl_u64map_put(m, key, (uint64_t)(uintptr_t)j);
+}
+
+static struct job *job_lookup(const struct nl_u64map *m, uint64_t key)
+{
+    uint64_t v;
+    return nl_u64map_get(m, key, &v) ? (struct job *)(uintptr_t)v : NULL;
+}
+
+/* The job in slot i of a table's arrays (walking every job), or NULL for an empty slot. */
+static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
+{
+    return m->keys[i] != 0 ? (struct job *)(uintptr_t)m->vals[i] : NULL;
+}
 
 /* epoll tag of the timerfd; exec pipes are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
@@ -216,11 +234,11 @@ void jobs_destroy(struct agent_jobs *t)
     if (t == NULL)
         return;
     for (size_t i = 0; i < t->bytag.cap; i++)
-        if (t->bytag.keys[i] != 0)
-            job_free(t->bytag.vals[i]);
-    u64map_release(&t->bytag);
-    u64map_release(&t->bykey);
-    u64map_release(&t->bypid);
+        if (job_in_slot(&t->bytag, i) != NULL)
+            job_free(job_in_slot(&t->bytag, i));
+    nl_u64map_release(&t->bytag);
+    nl_u64map_release(&t->bykey);
+    nl_u64map_release(&t->bypid);
     free(t->exited);
     free(t->heap);
     free(t->run_out);
@@ -260,8 +278,8 @@ static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint3
     j->proc.exec_fd = -1;
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
-    u64map_put(&t->bytag, j->tag, j);
-    u64map_put(&t->bykey, key, j);
+    job_index(&t->bytag, j->tag, j);
+    job_index(&t->bykey, key, j);
     t->live++;
     return j;
 }
@@ -389,7 +407,7 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
     }
     j->argv0 = xstrdup(l->argv[0]);
     j->cwd = xstrdup(cwd);
-    u64map_put(&t->bypid, (uint64_t)j->proc.pid, j);
+    job_index(&t->bypid, (uint64_t)j->proc.pid, j);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->tag};
     epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.exec_fd, &ev);
     if (l->time_limit_s > 0)
@@ -406,7 +424,7 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
         return;
     }
     uint64_t key = job_key(l->job, node_idx);
-    struct job *old = u64map_get(&t->bykey, key);
+    struct job *old = job_lookup(&t->bykey, key);
     if (old != NULL && old->run >= l->run) {
         log_debug(NL_LOGC_AGENT,
                   "job=%" PRId64 " run=%" PRIu32 " node=%s: launched again (run %" PRIu32
@@ -501,7 +519,7 @@ void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
         ids[i] = k[i].job;
     qsort(ids, n, sizeof(*ids), cmp_i64);
     for (size_t s = 0; s < t->bytag.cap; s++) {
-        struct job *j = t->bytag.keys[s] ? t->bytag.vals[s] : NULL;
+        struct job *j = job_in_slot(&t->bytag, s);
         if (j == NULL || j->state == JOB_EXITED ||
             bsearch(&j->id, ids, n, sizeof(*ids), cmp_i64) == NULL)
             continue;
@@ -521,8 +539,8 @@ void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
 void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
 {
     for (size_t s = 0; s < t->bytag.cap; s++)
-        if (t->bytag.keys[s] != 0)
-            start_kill(t, t->bytag.vals[s], grace_s, reason);
+        if (job_in_slot(&t->bytag, s) != NULL)
+            start_kill(t, job_in_slot(&t->bytag, s), grace_s, reason);
     rearm(t);
 }
 
@@ -561,7 +579,7 @@ static void run_deadlines(struct agent_jobs *t)
     while (t->nheap > 0 && t->heap[0].when_us <= now) {
         struct deadline d = t->heap[0];
         heap_pop(t);
-        struct job *j = u64map_get(&t->bytag, d.tag);
+        struct job *j = job_lookup(&t->bytag, d.tag);
         if (j != NULL && j->dl_gen == d.gen && j->state != JOB_EXITED)
             on_deadline(t, j);
     }
@@ -587,7 +605,7 @@ void jobs_dispatch(struct agent_jobs *t)
             run_deadlines(t);
             continue;
         }
-        struct job *j = u64map_get(&t->bytag, ev[i].data.u64);
+        struct job *j = job_lookup(&t->bytag, ev[i].data.u64);
         if (j != NULL)
             read_exec_pipe(t, j);
     }
@@ -606,7 +624,7 @@ static void on_child_exit(struct agent_jobs *t, struct job *j, int status, const
         close(j->proc.exec_fd);
         j->proc.exec_fd = -1;
     }
-    u64map_del(&t->bypid, (uint64_t)j->proc.pid);
+    nl_u64map_del(&t->bypid, (uint64_t)j->proc.pid, NULL);
     if (j->cg_leaf[0] != '\0')
         agent_cg_job_remove(t->conf.cg, j->cg_leaf);
     if (j->rep.stage != LAUNCH_STAGE_NONE)
@@ -636,7 +654,7 @@ void jobs_reap(struct agent_jobs *t)
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
             break; /* ECHILD: no children; si_pid 0: none has exited */
         pid_t pid = si.si_pid;
-        struct job *j = u64map_get(&t->bypid, (uint64_t)pid);
+        struct job *j = job_lookup(&t->bypid, (uint64_t)pid);
         if (j != NULL)
             kill(-pid, SIGKILL);
         int status;
@@ -658,7 +676,7 @@ size_t jobs_running(struct agent_jobs *t, const struct proto_running **out)
     }
     size_t n = 0;
     for (size_t s = 0; s < t->bytag.cap; s++) {
-        const struct job *j = t->bytag.keys[s] ? t->bytag.vals[s] : NULL;
+        const struct job *j = job_in_slot(&t->bytag, s);
         if (j != NULL && j->state != JOB_EXITED)
             t->run_out[n++] = (struct proto_running){j->id, j->run, j->node};
     }
@@ -695,10 +713,10 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
     for (size_t i = 0; i < t->nexited; i++) {
         struct job *j = t->exited[i];
         if (j->sent_seq == seq && !held(j, hold, n)) {
-            u64map_del(&t->bytag, j->tag);
+            nl_u64map_del(&t->bytag, j->tag, NULL);
             /* bykey may already name a newer run of the job on that node. */
-            if (u64map_get(&t->bykey, j->key) == j)
-                u64map_del(&t->bykey, j->key);
+            if (job_lookup(&t->bykey, j->key) == j)
+                nl_u64map_del(&t->bykey, j->key, NULL);
             job_free(j);
         } else {
             t->exited[keep++] = j;

@@ -197,12 +197,16 @@ int nl_facility_site_find(const struct nl_facility *fac, const char *name)
     return -ENOENT;
 }
 
-uint32_t nl_facility_node_site(const struct nl_facility *fac, uint32_t node)
+/*
+ * The site whose range holds index i, sites being in index order: the last
+ * site whose first index (first_node, or first_rack when `racks`) is <= i.
+ */
+static uint32_t site_of(const struct nl_facility *fac, uint32_t i, bool racks)
 {
     uint32_t lo = 0, hi = (uint32_t)fac->spec.nsites - 1;
     while (lo < hi) {
         uint32_t mid = (lo + hi + 1) / 2;
-        if (fac->site[mid].first_node <= node)
+        if ((racks ? fac->site[mid].first_rack : fac->site[mid].first_node) <= i)
             lo = mid;
         else
             hi = mid - 1;
@@ -210,17 +214,14 @@ uint32_t nl_facility_node_site(const struct nl_facility *fac, uint32_t node)
     return lo;
 }
 
+uint32_t nl_facility_node_site(const struct nl_facility *fac, uint32_t node)
+{
+    return site_of(fac, node, false);
+}
+
 uint32_t nl_facility_rack_site(const struct nl_facility *fac, uint32_t rack)
 {
-    uint32_t lo = 0, hi = (uint32_t)fac->spec.nsites - 1;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if (fac->site[mid].first_rack <= rack)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return lo;
+    return site_of(fac, rack, true);
 }
 
 uint32_t nl_facility_node_gpus(const struct nl_facility *fac, uint32_t node)

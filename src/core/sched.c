@@ -169,7 +169,6 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     order_init(&s->ord, nt);
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         tree_init(&s->running[i]);
-    idmap_init(&s->ids);
     s->gpu_owner = xcalloc(s->gpus_total, sizeof(uint32_t));
     s->t_head = xmalloc(nt * sizeof(uint32_t));
     s->t_tail = xmalloc(nt * sizeof(uint32_t));
@@ -222,7 +221,7 @@ void nl_sched_destroy(struct nl_sched *s)
     order_release(&s->ord);
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         tree_release(&s->running[i]);
-    idmap_release(&s->ids);
+    nl_u64map_release(&s->ids);
     free(s);
 }
 
@@ -238,8 +237,8 @@ static struct job *job_get(const struct nl_sched *s, uint64_t id)
 {
     if (id == 0)
         return NULL;
-    int64_t slot = idmap_get(&s->ids, id);
-    return slot < 0 ? NULL : &s->jobs[slot];
+    uint64_t slot;
+    return nl_u64map_get(&s->ids, id, &slot) ? &s->jobs[slot] : NULL;
 }
 
 static uint32_t slot_of(const struct nl_sched *s, const struct job *j)
@@ -371,13 +370,13 @@ static struct job *job_new(struct nl_sched *s, uint64_t id)
     j->id = id;
     j->t_prev = j->t_next = NIL_SLOT;
     j->qh = TREE_NIL;
-    idmap_put(&s->ids, id, slot);
+    nl_u64map_put(&s->ids, id, slot);
     return j;
 }
 
 static void job_free(struct nl_sched *s, struct job *j)
 {
-    idmap_del(&s->ids, j->id);
+    nl_u64map_del(&s->ids, j->id, NULL);
     free(j->alloc);
     j->alloc = NULL;
     j->id = 0;
@@ -423,6 +422,22 @@ static void dequeue(struct nl_sched *s, struct job *j)
     s->q.t[j->spec.tenant].pending--;
 }
 
+/* A new PENDING job in the order, from a checked spec (submit, and adopt before its start). */
+static struct job *admit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                         int64_t submit_us, int64_t now_us)
+{
+    advance(s, now_us);
+    struct job *j = job_new(s, id);
+    j->spec = *spec;
+    j->submit_us = submit_us;
+    j->site_mask = residency_mask(s, &spec->residency);
+    j->static_key = static_key(s, spec, submit_us);
+    j->state = NL_JOB_PENDING;
+    s->npending++;
+    enqueue(s, j);
+    return j;
+}
+
 int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
                     int64_t now_us, struct nl_err *err)
 {
@@ -433,15 +448,7 @@ int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *s
     int rc = nl_sched_validate(s, spec, err);
     if (rc < 0)
         return rc;
-    advance(s, now_us);
-    struct job *j = job_new(s, id);
-    j->spec = *spec;
-    j->submit_us = now_us;
-    j->site_mask = residency_mask(s, &spec->residency);
-    j->static_key = static_key(s, spec, now_us);
-    j->state = NL_JOB_PENDING;
-    s->npending++;
-    enqueue(s, j);
+    admit(s, id, spec, now_us, now_us);
     return 0;
 }
 
@@ -668,16 +675,7 @@ int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *sp
     if (!place_can_take(s->pl, nodes, n))
         return nl_err_set(err, -EBUSY, "alloc: job %llu's GPUs are not all free in one site",
                           (unsigned long long)id);
-    advance(s, now_us);
-    struct job *j = job_new(s, id);
-    j->spec = *spec;
-    j->submit_us = submit_us;
-    j->site_mask = residency_mask(s, &spec->residency);
-    j->static_key = static_key(s, spec, submit_us);
-    j->state = NL_JOB_PENDING;
-    s->npending++;
-    j->qh = order_add(&s->ord, spec->tenant, j->static_key, id, slot_of(s, j));
-    s->q.t[spec->tenant].pending++;
+    struct job *j = admit(s, id, spec, submit_us, now_us);
     job_start(s, j, nodes, n, nl_facility_node_site(s->fac, nodes[0].node), start_us);
     return 0;
 }
@@ -1537,7 +1535,7 @@ size_t nl_sched_memory_bytes(const struct nl_sched *s)
     b += order_memory_bytes(&s->ord);
     for (uint32_t i = 0; i < s->nsites; i++)
         b += tree_memory_bytes(&s->running[i]);
-    b += idmap_memory_bytes(&s->ids);
+    b += nl_u64map_memory_bytes(&s->ids);
     b += s->act_cap * sizeof(*s->act) + s->idbuf_cap * sizeof(uint64_t);
     return b;
 }

@@ -6,7 +6,7 @@
 #ifndef NL_CORE_SCHED_INT_H
 #define NL_CORE_SCHED_INT_H
 
-#include "idmap.h"
+#include "common/u64map.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "order.h"
@@ -76,7 +76,7 @@ struct nl_sched {
     struct quota q;
     struct order ord;
     struct tree running[NL_SITES_MAX]; /* per site, by expected end, weighted by GPUs held */
-    struct idmap ids;
+    struct nl_u64map ids;
     struct job *jobs;
     size_t jobs_cap, jobs_used;
     uint32_t *free_slots;

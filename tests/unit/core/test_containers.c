@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_containers.c - the treap and the id map against simple reference models. */
+/* test_containers.c - the treap against simple reference models. */
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "common/rng.h"
-#include "core/idmap.h"
 #include "core/tree.h"
 
 #define N 4000
@@ -99,44 +98,11 @@ static void test_tree_reach_matches_prefix_sums(void **state)
     tree_release(&t);
 }
 
-static void test_idmap_matches_reference(void **state)
-{
-    (void)state;
-    struct nl_rng r;
-    nl_rng_seed(&r, 11);
-    struct idmap m;
-    idmap_init(&m);
-    static int64_t ref[N];
-    for (int i = 0; i < N; i++)
-        ref[i] = -1;
-    for (int step = 0; step < 200000; step++) {
-        uint64_t id = nl_rng_range(&r, 1, N - 1);
-        if (ref[id] >= 0 && nl_rng_unit(&r) < 0.5) {
-            idmap_del(&m, id);
-            ref[id] = -1;
-        } else {
-            uint32_t v = (uint32_t)nl_rng_range(&r, 0, 1000000);
-            idmap_put(&m, id, v);
-            ref[id] = v;
-        }
-        uint64_t probe = nl_rng_range(&r, 1, N - 1);
-        assert_int_equal(idmap_get(&m, probe), ref[probe]);
-    }
-    size_t live = 0;
-    for (int i = 1; i < N; i++) {
-        assert_int_equal(idmap_get(&m, (uint64_t)i), ref[i]);
-        live += ref[i] >= 0;
-    }
-    assert_int_equal(m.n, live);
-    idmap_release(&m);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_tree_order_matches_reference),
             cmocka_unit_test(test_tree_reach_matches_prefix_sums),
-            cmocka_unit_test(test_idmap_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
