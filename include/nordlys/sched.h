@@ -89,6 +89,12 @@ struct nl_sched_config {
      * (the baselines), which keeps GPUs idle anywhere in the site.
      */
     bool shaped;
+    /*
+     * Shaped reservations per pass, besides the counted ones: each keeps
+     * long jobs off one node or rack and costs a walk of the running jobs
+     * that end before that unit frees, so they are bounded.
+     */
+    uint32_t shaped_max;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
@@ -100,9 +106,10 @@ struct nl_sched_config {
 void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
 /*
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
- * age_ref, fair_halflife: seconds; topology_wait: seconds or "never"; reservations, depth, drain: counts;
- * shaped, preempt, topology, quotas: yes/no). Returns 0, or -EINVAL with err naming
- * the key and leaving cfg unchanged.
+ * age_ref, fair_halflife: seconds; topology_wait: seconds or "never";
+ * reservations, depth, drain, shaped_max: counts; shaped, preempt,
+ * topology, quotas: yes/no). Returns 0, or -EINVAL with err naming the key
+ * and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);
 

@@ -92,6 +92,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
     cfg->policy = policy;
     cfg->age_ref_us = 7 * 24 * 3600 * SEC;
     cfg->fair_halflife_us = 7 * 24 * 3600 * SEC;
+    cfg->shaped_max = NL_SCHED_SHAPED_MAX;
     if (policy == NL_POLICY_NORDLYS) {
         /* Tier dominates; fair share next; age and size break ties within a tenant. */
         cfg->w_tier = 10000;
@@ -189,7 +190,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
         }
         s->tenant_by_claim[j] = t;
     }
-    s->resv = xcalloc((size_t)cfg->reservations * s->nsites + NL_SCHED_SHAPED_MAX, sizeof(*s->resv));
+    s->resv = xcalloc((size_t)cfg->reservations * s->nsites + cfg->shaped_max, sizeof(*s->resv));
     s->unit_free = xcalloc(nl_facility_nodes(fac), sizeof(uint16_t)); /* racks <= nodes */
     s->node_seen = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->cut_reason = NL_REASON_NONE;
@@ -981,7 +982,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
-    bool shaped_ok = s->cfg.shaped && s->nshaped < NL_SCHED_SHAPED_MAX &&
+    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
                      j->spec.gpus <= s->maxR &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)

@@ -56,12 +56,7 @@ struct failcache {
 
 #define FAILCACHE_MAX 32
 
-/*
- * Shaped reservations per pass, besides cfg.reservations counted ones per
- * site: each keeps long jobs off one node or rack and costs a walk of the
- * running jobs that end before that unit frees (unit_shadow), so they are
- * many but bounded.
- */
+/* Default of cfg.shaped_max. */
 #define NL_SCHED_SHAPED_MAX 32
 
 struct nl_sched {

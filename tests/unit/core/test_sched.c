@@ -559,11 +559,14 @@ static void test_sched_config_set(void **state)
     assert_int_equal(cfg.age_ref_us, 60 * SEC);
     assert_int_equal(nl_sched_config_set(&cfg, "shaped=no", &err), 0);
     assert_false(cfg.shaped);
+    assert_int_equal(cfg.shaped_max, 32);
+    assert_int_equal(nl_sched_config_set(&cfg, "shaped_max=8", &err), 0);
+    assert_int_equal(cfg.shaped_max, 8);
     assert_int_equal(nl_sched_config_set(&cfg, "w_tier=1.5", &err), 0);
     assert_true(cfg.w_tier == 1.5);
     before = cfg;
     const char *bad[] = {"depth", "=3", "nosuch=1", "depth=-1", "depth=x", "reservations=2000",
-                         "topology=maybe", "w_age=-1", "topology_wait=soon"};
+                         "topology=maybe", "w_age=-1", "topology_wait=soon", "shaped_max=100000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
         assert_int_equal(nl_sched_config_set(&cfg, bad[i], &err), -EINVAL);
