@@ -233,9 +233,11 @@ void jobs_destroy(struct agent_jobs *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->bytag.cap; i++)
-        if (job_in_slot(&t->bytag, i) != NULL)
-            job_free(job_in_slot(&t->bytag, i));
+    for (size_t i = 0; i < t->bytag.cap; i++) {
+        struct job *j = job_in_slot(&t->bytag, i);
+        if (j != NULL)
+            job_free(j);
+    }
     nl_u64map_release(&t->bytag);
     nl_u64map_release(&t->bykey);
     nl_u64map_release(&t->bypid);
@@ -538,9 +540,11 @@ void jobs_kill(struct agent_jobs *t, const struct proto_kill *k, size_t n)
 
 void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
 {
-    for (size_t s = 0; s < t->bytag.cap; s++)
-        if (job_in_slot(&t->bytag, s) != NULL)
-            start_kill(t, job_in_slot(&t->bytag, s), grace_s, reason);
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j != NULL)
+            start_kill(t, j, grace_s, reason);
+    }
     rearm(t);
 }
 

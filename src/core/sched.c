@@ -904,13 +904,16 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
     const struct tree *tr = &s->running[site];
     uint32_t G = s->site[site].gpus_per_node;
     bool rack = kind == UNIT_RACK, found = false;
-    uint64_t site_have = whole ? place_site_free_nodes(s->pl, site) * G : place_site_free(s->pl, site);
+    uint64_t site_have = 0;
     *released = 0;
     s->ntouched = 0;
-    if (kind == UNIT_SITE && site_have >= want) {
-        *t_us = s->now_us;
-        *unit = site;
-        return true;
+    if (kind == UNIT_SITE) {
+        site_have = whole ? place_site_free_nodes(s->pl, site) * G : place_site_free(s->pl, site);
+        if (site_have >= want) {
+            *t_us = s->now_us;
+            *unit = site;
+            return true;
+        }
     }
     for (int32_t h = tree_first(tr); h != TREE_NIL && !found; h = tree_next(tr, h)) {
         const struct tree_node *tn = tree_get(tr, h);
@@ -920,7 +923,6 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
             *released += place_gpus_in(x->alloc[i].mask);
             if (place_node_down(s->pl, n))
                 continue;
-            uint32_t gain;
             if (kind == UNIT_SITE) {
                 site_have += unit_gain(s, n, x->alloc[i].mask, G, whole);
                 found = site_have >= want;
@@ -936,7 +938,7 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
                                             : place_rack_free(s->pl, u);
                     s->unit_free[u] = (uint16_t)(1 + have);
                 }
-                gain = unit_gain(s, n, x->alloc[i].mask, G, whole && rack);
+                uint32_t gain = unit_gain(s, n, x->alloc[i].mask, G, whole && rack);
                 s->unit_free[u] = (uint16_t)(s->unit_free[u] + gain);
                 found = s->unit_free[u] - 1u >= want;
                 *unit = u;
