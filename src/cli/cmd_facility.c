@@ -89,7 +89,7 @@ enum col_kind {
     COL_POWER,     /* watts as "230.0 MW" */
     COL_ENERGY,    /* kWh as "1.2 MWh" */
     COL_YES_NO,    /* a boolean */
-    COL_TENTHS,    /* a number with one decimal, e.g. GPU-hours */
+    COL_TENTHS,    /* a number with one decimal, e.g. GPU-hours; "-" when missing */
     COL_NUM,       /* a number in its shortest form ("%g"), "-" when missing */
     COL_NAME_OR_N, /* a string, or a whole number where the member is not one */
     COL_JOB_IDS,   /* an array of job ids, the first few of them */
@@ -128,16 +128,11 @@ static void add_cell(struct cli_table *t, const struct col *col, const json_t *r
         cli_table_add(t, cli_json_bool(row, col->key) ? "yes" : "no");
         break;
     case COL_TENTHS:
-        if (isfinite(num))
-            cli_table_addf(t, "%.1f", num);
-        else
-            cli_table_add(t, NULL);
-        break;
     case COL_NUM:
         if (isfinite(num))
-            cli_table_addf(t, "%g", num);
+            cli_table_addf(t, col->kind == COL_TENTHS ? "%.1f" : "%g", num);
         else
-            cli_table_add(t, NULL);
+            cli_table_add(t, NULL); /* missing or null: "-" */
         break;
     case COL_NAME_OR_N:
         cli_table_add(t, json_is_string(v) ? json_string_value(v) : cli_fmt_count(b, num));

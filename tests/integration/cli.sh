@@ -142,6 +142,8 @@ out_has '^  exit reason +exec /no/such/program: No such file or directory$' "lau
 nl_cli usage
 expect_rc 0 "usage"
 out_has '^TENANT +TIER +GPU-HOURS +ENERGY +COMPLETED +FAILED$' "usage header"
+out_has '^nor-research +sovereign +[0-9]+\.[0-9] +[0-9.]+ (k|M|G)?Wh +[0-9]+ +[0-9]+$' "usage row"
+printf '%s\n' "$NL_OUT" | grep -Eqi '(^| )-?(nan|inf)( |$)' && nl_fail "usage prints a non-number: $NL_OUT"
 nl_cli usage --json
 [ "$(jout '[.tenants[] | select(.name == "nor-research")][0] | .jobs_completed >= 3 and .jobs_failed >= 1 and .gpu_hours > 0')" = true ] ||
     nl_fail "usage --json: $NL_OUT"
