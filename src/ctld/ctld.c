@@ -49,12 +49,29 @@ void ctld_fatal(const char *what, const struct nl_err *err)
     exit(1);
 }
 
+/*
+ * The controller's clock is the monotonic clock, shifted once (at start)
+ * to read as Unix time. Every timeout and liveness decision is a
+ * difference of two readings of it, so a step of the wall clock (NTP, an
+ * operator's date) neither marks live nodes down (+) nor freezes failure
+ * detection (-). Timestamps people read are taken from it too: they are
+ * wall-clock time as of the start, drifting only by steps made since.
+ */
 int64_t ctld_now(struct ctld *c)
 {
-    int64_t t = nl_clock_realtime_us();
+    int64_t t = c->clock_base_us + nl_clock_monotonic_us();
     if (t > c->now_us)
         c->now_us = t;
     return c->now_us;
+}
+
+void ctld_clock_raise(struct ctld *c, int64_t t)
+{
+    ctld_now(c);
+    if (t > c->now_us) {
+        c->clock_base_us += t - c->now_us;
+        c->now_us = t;
+    }
 }
 
 const char *ctld_tier_name(const struct ctld *c, uint32_t tenant)
@@ -224,6 +241,7 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
 {
     struct ctld *c = xcalloc(1, sizeof(*c));
     c->cfg = cfg;
+    c->clock_base_us = nl_clock_realtime_us() - nl_clock_monotonic_us();
     init_stats(&c->stats);
     ctld_now(c);
     if ((c->fac = load_facility(cfg->facility, err)) == NULL ||

@@ -78,7 +78,8 @@ struct ctld {
     struct runs *runs;
     char *jobs_dir; /* STATE/jobs */
     char *port_file;
-    int64_t now_us; /* realtime, never going backwards (the scheduler's clock) */
+    int64_t now_us;        /* the scheduler's clock: see ctld_now */
+    int64_t clock_base_us; /* realtime minus monotonic at start (raised by reload) */
     bool sched_dirty;
     int64_t next_pass_us;
     int64_t next_check_us;
@@ -95,8 +96,10 @@ struct ctld {
 /* Build every subsystem in dependency order; NULL with err set. */
 struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err);
 void ctld_destroy(struct ctld *c);
-/* Advance and return c->now_us from the real clock (never backwards). */
+/* Advance and return c->now_us: monotonic time read as Unix time (never backwards). */
 int64_t ctld_now(struct ctld *c);
+/* Move the clock forward to t if it is behind (a store written with a later clock). */
+void ctld_clock_raise(struct ctld *c, int64_t t);
 /* Open this iteration's transaction if none is open. Fatal if BEGIN fails. */
 void ctld_txn(struct ctld *c);
 /* COMMIT (if anything was written), run after-commit work, release held answers. */

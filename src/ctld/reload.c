@@ -114,8 +114,7 @@ int jobs_reload(struct ctld *c, struct nl_err *err)
     int rc = nl_store_jobs_live(c->store, reload_one, &r, err);
     if (rc < 0)
         return rc;
-    if (r.t > c->now_us)
-        c->now_us = r.t;
+    ctld_clock_raise(c, r.t);
     /* Energy is accounted per run from the scheduler's figure at its start. */
     size_t cursor = 0;
     for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;) {
