@@ -357,6 +357,11 @@ const char *http_req_query(const struct http_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 const char *http_req_body(const struct http_req *req, size_t *len)
 {
     *len = req->len;

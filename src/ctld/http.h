@@ -63,6 +63,8 @@ const char *http_req_method(const struct http_req *req);
 const char *http_req_path(const struct http_req *req);
 /* A query argument (?state=RUNNING), or NULL; borrowed until the answer. */
 const char *http_req_query(const struct http_req *req, const char *name);
+/* A request header (case-insensitive name), or NULL; borrowed until the answer. */
+const char *http_req_header(const struct http_req *req, const char *name);
 /* The body (NUL-terminated, len bytes); borrowed until the answer. */
 const char *http_req_body(const struct http_req *req, size_t *len);
 /* True when the body went over the limit and was discarded. */
