@@ -13,6 +13,31 @@
  * one changes nothing; its answer is held until the exits it reported are
  * committed (api_reply), so an agent stops repeating an exit only once it
  * is durable.
+ *
+ * Node ownership is exclusive. A registration is refused (409) when it
+ * names a node that another live agent owns ("node_owned"), or when its
+ * agent name is in use by a live agent of another instance
+ * ("agent_name_in_use"); "live" means synced within node-timeout-ms, by
+ * the monotonic clock (c->now_us). A node whose owner is dead may be taken
+ * by another agent (logged). Every registration is a new incarnation of
+ * its agent: a restarted agent kills all its old processes before it
+ * registers (the agent side guarantees it), so the runs the controller had
+ * on its nodes are lost at once (NODE_FAIL, requeued when they asked).
+ *
+ * THE INVARIANT: a node's previous run is never relaunched while it may
+ * still be alive there. The only relaunch of a run is jobs_confirm_reloaded
+ * (a restarted controller launching a rank its agent never received), and
+ * it runs only on a full sync from the very registration that owned the
+ * node when the controller reloaded; that agent lists every process it has
+ * in a full sync. Any change of a node's owner, or a new incarnation of it,
+ * first declares every run on the node lost (node_lose), so no unconfirmed
+ * rank survives to be relaunched under a different owner. And a process an
+ * agent lists on a node it does not own is killed.
+ *
+ * Syncs come full (the complete list of the agent's live runs) or as a
+ * delta (only runs started since the agent's last answered sync): see
+ * apply_sync. The answer says "full_next": true when the controller needs
+ * a complete list next.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +55,8 @@
 #include "store/store.h"
 
 #define AGENT_ID_MAX 128
+/* An agent's instance: its persistent key, in hex; 64 digits hold a 256-bit key. */
+#define AGENT_INSTANCE_MAX 64
 /*
  * An exit's reason is one line for people (an errno message after a path):
  * 1 KiB holds a PATH_MAX-long path's first part and the message.
@@ -50,9 +77,16 @@ struct kill {
 
 struct agent {
     char *id;
+    char instance[AGENT_INSTANCE_MAX + 1]; /* "" = a legacy agent (or reloaded): unique */
     bool emulated;
     bool up;
-    int64_t last_sync_us;
+    bool nodes_down;       /* some of its nodes may not be up: the next sync raises them */
+    bool need_full;        /* the next sync must be full (after reload, registration, a gap) */
+    bool has_seq;          /* last_seq is set */
+    uint64_t last_seq;     /* "seq" of the last sync applied */
+    int64_t last_sync_us;  /* c->now_us of its last register or sync */
+    int64_t last_full_us;  /* c->now_us of its last applied full sync */
+    int64_t vouch_us;      /* c->now_us of its last sync that vouches for its listed runs */
     char addr[48];
     uint32_t *nodes;
     size_t nnodes;
@@ -230,22 +264,79 @@ void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node)
     ag->launches[ag->nlaunches++] = (struct launch){.job = job, .node = node};
 }
 
+/*
+ * Queue a kill for ag. Duplicates (one per rank of a gang, a stray listed
+ * twice) are allowed here and merged when the answer is built (sorted),
+ * so that queueing is O(1): a linear search here made a forged sync of
+ * 250,000 strays cost 22 s.
+ */
+static void push_kill(struct agent *ag, uint64_t job, uint32_t run, uint32_t grace_s,
+                      const char *reason)
+{
+    if (ag->nkills == ag->kills_cap)
+        ag->kills = xreallocarray(ag->kills, ag->kills_cap = xgrow(ag->kills_cap, ag->nkills + 1),
+                                  sizeof(*ag->kills));
+    ag->kills[ag->nkills++] =
+            (struct kill){.job = job, .run = run, .grace_s = grace_s, .reason = reason};
+}
+
 void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t run, uint32_t node, uint32_t grace_s,
                        const char *reason)
 {
     struct agents *a = c->agents;
     if (node >= a->nnodes || a->node_agent[node] < 0)
         return;
-    struct agent *ag = a->list[a->node_agent[node]];
-    /* One kill per run per agent: it applies to all the agent's processes of that run. */
-    for (size_t i = 0; i < ag->nkills; i++)
-        if (ag->kills[i].job == job && ag->kills[i].run == run)
-            return;
-    if (ag->nkills == ag->kills_cap)
-        ag->kills = xreallocarray(ag->kills, ag->kills_cap = xgrow(ag->kills_cap, ag->nkills + 1),
-                                  sizeof(*ag->kills));
-    ag->kills[ag->nkills++] =
-            (struct kill){.job = job, .run = run, .grace_s = grace_s, .reason = reason};
+    push_kill(a->list[a->node_agent[node]], job, run, grace_s, reason);
+}
+
+static int kill_cmp(const void *pa, const void *pb)
+{
+    const struct kill *x = pa, *y = pb;
+    if (x->job != y->job)
+        return x->job < y->job ? -1 : 1;
+    if (x->run != y->run)
+        return x->run < y->run ? -1 : 1;
+    /* The shortest grace wins: a node failure's 0 must not wait for a cancel's grace. */
+    return x->grace_s < y->grace_s ? -1 : x->grace_s > y->grace_s;
+}
+
+/* Sort the kill queue and keep one kill per run: it applies to all the agent's processes of it. */
+static void merge_kills(struct agent *ag)
+{
+    if (ag->nkills < 2)
+        return;
+    qsort(ag->kills, ag->nkills, sizeof(*ag->kills), kill_cmp);
+    size_t n = 1;
+    for (size_t i = 1; i < ag->nkills; i++)
+        if (ag->kills[i].job != ag->kills[n - 1].job || ag->kills[i].run != ag->kills[n - 1].run)
+            ag->kills[n++] = ag->kills[i];
+    ag->nkills = n;
+}
+
+static bool agent_live(const struct ctld *c, const struct agent *ag)
+{
+    return ag->up && c->now_us - ag->last_sync_us <= (int64_t)c->cfg->node_timeout_ms * 1000;
+}
+
+int64_t agents_run_vouched(const struct ctld *c, const struct run *run)
+{
+    const struct agents *a = c->agents;
+    int64_t best = 0;
+    for (uint32_t r = 0; r < run->nnodes; r++) {
+        uint32_t node = run->alloc[r].node;
+        if (run->exited[r] || node >= a->nnodes || a->node_agent[node] < 0)
+            continue;
+        const struct agent *ag = a->list[a->node_agent[node]];
+        /*
+         * Seen at or after the agent's last full list (listed in it, or
+         * launched or listed since), and the agent has synced since without
+         * ending it: it still runs.
+         */
+        if (ag->up && !ag->need_full && run->last_seen_us >= ag->last_full_us &&
+            ag->vouch_us > best)
+            best = ag->vouch_us;
+    }
+    return best;
 }
 
 void agents_check_timeouts(struct ctld *c)
@@ -257,6 +348,7 @@ void agents_check_timeouts(struct ctld *c)
         if (!ag->up || c->now_us - ag->last_sync_us <= limit_us)
             continue;
         ag->up = false;
+        ag->nodes_down = true;
         log_warn("agent=%s silent for %lld ms: its %zu nodes are down", ag->id,
                  (long long)((c->now_us - ag->last_sync_us) / 1000), ag->nnodes);
         for (size_t k = 0; k < ag->nnodes; k++)
@@ -279,6 +371,9 @@ static int load_one(const char *agent_id, bool emulated, uint32_t node, void *ar
         return 0; /* the facility shrank; the agent will re-register what exists */
     struct agent *ag = agent_get_or_add(a, agent_id, emulated);
     ag->last_sync_us = x->c->now_us;
+    /* The controller restarted: it knows nothing of what the agent runs until a full list. */
+    ag->need_full = true;
+    ag->nodes_down = true;
     if (ag->nnodes % 64 == 0)
         ag->nodes = xreallocarray(ag->nodes, ag->nnodes + 64, sizeof(*ag->nodes));
     ag->nodes[ag->nnodes++] = node;
@@ -300,6 +395,7 @@ int agents_load(struct ctld *c, struct nl_err *err)
 
 /* ---- POST /v1/agent/register ---- */
 
+/* An agent name: people read it in logs and `nordlys nodes`, so no control characters. */
 static int check_agent_id(const json_t *v, const char *field, struct api_fault *f)
 {
     if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > AGENT_ID_MAX ||
@@ -310,6 +406,39 @@ static int check_agent_id(const json_t *v, const char *field, struct api_fault *
                  AGENT_ID_MAX);
         return -EINVAL;
     }
+    const char *s = json_string_value(v);
+    for (size_t i = 0; s[i] != '\0'; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            f->code = "invalid_field";
+            snprintf(f->field, sizeof(f->field), "%s", field);
+            snprintf(f->msg, sizeof(f->msg), "%s: control character (\\x%02x) at byte %zu",
+                     field, (unsigned)(unsigned char)s[i], i);
+            return -EINVAL;
+        }
+    return 0;
+}
+
+/* The optional instance: 1..AGENT_INSTANCE_MAX hex digits, kept in lower case in out. */
+static int check_instance(const json_t *v, char *out, struct api_fault *f)
+{
+    out[0] = '\0';
+    if (v == NULL)
+        return 0;
+    size_t len = json_is_string(v) ? json_string_length(v) : 0;
+    const char *s = json_is_string(v) ? json_string_value(v) : "";
+    bool ok = len >= 1 && len <= AGENT_INSTANCE_MAX && strlen(s) == len;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+             (s[i] >= 'A' && s[i] <= 'F');
+    if (!ok) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "instance");
+        snprintf(f->msg, sizeof(f->msg), "instance: expected a string of 1..%d hex digits",
+                 AGENT_INSTANCE_MAX);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i <= len; i++)
+        out[i] = (char)((s[i] >= 'A' && s[i] <= 'F') ? s[i] - 'A' + 'a' : s[i]);
     return 0;
 }
 
@@ -320,9 +449,11 @@ static int node_arg(const struct ctld *c, const json_t *v, const char *field, ui
     if (idx < 0) {
         f->code = v ? "invalid_field" : "missing_field";
         snprintf(f->field, sizeof(f->field), "%s", field);
-        if (json_is_string(v))
-            snprintf(f->msg, sizeof(f->msg), "%s: unknown node '%.80s'", field,
-                     json_string_value(v));
+        if (json_is_string(v)) {
+            char shown[128];
+            text_escape(json_string_value(v), 80, shown, sizeof(shown));
+            snprintf(f->msg, sizeof(f->msg), "%.40s: unknown node '%s'", field, shown);
+        }
         else
             snprintf(f->msg, sizeof(f->msg), "%s: expected a node name", field);
         return -EINVAL;
@@ -386,12 +517,72 @@ static void rebuild_lists(struct agents *a)
     }
 }
 
+/*
+ * Refuse a registration that would take what a live agent holds: its name
+ * (unless it is the same instance, restarted) or one of its nodes. 0, or
+ * -EBUSY with *code and msg set; changes nothing.
+ */
+static int check_conflicts(const struct ctld *c, const char *id, const char *instance,
+                           const uint32_t *nodes, size_t n, const char **code, char *msg,
+                           size_t size)
+{
+    const struct agents *a = c->agents;
+    int32_t self = agent_index(a, id);
+    const struct agent *same = self >= 0 ? a->list[self] : NULL;
+    if (same != NULL && agent_live(c, same) &&
+        (instance[0] == '\0' || strcmp(same->instance, instance) != 0)) {
+        *code = "agent_name_in_use";
+        snprintf(msg, size,
+                 "agent: '%s' is in use by a live agent (another instance, last synced %.1f s ago "
+                 "from %s); stop that agent or choose another --agent-name",
+                 id, (double)(c->now_us - same->last_sync_us) / 1e6,
+                 same->addr[0] ? same->addr : "?");
+        return -EBUSY;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int32_t owner = a->node_agent[nodes[i]];
+        if (owner < 0 || owner == self || !agent_live(c, a->list[owner]))
+            continue;
+        char name[96];
+        nl_facility_node_name(c->fac, nodes[i], name, sizeof(name));
+        *code = "node_owned";
+        snprintf(msg, size,
+                 "nodes: %s is owned by agent '%s' (live, last synced %.1f s ago); stop that "
+                 "agent or remove the node from its --nodes first",
+                 name, a->list[owner]->id,
+                 (double)(c->now_us - a->list[owner]->last_sync_us) / 1e6);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+/*
+ * Take the nodes for ag (a new incarnation). Every run on a node it names
+ * is lost now: either the node was ag's and ag has killed its old
+ * processes before registering, or it was a dead agent's and may still
+ * hold that agent's processes, which must not be relaunched here (see THE
+ * INVARIANT above). Nodes ag no longer names are unregistered.
+ */
 static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nodes, size_t n,
                            const char *peer)
 {
     struct agents *a = c->agents;
     int32_t idx = agent_index(a, ag->id);
-    /* Nodes the agent no longer names are unregistered; what ran there is lost. */
+    for (size_t i = 0; i < n; i++) {
+        int32_t owner = a->node_agent[nodes[i]];
+        if (owner < 0)
+            continue;
+        if (owner != idx) {
+            char name[96];
+            nl_facility_node_name(c->fac, nodes[i], name, sizeof(name));
+            log_warn("agent=%s takes node %s from agent=%s, silent for %lld ms", ag->id, name,
+                     a->list[owner]->id,
+                     (long long)((c->now_us - a->list[owner]->last_sync_us) / 1000));
+            node_lose(c, nodes[i], NODE_DOWN, "its node was taken over by another agent");
+        } else {
+            node_lose(c, nodes[i], NODE_DOWN, "its agent restarted (a new incarnation)");
+        }
+    }
     uint32_t *old = ag->nnodes ? xmalloc(ag->nnodes * sizeof(*old)) : NULL;
     size_t nold = ag->nnodes;
     if (nold)
@@ -407,6 +598,11 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
     rebuild_lists(a);
     ag->up = true;
     ag->last_sync_us = c->now_us;
+    /* Nothing it was told before applies to the new incarnation, which has no processes. */
+    ag->nlaunches = ag->nkills = 0;
+    ag->need_full = true;
+    ag->has_seq = false;
+    ag->nodes_down = false;
     snprintf(ag->addr, sizeof(ag->addr), "%s", peer);
     for (size_t i = 0; i < n; i++)
         node_up(c, nodes[i]);
@@ -415,16 +611,18 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
 void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
-    static const char *const keys[] = {"agent", "nodes", "emulated", NULL};
+    static const char *const keys[] = {"agent", "nodes", "emulated", "instance", NULL};
     json_t *body = api_body_object(c, req);
     if (body == NULL)
         return;
     struct api_fault f = {0};
     uint32_t *nodes = NULL;
     size_t n = 0;
+    char instance[AGENT_INSTANCE_MAX + 1];
     const json_t *em = json_object_get(body, "emulated");
     if (api_check_keys(body, keys, "", &f) < 0 ||
         check_agent_id(json_object_get(body, "agent"), "agent", &f) < 0 ||
+        check_instance(json_object_get(body, "instance"), instance, &f) < 0 ||
         parse_node_list(c, json_object_get(body, "nodes"), &nodes, &n, &f) < 0) {
         api_fault_reply(c, req, &f);
         goto out;
@@ -434,8 +632,17 @@ void api_agent_register(struct ctld *c, struct http_req *req, const struct route
         goto out;
     }
     const char *id = json_string_value(json_object_get(body, "agent"));
+    const char *code = NULL;
+    char msg[512];
+    if (check_conflicts(c, id, instance, nodes, n, &code, msg, sizeof(msg)) < 0) {
+        log_warn("agent=%s registration from %s refused: %s", id, http_req_peer(req), msg);
+        api_error(c, req, 409, code, strcmp(code, "node_owned") == 0 ? "nodes" : "agent", "%s",
+                  msg);
+        goto out;
+    }
     struct agent *ag = agent_get_or_add(c->agents, id, json_is_true(em));
     ag->emulated = json_is_true(em);
+    memcpy(ag->instance, instance, sizeof(ag->instance));
     apply_register(c, ag, nodes, n, http_req_peer(req));
     struct nl_err err = {0};
     ctld_txn(c);
@@ -461,6 +668,9 @@ struct seen {
 
 struct sync_msg {
     struct agent *ag;
+    bool full;     /* "running" is the complete list (absent "full" = true) */
+    bool has_seq;
+    uint64_t seq;
     struct seen *running;
     size_t nrunning;
     struct jobs_exit *exits;
@@ -659,12 +869,34 @@ static int array_field(const json_t *body, const char *key, struct api_fault *f)
     return -EINVAL;
 }
 
+static int parse_seq(const json_t *body, struct sync_msg *m, struct api_fault *f)
+{
+    const json_t *seq = json_object_get(body, "seq"), *full = json_object_get(body, "full");
+    if (seq != NULL && (!json_is_integer(seq) || json_integer_value(seq) < 0)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "seq");
+        snprintf(f->msg, sizeof(f->msg), "seq: expected an integer >= 0");
+        return -EINVAL;
+    }
+    if (full != NULL && !json_is_boolean(full)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "full");
+        snprintf(f->msg, sizeof(f->msg), "full: expected true or false");
+        return -EINVAL;
+    }
+    m->has_seq = seq != NULL;
+    m->seq = seq ? (uint64_t)json_integer_value(seq) : 0;
+    m->full = full == NULL || json_is_true(full);
+    return 0;
+}
+
 static int parse_sync(struct ctld *c, const json_t *body, struct sync_msg *m, struct api_fault *f)
 {
-    static const char *const keys[] = {"agent_id", "running", "exits", NULL};
+    static const char *const keys[] = {"agent_id", "running", "exits", "seq", "full", NULL};
     const json_t *id = json_object_get(body, "agent_id");
     if (api_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
-        array_field(body, "running", f) < 0 || array_field(body, "exits", f) < 0 ||
+        parse_seq(body, m, f) < 0 || array_field(body, "running", f) < 0 ||
+        array_field(body, "exits", f) < 0 ||
         parse_running(c, json_object_get(body, "running"), m, f) < 0 ||
         parse_exits(c, json_object_get(body, "exits"), m, f) < 0)
         return -EINVAL;
@@ -696,6 +928,7 @@ static json_t *held_exits(const struct ctld *c, const struct sync_msg *m)
 static json_t *sync_answer(struct ctld *c, struct agent *ag, const struct sync_msg *m)
 {
     json_t *launch = json_array(), *kill = json_array();
+    merge_kills(ag);
     for (size_t i = 0; i < ag->nlaunches; i++) {
         json_t *l = jobs_launch_json(c, ag->launches[i].job, ag->launches[i].node);
         if (l != NULL)
@@ -712,7 +945,24 @@ static json_t *sync_answer(struct ctld *c, struct agent *ag, const struct sync_m
     json_t *hold = held_exits(c, m);
     if (hold != NULL)
         json_object_set_new(answer, "hold", hold);
+    if (ag->need_full)
+        json_object_set_new(answer, "full_next", json_true());
     return answer;
+}
+
+/*
+ * Whether the running list of m can be read as the agent's complete set of
+ * live runs: a full list always; a delta only on top of a full list this
+ * controller has applied since the agent registered (or since this
+ * controller started), with a sequence number that moves forward (a repeat
+ * or a step back means the agent's and our view of "the last answered
+ * sync" may differ).
+ */
+static bool delta_applies(const struct agent *ag, const struct sync_msg *m)
+{
+    if (ag->need_full)
+        return false;
+    return !m->has_seq || !ag->has_seq || m->seq > ag->last_seq;
 }
 
 static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
@@ -722,11 +972,17 @@ static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
     snprintf(ag->addr, sizeof(ag->addr), "%s", peer);
     if (!ag->up) {
         ag->up = true;
+        ag->nodes_down = true;
         log_info("agent=%s is back: %zu nodes up", ag->id, ag->nnodes);
     }
     int32_t idx = agent_index(c->agents, ag->id);
-    for (size_t i = 0; i < ag->nnodes; i++)
-        node_up(c, ag->nodes[i]);
+    /* Only when some may be down: a delta sync must not cost a pass over every node. */
+    if (ag->nodes_down) {
+        for (size_t i = 0; i < ag->nnodes; i++)
+            node_up(c, ag->nodes[i]);
+        ag->nodes_down = false;
+    }
+    bool complete = m->full || delta_applies(ag, m);
     /* Reports about nodes the agent does not own (any more) are stale and ignored. */
     for (size_t i = 0; i < m->nexits; i++)
         if (c->agents->node_agent[m->exits[i].node] == idx)
@@ -742,11 +998,53 @@ static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
          * run of a requeued job, or unknown) is killed.
          */
         const struct seen *s = &m->running[i];
-        if (c->agents->node_agent[node] == idx && !jobs_seen(c, s->job, s->run, node))
-            agents_queue_kill(c, s->job, s->run, node, 0, "unknown");
+        if (c->agents->node_agent[node] != idx)
+            /* Not its node (any more): whatever runs there for it is not ours to keep. */
+            push_kill(ag, s->job, s->run, 0, "node_not_owned");
+        else if (!jobs_seen(c, s->job, s->run, node))
+            push_kill(ag, s->job, s->run, 0, "unknown");
     }
+    if (m->has_seq) {
+        ag->has_seq = true;
+        ag->last_seq = m->seq;
+    }
+    if (!complete) {
+        /* Its listed runs were handled; the others wait for the full list asked for. */
+        ag->need_full = true;
+        return;
+    }
+    ag->vouch_us = c->now_us;
+    if (!m->full)
+        return;
+    ag->last_full_us = c->now_us;
+    ag->need_full = false;
+    /* Only a complete list can tell that a reloaded rank was never launched (see jobs.c). */
     if (c->unconfirmed_runs > 0)
         jobs_confirm_reloaded(c, idx);
+}
+
+int agents_sync(struct ctld *c, const json_t *body, const char *peer, json_t **answer,
+                struct api_fault *f)
+{
+    struct sync_msg m = {0};
+    int rc = 0;
+    *answer = NULL;
+    if (parse_sync(c, body, &m, f) < 0) {
+        rc = -EINVAL;
+    } else if (m.ag == NULL) {
+        f->code = "not_found";
+        snprintf(f->field, sizeof(f->field), "agent_id");
+        snprintf(f->msg, sizeof(f->msg), "agent_id: '%.100s' is not registered; register again",
+                 json_string_value(json_object_get(body, "agent_id")));
+        rc = -ENOENT;
+    } else {
+        apply_sync(c, &m, peer);
+        *answer = sync_answer(c, m.ag, &m);
+    }
+    free(m.running);
+    free(m.exits);
+    free(m.held);
+    return rc;
 }
 
 void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p)
@@ -755,20 +1053,14 @@ void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_par
     json_t *body = api_body_object(c, req);
     if (body == NULL)
         return;
-    struct sync_msg m = {0};
+    json_t *answer = NULL;
     struct api_fault f = {0};
-    if (parse_sync(c, body, &m, &f) < 0) {
+    int rc = agents_sync(c, body, http_req_peer(req), &answer, &f);
+    if (rc == -ENOENT)
+        api_error(c, req, 404, f.code, f.field, "%s", f.msg);
+    else if (rc < 0)
         api_fault_reply(c, req, &f);
-    } else if (m.ag == NULL) {
-        api_error(c, req, 404, "not_found", "agent_id",
-                  "agent_id: '%.100s' is not registered; register again",
-                  json_string_value(json_object_get(body, "agent_id")));
-    } else {
-        apply_sync(c, &m, http_req_peer(req));
-        api_reply(c, req, 200, sync_answer(c, m.ag, &m));
-    }
-    free(m.running);
-    free(m.exits);
-    free(m.held);
+    else
+        api_reply(c, req, 200, answer);
     json_decref(body);
 }

@@ -194,6 +194,14 @@ int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
                       struct nl_store_job *rec, struct api_fault *fault);
 /* The JOB object of docs/api.md for a stored record, with live details from the scheduler. */
 json_t *job_json(struct ctld *c, const struct nl_store_job *rec);
+/*
+ * Copy at most max bytes of s (text from outside) into out (size bytes),
+ * control characters (below 0x20, and 0x7f) written as \xNN, so that it can be
+ * logged and shown safely; always NUL-terminated. Returns out.
+ */
+char *text_escape(const char *s, size_t max, char *out, size_t size);
+/* text_escape of all of s into a new string (free()). */
+char *text_escape_dup(const char *s);
 
 /* ---- api.c: routes, the auth point, errors ---- */
 
@@ -268,6 +276,18 @@ void agents_queue_kill(struct ctld *c, uint64_t job, uint32_t run, uint32_t node
                        const char *reason);
 /* Agents whose last sync is older than node_timeout: their nodes go down. */
 void agents_check_timeouts(struct ctld *c);
+/*
+ * The latest c->now_us at which an agent of run's ranks vouched for it
+ * without listing it (a delta sync after a full list that had it), or 0.
+ */
+int64_t agents_run_vouched(const struct ctld *c, const struct run *run);
+/*
+ * Apply one sync body (borrowed; the protocol of docs/agent.md) from peer.
+ * 0 with *answer set (a new reference); -EINVAL (bad body) or -ENOENT
+ * (unknown agent) with *f filled and nothing changed.
+ */
+int agents_sync(struct ctld *c, const json_t *body, const char *peer, json_t **answer,
+                struct api_fault *f);
 void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p);
 

@@ -28,6 +28,13 @@
 #define JOB_ARGS_MAX 4096
 #define JOB_ENV_MAX  1024
 #define JOB_PATH_MAX 4096
+/*
+ * Per-node cgroup limits a request may ask for: memory up to 16 TiB (in
+ * MiB, the unit people think in) and up to 4,194,304 processes, Linux's
+ * pid_max ceiling.
+ */
+#define JOB_MEMORY_MB_MAX 16777216
+#define JOB_PIDS_MAX      4194304
 
 struct req_ctx {
     const struct nl_tenants *tenants;
@@ -230,6 +237,39 @@ static int rule_env(const json_t *v, struct req_ctx *x)
     return 0;
 }
 
+/* An integer of min..max, for counts and sizes. */
+static int integer(const json_t *v, const char *field, json_int_t min, json_int_t max,
+                   const char *unit, json_int_t *out, struct api_fault *f)
+{
+    if (!json_is_integer(v))
+        return fault(f, "invalid_field", field, "expected an integer (%s), got %s", unit,
+                     type_name(v));
+    json_int_t n = json_integer_value(v);
+    if (n < min || n > max)
+        return fault(f, "invalid_field", field, "%lld is not %lld..%lld %s", (long long)n,
+                     (long long)min, (long long)max, unit);
+    *out = n;
+    return 0;
+}
+
+static int rule_memory(const json_t *v, struct req_ctx *x)
+{
+    json_int_t mb = 0;
+    int rc = integer(v, "memory_mb", 1, JOB_MEMORY_MB_MAX, "MiB", &mb, x->f);
+    if (rc == 0)
+        x->rec->memory_max_bytes = (uint64_t)mb * 1024u * 1024u;
+    return rc;
+}
+
+static int rule_pids(const json_t *v, struct req_ctx *x)
+{
+    json_int_t n = 0;
+    int rc = integer(v, "pids_max", 1, JOB_PIDS_MAX, "processes", &n, x->f);
+    if (rc == 0)
+        x->rec->pids_max = (uint32_t)n;
+    return rc;
+}
+
 static int rule_cwd(const json_t *v, struct req_ctx *x)
 {
     int rc = plain_string(v, "cwd", JOB_PATH_MAX, x->f);
@@ -258,6 +298,8 @@ static const struct {
         {"command", rule_command},
         {"env", rule_env},
         {"cwd", rule_cwd},
+        {"memory_mb", rule_memory},
+        {"pids_max", rule_pids},
 };
 
 #define NRULES (sizeof(job_rules) / sizeof(job_rules[0]))
@@ -336,8 +378,10 @@ static void add_exit(const struct nl_store_job *rec, json_t *o)
     json_object_set_new(o, "exit_code", rec->has_exit ? json_integer(rec->exit_code) : json_null());
     json_object_set_new(o, "exit_signal",
                         rec->has_exit ? json_integer(rec->exit_signal) : json_null());
-    json_object_set_new(o, "exit_reason",
-                        rec->exit_reason ? json_string(rec->exit_reason) : json_null());
+    /* Escaped again: a record written before reasons were escaped on arrival. */
+    char *reason = rec->exit_reason ? text_escape_dup(rec->exit_reason) : NULL;
+    json_object_set_new(o, "exit_reason", reason ? json_string(reason) : json_null());
+    free(reason);
     json_object_set_new(o, "run_s", json_real((double)rec->run_us / 1e6));
     json_object_set_new(o, "energy_kwh", json_real(rec->energy_wh / 1000.0));
     json_object_set_new(o, "cpu_s", json_real(rec->cpu_s));
@@ -359,6 +403,11 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "command", load_json(rec->command_json));
     json_object_set_new(o, "env", rec->env_json ? load_json(rec->env_json) : json_object());
     json_object_set_new(o, "cwd", rec->cwd ? json_string(rec->cwd) : json_null());
+    json_object_set_new(o, "memory_mb",
+                        rec->memory_max_bytes
+                                ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))
+                                : json_null());
+    json_object_set_new(o, "pids_max", rec->pids_max ? json_integer(rec->pids_max) : json_null());
     json_object_set_new(o, "submit_time", api_time(rec->submit_us));
     json_object_set_new(o, "start_time", api_time(rec->start_us));
     json_object_set_new(o, "end_time", api_time(rec->end_us));
@@ -379,4 +428,31 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "stderr",
                         rec->stderr_path ? json_string(rec->stderr_path) : json_null());
     return o;
+}
+
+/* ---- text from outside ---- */
+
+char *text_escape(const char *s, size_t max, char *out, size_t size)
+{
+    size_t n = 0;
+    if (size == 0)
+        return out;
+    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        bool ctl = ch < 0x20 || ch == 0x7f;
+        if (n + (ctl ? 4 : 1) >= size)
+            break;
+        if (ctl)
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+char *text_escape_dup(const char *s)
+{
+    size_t len = strlen(s), size = len * 4 + 1;
+    return text_escape(s, len, xmalloc(size), size);
 }

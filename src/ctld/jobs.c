@@ -38,12 +38,6 @@
 #include "nordlys/facility.h"
 #include "store/store.h"
 
-/*
- * Grace between SIGTERM and SIGKILL for a cancelled job and for the
- * survivors of a multi-node job whose peer failed: long enough to flush
- * logs, short enough that a cancel frees GPUs promptly.
- */
-#define CANCEL_GRACE_S 10
 /* Rendezvous ports: MASTER_PORT = base + job id mod span (job 42 -> 29542). */
 #define MASTER_PORT_BASE 29500
 #define MASTER_PORT_SPAN 10000
@@ -205,6 +199,20 @@ static enum nl_exit classify(const struct jobs_exit *x)
     return x->exit_code == 0 && x->signal == 0 ? NL_EXIT_OK : NL_EXIT_FAILED;
 }
 
+/*
+ * The job's own grace between SIGTERM and SIGKILL (grace_s of its
+ * request, whole seconds rounded up), used for every kill the controller
+ * decides on its own: cancel, preemption, and the survivors of a gang whose
+ * peer failed. A lost node's ranks get 0: they must not run on alone.
+ */
+static uint32_t job_grace_s(const struct ctld *c, uint64_t id)
+{
+    struct nl_job_info info;
+    if (nl_sched_job_info(c->sched, id, &info) < 0 || info.spec.grace_us <= 0)
+        return 0;
+    return (uint32_t)((info.spec.grace_us + 999999) / 1000000);
+}
+
 /* Ask every agent still running a rank of run to kill it. */
 static void kill_ranks(struct ctld *c, struct run *run, uint32_t grace_s, const char *reason)
 {
@@ -246,12 +254,13 @@ void jobs_exit(struct ctld *c, const struct jobs_exit *x)
         run->exit_code = x->exit_code;
         run->exit_signal = x->signal;
         free(run->exit_reason);
-        run->exit_reason = x->reason ? xstrdup(x->reason) : NULL;
+        /* An agent's text: control characters escaped before anyone logs or shows it. */
+        run->exit_reason = x->reason ? text_escape_dup(x->reason) : NULL;
     }
     if (run->nexited == run->nnodes)
         finish_run(c, run, run->how);
     else if (how != NL_EXIT_OK && !run->kill_requested)
-        kill_ranks(c, run, CANCEL_GRACE_S, "peer_failed");
+        kill_ranks(c, run, job_grace_s(c, run->job), "peer_failed");
 }
 
 bool jobs_exit_held(const struct ctld *c, const struct jobs_exit *x)
@@ -282,14 +291,27 @@ bool jobs_seen(struct ctld *c, uint64_t job, uint32_t number, uint32_t node)
         return false;
     run->last_seen_us = c->now_us;
     confirm_rank(c, run, rank);
-    /* A kill answer may have been lost with a crash: repeat it once its grace has run out. */
+    return true;
+}
+
+/*
+ * A kill answer may have been lost (a crash of either side, a dropped
+ * connection): repeat it once its grace and a node timeout have passed
+ * without the run ending. Driven by differences of now_us (monotonic), not
+ * by the agent listing the run, so it also works for agents that send
+ * deltas (which do not list old runs).
+ */
+static void resend_kill(struct ctld *c, struct run *run)
+{
     int64_t resend_us =
             ((int64_t)run->kill_grace_s * 1000 + (int64_t)c->cfg->node_timeout_ms) * 1000;
-    if (run->kill_requested && !run->exited[rank] && c->now_us - run->kill_sent_us > resend_us) {
-        agents_queue_kill(c, job, number, node, run->kill_grace_s, run->kill_reason);
-        run->kill_sent_us = c->now_us;
-    }
-    return true;
+    if (!run->kill_requested || c->now_us - run->kill_sent_us <= resend_us)
+        return;
+    run->kill_sent_us = c->now_us;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (!run->exited[r] && agents_node_state(c->agents, run->alloc[r].node) == NODE_UP)
+            agents_queue_kill(c, run->job, run->number, run->alloc[r].node, run->kill_grace_s,
+                              run->kill_reason);
 }
 
 void jobs_check_lost(struct ctld *c)
@@ -298,6 +320,13 @@ void jobs_check_lost(struct ctld *c)
     uint64_t *lost = NULL;
     size_t n = 0, cap = 0, cursor = 0;
     for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;) {
+        resend_kill(c, run);
+        if (c->now_us - run->last_seen_us <= limit_us)
+            continue;
+        /* Agents that sync by deltas vouch for the runs they listed in their last full sync. */
+        int64_t vouched = agents_run_vouched(c, run);
+        if (vouched > run->last_seen_us)
+            run->last_seen_us = vouched;
         if (c->now_us - run->last_seen_us <= limit_us)
             continue;
         if (n == cap)
@@ -406,7 +435,7 @@ static void preempt_job(struct ctld *c, uint64_t id)
         return;
     ctld_txn(c);
     store_or_die(nl_store_job_set_state(c->store, id, NL_JOB_PREEMPTING, 0, &err), "preempt", &err);
-    kill_ranks(c, run, (uint32_t)(info.spec.grace_us / 1000000), "preempt");
+    kill_ranks(c, run, job_grace_s(c, id), "preempt");
     log_info("job=%llu preempted", (unsigned long long)id);
 }
 
@@ -414,7 +443,7 @@ static void kill_job(struct ctld *c, uint64_t id)
 {
     struct run *run = runs_get(c->runs, id);
     if (run != NULL)
-        kill_ranks(c, run, CANCEL_GRACE_S, "cancel");
+        kill_ranks(c, run, job_grace_s(c, id), "cancel");
 }
 
 void jobs_pass(struct ctld *c)
@@ -496,17 +525,29 @@ static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const 
     snprintf(buf, sizeof(buf), "%u", run->number);
     json_object_set_new(env, "NORDLYS_RUN", json_string(buf));
     json_object_set_new(env, "NORDLYS_NODELIST", json_string(run->nodelist ? run->nodelist : ""));
-    if (run->nnodes > 1) {
-        const char *addr = agents_node_addr(c->agents, run->alloc[0].node);
-        json_object_set_new(env, "MASTER_ADDR", json_string(addr ? addr : "127.0.0.1"));
-        snprintf(buf, sizeof(buf), "%llu",
-                 (unsigned long long)(MASTER_PORT_BASE + rec->id % MASTER_PORT_SPAN));
-        json_object_set_new(env, "MASTER_PORT", json_string(buf));
-        snprintf(buf, sizeof(buf), "%u", run->nnodes);
-        json_object_set_new(env, "WORLD_SIZE", json_string(buf));
-        snprintf(buf, sizeof(buf), "%d", rank);
-        json_object_set_new(env, "NODE_RANK", json_string(buf));
-    }
+    /*
+     * torch.distributed's env:// rendezvous, for every job (a one-node job
+     * too): one task per node today, so a task's global rank is its node's
+     * rank, its local rank 0 of 1. The NORDLYS_* names say the same for
+     * programs that must not confuse them with a launcher's own variables.
+     */
+    const char *addr = run->nnodes > 1 ? agents_node_addr(c->agents, run->alloc[0].node) : NULL;
+    json_object_set_new(env, "MASTER_ADDR", json_string(addr ? addr : "127.0.0.1"));
+    snprintf(buf, sizeof(buf), "%llu",
+             (unsigned long long)(MASTER_PORT_BASE + rec->id % MASTER_PORT_SPAN));
+    json_object_set_new(env, "MASTER_PORT", json_string(buf));
+    char world[16], rk[16];
+    snprintf(world, sizeof(world), "%u", run->nnodes);
+    snprintf(rk, sizeof(rk), "%d", rank);
+    static const char *const rank_vars[] = {"RANK", "NODE_RANK", "GROUP_RANK", "NORDLYS_RANK",
+                                            "NORDLYS_NODE_RANK"};
+    for (size_t i = 0; i < sizeof(rank_vars) / sizeof(rank_vars[0]); i++)
+        json_object_set_new(env, rank_vars[i], json_string(rk));
+    json_object_set_new(env, "WORLD_SIZE", json_string(world));
+    json_object_set_new(env, "NORDLYS_WORLD_SIZE", json_string(world));
+    json_object_set_new(env, "LOCAL_RANK", json_string("0"));
+    json_object_set_new(env, "NORDLYS_LOCAL_RANK", json_string("0"));
+    json_object_set_new(env, "LOCAL_WORLD_SIZE", json_string("1"));
     return env;
 }
 
@@ -537,6 +578,11 @@ json_t *jobs_launch_json(struct ctld *c, uint64_t job, uint32_t node)
                   rec.stdout_path ? rec.stdout_path : "/dev/null", "stderr",
                   rec.stderr_path ? rec.stderr_path : "/dev/null", "time_limit_s",
                   (double)rec.spec.time_limit_us / 1e6, "grace_s", (double)rec.spec.grace_us / 1e6);
+    /* The job's cgroup limits on each node; absent = no limit. */
+    if (o != NULL && rec.memory_max_bytes > 0)
+        json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec.memory_max_bytes));
+    if (o != NULL && rec.pids_max > 0)
+        json_object_set_new(o, "pids_max", json_integer((json_int_t)rec.pids_max));
     run->last_seen_us = c->now_us;
 out:
     nl_store_job_release(&rec);
