@@ -159,6 +159,7 @@ struct nl_job_info {
     int64_t start_us;     /* last start; 0 if it never started */
     int64_t end_us;       /* terminal records only */
     int64_t est_start_us; /* reservation's expected start; 0 if none */
+    int64_t expect_end_us; /* running: when its GPUs are expected back (time limit or grace end) */
     enum nl_reason reason;
     uint32_t site;        /* site of the allocation (running) */
     bool borrowed;        /* running beyond its tenant's quota: reclaimable */
@@ -232,6 +233,18 @@ int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *s
 int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
                    int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes,
                    size_t n, int64_t now_us, struct nl_err *err);
+
+/*
+ * A job adopted by nl_sched_adopt was being preempted when the controller
+ * restarted: mark it PREEMPTING again, its GPUs expected back at
+ * grace_end_us (the end of its grace), so that reservations are planned
+ * with that end and not with its time limit's. No NL_ACT_PREEMPT is queued
+ * (the caller repeats the kill it had sent) and no preemption is counted
+ * again. Returns 0, -ENOENT (no live job), -EINVAL (not RUNNING, or
+ * grace_end_us before its start); on error nothing changes.
+ */
+int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end_us,
+                              struct nl_err *err);
 
 /*
  * Cancel. A PENDING job ends at once (CANCELLED, *ended filled if non-NULL,

@@ -68,12 +68,18 @@ static const char *const reason_names[NL_REASON_COUNT][2] = {
         [NL_REASON_PRIORITY] = {"priority", "jobs ahead of it in the queue come first"},
         [NL_REASON_QUOTA] = {"quota", "its tenant is at its quota plus borrowing limit"},
         [NL_REASON_RESOURCES] = {"resources", "not enough free GPUs in its eligible sites"},
-        [NL_REASON_TOPOLOGY] = {"topology", "enough free GPUs, but not in the shape it needs (node, NVL72 rack or pod)"},
+        [NL_REASON_TOPOLOGY] =
+                {"topology",
+                 "enough free GPUs, but not in the shape it needs (node, NVL72 rack or pod)"},
         [NL_REASON_POWER] = {"power", "starting it would exceed a power limit"},
-        [NL_REASON_RESERVATION] = {"reservation", "it would delay a job ahead of it that holds a reservation"},
-        [NL_REASON_RECLAIM] = {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
+        [NL_REASON_RESERVATION] = {"reservation",
+                                   "it would delay a job ahead of it that holds a reservation"},
+        [NL_REASON_RECLAIM] =
+                {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
         [NL_REASON_NODES_DOWN] = {"nodes_down", "eligible capacity is down"},
-        [NL_REASON_PROMISED] = {"promised", "the free GPUs are promised to a job that reclaims its guaranteed quota"},
+        [NL_REASON_PROMISED] =
+                {"promised",
+                 "the free GPUs are promised to a job that reclaims its guaranteed quota"},
 };
 
 const char *nl_reason_name(enum nl_reason r)
@@ -184,7 +190,9 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
         uint32_t t = s->tenant_by_claim[i];
         uint32_t rank = nl_tenants_tier(tenants, nl_tenants_get(tenants, t)->tier)->rank;
         size_t j = i;
-        while (j > 0 && nl_tenants_tier(tenants, nl_tenants_get(tenants, s->tenant_by_claim[j - 1])->tier)->rank < rank) {
+        while (j > 0 &&
+               nl_tenants_tier(tenants, nl_tenants_get(tenants, s->tenant_by_claim[j - 1])->tier)
+                               ->rank < rank) {
             s->tenant_by_claim[j] = s->tenant_by_claim[j - 1];
             j--;
         }
@@ -439,8 +447,8 @@ static struct job *admit(struct nl_sched *s, uint64_t id, const struct nl_job_sp
     return j;
 }
 
-int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
-                    int64_t now_us, struct nl_err *err)
+int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec, int64_t now_us,
+                    struct nl_err *err)
 {
     if (id == 0)
         return nl_err_set(err, -EINVAL, "id: must not be 0");
@@ -574,6 +582,8 @@ static void fill_info(const struct nl_sched *s, const struct job *j, struct nl_j
     info->submit_us = j->submit_us;
     info->start_us = j->start_us;
     info->est_start_us = j->est_start_us;
+    if (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING)
+        info->expect_end_us = j->expect_end_us;
     info->reason = j->reason;
     if (j->state == NL_JOB_PENDING && j->pass_seen != s->pass_id && j->enq_pass < s->pass_id)
         info->reason = s->cut_reason;
@@ -664,8 +674,8 @@ int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t
 }
 
 int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
-                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes,
-                   size_t n, int64_t now_us, struct nl_err *err)
+                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes, size_t n,
+                   int64_t now_us, struct nl_err *err)
 {
     if (id == 0 || job_get(s, id) != NULL)
         return nl_err_set(err, -EEXIST, "id: job %llu is 0 or already exists",
@@ -683,19 +693,41 @@ int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *sp
 
 /* --- preemption ----------------------------------------------------------------------------- */
 
-static void preempt(struct nl_sched *s, struct job *v, int64_t now_us)
+/* v gives its GPUs back at end_us (its grace's end): RUNNING -> PREEMPTING. */
+static void mark_preempting(struct nl_sched *s, struct job *v, int64_t end_us)
 {
     transition(s, v, NL_JEV_PREEMPT);
-    v->preemptions++;
-    s->preemptions++;
-    /* Its GPUs come back after the grace period: that is its new expected end. */
     tree_remove(&s->running[v->site], v->qh);
-    v->expect_end_us = now_us + v->spec.grace_us;
+    v->expect_end_us = end_us;
     v->qh = tree_insert_w(&s->running[v->site], (double)v->expect_end_us, v->id, slot_of(s, v),
                           v->held);
     v->reclaiming = true;
     s->reclaim_inflight[v->site] += v->held;
+}
+
+static void preempt(struct nl_sched *s, struct job *v, int64_t now_us)
+{
+    /* Its GPUs come back after the grace period: that is its new expected end. */
+    mark_preempting(s, v, now_us + v->spec.grace_us);
+    v->preemptions++;
+    s->preemptions++;
     act_push(s, NL_ACT_PREEMPT, v->id);
+}
+
+int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end_us,
+                              struct nl_err *err)
+{
+    struct job *j = job_get(s, id);
+    if (j == NULL)
+        return nl_err_set(err, -ENOENT, "job: no live job %llu", (unsigned long long)id);
+    if (j->state != NL_JOB_RUNNING)
+        return nl_err_set(err, -EINVAL, "job: %llu is %s, not running", (unsigned long long)id,
+                          nl_job_state_name(j->state));
+    if (grace_end_us < j->start_us)
+        return nl_err_set(err, -EINVAL, "grace_end: before job %llu's start",
+                          (unsigned long long)id);
+    mark_preempting(s, j, grace_end_us);
+    return 0;
 }
 
 static void victims_push(struct nl_sched *s, uint32_t slot)
@@ -719,8 +751,10 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
                        bool spread, const struct nl_alloc_node **a, uint32_t *site,
                        enum nl_reason *why)
 {
-    struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
-                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
+    struct place_req req = {.gpus = j->spec.gpus,
+                            .site_mask = mask,
+                            .sensitive = j->spec.sensitive,
+                            .topology = s->cfg.topology,
                             .end_us = end_us};
     size_t n = place_find(s->pl, &req, a, site, why);
     if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
@@ -765,7 +799,8 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  */
 static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
 {
-    uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
+    uint32_t jrank =
+            nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
     /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
     uint64_t reclaimable = 0;
     for (uint32_t t = 0; t < s->q.n; t++) {
@@ -830,7 +865,8 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
     return false;
 }
 
-/* --- reservations ------------------------------------------------------------------------------ */
+/* --- reservations ------------------------------------------------------------------------------
+ */
 
 static uint64_t free_in(const struct nl_sched *s, uint32_t mask)
 {
@@ -933,7 +969,7 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
                     continue;
                 if (s->unit_free[u] == 0) {
                     touch(s, u);
-                    uint32_t have = !rack ? place_gpus_in(place_node_free(s->pl, n))
+                    uint32_t have = !rack   ? place_gpus_in(place_node_free(s->pl, n))
                                     : whole ? place_rack_free_nodes(s->pl, u) * G
                                             : place_rack_free(s->pl, u);
                     s->unit_free[u] = (uint16_t)(1 + have);
@@ -984,8 +1020,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
-    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
-                     j->spec.gpus <= s->maxR &&
+    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max && j->spec.gpus <= s->maxR &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
         return; /* every site's counted reservations are taken by jobs ahead */
@@ -1115,7 +1150,8 @@ static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, 
     return true;
 }
 
-/* --- the pass ------------------------------------------------------------------------------------ */
+/* --- the pass ------------------------------------------------------------------------------------
+ */
 
 static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 {
@@ -1153,8 +1189,8 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
         }
     }
     if (s->nfc < FAILCACHE_MAX)
-        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
-                                             j->spec.gpus, why};
+        s->fc[s->nfc++] =
+                (struct failcache){j->site_mask, j->spec.sensitive, spread, cls, j->spec.gpus, why};
 }
 
 /* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */
@@ -1224,7 +1260,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
     uint32_t site;
-    size_t n = find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
+    size_t n =
+            find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
     if (n == 0) {
         failcache_add(s, j, spread, why);
         return why;
@@ -1354,7 +1391,8 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     return s->nact;
 }
 
-/* --- nodes and power ------------------------------------------------------------------------------- */
+/* --- nodes and power
+ * ------------------------------------------------------------------------------- */
 
 size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs)
 {
@@ -1394,7 +1432,8 @@ void nl_sched_set_power_budget(struct nl_sched *s, double power_w)
     s->pw.budget_w = power_w > 0 ? power_w : 0;
 }
 
-/* --- queries ------------------------------------------------------------------------------------------- */
+/* --- queries
+ * ------------------------------------------------------------------------------------------- */
 
 int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info)
 {
@@ -1520,7 +1559,8 @@ void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v
 size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 {
     size_t b = place_memory_bytes(s->pl) + s->gpus_total * sizeof(uint32_t);
-    b += nl_facility_nodes(s->fac) * (sizeof(uint16_t) + sizeof(uint8_t)); /* unit_free, node_seen */
+    b += nl_facility_nodes(s->fac) *
+         (sizeof(uint16_t) + sizeof(uint8_t)); /* unit_free, node_seen */
     for (size_t i = 0; i < s->jobs_used; i++)
         b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
     return b;

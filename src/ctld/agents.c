@@ -80,13 +80,13 @@ struct agent {
     char instance[AGENT_INSTANCE_MAX + 1]; /* "" = a legacy agent (or reloaded): unique */
     bool emulated;
     bool up;
-    bool nodes_down;       /* some of its nodes may not be up: the next sync raises them */
-    bool need_full;        /* the next sync must be full (after reload, registration, a gap) */
-    bool has_seq;          /* last_seq is set */
-    uint64_t last_seq;     /* "seq" of the last sync applied */
-    int64_t last_sync_us;  /* c->now_us of its last register or sync */
-    int64_t last_full_us;  /* c->now_us of its last applied full sync */
-    int64_t vouch_us;      /* c->now_us of its last sync that vouches for its listed runs */
+    bool nodes_down;      /* some of its nodes may not be up: the next sync raises them */
+    bool need_full;       /* the next sync must be full (after reload, registration, a gap) */
+    bool has_seq;         /* last_seq is set */
+    uint64_t last_seq;    /* "seq" of the last sync applied */
+    int64_t last_sync_us; /* c->now_us of its last register or sync */
+    int64_t last_full_us; /* c->now_us of its last applied full sync */
+    int64_t vouch_us;     /* c->now_us of its last sync that vouches for its listed runs */
     char addr[48];
     uint32_t *nodes;
     size_t nnodes;
@@ -411,8 +411,8 @@ static int check_agent_id(const json_t *v, const char *field, struct api_fault *
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
             f->code = "invalid_field";
             snprintf(f->field, sizeof(f->field), "%s", field);
-            snprintf(f->msg, sizeof(f->msg), "%s: control character (\\x%02x) at byte %zu",
-                     field, (unsigned)(unsigned char)s[i], i);
+            snprintf(f->msg, sizeof(f->msg), "%s: control character (\\x%02x) at byte %zu", field,
+                     (unsigned)(unsigned char)s[i], i);
             return -EINVAL;
         }
     return 0;
@@ -453,8 +453,7 @@ static int node_arg(const struct ctld *c, const json_t *v, const char *field, ui
             char shown[128];
             text_escape(json_string_value(v), 80, shown, sizeof(shown));
             snprintf(f->msg, sizeof(f->msg), "%.40s: unknown node '%s'", field, shown);
-        }
-        else
+        } else
             snprintf(f->msg, sizeof(f->msg), "%s: expected a node name", field);
         return -EINVAL;
     }
@@ -668,7 +667,7 @@ struct seen {
 
 struct sync_msg {
     struct agent *ag;
-    bool full;     /* "running" is the complete list (absent "full" = true) */
+    bool full; /* "running" is the complete list (absent "full" = true) */
     bool has_seq;
     uint64_t seq;
     struct seen *running;

@@ -166,6 +166,11 @@ void jobs_check_lost(struct ctld *c);
 /* Reloaded: every rank of run waits for its agent's first report (jobs_confirm_reloaded). */
 void jobs_reloaded(struct ctld *c, struct run *run);
 /*
+ * Reloaded run was being killed (reason static: "cancel", "preempt"): its
+ * kill goes out again, with the job's grace, once its nodes' agents sync.
+ */
+void jobs_kill_reloaded(struct ctld *c, struct run *run, const char *reason);
+/*
  * After a restart: the agent with index idx has synced, and the ranks of
  * reloaded runs on its nodes that it did not mention were never launched
  * (the launch was lost with the old controller): launch them.
@@ -298,6 +303,7 @@ struct run {
     uint32_t number; /* the job's run number (1 = first start), stored with the job */
     uint32_t nnodes;
     struct nl_alloc_node *alloc; /* rank order: rank r runs on alloc[r] */
+    uint64_t *by_node;           /* node << 32 | rank, sorted, for run_rank on big gangs, or NULL */
     uint8_t *exited;             /* per rank: its exit has been reported */
     uint32_t nexited;
     enum nl_exit how; /* the worst exit reported so far */
@@ -312,7 +318,6 @@ struct run {
     int64_t kill_sent_us;
     uint32_t kill_grace_s;
     const char *kill_reason;
-    bool preempting_reload; /* was PREEMPTING when the controller restarted */
     uint8_t *unconfirmed;   /* reloaded: per rank, its node's agent has not mentioned it since */
     uint32_t nunconfirmed;  /* ranks set in unconfirmed (then it is freed) */
     char *nodelist;         /* NORDLYS_NODELIST, built once per start */

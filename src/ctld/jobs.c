@@ -172,17 +172,8 @@ static void finish_run(struct ctld *c, struct run *run, enum nl_exit how)
         forget_run(c, run);
         return;
     }
+    /* A job reloaded while being preempted is PREEMPTING again (reload.c). */
     bool preempted = before.state == NL_JOB_PREEMPTING;
-    /*
-     * A job that was being preempted when the controller restarted is
-     * RUNNING to the new scheduler; its exit means "preempted", which the
-     * scheduler turns into a requeue only for NODE_FAIL. That is the same
-     * outcome: requeued if it asked, ended if not.
-     */
-    if (run->preempting_reload && before.state == NL_JOB_RUNNING && how != NL_EXIT_OK) {
-        how = NL_EXIT_NODE_FAIL;
-        preempted = true;
-    }
     if (nl_sched_job_exit(c->sched, id, how, c->now_us, &info, &err) < 0) {
         log_err("job=%llu exit refused by the scheduler: %s", (unsigned long long)id, err.msg);
         forget_run(c, run);
@@ -305,13 +296,24 @@ static void resend_kill(struct ctld *c, struct run *run)
 {
     int64_t resend_us =
             ((int64_t)run->kill_grace_s * 1000 + (int64_t)c->cfg->node_timeout_ms) * 1000;
-    if (!run->kill_requested || c->now_us - run->kill_sent_us <= resend_us)
+    if (!run->kill_requested ||
+        (run->kill_sent_us != 0 && c->now_us - run->kill_sent_us <= resend_us))
         return;
-    run->kill_sent_us = c->now_us;
+    /* Sent only to agents that sync; kill_sent_us = 0 (a reloaded kill) waits for one. */
     for (uint32_t r = 0; r < run->nnodes; r++)
-        if (!run->exited[r] && agents_node_state(c->agents, run->alloc[r].node) == NODE_UP)
+        if (!run->exited[r] && agents_node_state(c->agents, run->alloc[r].node) == NODE_UP) {
             agents_queue_kill(c, run->job, run->number, run->alloc[r].node, run->kill_grace_s,
                               run->kill_reason);
+            run->kill_sent_us = c->now_us;
+        }
+}
+
+void jobs_kill_reloaded(struct ctld *c, struct run *run, const char *reason)
+{
+    run->kill_requested = true;
+    run->kill_sent_us = 0;
+    run->kill_grace_s = job_grace_s(c, run->job);
+    run->kill_reason = reason;
 }
 
 void jobs_check_lost(struct ctld *c)
@@ -360,11 +362,23 @@ void jobs_reloaded(struct ctld *c, struct run *run)
  */
 void jobs_confirm_reloaded(struct ctld *c, int32_t idx)
 {
-    size_t cursor = 0;
+    size_t cursor = 0, n = 0, cap = 0;
+    struct jobs_exit *never = NULL;
     for (struct run *run; c->unconfirmed_runs > 0 && (run = runs_next(c->runs, &cursor)) != NULL;) {
         for (uint32_t r = 0; r < run->nnodes && run->nunconfirmed > 0; r++) {
             if (!run->unconfirmed[r] || agents_node_index(c->agents, run->alloc[r].node) != idx)
                 continue;
+            if (run->kill_requested) {
+                /* Being killed (cancel, preempt): a rank never launched has simply ended. */
+                if (n == cap)
+                    never = xreallocarray(never, cap = xgrow(cap, n + 1), sizeof(*never));
+                never[n++] = (struct jobs_exit){.job = run->job,
+                                                .run = run->number,
+                                                .node = run->alloc[r].node,
+                                                .signal = 15,
+                                                .reason = "never launched (controller restart)"};
+                continue;
+            }
             log_info("job=%llu run=%u rank=%u: its agent does not have it after the restart; "
                      "launching it",
                      (unsigned long long)run->job, run->number, r);
@@ -372,6 +386,10 @@ void jobs_confirm_reloaded(struct ctld *c, int32_t idx)
             confirm_rank(c, run, (int)r);
         }
     }
+    /* After the walk: an exit may end the run, which must not happen mid-iteration. */
+    for (size_t i = 0; i < n; i++)
+        jobs_exit(c, &never[i]);
+    free(never);
 }
 
 /* ---- actions of a scheduling pass ---- */

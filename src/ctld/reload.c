@@ -59,6 +59,24 @@ static void reload_pending(struct reload *r, const struct nl_store_job *rec,
         r->pending++;
 }
 
+/*
+ * A job that was being preempted: PREEMPTING again in the scheduler, which
+ * plans with the end of its grace (counted from now: the store does not
+ * say when the preemption began, and a later end is the safe guess), and
+ * its kill is sent again, since the old controller's may have been lost.
+ */
+static void reload_preempting(struct reload *r, const struct nl_store_job *rec, struct run *run)
+{
+    struct ctld *c = r->c;
+    struct nl_err err = {0};
+    int64_t now = c->now_us > r->t ? c->now_us : r->t;
+    if (nl_sched_adopt_preempting(c->sched, rec->id, now + rec->spec.grace_us, &err) < 0) {
+        log_warn("job=%llu stays RUNNING after reload: %s", (unsigned long long)rec->id, err.msg);
+        return;
+    }
+    jobs_kill_reloaded(c, run, "preempt");
+}
+
 static void reload_running(struct reload *r, const struct nl_store_job *rec,
                            const struct nl_job_spec *spec)
 {
@@ -83,12 +101,16 @@ static void reload_running(struct reload *r, const struct nl_store_job *rec,
     run->number = rec->runs;
     run->start_us = rec->start_us;
     run->last_seen_us = c->now_us;
-    run->preempting_reload = rec->state == NL_JOB_PREEMPTING;
     jobs_reloaded(c, run);
     r->running++;
+    if (rec->state == NL_JOB_PREEMPTING)
+        reload_preempting(r, rec, run);
     /* A cancel acknowledged before the crash still happens: the next pass issues the kill. */
-    if (rec->kill_requested && nl_sched_cancel(c->sched, rec->id, r->t, NULL, &err) < 0)
-        log_warn("job=%llu cancel after reload: %s", (unsigned long long)rec->id, err.msg);
+    if (rec->kill_requested) {
+        if (nl_sched_cancel(c->sched, rec->id, r->t, NULL, &err) < 0)
+            log_warn("job=%llu cancel after reload: %s", (unsigned long long)rec->id, err.msg);
+        jobs_kill_reloaded(c, run, "cancel");
+    }
 }
 
 static int reload_one(const struct nl_store_job *rec, void *arg)

@@ -40,6 +40,7 @@ static void run_free(struct run *run)
     if (run == NULL)
         return;
     free(run->alloc);
+    free(run->by_node);
     free(run->exited);
     free(run->nodelist);
     free(run->exit_reason);
@@ -77,6 +78,28 @@ static void grow(struct runs *r)
     r->cap = cap;
 }
 
+/*
+ * Above this many ranks run_rank searches an index instead of the
+ * allocation: an agent standing for all 4,096 nodes of one gang lists it
+ * 4,096 times per sync, and a linear search each time was quadratic.
+ */
+#define RANK_INDEX_MIN 16
+
+static int u64_cmp(const void *pa, const void *pb)
+{
+    uint64_t x = *(const uint64_t *)pa, y = *(const uint64_t *)pb;
+    return x < y ? -1 : x > y;
+}
+
+/* by_node: node << 32 | rank, sorted, so that ranks are found by node in log time. */
+static void index_ranks(struct run *run)
+{
+    run->by_node = xmalloc(run->nnodes * sizeof(*run->by_node));
+    for (uint32_t i = 0; i < run->nnodes; i++)
+        run->by_node[i] = (uint64_t)run->alloc[i].node << 32 | i;
+    qsort(run->by_node, run->nnodes, sizeof(*run->by_node), u64_cmp);
+}
+
 struct run *runs_add(struct runs *r, uint64_t job, const struct nl_alloc_node *alloc, size_t n)
 {
     runs_remove(r, job);
@@ -89,6 +112,8 @@ struct run *runs_add(struct runs *r, uint64_t job, const struct nl_alloc_node *a
     if (n)
         memcpy(run->alloc, alloc, n * sizeof(*alloc));
     run->exited = xcalloc(n ? n : 1, 1);
+    if (n > RANK_INDEX_MIN)
+        index_ranks(run);
     insert_slot(r->slot, r->cap, run);
     r->count++;
     return run;
@@ -144,9 +169,22 @@ struct run *runs_next(const struct runs *r, size_t *cursor)
 
 int run_rank(const struct run *run, uint32_t node)
 {
-    /* Linear: a 4,096-node job costs 4,096 compares per report, once per node. */
-    for (uint32_t i = 0; i < run->nnodes; i++)
-        if (run->alloc[i].node == node)
-            return (int)i;
+    if (run->by_node == NULL) {
+        for (uint32_t i = 0; i < run->nnodes; i++)
+            if (run->alloc[i].node == node)
+                return (int)i;
+        return -1;
+    }
+    size_t lo = 0, hi = run->nnodes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t m = (uint32_t)(run->by_node[mid] >> 32);
+        if (m == node)
+            return (int)(uint32_t)run->by_node[mid];
+        if (m < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return -1;
 }

@@ -42,10 +42,31 @@ static void test_runs_add_get_remove_many(void **state)
     runs_destroy(r);
 }
 
+/* A big gang's ranks are found through the sorted index, whatever the allocation order. */
+static void test_run_rank_big_gang(void **state)
+{
+    (void)state;
+    struct runs *r = runs_create();
+
+    enum {
+        N = 4096
+    };
+    static struct nl_alloc_node a[N];
+    for (uint32_t i = 0; i < N; i++)
+        a[i] = (struct nl_alloc_node){.node = (i * 7919u) % 10007u, .mask = 1};
+    struct run *run = runs_add(r, 7, a, N);
+    assert_non_null(run->by_node);
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(run_rank(run, a[i].node), (int)i);
+    assert_int_equal(run_rank(run, 10008), -1);
+    runs_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_runs_add_get_remove_many),
+            cmocka_unit_test(test_run_rank_big_gang),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
