@@ -68,18 +68,12 @@ static const char *const reason_names[NL_REASON_COUNT][2] = {
         [NL_REASON_PRIORITY] = {"priority", "jobs ahead of it in the queue come first"},
         [NL_REASON_QUOTA] = {"quota", "its tenant is at its quota plus borrowing limit"},
         [NL_REASON_RESOURCES] = {"resources", "not enough free GPUs in its eligible sites"},
-        [NL_REASON_TOPOLOGY] =
-                {"topology",
-                 "enough free GPUs, but not in the shape it needs (node, NVL72 rack or pod)"},
+        [NL_REASON_TOPOLOGY] = {"topology", "enough free GPUs, but not in the shape it needs (node, NVL72 rack or pod)"},
         [NL_REASON_POWER] = {"power", "starting it would exceed a power limit"},
-        [NL_REASON_RESERVATION] = {"reservation",
-                                   "it would delay a job ahead of it that holds a reservation"},
-        [NL_REASON_RECLAIM] =
-                {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
+        [NL_REASON_RESERVATION] = {"reservation", "it would delay a job ahead of it that holds a reservation"},
+        [NL_REASON_RECLAIM] = {"reclaim", "borrowed jobs are being preempted to give back its guaranteed GPUs"},
         [NL_REASON_NODES_DOWN] = {"nodes_down", "eligible capacity is down"},
-        [NL_REASON_PROMISED] =
-                {"promised",
-                 "the free GPUs are promised to a job that reclaims its guaranteed quota"},
+        [NL_REASON_PROMISED] = {"promised", "the free GPUs are promised to a job that reclaims its guaranteed quota"},
 };
 
 const char *nl_reason_name(enum nl_reason r)
@@ -190,9 +184,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
         uint32_t t = s->tenant_by_claim[i];
         uint32_t rank = nl_tenants_tier(tenants, nl_tenants_get(tenants, t)->tier)->rank;
         size_t j = i;
-        while (j > 0 &&
-               nl_tenants_tier(tenants, nl_tenants_get(tenants, s->tenant_by_claim[j - 1])->tier)
-                               ->rank < rank) {
+        while (j > 0 && nl_tenants_tier(tenants, nl_tenants_get(tenants, s->tenant_by_claim[j - 1])->tier)->rank < rank) {
             s->tenant_by_claim[j] = s->tenant_by_claim[j - 1];
             j--;
         }
@@ -447,8 +439,8 @@ static struct job *admit(struct nl_sched *s, uint64_t id, const struct nl_job_sp
     return j;
 }
 
-int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec, int64_t now_us,
-                    struct nl_err *err)
+int nl_sched_submit(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                    int64_t now_us, struct nl_err *err)
 {
     if (id == 0)
         return nl_err_set(err, -EINVAL, "id: must not be 0");
@@ -674,8 +666,8 @@ int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t
 }
 
 int nl_sched_adopt(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
-                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes, size_t n,
-                   int64_t now_us, struct nl_err *err)
+                   int64_t submit_us, int64_t start_us, const struct nl_alloc_node *nodes,
+                   size_t n, int64_t now_us, struct nl_err *err)
 {
     if (id == 0 || job_get(s, id) != NULL)
         return nl_err_set(err, -EEXIST, "id: job %llu is 0 or already exists",
@@ -751,10 +743,8 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
                        bool spread, const struct nl_alloc_node **a, uint32_t *site,
                        enum nl_reason *why)
 {
-    struct place_req req = {.gpus = j->spec.gpus,
-                            .site_mask = mask,
-                            .sensitive = j->spec.sensitive,
-                            .topology = s->cfg.topology,
+    struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
+                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
                             .end_us = end_us};
     size_t n = place_find(s->pl, &req, a, site, why);
     if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
@@ -799,8 +789,7 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  */
 static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
 {
-    uint32_t jrank =
-            nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
+    uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
     /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
     uint64_t reclaimable = 0;
     for (uint32_t t = 0; t < s->q.n; t++) {
@@ -865,8 +854,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
     return false;
 }
 
-/* --- reservations ------------------------------------------------------------------------------
- */
+/* --- reservations ------------------------------------------------------------------------------ */
 
 static uint64_t free_in(const struct nl_sched *s, uint32_t mask)
 {
@@ -969,7 +957,7 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
                     continue;
                 if (s->unit_free[u] == 0) {
                     touch(s, u);
-                    uint32_t have = !rack   ? place_gpus_in(place_node_free(s->pl, n))
+                    uint32_t have = !rack ? place_gpus_in(place_node_free(s->pl, n))
                                     : whole ? place_rack_free_nodes(s->pl, u) * G
                                             : place_rack_free(s->pl, u);
                     s->unit_free[u] = (uint16_t)(1 + have);
@@ -1020,7 +1008,8 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
-    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max && j->spec.gpus <= s->maxR &&
+    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
+                     j->spec.gpus <= s->maxR &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
         return; /* every site's counted reservations are taken by jobs ahead */
@@ -1150,8 +1139,7 @@ static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, 
     return true;
 }
 
-/* --- the pass ------------------------------------------------------------------------------------
- */
+/* --- the pass ------------------------------------------------------------------------------------ */
 
 static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 {
@@ -1189,8 +1177,8 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
         }
     }
     if (s->nfc < FAILCACHE_MAX)
-        s->fc[s->nfc++] =
-                (struct failcache){j->site_mask, j->spec.sensitive, spread, cls, j->spec.gpus, why};
+        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
+                                             j->spec.gpus, why};
 }
 
 /* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */
@@ -1260,8 +1248,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
     uint32_t site;
-    size_t n =
-            find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
+    size_t n = find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
     if (n == 0) {
         failcache_add(s, j, spread, why);
         return why;
@@ -1391,8 +1378,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     return s->nact;
 }
 
-/* --- nodes and power
- * ------------------------------------------------------------------------------- */
+/* --- nodes and power ------------------------------------------------------------------------------- */
 
 size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs)
 {
@@ -1432,8 +1418,7 @@ void nl_sched_set_power_budget(struct nl_sched *s, double power_w)
     s->pw.budget_w = power_w > 0 ? power_w : 0;
 }
 
-/* --- queries
- * ------------------------------------------------------------------------------------------- */
+/* --- queries ------------------------------------------------------------------------------------------- */
 
 int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info)
 {
@@ -1559,8 +1544,7 @@ void nl_sched_violations(const struct nl_sched *s, struct nl_sched_violations *v
 size_t nl_sched_gpu_state_bytes(const struct nl_sched *s)
 {
     size_t b = place_memory_bytes(s->pl) + s->gpus_total * sizeof(uint32_t);
-    b += nl_facility_nodes(s->fac) *
-         (sizeof(uint16_t) + sizeof(uint8_t)); /* unit_free, node_seen */
+    b += nl_facility_nodes(s->fac) * (sizeof(uint16_t) + sizeof(uint8_t)); /* unit_free, node_seen */
     for (size_t i = 0; i < s->jobs_used; i++)
         b += s->jobs[i].nalloc * sizeof(struct nl_alloc_node);
     return b;

@@ -5,7 +5,6 @@
  * backfill and its reservations, fifo, power, cancel, tier order, node
  * failure, adopt after a restart, and why-pending reasons.
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
@@ -28,8 +29,7 @@ struct fx {
     uint64_t next_id;
 };
 
-/* Tenants: sov (sovereign, quota 8, borrow 8), reg (regional, quota 0, borrow 16), cap (regional,
- * quota 4, no borrowing). */
+/* Tenants: sov (sovereign, quota 8, borrow 8), reg (regional, quota 0, borrow 16), cap (regional, quota 4, no borrowing). */
 static struct nl_tenants *small_tenants(void)
 {
     struct nl_tenants *t = nl_tenants_create();
@@ -210,9 +210,9 @@ static void test_sched_backfill_respects_reservation(void **state)
     const struct nl_action *act;
     uint64_t a = submit(f, 1, 8, 100, 0);
     assert_int_equal(pass(f, 0, &act), 1);
-    uint64_t big = submit(f, 1, 16, 100, 1);  /* blocked: reservation at t = 100 */
-    uint64_t shortj = submit(f, 1, 4, 50, 2); /* ends by t = 52: may backfill */
-    uint64_t longj = submit(f, 1, 4, 500, 3); /* would delay big */
+    uint64_t big = submit(f, 1, 16, 100, 1);   /* blocked: reservation at t = 100 */
+    uint64_t shortj = submit(f, 1, 4, 50, 2);  /* ends by t = 52: may backfill */
+    uint64_t longj = submit(f, 1, 4, 500, 3);  /* would delay big */
     size_t n = pass(f, 3, &act);
     assert_int_equal(n, 1);
     assert_int_equal(act[0].job, shortj);
@@ -292,7 +292,7 @@ static void test_sched_tier_order(void **state)
     const struct nl_action *act;
     uint64_t hog = submit(f, 0, 16, 100, 0);
     pass(f, 0, &act);
-    uint64_t reg = submit(f, 1, 16, 100, 1);  /* earlier, weaker tier */
+    uint64_t reg = submit(f, 1, 16, 100, 1);   /* earlier, weaker tier */
     uint64_t sov = submit(f, 0, 16, 100, 50); /* later, sovereign */
     pass(f, 51, &act);
     struct nl_job_info ri, si;
@@ -556,8 +556,7 @@ static void sensitive_case(enum nl_policy policy)
             assert_true(nodes[0].node < 2);
         }
         for (uint32_t n = 2; n < 4; n++)
-            assert_int_equal(nl_sched_job_exit(f->s, 100 + n, NL_EXIT_OK, 100 * SEC, NULL, NULL),
-                             0);
+            assert_int_equal(nl_sched_job_exit(f->s, 100 + n, NL_EXIT_OK, 100 * SEC, NULL, NULL), 0);
         pass(f, 100, &act);
         assert_int_equal(state_of(f, w), NL_JOB_RUNNING);
         const struct nl_alloc_node *nodes;
@@ -595,16 +594,8 @@ static void test_sched_config_set(void **state)
     assert_int_equal(nl_sched_config_set(&cfg, "w_tier=1.5", &err), 0);
     assert_true(cfg.w_tier == 1.5);
     before = cfg;
-    const char *bad[] = {"depth",
-                         "=3",
-                         "nosuch=1",
-                         "depth=-1",
-                         "depth=x",
-                         "reservations=2000",
-                         "topology=maybe",
-                         "w_age=-1",
-                         "topology_wait=soon",
-                         "shaped_max=100000"};
+    const char *bad[] = {"depth", "=3", "nosuch=1", "depth=-1", "depth=x", "reservations=2000",
+                         "topology=maybe", "w_age=-1", "topology_wait=soon", "shaped_max=100000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
         assert_int_equal(nl_sched_config_set(&cfg, bad[i], &err), -EINVAL);
