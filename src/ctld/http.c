@@ -7,6 +7,15 @@
  * -> possibly HELD (connection suspended until the caller's COMMIT) ->
  * queued -> freed by MHD's completion callback. MHD calls the access
  * handler again after a resume, which is when a held answer is queued.
+ *
+ * The request is created by MHD's URI log callback, which sees the request
+ * target as sent: the path is decoded here, strictly (MHD's own decoder
+ * turns %00 into a string terminator, so "/v1/jobs/99%00abc" read as
+ * "/v1/jobs/99"). A bad escape, %00 or a control character anywhere in the
+ * target is answered 400 here, naming the path segment, without dispatch.
+ *
+ * All request bodies together are bounded by HTTP_BUFFERED_MAX; a request
+ * that would go over it is answered 503 here, without dispatch.
  */
 #include "http.h"
 
@@ -35,14 +44,30 @@
 #define HTTP_CONNECTIONS_MAX   10000
 #define HTTP_IDLE_TIMEOUT_S    60
 #define HTTP_CONN_MEMORY_BYTES (32 * 1024)
+/*
+ * The bytes of request bodies all connections together may buffer. One
+ * connection may send 16 MiB (an agent's sync), and 10,000 connections
+ * could then hold 160 GB: without a global bound, a burst of large
+ * requests (or a deliberate flood) gets the controller OOM-killed, which
+ * loses every agent and client at once. 256 MiB holds 16 maximal agent
+ * syncs in flight at the same instant, far more than a facility sends;
+ * above it a request is answered 503 (agents and clients retry) and the
+ * controller carries on.
+ */
+#define HTTP_BUFFERED_MAX ((size_t)256 * 1024 * 1024)
+/* A request target longer than this is not one of ours (MHD's pool bounds it anyway). */
+#define HTTP_TARGET_MAX 8192
 
 struct http_req {
     struct http *http;
     struct MHD_Connection *conn;
     char *method, *path;
+    char *target; /* as sent, until the path is decoded */
     char *body;
     size_t len, cap, limit;
     bool too_large;
+    bool over_budget; /* HTTP_BUFFERED_MAX reached: answered 503 */
+    char *bad_path;   /* why the target was refused (400), or NULL */
     bool dispatched;
     bool held;
     bool resumed; /* released by http_release_held, answer not yet queued */
@@ -63,6 +88,7 @@ struct http {
     struct http_req **held;
     size_t nheld, held_cap;
     size_t nresumed; /* requests with resumed set */
+    size_t buffered; /* bytes of request bodies allocated, all connections */
 };
 
 static void peer_of(struct http_req *req)
@@ -84,50 +110,181 @@ static void peer_of(struct http_req *req)
     }
 }
 
-static struct http_req *req_create(struct http *h, struct MHD_Connection *conn, const char *url,
-                                   const char *method)
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Text from the request line for a message: printable bytes as they are, others as \xNN. */
+static void shown(const char *s, size_t len, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 5 < size; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch >= 0x7f)
+            n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+}
+
+/*
+ * Check the whole target (path and query) and decode its path into a new
+ * string. NULL with *why set (a new string) when an escape is not %XX, or
+ * it or a raw byte is NUL or a control character: each of those would make
+ * the path mean something else to us than to the sender.
+ */
+static char *decode_target(const char *target, char **why)
+{
+    size_t tlen = strlen(target), plen = strcspn(target, "?");
+    char *path = xmalloc(plen + 1);
+    size_t n = 0;
+    const char *problem = NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < tlen && problem == NULL; i++) {
+        unsigned char ch = (unsigned char)target[i];
+        at = i;
+        if (ch == '%') {
+            int hi = hex_digit(target[i + 1]); /* the NUL at tlen stops it */
+            int lo = hi >= 0 ? hex_digit(target[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                problem = "a '%' not followed by two hex digits";
+            else if (hi * 16 + lo < 0x20 || hi * 16 + lo == 0x7f)
+                problem = hi * 16 + lo == 0 ? "%00 (NUL)" : "an escaped control character";
+            else if (i < plen)
+                path[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            problem = "a control character";
+        } else if (i < plen) {
+            path[n++] = (char)ch;
+        }
+    }
+    path[n] = '\0';
+    if (problem == NULL)
+        return path;
+    free(path);
+    /* The segment at fault: from the '/' (or '?', '&') before it to the next one. */
+    size_t start = at, end = at;
+    while (start > 0 && strchr("/?&", target[start - 1]) == NULL)
+        start--;
+    while (end < tlen && strchr("/?&", target[end]) == NULL)
+        end++;
+    char seg[160];
+    shown(target + start, end - start < 64 ? end - start : 64, seg, sizeof(seg));
+    size_t size = 512;
+    *why = xmalloc(size);
+    snprintf(*why, size, "%s: %s '%s' has %s at byte %zu of the request target",
+             at < plen ? "path" : "query", at < plen ? "segment" : "parameter", seg, problem, at);
+    return NULL;
+}
+
+/*
+ * MHD's URI log callback: called with the request target as sent, before
+ * MHD decodes it; what it returns becomes the request's con_cls.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct http_req *req = xcalloc(1, sizeof(*req));
-    req->http = h;
+    req->http = cls;
     req->conn = conn;
-    req->method = xstrdup(method);
-    req->path = xstrdup(url);
-    req->t0_us = nl_clock_monotonic_us();
     req->tag = -1;
-    req->limit = h->ops.body_limit(h->ops.arg, method, url);
+    req->t0_us = nl_clock_monotonic_us();
+    req->target = strlen(uri) <= HTTP_TARGET_MAX ? xstrdup(uri) : NULL;
+    return req;
+}
+
+static void json_error(struct http_req *req, unsigned status, const char *code, const char *msg)
+{
+    char *text = NULL;
+    size_t size = strlen(msg) * 2 + 128;
+    text = xmalloc(size);
+    size_t n = (size_t)snprintf(
+            text, size, "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":\"", status, code);
+    for (const char *p = msg; *p && n + 3 < size; p++) {
+        if (*p == '"' || *p == '\\')
+            text[n++] = '\\';
+        text[n++] = *p;
+    }
+    snprintf(text + n, size - n, "\"}}");
+    req->status = status;
+    req->content_type = "application/json";
+    free(req->reply);
+    req->reply = text;
+}
+
+/* The access handler's first call: the method is known, the path decoded. */
+static void req_start(struct http *h, struct http_req *req, const char *method)
+{
+    req->method = xstrdup(method);
     peer_of(req);
+    if (req->target == NULL) {
+        req->bad_path = xstrdup("path: the request target is longer than 8192 bytes");
+        req->path = xstrdup("");
+    } else if ((req->path = decode_target(req->target, &req->bad_path)) == NULL) {
+        req->path = xstrdup("");
+    }
+    free(req->target);
+    req->target = NULL;
+    req->limit = req->bad_path ? 0 : h->ops.body_limit(h->ops.arg, method, req->path);
     /* A declared length over the limit is refused without buffering anything. */
     const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl != NULL && strtoull(cl, NULL, 10) > req->limit)
+            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    if (declared > req->limit)
         req->too_large = true;
-    return req;
+    else if (declared > HTTP_BUFFERED_MAX - h->buffered)
+        req->over_budget = true;
 }
 
 static void req_destroy(struct http_req *req)
 {
     if (req == NULL)
         return;
+    req->http->buffered -= req->cap;
     free(req->method);
     free(req->path);
+    free(req->target);
+    free(req->bad_path);
     free(req->body);
     free(req->reply);
     free(req);
 }
 
+static void body_drop(struct http_req *req)
+{
+    req->http->buffered -= req->cap;
+    free(req->body);
+    req->body = NULL;
+    req->len = req->cap = 0;
+}
+
 static void body_append(struct http_req *req, const char *data, size_t n)
 {
-    if (req->too_large)
+    if (req->too_large || req->over_budget || req->bad_path)
         return;
     if (n > req->limit || req->len > req->limit - n) {
         req->too_large = true;
-        free(req->body);
-        req->body = NULL;
-        req->len = req->cap = 0;
+        body_drop(req);
         return;
     }
     if (req->len + n + 1 > req->cap) {
-        req->cap = xgrow(req->cap, req->len + n + 1);
+        size_t cap = xgrow(req->cap, req->len + n + 1);
+        struct http *h = req->http;
+        if (cap - req->cap > HTTP_BUFFERED_MAX - h->buffered) {
+            req->over_budget = true;
+            body_drop(req);
+            return;
+        }
+        h->buffered += cap - req->cap;
+        req->cap = cap;
         req->body = xrealloc(req->body, req->cap);
     }
     memcpy(req->body + req->len, data, n);
@@ -154,6 +311,8 @@ static enum MHD_Result queue_answer(struct http_req *req)
         return MHD_NO;
     if (req->content_type != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
+    if (req->status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result r = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);
     req->queued = true;
@@ -177,10 +336,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
     (void)version;
+    (void)url; /* decoded by MHD, leniently: req->path is ours (req_start) */
     struct http *h = cls;
     struct http_req *req = *con_cls;
-    if (req == NULL) {
-        *con_cls = req_create(h, conn, url, method);
+    if (req == NULL) /* MHD always calls on_uri first; this is our own bug */
+        return MHD_NO;
+    if (req->method == NULL) {
+        req_start(h, req, method);
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -190,6 +352,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (req->queued)
         return MHD_YES;
+    if (!req->dispatched && (req->bad_path || req->over_budget)) {
+        req->dispatched = true;
+        if (req->bad_path)
+            json_error(req, 400, "invalid_path", req->bad_path);
+        else
+            json_error(req, 503, "busy",
+                       "server: request bodies in flight have reached their limit (256 MiB "
+                       "together); retry shortly");
+    }
     if (!req->dispatched) {
         req->dispatched = true;
         h->ops.dispatch(h->ops.arg, req);
@@ -266,10 +437,11 @@ struct http *http_open(const char *listen_addr, const struct http_ops *ops, stru
     h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
                               NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_MAX,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY_BYTES,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                              (size_t)HTTP_CONN_MEMORY_BYTES, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+                              (unsigned)1, MHD_OPTION_END);
     if (h->mhd == NULL) {
         nl_err_set(err, -EADDRINUSE, "listen: %s: cannot listen (address in use or not local)",
                    listen_addr);
