@@ -607,53 +607,67 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
         node_up(c, nodes[i]);
 }
 
-void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
+int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t **answer,
+                    struct api_fault *f)
 {
-    (void)p;
     static const char *const keys[] = {"agent", "nodes", "emulated", "instance", NULL};
-    json_t *body = api_body_object(c, req);
-    if (body == NULL)
-        return;
-    struct api_fault f = {0};
     uint32_t *nodes = NULL;
     size_t n = 0;
     char instance[AGENT_INSTANCE_MAX + 1];
+    int rc = -EINVAL;
+    *answer = NULL;
     const json_t *em = json_object_get(body, "emulated");
-    if (api_check_keys(body, keys, "", &f) < 0 ||
-        check_agent_id(json_object_get(body, "agent"), "agent", &f) < 0 ||
-        check_instance(json_object_get(body, "instance"), instance, &f) < 0 ||
-        parse_node_list(c, json_object_get(body, "nodes"), &nodes, &n, &f) < 0) {
-        api_fault_reply(c, req, &f);
+    if (api_check_keys(body, keys, "", f) < 0 ||
+        check_agent_id(json_object_get(body, "agent"), "agent", f) < 0 ||
+        check_instance(json_object_get(body, "instance"), instance, f) < 0 ||
+        parse_node_list(c, json_object_get(body, "nodes"), &nodes, &n, f) < 0)
         goto out;
-    }
     if (em != NULL && !json_is_boolean(em)) {
-        api_error(c, req, 400, "invalid_field", "emulated", "emulated: expected true or false");
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "emulated");
+        snprintf(f->msg, sizeof(f->msg), "emulated: expected true or false");
         goto out;
     }
     const char *id = json_string_value(json_object_get(body, "agent"));
-    const char *code = NULL;
-    char msg[512];
-    if (check_conflicts(c, id, instance, nodes, n, &code, msg, sizeof(msg)) < 0) {
-        log_warn("agent=%s registration from %s refused: %s", id, http_req_peer(req), msg);
-        api_error(c, req, 409, code, strcmp(code, "node_owned") == 0 ? "nodes" : "agent", "%s",
-                  msg);
+    if ((rc = check_conflicts(c, id, instance, nodes, n, &f->code, f->msg, sizeof(f->msg))) < 0) {
+        snprintf(f->field, sizeof(f->field), "%s",
+                 strcmp(f->code, "node_owned") == 0 ? "nodes" : "agent");
+        log_warn("agent=%s registration from %s refused: %s", id, peer, f->msg);
         goto out;
     }
     struct agent *ag = agent_get_or_add(c->agents, id, json_is_true(em));
     ag->emulated = json_is_true(em);
     memcpy(ag->instance, instance, sizeof(ag->instance));
-    apply_register(c, ag, nodes, n, http_req_peer(req));
+    apply_register(c, ag, nodes, n, peer);
     struct nl_err err = {0};
     ctld_txn(c);
     if (nl_store_agent_set(c->store, id, ag->emulated, nodes, n, &err) < 0)
         ctld_fatal("register", &err);
-    log_info("agent=%s registered %zu nodes from %s", id, n, http_req_peer(req));
-    api_reply(c, req, 200,
-              json_pack("{s:s, s:I, s:I}", "agent_id", id, "sync_interval_ms",
+    log_info("agent=%s%s%s registered %zu nodes from %s", id, instance[0] ? " instance=" : "",
+             instance, n, peer);
+    *answer = json_pack("{s:s, s:I, s:I}", "agent_id", id, "sync_interval_ms",
                         (json_int_t)c->cfg->sync_interval_ms, "node_timeout_ms",
-                        (json_int_t)c->cfg->node_timeout_ms));
+                        (json_int_t)c->cfg->node_timeout_ms);
 out:
     free(nodes);
+    return rc;
+}
+
+void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    json_t *answer = NULL;
+    struct api_fault f = {0};
+    int rc = agents_register(c, body, http_req_peer(req), &answer, &f);
+    if (rc == -EBUSY)
+        api_error(c, req, 409, f.code, f.field, "%s", f.msg);
+    else if (rc < 0)
+        api_fault_reply(c, req, &f);
+    else
+        api_reply(c, req, 200, answer);
     json_decref(body);
 }
 

@@ -287,6 +287,14 @@ void agents_check_timeouts(struct ctld *c);
  */
 int64_t agents_run_vouched(const struct ctld *c, const struct run *run);
 /*
+ * Apply one registration body (borrowed; docs/agent.md) from peer. 0 with
+ * *answer set (a new reference); -EINVAL (bad body, 400) or -EBUSY (a
+ * live agent holds the name or a node, 409: f->code is "agent_name_in_use"
+ * or "node_owned") with *f filled and nothing changed.
+ */
+int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t **answer,
+                    struct api_fault *f);
+/*
  * Apply one sync body (borrowed; the protocol of docs/agent.md) from peer.
  * 0 with *answer set (a new reference); -EINVAL (bad body) or -ENOENT
  * (unknown agent) with *f filled and nothing changed.
