@@ -224,9 +224,13 @@ static int rule_env(const json_t *v, struct req_ctx *x)
     json_t *val;
     json_object_foreach((json_t *)v, key, val)
     {
-        char field[80];
-        snprintf(field, sizeof(field), "env.%.60s", key);
-        if (key[0] == '\0' || strchr(key, '=') != NULL)
+        char field[80], shown[64];
+        bool ctl = false;
+        for (const char *k = key; *k && !ctl; k++)
+            ctl = (unsigned char)*k < 0x20 || *k == 0x7f;
+        /* A name people will read in `nordlys show`: escaped in the message, refused. */
+        snprintf(field, sizeof(field), "env.%.60s", text_escape(key, 40, shown, sizeof(shown)));
+        if (key[0] == '\0' || strchr(key, '=') != NULL || ctl)
             return fault(x->f, "invalid_field", field, "not a variable name");
         if (!json_is_string(val))
             return fault(x->f, "invalid_field", field, "expected a string, got %s", type_name(val));

@@ -581,6 +581,7 @@ static void test_request_limits(void **state)
             {"{\"command\":[\"x\"],\"pids_max\":0}", "pids_max"},
             {"{\"command\":[\"x\"],\"pids_max\":4194305}", "pids_max"},
             {"{\"command\":[\"x\"],\"name\":\"a\\u0007b\"}", "name"},
+            {"{\"command\":[\"x\"],\"env\":{\"A\\u0001\":\"v\"}}", "env.A\\x01"},
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
