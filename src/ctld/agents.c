@@ -328,11 +328,12 @@ int64_t agents_run_vouched(const struct ctld *c, const struct run *run)
             continue;
         const struct agent *ag = a->list[a->node_agent[node]];
         /*
-         * Seen at or after the agent's last full list (listed in it, or
-         * launched or listed since), and the agent has synced since without
-         * ending it: it still runs.
+         * Listed in the agent's last full list or in a delta since, and the
+         * agent has synced since without ending it: it still runs. A launch
+         * handed out but never listed is not vouched for: its answer may
+         * have been lost, and then only node-timeout-ms ends it.
          */
-        if (ag->up && !ag->need_full && run->last_seen_us >= ag->last_full_us &&
+        if (ag->up && !ag->need_full && run->last_listed_us >= ag->last_full_us &&
             ag->vouch_us > best)
             best = ag->vouch_us;
     }

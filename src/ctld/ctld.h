@@ -322,6 +322,7 @@ struct run {
     int64_t start_us;
     double energy_start_wh; /* the scheduler's energy figure for the job at start */
     int64_t last_seen_us;   /* launch handed out or listed by an agent */
+    int64_t last_listed_us; /* an agent last listed it (a launch handed out does not count) */
     bool kill_requested;
     int64_t kill_sent_us;
     uint32_t kill_grace_s;

@@ -281,6 +281,7 @@ bool jobs_seen(struct ctld *c, uint64_t job, uint32_t number, uint32_t node)
     if (rank < 0)
         return false;
     run->last_seen_us = c->now_us;
+    run->last_listed_us = c->now_us;
     confirm_rank(c, run, rank);
     return true;
 }

@@ -567,6 +567,30 @@ static void test_delta_sync(void **state)
     assert_int_equal(stored_state(f, id, NULL), NL_JOB_NODE_FAIL);
 }
 
+/*
+ * A launch whose answer was lost: deltas that never list it do not vouch
+ * for it, so it is lost after node-timeout-ms as with full lists.
+ */
+static void test_delta_lost_launch(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(reg(f, "a", "aa01", "0123", NULL), 0);
+    json_decref(sync_agent(f, "a", ",\"seq\":1,\"full\":true,\"running\":[]"));
+    uint64_t id = submit(f, "{\"gpus\":4,\"command\":[\"true\"],\"requeue\":false}");
+    tick(f);
+    json_t *answer = sync_agent(f, "a", ",\"seq\":2,\"full\":false");
+    assert_non_null(launch_of(answer, id)); /* and the answer is lost on the way */
+    json_decref(answer);
+    char body[128];
+    for (int seq = 3; seq < 7; seq++) {
+        advance(f, 2 * SEC);
+        snprintf(body, sizeof(body), ",\"seq\":%d,\"full\":false", seq);
+        json_decref(sync_agent(f, "a", body));
+        tick(f);
+    }
+    assert_int_equal(stored_state(f, id, NULL), NL_JOB_NODE_FAIL);
+}
+
 /* Request fields: memory_mb and pids_max, checked and kept; control characters refused. */
 static void test_request_limits(void **state)
 {
@@ -623,6 +647,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_node_ownership, setup, teardown),
             cmocka_unit_test_setup_teardown(test_agent_restart_requeues, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delta_sync, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delta_lost_launch, setup, teardown),
             cmocka_unit_test_setup_teardown(test_request_limits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
