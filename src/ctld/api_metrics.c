@@ -135,6 +135,13 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
     textbuf_printf(&b, "nordlys_store_commits_total %" PRIu64 "\n", c->stats.commits);
     metrics_family(&b, "nordlys_api_requests_total", "counter", "HTTP requests dispatched.");
     textbuf_printf(&b, "nordlys_api_requests_total %" PRIu64 "\n", c->stats.requests);
+    metrics_family(&b, "nordlys_http_buffered_bytes", "gauge",
+                   "Bytes of request bodies buffered now, all connections together.");
+    textbuf_printf(&b, "nordlys_http_buffered_bytes %zu\n", http_buffered_bytes(c->http));
+    metrics_family(&b, "nordlys_http_busy_refusals_total", "counter",
+                   "Requests answered 503 because request bodies in flight reached their bound.");
+    textbuf_printf(&b, "nordlys_http_busy_refusals_total %" PRIu64 "\n",
+                   http_busy_refusals(c->http));
     http_reply(req, 200, "text/plain; version=0.0.4", textbuf_take(&b));
     if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0)
         http_req_hold(req);

@@ -89,6 +89,7 @@ struct http {
     size_t nheld, held_cap;
     size_t nresumed; /* requests with resumed set */
     size_t buffered; /* bytes of request bodies allocated, all connections */
+    uint64_t busy;   /* requests refused for HTTP_BUFFERED_MAX */
 };
 
 static void peer_of(struct http_req *req)
@@ -220,6 +221,13 @@ static void json_error(struct http_req *req, unsigned status, const char *code, 
     req->reply = text;
 }
 
+/* HTTP_BUFFERED_MAX is reached: req is answered 503 once it has been read. */
+static void over_budget(struct http_req *req)
+{
+    req->over_budget = true;
+    req->http->busy++;
+}
+
 /* The access handler's first call: the method is known, the path decoded. */
 static void req_start(struct http *h, struct http_req *req, const char *method)
 {
@@ -241,7 +249,7 @@ static void req_start(struct http *h, struct http_req *req, const char *method)
     if (declared > req->limit)
         req->too_large = true;
     else if (declared > HTTP_BUFFERED_MAX - h->buffered)
-        req->over_budget = true;
+        over_budget(req);
 }
 
 static void req_destroy(struct http_req *req)
@@ -279,7 +287,7 @@ static void body_append(struct http_req *req, const char *data, size_t n)
         size_t cap = xgrow(req->cap, req->len + n + 1);
         struct http *h = req->http;
         if (cap - req->cap > HTTP_BUFFERED_MAX - h->buffered) {
-            req->over_budget = true;
+            over_budget(req);
             body_drop(req);
             return;
         }
@@ -512,6 +520,16 @@ size_t http_release_held(struct http *h)
 size_t http_held_count(const struct http *h)
 {
     return h->nheld;
+}
+
+size_t http_buffered_bytes(const struct http *h)
+{
+    return h->buffered;
+}
+
+uint64_t http_busy_refusals(const struct http *h)
+{
+    return h->busy;
 }
 
 const char *http_req_method(const struct http_req *req)

@@ -56,6 +56,10 @@ void http_run(struct http *h);
 /* Resume every held request so that its answer is sent. Returns how many. */
 size_t http_release_held(struct http *h);
 size_t http_held_count(const struct http *h);
+/* Bytes of request bodies buffered now, all connections together (bounded; see http.c). */
+size_t http_buffered_bytes(const struct http *h);
+/* Requests answered 503 because that bound was reached, since http_open. */
+uint64_t http_busy_refusals(const struct http *h);
 
 /* ---- inside dispatch ---- */
 
