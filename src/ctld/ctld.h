@@ -331,6 +331,8 @@ struct run {
     uint32_t nunconfirmed;  /* ranks set in unconfirmed (then it is freed) */
     char *nodelist;         /* NORDLYS_NODELIST, built once per start */
     char *exit_reason;      /* why the deciding exit happened (agent's text), or NULL */
+    json_t *launch_base;    /* the launch's part all ranks share, while launches are built */
+    uint32_t launches_left; /* launches still to build from launch_base */
 };
 
 struct runs *runs_create(void);

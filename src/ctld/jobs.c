@@ -529,17 +529,14 @@ static json_t *gpu_list(uint8_t mask, char *cvd, size_t size)
     return a;
 }
 
-static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const struct run *run,
-                          int rank, const char *cvd)
+/* The environment of rank: the request's (user_env, borrowed) and ours over it. */
+static json_t *launch_env(struct ctld *c, const json_t *user_env, const struct run *run, int rank,
+                          const char *cvd)
 {
-    json_t *env = rec->env_json ? json_loads(rec->env_json, 0, NULL) : NULL;
-    if (!json_is_object(env)) {
-        json_decref(env);
-        env = json_object();
-    }
+    json_t *env = json_is_object(user_env) ? json_deep_copy(user_env) : json_object();
     char buf[32];
     json_object_set_new(env, "CUDA_VISIBLE_DEVICES", json_string(cvd));
-    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rec->id);
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)run->job);
     json_object_set_new(env, "NORDLYS_JOB_ID", json_string(buf));
     snprintf(buf, sizeof(buf), "%u", run->number);
     json_object_set_new(env, "NORDLYS_RUN", json_string(buf));
@@ -553,7 +550,7 @@ static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const 
     const char *addr = run->nnodes > 1 ? agents_node_addr(c->agents, run->alloc[0].node) : NULL;
     json_object_set_new(env, "MASTER_ADDR", json_string(addr ? addr : "127.0.0.1"));
     snprintf(buf, sizeof(buf), "%llu",
-             (unsigned long long)(MASTER_PORT_BASE + rec->id % MASTER_PORT_SPAN));
+             (unsigned long long)(MASTER_PORT_BASE + run->job % MASTER_PORT_SPAN));
     json_object_set_new(env, "MASTER_PORT", json_string(buf));
     char world[16], rk[16];
     snprintf(world, sizeof(world), "%u", run->nnodes);
@@ -570,40 +567,66 @@ static json_t *launch_env(struct ctld *c, const struct nl_store_job *rec, const 
     return env;
 }
 
+/*
+ * The part of a launch every rank of a run shares, from the job's stored
+ * record: read once per start, not once per rank (a 4,096-node gang was
+ * 4,096 reads of one row). Kept until every rank's launch is built, or the
+ * run ends. NULL if the record cannot be read.
+ */
+static json_t *launch_base(struct ctld *c, struct run *run)
+{
+    if (run->launch_base != NULL)
+        return run->launch_base;
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    if (nl_store_job_get(c->store, run->job, &rec, &err) < 0) {
+        log_err("job=%llu launch: %s", (unsigned long long)run->job, err.msg);
+        nl_store_job_release(&rec);
+        return NULL;
+    }
+    json_t *cmd = json_loads(rec.command_json, 0, NULL);
+    json_t *env = rec.env_json ? json_loads(rec.env_json, 0, NULL) : NULL;
+    json_t *o = json_pack(
+            "{s:o, s:o, s:s, s:s, s:s, s:f, s:f}", "command", cmd ? cmd : json_array(), "env",
+            env ? env : json_object(), "cwd", rec.cwd ? rec.cwd : "/", "stdout",
+            rec.stdout_path ? rec.stdout_path : "/dev/null", "stderr",
+            rec.stderr_path ? rec.stderr_path : "/dev/null", "time_limit_s",
+            (double)rec.spec.time_limit_us / 1e6, "grace_s", (double)rec.spec.grace_us / 1e6);
+    /* The job's cgroup limits on each node; absent = no limit. */
+    if (o != NULL && rec.memory_max_bytes > 0)
+        json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec.memory_max_bytes));
+    if (o != NULL && rec.pids_max > 0)
+        json_object_set_new(o, "pids_max", json_integer((json_int_t)rec.pids_max));
+    nl_store_job_release(&rec);
+    run->launch_base = o;
+    run->launches_left = run->nnodes;
+    return o;
+}
+
 json_t *jobs_launch_json(struct ctld *c, uint64_t job, uint32_t node)
 {
     struct run *run = runs_get(c->runs, job);
     int rank = run ? run_rank(run, node) : -1;
     if (rank < 0 || run->kill_requested)
         return NULL;
-    struct nl_store_job rec;
-    nl_store_job_init(&rec);
-    struct nl_err err = {0};
-    json_t *o = NULL;
-    if (nl_store_job_get(c->store, job, &rec, &err) < 0) {
-        log_err("job=%llu launch: %s", (unsigned long long)job, err.msg);
-        goto out;
-    }
+    const json_t *base = launch_base(c, run);
+    if (base == NULL)
+        return NULL;
     char name[96], cvd[32];
     nl_facility_node_name(c->fac, node, name, sizeof(name));
     if (run->nodelist == NULL) /* a run reloaded after a restart */
         run->nodelist = build_nodelist(c, run->alloc, run->nnodes);
-    json_t *gpus = gpu_list(run->alloc[rank].mask, cvd, sizeof(cvd));
-    json_t *cmd = json_loads(rec.command_json, 0, NULL);
-    o = json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:f, s:f}", "job", (json_int_t)job,
-                  "run", (json_int_t)run->number, "node", name, "gpus", gpus, "command",
-                  cmd ? cmd : json_array(), "env", launch_env(c, &rec, run, rank, cvd), "cwd",
-                  rec.cwd ? rec.cwd : "/", "stdout",
-                  rec.stdout_path ? rec.stdout_path : "/dev/null", "stderr",
-                  rec.stderr_path ? rec.stderr_path : "/dev/null", "time_limit_s",
-                  (double)rec.spec.time_limit_us / 1e6, "grace_s", (double)rec.spec.grace_us / 1e6);
-    /* The job's cgroup limits on each node; absent = no limit. */
-    if (o != NULL && rec.memory_max_bytes > 0)
-        json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec.memory_max_bytes));
-    if (o != NULL && rec.pids_max > 0)
-        json_object_set_new(o, "pids_max", json_integer((json_int_t)rec.pids_max));
+    json_t *o = json_copy((json_t *)base); /* shallow: only env is replaced below */
+    json_object_set_new(o, "job", json_integer((json_int_t)job));
+    json_object_set_new(o, "run", json_integer((json_int_t)run->number));
+    json_object_set_new(o, "node", json_string(name));
+    json_object_set_new(o, "gpus", gpu_list(run->alloc[rank].mask, cvd, sizeof(cvd)));
+    json_object_set_new(o, "env", launch_env(c, json_object_get(base, "env"), run, rank, cvd));
     run->last_seen_us = c->now_us;
-out:
-    nl_store_job_release(&rec);
+    if (run->launches_left > 0 && --run->launches_left == 0) {
+        json_decref(run->launch_base);
+        run->launch_base = NULL;
+    }
     return o;
 }

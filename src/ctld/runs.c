@@ -45,6 +45,7 @@ static void run_free(struct run *run)
     free(run->nodelist);
     free(run->exit_reason);
     free(run->unconfirmed);
+    json_decref(run->launch_base);
     free(run);
 }
 
