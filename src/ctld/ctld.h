@@ -357,7 +357,8 @@ enum api_role {
 };
 
 struct route_params {
-    uint64_t id; /* the {id} segment, when the pattern has one */
+    uint64_t id;  /* the {id} segment, when the pattern has one */
+    char bad[48]; /* ROUTE_BAD_ID: the segment that is not an id (cut to fit), for the 400 */
 };
 
 typedef void (*route_fn)(struct ctld *c, struct http_req *req, const struct route_params *p);
@@ -377,10 +378,11 @@ enum route_result {
     ROUTE_FOUND = 0,
     ROUTE_NO_PATH,   /* 404 */
     ROUTE_NO_METHOD, /* 405: the path exists with other methods */
-    ROUTE_BAD_ID,    /* 404: {id} is not a valid id */
+    ROUTE_BAD_ID,    /* 400: {id} is not a canonical id ("099", "99abc"); p->bad names it */
 };
 
-/* Match method and path against table (n entries); *index and *p set when found. */
+/* Match method and path against table (n entries); *index and *p set when found, p->bad on
+ * ROUTE_BAD_ID. */
 enum route_result routes_match(const struct route *table, size_t n, const char *method,
                                const char *path, size_t *index, struct route_params *p);
 

@@ -64,8 +64,12 @@ static int match_path(const char *pattern, const char *path, struct route_params
         size_t pl = pe ? (size_t)(pe - pattern) : strlen(pattern);
         size_t sl = se ? (size_t)(se - path) : strlen(path);
         if (pl == 5 && strncmp(pattern, "/{id}", 5) == 0) {
-            if (sl < 1 || parse_id(path + 1, sl - 1, &p->id) < 0)
+            if (sl < 1 || parse_id(path + 1, sl - 1, &p->id) < 0) {
                 bad_id = true;
+                size_t n = sl - 1 < sizeof(p->bad) - 1 ? sl - 1 : sizeof(p->bad) - 1;
+                memcpy(p->bad, path + 1, n);
+                p->bad[n] = '\0';
+            }
         } else if (pl != sl || strncmp(pattern, path, pl) != 0) {
             return 0;
         }
@@ -88,8 +92,10 @@ enum route_result routes_match(const struct route *table, size_t n, const char *
         if (m == 0)
             continue;
         if (m < 0) {
-            if (res == ROUTE_NO_PATH)
+            if (res == ROUTE_NO_PATH) {
                 res = ROUTE_BAD_ID;
+                memcpy(p->bad, tmp.bad, sizeof(p->bad));
+            }
             continue;
         }
         if (strcmp(table[i].method, method) != 0) {

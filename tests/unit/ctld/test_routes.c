@@ -64,6 +64,11 @@ static void test_routes_match_bad_id_is_not_found(void **state)
     assert_int_equal(match("GET", "/v1/jobs/-1", &idx, &p), ROUTE_BAD_ID);
     assert_int_equal(match("GET", "/v1/jobs/00012", &idx, &p), ROUTE_BAD_ID);
     assert_int_equal(match("GET", "/v1/jobs/123456789012345678901", &idx, &p), ROUTE_BAD_ID);
+    /* The segment at fault is named, for the 400. */
+    assert_int_equal(match("DELETE", "/v1/jobs/099", &idx, &p), ROUTE_BAD_ID);
+    assert_string_equal(p.bad, "099");
+    assert_int_equal(match("DELETE", "/v1/jobs/99abc", &idx, &p), ROUTE_BAD_ID);
+    assert_string_equal(p.bad, "99abc");
 }
 
 static void test_routes_match_unknown_path_and_method(void **state)
