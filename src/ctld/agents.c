@@ -598,8 +598,12 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
     rebuild_lists(a);
     ag->up = true;
     ag->last_sync_us = c->now_us;
-    /* Nothing it was told before applies to the new incarnation, which has no processes. */
-    ag->nlaunches = ag->nkills = 0;
+    /*
+     * Launches queued for the old incarnation were for runs lost just now.
+     * The kills stay: a new incarnation has no such process (harmless), and
+     * a legacy agent (no instance) may not have killed its old processes.
+     */
+    ag->nlaunches = 0;
     ag->need_full = true;
     ag->has_seq = false;
     ag->nodes_down = false;
