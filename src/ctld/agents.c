@@ -81,6 +81,7 @@ struct agent {
     bool emulated;
     bool up;
     bool nodes_down;      /* some of its nodes may not be up: the next sync raises them */
+    bool reloaded;        /* loaded from the store, not heard from since this controller began */
     bool need_full;       /* the next sync must be full (after reload, registration, a gap) */
     bool has_seq;         /* last_seq is set */
     uint64_t last_seq;    /* "seq" of the last sync applied */
@@ -318,6 +319,19 @@ static bool agent_live(const struct ctld *c, const struct agent *ag)
     return ag->up && c->now_us - ag->last_sync_us <= (int64_t)c->cfg->node_timeout_ms * 1000;
 }
 
+/*
+ * Whether ag's nodes are its own against another agent: while it is live,
+ * and for node-timeout-ms after a controller restart until it syncs (it
+ * may be alive and not have had the time to say so). Its name is not held
+ * meanwhile: the store does not keep instances, and a registration under
+ * the name is most likely the same agent restarted.
+ */
+static bool agent_holds_nodes(const struct ctld *c, const struct agent *ag)
+{
+    return (ag->up || ag->reloaded) &&
+           c->now_us - ag->last_sync_us <= (int64_t)c->cfg->node_timeout_ms * 1000;
+}
+
 int64_t agents_run_vouched(const struct ctld *c, const struct run *run)
 {
     const struct agents *a = c->agents;
@@ -374,6 +388,7 @@ static int load_one(const char *agent_id, bool emulated, uint32_t node, void *ar
     ag->last_sync_us = x->c->now_us;
     /* The controller restarted: it knows nothing of what the agent runs until a full list. */
     ag->need_full = true;
+    ag->reloaded = true;
     ag->nodes_down = true;
     if (ag->nnodes % 64 == 0)
         ag->nodes = xreallocarray(ag->nodes, ag->nnodes + 64, sizeof(*ag->nodes));
@@ -541,16 +556,18 @@ static int check_conflicts(const struct ctld *c, const char *id, const char *ins
     }
     for (size_t i = 0; i < n; i++) {
         int32_t owner = a->node_agent[nodes[i]];
-        if (owner < 0 || owner == self || !agent_live(c, a->list[owner]))
+        if (owner < 0 || owner == self || !agent_holds_nodes(c, a->list[owner]))
             continue;
+        const struct agent *o = a->list[owner];
         char name[96];
         nl_facility_node_name(c->fac, nodes[i], name, sizeof(name));
         *code = "node_owned";
         snprintf(msg, size,
-                 "nodes: %s is owned by agent '%s' (live, last synced %.1f s ago); stop that "
-                 "agent or remove the node from its --nodes first",
-                 name, a->list[owner]->id,
-                 (double)(c->now_us - a->list[owner]->last_sync_us) / 1e6);
+                 "nodes: %s is owned by agent '%s' (%s %.1f s ago); stop that agent or remove the "
+                 "node from its --nodes first",
+                 name, o->id,
+                 o->reloaded ? "not heard from since a controller restart" : "live, last synced",
+                 (double)(c->now_us - o->last_sync_us) / 1e6);
         return -EBUSY;
     }
     return 0;
@@ -597,6 +614,7 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
     free(old);
     rebuild_lists(a);
     ag->up = true;
+    ag->reloaded = false;
     ag->last_sync_us = c->now_us;
     /*
      * Launches queued for the old incarnation were for runs lost just now.
@@ -987,6 +1005,7 @@ static void apply_sync(struct ctld *c, struct sync_msg *m, const char *peer)
 {
     struct agent *ag = m->ag;
     ag->last_sync_us = c->now_us;
+    ag->reloaded = false;
     snprintf(ag->addr, sizeof(ag->addr), "%s", peer);
     if (!ag->up) {
         ag->up = true;

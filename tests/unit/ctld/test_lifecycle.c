@@ -494,6 +494,27 @@ static void test_node_ownership(void **state)
     assert_string_equal(agents_node_agent(f->c->agents, 0), "a");
 }
 
+/*
+ * After a controller restart, an agent not heard from yet keeps its nodes
+ * for node-timeout-ms against other agents, but its name is free to the
+ * same agent restarted (the store keeps no instance).
+ */
+static void test_reloaded_owner(void **state)
+{
+    struct fx *f = *state;
+    struct api_fault fault = {0};
+    assert_int_equal(reg(f, "a", "aa01", "01", NULL), 0);
+    fx_restart(f);
+    assert_int_equal(reg(f, "b", "bb01", "12", &fault), -EBUSY);
+    assert_string_equal(fault.code, "node_owned");
+    assert_non_null(strstr(fault.msg, "controller restart"));
+    assert_int_equal(reg(f, "a", "aa02", "01", NULL), 0);
+    fx_restart(f);
+    advance(f, 6 * SEC);
+    assert_int_equal(reg(f, "b", "bb01", "12", NULL), 0);
+    assert_string_equal(agents_node_agent(f->c->agents, 1), "b");
+}
+
 /* A restarted agent (same instance) is accepted, and its runs are lost at once: requeued. */
 static void test_agent_restart_requeues(void **state)
 {
@@ -646,6 +667,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_node_loss, setup, teardown),
             cmocka_unit_test_setup_teardown(test_restart_reload, setup, teardown),
             cmocka_unit_test_setup_teardown(test_node_ownership, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_reloaded_owner, setup, teardown),
             cmocka_unit_test_setup_teardown(test_agent_restart_requeues, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delta_sync, setup, teardown),
             cmocka_unit_test_setup_teardown(test_delta_lost_launch, setup, teardown),
