@@ -136,6 +136,27 @@ static void shown(const char *s, size_t len, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Whether s (len bytes) is well-formed UTF-8: answers echo the path in JSON, which must be. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t n = s[i] < 0x80             ? 0
+                   : (s[i] & 0xe0) == 0xc0 ? 1
+                   : (s[i] & 0xf0) == 0xe0 ? 2
+                   : (s[i] & 0xf8) == 0xf0 ? 3
+                                           : 4;
+        if (n == 4 || (n > 0 && i + n >= len))
+            return false;
+        if (n == 1 && s[i] < 0xc2)
+            return false; /* overlong */
+        for (size_t k = 1; k <= n; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += n + 1;
+    }
+    return true;
+}
+
 /*
  * Check the whole target (path and query) and decode its path into a new
  * string. NULL with *why set (a new string) when an escape is not %XX, or
@@ -169,6 +190,14 @@ static char *decode_target(const char *target, char **why)
         }
     }
     path[n] = '\0';
+    if (problem == NULL && !utf8_valid((const unsigned char *)path, n)) {
+        problem = "bytes that are not UTF-8";
+        /* Named by the first byte above 0x7f, raw or escaped. */
+        for (at = 0; at + 1 < plen; at++)
+            if ((unsigned char)target[at] >= 0x80 ||
+                (target[at] == '%' && hex_digit(target[at + 1]) >= 8))
+                break;
+    }
     if (problem == NULL)
         return path;
     free(path);

@@ -1,9 +1,9 @@
 #!/bin/sh
 # proto_http: hostile HTTP requests are answered, never obeyed wrongly and
 # never a crash:
-# - a request target with %00, a bad %-escape or an escaped control
-#   character is a 400 naming the path segment; DELETE /v1/jobs/ID%00abc
-#   does not cancel job ID;
+# - a request target with %00, a bad %-escape, an escaped control
+#   character or bytes that are not UTF-8 is a 400 naming the path segment;
+#   DELETE /v1/jobs/ID%00abc does not cancel job ID;
 # - request bodies all connections together may buffer are bounded (256 MiB):
 #   20 connections each sending an agent sync of almost 16 MiB (320 MiB in
 #   all, every body held back by its last byte, so nothing completes and
@@ -16,7 +16,7 @@ nl_tmpdir
 nl_ctld_start "$NL_TMP/state"
 
 ID=$(nl_submit '{"gpus":1,"command":["true"]}')
-for path in "/v1/jobs/$ID%00abc" "/v1/jobs/$ID%zz" "/v1/jobs/$ID%0a" "/v1/jobs/$ID%"; do
+for path in "/v1/jobs/$ID%00abc" "/v1/jobs/$ID%zz" "/v1/jobs/$ID%0a" "/v1/jobs/$ID%" "/v1/jobs/$ID%ff"; do
     nl_http DELETE "$path"
     nl_expect 400 '.error.code == "invalid_path" and (.error.message | startswith("path: segment"))'
 done
