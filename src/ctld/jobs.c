@@ -274,18 +274,6 @@ void jobs_lost(struct ctld *c, uint64_t job, const char *why)
     finish_run(c, run, NL_EXIT_NODE_FAIL);
 }
 
-bool jobs_seen(struct ctld *c, uint64_t job, uint32_t number, uint32_t node)
-{
-    struct run *run = runs_get(c->runs, job);
-    int rank = run && run->number == number ? run_rank(run, node) : -1;
-    if (rank < 0)
-        return false;
-    run->last_seen_us = c->now_us;
-    run->last_listed_us = c->now_us;
-    confirm_rank(c, run, rank);
-    return true;
-}
-
 /*
  * A kill answer may have been lost (a crash of either side, a dropped
  * connection): repeat it once its grace and a node timeout have passed
@@ -307,6 +295,21 @@ static void resend_kill(struct ctld *c, struct run *run)
                               run->kill_reason);
             run->kill_sent_us = c->now_us;
         }
+}
+
+bool jobs_seen(struct ctld *c, uint64_t job, uint32_t number, uint32_t node)
+{
+    struct run *run = runs_get(c->runs, job);
+    int rank = run && run->number == number ? run_rank(run, node) : -1;
+    if (rank < 0)
+        return false;
+    run->last_seen_us = c->now_us;
+    run->last_listed_us = c->now_us;
+    confirm_rank(c, run, rank);
+    /* A reloaded kill goes out in the answer to the first sync that lists the run. */
+    if (run->kill_requested && run->kill_sent_us == 0)
+        resend_kill(c, run);
+    return true;
 }
 
 void jobs_kill_reloaded(struct ctld *c, struct run *run, const char *reason)

@@ -381,12 +381,17 @@ static void test_preempt_and_restart(void **state)
     assert_int_equal(info.state, NL_JOB_PREEMPTING);
     /* Planned with its grace's end, not its time limit's. */
     assert_true(info.expect_end_us <= f->c->now_us + 3 * SEC + SEC);
+    /* The kill is repeated in the answer to the first sync that lists the run. */
     answer = sync_agent(f, "a", body);
-    assert_true(json_is_true(json_object_get(answer, "full_next")) == false);
+    assert_null(json_object_get(answer, "full_next"));
+    k = kill_of(answer, b);
+    assert_non_null(k);
+    assert_int_equal(json_integer_value(json_object_get(k, "grace_s")), 3);
+    assert_string_equal(json_string_value(json_object_get(k, "reason")), "preempt");
     json_decref(answer);
-    tick(f); /* the repeated kill is queued by the clock */
+    tick(f); /* and not again before its grace and a node timeout have passed */
     answer = sync_agent(f, "a", body);
-    assert_non_null(kill_of(answer, b));
+    assert_null(kill_of(answer, b));
     json_decref(answer);
     n = (size_t)snprintf(body, sizeof(body), ",\"exits\":[");
     for (int r = 0; r < 4; r++) {
