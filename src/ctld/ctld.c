@@ -415,10 +415,12 @@ static int open_store(struct ctld *c, struct nl_err *err)
     c->store = nl_store_open(&opts, err);
     free(db);
     if (c->store == NULL) {
-        if (err->code == -EMEDIUMTYPE)
-            nl_err_set(err, err->code,
+        if (err->code == -EMEDIUMTYPE) {
+            struct nl_err why = *err;
+            nl_err_set(err, why.code,
                        "%s; nordlysd --init would move it aside and start a new facility there",
-                       err->msg);
+                       why.msg);
+        }
         return err->code ? err->code : -EIO;
     }
     /*
