@@ -23,10 +23,11 @@ static const struct {
     unsigned status;
     const char *name;
 } err_map[] = {
-        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"}, {-EEXIST, 409, "conflict"},
-        {-EBUSY, 409, "conflict"},       {-EFBIG, 413, "too_large"},  {-E2BIG, 413, "too_large"},
-        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"}, {-EAGAIN, 503, "unavailable"},
-        {-ENOSPC, 503, "store_unavailable"},
+        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"},
+        {-EEXIST, 409, "conflict"},      {-EBUSY, 409, "conflict"},
+        {-EFBIG, 413, "too_large"},      {-E2BIG, 413, "too_large"},
+        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"},
+        {-EAGAIN, 503, "unavailable"},   {-ENOSPC, 503, "store_unavailable"},
 };
 
 size_t api_body_limit(void *arg, const char *method, const char *path)

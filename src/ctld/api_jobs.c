@@ -94,8 +94,7 @@ static int idem_replay(struct ctld *c, struct http_req *req, const struct nl_sto
     if (nl_store_job_get(c->store, idem.job, &first, &err) < 0)
         api_err_reply(c, req, &err, NULL);
     else
-        api_reply(c, req, 200,
-                  json_pack("{s:o, s:b}", "job", job_json(c, &first), "replayed", 1));
+        api_reply(c, req, 200, json_pack("{s:o, s:b}", "job", job_json(c, &first), "replayed", 1));
     nl_store_job_release(&first);
     return 1;
 }

@@ -188,8 +188,7 @@ void ctld_commit(struct ctld *c)
             rc = nl_store_commit(c->store, &err);
             if (rc == 0) {
                 c->stats.commits++;
-                histogram_observe(&c->stats.commit_s,
-                                  (double)(nl_clock_monotonic_us() - t0) / 1e6);
+                histogram_observe(&c->stats.commit_s, (double)(nl_clock_monotonic_us() - t0) / 1e6);
             }
         }
     }

@@ -432,7 +432,8 @@ static int add_missing_columns(struct nl_store *st, struct nl_err *err)
     for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
         char sql[256];
         int n = 0;
-        snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = '%s'",
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = '%s'",
                  added_columns[i].name);
         int rc = query_int(st, sql, &n, err);
         if (rc < 0)
@@ -596,8 +597,7 @@ static int move_aside(const char *path, struct nl_err *err)
     return 0;
 }
 
-static struct nl_store *open_file(const struct nl_store_opts *opts, bool exists,
-                                  struct nl_err *err)
+static struct nl_store *open_file(const struct nl_store_opts *opts, bool exists, struct nl_err *err)
 {
     struct nl_store *st = xcalloc(1, sizeof(*st));
     st->path = xstrdup(opts->path);
@@ -1068,8 +1068,8 @@ int nl_store_jobs_count(struct nl_store *st, const struct nl_store_filter *f, ui
                         struct nl_err *err)
 {
     unsigned live = (1u << NL_JOB_PENDING) | (1u << NL_JOB_RUNNING) | (1u << NL_JOB_PREEMPTING);
-    enum stmt_id id = f->states != 0 && (f->states & ~live) == 0 ? ST_JOBS_COUNT_LIVE
-                                                                  : ST_JOBS_COUNT;
+    enum stmt_id id =
+            f->states != 0 && (f->states & ~live) == 0 ? ST_JOBS_COUNT_LIVE : ST_JOBS_COUNT;
     sqlite3_stmt *s = st->stmt[id];
     char states[160];
     bind_filter(s, f, states, sizeof(states));

@@ -262,9 +262,9 @@ void nl_store_ids_reserve(struct nl_store *st, uint64_t last_used);
 #define NL_STORE_IDEM_KEY_MAX 255
 
 struct nl_store_idem {
-    uint64_t job;           /* the job the key's first use created */
-    char request_hash[72];  /* the caller's digest of the request (text) */
-    int64_t created_us;     /* when the key was first used */
+    uint64_t job;          /* the job the key's first use created */
+    char request_hash[72]; /* the caller's digest of the request (text) */
+    int64_t created_us;    /* when the key was first used */
 };
 
 /*

@@ -633,9 +633,9 @@ static void test_open_refuses_empty_sqlite(void **state)
     page[17] = 0x00;
     page[18] = page[19] = 1;
     page[21] = 64, page[22] = 32, page[23] = 32;
-    page[31] = 1;  /* one page */
-    page[47] = 4;  /* schema format 4 */
-    page[59] = 1;  /* text encoding UTF-8 */
+    page[31] = 1;     /* one page */
+    page[47] = 4;     /* schema format 4 */
+    page[59] = 1;     /* text encoding UTF-8 */
     page[100] = 0x0d; /* an empty table leaf: the schema */
     page[105] = 0x10; /* cell content starts at 4096 (0x1000) */
     char path[128];
@@ -845,8 +845,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_idem_rolled_back_with_its_job, setup, teardown),
             cmocka_unit_test_setup_teardown(test_idem_expire_in_bounded_batches, setup, teardown),
             cmocka_unit_test_setup_teardown(test_count_matches_list_filters, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_probe_commits_on_a_healthy_store, setup,
-                                            teardown),
+            cmocka_unit_test_setup_teardown(test_probe_commits_on_a_healthy_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
