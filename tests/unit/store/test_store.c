@@ -663,6 +663,40 @@ static void test_open_accepts_legacy_nordlys(void **state)
     f->st = open_store(f->path);
 }
 
+static void test_migration_adds_missing_limit_columns(void **state)
+{
+    struct fixture *f = *state;
+    begin(f->st);
+    uint64_t id = insert(f->st, "old", "t", 1);
+    commit(f->st);
+    nl_store_close(f->st);
+    f->st = NULL;
+    /* A version 2 database, as a build before the limits wrote it (the sqlite3 shell makes it). */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 %s 'ALTER TABLE jobs DROP COLUMN memory_max_bytes;"
+             " ALTER TABLE jobs DROP COLUMN pids_max; DROP TABLE idempotency; DROP TABLE meta;"
+             " PRAGMA application_id = 0; PRAGMA user_version = 2' 2>/dev/null",
+             f->path);
+    if (system("command -v sqlite3 > /dev/null 2>&1") != 0 || system(cmd) != 0)
+        skip();
+    f->st = open_store(f->path);
+    struct nl_store_job j;
+    nl_store_job_init(&j);
+    assert_int_equal(nl_store_job_get(f->st, id, &j, NULL), 0);
+    assert_int_equal(j.memory_max_bytes, 0); /* the old job: no limit */
+    nl_store_job_release(&j);
+    begin(f->st);
+    uint64_t id2 = insert(f->st, "new", "t", 2);
+    commit(f->st);
+    assert_int_equal(nl_store_job_get(f->st, id2, &j, NULL), 0);
+    assert_int_equal(j.memory_max_bytes, 5ull << 40);
+    assert_int_equal(j.pids_max, 4096);
+    nl_store_job_release(&j);
+    struct nl_store_idem got;
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k", 0, &got, NULL), -ENOENT);
+}
+
 static void test_init_moves_refused_file_aside(void **state)
 {
     struct fixture *f = *state;
@@ -838,6 +872,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_open_refuses_foreign_sqlite, setup, teardown),
             cmocka_unit_test_setup_teardown(test_open_refuses_empty_sqlite, setup, teardown),
             cmocka_unit_test_setup_teardown(test_open_accepts_legacy_nordlys, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migration_adds_missing_limit_columns, setup,
+                                            teardown),
             cmocka_unit_test_setup_teardown(test_init_moves_refused_file_aside, setup, teardown),
             cmocka_unit_test_setup_teardown(test_init_keeps_a_nordlys_database, setup, teardown),
             cmocka_unit_test_setup_teardown(test_ids_reserve_skips_used_ids, setup, teardown),
