@@ -5,7 +5,7 @@
 # header, keys are per tenant. Then a burst of keyed submissions with the
 # controller SIGKILLed part way (after 40 acknowledged answers) and every
 # key retried after the restart: one job per key, every acknowledged job
-# kept under its id, none added.
+# kept under its id, none added. Last, the list's total and paging.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -91,5 +91,23 @@ DUPS=$(nl_json '[.jobs[].name | select(startswith("burst-"))] | group_by(.) | ma
 COUNT=$(nl_json '[.jobs[].name | select(startswith("burst-"))] | length')
 [ "$DUPS" = 0 ] || nl_fail "$DUPS keys made more than one job"
 [ "$COUNT" = $N ] || nl_fail "$COUNT burst jobs stored for $N keys"
+
+# The list says how many jobs match, and pages newest first with before=ID.
+ALL=$(nl_json '.total')
+nl_http GET "/v1/jobs?limit=50"
+nl_expect 200 ".total == $ALL and (.jobs | length) == 50"
+SEEN=50
+LAST=$(nl_json '.jobs[-1].id')
+while [ "$SEEN" -lt "$ALL" ]; do
+    nl_http GET "/v1/jobs?limit=50&before=$LAST"
+    nl_expect 200 ".total == $ALL and (.jobs | length) > 0 and ([.jobs[].id] | max) < $LAST"
+    SEEN=$((SEEN + $(nl_json '.jobs | length')))
+    LAST=$(nl_json '.jobs[-1].id')
+done
+[ "$SEEN" = "$ALL" ] || nl_fail "paging showed $SEEN jobs of $ALL"
+nl_http GET "/v1/jobs?before=abc"
+nl_expect 400 '.error.field == "before"'
+nl_http GET "/v1/jobs?state=PENDING&tenant=anchor"
+nl_expect 200 '.total == 1'
 nl_ctld_stop || nl_fail "nordlysd did not stop cleanly"
 echo "ok: $N keys, $ACKED acknowledged before the kill, one job each"
