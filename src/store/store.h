@@ -22,6 +22,15 @@
  *
  * Calling context: one thread; no function blocks for long except
  * nl_store_commit, which waits for the disk (fsync) when synchronous=FULL.
+ *
+ * Another backend (PostgreSQL) would implement this same interface: no
+ * SQLite type or error leaves store.c, errors are negative errno values
+ * (-ENOSPC/-EIO from a commit that cannot be made, -EMEDIUMTYPE for a
+ * database that is not ours, -ENOENT for no such record), every write is
+ * inside the caller's begin/commit, and ids come from the store in
+ * increasing order (next_id may be kept in memory: one writer, see
+ * nordlysd's state-directory lock). What is SQLite's alone: opts.path,
+ * opts.sync_normal, opts.init and the free-space part of nl_store_probe.
  */
 #ifndef NL_STORE_STORE_H
 #define NL_STORE_STORE_H
