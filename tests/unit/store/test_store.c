@@ -834,6 +834,12 @@ static void test_count_matches_list_filters(void **state)
     struct nl_store_filter live_even = {.states = 1u << NL_JOB_PENDING, .tenant = "even"};
     assert_int_equal(nl_store_jobs_count(f->st, &live_even, &n, NULL), 0);
     assert_int_equal(n, 3);
+    struct nl_store_filter odd = {.tenant = "odd"};
+    assert_int_equal(nl_store_jobs_count(f->st, &odd, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    struct nl_store_filter ended = {.states = 1u << NL_JOB_CANCELLED};
+    assert_int_equal(nl_store_jobs_count(f->st, &ended, &n, NULL), 0);
+    assert_int_equal(n, 1);
 }
 
 static void test_probe_commits_on_a_healthy_store(void **state)
