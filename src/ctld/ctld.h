@@ -110,7 +110,7 @@ struct ctld {
 struct ctld_durable {
     int lock_fd; /* STATE/ctld.lock, flock()ed for the daemon's life */
     bool unavailable;
-    char reason[256];       /* why the store cannot commit, for 503 answers */
+    char reason[320];       /* why the store cannot commit, for 503 answers */
     int64_t next_probe_us;  /* while unavailable */
     int64_t next_expire_us; /* next deletion of expired idempotency keys */
     bool port_file_pending; /* ctld.port could not be written yet (full disk) */
