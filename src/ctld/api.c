@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/xalloc.h"
 #include "ctld.h"
 #include "ctld/http.h"
 #include "nordlys/err.h"
@@ -22,10 +23,11 @@ static const struct {
     unsigned status;
     const char *name;
 } err_map[] = {
-        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"}, {-EEXIST, 409, "conflict"},
-        {-EBUSY, 409, "conflict"},       {-EFBIG, 413, "too_large"},  {-E2BIG, 413, "too_large"},
-        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"}, {-EAGAIN, 503, "unavailable"},
-        {-ENOSPC, 503, "unavailable"},
+        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"},
+        {-EEXIST, 409, "conflict"},      {-EBUSY, 409, "conflict"},
+        {-EFBIG, 413, "too_large"},      {-E2BIG, 413, "too_large"},
+        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"},
+        {-EAGAIN, 503, "unavailable"},   {-ENOSPC, 503, "store_unavailable"},
 };
 
 size_t api_body_limit(void *arg, const char *method, const char *path)
@@ -46,8 +48,33 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
     json_decref(body);
     http_reply(req, status, "application/json", text);
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */
-    if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0)
+    if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0) {
         http_req_hold(req);
+        /* Kept so that a failed COMMIT can replace the answer (the connection waits meanwhile). */
+        struct ctld_durable *d = c->dur;
+        if (d->nheld == d->held_cap) {
+            d->held_cap = xgrow(d->held_cap, d->nheld + 1);
+            d->held = xreallocarray(d->held, d->held_cap, sizeof(*d->held));
+        }
+        d->held[d->nheld++] = req;
+    }
+}
+
+/* The error object of docs/api.md as text. */
+static char *error_text(unsigned status, const char *code, const char *field, const char *msg);
+
+void api_fail_held(struct ctld *c, const char *reason)
+{
+    struct ctld_durable *d = c->dur;
+    for (size_t i = 0; i < d->nheld; i++)
+        http_reply(d->held[i], 503, "application/json",
+                   error_text(503, "store_unavailable", NULL, reason));
+    d->nheld = 0;
+}
+
+void api_held_clear(struct ctld *c)
+{
+    c->dur->nheld = 0;
 }
 
 static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
@@ -56,6 +83,14 @@ static json_t *error_object(unsigned status, const char *code, const char *field
     if (field != NULL && field[0] != '\0')
         json_object_set_new(e, "field", json_string(field));
     return json_pack("{s:o}", "error", e);
+}
+
+static char *error_text(unsigned status, const char *code, const char *field, const char *msg)
+{
+    json_t *o = error_object(status, code, field, msg);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
 }
 
 void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
@@ -167,6 +202,11 @@ void api_dispatch(void *arg, struct http_req *req)
     }
     if (http_req_too_large(req)) {
         api_error(c, req, 413, "too_large", "body", "body: larger than %zu bytes", t[idx].body_max);
+        return;
+    }
+    /* Every route but GET writes (or, for an agent's sync, may): refused while nothing commits. */
+    if (!ctld_store_available(c) && strcmp(t[idx].method, "GET") != 0) {
+        api_error(c, req, 503, "store_unavailable", NULL, "%s", c->dur->reason);
         return;
     }
     t[idx].fn(c, req, &p);

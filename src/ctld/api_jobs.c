@@ -5,6 +5,10 @@
  * A submission is checked completely (the request, then the scheduler's
  * validation against facility and tenants) before anything is written;
  * its 201 is held until the iteration's COMMIT (api_reply does that).
+ * With an Idempotency-Key, the key is stored in the job's transaction, and
+ * a later submission of the same tenant and key (within
+ * --idempotency-window-s) gets the first job back (200, "replayed") or,
+ * for a different request, 422 idempotency_key_reused.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rng.h"
 #include "ctld.h"
+#include "ctld/config.h"
 #include "ctld/http.h"
 #include "nordlys/err.h"
 #include "store/store.h"
@@ -29,9 +35,78 @@ static void field_of(const char *msg, char *field, size_t size)
     field[n] = '\0';
 }
 
+/* 1 to NL_STORE_IDEM_KEY_MAX printable ASCII characters. */
+static bool idem_key_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > NL_STORE_IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x20 || key[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/*
+ * The digest a key's request is remembered by: of the request as parsed
+ * JSON with sorted keys, so that a retry that reorders fields or spacing
+ * is the same request. Length and a 64-bit hash: a different request
+ * under the same key of the same tenant is a client's mistake, not an
+ * attack on anyone else, so a cryptographic digest buys nothing.
+ */
+static void request_hash(const json_t *body, char *out, size_t size)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    size_t len = text ? strlen(text) : 0;
+    snprintf(out, size, "v1-%zu-%016llx", len,
+             (unsigned long long)nl_hash64(text ? text : "", len));
+    free(text);
+}
+
+/*
+ * An earlier submission under the same tenant and key, within the window:
+ * answer for it (200 and its job, or 422 for another request) and return
+ * 1; 0 when there is none; an error answered and -1.
+ */
+static int idem_replay(struct ctld *c, struct http_req *req, const struct nl_store_job *rec,
+                       const char *key, const char *hash)
+{
+    struct nl_store_idem idem;
+    struct nl_err err = {0};
+    int64_t window_us = (int64_t)c->cfg->idempotency_window_s * 1000000;
+    int rc = nl_store_idem_get(c->store, rec->tenant, key, ctld_now(c) - window_us, &idem, &err);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0) {
+        api_err_reply(c, req, &err, NULL);
+        return -1;
+    }
+    if (strcmp(idem.request_hash, hash) != 0) {
+        api_error(c, req, 422, "idempotency_key_reused", "Idempotency-Key",
+                  "Idempotency-Key: '%.64s' was used by tenant %s for another request (job %llu) "
+                  "in the last %llu s",
+                  key, rec->tenant, (unsigned long long)idem.job,
+                  (unsigned long long)c->cfg->idempotency_window_s);
+        return 1;
+    }
+    struct nl_store_job first;
+    nl_store_job_init(&first);
+    if (nl_store_job_get(c->store, idem.job, &first, &err) < 0)
+        api_err_reply(c, req, &err, NULL);
+    else
+        api_reply(c, req, 200, json_pack("{s:o, s:b}", "job", job_json(c, &first), "replayed", 1));
+    nl_store_job_release(&first);
+    return 1;
+}
+
 void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
+    const char *key = http_req_header(req, "Idempotency-Key");
+    if (key != NULL && !idem_key_valid(key))
+        return api_error(c, req, 400, "invalid_field", "Idempotency-Key",
+                         "Idempotency-Key: must be 1 to %d printable ASCII characters",
+                         NL_STORE_IDEM_KEY_MAX);
     json_t *body = api_body_object(c, req);
     if (body == NULL)
         return;
@@ -39,10 +114,15 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
     nl_store_job_init(&rec);
     struct api_fault f = {0};
     struct nl_err err = {0};
-    char field[64];
+    char field[64], hash[sizeof(((struct nl_store_idem *)0)->request_hash)];
     if (job_request_parse(body, c->tenants, &rec, &f) < 0) {
         api_fault_reply(c, req, &f);
         goto out;
+    }
+    if (key != NULL) {
+        request_hash(body, hash, sizeof(hash));
+        if (idem_replay(c, req, &rec, key, hash) != 0)
+            goto out;
     }
     if (nl_sched_validate(c->sched, &rec.spec, &err) < 0) {
         field_of(err.msg, field, sizeof(field));
@@ -55,6 +135,13 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
     if (jobs_submit(c, &rec, &err) < 0) {
         api_err_reply(c, req, &err, NULL);
         goto out;
+    }
+    if (key != NULL) {
+        /* In the job's transaction: both are durable, or neither. */
+        struct nl_store_idem idem = {.job = rec.id, .created_us = rec.submit_us};
+        snprintf(idem.request_hash, sizeof(idem.request_hash), "%s", hash);
+        if (nl_store_idem_put(c->store, rec.tenant, key, &idem, &err) < 0)
+            ctld_fatal("idempotency key", &err); /* the job is in the transaction already */
     }
     api_reply(c, req, 201, json_pack("{s:o}", "job", job_json(c, &rec)));
 out:
@@ -126,11 +213,14 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
     }
     f.tenant = http_req_query(req, "tenant");
     struct list_ctx x = {.c = c, .jobs = json_array()};
-    if (nl_store_jobs_list(c->store, &f, list_one, &x, &err) < 0) {
+    uint64_t total = 0;
+    if (nl_store_jobs_list(c->store, &f, list_one, &x, &err) < 0 ||
+        nl_store_jobs_count(c->store, &f, &total, &err) < 0) {
         json_decref(x.jobs);
         return api_err_reply(c, req, &err, NULL);
     }
-    api_reply(c, req, 200, json_pack("{s:o}", "jobs", x.jobs));
+    /* total: every job the filter matches, so that a client can say how many it did not show. */
+    api_reply(c, req, 200, json_pack("{s:o, s:I}", "jobs", x.jobs, "total", (json_int_t)total));
 }
 
 void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p)

@@ -65,7 +65,8 @@ static const struct cfg_opt cfg_opts[] = {
         STR_OPT("state-dir", state_dir, "state", NULL,
                 "directory for the database, job output and ctld.port"),
         STR_OPT("listen", listen, "127.0.0.1:7420", NULL,
-                "HTTP address HOST:PORT (port 0 picks a free port, written to STATE/ctld.port)"),
+                "HTTP address HOST:PORT (port 0: the previous run's port if free, else any "
+                "free port; written to STATE/ctld.port)"),
         UINT_OPT("sched-interval-ms", sched_interval_ms, "100", 1, 60000,
                  "least time between scheduling passes"),
         UINT_OPT("node-timeout-ms", node_timeout_ms, "5000", 100, 3600000,
@@ -76,6 +77,11 @@ static const struct cfg_opt cfg_opts[] = {
                 "SQLite synchronous: full (survives power loss) or normal (survives kill -9)"),
         STR_OPT("log-level", log_level, "info", level_choices, "err, warn, info or debug"),
         STR_OPT("log-file", log_file, "", NULL, "log to this file instead of stderr"),
+        UINT_OPT("idempotency-window-s", idempotency_window_s, "86400", 1, 31536000,
+                 "how long a submission's Idempotency-Key finds its job (seconds)"),
+        BOOL_OPT("init", init,
+                 "start a new facility where STATE/nordlys.db is empty or not a nordlys "
+                 "database (the file is moved aside, never deleted)"),
         BOOL_OPT("print-config", print_config, "print the effective configuration and exit"),
         BOOL_OPT("help", help, "print this help and exit"),
 };

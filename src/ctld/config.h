@@ -26,9 +26,11 @@ struct ctld_config {
     uint64_t sched_interval_ms;
     uint64_t node_timeout_ms;
     uint64_t sync_interval_ms;
-    char *synchronous; /* "full" or "normal" */
-    char *log_level;   /* err, warn, info, debug */
-    char *log_file;    /* "" = stderr */
+    char *synchronous;             /* "full" or "normal" */
+    char *log_level;               /* err, warn, info, debug */
+    char *log_file;                /* "" = stderr */
+    uint64_t idempotency_window_s; /* an Idempotency-Key finds its job for this long */
+    bool init; /* replace a database that is empty or not nordlys's (moved aside) */
     bool print_config;
     bool help;
     unsigned char source[16]; /* per option in table order: 0 default, 1 environment, 2 flag */

@@ -3,15 +3,24 @@
  * ctld.c - building the controller, the group commit, and timed work.
  *
  * ctld_create builds the subsystems in dependency order (facility,
- * tenants, scheduler, store, run and agent tables, reload, HTTP) and
- * ctld_destroy takes them down in reverse.
+ * tenants, the state directory's lock, store, then the live state:
+ * scheduler, run and agent tables, reload; then HTTP) and ctld_destroy
+ * takes them down in reverse. The live state is built again from the
+ * store when a COMMIT fails and when the store commits again (see
+ * struct ctld_durable in ctld.h).
  */
 #include "ctld.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +40,14 @@
 #define CHECK_INTERVAL_US 250000
 /* A pass runs at least this often with pending work, so ages and reservations move on. */
 #define PASS_MAX_GAP_US 5000000
+/* While the store cannot commit, how often to try again. */
+#define STORE_PROBE_INTERVAL_US 1000000
+/*
+ * Expired idempotency keys: looked for every 10 s, at most 1,000 deleted
+ * per iteration (a few milliseconds), so a backlog never stalls the loop.
+ */
+#define IDEM_EXPIRE_INTERVAL_US 10000000
+#define IDEM_EXPIRE_BATCH       1000
 
 /* Bucket bounds (seconds). API and commit: 100 us to 10 s; waits: 1 s to a week. */
 static const double api_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -90,33 +107,133 @@ void ctld_txn(struct ctld *c)
         ctld_fatal("begin", &err);
 }
 
+bool ctld_store_available(const struct ctld *c)
+{
+    return !c->dur->unavailable;
+}
+
+static void live_destroy(struct ctld *c);
+static int live_build(struct ctld *c, struct nl_err *err);
+
+/*
+ * Memory back in line with the store: the live state is built again from
+ * it, the way a restart builds it. Nothing of it has been answered to
+ * anyone (every answer that depended on the lost writes became a 503).
+ */
+static void rebuild(struct ctld *c, const char *why)
+{
+    struct nl_err err = {0};
+    log_warn("rebuilding the live state from the store (%s)", why);
+    live_destroy(c);
+    if (live_build(c, &err) < 0)
+        ctld_fatal("rebuild from the store", &err);
+}
+
+/* The reason of a store message ("store: commit: database or disk is full" -> its last part). */
+static const char *reason_of(const char *msg)
+{
+    const char *r = msg, *p;
+    while ((p = strstr(r, ": ")) != NULL)
+        r = p + 2;
+    return r;
+}
+
+/* A COMMIT failed and was rolled back: answer 503, rebuild, and refuse writes until the probe. */
+static void store_failed(struct ctld *c, const struct nl_err *err)
+{
+    struct ctld_durable *d = c->dur;
+    if (!d->unavailable)
+        log_err("store: cannot commit (%s): writes are answered 503 until it can", err->msg);
+    d->unavailable = true;
+    snprintf(d->reason, sizeof(d->reason), "the database cannot be written: %s",
+             reason_of(err->msg));
+    d->next_probe_us = ctld_now(c) + STORE_PROBE_INTERVAL_US;
+    c->nsubs = 0; /* their inserts were rolled back */
+    api_fail_held(c, d->reason);
+    rebuild(c, "a commit failed");
+    /* The rebuild's own corrections (jobs that cannot come back) are made again on recovery. */
+    nl_store_rollback(c->store);
+}
+
+static int write_port_file(struct ctld *c, struct nl_err *err);
+
+/* While unavailable: probe, and carry on when the store commits again. */
+static void probe(struct ctld *c)
+{
+    struct ctld_durable *d = c->dur;
+    if (c->now_us < d->next_probe_us)
+        return;
+    d->next_probe_us = c->now_us + STORE_PROBE_INTERVAL_US;
+    struct nl_err err = {0};
+    if (nl_store_probe(c->store, &err) < 0) {
+        snprintf(d->reason, sizeof(d->reason), "the database cannot be written: %s",
+                 reason_of(err.msg));
+        return;
+    }
+    log_info("store: commits again: writes accepted");
+    d->unavailable = false;
+    /* Agents were refused meanwhile: their heartbeats and reports are stale, as after a restart. */
+    rebuild(c, "the store commits again");
+}
+
 void ctld_commit(struct ctld *c)
 {
+    struct nl_err err = {0};
+    int rc = 0;
     if (nl_store_in_txn(c->store)) {
-        if (nl_store_txn_writes(c->store) == 0) {
+        if (nl_store_txn_writes(c->store) == 0 || c->dur->unavailable) {
             nl_store_rollback(c->store);
         } else {
             int64_t t0 = nl_clock_monotonic_us();
-            struct nl_err err = {0};
-            if (nl_store_commit(c->store, &err) < 0)
-                ctld_fatal("commit", &err);
-            c->stats.commits++;
-            histogram_observe(&c->stats.commit_s, (double)(nl_clock_monotonic_us() - t0) / 1e6);
+            rc = nl_store_commit(c->store, &err);
+            if (rc == 0) {
+                c->stats.commits++;
+                histogram_observe(&c->stats.commit_s, (double)(nl_clock_monotonic_us() - t0) / 1e6);
+            }
         }
     }
-    jobs_after_commit(c);
+    if (rc < 0) {
+        store_failed(c, &err);
+    } else {
+        jobs_after_commit(c);
+        api_held_clear(c);
+    }
     if (c->http != NULL)
         http_release_held(c->http);
+    if (c->dur->port_file_pending && c->http != NULL && write_port_file(c, &err) == 0)
+        c->dur->port_file_pending = false;
+}
+
+/* Delete expired idempotency keys, a bounded batch at a time. */
+static void expire_keys(struct ctld *c)
+{
+    struct ctld_durable *d = c->dur;
+    if (c->now_us < d->next_expire_us)
+        return;
+    int64_t window_us = (int64_t)c->cfg->idempotency_window_s * 1000000;
+    size_t n = 0;
+    struct nl_err err = {0};
+    ctld_txn(c);
+    if (nl_store_idem_expire(c->store, c->now_us - window_us, IDEM_EXPIRE_BATCH, &n, &err) < 0)
+        log_warn("expiring idempotency keys: %s", err.msg);
+    /* A full batch may have left more: come back at the next tick. */
+    d->next_expire_us = c->now_us + (n == IDEM_EXPIRE_BATCH ? 0 : IDEM_EXPIRE_INTERVAL_US);
 }
 
 void ctld_timers(struct ctld *c)
 {
     ctld_now(c);
+    if (c->dur->unavailable) {
+        /* Nothing that writes: a timeout's NODE_FAIL could not be stored either. */
+        probe(c);
+        return;
+    }
     if (c->now_us >= c->next_check_us) {
         agents_check_timeouts(c);
         jobs_check_lost(c);
         c->next_check_us = c->now_us + CHECK_INTERVAL_US;
     }
+    expire_keys(c);
     if (!c->sched_dirty && c->now_us - c->last_pass_us > PASS_MAX_GAP_US)
         c->sched_dirty = true;
     if (c->sched_dirty && c->now_us >= c->next_pass_us) {
@@ -179,17 +296,37 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* Write the bound port to STATE/ctld.port atomically (write, then rename). */
-static int write_port_file(struct ctld *c, struct nl_err *err)
+/* Write text to STATE/name atomically (write, then rename). */
+static int write_state_file(struct ctld *c, const char *name, const char *text, struct nl_err *err)
 {
-    char *tmp = path_join(c->cfg->state_dir, "ctld.port.tmp");
+    char *path = path_join(c->cfg->state_dir, name);
+    size_t n = strlen(path) + 5;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     int rc = 0;
-    if (f == NULL || fprintf(f, "%u\n", http_port(c->http)) < 0 || fclose(f) != 0 ||
-        rename(tmp, c->port_file) < 0)
-        rc = nl_err_set(err, -errno, "%s: %s", c->port_file, strerror(errno));
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+        rc = nl_err_set(err, -errno, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
     free(tmp);
+    free(path);
     return rc;
+}
+
+/*
+ * The bound port, in STATE/ctld.port (there while this controller runs)
+ * and STATE/ctld.last-port (kept after it stops): a controller restarted
+ * with port 0 asks for that port first, so that agents configured with
+ * the old URL find it.
+ */
+static int write_port_file(struct ctld *c, struct nl_err *err)
+{
+    char text[16];
+    snprintf(text, sizeof(text), "%u\n", http_port(c->http));
+    if (write_state_file(c, "ctld.port", text, err) < 0)
+        return err->code;
+    return write_state_file(c, "ctld.last-port", text, err);
 }
 
 static void init_stats(struct ctld_stats *st)
@@ -201,9 +338,70 @@ static void init_stats(struct ctld_stats *st)
         histogram_init(&st->api_s[i], api_bounds, NBOUNDS(api_bounds));
 }
 
+/*
+ * One controller per state directory: an exclusive flock on STATE/ctld.lock
+ * for the daemon's life (the kernel drops it when the process dies, kill -9
+ * included), with the holder's pid written in it for the message a second
+ * controller gives.
+ */
+static int lock_state_dir(struct ctld *c, struct nl_err *err)
+{
+    char *path = path_join(c->cfg->state_dir, "ctld.lock");
+    int rc = 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = nl_err_set(err, -errno, "state-dir: %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(fd);
+        if (e == EWOULDBLOCK)
+            rc = nl_err_set(err, -EBUSY,
+                            "state-dir: %s is locked by nordlysd pid %s: another controller "
+                            "uses this state directory (stop it, or give another --state-dir)",
+                            path, pid[0] ? pid : "(not yet written)");
+        else
+            rc = nl_err_set(err, -e, "state-dir: %s: flock: %s", path, strerror(e));
+        goto out;
+    }
+    c->dur->lock_fd = fd;
+    char text[32];
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    /* The lock holds without the pid (a full disk): the pid is for the message only. */
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)len, 0) != len)
+        log_warn("state-dir: %s: cannot write our pid: %s", path, strerror(errno));
+out:
+    free(path);
+    return rc;
+}
+
+/* Highest job id that names a directory in STATE/jobs (0 if none). */
+static uint64_t highest_job_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    uint64_t max = 0;
+    if (d == NULL)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        const char *n = e->d_name;
+        if (n[0] < '1' || n[0] > '9' || strspn(n, "0123456789") != strlen(n) || strlen(n) > 19)
+            continue;
+        uint64_t v = strtoull(n, NULL, 10);
+        if (v > max)
+            max = v;
+    }
+    closedir(d);
+    return max;
+}
+
 static int open_store(struct ctld *c, struct nl_err *err)
 {
-    if (make_dir(c->cfg->state_dir, err) < 0)
+    if (make_dir(c->cfg->state_dir, err) < 0 || lock_state_dir(c, err) < 0)
         return err->code;
     c->jobs_dir = path_join(c->cfg->state_dir, "jobs");
     c->port_file = path_join(c->cfg->state_dir, "ctld.port");
@@ -211,10 +409,31 @@ static int open_store(struct ctld *c, struct nl_err *err)
         return err->code;
     char *db = path_join(c->cfg->state_dir, "nordlys.db");
     struct nl_store_opts opts = {.path = db,
-                                 .sync_normal = strcmp(c->cfg->synchronous, "normal") == 0};
+                                 .sync_normal = strcmp(c->cfg->synchronous, "normal") == 0,
+                                 .init = c->cfg->init};
     c->store = nl_store_open(&opts, err);
     free(db);
-    return c->store ? 0 : -EIO;
+    if (c->store == NULL) {
+        if (err->code == -EMEDIUMTYPE) {
+            struct nl_err why = *err;
+            nl_err_set(err, why.code,
+                       "%s; nordlysd --init would move it aside and start a new facility there",
+                       why.msg);
+        }
+        return err->code ? err->code : -EIO;
+    }
+    /*
+     * Ids are never reused, even when the database was lost or replaced:
+     * a job's directory keeps its id (and output paths) taken.
+     */
+    uint64_t used = highest_job_dir(c->jobs_dir);
+    if (used > nl_store_last_id(c->store)) {
+        log_warn("%s holds job %llu, above the database's last id %llu: new ids start after it",
+                 c->jobs_dir, (unsigned long long)used,
+                 (unsigned long long)nl_store_last_id(c->store));
+        nl_store_ids_reserve(c->store, used);
+    }
+    return 0;
 }
 
 /*
@@ -237,35 +456,128 @@ static void all_nodes_down(struct ctld *c)
         nl_sched_node_set_down(c->sched, n, true, NULL);
 }
 
+/* The live state: scheduler, runs and agents, reloaded from the store (start and rebuild). */
+static int live_build(struct ctld *c, struct nl_err *err)
+{
+    c->unconfirmed_runs = 0;
+    c->nsubs = 0;
+    if ((c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL)
+        return err->code ? err->code : -ENOMEM;
+    c->runs = runs_create();
+    c->agents = agents_create(nl_facility_nodes(c->fac));
+    int rc = jobs_reload(c, err);
+    if (rc == 0)
+        rc = agents_load(c, err);
+    if (rc < 0)
+        return rc;
+    all_nodes_down(c);
+    restart_lost_clocks(c);
+    c->sched_dirty = true;
+    return 0;
+}
+
+static void live_destroy(struct ctld *c)
+{
+    agents_destroy(c->agents);
+    runs_destroy(c->runs);
+    nl_sched_destroy(c->sched);
+    c->agents = NULL;
+    c->runs = NULL;
+    c->sched = NULL;
+}
+
+/* Port of an earlier run (STATE/ctld.port after a crash, else STATE/ctld.last-port), or 0. */
+static unsigned earlier_port(const struct ctld *c)
+{
+    const char *names[] = {"ctld.port", "ctld.last-port"};
+    for (size_t i = 0; i < 2; i++) {
+        char *path = path_join(c->cfg->state_dir, names[i]);
+        char *text = NULL;
+        size_t len = 0;
+        struct nl_err err = {0};
+        unsigned port = 0;
+        if (nl_file_read(path, 64, &text, &len, &err) == 0)
+            port = (unsigned)strtoul(text, NULL, 10);
+        free(text);
+        free(path);
+        if (port > 0 && port <= 65535)
+            return port;
+    }
+    return 0;
+}
+
+/*
+ * Nothing listens on host:port. The check binds without SO_REUSEPORT:
+ * the HTTP server sets it, and would otherwise share a port that another
+ * process (another controller's old port, reused since) listens on.
+ */
+static bool port_free(const char *host, unsigned port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1; /* connections of the old run in TIME_WAIT do not count */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+/*
+ * Listen where asked; with port 0, on the earlier run's port when it is
+ * free, so that a restarted controller keeps its URL.
+ */
+static int open_http(struct ctld *c, struct nl_err *err)
+{
+    struct http_ops ops = {.body_limit = api_body_limit,
+                           .dispatch = api_dispatch,
+                           .answered = api_answered,
+                           .arg = c};
+    const char *listen = c->cfg->listen, *colon = strrchr(listen, ':');
+    unsigned port = colon && strcmp(colon, ":0") == 0 ? earlier_port(c) : 0;
+    if (port != 0 && (size_t)(colon - listen) < 64) {
+        char host[64], addr[96];
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+        snprintf(addr, sizeof(addr), "%s:%u", host, port);
+        if (port_free(host, port) && (c->http = http_open(addr, &ops, err)) != NULL)
+            return 0;
+        log_info("listen: the earlier port %u is taken: picking a free one", port);
+    }
+    c->http = http_open(listen, &ops, err);
+    return c->http ? 0 : err->code;
+}
+
 struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
 {
     struct ctld *c = xcalloc(1, sizeof(*c));
     c->cfg = cfg;
+    c->dur = xcalloc(1, sizeof(*c->dur));
+    c->dur->lock_fd = -1;
     c->clock_base_us = nl_clock_realtime_us() - nl_clock_monotonic_us();
     init_stats(&c->stats);
     ctld_now(c);
     if ((c->fac = load_facility(cfg->facility, err)) == NULL ||
         (c->tenants = load_tenants(cfg->tenants, nl_facility_gpus(c->fac), err)) == NULL ||
-        (c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL ||
-        open_store(c, err) < 0)
+        open_store(c, err) < 0 || live_build(c, err) < 0)
         goto fail;
-    c->runs = runs_create();
-    c->agents = agents_create(nl_facility_nodes(c->fac));
-    if (jobs_reload(c, err) < 0 || agents_load(c, err) < 0)
-        goto fail;
-    all_nodes_down(c);
+    /* A full disk here is not fatal either: the controller starts with writes refused. */
     ctld_commit(c);
-    struct http_ops ops = {.body_limit = api_body_limit,
-                           .dispatch = api_dispatch,
-                           .answered = api_answered,
-                           .arg = c};
-    if ((c->http = http_open(cfg->listen, &ops, err)) == NULL || write_port_file(c, err) < 0)
+    if (open_http(c, err) < 0)
         goto fail;
+    struct nl_err perr = {0};
+    if (write_port_file(c, &perr) < 0) {
+        log_warn("cannot write the port file yet (retried after every commit): %s", perr.msg);
+        c->dur->port_file_pending = true;
+    }
     restart_lost_clocks(c);
-    log_info("listening on http://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s",
+    log_info("listening on http://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s%s",
              (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, http_port(c->http),
              nl_facility_name(c->fac), (unsigned long long)nl_facility_gpus(c->fac),
-             nl_facility_nodes(c->fac), cfg->state_dir);
+             nl_facility_nodes(c->fac), cfg->state_dir,
+             c->dur->unavailable ? " (store unavailable: writes refused)" : "");
     c->sched_dirty = true;
     return c;
 fail:
@@ -277,17 +589,19 @@ void ctld_destroy(struct ctld *c)
 {
     if (c == NULL)
         return;
-    if (c->store != NULL && nl_store_in_txn(c->store))
+    if (c->store != NULL && nl_store_in_txn(c->store) && c->sched != NULL)
         ctld_commit(c);
     http_close(c->http);
     if (c->port_file != NULL && c->http != NULL)
         unlink(c->port_file);
-    agents_destroy(c->agents);
-    runs_destroy(c->runs);
+    live_destroy(c);
     nl_store_close(c->store);
-    nl_sched_destroy(c->sched);
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);
+    if (c->dur->lock_fd >= 0)
+        close(c->dur->lock_fd); /* releases the lock; the file stays (unlinking it would race) */
+    free(c->dur->held);
+    free(c->dur);
     free(c->subs);
     free(c->jobs_dir);
     free(c->port_file);

@@ -10,9 +10,11 @@
  * The durability rule (DESIGN.md section 4): every change to the store in
  * one loop iteration goes into one transaction (ctld_txn opens it on the
  * first write), and every HTTP answer given while that transaction has
- * writes is held until ctld_commit has made it durable. A failed COMMIT is
- * fatal: the store is the truth and a restart reloads it, whereas carrying
- * on would leave memory and disk disagreeing.
+ * writes is held until ctld_commit has made it durable. A failed COMMIT
+ * turns those answers into 503s and rebuilds the live state from the store
+ * (struct ctld_durable), so that memory and disk never disagree; a write
+ * that fails inside an iteration (rare: SQLite writes only at COMMIT) is
+ * still fatal, and the restart reloads the store.
  */
 #ifndef NL_CTLD_CTLD_H
 #define NL_CTLD_CTLD_H
@@ -88,10 +90,36 @@ struct ctld {
     size_t nsubs, subs_cap;
     size_t unconfirmed_runs; /* runs with unconfirmed ranks */
     struct ctld_stats stats;
+    struct ctld_durable *dur; /* ctld.c: the state-directory lock, store availability */
     volatile bool stop;
 };
 
 /* ---- ctld.c: life cycle and the durability rule ---- */
+
+/*
+ * What keeps the store the truth: the state directory's lock, whether the
+ * store can commit, and the answers held for this iteration's COMMIT.
+ * When a COMMIT fails (disk full, I/O error) the transaction is rolled
+ * back, every held answer becomes a 503 "store_unavailable", and the live
+ * state (scheduler, runs, agents) is rebuilt from the store the way a
+ * restart builds it. Until a probe (about every second) commits again,
+ * every request that would write is answered 503, and nothing runs that
+ * writes (scheduling passes, timeouts); reads are served. Recovery
+ * rebuilds the live state once more and carries on.
+ */
+struct ctld_durable {
+    int lock_fd; /* STATE/ctld.lock, flock()ed for the daemon's life */
+    bool unavailable;
+    char reason[320];       /* why the store cannot commit, for 503 answers */
+    int64_t next_probe_us;  /* while unavailable */
+    int64_t next_expire_us; /* next deletion of expired idempotency keys */
+    bool port_file_pending; /* ctld.port could not be written yet (full disk) */
+    struct http_req **held; /* answers held for this iteration's COMMIT (api_reply) */
+    size_t nheld, held_cap;
+};
+
+/* False while the store cannot commit: writes are answered 503 (c->dur->reason). */
+bool ctld_store_available(const struct ctld *c);
 
 /* Build every subsystem in dependency order; NULL with err set. */
 struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err);
@@ -222,6 +250,10 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
 void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
                const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void api_fault_reply(struct ctld *c, struct http_req *req, const struct api_fault *f);
+/* Replace every answer held for this iteration's COMMIT with 503 store_unavailable (reason). */
+void api_fail_held(struct ctld *c, const char *reason);
+/* The held answers have gone out with their own bodies (after a COMMIT). */
+void api_held_clear(struct ctld *c);
 /* Map err's code through the one status table; field may be NULL. */
 void api_err_reply(struct ctld *c, struct http_req *req, const struct nl_err *err,
                    const char *field);

@@ -87,6 +87,9 @@ int main(int argc, char **argv)
     struct ctld *c = ctld_create(&cfg, &err);
     if (c == NULL) {
         log_err("cannot start: %s", err.msg);
+        /* With a log file, the operator who started us is still told why on stderr. */
+        if (cfg.log_file[0] != '\0')
+            fprintf(stderr, "nordlysd: cannot start: %s\n", err.msg);
         rc = 1;
         goto out;
     }

@@ -31,10 +31,16 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/xalloc.h"
 #include "nordlys/err.h"
@@ -43,7 +49,7 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason"
+    "exit_reason, memory_max_bytes, pids_max"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 
@@ -119,11 +125,59 @@ static const char schema_v2[] =
         "ALTER TABLE jobs ADD COLUMN exit_reason TEXT;"
         "UPDATE jobs SET runs = 1 WHERE start_us IS NOT NULL;";
 
+/*
+ * Schema version 3: idempotency keys (a client's retry of a submission
+ * finds the job its first try created, in the same transaction as the
+ * job), and a one-row table the availability probe writes. The job
+ * limits (memory_max_bytes, pids_max) are added by add_missing_columns,
+ * which every open runs, so that a database that has them already (from
+ * a build that added them under another version) is left as it is.
+ */
+static const char schema_v3[] =
+        "CREATE TABLE IF NOT EXISTS idempotency ("
+        " tenant TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
+        " job INTEGER NOT NULL REFERENCES jobs(id),"
+        " request_hash TEXT NOT NULL,"
+        " created_us INTEGER NOT NULL,"
+        " PRIMARY KEY (tenant, key)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_us);"
+        /*
+         * Counting ended jobs by state (and tenant) for a list's total: 0.06 s
+         * instead of 0.5 s for a scan of 1M jobs. Partial, so that only a
+         * job's end writes to it, never its submission or start.
+         */
+        "CREATE INDEX IF NOT EXISTS jobs_ended ON jobs(state, tenant)"
+        " WHERE state NOT IN " LIVE_STATES ";"
+        "CREATE TABLE IF NOT EXISTS meta ("
+        " key TEXT PRIMARY KEY,"
+        " value INTEGER NOT NULL"
+        ") STRICT;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
         schema_v2,
+        schema_v3,
 };
+
+/* Columns of jobs added after version 2, each added when a database lacks it. */
+static const struct {
+    const char *name;
+    const char *decl;
+} added_columns[] = {
+        {"memory_max_bytes", "INTEGER NOT NULL DEFAULT 0 CHECK (memory_max_bytes >= 0)"},
+        {"pids_max", "INTEGER NOT NULL DEFAULT 0 CHECK (pids_max >= 0)"},
+};
+
+/*
+ * PRAGMA application_id of a nordlys database ("NLYS"): a file that
+ * carries another one belongs to another program and is never written.
+ */
+#define STORE_APPLICATION_ID 0x4e4c5953
+/* Free space the probe wants before it calls a full disk usable again (a WAL's worth). */
+#define STORE_PROBE_FREE_BYTES (4u * 1024u * 1024u)
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -152,6 +206,13 @@ enum stmt_id {
     ST_AGENTS_PRUNE,
     ST_AGENTS_LOAD,
     ST_LAST_ID,
+    ST_JOBS_COUNT,
+    ST_JOBS_COUNT_LIVE,
+    ST_JOBS_COUNT_ENDED,
+    ST_IDEM_GET,
+    ST_IDEM_PUT,
+    ST_IDEM_EXPIRE,
+    ST_PROBE,
     ST_COUNT
 };
 
@@ -162,9 +223,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
-                " stdout, stderr)"
+                " stdout, stderr, memory_max_bytes, pids_max)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16)",
+                " ?15, ?16, ?17, ?18)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
                          " WHERE id = ?1 RETURNING runs",
@@ -200,12 +261,38 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AGENTS_LOAD] = "SELECT a.id, a.emulated, n.node FROM agent_nodes n"
                            " JOIN agents a ON a.id = n.agent ORDER BY a.id, n.node",
         [ST_LAST_ID] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
+        [ST_JOBS_COUNT] = "SELECT count(*) FROM jobs",
+        /* One ended state, through the partial index jobs_ended. */
+        [ST_JOBS_COUNT_ENDED] = "SELECT count(*) FROM jobs WHERE state NOT IN " LIVE_STATES
+                                " AND state = ?1 AND (?2 IS NULL OR tenant = ?2)",
+        /* Live states only: the partial index jobs_live holds exactly those rows. */
+        [ST_JOBS_COUNT_LIVE] = "SELECT count(*) FROM jobs WHERE state IN " LIVE_STATES
+                               " AND instr(?1, ',' || state || ',') > 0"
+                               " AND (?2 IS NULL OR tenant = ?2)",
+        [ST_IDEM_GET] = "SELECT job, request_hash, created_us FROM idempotency"
+                        " WHERE tenant = ?1 AND key = ?2 AND created_us >= ?3",
+        /* REPLACE: an expired key not yet deleted is taken over by its new use. */
+        [ST_IDEM_PUT] = "INSERT OR REPLACE INTO idempotency (tenant, key, job, request_hash,"
+                        " created_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+        [ST_IDEM_EXPIRE] = "DELETE FROM idempotency WHERE (tenant, key) IN (SELECT tenant, key"
+                           " FROM idempotency WHERE created_us < ?1 ORDER BY created_us LIMIT ?2)",
+        [ST_PROBE] = "INSERT INTO meta (key, value) VALUES ('probe', 1)"
+                     " ON CONFLICT (key) DO UPDATE SET value = value + 1",
 };
 
 struct nl_store {
     sqlite3 *db;
+    char *path;
     sqlite3_stmt *stmt[ST_COUNT];
     bool in_txn;
+    /*
+     * SQLite rolled the open transaction back by itself after an error
+     * (SQLITE_FULL, SQLITE_IOERR...: sqlite3_get_autocommit says so).
+     * Every later write of the transaction fails, and so does its COMMIT,
+     * instead of running in autocommit mode one statement at a time.
+     */
+    bool txn_lost;
+    struct nl_err lost;
     uint64_t txn_writes;
     /*
      * The id the next insert takes, and its value when the transaction
@@ -257,8 +344,15 @@ static int stmt_exec(struct nl_store *st, enum stmt_id id, const char *what, str
     sqlite3_stmt *s = st->stmt[id];
     int rc = sqlite3_step(s);
     stmt_done(s);
-    if (rc != SQLITE_DONE)
-        return db_error(st, rc, what, err);
+    if (rc != SQLITE_DONE) {
+        int code = db_error(st, rc, what, err);
+        if (st->in_txn && id != ST_COMMIT && !st->txn_lost && sqlite3_get_autocommit(st->db)) {
+            st->txn_lost = true;
+            nl_err_set(&st->lost, code, "store: %s: %s (the transaction was rolled back)", what,
+                       sqlite3_errmsg(st->db));
+        }
+        return code;
+    }
     if (id != ST_BEGIN && id != ST_COMMIT && id != ST_ROLLBACK)
         st->txn_writes++;
     return 0;
@@ -268,6 +362,8 @@ static int need_txn(struct nl_store *st, const char *what, struct nl_err *err)
 {
     if (!st->in_txn)
         return nl_err_set(err, -EPERM, "store: %s: no transaction open", what);
+    if (st->txn_lost)
+        return nl_err_set(err, st->lost.code, "%s", st->lost.msg);
     return 0;
 }
 
@@ -295,48 +391,110 @@ static int exec_sql(struct nl_store *st, const char *sql, const char *what, stru
     return 0;
 }
 
-static int user_version(struct nl_store *st, int *version, struct nl_err *err)
+/* One integer from a PRAGMA or query (its first column), or 0 with no row. */
+static int query_int(struct nl_store *st, const char *sql, int *out, struct nl_err *err)
 {
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        *version = sqlite3_column_int(s, 0);
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    *out = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         rc = SQLITE_OK;
-    }
     sqlite3_finalize(s);
-    return rc == SQLITE_OK ? 0 : db_error(st, rc, "user_version", err);
+    return rc == SQLITE_OK ? 0 : db_error(st, rc, sql, err);
+}
+
+/*
+ * Is the opened file a nordlys database? Ours carries our application_id;
+ * one written before application_id was set has user_version 1 or 2 and a
+ * jobs table. A file with no tables at all is empty. Anything else is
+ * another program's database, and is refused (-EMEDIUMTYPE) rather than
+ * written into.
+ */
+static int check_identity(struct nl_store *st, const char *path, struct nl_err *err)
+{
+    int app = 0, version = 0, tables = 0, jobs = 0;
+    if (query_int(st, "PRAGMA application_id", &app, err) < 0 ||
+        query_int(st, "PRAGMA user_version", &version, err) < 0 ||
+        query_int(st, "SELECT count(*) FROM sqlite_schema", &tables, err) < 0 ||
+        query_int(st, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'jobs'",
+                  &jobs, err) < 0)
+        return nl_err_set(err, -EMEDIUMTYPE, "store: %s: not a usable SQLite database (%s)", path,
+                          sqlite3_errmsg(st->db));
+    if (app == STORE_APPLICATION_ID || (app == 0 && version >= 1 && version <= 2 && jobs == 1))
+        return 0;
+    if (app == 0 && version == 0 && tables == 0)
+        return nl_err_set(err, -EMEDIUMTYPE,
+                          "store: %s: an empty SQLite database (no tables), not a nordlys database",
+                          path);
+    return nl_err_set(err, -EMEDIUMTYPE,
+                      "store: %s: a SQLite database of another application (application_id "
+                      "0x%08x, user_version %d%s), not a nordlys database",
+                      path, (unsigned)app, version, jobs ? "" : ", no jobs table");
+}
+
+/* Add the columns of added_columns[] that jobs lacks (in the migration's transaction). */
+static int add_missing_columns(struct nl_store *st, struct nl_err *err)
+{
+    for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+        char sql[256];
+        int n = 0;
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = '%s'",
+                 added_columns[i].name);
+        int rc = query_int(st, sql, &n, err);
+        if (rc < 0)
+            return rc;
+        if (n > 0)
+            continue;
+        snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s %s", added_columns[i].name,
+                 added_columns[i].decl);
+        if ((rc = exec_sql(st, sql, "add column", err)) < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /*
  * Apply migrations from the database's version up to SCHEMA_VERSION, all
  * in one transaction, so that a crash mid-migration leaves the old schema.
+ * A database that needs nothing is not written (it may sit on a full disk).
  */
 static int migrate(struct nl_store *st, const char *path, struct nl_err *err)
 {
-    int rc = exec_sql(st, "BEGIN IMMEDIATE", "migrate", err);
+    int version = 0, app = 0, missing = 0;
+    int rc = query_int(st, "PRAGMA user_version", &version, err);
+    if (rc == 0)
+        rc = query_int(st, "PRAGMA application_id", &app, err);
+    if (rc == 0 && version >= 1)
+        rc = query_int(st,
+                       "SELECT 2 - count(*) FROM pragma_table_info('jobs')"
+                       " WHERE name IN ('memory_max_bytes', 'pids_max')",
+                       &missing, err);
     if (rc < 0)
         return rc;
-    int version = 0;
-    if ((rc = user_version(st, &version, err)) < 0)
-        goto out;
-    if (version > SCHEMA_VERSION) {
-        rc = nl_err_set(err, -EPROTO,
-                        "store: %s: schema version %d is newer than this nordlys (%d)", path,
-                        version, SCHEMA_VERSION);
-        goto out;
-    }
+    if (version > SCHEMA_VERSION)
+        return nl_err_set(err, -EPROTO,
+                          "store: %s: schema version %d is newer than this nordlys (%d)", path,
+                          version, SCHEMA_VERSION);
+    if (version == SCHEMA_VERSION && app == STORE_APPLICATION_ID && missing == 0)
+        return 0;
+    if ((rc = exec_sql(st, "BEGIN IMMEDIATE", "migrate", err)) < 0)
+        return rc;
     for (int v = version; v < SCHEMA_VERSION; v++) {
         char what[64];
         snprintf(what, sizeof(what), "migration to version %d", v + 1);
         if ((rc = exec_sql(st, migrations[v], what, err)) < 0)
             goto out;
     }
-    if (version != SCHEMA_VERSION) {
-        char sql[64];
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-        if ((rc = exec_sql(st, sql, "user_version", err)) < 0)
-            goto out;
-    }
+    if ((rc = add_missing_columns(st, err)) < 0)
+        goto out;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+             SCHEMA_VERSION, STORE_APPLICATION_ID);
+    if ((rc = exec_sql(st, sql, "user_version", err)) < 0)
+        goto out;
     rc = exec_sql(st, "COMMIT", "migrate", err);
 out:
     if (rc < 0)
@@ -356,6 +514,15 @@ static int configure(struct nl_store *st, const struct nl_store_opts *opts, stru
     if (rc < 0)
         return rc;
     if ((rc = exec_sql(st, "PRAGMA foreign_keys = ON", "foreign_keys", err)) < 0)
+        return rc;
+    /*
+     * No write before COMMIT: with spilling off, a transaction's pages stay
+     * in memory until COMMIT writes them to the WAL, and temporary tables
+     * stay in memory too. A full disk then fails the COMMIT (which rolls
+     * back cleanly) and never a statement in the middle of an iteration.
+     */
+    if ((rc = exec_sql(st, "PRAGMA cache_spill = OFF; PRAGMA temp_store = MEMORY", "cache_spill",
+                       err)) < 0)
         return rc;
     char sql[96];
     snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d; PRAGMA wal_autocheckpoint = %d",
@@ -378,13 +545,70 @@ static int prepare_all(struct nl_store *st, struct nl_err *err)
     return 0;
 }
 
-struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *err)
+/*
+ * What is at path before SQLite opens it: *exists false for no file (a new
+ * store), -EMEDIUMTYPE for a file that cannot be a nordlys database: zero
+ * bytes (SQLite would silently make a new, empty database of it), or not
+ * starting with SQLite's header.
+ */
+static int check_file(const char *path, bool *exists, struct nl_err *err)
 {
-    if (opts == NULL || opts->path == NULL || opts->path[0] == '\0') {
-        nl_err_set(err, -EINVAL, "store: path: empty");
-        return NULL;
+    struct stat sb;
+    *exists = false;
+    if (stat(path, &sb) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return nl_err_set(err, -errno, "store: %s: %s", path, strerror(errno));
     }
+    *exists = true;
+    if (!S_ISREG(sb.st_mode))
+        return nl_err_set(err, -EMEDIUMTYPE, "store: %s: not a regular file", path);
+    if (sb.st_size == 0) {
+        /* A database whose only commits are still in its WAL: SQLite reads them. */
+        char wal[4096];
+        snprintf(wal, sizeof(wal), "%s-wal", path);
+        if (stat(wal, &sb) == 0 && sb.st_size > 0)
+            return 0;
+        return nl_err_set(err, -EMEDIUMTYPE,
+                          "store: %s: the file is empty (0 bytes), not a nordlys database", path);
+    }
+    static const char magic[16] = "SQLite format 3";
+    char head[16] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nl_err_set(err, -errno, "store: %s: %s", path, strerror(errno));
+    ssize_t n = read(fd, head, sizeof(head));
+    close(fd);
+    if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
+        return nl_err_set(err, -EMEDIUMTYPE,
+                          "store: %s: not a SQLite database (%lld bytes without SQLite's header)",
+                          path, (long long)sb.st_size);
+    return 0;
+}
+
+/* Move a refused file (and its -wal, -shm) aside as PATH.refused-SECONDS, for --init. */
+static int move_aside(const char *path, struct nl_err *err)
+{
+    char to[4200];
+    snprintf(to, sizeof(to), "%s.refused-%lld", path, (long long)time(NULL));
+    if (rename(path, to) < 0)
+        return nl_err_set(err, -errno, "store: %s: cannot move aside: %s", path, strerror(errno));
+    const char *suffix[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        char from[4200], dst[4300];
+        snprintf(from, sizeof(from), "%s%s", path, suffix[i]);
+        snprintf(dst, sizeof(dst), "%s%s", to, suffix[i]);
+        if (rename(from, dst) < 0 && errno != ENOENT)
+            return nl_err_set(err, -errno, "store: %s: cannot move aside: %s", from,
+                              strerror(errno));
+    }
+    return 0;
+}
+
+static struct nl_store *open_file(const struct nl_store_opts *opts, bool exists, struct nl_err *err)
+{
     struct nl_store *st = xcalloc(1, sizeof(*st));
+    st->path = xstrdup(opts->path);
     int rc =
             sqlite3_open_v2(opts->path, &st->db,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -394,8 +618,9 @@ struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *
         goto fail;
     }
     sqlite3_extended_result_codes(st->db, 1);
-    if (configure(st, opts, err) < 0 || migrate(st, opts->path, err) < 0 ||
-        prepare_all(st, err) < 0)
+    /* Identity first: nothing (not even the switch to WAL) is written into another's file. */
+    if ((exists && check_identity(st, opts->path, err) < 0) || configure(st, opts, err) < 0 ||
+        migrate(st, opts->path, err) < 0 || prepare_all(st, err) < 0)
         goto fail;
     /* AUTOINCREMENT's sequence never goes down, so ids are never reused after a restart. */
     st->next_id = nl_store_last_id(st) + 1;
@@ -403,6 +628,27 @@ struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *
 fail:
     nl_store_close(st);
     return NULL;
+}
+
+struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *err)
+{
+    if (opts == NULL || opts->path == NULL || opts->path[0] == '\0') {
+        nl_err_set(err, -EINVAL, "store: path: empty");
+        return NULL;
+    }
+    bool exists = false;
+    struct nl_err why = {0};
+    int rc = check_file(opts->path, &exists, &why);
+    struct nl_store *st = NULL;
+    if (rc == 0 && (st = open_file(opts, exists, &why)) != NULL)
+        return st;
+    if (why.code != -EMEDIUMTYPE || !opts->init) {
+        nl_err_set(err, why.code, "%s", why.msg);
+        return NULL;
+    }
+    if (move_aside(opts->path, err) < 0)
+        return NULL;
+    return open_file(opts, false, err);
 }
 
 void nl_store_close(struct nl_store *st)
@@ -414,6 +660,7 @@ void nl_store_close(struct nl_store *st)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     sqlite3_close(st->db);
+    free(st->path);
     free(st);
 }
 
@@ -441,6 +688,11 @@ int nl_store_commit(struct nl_store *st, struct nl_err *err)
 {
     if (!st->in_txn)
         return nl_err_set(err, -EPERM, "store: commit: no transaction open");
+    if (st->txn_lost) {
+        int code = nl_err_set(err, st->lost.code, "%s", st->lost.msg);
+        nl_store_rollback(st);
+        return code;
+    }
     int rc = stmt_exec(st, ST_COMMIT, "commit", err);
     if (rc < 0) {
         nl_store_rollback(st);
@@ -460,6 +712,7 @@ void nl_store_rollback(struct nl_store *st)
     sqlite3_step(s);
     stmt_done(s);
     st->in_txn = false;
+    st->txn_lost = false;
     st->txn_writes = 0;
     st->next_id = st->txn_first_id;
 }
@@ -530,6 +783,8 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int64(s, 14, (int64_t)st->next_id);
     bind_text_or_null(s, 15, job->stdout_path);
     bind_text_or_null(s, 16, job->stderr_path);
+    sqlite3_bind_int64(s, 17, (int64_t)job->memory_max_bytes);
+    sqlite3_bind_int64(s, 18, (int64_t)job->pids_max);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -720,6 +975,8 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->kill_requested = sqlite3_column_int(s, 26) != 0;
     job->runs = (uint32_t)sqlite3_column_int64(s, 27);
     job->exit_reason = column_dup(s, 28);
+    job->memory_max_bytes = (uint64_t)sqlite3_column_int64(s, 29);
+    job->pids_max = (uint32_t)sqlite3_column_int64(s, 30);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)
@@ -784,26 +1041,81 @@ int nl_store_jobs_live(struct nl_store *st, nl_store_job_fn fn, void *arg, struc
     return walk_jobs(st, ST_JOBS_LIVE, fn, arg, err);
 }
 
+/*
+ * Bind a filter's states (?1, as ",PENDING,RUNNING," so that one instr()
+ * tests membership of a comma list; buf holds the text) and tenant (?2).
+ */
+static void bind_filter(sqlite3_stmt *s, const struct nl_store_filter *f, char *buf, size_t size)
+{
+    if (f->states != 0) {
+        size_t n = 0;
+        buf[n++] = ',';
+        buf[n] = '\0';
+        for (int i = 1; i < NL_JOB_STATE_COUNT && n < size; i++)
+            if (f->states & (1u << i))
+                n += (size_t)snprintf(buf + n, size - n, "%s,",
+                                      nl_job_state_name((enum nl_job_state)i));
+        sqlite3_bind_text(s, 1, buf, -1, SQLITE_STATIC);
+    }
+    bind_text_or_null(s, 2, f->tenant);
+}
+
 int nl_store_jobs_list(struct nl_store *st, const struct nl_store_filter *f, nl_store_job_fn fn,
                        void *arg, struct nl_err *err)
 {
     sqlite3_stmt *s = st->stmt[ST_JOBS_LIST];
-    /* States as ",PENDING,RUNNING," so that one instr() tests membership of a comma list. */
-    char states[160] = "";
-    if (f->states != 0) {
-        size_t n = 0;
-        states[n++] = ',';
-        for (int i = 1; i < NL_JOB_STATE_COUNT; i++)
-            if (f->states & (1u << i))
-                n += (size_t)snprintf(states + n, sizeof(states) - n, "%s,",
-                                      nl_job_state_name((enum nl_job_state)i));
-        sqlite3_bind_text(s, 1, states, -1, SQLITE_STATIC);
-    }
-    bind_text_or_null(s, 2, f->tenant);
+    char states[160];
+    bind_filter(s, f, states, sizeof(states));
     if (f->before_id != 0)
         sqlite3_bind_int64(s, 3, (int64_t)f->before_id);
     sqlite3_bind_int64(s, 4, f->limit ? (int64_t)f->limit : -1);
     return walk_jobs(st, ST_JOBS_LIST, fn, arg, err);
+}
+
+/* Step a count(*) statement (bound by the caller) and reset it. */
+static int count_rows(struct nl_store *st, enum stmt_id id, uint64_t *n, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    int rc = sqlite3_step(s);
+    *n = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+    stmt_done(s);
+    return rc == SQLITE_ROW ? 0 : db_error(st, rc, "count jobs", err);
+}
+
+/*
+ * Live states through the partial index jobs_live (the queue: small),
+ * each ended state through jobs_ended; never a scan of every job's row.
+ */
+int nl_store_jobs_count(struct nl_store *st, const struct nl_store_filter *f, uint64_t *n,
+                        struct nl_err *err)
+{
+    *n = 0;
+    if (f->states == 0 && f->tenant == NULL)
+        return count_rows(st, ST_JOBS_COUNT, n, err);
+    unsigned live = (1u << NL_JOB_PENDING) | (1u << NL_JOB_RUNNING) | (1u << NL_JOB_PREEMPTING);
+    unsigned want = f->states ? f->states : ~0u;
+    uint64_t part = 0;
+    int rc = 0;
+    if (want & live) {
+        struct nl_store_filter lf = *f;
+        lf.states = want & live;
+        char states[160];
+        bind_filter(st->stmt[ST_JOBS_COUNT_LIVE], &lf, states, sizeof(states));
+        if ((rc = count_rows(st, ST_JOBS_COUNT_LIVE, &part, err)) < 0)
+            return rc;
+        *n += part;
+    }
+    for (int i = 1; i < NL_JOB_STATE_COUNT; i++) {
+        if (!(want & (1u << i)) || (live & (1u << i)))
+            continue;
+        sqlite3_stmt *s = st->stmt[ST_JOBS_COUNT_ENDED];
+        sqlite3_bind_text(s, 1, nl_job_state_name((enum nl_job_state)i), -1, SQLITE_STATIC);
+        bind_text_or_null(s, 2, f->tenant);
+        if ((rc = count_rows(st, ST_JOBS_COUNT_ENDED, &part, err)) < 0)
+            return rc;
+        *n += part;
+    }
+    return 0;
 }
 
 int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct nl_err *err)
@@ -878,4 +1190,92 @@ uint64_t nl_store_last_id(struct nl_store *st)
         id = (uint64_t)sqlite3_column_int64(s, 0);
     stmt_done(s);
     return id;
+}
+
+void nl_store_ids_reserve(struct nl_store *st, uint64_t last_used)
+{
+    if (last_used >= st->next_id) {
+        st->next_id = last_used + 1;
+        if (!st->in_txn)
+            st->txn_first_id = st->next_id;
+        else if (st->txn_first_id <= last_used)
+            st->txn_first_id = last_used + 1;
+    }
+}
+
+/* ---- idempotency keys ---- */
+
+int nl_store_idem_get(struct nl_store *st, const char *tenant, const char *key,
+                      int64_t not_before_us, struct nl_store_idem *out, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_IDEM_GET];
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, not_before_us);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->job = (uint64_t)sqlite3_column_int64(s, 0);
+        column_copy(s, 1, out->request_hash, sizeof(out->request_hash));
+        out->created_us = sqlite3_column_int64(s, 2);
+    }
+    stmt_done(s);
+    if (rc == SQLITE_DONE)
+        return nl_err_set(err, -ENOENT, "idempotency key: not found");
+    return rc == SQLITE_ROW ? 0 : db_error(st, rc, "idempotency key", err);
+}
+
+int nl_store_idem_put(struct nl_store *st, const char *tenant, const char *key,
+                      const struct nl_store_idem *idem, struct nl_err *err)
+{
+    int rc = need_txn(st, "idempotency key", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_IDEM_PUT];
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)idem->job);
+    sqlite3_bind_text(s, 4, idem->request_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, idem->created_us);
+    return stmt_exec(st, ST_IDEM_PUT, "idempotency key", err);
+}
+
+int nl_store_idem_expire(struct nl_store *st, int64_t before_us, size_t max, size_t *deleted,
+                         struct nl_err *err)
+{
+    *deleted = 0;
+    int rc = need_txn(st, "expire idempotency keys", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st->stmt[ST_IDEM_EXPIRE], 1, before_us);
+    sqlite3_bind_int64(st->stmt[ST_IDEM_EXPIRE], 2, (int64_t)max);
+    if ((rc = stmt_exec(st, ST_IDEM_EXPIRE, "expire idempotency keys", err)) < 0)
+        return rc;
+    *deleted = (size_t)sqlite3_changes(st->db);
+    if (*deleted == 0)
+        st->txn_writes--; /* nothing changed: this iteration need not commit for it */
+    return 0;
+}
+
+/* ---- availability ---- */
+
+int nl_store_probe(struct nl_store *st, struct nl_err *err)
+{
+    if (st->in_txn)
+        return nl_err_set(err, -EBUSY, "store: probe: a transaction is open");
+    char *copy = xstrdup(st->path);
+    struct statvfs vfs;
+    int rc = statvfs(dirname(copy), &vfs);
+    free(copy);
+    if (rc == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < STORE_PROBE_FREE_BYTES)
+        return nl_err_set(err, -ENOSPC,
+                          "store: %s: %llu bytes free, waiting for %u: database or disk is full",
+                          st->path, (unsigned long long)vfs.f_bavail * vfs.f_frsize,
+                          STORE_PROBE_FREE_BYTES);
+    if ((rc = nl_store_begin(st, err)) < 0)
+        return rc;
+    if ((rc = stmt_exec(st, ST_PROBE, "probe", err)) < 0) {
+        nl_store_rollback(st);
+        return rc;
+    }
+    return nl_store_commit(st, err);
 }

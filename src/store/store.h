@@ -22,6 +22,15 @@
  *
  * Calling context: one thread; no function blocks for long except
  * nl_store_commit, which waits for the disk (fsync) when synchronous=FULL.
+ *
+ * Another backend (PostgreSQL) would implement this same interface: no
+ * SQLite type or error leaves store.c, errors are negative errno values
+ * (-ENOSPC/-EIO from a commit that cannot be made, -EMEDIUMTYPE for a
+ * database that is not ours, -ENOENT for no such record), every write is
+ * inside the caller's begin/commit, and ids come from the store in
+ * increasing order (next_id may be kept in memory: one writer, see
+ * nordlysd's state-directory lock). What is SQLite's alone: opts.path,
+ * opts.sync_normal, opts.init and the free-space part of nl_store_probe.
  */
 #ifndef NL_STORE_STORE_H
 #define NL_STORE_STORE_H
@@ -50,6 +59,15 @@ struct nl_store_opts {
      * crash but may lose the last commits on power loss.
      */
     bool sync_normal;
+    /*
+     * false (the default): a file at path that is not a nordlys database
+     * (zero bytes, not SQLite, an empty SQLite file, another program's
+     * database) is refused with -EMEDIUMTYPE. true: such a file is moved
+     * aside to PATH.refused-SECONDS (with its -wal and -shm; nothing is
+     * deleted) and a new database is made. A nordlys database is opened
+     * as it is either way: init never wipes one.
+     */
+    bool init;
 };
 
 /*
@@ -103,11 +121,14 @@ struct nl_store_end {
 };
 
 /*
- * Open (creating if needed) the database, apply pending migrations,
- * prepare every statement. Returns a new store, close with
+ * Open (creating if there is no file) the database, apply pending
+ * migrations, prepare every statement. Returns a new store, close with
  * nl_store_close; NULL with err set ("store: PATH: unable to open
  * database file") on failure. A database written by a newer nordlys
- * (user_version above ours) is refused rather than misread.
+ * (user_version above ours) is refused (-EPROTO) rather than misread; a
+ * file that is not a nordlys database is refused with -EMEDIUMTYPE and a
+ * message saying what it is (see opts.init). A database that needs no
+ * migration is not written, so that one on a full disk still opens.
  */
 struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *err);
 /* Rolls back an open transaction and closes. NULL-safe. */
@@ -121,7 +142,13 @@ int nl_store_schema_version(void);
  * for a lock taken late. -EBUSY if already in a transaction.
  */
 int nl_store_begin(struct nl_store *st, struct nl_err *err);
-/* COMMIT; on failure the transaction is rolled back and -EIO/-ENOSPC returned. */
+/*
+ * COMMIT; on failure the transaction is rolled back and -EIO/-ENOSPC
+ * returned. Writes happen at COMMIT only (the page cache never spills in
+ * the middle of a transaction), so a full disk fails here, not in a write
+ * function; if SQLite nonetheless rolls a transaction back by itself after
+ * an error, every later write of it and its COMMIT fail with that error.
+ */
 int nl_store_commit(struct nl_store *st, struct nl_err *err);
 /* ROLLBACK; a no-op outside a transaction. */
 void nl_store_rollback(struct nl_store *st);
@@ -202,6 +229,9 @@ struct nl_store_filter {
 /* Jobs matching f, newest (highest id) first. */
 int nl_store_jobs_list(struct nl_store *st, const struct nl_store_filter *f, nl_store_job_fn fn,
                        void *arg, struct nl_err *err);
+/* How many jobs match f's states and tenant (its limit and before_id are ignored). */
+int nl_store_jobs_count(struct nl_store *st, const struct nl_store_filter *f, uint64_t *n,
+                        struct nl_err *err);
 
 /* Ended work per tenant, from nl_store_usage. */
 struct nl_store_usage {
@@ -228,5 +258,46 @@ int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, s
 
 /* Highest job id ever assigned (0 for a fresh store). */
 uint64_t nl_store_last_id(struct nl_store *st);
+/*
+ * Never assign last_used or any id below it (ids already used outside
+ * this database, e.g. by the job directories of a facility whose database
+ * was lost). Memory only: the caller repeats it at every open.
+ */
+void nl_store_ids_reserve(struct nl_store *st, uint64_t last_used);
+
+/* ---- idempotency keys: a submission's key, so that a retry finds its job ---- */
+
+/* A key is 1 to this many printable ASCII characters (the caller checks). */
+#define NL_STORE_IDEM_KEY_MAX 255
+
+struct nl_store_idem {
+    uint64_t job;          /* the job the key's first use created */
+    char request_hash[72]; /* the caller's digest of the request (text) */
+    int64_t created_us;    /* when the key was first used */
+};
+
+/*
+ * The record of tenant's key (both borrowed) if it was used at or after
+ * not_before_us (older ones are expired, whether deleted yet or not);
+ * -ENOENT if none. Sees the open transaction's own writes.
+ */
+int nl_store_idem_get(struct nl_store *st, const char *tenant, const char *key,
+                      int64_t not_before_us, struct nl_store_idem *out, struct nl_err *err);
+/* Record tenant's key for idem->job, in the transaction that inserts the job. */
+int nl_store_idem_put(struct nl_store *st, const char *tenant, const char *key,
+                      const struct nl_store_idem *idem, struct nl_err *err);
+/*
+ * Delete at most max keys used before before_us, oldest first (bounded, so
+ * that a backlog never makes one iteration long); *deleted says how many.
+ */
+int nl_store_idem_expire(struct nl_store *st, int64_t before_us, size_t max, size_t *deleted,
+                         struct nl_err *err);
+
+/*
+ * Can the store commit again? Outside a transaction: 0 when the
+ * database's filesystem has room for a WAL's worth of pages (4 MiB) and a
+ * one-row transaction commits; -ENOSPC/-EIO with the reason otherwise.
+ */
+int nl_store_probe(struct nl_store *st, struct nl_err *err);
 
 #endif

@@ -52,6 +52,8 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.sched_interval_ms, 100);
     assert_int_equal(cfg.node_timeout_ms, 5000);
     assert_false(cfg.print_config);
+    assert_false(cfg.init);
+    assert_int_equal(cfg.idempotency_window_s, 86400);
     assert_int_equal(cfg.source[0], 0);
     ctld_config_release(&cfg);
 }
@@ -106,6 +108,21 @@ static void test_config_errors_name_the_option(void **state)
     assert_int_equal(parse(&cfg, &err, 1, a5), -EINVAL);
     assert_non_null(strstr(err.msg, "environment"));
     assert_non_null(strstr(err.msg, "node-timeout-ms"));
+    env_keys[0] = NULL;
+    const char *a6[] = {"nordlysd", "--idempotency-window-s", "0"};
+    assert_int_equal(parse(&cfg, &err, 3, a6), -EINVAL);
+    assert_non_null(strstr(err.msg, "idempotency-window-s"));
+}
+
+static void test_config_init_and_window(void **state)
+{
+    (void)state;
+    struct ctld_config cfg;
+    const char *argv[] = {"nordlysd", "--init", "--idempotency-window-s=60"};
+    assert_int_equal(parse(&cfg, NULL, 3, argv), 0);
+    assert_true(cfg.init);
+    assert_int_equal(cfg.idempotency_window_s, 60);
+    ctld_config_release(&cfg);
 }
 
 int main(void)
@@ -114,6 +131,7 @@ int main(void)
             cmocka_unit_test_setup(test_config_defaults, setup),
             cmocka_unit_test_setup(test_config_flag_beats_env_beats_default, setup),
             cmocka_unit_test_setup(test_config_errors_name_the_option, setup),
+            cmocka_unit_test_setup(test_config_init_and_window, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,8 @@ static void make_job(struct nl_store_job *j, const char *name, const char *tenan
     j->cwd = "/home/me";
     j->state = NL_JOB_PENDING;
     j->submit_us = t;
+    j->memory_max_bytes = 5ull << 40; /* above 32 bits: the column is 64-bit */
+    j->pids_max = 4096;
 }
 
 static uint64_t insert(struct nl_store *st, const char *name, const char *tenant, int64_t t)
@@ -257,6 +259,8 @@ static void test_get_roundtrips_every_field(void **state)
     assert_string_equal(j.stdout_path, "/s/jobs/1/stdout");
     assert_string_equal(j.stderr_path, "/s/jobs/1/stderr");
     assert_int_equal(j.nalloc, 0);
+    assert_int_equal(j.memory_max_bytes, 5ull << 40);
+    assert_int_equal(j.pids_max, 4096);
     nl_store_job_release(&j);
 }
 
@@ -557,6 +561,298 @@ static void test_commit_survives_sigkill(void **state)
     nl_store_job_release(&j);
 }
 
+/* ---- what open accepts: ours, new, or refused with the reason ---- */
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* Close the fixture's store and overwrite 4 big-endian bytes of its header at off. */
+static void poke_header(struct fixture *f, off_t off, uint32_t v)
+{
+    nl_store_close(f->st);
+    f->st = NULL;
+    int fd = open(f->path, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    assert_int_equal(pwrite(fd, b, 4, off), 4);
+    close(fd);
+}
+
+static void expect_refused(const char *path, const char *what)
+{
+    struct nl_store_opts opts = {.path = path};
+    struct nl_err err = {0};
+    assert_null(nl_store_open(&opts, &err));
+    assert_int_equal(err.code, -EMEDIUMTYPE);
+    if (strstr(err.msg, path) == NULL || strstr(err.msg, what) == NULL)
+        fail_msg("expected '%s' naming %s, got: %s", what, path, err.msg);
+}
+
+static void test_open_refuses_empty_file(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+    write_file(path, "", 0);
+    expect_refused(path, "empty (0 bytes)");
+    unlink(path);
+}
+
+static void test_open_refuses_non_sqlite_file(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/text.db", f->dir);
+    const char text[] = "this is a log file, not a database, and it is long enough\n";
+    write_file(path, text, sizeof(text) - 1);
+    expect_refused(path, "not a SQLite database");
+    unlink(path);
+}
+
+static void test_open_refuses_foreign_sqlite(void **state)
+{
+    struct fixture *f = *state;
+    poke_header(f, 68, 0x12345678); /* application_id */
+    expect_refused(f->path, "another application (application_id 0x12345678");
+}
+
+static void test_open_refuses_empty_sqlite(void **state)
+{
+    struct fixture *f = *state;
+    nl_store_close(f->st);
+    f->st = NULL;
+    /* A valid SQLite header of a database with no tables (as sqlite3 leaves one). */
+    unsigned char page[4096] = "SQLite format 3";
+    page[16] = 0x10; /* page size 4096 */
+    page[17] = 0x00;
+    page[18] = page[19] = 1;
+    page[21] = 64, page[22] = 32, page[23] = 32;
+    page[31] = 1;     /* one page */
+    page[47] = 4;     /* schema format 4 */
+    page[59] = 1;     /* text encoding UTF-8 */
+    page[100] = 0x0d; /* an empty table leaf: the schema */
+    page[105] = 0x10; /* cell content starts at 4096 (0x1000) */
+    char path[128];
+    snprintf(path, sizeof(path), "%s/blank.db", f->dir);
+    write_file(path, page, sizeof(page));
+    expect_refused(path, "empty SQLite database (no tables)");
+    unlink(path);
+}
+
+static void test_open_accepts_legacy_nordlys(void **state)
+{
+    struct fixture *f = *state;
+    /* A version 2 database from before application_id: ours by its jobs table. */
+    poke_header(f, 68, 0);
+    poke_header(f, 60, 2);
+    f->st = open_store(f->path);
+    nl_store_close(f->st);
+    f->st = NULL;
+    /* The open has stamped it: foreign-looking version numbers no longer matter. */
+    int fd = open(f->path, O_RDONLY);
+    unsigned char b[4];
+    assert_int_equal(pread(fd, b, 4, 68), 4);
+    close(fd);
+    assert_memory_equal(b, "NLYS", 4);
+    f->st = open_store(f->path);
+}
+
+static void test_migration_adds_missing_limit_columns(void **state)
+{
+    struct fixture *f = *state;
+    begin(f->st);
+    uint64_t id = insert(f->st, "old", "t", 1);
+    commit(f->st);
+    nl_store_close(f->st);
+    f->st = NULL;
+    /* A version 2 database, as a build before the limits wrote it (the sqlite3 shell makes it). */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 %s 'ALTER TABLE jobs DROP COLUMN memory_max_bytes;"
+             " ALTER TABLE jobs DROP COLUMN pids_max; DROP TABLE idempotency; DROP TABLE meta;"
+             " PRAGMA application_id = 0; PRAGMA user_version = 2' 2>/dev/null",
+             f->path);
+    if (system("command -v sqlite3 > /dev/null 2>&1") != 0 || system(cmd) != 0)
+        skip();
+    f->st = open_store(f->path);
+    struct nl_store_job j;
+    nl_store_job_init(&j);
+    assert_int_equal(nl_store_job_get(f->st, id, &j, NULL), 0);
+    assert_int_equal(j.memory_max_bytes, 0); /* the old job: no limit */
+    nl_store_job_release(&j);
+    begin(f->st);
+    uint64_t id2 = insert(f->st, "new", "t", 2);
+    commit(f->st);
+    assert_int_equal(nl_store_job_get(f->st, id2, &j, NULL), 0);
+    assert_int_equal(j.memory_max_bytes, 5ull << 40);
+    assert_int_equal(j.pids_max, 4096);
+    nl_store_job_release(&j);
+    struct nl_store_idem got;
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k", 0, &got, NULL), -ENOENT);
+}
+
+static void test_init_moves_refused_file_aside(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], aside[160];
+    snprintf(path, sizeof(path), "%s/init.db", f->dir);
+    write_file(path, "", 0);
+    struct nl_store_opts opts = {.path = path, .init = true};
+    struct nl_err err = {0};
+    struct nl_store *st = nl_store_open(&opts, &err);
+    if (st == NULL)
+        fail_msg("init: %s", err.msg);
+    assert_int_equal(nl_store_last_id(st), 0);
+    nl_store_close(st);
+    /* The refused file is kept, not deleted. */
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "ls %s/init.db.refused-* > /dev/null 2>&1", f->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "rm -f %s/init.db*", f->dir);
+    assert_int_equal(system(cmd), 0);
+    (void)aside;
+}
+
+static void test_init_keeps_a_nordlys_database(void **state)
+{
+    struct fixture *f = *state;
+    begin(f->st);
+    uint64_t id = insert(f->st, "kept", "t", 1);
+    commit(f->st);
+    nl_store_close(f->st);
+    struct nl_store_opts opts = {.path = f->path, .init = true};
+    f->st = nl_store_open(&opts, NULL);
+    assert_non_null(f->st);
+    assert_int_equal(nl_store_last_id(f->st), id);
+}
+
+static void test_ids_reserve_skips_used_ids(void **state)
+{
+    struct fixture *f = *state;
+    nl_store_ids_reserve(f->st, 41);
+    begin(f->st);
+    assert_int_equal(insert(f->st, "a", "t", 1), 42);
+    nl_store_rollback(f->st);
+    begin(f->st);
+    assert_int_equal(insert(f->st, "a", "t", 1), 42);
+    commit(f->st);
+    nl_store_ids_reserve(f->st, 10); /* below: no effect */
+    begin(f->st);
+    assert_int_equal(insert(f->st, "b", "t", 1), 43);
+    commit(f->st);
+}
+
+/* ---- idempotency keys ---- */
+
+static void test_idem_put_get_in_txn_and_after(void **state)
+{
+    struct fixture *f = *state;
+    struct nl_store_idem got, put = {.created_us = 1000};
+    snprintf(put.request_hash, sizeof(put.request_hash), "abc123");
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k1", 0, &got, NULL), -ENOENT);
+    assert_int_equal(nl_store_idem_put(f->st, "t", "k1", &put, NULL), -EPERM);
+    begin(f->st);
+    put.job = insert(f->st, "a", "t", 1);
+    assert_int_equal(nl_store_idem_put(f->st, "t", "k1", &put, NULL), 0);
+    /* The transaction sees its own key: a retry in the same iteration finds it. */
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k1", 0, &got, NULL), 0);
+    assert_int_equal(got.job, put.job);
+    commit(f->st);
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k1", 0, &got, NULL), 0);
+    assert_int_equal(got.job, put.job);
+    assert_string_equal(got.request_hash, "abc123");
+    assert_int_equal(got.created_us, 1000);
+    /* Keys are per tenant. */
+    assert_int_equal(nl_store_idem_get(f->st, "u", "k1", 0, &got, NULL), -ENOENT);
+    /* Older than the window: not found, even before it is deleted. */
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k1", 1001, &got, NULL), -ENOENT);
+}
+
+static void test_idem_rolled_back_with_its_job(void **state)
+{
+    struct fixture *f = *state;
+    struct nl_store_idem got, put = {.created_us = 5};
+    begin(f->st);
+    put.job = insert(f->st, "a", "t", 1);
+    assert_int_equal(nl_store_idem_put(f->st, "t", "k", &put, NULL), 0);
+    nl_store_rollback(f->st);
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k", 0, &got, NULL), -ENOENT);
+}
+
+static void test_idem_expire_in_bounded_batches(void **state)
+{
+    struct fixture *f = *state;
+    begin(f->st);
+    uint64_t job = insert(f->st, "a", "t", 1);
+    for (int i = 0; i < 25; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        struct nl_store_idem put = {.job = job, .created_us = 100 + i};
+        snprintf(put.request_hash, sizeof(put.request_hash), "h");
+        assert_int_equal(nl_store_idem_put(f->st, "t", key, &put, NULL), 0);
+    }
+    commit(f->st);
+    size_t n = 0;
+    begin(f->st);
+    assert_int_equal(nl_store_idem_expire(f->st, 120, 10, &n, NULL), 0);
+    assert_int_equal(n, 10);
+    assert_int_equal(nl_store_idem_expire(f->st, 120, 10, &n, NULL), 0);
+    assert_int_equal(n, 10);
+    assert_int_equal(nl_store_idem_expire(f->st, 120, 10, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    commit(f->st);
+    struct nl_store_idem got;
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k19", 0, &got, NULL), -ENOENT);
+    assert_int_equal(nl_store_idem_get(f->st, "t", "k20", 0, &got, NULL), 0);
+}
+
+static void test_count_matches_list_filters(void **state)
+{
+    struct fixture *f = *state;
+    begin(f->st);
+    for (int i = 0; i < 7; i++)
+        insert(f->st, "a", i % 2 ? "odd" : "even", i + 1);
+    assert_int_equal(nl_store_job_set_state(f->st, 1, NL_JOB_CANCELLED, 9, NULL), 0);
+    commit(f->st);
+    uint64_t n = 0;
+    struct nl_store_filter all = {0};
+    assert_int_equal(nl_store_jobs_count(f->st, &all, &n, NULL), 0);
+    assert_int_equal(n, 7);
+    struct nl_store_filter pend = {.states = 1u << NL_JOB_PENDING, .limit = 1, .before_id = 2};
+    assert_int_equal(nl_store_jobs_count(f->st, &pend, &n, NULL), 0);
+    assert_int_equal(n, 6);
+    struct nl_store_filter even = {.states = (1u << NL_JOB_PENDING) | (1u << NL_JOB_CANCELLED),
+                                   .tenant = "even"};
+    assert_int_equal(nl_store_jobs_count(f->st, &even, &n, NULL), 0);
+    assert_int_equal(n, 4);
+    struct nl_store_filter live_even = {.states = 1u << NL_JOB_PENDING, .tenant = "even"};
+    assert_int_equal(nl_store_jobs_count(f->st, &live_even, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    struct nl_store_filter odd = {.tenant = "odd"};
+    assert_int_equal(nl_store_jobs_count(f->st, &odd, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    struct nl_store_filter ended = {.states = 1u << NL_JOB_CANCELLED};
+    assert_int_equal(nl_store_jobs_count(f->st, &ended, &n, NULL), 0);
+    assert_int_equal(n, 1);
+}
+
+static void test_probe_commits_on_a_healthy_store(void **state)
+{
+    struct fixture *f = *state;
+    struct nl_err err = {0};
+    if (nl_store_probe(f->st, &err) < 0)
+        fail_msg("probe: %s", err.msg);
+    begin(f->st);
+    assert_int_equal(nl_store_probe(f->st, NULL), -EBUSY);
+    nl_store_rollback(f->st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +873,21 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_agents_replace_and_take_nodes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_usage_sums_ended_runs, setup, teardown),
             cmocka_unit_test_setup_teardown(test_commit_survives_sigkill, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_empty_file, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_non_sqlite_file, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_foreign_sqlite, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_empty_sqlite, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_accepts_legacy_nordlys, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_migration_adds_missing_limit_columns, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_init_moves_refused_file_aside, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_init_keeps_a_nordlys_database, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_ids_reserve_skips_used_ids, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_idem_put_get_in_txn_and_after, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_idem_rolled_back_with_its_job, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_idem_expire_in_bounded_batches, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_count_matches_list_filters, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_probe_commits_on_a_healthy_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
