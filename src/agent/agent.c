@@ -31,6 +31,9 @@
  * after registering, when the last one got no answer or an error, when the
  * controller's answer asked for it (full_next), and at least every
  * FULL_SYNC_EVERY_US, so a controller that lost track re-learns everything.
+ * A controller older than deltas reads every running list as complete and
+ * would declare unlisted runs lost, so deltas are sent only to a controller
+ * whose last answer carried full_next (true or false).
  */
 #include "agent.h"
 
@@ -122,6 +125,7 @@ struct agent {
     char instance[STATEDIR_INSTANCE_LEN];
     char *runs_dir;     /* STATE_DIR/runs: run records */
     bool full_next;     /* the next sync lists every live run */
+    bool deltas;        /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
 };
 
@@ -414,6 +418,7 @@ static void on_register(void *ctx, long status, const char *body, size_t len, co
     a->interval_ms = a->conf->sync_interval_ms ? a->conf->sync_interval_ms : ans.sync_interval_ms;
     a->node_timeout_ms = ans.node_timeout_ms;
     a->full_next = true;
+    a->deltas = false; /* until this controller's answers show it knows them */
     log_info("registered %zu nodes as agent %s (%s); sync every %" PRIu32
              " ms, node timeout %" PRIu32 " ms",
              a->nnodes, a->agent_id, a->conf->emulate ? "emulated" : "real", a->interval_ms,
@@ -469,6 +474,7 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
         jobs_ack(a->jobs, a->seq, w.hold, w.nhold);
         /* Answered without an error: a delta is enough next, unless the controller asks. */
         a->full_next = w.full_next;
+        a->deltas = w.knows_full;
         apply_work(a, &w);
     }
     proto_work_release(&w);
@@ -481,7 +487,7 @@ static void send_sync(struct agent *a)
     const struct proto_running *run;
     const struct proto_exit *ex;
     int64_t now = nl_clock_monotonic_us();
-    bool full = a->full_next || a->last_full_us == 0 || now - a->last_full_us >= FULL_SYNC_EVERY_US;
+    bool full = a->full_next || !a->deltas || now - a->last_full_us >= FULL_SYNC_EVERY_US;
     if (full)
         a->last_full_us = now;
     /* Until an answer without error says otherwise, the next sync is full too. */

@@ -831,7 +831,9 @@ static bool held(const struct job *j, const struct proto_hold *hold, size_t n)
 void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n)
 {
     /* Runs started after the sync was built are still new; they sit after fresh_sent. */
-    memmove(t->fresh, t->fresh + t->fresh_sent, (t->nfresh - t->fresh_sent) * sizeof(*t->fresh));
+    if (t->fresh_sent > 0 && t->nfresh > t->fresh_sent)
+        memmove(t->fresh, t->fresh + t->fresh_sent,
+                (t->nfresh - t->fresh_sent) * sizeof(*t->fresh));
     t->nfresh -= t->fresh_sent;
     t->fresh_sent = 0;
     size_t keep = 0;

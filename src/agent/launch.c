@@ -305,6 +305,14 @@ static void keeper_job_exited(struct keeper *k)
     keeper_reap(k);
 }
 
+/* Read the agent's signal messages left unread: the run is over, and unread data would reset the socket. */
+static void drain(int sock)
+{
+    int32_t sig;
+    while (recv(sock, &sig, sizeof(sig), MSG_DONTWAIT) > 0)
+        ;
+}
+
 static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
 {
     for (;;) {
@@ -327,6 +335,7 @@ static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
             keeper_sweep(k);
             double cpu = (double)k->ru.ru_utime.tv_sec * 1e6 + (double)k->ru.ru_utime.tv_usec +
                          (double)k->ru.ru_stime.tv_sec * 1e6 + (double)k->ru.ru_stime.tv_usec;
+            drain(sock);
             struct keeper_msg m = {.type = KEEPER_EXITED,
                                    .pid = k->job,
                                    .status = k->status,
@@ -505,6 +514,12 @@ int launch_read(struct launch_proc *proc, struct launch_exit *ex)
         return 0;
     struct keeper_msg m;
     ssize_t n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
+    /*
+     * A keeper that exits with our signal messages unread makes the kernel
+     * report ECONNRESET once, ahead of the EXITED message still queued.
+     */
+    if (n < 0 && errno == ECONNRESET)
+        n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return -EAGAIN;
     close(proc->fd);

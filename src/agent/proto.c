@@ -391,12 +391,16 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     if (root == NULL)
         return err ? err->code : -EPROTO;
     json_t *la = NULL, *ka = NULL, *ha = NULL;
-    /* An older controller sends no full_next: that means nothing is asked. */
+    /*
+     * An older controller sends no full_next: nothing is asked, but such a
+     * controller also reads every running list as complete (knows_full).
+     */
     json_t *fn = json_object_get(root, "full_next");
     int rc = 0;
     if (fn != NULL && !json_is_null(fn) && !json_is_boolean(fn))
         rc = nl_err_set(err, -EINVAL, "full_next: not a boolean");
     out->full_next = json_is_true(fn);
+    out->knows_full = json_is_boolean(fn);
     if (rc == 0)
         rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
     if (rc == 0)

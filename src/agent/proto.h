@@ -106,7 +106,8 @@ struct proto_work {
     size_t nkill;
     struct proto_hold *hold;
     size_t nhold;
-    bool full_next; /* the controller asks for a full running list next */
+    bool full_next;  /* the controller asks for a full running list next */
+    bool knows_full; /* the answer had full_next at all: the controller understands deltas */
 };
 
 struct proto_reg_answer {

@@ -493,6 +493,7 @@ static void test_runs_of_one_job_are_kept_apart(void **state)
     assert_true(wait_run_exit(f->t, 60, 1, 5, &e));
     /* Grace 0 sends SIGTERM and SIGKILL back to back; sleep dies of whichever lands first. */
     assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+    assert_null(e.reason); /* the keeper reported the end (it did not just vanish) */
     assert_int_equal(e.exit_code, 128 + e.signal);
     assert_int_equal(jobs_live(f->t), 1);
     const struct proto_running *r;

@@ -144,6 +144,7 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(l->pids_max, 512);
     assert_int_equal(l->output_limit_bytes, 4096);
     assert_true(w.full_next);
+    assert_true(w.knows_full);
     assert_int_equal(w.nkill, 1);
     assert_int_equal(w.kill[0].job, 41);
     assert_int_equal(w.kill[0].run, 2);
@@ -159,6 +160,7 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(proto_decode_sync("{}", 2, &w, &err), 0);
     assert_int_equal(w.nlaunch + w.nkill + w.nhold, 0);
     assert_false(w.full_next);
+    assert_false(w.knows_full);
     const char *old = "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"]}]}";
     assert_int_equal(proto_decode_sync(old, strlen(old), &w, &err), 0);
     assert_int_equal(w.launch[0].memory_max_bytes + w.launch[0].pids_max +
