@@ -500,8 +500,15 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
     record_run(t, j, node_idx);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->tag};
     epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.fd, &ev);
-    if (j->output_limit > 0)
+    if (j->output_limit > 0) {
         schedule_output_check(t);
+    } else {
+        /* Nothing to measure: do not hold two descriptors per job for nothing. */
+        close(j->proc.out_fd);
+        if (j->proc.err_fd >= 0)
+            close(j->proc.err_fd);
+        j->proc.out_fd = j->proc.err_fd = -1;
+    }
     if (l->time_limit_s > 0)
         set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(l->time_limit_s));
     log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run, j->node,

@@ -541,6 +541,31 @@ static void test_cgroup_per_job(void **state)
     char leaf[600];
     snprintf(leaf, sizeof(leaf), "%s/j50.r1.n3", agent_cg_path(f->cg));
     assert_int_equal(access(leaf, F_OK), -1); /* removed at exit */
+
+    /* Limits from the launch land in the leaf, where the controllers are enabled. */
+    char cmd[1400], lim_out[128];
+    snprintf(lim_out, sizeof(lim_out), "%s/lim.out", f->dir);
+    snprintf(leaf, sizeof(leaf), "%s/j51.r1.n3", agent_cg_path(f->cg));
+    snprintf(cmd, sizeof(cmd), "cat %s/pids.max; cat %s/memory.max; echo ready >&2; sleep 60", leaf,
+             leaf);
+    char *argv2[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l2 = mk(51, argv2, NULL);
+    l2.stdout_path = lim_out;
+    l2.stderr_path = lim_out;
+    l2.pids_max = 64;
+    l2.memory_max_bytes = 64 * 1024 * 1024;
+    jobs_launch(f->t, &l2, 3);
+    assert_true(wait_text(f->t, lim_out, "ready", 10));
+    struct proto_kill k = {.job = 51, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    assert_true(wait_exit(f->t, 51, 10, &e));
+    s = slurp(lim_out);
+    if (strstr(s, "No such file") != NULL)
+        print_message("pids or memory controller not enabled here: %s", s);
+    else
+        assert_string_equal(s, "64\n67108864\nready\n");
+    free(s);
+    assert_int_equal(access(leaf, F_OK), -1); /* removed after a kill too */
 }
 
 /* Wait until every pid is gone (dead or a zombie), at most max_s. */
