@@ -158,16 +158,18 @@ static void cgroup_kill(const char *dir)
 }
 
 /*
- * The run's process group is still its own when its first process lives
- * with the recorded start time, or when no process has the group's id as
- * its pid (a group id is not handed out again while any member lives, and
- * a new group's id is its founder's pid). Members that started before the
- * run cannot be the run's.
+ * The run's process group is still its own when its first process exists
+ * with the recorded start time (alive, or a zombie nobody reaped: its
+ * keeper died and the orphan went to an init that does not reap), or when
+ * no process has the group's id as its pid (a group id is not handed out
+ * again while any member lives, and a new group's id is its founder's
+ * pid). Members that started before the run cannot be the run's.
  */
 static bool group_is_ours(const struct runrec *r)
 {
     struct procs_stat st;
-    return procs_same(r->pid, r->start_ticks) || procs_stat(r->pid, &st) == -ENOENT;
+    int rc = procs_stat(r->pid, &st);
+    return rc == -ENOENT || (rc == 0 && st.start_ticks == r->start_ticks);
 }
 
 /* Kill whatever is left of r once; returns how many of its processes were still alive. */
