@@ -3,7 +3,7 @@
  * jobs.c - the agent's job table; see jobs.h.
  *
  * Containers: `bytag` holds every entry under a tag unique to it (the
- * heap and the exec pipes name entries by tag), `bykey` maps (job << 22 |
+ * heap and the keeper sockets name entries by tag), `bykey` maps (job << 22 |
  * node index) to the entry of that job's newest run on that node, `exited` lists entries waiting for an
  * acknowledgement, and `heap` orders deadlines. Two runs of one job on one
  * node exist together only briefly: the node's agent was cut off, the
@@ -131,7 +131,7 @@ static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
     return m->keys[i] != 0 ? (struct job *)(uintptr_t)m->vals[i] : NULL;
 }
 
-/* epoll tag of the timerfd; exec pipes are tagged with their entry's tag, never 0. */
+/* epoll tag of the timerfd; keeper sockets are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
 
 static uint64_t job_key(int64_t id, uint32_t node_idx)
@@ -642,7 +642,7 @@ void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
     rearm(t);
 }
 
-/* ---- deadlines, exec pipes, reaping ------------------------------------ */
+/* ---- deadlines, keeper sockets, reaping ------------------------------- */
 
 static void on_deadline(struct agent_jobs *t, struct job *j)
 {

@@ -17,7 +17,7 @@
  * node while its exit is unacknowledged is recognised and ignored. A
  * launch of a newer run kills an older run of the job on that node at once.
  *
- * A job runs either as a real process (launch.h), or, when the table is
+ * A job runs either as a real process under a keeper (launch.h), or, when the table is
  * made with noop set and the command is exactly ["sleep", "SECONDS"], as a
  * timed no-op: an entry with a deadline and no process, which behaves as
  * sleep would (exit 0 at the end, killed by SIGTERM at once, a time limit
@@ -75,13 +75,16 @@ struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err);
 int jobs_output_path(const char *root, int64_t job, const char *node, const char *given,
                      const char *ext, char *buf, size_t size);
 
-/* Free the table. Processes still running are left alone (the caller killed them). */
+/*
+ * Free the table. A run still live is killed by its keeper, which sees its
+ * socket close (the caller normally killed and reaped every run before).
+ */
 void jobs_destroy(struct agent_jobs *t);
 
-/* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, exec pipes). */
+/* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, keeper sockets). */
 int jobs_fd(const struct agent_jobs *t);
 
-/* Handle expired deadlines and exec-status pipes; never blocks. */
+/* Handle expired deadlines and keepers' reports (a run's end); never blocks. */
 void jobs_dispatch(struct agent_jobs *t);
 
 /*
