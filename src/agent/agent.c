@@ -123,9 +123,9 @@ struct agent {
     uint64_t syncs_ok, sync_bytes;
     int lock_fd; /* the state directory's lock, held for the agent's life */
     char instance[STATEDIR_INSTANCE_LEN];
-    char *runs_dir;     /* STATE_DIR/runs: run records */
-    bool full_next;     /* the next sync lists every live run */
-    bool deltas;        /* the controller has shown it reads delta syncs (full_next) */
+    char *runs_dir; /* STATE_DIR/runs: run records */
+    bool full_next; /* the next sync lists every live run */
+    bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
 };
 

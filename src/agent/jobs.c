@@ -4,8 +4,9 @@
  *
  * Containers: `bytag` holds every entry under a tag unique to it (the
  * heap and the keeper sockets name entries by tag), `bykey` maps (job << 22 |
- * node index) to the entry of that job's newest run on that node, `exited` lists entries waiting for an
- * acknowledgement, and `heap` orders deadlines. Two runs of one job on one
+ * node index) to the entry of that job's newest run on that node,
+ * `exited` lists entries waiting for an acknowledgement, and `heap`
+ * orders deadlines. Two runs of one job on one
  * node exist together only briefly: the node's agent was cut off, the
  * controller requeued the job and started it again there; the older run is
  * killed as soon as the newer one is launched. Heap entries are never
@@ -95,7 +96,7 @@ struct deadline {
 struct agent_jobs {
     struct jobs_conf conf;
     int epfd, tfd;
-    int64_t armed_us; /* what tfd is set to, 0 when disarmed */
+    int64_t armed_us;              /* what tfd is set to, 0 when disarmed */
     struct nl_u64map bytag, bykey; /* values: struct job * */
     uint64_t last_tag;
     size_t live;
@@ -409,7 +410,8 @@ static bool output_ok(struct agent_jobs *t, struct job *j, const char *what, con
     if (rc == 0)
         return true;
     if (rc == -EINVAL)
-        job_set_reason(j, "launch: %s %s: a relative output path must stay below the output root %s",
+        job_set_reason(j,
+                       "launch: %s %s: a relative output path must stay below the output root %s",
                        what, given, t->conf.output_root);
     else
         job_set_reason(j, "launch: %s %s: path too long", what, given ? given : "(default)");

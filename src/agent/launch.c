@@ -35,12 +35,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -305,7 +305,8 @@ static void keeper_job_exited(struct keeper *k)
     keeper_reap(k);
 }
 
-/* Read the agent's signal messages left unread: the run is over, and unread data would reset the socket. */
+/* Read the agent's signal messages left unread: the run is over, and unread data would reset the
+ * socket. */
 static void drain(int sock)
 {
     int32_t sig;

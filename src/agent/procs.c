@@ -26,7 +26,8 @@ int procs_stat(pid_t pid, struct procs_stat *st)
     if (n <= 0)
         return n < 0 ? -e : -ENOENT;
     buf[n] = '\0';
-    /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'. */
+    /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+     */
     char *p = strrchr(buf, ')');
     if (p == NULL || p[1] != ' ')
         return -EPROTO;

@@ -606,8 +606,8 @@ static void test_keeper_kills_the_job_when_the_agent_dies(void **state)
     char pids[128], cmd[512];
     snprintf(pids, sizeof(pids), "%s/pids", f->dir);
     snprintf(cmd, sizeof(cmd),
-             "sleep 60 & echo $! >> %s; setsid sleep 60 & echo $! >> %s; echo $$ >> %s; wait",
-             pids, pids, pids);
+             "sleep 60 & echo $! >> %s; setsid sleep 60 & echo $! >> %s; echo $$ >> %s; wait", pids,
+             pids, pids);
     pid_t agent = fork();
     assert_true(agent >= 0);
     if (agent == 0) {
@@ -664,7 +664,8 @@ static void test_run_record_lives_until_the_end_is_acknowledged(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
-/* A child in a process group of its own that leaves a grandchild in it; pidfile gets the grandchild. */
+/* A child in a process group of its own that leaves a grandchild in it; pidfile gets the
+ * grandchild. */
 static pid_t spawn_group(const char *pidfile)
 {
     char cmd[256];

@@ -161,7 +161,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(w.nlaunch + w.nkill + w.nhold, 0);
     assert_false(w.full_next);
     assert_false(w.knows_full);
-    const char *old = "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"]}]}";
+    const char *old =
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"]}]}";
     assert_int_equal(proto_decode_sync(old, strlen(old), &w, &err), 0);
     assert_int_equal(w.launch[0].memory_max_bytes + w.launch[0].pids_max +
                              w.launch[0].output_limit_bytes,
@@ -186,9 +187,10 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
     expect_sync_error("{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": []}]}",
                       "launch[0].command: not a non-empty array");
     expect_sync_error("{\"full_next\": 1}", "full_next: not a boolean");
-    expect_sync_error("{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
-                      " \"pids_max\": -1}]}",
-                      "launch[0].pids_max: -1 is outside [0, 2147483647]");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
+            " \"pids_max\": -1}]}",
+            "launch[0].pids_max: -1 is outside [0, 2147483647]");
     expect_sync_error(
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
             " {\"job\": 2, \"run\": 1, \"node\": \"n\", \"command\": [\"a\", 5]}]}",
