@@ -444,6 +444,12 @@ static void record_run(struct agent_jobs *t, struct job *j, uint32_t node_idx)
     }
 }
 
+static int64_t file_size(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
 static void schedule_output_check(struct agent_jobs *t)
 {
     if (t->out_check_us == 0) {
@@ -678,12 +684,11 @@ static void check_output(struct agent_jobs *t)
         struct job *j = job_in_slot(&t->bytag, s);
         if (j == NULL || j->state != JOB_RUNNING || j->output_limit <= 0)
             continue;
-        struct stat st;
-        int64_t size = 0;
-        if (j->proc.out_fd >= 0 && fstat(j->proc.out_fd, &st) == 0)
-            size = st.st_size;
-        if (j->proc.err_fd >= 0 && fstat(j->proc.err_fd, &st) == 0 && st.st_size > size)
-            size = st.st_size;
+        /* The limit is on what this run writes, not on what earlier runs left in the file. */
+        int64_t size = file_size(j->proc.out_fd) - j->proc.out_base;
+        int64_t err_size = file_size(j->proc.err_fd) - j->proc.err_base;
+        if (err_size > size)
+            size = err_size;
         if (size > j->output_limit) {
             log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: output of %" PRId64
                      " bytes is over its limit of %" PRId64 "; killing it",

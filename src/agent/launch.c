@@ -467,6 +467,10 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
         goto out;
+    /* Before the fork: once the job runs, the sizes include what it wrote. */
+    struct stat fst;
+    proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    proc->err_base = fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
     keeper = fork();
     if (keeper == 0)
         keeper_main(spec, file, in_fd, out_fd, err_fd, sv[1]);

@@ -65,9 +65,12 @@ struct launch_proc {
     uint64_t start_ticks; /* its start time (procs.h) */
     pid_t keeper;         /* the keeper, the agent's child */
     uint64_t keeper_ticks;
-    int fd; /* the agent's end of the keeper socket (O_CLOEXEC, O_NONBLOCK), or -1 */
-    int out_fd,
-            err_fd; /* the agent's own descriptors of the output files (for their size), or -1 */
+    /* The agent's end of the keeper socket (O_CLOEXEC, O_NONBLOCK), or -1. */
+    int fd;
+    /* The agent's own descriptors of the output files (for their size), or -1. */
+    int out_fd, err_fd;
+    /* Their sizes before the job started: a requeued run appends to its file. */
+    int64_t out_base, err_base;
 };
 
 /* The end of a run as the keeper saw it. */

@@ -749,12 +749,31 @@ static void test_sweep_kills_leftovers_and_spares_strangers(void **state)
 static void test_output_limit_kills_the_job(void **state)
 {
     struct fx *f = *state;
+    /* What an earlier run left in the file does not count against this one. */
+    char prev[128];
+    snprintf(prev, sizeof(prev), "%s/jobs/72/n0.out", f->dir);
+    char *mk_prev[] = {"/bin/sh", "-c", "head -c 5000 /dev/zero", NULL};
+    struct proto_launch l0 = mk(72, mk_prev, NULL);
+    jobs_launch(f->t, &l0, 0);
+    struct proto_exit e0;
+    assert_true(wait_run_exit(f->t, 72, 1, 10, &e0));
+    assert_int_equal(e0.exit_code, 0);
+    char *ok_argv[] = {"/bin/sh", "-c", "head -c 900 /dev/zero; sleep 1.5; echo done >&2", NULL};
+    struct proto_launch l1 = mk(72, ok_argv, NULL);
+    l1.run = 2;
+    l1.output_limit_bytes = 1000;
+    jobs_launch(f->t, &l1, 0);
+    assert_true(wait_run_exit(f->t, 72, 2, 10, &e0));
+    assert_int_equal(e0.exit_code, 0);
+    assert_null(e0.reason);
+
     char *argv[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero; echo written >&2; sleep 60", NULL};
     struct proto_launch l = mk(72, argv, NULL);
+    l.run = 3;
     l.output_limit_bytes = 1000;
     jobs_launch(f->t, &l, 0);
     struct proto_exit e;
-    assert_true(wait_exit(f->t, 72, 10, &e));
+    assert_true(wait_run_exit(f->t, 72, 3, 10, &e));
     assert_non_null(e.reason);
     assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
     assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
