@@ -20,6 +20,20 @@
  * run twice. One log line per failure for the first few, then at most one
  * every 30 s, and one line when it answers again. Jobs keep running
  * meanwhile; their exits wait in the table.
+ *
+ * Before the first request the agent makes its state directory its own
+ * (statedir.h: an exclusive lock, the instance key) and sweeps the run
+ * records a previous agent left there (runrec.h), so nothing a dead agent
+ * started can still run when the controller hands this one work.
+ *
+ * Syncs are full (every live run) or deltas (only runs started since the
+ * last answered sync; docs/api.md). A sync is full when it is the first
+ * after registering, when the last one got no answer or an error, when the
+ * controller's answer asked for it (full_next), and at least every
+ * FULL_SYNC_EVERY_US, so a controller that lost track re-learns everything.
+ * A controller older than deltas reads every running list as complete and
+ * would declare unlisted runs lost, so deltas are sent only to a controller
+ * whose last answer carried full_next (true or false).
  */
 #include "agent.h"
 
@@ -45,6 +59,8 @@
 #include "nordlys/err.h"
 #include "opt.h"
 #include "proto.h"
+#include "runrec.h"
+#include "statedir.h"
 
 enum phase {
     PH_NAMES,
@@ -75,6 +91,10 @@ enum tag {
 #define FAIL_LOG_EVERY_US (30 * INT64_C(1000000))
 /* On SIGTERM jobs get this long between SIGTERM and SIGKILL. */
 #define SHUTDOWN_GRACE_S 10
+/* A full running list at least this often, whatever the controller says. */
+#define FULL_SYNC_EVERY_US (30 * INT64_C(1000000))
+/* How long the start-up sweep may wait for a previous agent's runs to die. */
+#define SWEEP_DEADLINE_S 20.0
 /* One status line per minute: enough to see the agent is alive, not enough to flood. */
 #define STATUS_EVERY_US (60 * INT64_C(1000000))
 
@@ -101,6 +121,12 @@ struct agent {
     int exit_code;
     int64_t last_status_us;
     uint64_t syncs_ok, sync_bytes;
+    int lock_fd; /* the state directory's lock, held for the agent's life */
+    char instance[STATEDIR_INSTANCE_LEN];
+    char *runs_dir; /* STATE_DIR/runs: run records */
+    bool full_next; /* the next sync lists every live run */
+    bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
+    int64_t last_full_us;
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -136,16 +162,29 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
 {
     struct agent *a = xcalloc(1, sizeof(*a));
     a->conf = conf;
-    a->epfd = a->sigfd = a->tfd = -1;
+    a->epfd = a->sigfd = a->tfd = a->lock_fd = -1;
     a->phase = conf->emulate > 0 ? PH_NAMES : PH_REGISTER;
     a->interval_ms = conf->sync_interval_ms;
+    a->full_next = true;
     char probe[4096];
-    snprintf(probe, sizeof(probe), "%s/.", conf->state_dir);
+    snprintf(probe, sizeof(probe), "%s/runs/.", conf->state_dir);
     int rc = nl_file_mkdir_parents(probe);
     if (rc < 0) {
         nl_err_set(err, rc, "--state-dir %s: %s", conf->state_dir, strerror(-rc));
         goto fail;
     }
+    /* The lock first: the records and instance key below are the holder's alone. */
+    if (statedir_lock(conf->state_dir, &a->lock_fd, err) < 0 ||
+        statedir_instance(conf->state_dir, a->instance, err) < 0)
+        goto fail;
+    size_t rl = strlen(conf->state_dir) + sizeof("/runs");
+    a->runs_dir = xmalloc(rl);
+    snprintf(a->runs_dir, rl, "%s/runs", conf->state_dir);
+    rc = runrec_sweep(a->runs_dir, SWEEP_DEADLINE_S, err);
+    if (rc < 0)
+        goto fail;
+    if (rc > 0)
+        log_info("swept %d runs left by a previous agent in %s", rc, a->runs_dir);
     if (conf->nnodes > 0) {
         char **names = xcalloc(conf->nnodes, sizeof(*names));
         for (size_t i = 0; i < conf->nnodes; i++)
@@ -153,8 +192,12 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
         set_nodes(a, names, conf->nnodes);
     }
     a->cg = agent_cg_open(conf->cgroup_root, conf->agent_name);
-    struct jobs_conf jc = {
-            .noop = conf->noop, .state_dir = conf->state_dir, .cg = a->cg, .base_env = environ};
+    struct jobs_conf jc = {.noop = conf->noop,
+                           .output_root = conf->output_root,
+                           .runs_dir = a->runs_dir,
+                           .output_limit = (int64_t)conf->output_limit_mb * 1024 * 1024,
+                           .cg = a->cg,
+                           .base_env = environ};
     a->jobs = jobs_new(&jc, err);
     if (a->jobs == NULL)
         goto fail;
@@ -189,6 +232,9 @@ void agent_destroy(struct agent *a)
     free(a->nodes);
     free(a->by_name);
     free(a->agent_id);
+    free(a->runs_dir);
+    if (a->lock_fd >= 0)
+        close(a->lock_fd);
     if (a->tfd >= 0)
         close(a->tfd);
     if (a->sigfd >= 0)
@@ -371,6 +417,8 @@ static void on_register(void *ctx, long status, const char *body, size_t len, co
     a->agent_id = ans.agent_id;
     a->interval_ms = a->conf->sync_interval_ms ? a->conf->sync_interval_ms : ans.sync_interval_ms;
     a->node_timeout_ms = ans.node_timeout_ms;
+    a->full_next = true;
+    a->deltas = false; /* until this controller's answers show it knows them */
     log_info("registered %zu nodes as agent %s (%s); sync every %" PRIu32
              " ms, node timeout %" PRIu32 " ms",
              a->nnodes, a->agent_id, a->conf->emulate ? "emulated" : "real", a->interval_ms,
@@ -424,6 +472,9 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
         jobs_ack(a->jobs, a->seq, NULL, 0);
     } else {
         jobs_ack(a->jobs, a->seq, w.hold, w.nhold);
+        /* Answered without an error: a delta is enough next, unless the controller asks. */
+        a->full_next = w.full_next;
+        a->deltas = w.knows_full;
         apply_work(a, &w);
     }
     proto_work_release(&w);
@@ -435,15 +486,21 @@ static void send_sync(struct agent *a)
 {
     const struct proto_running *run;
     const struct proto_exit *ex;
-    size_t nr = jobs_running(a->jobs, &run);
+    int64_t now = nl_clock_monotonic_us();
+    bool full = a->full_next || !a->deltas || now - a->last_full_us >= FULL_SYNC_EVERY_US;
+    if (full)
+        a->last_full_us = now;
+    /* Until an answer without error says otherwise, the next sync is full too. */
+    a->full_next = true;
+    size_t nr = jobs_running(a->jobs, full, &run);
     a->seq++;
     size_t ne = jobs_exits(a->jobs, a->seq, &ex);
     struct proto_buf b = {0};
-    proto_encode_sync(&b, a->agent_id, run, nr, ex, ne);
+    proto_encode_sync(&b, a->agent_id, a->seq, full, run, nr, ex, ne);
     a->sync_bytes += b.len;
-    a->sync_started_us = nl_clock_monotonic_us();
-    log_debug(NL_LOGC_AGENT, "sync %" PRIu64 ": %zu running, %zu exits, %zu bytes", a->seq, nr, ne,
-              b.len);
+    a->sync_started_us = now;
+    log_debug(NL_LOGC_AGENT, "sync %" PRIu64 " (%s): %zu running, %zu exits, %zu bytes", a->seq,
+              full ? "full" : "delta", nr, ne, b.len);
     send_request(a, "/v1/agent/sync", &b, SYNC_TIMEOUT_MS, on_sync);
 }
 
@@ -463,7 +520,8 @@ static void on_timer(struct agent *a)
         send_request(a, path, NULL, SETUP_TIMEOUT_MS, on_names);
         break;
     case PH_REGISTER:
-        proto_encode_register(&b, a->conf->agent_name, a->nodes, a->nnodes, a->conf->emulate > 0);
+        proto_encode_register(&b, a->conf->agent_name, a->instance, a->nodes, a->nnodes,
+                              a->conf->emulate > 0);
         send_request(a, "/v1/agent/register", &b, SETUP_TIMEOUT_MS, on_register);
         break;
     case PH_SYNC:

@@ -116,7 +116,20 @@ const char *agent_cg_path(const struct agent_cg *cg)
     return cg->dir;
 }
 
-int agent_cg_job_create(struct agent_cg *cg, const char *leaf, int *procs_fd)
+static void write_limit(const char *dir, const char *name, int64_t value)
+{
+    if (value <= 0)
+        return;
+    char text[32];
+    snprintf(text, sizeof(text), "%lld", (long long)value);
+    int rc = write_file(dir, name, text);
+    if (rc < 0)
+        log_warn("cgroup: %s/%s = %s: %s; the job runs without this limit", dir, name, text,
+                 strerror(-rc));
+}
+
+int agent_cg_job_create(struct agent_cg *cg, const char *leaf, const struct agent_cg_limits *lim,
+                        int *procs_fd)
 {
     char path[PATH_MAX], procs[PATH_MAX];
     if (!join(path, sizeof(path), cg->dir, leaf) ||
@@ -125,6 +138,10 @@ int agent_cg_job_create(struct agent_cg *cg, const char *leaf, int *procs_fd)
     int rc = make_dir(path);
     if (rc < 0)
         return rc;
+    if (lim != NULL) {
+        write_limit(path, "memory.max", lim->memory_max);
+        write_limit(path, "pids.max", lim->pids_max);
+    }
     int fd = open(procs, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
@@ -157,10 +174,17 @@ void agent_cg_job_remove(struct agent_cg *cg, const char *leaf)
     if (!kill_leaf(cg, leaf, path, sizeof(path)))
         return;
     /*
-     * cgroup.kill is asynchronous: the leaf may still hold dying processes
-     * for a moment, and rmdir then fails with EBUSY. Leaves left behind are
-     * harmless and empty; they are retried when the same job runs again.
+     * The keeper reaped every process of the run before reporting its end,
+     * so the leaf is normally empty now. cgroup.kill is asynchronous, and a
+     * process stuck in the kernel may hold it a moment longer: retry rmdir
+     * briefly, then leave it (empty leaves are harmless) and say so.
      */
-    if (rmdir(path) < 0 && errno != ENOENT)
-        log_debug(NL_LOGC_AGENT, "cgroup: rmdir %s: %s", path, strerror(errno));
+    for (int i = 0; i < 50; i++) {
+        if (rmdir(path) == 0 || errno == ENOENT)
+            return;
+        if (errno != EBUSY)
+            break;
+        usleep(2000);
+    }
+    log_warn("cgroup: rmdir %s: %s; left behind", path, strerror(errno));
 }

@@ -8,7 +8,8 @@
  * one), AGENT the agent's name and LEAF names one job on one node. A job's
  * processes are placed in their leaf by the child itself before exec, so
  * nothing the job starts can escape it; at exit the leaf is emptied with
- * cgroup.kill (kernel 5.14+) and removed.
+ * cgroup.kill (kernel 5.14+) by the run's keeper (launch.h), which waits
+ * until every process of the run is reaped, and then removed.
  *
  * The cpu, memory and pids controllers are enabled below nordlys/ when the
  * parent offers them; without them the cgroup still groups and kills.
@@ -17,6 +18,8 @@
  */
 #ifndef NL_AGENT_CGROUP_H
 #define NL_AGENT_CGROUP_H
+
+#include <stdint.h>
 
 struct agent_cg;
 
@@ -31,12 +34,21 @@ void agent_cg_close(struct agent_cg *cg);
 /* The agent's directory, "/sys/fs/cgroup/nordlys/host1-42". */
 const char *agent_cg_path(const struct agent_cg *cg);
 
+/* Limits written into a job's leaf; 0 = none (the controller's "max"). */
+struct agent_cg_limits {
+    int64_t memory_max; /* memory.max, bytes */
+    int64_t pids_max;   /* pids.max */
+};
+
 /*
- * Create leaf and open its cgroup.procs for writing (O_CLOEXEC) into
- * *procs_fd; the child writes "0" to it to move itself in. Returns 0 or
- * -errno (the job then runs without a cgroup).
+ * Create leaf, write lim (NULL: none) and open its cgroup.procs for writing
+ * (O_CLOEXEC) into *procs_fd; the child writes "0" to it to move itself
+ * in. Returns 0 or -errno (the job then runs without a cgroup). A limit
+ * the leaf cannot take (its controller is not enabled) is logged, and the
+ * job runs without it.
  */
-int agent_cg_job_create(struct agent_cg *cg, const char *leaf, int *procs_fd);
+int agent_cg_job_create(struct agent_cg *cg, const char *leaf, const struct agent_cg_limits *lim,
+                        int *procs_fd);
 
 /* Kill everything left in leaf (cgroup.kill) and remove it; best effort, NULL-safe. */
 void agent_cg_job_remove(struct agent_cg *cg, const char *leaf);

@@ -3,16 +3,21 @@
  * jobs.c - the agent's job table; see jobs.h.
  *
  * Containers: `bytag` holds every entry under a tag unique to it (the
- * heap and the exec pipes name entries by tag), `bykey` maps (job << 22 |
- * node index) to the entry of that job's newest run on that node, `bypid`
- * maps a live process to its entry, `exited` lists entries waiting for an
- * acknowledgement, and `heap` orders deadlines. Two runs of one job on one
+ * heap and the keeper sockets name entries by tag), `bykey` maps (job << 22 |
+ * node index) to the entry of that job's newest run on that node,
+ * `exited` lists entries waiting for an acknowledgement, and `heap`
+ * orders deadlines. Two runs of one job on one
  * node exist together only briefly: the node's agent was cut off, the
  * controller requeued the job and started it again there; the older run is
  * killed as soon as the newer one is launched. Heap entries are never
  * removed early: each carries the generation of its job's deadline, and a
  * popped entry whose job is gone or whose generation moved on is skipped.
  * That keeps a kill or an exit O(1) instead of a heap search.
+ *
+ * `fresh` lists the tags of runs started since the last answered sync, so
+ * that a delta sync costs what changed, not what runs. A real run's end
+ * comes from its keeper (launch.h) on the keeper's socket, watched in the
+ * table's epoll set under the run's tag; SIGCHLD only reaps keepers.
  */
 #define _GNU_SOURCE /* wait4 */
 #include "jobs.h"
@@ -29,6 +34,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +46,8 @@
 #include "common/xalloc.h"
 #include "launch.h"
 #include "nordlys/err.h"
+#include "procs.h"
+#include "runrec.h"
 
 enum job_state {
     JOB_RUNNING,
@@ -62,8 +70,10 @@ struct job {
     char *node;
     enum job_state state;
     bool noop;
-    struct launch_proc proc;  /* real jobs: pid (= process group) and exec pipe */
+    struct launch_proc proc;  /* real jobs: pid (= process group), keeper and its socket */
     struct launch_report rep; /* exec failure reported by the child, stage 0 if none */
+    int64_t output_limit;     /* bytes per output file, 0 = none */
+    char rec_name[64];        /* the run record's file name, "" when none was written */
     char *argv0, *cwd;        /* for exec failure messages */
     char cg_leaf[48];         /* "" when the job has no cgroup */
     double grace_s;           /* for the time limit */
@@ -86,8 +96,8 @@ struct deadline {
 struct agent_jobs {
     struct jobs_conf conf;
     int epfd, tfd;
-    int64_t armed_us; /* what tfd is set to, 0 when disarmed */
-    struct nl_u64map bytag, bykey, bypid; /* values: struct job * */
+    int64_t armed_us;              /* what tfd is set to, 0 when disarmed */
+    struct nl_u64map bytag, bykey; /* values: struct job * */
     uint64_t last_tag;
     size_t live;
     struct job **exited;
@@ -98,6 +108,10 @@ struct agent_jobs {
     size_t cap_run;
     struct proto_exit *exit_out;
     size_t cap_exit;
+    uint64_t *fresh; /* tags of runs started since the last answered sync */
+    size_t nfresh, cap_fresh, fresh_sent;
+    size_t nreal;         /* live real runs (output limit checks) */
+    int64_t out_check_us; /* next output-size check, 0 when none is due */
 };
 
 /* The job tables hold struct job pointers in the maps' integer values. */
@@ -118,7 +132,7 @@ static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
     return m->keys[i] != 0 ? (struct job *)(uintptr_t)m->vals[i] : NULL;
 }
 
-/* epoll tag of the timerfd; exec pipes are tagged with their entry's tag, never 0. */
+/* epoll tag of the timerfd; keeper sockets are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
 
 static uint64_t job_key(int64_t id, uint32_t node_idx)
@@ -220,8 +234,7 @@ struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err)
 
 static void job_free(struct job *j)
 {
-    if (j->proc.exec_fd >= 0)
-        close(j->proc.exec_fd);
+    launch_close(&j->proc);
     free(j->node);
     free(j->argv0);
     free(j->cwd);
@@ -240,11 +253,11 @@ void jobs_destroy(struct agent_jobs *t)
     }
     nl_u64map_release(&t->bytag);
     nl_u64map_release(&t->bykey);
-    nl_u64map_release(&t->bypid);
     free(t->exited);
     free(t->heap);
     free(t->run_out);
     free(t->exit_out);
+    free(t->fresh);
     if (t->tfd >= 0)
         close(t->tfd);
     if (t->epfd >= 0)
@@ -277,12 +290,17 @@ static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint3
     j->run = run;
     j->node = xstrdup(node);
     j->proc.pid = -1;
-    j->proc.exec_fd = -1;
+    j->proc.fd = j->proc.out_fd = j->proc.err_fd = -1;
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
     job_index(&t->bytag, j->tag, j);
     job_index(&t->bykey, key, j);
     t->live++;
+    if (t->nfresh == t->cap_fresh) {
+        t->cap_fresh = xgrow(t->cap_fresh, t->nfresh + 1);
+        t->fresh = xreallocarray(t->fresh, t->cap_fresh, sizeof(*t->fresh));
+    }
+    t->fresh[t->nfresh++] = j->tag;
     return j;
 }
 
@@ -295,6 +313,8 @@ static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, d
     j->dl = DL_NONE;
     j->dl_gen++;
     t->live--;
+    if (!j->noop && j->proc.pid > 0)
+        t->nreal--;
     j->exit = (struct proto_exit){.job = j->id,
                                   .run = j->run,
                                   .node = j->node,
@@ -360,16 +380,82 @@ static void start_noop(struct agent_jobs *t, struct job *j, const struct proto_l
         set_deadline(t, j, DL_NOOP_END, now + (int64_t)(secs * 1e6));
 }
 
-/* An absolute output path: as given, relative to the job's cwd, or the state-dir default. */
-static void output_path(const struct agent_jobs *t, const struct job *j, const char *given,
-                        const char *cwd, const char *ext, char *buf, size_t size)
+int jobs_output_path(const char *root, int64_t job, const char *node, const char *given,
+                     const char *ext, char *buf, size_t size)
 {
+    int n;
     if (given != NULL && given[0] == '/')
-        snprintf(buf, size, "%s", given);
+        n = snprintf(buf, size, "%s", given);
     else if (given != NULL && given[0] != '\0')
-        snprintf(buf, size, "%s/%s", cwd, given);
+        n = snprintf(buf, size, "%s/%s", root, given);
     else
-        snprintf(buf, size, "%s/jobs/%" PRId64 "/%s.%s", t->conf.state_dir, j->id, j->node, ext);
+        n = snprintf(buf, size, "%s/jobs/%" PRId64 "/%s.%s", root, job, node, ext);
+    if (n < 0 || (size_t)n >= size)
+        return -ENAMETOOLONG;
+    /* A relative path must stay below the root: no ".." component. */
+    if (given != NULL && given[0] != '/' && given[0] != '\0') {
+        for (const char *p = given; *p != '\0'; p = strchr(p, '/') ? strchr(p, '/') + 1 : "") {
+            if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Resolve one output path; a path that cannot be used ends the job with a reason naming it. */
+static bool output_ok(struct agent_jobs *t, struct job *j, const char *what, const char *given,
+                      const char *ext, char *buf, size_t size)
+{
+    int rc = jobs_output_path(t->conf.output_root, j->id, j->node, given, ext, buf, size);
+    if (rc == 0)
+        return true;
+    if (rc == -EINVAL)
+        job_set_reason(j,
+                       "launch: %s %s: a relative output path must stay below the output root %s",
+                       what, given, t->conf.output_root);
+    else
+        job_set_reason(j, "launch: %s %s: path too long", what, given ? given : "(default)");
+    job_finish(t, j, 127, 0, 0, 0);
+    return false;
+}
+
+/* Write the run's record before anyone hears it is running (runrec.h). */
+static void record_run(struct agent_jobs *t, struct job *j, uint32_t node_idx)
+{
+    if (t->conf.runs_dir == NULL)
+        return;
+    struct runrec r = {.job = j->id,
+                       .run = j->run,
+                       .pid = j->proc.pid,
+                       .start_ticks = j->proc.start_ticks,
+                       .keeper = j->proc.keeper,
+                       .keeper_ticks = j->proc.keeper_ticks};
+    snprintf(r.node, sizeof(r.node), "%s", j->node);
+    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    if (j->cg_leaf[0] != '\0')
+        snprintf(r.cgroup, sizeof(r.cgroup), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
+    snprintf(j->rec_name, sizeof(j->rec_name), "%" PRId64 ".%" PRIu32 ".%" PRIu32, j->id, j->run,
+             node_idx);
+    struct nl_err err = {0};
+    if (runrec_write(t->conf.runs_dir, j->rec_name, &r, &err) < 0) {
+        /* The keeper still fences the run; only the sweep after a double crash loses it. */
+        log_err("job=%" PRId64 " run=%" PRIu32 ": %s", j->id, j->run, err.msg);
+        j->rec_name[0] = '\0';
+    }
+}
+
+static int64_t file_size(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0;
+}
+
+static void schedule_output_check(struct agent_jobs *t)
+{
+    if (t->out_check_us == 0) {
+        t->out_check_us = nl_clock_monotonic_us() + JOBS_OUTPUT_CHECK_US;
+        heap_push(t, (struct deadline){t->out_check_us, 0, 0});
+    }
 }
 
 static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
@@ -377,13 +463,19 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
 {
     const char *cwd = l->cwd != NULL && l->cwd[0] == '/' ? l->cwd : "/";
     char out[PATH_MAX], err_path[PATH_MAX];
-    output_path(t, j, l->stdout_path, cwd, "out", out, sizeof(out));
-    output_path(t, j, l->stderr_path, cwd, "err", err_path, sizeof(err_path));
+    if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
+        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path)))
+        return;
+    j->output_limit = l->output_limit_bytes > 0 ? l->output_limit_bytes : t->conf.output_limit;
     int procs_fd = -1;
+    char cg_dir[PATH_MAX] = "";
     if (t->conf.cg != NULL) {
         snprintf(j->cg_leaf, sizeof(j->cg_leaf), "j%" PRId64 ".r%" PRIu32 ".n%" PRIu32, j->id,
                  j->run, node_idx);
-        int rc = agent_cg_job_create(t->conf.cg, j->cg_leaf, &procs_fd);
+        struct agent_cg_limits lim = {.memory_max = l->memory_max_bytes, .pids_max = l->pids_max};
+        int rc = agent_cg_job_create(t->conf.cg, j->cg_leaf, &lim, &procs_fd);
+        if (rc == 0)
+            snprintf(cg_dir, sizeof(cg_dir), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
         if (rc < 0) {
             log_warn("job=%" PRId64 " node=%s runs without a cgroup: %s", j->id, j->node,
                      strerror(-rc));
@@ -396,22 +488,35 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
                                .cwd = cwd,
                                .stdout_path = out,
                                .stderr_path = err_path,
-                               .cgroup_procs_fd = procs_fd};
+                               .cgroup_procs_fd = procs_fd,
+                               .cgroup_dir = cg_dir[0] ? cg_dir : NULL};
     struct nl_err err = {0};
-    int rc = launch_spawn(&spec, &j->proc, &err);
+    int rc = launch_spawn(&spec, &j->proc, &j->rep, &err);
     free(envp);
     if (procs_fd >= 0)
         close(procs_fd);
     if (rc < 0) {
+        if (j->cg_leaf[0] != '\0')
+            agent_cg_job_remove(t->conf.cg, j->cg_leaf);
         job_set_reason(j, "launch: %s", err.msg);
         job_finish(t, j, 127, 0, 0, 0);
         return;
     }
+    t->nreal++;
     j->argv0 = xstrdup(l->argv[0]);
     j->cwd = xstrdup(cwd);
-    job_index(&t->bypid, (uint64_t)j->proc.pid, j);
+    record_run(t, j, node_idx);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->tag};
-    epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.exec_fd, &ev);
+    epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.fd, &ev);
+    if (j->output_limit > 0) {
+        schedule_output_check(t);
+    } else {
+        /* Nothing to measure: do not hold two descriptors per job for nothing. */
+        close(j->proc.out_fd);
+        if (j->proc.err_fd >= 0)
+            close(j->proc.err_fd);
+        j->proc.out_fd = j->proc.err_fd = -1;
+    }
     if (l->time_limit_s > 0)
         set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(l->time_limit_s));
     log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run, j->node,
@@ -460,14 +565,11 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
 
 /* ---- kill -------------------------------------------------------------- */
 
+/* Through the keeper, which alone knows whether the group id is still the job's. */
 static void signal_job(struct agent_jobs *t, struct job *j, int sig)
 {
-    /* The group id is the leader's pid; it stays reserved while any member lives. */
-    if (kill(-j->proc.pid, sig) < 0 && errno != ESRCH)
-        log_warn("job=%" PRId64 " node=%s: kill(-%d, %d): %s", j->id, j->node, (int)j->proc.pid,
-                 sig, strerror(errno));
-    if (sig == SIGKILL && j->cg_leaf[0] != '\0')
-        agent_cg_job_kill(t->conf.cg, j->cg_leaf);
+    (void)t;
+    launch_signal(&j->proc, sig);
 }
 
 /* SIGTERM now, SIGKILL at now + grace (or at once for grace 0). */
@@ -548,7 +650,7 @@ void jobs_kill_all(struct agent_jobs *t, double grace_s, const char *reason)
     rearm(t);
 }
 
-/* ---- deadlines, exec pipes, reaping ------------------------------------ */
+/* ---- deadlines, keeper sockets, reaping ------------------------------- */
 
 static void on_deadline(struct agent_jobs *t, struct job *j)
 {
@@ -573,6 +675,31 @@ static void on_deadline(struct agent_jobs *t, struct job *j)
     }
 }
 
+static void check_output(struct agent_jobs *t)
+{
+    t->out_check_us = 0;
+    if (t->nreal == 0)
+        return;
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j == NULL || j->state != JOB_RUNNING || j->output_limit <= 0)
+            continue;
+        /* The limit is on what this run writes, not on what earlier runs left in the file. */
+        int64_t size = file_size(j->proc.out_fd) - j->proc.out_base;
+        int64_t err_size = file_size(j->proc.err_fd) - j->proc.err_base;
+        if (err_size > size)
+            size = err_size;
+        if (size > j->output_limit) {
+            log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: output of %" PRId64
+                     " bytes is over its limit of %" PRId64 "; killing it",
+                     j->id, j->run, j->node, size, j->output_limit);
+            job_set_reason(j, "output limit of %" PRId64 " bytes exceeded", j->output_limit);
+            start_kill(t, j, 0, "output limit");
+        }
+    }
+    schedule_output_check(t);
+}
+
 static void run_deadlines(struct agent_jobs *t)
 {
     uint64_t ticks;
@@ -583,6 +710,10 @@ static void run_deadlines(struct agent_jobs *t)
     while (t->nheap > 0 && t->heap[0].when_us <= now) {
         struct deadline d = t->heap[0];
         heap_pop(t);
+        if (d.tag == 0) {
+            check_output(t);
+            continue;
+        }
         struct job *j = job_lookup(&t->bytag, d.tag);
         if (j != NULL && j->dl_gen == d.gen && j->state != JOB_EXITED)
             on_deadline(t, j);
@@ -590,14 +721,26 @@ static void run_deadlines(struct agent_jobs *t)
     rearm(t);
 }
 
-static void read_exec_pipe(struct agent_jobs *t, struct job *j)
+static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_exit *ex);
+
+static void read_keeper(struct agent_jobs *t, struct job *j)
 {
-    int fd = j->proc.exec_fd;
-    if (fd < 0)
+    int fd = j->proc.fd;
+    if (fd < 0 || j->state == JOB_EXITED)
         return;
-    int rc = launch_exec_status(&j->proc, &j->rep);
-    if (rc != -EAGAIN)
-        epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    struct launch_exit ex;
+    int rc = launch_read(&j->proc, &ex);
+    if (rc == -EAGAIN)
+        return;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    if (rc == 0) {
+        /* The keeper was killed: its job died with it (PDEATHSIG); make sure of the rest. */
+        launch_signal(&j->proc, SIGKILL);
+        if (j->reason == NULL)
+            job_set_reason(j, "the run's keeper process died");
+        ex = (struct launch_exit){.status = SIGKILL};
+    }
+    on_run_end(t, j, &ex);
 }
 
 void jobs_dispatch(struct agent_jobs *t)
@@ -611,7 +754,7 @@ void jobs_dispatch(struct agent_jobs *t)
         }
         struct job *j = job_lookup(&t->bytag, ev[i].data.u64);
         if (j != NULL)
-            read_exec_pipe(t, j);
+            read_keeper(t, j);
     }
 }
 
@@ -620,71 +763,59 @@ static const char *stage_name(int stage)
     return stage == LAUNCH_STAGE_CHDIR ? "chdir" : stage == LAUNCH_STAGE_EXEC ? "exec" : "setup";
 }
 
-static void on_child_exit(struct agent_jobs *t, struct job *j, int status, const struct rusage *ru)
+/*
+ * The keeper has reaped the job and killed what it left in its group, its
+ * cgroup and its subtree, so the cgroup is empty and can go.
+ */
+static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_exit *ex)
 {
-    /* The child wrote its report before exiting, so it is in the pipe now if there is one. */
-    read_exec_pipe(t, j);
-    if (j->proc.exec_fd >= 0) {
-        close(j->proc.exec_fd);
-        j->proc.exec_fd = -1;
-    }
-    nl_u64map_del(&t->bypid, (uint64_t)j->proc.pid, NULL);
     if (j->cg_leaf[0] != '\0')
         agent_cg_job_remove(t->conf.cg, j->cg_leaf);
     if (j->rep.stage != LAUNCH_STAGE_NONE)
         job_set_reason(j, "%s %s: %s", stage_name(j->rep.stage),
                        j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd : j->argv0,
                        strerror(j->rep.err));
-    double cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
-                 (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+    int status = ex->status;
     /* A signal death is reported as the shell would: exit_code 128 + signal. */
     if (WIFSIGNALED(status))
-        job_finish(t, j, 128 + WTERMSIG(status), WTERMSIG(status), cpu, ru->ru_maxrss);
+        job_finish(t, j, 128 + WTERMSIG(status), WTERMSIG(status), ex->cpu_s, ex->max_rss_kb);
     else
-        job_finish(t, j, WEXITSTATUS(status), 0, cpu, ru->ru_maxrss);
+        job_finish(t, j, WEXITSTATUS(status), 0, ex->cpu_s, ex->max_rss_kb);
 }
 
-/*
- * Peek at an exited child with WNOWAIT first: while the leader is an
- * unreaped zombie its pid, and so its process group id, cannot be reused,
- * so the SIGKILL for whatever it left behind in its group cannot hit a
- * stranger. Only then is it reaped, with wait4 for its resource use.
- */
+/* The agent's children are keepers; their runs' ends come through their sockets. */
 void jobs_reap(struct agent_jobs *t)
 {
-    for (;;) {
-        siginfo_t si;
-        memset(&si, 0, sizeof(si));
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-            break; /* ECHILD: no children; si_pid 0: none has exited */
-        pid_t pid = si.si_pid;
-        struct job *j = job_lookup(&t->bypid, (uint64_t)pid);
-        if (j != NULL)
-            kill(-pid, SIGKILL);
-        int status;
-        struct rusage ru;
-        if (wait4(pid, &status, 0, &ru) != pid || j == NULL)
-            continue;
-        on_child_exit(t, j, status, &ru);
-    }
-    rearm(t);
+    (void)t;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
 }
 
 /* ---- sync lists -------------------------------------------------------- */
 
-size_t jobs_running(struct agent_jobs *t, const struct proto_running **out)
+size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running **out)
 {
-    if (t->cap_run < t->live) {
-        t->cap_run = xgrow(t->cap_run, t->live);
+    size_t need = full ? t->live : t->nfresh;
+    if (t->cap_run < need) {
+        t->cap_run = xgrow(t->cap_run, need);
         t->run_out = xreallocarray(t->run_out, t->cap_run, sizeof(*t->run_out));
     }
     size_t n = 0;
-    for (size_t s = 0; s < t->bytag.cap; s++) {
-        const struct job *j = job_in_slot(&t->bytag, s);
-        if (j != NULL && j->state != JOB_EXITED)
-            t->run_out[n++] = (struct proto_running){j->id, j->run, j->node};
+    if (full) {
+        for (size_t s = 0; s < t->bytag.cap; s++) {
+            const struct job *j = job_in_slot(&t->bytag, s);
+            if (j != NULL && j->state != JOB_EXITED)
+                t->run_out[n++] = (struct proto_running){j->id, j->run, j->node};
+        }
+        assert(n == t->live);
+    } else {
+        for (size_t i = 0; i < t->nfresh; i++) {
+            const struct job *j = job_lookup(&t->bytag, t->fresh[i]);
+            if (j != NULL && j->state != JOB_EXITED)
+                t->run_out[n++] = (struct proto_running){j->id, j->run, j->node};
+        }
     }
-    assert(n == t->live);
+    t->fresh_sent = t->nfresh;
     *out = t->run_out;
     return n;
 }
@@ -713,6 +844,12 @@ static bool held(const struct job *j, const struct proto_hold *hold, size_t n)
 
 void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n)
 {
+    /* Runs started after the sync was built are still new; they sit after fresh_sent. */
+    if (t->fresh_sent > 0 && t->nfresh > t->fresh_sent)
+        memmove(t->fresh, t->fresh + t->fresh_sent,
+                (t->nfresh - t->fresh_sent) * sizeof(*t->fresh));
+    t->nfresh -= t->fresh_sent;
+    t->fresh_sent = 0;
     size_t keep = 0;
     for (size_t i = 0; i < t->nexited; i++) {
         struct job *j = t->exited[i];
@@ -721,6 +858,8 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
             /* bykey may already name a newer run of the job on that node. */
             if (job_lookup(&t->bykey, j->key) == j)
                 nl_u64map_del(&t->bykey, j->key, NULL);
+            if (j->rec_name[0] != '\0')
+                runrec_remove(t->conf.runs_dir, j->rec_name);
             job_free(j);
         } else {
             t->exited[keep++] = j;

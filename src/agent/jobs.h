@@ -17,7 +17,7 @@
  * node while its exit is unacknowledged is recognised and ignored. A
  * launch of a newer run kills an older run of the job on that node at once.
  *
- * A job runs either as a real process (launch.h), or, when the table is
+ * A job runs either as a real process under a keeper (launch.h), or, when the table is
  * made with noop set and the command is exactly ["sleep", "SECONDS"], as a
  * timed no-op: an entry with a deadline and no process, which behaves as
  * sleep would (exit 0 at the end, killed by SIGTERM at once, a time limit
@@ -51,25 +51,46 @@ struct agent_jobs;
 #define JOBS_DEFAULT_GRACE_S 60
 
 struct jobs_conf {
-    bool noop;             /* ["sleep", S] runs as a timed no-op */
-    const char *state_dir; /* default output: STATE_DIR/jobs/JOB/NODE.out|.err; borrowed */
-    struct agent_cg *cg;   /* per-job cgroups, or NULL; borrowed, outlives the table */
-    char *const *base_env; /* environment every job starts from (the agent's); borrowed */
+    bool noop;               /* ["sleep", S] runs as a timed no-op */
+    const char *output_root; /* relative output paths live here, and the default
+                                OUTPUT_ROOT/jobs/JOB/NODE.out|.err; borrowed */
+    const char *runs_dir;    /* run records (runrec.h), or NULL for none; borrowed, must exist */
+    int64_t output_limit;    /* bytes per output file when the launch gives none; 0 = none */
+    struct agent_cg *cg;     /* per-job cgroups, or NULL; borrowed, outlives the table */
+    char *const *base_env;   /* environment every job starts from (the agent's); borrowed */
 };
+
+/* How often the sizes of the jobs' output files are checked against their limit. */
+#define JOBS_OUTPUT_CHECK_US 1000000
 
 /* A new empty table; the conf strings are borrowed. Returns NULL with err set on failure. */
 struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err);
 
-/* Free the table. Processes still running are left alone (the caller killed them). */
+/*
+ * The absolute path of a job's output file into buf: given as is when
+ * absolute, root/given when relative (a ".." component is refused with
+ * -EINVAL: output stays below the root), root/jobs/JOB/NODE.EXT when
+ * absent or empty. -ENAMETOOLONG when it does not fit.
+ */
+int jobs_output_path(const char *root, int64_t job, const char *node, const char *given,
+                     const char *ext, char *buf, size_t size);
+
+/*
+ * Free the table. A run still live is killed by its keeper, which sees its
+ * socket close (the caller normally killed and reaped every run before).
+ */
 void jobs_destroy(struct agent_jobs *t);
 
-/* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, exec pipes). */
+/* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, keeper sockets). */
 int jobs_fd(const struct agent_jobs *t);
 
-/* Handle expired deadlines and exec-status pipes; never blocks. */
+/* Handle expired deadlines and keepers' reports (a run's end); never blocks. */
 void jobs_dispatch(struct agent_jobs *t);
 
-/* Reap every exited child (waitpid WNOHANG loop); call on SIGCHLD. */
+/*
+ * Reap every exited child (the keepers, launch.h; a run's end arrives from
+ * its keeper through jobs_dispatch); call on SIGCHLD.
+ */
 void jobs_reap(struct agent_jobs *t);
 
 /*
@@ -99,10 +120,13 @@ size_t jobs_live(const struct agent_jobs *t);
 size_t jobs_unacked(const struct agent_jobs *t);
 
 /*
- * The running list for a sync: a table-owned array valid until the next
- * call that changes the table.
+ * The running list for a sync: with full, every live run; otherwise only
+ * the live runs started since the last sync that was answered (jobs_ack),
+ * at a cost in proportion to their number. A table-owned array valid
+ * until the next call that changes the table. Each call marks the runs
+ * started so far as sent, so that the next jobs_ack forgets them.
  */
-size_t jobs_running(struct agent_jobs *t, const struct proto_running **out);
+size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running **out);
 
 /*
  * The unacknowledged exits, tagged as sent in sync number seq: a
@@ -114,6 +138,8 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
  * A sync answer arrived for sync number seq: forget the exits it carried,
  * except those the answer holds (hold, n entries, borrowed): those are
  * reported again in the next syncs until an answer no longer holds them.
+ * The runs the sync listed as new are no longer new. Run records of the
+ * exits forgotten are removed.
  */
 void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n);
 

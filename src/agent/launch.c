@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * launch.c - vfork/exec of one job; see launch.h.
+ * launch.c - the keeper and the vfork/exec of one job under it; see
+ * launch.h.
  *
- * vfork, not fork: the child borrows the agent's memory until execve
+ * The keeper is a plain fork of the agent: it needs no exec because it
+ * runs a few hundred lines of this file and then _exits, and keeping it
+ * in-process means the job's argv and environment need no serialising.
+ * The first thing it does is close every descriptor but its own, so that
+ * it holds neither the agent's state-directory lock nor the sockets of
+ * other keepers (a keeper must see end-of-file when the agent dies, which
+ * a copy of the agent's end in a sibling would prevent).
+ *
+ * The keeper starts the job with vfork, not fork: the child borrows the
+ * keeper's memory until execve
  * instead of getting a copy of its page tables. A copy costs the agent
  * time in proportion to its size, on every launch (an emulating agent
  * with 25,000 nodes, or any sanitizer build, where it measured about 15 ms
@@ -19,23 +29,32 @@
  * The agent is suspended until the child has exec'd or failed, which takes
  * microseconds; its signals stay blocked meanwhile (signalfd).
  */
-#define _GNU_SOURCE /* close_range, pipe2 */
+#define _GNU_SOURCE /* close_range, pipe2, wait4 */
 #include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
+#include "procs.h"
 
 static const char *env_get(char *const *envp, const char *name)
 {
@@ -97,6 +116,30 @@ char **launch_env_merge(char *const *base, char *const *over)
     return env;
 }
 
+/*
+ * Keeper to agent. One SOCK_SEQPACKET message each, so a message is whole
+ * or absent; the agent sends plain int32 signal numbers the other way.
+ */
+enum keeper_type {
+    KEEPER_STARTED = 1, /* pid (or -1 with err: the keeper could not fork), exec report */
+    KEEPER_EXITED,      /* the job's first process ended; the rest of the job is gone */
+};
+
+struct keeper_msg {
+    int32_t type;
+    int32_t pid;
+    int32_t stage, err;
+    uint64_t ticks;
+    int32_t status;
+    int32_t pad;
+    int64_t cpu_us;
+    int64_t max_rss_kb;
+};
+
+/* How long the agent waits for a keeper's STARTED, and a keeper for its job's subtree to die. */
+#define KEEPER_START_TIMEOUT_MS 30000
+#define KEEPER_SWEEP_US         (10 * INT64_C(1000000))
+
 static int open_output(const char *what, const char *path, int *fd, struct nl_err *err)
 {
     int rc = nl_file_mkdir_parents(path);
@@ -118,9 +161,9 @@ static _Noreturn void child_fail(int fd, int stage)
     _exit(127);
 }
 
-/* The child, from vfork to execve: async-signal-safe calls only. */
+/* The job child, from vfork to execve: async-signal-safe calls only. */
 static _Noreturn void child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                            int err_fd, int report_fd)
+                            int err_fd, int report_fd, pid_t keeper)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -133,6 +176,13 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (setpgid(0, 0) < 0)
         child_fail(report_fd, LAUNCH_STAGE_SETUP);
+    /*
+     * The second line of defence: if the keeper itself is killed, the job's
+     * first process dies with it. Checked after setting, as the keeper may
+     * have died just before.
+     */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != keeper)
+        child_fail(report_fd, LAUNCH_STAGE_SETUP);
     if (spec->cgroup_procs_fd >= 0) {
         /* Best effort: a job outside its cgroup still runs and is still killed by group. */
         ssize_t n = write(spec->cgroup_procs_fd, "0", 1);
@@ -140,7 +190,7 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
     }
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         child_fail(report_fd, LAUNCH_STAGE_SETUP);
-    /* Descriptors the agent opened without O_CLOEXEC (a library's socket) must not leak. */
+    /* Descriptors opened without O_CLOEXEC must not leak into the job. */
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     if (chdir(spec->cwd) < 0)
         child_fail(report_fd, LAUNCH_STAGE_CHDIR);
@@ -148,19 +198,260 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
     child_fail(report_fd, LAUNCH_STAGE_EXEC);
 }
 
-/* vfork and run the child; in the parent, the child's pid or -1 (errno set). */
+/* vfork and run the child; in the keeper, the child's pid or -1 (errno set). */
 static pid_t spawn_child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                         int err_fd, int report_fd)
+                         int err_fd, int report_fd, pid_t keeper)
 {
     pid_t pid = vfork();
     if (pid == 0)
-        child(spec, file, in_fd, out_fd, err_fd, report_fd);
+        child(spec, file, in_fd, out_fd, err_fd, report_fd, keeper);
     return pid;
 }
 
-int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err)
+/* ---- the keeper -------------------------------------------------------- */
+
+/* Close every descriptor but those in keep (n entries, -1 ignored). */
+static void close_except(int *keep, size_t n)
 {
-    int in_fd = -1, out_fd = -1, err_fd = -1, pipefd[2] = {-1, -1}, rc;
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is tiny */
+        for (size_t k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
+            int x = keep[k];
+            keep[k] = keep[k - 1];
+            keep[k - 1] = x;
+        }
+    unsigned next = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < next)
+            continue;
+        if ((unsigned)keep[i] > next)
+            close_range(next, (unsigned)keep[i] - 1, 0);
+        next = (unsigned)keep[i] + 1;
+    }
+    close_range(next, ~0U, 0);
+}
+
+static void cgroup_kill(const char *dir)
+{
+    if (dir == NULL)
+        return;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/cgroup.kill", dir) >= (int)sizeof(path))
+        return;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* kernels before 5.14 lack cgroup.kill; the group and subtree kills remain */
+    ssize_t n = write(fd, "1", 1);
+    (void)n;
+    close(fd);
+}
+
+struct keeper {
+    pid_t self, job;
+    bool job_reaped;
+    int status;
+    struct rusage ru;
+    const char *cgroup_dir;
+};
+
+/* Reap every exited child without blocking; the job's leader keeps its status and rusage. */
+static void keeper_reap(struct keeper *k)
+{
+    for (;;) {
+        int status;
+        struct rusage ru;
+        pid_t p = wait4(-1, &status, WNOHANG, &ru);
+        if (p <= 0)
+            return;
+        if (p == k->job) {
+            k->job_reaped = true;
+            k->status = status;
+            k->ru = ru;
+        }
+    }
+}
+
+/*
+ * SIGKILL the job's group (only while its leader is unreaped: until then
+ * the group id cannot belong to anyone else), its cgroup and every process
+ * below the keeper, and reap them, until none is left or the sweep's
+ * deadline passes (a process stuck in the kernel cannot be helped).
+ */
+static void keeper_sweep(struct keeper *k)
+{
+    int64_t end = nl_clock_monotonic_us() + KEEPER_SWEEP_US;
+    for (;;) {
+        if (!k->job_reaped)
+            kill(-k->job, SIGKILL);
+        cgroup_kill(k->cgroup_dir);
+        size_t left = procs_signal_descendants(k->self, SIGKILL);
+        keeper_reap(k);
+        if ((left == 0 && k->job_reaped) || nl_clock_monotonic_us() >= end)
+            return;
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/*
+ * The job's first process has exited (seen with WNOWAIT, so it is still
+ * an unreaped zombie and its group id still ours): kill what it left
+ * behind, as a job ends with its first process, then reap it.
+ */
+static void keeper_job_exited(struct keeper *k)
+{
+    kill(-k->job, SIGKILL);
+    cgroup_kill(k->cgroup_dir);
+    procs_signal_descendants(k->self, SIGKILL);
+    keeper_reap(k);
+}
+
+/* Read the agent's signal messages left unread: the run is over, and unread data would reset the
+ * socket. */
+static void drain(int sock)
+{
+    int32_t sig;
+    while (recv(sock, &sig, sizeof(sig), MSG_DONTWAIT) > 0)
+        ;
+}
+
+static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
+{
+    for (;;) {
+        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents != 0) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+                ;
+            siginfo_t wi;
+            memset(&wi, 0, sizeof(wi));
+            if (waitid(P_PID, (id_t)k->job, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                wi.si_pid == k->job)
+                keeper_job_exited(k);
+            else
+                keeper_reap(k); /* an orphan of the job's, reparented to us */
+        }
+        if (k->job_reaped) {
+            keeper_sweep(k);
+            double cpu = (double)k->ru.ru_utime.tv_sec * 1e6 + (double)k->ru.ru_utime.tv_usec +
+                         (double)k->ru.ru_stime.tv_sec * 1e6 + (double)k->ru.ru_stime.tv_usec;
+            drain(sock);
+            struct keeper_msg m = {.type = KEEPER_EXITED,
+                                   .pid = k->job,
+                                   .status = k->status,
+                                   .cpu_us = (int64_t)cpu,
+                                   .max_rss_kb = k->ru.ru_maxrss};
+            ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+            (void)n;
+            _exit(0);
+        }
+        if (p[0].revents != 0) {
+            int32_t sig;
+            ssize_t n = recv(sock, &sig, sizeof(sig), MSG_DONTWAIT);
+            if (n == (ssize_t)sizeof(sig) && sig > 0 && sig < NSIG) {
+                kill(-k->job, sig);
+                if (sig == SIGKILL) {
+                    cgroup_kill(k->cgroup_dir);
+                    procs_signal_descendants(k->self, SIGKILL);
+                }
+            } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                break; /* the agent is gone: so must the job be */
+            }
+        }
+    }
+    keeper_sweep(k);
+    _exit(0);
+}
+
+static _Noreturn void keeper_main(const struct launch_spec *spec, const char *file, int in_fd,
+                                  int out_fd, int err_fd, int sock)
+{
+    int keep[] = {0, 1, 2, in_fd, out_fd, err_fd, sock, spec->cgroup_procs_fd};
+    close_except(keep, sizeof(keep) / sizeof(keep[0]));
+    /* Orphans of the job become our children, so the subtree below us is the whole job. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    prctl(PR_SET_NAME, "nordlys-keeper");
+    struct keeper_msg m = {.type = KEEPER_STARTED, .pid = -1};
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    int pipefd[2] = {-1, -1};
+    if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+        m.err = errno;
+        ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+        (void)n;
+        _exit(1);
+    }
+    struct keeper k = {.self = getpid(), .cgroup_dir = spec->cgroup_dir};
+    k.job = spawn_child(spec, file, in_fd, out_fd, err_fd, pipefd[1], k.self);
+    m.err = errno;
+    close(pipefd[1]);
+    close(in_fd);
+    close(out_fd);
+    if (err_fd != out_fd)
+        close(err_fd);
+    if (spec->cgroup_procs_fd >= 0)
+        close(spec->cgroup_procs_fd);
+    if (k.job < 0) {
+        ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+        (void)n;
+        _exit(1);
+    }
+    /* vfork returned: the child has exec'd (pipe closed) or written its report and exited. */
+    struct launch_report rep;
+    m.err = 0;
+    if (read(pipefd[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+        m.stage = rep.stage;
+        m.err = rep.err;
+    }
+    close(pipefd[0]);
+    m.pid = k.job;
+    struct procs_stat st;
+    if (procs_stat(k.job, &st) == 0)
+        m.ticks = st.start_ticks;
+    if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+        keeper_sweep(&k), _exit(0);
+    keeper_loop(&k, sock, sfd);
+}
+
+/* ---- the agent's side -------------------------------------------------- */
+
+/* Wait (bounded) for the keeper's STARTED message. */
+static int await_start(int fd, struct keeper_msg *m, struct nl_err *err)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int64_t end = nl_clock_monotonic_us() + KEEPER_START_TIMEOUT_MS * INT64_C(1000);
+    for (;;) {
+        int64_t left_ms = (end - nl_clock_monotonic_us()) / 1000;
+        if (left_ms <= 0)
+            return nl_err_set(err, -ETIMEDOUT, "keeper: no start report within %d s",
+                              KEEPER_START_TIMEOUT_MS / 1000);
+        int r = poll(&p, 1, (int)left_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return nl_err_set(err, -errno, "keeper: poll: %s", strerror(errno));
+        if (r == 0)
+            continue;
+        ssize_t n = recv(fd, m, sizeof(*m), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof(*m) || m->type != KEEPER_STARTED)
+            return nl_err_set(err, -EPROTO, "keeper: died before starting the job");
+        if (m->pid <= 0)
+            return nl_err_set(err, -m->err, "keeper: vfork: %s", strerror(m->err));
+        return 0;
+    }
+}
+
+int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
+                 struct launch_report *rep, struct nl_err *err)
+{
+    int in_fd = -1, out_fd = -1, err_fd = -1, sv[2] = {-1, -1}, rc;
+    pid_t keeper = -1;
     char *file = resolve(spec->argv[0], spec->envp);
     in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in_fd < 0) {
@@ -169,34 +460,50 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     }
     rc = open_output("stdout", spec->stdout_path, &out_fd, err);
     if (rc == 0 && strcmp(spec->stdout_path, spec->stderr_path) == 0)
-        err_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+        err_fd = out_fd;
     else if (rc == 0)
         rc = open_output("stderr", spec->stderr_path, &err_fd, err);
-    if (rc == 0 && err_fd < 0)
-        rc = nl_err_set(err, -errno, "stderr: %s", strerror(errno));
-    if (rc == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
-        rc = nl_err_set(err, -errno, "exec-status pipe: %s", strerror(errno));
+    if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
         goto out;
-    pid_t pid = spawn_child(spec, file, in_fd, out_fd, err_fd, pipefd[1]);
-    if (pid < 0) {
-        rc = nl_err_set(err, -errno, "vfork: %s", strerror(errno));
+    /* Before the fork: once the job runs, the sizes include what it wrote. */
+    struct stat fst;
+    proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    proc->err_base = fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    keeper = fork();
+    if (keeper == 0)
+        keeper_main(spec, file, in_fd, out_fd, err_fd, sv[1]);
+    if (keeper < 0) {
+        rc = nl_err_set(err, -errno, "fork: %s", strerror(errno));
         goto out;
     }
-    /*
-     * The child has set its group before execve (or failed), and the parent
-     * waited for that, so a kill sent now reaches the job's whole group.
-     */
-    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-    proc->pid = pid;
-    proc->exec_fd = pipefd[0];
-    pipefd[0] = -1;
+    close(sv[1]);
+    sv[1] = -1;
+    struct keeper_msg m;
+    rc = await_start(sv[0], &m, err);
+    if (rc < 0) {
+        kill(keeper, SIGKILL); /* the caller's reaping collects it */
+        goto out;
+    }
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    proc->pid = m.pid;
+    proc->start_ticks = m.ticks;
+    proc->keeper = keeper;
+    struct procs_stat st;
+    proc->keeper_ticks = procs_stat(keeper, &st) == 0 ? st.start_ticks : 0;
+    proc->fd = sv[0];
+    sv[0] = -1;
+    proc->out_fd = out_fd;
+    proc->err_fd = err_fd != out_fd ? err_fd : -1;
+    out_fd = err_fd = -1;
+    rep->stage = m.stage;
+    rep->err = m.err;
 out:
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
-    if (err_fd >= 0)
+    for (int i = 0; i < 2; i++)
+        if (sv[i] >= 0)
+            close(sv[i]);
+    if (err_fd >= 0 && err_fd != out_fd)
         close(err_fd);
     if (out_fd >= 0)
         close(out_fd);
@@ -206,20 +513,52 @@ out:
     return rc;
 }
 
-int launch_exec_status(struct launch_proc *proc, struct launch_report *rep)
+int launch_read(struct launch_proc *proc, struct launch_exit *ex)
 {
-    if (proc->exec_fd < 0)
+    if (proc->fd < 0)
         return 0;
-    struct launch_report r;
-    ssize_t n = read(proc->exec_fd, &r, sizeof(r));
+    struct keeper_msg m;
+    ssize_t n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
+    /*
+     * A keeper that exits with our signal messages unread makes the kernel
+     * report ECONNRESET once, ahead of the EXITED message still queued.
+     */
+    if (n < 0 && errno == ECONNRESET)
+        n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return -EAGAIN;
-    close(proc->exec_fd);
-    proc->exec_fd = -1;
-    /* A short read cannot happen for 8 bytes on a pipe; treat it as success, not as garbage. */
-    if (n == (ssize_t)sizeof(r)) {
-        *rep = r;
+    close(proc->fd);
+    proc->fd = -1;
+    if (n == (ssize_t)sizeof(m) && m.type == KEEPER_EXITED) {
+        ex->status = m.status;
+        ex->cpu_s = (double)m.cpu_us / 1e6;
+        ex->max_rss_kb = (long)m.max_rss_kb;
         return 1;
     }
     return 0;
+}
+
+void launch_signal(struct launch_proc *proc, int sig)
+{
+    int32_t s = sig;
+    if (proc->fd >= 0 && send(proc->fd, &s, sizeof(s), MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof(s))
+        return;
+    /*
+     * No keeper to ask: signal the members of the job's group that started
+     * no earlier than the job, which a group id reused by a stranger's
+     * group would not all satisfy.
+     */
+    if (proc->pid > 0)
+        procs_group_members(proc->pid, proc->start_ticks, sig);
+}
+
+void launch_close(struct launch_proc *proc)
+{
+    if (proc->fd >= 0)
+        close(proc->fd);
+    if (proc->out_fd >= 0)
+        close(proc->out_fd);
+    if (proc->err_fd >= 0)
+        close(proc->err_fd);
+    proc->fd = proc->out_fd = proc->err_fd = -1;
 }

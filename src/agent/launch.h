@@ -1,24 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * launch.h - start one job process: fork/exec in its own process group,
- * stdout/stderr to files, a given environment and working directory,
- * optionally inside a cgroup.
+ * launch.h - start one job under a keeper process, and talk to the keeper.
+ *
+ * A keeper is a fork of the agent (no exec) that stands between the agent
+ * and one run, as slurmstepd or containerd-shim do. It exists so that a
+ * job never outlives its agent: when the agent dies, even by SIGKILL, the
+ * keeper sees end-of-file on its socket and SIGKILLs the job's process
+ * group, its cgroup and every process below itself (it is a child
+ * subreaper, so whatever the job leaves behind, even after setsid, is
+ * reparented to it and stays findable), waits until they are gone, and
+ * exits. The job's first process also has PR_SET_PDEATHSIG(SIGKILL) on the
+ * keeper, so that killing the keeper too still kills the job.
+ *
+ *     agent --fork--> keeper (subreaper) --vfork/exec--> job (own process group)
+ *       <==== SOCK_SEQPACKET: keeper sends STARTED, then EXITED;
+ *             the agent sends signal numbers ====>
+ *
+ * The keeper reaps the job, kills what is left of its group and subtree,
+ * and forwards the wait status and resource use to the agent. The agent
+ * never signals the job itself while the keeper lives: the keeper knows
+ * whether the job's process group id is still the job's (it reaps the
+ * leader only after killing the group), the agent cannot.
  *
  * Everything that can fail with a useful message (creating the output
- * directories, opening the output files, building the environment) is done
- * in the parent before fork, so the error names the path. What can only
- * fail in the child (chdir, execve) is written by the child as a struct
- * launch_report to a CLOEXEC pipe before it exits with 127; a successful
- * execve closes the pipe, which the parent sees as end-of-file (the trick
- * libuv's process.c uses). The parent never waits on that pipe: it reads
- * it when it becomes readable or when the child is reaped, whichever is
- * first, so a slow exec never stalls the agent's loop.
- *
- * Reaping is the caller's: see jobs.c.
+ * directories, opening the output files) is done in the agent before fork,
+ * so the error names the path. launch_spawn waits for the keeper's STARTED
+ * message, which says whether exec succeeded (an exec-status pipe between
+ * keeper and job, closed by a successful execve, the trick libuv's
+ * process.c uses); this costs the agent the time of one fork and exec.
  */
 #ifndef NL_AGENT_LAUNCH_H
 #define NL_AGENT_LAUNCH_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct nl_err;
@@ -30,14 +44,15 @@ struct launch_spec {
     const char *stdout_path; /* absolute; parent directories are created (0755) */
     const char *stderr_path; /* absolute; may equal stdout_path */
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
+    const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
 };
 
-/* What a failed child reports through the pipe. */
+/* What a failed job child reports: the step that failed and its errno. */
 enum launch_stage {
     LAUNCH_STAGE_NONE = 0,
     LAUNCH_STAGE_CHDIR,
     LAUNCH_STAGE_EXEC,
-    LAUNCH_STAGE_SETUP, /* dup2, setpgid: should never happen */
+    LAUNCH_STAGE_SETUP, /* dup2, setpgid, prctl: should never happen */
 };
 
 struct launch_report {
@@ -46,27 +61,54 @@ struct launch_report {
 };
 
 struct launch_proc {
-    pid_t pid;   /* also the process group id */
-    int exec_fd; /* read end of the exec-status pipe (O_CLOEXEC, O_NONBLOCK) */
+    pid_t pid;            /* the job's first process, also its process group id */
+    uint64_t start_ticks; /* its start time (procs.h) */
+    pid_t keeper;         /* the keeper, the agent's child */
+    uint64_t keeper_ticks;
+    /* The agent's end of the keeper socket (O_CLOEXEC, O_NONBLOCK), or -1. */
+    int fd;
+    /* The agent's own descriptors of the output files (for their size), or -1. */
+    int out_fd, err_fd;
+    /* Their sizes before the job started: a requeued run appends to its file. */
+    int64_t out_base, err_base;
+};
+
+/* The end of a run as the keeper saw it. */
+struct launch_exit {
+    int status; /* wait status of the job's first process */
+    double cpu_s;
+    long max_rss_kb;
 };
 
 /*
- * Fork and exec spec. On success fills proc and returns 0; the caller owns
- * proc->exec_fd and must read it with launch_exec_status. Returns -errno
- * with err naming the path or the step ("stdout /x/42.out: Permission
- * denied") when the job could not be started; then no process exists.
- * Loop thread only: the child inherits the caller's blocked signal mask and
- * resets it, and every signal disposition, to the default before exec.
+ * Fork a keeper that starts spec. On success fills proc and *rep (stage
+ * LAUNCH_STAGE_NONE when execve succeeded; otherwise the job has already
+ * failed and the keeper reports its exit 127 next) and returns 0; the
+ * caller owns proc's descriptors (launch_close). Returns -errno with err
+ * naming the path or the step ("stdout /x/42.out: Permission denied") when
+ * the job could not be started; then no process is left.
+ * Loop thread only: the child inherits the caller's blocked signal mask.
  */
-int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err);
+int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
+                 struct launch_report *rep, struct nl_err *err);
 
 /*
- * Read the exec-status pipe without blocking. Returns 1 with *rep filled
- * when the child reported a failure, 0 when exec succeeded (end of file),
- * -EAGAIN when neither is known yet. On 1 or 0 the fd is closed and set to
- * -1.
+ * Read the keeper's socket without blocking. Returns 1 with *ex filled
+ * when the run has ended, 0 when the keeper is gone without saying so
+ * (killed: the job died with it by PDEATHSIG), -EAGAIN when nothing has
+ * happened yet. On 1 or 0 proc->fd is closed and set to -1.
  */
-int launch_exec_status(struct launch_proc *proc, struct launch_report *rep);
+int launch_read(struct launch_proc *proc, struct launch_exit *ex);
+
+/*
+ * Have the keeper send sig to the job's process group (SIGKILL also
+ * empties its cgroup and subtree). When the keeper is gone, the group is
+ * signalled directly.
+ */
+void launch_signal(struct launch_proc *proc, int sig);
+
+/* Close the agent's descriptors of proc. */
+void launch_close(struct launch_proc *proc);
 
 /*
  * A new NULL-terminated environment: base, with every variable that over

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,11 @@ static const struct opt_def opt_table[] = {
         {"noop", OPT_FLAG, NULL, "0", 0, 0, F(noop), 0, true,
          "with --emulate: run [\"sleep\", S] jobs as timed no-ops without a process"},
         {"state-dir", OPT_STR, "DIR", "/var/lib/nordlys/agent", 0, 0, F(state_dir), 0, true,
-         "pending exits and default job output"},
+         "lock, instance key and records of running jobs (one agent per directory)"},
+        {"output-root", OPT_STR, "DIR", NULL, 0, 0, F(output_root), 0, true,
+         "relative and default job output go here (default STATE_DIR/output)"},
+        {"output-limit-mb", OPT_UINT, "MB", "10240", 1, 16777216, F(output_limit_mb), 0, true,
+         "a job whose stdout or stderr file grows past this is killed; 0 = no limit"},
         {"sync-interval-ms", OPT_UINT, "MS", "0", 10, 3600000, F(sync_interval_ms), 0, true,
          "sync period; 0 takes the controller's value"},
         {"agent-name", OPT_STR, "NAME", NULL, 0, 0, F(agent_name), 0, true,
@@ -249,6 +254,8 @@ static int cross_check(const struct agent_conf *c, struct nl_err *err)
                 c->agent_name);
     if (c->state_dir[0] == '\0')
         return nl_err_set(err, -EINVAL, "--state-dir: empty");
+    if (c->output_root != NULL && c->output_root[0] == '\0')
+        return nl_err_set(err, -EINVAL, "--output-root: empty");
     if (strcmp(c->cgroup_root, "auto") != 0 && strcmp(c->cgroup_root, "none") != 0 &&
         c->cgroup_root[0] != '/')
         return nl_err_set(err, -EINVAL, "--cgroup-root: '%s' is not auto, none or an absolute path",
@@ -286,6 +293,11 @@ int agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char *const
     }
     if (rc == 0)
         rc = cross_check(&c, err);
+    if (rc == 0 && c.output_root == NULL) {
+        size_t n = strlen(c.state_dir) + sizeof("/output");
+        c.output_root = xmalloc(n);
+        snprintf(c.output_root, n, "%s/output", c.state_dir);
+    }
     if (rc < 0) {
         agent_conf_release(&c);
         return rc;
@@ -303,6 +315,7 @@ void agent_conf_release(struct agent_conf *conf)
     free(conf->nodes);
     free(conf->controller);
     free(conf->state_dir);
+    free(conf->output_root);
     free(conf->agent_name);
     free(conf->cgroup_root);
     memset(conf, 0, sizeof(*conf));

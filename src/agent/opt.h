@@ -36,7 +36,9 @@ struct agent_conf {
     size_t nnodes;
     uint32_t emulate;          /* --emulate N: stand for N unregistered nodes; 0 = off */
     bool noop;                 /* --noop: "sleep S" jobs are timed no-ops (emulation only) */
-    char *state_dir;           /* where pending exits and default job output live */
+    char *state_dir;           /* the lock, instance key and run records */
+    char *output_root;         /* relative and default job output (default STATE_DIR/output) */
+    uint32_t output_limit_mb;  /* per output file of a job; 0 = no limit */
     uint32_t sync_interval_ms; /* 0 = take the controller's value from the register answer */
     char *agent_name;          /* default: HOSTNAME-PID */
     char *cgroup_root;         /* "auto", "none" or a cgroup v2 mount point */

@@ -76,11 +76,15 @@ static void buf_json_str(struct proto_buf *b, const char *s)
     buf_add(b, "\"", 1);
 }
 
-void proto_encode_register(struct proto_buf *b, const char *agent, char *const *nodes, size_t n,
-                           bool emulated)
+void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
+                           char *const *nodes, size_t n, bool emulated)
 {
     buf_puts(b, "{\"agent\":");
     buf_json_str(b, agent);
+    if (instance != NULL) {
+        buf_puts(b, ",\"instance\":");
+        buf_json_str(b, instance);
+    }
     buf_puts(b, ",\"nodes\":[");
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
@@ -105,13 +109,15 @@ static void encode_exit(struct proto_buf *b, const struct proto_exit *e)
     buf_add(b, "}", 1);
 }
 
-void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
-                       size_t nr, const struct proto_exit *e, size_t ne)
+void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, bool full,
+                       const struct proto_running *r, size_t nr, const struct proto_exit *e,
+                       size_t ne)
 {
     /* About 60 bytes per running entry: reserve once instead of growing 20 times. */
-    buf_reserve(b, 64 + nr * 64 + ne * 256);
+    buf_reserve(b, 96 + nr * 64 + ne * 256);
     buf_puts(b, "{\"agent_id\":");
     buf_json_str(b, agent_id);
+    buf_printf(b, ",\"seq\":%" PRIu64 ",\"full\":%s", seq, full ? "true" : "false");
     buf_puts(b, ",\"running\":[");
     for (size_t i = 0; i < nr; i++) {
         buf_printf(b, "%s{\"job\":%" PRId64 ",\"run\":%" PRIu32 ",\"node\":", i ? "," : "",
@@ -317,6 +323,15 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     /* A day bounds a checkpoint grace period; anything longer is a unit mistake. */
     if (rc == 0)
         rc = get_seconds(o, "grace_s", where, 86400, -1, &l->grace_s, err);
+    /* Limits: 0 or absent is none; the bounds only catch a unit mistake (2^62 bytes). */
+    if (rc == 0)
+        rc = get_int(o, "memory_max_bytes", where, 0, INT64_C(1) << 62, false, 0,
+                     &l->memory_max_bytes, err);
+    if (rc == 0)
+        rc = get_int(o, "pids_max", where, 0, INT32_MAX, false, 0, &l->pids_max, err);
+    if (rc == 0)
+        rc = get_int(o, "output_limit_bytes", where, 0, INT64_C(1) << 62, false, 0,
+                     &l->output_limit_bytes, err);
     return rc;
 }
 
@@ -375,8 +390,19 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     json_t *root = parse(body, len, err);
     if (root == NULL)
         return err ? err->code : -EPROTO;
-    json_t *la, *ka, *ha;
-    int rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
+    json_t *la = NULL, *ka = NULL, *ha = NULL;
+    /*
+     * An older controller sends no full_next: nothing is asked, but such a
+     * controller also reads every running list as complete (knows_full).
+     */
+    json_t *fn = json_object_get(root, "full_next");
+    int rc = 0;
+    if (fn != NULL && !json_is_null(fn) && !json_is_boolean(fn))
+        rc = nl_err_set(err, -EINVAL, "full_next: not a boolean");
+    out->full_next = json_is_true(fn);
+    out->knows_full = json_is_boolean(fn);
+    if (rc == 0)
+        rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
     if (rc == 0)
         rc = get_array(root, "kill", PROTO_KILL_MAX, &ka, err);
     if (rc == 0)

@@ -80,6 +80,9 @@ struct proto_launch {
     char *stdout_path, *stderr_path; /* NULL when absent */
     double time_limit_s;             /* 0 = none; fractions allowed (docs/api.md) */
     double grace_s;                  /* for the time limit; -1 when absent */
+    int64_t memory_max_bytes;        /* cgroup memory.max; 0 = no limit */
+    int64_t pids_max;                /* cgroup pids.max; 0 = no limit */
+    int64_t output_limit_bytes;      /* per output file; 0 = the agent's --output-limit-mb */
 };
 
 struct proto_kill {
@@ -103,6 +106,8 @@ struct proto_work {
     size_t nkill;
     struct proto_hold *hold;
     size_t nhold;
+    bool full_next;  /* the controller asks for a full running list next */
+    bool knows_full; /* the answer had full_next at all: the controller understands deltas */
 };
 
 struct proto_reg_answer {
@@ -111,13 +116,21 @@ struct proto_reg_answer {
     uint32_t node_timeout_ms;
 };
 
-/* Append the register request to b. names are borrowed. */
-void proto_encode_register(struct proto_buf *b, const char *agent, char *const *nodes, size_t n,
-                           bool emulated);
+/*
+ * Append the register request to b. names are borrowed; instance is the
+ * agent's persistent instance key (statedir.h), omitted when NULL.
+ */
+void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
+                           char *const *nodes, size_t n, bool emulated);
 
-/* Append the sync request to b. */
-void proto_encode_sync(struct proto_buf *b, const char *agent_id, const struct proto_running *r,
-                       size_t nr, const struct proto_exit *e, size_t ne);
+/*
+ * Append the sync request to b: seq numbers the syncs of this agent
+ * process; full says whether r is every live run or only the runs started
+ * since the last answered sync (docs/api.md).
+ */
+void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, bool full,
+                       const struct proto_running *r, size_t nr, const struct proto_exit *e,
+                       size_t ne);
 
 /* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
 int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,

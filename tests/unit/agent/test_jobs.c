@@ -4,7 +4,9 @@
  * jobs, their environment, output files, exit codes, exec failures,
  * SIGTERM-then-SIGKILL after the grace period, time limits, timed no-ops,
  * process-group clean-up, per-job cgroups (where the kernel offers them)
- * and the exit acknowledgement rules.
+ * and the exit acknowledgement rules; the keeper that kills a job when its
+ * agent dies, run records and the sweep of a dead agent's leftovers, the
+ * output limit and relative output paths, and the delta running list.
  */
 #define _GNU_SOURCE /* mkdtemp */
 /* clang-format off */
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +28,8 @@
 
 #include "agent/cgroup.h"
 #include "agent/jobs.h"
+#include "agent/procs.h"
+#include "agent/runrec.h"
 #include "common/clock.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
@@ -34,6 +39,7 @@ static char *base_env[] = {"PATH=/usr/bin:/bin", "AGENT_BASE=inherited",
 
 struct fx {
     char dir[64];
+    char runs[96];
     struct agent_jobs *t;
     struct agent_cg *cg;
 };
@@ -48,7 +54,13 @@ static int setup_common(void **state, bool noop, bool cgroups)
         snprintf(name, sizeof(name), "unit-test-%ld", (long)getpid());
         f->cg = agent_cg_open("auto", name);
     }
-    struct jobs_conf c = {.noop = noop, .state_dir = f->dir, .cg = f->cg, .base_env = base_env};
+    snprintf(f->runs, sizeof(f->runs), "%s/runs", f->dir);
+    assert_int_equal(mkdir(f->runs, 0755), 0);
+    struct jobs_conf c = {.noop = noop,
+                          .output_root = f->dir,
+                          .runs_dir = f->runs,
+                          .cg = f->cg,
+                          .base_env = base_env};
     struct nl_err err = {0};
     f->t = jobs_new(&c, &err);
     assert_non_null(f->t);
@@ -77,10 +89,15 @@ static int teardown(void **state)
     jobs_kill_all(f->t, 0, "teardown");
     int64_t end = nl_clock_monotonic_us() + 5000000;
     while (jobs_live(f->t) > 0 && nl_clock_monotonic_us() < end) {
-        usleep(10000);
+        struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(f->t);
         jobs_reap(f->t);
     }
     jobs_destroy(f->t);
+    /* Keepers exit just after reporting their run's end: collect them all. */
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
     agent_cg_close(f->cg);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
@@ -162,7 +179,9 @@ static bool wait_text(struct agent_jobs *t, const char *path, const char *text, 
         free(s);
         if (ok)
             return true;
-        usleep(10000);
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
         jobs_reap(t);
     }
     return false;
@@ -378,7 +397,7 @@ static void test_noop_sleep_runs_without_a_process(void **state)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
     assert_int_equal(errno, ECHILD);
     const struct proto_running *r;
-    assert_int_equal(jobs_running(f->t, &r), 1);
+    assert_int_equal(jobs_running(f->t, true, &r), 1);
     assert_int_equal(r[0].job, 20);
     struct proto_exit e;
     assert_true(wait_exit(f->t, 20, 5, &e));
@@ -445,7 +464,7 @@ static void test_running_lists_each_node_and_unknown_node_fails(void **state)
     jobs_launch(f->t, &l, 1);
     jobs_launch(f->t, &l, 1); /* duplicate */
     const struct proto_running *r;
-    assert_int_equal(jobs_running(f->t, &r), 2);
+    assert_int_equal(jobs_running(f->t, true, &r), 2);
     l.node = "elsewhere";
     jobs_launch(f->t, &l, JOBS_NODE_IDX_MAX);
     struct proto_exit e;
@@ -474,10 +493,11 @@ static void test_runs_of_one_job_are_kept_apart(void **state)
     assert_true(wait_run_exit(f->t, 60, 1, 5, &e));
     /* Grace 0 sends SIGTERM and SIGKILL back to back; sleep dies of whichever lands first. */
     assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+    assert_null(e.reason); /* the keeper reported the end (it did not just vanish) */
     assert_int_equal(e.exit_code, 128 + e.signal);
     assert_int_equal(jobs_live(f->t), 1);
     const struct proto_running *r;
-    assert_int_equal(jobs_running(f->t, &r), 1);
+    assert_int_equal(jobs_running(f->t, true, &r), 1);
     assert_int_equal(r[0].job, 60);
     assert_int_equal(r[0].run, 2);
     l.run = 1;
@@ -521,6 +541,326 @@ static void test_cgroup_per_job(void **state)
     char leaf[600];
     snprintf(leaf, sizeof(leaf), "%s/j50.r1.n3", agent_cg_path(f->cg));
     assert_int_equal(access(leaf, F_OK), -1); /* removed at exit */
+
+    /* Limits from the launch land in the leaf, where the controllers are enabled. */
+    char cmd[1400], lim_out[128];
+    snprintf(lim_out, sizeof(lim_out), "%s/lim.out", f->dir);
+    snprintf(leaf, sizeof(leaf), "%s/j51.r1.n3", agent_cg_path(f->cg));
+    snprintf(cmd, sizeof(cmd), "cat %s/pids.max; cat %s/memory.max; echo ready >&2; sleep 60", leaf,
+             leaf);
+    char *argv2[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l2 = mk(51, argv2, NULL);
+    l2.stdout_path = lim_out;
+    l2.stderr_path = lim_out;
+    l2.pids_max = 64;
+    l2.memory_max_bytes = 64 * 1024 * 1024;
+    jobs_launch(f->t, &l2, 3);
+    assert_true(wait_text(f->t, lim_out, "ready", 10));
+    struct proto_kill k = {.job = 51, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    assert_true(wait_exit(f->t, 51, 10, &e));
+    s = slurp(lim_out);
+    if (strstr(s, "No such file") != NULL)
+        print_message("pids or memory controller not enabled here: %s", s);
+    else
+        assert_string_equal(s, "64\n67108864\nready\n");
+    free(s);
+    assert_int_equal(access(leaf, F_OK), -1); /* removed after a kill too */
+}
+
+/* Wait until every pid is gone (dead or a zombie), at most max_s. */
+static bool all_gone(const pid_t *pids, size_t n, double max_s)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    for (;;) {
+        size_t left = 0;
+        for (size_t i = 0; i < n; i++)
+            left += !gone(pids[i]);
+        if (left == 0)
+            return true;
+        if (nl_clock_monotonic_us() >= end)
+            return false;
+        usleep(10000);
+    }
+}
+
+static size_t count_lines(const char *path)
+{
+    char *s = slurp(path);
+    size_t n = 0;
+    for (const char *p = s; *p != '\0'; p++)
+        n += *p == '\n';
+    free(s);
+    return n;
+}
+
+/*
+ * Issue 9: an agent killed with SIGKILL takes its jobs with it. The job
+ * leaves a child in its process group and one in a session of its own;
+ * the keeper must kill all three when the agent (a forked copy of this
+ * test, holding a job table) dies.
+ */
+static void test_keeper_kills_the_job_when_the_agent_dies(void **state)
+{
+    struct fx *f = *state;
+    char pids[128], cmd[512];
+    snprintf(pids, sizeof(pids), "%s/pids", f->dir);
+    snprintf(cmd, sizeof(cmd),
+             "sleep 60 & echo $! >> %s; setsid sleep 60 & echo $! >> %s; echo $$ >> %s; wait", pids,
+             pids, pids);
+    pid_t agent = fork();
+    assert_true(agent >= 0);
+    if (agent == 0) {
+        struct jobs_conf c = {.output_root = f->dir, .base_env = base_env};
+        struct nl_err err = {0};
+        struct agent_jobs *t = jobs_new(&c, &err);
+        char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        struct proto_launch l = mk(70, argv, NULL);
+        jobs_launch(t, &l, 0);
+        for (;;)
+            pause(); /* until the test kills this "agent" */
+    }
+    int64_t end = nl_clock_monotonic_us() + 10000000;
+    while (count_lines(pids) < 3 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    assert_int_equal(count_lines(pids), 3);
+    char *s = slurp(pids);
+    pid_t p[3];
+    assert_int_equal(sscanf(s, "%d %d %d", &p[0], &p[1], &p[2]), 3);
+    free(s);
+    assert_false(gone(p[0]) || gone(p[1]) || gone(p[2]));
+    kill(agent, SIGKILL);
+    assert_int_equal(waitpid(agent, NULL, 0), agent);
+    assert_true(all_gone(p, 3, 10));
+}
+
+static void test_run_record_lives_until_the_end_is_acknowledged(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(71, argv, NULL);
+    jobs_launch(f->t, &l, 2);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/71.1.2", f->runs);
+    struct runrec r;
+    struct nl_err err = {0};
+    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_int_equal(r.job, 71);
+    assert_int_equal(r.run, 1);
+    assert_string_equal(r.node, "n0");
+    assert_true(procs_same(r.pid, r.start_ticks));
+    assert_true(procs_same(r.keeper, r.keeper_ticks));
+    char boot[64];
+    procs_boot_id(boot, sizeof(boot));
+    assert_string_equal(r.boot_id, boot);
+    struct proto_kill k = {.job = 71, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 71, 10, &e));
+    assert_int_equal(access(path, F_OK), 0); /* ended, but not yet reported */
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 9, &ex), 1);
+    jobs_ack(f->t, 9, NULL, 0);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+/* A child in a process group of its own that leaves a grandchild in it; pidfile gets the
+ * grandchild. */
+static pid_t spawn_group(const char *pidfile)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! > %s; wait", pidfile);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    int64_t end = nl_clock_monotonic_us() + 10000000;
+    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    return pid;
+}
+
+static struct runrec record_of(pid_t pid, int64_t job)
+{
+    struct runrec r = {.job = job, .run = 1, .pid = pid};
+    snprintf(r.node, sizeof(r.node), "n0");
+    struct procs_stat st;
+    assert_int_equal(procs_stat(pid, &st), 0);
+    r.start_ticks = st.start_ticks;
+    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    return r;
+}
+
+/*
+ * The start-up sweep kills a recorded run's group (leader and the child it
+ * left), and spares a process whose pid matches a record but whose start
+ * time does not (a reused pid), and everything recorded in another boot.
+ */
+static void test_sweep_kills_leftovers_and_spares_strangers(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128];
+    snprintf(pidfile, sizeof(pidfile), "%s/gc.pid", f->dir);
+    pid_t leader = spawn_group(pidfile);
+    char *s = slurp(pidfile);
+    pid_t grandchild = (pid_t)atoi(s);
+    free(s);
+    assert_true(grandchild > 0);
+    struct nl_err err = {0};
+    struct runrec ours = record_of(leader, 80);
+    assert_int_equal(runrec_write(f->runs, "80.1.0", &ours, &err), 0);
+
+    pid_t stranger = fork();
+    if (stranger == 0) {
+        setpgid(0, 0);
+        execl("/bin/sleep", "sleep", "60", (char *)NULL);
+        _exit(127);
+    }
+    setpgid(stranger, stranger);
+    struct procs_stat st;
+    int64_t end = nl_clock_monotonic_us() + 5000000;
+    while (procs_stat(stranger, &st) < 0 && nl_clock_monotonic_us() < end)
+        usleep(1000);
+    struct runrec reused = record_of(stranger, 81);
+    reused.start_ticks += 1; /* the recorded run was an earlier process under this pid */
+    assert_int_equal(runrec_write(f->runs, "81.1.0", &reused, &err), 0);
+    struct runrec old_boot = record_of(stranger, 82);
+    snprintf(old_boot.boot_id, sizeof(old_boot.boot_id), "another-boot");
+    assert_int_equal(runrec_write(f->runs, "82.1.0", &old_boot, &err), 0);
+
+    assert_int_equal(runrec_sweep(f->runs, 10, &err), 3);
+    pid_t killed[] = {leader, grandchild};
+    assert_true(all_gone(killed, 2, 5));
+    assert_false(gone(stranger));
+    char path[256];
+    for (int job = 80; job <= 82; job++) {
+        snprintf(path, sizeof(path), "%s/%d.1.0", f->runs, job);
+        assert_int_equal(access(path, F_OK), -1);
+    }
+    kill(stranger, SIGKILL);
+    waitpid(stranger, NULL, 0);
+    waitpid(leader, NULL, 0);
+    assert_int_equal(runrec_sweep(f->runs, 1, &err), 0); /* nothing left */
+}
+
+static void test_output_limit_kills_the_job(void **state)
+{
+    struct fx *f = *state;
+    /* What an earlier run left in the file does not count against this one. */
+    char prev[128];
+    snprintf(prev, sizeof(prev), "%s/jobs/72/n0.out", f->dir);
+    char *mk_prev[] = {"/bin/sh", "-c", "head -c 5000 /dev/zero", NULL};
+    struct proto_launch l0 = mk(72, mk_prev, NULL);
+    jobs_launch(f->t, &l0, 0);
+    struct proto_exit e0;
+    assert_true(wait_run_exit(f->t, 72, 1, 10, &e0));
+    assert_int_equal(e0.exit_code, 0);
+    char *ok_argv[] = {"/bin/sh", "-c", "head -c 900 /dev/zero; sleep 1.5; echo done >&2", NULL};
+    struct proto_launch l1 = mk(72, ok_argv, NULL);
+    l1.run = 2;
+    l1.output_limit_bytes = 1000;
+    jobs_launch(f->t, &l1, 0);
+    assert_true(wait_run_exit(f->t, 72, 2, 10, &e0));
+    assert_int_equal(e0.exit_code, 0);
+    assert_null(e0.reason);
+
+    char *argv[] = {"/bin/sh", "-c", "head -c 100000 /dev/zero; echo written >&2; sleep 60", NULL};
+    struct proto_launch l = mk(72, argv, NULL);
+    l.run = 3;
+    l.output_limit_bytes = 1000;
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_run_exit(f->t, 72, 3, 10, &e));
+    assert_non_null(e.reason);
+    assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
+    assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+}
+
+static void test_relative_output_paths_live_under_the_output_root(void **state)
+{
+    struct fx *f = *state;
+    char buf[256];
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "rel/a.out", "out", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/out/rel/a.out");
+    assert_int_equal(jobs_output_path("/out", 5, "n0", NULL, "err", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/out/jobs/5/n0.err");
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "", "out", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/out/jobs/5/n0.out");
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "/abs/x", "out", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/abs/x");
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "../x", "out", buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "a/../../x", "out", buf, sizeof(buf)),
+                     -EINVAL);
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "a..b/..c", "out", buf, sizeof(buf)), 0);
+    assert_int_equal(jobs_output_path("/out", 5, "n0", "x", "out", buf, 4), -ENAMETOOLONG);
+
+    char *argv[] = {"/bin/sh", "-c", "echo relative; echo rel-err >&2", NULL};
+    struct proto_launch l = mk(73, argv, NULL);
+    l.stdout_path = "sub/dir/r.out";
+    l.stderr_path = "sub/r.err";
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 73, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/sub/dir/r.out", f->dir);
+    char *s = slurp(path);
+    assert_string_equal(s, "relative\n");
+    free(s);
+    snprintf(path, sizeof(path), "%s/sub/r.err", f->dir);
+    s = slurp(path);
+    assert_string_equal(s, "rel-err\n");
+    free(s);
+
+    struct proto_launch bad = mk(74, argv, NULL);
+    bad.stdout_path = "../escape.out";
+    jobs_launch(f->t, &bad, 0);
+    assert_true(wait_exit(f->t, 74, 1, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(strstr(e.reason, "stdout ../escape.out: a relative output path must stay"));
+}
+
+/* A delta lists only runs started since the last answered sync; a full list has them all. */
+static void test_delta_running_list(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(90, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    l.job = 91;
+    jobs_launch(f->t, &l, 0);
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, false, &r), 2);
+    /* No answer came: the runs are still new in the next sync. */
+    assert_int_equal(jobs_running(f->t, false, &r), 2);
+    jobs_ack(f->t, 1, NULL, 0);
+    assert_int_equal(jobs_running(f->t, false, &r), 0);
+    jobs_ack(f->t, 2, NULL, 0);
+    l.job = 92;
+    jobs_launch(f->t, &l, 0);
+    assert_int_equal(jobs_running(f->t, false, &r), 1);
+    assert_int_equal(r[0].job, 92);
+    l.job = 93; /* started while that sync is in flight: new until the next answer */
+    jobs_launch(f->t, &l, 0);
+    jobs_ack(f->t, 3, NULL, 0);
+    assert_int_equal(jobs_running(f->t, false, &r), 1);
+    assert_int_equal(r[0].job, 93);
+    assert_int_equal(jobs_running(f->t, true, &r), 4);
+    jobs_ack(f->t, 4, NULL, 0);
+    /* A new run that ends before the next sync is listed as an exit, not as running. */
+    l.job = 94;
+    jobs_launch(f->t, &l, 0);
+    struct proto_kill k = {.job = 94, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    assert_int_equal(jobs_running(f->t, false, &r), 0);
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 5, &ex), 1);
+    jobs_ack(f->t, 5, NULL, 0);
+    assert_int_equal(jobs_running(f->t, false, &r), 0);
+    assert_int_equal(jobs_running(f->t, true, &r), 4);
 }
 
 int main(void)
@@ -545,6 +885,16 @@ int main(void)
                                             setup_noop, teardown),
             cmocka_unit_test_setup_teardown(test_runs_of_one_job_are_kept_apart, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cgroup_per_job, setup_cg, teardown),
+            cmocka_unit_test_setup_teardown(test_keeper_kills_the_job_when_the_agent_dies, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_run_record_lives_until_the_end_is_acknowledged,
+                                            setup, teardown),
+            cmocka_unit_test_setup_teardown(test_sweep_kills_leftovers_and_spares_strangers, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_output_limit_kills_the_job, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_relative_output_paths_live_under_the_output_root,
+                                            setup, teardown),
+            cmocka_unit_test_setup_teardown(test_delta_running_list, setup_noop, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,9 +32,11 @@ static void test_proto_encode_register(void **state)
     (void)state;
     char *nodes[] = {"narvik-osl-p000-r0001-n00", "narvik-osl-p000-r0001-n01"};
     struct proto_buf b = {0};
-    proto_encode_register(&b, "host1-1234", nodes, 2, true);
+    proto_encode_register(&b, "host1-1234", "0123456789abcdef0123456789abcdef", nodes, 2, true);
     json_t *root = load(&b);
     assert_string_equal(json_string_value(json_object_get(root, "agent")), "host1-1234");
+    assert_string_equal(json_string_value(json_object_get(root, "instance")),
+                        "0123456789abcdef0123456789abcdef");
     json_t *arr = json_object_get(root, "nodes");
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_array_get(arr, 1)), "narvik-osl-p000-r0001-n01");
@@ -67,9 +69,11 @@ static void test_proto_encode_sync_round_trips(void **state)
              .timeout = true},
     };
     struct proto_buf b = {0};
-    proto_encode_sync(&b, "agent-\"quoted\"", run, 2, ex, 2);
+    proto_encode_sync(&b, "agent-\"quoted\"", 17, false, run, 2, ex, 2);
     json_t *root = load(&b);
     assert_string_equal(json_string_value(json_object_get(root, "agent_id")), "agent-\"quoted\"");
+    assert_int_equal(json_integer_value(json_object_get(root, "seq")), 17);
+    assert_true(json_is_false(json_object_get(root, "full")));
     json_t *r = json_object_get(root, "running");
     assert_int_equal(json_array_size(r), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "job")), 43);
@@ -94,8 +98,9 @@ static void test_proto_encode_sync_round_trips(void **state)
 
     /* An idle agent still sends both lists, empty. */
     struct proto_buf b2 = {0};
-    proto_encode_sync(&b2, "a", NULL, 0, NULL, 0);
-    assert_string_equal(b2.data, "{\"agent_id\":\"a\",\"running\":[],\"exits\":[]}");
+    proto_encode_sync(&b2, "a", 1, true, NULL, 0, NULL, 0);
+    assert_string_equal(b2.data,
+                        "{\"agent_id\":\"a\",\"seq\":1,\"full\":true,\"running\":[],\"exits\":[]}");
     free(b2.data);
 }
 
@@ -105,9 +110,10 @@ static const char sync_answer[] =
         " \"NORDLYS_JOB_ID\": \"42\", \"MASTER_ADDR\": \"127.0.0.1\", \"MASTER_PORT\": \"29542\","
         " \"WORLD_SIZE\": \"2\", \"NODE_RANK\": \"0\", \"NORDLYS_NODELIST\": \"a,b\"},"
         " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
-        " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1}}],"
+        " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1},"
+        " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096}],"
         " \"kill\": [{\"job\": 41, \"run\": 2, \"grace_s\": 60, \"reason\": \"preempt\"}],"
-        " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}]}";
+        " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}], \"full_next\": true}";
 
 static void test_proto_decode_sync_answer(void **state)
 {
@@ -134,6 +140,11 @@ static void test_proto_decode_sync_answer(void **state)
     assert_string_equal(l->stderr_path, "/path/42.err");
     assert_float_equal(l->time_limit_s, 7200.0, 1e-9);
     assert_float_equal(l->grace_s, -1, 1e-9);
+    assert_int_equal(l->memory_max_bytes, 1073741824);
+    assert_int_equal(l->pids_max, 512);
+    assert_int_equal(l->output_limit_bytes, 4096);
+    assert_true(w.full_next);
+    assert_true(w.knows_full);
     assert_int_equal(w.nkill, 1);
     assert_int_equal(w.kill[0].job, 41);
     assert_int_equal(w.kill[0].run, 2);
@@ -145,8 +156,18 @@ static void test_proto_decode_sync_answer(void **state)
     assert_string_equal(w.hold[0].node, "narvik-n01");
     proto_work_release(&w);
 
+    /* An older controller's answer: no full_next, no limits. */
     assert_int_equal(proto_decode_sync("{}", 2, &w, &err), 0);
     assert_int_equal(w.nlaunch + w.nkill + w.nhold, 0);
+    assert_false(w.full_next);
+    assert_false(w.knows_full);
+    const char *old =
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"]}]}";
+    assert_int_equal(proto_decode_sync(old, strlen(old), &w, &err), 0);
+    assert_int_equal(w.launch[0].memory_max_bytes + w.launch[0].pids_max +
+                             w.launch[0].output_limit_bytes,
+                     0);
+    proto_work_release(&w);
 }
 
 static void expect_sync_error(const char *body, const char *msg)
@@ -165,6 +186,11 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
     expect_sync_error("{\"launch\": 3}", "launch: not an array");
     expect_sync_error("{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": []}]}",
                       "launch[0].command: not a non-empty array");
+    expect_sync_error("{\"full_next\": 1}", "full_next: not a boolean");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
+            " \"pids_max\": -1}]}",
+            "launch[0].pids_max: -1 is outside [0, 2147483647]");
     expect_sync_error(
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
             " {\"job\": 2, \"run\": 1, \"node\": \"n\", \"command\": [\"a\", 5]}]}",

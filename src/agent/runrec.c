@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runrec.c - run records and the leftover sweep; see runrec.h.
+ *
+ * The format is "key=value" lines, readable by a person looking at a
+ * stuck node; unknown keys are ignored so a newer agent's records can be
+ * swept by an older one.
+ */
+#define _GNU_SOURCE
+#include "runrec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "nordlys/err.h"
+#include "procs.h"
+
+int runrec_write(const char *dir, const char *name, const struct runrec *r, struct nl_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8], text[2048];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int len = snprintf(text, sizeof(text),
+                       "job=%" PRId64 "\nrun=%" PRIu32 "\nnode=%s\npid=%ld\npgid=%ld\n"
+                       "start_ticks=%" PRIu64 "\nkeeper=%ld\nkeeper_ticks=%" PRIu64
+                       "\nboot_id=%s\ncgroup=%s\n",
+                       r->job, r->run, r->node, (long)r->pid, (long)r->pid, r->start_ticks,
+                       (long)r->keeper, r->keeper_ticks, r->boot_id, r->cgroup);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return nl_err_set(err, -errno, "run record %s: %s", tmp, strerror(errno));
+    int rc = 0;
+    if (write(fd, text, (size_t)len) != len || fsync(fd) < 0)
+        rc = nl_err_set(err, -(errno ? errno : EIO), "run record %s: %s", tmp,
+                        strerror(errno ? errno : EIO));
+    close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = nl_err_set(err, -errno, "run record %s: rename: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+void runrec_remove(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (unlink(path) < 0 && errno != ENOENT)
+        log_warn("run record %s: %s", path, strerror(errno));
+}
+
+static int num(const char *path, const char *key, const char *v, int64_t min, int64_t max,
+               int64_t *out, struct nl_err *err)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno != 0 || x < min || x > max)
+        return nl_err_set(err, -EPROTO, "run record %s: %s: '%s' is not valid", path, key, v);
+    *out = x;
+    return 0;
+}
+
+int runrec_read(const char *path, struct runrec *r, struct nl_err *err)
+{
+    memset(r, 0, sizeof(*r));
+    char *text;
+    size_t len;
+    int rc = nl_file_read(path, 16384, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    bool have_job = false, have_pid = false;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL && rc == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        const char *k = line, *v = eq + 1;
+        int64_t x = 0;
+        if (strcmp(k, "job") == 0) {
+            rc = num(path, k, v, 1, INT64_MAX, &x, err);
+            r->job = x;
+            have_job = true;
+        } else if (strcmp(k, "run") == 0) {
+            rc = num(path, k, v, 0, UINT32_MAX, &x, err);
+            r->run = (uint32_t)x;
+        } else if (strcmp(k, "node") == 0) {
+            snprintf(r->node, sizeof(r->node), "%s", v);
+        } else if (strcmp(k, "pid") == 0) {
+            rc = num(path, k, v, 2, INT32_MAX, &x, err);
+            r->pid = (pid_t)x;
+            have_pid = true;
+        } else if (strcmp(k, "start_ticks") == 0) {
+            rc = num(path, k, v, 0, INT64_MAX, &x, err);
+            r->start_ticks = (uint64_t)x;
+        } else if (strcmp(k, "keeper") == 0) {
+            rc = num(path, k, v, 0, INT32_MAX, &x, err);
+            r->keeper = (pid_t)x;
+        } else if (strcmp(k, "keeper_ticks") == 0) {
+            rc = num(path, k, v, 0, INT64_MAX, &x, err);
+            r->keeper_ticks = (uint64_t)x;
+        } else if (strcmp(k, "boot_id") == 0) {
+            snprintf(r->boot_id, sizeof(r->boot_id), "%s", v);
+        } else if (strcmp(k, "cgroup") == 0) {
+            snprintf(r->cgroup, sizeof(r->cgroup), "%s", v);
+        }
+    }
+    free(text);
+    if (rc == 0 && (!have_job || !have_pid))
+        rc = nl_err_set(err, -EPROTO, "run record %s: %s missing", path, have_job ? "pid" : "job");
+    return rc;
+}
+
+/* Live processes in a cgroup (cgroup.procs lines); 0 when it is gone. */
+static size_t cgroup_procs(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    size_t n = 0;
+    char line[64];
+    while (fgets(line, sizeof(line), f) != NULL) {
+        struct procs_stat st;
+        if (procs_stat((pid_t)atol(line), &st) == 0 && st.state != 'Z')
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void cgroup_kill(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = write(fd, "1", 1);
+    (void)n;
+    close(fd);
+}
+
+/*
+ * The run's process group is still its own when its first process exists
+ * with the recorded start time (alive, or a zombie nobody reaped: its
+ * keeper died and the orphan went to an init that does not reap), or when
+ * no process has the group's id as its pid (a group id is not handed out
+ * again while any member lives, and a new group's id is its founder's
+ * pid). Members that started before the run cannot be the run's.
+ */
+static bool group_is_ours(const struct runrec *r)
+{
+    struct procs_stat st;
+    int rc = procs_stat(r->pid, &st);
+    return rc == -ENOENT || (rc == 0 && st.start_ticks == r->start_ticks);
+}
+
+/* Kill whatever is left of r once; returns how many of its processes were still alive. */
+static size_t kill_left(const struct runrec *r)
+{
+    size_t n = 0;
+    if (r->cgroup[0] != '\0') {
+        size_t c = cgroup_procs(r->cgroup);
+        if (c > 0)
+            cgroup_kill(r->cgroup);
+        n += c;
+    }
+    if (group_is_ours(r))
+        n += procs_group_members(r->pid, r->start_ticks, SIGKILL);
+    if (procs_same(r->pid, r->start_ticks)) {
+        kill(r->pid, SIGKILL);
+        n++;
+    }
+    if (r->keeper > 0 && procs_same(r->keeper, r->keeper_ticks)) {
+        kill(r->keeper, SIGKILL);
+        n++;
+    }
+    return n;
+}
+
+static int sweep_one(const char *path, const struct runrec *r, const char *boot, int64_t end_us,
+                     struct nl_err *err)
+{
+    if (strcmp(r->boot_id, boot) != 0) {
+        log_info("leftover run job=%" PRId64 " run=%" PRIu32 " node=%s (%s): from an earlier "
+                 "boot, nothing to kill",
+                 r->job, r->run, r->node, path);
+    } else {
+        size_t first = kill_left(r), left = first;
+        while (left > 0 && nl_clock_monotonic_us() < end_us) {
+            struct timespec ts = {0, 20 * 1000000};
+            nanosleep(&ts, NULL);
+            left = kill_left(r);
+        }
+        if (left > 0)
+            return nl_err_set(err, -EBUSY,
+                              "leftover run job=%" PRId64 " run=%" PRIu32 " node=%s: %zu "
+                              "processes (group %ld) still alive after SIGKILL; see %s",
+                              r->job, r->run, r->node, left, (long)r->pid, path);
+        if (first > 0)
+            log_warn("leftover run job=%" PRId64 " run=%" PRIu32 " node=%s: killed %zu processes "
+                     "(pid %ld, group %ld, keeper %ld%s%s)",
+                     r->job, r->run, r->node, first, (long)r->pid, (long)r->pid, (long)r->keeper,
+                     r->cgroup[0] ? ", cgroup " : "", r->cgroup);
+        else
+            log_info("leftover run job=%" PRId64 " run=%" PRIu32 " node=%s: already gone (pid %ld)",
+                     r->job, r->run, r->node, (long)r->pid);
+    }
+    if (r->cgroup[0] != '\0' && rmdir(r->cgroup) < 0 && errno != ENOENT)
+        log_warn("leftover run job=%" PRId64 ": rmdir %s: %s", r->job, r->cgroup, strerror(errno));
+    if (unlink(path) < 0 && errno != ENOENT)
+        return nl_err_set(err, -errno, "run record %s: %s", path, strerror(errno));
+    return 0;
+}
+
+int runrec_sweep(const char *dir, double deadline_s, struct nl_err *err)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? 0 : nl_err_set(err, -errno, "%s: %s", dir, strerror(errno));
+    char boot[64];
+    procs_boot_id(boot, sizeof(boot));
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(deadline_s * 1e6);
+    int n = 0, rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        size_t len = strlen(de->d_name);
+        if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+            unlink(path); /* never renamed: its run was never reported */
+            continue;
+        }
+        struct runrec r;
+        struct nl_err rerr = {0};
+        if (runrec_read(path, &r, &rerr) < 0) {
+            /* A record we cannot read names nothing we could kill safely: say so and drop it. */
+            log_err("%s; removing it", rerr.msg);
+            unlink(path);
+            continue;
+        }
+        rc = sweep_one(path, &r, boot, end, err);
+        n += rc == 0;
+    }
+    closedir(d);
+    return rc < 0 ? rc : n;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* statedir.c - state-directory lock and instance key; see statedir.h. */
+#define _GNU_SOURCE
+#include "statedir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "nordlys/err.h"
+
+int statedir_lock(const char *dir, int *fd, struct nl_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/agent.lock", dir);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0)
+        return nl_err_set(err, -errno, "--state-dir %s: %s: %s", dir, path, strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char buf[32] = "";
+        ssize_t n = pread(f, buf, sizeof(buf) - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        close(f);
+        if (e == EWOULDBLOCK)
+            return nl_err_set(err, -EBUSY,
+                              "--state-dir %s is in use by another nordlys-agent (pid %s holds "
+                              "%s); two agents must not share a state directory",
+                              dir, buf[0] ? buf : "unknown", path);
+        return nl_err_set(err, -e, "--state-dir %s: flock %s: %s", dir, path, strerror(e));
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)len, 0) != len) {
+        int e = errno;
+        close(f);
+        return nl_err_set(err, -e, "--state-dir %s: %s: %s", dir, path, strerror(e));
+    }
+    *fd = f;
+    return 0;
+}
+
+static int valid_key(const char *s)
+{
+    if (strlen(s) != STATEDIR_INSTANCE_LEN - 1)
+        return 0;
+    for (const char *p = s; *p != '\0'; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+int statedir_instance(const char *dir, char hex[STATEDIR_INSTANCE_LEN], struct nl_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/instance", dir);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f >= 0) {
+        char buf[64] = "";
+        ssize_t n = read(f, buf, sizeof(buf) - 1);
+        close(f);
+        buf[n > 0 ? n : 0] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        if (!valid_key(buf))
+            return nl_err_set(err, -EPROTO,
+                              "%s: not an instance key (32 hex digits); remove it to get a new "
+                              "one, which the controller will see as a different agent",
+                              path);
+        memcpy(hex, buf, STATEDIR_INSTANCE_LEN);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return nl_err_set(err, -errno, "%s: %s", path, strerror(errno));
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+        return nl_err_set(err, -EIO, "getrandom: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (f < 0)
+        return nl_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
+    char line[STATEDIR_INSTANCE_LEN + 1];
+    int len = snprintf(line, sizeof(line), "%s\n", hex);
+    int rc = 0;
+    if (write(f, line, (size_t)len) != len || fsync(f) < 0)
+        rc = nl_err_set(err, -EIO, "%s: %s", tmp, strerror(errno));
+    close(f);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = nl_err_set(err, -errno, "%s: rename: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * statedir.h - the agent's state directory as the agent's identity: an
+ * exclusive lock held for the process's life, so two agents never share
+ * one directory (and its run records), and a persistent random instance
+ * key, sent on registration, by which the controller tells this agent
+ * from another one that claims the same name or nodes.
+ */
+#ifndef NL_AGENT_STATEDIR_H
+#define NL_AGENT_STATEDIR_H
+
+#include <stddef.h>
+
+struct nl_err;
+
+/* 16 random bytes as 32 hex digits, and its NUL. */
+#define STATEDIR_INSTANCE_LEN 33
+
+/*
+ * Take an exclusive flock on DIR/agent.lock (created 0644) and write our
+ * pid into it. On success *fd holds the lock (O_CLOEXEC; keep it open for
+ * the process's life) and 0 is returned. When another process holds it:
+ * -EBUSY with err naming the directory and the holder's pid.
+ */
+int statedir_lock(const char *dir, int *fd, struct nl_err *err);
+
+/*
+ * The instance key in DIR/instance, created (0600, atomically) at the
+ * first start. Returns 0 with hex filled, or -errno with err set.
+ */
+int statedir_instance(const char *dir, char hex[STATEDIR_INSTANCE_LEN], struct nl_err *err);
+
+#endif

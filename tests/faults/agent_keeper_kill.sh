@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# agent_keeper_kill (issue 9): the agent and its keepers die together (as
+# when the whole service is killed), so nothing kills the jobs at once:
+# their first processes die by PDEATHSIG, but what they started lives on
+# as orphans. The agent restarted on the same state directory must find
+# and kill those from its run records before it registers, so that the
+# requeued runs never overlap them.
+# Each job is a wrapper shell that starts a ledger job in the background
+# and waits: run 1's ledger job sleeps 60 s (it would far outlive the
+# restart), later runs 2 s.
+set -u
+. "$NL_TEST_LIB/daemon.sh"
+. "$NL_TEST_LIB/ledger.sh"
+nl_tmpdir
+nl_ledger_init
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --node-timeout-ms 3000
+NODES=$(nl_nodes | paste -sd, -)
+NNODES=$(nl_nodes | wc -l)
+body() {
+    printf '{"name":"orphaning","gpus":4,"requeue":true,"command":["sh","-c","S=60; [ \\"$NORDLYS_RUN\\" -ge 2 ] && S=2; sh %s %s $S & wait"]}' \
+        "$NL_TEST_LIB/ledger-job.sh" "$LEDGER"
+}
+# Children of pid $1, one a line.
+children() {
+    for _s in /proc/[0-9]*/stat; do
+        { read -r _pid _comm _st _ppid _rest <"$_s"; } 2>/dev/null || continue
+        [ "$_ppid" = "$1" ] && echo "$_pid"
+    done
+    return 0
+}
+
+nl_agent_start a0 --nodes "$NODES"
+A0=$NL_AGENT_PID
+nl_wait "/v1/nodes?state=up" "(.nodes | length) == $NNODES"
+J1=$(nl_submit "$(body)")
+J2=$(nl_submit "$(body)")
+_deadline=$(($(date +%s) + 30))
+until [ "$(nl_ledger_alive | wc -l)" -eq 2 ]; do
+    [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the 2 ledger jobs did not start: $(cat "$LEDGER")"
+    sleep 0.05
+done
+
+# The agent is frozen so that it cannot react, its keepers are killed, then the agent.
+kill -STOP "$A0"
+KEEPERS=$(children "$A0")
+[ "$(printf '%s\n' $KEEPERS | wc -l)" -eq 2 ] || nl_fail "expected 2 keepers under agent $A0, found: $KEEPERS"
+kill -9 $KEEPERS
+kill -9 "$A0"
+wait "$A0" 2>/dev/null
+_deadline=$(($(date +%s) + 10))
+for _k in $KEEPERS; do
+    while [ -n "$(children "$_k")" ] && kill -0 "$_k" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/"$_k"/stat 2>/dev/null)" != Z ]; do
+        [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "keeper $_k did not die"
+        sleep 0.05
+    done
+done
+ORPHANS=$(nl_ledger_alive | paste -sd' ' -)
+[ "$(nl_ledger_alive | wc -l)" -eq 2 ] ||
+    nl_fail "expected the 2 ledger jobs to outlive agent and keepers (the scenario), alive: $ORPHANS"
+echo "orphans after agent and keepers died: $ORPHANS"
+
+nl_agent_start a0 --nodes "$NODES"
+A0B=$NL_AGENT_PID
+_deadline=$(($(date +%s) + 40))
+until grep -q "swept 2 runs left by a previous agent" "$NL_TMP/agent-a0.log"; do
+    kill -0 "$A0B" 2>/dev/null || nl_fail "the restarted agent exited"
+    [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the restarted agent did not sweep 2 runs"
+    sleep 0.05
+done
+[ -z "$(nl_ledger_alive)" ] || nl_fail "orphans alive after the sweep: $(nl_ledger_alive | paste -sd' ' -)"
+[ "$(grep -c "leftover run job=.*: killed" "$NL_TMP/agent-a0.log")" -eq 2 ] ||
+    nl_fail "the sweep did not report killing both runs: $(grep 'leftover run' "$NL_TMP/agent-a0.log")"
+
+for _j in $J1 $J2; do
+    nl_wait "/v1/jobs/$_j" '.job.state == "COMPLETED" and .job.exit_code == 0 and .job.run >= 2' 90
+done
+nl_ledger_check
+echo "agent_keeper_kill: ok"
