@@ -7,6 +7,8 @@
 #                                 sets NL_CTLD_PID, NL_PORT, NL_URL and NORDLYS_URL (the
 #                                 CLI's), waits for STATE/ctld.port. Pass --listen
 #                                 127.0.0.1:$NL_PORT to come back on the same port.
+#                                 $NL_CTLD_WRAP, when set, is put before the binary
+#                                 (e.g. "env LD_PRELOAD=..."; split on spaces).
 #   nl_ctld_kill9                 SIGKILL the controller (no clean shutdown)
 #   nl_ctld_stop                  SIGTERM and wait
 #   nl_agent_start NAME [ARGS..]  start nordlys-agent NAME against $NL_URL (state
@@ -120,7 +122,7 @@ nl_ctld_start() {
     mkdir -p "$_state"
     rm -f "$_state/ctld.port"
     NL_LOG="$_state/ctld.log"
-    "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" "$@" &
+    ${NL_CTLD_WRAP:-} "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" "$@" &
     NL_CTLD_PID=$!
     NL_PIDS="$NL_PIDS $NL_CTLD_PID"
     # A sanitizer build reloading a large store on a loaded machine takes a while.
