@@ -106,9 +106,41 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
  * ("Connection refused") says more to an operator than libcurl's generic
  * "Couldn't connect to server", so it goes first when there is one.
  */
-static int transport_error(struct cli_client *c, CURLcode rc, const char *errbuf,
-                           const struct reply_buf *b, struct nl_err *err)
+/*
+ * Whether the request may have reached the controller. A refused or
+ * unresolvable connection never carried it; anything that broke after the
+ * connection was made may have lost the answer to a request that was
+ * carried out.
+ */
+static enum cli_attempt transport_kind(CURLcode rc)
 {
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return CLI_ATTEMPT_NOT_SENT;
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return CLI_ATTEMPT_LOST;
+    default:
+        return CLI_ATTEMPT_FATAL;
+    }
+}
+
+/*
+ * Map a transport failure onto an exit status and a message. The OS errno
+ * ("Connection refused") says more to an operator than libcurl's generic
+ * "Couldn't connect to server", so it goes first when there is one.
+ */
+static int transport_error(struct cli_client *c, CURLcode rc, const char *errbuf,
+                           const struct reply_buf *b, struct cli_outcome *oc, struct nl_err *err)
+{
+    oc->kind = CLI_ATTEMPT_FATAL;
     if (b->too_large) {
         nl_err_set(err, -EFBIG, "answer from %s is larger than %zu bytes", c->url,
                    CLI_REPLY_MAX_BYTES);
@@ -119,6 +151,7 @@ static int transport_error(struct cli_client *c, CURLcode rc, const char *errbuf
         nl_err_set(err, -EINVAL, "--url: '%s': %s", c->url, why);
         return NL_CLI_USAGE;
     }
+    oc->kind = transport_kind(rc);
     long os_errno = 0;
     curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
     if (os_errno != 0 && rc == CURLE_COULDNT_CONNECT)
@@ -173,9 +206,14 @@ static int parse_reply(const struct cli_client *c, long status, const struct rep
     return NL_CLI_OK;
 }
 
-int cli_client_request(struct cli_client *c, const char *method, const char *path,
-                       const json_t *body, json_t **out, struct nl_err *err)
+int cli_client_send(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                    const char *const *extra, json_t **out, struct cli_outcome *oc,
+                    struct nl_err *err)
 {
+    struct cli_outcome ignored;
+    if (oc == NULL)
+        oc = &ignored;
+    *oc = (struct cli_outcome){.kind = CLI_ATTEMPT_ANSWERED};
     *out = NULL;
     struct reply_buf b = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -188,15 +226,18 @@ int cli_client_request(struct cli_client *c, const char *method, const char *pat
     headers = curl_slist_append(headers, "Expect:");
     if (text != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/json");
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        headers = curl_slist_append(headers, extra[i]);
 
     set_request(c, method, url, text, headers, &b, errbuf);
     CURLcode rc = curl_easy_perform(c->curl);
     int status;
     if (rc != CURLE_OK) {
-        status = transport_error(c, rc, errbuf, &b, err);
+        status = transport_error(c, rc, errbuf, &b, oc, err);
     } else {
         long http = 0;
         curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
+        oc->status = http;
         status = parse_reply(c, http, &b, out, err);
     }
     curl_slist_free_all(headers);
@@ -204,6 +245,12 @@ int cli_client_request(struct cli_client *c, const char *method, const char *pat
     free(url);
     free(b.data);
     return status;
+}
+
+int cli_client_request(struct cli_client *c, const char *method, const char *path,
+                       const json_t *body, json_t **out, struct nl_err *err)
+{
+    return cli_client_send(c, method, path, body, NULL, out, NULL, err);
 }
 
 int cli_client_call(struct cli_client *c, const char *method, const char *path, const json_t *body,

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "retry.h"
+
 struct nl_err;
 struct cli_client;
 
@@ -47,6 +49,24 @@ const char *cli_client_url(const struct cli_client *c);
  */
 int cli_client_request(struct cli_client *c, const char *method, const char *path,
                        const json_t *body, json_t **out, struct nl_err *err);
+
+/*
+ * How a request ended, for a caller that may retry it: kind (retry.h) and,
+ * for CLI_ATTEMPT_ANSWERED, the HTTP status (0 otherwise).
+ */
+struct cli_outcome {
+    enum cli_attempt kind;
+    long status;
+};
+
+/*
+ * cli_client_request with extra request headers (a NULL-terminated array
+ * of "Name: value" strings, borrowed; headers may be NULL) and, when oc is
+ * not NULL, how the request ended in *oc.
+ */
+int cli_client_send(struct cli_client *c, const char *method, const char *path, const json_t *body,
+                    const char *const *headers, json_t **out, struct cli_outcome *oc,
+                    struct nl_err *err);
 
 /* cli_client_request, then print "nordlys: MESSAGE" to stderr on failure. */
 int cli_client_call(struct cli_client *c, const char *method, const char *path, const json_t *body,

@@ -7,6 +7,10 @@
  * would bury the queue. show explains a waiting job in the controller's
  * own words (reason_text) with its estimated start. cancel checks every id
  * before sending anything, so a typo in the third id cancels nothing.
+ *
+ * queue never leaves rows out silently: when the listing holds fewer rows
+ * than the filter matches (the answer's "total"), it says how many more
+ * there are and how to see them. --all walks every page (page.h).
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,6 +24,7 @@
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 #include "opt.h"
+#include "page.h"
 #include "table.h"
 
 /* The states `nordlys queue` shows by default. */
@@ -38,7 +43,8 @@ enum {
 static const struct cli_opt queue_opts[QOPT_COUNT] = {
         [QOPT_STATE] = {"state", "S", "only jobs in state S (a comma list: PENDING,RUNNING)"},
         [QOPT_TENANT] = {"tenant", "T", "only jobs of tenant T"},
-        [QOPT_ALL] = {"all", NULL, "include finished jobs (default: pending and running only)"},
+        [QOPT_ALL] = {"all", NULL,
+                      "every job, finished ones included (unless --state), page by page"},
         [QOPT_LIMIT] = {"limit", "N", "at most N jobs, newest first"},
 };
 
@@ -54,6 +60,7 @@ struct queue_opts {
     const char *state;
     const char *tenant;
     const char *limit;
+    int64_t limit_n; /* --limit as a number, 0 when not given */
     bool all;
 };
 
@@ -73,7 +80,10 @@ static int on_queue_opt(void *ctx, size_t idx, const char *val, struct nl_err *e
         return 0;
     default:
         q->limit = val;
-        return cli_parse_int("--limit", val, 1, INT32_MAX, &n, err);
+        if (cli_parse_int("--limit", val, 1, INT32_MAX, &n, err) < 0)
+            return -1;
+        q->limit_n = n;
+        return 0;
     }
 }
 
@@ -143,19 +153,96 @@ static void render_queue(const json_t *j)
     cli_table_destroy(t);
 }
 
+/* The listing's path: the filter, limit (NULL: the controller's default) and before (0: none). */
+static char *queue_path(const struct queue_opts *q, const char *limit, uint64_t before)
+{
+    static const char *const keys[] = {"state", "tenant", "limit", "before"};
+    char b[24];
+    snprintf(b, sizeof(b), "%llu", (unsigned long long)before);
+    const char *state = q->state != NULL ? q->state : q->all ? NULL : CLI_LIVE_STATES;
+    const char *vals[] = {state, q->tenant, limit, before > 0 ? b : NULL};
+    return cli_path_query("/v1/jobs", keys, vals, 4);
+}
+
+/*
+ * Every page of the listing (up to --limit rows when given) in one answer
+ * {"jobs": [...], "total": N} (total when the controller sends it), in *out.
+ */
+static int queue_walk(struct cli_client *c, const struct queue_opts *q, json_t **out)
+{
+    struct cli_pager pg;
+    cli_pager_init(&pg, q->limit_n);
+    json_t *all = json_array();
+    json_t *total = NULL;
+    int64_t limit;
+    while ((limit = cli_pager_limit(&pg)) > 0) {
+        char l[24];
+        snprintf(l, sizeof(l), "%lld", (long long)limit);
+        char *path = queue_path(q, l, pg.before);
+        json_t *page = NULL;
+        int rc = cli_client_call(c, "GET", path, NULL, &page);
+        free(path);
+        if (rc != NL_CLI_OK) {
+            json_decref(all);
+            json_decref(total);
+            return rc;
+        }
+        const json_t *jobs = json_object_get(page, "jobs");
+        size_t n = json_array_size(jobs);
+        double last = cli_json_num(json_array_get(jobs, n > 0 ? n - 1 : 0), "id");
+        if (total == NULL && json_is_integer(json_object_get(page, "total")))
+            total = json_incref(json_object_get(page, "total"));
+        json_array_extend(all, (json_t *)jobs);
+        json_decref(page);
+        cli_pager_advance(&pg, n, isfinite(last) && last > 0 ? (uint64_t)last : 0, limit);
+    }
+    *out = json_pack("{s:o}", "jobs", all);
+    if (total != NULL)
+        json_object_set_new(*out, "total", total);
+    return NL_CLI_OK;
+}
+
+/* "... and N more" to stderr, so that a script reading the table sees only rows. */
+static void queue_hint(const json_t *answer)
+{
+    const json_t *total = json_object_get(answer, "total");
+    if (!json_is_integer(total))
+        return; /* an older controller: it does not say */
+    int64_t shown = (int64_t)json_array_size(json_object_get(answer, "jobs"));
+    int64_t hidden = cli_page_hidden((int64_t)json_integer_value(total), shown);
+    if (hidden > 0)
+        fprintf(stderr, "... and %lld more; --limit %lld or --all to see them\n",
+                (long long)hidden, (long long)(shown + hidden));
+}
+
 int cmd_queue(int argc, char **argv)
 {
     struct queue_opts q = {0};
     struct cli_args args = {0};
+    struct cli_client *c = NULL;
+    json_t *answer = NULL;
     int rc = cli_parse_args(&queue_spec, argc, argv, on_queue_opt, &q, &args);
-    if (rc == CLI_RUN) {
-        static const char *const keys[] = {"state", "tenant", "limit"};
-        const char *state = q.state != NULL ? q.state : q.all ? NULL : CLI_LIVE_STATES;
-        const char *vals[] = {state, q.tenant, q.limit};
-        char *path = cli_path_query("/v1/jobs", keys, vals, 3);
-        rc = cli_get_and_print(args.url, path, args.json, render_queue);
+    if (rc != CLI_RUN)
+        goto out;
+    c = cli_client_create(args.url);
+    if (q.all) {
+        rc = queue_walk(c, &q, &answer);
+    } else {
+        char *path = queue_path(&q, q.limit, 0);
+        rc = cli_client_call(c, "GET", path, NULL, &answer);
         free(path);
     }
+    if (rc != NL_CLI_OK)
+        goto out;
+    if (args.json) {
+        cli_print_json(answer);
+    } else {
+        render_queue(answer);
+        queue_hint(answer);
+    }
+out:
+    json_decref(answer);
+    cli_client_destroy(c);
     cli_args_release(&args);
     return rc;
 }

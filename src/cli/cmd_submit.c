@@ -5,6 +5,14 @@
  * The first argument that is not an option starts the job's command, so
  * "nordlys submit --gpus 2 python3 train.py --lr 3e-4" passes "--lr" to
  * the job, not to us; "--" makes that explicit and is what the docs show.
+ *
+ * Every submission carries an Idempotency-Key (a random UUID unless
+ * --idempotency-key names one). When the answer is lost (retry.h says
+ * which failures those are) the same request goes again under the same
+ * key, with backoff, for up to --retry-s seconds: the controller answers a
+ * repeated key with the job it made the first time, so a crash or a
+ * dropped connection never leaves the user with two jobs, or none that
+ * they know of.
  */
 #include "cmd_submit.h"
 
@@ -14,12 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "commands.h"
+#include "common/clock.h"
 #include "nordlys/err.h"
 #include "opt.h"
+#include "retry.h"
 
 enum {
     OPT_GPUS,
@@ -34,6 +45,8 @@ enum {
     OPT_ENV,
     OPT_CWD,
     OPT_PARSABLE,
+    OPT_IDEM_KEY,
+    OPT_RETRY_S,
     OPT_COUNT,
 };
 
@@ -51,6 +64,12 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_ENV] = {"env", "K=V", "set an environment variable for the job (repeatable)"},
         [OPT_CWD] = {"cwd", "DIR", "working directory of the job (default: the current one)"},
         [OPT_PARSABLE] = {"parsable", NULL, "print only the job id"},
+        [OPT_IDEM_KEY] = {"idempotency-key", "KEY",
+                          "submit under KEY (default: a new random one); the same KEY again "
+                          "returns the first job instead of a new one"},
+        [OPT_RETRY_S] = {"retry-s", "SECONDS",
+                         "retry a lost answer with the same key for up to SECONDS "
+                         "(default 30; 0: never)"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -125,6 +144,12 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_PARSABLE:
         s->parsable = true;
         return 0;
+    case OPT_IDEM_KEY:
+        s->idem_key = val;
+        return cli_idem_key_check(val, err);
+    case OPT_RETRY_S:
+        s->has_retry_s = true;
+        return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -196,6 +221,68 @@ static void print_submitted(const struct cli_submit *s, const json_t *answer)
     printf("\n");
 }
 
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) < 0)
+        ; /* EINTR: sleep the rest */
+}
+
+/* xorshift64: the backoff's jitter needs spread, not secrecy. */
+static uint64_t next_rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/*
+ * POST the request under key until it is answered for good or the retry
+ * budget is spent. Prints what the user must know to stderr: that it
+ * retries, and when it gives up, the key that finds out later whether the
+ * job exists.
+ */
+static int post_with_retry(struct cli_client *c, const json_t *req, const char *key,
+                           int64_t retry_s, json_t **answer)
+{
+    char hdr[sizeof("Idempotency-Key: ") + CLI_IDEM_KEY_MAX];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
+    const char *const headers[] = {hdr, NULL};
+    int64_t t0 = nl_clock_monotonic_us();
+    uint64_t rnd = (uint64_t)t0 ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    for (unsigned attempt = 1;; attempt++) {
+        struct nl_err err = {0};
+        struct cli_outcome oc;
+        int rc = cli_client_send(c, "POST", "/v1/jobs", req, headers, answer, &oc, &err);
+        if (rc == NL_CLI_OK)
+            return rc;
+        int64_t elapsed_ms = (nl_clock_monotonic_us() - t0) / 1000;
+        bool worth = cli_retry_worth(oc.kind, oc.status);
+        int64_t delay = worth ? cli_retry_delay_ms(attempt, elapsed_ms, retry_s * 1000,
+                                                   next_rnd(&rnd))
+                              : -1;
+        if (delay >= 0) {
+            if (attempt == 1)
+                fprintf(stderr, "nordlys: %s; retrying for up to %lld s (Idempotency-Key %s)\n",
+                        err.msg, (long long)retry_s, key);
+            sleep_ms(delay);
+            continue;
+        }
+        if (!worth || oc.kind == CLI_ATTEMPT_NOT_SENT) {
+            fprintf(stderr, "nordlys: %s%s\n", err.msg, attempt > 1 ? " (after retries)" : "");
+        } else {
+            /* The last answer was lost: the job may exist. The key finds out, safely. */
+            fprintf(stderr,
+                    "nordlys: %s; gave up after %u attempts in %.1f s. The job may have been "
+                    "submitted: run this again with --idempotency-key %s to get it without "
+                    "submitting it twice\n",
+                    err.msg, attempt, (double)elapsed_ms / 1000.0, key);
+        }
+        return rc;
+    }
+}
+
 int cmd_submit(int argc, char **argv)
 {
     struct cli_submit s = {0};
@@ -204,6 +291,7 @@ int cmd_submit(int argc, char **argv)
     json_t *req = NULL;
     json_t *answer = NULL;
     char cwd[PATH_MAX];
+    char key[CLI_IDEM_KEY_LEN + 1];
     int rc = cli_parse_args(&submit_spec, argc, argv, on_opt, &s, &args);
     if (rc != CLI_RUN)
         goto out;
@@ -212,10 +300,20 @@ int cmd_submit(int argc, char **argv)
     /* Like sbatch, a job starts where it was submitted unless told otherwise. */
     if (s.cwd == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
         s.cwd = cwd;
+    if (s.idem_key == NULL) {
+        struct nl_err err = {0};
+        if (cli_idem_key_new(key, &err) < 0) {
+            fprintf(stderr, "nordlys: %s\n", err.msg);
+            rc = NL_CLI_FAILED;
+            goto out;
+        }
+        s.idem_key = key;
+    }
 
     req = cli_submit_json(&s);
     c = cli_client_create(args.url);
-    rc = cli_client_call(c, "POST", "/v1/jobs", req, &answer);
+    rc = post_with_retry(c, req, s.idem_key,
+                         s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT, &answer);
     if (rc != NL_CLI_OK)
         goto out;
     if (args.json)

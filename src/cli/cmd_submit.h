@@ -33,6 +33,9 @@ struct cli_submit {
     bool preemptible; /* --preemptible */
     bool no_requeue;  /* --no-requeue */
     bool parsable;    /* --parsable: print only the job id */
+    const char *idem_key; /* --idempotency-key, NULL: cmd_submit makes a random one */
+    int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
+    bool has_retry_s;
     json_t *env;      /* --env K=V..., an object (owned), NULL when none */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;
@@ -46,6 +49,9 @@ struct cli_submit {
  */
 int cli_submit_parse(int argc, char **argv, struct cli_submit *s, struct cli_args *args,
                      struct nl_err *err);
+
+/* How long submit retries a request whose answer was lost, unless --retry-s says otherwise. */
+#define CLI_SUBMIT_RETRY_S_DEFAULT 30
 
 /* Returns the job request for s, a new reference (json_decref it). */
 json_t *cli_submit_json(const struct cli_submit *s);

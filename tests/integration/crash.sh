@@ -66,7 +66,11 @@ while [ $c -lt $NCLIENTS ]; do
 done
 NL_PIDS="$NL_PIDS $CLIENTS"
 
-# Kill the controller 4 times, 1.5 s apart, while the clients run.
+# Kill the controller 4 times while the clients run, each time once another
+# K submissions have been acknowledged (the clients' outputs hold one "@@201"
+# line per acknowledged answer): the kills follow the clients' progress, so
+# they land during the run however fast or slow the machine is.
+K=$((NJOBS / 6))
 KILLS=0
 running() {
     for _c in $CLIENTS; do
@@ -74,9 +78,11 @@ running() {
     done
     return 1
 }
+nacked() { cat "$NL_TMP"/c*.out 2>/dev/null | grep -c '^@@201$'; }
 while [ $KILLS -lt 4 ]; do
-    sleep 1.5
-    running || nl_fail "the clients finished after $KILLS kills; raise NL_CRASH_JOBS"
+    want=$((K * (KILLS + 1)))
+    nl_wait_until '[ "$(nacked)" -ge '$want' ] || ! running' 120 "$want acknowledged submissions"
+    running || nl_fail "the clients finished after $KILLS kills with $(nacked) acknowledged; raise NL_CRASH_JOBS"
     nl_ctld_kill9
     KILLS=$((KILLS + 1))
     nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS
@@ -122,6 +128,6 @@ stray=$(comm -13 "$NL_TMP/completed" "$NL_TMP/ran" | head -5)
 RERUN=$(awk '$2 != 1' "$LEDGER" | wc -l)
 
 # Nothing is left on the nodes.
-nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 10
+nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 30
 echo "crash: $NACK of $NJOBS submissions acknowledged in $((T1 - T0)) s under $KILLS kills;" \
     "$NSTORED jobs stored, all ran once ($RERUN on a later run after a lost launch) within $((T2 - T0)) s"

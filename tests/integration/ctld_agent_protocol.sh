@@ -20,16 +20,9 @@ nl_http GET "/v1/nodes?state=up"
 nl_expect 200 "[.nodes[].name] == [\"$N0\", \"$N1\"] and all(.nodes[]; .agent == \"fake-1\" and .free == 4)"
 
 sync() { nl_http POST /v1/agent/sync "{\"agent_id\":\"fake-1\"$1}"; nl_expect 200; }
-# wait_launch N: sync until N launches come back (the pass runs every 10 ms).
+# wait_launch N [EXTRA]: sync until an answer carries N launches (the pass runs every 10 ms).
 wait_launch() {
-    _i=0
-    while :; do
-        sync "${2:-}"
-        [ "$(nl_json '.launch | length')" -ge "$1" ] && return 0
-        _i=$((_i + 1))
-        [ $_i -lt 50 ] || nl_fail "no launch after 50 syncs: $NL_BODY"
-        sleep 0.05
-    done
+    nl_sync_until fake-1 "${2:-}" "nl_is '(.launch | length) >= $1'" 30 "$1 launches"
 }
 
 # A two-node job: one launch per node, ranks 0 and 1, rendezvous on rank 0.
@@ -72,13 +65,9 @@ wait_launch 1
 KN=$(nl_json '.launch[0].node')
 nl_http DELETE "/v1/jobs/$K"
 nl_expect 200 ".job.state == \"RUNNING\" and .job.cancel == \"killing\""
-_i=0
-while :; do
-    sync ",\"running\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\"}]"
-    [ "$(nl_json "[.kill[] | select(.job == $K and .run == 1 and .reason == \"cancel\")] | length")" = 1 ] && break
-    _i=$((_i + 1)); [ $_i -lt 50 ] || nl_fail "no kill for cancelled job $K: $NL_BODY"
-    sleep 0.05
-done
+nl_sync_until fake-1 ",\"running\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\"}]" \
+    "nl_is '[.kill[] | select(.job == $K and .run == 1 and .reason == \"cancel\")] | length == 1'" 30 \
+    "the kill of cancelled job $K"
 sync ",\"exits\":[{\"job\":$K,\"run\":1,\"node\":\"$KN\",\"exit_code\":0,\"signal\":15}]"
 nl_http GET "/v1/jobs/$K"
 nl_expect 200 '.job.state == "CANCELLED"'
@@ -92,11 +81,9 @@ nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":true}'
 R=$(nl_json .job.id)
 wait_launch 1
 RN=$(nl_json '.launch[0].node')
-sleep 4
-nl_http GET "/v1/nodes?state=down"
-nl_expect 200 '(.nodes | length) == 2'
-nl_http GET "/v1/jobs/$R"
-nl_expect 200 '.job.state == "PENDING" and (.job.nodes | length) == 0'
+# The agent stays silent for longer than the node timeout (3 s).
+nl_wait "/v1/nodes?state=down" '(.nodes | length) == 2' 30
+nl_wait "/v1/jobs/$R" '.job.state == "PENDING" and (.job.nodes | length) == 0' 30
 grep -q "job=$R run=1 lost" "$NL_LOG" || nl_fail "node loss not logged"
 # The agent comes back, still running run 1 (issue 3): that run is killed by
 # number, and the job starts again as run 2 (here on the same two nodes).
@@ -126,7 +113,5 @@ nl_expect 200 '.job.state == "FAILED" and .job.exit_code == 127 and .job.exit_re
 nl_http POST /v1/jobs '{"command":["sleep","1000"],"gpus":4,"requeue":false}'
 F=$(nl_json .job.id)
 wait_launch 1
-sleep 4
-nl_http GET "/v1/jobs/$F"
-nl_expect 200 '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))'
+nl_wait "/v1/jobs/$F" '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))' 30
 echo "ctld_agent_protocol: ok"

@@ -32,14 +32,9 @@ start_one() {
     nl_http POST /v1/jobs "{\"command\":[\"sleep\",\"1000\"],\"gpus\":4$1}"
     nl_expect 201
     JOB=$(nl_json .job.id)
-    _i=0
-    while :; do
-        sync ",\"running\":[${RUNNING#,}]"
-        NODE=$(nl_json ".launch[] | select(.job == $JOB) | .node")
-        [ -n "$NODE" ] && break
-        _i=$((_i + 1)); [ $_i -lt 100 ] || nl_fail "job $JOB never launched"
-        sleep 0.03
-    done
+    nl_sync_until fake-r ",\"running\":[${RUNNING#,}]" "nl_is '[.launch[] | select(.job == $JOB)] | length > 0'" 30 \
+        "the launch of job $JOB"
+    NODE=$(nl_json ".launch[] | select(.job == $JOB) | .node")
     [ "$(nl_json ".launch[] | select(.job == $JOB) | .run")" = 1 ] || nl_fail "job $JOB: not run 1"
     RUNNING="$RUNNING,{\"job\":$JOB,\"run\":1,\"node\":\"$NODE\"}"
 }
@@ -52,7 +47,8 @@ D=$JOB DN=$NODE
 nl_http DELETE "/v1/jobs/$D"
 nl_expect 200 '.job.cancel == "killing"'
 
-# A client submits as fast as it can; the controller is killed three times under it.
+# A client submits as fast as it can; the controller is killed three times under it,
+# each time once a few more submissions have been acknowledged since the last restart.
 ACK="$NL_TMP/acked"
 : > "$ACK"
 submitter() {
@@ -67,12 +63,16 @@ submitter() {
 submitter &
 SUB=$!
 NL_PIDS="$NL_PIDS $SUB"
-for round in 1 2 3; do
-    sleep 1
+# Meanwhile the fake agent keeps syncing with all three jobs running, so that
+# however long a round takes on a loaded machine its nodes stay up.
+keepalive() { sync ",\"running\":[${RUNNING#,}]"; }
+for round in 1 2 3 4; do
+    want=$(($(wc -l < "$ACK") + 3))
+    nl_wait_until 'keepalive; [ "$(wc -l < "$ACK")" -ge '$want' ]' 60 "$want acknowledged submissions (round $round)"
+    [ $round = 4 ] && break
     nl_ctld_kill9
     nl_ctld_start "$S" $ARGS
 done
-sleep 1
 kill "$SUB"
 wait "$SUB" 2>/dev/null
 n=$(wc -l < "$ACK")
@@ -82,9 +82,13 @@ n=$(wc -l < "$ACK")
 nl_ctld_kill9
 nl_ctld_start "$S" $ARGS
 # The agent reports A (and the cancelled D) still running, but not B: B is launched again.
+# The cancel of D answered before the crashes may come back in this very first
+# answer already: every answer is checked for it, this one included.
 RUN_AD="{\"job\":$A,\"run\":1,\"node\":\"$AN\"},{\"job\":$D,\"run\":1,\"node\":\"$DN\"}"
+KILL_D="[.kill[] | select(.job == $D and .run == 1 and .reason == \"cancel\")] | length == 1"
 sync ",\"running\":[$RUN_AD]"
 nl_expect 200 "([.launch[] | select(.job == $B and .run == 1 and .env.NORDLYS_NODELIST != \"\")] | length == 1) and ([.launch[] | select(.job == $A or .job == $D)] | length == 0)"
+nl_is "$KILL_D" && KILLED_D=1 || KILLED_D=0
 grep -q "job=$B run=1 rank=0: its agent does not have it after the restart" "$NL_LOG" || nl_fail "no relaunch of $B logged"
 
 # Every acknowledged job is there, once.
@@ -96,21 +100,13 @@ missing=$(comm -23 "$NL_TMP/want" "$NL_TMP/have" | head -5)
 [ "$(uniq -d "$NL_TMP/want" | wc -l)" = 0 ] || nl_fail "an id was acknowledged twice"
 echo "ctld_restart: $n acknowledged submissions survived 4 kills"
 
-_i=0
-while :; do
-    sync ",\"running\":[$RUN_AD]"
-    [ "$(nl_json "[.kill[] | select(.job == $D and .run == 1 and .reason == \"cancel\")] | length")" = 1 ] && break
-    _i=$((_i + 1)); [ $_i -lt 100 ] || nl_fail "cancel of $D lost in the crash"
-    sleep 0.03
-done
+# The controller resends a kill until the run ends; the first may have come above.
+[ $KILLED_D = 1 ] ||
+    nl_sync_until fake-r ",\"running\":[$RUN_AD]" "nl_is '$KILL_D'" 60 "the kill of cancelled job $D after the crashes"
 # B goes unreported for longer than node-timeout-ms while the agent keeps
 # syncing (so that its nodes stay up and A stays where it is, run 1).
-_i=0
-until grep -q "job=$B run=1 lost" "$NL_LOG"; do
-    sync ",\"running\":[$RUN_AD]"
-    _i=$((_i + 1)); [ $_i -lt 150 ] || nl_fail "job $B was not declared lost"
-    sleep 0.1
-done
+nl_sync_until fake-r ",\"running\":[$RUN_AD]" "grep -q \"job=$B run=1 lost\" \"\$NL_LOG\"" 60 \
+    "job $B declared lost"
 sync ",\"running\":[{\"job\":$A,\"run\":1,\"node\":\"$AN\"}],\"exits\":[{\"job\":$D,\"run\":1,\"node\":\"$DN\",\"exit_code\":0,\"signal\":15}]"
 nl_http GET "/v1/jobs/$A"
 nl_expect 200 ".job.state == \"RUNNING\" and .job.nodes == [\"$AN\"] and .job.run == 1"

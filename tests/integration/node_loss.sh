@@ -25,7 +25,7 @@ body() {
     printf '{"name":"%s","gpus":%s,"requeue":%s,"command":["sh","-c","echo \\"start %s $NORDLYS_RUN ${NODE_RANK:-0} $$\\" >> %s; [ $NORDLYS_RUN -ge 2 ] && exit 0; sleep 60; echo \\"end %s $NORDLYS_RUN\\" >> %s"]}' \
         "$1" "$2" "$3" "$1" "$LOG" "$1" "$LOG"
 }
-count() { grep -c "^$1 " "$LOG" 2>/dev/null; }
+count() { nl_count "$LOG" "^$1 "; }
 
 # ---- 1. a0 runs R and F, and is killed ----
 nl_agent_start a0 --nodes "$A0_NODES"
@@ -37,20 +37,16 @@ nl_wait "/v1/jobs?state=RUNNING" '(.jobs | length) == 2'
 nl_agent_start a1 --nodes "$A1_NODES"
 A1=$NL_AGENT_PID
 nl_wait "/v1/nodes?state=up" '(.nodes | length) == 4'
-_i=0
-until [ "$(count "start R 1")" = 1 ] && [ "$(count "start F 1")" = 1 ]; do
-    _i=$((_i + 1)); [ $_i -lt 200 ] || nl_fail "R and F did not start: $(cat "$LOG")"
-    sleep 0.05
-done
+nl_wait_until '[ "$(count "start R 1")" = 1 ] && [ "$(count "start F 1")" = 1 ]' 30 "R and F to start"
 kill -9 "$A0"
 wait "$A0" 2>/dev/null
-nl_wait "/v1/jobs/$F" '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))' 20
+nl_wait "/v1/jobs/$F" '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))' 60
 nl_http GET "/v1/nodes?state=down"
 nl_expect 200 "([.nodes[].name] | sort) == ([\"$1\", \"$2\"] | sort) and all(.nodes[]; .agent == \"a0\")"
 nl_http GET /v1/facility
 nl_expect 200 '.gpus_down == 8'
 grep -q "job=$R run=1 lost: its node's agent stopped syncing" "$NL_LOG" || nl_fail "job $R was not declared lost"
-nl_wait "/v1/jobs/$R" '.job.state == "COMPLETED" and .job.run == 2 and .job.exit_code == 0' 20
+nl_wait "/v1/jobs/$R" '.job.state == "COMPLETED" and .job.run == 2 and .job.exit_code == 0' 60
 nl_json '.job.nodes[0]' | grep -Eqx "$3|$4" || nl_fail "run 2 of $R did not run on a1's nodes: $NL_BODY"
 [ "$(count "start R 2")" = 1 ] || nl_fail "run 2 of $R did not run once: $(cat "$LOG")"
 nl_cli nodes --state down
@@ -59,13 +55,10 @@ nl_cli nodes --state down
 # ---- 2. a1 is cut off while it runs S, comes back with S's old processes ----
 S=$(nl_submit "$(body S 8 true)")
 nl_wait "/v1/jobs/$S" '.job.state == "RUNNING" and .job.run == 1'
-_i=0
-until [ "$(count "start S 1")" = 2 ]; do
-    _i=$((_i + 1)); [ $_i -lt 200 ] || nl_fail "S did not start on both nodes: $(cat "$LOG")"
-    sleep 0.05
-done
+nl_wait_until '[ "$(count "start S 1")" = 2 ]' 30 "S to start on both nodes"
+
 kill -STOP "$A1"
-nl_wait "/v1/jobs/$S" '.job.state == "PENDING" and .job.run == 1' 20
+nl_wait "/v1/jobs/$S" '.job.state == "PENDING" and .job.run == 1' 60
 nl_http GET "/v1/nodes?state=up"
 nl_expect 200 '(.nodes | length) == 0'
 # Both of run 1's processes are still alive while their agent is stopped.

@@ -24,29 +24,23 @@ EOF
 B=$(nl_submit "$BORROWED")
 nl_wait "/v1/jobs/$B" '.job.state == "RUNNING" and .job.borrowed == true and (.job.nodes | length) == 4'
 # All four ranks have started before the reclaim comes.
-_i=0
-until [ "$(grep -c '^start 1 ' "$LOG" 2>/dev/null)" = 4 ]; do
-    _i=$((_i + 1)); [ $_i -lt 200 ] || nl_fail "the borrowed job's 4 ranks did not start: $(cat "$LOG")"
-    sleep 0.05
-done
+nl_wait_until '[ "$(nl_count "$LOG" "^start 1 ")" = 4 ]' 30 "the borrowed job's 4 ranks to start"
+
 nl_http GET /v1/tenants
 nl_expect 200 '.tenants[] | select(.name == "uk") | .gpus_borrowed == 16'
 
 S=$(nl_submit "{\"name\":\"sovereign\",\"tenant\":\"nor-research\",\"gpus\":4,\"command\":[\"sh\",\"-c\",\"echo sovereign \$NORDLYS_JOB_ID > $NL_TMP/sovereign.out\"]}")
-nl_wait "/v1/jobs/$B" '.job.state == "PREEMPTING"' 10
+nl_wait "/v1/jobs/$B" '.job.state == "PREEMPTING"' 60
 # SIGTERM reached every rank; the job ignores it and is still there until the grace ends.
-_i=0
-until [ "$(grep -c '^term 1 ' "$LOG")" -ge 4 ]; do
-    _i=$((_i + 1)); [ $_i -lt 200 ] || nl_fail "the borrowed job did not get SIGTERM: $(cat "$LOG")"
-    sleep 0.05
-done
+nl_wait_until '[ "$(nl_count "$LOG" "^term 1 ")" -ge 4 ]' 30 "SIGTERM to reach the borrowed job's 4 ranks"
+
 # The sovereign job waits for the reclaimed GPUs; on a fast machine it may
 # already have run by now, so only a failure is wrong here (the timing of
 # preemption against requeue is checked from the log below).
 nl_http GET "/v1/jobs/$S"
 nl_expect 200 '.job.state == "PENDING" or .job.state == "RUNNING" or .job.state == "COMPLETED"'
 # Requeued (it may be running again at once: the sovereign job is small).
-nl_wait "/v1/jobs/$B" '.job.preemptions == 1 and .job.state != "PREEMPTING"' 20
+nl_wait "/v1/jobs/$B" '.job.preemptions == 1 and .job.state != "PREEMPTING"' 60
 # From the preemption to the requeue took the whole grace: the job ignored SIGTERM.
 ms() { grep "job=$B $1" "$NL_LOG" | head -1 | sed 's/^[^T]*T\([0-9:.]*\)Z.*/\1/' | awk -F: '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
 T_PRE=$(ms preempted)
@@ -64,9 +58,9 @@ for pid in $(awk '$1 == "start" && $2 == 1 { print $4 }' "$LOG"); do
 done
 
 # The sovereign job runs and completes; then the borrowed job runs again.
-nl_wait "/v1/jobs/$S" '.job.state == "COMPLETED" and .job.exit_code == 0' 20
+nl_wait "/v1/jobs/$S" '.job.state == "COMPLETED" and .job.exit_code == 0' 60
 grep -qx "sovereign $S" "$NL_TMP/sovereign.out" || nl_fail "the sovereign job did not run"
-nl_wait "/v1/jobs/$B" '.job.state == "COMPLETED" and .job.run == 2 and .job.preemptions == 1' 20
+nl_wait "/v1/jobs/$B" '.job.state == "COMPLETED" and .job.run == 2 and .job.preemptions == 1' 60
 [ "$(grep -c '^start 2 ' "$LOG")" = 4 ] || nl_fail "run 2 of the borrowed job: $(cat "$LOG")"
 nl_http GET /v1/tenants
 nl_expect 200 'all(.tenants[]; .gpus_alloc == 0)'

@@ -7,6 +7,8 @@
 #                                 sets NL_CTLD_PID, NL_PORT, NL_URL and NORDLYS_URL (the
 #                                 CLI's), waits for STATE/ctld.port. Pass --listen
 #                                 127.0.0.1:$NL_PORT to come back on the same port.
+#                                 $NL_CTLD_WRAP, when set, is put before the binary
+#                                 (e.g. "env LD_PRELOAD=..."; split on spaces).
 #   nl_ctld_kill9                 SIGKILL the controller (no clean shutdown)
 #   nl_ctld_stop                  SIGTERM and wait
 #   nl_agent_start NAME [ARGS..]  start nordlys-agent NAME against $NL_URL (state
@@ -22,10 +24,23 @@
 #   nl_json FILTER                run a jq filter on $NL_BODY (raw output)
 #   nl_expect STATUS [FILTER]     the last answer had STATUS, and FILTER (jq) is true
 #   nl_wait PATH FILTER [SECONDS] GET PATH until FILTER (jq) is true (default 30 s)
+#   nl_wait_until COND [SECONDS] [WHAT]
+#                                 eval the shell condition COND until it holds (default
+#                                 30 s); fails naming WHAT (default COND) past the deadline
+#   nl_is FILTER                  true if the jq FILTER is true on $NL_BODY
+#   nl_sync_until AGENT EXTRA COND [SECONDS] [WHAT]
+#                                 a fake agent: POST /v1/agent/sync {"agent_id":AGENT EXTRA}
+#                                 (expects 200) until COND (shell, e.g. nl_is FILTER) holds
+#                                 on the answer; every answer is checked, the first included
+#   nl_count FILE REGEX           lines of FILE matching REGEX (0 if FILE is missing)
 #   nl_submit BODY                POST /v1/jobs; expects 201 and prints the new id
 #   nl_cli ARGS..                 run the nordlys CLI; sets NL_RC, NL_OUT, NL_ERR
 #   nl_fail MSG                   print (with the daemons' logs) and exit 1
 #   nl_tagged_pids                processes alive that carry this test's NL_TEST_TAG
+#
+# Every wait is a condition with a deadline in seconds, generous enough for
+# a loaded 2-core machine running the sanitizer build; none counts polls or
+# sleeps a fixed time, so a fast machine passes as surely as a slow one.
 #
 # Cleanup kills every process started here by its own pid: agents first,
 # asked to kill their jobs, then everything by SIGKILL; finally every
@@ -77,11 +92,10 @@ nl_cleanup() {
         kill -TERM "$p" 2>/dev/null
         kill -INT "$p" 2>/dev/null
     done
-    _i=0
+    _deadline=$(($(date +%s) + 5))
     for p in $NL_AGENT_PIDS; do
-        while kill -0 "$p" 2>/dev/null && [ $_i -lt 30 ]; do
-            sleep 0.1
-            _i=$((_i + 1))
+        while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$_deadline" ]; do
+            sleep 0.05
         done
     done
     for p in $NL_PIDS; do
@@ -108,15 +122,15 @@ nl_ctld_start() {
     mkdir -p "$_state"
     rm -f "$_state/ctld.port"
     NL_LOG="$_state/ctld.log"
-    "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" "$@" &
+    ${NL_CTLD_WRAP:-} "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" "$@" &
     NL_CTLD_PID=$!
     NL_PIDS="$NL_PIDS $NL_CTLD_PID"
-    _i=0
+    # A sanitizer build reloading a large store on a loaded machine takes a while.
+    _deadline=$(($(date +%s) + ${NL_START_S:-60}))
     while [ ! -s "$_state/ctld.port" ]; do
-        _i=$((_i + 1))
-        if [ $_i -gt 200 ] || ! kill -0 "$NL_CTLD_PID" 2>/dev/null; then
-            nl_fail "nordlysd did not start (state $_state)"
-        fi
+        kill -0 "$NL_CTLD_PID" 2>/dev/null || nl_fail "nordlysd exited at start (state $_state)"
+        [ "$(date +%s)" -lt "$_deadline" ] ||
+            nl_fail "nordlysd did not write $_state/ctld.port within ${NL_START_S:-60} s"
         sleep 0.05
     done
     NL_PORT=$(cat "$_state/ctld.port")
@@ -165,6 +179,34 @@ nl_wait() {
     done
 }
 
+nl_is() {
+    [ "$(nl_json "$1" 2>/dev/null)" = true ]
+}
+
+nl_wait_until() {
+    _wu_deadline=$(($(date +%s) + ${2:-30}))
+    while ! eval "$1"; do
+        [ "$(date +%s)" -lt "$_wu_deadline" ] || nl_fail "timed out after ${2:-30} s waiting for ${3:-$1}"
+        sleep 0.05
+    done
+}
+
+nl_sync_until() {
+    _su_deadline=$(($(date +%s) + ${4:-30}))
+    while :; do
+        nl_http POST /v1/agent/sync "{\"agent_id\":\"$1\"$2}"
+        nl_expect 200
+        eval "$3" && return 0
+        [ "$(date +%s)" -lt "$_su_deadline" ] ||
+            nl_fail "timed out after ${4:-30} s syncing as $1 for ${5:-$3}: $NL_BODY"
+        sleep 0.05
+    done
+}
+
+nl_count() {
+    if [ -f "$1" ]; then grep -c -- "$2" "$1"; else echo 0; fi
+}
+
 nl_submit() {
     nl_http POST /v1/jobs "$1"
     nl_expect 201
@@ -189,8 +231,8 @@ nl_agent_start() {
 }
 
 nl_agent_stop() {
+    # The first signal starts a graceful stop, the second makes it SIGKILL the jobs at once.
     kill -TERM "$1" 2>/dev/null
-    sleep 0.05
     kill -INT "$1" 2>/dev/null
     wait "$1" 2>/dev/null
     return 0

@@ -2,7 +2,8 @@
 /*
  * test_exec.c - the exit-status contract of the real `nordlys` binary
  * (path in argv[1]): 2 for usage errors before anything is sent, 3 with the
- * URL and the reason when the controller cannot be reached, 0 for --help.
+ * URL and the reason when the controller cannot be reached (at once, or,
+ * for submit, once its retries are spent), 0 for --help.
  * The "controller" is a loopback port that is bound but never listens, so
  * every connection is refused and no other process can take the port.
  */
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 /* cmocka.h needs the standard headers above included first. */
 #include <cmocka.h>
@@ -118,8 +120,9 @@ static void run(struct run_result *r, const char *env_url, const char *const *ar
 static void test_cli_exec_unreachable_every_command(void **state)
 {
     struct closed *c = *state;
-    static const char *const cmds[][5] = {
-            {"submit", "--", "true", NULL},
+    static const char *const cmds[][6] = {
+            /* submit retries a refused connection unless told not to: see the next test. */
+            {"submit", "--retry-s", "0", "--", "true", NULL},
             {"queue", NULL},
             {"queue", "--json", "--all", NULL},
             {"show", "1", NULL},
@@ -133,7 +136,7 @@ static void test_cli_exec_unreachable_every_command(void **state)
     snprintf(want, sizeof(want), "nordlys: cannot reach controller at %s: Connection refused\n",
              c->url);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        const char *args[8] = {0};
+        const char *args[10] = {0};
         size_t n = 0;
         args[n++] = cmds[i][0];
         args[n++] = "--url";
@@ -146,6 +149,42 @@ static void test_cli_exec_unreachable_every_command(void **state)
             fail_msg("nordlys %s: exit %d, stderr '%s'", cmds[i][0], r.status, r.err);
         assert_string_equal(r.out, "");
     }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A refused connection carried no request: submit tries again under the
+ * same key until --retry-s is spent, says so once, and then exits 3 with
+ * the reason.
+ */
+static void test_cli_exec_submit_retries_then_gives_up(void **state)
+{
+    struct closed *c = *state;
+    const char *args[] = {"submit",          "--url", c->url, "--retry-s", "1",
+                          "--idempotency-key", "k-1", "--",   "true",      NULL};
+    struct run_result r;
+    double t0 = now_s();
+    run(&r, NULL, args);
+    double took = now_s() - t0;
+    if (r.status != 3)
+        fail_msg("exit %d, stderr '%s'", r.status, r.err);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "nordlys: cannot reach controller at %s: Connection refused; retrying for up to 1 s "
+             "(Idempotency-Key k-1)\n"
+             "nordlys: cannot reach controller at %s: Connection refused (after retries)\n",
+             c->url, c->url);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    /* It waited out its budget, and not much longer (a loaded machine gets slack). */
+    if (took < 0.9 || took > 20)
+        fail_msg("submit --retry-s 1 took %.2f s", took);
 }
 
 static void test_cli_exec_unreachable_url_from_env(void **state)
@@ -177,6 +216,12 @@ static void test_cli_exec_usage_errors_name_the_flag(void **state)
              "nordlys submit: --gpus: -1 is below the minimum 1\n"},
             {{"submit", "--env", "X", "--", "true", NULL},
              "nordlys submit: --env: 'X' is not KEY=VALUE\n"},
+            {{"submit", "--idempotency-key", "", "--", "true", NULL},
+             "nordlys submit: --idempotency-key: must not be empty\n"},
+            {{"submit", "--idempotency-key", "a\tb", "--", "true", NULL},
+             "nordlys submit: --idempotency-key: character 2 (0x09) is not printable ASCII\n"},
+            {{"submit", "--retry-s", "-1", "--", "true", NULL},
+             "nordlys submit: --retry-s: -1 is below the minimum 0\n"},
             {{"submit", "--gpus", "2", NULL},
              "nordlys submit: missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])\n"},
             {{"queue", "--bogus", NULL}, "nordlys queue: unknown option '--bogus'\n"},
@@ -250,7 +295,8 @@ static void test_cli_exec_help_every_command(void **state)
     run(&r, NULL, args);
     static const char *const flags[] = {
             "--gpus N",      "--tenant T",   "--time LIMIT",    "--residency R", "--sensitive",
-            "--preemptible", "--no-requeue", "--grace SECONDS", "--name X",      "--env K=V"};
+            "--preemptible", "--no-requeue", "--grace SECONDS", "--name X",      "--env K=V",
+            "--idempotency-key KEY", "--retry-s SECONDS"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(r.out, flags[i]));
 }
@@ -265,6 +311,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_cli_exec_unreachable_every_command, closed_setup,
                                             closed_teardown),
+            cmocka_unit_test_setup_teardown(test_cli_exec_submit_retries_then_gives_up,
+                                            closed_setup, closed_teardown),
             cmocka_unit_test_setup_teardown(test_cli_exec_unreachable_url_from_env, closed_setup,
                                             closed_teardown),
             cmocka_unit_test_setup_teardown(test_cli_exec_usage_errors_name_the_flag, closed_setup,
