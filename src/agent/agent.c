@@ -124,6 +124,7 @@ struct agent {
     int lock_fd; /* the state directory's lock, held for the agent's life */
     char instance[STATEDIR_INSTANCE_LEN];
     char *runs_dir; /* STATE_DIR/runs: run records */
+    char *name;     /* --agent-name, or HOSTNAME-INSTANCE8 by default */
     bool full_next; /* the next sync lists every live run */
     bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
@@ -177,6 +178,18 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     if (statedir_lock(conf->state_dir, &a->lock_fd, err) < 0 ||
         statedir_instance(conf->state_dir, a->instance, err) < 0)
         goto fail;
+    /*
+     * The default name is stable across restarts on one state directory and
+     * unique between directories (one agent each), so a restarted agent
+     * comes back under its own name and instance.
+     */
+    if (conf->agent_name_default) {
+        size_t nl = strlen(conf->agent_name) + 10;
+        a->name = xmalloc(nl);
+        snprintf(a->name, nl, "%.55s-%.8s", conf->agent_name, a->instance);
+    } else {
+        a->name = xstrdup(conf->agent_name);
+    }
     size_t rl = strlen(conf->state_dir) + sizeof("/runs");
     a->runs_dir = xmalloc(rl);
     snprintf(a->runs_dir, rl, "%s/runs", conf->state_dir);
@@ -191,7 +204,7 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
             names[i] = xstrdup(conf->nodes[i]);
         set_nodes(a, names, conf->nnodes);
     }
-    a->cg = agent_cg_open(conf->cgroup_root, conf->agent_name);
+    a->cg = agent_cg_open(conf->cgroup_root, a->name);
     struct jobs_conf jc = {.noop = conf->noop,
                            .output_root = conf->output_root,
                            .runs_dir = a->runs_dir,
@@ -233,6 +246,7 @@ void agent_destroy(struct agent *a)
     free(a->by_name);
     free(a->agent_id);
     free(a->runs_dir);
+    free(a->name);
     if (a->lock_fd >= 0)
         close(a->lock_fd);
     if (a->tfd >= 0)
@@ -520,8 +534,7 @@ static void on_timer(struct agent *a)
         send_request(a, path, NULL, SETUP_TIMEOUT_MS, on_names);
         break;
     case PH_REGISTER:
-        proto_encode_register(&b, a->conf->agent_name, a->instance, a->nodes, a->nnodes,
-                              a->conf->emulate > 0);
+        proto_encode_register(&b, a->name, a->instance, a->nodes, a->nnodes, a->conf->emulate > 0);
         send_request(a, "/v1/agent/register", &b, SETUP_TIMEOUT_MS, on_register);
         break;
     case PH_SYNC:
@@ -572,7 +585,7 @@ static void status_line(struct agent *a)
 
 int agent_run(struct agent *a)
 {
-    log_info("agent %s starting: controller %s, %s %" PRIu32 " nodes%s", a->conf->agent_name,
+    log_info("agent %s starting: controller %s, %s %" PRIu32 " nodes%s", a->name,
              a->conf->controller, a->conf->emulate ? "emulating" : "running",
              a->conf->emulate ? a->conf->emulate : (uint32_t)a->nnodes,
              a->conf->noop ? ", sleep jobs as no-ops" : "");
@@ -602,6 +615,6 @@ int agent_run(struct agent *a)
         }
         status_line(a);
     }
-    log_info("agent %s stopped after %" PRIu64 " syncs", a->conf->agent_name, a->syncs_ok);
+    log_info("agent %s stopped after %" PRIu64 " syncs", a->name, a->syncs_ok);
     return a->exit_code;
 }

@@ -162,12 +162,6 @@ static bool kill_leaf(struct agent_cg *cg, const char *leaf, char *path, size_t 
     return true;
 }
 
-void agent_cg_job_kill(struct agent_cg *cg, const char *leaf)
-{
-    char path[PATH_MAX];
-    kill_leaf(cg, leaf, path, sizeof(path));
-}
-
 void agent_cg_job_remove(struct agent_cg *cg, const char *leaf)
 {
     char path[PATH_MAX];

@@ -53,7 +53,4 @@ int agent_cg_job_create(struct agent_cg *cg, const char *leaf, const struct agen
 /* Kill everything left in leaf (cgroup.kill) and remove it; best effort, NULL-safe. */
 void agent_cg_job_remove(struct agent_cg *cg, const char *leaf);
 
-/* SIGKILL everything in leaf without removing it. */
-void agent_cg_job_kill(struct agent_cg *cg, const char *leaf);
-
 #endif

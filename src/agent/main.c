@@ -14,7 +14,10 @@
 
 extern char **environ;
 
-/* HOSTNAME-PID, with anything outside the agent-name alphabet replaced by '-'. */
+/*
+ * The host name, with anything outside the agent-name alphabet replaced by
+ * '-'; the agent appends the first digits of its instance key (agent.h).
+ */
 static void default_name(char *buf, size_t size)
 {
     char host[64] = "agent";
@@ -28,7 +31,7 @@ static void default_name(char *buf, size_t size)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '_'))
             *p = '-';
-    snprintf(buf, size, "%s-%ld", host, (long)getpid());
+    snprintf(buf, size, "%s", host);
 }
 
 int main(int argc, char **argv)

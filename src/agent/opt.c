@@ -58,7 +58,7 @@ static const struct opt_def opt_table[] = {
         {"sync-interval-ms", OPT_UINT, "MS", "0", 10, 3600000, F(sync_interval_ms), 0, true,
          "sync period; 0 takes the controller's value"},
         {"agent-name", OPT_STR, "NAME", NULL, 0, 0, F(agent_name), 0, true,
-         "name given to the controller (default HOSTNAME-PID)"},
+         "name given to the controller (default HOSTNAME-INSTANCE: stable per state dir)"},
         {"cgroup-root", OPT_STR, "DIR", "auto", 0, 0, F(cgroup_root), 0, true,
          "cgroup v2 mount for per-job cgroups: auto, none or a path"},
         {"verbose", OPT_FLAG, NULL, "0", 0, 0, F(verbose), 0, true, "debug logging"},
@@ -286,8 +286,10 @@ int agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char *const
         return rc;
     struct agent_conf c = {0};
     for (size_t i = 0; i < NOPTS && rc == 0; i++) {
-        if (raw[i].val == NULL && opt_table[i].off == F(agent_name))
+        if (raw[i].val == NULL && opt_table[i].off == F(agent_name)) {
             raw[i].val = default_name;
+            c.agent_name_default = true;
+        }
         if (raw[i].val != NULL)
             rc = convert(&opt_table[i], &raw[i], &c, err);
     }

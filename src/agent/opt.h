@@ -40,7 +40,8 @@ struct agent_conf {
     char *output_root;         /* relative and default job output (default STATE_DIR/output) */
     uint32_t output_limit_mb;  /* per output file of a job; 0 = no limit */
     uint32_t sync_interval_ms; /* 0 = take the controller's value from the register answer */
-    char *agent_name;          /* default: HOSTNAME-PID */
+    char *agent_name;          /* default: the host name (see agent_default) */
+    bool agent_name_default;   /* no --agent-name given: the agent appends its instance */
     char *cgroup_root;         /* "auto", "none" or a cgroup v2 mount point */
     bool verbose;              /* debug logging of the agent category */
     bool help;                 /* --help seen: print usage and exit 0 */

@@ -36,7 +36,10 @@ until [ "$(nl_ledger_alive | wc -l)" -eq 4 ]; do
     [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the 4 ledger jobs did not start: $(cat "$LEDGER")"
     sleep 0.05
 done
-[ "$(ls "$STATE/runs" | wc -l)" -eq 4 ] || nl_fail "expected 4 run records in $STATE/runs: $(ls "$STATE/runs")"
+until [ "$(ls "$STATE/runs" | wc -l)" -eq 4 ]; do
+    [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "expected 4 run records in $STATE/runs: $(ls "$STATE/runs")"
+    sleep 0.05
+done
 
 # ---- 2. SIGKILL: the jobs die with their agent ----
 kill -9 "$A0"

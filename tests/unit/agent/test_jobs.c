@@ -664,8 +664,35 @@ static void test_run_record_lives_until_the_end_is_acknowledged(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
-/* A child in a process group of its own that leaves a grandchild in it; pidfile gets the
- * grandchild. */
+/*
+ * The second line of defence: a keeper killed outright takes the job's
+ * first process with it (PDEATHSIG), and the agent reports the run ended.
+ */
+static void test_killed_keeper_takes_its_job_along(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(75, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/75.1.0", f->runs);
+    struct runrec r;
+    struct nl_err err = {0};
+    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_true(procs_same(r.pid, r.start_ticks));
+    assert_int_equal(kill(r.keeper, SIGKILL), 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 75, 10, &e));
+    assert_int_equal(e.signal, SIGKILL);
+    assert_string_equal(e.reason, "the run's keeper process died");
+    pid_t job[] = {r.pid};
+    assert_true(all_gone(job, 1, 10));
+}
+
+/*
+ * A child in a process group of its own that leaves a grandchild in it;
+ * pidfile gets the grandchild.
+ */
 static pid_t spawn_group(const char *pidfile)
 {
     char cmd[256];
@@ -890,6 +917,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_run_record_lives_until_the_end_is_acknowledged,
                                             setup, teardown),
             cmocka_unit_test_setup_teardown(test_sweep_kills_leftovers_and_spares_strangers, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_killed_keeper_takes_its_job_along, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_output_limit_kills_the_job, setup, teardown),
             cmocka_unit_test_setup_teardown(test_relative_output_paths_live_under_the_output_root,

@@ -40,6 +40,9 @@ static void test_agent_conf_parse_defaults(void **state)
     assert_string_equal(c.state_dir, "/var/lib/nordlys/agent");
     assert_int_equal(c.sync_interval_ms, 0);
     assert_string_equal(c.agent_name, "host-1");
+    assert_true(c.agent_name_default); /* the agent appends its instance key */
+    assert_string_equal(c.output_root, "/var/lib/nordlys/agent/output");
+    assert_int_equal(c.output_limit_mb, 10240);
     assert_string_equal(c.cgroup_root, "auto");
     agent_conf_release(&c);
 }
@@ -64,6 +67,7 @@ static void test_agent_conf_parse_env_then_flags(void **state)
     assert_true(c.noop);
     assert_int_equal(c.sync_interval_ms, 1000); /* the flag wins over the environment */
     assert_string_equal(c.agent_name, "flag-name");
+    assert_false(c.agent_name_default);
     assert_string_equal(c.controller, "http://10.0.0.1:9000");
     assert_string_equal(c.state_dir, "/tmp/x");
     agent_conf_release(&c);
