@@ -101,7 +101,10 @@ echo "$P1" >>"$NL_TMP/acked"
 LC_ALL=C sort -o "$NL_TMP/acked" "$NL_TMP/acked"
 dup=$(uniq -d "$NL_TMP/acked" | head -5)
 [ -z "$dup" ] || nl_fail "one job answered to two keys: $dup ($(grep -E " ($(echo "$dup" | paste -sd'|' -))\$" "$NL_TMP/all.out" | head -6 | paste -sd';' -))"
+# Retried invocations; those whose first answer was lost after the request went
+# out (not a refused connection) are the ones that would have made duplicates.
 NRETRIED=$(cat "$NL_TMP"/sub*.err | grep -c 'retrying')
+NLOST=$(cat "$NL_TMP"/sub*.err | grep 'retrying' | grep -vc 'Connection refused')
 
 # Every job ends.
 nl_wait "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1" '(.jobs | length) == 0' 90
@@ -127,5 +130,5 @@ twice=$(uniq -d "$NL_TMP/ended" | head -5)
 notrun=$(LC_ALL=C comm -23 "$NL_TMP/stored" "$NL_TMP/ended" | head -5)
 [ -z "$notrun" ] || nl_fail "COMPLETED jobs with no run in the ledger: $notrun"
 [ -z "$(nl_ledger_alive)" ] || nl_fail "ledger runs still alive: $(nl_ledger_alive)"
-echo "crash_retry: $NINV submissions under $KILLS kills in $((T1 - T0)) s ($NRETRIED retried);" \
+echo "crash_retry: $NINV submissions under $KILLS kills in $((T1 - T0)) s ($NRETRIED retried, $NLOST after a lost answer);" \
     "$NSTORED jobs stored, each COMPLETED once, within $((T2 - T0)) s"
