@@ -14,7 +14,7 @@ set -u
 nl_tmpdir
 S="$NL_TMP/state"
 # A node timeout long enough that the fake agent, silent while the controller
-# is being killed, does not lose its jobs on a loaded machine.
+# restarts, does not lose its jobs on a loaded machine.
 ARGS="--sched-interval-ms 10 --node-timeout-ms 5000"
 nl_ctld_start "$S" $ARGS
 
@@ -48,7 +48,9 @@ nl_http DELETE "/v1/jobs/$D"
 nl_expect 200 '.job.cancel == "killing"'
 
 # A client submits as fast as it can; the controller is killed three times under it,
-# each time once a few more submissions have been acknowledged since the last restart.
+# each time once a few more submissions have been acknowledged since the last restart
+# (the kills follow the client's progress, not the clock); round 4 only waits for a
+# few more, and the fourth kill comes once the client has stopped.
 ACK="$NL_TMP/acked"
 : > "$ACK"
 submitter() {
