@@ -208,11 +208,10 @@ static void queue_hint(const json_t *answer)
     const json_t *total = json_object_get(answer, "total");
     if (!json_is_integer(total))
         return; /* an older controller: it does not say */
-    int64_t shown = (int64_t)json_array_size(json_object_get(answer, "jobs"));
-    int64_t hidden = cli_page_hidden((int64_t)json_integer_value(total), shown);
-    if (hidden > 0)
-        fprintf(stderr, "... and %lld more; --limit %lld or --all to see them\n",
-                (long long)hidden, (long long)(shown + hidden));
+    char line[128];
+    if (cli_page_hint(line, sizeof(line), (int64_t)json_integer_value(total),
+                      (int64_t)json_array_size(json_object_get(answer, "jobs"))))
+        fprintf(stderr, "%s\n", line);
 }
 
 int cmd_queue(int argc, char **argv)

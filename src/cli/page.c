@@ -4,6 +4,8 @@
  */
 #include "page.h"
 
+#include <stdio.h>
+
 void cli_pager_init(struct cli_pager *p, int64_t want)
 {
     *p = (struct cli_pager){.want = want > 0 ? want : 0};
@@ -30,4 +32,18 @@ void cli_pager_advance(struct cli_pager *p, size_t n, uint64_t last_id, int64_t 
 int64_t cli_page_hidden(int64_t total, int64_t shown)
 {
     return total > shown ? total - shown : 0;
+}
+
+bool cli_page_hint(char *buf, size_t size, int64_t total, int64_t shown)
+{
+    int64_t hidden = cli_page_hidden(total, shown);
+    buf[0] = '\0';
+    if (hidden == 0)
+        return false;
+    if (total <= CLI_LIST_LIMIT_MAX)
+        snprintf(buf, size, "... and %lld more; --limit %lld or --all to see them",
+                 (long long)hidden, (long long)total);
+    else
+        snprintf(buf, size, "... and %lld more; --all to see them", (long long)hidden);
+    return true;
 }

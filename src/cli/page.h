@@ -18,6 +18,8 @@
 
 /* Rows asked for per page: the controller's default limit. */
 #define CLI_PAGE_ROWS 1000
+/* The largest limit= the controller takes (docs/api.md). */
+#define CLI_LIST_LIMIT_MAX 100000
 
 /* Initialise with cli_pager_init. */
 struct cli_pager {
@@ -45,5 +47,12 @@ void cli_pager_advance(struct cli_pager *p, size_t n, uint64_t last_id, int64_t 
  * total is unknown (negative: an older controller sends none) or no more.
  */
 int64_t cli_page_hidden(int64_t total, int64_t shown);
+
+/*
+ * The line that says so, in buf: "... and N more; --limit M or --all to
+ * see them" (only "--all" where M is beyond what the controller takes).
+ * Returns false, with buf empty, when nothing was left out.
+ */
+bool cli_page_hint(char *buf, size_t size, int64_t total, int64_t shown);
 
 #endif

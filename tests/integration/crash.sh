@@ -8,6 +8,7 @@
 # - no job ran twice: every id is in the ledger at most once, and every
 #   acknowledged id exactly once;
 # - no id was acknowledged twice, and nothing is left running.
+# Id lists are sorted as text (LC_ALL=C), the order comm needs.
 # Check by hand with a larger load: NL_CRASH_JOBS=20000.
 # NL_CRASH_JOBS (default 2000) sets the number of submissions.
 set -u
@@ -99,7 +100,7 @@ acked() {
     awk '/^@@/ { if ($0 == "@@201") print body; body = ""; next } { body = body $0 }' "$@" |
         jq -r '.job.id'
 }
-acked "$NL_TMP"/c*.out | sort -n >"$NL_TMP/acked"
+acked "$NL_TMP"/c*.out | LC_ALL=C sort >"$NL_TMP/acked"
 NACK=$(wc -l <"$NL_TMP/acked")
 [ "$NACK" -ge $((NJOBS / 2)) ] || nl_fail "only $NACK of $NJOBS submissions were acknowledged"
 [ -z "$(uniq -d "$NL_TMP/acked")" ] || nl_fail "ids acknowledged twice: $(uniq -d "$NL_TMP/acked" | head -5)"
@@ -112,18 +113,18 @@ T2=$(date +%s)
 nl_http GET "/v1/jobs?limit=100000"
 nl_expect 200
 printf '%s' "$NL_BODY" | jq -r '.jobs[] | select(.state == "COMPLETED" and .exit_code == 0) | .id' |
-    sort -n >"$NL_TMP/completed"
-missing=$(comm -23 "$NL_TMP/acked" "$NL_TMP/completed" | head -5)
+    LC_ALL=C sort >"$NL_TMP/completed"
+missing=$(LC_ALL=C comm -23 "$NL_TMP/acked" "$NL_TMP/completed" | head -5)
 [ -z "$missing" ] || nl_fail "acknowledged jobs not COMPLETED: $missing ($(printf '%s' "$NL_BODY" | jq -c "[.jobs[] | select(.id == $(echo "$missing" | head -1))][0] | {id, state, run, exit_code, exit_reason}"))"
 NSTORED=$(printf '%s' "$NL_BODY" | jq '.jobs | length')
 
 # None ran twice: each id at most once in the ledger, each acknowledged id exactly once.
-cut -d' ' -f1 "$LEDGER" | sort -n >"$NL_TMP/ran"
+cut -d' ' -f1 "$LEDGER" | LC_ALL=C sort >"$NL_TMP/ran"
 twice=$(uniq -d "$NL_TMP/ran" | head -5)
 [ -z "$twice" ] || nl_fail "jobs ran twice: $twice ($(grep -E "^($(echo "$twice" | paste -sd'|' -)) " "$LEDGER" | head -10 | paste -sd';' -))"
-notrun=$(comm -23 "$NL_TMP/acked" "$NL_TMP/ran" | head -5)
+notrun=$(LC_ALL=C comm -23 "$NL_TMP/acked" "$NL_TMP/ran" | head -5)
 [ -z "$notrun" ] || nl_fail "acknowledged jobs that never ran: $notrun"
-stray=$(comm -13 "$NL_TMP/completed" "$NL_TMP/ran" | head -5)
+stray=$(LC_ALL=C comm -13 "$NL_TMP/completed" "$NL_TMP/ran" | head -5)
 [ -z "$stray" ] || nl_fail "ledger ids that are not COMPLETED jobs: $stray"
 RERUN=$(awk '$2 != 1' "$LEDGER" | wc -l)
 

@@ -112,6 +112,22 @@ static void test_cli_page_hidden(void **state)
     assert_int_equal(cli_page_hidden(-1, 1000), 0);
 }
 
+static void test_cli_page_hint(void **state)
+{
+    (void)state;
+    char b[128];
+    assert_true(cli_page_hint(b, sizeof(b), 1500, 1000));
+    assert_string_equal(b, "... and 500 more; --limit 1500 or --all to see them");
+    assert_false(cli_page_hint(b, sizeof(b), 1000, 1000));
+    assert_string_equal(b, "");
+    assert_false(cli_page_hint(b, sizeof(b), -1, 1000));
+    /* Beyond the largest limit the controller takes, only --all shows them all. */
+    assert_true(cli_page_hint(b, sizeof(b), CLI_LIST_LIMIT_MAX, 1000));
+    assert_string_equal(b, "... and 99000 more; --limit 100000 or --all to see them");
+    assert_true(cli_page_hint(b, sizeof(b), 250000, 1000));
+    assert_string_equal(b, "... and 249000 more; --all to see them");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -119,6 +135,7 @@ int main(void)
             cmocka_unit_test(test_cli_pager_stops_at_the_limit),
             cmocka_unit_test(test_cli_pager_first_page_and_limits),
             cmocka_unit_test(test_cli_page_hidden),
+            cmocka_unit_test(test_cli_page_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
