@@ -168,15 +168,41 @@ json_t *api_time(int64_t us)
     return us > 0 ? json_real((double)us / 1e6) : json_null();
 }
 
-static void route_error(struct ctld *c, struct http_req *req, enum route_result r)
+/*
+ * Drop a UTF-8 sequence cut short at the end of s (route_params.bad is cut
+ * to fit its buffer, possibly inside a character): an error message must
+ * stay valid UTF-8 for the JSON answer.
+ */
+static void utf8_trim_cut(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0 || ((unsigned char)s[lead - 1] & 0x80) == 0)
+        return; /* ends in ASCII, or nothing to judge */
+    unsigned char b = (unsigned char)s[lead - 1];
+    size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (n - (lead - 1) < need)
+        s[lead - 1] = '\0';
+}
+
+static void route_error(struct ctld *c, struct http_req *req, enum route_result r,
+                        const struct route_params *p)
 {
     const char *path = http_req_path(req);
     if (r == ROUTE_NO_METHOD)
         api_error(c, req, 405, "not_found", NULL, "%s %.100s: method not allowed",
                   http_req_method(req), path);
-    else if (r == ROUTE_BAD_ID)
-        api_error(c, req, 404, "not_found", "id", "%.100s: not a job id", path);
-    else
+    else if (r == ROUTE_BAD_ID) {
+        char seg[sizeof(p->bad)];
+        snprintf(seg, sizeof(seg), "%s", p->bad);
+        utf8_trim_cut(seg);
+        /* A malformed id is a bad request, not a missing job: 404 would let a client
+         * take "/v1/jobs/099" for a job that is gone. */
+        api_error(c, req, 400, "invalid_path", "id",
+                  "path: segment '%s' is not a job id (1 to 19 digits, no sign, no leading zero)",
+                  seg);
+    } else
         api_error(c, req, 404, "not_found", NULL, "%.100s: no such endpoint", path);
 }
 
@@ -190,7 +216,7 @@ void api_dispatch(void *arg, struct http_req *req)
     struct route_params p;
     enum route_result r = routes_match(t, n, http_req_method(req), http_req_path(req), &idx, &p);
     if (r != ROUTE_FOUND) {
-        route_error(c, req, r);
+        route_error(c, req, r, &p);
         return;
     }
     http_req_set_tag(req, (int)idx);

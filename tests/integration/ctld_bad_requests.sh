@@ -45,7 +45,9 @@ nl_expect 404 '.error.code == "not_found"'
 nl_http PUT /v1/jobs '{}'
 nl_expect 405
 nl_http GET /v1/jobs/abc
-nl_expect 404 '.error.field == "id"'
+nl_expect 400 '.error.code == "invalid_path" and .error.field == "id" and (.error.message | contains("'"'"'abc'"'"'"))'
+nl_http DELETE /v1/jobs/099
+nl_expect 400 '.error.code == "invalid_path" and .error.field == "id"'
 nl_http GET "/v1/jobs?state=DONE"
 nl_expect 400 '.error.field == "state"'
 nl_http GET "/v1/jobs?limit=0"
