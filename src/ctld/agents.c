@@ -322,14 +322,24 @@ static bool agent_live(const struct ctld *c, const struct agent *ag)
 /*
  * Whether ag's nodes are its own against another agent: while it is live,
  * and for node-timeout-ms after a controller restart until it syncs (it
- * may be alive and not have had the time to say so). Its name is not held
- * meanwhile: the store does not keep instances, and a registration under
- * the name is most likely the same agent restarted.
+ * may be alive and not have had the time to say so).
  */
 static bool agent_holds_nodes(const struct ctld *c, const struct agent *ag)
 {
     return (ag->up || ag->reloaded) &&
            c->now_us - ag->last_sync_us <= (int64_t)c->cfg->node_timeout_ms * 1000;
+}
+
+/*
+ * Whether ag's name is its own against a registration of another
+ * instance: while it is live, and like its nodes after a controller
+ * restart, since the store keeps its instance. A reloaded legacy agent
+ * (no instance) does not hold its name: a registration under it is most
+ * likely the same agent restarted, and nothing could tell them apart.
+ */
+static bool agent_holds_name(const struct ctld *c, const struct agent *ag)
+{
+    return agent_live(c, ag) || (ag->instance[0] != '\0' && agent_holds_nodes(c, ag));
 }
 
 int64_t agents_run_vouched(const struct ctld *c, const struct run *run)
@@ -378,13 +388,15 @@ struct load_ctx {
     size_t nodes;
 };
 
-static int load_one(const char *agent_id, bool emulated, uint32_t node, void *arg)
+static int load_one(const char *agent_id, const char *instance, bool emulated, uint32_t node,
+                    void *arg)
 {
     struct load_ctx *x = arg;
     struct agents *a = x->c->agents;
     if (node >= a->nnodes)
         return 0; /* the facility shrank; the agent will re-register what exists */
     struct agent *ag = agent_get_or_add(a, agent_id, emulated);
+    snprintf(ag->instance, sizeof(ag->instance), "%s", instance);
     ag->last_sync_us = x->c->now_us;
     /* The controller restarted: it knows nothing of what the agent runs until a full list. */
     ag->need_full = true;
@@ -544,14 +556,20 @@ static int check_conflicts(const struct ctld *c, const char *id, const char *ins
     const struct agents *a = c->agents;
     int32_t self = agent_index(a, id);
     const struct agent *same = self >= 0 ? a->list[self] : NULL;
-    if (same != NULL && agent_live(c, same) &&
+    if (same != NULL && agent_holds_name(c, same) &&
         (instance[0] == '\0' || strcmp(same->instance, instance) != 0)) {
         *code = "agent_name_in_use";
-        snprintf(msg, size,
-                 "agent: '%s' is in use by a live agent (another instance, last synced %.1f s ago "
-                 "from %s); stop that agent or choose another --agent-name",
-                 id, (double)(c->now_us - same->last_sync_us) / 1e6,
-                 same->addr[0] ? same->addr : "?");
+        if (same->reloaded)
+            snprintf(msg, size,
+                     "agent: '%s' is in use by another instance, not heard from since a controller "
+                     "restart %.1f s ago; stop that agent or choose another --agent-name",
+                     id, (double)(c->now_us - same->last_sync_us) / 1e6);
+        else
+            snprintf(msg, size,
+                     "agent: '%s' is in use by a live agent (another instance, last synced %.1f s "
+                     "ago from %s); stop that agent or choose another --agent-name",
+                     id, (double)(c->now_us - same->last_sync_us) / 1e6,
+                     same->addr[0] ? same->addr : "?");
         return -EBUSY;
     }
     for (size_t i = 0; i < n; i++) {
@@ -664,7 +682,7 @@ int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t
     apply_register(c, ag, nodes, n, peer);
     struct nl_err err = {0};
     ctld_txn(c);
-    if (nl_store_agent_set(c->store, id, ag->emulated, nodes, n, &err) < 0)
+    if (nl_store_agent_set(c->store, id, instance, ag->emulated, nodes, n, &err) < 0)
         ctld_fatal("register", &err);
     log_info("agent=%s%s%s registered %zu nodes from %s", id, instance[0] ? " instance=" : "",
              instance, n, peer);

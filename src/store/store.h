@@ -247,13 +247,19 @@ int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct 
 /*
  * Make agent_id (borrowed) the owner of nodes (n global node indexes,
  * borrowed), replacing its earlier list and taking any of them from
- * another agent; agents left with no node are forgotten.
+ * another agent; agents left with no node are forgotten. instance
+ * (borrowed; NULL or "" for none) is kept with the agent, so that its
+ * name stays its own across a controller restart.
  */
-int nl_store_agent_set(struct nl_store *st, const char *agent_id, bool emulated,
-                       const uint32_t *nodes, size_t n, struct nl_err *err);
+int nl_store_agent_set(struct nl_store *st, const char *agent_id, const char *instance,
+                       bool emulated, const uint32_t *nodes, size_t n, struct nl_err *err);
 
-/* Called once per stored (agent, node) pair, ordered by agent; strings borrowed. */
-typedef int (*nl_store_agent_fn)(const char *agent_id, bool emulated, uint32_t node, void *arg);
+/*
+ * Called once per stored (agent, node) pair, ordered by agent; strings
+ * borrowed (instance is "" when the agent sent none).
+ */
+typedef int (*nl_store_agent_fn)(const char *agent_id, const char *instance, bool emulated,
+                                 uint32_t node, void *arg);
 int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, struct nl_err *err);
 
 /* Highest job id ever assigned (0 for a fresh store). */

@@ -501,19 +501,27 @@ static void test_node_ownership(void **state)
 
 /*
  * After a controller restart, an agent not heard from yet keeps its nodes
- * for node-timeout-ms against other agents, but its name is free to the
- * same agent restarted (the store keeps no instance).
+ * for node-timeout-ms against other agents, and its name against other
+ * instances (the store keeps its instance); the same instance restarted
+ * takes its name back at once. A legacy agent's name (no instance) is free.
  */
 static void test_reloaded_owner(void **state)
 {
     struct fx *f = *state;
     struct api_fault fault = {0};
     assert_int_equal(reg(f, "a", "aa01", "01", NULL), 0);
+    assert_int_equal(reg(f, "l", NULL, "3", NULL), 0);
     fx_restart(f);
     assert_int_equal(reg(f, "b", "bb01", "12", &fault), -EBUSY);
     assert_string_equal(fault.code, "node_owned");
     assert_non_null(strstr(fault.msg, "controller restart"));
-    assert_int_equal(reg(f, "a", "aa02", "01", NULL), 0);
+    memset(&fault, 0, sizeof(fault));
+    assert_int_equal(reg(f, "a", "aa02", "01", &fault), -EBUSY);
+    assert_string_equal(fault.code, "agent_name_in_use");
+    assert_non_null(strstr(fault.msg, "controller restart"));
+    assert_int_equal(reg(f, "a", NULL, "01", &fault), -EBUSY);
+    assert_int_equal(reg(f, "a", "AA01", "01", NULL), 0); /* hex, any case */
+    assert_int_equal(reg(f, "l", NULL, "3", NULL), 0);
     fx_restart(f);
     advance(f, 6 * SEC);
     assert_int_equal(reg(f, "b", "bb01", "12", NULL), 0);
