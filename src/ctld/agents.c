@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/proto_limits.h"
 #include "common/rng.h"
 #include "common/xalloc.h"
 #include "ctld.h"
@@ -54,14 +55,10 @@
 #include "nordlys/facility.h"
 #include "store/store.h"
 
-#define AGENT_ID_MAX 128
-/* An agent's instance: its persistent key, in hex; 64 digits hold a 256-bit key. */
-#define AGENT_INSTANCE_MAX 64
-/*
- * An exit's reason is one line for people (an errno message after a path):
- * 1 KiB holds a PATH_MAX-long path's first part and the message.
- */
-#define EXIT_REASON_MAX 1024
+/* The protocol's limits (common/proto_limits.h), shared with the agent. */
+#define AGENT_ID_MAX       NL_PROTO_AGENT_ID_MAX
+#define AGENT_INSTANCE_MAX NL_PROTO_INSTANCE_MAX
+#define EXIT_REASON_MAX    NL_PROTO_EXIT_REASON_MAX
 
 struct launch {
     uint64_t job;
@@ -495,11 +492,14 @@ static int parse_node_list(const struct ctld *c, const json_t *v, uint32_t **out
 {
     *out = NULL;
     *n = 0;
-    if (!json_is_array(v) || json_array_size(v) > nl_facility_nodes(c->fac)) {
+    uint32_t max = nl_facility_nodes(c->fac);
+    if (max > NL_PROTO_NODES_MAX)
+        max = NL_PROTO_NODES_MAX;
+    if (!json_is_array(v) || json_array_size(v) > max) {
         f->code = v ? "invalid_field" : "missing_field";
         snprintf(f->field, sizeof(f->field), "nodes");
         snprintf(f->msg, sizeof(f->msg), "nodes: expected an array of at most %u node names",
-                 nl_facility_nodes(c->fac));
+                 max);
         return -EINVAL;
     }
     size_t count = json_array_size(v);
@@ -750,7 +750,8 @@ static int job_id_arg(const json_t *v, const char *field, uint64_t *id, struct a
  */
 static int run_arg(const json_t *v, const char *field, uint32_t *run, struct api_fault *f)
 {
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > INT32_MAX) {
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > NL_PROTO_RUN_MAX) {
         f->code = v ? "invalid_field" : "missing_field";
         snprintf(f->field, sizeof(f->field), "%s", field);
         snprintf(f->msg, sizeof(f->msg), "%s: expected a run number (a positive integer)", field);
@@ -912,14 +913,16 @@ static int parse_exits(struct ctld *c, const json_t *v, struct sync_msg *m, stru
     return 0;
 }
 
+/* An optional array of at most NL_PROTO_SYNC_ENTRIES_MAX entries. */
 static int array_field(const json_t *body, const char *key, struct api_fault *f)
 {
     const json_t *v = json_object_get(body, key);
-    if (v == NULL || json_is_array(v))
+    if (v == NULL || (json_is_array(v) && json_array_size(v) <= NL_PROTO_SYNC_ENTRIES_MAX))
         return 0;
     f->code = "invalid_field";
     snprintf(f->field, sizeof(f->field), "%s", key);
-    snprintf(f->msg, sizeof(f->msg), "%s: expected an array", key);
+    snprintf(f->msg, sizeof(f->msg), "%s: expected an array of at most %u entries", key,
+             NL_PROTO_SYNC_ENTRIES_MAX);
     return -EINVAL;
 }
 

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/proto_limits.h"
 #include "ctld/metrics.h"
 #include "nordlys/job.h"
 #include "nordlys/sched.h"
@@ -42,12 +43,11 @@ struct runs;
 /*
  * Named limits on what clients may send (STYLE rule 22). A job request is
  * a few hundred bytes; 64 KiB leaves room for a long command line and
- * environment. An agent registering 25,000 emulated nodes sends about
- * 25,000 x 40 bytes = 1 MB of names, and its sync lists as many running
- * jobs: 16 MiB covers a whole narvik facility behind one agent.
+ * environment. An agent's body is bounded by the protocol's table
+ * (common/proto_limits.h), which the agent uses too.
  */
 #define CTLD_JOB_BODY_MAX       (64u * 1024u)
-#define CTLD_AGENT_BODY_MAX     (16u * 1024u * 1024u)
+#define CTLD_AGENT_BODY_MAX     NL_PROTO_BODY_MAX
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "ctld.h"
 #include "nordlys/err.h"
@@ -21,20 +22,14 @@
 #include "store/store.h"
 
 /*
- * Limits on a request's lists. 4,096 arguments and 1,024 environment
- * entries are far above any real launcher line, and with the 64 KiB body
- * limit they bound what one job record can cost.
+ * A request's limits are the agent protocol's (common/proto_limits.h), so
+ * that every job accepted here can be launched by an agent. The scheduler
+ * keeps its own bounds on time limit and grace: they must be the same.
  */
-#define JOB_ARGS_MAX 4096
-#define JOB_ENV_MAX  1024
-#define JOB_PATH_MAX 4096
-/*
- * Per-node cgroup limits a request may ask for: memory up to 16 TiB (in
- * MiB, the unit people think in) and up to 4,194,304 processes, Linux's
- * pid_max ceiling.
- */
-#define JOB_MEMORY_MB_MAX 16777216
-#define JOB_PIDS_MAX      4194304
+_Static_assert(NL_JOB_TIME_LIMIT_MAX_US == (int64_t)NL_PROTO_TIME_LIMIT_MAX_S * 1000000,
+               "the scheduler's and the protocol's time limit bounds differ");
+_Static_assert(NL_JOB_GRACE_MAX_US == (int64_t)NL_PROTO_GRACE_MAX_S * 1000000,
+               "the scheduler's and the protocol's grace bounds differ");
 
 struct req_ctx {
     const struct nl_tenants *tenants;
@@ -194,9 +189,9 @@ static int rule_command(const json_t *v, struct req_ctx *x)
         return fault(x->f, "invalid_field", "command", "expected an array of strings, got %s",
                      type_name(v));
     size_t n = json_array_size(v);
-    if (n == 0 || n > JOB_ARGS_MAX)
-        return fault(x->f, "invalid_field", "command", "%zu arguments is not 1..%d", n,
-                     JOB_ARGS_MAX);
+    if (n == 0 || n > NL_PROTO_ARGS_MAX)
+        return fault(x->f, "invalid_field", "command", "%zu arguments is not 1..%u", n,
+                     NL_PROTO_ARGS_MAX);
     for (size_t i = 0; i < n; i++) {
         const json_t *a = json_array_get(v, i);
         char field[32];
@@ -217,9 +212,9 @@ static int rule_env(const json_t *v, struct req_ctx *x)
     if (!json_is_object(v))
         return fault(x->f, "invalid_field", "env", "expected an object of strings, got %s",
                      type_name(v));
-    if (json_object_size(v) > JOB_ENV_MAX)
-        return fault(x->f, "invalid_field", "env", "%zu entries is more than %d",
-                     json_object_size(v), JOB_ENV_MAX);
+    if (json_object_size(v) > NL_PROTO_ENV_MAX)
+        return fault(x->f, "invalid_field", "env", "%zu entries is more than %u",
+                     json_object_size(v), NL_PROTO_ENV_MAX);
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val)
@@ -232,10 +227,16 @@ static int rule_env(const json_t *v, struct req_ctx *x)
         snprintf(field, sizeof(field), "env.%.60s", text_escape(key, 40, shown, sizeof(shown)));
         if (key[0] == '\0' || strchr(key, '=') != NULL || ctl)
             return fault(x->f, "invalid_field", field, "not a variable name");
+        if (strlen(key) > NL_PROTO_ENV_NAME_MAX)
+            return fault(x->f, "invalid_field", field, "name longer than %u bytes",
+                         NL_PROTO_ENV_NAME_MAX);
         if (!json_is_string(val))
             return fault(x->f, "invalid_field", field, "expected a string, got %s", type_name(val));
         if (strlen(json_string_value(val)) != json_string_length(val))
             return fault(x->f, "invalid_field", field, "contains a NUL character");
+        if (json_string_length(val) > NL_PROTO_ENV_VALUE_MAX)
+            return fault(x->f, "invalid_field", field, "value longer than %u bytes",
+                         NL_PROTO_ENV_VALUE_MAX);
     }
     x->rec->env_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
     return 0;
@@ -259,7 +260,7 @@ static int integer(const json_t *v, const char *field, json_int_t min, json_int_
 static int rule_memory(const json_t *v, struct req_ctx *x)
 {
     json_int_t mb = 0;
-    int rc = integer(v, "memory_mb", 1, JOB_MEMORY_MB_MAX, "MiB", &mb, x->f);
+    int rc = integer(v, "memory_mb", 1, NL_PROTO_MEMORY_MB_MAX, "MiB", &mb, x->f);
     if (rc == 0)
         x->rec->memory_max_bytes = (uint64_t)mb * 1024u * 1024u;
     return rc;
@@ -268,7 +269,7 @@ static int rule_memory(const json_t *v, struct req_ctx *x)
 static int rule_pids(const json_t *v, struct req_ctx *x)
 {
     json_int_t n = 0;
-    int rc = integer(v, "pids_max", 1, JOB_PIDS_MAX, "processes", &n, x->f);
+    int rc = integer(v, "pids_max", 1, NL_PROTO_PIDS_MAX, "processes", &n, x->f);
     if (rc == 0)
         x->rec->pids_max = (uint32_t)n;
     return rc;
@@ -276,7 +277,7 @@ static int rule_pids(const json_t *v, struct req_ctx *x)
 
 static int rule_cwd(const json_t *v, struct req_ctx *x)
 {
-    int rc = plain_string(v, "cwd", JOB_PATH_MAX, x->f);
+    int rc = plain_string(v, "cwd", NL_PROTO_PATH_MAX, x->f);
     if (rc < 0)
         return rc;
     if (json_string_value(v)[0] != '/')
