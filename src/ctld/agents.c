@@ -86,6 +86,7 @@ struct agent {
     int64_t last_full_us; /* c->now_us of its last applied full sync */
     int64_t vouch_us;     /* c->now_us of its last sync that vouches for its listed runs */
     char addr[48];
+    char *output_root; /* where it puts relative output paths (absolute), or NULL if it did not say */
     uint32_t *nodes;
     size_t nnodes;
     struct launch *launches;
@@ -124,6 +125,7 @@ void agents_destroy(struct agents *a)
         return;
     for (size_t i = 0; i < a->n; i++) {
         free(a->list[i]->id);
+        free(a->list[i]->output_root);
         free(a->list[i]->nodes);
         free(a->list[i]->launches);
         free(a->list[i]->kills);
@@ -219,6 +221,19 @@ const char *agents_node_addr(const struct agents *a, uint32_t node)
 {
     const struct agent *ag = node_owner(a, node);
     return ag && ag->addr[0] ? ag->addr : NULL;
+}
+
+const char *agents_node_output_root(const struct agents *a, uint32_t node)
+{
+    const struct agent *ag = node_owner(a, node);
+    return ag ? ag->output_root : NULL;
+}
+
+/* Replace ag's output root with root (borrowed; NULL or "" for unknown). */
+static void set_output_root(struct agent *ag, const char *root)
+{
+    free(ag->output_root);
+    ag->output_root = root && root[0] ? xstrdup(root) : NULL;
 }
 
 /* Take node out of service: jobs on it are lost. */
@@ -385,15 +400,18 @@ struct load_ctx {
     size_t nodes;
 };
 
-static int load_one(const char *agent_id, const char *instance, bool emulated, uint32_t node,
-                    void *arg)
+static int load_one(const struct nl_store_agent *sa, uint32_t node, void *arg)
 {
     struct load_ctx *x = arg;
     struct agents *a = x->c->agents;
     if (node >= a->nnodes)
         return 0; /* the facility shrank; the agent will re-register what exists */
-    struct agent *ag = agent_get_or_add(a, agent_id, emulated);
-    snprintf(ag->instance, sizeof(ag->instance), "%s", instance);
+    const char *agent_id = sa->id;
+    struct agent *ag = agent_get_or_add(a, agent_id, sa->emulated);
+    if (ag->nnodes == 0) {
+        snprintf(ag->instance, sizeof(ag->instance), "%s", sa->instance);
+        set_output_root(ag, sa->output_root);
+    }
     ag->last_sync_us = x->c->now_us;
     /* The controller restarted: it knows nothing of what the agent runs until a full list. */
     ag->need_full = true;
@@ -441,6 +459,31 @@ static int check_agent_id(const json_t *v, const char *field, struct api_fault *
             return -EINVAL;
         }
     return 0;
+}
+
+/*
+ * The optional output root: the absolute directory under which the agent
+ * puts relative output paths (its --output-root), so that the JOB object
+ * can show where a job's output is. No control characters: people read it.
+ */
+static int check_output_root(const json_t *v, struct api_fault *f)
+{
+    if (v == NULL)
+        return 0;
+    const char *s = json_is_string(v) ? json_string_value(v) : "";
+    size_t len = json_is_string(v) ? json_string_length(v) : 0;
+    bool ok = len >= 1 && len <= NL_PROTO_PATH_MAX && strlen(s) == len && s[0] == '/';
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+    if (ok)
+        return 0;
+    f->code = "invalid_field";
+    snprintf(f->field, sizeof(f->field), "output_root");
+    snprintf(f->msg, sizeof(f->msg),
+             "output_root: expected an absolute path of at most %u bytes, without control "
+             "characters",
+             NL_PROTO_PATH_MAX);
+    return -EINVAL;
 }
 
 /* The optional instance: 1..AGENT_INSTANCE_MAX hex digits, kept in lower case in out. */
@@ -651,7 +694,8 @@ static void apply_register(struct ctld *c, struct agent *ag, const uint32_t *nod
 int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t **answer,
                     struct api_fault *f)
 {
-    static const char *const keys[] = {"agent", "nodes", "emulated", "instance", NULL};
+    static const char *const keys[] = {"agent", "nodes", "emulated", "instance", "output_root",
+                                       NULL};
     uint32_t *nodes = NULL;
     size_t n = 0;
     char instance[AGENT_INSTANCE_MAX + 1];
@@ -661,6 +705,7 @@ int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t
     if (api_check_keys(body, keys, "", f) < 0 ||
         check_agent_id(json_object_get(body, "agent"), "agent", f) < 0 ||
         check_instance(json_object_get(body, "instance"), instance, f) < 0 ||
+        check_output_root(json_object_get(body, "output_root"), f) < 0 ||
         parse_node_list(c, json_object_get(body, "nodes"), &nodes, &n, f) < 0)
         goto out;
     if (em != NULL && !json_is_boolean(em)) {
@@ -679,10 +724,13 @@ int agents_register(struct ctld *c, const json_t *body, const char *peer, json_t
     struct agent *ag = agent_get_or_add(c->agents, id, json_is_true(em));
     ag->emulated = json_is_true(em);
     memcpy(ag->instance, instance, sizeof(ag->instance));
+    set_output_root(ag, json_string_value(json_object_get(body, "output_root")));
     apply_register(c, ag, nodes, n, peer);
     struct nl_err err = {0};
     ctld_txn(c);
-    if (nl_store_agent_set(c->store, id, instance, ag->emulated, nodes, n, &err) < 0)
+    const struct nl_store_agent sa = {
+            .id = id, .instance = instance, .output_root = ag->output_root, .emulated = ag->emulated};
+    if (nl_store_agent_set(c->store, &sa, nodes, n, &err) < 0)
         ctld_fatal("register", &err);
     log_info("agent=%s%s%s registered %zu nodes from %s", id, instance[0] ? " instance=" : "",
              instance, n, peer);

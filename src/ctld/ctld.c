@@ -380,7 +380,7 @@ out:
     return rc;
 }
 
-/* Highest job id that names a directory in STATE/jobs (0 if none). */
+/* Highest job id that names a directory in dir (STATE/jobs, the output root; 0 if none). */
 static uint64_t highest_job_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -426,11 +426,14 @@ static int open_store(struct ctld *c, struct nl_err *err)
      * Ids are never reused, even when the database was lost or replaced:
      * a job's directory keeps its id (and output paths) taken.
      */
-    uint64_t used = highest_job_dir(c->jobs_dir);
-    if (used > nl_store_last_id(c->store)) {
+    /* STATE/jobs held output before --output-root; an output root may be shared, or absent. */
+    const char *dirs[] = {c->jobs_dir, c->cfg->output_root};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        uint64_t used = dirs[i] && dirs[i][0] ? highest_job_dir(dirs[i]) : 0;
+        if (used <= nl_store_last_id(c->store))
+            continue;
         log_warn("%s holds job %llu, above the database's last id %llu: new ids start after it",
-                 c->jobs_dir, (unsigned long long)used,
-                 (unsigned long long)nl_store_last_id(c->store));
+                 dirs[i], (unsigned long long)used, (unsigned long long)nl_store_last_id(c->store));
         nl_store_ids_reserve(c->store, used);
     }
     return 0;

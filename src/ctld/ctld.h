@@ -306,6 +306,11 @@ int64_t agents_node_heartbeat(const struct agents *a, uint32_t node);
 int32_t agents_node_index(const struct agents *a, uint32_t node);
 /* Address the node's agent last connected from ("127.0.0.1"), for MASTER_ADDR. */
 const char *agents_node_addr(const struct agents *a, uint32_t node);
+/*
+ * The absolute directory under which node's agent puts relative output
+ * paths, or NULL if it did not say; borrowed until the agent re-registers.
+ */
+const char *agents_node_output_root(const struct agents *a, uint32_t node);
 /* Queue a launch of job on node for that node's agent's next sync. */
 void agents_queue_launch(struct ctld *c, uint64_t job, uint32_t node);
 /* Queue a kill of run of job on node's agent (reason a static string). */

@@ -393,6 +393,29 @@ static void add_exit(const struct nl_store_job *rec, json_t *o)
     json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
 }
 
+/*
+ * An output path for the JOB object: as stored when absolute; a relative
+ * one (the default: under the output root of the agent that runs the
+ * job) whole, when the agent of the job's first node said where its root
+ * is, so that people and scripts on that node can open it; else as stored.
+ */
+static json_t *output_path(struct ctld *c, const struct nl_store_job *rec, const char *path)
+{
+    if (path == NULL)
+        return json_null();
+    const char *root = NULL;
+    if (path[0] != '/' && rec->nalloc > 0)
+        root = agents_node_output_root(c->agents, rec->alloc[0].node);
+    if (root == NULL)
+        return json_string(path);
+    size_t size = strlen(root) + strlen(path) + 2;
+    char *whole = xmalloc(size);
+    snprintf(whole, size, "%s/%s", root, path);
+    json_t *v = json_string(whole);
+    free(whole);
+    return v;
+}
+
 json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
 {
     const struct nl_job_spec *sp = &rec->spec;
@@ -428,10 +451,8 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "preemptions", json_integer(rec->preemptions));
     json_object_set_new(o, "run", json_integer(rec->runs));
     add_exit(rec, o);
-    json_object_set_new(o, "stdout",
-                        rec->stdout_path ? json_string(rec->stdout_path) : json_null());
-    json_object_set_new(o, "stderr",
-                        rec->stderr_path ? json_string(rec->stderr_path) : json_null());
+    json_object_set_new(o, "stdout", output_path(c, rec, rec->stdout_path));
+    json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
     return o;
 }
 

@@ -31,6 +31,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "ctld.h"
 #include "ctld/config.h"
@@ -53,11 +54,20 @@ static void store_or_die(int rc, const char *what, const struct nl_err *err)
 int jobs_submit(struct ctld *c, struct nl_store_job *rec, struct nl_err *err)
 {
     ctld_txn(c);
-    /* The paths name the id the insert will take, so one INSERT writes the whole record. */
+    /*
+     * The paths name the id the insert will take, so one INSERT writes the
+     * whole record. By default they are relative: each agent puts them
+     * under its own --output-root, on the node, so that a chatty job can
+     * never fill the controller's filesystem; --output-root DIR makes them
+     * absolute, for a filesystem every node shares.
+     */
     uint64_t id = nl_store_next_id(c->store);
-    char out[4096], errp[4096];
-    snprintf(out, sizeof(out), "%s/%llu/stdout", c->jobs_dir, (unsigned long long)id);
-    snprintf(errp, sizeof(errp), "%s/%llu/stderr", c->jobs_dir, (unsigned long long)id);
+    const char *root = c->cfg->output_root ? c->cfg->output_root : "";
+    char out[NL_PROTO_PATH_MAX], errp[NL_PROTO_PATH_MAX];
+    snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "",
+             (unsigned long long)id);
+    snprintf(errp, sizeof(errp), "%s%s%llu/stderr", root, root[0] ? "/" : "",
+             (unsigned long long)id);
     free(rec->stdout_path);
     free(rec->stderr_path);
     rec->stdout_path = xstrdup(out);

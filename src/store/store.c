@@ -167,7 +167,8 @@ static const char *const migrations[] = {
  * schema_v3 for why not by version). agents.instance is an agent's
  * persistent key (hex, "" for an agent that sent none), so that after a
  * controller restart a registration under a reloaded agent's name from
- * another instance is refused as it would be while the agent syncs.
+ * another instance is refused as it would be while the agent syncs;
+ * agents.output_root is where it puts relative output paths ("" unknown).
  */
 static const struct {
     const char *table;
@@ -177,6 +178,7 @@ static const struct {
         {"jobs", "memory_max_bytes", "INTEGER NOT NULL DEFAULT 0 CHECK (memory_max_bytes >= 0)"},
         {"jobs", "pids_max", "INTEGER NOT NULL DEFAULT 0 CHECK (pids_max >= 0)"},
         {"agents", "instance", "TEXT NOT NULL DEFAULT ''"},
+        {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
 };
 
 /*
@@ -260,14 +262,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_USAGE] = "SELECT tenant, sum(gpus * run_us) / 3.6e9, sum(energy_wh),"
                      " sum(state = 'COMPLETED'), sum(state IN ('FAILED', 'TIMEOUT', 'NODE_FAIL'))"
                      " FROM jobs GROUP BY tenant ORDER BY tenant",
-        [ST_AGENT_UPSERT] = "INSERT INTO agents (id, emulated, instance) VALUES (?1, ?2, ?3)"
+        [ST_AGENT_UPSERT] = "INSERT INTO agents (id, emulated, instance, output_root)"
+                            " VALUES (?1, ?2, ?3, ?4)"
                             " ON CONFLICT (id) DO UPDATE SET emulated = excluded.emulated,"
-                            " instance = excluded.instance",
+                            " instance = excluded.instance, output_root = excluded.output_root",
         [ST_AGENT_NODES_DELETE] = "DELETE FROM agent_nodes WHERE agent = ?1",
         [ST_AGENT_NODE_SET] = "INSERT OR REPLACE INTO agent_nodes (node, agent) VALUES (?1, ?2)",
         [ST_AGENTS_PRUNE] =
                 "DELETE FROM agents WHERE id NOT IN (SELECT DISTINCT agent FROM agent_nodes)",
-        [ST_AGENTS_LOAD] = "SELECT a.id, a.emulated, n.node, a.instance FROM agent_nodes n"
+        [ST_AGENTS_LOAD] = "SELECT a.id, a.emulated, n.node, a.instance, a.output_root"
+                           " FROM agent_nodes n"
                            " JOIN agents a ON a.id = n.agent ORDER BY a.id, n.node",
         [ST_LAST_ID] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
         [ST_JOBS_COUNT] = "SELECT count(*) FROM jobs",
@@ -1158,25 +1162,26 @@ int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct 
 
 /* ---- agents ---- */
 
-int nl_store_agent_set(struct nl_store *st, const char *agent_id, const char *instance,
-                       bool emulated, const uint32_t *nodes, size_t n, struct nl_err *err)
+int nl_store_agent_set(struct nl_store *st, const struct nl_store_agent *agent,
+                       const uint32_t *nodes, size_t n, struct nl_err *err)
 {
     int rc = need_txn(st, "agent", err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *s = st->stmt[ST_AGENT_UPSERT];
-    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, emulated ? 1 : 0);
-    sqlite3_bind_text(s, 3, instance ? instance : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 1, agent->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, agent->emulated ? 1 : 0);
+    sqlite3_bind_text(s, 3, agent->instance ? agent->instance : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, agent->output_root ? agent->output_root : "", -1, SQLITE_STATIC);
     if ((rc = stmt_exec(st, ST_AGENT_UPSERT, "agent", err)) < 0)
         return rc;
-    sqlite3_bind_text(st->stmt[ST_AGENT_NODES_DELETE], 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->stmt[ST_AGENT_NODES_DELETE], 1, agent->id, -1, SQLITE_STATIC);
     if ((rc = stmt_exec(st, ST_AGENT_NODES_DELETE, "agent", err)) < 0)
         return rc;
     s = st->stmt[ST_AGENT_NODE_SET];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sqlite3_bind_int64(s, 1, nodes[i]);
-        sqlite3_bind_text(s, 2, agent_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, agent->id, -1, SQLITE_STATIC);
         rc = stmt_exec(st, ST_AGENT_NODE_SET, "agent node", err);
     }
     if (rc < 0)
@@ -1184,14 +1189,23 @@ int nl_store_agent_set(struct nl_store *st, const char *agent_id, const char *in
     return stmt_exec(st, ST_AGENTS_PRUNE, "agent prune", err);
 }
 
+/* A TEXT column, "" for NULL. */
+static const char *column_text(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return t ? t : "";
+}
+
 int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, struct nl_err *err)
 {
     sqlite3_stmt *s = st->stmt[ST_AGENTS_LOAD];
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *instance = (const char *)sqlite3_column_text(s, 3);
-        ret = fn((const char *)sqlite3_column_text(s, 0), instance ? instance : "",
-                 sqlite3_column_int(s, 1) != 0, (uint32_t)sqlite3_column_int64(s, 2), arg);
+        struct nl_store_agent a = {.id = column_text(s, 0),
+                                   .emulated = sqlite3_column_int(s, 1) != 0,
+                                   .instance = column_text(s, 3),
+                                   .output_root = column_text(s, 4)};
+        ret = fn(&a, (uint32_t)sqlite3_column_int64(s, 2), arg);
         if (ret != 0)
             break;
     }

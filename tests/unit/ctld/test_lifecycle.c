@@ -669,11 +669,75 @@ static void test_request_limits(void **state)
     json_decref(b);
 }
 
+/* The JOB object's stdout of job id (a new string). */
+static char *job_stdout(struct fx *f, uint64_t id)
+{
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    assert_int_equal(nl_store_job_get(f->c->store, id, &rec, &err), 0);
+    json_t *o = job_json(f->c, &rec);
+    char *out = strdup(json_string_value(json_object_get(o, "stdout")));
+    json_decref(o);
+    nl_store_job_release(&rec);
+    return out;
+}
+
+/*
+ * Output paths: relative by default (each agent puts them under its own
+ * --output-root), shown whole once the job's agent said where its root is
+ * (kept across a restart); absolute under the controller's --output-root.
+ */
+static void test_output_paths(void **state)
+{
+    struct fx *f = *state;
+    char body[512], want[128];
+    snprintf(body, sizeof(body),
+             "{\"agent\":\"a\",\"instance\":\"aa01\",\"output_root\":\"/srv/out\","
+             "\"nodes\":[\"%s\",\"%s\",\"%s\",\"%s\"]}",
+             f->node[0], f->node[1], f->node[2], f->node[3]);
+    json_t *b = parse(body), *answer = NULL;
+    struct api_fault fault = {0};
+    assert_int_equal(agents_register(f->c, b, "127.0.0.1", &answer, &fault), 0);
+    json_decref(answer);
+    json_decref(b);
+    ctld_commit(f->c);
+    uint64_t id = start_one(f, "{\"command\":[\"true\"]}", &answer);
+    snprintf(want, sizeof(want), "%llu/stdout", (unsigned long long)id);
+    assert_string_equal(json_string_value(json_object_get(launch_of(answer, id), "stdout")), want);
+    json_decref(answer);
+    snprintf(want, sizeof(want), "/srv/out/%llu/stdout", (unsigned long long)id);
+    char *got = job_stdout(f, id);
+    assert_string_equal(got, want);
+    free(got);
+    fx_restart(f);
+    got = job_stdout(f, id);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* A relative root is refused, naming the field. */
+    b = parse("{\"agent\":\"z\",\"output_root\":\"out\",\"nodes\":[]}");
+    assert_int_equal(agents_register(f->c, b, "127.0.0.1", &answer, &fault), -EINVAL);
+    assert_string_equal(fault.field, "output_root");
+    json_decref(b);
+
+    /* The controller's --output-root: absolute paths, as given to every agent. */
+    f->cfg.output_root = "/shared/out";
+    fx_restart(f);
+    uint64_t id2 = submit(f, "{\"command\":[\"true\"]}");
+    snprintf(want, sizeof(want), "/shared/out/%llu/stdout", (unsigned long long)id2);
+    got = job_stdout(f, id2);
+    assert_string_equal(got, want);
+    free(got);
+    f->cfg.output_root = NULL;
+}
+
 int main(void)
 {
     nl_log_init("test", NL_LOG_WARN, 0);
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_submit_start_exit, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_output_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_exit_reason_escaped, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cancel_uses_job_grace, setup, teardown),
             cmocka_unit_test_setup_teardown(test_preempt_and_restart, setup, teardown),
