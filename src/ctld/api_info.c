@@ -17,7 +17,16 @@
 void api_health(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
-    api_reply(c, req, 200, json_pack("{s:s}", "status", "ok"));
+    /*
+     * The process answers, so "status" is ok; "store" says whether writes
+     * are accepted (a full disk answers them 503 until it recovers), and
+     * "reason" why not, for an operator's probe.
+     */
+    bool ok = ctld_store_available(c);
+    json_t *o = json_pack("{s:s, s:s}", "status", "ok", "store", ok ? "ok" : "unavailable");
+    if (!ok)
+        json_object_set_new(o, "reason", json_string(c->dur->reason));
+    api_reply(c, req, 200, o);
 }
 
 static json_t *site_json(const struct ctld *c, uint32_t site)

@@ -131,6 +131,9 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
     gpus_and_power(c, &b);
     nodes_by_state(c, &b);
     histograms(c, &b);
+    metrics_family(&b, "nordlys_store_available", "gauge",
+                   "1 while the store commits, 0 while writes are answered 503 (disk full).");
+    textbuf_printf(&b, "nordlys_store_available %d\n", ctld_store_available(c) ? 1 : 0);
     metrics_family(&b, "nordlys_store_commits_total", "counter", "Group commits.");
     textbuf_printf(&b, "nordlys_store_commits_total %" PRIu64 "\n", c->stats.commits);
     metrics_family(&b, "nordlys_api_requests_total", "counter", "HTTP requests dispatched.");
