@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
+
 #include "common/xalloc.h"
-#include "ctld.h"
+#include "ctld/auth.h"
+#include "ctld/ctld.h"
+#include "ctld/durable.h"
+#include "ctld/fault.h"
 #include "ctld/http.h"
+#include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "store/store.h"
 
@@ -48,33 +54,7 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
     json_decref(body);
     http_reply(req, status, "application/json", text);
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */
-    if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0) {
-        http_req_hold(req);
-        /* Kept so that a failed COMMIT can replace the answer (the connection waits meanwhile). */
-        struct ctld_durable *d = c->dur;
-        if (d->nheld == d->held_cap) {
-            d->held_cap = xgrow(d->held_cap, d->nheld + 1);
-            d->held = xreallocarray(d->held, d->held_cap, sizeof(*d->held));
-        }
-        d->held[d->nheld++] = req;
-    }
-}
-
-/* The error object of docs/api.md as text. */
-static char *error_text(unsigned status, const char *code, const char *field, const char *msg);
-
-void api_fail_held(struct ctld *c, const char *reason)
-{
-    struct ctld_durable *d = c->dur;
-    for (size_t i = 0; i < d->nheld; i++)
-        http_reply(d->held[i], 503, "application/json",
-                   error_text(503, "store_unavailable", NULL, reason));
-    d->nheld = 0;
-}
-
-void api_held_clear(struct ctld *c)
-{
-    c->dur->nheld = 0;
+    durable_hold(c->dur, req);
 }
 
 static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
@@ -83,14 +63,6 @@ static json_t *error_object(unsigned status, const char *code, const char *field
     if (field != NULL && field[0] != '\0')
         json_object_set_new(e, "field", json_string(field));
     return json_pack("{s:o}", "error", e);
-}
-
-static char *error_text(unsigned status, const char *code, const char *field, const char *msg)
-{
-    json_t *o = error_object(status, code, field, msg);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
 }
 
 void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
@@ -104,7 +76,7 @@ void api_error(struct ctld *c, struct http_req *req, unsigned status, const char
     api_reply(c, req, status, error_object(status, code, field, msg));
 }
 
-void api_fault_reply(struct ctld *c, struct http_req *req, const struct api_fault *f)
+void api_fault_reply(struct ctld *c, struct http_req *req, const struct fault *f)
 {
     unsigned status = strcmp(f->code, "too_large") == 0 ? 413 : 400;
     api_reply(c, req, status, error_object(status, f->code, f->field, f->msg));
@@ -141,26 +113,6 @@ json_t *api_body_object(struct ctld *c, struct http_req *req)
         return NULL;
     }
     return body;
-}
-
-int api_check_keys(const json_t *obj, const char *const *allowed, const char *prefix,
-                   struct api_fault *f)
-{
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)obj, key, val)
-    {
-        size_t i = 0;
-        while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
-            i++;
-        if (allowed[i] == NULL) {
-            f->code = "unknown_field";
-            snprintf(f->field, sizeof(f->field), "%s%.40s", prefix, key);
-            snprintf(f->msg, sizeof(f->msg), "%s: unknown field", f->field);
-            return -EINVAL;
-        }
-    }
-    return 0;
 }
 
 json_t *api_time(int64_t us)
@@ -210,7 +162,7 @@ void api_dispatch(void *arg, struct http_req *req)
 {
     struct ctld *c = arg;
     c->stats.requests++;
-    ctld_now(c);
+    now_read(&c->clock);
     size_t n, idx = 0;
     const struct route *t = routes_table(&n);
     struct route_params p;
@@ -231,8 +183,8 @@ void api_dispatch(void *arg, struct http_req *req)
         return;
     }
     /* Every route but GET writes (or, for an agent's sync, may): refused while nothing commits. */
-    if (!ctld_store_available(c) && strcmp(t[idx].method, "GET") != 0) {
-        api_error(c, req, 503, "store_unavailable", NULL, "%s", c->dur->reason);
+    if (!durable_available(c->dur) && strcmp(t[idx].method, "GET") != 0) {
+        api_error(c, req, 503, "store_unavailable", NULL, "%s", durable_reason(c->dur));
         return;
     }
     t[idx].fn(c, req, &p);

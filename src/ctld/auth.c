@@ -11,7 +11,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ctld.h"
+#include "auth.h"
+
 #include "ctld/http.h"
 #include "nordlys/err.h"
 

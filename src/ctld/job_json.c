@@ -14,11 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job_json.h"
+
 #include "common/proto_limits.h"
 #include "common/xalloc.h"
-#include "ctld.h"
+#include "ctld/api.h"
+#include "ctld/ctld.h"
+#include "ctld/fault.h"
+#include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 /*
@@ -34,13 +41,13 @@ _Static_assert(NL_JOB_GRACE_MAX_US == (int64_t)NL_PROTO_GRACE_MAX_S * 1000000,
 struct req_ctx {
     const struct nl_tenants *tenants;
     struct nl_store_job *rec;
-    struct api_fault *f;
+    struct fault *f;
 };
 
-static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+static int fault(struct fault *f, const char *code, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
-static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+static int fault(struct fault *f, const char *code, const char *field, const char *fmt, ...)
 {
     f->code = code;
     snprintf(f->field, sizeof(f->field), "%s", field);
@@ -75,7 +82,7 @@ static const char *type_name(const json_t *v)
 }
 
 /* A string with no NUL inside and no control characters, of 1..max bytes. */
-static int plain_string(const json_t *v, const char *field, size_t max, struct api_fault *f)
+static int plain_string(const json_t *v, const char *field, size_t max, struct fault *f)
 {
     if (!json_is_string(v))
         return fault(f, "invalid_field", field, "expected a string, got %s", type_name(v));
@@ -90,7 +97,7 @@ static int plain_string(const json_t *v, const char *field, size_t max, struct a
 }
 
 static int seconds(const json_t *v, const char *field, double max, bool zero_ok, int64_t *us,
-                   struct api_fault *f)
+                   struct fault *f)
 {
     if (!json_is_number(v))
         return fault(f, "invalid_field", field, "expected a number of seconds, got %s",
@@ -103,7 +110,7 @@ static int seconds(const json_t *v, const char *field, double max, bool zero_ok,
     return 0;
 }
 
-static int boolean(const json_t *v, const char *field, bool *out, struct api_fault *f)
+static int boolean(const json_t *v, const char *field, bool *out, struct fault *f)
 {
     if (!json_is_boolean(v))
         return fault(f, "invalid_field", field, "expected true or false, got %s", type_name(v));
@@ -244,7 +251,7 @@ static int rule_env(const json_t *v, struct req_ctx *x)
 
 /* An integer of min..max, for counts and sizes. */
 static int integer(const json_t *v, const char *field, json_int_t min, json_int_t max,
-                   const char *unit, json_int_t *out, struct api_fault *f)
+                   const char *unit, json_int_t *out, struct fault *f)
 {
     if (!json_is_integer(v))
         return fault(f, "invalid_field", field, "expected an integer (%s), got %s", unit,
@@ -310,13 +317,13 @@ static const struct {
 #define NRULES (sizeof(job_rules) / sizeof(job_rules[0]))
 
 int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
-                      struct nl_store_job *rec, struct api_fault *f)
+                      struct nl_store_job *rec, struct fault *f)
 {
     const char *allowed[NRULES + 1];
     for (size_t i = 0; i < NRULES; i++)
         allowed[i] = job_rules[i].name;
     allowed[NRULES] = NULL;
-    if (api_check_keys(body, allowed, "", f) < 0)
+    if (fault_check_keys(body, allowed, "", f) < 0)
         return -EINVAL;
     /* Defaults of docs/api.md: the first tenant, name "job", nl_job_spec_init's values. */
     nl_store_job_release(rec);
@@ -405,7 +412,7 @@ static json_t *output_path(struct ctld *c, const struct nl_store_job *rec, const
         return json_null();
     const char *root = NULL;
     if (path[0] != '/' && rec->nalloc > 0)
-        root = agents_node_output_root(c->agents, rec->alloc[0].node);
+        root = nodes_node_output_root(c->nodes, rec->alloc[0].node);
     if (root == NULL)
         return json_string(path);
     size_t size = strlen(root) + strlen(path) + 2;
@@ -416,6 +423,13 @@ static json_t *output_path(struct ctld *c, const struct nl_store_job *rec, const
     return v;
 }
 
+const char *job_tier_name(const struct ctld *c, uint32_t tenant)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, tenant);
+    const struct nl_tier_spec *tier = t ? nl_tenants_tier(c->tenants, t->tier) : NULL;
+    return tier ? tier->name : "";
+}
+
 json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
 {
     const struct nl_job_spec *sp = &rec->spec;
@@ -423,7 +437,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_t *o =
             json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:b, s:b, s:b, s:f}", "id",
                       (json_int_t)rec->id, "name", rec->name, "tenant", rec->tenant, "tier",
-                      tenant >= 0 ? ctld_tier_name(c, (uint32_t)tenant) : "", "state",
+                      tenant >= 0 ? job_tier_name(c, (uint32_t)tenant) : "", "state",
                       nl_job_state_name(rec->state), "gpus", (json_int_t)sp->gpus, "time_limit_s",
                       (double)sp->time_limit_us / 1e6, "residency", sp->residency.code, "sensitive",
                       sp->sensitive, "preemptible", sp->preemptible, "requeue", sp->requeue,
@@ -454,31 +468,4 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "stdout", output_path(c, rec, rec->stdout_path));
     json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
     return o;
-}
-
-/* ---- text from outside ---- */
-
-char *text_escape(const char *s, size_t max, char *out, size_t size)
-{
-    size_t n = 0;
-    if (size == 0)
-        return out;
-    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        bool ctl = ch < 0x20 || ch == 0x7f;
-        if (n + (ctl ? 4 : 1) >= size)
-            break;
-        if (ctl)
-            n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
-        else
-            out[n++] = (char)ch;
-    }
-    out[n] = '\0';
-    return out;
-}
-
-char *text_escape_dup(const char *s)
-{
-    size_t len = strlen(s), size = len * 4 + 1;
-    return text_escape(s, len, xmalloc(size), size);
 }

@@ -8,10 +8,13 @@
  * point, the body limit, metrics by route).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctld.h"
+#include "routes.h"
+
+#include "ctld/api.h"
 
 static const struct route route_table[] = {
         {"POST", "/v1/jobs", api_job_submit, ROLE_USER, CTLD_JOB_BODY_MAX},

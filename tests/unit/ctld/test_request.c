@@ -18,7 +18,8 @@
 /* clang-format on */
 
 #include "common/proto_limits.h"
-#include "ctld/ctld.h"
+#include "ctld/fault.h"
+#include "ctld/job_json.h"
 #include "nordlys/tenant.h"
 #include "store/store.h"
 
@@ -38,7 +39,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static int parse(const char *text, struct nl_store_job *rec, struct api_fault *f)
+static int parse(const char *text, struct nl_store_job *rec, struct fault *f)
 {
     json_error_t jerr;
     json_t *body = json_loads(text, JSON_ALLOW_NUL, &jerr);
@@ -55,7 +56,7 @@ static void test_request_defaults(void **state)
 {
     (void)state;
     struct nl_store_job rec;
-    struct api_fault f;
+    struct fault f;
     assert_int_equal(parse("{\"command\": [\"true\"]}", &rec, &f), 0);
     assert_string_equal(rec.name, "job");
     assert_string_equal(rec.tenant, nl_tenants_get(tenants, 0)->name);
@@ -73,7 +74,7 @@ static void test_request_every_field(void **state)
 {
     (void)state;
     struct nl_store_job rec;
-    struct api_fault f;
+    struct fault f;
     const char *req =
             "{\"name\": \"train-7b\", \"tenant\": \"anchor\", \"gpus\": 8,"
             " \"time_limit_s\": 7200, \"residency\": \"NO\", \"sensitive\": true,"
@@ -129,7 +130,7 @@ static void test_request_bad_input_names_the_field(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct nl_store_job rec;
-        struct api_fault f;
+        struct fault f;
         int rc = parse(cases[i].body, &rec, &f);
         if (rc == 0 || strcmp(f.code, cases[i].code) != 0 || strcmp(f.field, cases[i].field) != 0)
             fail_msg("%s: got rc %d code %s field %s (%s)", cases[i].body, rc,
@@ -148,7 +149,7 @@ static void test_request_limits_are_the_protocols(void **state)
 {
     (void)state;
     struct nl_store_job rec;
-    struct api_fault f;
+    struct fault f;
     size_t size = 64 * NL_PROTO_ENV_MAX + 1024;
     char *body = malloc(size);
     assert_non_null(body);

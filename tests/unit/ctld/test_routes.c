@@ -11,7 +11,9 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "ctld/api.h"
 #include "ctld/ctld.h"
+#include "ctld/routes.h"
 
 static enum route_result match(const char *method, const char *path, size_t *idx,
                                struct route_params *p)
