@@ -41,11 +41,12 @@
  * apply_sync. The answer says "full_next": true when the controller needs
  * a complete list next.
  */
+#include "agents.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agents.h"
 
 #include <errno.h>
 #include <stdio.h>

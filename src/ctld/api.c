@@ -6,13 +6,13 @@
  * Error codes of libnordlys and the store (negative errno values) become
  * HTTP statuses in one table, err_map[], and nowhere else.
  */
+#include "api.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "api.h"
 
 #include "common/xalloc.h"
 #include "ctld/auth.h"
@@ -40,7 +40,7 @@ size_t api_body_limit(void *arg, const char *method, const char *path)
 {
     (void)arg;
     size_t n, idx;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     struct route_params p;
     if (routes_match(t, n, method, path, &idx, &p) == ROUTE_FOUND)
         return t[idx].body_max;
@@ -115,11 +115,6 @@ json_t *api_body_object(struct ctld *c, struct http_req *req)
     return body;
 }
 
-json_t *api_time(int64_t us)
-{
-    return us > 0 ? json_real((double)us / 1e6) : json_null();
-}
-
 /*
  * Drop a UTF-8 sequence cut short at the end of s (route_params.bad is cut
  * to fit its buffer, possibly inside a character): an error message must
@@ -164,7 +159,7 @@ void api_dispatch(void *arg, struct http_req *req)
     c->stats.requests++;
     now_read(&c->clock);
     size_t n, idx = 0;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     struct route_params p;
     enum route_result r = routes_match(t, n, http_req_method(req), http_req_path(req), &idx, &p);
     if (r != ROUTE_FOUND) {

@@ -18,6 +18,10 @@ struct http_req;
 struct nl_err;
 struct route_params;
 
+struct route;
+
+/* The route table of docs/api.md; *n gets its length. Borrowed, static. */
+const struct route *api_routes(size_t *n);
 /* Body limit of the route for method and path (http_ops.body_limit). */
 size_t api_body_limit(void *arg, const char *method, const char *path);
 /* Route, authenticate, authorise and call the handler (http_ops.dispatch). */
@@ -36,8 +40,6 @@ void api_err_reply(struct ctld *c, struct http_req *req, const struct nl_err *er
                    const char *field);
 /* Parse the body as a JSON object; on failure answers 400/413 and returns NULL. */
 json_t *api_body_object(struct ctld *c, struct http_req *req);
-/* Seconds (double) from Unix microseconds, or JSON null for 0. */
-json_t *api_time(int64_t us);
 
 /* ---- api_info.c: read-only endpoints ---- */
 

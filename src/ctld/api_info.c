@@ -3,12 +3,12 @@
  * api_info.c - the read-only endpoints: facility, nodes, tenants, usage,
  * health and the Prometheus /metrics page.
  */
+#include "api.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "api.h"
 
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
@@ -92,7 +92,7 @@ static json_t *node_json(struct ctld *c, uint32_t node)
                      (json_int_t)__builtin_popcount(nl_sched_node_free(c->sched, node)), "state",
                      node_state_names[state], "agent", agent ? json_string(agent) : json_null(),
                      "jobs", jobs, "last_heartbeat",
-                     api_time(nodes_node_heartbeat(c->nodes, node)));
+                     job_json_time(nodes_node_heartbeat(c->nodes, node)));
 }
 
 void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *p)

@@ -10,6 +10,8 @@
  * --idempotency-window-s) gets the first job back (200, "replayed") or,
  * for a different request, 422 idempotency_key_reused.
  */
+#include "api.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 #include <string.h>
 
 #include "common/rng.h"
-#include "api.h"
 
 #include "ctld/config.h"
 #include "ctld/ctld.h"

@@ -8,16 +8,17 @@
  * (O(live jobs), about 10 ms at 100k jobs), which is fine at the usual
  * 15 s scrape interval.
  */
+#include "api.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
-
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
 #include "ctld/http.h"
+#include "ctld/job_json.h"
 #include "ctld/life.h"
 #include "ctld/metrics.h"
 #include "ctld/nodes.h"
@@ -121,7 +122,7 @@ static void histograms(struct ctld *c, struct textbuf *b)
     metrics_family(b, "nordlys_api_request_duration_seconds", "histogram",
                    "From a request's first byte to its answer being queued, by route.");
     size_t n;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
         char labels[96];
         snprintf(labels, sizeof(labels), "route=\"%s %s\"", t[i].method, t[i].pattern);

@@ -7,6 +7,8 @@
  * facility (more GPUs than any eligible site has) are nl_sched_validate's
  * business, done by the handler after this parse.
  */
+#include "job_json.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,11 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "job_json.h"
-
 #include "common/proto_limits.h"
 #include "common/xalloc.h"
-#include "ctld/api.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
 #include "ctld/nodes.h"
@@ -380,7 +379,7 @@ static void add_live(struct ctld *c, const struct nl_store_job *rec, json_t *o)
                         pending ? json_string(nl_reason_name(info.reason)) : json_null());
     json_object_set_new(o, "reason_text",
                         pending ? json_string(nl_reason_text(info.reason)) : json_null());
-    json_object_set_new(o, "est_start_time", pending ? api_time(info.est_start_us) : json_null());
+    json_object_set_new(o, "est_start_time", pending ? job_json_time(info.est_start_us) : json_null());
     json_object_set_new(o, "borrowed", json_boolean(live && info.borrowed));
     json_object_set_new(o, "priority", live ? json_real(info.priority) : json_null());
 }
@@ -423,6 +422,11 @@ static json_t *output_path(struct ctld *c, const struct nl_store_job *rec, const
     return v;
 }
 
+json_t *job_json_time(int64_t us)
+{
+    return us > 0 ? json_real((double)us / 1e6) : json_null();
+}
+
 const char *job_tier_name(const struct ctld *c, uint32_t tenant)
 {
     const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, tenant);
@@ -450,9 +454,9 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
                                 ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))
                                 : json_null());
     json_object_set_new(o, "pids_max", rec->pids_max ? json_integer(rec->pids_max) : json_null());
-    json_object_set_new(o, "submit_time", api_time(rec->submit_us));
-    json_object_set_new(o, "start_time", api_time(rec->start_us));
-    json_object_set_new(o, "end_time", api_time(rec->end_us));
+    json_object_set_new(o, "submit_time", job_json_time(rec->submit_us));
+    json_object_set_new(o, "start_time", job_json_time(rec->start_us));
+    json_object_set_new(o, "end_time", job_json_time(rec->end_us));
     add_live(c, rec, o);
     json_object_set_new(o, "nodes", node_names(c, rec));
     json_t *site = json_null();

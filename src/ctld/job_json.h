@@ -23,6 +23,8 @@ int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
                       struct nl_store_job *rec, struct fault *fault);
 /* The JOB object of docs/api.md for a stored record, with live details from the scheduler. */
 json_t *job_json(struct ctld *c, const struct nl_store_job *rec);
+/* Seconds (double) from Unix microseconds, or JSON null for 0. */
+json_t *job_json_time(int64_t us);
 /* Tier name of a tenant index ("" if none). */
 const char *job_tier_name(const struct ctld *c, uint32_t tenant);
 

@@ -49,8 +49,6 @@ struct route {
     size_t body_max; /* 0: no body expected (anything sent is refused as too large) */
 };
 
-/* The route table; *n gets its length. Borrowed, static. */
-const struct route *routes_table(size_t *n);
 
 enum route_result {
     ROUTE_FOUND = 0,
