@@ -144,7 +144,8 @@ static void start_jobs(struct ctld *c, uint32_t n)
     }
     ctld_commit(c);
     /* A pass starts a bounded number of jobs: pass until all run or nothing more starts. */
-    for (size_t before = SIZE_MAX; life_run_count(c->life) < n && life_run_count(c->life) != before;) {
+    for (size_t before = SIZE_MAX;
+         life_run_count(c->life) < n && life_run_count(c->life) != before;) {
         before = life_run_count(c->life);
         now_read(&c->clock);
         life_pass(c->life);
@@ -228,8 +229,7 @@ int main(int argc, char **argv)
     free(v);
     double strays_s = 0;
     if (strays > 0) {
-        running_body(c, &forged, "\"seq\":9999999,\"full\":true", 0, 1000000000, strays,
-                     running);
+        running_body(c, &forged, "\"seq\":9999999,\"full\":true", 0, 1000000000, strays, running);
         strays_s = one_sync(c, forged.s, forged.len);
     }
     printf("{\"running\":%zu,\"delta_entries\":%zu,\"full_ms\":%.3f,\"delta_ms\":%.4f,"

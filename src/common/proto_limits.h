@@ -121,7 +121,7 @@
 /* ---- timing the register answer gives ---- */
 
 /* sync_interval_ms and node_timeout_ms an agent accepts (the controller's options stay within). */
-#define NL_PROTO_SYNC_INTERVAL_MS_MAX  3600000u
-#define NL_PROTO_NODE_TIMEOUT_MS_MAX   3600000u
+#define NL_PROTO_SYNC_INTERVAL_MS_MAX 3600000u
+#define NL_PROTO_NODE_TIMEOUT_MS_MAX  3600000u
 
 #endif

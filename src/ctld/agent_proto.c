@@ -24,7 +24,8 @@
 /* An agent name: people read it in logs and `nordlys nodes`, so no control characters. */
 static int check_agent_id(const json_t *v, const char *field, struct fault *f)
 {
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > NL_PROTO_AGENT_ID_MAX ||
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > NL_PROTO_AGENT_ID_MAX ||
         strlen(json_string_value(v)) != json_string_length(v)) {
         f->code = v ? "invalid_field" : "missing_field";
         snprintf(f->field, sizeof(f->field), "%s", field);
@@ -93,8 +94,8 @@ static int check_instance(const json_t *v, char *out, struct fault *f)
     return 0;
 }
 
-static int node_arg(const struct nl_facility *fac, const json_t *v, const char *field, uint32_t *node,
-                    struct fault *f)
+static int node_arg(const struct nl_facility *fac, const json_t *v, const char *field,
+                    uint32_t *node, struct fault *f)
 {
     int64_t idx = json_is_string(v) ? nl_facility_node_find(fac, json_string_value(v)) : -1;
     if (idx < 0) {
@@ -102,7 +103,7 @@ static int node_arg(const struct nl_facility *fac, const json_t *v, const char *
         snprintf(f->field, sizeof(f->field), "%s", field);
         if (json_is_string(v)) {
             char shown[128];
-            text_escape(json_string_value(v), 80, shown, sizeof(shown));
+            fault_escape(json_string_value(v), 80, shown, sizeof(shown));
             snprintf(f->msg, sizeof(f->msg), "%.40s: unknown node '%s'", field, shown);
         } else
             snprintf(f->msg, sizeof(f->msg), "%s: expected a node name", field);
@@ -113,8 +114,8 @@ static int node_arg(const struct nl_facility *fac, const json_t *v, const char *
 }
 
 /* Parse the node list into a new array (*out, free()); -EINVAL with f on the first bad entry. */
-static int parse_node_list(const struct nl_facility *fac, const json_t *v, uint32_t **out, size_t *n,
-                           struct fault *f)
+static int parse_node_list(const struct nl_facility *fac, const json_t *v, uint32_t **out,
+                           size_t *n, struct fault *f)
 {
     *out = NULL;
     *n = 0;
@@ -124,8 +125,7 @@ static int parse_node_list(const struct nl_facility *fac, const json_t *v, uint3
     if (!json_is_array(v) || json_array_size(v) > max) {
         f->code = v ? "invalid_field" : "missing_field";
         snprintf(f->field, sizeof(f->field), "nodes");
-        snprintf(f->msg, sizeof(f->msg), "nodes: expected an array of at most %u node names",
-                 max);
+        snprintf(f->msg, sizeof(f->msg), "nodes: expected an array of at most %u node names", max);
         return -EINVAL;
     }
     size_t count = json_array_size(v);
@@ -155,12 +155,11 @@ static int parse_node_list(const struct nl_facility *fac, const json_t *v, uint3
     return 0;
 }
 
-
 int agent_proto_parse_register(const json_t *body, const struct nl_facility *fac,
                                struct agent_proto_register *out, struct fault *f)
 {
-    static const char *const keys[] = {"agent", "nodes", "emulated", "instance", "output_root",
-                                       NULL};
+    static const char *const keys[] = {"agent",    "nodes",       "emulated",
+                                       "instance", "output_root", NULL};
     memset(out, 0, sizeof(*out));
     const json_t *em = json_object_get(body, "emulated");
     if (fault_check_keys(body, keys, "", f) < 0 ||
@@ -233,8 +232,8 @@ static int run_arg(const json_t *v, const char *field, uint32_t *run, struct fau
  * every running rank five times a second, and formatting four names per
  * entry was a tenth of the controller's time in a sync.
  */
-static int running_one(const struct nl_facility *fac, const json_t *e, const char *prefix, struct agent_proto_seen *s,
-                       struct fault *f)
+static int running_one(const struct nl_facility *fac, const json_t *e, const char *prefix,
+                       struct agent_proto_seen *s, struct fault *f)
 {
     static const char *const keys[] = {"job", "run", "node", NULL};
     char job[48] = "job", run[48] = "run", node[48] = "node";
@@ -250,7 +249,8 @@ static int running_one(const struct nl_facility *fac, const json_t *e, const cha
     return node_arg(fac, json_object_get(e, "node"), node, &s->node, f);
 }
 
-static int parse_running(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m, struct fault *f)
+static int parse_running(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m,
+                         struct fault *f)
 {
     size_t n = json_array_size(v);
     m->running = xcalloc(n ? n : 1, sizeof(*m->running));
@@ -314,8 +314,8 @@ static int exit_reason(const json_t *e, const char *prefix, const char **out, st
     return 0;
 }
 
-static int parse_exit(const struct nl_facility *fac, const json_t *e, const char *prefix, struct life_exit *x,
-                      struct fault *f)
+static int parse_exit(const struct nl_facility *fac, const json_t *e, const char *prefix,
+                      struct life_exit *x, struct fault *f)
 {
     static const char *const keys[] = {"job",        "run",      "node",   "exit_code",
                                        "signal",     "timeout",  "cpu_s",  "max_rss_kb",
@@ -357,7 +357,8 @@ static int parse_exit(const struct nl_facility *fac, const json_t *e, const char
     return 0;
 }
 
-static int parse_exits(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m, struct fault *f)
+static int parse_exits(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m,
+                       struct fault *f)
 {
     size_t n = json_array_size(v);
     m->exits = xcalloc(n ? n : 1, sizeof(*m->exits));
@@ -426,7 +427,6 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
     m->agent_id = json_string_value(id);
     return 0;
 }
-
 
 void agent_proto_sync_release(struct agent_proto_sync *s)
 {

@@ -48,11 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "ctld/agent_proto.h"
@@ -274,9 +269,10 @@ int agents_register(struct agents *a, const json_t *body, const char *peer, json
     apply_register(a, ag, r.nodes, r.nnodes, peer);
     struct nl_err err = {0};
     durable_txn(a->d.dur);
-    const struct nl_store_agent sa = {
-            .id = r.agent, .instance = r.instance, .output_root = ag->output_root,
-            .emulated = ag->emulated};
+    const struct nl_store_agent sa = {.id = r.agent,
+                                      .instance = r.instance,
+                                      .output_root = ag->output_root,
+                                      .emulated = ag->emulated};
     durable_check(nl_store_agent_set(a->d.store, &sa, r.nodes, r.nnodes, &err), "register", &err);
     log_info("agent=%s%s%s registered %zu nodes from %s", r.agent,
              r.instance[0] ? " instance=" : "", r.instance, r.nnodes, peer);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* api_agent.c - POST /v1/agent/register and /v1/agent/sync: HTTP around agents.h. */
-#include "api.h"
-
 #include <errno.h>
 
+#include "api.h"
 #include "ctld/agents.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"

@@ -3,13 +3,12 @@
  * api_info.c - the read-only endpoints: facility, nodes, tenants, usage,
  * health and the Prometheus /metrics page.
  */
-#include "api.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
 #include "ctld/http.h"

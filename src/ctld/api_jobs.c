@@ -10,16 +10,14 @@
  * --idempotency-window-s) gets the first job back (200, "replayed") or,
  * for a different request, 422 idempotency_key_reused.
  */
-#include "api.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "common/rng.h"
-
 #include "ctld/config.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
@@ -82,7 +80,8 @@ static int idem_replay(struct ctld *c, struct http_req *req, const struct nl_sto
     struct nl_store_idem idem;
     struct nl_err err = {0};
     int64_t window_us = (int64_t)c->cfg->idempotency_window_s * 1000000;
-    int rc = nl_store_idem_get(c->store, rec->tenant, key, now_read(&c->clock) - window_us, &idem, &err);
+    int rc = nl_store_idem_get(c->store, rec->tenant, key, now_read(&c->clock) - window_us, &idem,
+                               &err);
     if (rc == -ENOENT)
         return 0;
     if (rc < 0) {

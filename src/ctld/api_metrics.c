@@ -8,13 +8,12 @@
  * (O(live jobs), about 10 ms at 100k jobs), which is fine at the usual
  * 15 s scrape interval.
  */
-#include "api.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
 #include "ctld/http.h"
@@ -61,7 +60,8 @@ static void jobs_by_state_tier(struct ctld *c, struct textbuf *b)
         for (size_t t = 0; t < ntiers; t++)
             textbuf_printf(b, "nordlys_jobs_ended_total{state=\"%s\",tier=\"%s\"} %" PRIu64 "\n",
                            nl_job_state_name((enum nl_job_state)s),
-                           nl_tenants_tier(c->tenants, (uint32_t)t)->name, life_stats(c->life)->ended[s][t]);
+                           nl_tenants_tier(c->tenants, (uint32_t)t)->name,
+                           life_stats(c->life)->ended[s][t]);
     }
     metrics_family(b, "nordlys_jobs_submitted_total", "counter",
                    "Jobs accepted (committed) since the controller started.");

@@ -8,7 +8,6 @@
  * limit, metrics by route).
  */
 #include "api.h"
-
 #include "ctld/routes.h"
 
 static const struct route route_table[] = {
@@ -34,4 +33,3 @@ const struct route *api_routes(size_t *n)
     *n = sizeof(route_table) / sizeof(route_table[0]);
     return route_table;
 }
-

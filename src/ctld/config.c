@@ -206,7 +206,8 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
         }
         rc = apply(cfg, o, text[i], from, err);
     }
-    /* Agents take an absolute path as given: a relative one would mean a different place on each. */
+    /* Agents take an absolute path as given: a relative one would mean a different place on each.
+     */
     if (rc == 0 && cfg->output_root[0] != '\0' && cfg->output_root[0] != '/')
         rc = nl_err_set(err, -EINVAL, "--output-root: '%s' is not an absolute path",
                         cfg->output_root);

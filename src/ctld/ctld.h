@@ -9,8 +9,7 @@
  * (life, agents, agent_proto, nodes, durable, runs, now, fault, http,
  * metrics, config) take what they need as parameters at creation, and the
  * API layer reads this struct to reach them without calling ctld.c.
- * tests/lint/ctld-layers.sh checks it. See docs/architecture.md for the
- * graph.
+ * tests/lint/ctld-layers.sh holds the layers and checks them.
  */
 #ifndef NL_CTLD_CTLD_H
 #define NL_CTLD_CTLD_H
@@ -47,9 +46,9 @@ struct ctld {
     struct nl_facility *fac;
     struct nl_tenants *tenants;
     struct nl_store *store;
-    struct durable *dur;   /* the durability rule */
+    struct durable *dur; /* the durability rule */
     struct http *http;
-    struct now clock;      /* the controller's clock: see now.h */
+    struct now clock; /* the controller's clock: see now.h */
     /* The live state, built from the store at start and after a failed or recovered COMMIT. */
     struct nl_sched *sched;
     struct nodes *nodes;   /* the node registry */

@@ -22,8 +22,8 @@ struct durable {
     struct nl_store *store; /* borrowed */
     struct now *clock;      /* borrowed */
     bool unavailable;
-    char reason[320];      /* why the store cannot commit, for 503 answers */
-    int64_t next_probe_us; /* while unavailable */
+    char reason[320];       /* why the store cannot commit, for 503 answers */
+    int64_t next_probe_us;  /* while unavailable */
     struct http_req **held; /* answers held for this iteration's COMMIT */
     size_t nheld, held_cap;
 };

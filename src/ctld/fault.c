@@ -29,7 +29,7 @@ int fault_check_keys(const json_t *obj, const char *const *allowed, const char *
     return 0;
 }
 
-char *text_escape(const char *s, size_t max, char *out, size_t size)
+char *fault_escape(const char *s, size_t max, char *out, size_t size)
 {
     size_t n = 0;
     if (size == 0)
@@ -48,8 +48,8 @@ char *text_escape(const char *s, size_t max, char *out, size_t size)
     return out;
 }
 
-char *text_escape_dup(const char *s)
+char *fault_escape_dup(const char *s)
 {
     size_t len = strlen(s), size = len * 4 + 1;
-    return text_escape(s, len, xmalloc(size), size);
+    return fault_escape(s, len, xmalloc(size), size);
 }

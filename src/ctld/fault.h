@@ -31,8 +31,8 @@ int fault_check_keys(const json_t *obj, const char *const *allowed, const char *
  * control characters (below 0x20, and 0x7f) written as \xNN, so that it can be
  * logged and shown safely; always NUL-terminated. Returns out.
  */
-char *text_escape(const char *s, size_t max, char *out, size_t size);
-/* text_escape of all of s into a new string (free()). */
-char *text_escape_dup(const char *s);
+char *fault_escape(const char *s, size_t max, char *out, size_t size);
+/* fault_escape of all of s into a new string (free()). */
+char *fault_escape_dup(const char *s);
 
 #endif

@@ -230,7 +230,7 @@ static int rule_env(const json_t *v, struct req_ctx *x)
         for (const char *k = key; *k && !ctl; k++)
             ctl = (unsigned char)*k < 0x20 || *k == 0x7f;
         /* A name people will read in `nordlys show`: escaped in the message, refused. */
-        snprintf(field, sizeof(field), "env.%.60s", text_escape(key, 40, shown, sizeof(shown)));
+        snprintf(field, sizeof(field), "env.%.60s", fault_escape(key, 40, shown, sizeof(shown)));
         if (key[0] == '\0' || strchr(key, '=') != NULL || ctl)
             return fault(x->f, "invalid_field", field, "not a variable name");
         if (strlen(key) > NL_PROTO_ENV_NAME_MAX)
@@ -379,7 +379,8 @@ static void add_live(struct ctld *c, const struct nl_store_job *rec, json_t *o)
                         pending ? json_string(nl_reason_name(info.reason)) : json_null());
     json_object_set_new(o, "reason_text",
                         pending ? json_string(nl_reason_text(info.reason)) : json_null());
-    json_object_set_new(o, "est_start_time", pending ? job_json_time(info.est_start_us) : json_null());
+    json_object_set_new(o, "est_start_time",
+                        pending ? job_json_time(info.est_start_us) : json_null());
     json_object_set_new(o, "borrowed", json_boolean(live && info.borrowed));
     json_object_set_new(o, "priority", live ? json_real(info.priority) : json_null());
 }
@@ -390,7 +391,7 @@ static void add_exit(const struct nl_store_job *rec, json_t *o)
     json_object_set_new(o, "exit_signal",
                         rec->has_exit ? json_integer(rec->exit_signal) : json_null());
     /* Escaped again: a record written before reasons were escaped on arrival. */
-    char *reason = rec->exit_reason ? text_escape_dup(rec->exit_reason) : NULL;
+    char *reason = rec->exit_reason ? fault_escape_dup(rec->exit_reason) : NULL;
     json_object_set_new(o, "exit_reason", reason ? json_string(reason) : json_null());
     free(reason);
     json_object_set_new(o, "run_s", json_real((double)rec->run_us / 1e6));

@@ -73,8 +73,6 @@ struct life {
     struct life_stats stats;
 };
 
-#define store_or_die durable_check
-
 struct life *life_create(const struct life_deps *deps)
 {
     struct life *l = xcalloc(1, sizeof(*l));
@@ -173,8 +171,7 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     uint64_t id = nl_store_next_id(l->d.store);
     const char *root = l->d.output_root ? l->d.output_root : "";
     char out[NL_PROTO_PATH_MAX], errp[NL_PROTO_PATH_MAX];
-    snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "",
-             (unsigned long long)id);
+    snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "", (unsigned long long)id);
     snprintf(errp, sizeof(errp), "%s%s%llu/stderr", root, root[0] ? "/" : "",
              (unsigned long long)id);
     free(rec->stdout_path);
@@ -201,7 +198,7 @@ static void fail_unschedulable(struct life *l, uint64_t id, const struct nl_err 
     struct nl_err err = {0};
     struct nl_store_end e = {.state = NL_JOB_FAILED, .end_us = l->d.clock->us};
     durable_txn(l->d.dur);
-    store_or_die(nl_store_job_end(l->d.store, id, &e, &err), "end job", &err);
+    durable_check(nl_store_job_end(l->d.store, id, &e, &err), "end job", &err);
 }
 
 void life_forget_submits(struct life *l)
@@ -242,8 +239,9 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
         energy_wh = 0;
     durable_txn(l->d.dur);
     if (info->state == NL_JOB_PENDING) {
-        store_or_die(nl_store_job_requeue(l->d.store, info->id, preempted, run_us, energy_wh, &err),
-                     "requeue", &err);
+        durable_check(
+                nl_store_job_requeue(l->d.store, info->id, preempted, run_us, energy_wh, &err),
+                "requeue", &err);
         log_info("job=%llu requeued (%s)", (unsigned long long)info->id,
                  preempted ? "preempted" : "node failure");
     } else {
@@ -259,7 +257,7 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
                 .max_rss_kb = run ? run->max_rss_kb : 0,
                 .reason = run ? run->exit_reason : NULL,
         };
-        store_or_die(nl_store_job_end(l->d.store, info->id, &e, &err), "end job", &err);
+        durable_check(nl_store_job_end(l->d.store, info->id, &e, &err), "end job", &err);
         count_end(l, info);
         log_info("job=%llu ended %s", (unsigned long long)info->id, nl_job_state_name(info->state));
     }
@@ -337,7 +335,8 @@ static void kill_ranks(struct life *l, struct run *run, uint32_t grace_s, const 
     run->kill_reason = reason;
     for (uint32_t r = 0; r < run->nnodes; r++)
         if (!run->exited[r])
-            nodes_queue_kill(l->d.nodes, run->job, run->number, run->alloc[r].node, grace_s, reason);
+            nodes_queue_kill(l->d.nodes, run->job, run->number, run->alloc[r].node, grace_s,
+                             reason);
 }
 
 void life_exit(struct life *l, const struct life_exit *x)
@@ -370,7 +369,7 @@ void life_exit(struct life *l, const struct life_exit *x)
         run->exit_signal = x->signal;
         free(run->exit_reason);
         /* An agent's text: control characters escaped before anyone logs or shows it. */
-        run->exit_reason = x->reason ? text_escape_dup(x->reason) : NULL;
+        run->exit_reason = x->reason ? fault_escape_dup(x->reason) : NULL;
     }
     if (run->nexited == run->nnodes)
         finish_run(l, run, run->how);
@@ -407,16 +406,15 @@ void life_lost(struct life *l, uint64_t job, const char *why)
  */
 static void resend_kill(struct life *l, struct run *run)
 {
-    int64_t resend_us =
-            ((int64_t)run->kill_grace_s * 1000 + (int64_t)l->d.node_timeout_ms) * 1000;
+    int64_t resend_us = ((int64_t)run->kill_grace_s * 1000 + (int64_t)l->d.node_timeout_ms) * 1000;
     if (!run->kill_requested ||
         (run->kill_sent_us != 0 && l->d.clock->us - run->kill_sent_us <= resend_us))
         return;
     /* Sent only to agents that sync; kill_sent_us = 0 (a reloaded kill) waits for one. */
     for (uint32_t r = 0; r < run->nnodes; r++)
         if (!run->exited[r] && nodes_state(l->d.nodes, run->alloc[r].node) == NODE_UP) {
-            nodes_queue_kill(l->d.nodes, run->job, run->number, run->alloc[r].node, run->kill_grace_s,
-                              run->kill_reason);
+            nodes_queue_kill(l->d.nodes, run->job, run->number, run->alloc[r].node,
+                             run->kill_grace_s, run->kill_reason);
             run->kill_sent_us = l->d.clock->us;
         }
 }
@@ -588,8 +586,8 @@ static void start_job(struct life *l, uint64_t id)
     }
     durable_txn(l->d.dur);
     uint32_t number = 0;
-    store_or_die(nl_store_job_start(l->d.store, id, info.start_us, alloc, n, &number, &err), "start",
-                 &err);
+    durable_check(nl_store_job_start(l->d.store, id, info.start_us, alloc, n, &number, &err),
+                  "start", &err);
     struct run *run = runs_add(l->runs, id, alloc, n);
     run->number = number;
     run->start_us = info.start_us;
@@ -616,7 +614,8 @@ static void preempt_job(struct life *l, uint64_t id)
     if (run == NULL || nl_sched_job_info(l->d.sched, id, &info) < 0)
         return;
     durable_txn(l->d.dur);
-    store_or_die(nl_store_job_set_state(l->d.store, id, NL_JOB_PREEMPTING, 0, &err), "preempt", &err);
+    durable_check(nl_store_job_set_state(l->d.store, id, NL_JOB_PREEMPTING, 0, &err), "preempt",
+                  &err);
     kill_ranks(l, run, job_grace_s(l, id), "preempt");
     log_info("job=%llu preempted", (unsigned long long)id);
 }
@@ -659,8 +658,9 @@ int life_cancel(struct life *l, uint64_t id, struct nl_err *err)
     for (size_t i = 0; i < l->nsubs; i++)
         if (l->subs[i].id == id) {
             l->subs[i] = l->subs[--l->nsubs];
-            store_or_die(nl_store_job_set_state(l->d.store, id, NL_JOB_CANCELLED, l->d.clock->us, err),
-                         "cancel", err);
+            durable_check(
+                    nl_store_job_set_state(l->d.store, id, NL_JOB_CANCELLED, l->d.clock->us, err),
+                    "cancel", err);
             return 0;
         }
     struct nl_job_info ended;
@@ -672,7 +672,7 @@ int life_cancel(struct life *l, uint64_t id, struct nl_err *err)
         return 0;
     }
     /* The kill goes out with the next pass; remembering it makes it survive a restart. */
-    store_or_die(nl_store_job_kill_requested(l->d.store, id, err), "cancel", err);
+    durable_check(nl_store_job_kill_requested(l->d.store, id, err), "cancel", err);
     l->dirty = true;
     return 1;
 }
@@ -703,8 +703,6 @@ struct reload {
     size_t pending, running, failed;
 };
 
-#define die_if durable_check
-
 static void end_failed(struct reload *r, const struct nl_store_job *rec, enum nl_job_state state,
                        const char *why)
 {
@@ -713,7 +711,7 @@ static void end_failed(struct reload *r, const struct nl_store_job *rec, enum nl
              rec->tenant, why, nl_job_state_name(state));
     struct nl_store_end e = {.state = state, .end_us = r->l->d.clock->us};
     durable_txn(r->l->d.dur);
-    die_if(nl_store_job_end(r->l->d.store, rec->id, &e, &err), "reload", &err);
+    durable_check(nl_store_job_end(r->l->d.store, rec->id, &e, &err), "reload", &err);
     r->failed++;
 }
 
@@ -763,7 +761,7 @@ static void reload_running(struct reload *r, const struct nl_store_job *rec,
         }
         log_warn("job=%llu cannot be adopted (%s): requeued", (unsigned long long)rec->id, why);
         durable_txn(l->d.dur);
-        die_if(nl_store_job_requeue(l->d.store, rec->id, false, 0, 0, &err), "reload", &err);
+        durable_check(nl_store_job_requeue(l->d.store, rec->id, false, 0, 0, &err), "reload", &err);
         reload_pending(r, rec, spec);
         return;
     }

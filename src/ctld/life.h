@@ -146,10 +146,10 @@ struct life_launch {
     uint32_t run;
     uint32_t node;
     uint32_t rank, nnodes;
-    uint8_t gpu_mask;        /* the node's GPUs of this rank */
-    const char *nodelist;    /* NORDLYS_NODELIST: the run's nodes, comma separated */
-    const char *master_addr; /* MASTER_ADDR: rank 0's agent's address */
-    unsigned master_port;    /* MASTER_PORT */
+    uint8_t gpu_mask;               /* the node's GPUs of this rank */
+    const char *nodelist;           /* NORDLYS_NODELIST: the run's nodes, comma separated */
+    const char *master_addr;        /* MASTER_ADDR: rank 0's agent's address */
+    unsigned master_port;           /* MASTER_PORT */
     const struct nl_store_job *rec; /* command, env, cwd, paths, limits */
 };
 

@@ -49,7 +49,6 @@ struct route {
     size_t body_max; /* 0: no body expected (anything sent is refused as too large) */
 };
 
-
 enum route_result {
     ROUTE_FOUND = 0,
     ROUTE_NO_PATH,   /* 404 */

@@ -37,10 +37,10 @@ struct run {
     int64_t kill_sent_us;
     uint32_t kill_grace_s;
     const char *kill_reason;
-    uint8_t *unconfirmed;   /* reloaded: per rank, its node's agent has not mentioned it since */
-    uint32_t nunconfirmed;  /* ranks set in unconfirmed (then it is freed) */
-    char *nodelist;         /* NORDLYS_NODELIST, built once per start */
-    char *exit_reason;      /* why the deciding exit happened (agent's text), or NULL */
+    uint8_t *unconfirmed;      /* reloaded: per rank, its node's agent has not mentioned it since */
+    uint32_t nunconfirmed;     /* ranks set in unconfirmed (then it is freed) */
+    char *nodelist;            /* NORDLYS_NODELIST, built once per start */
+    char *exit_reason;         /* why the deciding exit happened (agent's text), or NULL */
     struct nl_store_job *base; /* the job's record, read once per start while launches are built */
     uint32_t launches_left;    /* launches still to build from base */
 };
