@@ -4,7 +4,8 @@
  * ownership moves, liveness and the name rule, vouching, and outboxes
  * that merge kills to one per run with the shortest grace.
  */
-#include <cmocka.h>
+/* cmocka.h needs the standard headers before it. */
+/* clang-format off */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
+/* clang-format on */
 
 #include "ctld/nodes.h"
 
