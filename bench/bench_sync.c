@@ -28,10 +28,15 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "ctld/agents.h"
 #include "ctld/config.h"
 #include "ctld/ctld.h"
+#include "ctld/fault.h"
+#include "ctld/life.h"
+#include "ctld/now.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 struct text {
@@ -69,9 +74,9 @@ static double one_sync(struct ctld *c, const char *text, size_t len)
     int64_t t0 = nl_clock_monotonic_us();
     json_error_t jerr;
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *answer = NULL;
-    struct api_fault f = {0};
-    ctld_now(c);
-    if (body == NULL || agents_sync(c, body, "127.0.0.1", &answer, &f) < 0) {
+    struct fault f = {0};
+    now_read(&c->clock);
+    if (body == NULL || agents_sync(c->agents, body, "127.0.0.1", &answer, &f) < 0) {
         fprintf(stderr, "bench_sync: sync refused: %s\n", body ? f.msg : jerr.text);
         exit(1);
     }
@@ -105,8 +110,8 @@ static void register_agent(struct ctld *c, uint32_t nodes)
     }
     put(&t, "]}");
     json_t *body = json_loads(t.s, 0, NULL), *answer = NULL;
-    struct api_fault f = {0};
-    if (agents_register(c, body, "127.0.0.1", &answer, &f) < 0) {
+    struct fault f = {0};
+    if (agents_register(c->agents, body, "127.0.0.1", &answer, &f) < 0) {
         fprintf(stderr, "bench_sync: register: %s\n", f.msg);
         exit(1);
     }
@@ -129,9 +134,9 @@ static void start_jobs(struct ctld *c, uint32_t n)
         snprintf(rec.tenant, sizeof(rec.tenant), "%s", t->name);
         snprintf(rec.name, sizeof(rec.name), "bench");
         rec.command_json = xstrdup("[\"sleep\",\"3600\"]");
-        rec.submit_us = ctld_now(c);
+        rec.submit_us = now_read(&c->clock);
         struct nl_err err = {0};
-        if (jobs_submit(c, &rec, &err) < 0) {
+        if (life_submit(c->life, &rec, &err) < 0) {
             fprintf(stderr, "bench_sync: submit: %s\n", err.msg);
             exit(1);
         }
@@ -139,10 +144,11 @@ static void start_jobs(struct ctld *c, uint32_t n)
     }
     ctld_commit(c);
     /* A pass starts a bounded number of jobs: pass until all run or nothing more starts. */
-    for (size_t before = SIZE_MAX; runs_count(c->runs) < n && runs_count(c->runs) != before;) {
-        before = runs_count(c->runs);
-        ctld_now(c);
-        jobs_pass(c);
+    for (size_t before = SIZE_MAX;
+         life_run_count(c->life) < n && life_run_count(c->life) != before;) {
+        before = life_run_count(c->life);
+        now_read(&c->clock);
+        life_pass(c->life);
         ctld_commit(c);
     }
 }
@@ -155,12 +161,12 @@ static void running_body(struct ctld *c, struct text *t, const char *head, size_
     size_t cursor = 0, i = 0, k = 0;
     put(t, "{\"agent_id\":\"bench\",%s,\"running\":[", head);
     if (fakes == 0) {
-        for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL; i++) {
+        for (struct life_run_info ri, *run = &ri; life_run_next(c->life, &cursor, &ri); i++) {
             if (i < skip)
                 continue;
-            nl_facility_node_name(c->fac, run->alloc[0].node, name, sizeof(name));
+            nl_facility_node_name(c->fac, run->first_node, name, sizeof(name));
             put(t, "%s{\"job\":%llu,\"run\":%u,\"node\":\"%s\"}", k++ ? "," : "",
-                (unsigned long long)run->job, run->number, name);
+                (unsigned long long)run->job, run->run, name);
         }
     }
     for (size_t f = 0; f < fakes; f++) {
@@ -200,7 +206,7 @@ int main(int argc, char **argv)
     }
     register_agent(c, running);
     start_jobs(c, running);
-    size_t n = runs_count(c->runs);
+    size_t n = life_run_count(c->life);
     if (n < running) {
         fprintf(stderr, "bench_sync: only %zu of %u jobs started\n", n, running);
         return 1;
@@ -223,8 +229,7 @@ int main(int argc, char **argv)
     free(v);
     double strays_s = 0;
     if (strays > 0) {
-        running_body(c, &forged, "\"seq\":9999999,\"full\":true", 0, 1000000000, strays,
-                     running);
+        running_body(c, &forged, "\"seq\":9999999,\"full\":true", 0, 1000000000, strays, running);
         strays_s = one_sync(c, forged.s, forged.len);
     }
     printf("{\"running\":%zu,\"delta_entries\":%zu,\"full_ms\":%.3f,\"delta_ms\":%.4f,"

@@ -6,6 +6,8 @@
  * Error codes of libnordlys and the store (negative errno values) become
  * HTTP statuses in one table, err_map[], and nowhere else.
  */
+#include "api.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +15,12 @@
 #include <string.h>
 
 #include "common/xalloc.h"
-#include "ctld.h"
+#include "ctld/auth.h"
+#include "ctld/ctld.h"
+#include "ctld/durable.h"
+#include "ctld/fault.h"
 #include "ctld/http.h"
+#include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "store/store.h"
 
@@ -34,7 +40,7 @@ size_t api_body_limit(void *arg, const char *method, const char *path)
 {
     (void)arg;
     size_t n, idx;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     struct route_params p;
     if (routes_match(t, n, method, path, &idx, &p) == ROUTE_FOUND)
         return t[idx].body_max;
@@ -48,33 +54,7 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
     json_decref(body);
     http_reply(req, status, "application/json", text);
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */
-    if (nl_store_in_txn(c->store) && nl_store_txn_writes(c->store) > 0) {
-        http_req_hold(req);
-        /* Kept so that a failed COMMIT can replace the answer (the connection waits meanwhile). */
-        struct ctld_durable *d = c->dur;
-        if (d->nheld == d->held_cap) {
-            d->held_cap = xgrow(d->held_cap, d->nheld + 1);
-            d->held = xreallocarray(d->held, d->held_cap, sizeof(*d->held));
-        }
-        d->held[d->nheld++] = req;
-    }
-}
-
-/* The error object of docs/api.md as text. */
-static char *error_text(unsigned status, const char *code, const char *field, const char *msg);
-
-void api_fail_held(struct ctld *c, const char *reason)
-{
-    struct ctld_durable *d = c->dur;
-    for (size_t i = 0; i < d->nheld; i++)
-        http_reply(d->held[i], 503, "application/json",
-                   error_text(503, "store_unavailable", NULL, reason));
-    d->nheld = 0;
-}
-
-void api_held_clear(struct ctld *c)
-{
-    c->dur->nheld = 0;
+    durable_hold(c->dur, req);
 }
 
 static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
@@ -83,14 +63,6 @@ static json_t *error_object(unsigned status, const char *code, const char *field
     if (field != NULL && field[0] != '\0')
         json_object_set_new(e, "field", json_string(field));
     return json_pack("{s:o}", "error", e);
-}
-
-static char *error_text(unsigned status, const char *code, const char *field, const char *msg)
-{
-    json_t *o = error_object(status, code, field, msg);
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return text;
 }
 
 void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
@@ -104,7 +76,7 @@ void api_error(struct ctld *c, struct http_req *req, unsigned status, const char
     api_reply(c, req, status, error_object(status, code, field, msg));
 }
 
-void api_fault_reply(struct ctld *c, struct http_req *req, const struct api_fault *f)
+void api_fault_reply(struct ctld *c, struct http_req *req, const struct fault *f)
 {
     unsigned status = strcmp(f->code, "too_large") == 0 ? 413 : 400;
     api_reply(c, req, status, error_object(status, f->code, f->field, f->msg));
@@ -143,40 +115,41 @@ json_t *api_body_object(struct ctld *c, struct http_req *req)
     return body;
 }
 
-int api_check_keys(const json_t *obj, const char *const *allowed, const char *prefix,
-                   struct api_fault *f)
+/*
+ * Drop a UTF-8 sequence cut short at the end of s (route_params.bad is cut
+ * to fit its buffer, possibly inside a character): an error message must
+ * stay valid UTF-8 for the JSON answer.
+ */
+static void utf8_trim_cut(char *s)
 {
-    const char *key;
-    json_t *val;
-    json_object_foreach((json_t *)obj, key, val)
-    {
-        size_t i = 0;
-        while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
-            i++;
-        if (allowed[i] == NULL) {
-            f->code = "unknown_field";
-            snprintf(f->field, sizeof(f->field), "%s%.40s", prefix, key);
-            snprintf(f->msg, sizeof(f->msg), "%s: unknown field", f->field);
-            return -EINVAL;
-        }
-    }
-    return 0;
+    size_t n = strlen(s), lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0 || ((unsigned char)s[lead - 1] & 0x80) == 0)
+        return; /* ends in ASCII, or nothing to judge */
+    unsigned char b = (unsigned char)s[lead - 1];
+    size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (n - (lead - 1) < need)
+        s[lead - 1] = '\0';
 }
 
-json_t *api_time(int64_t us)
-{
-    return us > 0 ? json_real((double)us / 1e6) : json_null();
-}
-
-static void route_error(struct ctld *c, struct http_req *req, enum route_result r)
+static void route_error(struct ctld *c, struct http_req *req, enum route_result r,
+                        const struct route_params *p)
 {
     const char *path = http_req_path(req);
     if (r == ROUTE_NO_METHOD)
         api_error(c, req, 405, "not_found", NULL, "%s %.100s: method not allowed",
                   http_req_method(req), path);
-    else if (r == ROUTE_BAD_ID)
-        api_error(c, req, 404, "not_found", "id", "%.100s: not a job id", path);
-    else
+    else if (r == ROUTE_BAD_ID) {
+        char seg[sizeof(p->bad)];
+        snprintf(seg, sizeof(seg), "%s", p->bad);
+        utf8_trim_cut(seg);
+        /* A malformed id is a bad request, not a missing job: 404 would let a client
+         * take "/v1/jobs/099" for a job that is gone. */
+        api_error(c, req, 400, "invalid_path", "id",
+                  "path: segment '%s' is not a job id (1 to 19 digits, no sign, no leading zero)",
+                  seg);
+    } else
         api_error(c, req, 404, "not_found", NULL, "%.100s: no such endpoint", path);
 }
 
@@ -184,13 +157,13 @@ void api_dispatch(void *arg, struct http_req *req)
 {
     struct ctld *c = arg;
     c->stats.requests++;
-    ctld_now(c);
+    now_read(&c->clock);
     size_t n, idx = 0;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     struct route_params p;
     enum route_result r = routes_match(t, n, http_req_method(req), http_req_path(req), &idx, &p);
     if (r != ROUTE_FOUND) {
-        route_error(c, req, r);
+        route_error(c, req, r, &p);
         return;
     }
     http_req_set_tag(req, (int)idx);
@@ -205,8 +178,8 @@ void api_dispatch(void *arg, struct http_req *req)
         return;
     }
     /* Every route but GET writes (or, for an agent's sync, may): refused while nothing commits. */
-    if (!ctld_store_available(c) && strcmp(t[idx].method, "GET") != 0) {
-        api_error(c, req, 503, "store_unavailable", NULL, "%s", c->dur->reason);
+    if (!durable_available(c->dur) && strcmp(t[idx].method, "GET") != 0) {
+        api_error(c, req, 503, "store_unavailable", NULL, "%s", durable_reason(c->dur));
         return;
     }
     t[idx].fn(c, req, &p);

@@ -8,16 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctld.h"
+#include "api.h"
+#include "ctld/ctld.h"
+#include "ctld/durable.h"
 #include "ctld/http.h"
+#include "ctld/job_json.h"
+#include "ctld/life.h"
+#include "ctld/nodes.h"
+#include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 void api_health(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
-    api_reply(c, req, 200, json_pack("{s:s}", "status", "ok"));
+    /*
+     * The process answers, so "status" is ok; "store" says whether writes
+     * are accepted (a full disk answers them 503 until it recovers), and
+     * "reason" why not, for an operator's probe.
+     */
+    bool ok = durable_available(c->dur);
+    json_t *o = json_pack("{s:s, s:s}", "status", "ok", "store", ok ? "ok" : "unavailable");
+    if (!ok)
+        json_object_set_new(o, "reason", json_string(durable_reason(c->dur)));
+    api_reply(c, req, 200, o);
 }
 
 static json_t *site_json(const struct ctld *c, uint32_t site)
@@ -67,14 +84,14 @@ static json_t *node_json(struct ctld *c, uint32_t node)
             json_array_append_new(jobs, json_integer((json_int_t)owner));
         last = owner ? owner : last;
     }
-    const char *agent = agents_node_agent(c->agents, node);
-    enum node_state state = agents_node_state(c->agents, node);
+    const char *agent = nodes_node_agent(c->nodes, node);
+    enum node_state state = nodes_state(c->nodes, node);
     return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o}", "name", name, "site", si.name,
                      "rack", (json_int_t)pos.rack, "gpus", (json_int_t)gpus, "free",
                      (json_int_t)__builtin_popcount(nl_sched_node_free(c->sched, node)), "state",
                      node_state_names[state], "agent", agent ? json_string(agent) : json_null(),
                      "jobs", jobs, "last_heartbeat",
-                     api_time(agents_node_heartbeat(c->agents, node)));
+                     job_json_time(nodes_node_heartbeat(c->nodes, node)));
 }
 
 void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *p)
@@ -102,7 +119,7 @@ void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *
     json_t *nodes = json_array();
     size_t n = 0;
     for (uint32_t node = 0; node < nl_facility_nodes(c->fac) && n < max; node++) {
-        if (want >= 0 && agents_node_state(c->agents, node) != (enum node_state)want)
+        if (want >= 0 && nodes_state(c->nodes, node) != (enum node_state)want)
             continue;
         json_array_append_new(nodes, node_json(c, node));
         n++;
@@ -121,7 +138,7 @@ void api_tenants(struct ctld *c, struct http_req *req, const struct route_params
         json_array_append_new(
                 list,
                 json_pack("{s:s, s:s, s:I, s:I, s:f, s:s, s:I, s:I, s:I, s:I}", "name", t->name,
-                          "tier", ctld_tier_name(c, i), "quota_gpus", (json_int_t)t->quota_gpus,
+                          "tier", job_tier_name(c, i), "quota_gpus", (json_int_t)t->quota_gpus,
                           "borrow_gpus", (json_int_t)t->borrow_gpus, "weight", t->weight,
                           "jurisdiction", t->jurisdiction, "gpus_alloc", (json_int_t)u.gpus_alloc,
                           "gpus_borrowed", (json_int_t)u.gpus_borrowed, "jobs_pending",
@@ -139,7 +156,7 @@ static json_t *usage_entry(struct ctld *c, json_t *by_name, const char *tenant)
         return e;
     int idx = nl_tenants_find(c->tenants, tenant);
     e = json_pack("{s:s, s:s, s:f, s:f, s:I, s:I}", "name", tenant, "tier",
-                  idx >= 0 ? ctld_tier_name(c, (uint32_t)idx) : "", "gpu_hours", 0.0, "energy_kwh",
+                  idx >= 0 ? job_tier_name(c, (uint32_t)idx) : "", "gpu_hours", 0.0, "energy_kwh",
                   0.0, "jobs_completed", (json_int_t)0, "jobs_failed", (json_int_t)0);
     json_object_set_new(by_name, tenant, e);
     return e;
@@ -178,14 +195,14 @@ void api_usage(struct ctld *c, struct http_req *req, const struct route_params *
         return api_err_reply(c, req, &err, NULL);
     }
     size_t cursor = 0;
-    for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;) {
+    for (struct life_run_info ri, *run = &ri; life_run_next(c->life, &cursor, &ri);) {
         struct nl_job_info info;
         const struct nl_tenant_spec *t;
         if (nl_sched_job_info(c->sched, run->job, &info) < 0 ||
             (t = nl_tenants_get(c->tenants, info.spec.tenant)) == NULL)
             continue;
         json_t *e = usage_entry(c, x.by_name, t->name);
-        add_real(e, "gpu_hours", info.spec.gpus * (double)(c->now_us - run->start_us) / 3.6e9);
+        add_real(e, "gpu_hours", info.spec.gpus * (double)(c->clock.us - run->start_us) / 3.6e9);
         add_real(e, "energy_kwh", (info.energy_wh - run->energy_start_wh) / 1000.0);
     }
     json_t *list = json_array();

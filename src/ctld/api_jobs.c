@@ -16,10 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "common/rng.h"
-#include "ctld.h"
 #include "ctld/config.h"
+#include "ctld/ctld.h"
+#include "ctld/durable.h"
+#include "ctld/fault.h"
 #include "ctld/http.h"
+#include "ctld/job_json.h"
+#include "ctld/life.h"
+#include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "store/store.h"
 
@@ -74,7 +80,8 @@ static int idem_replay(struct ctld *c, struct http_req *req, const struct nl_sto
     struct nl_store_idem idem;
     struct nl_err err = {0};
     int64_t window_us = (int64_t)c->cfg->idempotency_window_s * 1000000;
-    int rc = nl_store_idem_get(c->store, rec->tenant, key, ctld_now(c) - window_us, &idem, &err);
+    int rc = nl_store_idem_get(c->store, rec->tenant, key, now_read(&c->clock) - window_us, &idem,
+                               &err);
     if (rc == -ENOENT)
         return 0;
     if (rc < 0) {
@@ -112,7 +119,7 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
         return;
     struct nl_store_job rec;
     nl_store_job_init(&rec);
-    struct api_fault f = {0};
+    struct fault f = {0};
     struct nl_err err = {0};
     char field[64], hash[sizeof(((struct nl_store_idem *)0)->request_hash)];
     if (job_request_parse(body, c->tenants, &rec, &f) < 0) {
@@ -131,8 +138,8 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
         api_err_reply(c, req, &err, field);
         goto out;
     }
-    rec.submit_us = ctld_now(c);
-    if (jobs_submit(c, &rec, &err) < 0) {
+    rec.submit_us = now_read(&c->clock);
+    if (life_submit(c->life, &rec, &err) < 0) {
         api_err_reply(c, req, &err, NULL);
         goto out;
     }
@@ -141,7 +148,7 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
         struct nl_store_idem idem = {.job = rec.id, .created_us = rec.submit_us};
         snprintf(idem.request_hash, sizeof(idem.request_hash), "%s", hash);
         if (nl_store_idem_put(c->store, rec.tenant, key, &idem, &err) < 0)
-            ctld_fatal("idempotency key", &err); /* the job is in the transaction already */
+            durable_fatal("idempotency key", &err); /* the job is in the transaction already */
     }
     api_reply(c, req, 201, json_pack("{s:o}", "job", job_json(c, &rec)));
 out:
@@ -249,7 +256,7 @@ void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_par
                   nl_job_state_name(rec.state));
         goto out;
     }
-    int rc = jobs_cancel(c, p->id, &err);
+    int rc = life_cancel(c->life, p->id, &err);
     if (rc < 0) {
         api_err_reply(c, req, &err, "id");
         goto out;

@@ -13,9 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctld.h"
+#include "api.h"
+#include "ctld/ctld.h"
+#include "ctld/durable.h"
 #include "ctld/http.h"
+#include "ctld/job_json.h"
+#include "ctld/life.h"
+#include "ctld/metrics.h"
+#include "ctld/nodes.h"
+#include "ctld/routes.h"
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 static void jobs_by_state_tier(struct ctld *c, struct textbuf *b)
@@ -51,11 +60,12 @@ static void jobs_by_state_tier(struct ctld *c, struct textbuf *b)
         for (size_t t = 0; t < ntiers; t++)
             textbuf_printf(b, "nordlys_jobs_ended_total{state=\"%s\",tier=\"%s\"} %" PRIu64 "\n",
                            nl_job_state_name((enum nl_job_state)s),
-                           nl_tenants_tier(c->tenants, (uint32_t)t)->name, c->stats.ended[s][t]);
+                           nl_tenants_tier(c->tenants, (uint32_t)t)->name,
+                           life_stats(c->life)->ended[s][t]);
     }
     metrics_family(b, "nordlys_jobs_submitted_total", "counter",
                    "Jobs accepted (committed) since the controller started.");
-    textbuf_printf(b, "nordlys_jobs_submitted_total %" PRIu64 "\n", c->stats.submitted);
+    textbuf_printf(b, "nordlys_jobs_submitted_total %" PRIu64 "\n", life_stats(c->life)->submitted);
 }
 
 static void gpus_and_power(struct ctld *c, struct textbuf *b)
@@ -89,11 +99,11 @@ static void gpus_and_power(struct ctld *c, struct textbuf *b)
     textbuf_printf(b, "nordlys_preemptions_total %" PRIu64 "\n", st.preemptions);
 }
 
-static void nodes_by_state(struct ctld *c, struct textbuf *b)
+static void node_states(struct ctld *c, struct textbuf *b)
 {
     uint64_t count[3] = {0};
     for (uint32_t n = 0; n < nl_facility_nodes(c->fac); n++)
-        count[agents_node_state(c->agents, n)]++;
+        count[nodes_state(c->nodes, n)]++;
     metrics_family(b, "nordlys_nodes", "gauge", "Nodes by state.");
     static const char *const names[] = {"unregistered", "up", "down"};
     for (int i = 0; i < 3; i++)
@@ -103,16 +113,16 @@ static void nodes_by_state(struct ctld *c, struct textbuf *b)
 static void histograms(struct ctld *c, struct textbuf *b)
 {
     metrics_family(b, "nordlys_queue_wait_seconds", "histogram", "Time from submit to start.");
-    metrics_histogram(b, "nordlys_queue_wait_seconds", "", &c->stats.queue_wait_s);
+    metrics_histogram(b, "nordlys_queue_wait_seconds", "", &life_stats(c->life)->queue_wait_s);
     metrics_family(b, "nordlys_sched_cycle_seconds", "histogram",
                    "One scheduling pass with its actions carried out.");
-    metrics_histogram(b, "nordlys_sched_cycle_seconds", "", &c->stats.sched_cycle_s);
+    metrics_histogram(b, "nordlys_sched_cycle_seconds", "", &life_stats(c->life)->sched_cycle_s);
     metrics_family(b, "nordlys_store_commit_seconds", "histogram", "One group commit.");
     metrics_histogram(b, "nordlys_store_commit_seconds", "", &c->stats.commit_s);
     metrics_family(b, "nordlys_api_request_duration_seconds", "histogram",
                    "From a request's first byte to its answer being queued, by route.");
     size_t n;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
         char labels[96];
         snprintf(labels, sizeof(labels), "route=\"%s %s\"", t[i].method, t[i].pattern);
@@ -129,8 +139,11 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
     textbuf_init(&b);
     jobs_by_state_tier(c, &b);
     gpus_and_power(c, &b);
-    nodes_by_state(c, &b);
+    node_states(c, &b);
     histograms(c, &b);
+    metrics_family(&b, "nordlys_store_available", "gauge",
+                   "1 while the store commits, 0 while writes are answered 503 (disk full).");
+    textbuf_printf(&b, "nordlys_store_available %d\n", durable_available(c->dur) ? 1 : 0);
     metrics_family(&b, "nordlys_store_commits_total", "counter", "Group commits.");
     textbuf_printf(&b, "nordlys_store_commits_total %" PRIu64 "\n", c->stats.commits);
     metrics_family(&b, "nordlys_api_requests_total", "counter", "HTTP requests dispatched.");

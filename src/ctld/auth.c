@@ -8,10 +8,11 @@
  * admin and refuses everyone else anything but the public routes, so that
  * a controller listening on a public address by mistake exposes nothing.
  */
+#include "auth.h"
+
 #include <errno.h>
 #include <string.h>
 
-#include "ctld.h"
 #include "ctld/http.h"
 #include "nordlys/err.h"
 

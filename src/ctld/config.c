@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -62,8 +63,10 @@ static const struct cfg_opt cfg_opts[] = {
         STR_OPT("facility", facility, "dev", NULL,
                 "facility preset (dev, narvik, ...) or facility file"),
         STR_OPT("tenants", tenants, "", NULL, "tenants file (default: the reference tenants)"),
-        STR_OPT("state-dir", state_dir, "state", NULL,
-                "directory for the database, job output and ctld.port"),
+        STR_OPT("state-dir", state_dir, "state", NULL, "directory for the database and ctld.port"),
+        STR_OPT("output-root", output_root, "", NULL,
+                "absolute directory for job output on a filesystem every node shares (jobs "
+                "write DIR/ID/stdout); empty: ID/stdout under each agent's own --output-root"),
         STR_OPT("listen", listen, "127.0.0.1:7420", NULL,
                 "HTTP address HOST:PORT (port 0: the previous run's port if free, else any "
                 "free port; written to STATE/ctld.port)"),
@@ -203,6 +206,14 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
         }
         rc = apply(cfg, o, text[i], from, err);
     }
+    /* Agents take an absolute path as given: a relative one would mean a different place on each.
+     */
+    if (rc == 0 && cfg->output_root[0] != '\0' && cfg->output_root[0] != '/')
+        rc = nl_err_set(err, -EINVAL, "--output-root: '%s' is not an absolute path",
+                        cfg->output_root);
+    if (rc == 0 && strlen(cfg->output_root) > NL_PROTO_PATH_MAX - 32)
+        rc = nl_err_set(err, -EINVAL, "--output-root: longer than %u bytes",
+                        NL_PROTO_PATH_MAX - 32);
     if (rc < 0)
         ctld_config_release(cfg);
     return rc;

@@ -19,10 +19,11 @@
 struct nl_err;
 
 struct ctld_config {
-    char *facility;  /* preset name or facility file */
-    char *tenants;   /* tenants file; "" = the reference tenants */
-    char *state_dir; /* database, job output, port file */
-    char *listen;    /* HOST:PORT, port 0 = ephemeral */
+    char *facility;    /* preset name or facility file */
+    char *tenants;     /* tenants file; "" = the reference tenants */
+    char *state_dir;   /* database, port file */
+    char *output_root; /* "" = relative output paths (each agent's root), else absolute DIR */
+    char *listen;      /* HOST:PORT, port 0 = ephemeral */
     uint64_t sched_interval_ms;
     uint64_t node_timeout_ms;
     uint64_t sync_interval_ms;

@@ -3,11 +3,13 @@
  * ctld.c - building the controller, the group commit, and timed work.
  *
  * ctld_create builds the subsystems in dependency order (facility,
- * tenants, the state directory's lock, store, then the live state:
- * scheduler, run and agent tables, reload; then HTTP) and ctld_destroy
- * takes them down in reverse. The live state is built again from the
- * store when a COMMIT fails and when the store commits again (see
- * struct ctld_durable in ctld.h).
+ * tenants, the state directory's lock, store, the durability rule, then
+ * the live state: scheduler, node registry, job life cycle, agent
+ * protocol, reload; then HTTP) and ctld_destroy takes them down in
+ * reverse. The live state is built again from the store when a COMMIT
+ * fails and when the store commits again (see durable.h): every module
+ * that holds live state is created in live_build and destroyed in
+ * live_destroy.
  */
 #include "ctld.h"
 
@@ -28,8 +30,13 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "ctld/agents.h"
+#include "ctld/api.h"
 #include "ctld/config.h"
+#include "ctld/durable.h"
 #include "ctld/http.h"
+#include "ctld/life.h"
+#include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "store/store.h"
@@ -40,8 +47,6 @@
 #define CHECK_INTERVAL_US 250000
 /* A pass runs at least this often with pending work, so ages and reservations move on. */
 #define PASS_MAX_GAP_US 5000000
-/* While the store cannot commit, how often to try again. */
-#define STORE_PROBE_INTERVAL_US 1000000
 /*
  * Expired idempotency keys: looked for every 10 s, at most 1,000 deleted
  * per iteration (a few milliseconds), so a backlog never stalls the loop.
@@ -49,68 +54,11 @@
 #define IDEM_EXPIRE_INTERVAL_US 10000000
 #define IDEM_EXPIRE_BATCH       1000
 
-/* Bucket bounds (seconds). API and commit: 100 us to 10 s; waits: 1 s to a week. */
+/* Bucket bounds (seconds). API and commit: 100 us to 10 s. */
 static const double api_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
-static const double wait_bounds[] = {1,    5,    10,   30,    60,    300,   600,
-                                     1800, 3600, 7200, 21600, 43200, 86400, 604800};
-static const double cycle_bounds[] = {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                      0.05,   0.1,    0.25,  0.5,    1,     2.5,  5};
 
 #define NBOUNDS(a) (sizeof(a) / sizeof((a)[0]))
-
-void ctld_fatal(const char *what, const struct nl_err *err)
-{
-    log_err("fatal: %s: %s; exiting so that a restart reloads the store", what,
-            err ? err->msg : "");
-    exit(1);
-}
-
-/*
- * The controller's clock is the monotonic clock, shifted once (at start)
- * to read as Unix time. Every timeout and liveness decision is a
- * difference of two readings of it, so a step of the wall clock (NTP, an
- * operator's date) neither marks live nodes down (+) nor freezes failure
- * detection (-). Timestamps people read are taken from it too: they are
- * wall-clock time as of the start, drifting only by steps made since.
- */
-int64_t ctld_now(struct ctld *c)
-{
-    int64_t t = c->clock_base_us + nl_clock_monotonic_us();
-    if (t > c->now_us)
-        c->now_us = t;
-    return c->now_us;
-}
-
-void ctld_clock_raise(struct ctld *c, int64_t t)
-{
-    ctld_now(c);
-    if (t > c->now_us) {
-        c->clock_base_us += t - c->now_us;
-        c->now_us = t;
-    }
-}
-
-const char *ctld_tier_name(const struct ctld *c, uint32_t tenant)
-{
-    const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, tenant);
-    const struct nl_tier_spec *tier = t ? nl_tenants_tier(c->tenants, t->tier) : NULL;
-    return tier ? tier->name : "";
-}
-
-void ctld_txn(struct ctld *c)
-{
-    if (nl_store_in_txn(c->store))
-        return;
-    struct nl_err err = {0};
-    if (nl_store_begin(c->store, &err) < 0)
-        ctld_fatal("begin", &err);
-}
-
-bool ctld_store_available(const struct ctld *c)
-{
-    return !c->dur->unavailable;
-}
 
 static void live_destroy(struct ctld *c);
 static int live_build(struct ctld *c, struct nl_err *err);
@@ -126,120 +74,71 @@ static void rebuild(struct ctld *c, const char *why)
     log_warn("rebuilding the live state from the store (%s)", why);
     live_destroy(c);
     if (live_build(c, &err) < 0)
-        ctld_fatal("rebuild from the store", &err);
-}
-
-/* The reason of a store message ("store: commit: database or disk is full" -> its last part). */
-static const char *reason_of(const char *msg)
-{
-    const char *r = msg, *p;
-    while ((p = strstr(r, ": ")) != NULL)
-        r = p + 2;
-    return r;
-}
-
-/* A COMMIT failed and was rolled back: answer 503, rebuild, and refuse writes until the probe. */
-static void store_failed(struct ctld *c, const struct nl_err *err)
-{
-    struct ctld_durable *d = c->dur;
-    if (!d->unavailable)
-        log_err("store: cannot commit (%s): writes are answered 503 until it can", err->msg);
-    d->unavailable = true;
-    snprintf(d->reason, sizeof(d->reason), "the database cannot be written: %s",
-             reason_of(err->msg));
-    d->next_probe_us = ctld_now(c) + STORE_PROBE_INTERVAL_US;
-    c->nsubs = 0; /* their inserts were rolled back */
-    api_fail_held(c, d->reason);
-    rebuild(c, "a commit failed");
-    /* The rebuild's own corrections (jobs that cannot come back) are made again on recovery. */
-    nl_store_rollback(c->store);
+        durable_fatal("rebuild from the store", &err);
 }
 
 static int write_port_file(struct ctld *c, struct nl_err *err);
 
-/* While unavailable: probe, and carry on when the store commits again. */
-static void probe(struct ctld *c)
-{
-    struct ctld_durable *d = c->dur;
-    if (c->now_us < d->next_probe_us)
-        return;
-    d->next_probe_us = c->now_us + STORE_PROBE_INTERVAL_US;
-    struct nl_err err = {0};
-    if (nl_store_probe(c->store, &err) < 0) {
-        snprintf(d->reason, sizeof(d->reason), "the database cannot be written: %s",
-                 reason_of(err.msg));
-        return;
-    }
-    log_info("store: commits again: writes accepted");
-    d->unavailable = false;
-    /* Agents were refused meanwhile: their heartbeats and reports are stale, as after a restart. */
-    rebuild(c, "the store commits again");
-}
-
 void ctld_commit(struct ctld *c)
 {
     struct nl_err err = {0};
-    int rc = 0;
-    if (nl_store_in_txn(c->store)) {
-        if (nl_store_txn_writes(c->store) == 0 || c->dur->unavailable) {
-            nl_store_rollback(c->store);
-        } else {
-            int64_t t0 = nl_clock_monotonic_us();
-            rc = nl_store_commit(c->store, &err);
-            if (rc == 0) {
-                c->stats.commits++;
-                histogram_observe(&c->stats.commit_s, (double)(nl_clock_monotonic_us() - t0) / 1e6);
-            }
-        }
-    }
-    if (rc < 0) {
-        store_failed(c, &err);
+    double commit_s = 0;
+    if (durable_commit(c->dur, &commit_s, &err) < 0) {
+        /* Rolled back, every held answer became a 503: memory goes back to the store. */
+        life_forget_submits(c->life); /* their inserts were rolled back */
+        rebuild(c, "a commit failed");
+        /* The rebuild's own corrections (jobs that cannot come back) are made again on recovery. */
+        durable_rollback(c->dur);
     } else {
-        jobs_after_commit(c);
-        api_held_clear(c);
+        if (commit_s > 0) {
+            c->stats.commits++;
+            histogram_observe(&c->stats.commit_s, commit_s);
+        }
+        life_after_commit(c->life);
     }
     if (c->http != NULL)
         http_release_held(c->http);
-    if (c->dur->port_file_pending && c->http != NULL && write_port_file(c, &err) == 0)
-        c->dur->port_file_pending = false;
+    if (c->port_file_pending && c->http != NULL && write_port_file(c, &err) == 0)
+        c->port_file_pending = false;
 }
 
 /* Delete expired idempotency keys, a bounded batch at a time. */
 static void expire_keys(struct ctld *c)
 {
-    struct ctld_durable *d = c->dur;
-    if (c->now_us < d->next_expire_us)
+    if (c->clock.us < c->next_expire_us)
         return;
     int64_t window_us = (int64_t)c->cfg->idempotency_window_s * 1000000;
     size_t n = 0;
     struct nl_err err = {0};
-    ctld_txn(c);
-    if (nl_store_idem_expire(c->store, c->now_us - window_us, IDEM_EXPIRE_BATCH, &n, &err) < 0)
+    durable_txn(c->dur);
+    if (nl_store_idem_expire(c->store, c->clock.us - window_us, IDEM_EXPIRE_BATCH, &n, &err) < 0)
         log_warn("expiring idempotency keys: %s", err.msg);
     /* A full batch may have left more: come back at the next tick. */
-    d->next_expire_us = c->now_us + (n == IDEM_EXPIRE_BATCH ? 0 : IDEM_EXPIRE_INTERVAL_US);
+    c->next_expire_us = c->clock.us + (n == IDEM_EXPIRE_BATCH ? 0 : IDEM_EXPIRE_INTERVAL_US);
 }
 
 void ctld_timers(struct ctld *c)
 {
-    ctld_now(c);
-    if (c->dur->unavailable) {
+    int64_t now = now_read(&c->clock);
+    if (!durable_available(c->dur)) {
         /* Nothing that writes: a timeout's NODE_FAIL could not be stored either. */
-        probe(c);
+        if (durable_probe(c->dur))
+            /* Agents were refused meanwhile: their heartbeats and reports are stale, as after a
+             * restart. */
+            rebuild(c, "the store commits again");
         return;
     }
-    if (c->now_us >= c->next_check_us) {
-        agents_check_timeouts(c);
-        jobs_check_lost(c);
-        c->next_check_us = c->now_us + CHECK_INTERVAL_US;
+    if (now >= c->next_check_us) {
+        agents_check_timeouts(c->agents);
+        life_check_lost(c->life);
+        c->next_check_us = now + CHECK_INTERVAL_US;
     }
     expire_keys(c);
-    if (!c->sched_dirty && c->now_us - c->last_pass_us > PASS_MAX_GAP_US)
-        c->sched_dirty = true;
-    if (c->sched_dirty && c->now_us >= c->next_pass_us) {
-        c->sched_dirty = false;
-        jobs_pass(c);
-        c->next_pass_us = c->now_us + (int64_t)c->cfg->sched_interval_ms * 1000;
+    if (now - life_last_pass_us(c->life) > PASS_MAX_GAP_US)
+        life_mark_dirty(c->life);
+    if (now >= c->next_pass_us && life_take_dirty(c->life)) {
+        life_pass(c->life);
+        c->next_pass_us = now + (int64_t)c->cfg->sched_interval_ms * 1000;
     }
 }
 
@@ -331,8 +230,6 @@ static int write_port_file(struct ctld *c, struct nl_err *err)
 
 static void init_stats(struct ctld_stats *st)
 {
-    histogram_init(&st->queue_wait_s, wait_bounds, NBOUNDS(wait_bounds));
-    histogram_init(&st->sched_cycle_s, cycle_bounds, NBOUNDS(cycle_bounds));
     histogram_init(&st->commit_s, api_bounds, NBOUNDS(api_bounds));
     for (size_t i = 0; i < CTLD_ROUTES_MAX; i++)
         histogram_init(&st->api_s[i], api_bounds, NBOUNDS(api_bounds));
@@ -369,7 +266,7 @@ static int lock_state_dir(struct ctld *c, struct nl_err *err)
             rc = nl_err_set(err, -e, "state-dir: %s: flock: %s", path, strerror(e));
         goto out;
     }
-    c->dur->lock_fd = fd;
+    c->lock_fd = fd;
     char text[32];
     int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
     /* The lock holds without the pid (a full disk): the pid is for the message only. */
@@ -380,7 +277,7 @@ out:
     return rc;
 }
 
-/* Highest job id that names a directory in STATE/jobs (0 if none). */
+/* Highest job id that names a directory in dir (STATE/jobs, the output root; 0 if none). */
 static uint64_t highest_job_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -426,27 +323,17 @@ static int open_store(struct ctld *c, struct nl_err *err)
      * Ids are never reused, even when the database was lost or replaced:
      * a job's directory keeps its id (and output paths) taken.
      */
-    uint64_t used = highest_job_dir(c->jobs_dir);
-    if (used > nl_store_last_id(c->store)) {
+    /* STATE/jobs held output before --output-root; an output root may be shared, or absent. */
+    const char *dirs[] = {c->jobs_dir, c->cfg->output_root};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        uint64_t used = dirs[i] && dirs[i][0] ? highest_job_dir(dirs[i]) : 0;
+        if (used <= nl_store_last_id(c->store))
+            continue;
         log_warn("%s holds job %llu, above the database's last id %llu: new ids start after it",
-                 c->jobs_dir, (unsigned long long)used,
-                 (unsigned long long)nl_store_last_id(c->store));
+                 dirs[i], (unsigned long long)used, (unsigned long long)nl_store_last_id(c->store));
         nl_store_ids_reserve(c->store, used);
     }
     return 0;
-}
-
-/*
- * A reloaded run is declared lost when no agent lists it within
- * node-timeout-ms; that time counts from when agents can reach us, not from
- * when reloading began (a large store takes a while to read).
- */
-static void restart_lost_clocks(struct ctld *c)
-{
-    ctld_now(c);
-    size_t cursor = 0;
-    for (struct run *run; (run = runs_next(c->runs, &cursor)) != NULL;)
-        run->last_seen_us = c->now_us;
 }
 
 /* Every node starts unusable: a node is up only once its agent has synced. */
@@ -456,33 +343,53 @@ static void all_nodes_down(struct ctld *c)
         nl_sched_node_set_down(c->sched, n, true, NULL);
 }
 
-/* The live state: scheduler, runs and agents, reloaded from the store (start and rebuild). */
+/*
+ * The live state: scheduler, node registry, job life cycle and agent
+ * protocol, reloaded from the store (start and rebuild).
+ */
 static int live_build(struct ctld *c, struct nl_err *err)
 {
-    c->unconfirmed_runs = 0;
-    c->nsubs = 0;
     if ((c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL)
         return err->code ? err->code : -ENOMEM;
-    c->runs = runs_create();
-    c->agents = agents_create(nl_facility_nodes(c->fac));
-    int rc = jobs_reload(c, err);
+    c->nodes = nodes_create(nl_facility_nodes(c->fac), (int64_t)c->cfg->node_timeout_ms * 1000);
+    const struct life_deps ld = {.fac = c->fac,
+                                 .tenants = c->tenants,
+                                 .sched = c->sched,
+                                 .store = c->store,
+                                 .nodes = c->nodes,
+                                 .dur = c->dur,
+                                 .clock = &c->clock,
+                                 .output_root = c->cfg->output_root,
+                                 .node_timeout_ms = (uint32_t)c->cfg->node_timeout_ms};
+    c->life = life_create(&ld);
+    const struct agents_deps ad = {.fac = c->fac,
+                                   .store = c->store,
+                                   .nodes = c->nodes,
+                                   .life = c->life,
+                                   .dur = c->dur,
+                                   .clock = &c->clock,
+                                   .sync_interval_ms = c->cfg->sync_interval_ms,
+                                   .node_timeout_ms = c->cfg->node_timeout_ms};
+    c->agents = agents_create(&ad);
+    int rc = life_reload(c->life, err);
     if (rc == 0)
-        rc = agents_load(c, err);
+        rc = agents_load(c->agents, err);
     if (rc < 0)
         return rc;
     all_nodes_down(c);
-    restart_lost_clocks(c);
-    c->sched_dirty = true;
+    life_restart_clocks(c->life);
     return 0;
 }
 
 static void live_destroy(struct ctld *c)
 {
     agents_destroy(c->agents);
-    runs_destroy(c->runs);
+    life_destroy(c->life);
+    nodes_destroy(c->nodes);
     nl_sched_destroy(c->sched);
     c->agents = NULL;
-    c->runs = NULL;
+    c->life = NULL;
+    c->nodes = NULL;
     c->sched = NULL;
 }
 
@@ -554,14 +461,15 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
 {
     struct ctld *c = xcalloc(1, sizeof(*c));
     c->cfg = cfg;
-    c->dur = xcalloc(1, sizeof(*c->dur));
-    c->dur->lock_fd = -1;
-    c->clock_base_us = nl_clock_realtime_us() - nl_clock_monotonic_us();
+    c->lock_fd = -1;
+    now_init(&c->clock);
     init_stats(&c->stats);
-    ctld_now(c);
     if ((c->fac = load_facility(cfg->facility, err)) == NULL ||
         (c->tenants = load_tenants(cfg->tenants, nl_facility_gpus(c->fac), err)) == NULL ||
-        open_store(c, err) < 0 || live_build(c, err) < 0)
+        open_store(c, err) < 0)
+        goto fail;
+    c->dur = durable_create(c->store, &c->clock);
+    if (live_build(c, err) < 0)
         goto fail;
     /* A full disk here is not fatal either: the controller starts with writes refused. */
     ctld_commit(c);
@@ -570,15 +478,15 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
     struct nl_err perr = {0};
     if (write_port_file(c, &perr) < 0) {
         log_warn("cannot write the port file yet (retried after every commit): %s", perr.msg);
-        c->dur->port_file_pending = true;
+        c->port_file_pending = true;
     }
-    restart_lost_clocks(c);
+    life_restart_clocks(c->life);
     log_info("listening on http://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s%s",
              (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, http_port(c->http),
              nl_facility_name(c->fac), (unsigned long long)nl_facility_gpus(c->fac),
              nl_facility_nodes(c->fac), cfg->state_dir,
-             c->dur->unavailable ? " (store unavailable: writes refused)" : "");
-    c->sched_dirty = true;
+             durable_available(c->dur) ? "" : " (store unavailable: writes refused)");
+    life_mark_dirty(c->life);
     return c;
 fail:
     ctld_destroy(c);
@@ -589,7 +497,7 @@ void ctld_destroy(struct ctld *c)
 {
     if (c == NULL)
         return;
-    if (c->store != NULL && nl_store_in_txn(c->store) && c->sched != NULL)
+    if (c->store != NULL && nl_store_in_txn(c->store) && c->life != NULL)
         ctld_commit(c);
     http_close(c->http);
     if (c->port_file != NULL && c->http != NULL)
@@ -598,11 +506,9 @@ void ctld_destroy(struct ctld *c)
     nl_store_close(c->store);
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);
-    if (c->dur->lock_fd >= 0)
-        close(c->dur->lock_fd); /* releases the lock; the file stays (unlinking it would race) */
-    free(c->dur->held);
-    free(c->dur);
-    free(c->subs);
+    durable_destroy(c->dur);
+    if (c->lock_fd >= 0)
+        close(c->lock_fd); /* releases the lock; the file stays (unlinking it would race) */
     free(c->jobs_dir);
     free(c->port_file);
     free(c);

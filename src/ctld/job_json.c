@@ -7,6 +7,8 @@
  * facility (more GPUs than any eligible site has) are nl_sched_validate's
  * business, done by the handler after this parse.
  */
+#include "job_json.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,38 +16,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
-#include "ctld.h"
+#include "ctld/ctld.h"
+#include "ctld/fault.h"
+#include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 /*
- * Limits on a request's lists. 4,096 arguments and 1,024 environment
- * entries are far above any real launcher line, and with the 64 KiB body
- * limit they bound what one job record can cost.
+ * A request's limits are the agent protocol's (common/proto_limits.h), so
+ * that every job accepted here can be launched by an agent. The scheduler
+ * keeps its own bounds on time limit and grace: they must be the same.
  */
-#define JOB_ARGS_MAX 4096
-#define JOB_ENV_MAX  1024
-#define JOB_PATH_MAX 4096
-/*
- * Per-node cgroup limits a request may ask for: memory up to 16 TiB (in
- * MiB, the unit people think in) and up to 4,194,304 processes, Linux's
- * pid_max ceiling.
- */
-#define JOB_MEMORY_MB_MAX 16777216
-#define JOB_PIDS_MAX      4194304
+_Static_assert(NL_JOB_TIME_LIMIT_MAX_US == (int64_t)NL_PROTO_TIME_LIMIT_MAX_S * 1000000,
+               "the scheduler's and the protocol's time limit bounds differ");
+_Static_assert(NL_JOB_GRACE_MAX_US == (int64_t)NL_PROTO_GRACE_MAX_S * 1000000,
+               "the scheduler's and the protocol's grace bounds differ");
 
 struct req_ctx {
     const struct nl_tenants *tenants;
     struct nl_store_job *rec;
-    struct api_fault *f;
+    struct fault *f;
 };
 
-static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+static int fault(struct fault *f, const char *code, const char *field, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
-static int fault(struct api_fault *f, const char *code, const char *field, const char *fmt, ...)
+static int fault(struct fault *f, const char *code, const char *field, const char *fmt, ...)
 {
     f->code = code;
     snprintf(f->field, sizeof(f->field), "%s", field);
@@ -80,7 +81,7 @@ static const char *type_name(const json_t *v)
 }
 
 /* A string with no NUL inside and no control characters, of 1..max bytes. */
-static int plain_string(const json_t *v, const char *field, size_t max, struct api_fault *f)
+static int plain_string(const json_t *v, const char *field, size_t max, struct fault *f)
 {
     if (!json_is_string(v))
         return fault(f, "invalid_field", field, "expected a string, got %s", type_name(v));
@@ -95,7 +96,7 @@ static int plain_string(const json_t *v, const char *field, size_t max, struct a
 }
 
 static int seconds(const json_t *v, const char *field, double max, bool zero_ok, int64_t *us,
-                   struct api_fault *f)
+                   struct fault *f)
 {
     if (!json_is_number(v))
         return fault(f, "invalid_field", field, "expected a number of seconds, got %s",
@@ -108,7 +109,7 @@ static int seconds(const json_t *v, const char *field, double max, bool zero_ok,
     return 0;
 }
 
-static int boolean(const json_t *v, const char *field, bool *out, struct api_fault *f)
+static int boolean(const json_t *v, const char *field, bool *out, struct fault *f)
 {
     if (!json_is_boolean(v))
         return fault(f, "invalid_field", field, "expected true or false, got %s", type_name(v));
@@ -194,9 +195,9 @@ static int rule_command(const json_t *v, struct req_ctx *x)
         return fault(x->f, "invalid_field", "command", "expected an array of strings, got %s",
                      type_name(v));
     size_t n = json_array_size(v);
-    if (n == 0 || n > JOB_ARGS_MAX)
-        return fault(x->f, "invalid_field", "command", "%zu arguments is not 1..%d", n,
-                     JOB_ARGS_MAX);
+    if (n == 0 || n > NL_PROTO_ARGS_MAX)
+        return fault(x->f, "invalid_field", "command", "%zu arguments is not 1..%u", n,
+                     NL_PROTO_ARGS_MAX);
     for (size_t i = 0; i < n; i++) {
         const json_t *a = json_array_get(v, i);
         char field[32];
@@ -217,9 +218,9 @@ static int rule_env(const json_t *v, struct req_ctx *x)
     if (!json_is_object(v))
         return fault(x->f, "invalid_field", "env", "expected an object of strings, got %s",
                      type_name(v));
-    if (json_object_size(v) > JOB_ENV_MAX)
-        return fault(x->f, "invalid_field", "env", "%zu entries is more than %d",
-                     json_object_size(v), JOB_ENV_MAX);
+    if (json_object_size(v) > NL_PROTO_ENV_MAX)
+        return fault(x->f, "invalid_field", "env", "%zu entries is more than %u",
+                     json_object_size(v), NL_PROTO_ENV_MAX);
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)v, key, val)
@@ -229,13 +230,19 @@ static int rule_env(const json_t *v, struct req_ctx *x)
         for (const char *k = key; *k && !ctl; k++)
             ctl = (unsigned char)*k < 0x20 || *k == 0x7f;
         /* A name people will read in `nordlys show`: escaped in the message, refused. */
-        snprintf(field, sizeof(field), "env.%.60s", text_escape(key, 40, shown, sizeof(shown)));
+        snprintf(field, sizeof(field), "env.%.60s", fault_escape(key, 40, shown, sizeof(shown)));
         if (key[0] == '\0' || strchr(key, '=') != NULL || ctl)
             return fault(x->f, "invalid_field", field, "not a variable name");
+        if (strlen(key) > NL_PROTO_ENV_NAME_MAX)
+            return fault(x->f, "invalid_field", field, "name longer than %u bytes",
+                         NL_PROTO_ENV_NAME_MAX);
         if (!json_is_string(val))
             return fault(x->f, "invalid_field", field, "expected a string, got %s", type_name(val));
         if (strlen(json_string_value(val)) != json_string_length(val))
             return fault(x->f, "invalid_field", field, "contains a NUL character");
+        if (json_string_length(val) > NL_PROTO_ENV_VALUE_MAX)
+            return fault(x->f, "invalid_field", field, "value longer than %u bytes",
+                         NL_PROTO_ENV_VALUE_MAX);
     }
     x->rec->env_json = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
     return 0;
@@ -243,7 +250,7 @@ static int rule_env(const json_t *v, struct req_ctx *x)
 
 /* An integer of min..max, for counts and sizes. */
 static int integer(const json_t *v, const char *field, json_int_t min, json_int_t max,
-                   const char *unit, json_int_t *out, struct api_fault *f)
+                   const char *unit, json_int_t *out, struct fault *f)
 {
     if (!json_is_integer(v))
         return fault(f, "invalid_field", field, "expected an integer (%s), got %s", unit,
@@ -259,7 +266,7 @@ static int integer(const json_t *v, const char *field, json_int_t min, json_int_
 static int rule_memory(const json_t *v, struct req_ctx *x)
 {
     json_int_t mb = 0;
-    int rc = integer(v, "memory_mb", 1, JOB_MEMORY_MB_MAX, "MiB", &mb, x->f);
+    int rc = integer(v, "memory_mb", 1, NL_PROTO_MEMORY_MB_MAX, "MiB", &mb, x->f);
     if (rc == 0)
         x->rec->memory_max_bytes = (uint64_t)mb * 1024u * 1024u;
     return rc;
@@ -268,7 +275,7 @@ static int rule_memory(const json_t *v, struct req_ctx *x)
 static int rule_pids(const json_t *v, struct req_ctx *x)
 {
     json_int_t n = 0;
-    int rc = integer(v, "pids_max", 1, JOB_PIDS_MAX, "processes", &n, x->f);
+    int rc = integer(v, "pids_max", 1, NL_PROTO_PIDS_MAX, "processes", &n, x->f);
     if (rc == 0)
         x->rec->pids_max = (uint32_t)n;
     return rc;
@@ -276,7 +283,7 @@ static int rule_pids(const json_t *v, struct req_ctx *x)
 
 static int rule_cwd(const json_t *v, struct req_ctx *x)
 {
-    int rc = plain_string(v, "cwd", JOB_PATH_MAX, x->f);
+    int rc = plain_string(v, "cwd", NL_PROTO_PATH_MAX, x->f);
     if (rc < 0)
         return rc;
     if (json_string_value(v)[0] != '/')
@@ -309,13 +316,13 @@ static const struct {
 #define NRULES (sizeof(job_rules) / sizeof(job_rules[0]))
 
 int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
-                      struct nl_store_job *rec, struct api_fault *f)
+                      struct nl_store_job *rec, struct fault *f)
 {
     const char *allowed[NRULES + 1];
     for (size_t i = 0; i < NRULES; i++)
         allowed[i] = job_rules[i].name;
     allowed[NRULES] = NULL;
-    if (api_check_keys(body, allowed, "", f) < 0)
+    if (fault_check_keys(body, allowed, "", f) < 0)
         return -EINVAL;
     /* Defaults of docs/api.md: the first tenant, name "job", nl_job_spec_init's values. */
     nl_store_job_release(rec);
@@ -372,7 +379,8 @@ static void add_live(struct ctld *c, const struct nl_store_job *rec, json_t *o)
                         pending ? json_string(nl_reason_name(info.reason)) : json_null());
     json_object_set_new(o, "reason_text",
                         pending ? json_string(nl_reason_text(info.reason)) : json_null());
-    json_object_set_new(o, "est_start_time", pending ? api_time(info.est_start_us) : json_null());
+    json_object_set_new(o, "est_start_time",
+                        pending ? job_json_time(info.est_start_us) : json_null());
     json_object_set_new(o, "borrowed", json_boolean(live && info.borrowed));
     json_object_set_new(o, "priority", live ? json_real(info.priority) : json_null());
 }
@@ -383,13 +391,48 @@ static void add_exit(const struct nl_store_job *rec, json_t *o)
     json_object_set_new(o, "exit_signal",
                         rec->has_exit ? json_integer(rec->exit_signal) : json_null());
     /* Escaped again: a record written before reasons were escaped on arrival. */
-    char *reason = rec->exit_reason ? text_escape_dup(rec->exit_reason) : NULL;
+    char *reason = rec->exit_reason ? fault_escape_dup(rec->exit_reason) : NULL;
     json_object_set_new(o, "exit_reason", reason ? json_string(reason) : json_null());
     free(reason);
     json_object_set_new(o, "run_s", json_real((double)rec->run_us / 1e6));
     json_object_set_new(o, "energy_kwh", json_real(rec->energy_wh / 1000.0));
     json_object_set_new(o, "cpu_s", json_real(rec->cpu_s));
     json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
+}
+
+/*
+ * An output path for the JOB object: as stored when absolute; a relative
+ * one (the default: under the output root of the agent that runs the
+ * job) whole, when the agent of the job's first node said where its root
+ * is, so that people and scripts on that node can open it; else as stored.
+ */
+static json_t *output_path(struct ctld *c, const struct nl_store_job *rec, const char *path)
+{
+    if (path == NULL)
+        return json_null();
+    const char *root = NULL;
+    if (path[0] != '/' && rec->nalloc > 0)
+        root = nodes_node_output_root(c->nodes, rec->alloc[0].node);
+    if (root == NULL)
+        return json_string(path);
+    size_t size = strlen(root) + strlen(path) + 2;
+    char *whole = xmalloc(size);
+    snprintf(whole, size, "%s/%s", root, path);
+    json_t *v = json_string(whole);
+    free(whole);
+    return v;
+}
+
+json_t *job_json_time(int64_t us)
+{
+    return us > 0 ? json_real((double)us / 1e6) : json_null();
+}
+
+const char *job_tier_name(const struct ctld *c, uint32_t tenant)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, tenant);
+    const struct nl_tier_spec *tier = t ? nl_tenants_tier(c->tenants, t->tier) : NULL;
+    return tier ? tier->name : "";
 }
 
 json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
@@ -399,7 +442,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_t *o =
             json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:b, s:b, s:b, s:f}", "id",
                       (json_int_t)rec->id, "name", rec->name, "tenant", rec->tenant, "tier",
-                      tenant >= 0 ? ctld_tier_name(c, (uint32_t)tenant) : "", "state",
+                      tenant >= 0 ? job_tier_name(c, (uint32_t)tenant) : "", "state",
                       nl_job_state_name(rec->state), "gpus", (json_int_t)sp->gpus, "time_limit_s",
                       (double)sp->time_limit_us / 1e6, "residency", sp->residency.code, "sensitive",
                       sp->sensitive, "preemptible", sp->preemptible, "requeue", sp->requeue,
@@ -412,9 +455,9 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
                                 ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))
                                 : json_null());
     json_object_set_new(o, "pids_max", rec->pids_max ? json_integer(rec->pids_max) : json_null());
-    json_object_set_new(o, "submit_time", api_time(rec->submit_us));
-    json_object_set_new(o, "start_time", api_time(rec->start_us));
-    json_object_set_new(o, "end_time", api_time(rec->end_us));
+    json_object_set_new(o, "submit_time", job_json_time(rec->submit_us));
+    json_object_set_new(o, "start_time", job_json_time(rec->start_us));
+    json_object_set_new(o, "end_time", job_json_time(rec->end_us));
     add_live(c, rec, o);
     json_object_set_new(o, "nodes", node_names(c, rec));
     json_t *site = json_null();
@@ -427,36 +470,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "preemptions", json_integer(rec->preemptions));
     json_object_set_new(o, "run", json_integer(rec->runs));
     add_exit(rec, o);
-    json_object_set_new(o, "stdout",
-                        rec->stdout_path ? json_string(rec->stdout_path) : json_null());
-    json_object_set_new(o, "stderr",
-                        rec->stderr_path ? json_string(rec->stderr_path) : json_null());
+    json_object_set_new(o, "stdout", output_path(c, rec, rec->stdout_path));
+    json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
     return o;
-}
-
-/* ---- text from outside ---- */
-
-char *text_escape(const char *s, size_t max, char *out, size_t size)
-{
-    size_t n = 0;
-    if (size == 0)
-        return out;
-    for (size_t i = 0; s[i] != '\0' && i < max; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        bool ctl = ch < 0x20 || ch == 0x7f;
-        if (n + (ctl ? 4 : 1) >= size)
-            break;
-        if (ctl)
-            n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
-        else
-            out[n++] = (char)ch;
-    }
-    out[n] = '\0';
-    return out;
-}
-
-char *text_escape_dup(const char *s)
-{
-    size_t len = strlen(s), size = len * 4 + 1;
-    return text_escape(s, len, xmalloc(size), size);
 }

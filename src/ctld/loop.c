@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "ctld.h"
+#include "ctld/ctld.h"
 #include "ctld/config.h"
 #include "ctld/http.h"
 #include "nordlys/err.h"

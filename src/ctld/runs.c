@@ -7,11 +7,13 @@
  * report (100k running jobs, several reports per second each), and
  * nothing in libc offers a u64 map.
  */
+#include "runs.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
-#include "ctld.h"
+#include "store/store.h"
 
 struct runs {
     struct run **slot;
@@ -45,7 +47,10 @@ static void run_free(struct run *run)
     free(run->nodelist);
     free(run->exit_reason);
     free(run->unconfirmed);
-    json_decref(run->launch_base);
+    if (run->base != NULL) {
+        nl_store_job_release(run->base);
+        free(run->base);
+    }
     free(run);
 }
 

@@ -162,13 +162,23 @@ static const char *const migrations[] = {
         schema_v3,
 };
 
-/* Columns of jobs added after version 2, each added when a database lacks it. */
+/*
+ * Columns added after version 2, each added when a database lacks it (see
+ * schema_v3 for why not by version). agents.instance is an agent's
+ * persistent key (hex, "" for an agent that sent none), so that after a
+ * controller restart a registration under a reloaded agent's name from
+ * another instance is refused as it would be while the agent syncs;
+ * agents.output_root is where it puts relative output paths ("" unknown).
+ */
 static const struct {
+    const char *table;
     const char *name;
     const char *decl;
 } added_columns[] = {
-        {"memory_max_bytes", "INTEGER NOT NULL DEFAULT 0 CHECK (memory_max_bytes >= 0)"},
-        {"pids_max", "INTEGER NOT NULL DEFAULT 0 CHECK (pids_max >= 0)"},
+        {"jobs", "memory_max_bytes", "INTEGER NOT NULL DEFAULT 0 CHECK (memory_max_bytes >= 0)"},
+        {"jobs", "pids_max", "INTEGER NOT NULL DEFAULT 0 CHECK (pids_max >= 0)"},
+        {"agents", "instance", "TEXT NOT NULL DEFAULT ''"},
+        {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
 };
 
 /*
@@ -252,13 +262,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_USAGE] = "SELECT tenant, sum(gpus * run_us) / 3.6e9, sum(energy_wh),"
                      " sum(state = 'COMPLETED'), sum(state IN ('FAILED', 'TIMEOUT', 'NODE_FAIL'))"
                      " FROM jobs GROUP BY tenant ORDER BY tenant",
-        [ST_AGENT_UPSERT] = "INSERT INTO agents (id, emulated) VALUES (?1, ?2)"
-                            " ON CONFLICT (id) DO UPDATE SET emulated = excluded.emulated",
+        [ST_AGENT_UPSERT] = "INSERT INTO agents (id, emulated, instance, output_root)"
+                            " VALUES (?1, ?2, ?3, ?4)"
+                            " ON CONFLICT (id) DO UPDATE SET emulated = excluded.emulated,"
+                            " instance = excluded.instance, output_root = excluded.output_root",
         [ST_AGENT_NODES_DELETE] = "DELETE FROM agent_nodes WHERE agent = ?1",
         [ST_AGENT_NODE_SET] = "INSERT OR REPLACE INTO agent_nodes (node, agent) VALUES (?1, ?2)",
         [ST_AGENTS_PRUNE] =
                 "DELETE FROM agents WHERE id NOT IN (SELECT DISTINCT agent FROM agent_nodes)",
-        [ST_AGENTS_LOAD] = "SELECT a.id, a.emulated, n.node FROM agent_nodes n"
+        [ST_AGENTS_LOAD] = "SELECT a.id, a.emulated, n.node, a.instance, a.output_root"
+                           " FROM agent_nodes n"
                            " JOIN agents a ON a.id = n.agent ORDER BY a.id, n.node",
         [ST_LAST_ID] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
         [ST_JOBS_COUNT] = "SELECT count(*) FROM jobs",
@@ -434,22 +447,31 @@ static int check_identity(struct nl_store *st, const char *path, struct nl_err *
                       path, (unsigned)app, version, jobs ? "" : ", no jobs table");
 }
 
-/* Add the columns of added_columns[] that jobs lacks (in the migration's transaction). */
+/* Whether column i of added_columns[] is missing: 0 or 1 in *missing. */
+static int column_missing(struct nl_store *st, size_t i, int *missing, struct nl_err *err)
+{
+    char sql[256];
+    int n = 0;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'",
+             added_columns[i].table, added_columns[i].name);
+    int rc = query_int(st, sql, &n, err);
+    *missing = n == 0;
+    return rc;
+}
+
+/* Add the columns of added_columns[] that the database lacks (in the migration's transaction). */
 static int add_missing_columns(struct nl_store *st, struct nl_err *err)
 {
     for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
         char sql[256];
-        int n = 0;
-        snprintf(sql, sizeof(sql),
-                 "SELECT count(*) FROM pragma_table_info('jobs') WHERE name = '%s'",
-                 added_columns[i].name);
-        int rc = query_int(st, sql, &n, err);
+        int missing = 0;
+        int rc = column_missing(st, i, &missing, err);
         if (rc < 0)
             return rc;
-        if (n > 0)
+        if (!missing)
             continue;
-        snprintf(sql, sizeof(sql), "ALTER TABLE jobs ADD COLUMN %s %s", added_columns[i].name,
-                 added_columns[i].decl);
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", added_columns[i].table,
+                 added_columns[i].name, added_columns[i].decl);
         if ((rc = exec_sql(st, sql, "add column", err)) < 0)
             return rc;
     }
@@ -467,11 +489,10 @@ static int migrate(struct nl_store *st, const char *path, struct nl_err *err)
     int rc = query_int(st, "PRAGMA user_version", &version, err);
     if (rc == 0)
         rc = query_int(st, "PRAGMA application_id", &app, err);
-    if (rc == 0 && version >= 1)
-        rc = query_int(st,
-                       "SELECT 2 - count(*) FROM pragma_table_info('jobs')"
-                       " WHERE name IN ('memory_max_bytes', 'pids_max')",
-                       &missing, err);
+    for (size_t i = 0; rc == 0 && version >= 1 && !missing &&
+                       i < sizeof(added_columns) / sizeof(added_columns[0]);
+         i++)
+        rc = column_missing(st, i, &missing, err);
     if (rc < 0)
         return rc;
     if (version > SCHEMA_VERSION)
@@ -1141,24 +1162,26 @@ int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct 
 
 /* ---- agents ---- */
 
-int nl_store_agent_set(struct nl_store *st, const char *agent_id, bool emulated,
+int nl_store_agent_set(struct nl_store *st, const struct nl_store_agent *agent,
                        const uint32_t *nodes, size_t n, struct nl_err *err)
 {
     int rc = need_txn(st, "agent", err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *s = st->stmt[ST_AGENT_UPSERT];
-    sqlite3_bind_text(s, 1, agent_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, emulated ? 1 : 0);
+    sqlite3_bind_text(s, 1, agent->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, agent->emulated ? 1 : 0);
+    sqlite3_bind_text(s, 3, agent->instance ? agent->instance : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, agent->output_root ? agent->output_root : "", -1, SQLITE_STATIC);
     if ((rc = stmt_exec(st, ST_AGENT_UPSERT, "agent", err)) < 0)
         return rc;
-    sqlite3_bind_text(st->stmt[ST_AGENT_NODES_DELETE], 1, agent_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st->stmt[ST_AGENT_NODES_DELETE], 1, agent->id, -1, SQLITE_STATIC);
     if ((rc = stmt_exec(st, ST_AGENT_NODES_DELETE, "agent", err)) < 0)
         return rc;
     s = st->stmt[ST_AGENT_NODE_SET];
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sqlite3_bind_int64(s, 1, nodes[i]);
-        sqlite3_bind_text(s, 2, agent_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, agent->id, -1, SQLITE_STATIC);
         rc = stmt_exec(st, ST_AGENT_NODE_SET, "agent node", err);
     }
     if (rc < 0)
@@ -1166,13 +1189,23 @@ int nl_store_agent_set(struct nl_store *st, const char *agent_id, bool emulated,
     return stmt_exec(st, ST_AGENTS_PRUNE, "agent prune", err);
 }
 
+/* A TEXT column, "" for NULL. */
+static const char *column_text(sqlite3_stmt *s, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    return t ? t : "";
+}
+
 int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, struct nl_err *err)
 {
     sqlite3_stmt *s = st->stmt[ST_AGENTS_LOAD];
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        ret = fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1) != 0,
-                 (uint32_t)sqlite3_column_int64(s, 2), arg);
+        struct nl_store_agent a = {.id = column_text(s, 0),
+                                   .emulated = sqlite3_column_int(s, 1) != 0,
+                                   .instance = column_text(s, 3),
+                                   .output_root = column_text(s, 4)};
+        ret = fn(&a, (uint32_t)sqlite3_column_int64(s, 2), arg);
         if (ret != 0)
             break;
     }

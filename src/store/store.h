@@ -244,16 +244,29 @@ struct nl_store_usage {
 typedef int (*nl_store_usage_fn)(const struct nl_store_usage *u, void *arg);
 int nl_store_usage(struct nl_store *st, nl_store_usage_fn fn, void *arg, struct nl_err *err);
 
+/* An agent as stored (strings borrowed). */
+struct nl_store_agent {
+    const char *id;
+    const char *instance;    /* its persistent key (hex); NULL or "" for none (a legacy agent) */
+    const char *output_root; /* where it resolves relative output paths; NULL or "" if unknown */
+    bool emulated;
+};
+
 /*
- * Make agent_id (borrowed) the owner of nodes (n global node indexes,
- * borrowed), replacing its earlier list and taking any of them from
- * another agent; agents left with no node are forgotten.
+ * Make agent->id the owner of nodes (n global node indexes, borrowed),
+ * replacing its earlier list and taking any of them from another agent;
+ * agents left with no node are forgotten. The instance is kept with the
+ * agent, so that its name stays its own across a controller restart, and
+ * its output root, so that a job's output path can still be shown whole.
  */
-int nl_store_agent_set(struct nl_store *st, const char *agent_id, bool emulated,
+int nl_store_agent_set(struct nl_store *st, const struct nl_store_agent *agent,
                        const uint32_t *nodes, size_t n, struct nl_err *err);
 
-/* Called once per stored (agent, node) pair, ordered by agent; strings borrowed. */
-typedef int (*nl_store_agent_fn)(const char *agent_id, bool emulated, uint32_t node, void *arg);
+/*
+ * Called once per stored (agent, node) pair, ordered by agent; borrowed
+ * for the call (instance and output_root are "" when unknown).
+ */
+typedef int (*nl_store_agent_fn)(const struct nl_store_agent *agent, uint32_t node, void *arg);
 int nl_store_agents_load(struct nl_store *st, nl_store_agent_fn fn, void *arg, struct nl_err *err);
 
 /* Highest job id ever assigned (0 for a fresh store). */

@@ -45,7 +45,9 @@ nl_expect 404 '.error.code == "not_found"'
 nl_http PUT /v1/jobs '{}'
 nl_expect 405
 nl_http GET /v1/jobs/abc
-nl_expect 404 '.error.field == "id"'
+nl_expect 400 '.error.code == "invalid_path" and .error.field == "id" and (.error.message | contains("'"'"'abc'"'"'"))'
+nl_http DELETE /v1/jobs/099
+nl_expect 400 '.error.code == "invalid_path" and .error.field == "id"'
 nl_http GET "/v1/jobs?state=DONE"
 nl_expect 400 '.error.field == "state"'
 nl_http GET "/v1/jobs?limit=0"
@@ -56,6 +58,12 @@ nl_expect 400 '.error.field == "state"'
 # Agent protocol bodies are checked as strictly.
 nl_http POST /v1/agent/register '{"agent":"x","nodes":["no-such-node"]}'
 nl_expect 400 '.error.field == "nodes[0]" and (.error.message | contains("no-such-node"))'
+nl_http POST /v1/agent/register '{"agent":"x","nodes":[],"colour":"red"}'
+nl_expect 400 '.error.code == "unknown_field" and .error.field == "colour"'
+nl_http POST /v1/agent/register '{"agent":"x","nodes":[],"output_root":"relative/out"}'
+nl_expect 400 '.error.field == "output_root"'
+nl_http POST /v1/agent/register '{"agent":"x","nodes":[],"instance":"not-hex"}'
+nl_expect 400 '.error.field == "instance"'
 nl_http POST /v1/agent/register '{"agent":"x","nodes":[],"colour":"red"}'
 nl_expect 400 '.error.code == "unknown_field" and .error.field == "colour"'
 nl_http POST /v1/agent/sync '{"agent_id":"never-registered"}'
@@ -78,4 +86,9 @@ nl_http GET /v1/nodes
 nl_expect 200 'all(.nodes[]; .state == "unregistered")'
 nl_http POST /v1/jobs '{"command":["true"]}'
 nl_expect 201 ".job.id == $((FIRST + 1))"
+# None of it made the store unavailable: health and /metrics say so.
+nl_http GET /v1/health
+nl_expect 200 '.status == "ok" and .store == "ok" and .reason == null'
+curl -sf "$NL_URL/metrics" | grep -qx 'nordlys_store_available 1' ||
+    nl_fail "/metrics lacks nordlys_store_available 1"
 echo "ctld_bad_requests: ok"

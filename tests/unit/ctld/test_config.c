@@ -112,6 +112,13 @@ static void test_config_errors_name_the_option(void **state)
     const char *a6[] = {"nordlysd", "--idempotency-window-s", "0"};
     assert_int_equal(parse(&cfg, &err, 3, a6), -EINVAL);
     assert_non_null(strstr(err.msg, "idempotency-window-s"));
+    const char *a7[] = {"nordlysd", "--output-root", "out"};
+    assert_int_equal(parse(&cfg, &err, 3, a7), -EINVAL);
+    assert_non_null(strstr(err.msg, "--output-root: 'out' is not an absolute path"));
+    const char *a8[] = {"nordlysd", "--output-root=/shared/out"};
+    assert_int_equal(parse(&cfg, &err, 2, a8), 0);
+    assert_string_equal(cfg.output_root, "/shared/out");
+    ctld_config_release(&cfg);
 }
 
 static void test_config_init_and_window(void **state)

@@ -4,7 +4,7 @@
  * real controller (ctld_create: scheduler, SQLite store in a temporary
  * directory, node table, run table), driven through the same functions the
  * HTTP handlers call (job_request_parse + jobs_submit, agents_register,
- * agents_sync, jobs_cancel) and the same timed work the loop runs.
+ * agents_sync, life_cancel) and the same timed work the loop runs.
  *
  * Time moves by ctld_clock_raise, so node timeouts are reached without
  * waiting. Restart and reload destroy the controller and build a fresh one
@@ -33,10 +33,17 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ctld/agents.h"
 #include "ctld/config.h"
 #include "ctld/ctld.h"
+#include "ctld/fault.h"
+#include "ctld/job_json.h"
+#include "ctld/life.h"
+#include "ctld/nodes.h"
+#include "ctld/now.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
 #include "store/store.h"
 
 #define SEC 1000000LL
@@ -100,7 +107,7 @@ static void fx_restart(struct fx *f)
 
 static void advance(struct fx *f, int64_t us)
 {
-    ctld_clock_raise(f->c, f->c->now_us + us);
+    now_raise(&f->c->clock, f->c->clock.us + us);
 }
 
 /* One loop iteration's end: commit, then timers (node timeouts, lost runs, a pass). */
@@ -109,7 +116,7 @@ static void tick(struct fx *f)
     ctld_commit(f->c);
     f->c->next_check_us = 0;
     f->c->next_pass_us = 0;
-    f->c->sched_dirty = true;
+    life_mark_dirty(f->c->life);
     ctld_timers(f->c);
     ctld_commit(f->c);
 }
@@ -128,13 +135,13 @@ static uint64_t submit(struct fx *f, const char *body)
     json_t *b = parse(body);
     struct nl_store_job rec;
     nl_store_job_init(&rec);
-    struct api_fault fault = {0};
+    struct fault fault = {0};
     struct nl_err err = {0};
     if (job_request_parse(b, f->c->tenants, &rec, &fault) < 0)
         fail_msg("request refused: %s", fault.msg);
     assert_int_equal(nl_sched_validate(f->c->sched, &rec.spec, &err), 0);
-    rec.submit_us = ctld_now(f->c);
-    assert_int_equal(jobs_submit(f->c, &rec, &err), 0);
+    rec.submit_us = now_read(&f->c->clock);
+    assert_int_equal(life_submit(f->c->life, &rec, &err), 0);
     uint64_t id = rec.id;
     nl_store_job_release(&rec);
     json_decref(b);
@@ -144,7 +151,7 @@ static uint64_t submit(struct fx *f, const char *body)
 
 /* Register agent (instance may be NULL) for nodes "0 1 .."; returns 0 or the error code. */
 static int reg(struct fx *f, const char *agent, const char *instance, const char *idx,
-               struct api_fault *fault)
+               struct fault *fault)
 {
     char body[1024];
     size_t n = (size_t)snprintf(body, sizeof(body), "{\"agent\":\"%s\",", agent);
@@ -157,8 +164,8 @@ static int reg(struct fx *f, const char *agent, const char *instance, const char
                                   body[n - 1] == '[' ? "" : ",", f->node[*p - '0']);
     snprintf(body + n, sizeof(body) - n, "]}");
     json_t *b = parse(body), *answer = NULL;
-    struct api_fault local = {0};
-    int rc = agents_register(f->c, b, "127.0.0.1", &answer, fault ? fault : &local);
+    struct fault local = {0};
+    int rc = agents_register(f->c->agents, b, "127.0.0.1", &answer, fault ? fault : &local);
     json_decref(answer);
     json_decref(b);
     ctld_commit(f->c);
@@ -171,9 +178,9 @@ static json_t *sync_agent(struct fx *f, const char *agent, const char *extra)
     char body[4096];
     snprintf(body, sizeof(body), "{\"agent_id\":\"%s\"%s}", agent, extra);
     json_t *b = parse(body), *answer = NULL;
-    struct api_fault fault = {0};
-    ctld_now(f->c);
-    if (agents_sync(f->c, b, "127.0.0.1", &answer, &fault) < 0)
+    struct fault fault = {0};
+    now_read(&f->c->clock);
+    if (agents_sync(f->c->agents, b, "127.0.0.1", &answer, &fault) < 0)
         fail_msg("sync refused: %s", fault.msg);
     json_decref(b);
     ctld_commit(f->c);
@@ -308,7 +315,7 @@ static void test_cancel_uses_job_grace(void **state)
     running_entry(running, sizeof(running), launch_of(answer, id));
     json_decref(answer);
     struct nl_err err = {0};
-    assert_int_equal(jobs_cancel(f->c, id, &err), 1);
+    assert_int_equal(life_cancel(f->c->life, id, &err), 1);
     tick(f);
     snprintf(body, sizeof(body), ",\"running\":[%s]", running);
     answer = sync_agent(f, "a", body);
@@ -380,7 +387,7 @@ static void test_preempt_and_restart(void **state)
     assert_int_equal(nl_sched_job_info(f->c->sched, b, &info), 0);
     assert_int_equal(info.state, NL_JOB_PREEMPTING);
     /* Planned with its grace's end, not its time limit's. */
-    assert_true(info.expect_end_us <= f->c->now_us + 3 * SEC + SEC);
+    assert_true(info.expect_end_us <= f->c->clock.us + 3 * SEC + SEC);
     /* The kill is repeated in the answer to the first sync that lists the run. */
     answer = sync_agent(f, "a", body);
     assert_null(json_object_get(answer, "full_next"));
@@ -425,7 +432,7 @@ static void test_node_loss(void **state)
     assert_int_equal(stored_state(f, once, NULL), NL_JOB_RUNNING);
     advance(f, 6 * SEC);
     tick(f);
-    assert_int_equal(agents_node_state(f->c->agents, 0), NODE_DOWN);
+    assert_int_equal(nodes_state(f->c->nodes, 0), NODE_DOWN);
     uint32_t runs = 0;
     assert_int_equal(stored_state(f, id, &runs), NL_JOB_PENDING);
     assert_int_equal(runs, 1);
@@ -451,7 +458,7 @@ static void test_restart_reload(void **state)
     assert_int_equal(stored_state(f, lost_launch, NULL), NL_JOB_RUNNING);
 
     fx_restart(f);
-    assert_int_equal(runs_count(f->c->runs), 2);
+    assert_int_equal(life_run_count(f->c->life), 2);
     /* A delta first: the controller needs the complete list, and relaunches nothing yet. */
     snprintf(body, sizeof(body), ",\"seq\":9,\"full\":false,\"running\":[]");
     answer = sync_agent(f, "a", body);
@@ -475,7 +482,7 @@ static void test_restart_reload(void **state)
 static void test_node_ownership(void **state)
 {
     struct fx *f = *state;
-    struct api_fault fault = {0};
+    struct fault fault = {0};
     assert_int_equal(reg(f, "a", "aa01", "01", NULL), 0);
     assert_int_equal(reg(f, "b", "bb01", "12", &fault), -EBUSY);
     assert_string_equal(fault.code, "node_owned");
@@ -495,29 +502,37 @@ static void test_node_ownership(void **state)
     json_decref(sync_agent(f, "b", ""));
     advance(f, 3 * SEC);
     assert_int_equal(reg(f, "b", "bb01", "123", NULL), 0);
-    assert_string_equal(agents_node_agent(f->c->agents, 1), "b");
-    assert_string_equal(agents_node_agent(f->c->agents, 0), "a");
+    assert_string_equal(nodes_node_agent(f->c->nodes, 1), "b");
+    assert_string_equal(nodes_node_agent(f->c->nodes, 0), "a");
 }
 
 /*
  * After a controller restart, an agent not heard from yet keeps its nodes
- * for node-timeout-ms against other agents, but its name is free to the
- * same agent restarted (the store keeps no instance).
+ * for node-timeout-ms against other agents, and its name against other
+ * instances (the store keeps its instance); the same instance restarted
+ * takes its name back at once. A legacy agent's name (no instance) is free.
  */
 static void test_reloaded_owner(void **state)
 {
     struct fx *f = *state;
-    struct api_fault fault = {0};
+    struct fault fault = {0};
     assert_int_equal(reg(f, "a", "aa01", "01", NULL), 0);
+    assert_int_equal(reg(f, "l", NULL, "3", NULL), 0);
     fx_restart(f);
     assert_int_equal(reg(f, "b", "bb01", "12", &fault), -EBUSY);
     assert_string_equal(fault.code, "node_owned");
     assert_non_null(strstr(fault.msg, "controller restart"));
-    assert_int_equal(reg(f, "a", "aa02", "01", NULL), 0);
+    memset(&fault, 0, sizeof(fault));
+    assert_int_equal(reg(f, "a", "aa02", "01", &fault), -EBUSY);
+    assert_string_equal(fault.code, "agent_name_in_use");
+    assert_non_null(strstr(fault.msg, "controller restart"));
+    assert_int_equal(reg(f, "a", NULL, "01", &fault), -EBUSY);
+    assert_int_equal(reg(f, "a", "AA01", "01", NULL), 0); /* hex, any case */
+    assert_int_equal(reg(f, "l", NULL, "3", NULL), 0);
     fx_restart(f);
     advance(f, 6 * SEC);
     assert_int_equal(reg(f, "b", "bb01", "12", NULL), 0);
-    assert_string_equal(agents_node_agent(f->c->agents, 1), "b");
+    assert_string_equal(nodes_node_agent(f->c->nodes, 1), "b");
 }
 
 /* A restarted agent (same instance) is accepted, and its runs are lost at once: requeued. */
@@ -639,7 +654,7 @@ static void test_request_limits(void **state)
         json_t *b = parse(bad[i].body);
         struct nl_store_job rec;
         nl_store_job_init(&rec);
-        struct api_fault fault = {0};
+        struct fault fault = {0};
         assert_int_equal(job_request_parse(b, f->c->tenants, &rec, &fault), -EINVAL);
         assert_string_equal(fault.field, bad[i].field);
         assert_non_null(strstr(fault.msg, bad[i].field));
@@ -649,7 +664,7 @@ static void test_request_limits(void **state)
     json_t *b = parse("{\"command\":[\"x\"],\"memory_mb\":2048,\"pids_max\":100}");
     struct nl_store_job rec;
     nl_store_job_init(&rec);
-    struct api_fault fault = {0};
+    struct fault fault = {0};
     assert_int_equal(job_request_parse(b, f->c->tenants, &rec, &fault), 0);
     assert_true(rec.memory_max_bytes == 2048ull * 1024 * 1024);
     assert_int_equal(rec.pids_max, 100);
@@ -661,11 +676,75 @@ static void test_request_limits(void **state)
     json_decref(b);
 }
 
+/* The JOB object's stdout of job id (a new string). */
+static char *job_stdout(struct fx *f, uint64_t id)
+{
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    assert_int_equal(nl_store_job_get(f->c->store, id, &rec, &err), 0);
+    json_t *o = job_json(f->c, &rec);
+    char *out = strdup(json_string_value(json_object_get(o, "stdout")));
+    json_decref(o);
+    nl_store_job_release(&rec);
+    return out;
+}
+
+/*
+ * Output paths: relative by default (each agent puts them under its own
+ * --output-root), shown whole once the job's agent said where its root is
+ * (kept across a restart); absolute under the controller's --output-root.
+ */
+static void test_output_paths(void **state)
+{
+    struct fx *f = *state;
+    char body[512], want[128];
+    snprintf(body, sizeof(body),
+             "{\"agent\":\"a\",\"instance\":\"aa01\",\"output_root\":\"/srv/out\","
+             "\"nodes\":[\"%s\",\"%s\",\"%s\",\"%s\"]}",
+             f->node[0], f->node[1], f->node[2], f->node[3]);
+    json_t *b = parse(body), *answer = NULL;
+    struct fault fault = {0};
+    assert_int_equal(agents_register(f->c->agents, b, "127.0.0.1", &answer, &fault), 0);
+    json_decref(answer);
+    json_decref(b);
+    ctld_commit(f->c);
+    uint64_t id = start_one(f, "{\"command\":[\"true\"]}", &answer);
+    snprintf(want, sizeof(want), "%llu/stdout", (unsigned long long)id);
+    assert_string_equal(json_string_value(json_object_get(launch_of(answer, id), "stdout")), want);
+    json_decref(answer);
+    snprintf(want, sizeof(want), "/srv/out/%llu/stdout", (unsigned long long)id);
+    char *got = job_stdout(f, id);
+    assert_string_equal(got, want);
+    free(got);
+    fx_restart(f);
+    got = job_stdout(f, id);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* A relative root is refused, naming the field. */
+    b = parse("{\"agent\":\"z\",\"output_root\":\"out\",\"nodes\":[]}");
+    assert_int_equal(agents_register(f->c->agents, b, "127.0.0.1", &answer, &fault), -EINVAL);
+    assert_string_equal(fault.field, "output_root");
+    json_decref(b);
+
+    /* The controller's --output-root: absolute paths, as given to every agent. */
+    f->cfg.output_root = "/shared/out";
+    fx_restart(f);
+    uint64_t id2 = submit(f, "{\"command\":[\"true\"]}");
+    snprintf(want, sizeof(want), "/shared/out/%llu/stdout", (unsigned long long)id2);
+    got = job_stdout(f, id2);
+    assert_string_equal(got, want);
+    free(got);
+    f->cfg.output_root = NULL;
+}
+
 int main(void)
 {
     nl_log_init("test", NL_LOG_WARN, 0);
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_submit_start_exit, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_output_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_exit_reason_escaped, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cancel_uses_job_grace, setup, teardown),
             cmocka_unit_test_setup_teardown(test_preempt_and_restart, setup, teardown),

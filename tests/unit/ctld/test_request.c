@@ -5,16 +5,21 @@
  */
 /* cmocka.h needs the standard headers before it. */
 /* clang-format off */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 /* clang-format on */
 
-#include "ctld/ctld.h"
+#include "common/proto_limits.h"
+#include "ctld/fault.h"
+#include "ctld/job_json.h"
 #include "nordlys/tenant.h"
 #include "store/store.h"
 
@@ -34,7 +39,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static int parse(const char *text, struct nl_store_job *rec, struct api_fault *f)
+static int parse(const char *text, struct nl_store_job *rec, struct fault *f)
 {
     json_error_t jerr;
     json_t *body = json_loads(text, JSON_ALLOW_NUL, &jerr);
@@ -51,7 +56,7 @@ static void test_request_defaults(void **state)
 {
     (void)state;
     struct nl_store_job rec;
-    struct api_fault f;
+    struct fault f;
     assert_int_equal(parse("{\"command\": [\"true\"]}", &rec, &f), 0);
     assert_string_equal(rec.name, "job");
     assert_string_equal(rec.tenant, nl_tenants_get(tenants, 0)->name);
@@ -69,7 +74,7 @@ static void test_request_every_field(void **state)
 {
     (void)state;
     struct nl_store_job rec;
-    struct api_fault f;
+    struct fault f;
     const char *req =
             "{\"name\": \"train-7b\", \"tenant\": \"anchor\", \"gpus\": 8,"
             " \"time_limit_s\": 7200, \"residency\": \"NO\", \"sensitive\": true,"
@@ -125,7 +130,7 @@ static void test_request_bad_input_names_the_field(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct nl_store_job rec;
-        struct api_fault f;
+        struct fault f;
         int rc = parse(cases[i].body, &rec, &f);
         if (rc == 0 || strcmp(f.code, cases[i].code) != 0 || strcmp(f.field, cases[i].field) != 0)
             fail_msg("%s: got rc %d code %s field %s (%s)", cases[i].body, rc,
@@ -139,12 +144,47 @@ static void test_request_bad_input_names_the_field(void **state)
     }
 }
 
+/* The request's limits are the agent protocol's table (common/proto_limits.h). */
+static void test_request_limits_are_the_protocols(void **state)
+{
+    (void)state;
+    struct nl_store_job rec;
+    struct fault f;
+    size_t size = 64 * NL_PROTO_ENV_MAX + 1024;
+    char *body = malloc(size);
+    assert_non_null(body);
+    /* NL_PROTO_ENV_MAX entries pass, one more does not. */
+    for (unsigned extra = 0; extra <= 1; extra++) {
+        size_t n = (size_t)snprintf(body, size, "{\"command\": [\"ls\"], \"env\": {");
+        for (unsigned i = 0; i < NL_PROTO_ENV_MAX + extra; i++)
+            n += (size_t)snprintf(body + n, size - n, "%s\"V%u\": \"x\"", i ? "," : "", i);
+        snprintf(body + n, size - n, "}}");
+        int rc = parse(body, &rec, &f);
+        if (extra == 0) {
+            assert_int_equal(rc, 0);
+            nl_store_job_release(&rec);
+        } else {
+            assert_int_equal(rc, -EINVAL);
+            assert_string_equal(f.field, "env");
+        }
+    }
+    /* A variable name longer than NL_PROTO_ENV_NAME_MAX is refused. */
+    char name[NL_PROTO_ENV_NAME_MAX + 2];
+    memset(name, 'N', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(body, size, "{\"command\": [\"ls\"], \"env\": {\"%s\": \"x\"}}", name);
+    assert_int_equal(parse(body, &rec, &f), -EINVAL);
+    assert_non_null(strstr(f.msg, "longer than"));
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_request_defaults),
             cmocka_unit_test(test_request_every_field),
             cmocka_unit_test(test_request_bad_input_names_the_field),
+            cmocka_unit_test(test_request_limits_are_the_protocols),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

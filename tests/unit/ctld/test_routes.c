@@ -11,13 +11,15 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include "ctld/api.h"
 #include "ctld/ctld.h"
+#include "ctld/routes.h"
 
 static enum route_result match(const char *method, const char *path, size_t *idx,
                                struct route_params *p)
 {
     size_t n;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     return routes_match(t, n, method, path, idx, p);
 }
 
@@ -33,7 +35,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
     };
     size_t n;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     assert_int_equal(n, sizeof(eps) / sizeof(eps[0]));
     for (size_t i = 0; i < n; i++) {
         size_t idx = 99;
@@ -89,7 +91,7 @@ static void test_routes_roles_and_body_limits(void **state)
 {
     (void)state;
     size_t n;
-    const struct route *t = routes_table(&n);
+    const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
         bool posts = strcmp(t[i].method, "POST") == 0;
         /* Only POSTs take bodies; only health and metrics are public. */

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "ctld/ctld.h"
+#include "ctld/runs.h"
 
 static void test_runs_add_get_remove_many(void **state)
 {

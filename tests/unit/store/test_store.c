@@ -444,14 +444,17 @@ static void test_walk_stops_on_callback_value(void **state)
 struct agent_rows {
     int n;
     char agent[8][32];
+    char instance[8][72];
+    char root[8][64];
     uint32_t node[8];
 };
 
-static int collect_agent(const char *agent_id, bool emulated, uint32_t node, void *arg)
+static int collect_agent(const struct nl_store_agent *a, uint32_t node, void *arg)
 {
-    (void)emulated;
     struct agent_rows *r = arg;
-    snprintf(r->agent[r->n], sizeof(r->agent[0]), "%s", agent_id);
+    snprintf(r->agent[r->n], sizeof(r->agent[0]), "%s", a->id);
+    snprintf(r->instance[r->n], sizeof(r->instance[0]), "%s", a->instance);
+    snprintf(r->root[r->n], sizeof(r->root[0]), "%s", a->output_root);
     r->node[r->n++] = node;
     return 0;
 }
@@ -463,23 +466,31 @@ static void test_agents_replace_and_take_nodes(void **state)
     const uint32_t b_nodes[] = {2, 3};
     const uint32_t a_again[] = {1};
     begin(f->st);
-    assert_int_equal(nl_store_agent_set(f->st, "a", false, a_nodes, 3, NULL), 0);
-    assert_int_equal(nl_store_agent_set(f->st, "b", true, b_nodes, 2, NULL), 0);
-    assert_int_equal(nl_store_agent_set(f->st, "a", false, a_again, 1, NULL), 0);
+    const struct nl_store_agent a1 = {.id = "a", .instance = "aa01", .output_root = "/a/out"};
+    const struct nl_store_agent b = {.id = "b", .emulated = true};
+    const struct nl_store_agent a2 = {.id = "a", .instance = "aa02", .output_root = "/a/out2"};
+    assert_int_equal(nl_store_agent_set(f->st, &a1, a_nodes, 3, NULL), 0);
+    assert_int_equal(nl_store_agent_set(f->st, &b, b_nodes, 2, NULL), 0);
+    assert_int_equal(nl_store_agent_set(f->st, &a2, a_again, 1, NULL), 0);
     commit(f->st);
     struct agent_rows r = {0};
     assert_int_equal(nl_store_agents_load(f->st, collect_agent, &r, NULL), 0);
     assert_int_equal(r.n, 3);
     assert_string_equal(r.agent[0], "a");
+    assert_string_equal(r.instance[0], "aa02"); /* the latest registration's */
+    assert_string_equal(r.root[0], "/a/out2");
     assert_int_equal(r.node[0], 1);
     assert_string_equal(r.agent[1], "b");
+    assert_string_equal(r.instance[1], ""); /* none sent */
+    assert_string_equal(r.root[1], "");
     assert_int_equal(r.node[1], 2);
     assert_int_equal(r.node[2], 3);
 
     /* An agent that loses all its nodes to another is forgotten. */
     const uint32_t all[] = {1, 2, 3};
     begin(f->st);
-    assert_int_equal(nl_store_agent_set(f->st, "c", false, all, 3, NULL), 0);
+    const struct nl_store_agent c = {.id = "c", .instance = "cc"};
+    assert_int_equal(nl_store_agent_set(f->st, &c, all, 3, NULL), 0);
     commit(f->st);
     memset(&r, 0, sizeof(r));
     assert_int_equal(nl_store_agents_load(f->st, collect_agent, &r, NULL), 0);
@@ -675,7 +686,9 @@ static void test_migration_adds_missing_limit_columns(void **state)
     char cmd[512];
     snprintf(cmd, sizeof(cmd),
              "sqlite3 %s 'ALTER TABLE jobs DROP COLUMN memory_max_bytes;"
-             " ALTER TABLE jobs DROP COLUMN pids_max; DROP TABLE idempotency; DROP TABLE meta;"
+             " ALTER TABLE jobs DROP COLUMN pids_max; ALTER TABLE agents DROP COLUMN instance;"
+             " ALTER TABLE agents DROP COLUMN output_root;"
+             " DROP TABLE idempotency; DROP TABLE meta;"
              " PRAGMA application_id = 0; PRAGMA user_version = 2' 2>/dev/null",
              f->path);
     if (system("command -v sqlite3 > /dev/null 2>&1") != 0 || system(cmd) != 0)
@@ -695,6 +708,12 @@ static void test_migration_adds_missing_limit_columns(void **state)
     nl_store_job_release(&j);
     struct nl_store_idem got;
     assert_int_equal(nl_store_idem_get(f->st, "t", "k", 0, &got, NULL), -ENOENT);
+    /* agents.instance was added too. */
+    const uint32_t nodes[] = {0};
+    begin(f->st);
+    const struct nl_store_agent a = {.id = "a", .instance = "ab", .output_root = "/out"};
+    assert_int_equal(nl_store_agent_set(f->st, &a, nodes, 1, NULL), 0);
+    commit(f->st);
 }
 
 static void test_init_moves_refused_file_aside(void **state)

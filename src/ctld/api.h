@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.h - the HTTP API's handlers (api*.c): from a routed request to the
+ * modules below, and the error objects of docs/api.md. The top layer with
+ * the composition root: it reads struct ctld (ctld.h) to reach the modules
+ * and calls none of ctld.c's functions.
+ */
+#ifndef NL_CTLD_API_H
+#define NL_CTLD_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctld;
+struct fault;
+struct http_req;
+struct nl_err;
+struct route_params;
+
+struct route;
+
+/* The route table of docs/api.md; *n gets its length. Borrowed, static. */
+const struct route *api_routes(size_t *n);
+/* Body limit of the route for method and path (http_ops.body_limit). */
+size_t api_body_limit(void *arg, const char *method, const char *path);
+/* Route, authenticate, authorise and call the handler (http_ops.dispatch). */
+void api_dispatch(void *arg, struct http_req *req);
+/* Record the answer's latency by route (http_ops.answered). */
+void api_answered(void *arg, const struct http_req *req, double seconds);
+/* Answer with a JSON body (takes ownership of body); held if the iteration has writes. */
+void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body);
+/* Answer with the error object of docs/api.md; field may be NULL. */
+void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
+               const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Answer with f: 413 for too_large, else 400. */
+void api_fault_reply(struct ctld *c, struct http_req *req, const struct fault *f);
+/* Map err's code through the one status table; field may be NULL. */
+void api_err_reply(struct ctld *c, struct http_req *req, const struct nl_err *err,
+                   const char *field);
+/* Parse the body as a JSON object; on failure answers 400/413 and returns NULL. */
+json_t *api_body_object(struct ctld *c, struct http_req *req);
+
+/* ---- api_info.c: read-only endpoints ---- */
+
+struct route_params;
+void api_facility(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_tenants(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_usage(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_health(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_metrics(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- api_jobs.c ---- */
+
+void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- api_agent.c ---- */
+
+void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_routes.c - the route table of docs/api.md.
+ *
+ * Every endpoint is one row: method, path pattern, handler, the role it
+ * needs, and the largest body it takes. Adding an endpoint is adding a
+ * row; api_dispatch does the rest (routing, the auth point, the body
+ * limit, metrics by route).
+ */
+#include "api.h"
+#include "ctld/routes.h"
+
+static const struct route route_table[] = {
+        {"POST", "/v1/jobs", api_job_submit, ROLE_USER, CTLD_JOB_BODY_MAX},
+        {"GET", "/v1/jobs", api_jobs_list, ROLE_USER, 0},
+        {"GET", "/v1/jobs/{id}", api_job_show, ROLE_USER, 0},
+        {"DELETE", "/v1/jobs/{id}", api_job_cancel, ROLE_USER, 0},
+        {"GET", "/v1/facility", api_facility, ROLE_USER, 0},
+        {"GET", "/v1/nodes", api_nodes, ROLE_USER, 0},
+        {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},
+        {"GET", "/v1/usage", api_usage, ROLE_USER, 0},
+        {"GET", "/v1/health", api_health, ROLE_PUBLIC, 0},
+        {"GET", "/metrics", api_metrics, ROLE_PUBLIC, 0},
+        {"POST", "/v1/agent/register", api_agent_register, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
+        {"POST", "/v1/agent/sync", api_agent_sync, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
+};
+
+_Static_assert(sizeof(route_table) / sizeof(route_table[0]) < CTLD_ROUTES_MAX,
+               "CTLD_ROUTES_MAX must leave one slot for unrouted requests");
+
+const struct route *api_routes(size_t *n)
+{
+    *n = sizeof(route_table) / sizeof(route_table[0]);
+    return route_table;
+}

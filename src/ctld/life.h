@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * life.h - a job's life in the controller, owned by one module: submit,
+ * start, exit, cancel, preempt, node loss, and reload after a restart.
+ *
+ * It sits between the scheduler (what should happen), the store (what has
+ * happened, durably) and the agents (who make it happen). It owns the runs
+ * of running jobs privately. Agents' reports reach it as plain C records
+ * (struct life_exit, life_seen); what agents must do leaves it through the
+ * node registry's outboxes (nodes_queue_launch, nodes_queue_kill), which
+ * the agent protocol drains when it answers a sync. It calls nothing above
+ * it: no callbacks into the protocol or the API.
+ */
+#ifndef NL_CTLD_LIFE_H
+#define NL_CTLD_LIFE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctld/metrics.h"
+#include "nordlys/job.h"
+#include "nordlys/tenant.h"
+
+struct durable;
+struct life;
+struct nl_err;
+struct nl_facility;
+struct nl_sched;
+struct nl_store;
+struct nl_store_job;
+struct nl_tenants;
+struct nodes;
+struct now;
+
+/* What the life cycle works with; all borrowed for its life. */
+struct life_deps {
+    const struct nl_facility *fac;
+    const struct nl_tenants *tenants;
+    struct nl_sched *sched;
+    struct nl_store *store;
+    struct nodes *nodes;
+    struct durable *dur;
+    struct now *clock;
+    const char *output_root; /* --output-root, "" or NULL for paths relative to each agent's */
+    uint32_t node_timeout_ms;
+};
+
+/* What it counts, for /metrics. */
+struct life_stats {
+    struct histogram queue_wait_s;  /* submit to start */
+    struct histogram sched_cycle_s; /* one nl_sched_pass plus applying its actions */
+    uint64_t ended[NL_JOB_STATE_COUNT][NL_TIERS_MAX]; /* jobs that reached a terminal state */
+    uint64_t submitted;
+};
+
+/* A new life cycle with no run; destroy with life_destroy. */
+struct life *life_create(const struct life_deps *deps);
+void life_destroy(struct life *l);
+/* Reload live jobs from the store into the scheduler (start, rebuild). */
+int life_reload(struct life *l, struct nl_err *err);
+/*
+ * A reloaded run is declared lost when no agent lists it within
+ * node-timeout-ms; that time counts from now (when agents can reach us),
+ * not from when reloading began (a large store takes a while to read).
+ */
+void life_restart_clocks(struct life *l);
+/* Borrowed, valid until life_destroy. */
+const struct life_stats *life_stats(const struct life *l);
+
+/* ---- submission and the scheduler ---- */
+
+/*
+ * Insert a validated request in this iteration's transaction; sets
+ * rec->id and its output paths. The scheduler sees it after COMMIT.
+ */
+int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err);
+/* After COMMIT: hand this iteration's submissions to the scheduler. */
+void life_after_commit(struct life *l);
+/* A COMMIT failed: this iteration's submissions were rolled back. */
+void life_forget_submits(struct life *l);
+/* Something changed that a scheduling pass should see. */
+void life_mark_dirty(struct life *l);
+/* Whether a pass is wanted, and clears the wish (the caller runs life_pass). */
+bool life_take_dirty(struct life *l);
+/* Run a scheduling pass and carry out its actions. */
+void life_pass(struct life *l);
+/* Clock of the last pass. */
+int64_t life_last_pass_us(const struct life *l);
+/* Cancel: 0 ended now, 1 being killed, -ENOENT not live. */
+int life_cancel(struct life *l, uint64_t id, struct nl_err *err);
+
+/* ---- reports from agents ---- */
+
+/* What an agent reported about one job process on one node. */
+struct life_exit {
+    uint64_t job;
+    uint32_t run; /* the run number of the launch it came from */
+    uint32_t node;
+    int exit_code, signal;
+    bool timeout;
+    double cpu_s;
+    int64_t max_rss_kb;
+    const char *reason; /* why a launch failed, or NULL; borrowed for the call */
+};
+
+/*
+ * An exit from an agent; repeated reports, and reports of an older run of
+ * the job (it was requeued and started again since), are ignored.
+ */
+void life_exit(struct life *l, const struct life_exit *x);
+/*
+ * After life_exit: true when x is a rank's exit of a gang that runs on, so
+ * that nothing durable records it yet. The agent must keep reporting it
+ * (the sync answer holds it), or a controller restart would forget it.
+ */
+bool life_exit_held(const struct life *l, const struct life_exit *x);
+/*
+ * An agent lists run of job as running on node: true if that is the run
+ * the controller runs there (and it is marked seen), false for a stray or
+ * stale process that must be killed.
+ */
+bool life_seen(struct life *l, uint64_t job, uint32_t run, uint32_t node);
+/* job's node (or its processes) were lost: NODE_FAIL, requeued when it asked. */
+void life_lost(struct life *l, uint64_t job, const char *why);
+/* node goes out of service (state down or unregistered): the jobs on it are lost. */
+void life_node_down(struct life *l, uint32_t node, const char *why);
+/* node's agent syncs: the scheduler may place jobs on it again. */
+void life_node_up(struct life *l, uint32_t node);
+/* Running jobs no agent has listed for node_timeout become NODE_FAIL; lost kills go again. */
+void life_check_lost(struct life *l);
+/* Whether some reloaded run still waits for its agents' first full sync. */
+bool life_has_unconfirmed(const struct life *l);
+/*
+ * After a restart: the agent with index idx has sent a full sync, and the
+ * ranks of reloaded runs on its nodes that it did not mention were never
+ * launched (the launch was lost with the old controller): launch them.
+ */
+void life_confirm_reloaded(struct life *l, int32_t idx);
+
+/* ---- launches ---- */
+
+/* One rank's launch, as plain C for the protocol layer to write out. */
+struct life_launch {
+    uint64_t job;
+    uint32_t run;
+    uint32_t node;
+    uint32_t rank, nnodes;
+    uint8_t gpu_mask;               /* the node's GPUs of this rank */
+    const char *nodelist;           /* NORDLYS_NODELIST: the run's nodes, comma separated */
+    const char *master_addr;        /* MASTER_ADDR: rank 0's agent's address */
+    unsigned master_port;           /* MASTER_PORT */
+    const struct nl_store_job *rec; /* command, env, cwd, paths, limits */
+};
+
+/*
+ * The launch of job's rank on node, for a sync answer: 0 with *out filled
+ * (borrowed until life_launch_done), or -ENOENT when it no longer runs
+ * there (ended, being killed). Reads the job's record once per start.
+ */
+int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch *out);
+/* The launch from life_launch has been written out. */
+void life_launch_done(struct life *l, const struct life_launch *launch);
+
+/* ---- reading ---- */
+
+/* A running job, as the usage report needs it. */
+struct life_run_info {
+    uint64_t job;
+    uint32_t run;
+    uint32_t first_node; /* rank 0's node */
+    int64_t start_us;
+    double energy_start_wh; /* the scheduler's energy figure for the job at its start */
+};
+
+/* Iterate the running jobs: start with *cursor = 0; false at the end. */
+bool life_run_next(const struct life *l, size_t *cursor, struct life_run_info *out);
+size_t life_run_count(const struct life *l);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * routes.h - the route table of docs/api.md and its matcher: from a method
+ * and a path to a handler, the role it needs and its body limit.
+ */
+#ifndef NL_CTLD_ROUTES_H
+#define NL_CTLD_ROUTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctld;
+struct http_req;
+
+#include "common/proto_limits.h"
+
+/*
+ * Named limits on what clients may send (STYLE rule 22). A job request is
+ * a few hundred bytes; 64 KiB leaves room for a long command line and
+ * environment. An agent's body is bounded by the protocol's table
+ * (common/proto_limits.h), which the agent uses too.
+ */
+#define CTLD_JOB_BODY_MAX       (64u * 1024u)
+#define CTLD_AGENT_BODY_MAX     NL_PROTO_BODY_MAX
+#define CTLD_LIST_LIMIT_DEFAULT 1000
+#define CTLD_LIST_LIMIT_MAX     100000
+
+#define CTLD_ROUTES_MAX 16
+
+enum api_role {
+    ROLE_PUBLIC = 0, /* health and metrics */
+    ROLE_USER,
+    ROLE_AGENT,
+    ROLE_ADMIN,
+};
+
+struct route_params {
+    uint64_t id;  /* the {id} segment, when the pattern has one */
+    char bad[48]; /* ROUTE_BAD_ID: the segment that is not an id (cut to fit), for the 400 */
+};
+
+typedef void (*route_fn)(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/v1/jobs/{id}": {id} matches a decimal job id */
+    route_fn fn;
+    enum api_role role;
+    size_t body_max; /* 0: no body expected (anything sent is refused as too large) */
+};
+
+enum route_result {
+    ROUTE_FOUND = 0,
+    ROUTE_NO_PATH,   /* 404 */
+    ROUTE_NO_METHOD, /* 405: the path exists with other methods */
+    ROUTE_BAD_ID,    /* 400: {id} is not a canonical id ("099", "99abc"); p->bad names it */
+};
+
+/* Match method and path against table (n entries); *index and *p set when found, p->bad on
+ * ROUTE_BAD_ID. */
+enum route_result routes_match(const struct route *table, size_t n, const char *method,
+                               const char *path, size_t *index, struct route_params *p);
+
+#endif
