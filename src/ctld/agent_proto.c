@@ -548,8 +548,12 @@ json_t *agent_proto_answer_finish(struct agent_proto_answer *a, bool full_next)
     json_t *answer = json_pack("{s:o, s:o}", "launch", a->launch, "kill", a->kill);
     if (a->hold != NULL)
         json_object_set_new(answer, "hold", a->hold);
-    if (full_next)
-        json_object_set_new(answer, "full_next", json_true());
+    /*
+     * Always present: an agent sends deltas only to a controller that says
+     * full_next at all, so an older controller, which reads every running
+     * list as complete, never gets one.
+     */
+    json_object_set_new(answer, "full_next", json_boolean(full_next));
     free(a);
     return answer;
 }

@@ -70,12 +70,12 @@ done
 [ "$(printf '%s' "$RUN_A" | jq length)" = 2 ] || nl_fail "agent a got $RUN_A, not 2 launches"
 [ "$(printf '%s' "$RUN_B" | jq length)" = 2 ] || nl_fail "agent b got $RUN_B, not 2 launches"
 sync_as a ",\"seq\":1,\"full\":true,\"running\":$RUN_A"
-nl_expect 200 '(.kill | length) == 0 and .full_next == null'
+nl_expect 200 '(.kill | length) == 0 and .full_next == false'
 sync_as b ",\"seq\":1,\"full\":true,\"running\":$RUN_B"
 nl_expect 200 '(.kill | length) == 0'
 # A delta keeps them: nothing to say, nothing asked.
 sync_as a ",\"seq\":2,\"full\":false,\"running\":[]"
-nl_expect 200 '(.kill | length) == 0 and .full_next == null'
+nl_expect 200 '(.kill | length) == 0 and .full_next == false'
 
 # a restarts (same instance): accepted, and its two runs are requeued at once.
 reg "{\"agent\":\"a\",\"instance\":\"aa01\",\"nodes\":[\"$N0\",\"$N1\"]}"

@@ -35,7 +35,7 @@ nl_expect 200 "[.launch[].job] == [$J, $J] and [.launch[].run] == [1, 1] and ([.
 nl_expect 200 "all(.launch[]; .gpus == [0,1,2,3] and .env.CUDA_VISIBLE_DEVICES == \"0,1,2,3\" and .env.NORDLYS_JOB_ID == \"$J\" and .env.NORDLYS_RUN == \"1\" and .env.WORLD_SIZE == \"2\" and .env.MASTER_ADDR == \"127.0.0.1\" and .env.A == \"1\" and .cwd == \"/tmp\" and .command == [\"torchrun\",\"train.py\"] and .time_limit_s == 3600)"
 nl_expect 200 '([.launch[].env.NODE_RANK] | sort) == ["0", "1"] and (.launch[0].env.MASTER_PORT == .launch[1].env.MASTER_PORT)'
 nl_expect 200 "(.launch[0].env.NORDLYS_NODELIST | split(\",\") | sort) == ([\"$N0\", \"$N1\"] | sort)"
-nl_expect 200 ".launch[0].stdout == \"$NL_TMP/state/jobs/$J/stdout\""
+nl_expect 200 ".launch[0].stdout == \"$J/stdout\""
 # The output directory is the agent's to create (docs/api.md); agent_run checks the files.
 nl_http GET "/v1/jobs/$J"
 nl_expect 200 '.job.state == "RUNNING" and .job.start_time != null and (.job.nodes | length) == 2 and .job.run == 1'

@@ -12,7 +12,7 @@ nl_expect 200 '.status == "ok"'
 nl_http POST /v1/jobs '{"name":"a","command":["true"],"gpus":2,"tenant":"anchor"}'
 nl_expect 201 '.job.id > 0 and .job.state == "PENDING" and .job.tenant == "anchor" and .job.tier == "anchor" and .job.gpus == 2'
 A=$(nl_json .job.id)
-nl_expect 201 ".job.stdout == \"$NL_TMP/state/jobs/$A/stdout\""
+nl_expect 201 ".job.stdout == \"$A/stdout\""
 nl_http POST /v1/jobs '{"name":"b","command":["sleep","5"],"env":{"K":"V"},"cwd":"/tmp"}'
 nl_expect 201 '.job.name == "b" and .job.env.K == "V" and .job.cwd == "/tmp" and .job.tenant == "nor-research"'
 B=$(nl_json .job.id)
