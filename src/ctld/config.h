@@ -24,9 +24,11 @@ struct ctld_config {
     char *state_dir;   /* database, port file */
     char *output_root; /* "" = relative output paths (each agent's root), else absolute DIR */
     char *listen;      /* HOST:PORT, port 0 = ephemeral */
-    char *tls_cert;    /* PEM certificate (chain) for HTTPS; "" = plain HTTP */
-    char *tls_key;     /* PEM private key of tls_cert */
+
+    char *tls_cert;      /* PEM certificate (chain) for HTTPS; "" = plain HTTP */
+    char *tls_key;       /* PEM private key of tls_cert */
     bool allow_insecure; /* plain HTTP on a non-loopback address (warned) */
+
     uint64_t sched_interval_ms;
     uint64_t node_timeout_ms;
     uint64_t sync_interval_ms;

@@ -489,9 +489,9 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
     life_restart_clocks(c->life);
     log_info("listening on %s://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s%s",
              http_tls(c->http) ? "https" : "http", (int)(strrchr(cfg->listen, ':') - cfg->listen),
-             cfg->listen, http_port(c->http),
-             nl_facility_name(c->fac), (unsigned long long)nl_facility_gpus(c->fac),
-             nl_facility_nodes(c->fac), cfg->state_dir,
+             cfg->listen, http_port(c->http), nl_facility_name(c->fac),
+             (unsigned long long)nl_facility_gpus(c->fac), nl_facility_nodes(c->fac),
+             cfg->state_dir,
              durable_available(c->dur) ? "" : " (store unavailable: writes refused)");
     life_mark_dirty(c->life);
     return c;

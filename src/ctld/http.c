@@ -95,6 +95,7 @@ struct http {
     size_t nresumed; /* requests with resumed set */
     size_t buffered; /* bytes of request bodies allocated, all connections */
     uint64_t busy;   /* requests refused for HTTP_BUFFERED_MAX */
+
     char *tls_cert, *tls_key; /* PEM text, kept for MHD's life (it may refer to it) */
     bool starting;            /* inside MHD_start_daemon: keep MHD's first message */
     char start_msg[256];
