@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
 #include "common/file.h"
@@ -539,6 +540,11 @@ static int setup_tls(struct http *h, const char *listen_addr, const struct socka
     if (read_pem("--tls-cert", cert, "-----BEGIN CERTIFICATE-----", &h->tls_cert, err) < 0 ||
         read_pem("--tls-key", key, "PRIVATE KEY-----", &h->tls_key, err) < 0)
         return err->code;
+    /* Not refused: the operator may have reasons (a group the daemon shares); but said. */
+    struct stat st;
+    if (stat(key, &st) == 0 && (st.st_mode & 077) != 0)
+        log_warn("--tls-key %s: readable by group or others (mode %03o): chmod 600 it", key,
+                 (unsigned)(st.st_mode & 0777));
     return 0;
 }
 

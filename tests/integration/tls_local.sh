@@ -39,6 +39,13 @@ start_fails "plain HTTP off loopback" "0.0.0.0:0 is not a loopback address" --li
 [ $? = 2 ] && grep -q "needs both --tls-cert and --tls-key" "$NL_TMP/half.log" ||
     nl_fail "a certificate without a key: $(cat "$NL_TMP/half.log")"
 
+# A key others can read starts, with a warning.
+cp "$P/ctld.key" "$NL_TMP/open.key" && chmod 644 "$NL_TMP/open.key"
+nl_ctld_start "$NL_TMP/openkey" --tls-cert "$P/ctld.pem" --tls-key "$NL_TMP/open.key"
+grep -q "warn .*--tls-key $NL_TMP/open.key: readable by group or others (mode 644)" "$NL_LOG" ||
+    nl_fail "no warning for a key mode 644"
+nl_ctld_stop
+
 # --allow-insecure: it starts, and says what it costs.
 nl_ctld_start "$NL_TMP/insecure" --listen 0.0.0.0:0 --allow-insecure
 grep -q "warn .*0.0.0.0:.* without TLS (--allow-insecure)" "$NL_LOG" || nl_fail "no insecure warning"
@@ -47,6 +54,7 @@ nl_ctld_stop
 nl_ctld_start "$NL_TMP/state" --tls-cert "$P/ctld.pem" --tls-key "$P/ctld.key" \
     --sched-interval-ms 20 --sync-interval-ms 100
 grep -q "listening on https://127.0.0.1:$NL_PORT" "$NL_LOG" || nl_fail "not listening on https"
+grep -q "tls-key" "$NL_LOG" && nl_fail "a 0600 key was warned about: $(grep tls-key "$NL_LOG")"
 NL_URL="https://127.0.0.1:$NL_PORT"
 NORDLYS_URL=$NL_URL
 CURL_CA_BUNDLE="$P/ca.pem"
