@@ -59,6 +59,12 @@
  * controller carries on.
  */
 #define HTTP_BUFFERED_MAX ((size_t)256 * 1024 * 1024)
+/*
+ * GnuTLS's defaults, but TLS 1.2 and 1.3 only: Debian 12's NORMAL still
+ * offers TLS 1.1, which nothing that speaks to nordlysd needs (libcurl of
+ * the CLI and agents does 1.3).
+ */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 /* A PEM certificate chain or key larger than this is a wrong path, not a credential. */
 #define HTTP_PEM_MAX_BYTES (1024 * 1024)
 /* A request target longer than this is not one of ours (MHD's pool bounds it anyway). */
@@ -577,7 +583,8 @@ static struct MHD_Daemon *start_mhd(struct http *h, const struct sockaddr_in *sa
             (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY_BYTES, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
             h->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
-            MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
+            MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+            MHD_OPTION_END);
     h->starting = false;
     return mhd;
 }
