@@ -5,6 +5,11 @@
  *
  *   bench_submit --url http://127.0.0.1:PORT [--conns C] [--jobs N]
  *                [--warmup W] [--body JSON] [--get PATH] [--label TEXT]
+ *                [--ca-file PEM]
+ *
+ * An https:// URL is verified against --ca-file (else the system store),
+ * as the CLI and agents do; connections are kept alive, so the figure is
+ * TLS's per-request cost (record encryption), handshakes only at the start.
  *
  * One thread drives C libcurl easy handles through one multi handle, so
  * that the client costs a few microseconds per request and the figure is
@@ -37,7 +42,7 @@
 /* More connections than this is a typo, not a benchmark (MHD allows 10,000 in all). */
 #define CONNS_MAX 4096
 /* One latency sample per request: 10 M doubles is 80 MB, far beyond any run here. */
-#define JOBS_MAX 10000000u
+#define JOBS_MAX     10000000u
 #define DEFAULT_BODY "{\"name\":\"bench\",\"gpus\":1,\"command\":[\"sleep\",\"3600\"]}"
 
 struct opts {
@@ -45,6 +50,7 @@ struct opts {
     const char *body;
     const char *get_path; /* NULL: POST /v1/jobs */
     const char *label;
+    const char *ca_file; /* NULL: the system store */
     size_t conns, jobs, warmup;
 };
 
@@ -89,6 +95,8 @@ static void conn_setup(struct bench *b, struct conn *c)
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
     curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+    if (b->o->ca_file != NULL)
+        curl_easy_setopt(c->easy, CURLOPT_CAINFO, b->o->ca_file);
     if (b->o->get_path == NULL) {
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, b->headers);
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, b->o->body);
@@ -185,7 +193,7 @@ static double metric_value(const char *text, const char *name)
 }
 
 /* Committed jobs and group commits as the controller counts them; -1 when unreadable. */
-static void read_metrics(const char *base, double *submitted, double *commits)
+static void read_metrics(const char *base, const char *ca_file, double *submitted, double *commits)
 {
     char url[1024];
     snprintf(url, sizeof(url), "%s/metrics", base);
@@ -195,6 +203,8 @@ static void read_metrics(const char *base, double *submitted, double *commits)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
+    if (ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
     *submitted = *commits = -1;
     if (curl_easy_perform(e) == CURLE_OK && t.p != NULL) {
         *submitted = metric_value(t.p, "nordlys_jobs_submitted_total");
@@ -209,7 +219,7 @@ static void read_metrics(const char *base, double *submitted, double *commits)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_submit --url URL [--conns C] [--jobs N] [--warmup W]"
-                    " [--body JSON] [--get PATH] [--label TEXT]\n");
+                    " [--body JSON] [--get PATH] [--label TEXT] [--ca-file PEM]\n");
 }
 
 static int parse_count(const char *name, const char *text, size_t lo, size_t hi, size_t *out)
@@ -217,8 +227,7 @@ static int parse_count(const char *name, const char *text, size_t lo, size_t hi,
     char *end = NULL;
     unsigned long long v = strtoull(text ? text : "", &end, 10);
     if (text == NULL || text[0] < '0' || text[0] > '9' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "bench_submit: %s: '%s' is not %zu..%zu\n", name, text ? text : "", lo,
-                hi);
+        fprintf(stderr, "bench_submit: %s: '%s' is not %zu..%zu\n", name, text ? text : "", lo, hi);
         return -1;
     }
     *out = (size_t)v;
@@ -239,6 +248,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->get_path = v;
         else if (strcmp(k, "--label") == 0 && v)
             o->label = v;
+        else if (strcmp(k, "--ca-file") == 0 && v)
+            o->ca_file = v;
         else if (strcmp(k, "--conns") == 0)
             rc = parse_count("conns", v, 1, CONNS_MAX, &o->conns);
         else if (strcmp(k, "--jobs") == 0)
@@ -316,12 +327,12 @@ int main(int argc, char **argv)
     if (o.warmup > 0)
         run_phase(&b, o.warmup);
     double sub0, com0, sub1, com1;
-    read_metrics(o.url, &sub0, &com0);
+    read_metrics(o.url, o.ca_file, &sub0, &com0);
     b.record = true;
     int64_t t0 = nl_clock_monotonic_us();
     run_phase(&b, o.jobs);
     double wall_s = (double)(nl_clock_monotonic_us() - t0) / 1e6;
-    read_metrics(o.url, &sub1, &com1);
+    read_metrics(o.url, o.ca_file, &sub1, &com1);
     bool good = report(&b, wall_s, sub0 >= 0 && sub1 >= 0 ? sub1 - sub0 : -1,
                        com0 >= 0 && com1 >= 0 ? com1 - com0 : -1);
     for (size_t i = 0; i < o.conns; i++)

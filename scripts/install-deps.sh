@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config git
 libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux"
+libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux openssl"
 
 missing=""
 for p in $PKGS; do

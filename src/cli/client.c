@@ -40,7 +40,8 @@
 #define CLI_BODY_QUOTE_MAX 120
 
 struct cli_client {
-    char *url; /* base, without trailing '/' */
+    char *url;     /* base, without trailing '/' */
+    char *ca_file; /* NORDLYS_CA (set by --ca-file too), or NULL for the system store */
     CURL *curl;
 };
 
@@ -58,6 +59,8 @@ struct cli_client *cli_client_create(const char *base_url)
     while (n > 0 && base_url[n - 1] == '/')
         n--;
     c->url = xstrndup(base_url, n);
+    const char *ca = getenv("NORDLYS_CA");
+    c->ca_file = ca != NULL && ca[0] != '\0' ? xstrdup(ca) : NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     c->curl = curl_easy_init();
     if (c->curl == NULL) {
@@ -73,6 +76,7 @@ void cli_client_destroy(struct cli_client *c)
     if (c == NULL)
         return;
     curl_easy_cleanup(c->curl);
+    free(c->ca_file);
     curl_global_cleanup();
     free(c->url);
     free(c);
@@ -156,6 +160,11 @@ static int transport_error(struct cli_client *c, CURLcode rc, const char *errbuf
     curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
     if (os_errno != 0 && rc == CURLE_COULDNT_CONNECT)
         why = strerror((int)os_errno);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+        nl_err_set(err, -EHOSTUNREACH, "cannot reach controller at %s: %s (CA: %s)", c->url, why,
+                   c->ca_file ? c->ca_file : "the system store; give --ca-file or NORDLYS_CA");
+        return NL_CLI_UNREACHABLE;
+    }
     nl_err_set(err, -EHOSTUNREACH, "cannot reach controller at %s: %s", c->url, why);
     return NL_CLI_UNREACHABLE;
 }
@@ -175,6 +184,13 @@ static void set_request(struct cli_client *c, const char *method, const char *ur
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CLI_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, CLI_REQUEST_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "nordlys-cli/0.1");
+    /*
+     * https:// is verified against the given CA or the system store, and
+     * never without: peer and host checks are libcurl's defaults, kept on
+     * by not touching them here.
+     */
+    if (c->ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     /*
      * A proxy set in the environment for the outside world must not
      * swallow requests to a controller on loopback; an explicit no_proxy

@@ -25,6 +25,8 @@ static const struct cli_opt common_opts[] = {
         {"url", "URL", "controller to talk to (default $NORDLYS_URL, else " CLI_DEFAULT_URL ")"},
         {"json", NULL, "print the API's JSON answer instead of a table"},
         {"help", NULL, "show this help"},
+        {"ca-file", "FILE",
+         "CA to verify an https:// controller with (default $NORDLYS_CA, else the system's)"},
 };
 
 static bool is_http_url(const char *s)
@@ -55,6 +57,10 @@ static int parse_common(struct cli_args *args, size_t idx, const char *val, stru
         return 0;
     case 1:
         args->json = true;
+        return 0;
+    case 3:
+        /* The client reads NORDLYS_CA; the flag sets it for this run only. */
+        setenv("NORDLYS_CA", val, 1);
         return 0;
     default:
         args->help = true;

@@ -70,6 +70,12 @@ static const struct cfg_opt cfg_opts[] = {
         STR_OPT("listen", listen, "127.0.0.1:7420", NULL,
                 "HTTP address HOST:PORT (port 0: the previous run's port if free, else any "
                 "free port; written to STATE/ctld.port)"),
+        STR_OPT("tls-cert", tls_cert, "", NULL,
+                "PEM certificate (chain) to serve HTTPS with; needs --tls-key"),
+        STR_OPT("tls-key", tls_key, "", NULL, "PEM private key of --tls-cert (keep it 0600)"),
+        BOOL_OPT("allow-insecure", allow_insecure,
+                 "allow plain HTTP on a non-loopback --listen address (tokens and job data "
+                 "then cross the network in clear text; a warning is logged)"),
         UINT_OPT("sched-interval-ms", sched_interval_ms, "100", 1, 60000,
                  "least time between scheduling passes"),
         UINT_OPT("node-timeout-ms", node_timeout_ms, "5000", 100, 3600000,
@@ -214,6 +220,9 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
     if (rc == 0 && strlen(cfg->output_root) > NL_PROTO_PATH_MAX - 32)
         rc = nl_err_set(err, -EINVAL, "--output-root: longer than %u bytes",
                         NL_PROTO_PATH_MAX - 32);
+    if (rc == 0 && (cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
+        rc = nl_err_set(err, -EINVAL, "%s: HTTPS needs both --tls-cert and --tls-key",
+                        cfg->tls_cert[0] ? "--tls-cert" : "--tls-key");
     if (rc < 0)
         ctld_config_release(cfg);
     return rc;

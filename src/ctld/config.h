@@ -24,6 +24,11 @@ struct ctld_config {
     char *state_dir;   /* database, port file */
     char *output_root; /* "" = relative output paths (each agent's root), else absolute DIR */
     char *listen;      /* HOST:PORT, port 0 = ephemeral */
+
+    char *tls_cert;      /* PEM certificate (chain) for HTTPS; "" = plain HTTP */
+    char *tls_key;       /* PEM private key of tls_cert */
+    bool allow_insecure; /* plain HTTP on a non-loopback address (warned) */
+
     uint64_t sched_interval_ms;
     uint64_t node_timeout_ms;
     uint64_t sync_interval_ms;
@@ -34,7 +39,7 @@ struct ctld_config {
     bool init; /* replace a database that is empty or not nordlys's (moved aside) */
     bool print_config;
     bool help;
-    unsigned char source[16]; /* per option in table order: 0 default, 1 environment, 2 flag */
+    unsigned char source[24]; /* per option in table order: 0 default, 1 environment, 2 flag */
 };
 
 /*

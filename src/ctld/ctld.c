@@ -442,7 +442,10 @@ static int open_http(struct ctld *c, struct nl_err *err)
     struct http_ops ops = {.body_limit = api_body_limit,
                            .dispatch = api_dispatch,
                            .answered = api_answered,
-                           .arg = c};
+                           .arg = c,
+                           .tls_cert_file = c->cfg->tls_cert,
+                           .tls_key_file = c->cfg->tls_key,
+                           .allow_insecure = c->cfg->allow_insecure};
     const char *listen = c->cfg->listen, *colon = strrchr(listen, ':');
     unsigned port = colon && strcmp(colon, ":0") == 0 ? earlier_port(c) : 0;
     if (port != 0 && (size_t)(colon - listen) < 64) {
@@ -451,6 +454,9 @@ static int open_http(struct ctld *c, struct nl_err *err)
         snprintf(addr, sizeof(addr), "%s:%u", host, port);
         if (port_free(host, port) && (c->http = http_open(addr, &ops, err)) != NULL)
             return 0;
+        /* A refused certificate or address is not cured by another port. */
+        if (err->code != 0 && err->code != -EADDRINUSE)
+            return err->code;
         log_info("listen: the earlier port %u is taken: picking a free one", port);
     }
     c->http = http_open(listen, &ops, err);
@@ -481,10 +487,11 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
         c->port_file_pending = true;
     }
     life_restart_clocks(c->life);
-    log_info("listening on http://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s%s",
-             (int)(strrchr(cfg->listen, ':') - cfg->listen), cfg->listen, http_port(c->http),
-             nl_facility_name(c->fac), (unsigned long long)nl_facility_gpus(c->fac),
-             nl_facility_nodes(c->fac), cfg->state_dir,
+    log_info("listening on %s://%.*s:%u facility=%s gpus=%llu nodes=%u state=%s%s",
+             http_tls(c->http) ? "https" : "http", (int)(strrchr(cfg->listen, ':') - cfg->listen),
+             cfg->listen, http_port(c->http), nl_facility_name(c->fac),
+             (unsigned long long)nl_facility_gpus(c->fac), nl_facility_nodes(c->fac),
+             cfg->state_dir,
              durable_available(c->dur) ? "" : " (store unavailable: writes refused)");
     life_mark_dirty(c->life);
     return c;

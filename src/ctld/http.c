@@ -23,12 +23,16 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
+#include "common/file.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -55,6 +59,14 @@
  * controller carries on.
  */
 #define HTTP_BUFFERED_MAX ((size_t)256 * 1024 * 1024)
+/*
+ * GnuTLS's defaults, but TLS 1.2 and 1.3 only: Debian 12's NORMAL still
+ * offers TLS 1.1, which nothing that speaks to nordlysd needs (libcurl of
+ * the CLI and agents does 1.3).
+ */
+#define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* A PEM certificate chain or key larger than this is a wrong path, not a credential. */
+#define HTTP_PEM_MAX_BYTES (1024 * 1024)
 /* A request target longer than this is not one of ours (MHD's pool bounds it anyway). */
 #define HTTP_TARGET_MAX 8192
 
@@ -90,6 +102,10 @@ struct http {
     size_t nresumed; /* requests with resumed set */
     size_t buffered; /* bytes of request bodies allocated, all connections */
     uint64_t busy;   /* requests refused for HTTP_BUFFERED_MAX */
+
+    char *tls_cert, *tls_key; /* PEM text, kept for MHD's life (it may refer to it) */
+    bool starting;            /* inside MHD_start_daemon: keep MHD's first message */
+    char start_msg[256];
 };
 
 static void peer_of(struct http_req *req)
@@ -459,6 +475,120 @@ static uint16_t bound_port(struct MHD_Daemon *mhd)
     return ntohs(sa.sin_port);
 }
 
+/*
+ * MHD's own messages. During MHD_start_daemon the first one is the most
+ * specific (GnuTLS's reason for refusing a key, bind's errno), so it is
+ * kept for http_open's error; later ones are about single connections (a
+ * client that failed the TLS handshake) and go to the log.
+ */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct http *h = cls;
+    char msg[sizeof(h->start_msg)];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+#pragma GCC diagnostic pop
+    msg[strcspn(msg, "\n")] = '\0';
+    if (!h->starting)
+        log_info("http: %s", msg);
+    else if (h->start_msg[0] == '\0')
+        snprintf(h->start_msg, sizeof(h->start_msg), "%s", msg);
+}
+
+/* Read one PEM file for TLS; err names the option and the file. */
+static int read_pem(const char *opt, const char *path, const char *marker, char **out,
+                    struct nl_err *err)
+{
+    size_t len = 0;
+    struct nl_err ferr = {0};
+    if (nl_file_read(path, HTTP_PEM_MAX_BYTES, out, &len, &ferr) < 0)
+        return nl_err_set(err, ferr.code, "%s: %s", opt, ferr.msg);
+    if (strstr(*out, marker) == NULL) {
+        free(*out);
+        *out = NULL;
+        return nl_err_set(err, -EINVAL, "%s: %s: no PEM '%s' block in it", opt, path, marker);
+    }
+    return 0;
+}
+
+/*
+ * Decide between HTTPS and plain HTTP, and load the certificate and key.
+ * Plain HTTP is for loopback (local development); anywhere else a bearer
+ * token in clear text is anyone's on the path, so it needs the operator's
+ * explicit allow_insecure.
+ */
+static int setup_tls(struct http *h, const char *listen_addr, const struct sockaddr_in *sa,
+                     struct nl_err *err)
+{
+    const char *cert = h->ops.tls_cert_file, *key = h->ops.tls_key_file;
+    bool have_cert = cert != NULL && cert[0] != '\0', have_key = key != NULL && key[0] != '\0';
+    if (have_cert != have_key)
+        return nl_err_set(err, -EINVAL, "%s: HTTPS needs both --tls-cert and --tls-key",
+                          have_cert ? "--tls-cert" : "--tls-key");
+    if (!have_cert) {
+        bool loopback = (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+        if (loopback)
+            return 0;
+        if (!h->ops.allow_insecure)
+            return nl_err_set(err, -EPERM,
+                              "listen: %s is not a loopback address: give --tls-cert and "
+                              "--tls-key for HTTPS (or --allow-insecure to send tokens and job "
+                              "data in clear text)",
+                              listen_addr);
+        log_warn("listen: %s without TLS (--allow-insecure): tokens and job data cross the "
+                 "network in clear text",
+                 listen_addr);
+        return 0;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return nl_err_set(err, -ENOTSUP, "--tls-cert: this libmicrohttpd was built without TLS");
+    if (read_pem("--tls-cert", cert, "-----BEGIN CERTIFICATE-----", &h->tls_cert, err) < 0 ||
+        read_pem("--tls-key", key, "PRIVATE KEY-----", &h->tls_key, err) < 0)
+        return err->code;
+    /* Not refused: the operator may have reasons (a group the daemon shares); but said. */
+    struct stat st;
+    if (stat(key, &st) == 0 && (st.st_mode & 077) != 0)
+        log_warn("--tls-key %s: readable by group or others (mode %03o): chmod 600 it", key,
+                 (unsigned)(st.st_mode & 0777));
+    return 0;
+}
+
+static void release_tls(struct http *h)
+{
+    /* The private key does not outlive the server in freed heap (volatile: not elided). */
+    for (volatile char *p = h->tls_key; p != NULL && *p != '\0'; p++)
+        *p = '\0';
+    free(h->tls_key);
+    free(h->tls_cert);
+}
+
+static struct MHD_Daemon *start_mhd(struct http *h, const struct sockaddr_in *sa)
+{
+    /*
+     * No MHD thread: MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD
+     * gives us its epoll fd to wait on in our own loop. LISTENING_ADDRESS_REUSE
+     * lets a restarted controller bind its old port at once. The TLS options
+     * come last so that without TLS they are cut off by the first END.
+     */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (h->tls_cert != NULL)
+        flags |= MHD_USE_TLS;
+    h->starting = true;
+    struct MHD_Daemon *mhd = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)HTTP_CONN_MEMORY_BYTES, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+            h->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+            MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_PRIORITIES, HTTP_TLS_PRIORITIES,
+            MHD_OPTION_END);
+    h->starting = false;
+    return mhd;
+}
+
 struct http *http_open(const char *listen_addr, const struct http_ops *ops, struct nl_err *err)
 {
     struct sockaddr_in sa;
@@ -466,27 +596,27 @@ struct http *http_open(const char *listen_addr, const struct http_ops *ops, stru
         return NULL;
     struct http *h = xcalloc(1, sizeof(*h));
     h->ops = *ops;
-    /*
-     * No MHD thread: MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD
-     * gives us its epoll fd to wait on in our own loop. LISTENING_ADDRESS_REUSE
-     * lets a restarted controller bind its old port at once.
-     */
-    h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-                              NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                              (size_t)HTTP_CONN_MEMORY_BYTES, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-                              (unsigned)1, MHD_OPTION_END);
+    if (setup_tls(h, listen_addr, &sa, err) < 0)
+        goto fail;
+    /* The file names are borrowed for this call only. */
+    h->ops.tls_cert_file = h->ops.tls_key_file = NULL;
+    h->mhd = start_mhd(h, &sa);
     if (h->mhd == NULL) {
-        nl_err_set(err, -EADDRINUSE, "listen: %s: cannot listen (address in use or not local)",
-                   listen_addr);
-        free(h);
-        return NULL;
+        const char *why = h->start_msg[0] ? h->start_msg : "address in use or not local";
+        if (h->tls_cert != NULL && (strstr(why, "TLS") || strstr(why, "certificate") ||
+                                    strstr(why, "key") || strstr(why, "GnuTLS")))
+            nl_err_set(err, -EINVAL, "--tls-cert %s / --tls-key %s: %s", ops->tls_cert_file,
+                       ops->tls_key_file, why);
+        else
+            nl_err_set(err, -EADDRINUSE, "listen: %s: cannot listen (%s)", listen_addr, why);
+        goto fail;
     }
     h->port = bound_port(h->mhd);
     return h;
+fail:
+    release_tls(h);
+    free(h);
+    return NULL;
 }
 
 void http_close(struct http *h)
@@ -497,8 +627,14 @@ void http_close(struct http *h)
     http_release_held(h);
     MHD_run(h->mhd);
     MHD_stop_daemon(h->mhd);
+    release_tls(h);
     free(h->held);
     free(h);
+}
+
+bool http_tls(const struct http *h)
+{
+    return h->tls_cert != NULL;
 }
 
 uint16_t http_port(const struct http *h)

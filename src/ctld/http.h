@@ -33,17 +33,29 @@ struct http_ops {
     /* req's answer has been queued after seconds (from its first byte); for metrics. */
     void (*answered)(void *arg, const struct http_req *req, double seconds);
     void *arg;
+    /*
+     * Listening options (borrowed for http_open). With tls_cert_file and
+     * tls_key_file (PEM), the server speaks HTTPS only. Without them, a
+     * listen address other than loopback is refused unless allow_insecure,
+     * which logs a warning: tokens and job secrets would cross the network
+     * in clear text.
+     */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    bool allow_insecure;
 };
 
 /*
  * Listen on listen_addr ("127.0.0.1:7420"; port 0 picks a free one).
  * Returns a new server, close with http_close; NULL with err naming the
- * address on failure. ops is copied.
+ * address, or the certificate or key file, on failure. ops is copied.
  */
 struct http *http_open(const char *listen_addr, const struct http_ops *ops, struct nl_err *err);
 /* Resumes held requests, stops the server. NULL-safe. */
 void http_close(struct http *h);
 
+/* True when the server speaks HTTPS. */
+bool http_tls(const struct http *h);
 /* The port actually bound (the ephemeral one when 0 was asked). */
 uint16_t http_port(const struct http *h);
 /* An fd that becomes readable when http_run has work (libmicrohttpd's epoll fd). */

@@ -132,6 +132,36 @@ static void test_config_init_and_window(void **state)
     ctld_config_release(&cfg);
 }
 
+/* TLS options: off by default, both files or neither, from flags or the environment. */
+static void test_config_tls(void **state)
+{
+    (void)state;
+    struct ctld_config cfg;
+    struct nl_err err = {0};
+    const char *a0[] = {"nordlysd"};
+    assert_int_equal(parse(&cfg, &err, 1, a0), 0);
+    assert_string_equal(cfg.tls_cert, "");
+    assert_string_equal(cfg.tls_key, "");
+    assert_false(cfg.allow_insecure);
+    ctld_config_release(&cfg);
+    const char *a1[] = {"nordlysd", "--tls-cert", "srv.pem"};
+    assert_int_equal(parse(&cfg, &err, 3, a1), -EINVAL);
+    assert_non_null(strstr(err.msg, "--tls-cert: HTTPS needs both --tls-cert and --tls-key"));
+    const char *a2[] = {"nordlysd", "--tls-key=srv.key"};
+    assert_int_equal(parse(&cfg, &err, 2, a2), -EINVAL);
+    assert_non_null(strstr(err.msg, "--tls-key: HTTPS needs both"));
+    env_keys[0] = "NORDLYS_TLS_CERT";
+    env_vals[0] = "/etc/nordlys/srv.pem";
+    env_keys[1] = "NORDLYS_TLS_KEY";
+    env_vals[1] = "/etc/nordlys/srv.key";
+    const char *a3[] = {"nordlysd", "--listen", "10.0.0.1:7420", "--allow-insecure"};
+    assert_int_equal(parse(&cfg, &err, 4, a3), 0);
+    assert_string_equal(cfg.tls_cert, "/etc/nordlys/srv.pem");
+    assert_string_equal(cfg.tls_key, "/etc/nordlys/srv.key");
+    assert_true(cfg.allow_insecure);
+    ctld_config_release(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +169,7 @@ int main(void)
             cmocka_unit_test_setup(test_config_flag_beats_env_beats_default, setup),
             cmocka_unit_test_setup(test_config_errors_name_the_option, setup),
             cmocka_unit_test_setup(test_config_init_and_window, setup),
+            cmocka_unit_test_setup(test_config_tls, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
