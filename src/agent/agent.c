@@ -35,10 +35,12 @@
  * would declare unlisted runs lost, so deltas are sent only to a controller
  * whose last answer carried full_next (true or false).
  */
+#define _GNU_SOURCE /* realpath */
 #include "agent.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +125,8 @@ struct agent {
     uint64_t syncs_ok, sync_bytes;
     int lock_fd; /* the state directory's lock, held for the agent's life */
     char instance[STATEDIR_INSTANCE_LEN];
-    char *runs_dir; /* STATE_DIR/runs: run records */
+    char *runs_dir;    /* STATE_DIR/runs: run records */
+    char *output_root; /* --output-root made absolute (the register names it) */
     char *name;     /* --agent-name, or HOSTNAME-INSTANCE8 by default */
     bool full_next; /* the next sync lists every live run */
     bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
@@ -159,6 +162,29 @@ static int setup_signals(struct agent *a, struct nl_err *err)
 
 static void set_nodes(struct agent *a, char **names, size_t n);
 
+/*
+ * Create the output root (0755: the agent's; each job's directory below it
+ * is its user's alone, jobs.h) and keep its absolute path. The default
+ * derives from --state-dir, which may be relative, and the controller
+ * shows whole output paths with the root the register names, so a
+ * relative root would show paths that lead nowhere from anywhere else.
+ */
+static int output_root_open(struct agent *a, struct nl_err *err)
+{
+    const char *root = a->conf->output_root;
+    char probe[PATH_MAX];
+    if (snprintf(probe, sizeof(probe), "%s/.", root) >= (int)sizeof(probe))
+        return nl_err_set(err, -ENAMETOOLONG, "--output-root %s: path too long", root);
+    int rc = nl_file_mkdir_parents(probe);
+    if (rc < 0)
+        return nl_err_set(err, rc, "--output-root %s: %s", root, strerror(-rc));
+    char *abs = realpath(root, NULL);
+    if (abs == NULL)
+        return nl_err_set(err, -errno, "--output-root %s: %s", root, strerror(errno));
+    a->output_root = abs;
+    return 0;
+}
+
 struct agent *agent_new(const struct agent_conf *conf, char *const *environ, struct nl_err *err)
 {
     struct agent *a = xcalloc(1, sizeof(*a));
@@ -190,6 +216,8 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     } else {
         a->name = xstrdup(conf->agent_name);
     }
+    if (output_root_open(a, err) < 0)
+        goto fail;
     size_t rl = strlen(conf->state_dir) + sizeof("/runs");
     a->runs_dir = xmalloc(rl);
     snprintf(a->runs_dir, rl, "%s/runs", conf->state_dir);
@@ -206,7 +234,7 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     }
     a->cg = agent_cg_open(conf->cgroup_root, a->name);
     struct jobs_conf jc = {.noop = conf->noop,
-                           .output_root = conf->output_root,
+                           .output_root = a->output_root,
                            .runs_dir = a->runs_dir,
                            .output_limit = (int64_t)conf->output_limit_mb * 1024 * 1024,
                            .cg = a->cg,
@@ -246,6 +274,7 @@ void agent_destroy(struct agent *a)
     free(a->by_name);
     free(a->agent_id);
     free(a->runs_dir);
+    free(a->output_root);
     free(a->name);
     if (a->lock_fd >= 0)
         close(a->lock_fd);
@@ -534,7 +563,8 @@ static void on_timer(struct agent *a)
         send_request(a, path, NULL, SETUP_TIMEOUT_MS, on_names);
         break;
     case PH_REGISTER:
-        proto_encode_register(&b, a->name, a->instance, a->nodes, a->nnodes, a->conf->emulate > 0);
+        proto_encode_register(&b, a->name, a->instance, a->nodes, a->nnodes, a->conf->emulate > 0,
+                              a->output_root);
         send_request(a, "/v1/agent/register", &b, SETUP_TIMEOUT_MS, on_register);
         break;
     case PH_SYNC:

@@ -77,7 +77,7 @@ static void buf_json_str(struct proto_buf *b, const char *s)
 }
 
 void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
-                           char *const *nodes, size_t n, bool emulated)
+                           char *const *nodes, size_t n, bool emulated, const char *output_root)
 {
     buf_puts(b, "{\"agent\":");
     buf_json_str(b, agent);
@@ -91,7 +91,12 @@ void proto_encode_register(struct proto_buf *b, const char *agent, const char *i
             buf_add(b, ",", 1);
         buf_json_str(b, nodes[i]);
     }
-    buf_puts(b, emulated ? "],\"emulated\":true}" : "],\"emulated\":false}");
+    buf_puts(b, emulated ? "],\"emulated\":true" : "],\"emulated\":false");
+    if (output_root != NULL) {
+        buf_puts(b, ",\"output_root\":");
+        buf_json_str(b, output_root);
+    }
+    buf_add(b, "}", 1);
 }
 
 static void encode_exit(struct proto_buf *b, const struct proto_exit *e)

@@ -118,10 +118,12 @@ struct proto_reg_answer {
 
 /*
  * Append the register request to b. names are borrowed; instance is the
- * agent's persistent instance key (statedir.h), omitted when NULL.
+ * agent's persistent instance key (statedir.h), omitted when NULL;
+ * output_root is the agent's absolute output root (the controller shows
+ * whole output paths with it), omitted when NULL.
  */
 void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
-                           char *const *nodes, size_t n, bool emulated);
+                           char *const *nodes, size_t n, bool emulated, const char *output_root);
 
 /*
  * Append the sync request to b: seq numbers the syncs of this agent

@@ -32,8 +32,11 @@ static void test_proto_encode_register(void **state)
     (void)state;
     char *nodes[] = {"narvik-osl-p000-r0001-n00", "narvik-osl-p000-r0001-n01"};
     struct proto_buf b = {0};
-    proto_encode_register(&b, "host1-1234", "0123456789abcdef0123456789abcdef", nodes, 2, true);
+    proto_encode_register(&b, "host1-1234", "0123456789abcdef0123456789abcdef", nodes, 2, true,
+                          "/srv/nordlys \"out\"");
     json_t *root = load(&b);
+    assert_string_equal(json_string_value(json_object_get(root, "output_root")),
+                        "/srv/nordlys \"out\"");
     assert_string_equal(json_string_value(json_object_get(root, "agent")), "host1-1234");
     assert_string_equal(json_string_value(json_object_get(root, "instance")),
                         "0123456789abcdef0123456789abcdef");
@@ -41,6 +44,14 @@ static void test_proto_encode_register(void **state)
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_array_get(arr, 1)), "narvik-osl-p000-r0001-n01");
     assert_true(json_is_true(json_object_get(root, "emulated")));
+    json_decref(root);
+    free(b.data);
+    /* Without a root (and an instance) the fields are left out, not sent as null. */
+    b = (struct proto_buf){0};
+    proto_encode_register(&b, "a", NULL, nodes, 1, false, NULL);
+    root = load(&b);
+    assert_null(json_object_get(root, "output_root"));
+    assert_null(json_object_get(root, "instance"));
     json_decref(root);
     free(b.data);
 }
