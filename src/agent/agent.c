@@ -100,6 +100,17 @@ enum tag {
 /* One status line per minute: enough to see the agent is alive, not enough to flood. */
 #define STATUS_EVERY_US (60 * INT64_C(1000000))
 
+/*
+ * A register body always fits NL_PROTO_BODY_MAX: at most NL_PROTO_NODES_MAX
+ * names (opt.h), each of the safe alphabet (no escapes) and at most
+ * NL_PROTO_NODE_NAME_MAX bytes plus quotes and a comma, the output root
+ * (PATH_MAX, six bytes a byte at worst escaped), the name and instance.
+ */
+_Static_assert((uint64_t)NL_PROTO_NODES_MAX * (NL_PROTO_NODE_NAME_MAX + 3) + 6 * PATH_MAX +
+                               6 * (NL_PROTO_AGENT_ID_MAX + NL_PROTO_INSTANCE_MAX) + 256 <=
+                       NL_PROTO_BODY_MAX,
+               "a register body must fit NL_PROTO_BODY_MAX");
+
 struct agent {
     const struct agent_conf *conf;
     char **nodes; /* the names this agent stands for (owned) */
@@ -131,6 +142,7 @@ struct agent {
     bool full_next; /* the next sync lists every live run */
     bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
+    int64_t too_big_logged_us; /* a full running list too big for a sync was last logged */
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -539,7 +551,34 @@ static void send_sync(struct agent *a)
     a->seq++;
     size_t ne = jobs_exits(a->jobs, a->seq, &ex);
     struct proto_buf b = {0};
-    proto_encode_sync(&b, a->agent_id, a->seq, full, run, nr, ex, ne);
+    size_t nr_sent, ne_sent;
+    proto_encode_sync(&b, a->agent_id, a->seq, full, run, nr, ex, ne, NL_PROTO_BODY_MAX, &nr_sent,
+                      &ne_sent);
+    if (full && nr_sent < nr) {
+        /*
+         * A full list is complete or it is not one (the controller would
+         * take the runs left out for lost), and the protocol has no full
+         * list in parts: send a delta now, and keep asking for a full one.
+         */
+        if (now - a->too_big_logged_us >= FAIL_LOG_EVERY_US || a->too_big_logged_us == 0) {
+            log_err("%zu running jobs do not fit one sync body of %u bytes: sending deltas; a "
+                    "controller that lost track of them will not re-learn them",
+                    nr, NL_PROTO_BODY_MAX);
+            a->too_big_logged_us = now;
+        }
+        full = false;
+        a->last_full_us = 0;
+        b.len = 0;
+        nr = jobs_running(a->jobs, false, &run);
+        proto_encode_sync(&b, a->agent_id, a->seq, false, run, nr, ex, ne, NL_PROTO_BODY_MAX,
+                          &nr_sent, &ne_sent);
+    }
+    if (!full)
+        jobs_running_sent(a->jobs, nr_sent);
+    jobs_exits_sent(a->jobs, a->seq, ne_sent);
+    if (nr_sent < nr || ne_sent < ne)
+        log_debug(NL_LOGC_AGENT, "sync %" PRIu64 ": %zu of %zu running and %zu of %zu exits fit; "
+                  "the rest go next", a->seq, nr_sent, nr, ne_sent, ne);
     a->sync_bytes += b.len;
     a->sync_started_us = now;
     log_debug(NL_LOGC_AGENT, "sync %" PRIu64 " (%s): %zu running, %zu exits, %zu bytes", a->seq,

@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -82,7 +83,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct request *r = userdata;
     size_t n = size * nmemb;
-    if (r->len + n > AGENT_HTTP_BODY_MAX) {
+    if (r->len + n > NL_PROTO_ANSWER_MAX) {
         r->too_big = true;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
     }

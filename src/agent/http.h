@@ -35,11 +35,9 @@ typedef void (*agent_http_done_fn)(void *ctx, long status, const char *body, siz
                                    const char *curl_err);
 
 /*
- * Answers larger than this are cut off with an error. A GET /v1/nodes for
- * 2,000,000 nodes (AGENT_NODES_MAX) is about 400 MB at 200 bytes a node;
- * 1 GiB leaves room and still stops a runaway answer.
+ * Answers larger than NL_PROTO_ANSWER_MAX (common/proto_limits.h) are cut
+ * off with an error: it bounds a runaway answer.
  */
-#define AGENT_HTTP_BODY_MAX (1024u * 1024u * 1024u)
 
 /* A new client; NULL with err set when curl or epoll cannot be set up. */
 struct agent_http *agent_http_new(struct nl_err *err);

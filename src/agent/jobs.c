@@ -3,8 +3,11 @@
  * jobs.c - the agent's job table; see jobs.h.
  *
  * Containers: `bytag` holds every entry under a tag unique to it (the
- * heap and the keeper sockets name entries by tag), `bykey` maps (job << 22 |
- * node index) to the entry of that job's newest run on that node,
+ * heap and the keeper sockets name entries by tag), `bykey` finds the
+ * entry of a job's newest run on a node: a 63-bit job id and a node index
+ * do not pack into one 64-bit key, so the map is keyed by a hash of the
+ * pair and holds the head of a chain (key_next) of the entries that share
+ * the hash, each checked for its own id and node index,
  * `exited` lists entries waiting for an acknowledgement, and `heap`
  * orders deadlines. Two runs of one job on one
  * node exist together only briefly: the node's agent was cut off, the
@@ -63,7 +66,10 @@ enum deadline_kind {
 };
 
 struct job {
-    uint64_t key; /* (job, node index): shared by the runs of a job on a node */
+    uint64_t key;          /* hash of (job, node index): shared by the runs of a job on a node */
+    uint32_t node_idx;     /* the agent's index of node */
+    bool keyed;            /* in bykey's chain: the newest run of the job on the node */
+    struct job *key_next;  /* the next entry in bykey's chain of key */
     uint64_t tag; /* unique to this entry, never 0 */
     int64_t id;
     uint32_t run;
@@ -105,7 +111,7 @@ struct agent_jobs {
     struct deadline *heap;
     size_t nheap, cap_heap;
     struct proto_running *run_out; /* reused between syncs */
-    size_t cap_run;
+    size_t cap_run, run_listed;    /* run_listed: entries of the last jobs_running */
     struct proto_exit *exit_out;
     size_t cap_exit;
     uint64_t *fresh; /* tags of runs started since the last answered sync */
@@ -135,9 +141,56 @@ static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
 /* epoll tag of the timerfd; keeper sockets are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
 
+/* A hash of (job, node index) for bykey; never 0, which the map reserves. */
 static uint64_t job_key(int64_t id, uint32_t node_idx)
 {
-    return (uint64_t)id << 22 | node_idx;
+    uint64_t x = (uint64_t)id * UINT64_C(0x9e3779b97f4a7c15) ^ node_idx;
+    x ^= x >> 31; /* splitmix64's finaliser: spread both inputs over every bit */
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    return x != 0 ? x : 1;
+}
+
+/* The entry of the newest run of job id on node node_idx, or NULL. */
+static struct job *job_find(const struct agent_jobs *t, int64_t id, uint32_t node_idx)
+{
+    for (struct job *j = job_lookup(&t->bykey, job_key(id, node_idx)); j != NULL; j = j->key_next)
+        if (j->id == id && j->node_idx == node_idx)
+            return j;
+    return NULL;
+}
+
+/* Take j out of bykey's chain (it is no longer the newest run there, or it is freed). */
+static void job_unkey(struct agent_jobs *t, struct job *j)
+{
+    if (!j->keyed)
+        return;
+    struct job *head = job_lookup(&t->bykey, j->key);
+    if (head == j) {
+        if (j->key_next != NULL)
+            job_index(&t->bykey, j->key, j->key_next);
+        else
+            nl_u64map_del(&t->bykey, j->key, NULL);
+    } else {
+        struct job *p = head;
+        while (p != NULL && p->key_next != j)
+            p = p->key_next;
+        if (p != NULL)
+            p->key_next = j->key_next;
+    }
+    j->key_next = NULL;
+    j->keyed = false;
+}
+
+/* Make j the entry bykey finds for its (job, node), in place of an older run's. */
+static void job_rekey(struct agent_jobs *t, struct job *j)
+{
+    struct job *old = job_find(t, j->id, j->node_idx);
+    if (old != NULL)
+        job_unkey(t, old);
+    j->key_next = job_lookup(&t->bykey, j->key);
+    j->keyed = true;
+    job_index(&t->bykey, j->key, j);
 }
 
 static int64_t seconds_us(double s)
@@ -280,11 +333,12 @@ size_t jobs_unacked(const struct agent_jobs *t)
     return t->nexited;
 }
 
-static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint32_t run,
+static struct job *job_add(struct agent_jobs *t, int64_t id, uint32_t node_idx, uint32_t run,
                            const char *node)
 {
     struct job *j = xcalloc(1, sizeof(*j));
-    j->key = key;
+    j->key = job_key(id, node_idx);
+    j->node_idx = node_idx;
     j->tag = ++t->last_tag;
     j->id = id;
     j->run = run;
@@ -294,7 +348,7 @@ static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint3
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
     job_index(&t->bytag, j->tag, j);
-    job_index(&t->bykey, key, j);
+    job_rekey(t, j);
     t->live++;
     if (t->nfresh == t->cap_fresh) {
         t->cap_fresh = xgrow(t->cap_fresh, t->nfresh + 1);
@@ -525,13 +579,7 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
 
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx)
 {
-    if (l->job > JOBS_ID_MAX) {
-        log_err("job=%" PRId64 " node=%s: job id beyond %" PRId64 ", launch ignored", l->job,
-                l->node, JOBS_ID_MAX);
-        return;
-    }
-    uint64_t key = job_key(l->job, node_idx);
-    struct job *old = job_lookup(&t->bykey, key);
+    struct job *old = job_find(t, l->job, node_idx);
     if (old != NULL && old->run >= l->run) {
         log_debug(NL_LOGC_AGENT,
                   "job=%" PRId64 " run=%" PRIu32 " node=%s: launched again (run %" PRIu32
@@ -549,8 +597,9 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
                  l->job, l->node, l->run, old->run, old->run);
         start_kill(t, old, 0, "stale run");
     }
-    struct job *j = job_add(t, key, l->job, l->run, l->node);
-    j->grace_s = l->grace_s >= 0 ? l->grace_s : JOBS_DEFAULT_GRACE_S;
+    struct job *j = job_add(t, l->job, node_idx, l->run, l->node);
+    /* The controller fills grace_s in every launch; an older one may not. */
+    j->grace_s = l->grace_s >= 0 ? l->grace_s : NL_PROTO_GRACE_DEFAULT_S;
     double secs;
     if (node_idx == JOBS_NODE_IDX_MAX) {
         job_set_reason(j, "node %s is not served by this agent", l->node);
@@ -816,8 +865,23 @@ size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running 
         }
     }
     t->fresh_sent = t->nfresh;
+    t->run_listed = n;
     *out = t->run_out;
     return n;
+}
+
+void jobs_running_sent(struct agent_jobs *t, size_t n)
+{
+    if (n >= t->run_listed)
+        return;
+    /* Walk fresh as jobs_running did: the first n live entries went out. */
+    size_t listed = 0, i = 0;
+    for (; i < t->fresh_sent && listed < n; i++) {
+        const struct job *j = job_lookup(&t->bytag, t->fresh[i]);
+        listed += j != NULL && j->state != JOB_EXITED;
+    }
+    t->fresh_sent = i;
+    t->run_listed = n;
 }
 
 size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out)
@@ -832,6 +896,13 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
     }
     *out = t->exit_out;
     return t->nexited;
+}
+
+void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n)
+{
+    for (size_t i = n; i < t->nexited; i++)
+        if (t->exited[i]->sent_seq == seq)
+            t->exited[i]->sent_seq = 0; /* syncs count from 1 */
 }
 
 static bool held(const struct job *j, const struct proto_hold *hold, size_t n)
@@ -856,8 +927,7 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
         if (j->sent_seq == seq && !held(j, hold, n)) {
             nl_u64map_del(&t->bytag, j->tag, NULL);
             /* bykey may already name a newer run of the job on that node. */
-            if (job_lookup(&t->bykey, j->key) == j)
-                nl_u64map_del(&t->bykey, j->key, NULL);
+            job_unkey(t, j);
             if (j->rec_name[0] != '\0')
                 runrec_remove(t->conf.runs_dir, j->rec_name);
             job_free(j);

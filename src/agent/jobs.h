@@ -41,14 +41,8 @@ struct nl_err;
 struct agent_cg;
 struct agent_jobs;
 
-/*
- * Job ids must fit in 41 bits because a table key packs the job id with a
- * 22-bit node index (AGENT_NODES_MAX < 2^22); 2^41 is 2.2e12 jobs.
- */
-#define JOBS_ID_MAX       ((INT64_C(1) << 41) - 1)
-#define JOBS_NODE_IDX_MAX ((UINT32_C(1) << 22) - 1)
-/* The SIGTERM-to-SIGKILL grace for a time limit when the launch gives none (the API default). */
-#define JOBS_DEFAULT_GRACE_S 60
+/* The node index that names no node of this agent (indices are below NL_PROTO_NODES_MAX). */
+#define JOBS_NODE_IDX_MAX UINT32_MAX
 
 struct jobs_conf {
     bool noop;               /* ["sleep", S] runs as a timed no-op */
@@ -129,10 +123,23 @@ size_t jobs_unacked(const struct agent_jobs *t);
 size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running **out);
 
 /*
+ * Only the first n entries of the last jobs_running list (a delta) went
+ * into the sync (its body is bounded, proto.h): the rest stay new and go
+ * in a later delta.
+ */
+void jobs_running_sent(struct agent_jobs *t, size_t n);
+
+/*
  * The unacknowledged exits, tagged as sent in sync number seq: a
  * table-owned array valid until the next call that changes the table.
  */
 size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out);
+
+/*
+ * Only the first n exits of the last jobs_exits list went into sync seq:
+ * the rest are not tagged with it, so its answer does not forget them.
+ */
+void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n);
 
 /*
  * A sync answer arrived for sync number seq: forget the exits it carried,

@@ -45,7 +45,7 @@ static const struct opt_def opt_table[] = {
          "base URL of nordlysd"},
         {"nodes", OPT_LIST, "NAME[,NAME...]", NULL, 0, 0, F(nodes), F(nnodes), true,
          "facility node names this agent runs (one real node, or a few)"},
-        {"emulate", OPT_UINT, "N", "0", 1, AGENT_NODES_MAX, F(emulate), 0, true,
+        {"emulate", OPT_UINT, "N", "0", 1, NL_PROTO_NODES_MAX, F(emulate), 0, true,
          "stand for N unregistered nodes fetched from the controller"},
         {"noop", OPT_FLAG, NULL, "0", 0, 0, F(noop), 0, true,
          "with --emulate: run [\"sleep\", S] jobs as timed no-ops without a process"},
@@ -188,9 +188,9 @@ static int conv_list(const struct raw *r, char ***out, size_t *count, struct nl_
     size_t n = 1;
     for (const char *p = r->val; *p != '\0'; p++)
         n += *p == ',';
-    if (n > AGENT_NODES_MAX)
+    if (n > NL_PROTO_NODES_MAX)
         return nl_err_set(err, -EINVAL, "%s: %zu names exceed the limit %u", r->from, n,
-                          AGENT_NODES_MAX);
+                          NL_PROTO_NODES_MAX);
     char **v = xcalloc(n, sizeof(*v));
     const char *p = r->val;
     for (size_t i = 0; i < n; i++) {
@@ -201,7 +201,7 @@ static int conv_list(const struct raw *r, char ***out, size_t *count, struct nl_
     *out = v;
     *count = n;
     for (size_t i = 0; i < n; i++)
-        if (!safe_name(v[i], AGENT_NODE_NAME_MAX))
+        if (!safe_name(v[i], NL_PROTO_NODE_NAME_MAX))
             return nl_err_set(err, -EINVAL, "%s: '%s' is not a node name", r->from, v[i]);
     char **sorted = xcalloc(n, sizeof(*sorted));
     memcpy(sorted, v, n * sizeof(*sorted));

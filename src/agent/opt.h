@@ -19,16 +19,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/proto_limits.h"
+
 struct nl_err;
 
 /*
- * Limits on what one agent may stand for. 2,000,000 nodes covers the gw10
- * preset (about 5 million GPUs / 4 per node = 1.25 million nodes) in one
- * emulating process; a node name is a facility name (SITE-pPPP-rRRRR-nNN),
- * far below 128 bytes.
+ * What one agent may stand for (--nodes, --emulate) is bounded by the
+ * protocol: NL_PROTO_NODES_MAX names of at most NL_PROTO_NODE_NAME_MAX
+ * bytes (common/proto_limits.h), so a register this agent sends is never
+ * refused by its controller for its size.
  */
-#define AGENT_NODES_MAX     2000000u
-#define AGENT_NODE_NAME_MAX 128u
 
 struct agent_conf {
     char *controller; /* base URL, "http://127.0.0.1:7420" */

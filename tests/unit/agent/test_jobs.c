@@ -517,6 +517,41 @@ static void test_runs_of_one_job_are_kept_apart(void **state)
     assert_int_equal(jobs_unacked(f->t), 0);
 }
 
+/* Job ids are the controller's, up to 63 bits: every (id, node) pair is its own entry. */
+static void test_job_ids_take_63_bits(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "600", NULL};
+    const int64_t ids[] = {1, INT64_C(1) << 41, (INT64_C(1) << 41) + 1, INT64_C(1) << 62,
+                           INT64_MAX};
+    const uint32_t nodes[] = {0, 1, NL_PROTO_NODES_MAX - 1};
+    for (int pass = 0; pass < 2; pass++) /* the second pass repeats every launch: ignored */
+        for (size_t i = 0; i < 5; i++)
+            for (size_t k = 0; k < 3; k++) {
+                struct proto_launch l = mk(ids[i], argv, NULL);
+                l.node = k == 0 ? "n0" : k == 1 ? "n1" : "nlast";
+                jobs_launch(f->t, &l, nodes[k]);
+            }
+    assert_int_equal(jobs_live(f->t), 15);
+    assert_int_equal(jobs_unacked(f->t), 0);
+    /* A newer run of the largest id on one node replaces that entry only. */
+    struct proto_launch l = mk(INT64_MAX, argv, NULL);
+    l.run = 2;
+    l.node = "n1";
+    jobs_launch(f->t, &l, 1);
+    assert_int_equal(jobs_live(f->t), 15);
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 3, &ex), 1);
+    assert_int_equal(ex[0].job, INT64_MAX);
+    assert_int_equal(ex[0].run, 1);
+    assert_string_equal(ex[0].node, "n1");
+    jobs_ack(f->t, 3, NULL, 0);
+    jobs_launch(f->t, &l, 1); /* run 2 is still known after run 1's entry is gone */
+    assert_int_equal(jobs_live(f->t), 15);
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, true, &r), 15);
+}
+
 static void test_cgroup_per_job(void **state)
 {
     struct fx *f = *state;
@@ -910,6 +945,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_running_lists_each_node_and_unknown_node_fails,
                                             setup_noop, teardown),
+            cmocka_unit_test_setup_teardown(test_job_ids_take_63_bits, setup_noop, teardown),
             cmocka_unit_test_setup_teardown(test_runs_of_one_job_are_kept_apart, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cgroup_per_job, setup_cg, teardown),
             cmocka_unit_test_setup_teardown(test_keeper_kills_the_job_when_the_agent_dies, setup,

@@ -109,7 +109,7 @@ static void test_agent_conf_parse_errors_name_the_field(void **state)
     char *a10[] = {"agent", "--nodes", "n/1", NULL};
     expect_error(a10, NULL, "--nodes: 'n/1' is not a node name");
     char *a11[] = {"agent", "--emulate", "3000000", NULL};
-    expect_error(a11, NULL, "--emulate: 3000000 exceeds the maximum 2000000");
+    expect_error(a11, NULL, "--emulate: 3000000 exceeds the maximum 65536");
     char *e12[] = {"NORDLYS_NOOP=maybe", NULL};
     char *a12[] = {"agent", "--emulate", "3", NULL};
     expect_error(a12, e12, "NORDLYS_NOOP: 'maybe' is not a boolean (use 1 or 0)");
