@@ -55,7 +55,9 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cred.h"
 #include "http.h"
+#include "ident.h"
 #include "jobs.h"
 #include "launch.h"
 #include "nordlys/err.h"
@@ -174,6 +176,27 @@ static int setup_signals(struct agent *a, struct nl_err *err)
 
 static void set_nodes(struct agent *a, char **names, size_t n);
 
+/* Say once, at start, whose identity jobs take (issue 10: a non-root agent says so). */
+static void log_identity(const struct agent_conf *conf)
+{
+    struct ident self;
+    struct nl_err err = {0};
+    if (ident_self(&self, &err) < 0)
+        return;
+    if (geteuid() == 0)
+        log_info("running as root: each job runs as the account its launch names (root only "
+                 "where the controller allows it)");
+    else if (conf->run_as_self)
+        log_info("not root: every job runs as this agent's user '%s' (uid %ld), whatever user "
+                 "its launch names (--run-as-self)",
+                 self.name, (long)self.uid);
+    else
+        log_info("not root: jobs run as this agent's user '%s' (uid %ld); a launch naming "
+                 "another user fails (exit 126)",
+                 self.name, (long)self.uid);
+    ident_release(&self);
+}
+
 /*
  * Create the output root (0755: the agent's; each job's directory below it
  * is its user's alone, jobs.h) and keep its absolute path. The default
@@ -250,13 +273,32 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
                            .runs_dir = a->runs_dir,
                            .output_limit = (int64_t)conf->output_limit_mb * 1024 * 1024,
                            .cg = a->cg,
-                           .base_env = environ};
+                           .agent_env = environ,
+                           .exports = conf->export_env,
+                           .nexports = conf->nexport_env,
+                           .run_as_self = conf->run_as_self};
     a->jobs = jobs_new(&jc, err);
     if (a->jobs == NULL)
         goto fail;
-    a->http = agent_http_new(err);
+    char *token = NULL;
+    if (cred_token_load(conf->token_file, conf->token_env, &token, err) < 0)
+        goto fail;
+    if (token == NULL)
+        log_warn("no token (--token-file or NORDLYS_TOKEN): a controller that checks tokens "
+                 "will refuse the register");
+    if (conf->ca_file != NULL && access(conf->ca_file, R_OK) < 0) {
+        nl_err_set(err, -errno, "--ca-file %s: %s", conf->ca_file, strerror(errno));
+        free(token);
+        goto fail;
+    }
+    struct agent_http_conf hc = {.token = token, .ca_file = conf->ca_file};
+    a->http = agent_http_new(&hc, strncmp(conf->controller, "https://", 8) == 0, err);
+    if (token != NULL)
+        explicit_bzero(token, strlen(token));
+    free(token);
     if (a->http == NULL)
         goto fail;
+    log_identity(conf);
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (a->epfd < 0 || a->tfd < 0) {

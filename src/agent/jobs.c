@@ -47,6 +47,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "common/xalloc.h"
+#include "ident.h"
 #include "launch.h"
 #include "nordlys/err.h"
 #include "procs.h"
@@ -81,6 +82,7 @@ struct job {
     int64_t output_limit;     /* bytes per output file, 0 = none */
     char rec_name[64];        /* the run record's file name, "" when none was written */
     char *argv0, *cwd;        /* for exec failure messages */
+    char *user;               /* the account the job runs as, for failure messages */
     char cg_leaf[48];         /* "" when the job has no cgroup */
     double grace_s;           /* for the time limit */
     enum deadline_kind dl;
@@ -117,6 +119,9 @@ struct agent_jobs {
     uint64_t *fresh; /* tags of runs started since the last answered sync */
     size_t nfresh, cap_fresh, fresh_sent;
     size_t nreal;         /* live real runs (output limit checks) */
+    bool root;            /* the agent runs as root: jobs run as their users */
+    struct ident self;    /* the agent's own account */
+    bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
 };
 
@@ -274,6 +279,11 @@ struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err)
 {
     struct agent_jobs *t = xcalloc(1, sizeof(*t));
     t->conf = *conf;
+    t->root = geteuid() == 0;
+    if (ident_self(&t->self, err) < 0) {
+        jobs_destroy(t);
+        return NULL;
+    }
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
@@ -291,6 +301,7 @@ static void job_free(struct job *j)
     free(j->node);
     free(j->argv0);
     free(j->cwd);
+    free(j->user);
     free(j->reason);
     free(j);
 }
@@ -306,6 +317,7 @@ void jobs_destroy(struct agent_jobs *t)
     }
     nl_u64map_release(&t->bytag);
     nl_u64map_release(&t->bykey);
+    ident_release(&t->self);
     free(t->exited);
     free(t->heap);
     free(t->run_out);
@@ -512,14 +524,55 @@ static void schedule_output_check(struct agent_jobs *t)
     }
 }
 
+/*
+ * The account l runs as (ident.h): its "user" when the agent is root (root
+ * only with allow_root); the agent's own user when it is not root and the
+ * launch names that user, or --run-as-self; the agent's own user when the
+ * launch names none (a controller before issue 10, logged once).
+ */
+static int job_ident(struct agent_jobs *t, const struct proto_launch *l, struct ident *id,
+                     struct nl_err *err)
+{
+    if (l->user == NULL) {
+        if (!t->warned_no_user)
+            log_warn("launches name no user (a controller before accounts): such jobs run as "
+                     "the agent's user '%s'",
+                     t->self.name);
+        t->warned_no_user = true;
+        ident_copy(id, &t->self);
+        return 0;
+    }
+    if (t->root)
+        return ident_resolve(l->user, l->allow_root, id, err);
+    if (strcmp(l->user, t->self.name) == 0 || t->conf.run_as_self) {
+        ident_copy(id, &t->self);
+        return 0;
+    }
+    return nl_err_set(err, -EPERM,
+                      "user '%s': this agent is not root and runs jobs only as its own user '%s' "
+                      "(start it as root, or with --run-as-self)",
+                      l->user, t->self.name);
+}
+
 static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
                        uint32_t node_idx)
 {
     const char *cwd = l->cwd != NULL && l->cwd[0] == '/' ? l->cwd : "/";
+    struct ident id;
+    struct nl_err ierr = {0};
+    if (job_ident(t, l, &id, &ierr) < 0) {
+        /* 126 as a shell says "found but cannot run": the command is not at fault. */
+        job_set_reason(j, "launch: %s", ierr.msg);
+        job_finish(t, j, 126, 0, 0, 0);
+        return;
+    }
+    j->user = xstrdup(id.name);
     char out[PATH_MAX], err_path[PATH_MAX];
     if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
-        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path)))
+        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path))) {
+        ident_release(&id);
         return;
+    }
     j->output_limit = l->output_limit_bytes > 0 ? l->output_limit_bytes : t->conf.output_limit;
     int procs_fd = -1;
     char cg_dir[PATH_MAX] = "";
@@ -536,17 +589,21 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             j->cg_leaf[0] = '\0';
         }
     }
-    char **envp = launch_env_merge(t->conf.base_env, l->env);
+    char **envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports,
+                                   l->env);
     struct launch_spec spec = {.argv = l->argv,
                                .envp = envp,
                                .cwd = cwd,
+                               .id = &id,
+                               .output_root = t->conf.output_root,
                                .stdout_path = out,
                                .stderr_path = err_path,
                                .cgroup_procs_fd = procs_fd,
                                .cgroup_dir = cg_dir[0] ? cg_dir : NULL};
     struct nl_err err = {0};
     int rc = launch_spawn(&spec, &j->proc, &j->rep, &err);
-    free(envp);
+    launch_env_free(envp);
+    ident_release(&id);
     if (procs_fd >= 0)
         close(procs_fd);
     if (rc < 0) {
@@ -809,7 +866,10 @@ void jobs_dispatch(struct agent_jobs *t)
 
 static const char *stage_name(int stage)
 {
-    return stage == LAUNCH_STAGE_CHDIR ? "chdir" : stage == LAUNCH_STAGE_EXEC ? "exec" : "setup";
+    return stage == LAUNCH_STAGE_CHDIR  ? "chdir"
+           : stage == LAUNCH_STAGE_EXEC ? "exec"
+           : stage == LAUNCH_STAGE_IDS  ? "run as user"
+                                        : "setup";
 }
 
 /*
@@ -822,7 +882,9 @@ static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_
         agent_cg_job_remove(t->conf.cg, j->cg_leaf);
     if (j->rep.stage != LAUNCH_STAGE_NONE)
         job_set_reason(j, "%s %s: %s", stage_name(j->rep.stage),
-                       j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd : j->argv0,
+                       j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd
+                       : j->rep.stage == LAUNCH_STAGE_IDS ? j->user
+                                                          : j->argv0,
                        strerror(j->rep.err));
     int status = ex->status;
     /* A signal death is reported as the shell would: exit_code 128 + signal. */

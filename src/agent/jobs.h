@@ -51,7 +51,20 @@ struct jobs_conf {
     const char *runs_dir;    /* run records (runrec.h), or NULL for none; borrowed, must exist */
     int64_t output_limit;    /* bytes per output file when the launch gives none; 0 = none */
     struct agent_cg *cg;     /* per-job cgroups, or NULL; borrowed, outlives the table */
-    char *const *base_env;   /* environment every job starts from (the agent's); borrowed */
+    /*
+     * A job's environment is clean (launch_env_build): of the agent's own
+     * environment (agent_env) only the nexports variables named in
+     * exports (--export-env) reach it. Both borrowed.
+     */
+    char *const *agent_env;
+    char *const *exports;
+    size_t nexports;
+    /*
+     * An agent that is not root runs every job as its own user: a launch
+     * naming another account fails (exit 126) unless run_as_self is set
+     * (--run-as-self), which runs it as the agent's user instead.
+     */
+    bool run_as_self;
 };
 
 /* How often the sizes of the jobs' output files are checked against their limit. */

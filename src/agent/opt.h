@@ -43,6 +43,13 @@ struct agent_conf {
     char *agent_name;          /* default: the host name (see agent_default) */
     bool agent_name_default;   /* no --agent-name given: the agent appends its instance */
     char *cgroup_root;         /* "auto", "none" or a cgroup v2 mount point */
+    char *token_file;          /* --token-file: the agent's credential (mode 0600), or NULL */
+    char *token_env;           /* NORDLYS_TOKEN when set (used without --token-file), or NULL */
+    char *ca_file;             /* --ca-file / NORDLYS_CA: CA bundle for https://, or NULL */
+    char *export_env_text;     /* --export-env as given, or NULL */
+    char **export_env;         /* its names, split on commas (owned) */
+    size_t nexport_env;
+    bool run_as_self;          /* not root: run jobs naming another user as the agent's user */
     bool verbose;              /* debug logging of the agent category */
     bool help;                 /* --help seen: print usage and exit 0 */
     bool print_config;         /* --print-config seen: print the result and exit 0 */

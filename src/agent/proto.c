@@ -360,6 +360,14 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0)
         rc = get_int(o, "output_limit_bytes", where, 0, INT64_C(1) << 62, false, 0,
                      &l->output_limit_bytes, err);
+    if (rc == 0)
+        rc = get_str(o, "user", where, false, &l->user, err);
+    if (rc == 0 && l->user != NULL && l->user[0] == '\0')
+        rc = nl_err_set(err, -EINVAL, "%s.user: empty", where);
+    json_t *ar = json_object_get(o, "allow_root");
+    if (rc == 0 && ar != NULL && !json_is_null(ar) && !json_is_boolean(ar))
+        rc = nl_err_set(err, -EINVAL, "%s.allow_root: not a boolean", where);
+    l->allow_root = json_is_true(ar);
     return rc;
 }
 
@@ -481,6 +489,7 @@ void proto_work_release(struct proto_work *w)
         free(l->cwd);
         free(l->stdout_path);
         free(l->stderr_path);
+        free(l->user);
     }
     free(w->launch);
     for (size_t i = 0; i < w->nkill; i++)

@@ -73,6 +73,8 @@ struct proto_launch {
     int64_t memory_max_bytes;        /* cgroup memory.max; 0 = no limit */
     int64_t pids_max;                /* cgroup pids.max; 0 = no limit */
     int64_t output_limit_bytes;      /* per output file; 0 = the agent's --output-limit-mb */
+    char *user;      /* the Unix account to run as; NULL from a controller before issue 10 */
+    bool allow_root; /* the controller allows jobs as root (its --allow-root-jobs) */
 };
 
 struct proto_kill {

@@ -12,6 +12,7 @@
 /* clang-format off */
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,8 +35,10 @@
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
-static char *base_env[] = {"PATH=/usr/bin:/bin", "AGENT_BASE=inherited",
-                           "NORDLYS_JOB_ID=agent-value", NULL};
+/* The agent's environment: only what --export-env names (exports) reaches a job. */
+static char *base_env[] = {"PATH=/agent/only/bin", "AGENT_BASE=inherited",
+                           "NORDLYS_JOB_ID=agent-value", "AGENT_SECRET=not-for-jobs", NULL};
+static char *exports[] = {"AGENT_BASE", "NORDLYS_JOB_ID", "NOT_SET_IN_AGENT"};
 
 struct fx {
     char dir[64];
@@ -60,7 +63,9 @@ static int setup_common(void **state, bool noop, bool cgroups)
                           .output_root = f->dir,
                           .runs_dir = f->runs,
                           .cg = f->cg,
-                          .base_env = base_env};
+                          .agent_env = base_env,
+                          .exports = exports,
+                          .nexports = 3};
     struct nl_err err = {0};
     f->t = jobs_new(&c, &err);
     assert_non_null(f->t);
@@ -195,6 +200,7 @@ static void test_launch_env_stdout_exit_code(void **state)
     snprintf(err, sizeof(err), "%s/other/7.err", f->dir);
     char *argv[] = {"/bin/sh", "-c",
                     "echo \"$NORDLYS_JOB_ID $CUDA_VISIBLE_DEVICES $AGENT_BASE $WORLD_SIZE\"; "
+                    "echo \"${AGENT_SECRET-unset} $PATH ${NOT_SET_IN_AGENT-unset}\"; "
                     "echo oops >&2; exit 3",
                     NULL};
     char *env[] = {"NORDLYS_JOB_ID=7", "CUDA_VISIBLE_DEVICES=0,1", "WORLD_SIZE=2", NULL};
@@ -213,8 +219,12 @@ static void test_launch_env_stdout_exit_code(void **state)
     assert_true(e.end_time >= e.start_time);
     assert_true(e.max_rss_kb > 0);
     char *s = slurp(out);
-    /* The launch's NORDLYS_JOB_ID replaces the agent's; the agent's other variables stay. */
-    assert_string_equal(s, "7 0,1 inherited 2\n");
+    /*
+     * The launch's NORDLYS_JOB_ID replaces the agent's exported one; of the
+     * agent's other variables only the exported one reaches the job, and
+     * PATH is the default, not the agent's.
+     */
+    assert_string_equal(s, "7 0,1 inherited 2\nunset /usr/local/bin:/usr/bin:/bin unset\n");
     free(s);
     s = slurp(err);
     assert_string_equal(s, "oops\n");
@@ -237,6 +247,104 @@ static void test_launch_cwd_and_default_output(void **state)
     snprintf(want, sizeof(want), "%s\n", f->dir);
     char *s = slurp(path);
     assert_string_equal(s, want);
+    free(s);
+}
+
+/*
+ * Issue 10: as root, a job runs as the account its launch names, with that
+ * account's uid, gid and environment; its output is its user's alone (a
+ * 0600 file in a 0700 directory of its own) and another user's job cannot
+ * read it; root needs allow_root; an unknown account fails with 126.
+ */
+static void test_jobs_run_as_their_user(void **state)
+{
+    struct fx *f = *state;
+    struct passwd *pw = getpwnam("nobody");
+    if (geteuid() != 0 || pw == NULL) {
+        print_message("skipped: needs root and a 'nobody' account\n");
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    char home[256];
+    snprintf(home, sizeof(home), "%s", pw->pw_dir);
+    assert_int_equal(chmod(f->dir, 0755), 0); /* the output root: the agent's, 0755 */
+
+    char *argv[] = {"/bin/sh", "-c", "id -u; id -g; echo \"$HOME $USER $LOGNAME\"", NULL};
+    struct proto_launch l = mk(11, argv, NULL);
+    l.user = "nobody";
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 11, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    assert_null(e.reason);
+    char path[512], want[512], dir[256];
+    snprintf(dir, sizeof(dir), "%s/jobs/11", f->dir);
+    snprintf(path, sizeof(path), "%s/n0.out", dir);
+    snprintf(want, sizeof(want), "%ld\n%ld\n%s nobody nobody\n", (long)uid, (long)gid, home);
+    char *s = slurp(path);
+    assert_string_equal(s, want);
+    free(s);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, uid);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_uid, uid);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    snprintf(path, sizeof(path), "%s/jobs", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+
+    /* Root: refused without allow_root (126, the account named), run with it. */
+    char *whoami[] = {"/bin/sh", "-c", "id -u", NULL};
+    struct proto_launch r = mk(12, whoami, NULL);
+    r.user = "root";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 12, 10, &e));
+    assert_int_equal(e.exit_code, 126);
+    assert_string_equal(e.reason, "launch: user 'root': runs as root (uid 0), which needs the "
+                                  "controller's --allow-root-jobs");
+    r = mk(13, whoami, NULL);
+    r.user = "root";
+    r.allow_root = true;
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 13, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    snprintf(path, sizeof(path), "%s/jobs/13/n0.out", f->dir);
+    s = slurp(path);
+    assert_string_equal(s, "0\n");
+    free(s);
+
+    /* An unknown account: 126 and its name. */
+    r = mk(14, whoami, NULL);
+    r.user = "nl-no-such-user-x";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 14, 10, &e));
+    assert_int_equal(e.exit_code, 126);
+    assert_string_equal(e.reason, "launch: user 'nl-no-such-user-x': no such account on this node");
+
+    /* nobody cannot read root's job output, nor name it as its own output file. */
+    char cat[512];
+    snprintf(cat, sizeof(cat), "cat %s/jobs/13/n0.out", f->dir);
+    char *reader[] = {"/bin/sh", "-c", cat, NULL};
+    r = mk(15, reader, NULL);
+    r.user = "nobody";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 15, 10, &e));
+    assert_int_not_equal(e.exit_code, 0);
+    char other[256];
+    snprintf(other, sizeof(other), "%s/jobs/13/n0.out", f->dir);
+    r = mk(16, whoami, NULL);
+    r.user = "nobody";
+    r.stdout_path = other; /* absolute: opened with nobody's rights, so refused */
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 16, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(strstr(e.reason, "Permission denied"));
+    s = slurp(other);
+    assert_string_equal(s, "0\n"); /* untouched */
     free(s);
 }
 
@@ -646,7 +754,7 @@ static void test_keeper_kills_the_job_when_the_agent_dies(void **state)
     pid_t agent = fork();
     assert_true(agent >= 0);
     if (agent == 0) {
-        struct jobs_conf c = {.output_root = f->dir, .base_env = base_env};
+        struct jobs_conf c = {.output_root = f->dir, .agent_env = base_env};
         struct nl_err err = {0};
         struct agent_jobs *t = jobs_new(&c, &err);
         char *argv[] = {"/bin/sh", "-c", cmd, NULL};
@@ -930,6 +1038,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_exec_failure_is_127_with_reason, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_launch_chdir_and_output_failures, setup, teardown),
