@@ -153,7 +153,8 @@ static const char sync_answer[] =
         " \"WORLD_SIZE\": \"2\", \"NODE_RANK\": \"0\", \"NORDLYS_NODELIST\": \"a,b\"},"
         " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
         " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1},"
-        " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096}],"
+        " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096,"
+        " \"user\": \"alice\", \"allow_root\": true}],"
         " \"kill\": [{\"job\": 41, \"run\": 2, \"grace_s\": 60, \"reason\": \"preempt\"}],"
         " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}], \"full_next\": true}";
 
@@ -185,6 +186,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(l->memory_max_bytes, 1073741824);
     assert_int_equal(l->pids_max, 512);
     assert_int_equal(l->output_limit_bytes, 4096);
+    assert_string_equal(l->user, "alice");
+    assert_true(l->allow_root);
     assert_true(w.full_next);
     assert_true(w.knows_full);
     assert_int_equal(w.nkill, 1);
@@ -209,6 +212,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(w.launch[0].memory_max_bytes + w.launch[0].pids_max +
                              w.launch[0].output_limit_bytes,
                      0);
+    assert_null(w.launch[0].user); /* a controller before accounts names none */
+    assert_false(w.launch[0].allow_root);
     proto_work_release(&w);
 }
 
@@ -254,6 +259,18 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
             " \"env\": {\"A\": 1}}]}",
             "launch[0].env.A: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": \"\"}]}",
+            "launch[0].user: empty");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": 0}]}",
+            "launch[0].user: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": \"bob\", \"allow_root\": \"yes\"}]}",
+            "launch[0].allow_root: not a boolean");
     expect_sync_error("{\"kill\": [{\"job\": \"7\"}]}", "kill[0].job: not an integer");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": 1}]}", "kill[0].run: missing");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": -1}]}",
