@@ -467,10 +467,13 @@ static bool setup_answered(struct agent *a, const char *what, long status, const
     a->in_flight = false;
     if (status == 200)
         return true;
-    char msg[NL_ERR_MSG_MAX];
+    char msg[NL_ERR_MSG_MAX], which[96];
     proto_error_message(body, len, msg, sizeof(msg));
+    /* 401/403 among them: a token that is missing, expired or not for these nodes. */
+    snprintf(which, sizeof(which), "%s (HTTP %ld%s)", what, status,
+             status == 401 || status == 403 ? ", the agent's token" : "");
     if (status >= 400 && status < 500)
-        fatal(a, what, msg);
+        fatal(a, which, msg);
     else
         request_failed(a, cerr ? cerr : msg);
     return false;
@@ -549,7 +552,9 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
     if (status >= 400 && status < 500) {
         /* Our request is at fault: retrying is all we can do, and it must be loud. */
         proto_error_message(body, len, msg, sizeof(msg));
-        log_err("sync refused with HTTP %ld: %s", status, msg);
+        log_err("sync refused with HTTP %ld%s: %s", status,
+                status == 401 || status == 403 ? " (the agent's token: renew --token-file)" : "",
+                msg);
         return request_failed(a, msg);
     }
     if (status != 200) {

@@ -12,6 +12,7 @@
 /* clang-format off */
 #include <errno.h>
 #include <poll.h>
+#include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -346,6 +347,82 @@ static void test_jobs_run_as_their_user(void **state)
     s = slurp(other);
     assert_string_equal(s, "0\n"); /* untouched */
     free(s);
+}
+
+/*
+ * The launch's end in a table driven by the calling process (no cmocka in
+ * a forked child): the exit of job, 0 when it did not come in max_s.
+ */
+static const struct proto_exit *child_wait(struct agent_jobs *t, int64_t job, double max_s)
+{
+    static struct proto_exit e;
+    return wait_exit(t, job, max_s, &e) ? &e : NULL;
+}
+
+/* An agent that is not root runs jobs as itself; another account only with --run-as-self. */
+static void test_non_root_agent_runs_jobs_as_itself(void **state)
+{
+    struct fx *f = *state;
+    struct passwd *pw = getpwnam("nobody");
+    if (geteuid() != 0 || pw == NULL) {
+        print_message("skipped: needs root (to become nobody) and a 'nobody' account\n");
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    char root[128];
+    snprintf(root, sizeof(root), "%s/nobody-root", f->dir);
+    assert_int_equal(mkdir(root, 0755), 0);
+    assert_int_equal(chown(root, uid, gid), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+            _exit(10);
+        for (int pass = 0; pass < 2; pass++) {
+            struct jobs_conf c = {.output_root = root, .run_as_self = pass == 1};
+            struct nl_err err = {0};
+            struct agent_jobs *t = jobs_new(&c, &err);
+            if (t == NULL)
+                _exit(11);
+            char *argv[] = {"/bin/sh", "-c", "id -u", NULL};
+            struct proto_launch l = mk(20 + pass, argv, NULL);
+            l.user = "root";
+            l.allow_root = true;
+            jobs_launch(t, &l, 0);
+            const struct proto_exit *e = child_wait(t, 20 + pass, 10);
+            if (e == NULL)
+                _exit(12);
+            if (pass == 0 && (e->exit_code != 126 || e->reason == NULL ||
+                              strcmp(e->reason, "launch: user 'root': this agent is not root and "
+                                                "runs jobs only as its own user 'nobody' (start "
+                                                "it as root, or with --run-as-self)") != 0))
+                _exit(13);
+            if (pass == 1 && e->exit_code != 0)
+                _exit(14);
+            l = mk(30 + pass, argv, NULL);
+            l.user = "nobody"; /* its own user: always runs */
+            jobs_launch(t, &l, 0);
+            e = child_wait(t, 30 + pass, 10);
+            if (e == NULL || e->exit_code != 0)
+                _exit(15);
+            jobs_destroy(t);
+        }
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char path[256], want[32];
+    snprintf(want, sizeof(want), "%ld\n", (long)uid);
+    for (int job = 21; job <= 31; job += 10) {
+        snprintf(path, sizeof(path), "%s/jobs/%d/n0.out", root, job);
+        char *s = slurp(path);
+        assert_string_equal(s, want); /* as nobody, whatever the launch named */
+        free(s);
+    }
 }
 
 static void test_launch_exec_failure_is_127_with_reason(void **state)
@@ -1039,6 +1116,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
             cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_non_root_agent_runs_jobs_as_itself, setup,
+                                            teardown),
             cmocka_unit_test_setup_teardown(test_launch_exec_failure_is_127_with_reason, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_launch_chdir_and_output_failures, setup, teardown),
