@@ -430,9 +430,15 @@ static void request_ok(struct agent *a)
     a->failures = 0;
 }
 
-static void fatal(struct agent *a, const char *what, const char *msg)
+/* status: the HTTP status that refused, 0 when the refusal is the agent's own reading. */
+static void fatal(struct agent *a, const char *what, long status, const char *msg)
 {
-    log_err("%s refused by the controller: %s; stopping", what, msg);
+    /* 401/403: a token that is missing, expired, or does not cover these nodes. */
+    if (status > 0)
+        log_err("%s refused by the controller: %s (HTTP %ld%s); stopping", what, msg, status,
+                status == 401 || status == 403 ? ", the agent's token" : "");
+    else
+        log_err("%s refused by the controller: %s; stopping", what, msg);
     a->exit_code = 1;
     a->stopping = true;
     jobs_kill_all(a->jobs, SHUTDOWN_GRACE_S, "agent stopping");
@@ -467,13 +473,10 @@ static bool setup_answered(struct agent *a, const char *what, long status, const
     a->in_flight = false;
     if (status == 200)
         return true;
-    char msg[NL_ERR_MSG_MAX], which[96];
+    char msg[NL_ERR_MSG_MAX];
     proto_error_message(body, len, msg, sizeof(msg));
-    /* 401/403 among them: a token that is missing, expired or not for these nodes. */
-    snprintf(which, sizeof(which), "%s (HTTP %ld%s)", what, status,
-             status == 401 || status == 403 ? ", the agent's token" : "");
     if (status >= 400 && status < 500)
-        fatal(a, which, msg);
+        fatal(a, what, status, msg);
     else
         request_failed(a, cerr ? cerr : msg);
     return false;
@@ -492,7 +495,7 @@ static void on_names(void *ctx, long status, const char *body, size_t len, const
         return request_failed(a, err.msg);
     if (n == 0) {
         free(names);
-        return fatal(a, "--emulate", "the controller has no unregistered nodes");
+        return fatal(a, "--emulate", 0, "the controller has no unregistered nodes");
     }
     if (n < a->conf->emulate)
         log_warn("--emulate %" PRIu32 ": the controller has only %zu unregistered nodes; "
