@@ -108,7 +108,7 @@ enum tag {
  * NL_PROTO_NODE_NAME_MAX bytes plus quotes and a comma, the output root
  * (PATH_MAX, six bytes a byte at worst escaped), the name and instance.
  */
-_Static_assert((uint64_t)NL_PROTO_NODES_MAX * (NL_PROTO_NODE_NAME_MAX + 3) + 6 * PATH_MAX +
+_Static_assert((NL_PROTO_NODE_NAME_MAX + 3) * (uint64_t)NL_PROTO_NODES_MAX + 6 * PATH_MAX +
                                6 * (NL_PROTO_AGENT_ID_MAX + NL_PROTO_INSTANCE_MAX) + 256 <=
                        NL_PROTO_BODY_MAX,
                "a register body must fit NL_PROTO_BODY_MAX");
@@ -140,9 +140,9 @@ struct agent {
     char instance[STATEDIR_INSTANCE_LEN];
     char *runs_dir;    /* STATE_DIR/runs: run records */
     char *output_root; /* --output-root made absolute (the register names it) */
-    char *name;     /* --agent-name, or HOSTNAME-INSTANCE8 by default */
-    bool full_next; /* the next sync lists every live run */
-    bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
+    char *name;        /* --agent-name, or HOSTNAME-INSTANCE8 by default */
+    bool full_next;    /* the next sync lists every live run */
+    bool deltas;       /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
     int64_t too_big_logged_us; /* a full running list too big for a sync was last logged */
 };
@@ -627,8 +627,10 @@ static void send_sync(struct agent *a)
         jobs_running_sent(a->jobs, nr_sent);
     jobs_exits_sent(a->jobs, a->seq, ne_sent);
     if (nr_sent < nr || ne_sent < ne)
-        log_debug(NL_LOGC_AGENT, "sync %" PRIu64 ": %zu of %zu running and %zu of %zu exits fit; "
-                  "the rest go next", a->seq, nr_sent, nr, ne_sent, ne);
+        log_debug(NL_LOGC_AGENT,
+                  "sync %" PRIu64 ": %zu of %zu running and %zu of %zu exits fit; "
+                  "the rest go next",
+                  a->seq, nr_sent, nr, ne_sent, ne);
     a->sync_bytes += b.len;
     a->sync_started_us = now;
     log_debug(NL_LOGC_AGENT, "sync %" PRIu64 " (%s): %zu running, %zu exits, %zu bytes", a->seq,

@@ -64,9 +64,9 @@ int cred_token_load(const char *file, const char *env_token, char **token, struc
         return nl_err_set(err, -errno, "--token-file %s: %s", file,
                           errno == ELOOP ? "is a symbolic link" : strerror(errno));
     struct stat st;
-    int rc = fstat(fd, &st) < 0 ? nl_err_set(err, -errno, "--token-file %s: %s", file,
-                                             strerror(errno))
-                                : cred_check_file(file, &st, geteuid(), err);
+    int rc = fstat(fd, &st) < 0
+                     ? nl_err_set(err, -errno, "--token-file %s: %s", file, strerror(errno))
+                     : cred_check_file(file, &st, geteuid(), err);
     char *buf = NULL;
     if (rc == 0) {
         buf = xmalloc(CRED_TOKEN_MAX + 2);

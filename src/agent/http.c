@@ -112,8 +112,9 @@ struct agent_http *agent_http_new(const struct agent_http_conf *conf, bool need_
         return NULL;
     }
     if (need_tls && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
-        nl_err_set(err, -ENOTSUP, "--controller: https:// needs a libcurl with TLS, and this "
-                                  "one has none");
+        nl_err_set(err, -ENOTSUP,
+                   "--controller: https:// needs a libcurl with TLS, and this "
+                   "one has none");
         curl_global_cleanup();
         free(h);
         return NULL;

@@ -23,8 +23,8 @@ static int fill(const struct passwd *pw, struct ident *out)
     out->gid = pw->pw_gid;
     out->name = xstrdup(pw->pw_name);
     out->home = xstrdup(pw->pw_dir != NULL && pw->pw_dir[0] != '\0' ? pw->pw_dir : "/");
-    out->shell = xstrdup(pw->pw_shell != NULL && pw->pw_shell[0] != '\0' ? pw->pw_shell
-                                                                          : "/bin/sh");
+    out->shell =
+            xstrdup(pw->pw_shell != NULL && pw->pw_shell[0] != '\0' ? pw->pw_shell : "/bin/sh");
     int n = 32;
     for (;;) {
         gid_t *g = xcalloc((size_t)n, sizeof(*g));

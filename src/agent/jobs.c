@@ -67,11 +67,11 @@ enum deadline_kind {
 };
 
 struct job {
-    uint64_t key;          /* hash of (job, node index): shared by the runs of a job on a node */
-    uint32_t node_idx;     /* the agent's index of node */
-    bool keyed;            /* in bykey's chain: the newest run of the job on the node */
-    struct job *key_next;  /* the next entry in bykey's chain of key */
-    uint64_t tag; /* unique to this entry, never 0 */
+    uint64_t key;         /* hash of (job, node index): shared by the runs of a job on a node */
+    uint32_t node_idx;    /* the agent's index of node */
+    bool keyed;           /* in bykey's chain: the newest run of the job on the node */
+    struct job *key_next; /* the next entry in bykey's chain of key */
+    uint64_t tag;         /* unique to this entry, never 0 */
     int64_t id;
     uint32_t run;
     char *node;
@@ -589,8 +589,8 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             j->cg_leaf[0] = '\0';
         }
     }
-    char **envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports,
-                                   l->env);
+    char **envp =
+            launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, l->env);
     struct launch_spec spec = {.argv = l->argv,
                                .envp = envp,
                                .cwd = cwd,

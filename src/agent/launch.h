@@ -41,9 +41,9 @@ struct nl_err;
 struct ident;
 
 struct launch_spec {
-    char *const *argv;       /* argv[0] is looked up in PATH from envp when it has no '/' */
-    char *const *envp;       /* the complete environment of the job (launch_env_build) */
-    const char *cwd;         /* absolute directory */
+    char *const *argv; /* argv[0] is looked up in PATH from envp when it has no '/' */
+    char *const *envp; /* the complete environment of the job (launch_env_build) */
+    const char *cwd;   /* absolute directory */
     /*
      * The account the job runs as: its uid, gid and groups are taken in the
      * job's process before exec when they are not the agent's own. The

@@ -251,9 +251,11 @@ int proto_decode_register(const char *body, size_t len, struct proto_reg_answer 
     int64_t sync_ms = 0, timeout_ms = 0;
     int rc = get_str(root, "agent_id", "register", true, &out->agent_id, err);
     if (rc == 0)
-        rc = get_int(root, "sync_interval_ms", "register", 1, NL_PROTO_SYNC_INTERVAL_MS_MAX, false, 1000, &sync_ms, err);
+        rc = get_int(root, "sync_interval_ms", "register", 1, NL_PROTO_SYNC_INTERVAL_MS_MAX, false,
+                     1000, &sync_ms, err);
     if (rc == 0)
-        rc = get_int(root, "node_timeout_ms", "register", 1, NL_PROTO_NODE_TIMEOUT_MS_MAX, false, 0, &timeout_ms, err);
+        rc = get_int(root, "node_timeout_ms", "register", 1, NL_PROTO_NODE_TIMEOUT_MS_MAX, false, 0,
+                     &timeout_ms, err);
     json_decref(root);
     if (rc < 0) {
         proto_reg_answer_release(out);

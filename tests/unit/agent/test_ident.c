@@ -83,10 +83,10 @@ static size_t count(char **v)
 static void test_env_builder(void **state)
 {
     (void)state;
-    struct ident id = {.uid = 1000, .gid = 1000, .name = "alice", .home = "/home/alice",
-                       .shell = "/bin/bash"};
-    char *agent_env[] = {"PATH=/agent/bin", "SECRET=agent-only", "KEEP=yes", "HOME=/root",
-                         "NL_TEST_TAG=t1", NULL};
+    struct ident id = {
+            .uid = 1000, .gid = 1000, .name = "alice", .home = "/home/alice", .shell = "/bin/bash"};
+    char *agent_env[] = {"PATH=/agent/bin", "SECRET=agent-only", "KEEP=yes",
+                         "HOME=/root",      "NL_TEST_TAG=t1",    NULL};
     char *exports[] = {"KEEP", "MISSING", "NL_TEST_TAG"};
     char *launch[] = {"CUDA_VISIBLE_DEVICES=0,1", "NORDLYS_JOB_ID=9", "KEEP=from-launch", NULL};
     char **env = launch_env_build(&id, agent_env, exports, 3, launch);

@@ -75,8 +75,15 @@ static void test_agent_conf_parse_env_then_flags(void **state)
     /* Issue 10: credentials, CA, the job environment's exports, --run-as-self. */
     char *envp2[] = {"NORDLYS_TOKEN=tok.en", "NORDLYS_CA=/etc/nordlys/ca.pem",
                      "NORDLYS_EXPORT_ENV=FROM_ENV", NULL};
-    char *argv2[] = {"nordlys-agent", "--nodes", "n1", "--token-file", "/etc/nordlys/agent.token",
-                     "--export-env", "NL_TEST_TAG,HTTP_PROXY", "--run-as-self", NULL};
+    char *argv2[] = {"nordlys-agent",
+                     "--nodes",
+                     "n1",
+                     "--token-file",
+                     "/etc/nordlys/agent.token",
+                     "--export-env",
+                     "NL_TEST_TAG,HTTP_PROXY",
+                     "--run-as-self",
+                     NULL};
     assert_int_equal(parse(&c, argv2, envp2, &err), 0);
     assert_string_equal(c.token_file, "/etc/nordlys/agent.token");
     assert_string_equal(c.token_env, "tok.en"); /* kept; the file is used first (cred.h) */
