@@ -412,11 +412,30 @@ static void job_set_reason(struct job *j, const char *fmt, ...)
     char buf[NL_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /*
+     * Cut short, the reason must not end inside a UTF-8 sequence: the
+     * controller refuses a sync that is not valid UTF-8, and the agent
+     * would send that sync again for ever.
+     */
+    if (n >= (int)sizeof(buf)) {
+        size_t len = strlen(buf), lead = len;
+        while (lead > 0 && ((unsigned char)buf[lead - 1] & 0xC0) == 0x80)
+            lead--;
+        if (lead > 0 && (unsigned char)buf[lead - 1] >= 0xC0) {
+            unsigned char c = (unsigned char)buf[lead - 1];
+            size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (len - (lead - 1) < want)
+                buf[lead - 1] = '\0'; /* drop the sequence the cut left incomplete */
+        }
+    }
     free(j->reason);
     j->reason = xstrdup(buf);
 }
+
+/* A reason always fits the protocol's bound: job_set_reason's buffer is smaller. */
+_Static_assert(NL_ERR_MSG_MAX <= NL_PROTO_EXIT_REASON_MAX, "exit reasons must fit the protocol");
 
 /* ---- launch ------------------------------------------------------------ */
 

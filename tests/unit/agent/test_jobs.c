@@ -425,6 +425,42 @@ static void test_non_root_agent_runs_jobs_as_itself(void **state)
     }
 }
 
+/* Valid UTF-8 (the controller refuses a sync that is not). */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        size_t n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        if (n == 0)
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
+/* A reason cut to its buffer never ends inside a UTF-8 sequence. */
+static void test_long_reason_stays_utf8(void **state)
+{
+    struct fx *f = *state;
+    char given[512] = "x";
+    for (int i = 0; i < 150; i++)
+        strcat(given, "\xc3\xa9"); /* e-acute: two bytes each, so the cut falls inside one */
+    strcat(given, "/../y");
+    char *argv[] = {"/bin/true", NULL};
+    struct proto_launch l = mk(17, argv, NULL);
+    l.stdout_path = given;
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 17, 5, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(e.reason);
+    assert_true(strlen(e.reason) >= 200);
+    assert_true(utf8_ok(e.reason));
+}
+
 static void test_launch_exec_failure_is_127_with_reason(void **state)
 {
     struct fx *f = *state;
@@ -1116,6 +1152,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
             cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_long_reason_stays_utf8, setup, teardown),
             cmocka_unit_test_setup_teardown(test_non_root_agent_runs_jobs_as_itself, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_launch_exec_failure_is_127_with_reason, setup,
