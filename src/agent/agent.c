@@ -35,10 +35,12 @@
  * would declare unlisted runs lost, so deltas are sent only to a controller
  * whose last answer carried full_next (true or false).
  */
+#define _GNU_SOURCE /* realpath */
 #include "agent.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +55,9 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "cred.h"
 #include "http.h"
+#include "ident.h"
 #include "jobs.h"
 #include "launch.h"
 #include "nordlys/err.h"
@@ -98,6 +102,17 @@ enum tag {
 /* One status line per minute: enough to see the agent is alive, not enough to flood. */
 #define STATUS_EVERY_US (60 * INT64_C(1000000))
 
+/*
+ * A register body always fits NL_PROTO_BODY_MAX: at most NL_PROTO_NODES_MAX
+ * names (opt.h), each of the safe alphabet (no escapes) and at most
+ * NL_PROTO_NODE_NAME_MAX bytes plus quotes and a comma, the output root
+ * (PATH_MAX, six bytes a byte at worst escaped), the name and instance.
+ */
+_Static_assert((NL_PROTO_NODE_NAME_MAX + 3) * (uint64_t)NL_PROTO_NODES_MAX + 6 * PATH_MAX +
+                               6 * (NL_PROTO_AGENT_ID_MAX + NL_PROTO_INSTANCE_MAX) + 256 <=
+                       NL_PROTO_BODY_MAX,
+               "a register body must fit NL_PROTO_BODY_MAX");
+
 struct agent {
     const struct agent_conf *conf;
     char **nodes; /* the names this agent stands for (owned) */
@@ -123,11 +138,13 @@ struct agent {
     uint64_t syncs_ok, sync_bytes;
     int lock_fd; /* the state directory's lock, held for the agent's life */
     char instance[STATEDIR_INSTANCE_LEN];
-    char *runs_dir; /* STATE_DIR/runs: run records */
-    char *name;     /* --agent-name, or HOSTNAME-INSTANCE8 by default */
-    bool full_next; /* the next sync lists every live run */
-    bool deltas;    /* the controller has shown it reads delta syncs (full_next) */
+    char *runs_dir;    /* STATE_DIR/runs: run records */
+    char *output_root; /* --output-root made absolute (the register names it) */
+    char *name;        /* --agent-name, or HOSTNAME-INSTANCE8 by default */
+    bool full_next;    /* the next sync lists every live run */
+    bool deltas;       /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
+    int64_t too_big_logged_us; /* a full running list too big for a sync was last logged */
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -158,6 +175,50 @@ static int setup_signals(struct agent *a, struct nl_err *err)
 }
 
 static void set_nodes(struct agent *a, char **names, size_t n);
+
+/* Say once, at start, whose identity jobs take (issue 10: a non-root agent says so). */
+static void log_identity(const struct agent_conf *conf)
+{
+    struct ident self;
+    struct nl_err err = {0};
+    if (ident_self(&self, &err) < 0)
+        return;
+    if (geteuid() == 0)
+        log_info("running as root: each job runs as the account its launch names (root only "
+                 "where the controller allows it)");
+    else if (conf->run_as_self)
+        log_info("not root: every job runs as this agent's user '%s' (uid %ld), whatever user "
+                 "its launch names (--run-as-self)",
+                 self.name, (long)self.uid);
+    else
+        log_info("not root: jobs run as this agent's user '%s' (uid %ld); a launch naming "
+                 "another user fails (exit 126)",
+                 self.name, (long)self.uid);
+    ident_release(&self);
+}
+
+/*
+ * Create the output root (0755: the agent's; each job's directory below it
+ * is its user's alone, jobs.h) and keep its absolute path. The default
+ * derives from --state-dir, which may be relative, and the controller
+ * shows whole output paths with the root the register names, so a
+ * relative root would show paths that lead nowhere from anywhere else.
+ */
+static int output_root_open(struct agent *a, struct nl_err *err)
+{
+    const char *root = a->conf->output_root;
+    char probe[PATH_MAX];
+    if (snprintf(probe, sizeof(probe), "%s/.", root) >= (int)sizeof(probe))
+        return nl_err_set(err, -ENAMETOOLONG, "--output-root %s: path too long", root);
+    int rc = nl_file_mkdir_parents(probe);
+    if (rc < 0)
+        return nl_err_set(err, rc, "--output-root %s: %s", root, strerror(-rc));
+    char *abs = realpath(root, NULL);
+    if (abs == NULL)
+        return nl_err_set(err, -errno, "--output-root %s: %s", root, strerror(errno));
+    a->output_root = abs;
+    return 0;
+}
 
 struct agent *agent_new(const struct agent_conf *conf, char *const *environ, struct nl_err *err)
 {
@@ -190,6 +251,8 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     } else {
         a->name = xstrdup(conf->agent_name);
     }
+    if (output_root_open(a, err) < 0)
+        goto fail;
     size_t rl = strlen(conf->state_dir) + sizeof("/runs");
     a->runs_dir = xmalloc(rl);
     snprintf(a->runs_dir, rl, "%s/runs", conf->state_dir);
@@ -206,17 +269,36 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     }
     a->cg = agent_cg_open(conf->cgroup_root, a->name);
     struct jobs_conf jc = {.noop = conf->noop,
-                           .output_root = conf->output_root,
+                           .output_root = a->output_root,
                            .runs_dir = a->runs_dir,
                            .output_limit = (int64_t)conf->output_limit_mb * 1024 * 1024,
                            .cg = a->cg,
-                           .base_env = environ};
+                           .agent_env = environ,
+                           .exports = conf->export_env,
+                           .nexports = conf->nexport_env,
+                           .run_as_self = conf->run_as_self};
     a->jobs = jobs_new(&jc, err);
     if (a->jobs == NULL)
         goto fail;
-    a->http = agent_http_new(err);
+    char *token = NULL;
+    if (cred_token_load(conf->token_file, conf->token_env, &token, err) < 0)
+        goto fail;
+    if (token == NULL)
+        log_warn("no token (--token-file or NORDLYS_TOKEN): a controller that checks tokens "
+                 "will refuse the register");
+    if (conf->ca_file != NULL && access(conf->ca_file, R_OK) < 0) {
+        nl_err_set(err, -errno, "--ca-file %s: %s", conf->ca_file, strerror(errno));
+        free(token);
+        goto fail;
+    }
+    struct agent_http_conf hc = {.token = token, .ca_file = conf->ca_file};
+    a->http = agent_http_new(&hc, strncmp(conf->controller, "https://", 8) == 0, err);
+    if (token != NULL)
+        explicit_bzero(token, strlen(token));
+    free(token);
     if (a->http == NULL)
         goto fail;
+    log_identity(conf);
     a->epfd = epoll_create1(EPOLL_CLOEXEC);
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (a->epfd < 0 || a->tfd < 0) {
@@ -246,6 +328,7 @@ void agent_destroy(struct agent *a)
     free(a->by_name);
     free(a->agent_id);
     free(a->runs_dir);
+    free(a->output_root);
     free(a->name);
     if (a->lock_fd >= 0)
         close(a->lock_fd);
@@ -347,9 +430,15 @@ static void request_ok(struct agent *a)
     a->failures = 0;
 }
 
-static void fatal(struct agent *a, const char *what, const char *msg)
+/* status: the HTTP status that refused, 0 when the refusal is the agent's own reading. */
+static void fatal(struct agent *a, const char *what, long status, const char *msg)
 {
-    log_err("%s refused by the controller: %s; stopping", what, msg);
+    /* 401/403: a token that is missing, expired, or does not cover these nodes. */
+    if (status > 0)
+        log_err("%s refused by the controller: %s (HTTP %ld%s); stopping", what, msg, status,
+                status == 401 || status == 403 ? ", the agent's token" : "");
+    else
+        log_err("%s refused by the controller: %s; stopping", what, msg);
     a->exit_code = 1;
     a->stopping = true;
     jobs_kill_all(a->jobs, SHUTDOWN_GRACE_S, "agent stopping");
@@ -387,7 +476,7 @@ static bool setup_answered(struct agent *a, const char *what, long status, const
     char msg[NL_ERR_MSG_MAX];
     proto_error_message(body, len, msg, sizeof(msg));
     if (status >= 400 && status < 500)
-        fatal(a, what, msg);
+        fatal(a, what, status, msg);
     else
         request_failed(a, cerr ? cerr : msg);
     return false;
@@ -406,7 +495,7 @@ static void on_names(void *ctx, long status, const char *body, size_t len, const
         return request_failed(a, err.msg);
     if (n == 0) {
         free(names);
-        return fatal(a, "--emulate", "the controller has no unregistered nodes");
+        return fatal(a, "--emulate", 0, "the controller has no unregistered nodes");
     }
     if (n < a->conf->emulate)
         log_warn("--emulate %" PRIu32 ": the controller has only %zu unregistered nodes; "
@@ -466,7 +555,9 @@ static void on_sync(void *ctx, long status, const char *body, size_t len, const 
     if (status >= 400 && status < 500) {
         /* Our request is at fault: retrying is all we can do, and it must be loud. */
         proto_error_message(body, len, msg, sizeof(msg));
-        log_err("sync refused with HTTP %ld: %s", status, msg);
+        log_err("sync refused with HTTP %ld%s: %s", status,
+                status == 401 || status == 403 ? " (the agent's token: renew --token-file)" : "",
+                msg);
         return request_failed(a, msg);
     }
     if (status != 200) {
@@ -510,7 +601,36 @@ static void send_sync(struct agent *a)
     a->seq++;
     size_t ne = jobs_exits(a->jobs, a->seq, &ex);
     struct proto_buf b = {0};
-    proto_encode_sync(&b, a->agent_id, a->seq, full, run, nr, ex, ne);
+    size_t nr_sent, ne_sent;
+    proto_encode_sync(&b, a->agent_id, a->seq, full, run, nr, ex, ne, NL_PROTO_BODY_MAX, &nr_sent,
+                      &ne_sent);
+    if (full && nr_sent < nr) {
+        /*
+         * A full list is complete or it is not one (the controller would
+         * take the runs left out for lost), and the protocol has no full
+         * list in parts: send a delta now, and keep asking for a full one.
+         */
+        if (now - a->too_big_logged_us >= FAIL_LOG_EVERY_US || a->too_big_logged_us == 0) {
+            log_err("%zu running jobs do not fit one sync body of %u bytes: sending deltas; a "
+                    "controller that lost track of them will not re-learn them",
+                    nr, NL_PROTO_BODY_MAX);
+            a->too_big_logged_us = now;
+        }
+        full = false;
+        a->last_full_us = 0;
+        b.len = 0;
+        nr = jobs_running(a->jobs, false, &run);
+        proto_encode_sync(&b, a->agent_id, a->seq, false, run, nr, ex, ne, NL_PROTO_BODY_MAX,
+                          &nr_sent, &ne_sent);
+    }
+    if (!full)
+        jobs_running_sent(a->jobs, nr_sent);
+    jobs_exits_sent(a->jobs, a->seq, ne_sent);
+    if (nr_sent < nr || ne_sent < ne)
+        log_debug(NL_LOGC_AGENT,
+                  "sync %" PRIu64 ": %zu of %zu running and %zu of %zu exits fit; "
+                  "the rest go next",
+                  a->seq, nr_sent, nr, ne_sent, ne);
     a->sync_bytes += b.len;
     a->sync_started_us = now;
     log_debug(NL_LOGC_AGENT, "sync %" PRIu64 " (%s): %zu running, %zu exits, %zu bytes", a->seq,
@@ -534,7 +654,8 @@ static void on_timer(struct agent *a)
         send_request(a, path, NULL, SETUP_TIMEOUT_MS, on_names);
         break;
     case PH_REGISTER:
-        proto_encode_register(&b, a->name, a->instance, a->nodes, a->nnodes, a->conf->emulate > 0);
+        proto_encode_register(&b, a->name, a->instance, a->nodes, a->nnodes, a->conf->emulate > 0,
+                              a->output_root);
         send_request(a, "/v1/agent/register", &b, SETUP_TIMEOUT_MS, on_register);
         break;
     case PH_SYNC:

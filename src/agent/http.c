@@ -7,17 +7,20 @@
  * epoll set; the outer loop only sees one descriptor. libcurl error codes
  * become text here and nowhere else.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -36,6 +39,8 @@ struct request {
 
 struct agent_http {
     CURLM *multi;
+    char *auth;    /* "Authorization: Bearer ..." or NULL */
+    char *ca_file; /* or NULL: the system store */
     int epfd, tfd;
     struct request *reqs; /* in flight */
     size_t pending;
@@ -82,7 +87,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct request *r = userdata;
     size_t n = size * nmemb;
-    if (r->len + n > AGENT_HTTP_BODY_MAX) {
+    if (r->len + n > NL_PROTO_ANSWER_MAX) {
         r->too_big = true;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
     }
@@ -96,7 +101,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-struct agent_http *agent_http_new(struct nl_err *err)
+struct agent_http *agent_http_new(const struct agent_http_conf *conf, bool need_tls,
+                                  struct nl_err *err)
 {
     struct agent_http *h = xcalloc(1, sizeof(*h));
     h->tfd = -1;
@@ -105,6 +111,21 @@ struct agent_http *agent_http_new(struct nl_err *err)
         free(h);
         return NULL;
     }
+    if (need_tls && !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_SSL)) {
+        nl_err_set(err, -ENOTSUP,
+                   "--controller: https:// needs a libcurl with TLS, and this "
+                   "one has none");
+        curl_global_cleanup();
+        free(h);
+        return NULL;
+    }
+    if (conf != NULL && conf->token != NULL) {
+        size_t n = strlen(conf->token) + sizeof("Authorization: Bearer ");
+        h->auth = xmalloc(n);
+        snprintf(h->auth, n, "Authorization: Bearer %s", conf->token);
+    }
+    if (conf != NULL && conf->ca_file != NULL)
+        h->ca_file = xstrdup(conf->ca_file);
     h->multi = curl_multi_init();
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
     h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -147,6 +168,10 @@ void agent_http_destroy(struct agent_http *h)
         close(h->tfd);
     if (h->epfd >= 0)
         close(h->epfd);
+    if (h->auth != NULL) /* a credential: do not leave it in freed memory */
+        explicit_bzero(h->auth, strlen(h->auth));
+    free(h->auth);
+    free(h->ca_file);
     curl_global_cleanup();
     free(h);
 }
@@ -187,7 +212,16 @@ int agent_http_request(struct agent_http *h, const char *url, char *body, size_t
     r->headers = curl_slist_append(NULL, "Content-Type: application/json");
     /* Without this curl waits a second for "100 Continue" before sending a large body. */
     r->headers = curl_slist_append(r->headers, "Expect:");
+    if (h->auth != NULL)
+        r->headers = curl_slist_append(r->headers, h->auth);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+    /* Only the two schemes, never a redirect elsewhere, and certificates always checked. */
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (h->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

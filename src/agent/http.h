@@ -21,6 +21,7 @@
 #ifndef NL_AGENT_HTTP_H
 #define NL_AGENT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct nl_err;
@@ -35,14 +36,28 @@ typedef void (*agent_http_done_fn)(void *ctx, long status, const char *body, siz
                                    const char *curl_err);
 
 /*
- * Answers larger than this are cut off with an error. A GET /v1/nodes for
- * 2,000,000 nodes (AGENT_NODES_MAX) is about 400 MB at 200 bytes a node;
- * 1 GiB leaves room and still stops a runaway answer.
+ * Answers larger than NL_PROTO_ANSWER_MAX (common/proto_limits.h) are cut
+ * off with an error: it bounds a runaway answer.
  */
-#define AGENT_HTTP_BODY_MAX (1024u * 1024u * 1024u)
 
-/* A new client; NULL with err set when curl or epoll cannot be set up. */
-struct agent_http *agent_http_new(struct nl_err *err);
+/*
+ * How the client speaks to the controller. token, when not NULL, goes in
+ * "Authorization: Bearer TOKEN" on every request. https:// URLs verify the
+ * controller's certificate and host name, always, against ca_file when not
+ * NULL, else the system store; there is no way to turn verification off.
+ * Both strings are copied.
+ */
+struct agent_http_conf {
+    const char *token;
+    const char *ca_file;
+};
+
+/*
+ * A new client; NULL with err set when curl or epoll cannot be set up, or
+ * when https is wanted (need_tls) and this libcurl has no TLS.
+ */
+struct agent_http *agent_http_new(const struct agent_http_conf *conf, bool need_tls,
+                                  struct nl_err *err);
 /* Abandon requests in flight (their callbacks are not called) and free everything. */
 void agent_http_destroy(struct agent_http *h);
 

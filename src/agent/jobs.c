@@ -3,8 +3,11 @@
  * jobs.c - the agent's job table; see jobs.h.
  *
  * Containers: `bytag` holds every entry under a tag unique to it (the
- * heap and the keeper sockets name entries by tag), `bykey` maps (job << 22 |
- * node index) to the entry of that job's newest run on that node,
+ * heap and the keeper sockets name entries by tag), `bykey` finds the
+ * entry of a job's newest run on a node: a 63-bit job id and a node index
+ * do not pack into one 64-bit key, so the map is keyed by a hash of the
+ * pair and holds the head of a chain (key_next) of the entries that share
+ * the hash, each checked for its own id and node index,
  * `exited` lists entries waiting for an acknowledgement, and `heap`
  * orders deadlines. Two runs of one job on one
  * node exist together only briefly: the node's agent was cut off, the
@@ -44,6 +47,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "common/xalloc.h"
+#include "ident.h"
 #include "launch.h"
 #include "nordlys/err.h"
 #include "procs.h"
@@ -63,8 +67,11 @@ enum deadline_kind {
 };
 
 struct job {
-    uint64_t key; /* (job, node index): shared by the runs of a job on a node */
-    uint64_t tag; /* unique to this entry, never 0 */
+    uint64_t key;         /* hash of (job, node index): shared by the runs of a job on a node */
+    uint32_t node_idx;    /* the agent's index of node */
+    bool keyed;           /* in bykey's chain: the newest run of the job on the node */
+    struct job *key_next; /* the next entry in bykey's chain of key */
+    uint64_t tag;         /* unique to this entry, never 0 */
     int64_t id;
     uint32_t run;
     char *node;
@@ -75,6 +82,7 @@ struct job {
     int64_t output_limit;     /* bytes per output file, 0 = none */
     char rec_name[64];        /* the run record's file name, "" when none was written */
     char *argv0, *cwd;        /* for exec failure messages */
+    char *user;               /* the account the job runs as, for failure messages */
     char cg_leaf[48];         /* "" when the job has no cgroup */
     double grace_s;           /* for the time limit */
     enum deadline_kind dl;
@@ -105,12 +113,15 @@ struct agent_jobs {
     struct deadline *heap;
     size_t nheap, cap_heap;
     struct proto_running *run_out; /* reused between syncs */
-    size_t cap_run;
+    size_t cap_run, run_listed;    /* run_listed: entries of the last jobs_running */
     struct proto_exit *exit_out;
     size_t cap_exit;
     uint64_t *fresh; /* tags of runs started since the last answered sync */
     size_t nfresh, cap_fresh, fresh_sent;
     size_t nreal;         /* live real runs (output limit checks) */
+    bool root;            /* the agent runs as root: jobs run as their users */
+    struct ident self;    /* the agent's own account */
+    bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
 };
 
@@ -135,9 +146,56 @@ static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
 /* epoll tag of the timerfd; keeper sockets are tagged with their entry's tag, never 0. */
 #define TAG_TIMER 0
 
+/* A hash of (job, node index) for bykey; never 0, which the map reserves. */
 static uint64_t job_key(int64_t id, uint32_t node_idx)
 {
-    return (uint64_t)id << 22 | node_idx;
+    uint64_t x = (uint64_t)id * UINT64_C(0x9e3779b97f4a7c15) ^ node_idx;
+    x ^= x >> 31; /* splitmix64's finaliser: spread both inputs over every bit */
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    return x != 0 ? x : 1;
+}
+
+/* The entry of the newest run of job id on node node_idx, or NULL. */
+static struct job *job_find(const struct agent_jobs *t, int64_t id, uint32_t node_idx)
+{
+    for (struct job *j = job_lookup(&t->bykey, job_key(id, node_idx)); j != NULL; j = j->key_next)
+        if (j->id == id && j->node_idx == node_idx)
+            return j;
+    return NULL;
+}
+
+/* Take j out of bykey's chain (it is no longer the newest run there, or it is freed). */
+static void job_unkey(struct agent_jobs *t, struct job *j)
+{
+    if (!j->keyed)
+        return;
+    struct job *head = job_lookup(&t->bykey, j->key);
+    if (head == j) {
+        if (j->key_next != NULL)
+            job_index(&t->bykey, j->key, j->key_next);
+        else
+            nl_u64map_del(&t->bykey, j->key, NULL);
+    } else {
+        struct job *p = head;
+        while (p != NULL && p->key_next != j)
+            p = p->key_next;
+        if (p != NULL)
+            p->key_next = j->key_next;
+    }
+    j->key_next = NULL;
+    j->keyed = false;
+}
+
+/* Make j the entry bykey finds for its (job, node), in place of an older run's. */
+static void job_rekey(struct agent_jobs *t, struct job *j)
+{
+    struct job *old = job_find(t, j->id, j->node_idx);
+    if (old != NULL)
+        job_unkey(t, old);
+    j->key_next = job_lookup(&t->bykey, j->key);
+    j->keyed = true;
+    job_index(&t->bykey, j->key, j);
 }
 
 static int64_t seconds_us(double s)
@@ -221,6 +279,11 @@ struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err)
 {
     struct agent_jobs *t = xcalloc(1, sizeof(*t));
     t->conf = *conf;
+    t->root = geteuid() == 0;
+    if (ident_self(&t->self, err) < 0) {
+        jobs_destroy(t);
+        return NULL;
+    }
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
@@ -238,6 +301,7 @@ static void job_free(struct job *j)
     free(j->node);
     free(j->argv0);
     free(j->cwd);
+    free(j->user);
     free(j->reason);
     free(j);
 }
@@ -253,6 +317,7 @@ void jobs_destroy(struct agent_jobs *t)
     }
     nl_u64map_release(&t->bytag);
     nl_u64map_release(&t->bykey);
+    ident_release(&t->self);
     free(t->exited);
     free(t->heap);
     free(t->run_out);
@@ -280,11 +345,12 @@ size_t jobs_unacked(const struct agent_jobs *t)
     return t->nexited;
 }
 
-static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint32_t run,
+static struct job *job_add(struct agent_jobs *t, int64_t id, uint32_t node_idx, uint32_t run,
                            const char *node)
 {
     struct job *j = xcalloc(1, sizeof(*j));
-    j->key = key;
+    j->key = job_key(id, node_idx);
+    j->node_idx = node_idx;
     j->tag = ++t->last_tag;
     j->id = id;
     j->run = run;
@@ -294,7 +360,7 @@ static struct job *job_add(struct agent_jobs *t, uint64_t key, int64_t id, uint3
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
     job_index(&t->bytag, j->tag, j);
-    job_index(&t->bykey, key, j);
+    job_rekey(t, j);
     t->live++;
     if (t->nfresh == t->cap_fresh) {
         t->cap_fresh = xgrow(t->cap_fresh, t->nfresh + 1);
@@ -346,11 +412,30 @@ static void job_set_reason(struct job *j, const char *fmt, ...)
     char buf[NL_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    /*
+     * Cut short, the reason must not end inside a UTF-8 sequence: the
+     * controller refuses a sync that is not valid UTF-8, and the agent
+     * would send that sync again for ever.
+     */
+    if (n >= (int)sizeof(buf)) {
+        size_t len = strlen(buf), lead = len;
+        while (lead > 0 && ((unsigned char)buf[lead - 1] & 0xC0) == 0x80)
+            lead--;
+        if (lead > 0 && (unsigned char)buf[lead - 1] >= 0xC0) {
+            unsigned char c = (unsigned char)buf[lead - 1];
+            size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (len - (lead - 1) < want)
+                buf[lead - 1] = '\0'; /* drop the sequence the cut left incomplete */
+        }
+    }
     free(j->reason);
     j->reason = xstrdup(buf);
 }
+
+/* A reason always fits the protocol's bound: job_set_reason's buffer is smaller. */
+_Static_assert(NL_ERR_MSG_MAX <= NL_PROTO_EXIT_REASON_MAX, "exit reasons must fit the protocol");
 
 /* ---- launch ------------------------------------------------------------ */
 
@@ -458,14 +543,55 @@ static void schedule_output_check(struct agent_jobs *t)
     }
 }
 
+/*
+ * The account l runs as (ident.h): its "user" when the agent is root (root
+ * only with allow_root); the agent's own user when it is not root and the
+ * launch names that user, or --run-as-self; the agent's own user when the
+ * launch names none (a controller before issue 10, logged once).
+ */
+static int job_ident(struct agent_jobs *t, const struct proto_launch *l, struct ident *id,
+                     struct nl_err *err)
+{
+    if (l->user == NULL) {
+        if (!t->warned_no_user)
+            log_warn("launches name no user (a controller before accounts): such jobs run as "
+                     "the agent's user '%s'",
+                     t->self.name);
+        t->warned_no_user = true;
+        ident_copy(id, &t->self);
+        return 0;
+    }
+    if (t->root)
+        return ident_resolve(l->user, l->allow_root, id, err);
+    if (strcmp(l->user, t->self.name) == 0 || t->conf.run_as_self) {
+        ident_copy(id, &t->self);
+        return 0;
+    }
+    return nl_err_set(err, -EPERM,
+                      "user '%s': this agent is not root and runs jobs only as its own user '%s' "
+                      "(start it as root, or with --run-as-self)",
+                      l->user, t->self.name);
+}
+
 static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
                        uint32_t node_idx)
 {
     const char *cwd = l->cwd != NULL && l->cwd[0] == '/' ? l->cwd : "/";
+    struct ident id;
+    struct nl_err ierr = {0};
+    if (job_ident(t, l, &id, &ierr) < 0) {
+        /* 126 as a shell says "found but cannot run": the command is not at fault. */
+        job_set_reason(j, "launch: %s", ierr.msg);
+        job_finish(t, j, 126, 0, 0, 0);
+        return;
+    }
+    j->user = xstrdup(id.name);
     char out[PATH_MAX], err_path[PATH_MAX];
     if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
-        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path)))
+        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path))) {
+        ident_release(&id);
         return;
+    }
     j->output_limit = l->output_limit_bytes > 0 ? l->output_limit_bytes : t->conf.output_limit;
     int procs_fd = -1;
     char cg_dir[PATH_MAX] = "";
@@ -482,17 +608,21 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             j->cg_leaf[0] = '\0';
         }
     }
-    char **envp = launch_env_merge(t->conf.base_env, l->env);
+    char **envp =
+            launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, l->env);
     struct launch_spec spec = {.argv = l->argv,
                                .envp = envp,
                                .cwd = cwd,
+                               .id = &id,
+                               .output_root = t->conf.output_root,
                                .stdout_path = out,
                                .stderr_path = err_path,
                                .cgroup_procs_fd = procs_fd,
                                .cgroup_dir = cg_dir[0] ? cg_dir : NULL};
     struct nl_err err = {0};
     int rc = launch_spawn(&spec, &j->proc, &j->rep, &err);
-    free(envp);
+    launch_env_free(envp);
+    ident_release(&id);
     if (procs_fd >= 0)
         close(procs_fd);
     if (rc < 0) {
@@ -525,13 +655,7 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
 
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx)
 {
-    if (l->job > JOBS_ID_MAX) {
-        log_err("job=%" PRId64 " node=%s: job id beyond %" PRId64 ", launch ignored", l->job,
-                l->node, JOBS_ID_MAX);
-        return;
-    }
-    uint64_t key = job_key(l->job, node_idx);
-    struct job *old = job_lookup(&t->bykey, key);
+    struct job *old = job_find(t, l->job, node_idx);
     if (old != NULL && old->run >= l->run) {
         log_debug(NL_LOGC_AGENT,
                   "job=%" PRId64 " run=%" PRIu32 " node=%s: launched again (run %" PRIu32
@@ -549,8 +673,9 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
                  l->job, l->node, l->run, old->run, old->run);
         start_kill(t, old, 0, "stale run");
     }
-    struct job *j = job_add(t, key, l->job, l->run, l->node);
-    j->grace_s = l->grace_s >= 0 ? l->grace_s : JOBS_DEFAULT_GRACE_S;
+    struct job *j = job_add(t, l->job, node_idx, l->run, l->node);
+    /* The controller fills grace_s in every launch; an older one may not. */
+    j->grace_s = l->grace_s >= 0 ? l->grace_s : NL_PROTO_GRACE_DEFAULT_S;
     double secs;
     if (node_idx == JOBS_NODE_IDX_MAX) {
         job_set_reason(j, "node %s is not served by this agent", l->node);
@@ -760,7 +885,10 @@ void jobs_dispatch(struct agent_jobs *t)
 
 static const char *stage_name(int stage)
 {
-    return stage == LAUNCH_STAGE_CHDIR ? "chdir" : stage == LAUNCH_STAGE_EXEC ? "exec" : "setup";
+    return stage == LAUNCH_STAGE_CHDIR  ? "chdir"
+           : stage == LAUNCH_STAGE_EXEC ? "exec"
+           : stage == LAUNCH_STAGE_IDS  ? "run as user"
+                                        : "setup";
 }
 
 /*
@@ -773,7 +901,9 @@ static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_
         agent_cg_job_remove(t->conf.cg, j->cg_leaf);
     if (j->rep.stage != LAUNCH_STAGE_NONE)
         job_set_reason(j, "%s %s: %s", stage_name(j->rep.stage),
-                       j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd : j->argv0,
+                       j->rep.stage == LAUNCH_STAGE_CHDIR ? j->cwd
+                       : j->rep.stage == LAUNCH_STAGE_IDS ? j->user
+                                                          : j->argv0,
                        strerror(j->rep.err));
     int status = ex->status;
     /* A signal death is reported as the shell would: exit_code 128 + signal. */
@@ -816,8 +946,23 @@ size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running 
         }
     }
     t->fresh_sent = t->nfresh;
+    t->run_listed = n;
     *out = t->run_out;
     return n;
+}
+
+void jobs_running_sent(struct agent_jobs *t, size_t n)
+{
+    if (n >= t->run_listed)
+        return;
+    /* Walk fresh as jobs_running did: the first n live entries went out. */
+    size_t listed = 0, i = 0;
+    for (; i < t->fresh_sent && listed < n; i++) {
+        const struct job *j = job_lookup(&t->bytag, t->fresh[i]);
+        listed += j != NULL && j->state != JOB_EXITED;
+    }
+    t->fresh_sent = i;
+    t->run_listed = n;
 }
 
 size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out)
@@ -832,6 +977,13 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
     }
     *out = t->exit_out;
     return t->nexited;
+}
+
+void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n)
+{
+    for (size_t i = n; i < t->nexited; i++)
+        if (t->exited[i]->sent_seq == seq)
+            t->exited[i]->sent_seq = 0; /* syncs count from 1 */
 }
 
 static bool held(const struct job *j, const struct proto_hold *hold, size_t n)
@@ -856,8 +1008,7 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
         if (j->sent_seq == seq && !held(j, hold, n)) {
             nl_u64map_del(&t->bytag, j->tag, NULL);
             /* bykey may already name a newer run of the job on that node. */
-            if (job_lookup(&t->bykey, j->key) == j)
-                nl_u64map_del(&t->bykey, j->key, NULL);
+            job_unkey(t, j);
             if (j->rec_name[0] != '\0')
                 runrec_remove(t->conf.runs_dir, j->rec_name);
             job_free(j);

@@ -41,14 +41,8 @@ struct nl_err;
 struct agent_cg;
 struct agent_jobs;
 
-/*
- * Job ids must fit in 41 bits because a table key packs the job id with a
- * 22-bit node index (AGENT_NODES_MAX < 2^22); 2^41 is 2.2e12 jobs.
- */
-#define JOBS_ID_MAX       ((INT64_C(1) << 41) - 1)
-#define JOBS_NODE_IDX_MAX ((UINT32_C(1) << 22) - 1)
-/* The SIGTERM-to-SIGKILL grace for a time limit when the launch gives none (the API default). */
-#define JOBS_DEFAULT_GRACE_S 60
+/* The node index that names no node of this agent (indices are below NL_PROTO_NODES_MAX). */
+#define JOBS_NODE_IDX_MAX UINT32_MAX
 
 struct jobs_conf {
     bool noop;               /* ["sleep", S] runs as a timed no-op */
@@ -57,7 +51,20 @@ struct jobs_conf {
     const char *runs_dir;    /* run records (runrec.h), or NULL for none; borrowed, must exist */
     int64_t output_limit;    /* bytes per output file when the launch gives none; 0 = none */
     struct agent_cg *cg;     /* per-job cgroups, or NULL; borrowed, outlives the table */
-    char *const *base_env;   /* environment every job starts from (the agent's); borrowed */
+    /*
+     * A job's environment is clean (launch_env_build): of the agent's own
+     * environment (agent_env) only the nexports variables named in
+     * exports (--export-env) reach it. Both borrowed.
+     */
+    char *const *agent_env;
+    char *const *exports;
+    size_t nexports;
+    /*
+     * An agent that is not root runs every job as its own user: a launch
+     * naming another account fails (exit 126) unless run_as_self is set
+     * (--run-as-self), which runs it as the agent's user instead.
+     */
+    bool run_as_self;
 };
 
 /* How often the sizes of the jobs' output files are checked against their limit. */
@@ -129,10 +136,23 @@ size_t jobs_unacked(const struct agent_jobs *t);
 size_t jobs_running(struct agent_jobs *t, bool full, const struct proto_running **out);
 
 /*
+ * Only the first n entries of the last jobs_running list (a delta) went
+ * into the sync (its body is bounded, proto.h): the rest stay new and go
+ * in a later delta.
+ */
+void jobs_running_sent(struct agent_jobs *t, size_t n);
+
+/*
  * The unacknowledged exits, tagged as sent in sync number seq: a
  * table-owned array valid until the next call that changes the table.
  */
 size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **out);
+
+/*
+ * Only the first n exits of the last jobs_exits list went into sync seq:
+ * the rest are not tagged with it, so its answer does not forget them.
+ */
+void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n);
 
 /*
  * A sync answer arrived for sync number seq: forget the exits it carried,

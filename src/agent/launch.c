@@ -46,6 +46,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@
 #include "common/clock.h"
 #include "common/file.h"
 #include "common/xalloc.h"
+#include "ident.h"
 #include "nordlys/err.h"
 #include "procs.h"
 
@@ -93,27 +95,65 @@ static char *resolve(const char *argv0, char *const *envp)
     return xstrdup(argv0);
 }
 
-char **launch_env_merge(char *const *base, char *const *over)
+/* A growing environment in which a name set again replaces its earlier entry, in place. */
+struct envb {
+    char **v;
+    size_t n, cap;
+};
+
+static void env_put(struct envb *e, char *kv)
 {
-    size_t nb = 0, no = 0;
-    while (base != NULL && base[nb] != NULL)
-        nb++;
-    while (over != NULL && over[no] != NULL)
-        no++;
-    char **env = xcalloc(nb + no + 1, sizeof(char *));
-    size_t n = 0;
-    for (size_t i = 0; i < nb; i++) {
-        const char *eq = strchr(base[i], '=');
-        size_t klen = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
-        bool replaced = false;
-        for (size_t k = 0; k < no && !replaced; k++)
-            replaced = strncmp(over[k], base[i], klen) == 0 && over[k][klen] == '=';
-        if (!replaced)
-            env[n++] = base[i];
+    const char *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+    for (size_t i = 0; i < e->n; i++) {
+        if (strncmp(e->v[i], kv, klen) == 0 && e->v[i][klen] == '=') {
+            free(e->v[i]);
+            e->v[i] = kv;
+            return;
+        }
     }
-    for (size_t k = 0; k < no; k++)
-        env[n++] = over[k];
-    return env;
+    if (e->n + 2 > e->cap) {
+        e->cap = xgrow(e->cap, e->n + 2);
+        e->v = xreallocarray(e->v, e->cap, sizeof(*e->v));
+    }
+    e->v[e->n++] = kv;
+    e->v[e->n] = NULL;
+}
+
+static void env_set(struct envb *e, const char *name, const char *value)
+{
+    size_t kl = strlen(name), vl = strlen(value);
+    char *kv = xmalloc(kl + vl + 2);
+    memcpy(kv, name, kl);
+    kv[kl] = '=';
+    memcpy(kv + kl + 1, value, vl + 1);
+    env_put(e, kv);
+}
+
+char **launch_env_build(const struct ident *id, char *const *agent_env, char *const *exports,
+                        size_t nexports, char *const *launch)
+{
+    struct envb e = {0};
+    env_set(&e, "PATH", LAUNCH_DEFAULT_PATH);
+    env_set(&e, "HOME", id->home);
+    env_set(&e, "USER", id->name);
+    env_set(&e, "LOGNAME", id->name);
+    env_set(&e, "SHELL", id->shell);
+    for (size_t i = 0; i < nexports; i++) {
+        const char *v = agent_env != NULL ? env_get(agent_env, exports[i]) : NULL;
+        if (v != NULL)
+            env_set(&e, exports[i], v);
+    }
+    for (size_t i = 0; launch != NULL && launch[i] != NULL; i++)
+        env_put(&e, xstrdup(launch[i]));
+    return e.v;
+}
+
+void launch_env_free(char **env)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        free(env[i]);
+    free(env);
 }
 
 /*
@@ -140,17 +180,79 @@ struct keeper_msg {
 #define KEEPER_START_TIMEOUT_MS 30000
 #define KEEPER_SWEEP_US         (10 * INT64_C(1000000))
 
-static int open_output(const char *what, const char *path, int *fd, struct nl_err *err)
+/* path lies below root (root itself excluded). */
+static bool below(const char *root, const char *path)
 {
-    int rc = nl_file_mkdir_parents(path);
+    size_t n = root != NULL ? strlen(root) : 0;
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    return n > 0 && strncmp(path, root, n) == 0 && path[n] == '/' && path[n + 1] != '\0';
+}
+
+/*
+ * The job's own directory dir, below the output root: its ancestors are
+ * the agent's (0755, as the root), dir itself is created 0700 and given to
+ * the job's user, so only that user can enter it. A directory that exists
+ * already is left as it is: it was made for this job (a requeued run), or
+ * it is another's, and then the open as the user below fails.
+ */
+static int job_dir(const char *dir, const struct ident *id, struct nl_err *err, const char *what)
+{
+    int rc = nl_file_mkdir_parents(dir);
     if (rc < 0)
-        return nl_err_set(err, rc, "%s %s: cannot create its directory: %s", what, path,
-                          strerror(-rc));
-    /* Append: a requeued job's second run keeps the first run's output above it. */
-    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (*fd < 0)
-        return nl_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
-    return 0;
+        return nl_err_set(err, rc, "%s directory %s: %s", what, dir, strerror(-rc));
+    if (mkdir(dir, 0700) < 0) {
+        if (errno == EEXIST)
+            return 0;
+        return nl_err_set(err, -errno, "%s directory %s: %s", what, dir, strerror(errno));
+    }
+    /* By descriptor, never following a link: the name could be swapped meanwhile. */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return nl_err_set(err, -errno, "%s directory %s: %s", what, dir, strerror(errno));
+    rc = 0;
+    if ((geteuid() == 0 && fchown(fd, id->uid, id->gid) < 0) || fchmod(fd, 0700) < 0)
+        rc = nl_err_set(err, -errno, "%s directory %s: %s", what, dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static int open_output(const struct launch_spec *spec, const char *what, const char *path, int *fd,
+                       struct nl_err *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir)
+        *slash = '\0';
+    bool ours = below(spec->output_root, dir);
+    if (ours) {
+        int rc = job_dir(dir, spec->id, err, what);
+        if (rc < 0)
+            return rc;
+    }
+    /* As the job's user from here: a path the job named opens with its rights alone. */
+    struct ident_saved saved;
+    int rc = ident_fs_enter(spec->id, &saved, err);
+    if (rc < 0)
+        return rc;
+    if (!ours)
+        rc = nl_file_mkdir_parents(path);
+    if (rc < 0) {
+        nl_err_set(err, rc, "%s %s: cannot create its directory: %s", what, path, strerror(-rc));
+    } else {
+        /*
+         * Append: a requeued job's second run keeps the first run's output
+         * above it. 0600: the output is its user's alone. O_NOFOLLOW: the
+         * file itself is never a link planted in its place.
+         */
+        *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (*fd < 0)
+            rc = nl_err_set(err, -errno, "%s %s: %s", what, path,
+                            errno == ELOOP ? "is a symbolic link" : strerror(errno));
+    }
+    ident_fs_leave(&saved);
+    return rc;
 }
 
 static _Noreturn void child_fail(int fd, int stage)
@@ -158,12 +260,28 @@ static _Noreturn void child_fail(int fd, int stage)
     struct launch_report rep = {.stage = stage, .err = errno};
     ssize_t n = write(fd, &rep, sizeof(rep));
     (void)n;
-    _exit(127);
+    /* 126: the command was found but cannot be run (as its user), as a shell says it. */
+    _exit(stage == LAUNCH_STAGE_IDS ? 126 : 127);
+}
+
+/*
+ * Take the job's account: groups, then gid, then uid (after setuid nothing
+ * else could be changed). Raw system calls: they change this process
+ * alone, where glibc's wrappers would also signal threads of the keeper's
+ * memory that are not ours (vfork shares it).
+ */
+static int take_ids(const struct ident *id)
+{
+    if (syscall(SYS_setgroups, id->ngroups, id->groups) < 0 ||
+        syscall(SYS_setresgid, id->gid, id->gid, id->gid) < 0 ||
+        syscall(SYS_setresuid, id->uid, id->uid, id->uid) < 0)
+        return -1;
+    return 0;
 }
 
 /* The job child, from vfork to execve: async-signal-safe calls only. */
 static _Noreturn void child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                            int err_fd, int report_fd, pid_t keeper)
+                            int err_fd, int report_fd, pid_t keeper, bool set_ids)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -176,18 +294,23 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (setpgid(0, 0) < 0)
         child_fail(report_fd, LAUNCH_STAGE_SETUP);
-    /*
-     * The second line of defence: if the keeper itself is killed, the job's
-     * first process dies with it. Checked after setting, as the keeper may
-     * have died just before.
-     */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != keeper)
-        child_fail(report_fd, LAUNCH_STAGE_SETUP);
     if (spec->cgroup_procs_fd >= 0) {
-        /* Best effort: a job outside its cgroup still runs and is still killed by group. */
+        /*
+         * Best effort: a job outside its cgroup still runs and is still killed
+         * by group. Before the ids change: moving into the cgroup is the agent's right.
+         */
         ssize_t n = write(spec->cgroup_procs_fd, "0", 1);
         (void)n;
     }
+    if (set_ids && take_ids(spec->id) < 0)
+        child_fail(report_fd, LAUNCH_STAGE_IDS);
+    /*
+     * The second line of defence: if the keeper itself is killed, the job's
+     * first process dies with it. Checked after setting, as the keeper may
+     * have died just before; set after the ids change, which clears it.
+     */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != keeper)
+        child_fail(report_fd, LAUNCH_STAGE_SETUP);
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         child_fail(report_fd, LAUNCH_STAGE_SETUP);
     /* Descriptors opened without O_CLOEXEC must not leak into the job. */
@@ -200,11 +323,11 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
 
 /* vfork and run the child; in the keeper, the child's pid or -1 (errno set). */
 static pid_t spawn_child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                         int err_fd, int report_fd, pid_t keeper)
+                         int err_fd, int report_fd, pid_t keeper, bool set_ids)
 {
     pid_t pid = vfork();
     if (pid == 0)
-        child(spec, file, in_fd, out_fd, err_fd, report_fd, keeper);
+        child(spec, file, in_fd, out_fd, err_fd, report_fd, keeper, set_ids);
     return pid;
 }
 
@@ -386,7 +509,9 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
         _exit(1);
     }
     struct keeper k = {.self = getpid(), .cgroup_dir = spec->cgroup_dir};
-    k.job = spawn_child(spec, file, in_fd, out_fd, err_fd, pipefd[1], k.self);
+    /* Only root changes ids; any other agent runs jobs as itself (ident.h). */
+    bool set_ids = geteuid() == 0;
+    k.job = spawn_child(spec, file, in_fd, out_fd, err_fd, pipefd[1], k.self, set_ids);
     m.err = errno;
     close(pipefd[1]);
     close(in_fd);
@@ -458,11 +583,11 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
         rc = nl_err_set(err, -errno, "stdin /dev/null: %s", strerror(errno));
         goto out;
     }
-    rc = open_output("stdout", spec->stdout_path, &out_fd, err);
+    rc = open_output(spec, "stdout", spec->stdout_path, &out_fd, err);
     if (rc == 0 && strcmp(spec->stdout_path, spec->stderr_path) == 0)
         err_fd = out_fd;
     else if (rc == 0)
-        rc = open_output("stderr", spec->stderr_path, &err_fd, err);
+        rc = open_output(spec, "stderr", spec->stderr_path, &err_fd, err);
     if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)

@@ -32,16 +32,33 @@
 #ifndef NL_AGENT_LAUNCH_H
 #define NL_AGENT_LAUNCH_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct nl_err;
+struct ident;
 
 struct launch_spec {
-    char *const *argv;       /* argv[0] is looked up in PATH from envp when it has no '/' */
-    char *const *envp;       /* the complete environment of the job */
-    const char *cwd;         /* absolute directory */
-    const char *stdout_path; /* absolute; parent directories are created (0755) */
+    char *const *argv; /* argv[0] is looked up in PATH from envp when it has no '/' */
+    char *const *envp; /* the complete environment of the job (launch_env_build) */
+    const char *cwd;   /* absolute directory */
+    /*
+     * The account the job runs as: its uid, gid and groups are taken in the
+     * job's process before exec when they are not the agent's own. The
+     * output files are opened with its file-system ids, so a path it names
+     * is only ever opened with its permissions.
+     */
+    const struct ident *id;
+    /*
+     * The agent's output root: below it, the file's own directory (the
+     * job's) is created 0700 and owned by the job's user, the directories
+     * above it 0755 and the agent's; elsewhere (a shared file system) the
+     * user creates every directory.
+     */
+    const char *output_root;
+    const char *stdout_path; /* absolute; the file is created 0600, owned by the job's user */
     const char *stderr_path; /* absolute; may equal stdout_path */
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
     const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
@@ -53,6 +70,7 @@ enum launch_stage {
     LAUNCH_STAGE_CHDIR,
     LAUNCH_STAGE_EXEC,
     LAUNCH_STAGE_SETUP, /* dup2, setpgid, prctl: should never happen */
+    LAUNCH_STAGE_IDS,   /* setgroups, setgid, setuid to the job's account: exit 126 */
 };
 
 struct launch_report {
@@ -110,11 +128,21 @@ void launch_signal(struct launch_proc *proc, int sig);
 /* Close the agent's descriptors of proc. */
 void launch_close(struct launch_proc *proc);
 
+/* The PATH a job gets unless its launch sets one. */
+#define LAUNCH_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+
 /*
- * A new NULL-terminated environment: base, with every variable that over
- * sets replaced, then over's variables. The array is owned by the caller
- * (free it); the strings are borrowed from base and over.
+ * A job's environment, clean: nothing of the agent's environment but what
+ * the operator named (--export-env). In order, a later entry of a name
+ * replacing an earlier one: PATH=LAUNCH_DEFAULT_PATH; HOME, USER, LOGNAME
+ * and SHELL of id's account; each variable of agent_env named in exports
+ * (nexports names; absent ones are skipped); then launch, the submitted
+ * environment with what nordlys sets (CUDA_VISIBLE_DEVICES, NORDLYS_*, the
+ * torch.distributed rendezvous). A new NULL-terminated array of new
+ * strings; free it with launch_env_free.
  */
-char **launch_env_merge(char *const *base, char *const *over);
+char **launch_env_build(const struct ident *id, char *const *agent_env, char *const *exports,
+                        size_t nexports, char *const *launch);
+void launch_env_free(char **env);
 
 #endif

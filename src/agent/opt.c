@@ -36,35 +36,45 @@ struct opt_def {
     size_t off, off2;    /* fields of struct agent_conf */
     bool env;            /* also read from the environment */
     const char *help;
+    const char *envvar; /* the variable's name when not NORDLYS_NAME; NULL = derived */
 };
 
 #define F(field) offsetof(struct agent_conf, field)
 
 static const struct opt_def opt_table[] = {
         {"controller", OPT_STR, "URL", "http://127.0.0.1:7420", 0, 0, F(controller), 0, true,
-         "base URL of nordlysd"},
+         "base URL of nordlysd", NULL},
         {"nodes", OPT_LIST, "NAME[,NAME...]", NULL, 0, 0, F(nodes), F(nnodes), true,
-         "facility node names this agent runs (one real node, or a few)"},
-        {"emulate", OPT_UINT, "N", "0", 1, AGENT_NODES_MAX, F(emulate), 0, true,
-         "stand for N unregistered nodes fetched from the controller"},
+         "facility node names this agent runs (one real node, or a few)", NULL},
+        {"emulate", OPT_UINT, "N", "0", 1, NL_PROTO_NODES_MAX, F(emulate), 0, true,
+         "stand for N unregistered nodes fetched from the controller", NULL},
         {"noop", OPT_FLAG, NULL, "0", 0, 0, F(noop), 0, true,
-         "with --emulate: run [\"sleep\", S] jobs as timed no-ops without a process"},
+         "with --emulate: run [\"sleep\", S] jobs as timed no-ops without a process", NULL},
         {"state-dir", OPT_STR, "DIR", "/var/lib/nordlys/agent", 0, 0, F(state_dir), 0, true,
-         "lock, instance key and records of running jobs (one agent per directory)"},
+         "lock, instance key and records of running jobs (one agent per directory)", NULL},
         {"output-root", OPT_STR, "DIR", NULL, 0, 0, F(output_root), 0, true,
-         "relative and default job output go here (default STATE_DIR/output)"},
+         "relative and default job output go here (default STATE_DIR/output)", NULL},
         {"output-limit-mb", OPT_UINT, "MB", "10240", 1, 16777216, F(output_limit_mb), 0, true,
-         "a job whose stdout or stderr file grows past this is killed; 0 = no limit"},
+         "a job whose stdout or stderr file grows past this is killed; 0 = no limit", NULL},
         {"sync-interval-ms", OPT_UINT, "MS", "0", 10, 3600000, F(sync_interval_ms), 0, true,
-         "sync period; 0 takes the controller's value"},
+         "sync period; 0 takes the controller's value", NULL},
         {"agent-name", OPT_STR, "NAME", NULL, 0, 0, F(agent_name), 0, true,
-         "name given to the controller (default HOSTNAME-INSTANCE: stable per state dir)"},
+         "name given to the controller (default HOSTNAME-INSTANCE: stable per state dir)", NULL},
         {"cgroup-root", OPT_STR, "DIR", "auto", 0, 0, F(cgroup_root), 0, true,
-         "cgroup v2 mount for per-job cgroups: auto, none or a path"},
-        {"verbose", OPT_FLAG, NULL, "0", 0, 0, F(verbose), 0, true, "debug logging"},
+         "cgroup v2 mount for per-job cgroups: auto, none or a path", NULL},
+        {"token-file", OPT_STR, "FILE", NULL, 0, 0, F(token_file), 0, true,
+         "the agent's token (mode 0600, owned by the agent's user); else $NORDLYS_TOKEN", NULL},
+        {"ca-file", OPT_STR, "FILE", NULL, 0, 0, F(ca_file), 0, true,
+         "CA certificates that verify an https:// controller (default: the system store)",
+         "NORDLYS_CA"},
+        {"export-env", OPT_STR, "NAME[,NAME...]", NULL, 0, 0, F(export_env_text), 0, true,
+         "agent environment variables passed to every job (jobs get a clean environment)", NULL},
+        {"run-as-self", OPT_FLAG, NULL, "0", 0, 0, F(run_as_self), 0, true,
+         "when not root: run jobs that name another user as the agent's own user", NULL},
+        {"verbose", OPT_FLAG, NULL, "0", 0, 0, F(verbose), 0, true, "debug logging", NULL},
         {"print-config", OPT_FLAG, NULL, "0", 0, 0, F(print_config), 0, false,
-         "print the resulting configuration and exit"},
-        {"help", OPT_FLAG, NULL, "0", 0, 0, F(help), 0, false, "this text"},
+         "print the resulting configuration and exit", NULL},
+        {"help", OPT_FLAG, NULL, "0", 0, 0, F(help), 0, false, "this text", NULL},
 };
 
 #define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
@@ -77,6 +87,10 @@ struct raw {
 
 static void env_name(const struct opt_def *o, char *buf, size_t size)
 {
+    if (o->envvar != NULL) {
+        snprintf(buf, size, "%s", o->envvar);
+        return;
+    }
     size_t n = (size_t)snprintf(buf, size, "NORDLYS_");
     for (const char *p = o->name; *p != '\0' && n + 1 < size; p++)
         buf[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
@@ -188,9 +202,9 @@ static int conv_list(const struct raw *r, char ***out, size_t *count, struct nl_
     size_t n = 1;
     for (const char *p = r->val; *p != '\0'; p++)
         n += *p == ',';
-    if (n > AGENT_NODES_MAX)
+    if (n > NL_PROTO_NODES_MAX)
         return nl_err_set(err, -EINVAL, "%s: %zu names exceed the limit %u", r->from, n,
-                          AGENT_NODES_MAX);
+                          NL_PROTO_NODES_MAX);
     char **v = xcalloc(n, sizeof(*v));
     const char *p = r->val;
     for (size_t i = 0; i < n; i++) {
@@ -201,7 +215,7 @@ static int conv_list(const struct raw *r, char ***out, size_t *count, struct nl_
     *out = v;
     *count = n;
     for (size_t i = 0; i < n; i++)
-        if (!safe_name(v[i], AGENT_NODE_NAME_MAX))
+        if (!safe_name(v[i], NL_PROTO_NODE_NAME_MAX))
             return nl_err_set(err, -EINVAL, "%s: '%s' is not a node name", r->from, v[i]);
     char **sorted = xcalloc(n, sizeof(*sorted));
     memcpy(sorted, v, n * sizeof(*sorted));
@@ -231,6 +245,38 @@ static int convert(const struct opt_def *o, const struct raw *r, struct agent_co
                          err);
     }
     return nl_err_set(err, -EINVAL, "%s: unknown option type", r->from);
+}
+
+/* A variable name as a shell takes it: [A-Za-z_][A-Za-z0-9_]*. */
+static bool env_var_name(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return false;
+    for (s++; *s != '\0'; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+static int split_exports(struct agent_conf *c, struct nl_err *err)
+{
+    if (c->export_env_text == NULL || c->export_env_text[0] == '\0')
+        return 0;
+    size_t n = 1;
+    for (const char *p = c->export_env_text; *p != '\0'; p++)
+        n += *p == ',';
+    c->export_env = xcalloc(n, sizeof(char *));
+    const char *p = c->export_env_text;
+    for (size_t i = 0; i < n; i++) {
+        const char *comma = strchr(p, ',');
+        char *name = comma ? xstrndup(p, (size_t)(comma - p)) : xstrdup(p);
+        c->export_env[c->nexport_env++] = name;
+        if (!env_var_name(name))
+            return nl_err_set(err, -EINVAL, "--export-env: '%s' is not a variable name", name);
+        p = comma ? comma + 1 : p;
+    }
+    return 0;
 }
 
 /* Rules that involve more than one option. */
@@ -295,6 +341,16 @@ int agent_conf_parse(struct agent_conf *conf, int argc, char **argv, char *const
     }
     if (rc == 0)
         rc = cross_check(&c, err);
+    if (rc == 0)
+        rc = split_exports(&c, err);
+    if (rc == 0 && c.token_file != NULL && c.token_file[0] == '\0')
+        rc = nl_err_set(err, -EINVAL, "--token-file: empty");
+    if (rc == 0 && c.ca_file != NULL && c.ca_file[0] == '\0')
+        rc = nl_err_set(err, -EINVAL, "--ca-file: empty");
+    /* The token itself is no option: it is never printed, and a file is the safer way. */
+    const char *tok = env_lookup(envp, "NORDLYS_TOKEN");
+    if (rc == 0 && tok != NULL && tok[0] != '\0')
+        c.token_env = xstrdup(tok);
     if (rc == 0 && c.output_root == NULL) {
         size_t n = strlen(c.state_dir) + sizeof("/output");
         c.output_root = xmalloc(n);
@@ -320,6 +376,13 @@ void agent_conf_release(struct agent_conf *conf)
     free(conf->output_root);
     free(conf->agent_name);
     free(conf->cgroup_root);
+    free(conf->token_file);
+    free(conf->token_env);
+    free(conf->ca_file);
+    free(conf->export_env_text);
+    for (size_t i = 0; i < conf->nexport_env; i++)
+        free(conf->export_env[i]);
+    free(conf->export_env);
     memset(conf, 0, sizeof(*conf));
 }
 
@@ -350,9 +413,11 @@ void agent_conf_print(const struct agent_conf *c, FILE *out)
             continue;
         fprintf(out, "%s = ", o->name);
         switch (o->type) {
-        case OPT_STR:
-            fprintf(out, "%s\n", *(char *const *)(base + o->off));
+        case OPT_STR: {
+            const char *v = *(char *const *)(base + o->off);
+            fprintf(out, "%s\n", v != NULL ? v : "");
             break;
+        }
         case OPT_UINT:
             fprintf(out, "%" PRIu32 "\n", *(const uint32_t *)(const void *)(base + o->off));
             break;

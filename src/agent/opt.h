@@ -19,16 +19,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/proto_limits.h"
+
 struct nl_err;
 
 /*
- * Limits on what one agent may stand for. 2,000,000 nodes covers the gw10
- * preset (about 5 million GPUs / 4 per node = 1.25 million nodes) in one
- * emulating process; a node name is a facility name (SITE-pPPP-rRRRR-nNN),
- * far below 128 bytes.
+ * What one agent may stand for (--nodes, --emulate) is bounded by the
+ * protocol: NL_PROTO_NODES_MAX names of at most NL_PROTO_NODE_NAME_MAX
+ * bytes (common/proto_limits.h), so a register this agent sends is never
+ * refused by its controller for its size.
  */
-#define AGENT_NODES_MAX     2000000u
-#define AGENT_NODE_NAME_MAX 128u
 
 struct agent_conf {
     char *controller; /* base URL, "http://127.0.0.1:7420" */
@@ -43,9 +43,16 @@ struct agent_conf {
     char *agent_name;          /* default: the host name (see agent_default) */
     bool agent_name_default;   /* no --agent-name given: the agent appends its instance */
     char *cgroup_root;         /* "auto", "none" or a cgroup v2 mount point */
-    bool verbose;              /* debug logging of the agent category */
-    bool help;                 /* --help seen: print usage and exit 0 */
-    bool print_config;         /* --print-config seen: print the result and exit 0 */
+    char *token_file;          /* --token-file: the agent's credential (mode 0600), or NULL */
+    char *token_env;           /* NORDLYS_TOKEN when set (used without --token-file), or NULL */
+    char *ca_file;             /* --ca-file / NORDLYS_CA: CA bundle for https://, or NULL */
+    char *export_env_text;     /* --export-env as given, or NULL */
+    char **export_env;         /* its names, split on commas (owned) */
+    size_t nexport_env;
+    bool run_as_self;  /* not root: run jobs naming another user as the agent's user */
+    bool verbose;      /* debug logging of the agent category */
+    bool help;         /* --help seen: print usage and exit 0 */
+    bool print_config; /* --print-config seen: print the result and exit 0 */
 };
 
 /*

@@ -23,8 +23,13 @@ int procs_stat(pid_t pid, struct procs_stat *st)
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     int e = errno;
     close(fd);
+    /*
+     * A process reaped between the open and the read answers ESRCH: it is
+     * gone, as ENOENT says. Callers rely on that to tell a dead run's group
+     * (its leader gone) from one whose leader id belongs to someone else.
+     */
     if (n <= 0)
-        return n < 0 ? -e : -ENOENT;
+        return n < 0 && e != ESRCH ? -e : -ENOENT;
     buf[n] = '\0';
     /* The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
      */

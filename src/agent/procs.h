@@ -23,7 +23,7 @@ struct procs_stat {
     uint64_t start_ticks; /* field 22 */
 };
 
-/* Read /proc/PID/stat. Returns 0, or -errno (-ENOENT: no such process). */
+/* Read /proc/PID/stat. Returns 0, or -errno (-ENOENT: no such process, or reaped meanwhile). */
 int procs_stat(pid_t pid, struct procs_stat *st);
 
 /* pid lives (not a zombie) and started at start_ticks: it is the process we mean. */

@@ -77,7 +77,7 @@ static void buf_json_str(struct proto_buf *b, const char *s)
 }
 
 void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
-                           char *const *nodes, size_t n, bool emulated)
+                           char *const *nodes, size_t n, bool emulated, const char *output_root)
 {
     buf_puts(b, "{\"agent\":");
     buf_json_str(b, agent);
@@ -91,7 +91,12 @@ void proto_encode_register(struct proto_buf *b, const char *agent, const char *i
             buf_add(b, ",", 1);
         buf_json_str(b, nodes[i]);
     }
-    buf_puts(b, emulated ? "],\"emulated\":true}" : "],\"emulated\":false}");
+    buf_puts(b, emulated ? "],\"emulated\":true" : "],\"emulated\":false");
+    if (output_root != NULL) {
+        buf_puts(b, ",\"output_root\":");
+        buf_json_str(b, output_root);
+    }
+    buf_add(b, "}", 1);
 }
 
 static void encode_exit(struct proto_buf *b, const struct proto_exit *e)
@@ -109,28 +114,51 @@ static void encode_exit(struct proto_buf *b, const struct proto_exit *e)
     buf_add(b, "}", 1);
 }
 
+/* What closes a sync body after the running list: `],"exits":[` and `]}`. */
+#define SYNC_TAIL_BYTES 14
+
 void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, bool full,
                        const struct proto_running *r, size_t nr, const struct proto_exit *e,
-                       size_t ne)
+                       size_t ne, size_t max_bytes, size_t *nr_sent, size_t *ne_sent)
 {
+    size_t end = max_bytes ? b->len + max_bytes : SIZE_MAX;
     /* About 60 bytes per running entry: reserve once instead of growing 20 times. */
     buf_reserve(b, 96 + nr * 64 + ne * 256);
     buf_puts(b, "{\"agent_id\":");
     buf_json_str(b, agent_id);
     buf_printf(b, ",\"seq\":%" PRIu64 ",\"full\":%s", seq, full ? "true" : "false");
     buf_puts(b, ",\"running\":[");
-    for (size_t i = 0; i < nr; i++) {
+    size_t i;
+    for (i = 0; i < nr; i++) {
+        size_t at = b->len;
         buf_printf(b, "%s{\"job\":%" PRId64 ",\"run\":%" PRIu32 ",\"node\":", i ? "," : "",
                    r[i].job, r[i].run);
         buf_json_str(b, r[i].node);
         buf_add(b, "}", 1);
+        if (b->len + SYNC_TAIL_BYTES > end) {
+            b->len = at; /* this entry and the rest wait for a later sync */
+            b->data[at] = '\0';
+            break;
+        }
     }
+    if (nr_sent != NULL)
+        *nr_sent = i;
+    /* A cut running list leaves no room worth using: exits wait too, in order. */
+    bool cut = i < nr;
     buf_puts(b, "],\"exits\":[");
-    for (size_t i = 0; i < ne; i++) {
+    for (i = 0; !cut && i < ne; i++) {
+        size_t at = b->len;
         if (i > 0)
             buf_add(b, ",", 1);
         encode_exit(b, &e[i]);
+        if (b->len + 2 > end) {
+            b->len = at;
+            b->data[at] = '\0';
+            break;
+        }
     }
+    if (ne_sent != NULL)
+        *ne_sent = i;
     buf_puts(b, "]}");
 }
 
@@ -223,9 +251,11 @@ int proto_decode_register(const char *body, size_t len, struct proto_reg_answer 
     int64_t sync_ms = 0, timeout_ms = 0;
     int rc = get_str(root, "agent_id", "register", true, &out->agent_id, err);
     if (rc == 0)
-        rc = get_int(root, "sync_interval_ms", "register", 1, 3600000, false, 1000, &sync_ms, err);
+        rc = get_int(root, "sync_interval_ms", "register", 1, NL_PROTO_SYNC_INTERVAL_MS_MAX, false,
+                     1000, &sync_ms, err);
     if (rc == 0)
-        rc = get_int(root, "node_timeout_ms", "register", 1, INT32_MAX, false, 0, &timeout_ms, err);
+        rc = get_int(root, "node_timeout_ms", "register", 1, NL_PROTO_NODE_TIMEOUT_MS_MAX, false, 0,
+                     &timeout_ms, err);
     json_decref(root);
     if (rc < 0) {
         proto_reg_answer_release(out);
@@ -249,9 +279,9 @@ static int decode_argv(json_t *arr, const char *where, struct proto_launch *l, s
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return nl_err_set(err, -EINVAL, "%s.command: not a non-empty array", where);
     size_t n = json_array_size(arr);
-    if (n > PROTO_ARGV_MAX)
+    if (n > NL_PROTO_ARGS_MAX)
         return nl_err_set(err, -EINVAL, "%s.command: %zu arguments exceed %u", where, n,
-                          PROTO_ARGV_MAX);
+                          NL_PROTO_ARGS_MAX);
     l->argv = xcalloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++) {
         json_t *s = json_array_get(arr, i);
@@ -272,8 +302,9 @@ static int decode_env(json_t *obj, const char *where, struct proto_launch *l, st
     if (!json_is_object(obj))
         return nl_err_set(err, -EINVAL, "%s.env: not an object", where);
     size_t n = json_object_size(obj);
-    if (n > PROTO_ENV_MAX)
-        return nl_err_set(err, -EINVAL, "%s.env: %zu variables exceed %u", where, n, PROTO_ENV_MAX);
+    if (n > NL_PROTO_LAUNCH_ENV_MAX)
+        return nl_err_set(err, -EINVAL, "%s.env: %zu variables exceed %u", where, n,
+                          NL_PROTO_LAUNCH_ENV_MAX);
     l->env = xcalloc(n + 1, sizeof(char *));
     const char *k;
     json_t *v;
@@ -303,7 +334,7 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     int64_t run = 0;
     int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &l->job, err);
     if (rc == 0)
-        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+        rc = get_int(o, "run", where, 1, NL_PROTO_RUN_MAX, true, 0, &run, err);
     l->run = (uint32_t)run;
     if (rc == 0)
         rc = get_str(o, "node", where, true, &l->node, err);
@@ -317,21 +348,28 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
         rc = get_str(o, "stdout", where, false, &l->stdout_path, err);
     if (rc == 0)
         rc = get_str(o, "stderr", where, false, &l->stderr_path, err);
-    /* Ten years bounds a limit that is surely a unit mistake, as the CLI does. */
     if (rc == 0)
-        rc = get_seconds(o, "time_limit_s", where, 315360000, 0, &l->time_limit_s, err);
-    /* A day bounds a checkpoint grace period; anything longer is a unit mistake. */
+        rc = get_seconds(o, "time_limit_s", where, NL_PROTO_TIME_LIMIT_MAX_S, 0, &l->time_limit_s,
+                         err);
     if (rc == 0)
-        rc = get_seconds(o, "grace_s", where, 86400, -1, &l->grace_s, err);
-    /* Limits: 0 or absent is none; the bounds only catch a unit mistake (2^62 bytes). */
+        rc = get_seconds(o, "grace_s", where, NL_PROTO_GRACE_MAX_S, -1, &l->grace_s, err);
+    /* Limits: 0 or absent is none. */
     if (rc == 0)
-        rc = get_int(o, "memory_max_bytes", where, 0, INT64_C(1) << 62, false, 0,
+        rc = get_int(o, "memory_max_bytes", where, 0, (int64_t)NL_PROTO_MEMORY_BYTES_MAX, false, 0,
                      &l->memory_max_bytes, err);
     if (rc == 0)
-        rc = get_int(o, "pids_max", where, 0, INT32_MAX, false, 0, &l->pids_max, err);
+        rc = get_int(o, "pids_max", where, 0, NL_PROTO_PIDS_MAX, false, 0, &l->pids_max, err);
     if (rc == 0)
         rc = get_int(o, "output_limit_bytes", where, 0, INT64_C(1) << 62, false, 0,
                      &l->output_limit_bytes, err);
+    if (rc == 0)
+        rc = get_str(o, "user", where, false, &l->user, err);
+    if (rc == 0 && l->user != NULL && l->user[0] == '\0')
+        rc = nl_err_set(err, -EINVAL, "%s.user: empty", where);
+    json_t *ar = json_object_get(o, "allow_root");
+    if (rc == 0 && ar != NULL && !json_is_null(ar) && !json_is_boolean(ar))
+        rc = nl_err_set(err, -EINVAL, "%s.allow_root: not a boolean", where);
+    l->allow_root = json_is_true(ar);
     return rc;
 }
 
@@ -344,10 +382,10 @@ static int decode_kill(json_t *o, size_t idx, struct proto_kill *k, struct nl_er
     int64_t run = 0;
     int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &k->job, err);
     if (rc == 0)
-        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+        rc = get_int(o, "run", where, 1, NL_PROTO_RUN_MAX, true, 0, &run, err);
     k->run = (uint32_t)run;
     if (rc == 0)
-        rc = get_seconds(o, "grace_s", where, 86400, 0, &k->grace_s, err);
+        rc = get_seconds(o, "grace_s", where, NL_PROTO_GRACE_MAX_S, 0, &k->grace_s, err);
     if (rc == 0)
         rc = get_str(o, "reason", where, false, &k->reason, err);
     return rc;
@@ -362,7 +400,7 @@ static int decode_hold(json_t *o, size_t idx, struct proto_hold *h, struct nl_er
     int64_t run = 0;
     int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &h->job, err);
     if (rc == 0)
-        rc = get_int(o, "run", where, 1, PROTO_RUN_MAX, true, 0, &run, err);
+        rc = get_int(o, "run", where, 1, NL_PROTO_RUN_MAX, true, 0, &run, err);
     h->run = (uint32_t)run;
     if (rc == 0)
         rc = get_str(o, "node", where, true, &h->node, err);
@@ -402,11 +440,11 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     out->full_next = json_is_true(fn);
     out->knows_full = json_is_boolean(fn);
     if (rc == 0)
-        rc = get_array(root, "launch", PROTO_LAUNCH_MAX, &la, err);
+        rc = get_array(root, "launch", NL_PROTO_SYNC_ENTRIES_MAX, &la, err);
     if (rc == 0)
-        rc = get_array(root, "kill", PROTO_KILL_MAX, &ka, err);
+        rc = get_array(root, "kill", NL_PROTO_SYNC_ENTRIES_MAX, &ka, err);
     if (rc == 0)
-        rc = get_array(root, "hold", PROTO_HOLD_MAX, &ha, err);
+        rc = get_array(root, "hold", NL_PROTO_SYNC_ENTRIES_MAX, &ha, err);
     if (rc == 0 && la != NULL && json_array_size(la) > 0) {
         out->launch = xcalloc(json_array_size(la), sizeof(*out->launch));
         for (size_t i = 0; i < json_array_size(la) && rc == 0; i++) {
@@ -453,6 +491,7 @@ void proto_work_release(struct proto_work *w)
         free(l->cwd);
         free(l->stdout_path);
         free(l->stderr_path);
+        free(l->user);
     }
     free(w->launch);
     for (size_t i = 0; i < w->nkill; i++)
@@ -473,7 +512,7 @@ int proto_decode_node_names(const char *body, size_t len, size_t limit, char ***
     if (root == NULL)
         return err ? err->code : -EPROTO;
     json_t *arr;
-    int rc = get_array(root, "nodes", SIZE_MAX, &arr, err);
+    int rc = get_array(root, "nodes", NL_PROTO_NODES_MAX, &arr, err);
     if (rc == 0 && arr == NULL)
         rc = nl_err_set(err, -EINVAL, "nodes: missing");
     size_t count = rc == 0 ? json_array_size(arr) : 0;

@@ -20,31 +20,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/proto_limits.h"
+
 struct nl_err;
 
 /*
- * Bounds on decoded answers. A launch list holds at most one entry per
- * node this agent stands for (AGENT_NODES_MAX in opt.h), kills at most one
- * per job; a command line or environment of more than 4096 entries is
- * beyond what execve accepts on Linux in practice (ARG_MAX 2 MiB / 512 B).
+ * Every bound on what is decoded or encoded here is the protocol's own
+ * (common/proto_limits.h, NL_PROTO_*), the table the controller checks
+ * against too, so the two sides cannot disagree on a limit.
  */
-#define PROTO_LAUNCH_MAX 2000000u
-#define PROTO_KILL_MAX   2000000u
-#define PROTO_HOLD_MAX   2000000u
-#define PROTO_ARGV_MAX   4096u
-#define PROTO_ENV_MAX    4096u
 
 /* A growable byte buffer; zero-initialise; release with free(b->data). */
 struct proto_buf {
     char *data;
     size_t len, cap;
 };
-
-/*
- * A job's run number: which start of the job a launch, a process, an exit
- * or a kill belongs to (docs/api.md). The controller counts from 1.
- */
-#define PROTO_RUN_MAX INT32_MAX
 
 /* A job still running on a node (borrowed strings). */
 struct proto_running {
@@ -83,6 +73,8 @@ struct proto_launch {
     int64_t memory_max_bytes;        /* cgroup memory.max; 0 = no limit */
     int64_t pids_max;                /* cgroup pids.max; 0 = no limit */
     int64_t output_limit_bytes;      /* per output file; 0 = the agent's --output-limit-mb */
+    char *user;      /* the Unix account to run as; NULL from a controller before issue 10 */
+    bool allow_root; /* the controller allows jobs as root (its --allow-root-jobs) */
 };
 
 struct proto_kill {
@@ -118,19 +110,24 @@ struct proto_reg_answer {
 
 /*
  * Append the register request to b. names are borrowed; instance is the
- * agent's persistent instance key (statedir.h), omitted when NULL.
+ * agent's persistent instance key (statedir.h), omitted when NULL;
+ * output_root is the agent's absolute output root (the controller shows
+ * whole output paths with it), omitted when NULL.
  */
 void proto_encode_register(struct proto_buf *b, const char *agent, const char *instance,
-                           char *const *nodes, size_t n, bool emulated);
+                           char *const *nodes, size_t n, bool emulated, const char *output_root);
 
 /*
  * Append the sync request to b: seq numbers the syncs of this agent
  * process; full says whether r is every live run or only the runs started
- * since the last answered sync (docs/api.md).
+ * since the last answered sync (docs/api.md). The body stays within
+ * max_bytes (0: no bound): running entries first, then exits, each list
+ * cut where the next entry would not fit. *nr_sent and *ne_sent (either
+ * may be NULL) say how many of r and e the body lists.
  */
 void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, bool full,
                        const struct proto_running *r, size_t nr, const struct proto_exit *e,
-                       size_t ne);
+                       size_t ne, size_t max_bytes, size_t *nr_sent, size_t *ne_sent);
 
 /* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
 int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,

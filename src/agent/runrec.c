@@ -172,10 +172,19 @@ static bool group_is_ours(const struct runrec *r)
     return rc == -ENOENT || (rc == 0 && st.start_ticks == r->start_ticks);
 }
 
-/* Kill whatever is left of r once; returns how many of its processes were still alive. */
+/*
+ * Kill whatever is left of r once; returns how many of its processes were
+ * still alive. A live keeper is a subreaper: every process of the run, even
+ * one that left the job's group (setsid) and lost its parent, is below it,
+ * so its subtree is killed first and the keeper only once that is empty
+ * (killed earlier, it would hand its subtree to init, out of reach).
+ */
 static size_t kill_left(const struct runrec *r)
 {
     size_t n = 0;
+    bool keeper = r->keeper > 0 && procs_same(r->keeper, r->keeper_ticks);
+    size_t below = keeper ? procs_signal_descendants(r->keeper, SIGKILL) : 0;
+    n += below;
     if (r->cgroup[0] != '\0') {
         size_t c = cgroup_procs(r->cgroup);
         if (c > 0)
@@ -188,9 +197,11 @@ static size_t kill_left(const struct runrec *r)
         kill(r->pid, SIGKILL);
         n++;
     }
-    if (r->keeper > 0 && procs_same(r->keeper, r->keeper_ticks)) {
+    if (keeper && below == 0) {
         kill(r->keeper, SIGKILL);
         n++;
+    } else if (keeper) {
+        n++; /* still alive: killed in a later pass, once its subtree is gone */
     }
     return n;
 }

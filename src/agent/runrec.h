@@ -22,9 +22,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/proto_limits.h"
+
 struct nl_err;
 
 #define RUNREC_NODE_MAX 128
+_Static_assert(RUNREC_NODE_MAX >= NL_PROTO_NODE_NAME_MAX, "a record holds any node name");
 #define RUNREC_PATH_MAX 512
 
 struct runrec {

@@ -11,10 +11,14 @@
 
 #include <stddef.h>
 
+#include "common/proto_limits.h"
+
 struct nl_err;
 
 /* 16 random bytes as 32 hex digits, and its NUL. */
 #define STATEDIR_INSTANCE_LEN 33
+_Static_assert(STATEDIR_INSTANCE_LEN - 1 <= NL_PROTO_INSTANCE_MAX,
+               "the instance key must fit the protocol's instance field");
 
 /*
  * Take an exclusive flock on DIR/agent.lock (created 0644) and write our

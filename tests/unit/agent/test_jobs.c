@@ -12,6 +12,8 @@
 /* clang-format off */
 #include <errno.h>
 #include <poll.h>
+#include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,8 +36,10 @@
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
-static char *base_env[] = {"PATH=/usr/bin:/bin", "AGENT_BASE=inherited",
-                           "NORDLYS_JOB_ID=agent-value", NULL};
+/* The agent's environment: only what --export-env names (exports) reaches a job. */
+static char *base_env[] = {"PATH=/agent/only/bin", "AGENT_BASE=inherited",
+                           "NORDLYS_JOB_ID=agent-value", "AGENT_SECRET=not-for-jobs", NULL};
+static char *exports[] = {"AGENT_BASE", "NORDLYS_JOB_ID", "NOT_SET_IN_AGENT"};
 
 struct fx {
     char dir[64];
@@ -60,7 +64,9 @@ static int setup_common(void **state, bool noop, bool cgroups)
                           .output_root = f->dir,
                           .runs_dir = f->runs,
                           .cg = f->cg,
-                          .base_env = base_env};
+                          .agent_env = base_env,
+                          .exports = exports,
+                          .nexports = 3};
     struct nl_err err = {0};
     f->t = jobs_new(&c, &err);
     assert_non_null(f->t);
@@ -195,6 +201,7 @@ static void test_launch_env_stdout_exit_code(void **state)
     snprintf(err, sizeof(err), "%s/other/7.err", f->dir);
     char *argv[] = {"/bin/sh", "-c",
                     "echo \"$NORDLYS_JOB_ID $CUDA_VISIBLE_DEVICES $AGENT_BASE $WORLD_SIZE\"; "
+                    "echo \"${AGENT_SECRET-unset} $PATH ${NOT_SET_IN_AGENT-unset}\"; "
                     "echo oops >&2; exit 3",
                     NULL};
     char *env[] = {"NORDLYS_JOB_ID=7", "CUDA_VISIBLE_DEVICES=0,1", "WORLD_SIZE=2", NULL};
@@ -213,8 +220,12 @@ static void test_launch_env_stdout_exit_code(void **state)
     assert_true(e.end_time >= e.start_time);
     assert_true(e.max_rss_kb > 0);
     char *s = slurp(out);
-    /* The launch's NORDLYS_JOB_ID replaces the agent's; the agent's other variables stay. */
-    assert_string_equal(s, "7 0,1 inherited 2\n");
+    /*
+     * The launch's NORDLYS_JOB_ID replaces the agent's exported one; of the
+     * agent's other variables only the exported one reaches the job, and
+     * PATH is the default, not the agent's.
+     */
+    assert_string_equal(s, "7 0,1 inherited 2\nunset /usr/local/bin:/usr/bin:/bin unset\n");
     free(s);
     s = slurp(err);
     assert_string_equal(s, "oops\n");
@@ -238,6 +249,216 @@ static void test_launch_cwd_and_default_output(void **state)
     char *s = slurp(path);
     assert_string_equal(s, want);
     free(s);
+}
+
+/*
+ * Issue 10: as root, a job runs as the account its launch names, with that
+ * account's uid, gid and environment; its output is its user's alone (a
+ * 0600 file in a 0700 directory of its own) and another user's job cannot
+ * read it; root needs allow_root; an unknown account fails with 126.
+ */
+static void test_jobs_run_as_their_user(void **state)
+{
+    struct fx *f = *state;
+    struct passwd *pw = getpwnam("nobody");
+    if (geteuid() != 0 || pw == NULL) {
+        print_message("skipped: needs root and a 'nobody' account\n");
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    char home[256];
+    snprintf(home, sizeof(home), "%s", pw->pw_dir);
+    assert_int_equal(chmod(f->dir, 0755), 0); /* the output root: the agent's, 0755 */
+
+    char *argv[] = {"/bin/sh", "-c", "id -u; id -g; echo \"$HOME $USER $LOGNAME\"", NULL};
+    struct proto_launch l = mk(11, argv, NULL);
+    l.user = "nobody";
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 11, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    assert_null(e.reason);
+    char path[512], want[512], dir[256];
+    snprintf(dir, sizeof(dir), "%s/jobs/11", f->dir);
+    snprintf(path, sizeof(path), "%s/n0.out", dir);
+    snprintf(want, sizeof(want), "%ld\n%ld\n%s nobody nobody\n", (long)uid, (long)gid, home);
+    char *s = slurp(path);
+    assert_string_equal(s, want);
+    free(s);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, uid);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_uid, uid);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    snprintf(path, sizeof(path), "%s/jobs", f->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+
+    /* Root: refused without allow_root (126, the account named), run with it. */
+    char *whoami[] = {"/bin/sh", "-c", "id -u", NULL};
+    struct proto_launch r = mk(12, whoami, NULL);
+    r.user = "root";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 12, 10, &e));
+    assert_int_equal(e.exit_code, 126);
+    assert_string_equal(e.reason, "launch: user 'root': runs as root (uid 0), which needs the "
+                                  "controller's --allow-root-jobs");
+    r = mk(13, whoami, NULL);
+    r.user = "root";
+    r.allow_root = true;
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 13, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    snprintf(path, sizeof(path), "%s/jobs/13/n0.out", f->dir);
+    s = slurp(path);
+    assert_string_equal(s, "0\n");
+    free(s);
+
+    /* An unknown account: 126 and its name. */
+    r = mk(14, whoami, NULL);
+    r.user = "nl-no-such-user-x";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 14, 10, &e));
+    assert_int_equal(e.exit_code, 126);
+    assert_string_equal(e.reason, "launch: user 'nl-no-such-user-x': no such account on this node");
+
+    /* nobody cannot read root's job output, nor name it as its own output file. */
+    char cat[512];
+    snprintf(cat, sizeof(cat), "cat %s/jobs/13/n0.out", f->dir);
+    char *reader[] = {"/bin/sh", "-c", cat, NULL};
+    r = mk(15, reader, NULL);
+    r.user = "nobody";
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 15, 10, &e));
+    assert_int_not_equal(e.exit_code, 0);
+    char other[256];
+    snprintf(other, sizeof(other), "%s/jobs/13/n0.out", f->dir);
+    r = mk(16, whoami, NULL);
+    r.user = "nobody";
+    r.stdout_path = other; /* absolute: opened with nobody's rights, so refused */
+    jobs_launch(f->t, &r, 0);
+    assert_true(wait_exit(f->t, 16, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(strstr(e.reason, "Permission denied"));
+    s = slurp(other);
+    assert_string_equal(s, "0\n"); /* untouched */
+    free(s);
+}
+
+/*
+ * The launch's end in a table driven by the calling process (no cmocka in
+ * a forked child): the exit of job, 0 when it did not come in max_s.
+ */
+static const struct proto_exit *child_wait(struct agent_jobs *t, int64_t job, double max_s)
+{
+    static struct proto_exit e;
+    return wait_exit(t, job, max_s, &e) ? &e : NULL;
+}
+
+/* An agent that is not root runs jobs as itself; another account only with --run-as-self. */
+static void test_non_root_agent_runs_jobs_as_itself(void **state)
+{
+    struct fx *f = *state;
+    struct passwd *pw = getpwnam("nobody");
+    if (geteuid() != 0 || pw == NULL) {
+        print_message("skipped: needs root (to become nobody) and a 'nobody' account\n");
+        return;
+    }
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    char root[128];
+    snprintf(root, sizeof(root), "%s/nobody-root", f->dir);
+    assert_int_equal(mkdir(root, 0755), 0);
+    assert_int_equal(chown(root, uid, gid), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+            _exit(10);
+        for (int pass = 0; pass < 2; pass++) {
+            struct jobs_conf c = {.output_root = root, .run_as_self = pass == 1};
+            struct nl_err err = {0};
+            struct agent_jobs *t = jobs_new(&c, &err);
+            if (t == NULL)
+                _exit(11);
+            char *argv[] = {"/bin/sh", "-c", "id -u", NULL};
+            struct proto_launch l = mk(20 + pass, argv, NULL);
+            l.user = "root";
+            l.allow_root = true;
+            jobs_launch(t, &l, 0);
+            const struct proto_exit *e = child_wait(t, 20 + pass, 10);
+            if (e == NULL)
+                _exit(12);
+            if (pass == 0 && (e->exit_code != 126 || e->reason == NULL ||
+                              strcmp(e->reason, "launch: user 'root': this agent is not root and "
+                                                "runs jobs only as its own user 'nobody' (start "
+                                                "it as root, or with --run-as-self)") != 0))
+                _exit(13);
+            if (pass == 1 && e->exit_code != 0)
+                _exit(14);
+            l = mk(30 + pass, argv, NULL);
+            l.user = "nobody"; /* its own user: always runs */
+            jobs_launch(t, &l, 0);
+            e = child_wait(t, 30 + pass, 10);
+            if (e == NULL || e->exit_code != 0)
+                _exit(15);
+            jobs_destroy(t);
+        }
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    char path[256], want[32];
+    snprintf(want, sizeof(want), "%ld\n", (long)uid);
+    for (int job = 21; job <= 31; job += 10) {
+        snprintf(path, sizeof(path), "%s/jobs/%d/n0.out", root, job);
+        char *s = slurp(path);
+        assert_string_equal(s, want); /* as nobody, whatever the launch named */
+        free(s);
+    }
+}
+
+/* Valid UTF-8 (the controller refuses a sync that is not). */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        size_t n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        if (n == 0)
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
+/* A reason cut to its buffer never ends inside a UTF-8 sequence. */
+static void test_long_reason_stays_utf8(void **state)
+{
+    struct fx *f = *state;
+    char given[512] = "x";
+    for (int i = 0; i < 150; i++)
+        strcat(given, "\xc3\xa9"); /* e-acute: two bytes each, so the cut falls inside one */
+    strcat(given, "/../y");
+    char *argv[] = {"/bin/true", NULL};
+    struct proto_launch l = mk(17, argv, NULL);
+    l.stdout_path = given;
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 17, 5, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(e.reason);
+    assert_true(strlen(e.reason) >= 200);
+    assert_true(utf8_ok(e.reason));
 }
 
 static void test_launch_exec_failure_is_127_with_reason(void **state)
@@ -517,6 +738,41 @@ static void test_runs_of_one_job_are_kept_apart(void **state)
     assert_int_equal(jobs_unacked(f->t), 0);
 }
 
+/* Job ids are the controller's, up to 63 bits: every (id, node) pair is its own entry. */
+static void test_job_ids_take_63_bits(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "600", NULL};
+    const int64_t ids[] = {1, INT64_C(1) << 41, (INT64_C(1) << 41) + 1, INT64_C(1) << 62,
+                           INT64_MAX};
+    const uint32_t nodes[] = {0, 1, NL_PROTO_NODES_MAX - 1};
+    for (int pass = 0; pass < 2; pass++) /* the second pass repeats every launch: ignored */
+        for (size_t i = 0; i < 5; i++)
+            for (size_t k = 0; k < 3; k++) {
+                struct proto_launch l = mk(ids[i], argv, NULL);
+                l.node = k == 0 ? "n0" : k == 1 ? "n1" : "nlast";
+                jobs_launch(f->t, &l, nodes[k]);
+            }
+    assert_int_equal(jobs_live(f->t), 15);
+    assert_int_equal(jobs_unacked(f->t), 0);
+    /* A newer run of the largest id on one node replaces that entry only. */
+    struct proto_launch l = mk(INT64_MAX, argv, NULL);
+    l.run = 2;
+    l.node = "n1";
+    jobs_launch(f->t, &l, 1);
+    assert_int_equal(jobs_live(f->t), 15);
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 3, &ex), 1);
+    assert_int_equal(ex[0].job, INT64_MAX);
+    assert_int_equal(ex[0].run, 1);
+    assert_string_equal(ex[0].node, "n1");
+    jobs_ack(f->t, 3, NULL, 0);
+    jobs_launch(f->t, &l, 1); /* run 2 is still known after run 1's entry is gone */
+    assert_int_equal(jobs_live(f->t), 15);
+    const struct proto_running *r;
+    assert_int_equal(jobs_running(f->t, true, &r), 15);
+}
+
 static void test_cgroup_per_job(void **state)
 {
     struct fx *f = *state;
@@ -611,7 +867,7 @@ static void test_keeper_kills_the_job_when_the_agent_dies(void **state)
     pid_t agent = fork();
     assert_true(agent >= 0);
     if (agent == 0) {
-        struct jobs_conf c = {.output_root = f->dir, .base_env = base_env};
+        struct jobs_conf c = {.output_root = f->dir, .agent_env = base_env};
         struct nl_err err = {0};
         struct agent_jobs *t = jobs_new(&c, &err);
         char *argv[] = {"/bin/sh", "-c", cmd, NULL};
@@ -895,6 +1151,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_long_reason_stays_utf8, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_non_root_agent_runs_jobs_as_itself, setup,
+                                            teardown),
             cmocka_unit_test_setup_teardown(test_launch_exec_failure_is_127_with_reason, setup,
                                             teardown),
             cmocka_unit_test_setup_teardown(test_launch_chdir_and_output_failures, setup, teardown),
@@ -910,6 +1170,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_running_lists_each_node_and_unknown_node_fails,
                                             setup_noop, teardown),
+            cmocka_unit_test_setup_teardown(test_job_ids_take_63_bits, setup_noop, teardown),
             cmocka_unit_test_setup_teardown(test_runs_of_one_job_are_kept_apart, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cgroup_per_job, setup_cg, teardown),
             cmocka_unit_test_setup_teardown(test_keeper_kills_the_job_when_the_agent_dies, setup,

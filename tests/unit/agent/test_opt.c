@@ -71,6 +71,28 @@ static void test_agent_conf_parse_env_then_flags(void **state)
     assert_string_equal(c.controller, "http://10.0.0.1:9000");
     assert_string_equal(c.state_dir, "/tmp/x");
     agent_conf_release(&c);
+
+    /* Issue 10: credentials, CA, the job environment's exports, --run-as-self. */
+    char *envp2[] = {"NORDLYS_TOKEN=tok.en", "NORDLYS_CA=/etc/nordlys/ca.pem",
+                     "NORDLYS_EXPORT_ENV=FROM_ENV", NULL};
+    char *argv2[] = {"nordlys-agent",
+                     "--nodes",
+                     "n1",
+                     "--token-file",
+                     "/etc/nordlys/agent.token",
+                     "--export-env",
+                     "NL_TEST_TAG,HTTP_PROXY",
+                     "--run-as-self",
+                     NULL};
+    assert_int_equal(parse(&c, argv2, envp2, &err), 0);
+    assert_string_equal(c.token_file, "/etc/nordlys/agent.token");
+    assert_string_equal(c.token_env, "tok.en"); /* kept; the file is used first (cred.h) */
+    assert_string_equal(c.ca_file, "/etc/nordlys/ca.pem");
+    assert_int_equal(c.nexport_env, 2);
+    assert_string_equal(c.export_env[0], "NL_TEST_TAG");
+    assert_string_equal(c.export_env[1], "HTTP_PROXY");
+    assert_true(c.run_as_self);
+    agent_conf_release(&c);
 }
 
 /* Each bad input is refused with a message naming where it came from; conf stays empty. */
@@ -98,6 +120,12 @@ static void test_agent_conf_parse_errors_name_the_field(void **state)
     expect_error(a4, NULL, "--nodes: give --nodes or --emulate");
     char *a5[] = {"agent", "--nodes", "n1", "--noop", NULL};
     expect_error(a5, NULL, "--noop: only with --emulate");
+    char *x1[] = {"agent", "--nodes", "n1", "--export-env", "OK,1BAD", NULL};
+    expect_error(x1, NULL, "--export-env: '1BAD' is not a variable name");
+    char *x2[] = {"agent", "--nodes", "n1", "--export-env", "A,,B", NULL};
+    expect_error(x2, NULL, "--export-env: '' is not a variable name");
+    char *x3[] = {"agent", "--nodes", "n1", "--token-file", "", NULL};
+    expect_error(x3, NULL, "--token-file: empty");
     char *a6[] = {"agent", "--nodes", "n1", "--emulate", "4", NULL};
     expect_error(a6, NULL, "--emulate: not together with --nodes");
     char *a7[] = {"agent", "--nodes", "n1", "--contoller", "x", NULL};
@@ -109,7 +137,7 @@ static void test_agent_conf_parse_errors_name_the_field(void **state)
     char *a10[] = {"agent", "--nodes", "n/1", NULL};
     expect_error(a10, NULL, "--nodes: 'n/1' is not a node name");
     char *a11[] = {"agent", "--emulate", "3000000", NULL};
-    expect_error(a11, NULL, "--emulate: 3000000 exceeds the maximum 2000000");
+    expect_error(a11, NULL, "--emulate: 3000000 exceeds the maximum 65536");
     char *e12[] = {"NORDLYS_NOOP=maybe", NULL};
     char *a12[] = {"agent", "--emulate", "3", NULL};
     expect_error(a12, e12, "NORDLYS_NOOP: 'maybe' is not a boolean (use 1 or 0)");

@@ -32,8 +32,11 @@ static void test_proto_encode_register(void **state)
     (void)state;
     char *nodes[] = {"narvik-osl-p000-r0001-n00", "narvik-osl-p000-r0001-n01"};
     struct proto_buf b = {0};
-    proto_encode_register(&b, "host1-1234", "0123456789abcdef0123456789abcdef", nodes, 2, true);
+    proto_encode_register(&b, "host1-1234", "0123456789abcdef0123456789abcdef", nodes, 2, true,
+                          "/srv/nordlys \"out\"");
     json_t *root = load(&b);
+    assert_string_equal(json_string_value(json_object_get(root, "output_root")),
+                        "/srv/nordlys \"out\"");
     assert_string_equal(json_string_value(json_object_get(root, "agent")), "host1-1234");
     assert_string_equal(json_string_value(json_object_get(root, "instance")),
                         "0123456789abcdef0123456789abcdef");
@@ -41,6 +44,14 @@ static void test_proto_encode_register(void **state)
     assert_int_equal(json_array_size(arr), 2);
     assert_string_equal(json_string_value(json_array_get(arr, 1)), "narvik-osl-p000-r0001-n01");
     assert_true(json_is_true(json_object_get(root, "emulated")));
+    json_decref(root);
+    free(b.data);
+    /* Without a root (and an instance) the fields are left out, not sent as null. */
+    b = (struct proto_buf){0};
+    proto_encode_register(&b, "a", NULL, nodes, 1, false, NULL);
+    root = load(&b);
+    assert_null(json_object_get(root, "output_root"));
+    assert_null(json_object_get(root, "instance"));
     json_decref(root);
     free(b.data);
 }
@@ -69,7 +80,7 @@ static void test_proto_encode_sync_round_trips(void **state)
              .timeout = true},
     };
     struct proto_buf b = {0};
-    proto_encode_sync(&b, "agent-\"quoted\"", 17, false, run, 2, ex, 2);
+    proto_encode_sync(&b, "agent-\"quoted\"", 17, false, run, 2, ex, 2, 0, NULL, NULL);
     json_t *root = load(&b);
     assert_string_equal(json_string_value(json_object_get(root, "agent_id")), "agent-\"quoted\"");
     assert_int_equal(json_integer_value(json_object_get(root, "seq")), 17);
@@ -98,10 +109,41 @@ static void test_proto_encode_sync_round_trips(void **state)
 
     /* An idle agent still sends both lists, empty. */
     struct proto_buf b2 = {0};
-    proto_encode_sync(&b2, "a", 1, true, NULL, 0, NULL, 0);
+    proto_encode_sync(&b2, "a", 1, true, NULL, 0, NULL, 0, 0, NULL, NULL);
     assert_string_equal(b2.data,
                         "{\"agent_id\":\"a\",\"seq\":1,\"full\":true,\"running\":[],\"exits\":[]}");
     free(b2.data);
+}
+
+/* A body bound cuts each list where the next entry would not fit, and says where. */
+static void test_proto_encode_sync_keeps_within_the_bound(void **state)
+{
+    (void)state;
+    struct proto_running run[] = {{42, 1, "n00"}, {43, 7, "n01"}, {44, 1, "n02"}};
+    struct proto_exit ex[] = {{.job = 41, .run = 2, .node = "n00"},
+                              {.job = 40, .run = 1, .node = "n01"}};
+    struct proto_buf whole = {0};
+    size_t nr = 9, ne = 9;
+    proto_encode_sync(&whole, "a", 1, true, run, 3, ex, 2, 0, &nr, &ne);
+    assert_int_equal(nr, 3);
+    assert_int_equal(ne, 2);
+    struct proto_buf empty = {0};
+    proto_encode_sync(&empty, "a", 1, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    for (size_t max = empty.len; max <= whole.len; max++) {
+        struct proto_buf b = {0};
+        proto_encode_sync(&b, "a", 1, true, run, 3, ex, 2, max, &nr, &ne);
+        assert_true(b.len <= max);
+        json_t *root = load(&b);
+        assert_int_equal(json_array_size(json_object_get(root, "running")), nr);
+        assert_int_equal(json_array_size(json_object_get(root, "exits")), ne);
+        assert_true(ne == 0 || nr == 3); /* exits only once every running entry fits */
+        if (max == whole.len)
+            assert_true(nr == 3 && ne == 2);
+        json_decref(root);
+        free(b.data);
+    }
+    free(whole.data);
+    free(empty.data);
 }
 
 static const char sync_answer[] =
@@ -111,7 +153,8 @@ static const char sync_answer[] =
         " \"WORLD_SIZE\": \"2\", \"NODE_RANK\": \"0\", \"NORDLYS_NODELIST\": \"a,b\"},"
         " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
         " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1},"
-        " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096}],"
+        " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096,"
+        " \"user\": \"alice\", \"allow_root\": true}],"
         " \"kill\": [{\"job\": 41, \"run\": 2, \"grace_s\": 60, \"reason\": \"preempt\"}],"
         " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}], \"full_next\": true}";
 
@@ -143,6 +186,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(l->memory_max_bytes, 1073741824);
     assert_int_equal(l->pids_max, 512);
     assert_int_equal(l->output_limit_bytes, 4096);
+    assert_string_equal(l->user, "alice");
+    assert_true(l->allow_root);
     assert_true(w.full_next);
     assert_true(w.knows_full);
     assert_int_equal(w.nkill, 1);
@@ -167,6 +212,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(w.launch[0].memory_max_bytes + w.launch[0].pids_max +
                              w.launch[0].output_limit_bytes,
                      0);
+    assert_null(w.launch[0].user); /* a controller before accounts names none */
+    assert_false(w.launch[0].allow_root);
     proto_work_release(&w);
 }
 
@@ -190,7 +237,7 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
     expect_sync_error(
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
             " \"pids_max\": -1}]}",
-            "launch[0].pids_max: -1 is outside [0, 2147483647]");
+            "launch[0].pids_max: -1 is outside [0, 4194304]");
     expect_sync_error(
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"]},"
             " {\"job\": 2, \"run\": 1, \"node\": \"n\", \"command\": [\"a\", 5]}]}",
@@ -212,10 +259,33 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
             " \"env\": {\"A\": 1}}]}",
             "launch[0].env.A: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": \"\"}]}",
+            "launch[0].user: empty");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": 0}]}",
+            "launch[0].user: not a string");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"user\": \"bob\", \"allow_root\": \"yes\"}]}",
+            "launch[0].allow_root: not a boolean");
     expect_sync_error("{\"kill\": [{\"job\": \"7\"}]}", "kill[0].job: not an integer");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": 1}]}", "kill[0].run: missing");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": -1}]}",
-                      "kill[0].grace_s: -1 is outside [0, 86400]");
+                      "kill[0].grace_s: -1 is outside [0, 3600]");
+    /* The bounds are the shared table's (common/proto_limits.h), the controller's own. */
+    expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": 3601}]}",
+                      "kill[0].grace_s: 3601 is outside [0, 3600]");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"time_limit_s\": 31622401}]}",
+            "launch[0].time_limit_s: 3.16224e+07 is outside [0, 3.16224e+07]");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"memory_max_bytes\": 17592186044417}]}",
+            "launch[0].memory_max_bytes: 17592186044417 is outside [0, 17592186044416]");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": \"60\"}]}",
                       "kill[0].grace_s: not a number");
     expect_sync_error("{\"hold\": [{\"job\": 7, \"run\": 1}]}", "hold[0].node: missing");
@@ -272,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_proto_encode_register),
             cmocka_unit_test(test_proto_encode_sync_round_trips),
+            cmocka_unit_test(test_proto_encode_sync_keeps_within_the_bound),
             cmocka_unit_test(test_proto_decode_sync_answer),
             cmocka_unit_test(test_proto_decode_sync_errors_name_the_field),
             cmocka_unit_test(test_proto_decode_register_and_names),
