@@ -23,6 +23,8 @@ static const struct route route_table[] = {
         {"GET", "/metrics", api_metrics, ROLE_PUBLIC, 0},
         {"POST", "/v1/agent/register", api_agent_register, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
         {"POST", "/v1/agent/sync", api_agent_sync, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
+        {"POST", "/v1/tokens", api_token_create, ROLE_ADMIN, CTLD_TOKEN_BODY_MAX},
+        {"GET", "/v1/audit", api_audit, ROLE_ADMIN, 0},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) < CTLD_ROUTES_MAX,
