@@ -24,6 +24,8 @@
 static const struct cli_opt common_opts[] = {
         {"url", "URL", "controller to talk to (default $NORDLYS_URL, else " CLI_DEFAULT_URL ")"},
         {"json", NULL, "print the API's JSON answer instead of a table"},
+        {"token-file", "FILE",
+         "bearer token file, mode 0600 (default $NORDLYS_TOKEN, else ~/.config/nordlys/token)"},
         {"help", NULL, "show this help"},
 };
 
@@ -55,6 +57,11 @@ static int parse_common(struct cli_args *args, size_t idx, const char *val, stru
         return 0;
     case 1:
         args->json = true;
+        return 0;
+    case 2:
+        if (val == NULL || val[0] == '\0')
+            return nl_err_set(err, -EINVAL, "--token-file: missing value");
+        args->token_file = val;
         return 0;
     default:
         args->help = true;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/xalloc.h"
 #include "ctld/token.h"
 #include "nordlys/err.h"
 
@@ -52,7 +53,7 @@ static int parse(int argc, char **argv, struct token_claims *c, const char **sta
         } else if (strcmp(a, "--unix-user") == 0)
             snprintf(c->unix_user, sizeof(c->unix_user), "%s", v);
         else if (strcmp(a, "--nodes") == 0) {
-            char *copy = strdup(v), *save = NULL;
+            char *copy = xstrdup(v), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save))
                 rc = token_claims_add_node(c, t, err);
             free(copy);
