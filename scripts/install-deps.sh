@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config git
-libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
+libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libjwt-dev libgnutls28-dev
 libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux"
 
 missing=""
