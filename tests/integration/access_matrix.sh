@@ -200,6 +200,21 @@ grep -q '"status":403' "$S/audit.log" || nl_fail "no 403 in the audit log"
 nl_cli audit verify
 [ "$NL_RC" = 0 ] || nl_fail "audit verify (API): rc $NL_RC: $NL_OUT $NL_ERR"
 
+# ---- the CLI: token create (admin), a token file must be 0600 ----
+nl_cli token create --user carol --role user --tenant uk --unix-user nobody --ttl 1h
+[ "$NL_RC" = 0 ] || nl_fail "token create: rc $NL_RC: $NL_ERR"
+printf '%s\n' "$NL_OUT" >"$NL_TMP/carol.token"
+chmod 644 "$NL_TMP/carol.token"
+env -u NORDLYS_TOKEN "$NORDLYS_CLI" queue --token-file "$NL_TMP/carol.token" >/dev/null \
+    2>"$NL_TMP/err" && nl_fail "a token file of mode 0644 was used"
+grep -q "carol.token: mode 0644" "$NL_TMP/err" || nl_fail "mode error: $(cat "$NL_TMP/err")"
+chmod 600 "$NL_TMP/carol.token"
+env -u NORDLYS_TOKEN "$NORDLYS_CLI" queue --token-file "$NL_TMP/carol.token" >"$NL_TMP/out" 2>&1 ||
+    nl_fail "queue with carol's token: $(cat "$NL_TMP/out")"
+env -u NORDLYS_TOKEN "$NORDLYS_CLI" token create --token-file "$NL_TMP/carol.token" --user x \
+    --role admin >"$NL_TMP/out" 2>&1 && nl_fail "a user minted a token"
+grep -q "needs an admin token" "$NL_TMP/out" || nl_fail "token create as user: $(cat "$NL_TMP/out")"
+
 # ---- limits: requests per token and jobs queued per tenant ----
 nl_ctld_stop
 nl_ctld_start "$S" --rate-limit 1 --tenant-queue-max 3
