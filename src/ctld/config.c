@@ -92,7 +92,8 @@ static const struct cfg_opt cfg_opts[] = {
                  "let jobs run as root (a token whose unix_user is root); agents refuse them "
                  "otherwise"),
         UINT_OPT("rate-limit", rate_limit, "200", 0, 1000000,
-                 "requests per second per token (a bucket of twice that); 0 = no limit"),
+                 "requests per second per user, operator or admin token (a bucket of twice "
+                 "that; agents are exempt); 0 = no limit"),
         UINT_OPT("tenant-queue-max", tenant_queue_max, "100000", 1, 100000000,
                  "pending jobs a tenant may have; a submission beyond it gets 429"),
         BOOL_OPT("init", init,
