@@ -163,6 +163,12 @@ call "$T_userA" GET "/v1/jobs/$JA"
 nl_expect 200 '.job.state != "CANCELLED" and .job.env.SECRET == "s3cr3t"'
 call "$T_userA" GET /v1/jobs
 nl_expect 200 '([.jobs[].tenant] | all(. == "anchor")) and (.jobs | length) > 0'
+call "$T_userB" GET /v1/usage
+nl_expect 200 '[.tenants[].name] == ["uk"]'
+call "$T_userB" GET /v1/tenants
+nl_expect 200 '[.tenants[].name] == ["uk"]'
+call "$T_operator" GET /v1/usage
+nl_expect 200 '(.tenants | length) > 1'
 # A user's submission without a tenant goes to theirs, and runs as their unix_user.
 call "$T_userB" POST /v1/jobs '{"command":["true"],"gpus":1}'
 nl_expect 201 '.job.tenant == "uk" and .job.user == "nobody"'
