@@ -62,17 +62,19 @@ int audit_chain_check(const char *const *lines, const size_t *lens, size_t n, co
         char why[256];
         int rc = 0;
         if (i > 0 && seq > prev_seq + 1 && seq_later(lines, lens, n, i + 1, prev_seq + 1)) {
-            snprintf(why, sizeof(why), "seq %lld where seq %lld belongs (it comes later): records "
-                     "reordered", (long long)seq, (long long)prev_seq + 1);
+            snprintf(why, sizeof(why),
+                     "seq %lld where seq %lld belongs (it comes later): records "
+                     "reordered",
+                     (long long)seq, (long long)prev_seq + 1);
             rc = bad_at(bad, i + 1, seq, why);
         } else if (i > 0 && seq > prev_seq + 1) {
             if (seq == prev_seq + 2)
                 snprintf(why, sizeof(why), "seq %lld follows seq %lld: record %lld removed",
                          (long long)seq, (long long)prev_seq, (long long)prev_seq + 1);
             else
-                snprintf(why, sizeof(why), "seq %lld follows seq %lld: records %lld to %lld removed",
-                         (long long)seq, (long long)prev_seq, (long long)prev_seq + 1,
-                         (long long)seq - 1);
+                snprintf(why, sizeof(why),
+                         "seq %lld follows seq %lld: records %lld to %lld removed", (long long)seq,
+                         (long long)prev_seq, (long long)prev_seq + 1, (long long)seq - 1);
             rc = bad_at(bad, i + 1, seq, why);
         } else if (i > 0 && seq <= prev_seq) {
             snprintf(why, sizeof(why), "seq %lld follows seq %lld: records reordered",

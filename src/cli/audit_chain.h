@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 struct audit_bad {
-    size_t line;  /* 1-based line of the first bad record; 0 = the chain holds */
-    int64_t seq;  /* its seq as written (-1 when unreadable) */
+    size_t line; /* 1-based line of the first bad record; 0 = the chain holds */
+    int64_t seq; /* its seq as written (-1 when unreadable) */
     char why[256];
 };
 

@@ -53,10 +53,18 @@ static int on_token_opt(void *ctx, size_t idx, const char *val, struct nl_err *e
     json_t *b = ((struct token_req *)ctx)->body;
     int64_t ttl = 0;
     switch (idx) {
-    case 0: json_object_set_new(b, "user", json_string(val)); break;
-    case 1: json_object_set_new(b, "role", json_string(val)); break;
-    case 2: json_array_append_new(json_object_get(b, "tenants"), json_string(val)); break;
-    case 3: json_object_set_new(b, "unix_user", json_string(val)); break;
+    case 0:
+        json_object_set_new(b, "user", json_string(val));
+        break;
+    case 1:
+        json_object_set_new(b, "role", json_string(val));
+        break;
+    case 2:
+        json_array_append_new(json_object_get(b, "tenants"), json_string(val));
+        break;
+    case 3:
+        json_object_set_new(b, "unix_user", json_string(val));
+        break;
     case 4: {
         json_t *n = json_array();
         char *copy = xstrdup(val), *save = NULL;

@@ -443,8 +443,7 @@ struct agent_proto_answer {
     json_t *launch, *kill, *hold;
 };
 
-struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac,
-                                                     bool allow_root)
+struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac, bool allow_root)
 {
     struct agent_proto_answer *a = xcalloc(1, sizeof(*a));
     a->fac = fac;

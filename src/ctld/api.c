@@ -31,11 +31,11 @@ static const struct {
     unsigned status;
     const char *name;
 } err_map[] = {
-        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"},
-        {-EEXIST, 409, "conflict"},      {-EBUSY, 409, "conflict"},
-        {-EFBIG, 413, "too_large"},      {-E2BIG, 413, "too_large"},
+        {-EINVAL, 400, "invalid_field"},  {-ENOENT, 404, "not_found"},
+        {-EEXIST, 409, "conflict"},       {-EBUSY, 409, "conflict"},
+        {-EFBIG, 413, "too_large"},       {-E2BIG, 413, "too_large"},
         {-EPERM, 401, "unauthenticated"}, {-EACCES, 403, "forbidden"},
-        {-EAGAIN, 503, "unavailable"},   {-ENOSPC, 503, "store_unavailable"},
+        {-EAGAIN, 503, "unavailable"},    {-ENOSPC, 503, "store_unavailable"},
 };
 
 size_t api_body_limit(void *arg, const char *method, const char *path)
@@ -90,14 +90,12 @@ static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, 
             tenant = json_string_value(json_object_get(job, "tenant"));
     }
     json_t *err = json_object_get(body, "error");
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "time", when, "who",
-                            tk ? tk->sub : "", "role", tk ? token_role_name(tk->role) : "",
-                            "tenant", tenant, "action", action, "target", target, "status",
-                            (int)status, "outcome",
-                            json_is_object(err)
-                                    ? json_string_value(json_object_get(err, "code"))
-                                    : "ok",
-                            "peer", http_req_peer(req));
+    json_t *rec =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "time", when, "who",
+                      tk ? tk->sub : "", "role", tk ? token_role_name(tk->role) : "", "tenant",
+                      tenant, "action", action, "target", target, "status", (int)status, "outcome",
+                      json_is_object(err) ? json_string_value(json_object_get(err, "code")) : "ok",
+                      "peer", http_req_peer(req));
     if (json_is_object(err))
         json_object_set(rec, "message", json_object_get(err, "message"));
     audit_append(c->audit, rec);

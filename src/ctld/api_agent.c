@@ -43,9 +43,8 @@ void api_agent_register(struct ctld *c, struct http_req *req, const struct route
         return;
     json_t *answer = NULL;
     struct fault f = {0};
-    const struct agents_caller who = {.peer = http_req_peer(req),
-                                      .covers = token_covers,
-                                      .arg = (void *)&c->call.who->token};
+    const struct agents_caller who = {
+            .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
     const char *agent = json_string_value(json_object_get(body, "agent"));
     snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
     int rc = agents_register(c->agents, body, &who, &answer, &f);
@@ -61,9 +60,8 @@ void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_par
         return;
     json_t *answer = NULL;
     struct fault f = {0};
-    const struct agents_caller who = {.peer = http_req_peer(req),
-                                      .covers = token_covers,
-                                      .arg = (void *)&c->call.who->token};
+    const struct agents_caller who = {
+            .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
     const char *agent = json_string_value(json_object_get(body, "agent_id"));
     snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
     int rc = agents_sync(c->agents, body, &who, &answer, &f);

@@ -322,8 +322,9 @@ void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_par
     snprintf(c->call.tenant, sizeof(c->call.tenant), "%s", rec.tenant);
     snprintf(c->call.target, sizeof(c->call.target), "job %llu", (unsigned long long)p->id);
     if (!auth_sees_tenant(c->call.who, rec.tenant)) {
-        api_error(c, req, 403, "forbidden", "id", "job %llu: %s may not cancel another tenant's job",
-                  (unsigned long long)p->id, c->call.who->token.sub);
+        api_error(c, req, 403, "forbidden", "id",
+                  "job %llu: %s may not cancel another tenant's job", (unsigned long long)p->id,
+                  c->call.who->token.sub);
         goto out;
     }
     if (nl_job_state_terminal(rec.state)) {

@@ -42,7 +42,8 @@ static int token_request(struct ctld *c, json_t *body, struct token_claims *tc, 
     static const char *const keys[] = {"user", "role", "tenants", "unix_user", "nodes", "ttl_s"};
     const char *k;
     json_t *v;
-    json_object_foreach(body, k, v) {
+    json_object_foreach(body, k, v)
+    {
         size_t i = 0;
         while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[i], k) != 0)
             i++;
@@ -63,7 +64,8 @@ static int token_request(struct ctld *c, json_t *body, struct token_claims *tc, 
     if (t != NULL && (!json_is_array(t) || json_array_size(t) > TOKEN_TENANTS_MAX))
         return nl_err_set(err, -EINVAL, "tenants: expected an array of at most %d names",
                           TOKEN_TENANTS_MAX);
-    json_array_foreach(t, i, v) {
+    json_array_foreach(t, i, v)
+    {
         if (!json_is_string(v) || nl_tenants_find(c->tenants, json_string_value(v)) < 0)
             return nl_err_set(err, -EINVAL, "tenants: '%.64s' is not a tenant of this facility",
                               json_is_string(v) ? json_string_value(v) : "(not a string)");
@@ -72,7 +74,8 @@ static int token_request(struct ctld *c, json_t *body, struct token_claims *tc, 
     json_t *n = json_object_get(body, "nodes");
     if (n != NULL && !json_is_array(n))
         return nl_err_set(err, -EINVAL, "nodes: expected an array of node names or [\"*\"]");
-    json_array_foreach(n, i, v) {
+    json_array_foreach(n, i, v)
+    {
         if (!json_is_string(v))
             return nl_err_set(err, -EINVAL, "nodes: expected strings");
         if ((rc = token_claims_add_node(tc, json_string_value(v), err)) < 0)

@@ -21,12 +21,12 @@
 struct audit {
     char *path;
     int fd;
-    off_t synced_size;             /* the file's length after the last good sync */
-    uint64_t synced_seq;           /* the last synced record's seq */
+    off_t synced_size;   /* the file's length after the last good sync */
+    uint64_t synced_seq; /* the last synced record's seq */
     char synced_hash[AUDIT_HASH_HEX];
-    uint64_t seq;                  /* the last buffered record's */
+    uint64_t seq; /* the last buffered record's */
     char hash[AUDIT_HASH_HEX];
-    char *buf;                     /* lines buffered since the last sync */
+    char *buf; /* lines buffered since the last sync */
     size_t len, cap;
 };
 

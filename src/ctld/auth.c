@@ -132,10 +132,11 @@ static unsigned rate_take(struct auth *a, const char *token, int64_t now_us)
     return wait < 1 ? 1 : (unsigned)(wait + 0.999);
 }
 
-static unsigned refuse(struct auth_refusal *ref, unsigned status, const char *code,
-                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static unsigned refuse(struct auth_refusal *ref, unsigned status, const char *code,
-                       const char *fmt, ...)
+static unsigned refuse(struct auth_refusal *ref, unsigned status, const char *code, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+
+static unsigned refuse(struct auth_refusal *ref, unsigned status, const char *code, const char *fmt,
+                       ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -168,11 +169,16 @@ static bool role_allows(enum token_role role, enum api_role need)
 static const char *need_name(enum api_role need)
 {
     switch (need) {
-    case ROLE_USER: return "a user, operator or admin token";
-    case ROLE_OPERATOR: return "an operator or admin token";
-    case ROLE_ADMIN: return "an admin token";
-    case ROLE_AGENT: return "an agent token";
-    default: return "nothing";
+    case ROLE_USER:
+        return "a user, operator or admin token";
+    case ROLE_OPERATOR:
+        return "an operator or admin token";
+    case ROLE_ADMIN:
+        return "an admin token";
+    case ROLE_AGENT:
+        return "an agent token";
+    default:
+        return "nothing";
     }
 }
 
@@ -202,7 +208,7 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
         return refuse(ref, 415, "unsupported_media_type",
                       "Content-Type: '%.60s' is not application/json",
                       http_req_header(req, "Content-Type") ? http_req_header(req, "Content-Type")
-                                                            : "(none)");
+                                                           : "(none)");
     /*
      * Agents are exempt: the controller sets their pace (sync_interval_ms),
      * and one agent token shared by a thousand nodes' agents must not make

@@ -28,7 +28,7 @@ struct auth_identity {
 
 /* Why auth_check refused: the status, the error code of docs/api.md and a message. */
 struct auth_refusal {
-    unsigned status; /* 401, 403, 415 or 429 */
+    unsigned status;  /* 401, 403, 415 or 429 */
     const char *code; /* "unauthenticated", "forbidden", "unsupported_media_type", "rate_limited" */
     unsigned retry_after_s; /* 429: when to try again */
     char msg[256];

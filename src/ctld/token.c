@@ -25,7 +25,7 @@
 #include "nordlys/err.h"
 
 static const char *const role_names[] = {"none", "admin", "operator", "user", "agent"};
-static const char *const fault_names[] = {"ok",      "missing", "malformed", "bad signature",
+static const char *const fault_names[] = {"ok",      "missing",     "malformed", "bad signature",
                                           "expired", "unknown role"};
 
 const char *token_role_name(enum token_role r)
@@ -144,8 +144,7 @@ int token_key_load(const char *state_dir, bool create, struct token_key *key, st
     if (fd < 0 && errno == ENOENT && create) {
         unsigned char fresh[TOKEN_KEY_BYTES];
         if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh))
-            return nl_err_set(err, -EIO, "%s: cannot read random bytes: %s", path,
-                              strerror(errno));
+            return nl_err_set(err, -EIO, "%s: cannot read random bytes: %s", path, strerror(errno));
         /* Written under another name and renamed, so that a crash never leaves half a key. */
         char tmp[4200];
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -173,11 +172,11 @@ int token_key_load(const char *state_dir, bool create, struct token_key *key, st
         rc = nl_err_set(err, -errno, "%s: %s", path, strerror(errno));
     else if ((st.st_mode & 077) != 0)
         rc = nl_err_set(err, -EACCES,
-                        "%s: mode %04o lets others read the signing key; chmod 600 it",
-                        path, (unsigned)(st.st_mode & 07777));
+                        "%s: mode %04o lets others read the signing key; chmod 600 it", path,
+                        (unsigned)(st.st_mode & 07777));
     else if (st.st_size != TOKEN_KEY_BYTES)
-        rc = nl_err_set(err, -EINVAL, "%s: %lld bytes, a key is %d", path,
-                        (long long)st.st_size, TOKEN_KEY_BYTES);
+        rc = nl_err_set(err, -EINVAL, "%s: %lld bytes, a key is %d", path, (long long)st.st_size,
+                        TOKEN_KEY_BYTES);
     else if (read(fd, key->bytes, TOKEN_KEY_BYTES) != TOKEN_KEY_BYTES)
         rc = nl_err_set(err, -EIO, "%s: short read", path);
     close(fd);
@@ -196,8 +195,7 @@ int token_claims_check(const struct token_claims *c, struct nl_err *err)
         return nl_err_set(err, -EINVAL, "role: must be admin, operator, user or agent");
     for (size_t i = 0; i < c->ntenants; i++)
         if (!name_ok(c->tenants[i]))
-            return nl_err_set(err, -EINVAL, "tenants: '%.64s' is not a tenant name",
-                              c->tenants[i]);
+            return nl_err_set(err, -EINVAL, "tenants: '%.64s' is not a tenant name", c->tenants[i]);
     if (c->role == TOKEN_ROLE_USER && c->ntenants == 0)
         return nl_err_set(err, -EINVAL, "tenants: a user token names at least one tenant");
     if (c->unix_user[0] && !unix_name_ok(c->unix_user))
@@ -217,9 +215,9 @@ int token_claims_check(const struct token_claims *c, struct nl_err *err)
 
 static json_t *claims_json(const struct token_claims *c)
 {
-    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:s}", "sub", c->sub, "role",
-                          token_role_name(c->role), "exp", (json_int_t)c->exp, "iat",
-                          (json_int_t)c->iat, "jti", c->jti);
+    json_t *o =
+            json_pack("{s:s, s:s, s:I, s:I, s:s}", "sub", c->sub, "role", token_role_name(c->role),
+                      "exp", (json_int_t)c->exp, "iat", (json_int_t)c->iat, "jti", c->jti);
     if (c->ntenants > 0) {
         json_t *t = json_array();
         for (size_t i = 0; i < c->ntenants; i++)
@@ -337,7 +335,8 @@ static int read_claims(json_t *payload, struct token_claims *c, enum token_fault
     const char *name;
     json_t *v;
     *fault = TOKEN_MALFORMED;
-    json_object_foreach(payload, name, v) {
+    json_object_foreach(payload, name, v)
+    {
         int bad = 0;
         if (strcmp(name, "sub") == 0)
             bad = str_claim(v, name, c->sub, sizeof(c->sub), why, wsize);
@@ -382,7 +381,8 @@ static int read_claims(json_t *payload, struct token_claims *c, enum token_fault
             json_array_foreach(v, i, t) if (!bad)
             {
                 if (!json_is_string(t) || token_claims_add_node(c, json_string_value(t), &e) < 0)
-                    bad = (snprintf(why, wsize, "claim %s", e.msg[0] ? e.msg : "nodes: not strings"),
+                    bad = (snprintf(why, wsize, "claim %s",
+                                    e.msg[0] ? e.msg : "nodes: not strings"),
                            -1);
             }
         } else {
@@ -436,8 +436,7 @@ int token_verify(const struct token_key *key, const char *text, int64_t now_s,
         jwt_t *jwt = NULL;
         if (jwt_decode(&jwt, text, key->bytes, TOKEN_KEY_BYTES) != 0 ||
             jwt_get_alg(jwt) != JWT_ALG_HS256)
-            rc = refuse(fault, TOKEN_BAD_SIGNATURE, err,
-                        "not signed by this controller's key");
+            rc = refuse(fault, TOKEN_BAD_SIGNATURE, err, "not signed by this controller's key");
         jwt_free(jwt);
     }
     enum token_fault f2;
@@ -463,11 +462,20 @@ int token_parse_ttl(const char *text, int64_t *out, struct nl_err *err)
     long long mult = 1;
     if (end != NULL && end != text && end[0] != '\0' && end[1] == '\0') {
         switch (end[0]) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        default: mult = 0;
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            mult = 0;
         }
     } else if (end == NULL || end == text || end[0] != '\0')
         mult = 0;

@@ -19,7 +19,7 @@
 struct nl_err;
 
 #define TOKEN_KEY_BYTES   32
-#define TOKEN_NAME_MAX    64   /* sub, a tenant, a Unix account, with its NUL */
+#define TOKEN_NAME_MAX    64 /* sub, a tenant, a Unix account, with its NUL */
 #define TOKEN_TENANTS_MAX 32
 #define TOKEN_NODES_MAX   4096 /* node names an agent token may list */
 #define TOKEN_TEXT_MAX    8192 /* the longest token accepted on the wire */

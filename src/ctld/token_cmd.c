@@ -44,8 +44,8 @@ static int parse(int argc, char **argv, struct token_claims *c, const char **sta
             snprintf(c->sub, sizeof(c->sub), "%s", v);
         else if (strcmp(a, "--role") == 0) {
             if ((c->role = token_role_parse(v)) == TOKEN_ROLE_NONE)
-                return nl_err_set(err, -EINVAL, "--role: '%s' is not admin, operator, user or agent",
-                                  v);
+                return nl_err_set(err, -EINVAL,
+                                  "--role: '%s' is not admin, operator, user or agent", v);
         } else if (strcmp(a, "--tenant") == 0) {
             if (c->ntenants >= TOKEN_TENANTS_MAX)
                 return nl_err_set(err, -EINVAL, "--tenant: more than %d", TOKEN_TENANTS_MAX);

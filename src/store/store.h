@@ -102,8 +102,8 @@ struct nl_store_job {
     int64_t max_rss_kb;
     uint32_t runs;     /* starts so far: the run number of the current or last run, 0 if none */
     char *exit_reason; /* owned, or NULL: why the last run ended, when an agent said */
-    uint64_t memory_max_bytes; /* the job's cgroup memory.max per node, 0 = no limit */
-    uint32_t pids_max;         /* the job's cgroup pids.max per node, 0 = no limit */
+    uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
+    uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
 };
 

@@ -22,8 +22,8 @@
 /* clang-format on */
 
 #include "cli/audit_chain.h"
-#include "nordlys/err.h"
 #include "cli/token.h"
+#include "nordlys/err.h"
 
 #define N 5
 
