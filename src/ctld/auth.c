@@ -155,6 +155,8 @@ static bool role_allows(enum token_role role, enum api_role need)
         return true;
     case ROLE_USER:
         return role == TOKEN_ROLE_USER || role == TOKEN_ROLE_OPERATOR || role == TOKEN_ROLE_ADMIN;
+    case ROLE_READER:
+        return role != TOKEN_ROLE_NONE;
     case ROLE_OPERATOR:
         return role == TOKEN_ROLE_OPERATOR || role == TOKEN_ROLE_ADMIN;
     case ROLE_ADMIN:
@@ -171,6 +173,8 @@ static const char *need_name(enum api_role need)
     switch (need) {
     case ROLE_USER:
         return "a user, operator or admin token";
+    case ROLE_READER:
+        return "a token";
     case ROLE_OPERATOR:
         return "an operator or admin token";
     case ROLE_ADMIN:

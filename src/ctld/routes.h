@@ -31,6 +31,7 @@ struct http_req;
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */
     ROLE_USER,       /* user, operator or admin token; tenants checked by the handler */
+    ROLE_READER,     /* any valid token, agents too (an emulating agent learns node names) */
     ROLE_OPERATOR,   /* operator or admin token */
     ROLE_AGENT,      /* an agent token only; its nodes checked by the agent protocol */
     ROLE_ADMIN,
