@@ -381,7 +381,7 @@ static int read_claims(json_t *payload, struct token_claims *c, enum token_fault
             json_array_foreach(v, i, t) if (!bad)
             {
                 if (!json_is_string(t) || token_claims_add_node(c, json_string_value(t), &e) < 0)
-                    bad = (snprintf(why, wsize, "claim %s",
+                    bad = (snprintf(why, wsize, "claim %.100s",
                                     e.msg[0] ? e.msg : "nodes: not strings"),
                            -1);
             }
@@ -403,7 +403,7 @@ static int read_claims(json_t *payload, struct token_claims *c, enum token_fault
     }
     struct nl_err e = {0};
     if (token_claims_check(c, &e) < 0) {
-        snprintf(why, wsize, "claim %s", e.msg);
+        snprintf(why, wsize, "claim %.100s", e.msg);
         return -1;
     }
     return 0;
