@@ -317,6 +317,15 @@ int main(int argc, char **argv)
     b.req_url = xmalloc(n);
     snprintf(b.req_url, n, "%s%s", o.url, o.get_path ? o.get_path : "/v1/jobs");
     b.headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* The controller checks a token on every request: the bench pays for that, as clients do. */
+    const char *token = getenv("NORDLYS_TOKEN");
+    if (token != NULL && token[0] != '\0') {
+        size_t hn = strlen(token) + 32;
+        char *h = xmalloc(hn);
+        snprintf(h, hn, "Authorization: Bearer %s", token);
+        b.headers = curl_slist_append(b.headers, h);
+        free(h);
+    }
     b.multi = curl_multi_init();
     /* Keep every connection alive between requests: the cache must hold them all. */
     curl_multi_setopt(b.multi, CURLMOPT_MAXCONNECTS, (long)o.conns + 1);

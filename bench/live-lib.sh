@@ -50,7 +50,9 @@ start_ctld() {
     CTLD_DIR=$WORK/$name
     rm -rf "$CTLD_DIR"
     mkdir -p "$CTLD_DIR"
-    "$CTLD" --state-dir "$CTLD_DIR/state" --listen 127.0.0.1:0 --log-file "$CTLD_DIR/ctld.log" "$@" &
+    # No per-token rate limit: the bench measures throughput (--rate-limit later in ARGS wins).
+    "$CTLD" --state-dir "$CTLD_DIR/state" --listen 127.0.0.1:0 --log-file "$CTLD_DIR/ctld.log" \
+        --rate-limit 0 "$@" &
     CTLD_PID=$!
     PIDS="$PIDS $CTLD_PID"
     for i in $(seq 300); do
@@ -59,12 +61,22 @@ start_ctld() {
         sleep 0.1
     done
     URL=http://127.0.0.1:$(cat "$CTLD_DIR/state/ctld.port")
+    # Admin for the CLI and bench_submit (NORDLYS_TOKEN), an agent token for agents.
+    NORDLYS_TOKEN=$("$CTLD" token --state-dir "$CTLD_DIR/state" --user root --role admin \
+        --unix-user root --ttl 1d)
+    export NORDLYS_TOKEN
+    (umask 077 && "$CTLD" token --state-dir "$CTLD_DIR/state" --user agents --role agent \
+        --nodes '*' --ttl 1d >"$CTLD_DIR/agent.token")
 }
 
 # start_agent ARGS...: an agent of the last controller started, its state in
 # $CTLD_DIR/agent and its log in $CTLD_DIR/agent.log; sets AGENT_PID.
 start_agent() {
-    "$AGENT" --controller "$URL" --state-dir "$CTLD_DIR/agent" "$@" >"$CTLD_DIR/agent.log" 2>&1 &
+    local auth=""
+    case "$("$AGENT" --help 2>&1)" in *--token-file*) auth="--token-file $CTLD_DIR/agent.token" ;; esac
+    # shellcheck disable=SC2086 # auth is an option and a path without spaces
+    NORDLYS_TOKEN=$(cat "$CTLD_DIR/agent.token") "$AGENT" --controller "$URL" \
+        --state-dir "$CTLD_DIR/agent" $auth "$@" >"$CTLD_DIR/agent.log" 2>&1 &
     AGENT_PID=$!
     PIDS="$PIDS $AGENT_PID"
 }

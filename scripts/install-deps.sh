@@ -1,30 +1,57 @@
 #!/bin/sh
-# Installs the Debian packages nordlys builds, tests and benchmarks with.
-# Idempotent: a package already installed is left alone, and apt is not
-# touched at all when nothing is missing.
+# Installs the Debian packages nordlys builds, tests and benchmarks with,
+# then the OpenAPI linter of tests/lint/openapi.sh (tools/openapi-lint).
+# Idempotent: a package already installed is left alone, apt is not
+# touched at all when nothing is missing, and npm only when node_modules
+# does not match the lockfile.
 set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
 
 PKGS="build-essential cmake pkg-config git
-libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux openssl"
+libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libjwt-dev libgnutls28-dev
+libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux openssl
+nodejs npm"
+
+# has_cmd PKG: the command that PKG provides is already there. NodeSource's
+# nodejs package bundles npm and conflicts with Debian's npm package, so
+# an npm on PATH counts as installed whichever package brought it.
+has_cmd() {
+    case "$1" in
+    nodejs) command -v node >/dev/null 2>&1 ;;
+    npm) command -v npm >/dev/null 2>&1 ;;
+    *) return 1 ;;
+    esac
+}
 
 missing=""
 for p in $PKGS; do
+    has_cmd "$p" && continue
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
 done
 
-if [ -z "$missing" ]; then
-    exit 0
+if [ -n "$missing" ]; then
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        SUDO="sudo"
+    fi
+    echo "install-deps: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO="sudo"
+# The OpenAPI linter, exactly as package-lock.json pins it. The stamp is the
+# lockfile's hash, written only after npm ci succeeded: a changed lockfile or
+# an interrupted install means a fresh npm ci, an unchanged one means none.
+# No install scripts run: the linter needs none.
+lint="$top/tools/openapi-lint"
+want=$(sha256sum <"$lint/package-lock.json" | cut -d' ' -f1)
+stamp="$lint/node_modules/.nordlys-lock.sha256"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+    echo "install-deps: npm ci in tools/openapi-lint" >&2
+    (cd "$lint" && npm ci --ignore-scripts --no-audit --no-fund)
+    echo "$want" >"$stamp"
 fi
-echo "install-deps: installing$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing

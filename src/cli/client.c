@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
+#include "token.h"
 
 /*
  * The largest answer we hold in memory. A listing of every job is the
@@ -42,6 +43,7 @@
 struct cli_client {
     char *url;     /* base, without trailing '/' */
     char *ca_file; /* NORDLYS_CA (set by --ca-file too), or NULL for the system store */
+    char *bearer;  /* "Authorization: Bearer T", or NULL */
     CURL *curl;
 };
 
@@ -79,7 +81,27 @@ void cli_client_destroy(struct cli_client *c)
     free(c->ca_file);
     curl_global_cleanup();
     free(c->url);
+    free(c->bearer);
     free(c);
+}
+
+int cli_client_use_token(struct cli_client *c, const char *token_file)
+{
+    char *token = NULL;
+    struct nl_err err = {0};
+    if (cli_token_load(token_file, getenv, &token, &err) < 0) {
+        fprintf(stderr, "nordlys: %s\n", err.msg);
+        return NL_CLI_USAGE;
+    }
+    free(c->bearer);
+    c->bearer = NULL;
+    if (token != NULL) {
+        size_t n = strlen(token) + 32;
+        c->bearer = xmalloc(n);
+        snprintf(c->bearer, n, "Authorization: Bearer %s", token);
+        free(token);
+    }
+    return NL_CLI_OK;
 }
 
 const char *cli_client_url(const struct cli_client *c)
@@ -242,6 +264,8 @@ int cli_client_send(struct cli_client *c, const char *method, const char *path, 
     headers = curl_slist_append(headers, "Expect:");
     if (text != NULL)
         headers = curl_slist_append(headers, "Content-Type: application/json");
+    if (c->bearer != NULL)
+        headers = curl_slist_append(headers, c->bearer);
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
         headers = curl_slist_append(headers, extra[i]);
 
@@ -336,11 +360,14 @@ void cli_print_json(const json_t *j)
     fputc('\n', stdout);
 }
 
-int cli_get_and_print(const char *url, const char *path, bool json, cli_render_fn render)
+int cli_get_and_print(const char *url, const char *token_file, const char *path, bool json,
+                      cli_render_fn render)
 {
     struct cli_client *c = cli_client_create(url);
     json_t *j = NULL;
-    int rc = cli_client_call(c, "GET", path, NULL, &j);
+    int rc = cli_client_use_token(c, token_file);
+    if (rc == NL_CLI_OK)
+        rc = cli_client_call(c, "GET", path, NULL, &j);
     if (rc == NL_CLI_OK) {
         if (json)
             cli_print_json(j);

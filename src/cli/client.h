@@ -36,6 +36,13 @@ struct cli_client *cli_client_create(const char *base_url);
 
 void cli_client_destroy(struct cli_client *c);
 
+/*
+ * Find the bearer token (token.h: NORDLYS_TOKEN, else token_file, else
+ * ~/.config/nordlys/token) and send it with every request. NL_CLI_OK, or
+ * NL_CLI_USAGE with "nordlys: token file ...: mode 0644 ..." printed.
+ */
+int cli_client_use_token(struct cli_client *c, const char *token_file);
+
 /* Returns a borrowed base URL, valid until cli_client_destroy. */
 const char *cli_client_url(const struct cli_client *c);
 
@@ -98,7 +105,8 @@ typedef void (*cli_render_fn)(const json_t *j);
  * as JSON (json true) or through render. Returns the exit status; errors
  * are printed as by cli_client_call.
  */
-int cli_get_and_print(const char *url, const char *path, bool json, cli_render_fn render);
+int cli_get_and_print(const char *url, const char *token_file, const char *path, bool json,
+                      cli_render_fn render);
 
 /*
  * Field access for rendering, tolerant of what the API leaves null:

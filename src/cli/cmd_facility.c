@@ -28,7 +28,7 @@ static int run_view(const struct cli_spec *spec, int argc, char **argv, const ch
     struct cli_args args = {0};
     int rc = cli_parse_args(spec, argc, argv, NULL, NULL, &args);
     if (rc == CLI_RUN)
-        rc = cli_get_and_print(args.url, path, args.json, render);
+        rc = cli_get_and_print(args.url, args.token_file, path, args.json, render);
     cli_args_release(&args);
     return rc;
 }
@@ -194,7 +194,7 @@ int cmd_nodes(int argc, char **argv)
         static const char *const keys[] = {"state"};
         const char *vals[] = {state};
         char *path = cli_path_query("/v1/nodes", keys, vals, 1);
-        rc = cli_get_and_print(args.url, path, args.json, render_nodes);
+        rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_nodes);
         free(path);
     }
     cli_args_release(&args);

@@ -224,6 +224,8 @@ int cmd_queue(int argc, char **argv)
     if (rc != CLI_RUN)
         goto out;
     c = cli_client_create(args.url);
+    if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
+        goto out;
     if (q.all) {
         rc = queue_walk(c, &q, &answer);
     } else {
@@ -392,7 +394,7 @@ int cmd_show(int argc, char **argv)
         } else {
             char path[64];
             snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
-            rc = cli_get_and_print(args.url, path, args.json, render_show);
+            rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_show);
         }
     }
     cli_args_release(&args);
@@ -463,6 +465,8 @@ int cmd_cancel(int argc, char **argv)
         }
     }
     c = cli_client_create(args.url);
+    if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
+        goto out;
     rc = cancel_all(c, ids, args.npos, args.json);
 out:
     cli_client_destroy(c);

@@ -312,6 +312,8 @@ int cmd_submit(int argc, char **argv)
 
     req = cli_submit_json(&s);
     c = cli_client_create(args.url);
+    if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
+        goto out;
     rc = post_with_retry(c, req, s.idem_key,
                          s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT, &answer);
     if (rc != NL_CLI_OK)

@@ -28,5 +28,7 @@ int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
 int cmd_facility(int argc, char **argv); /* cmd_facility.c */
 int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */
 int cmd_usage(int argc, char **argv);    /* cmd_facility.c */
+int cmd_token(int argc, char **argv);    /* cmd_security.c */
+int cmd_audit(int argc, char **argv);    /* cmd_security.c */
 
 #endif

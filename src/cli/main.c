@@ -25,6 +25,8 @@ static const struct cli_cmd cli_cmds[] = {
     {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
     {"tenants", cmd_tenants, "tenants, quotas and current use"},
     {"usage", cmd_usage, "accounting per tenant: GPU-hours and energy"},
+    {"token", cmd_token, "mint a token (admin): nordlys token create --user U --role R ..."},
+    {"audit", cmd_audit, "check the audit log's chain (verify) or export its records"},
     {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility"},
 };
 

@@ -24,6 +24,8 @@
 static const struct cli_opt common_opts[] = {
         {"url", "URL", "controller to talk to (default $NORDLYS_URL, else " CLI_DEFAULT_URL ")"},
         {"json", NULL, "print the API's JSON answer instead of a table"},
+        {"token-file", "FILE",
+         "bearer token file, mode 0600 (default $NORDLYS_TOKEN, else ~/.config/nordlys/token)"},
         {"help", NULL, "show this help"},
         {"ca-file", "FILE",
          "CA to verify an https:// controller with (default $NORDLYS_CA, else the system's)"},
@@ -58,7 +60,12 @@ static int parse_common(struct cli_args *args, size_t idx, const char *val, stru
     case 1:
         args->json = true;
         return 0;
-    case 3:
+    case 2:
+        if (val == NULL || val[0] == '\0')
+            return nl_err_set(err, -EINVAL, "--token-file: missing value");
+        args->token_file = val;
+        return 0;
+    case 4:
         /* The client reads NORDLYS_CA; the flag sets it for this run only. */
         setenv("NORDLYS_CA", val, 1);
         return 0;

@@ -59,10 +59,11 @@ typedef int (*cli_opt_fn)(void *ctx, size_t idx, const char *val, struct nl_err 
  * those are.
  */
 struct cli_args {
-    const char *url; /* --url, else NORDLYS_URL, else CLI_DEFAULT_URL */
-    bool json;       /* --json */
-    bool help;       /* --help or -h was given */
-    char **pos;      /* positional arguments, in order (array owned, strings borrowed) */
+    const char *url;        /* --url, else NORDLYS_URL, else CLI_DEFAULT_URL */
+    bool json;              /* --json */
+    const char *token_file; /* --token-file, or NULL (NORDLYS_TOKEN, else the default file) */
+    bool help;              /* --help or -h was given */
+    char **pos;             /* positional arguments, in order (array owned, strings borrowed) */
     size_t npos;
 };
 

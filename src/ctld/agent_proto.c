@@ -439,13 +439,15 @@ void agent_proto_sync_release(struct agent_proto_sync *s)
 
 struct agent_proto_answer {
     const struct nl_facility *fac;
+    bool allow_root;
     json_t *launch, *kill, *hold;
 };
 
-struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac)
+struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac, bool allow_root)
 {
     struct agent_proto_answer *a = xcalloc(1, sizeof(*a));
     a->fac = fac;
+    a->allow_root = allow_root;
     a->launch = json_array();
     a->kill = json_array();
     return a;
@@ -522,6 +524,16 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
         json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec->memory_max_bytes));
     if (o != NULL && rec->pids_max > 0)
         json_object_set_new(o, "pids_max", json_integer((json_int_t)rec->pids_max));
+    /*
+     * The account the agent runs the job as (the submitter's token's
+     * unix_user, else its sub); jobs stored before tokens have none, and
+     * the agent then runs them as itself. Root only with the admin's
+     * --allow-root-jobs: the agent refuses a root job without it.
+     */
+    if (o != NULL && rec->run_as[0] != '\0')
+        json_object_set_new(o, "user", json_string(rec->run_as));
+    if (o != NULL)
+        json_object_set_new(o, "allow_root", json_boolean(a->allow_root));
     if (o != NULL)
         json_array_append_new(a->launch, o);
 }

@@ -68,7 +68,8 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
 void agent_proto_sync_release(struct agent_proto_sync *s);
 
 /* A sync answer being written; fac borrowed for node names. */
-struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac);
+struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac,
+                                                     bool allow_root);
 /* Add a launch (borrowed for the call). */
 void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_launch *l);
 /* Add a kill. A kill names its run, so it never hits a newer run of the same job. */

@@ -246,14 +246,41 @@ static void apply_register(struct agents *a, struct agent *ag, const uint32_t *n
         node_up(a, nodes[i]);
 }
 
-int agents_register(struct agents *a, const json_t *body, const char *peer, json_t **answer,
-                    struct fault *f)
+/* -EACCES with f naming the first of nodes[n] who's credential does not cover, else 0. */
+static int check_covered(const struct agents *a, const struct agents_caller *who,
+                         const uint32_t *nodes, size_t n, const char *agent, struct fault *f)
+{
+    if (who->covers == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char name[96];
+        nl_facility_node_name(a->d.fac, nodes[i], name, sizeof(name));
+        if (!who->covers(who->arg, name)) {
+            f->code = "forbidden";
+            snprintf(f->field, sizeof(f->field), "nodes");
+            snprintf(f->msg, sizeof(f->msg),
+                     "node %s: not among the nodes the agent token covers (agent %.100s)", name,
+                     agent);
+            return -EACCES;
+        }
+    }
+    return 0;
+}
+
+int agents_register(struct agents *a, const json_t *body, const struct agents_caller *who,
+                    json_t **answer, struct fault *f)
 {
     struct agent_proto_register r;
     *answer = NULL;
+    const char *peer = who->peer;
     int rc = agent_proto_parse_register(body, a->d.fac, &r, f);
     if (rc < 0)
         return rc;
+    if ((rc = check_covered(a, who, r.nodes, r.nnodes, r.agent, f)) < 0) {
+        log_warn("agent=%s registration from %s refused: %s", r.agent, peer, f->msg);
+        agent_proto_register_release(&r);
+        return rc;
+    }
     if ((rc = check_conflicts(a, r.agent, r.instance, r.nodes, r.nnodes, &f->code, f->msg,
                               sizeof(f->msg))) < 0) {
         snprintf(f->field, sizeof(f->field), "%s",
@@ -291,7 +318,7 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
                            const uint8_t *held)
 {
     const struct agent *ag = nodes_agent_at(a->d.nodes, (size_t)idx);
-    struct agent_proto_answer *ans = agent_proto_answer_create(a->d.fac);
+    struct agent_proto_answer *ans = agent_proto_answer_create(a->d.fac, a->d.allow_root_jobs);
     const struct nodes_launch *launches;
     const struct nodes_kill *kills;
     size_t nl, nk;
@@ -387,9 +414,10 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
         life_confirm_reloaded(a->d.life, idx);
 }
 
-int agents_sync(struct agents *a, const json_t *body, const char *peer, json_t **answer,
-                struct fault *f)
+int agents_sync(struct agents *a, const json_t *body, const struct agents_caller *who,
+                json_t **answer, struct fault *f)
 {
+    const char *peer = who->peer;
     struct agent_proto_sync m;
     memset(&m, 0, sizeof(m));
     *answer = NULL;
@@ -402,6 +430,10 @@ int agents_sync(struct agents *a, const json_t *body, const char *peer, json_t *
                  m.agent_id);
         rc = -ENOENT;
     } else if (rc == 0) {
+        const struct agent *ag = nodes_agent_at(a->d.nodes, (size_t)idx);
+        rc = check_covered(a, who, ag->nodes, ag->nnodes, ag->id, f);
+    }
+    if (rc == 0) {
         uint8_t *held = xcalloc(m.nexits ? m.nexits : 1, 1);
         apply_sync(a, idx, &m, held, peer);
         *answer = sync_answer(a, idx, &m, held);

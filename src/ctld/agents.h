@@ -9,6 +9,7 @@
 #define NL_CTLD_AGENTS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct agents;
@@ -31,6 +32,19 @@ struct agents_deps {
     struct now *clock;
     uint64_t sync_interval_ms; /* told to agents at registration */
     uint64_t node_timeout_ms;
+    bool allow_root_jobs; /* launches say allow_root (nordlysd --allow-root-jobs) */
+};
+
+/*
+ * Who speaks for an agent: its peer address (for logs) and what its
+ * credential covers. Agent ids and names carry no authority: a
+ * registration or sync is refused (-EACCES, 403) unless covers() accepts
+ * every node it names or the agent owns. covers NULL: any node.
+ */
+struct agents_caller {
+    const char *peer;
+    bool (*covers)(void *arg, const char *node);
+    void *arg;
 };
 
 /* A new protocol endpoint; destroy with agents_destroy. */
@@ -41,19 +55,21 @@ int agents_load(struct agents *a, struct nl_err *err);
 /* Agents whose last sync is older than node_timeout: their nodes go down. */
 void agents_check_timeouts(struct agents *a);
 /*
- * Apply one registration body (borrowed; docs/api.md) from peer. 0 with
- * *answer set (a new reference); -EINVAL (bad body, 400) or -EBUSY (a
+ * Apply one registration body (borrowed; docs/api.md) from who. 0 with
+ * *answer set (a new reference); -EINVAL (bad body, 400), -EACCES (a node
+ * who's credential does not cover, 403, f->code "forbidden") or -EBUSY (a
  * live agent holds the name or a node, 409: f->code is "agent_name_in_use"
  * or "node_owned") with *f filled and nothing changed.
  */
-int agents_register(struct agents *a, const json_t *body, const char *peer, json_t **answer,
-                    struct fault *f);
+int agents_register(struct agents *a, const json_t *body, const struct agents_caller *who,
+                    json_t **answer, struct fault *f);
 /*
- * Apply one sync body (borrowed; the protocol of docs/api.md) from peer.
- * 0 with *answer set (a new reference); -EINVAL (bad body) or -ENOENT
- * (unknown agent) with *f filled and nothing changed.
+ * Apply one sync body (borrowed; the protocol of docs/api.md) from who.
+ * 0 with *answer set (a new reference); -EINVAL (bad body), -EACCES (the
+ * agent owns a node who's credential does not cover) or -ENOENT (unknown
+ * agent) with *f filled and nothing changed.
  */
-int agents_sync(struct agents *a, const json_t *body, const char *peer, json_t **answer,
-                struct fault *f);
+int agents_sync(struct agents *a, const json_t *body, const struct agents_caller *who,
+                json_t **answer, struct fault *f);
 
 #endif

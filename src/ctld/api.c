@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/xalloc.h"
+#include "ctld/audit.h"
 #include "ctld/auth.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
@@ -29,11 +31,11 @@ static const struct {
     unsigned status;
     const char *name;
 } err_map[] = {
-        {-EINVAL, 400, "invalid_field"}, {-ENOENT, 404, "not_found"},
-        {-EEXIST, 409, "conflict"},      {-EBUSY, 409, "conflict"},
-        {-EFBIG, 413, "too_large"},      {-E2BIG, 413, "too_large"},
-        {-EPERM, 401, "unauthorized"},   {-EACCES, 403, "forbidden"},
-        {-EAGAIN, 503, "unavailable"},   {-ENOSPC, 503, "store_unavailable"},
+        {-EINVAL, 400, "invalid_field"},  {-ENOENT, 404, "not_found"},
+        {-EEXIST, 409, "conflict"},       {-EBUSY, 409, "conflict"},
+        {-EFBIG, 413, "too_large"},       {-E2BIG, 413, "too_large"},
+        {-EPERM, 401, "unauthenticated"}, {-EACCES, 403, "forbidden"},
+        {-EAGAIN, 503, "unavailable"},    {-ENOSPC, 503, "store_unavailable"},
 };
 
 size_t api_body_limit(void *arg, const char *method, const char *path)
@@ -47,8 +49,62 @@ size_t api_body_limit(void *arg, const char *method, const char *path)
     return 0;
 }
 
+/* "2026-11-29T13:12:27.123456Z" */
+static void iso_time(int64_t us, char *buf, size_t size)
+{
+    time_t s = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%06lldZ", (long long)(us % 1000000));
+}
+
+/*
+ * The audit record of an answer: every state-changing action (any route
+ * but GET, except an agent's sync, whose effects the store records and
+ * which come several times a second per agent) and every refusal by the
+ * auth point or a handler (401, 403, 415, 429).
+ */
+static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, json_t *body)
+{
+    const struct route *r = c->call.route;
+    if (r == NULL || c->audit == NULL)
+        return;
+    bool refusal = status == 401 || status == 403 || status == 415 || status == 429;
+    bool write = strcmp(r->method, "GET") != 0 && r->fn != api_agent_sync;
+    if (!refusal && !write)
+        return;
+    const struct auth_identity *who = c->call.who;
+    const struct token_claims *tk = who && who->authenticated ? &who->token : NULL;
+    char when[40], target[160], action[80];
+    iso_time(c->clock.us, when, sizeof(when));
+    snprintf(action, sizeof(action), "%s %s", r->method, http_req_path(req));
+    snprintf(target, sizeof(target), "%s", c->call.target);
+    const char *tenant = c->call.tenant;
+    json_t *job = json_object_get(body, "job");
+    if (json_is_object(job)) {
+        if (target[0] == '\0' && json_is_integer(json_object_get(job, "id")))
+            snprintf(target, sizeof(target), "job %lld",
+                     (long long)json_integer_value(json_object_get(job, "id")));
+        if (tenant[0] == '\0' && json_is_string(json_object_get(job, "tenant")))
+            tenant = json_string_value(json_object_get(job, "tenant"));
+    }
+    json_t *err = json_object_get(body, "error");
+    json_t *rec =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "time", when, "who",
+                      tk ? tk->sub : "", "role", tk ? token_role_name(tk->role) : "", "tenant",
+                      tenant, "action", action, "target", target, "status", (int)status, "outcome",
+                      json_is_object(err) ? json_string_value(json_object_get(err, "code")) : "ok",
+                      "peer", http_req_peer(req));
+    if (json_is_object(err))
+        json_object_set(rec, "message", json_object_get(err, "message"));
+    audit_append(c->audit, rec);
+    json_decref(rec);
+}
+
 void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body)
 {
+    audit_answer(c, req, status, body);
     /* 16 digits keep microseconds in Unix-second times without binary noise. */
     char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(16));
     json_decref(body);
@@ -168,21 +224,27 @@ void api_dispatch(void *arg, struct http_req *req)
     }
     http_req_set_tag(req, (int)idx);
     struct auth_identity who;
-    struct nl_err err = {0};
-    if (auth_check(req, t[idx].role, &who, &err) < 0) {
-        api_err_reply(c, req, &err, NULL);
-        return;
-    }
-    if (http_req_too_large(req)) {
+    struct auth_refusal ref;
+    memset(&c->call, 0, sizeof(c->call));
+    c->call.route = &t[idx];
+    c->call.who = &who;
+    unsigned refused = auth_check(c->auth, req, &t[idx], c->clock.us, &who, &ref);
+    if (refused == 429) {
+        json_t *o = error_object(429, ref.code, NULL, ref.msg);
+        json_object_set_new(json_object_get(o, "error"), "retry_after_s",
+                            json_integer(ref.retry_after_s));
+        api_reply(c, req, 429, o);
+    } else if (refused != 0)
+        api_error(c, req, refused, ref.code, NULL, "%s", ref.msg);
+    else if (http_req_too_large(req))
         api_error(c, req, 413, "too_large", "body", "body: larger than %zu bytes", t[idx].body_max);
-        return;
-    }
     /* Every route but GET writes (or, for an agent's sync, may): refused while nothing commits. */
-    if (!durable_available(c->dur) && strcmp(t[idx].method, "GET") != 0) {
+    else if (!durable_available(c->dur) && strcmp(t[idx].method, "GET") != 0)
         api_error(c, req, 503, "store_unavailable", NULL, "%s", durable_reason(c->dur));
-        return;
-    }
-    t[idx].fn(c, req, &p);
+    else
+        t[idx].fn(c, req, &p);
+    auth_identity_release(&who);
+    memset(&c->call, 0, sizeof(c->call));
 }
 
 void api_answered(void *arg, const struct http_req *req, double seconds)

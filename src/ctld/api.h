@@ -58,6 +58,11 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
 void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_security.c ---- */
+
+void api_token_create(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_audit(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_agent.c ---- */
 
 void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p);

@@ -1,13 +1,39 @@
 /* SPDX-License-Identifier: MIT */
-/* api_agent.c - POST /v1/agent/register and /v1/agent/sync: HTTP around agents.h. */
+/*
+ * api_agent.c - POST /v1/agent/register and /v1/agent/sync: HTTP around
+ * agents.h. The agent's token (auth_check let only agent tokens through)
+ * decides which nodes it may speak for; its agent id decides nothing.
+ */
 #include <errno.h>
+#include <stdio.h>
 
 #include "api.h"
 #include "ctld/agents.h"
+#include "ctld/auth.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
 #include "ctld/http.h"
 #include "ctld/routes.h"
+
+static bool token_covers(void *arg, const char *node)
+{
+    return token_covers_node(arg, node);
+}
+
+static void reply(struct ctld *c, struct http_req *req, int rc, json_t *answer,
+                  const struct fault *f)
+{
+    if (rc == -EBUSY)
+        api_error(c, req, 409, f->code, f->field, "%s", f->msg);
+    else if (rc == -ENOENT)
+        api_error(c, req, 404, f->code, f->field, "%s", f->msg);
+    else if (rc == -EACCES)
+        api_error(c, req, 403, "forbidden", f->field, "%s", f->msg);
+    else if (rc < 0)
+        api_fault_reply(c, req, f);
+    else
+        api_reply(c, req, 200, answer);
+}
 
 void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
@@ -17,13 +43,12 @@ void api_agent_register(struct ctld *c, struct http_req *req, const struct route
         return;
     json_t *answer = NULL;
     struct fault f = {0};
-    int rc = agents_register(c->agents, body, http_req_peer(req), &answer, &f);
-    if (rc == -EBUSY)
-        api_error(c, req, 409, f.code, f.field, "%s", f.msg);
-    else if (rc < 0)
-        api_fault_reply(c, req, &f);
-    else
-        api_reply(c, req, 200, answer);
+    const struct agents_caller who = {
+            .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
+    const char *agent = json_string_value(json_object_get(body, "agent"));
+    snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
+    int rc = agents_register(c->agents, body, &who, &answer, &f);
+    reply(c, req, rc, answer, &f);
     json_decref(body);
 }
 
@@ -35,12 +60,11 @@ void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_par
         return;
     json_t *answer = NULL;
     struct fault f = {0};
-    int rc = agents_sync(c->agents, body, http_req_peer(req), &answer, &f);
-    if (rc == -ENOENT)
-        api_error(c, req, 404, f.code, f.field, "%s", f.msg);
-    else if (rc < 0)
-        api_fault_reply(c, req, &f);
-    else
-        api_reply(c, req, 200, answer);
+    const struct agents_caller who = {
+            .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
+    const char *agent = json_string_value(json_object_get(body, "agent_id"));
+    snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
+    int rc = agents_sync(c->agents, body, &who, &answer, &f);
+    reply(c, req, rc, answer, &f);
     json_decref(body);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "ctld/auth.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
 #include "ctld/http.h"
@@ -133,6 +134,8 @@ void api_tenants(struct ctld *c, struct http_req *req, const struct route_params
     json_t *list = json_array();
     for (uint32_t i = 0; i < nl_tenants_count(c->tenants); i++) {
         const struct nl_tenant_spec *t = nl_tenants_get(c->tenants, i);
+        if (!auth_sees_tenant(c->call.who, t->name))
+            continue; /* a user sees their own tenants only */
         struct nl_tenant_usage u;
         nl_sched_tenant_usage(c->sched, i, &u);
         json_array_append_new(
@@ -208,7 +211,9 @@ void api_usage(struct ctld *c, struct http_req *req, const struct route_params *
     json_t *list = json_array();
     const char *key;
     json_t *val;
-    json_object_foreach(x.by_name, key, val) json_array_append(list, val);
+    /* A user sees their own tenants' usage only. */
+    json_object_foreach(x.by_name, key, val) if (auth_sees_tenant(c->call.who, key))
+            json_array_append(list, val);
     json_decref(x.by_name);
     api_reply(c, req, 200, json_pack("{s:o}", "tenants", list));
 }

@@ -18,6 +18,8 @@
 
 #include "api.h"
 #include "common/rng.h"
+#include "common/xalloc.h"
+#include "ctld/auth.h"
 #include "ctld/config.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
@@ -27,6 +29,8 @@
 #include "ctld/life.h"
 #include "ctld/routes.h"
 #include "nordlys/err.h"
+#include "nordlys/sched.h"
+#include "nordlys/tenant.h"
 #include "store/store.h"
 
 /* The field a core message starts with ("gpus: 96 exceeds ..." -> "gpus"), or "". */
@@ -122,10 +126,21 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
     struct fault f = {0};
     struct nl_err err = {0};
     char field[64], hash[sizeof(((struct nl_store_idem *)0)->request_hash)];
+    const struct auth_identity *who = c->call.who;
+    /* A user's submission that names no tenant goes to their first. */
+    if (json_object_get(body, "tenant") == NULL && auth_default_tenant(who) != NULL)
+        json_object_set_new(body, "tenant", json_string(auth_default_tenant(who)));
     if (job_request_parse(body, c->tenants, &rec, &f) < 0) {
         api_fault_reply(c, req, &f);
         goto out;
     }
+    snprintf(c->call.tenant, sizeof(c->call.tenant), "%s", rec.tenant);
+    if (!auth_sees_tenant(who, rec.tenant)) {
+        api_error(c, req, 403, "forbidden", "tenant", "tenant: %s may not submit for tenant %s",
+                  who->token.sub, rec.tenant);
+        goto out;
+    }
+    snprintf(rec.run_as, sizeof(rec.run_as), "%s", token_run_as(&who->token));
     if (key != NULL) {
         request_hash(body, hash, sizeof(hash));
         if (idem_replay(c, req, &rec, key, hash) != 0)
@@ -136,6 +151,17 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
         if (err.code == -ENOENT)
             err.code = -EINVAL; /* a bad reference inside a request is the request's fault */
         api_err_reply(c, req, &err, field);
+        goto out;
+    }
+    int ti = nl_tenants_find(c->tenants, rec.tenant);
+    struct nl_tenant_usage use = {0};
+    if (ti >= 0)
+        nl_sched_tenant_usage(c->sched, (uint32_t)ti, &use);
+    if (use.jobs_pending >= c->cfg->tenant_queue_max) {
+        api_error(c, req, 429, "queue_full", "tenant",
+                  "tenant %s: %llu jobs pending, the most a tenant may queue "
+                  "(nordlysd --tenant-queue-max); wait for some to start",
+                  rec.tenant, (unsigned long long)use.jobs_pending);
         goto out;
     }
     rec.submit_us = now_read(&c->clock);
@@ -198,6 +224,30 @@ static int parse_uint_arg(const char *text, const char *name, uint64_t lo, uint6
     return 0;
 }
 
+static int newer_first(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Sort jobs newest first and keep the first limit. */
+static void merge_newest(json_t *jobs, size_t limit)
+{
+    size_t n = json_array_size(jobs);
+    json_t **v = xcalloc(n ? n : 1, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(jobs, i));
+    qsort(v, n, sizeof(*v), newer_first);
+    json_array_clear(jobs);
+    for (size_t i = 0; i < n; i++) {
+        if (limit == 0 || i < limit)
+            json_array_append(jobs, v[i]);
+        json_decref(v[i]);
+    }
+    free(v);
+}
+
 void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
@@ -219,13 +269,27 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
         f.before_id = v;
     }
     f.tenant = http_req_query(req, "tenant");
+    const struct auth_identity *who = c->call.who;
+    if (f.tenant != NULL && !auth_sees_tenant(who, f.tenant))
+        return api_error(c, req, 403, "forbidden", "tenant", "tenant: %s may not see tenant %.64s",
+                         who->token.sub, f.tenant);
     struct list_ctx x = {.c = c, .jobs = json_array()};
     uint64_t total = 0;
-    if (nl_store_jobs_list(c->store, &f, list_one, &x, &err) < 0 ||
-        nl_store_jobs_count(c->store, &f, &total, &err) < 0) {
-        json_decref(x.jobs);
-        return api_err_reply(c, req, &err, NULL);
+    /* A user without ?tenant= sees their tenants' jobs: one list each, merged newest first. */
+    size_t nt = f.tenant == NULL && who->token.role == TOKEN_ROLE_USER ? who->token.ntenants : 0;
+    for (size_t i = 0; i < (nt ? nt : 1); i++) {
+        uint64_t part = 0;
+        if (nt)
+            f.tenant = who->token.tenants[i];
+        if (nl_store_jobs_list(c->store, &f, list_one, &x, &err) < 0 ||
+            nl_store_jobs_count(c->store, &f, &part, &err) < 0) {
+            json_decref(x.jobs);
+            return api_err_reply(c, req, &err, NULL);
+        }
+        total += part;
     }
+    if (nt > 1)
+        merge_newest(x.jobs, f.limit);
     /* total: every job the filter matches, so that a client can say how many it did not show. */
     api_reply(c, req, 200, json_pack("{s:o, s:I}", "jobs", x.jobs, "total", (json_int_t)total));
 }
@@ -237,6 +301,10 @@ void api_job_show(struct ctld *c, struct http_req *req, const struct route_param
     struct nl_err err = {0};
     if (nl_store_job_get(c->store, p->id, &rec, &err) < 0)
         api_err_reply(c, req, &err, err.code == -ENOENT ? "id" : NULL);
+    else if (!auth_sees_tenant(c->call.who, rec.tenant))
+        /* As if it did not exist: another tenant's job ids are not this caller's business. */
+        api_error(c, req, 404, "not_found", "id", "job %llu: no such job",
+                  (unsigned long long)p->id);
     else
         api_reply(c, req, 200, json_pack("{s:o}", "job", job_json(c, &rec)));
     nl_store_job_release(&rec);
@@ -249,6 +317,14 @@ void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_par
     struct nl_err err = {0};
     if (nl_store_job_get(c->store, p->id, &rec, &err) < 0) {
         api_err_reply(c, req, &err, err.code == -ENOENT ? "id" : NULL);
+        goto out;
+    }
+    snprintf(c->call.tenant, sizeof(c->call.tenant), "%s", rec.tenant);
+    snprintf(c->call.target, sizeof(c->call.target), "job %llu", (unsigned long long)p->id);
+    if (!auth_sees_tenant(c->call.who, rec.tenant)) {
+        api_error(c, req, 403, "forbidden", "id",
+                  "job %llu: %s may not cancel another tenant's job", (unsigned long long)p->id,
+                  c->call.who->token.sub);
         goto out;
     }
     if (nl_job_state_terminal(rec.state)) {

@@ -15,14 +15,16 @@ static const struct route route_table[] = {
         {"GET", "/v1/jobs", api_jobs_list, ROLE_USER, 0},
         {"GET", "/v1/jobs/{id}", api_job_show, ROLE_USER, 0},
         {"DELETE", "/v1/jobs/{id}", api_job_cancel, ROLE_USER, 0},
-        {"GET", "/v1/facility", api_facility, ROLE_USER, 0},
-        {"GET", "/v1/nodes", api_nodes, ROLE_USER, 0},
+        {"GET", "/v1/facility", api_facility, ROLE_READER, 0},
+        {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
         {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},
         {"GET", "/v1/usage", api_usage, ROLE_USER, 0},
         {"GET", "/v1/health", api_health, ROLE_PUBLIC, 0},
         {"GET", "/metrics", api_metrics, ROLE_PUBLIC, 0},
         {"POST", "/v1/agent/register", api_agent_register, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
         {"POST", "/v1/agent/sync", api_agent_sync, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
+        {"POST", "/v1/tokens", api_token_create, ROLE_ADMIN, CTLD_TOKEN_BODY_MAX},
+        {"GET", "/v1/audit", api_audit, ROLE_ADMIN, 0},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) < CTLD_ROUTES_MAX,

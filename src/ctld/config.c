@@ -23,6 +23,7 @@ enum cfg_type {
     CFG_STR = 1,
     CFG_UINT,
     CFG_BOOL,
+    CFG_LIST, /* a string; repeated flags join their values with ',' */
 };
 
 struct cfg_opt {
@@ -52,6 +53,8 @@ static const char *const level_choices[] = {"err", "warn", "info", "debug", NULL
     {name, CFG_UINT, def, OPT(field), min, max, NULL, help}
 #define BOOL_OPT(name, field, help) \
     {name, CFG_BOOL, "false", OPT(field), 0, 0, NULL, help}
+#define LIST_OPT(name, field, help) \
+    {name, CFG_LIST, "", OPT(field), 0, 0, NULL, help}
 /* clang-format on */
 
 /*
@@ -88,6 +91,17 @@ static const struct cfg_opt cfg_opts[] = {
         STR_OPT("log-file", log_file, "", NULL, "log to this file instead of stderr"),
         UINT_OPT("idempotency-window-s", idempotency_window_s, "86400", 1, 31536000,
                  "how long a submission's Idempotency-Key finds its job (seconds)"),
+        LIST_OPT("trusted-origin", trusted_origin,
+                 "an Origin header value (https://portal.example) whose requests are accepted; "
+                 "repeatable or comma-separated; requests with any other Origin get 403"),
+        BOOL_OPT("allow-root-jobs", allow_root_jobs,
+                 "let jobs run as root (a token whose unix_user is root); agents refuse them "
+                 "otherwise"),
+        UINT_OPT("rate-limit", rate_limit, "200", 0, 1000000,
+                 "requests per second per user, operator or admin token (a bucket of twice "
+                 "that; agents are exempt); 0 = no limit"),
+        UINT_OPT("tenant-queue-max", tenant_queue_max, "100000", 1, 100000000,
+                 "pending jobs a tenant may have; a submission beyond it gets 429"),
         BOOL_OPT("init", init,
                  "start a new facility where STATE/nordlys.db is empty or not a nordlys "
                  "database (the file is moved aside, never deleted)"),
@@ -163,8 +177,11 @@ static int apply(struct ctld_config *cfg, const struct cfg_opt *o, const char *t
     return 0;
 }
 
-/* Collect flag values: text[i] for option i, borrowed from argv. */
-static int scan_flags(int argc, char **argv, const char **text, struct nl_err *err)
+/*
+ * Collect flag values: text[i] for option i, borrowed from argv, or for a
+ * repeated CFG_LIST flag joined into own[i] (freed by the caller).
+ */
+static int scan_flags(int argc, char **argv, const char **text, char **own, struct nl_err *err)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -176,6 +193,7 @@ static int scan_flags(int argc, char **argv, const char **text, struct nl_err *e
         if (o == NULL)
             return nl_err_set(err, -EINVAL, "%s: unknown option (see --help)", arg);
         size_t idx = (size_t)(o - cfg_opts);
+        const char *prev = text[idx];
         if (eq != NULL)
             text[idx] = eq + 1;
         else if (o->type == CFG_BOOL)
@@ -184,6 +202,14 @@ static int scan_flags(int argc, char **argv, const char **text, struct nl_err *e
             text[idx] = argv[++i];
         else
             return nl_err_set(err, -EINVAL, "--%s: needs a value", o->name);
+        if (o->type == CFG_LIST && prev != NULL && prev[0] != '\0') {
+            size_t n = strlen(prev) + strlen(text[idx]) + 2;
+            char *joined = xmalloc(n);
+            snprintf(joined, n, "%s,%s", prev, text[idx]);
+            free(own[idx]);
+            own[idx] = joined;
+            text[idx] = joined;
+        }
     }
     return 0;
 }
@@ -193,7 +219,8 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
 {
     memset(cfg, 0, sizeof(*cfg));
     const char *text[NOPTS] = {0};
-    int rc = scan_flags(argc, argv, text, err);
+    char *own[NOPTS] = {0};
+    int rc = scan_flags(argc, argv, text, own, err);
     for (size_t i = 0; rc == 0 && i < NOPTS; i++) {
         const struct cfg_opt *o = &cfg_opts[i];
         const char *from = "--";
@@ -223,6 +250,8 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
     if (rc == 0 && (cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0'))
         rc = nl_err_set(err, -EINVAL, "%s: HTTPS needs both --tls-cert and --tls-key",
                         cfg->tls_cert[0] ? "--tls-cert" : "--tls-key");
+    for (size_t i = 0; i < NOPTS; i++)
+        free(own[i]);
     if (rc < 0)
         ctld_config_release(cfg);
     return rc;
@@ -231,7 +260,7 @@ int ctld_config_parse(struct ctld_config *cfg, int argc, char **argv,
 void ctld_config_release(struct ctld_config *cfg)
 {
     for (size_t i = 0; i < NOPTS; i++)
-        if (cfg_opts[i].type == CFG_STR) {
+        if (cfg_opts[i].type == CFG_STR || cfg_opts[i].type == CFG_LIST) {
             char **field = (char **)((char *)cfg + cfg_opts[i].offset);
             free(*field);
             *field = NULL;
@@ -243,7 +272,7 @@ void ctld_config_print(const struct ctld_config *cfg, FILE *out)
     for (size_t i = 0; i < NOPTS; i++) {
         const struct cfg_opt *o = &cfg_opts[i];
         const char *field = (const char *)cfg + o->offset;
-        if (o->type == CFG_STR)
+        if (o->type == CFG_STR || o->type == CFG_LIST)
             fprintf(out, "%s = %s", o->name, *(char *const *)field);
         else if (o->type == CFG_UINT)
             fprintf(out, "%s = %" PRIu64, o->name, *(const uint64_t *)field);

@@ -36,10 +36,14 @@ struct ctld_config {
     char *log_level;               /* err, warn, info, debug */
     char *log_file;                /* "" = stderr */
     uint64_t idempotency_window_s; /* an Idempotency-Key finds its job for this long */
+    char *trusted_origin;          /* comma-separated Origin values accepted; "" = none */
+    bool allow_root_jobs;          /* launches may run as root */
+    uint64_t rate_limit;           /* requests per second per token; 0 = off */
+    uint64_t tenant_queue_max;     /* pending jobs per tenant */
     bool init; /* replace a database that is empty or not nordlys's (moved aside) */
     bool print_config;
     bool help;
-    unsigned char source[24]; /* per option in table order: 0 default, 1 environment, 2 flag */
+    unsigned char source[48]; /* per option in table order: 0 default, 1 environment, 2 flag */
 };
 
 /*

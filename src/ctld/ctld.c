@@ -32,11 +32,14 @@
 #include "common/xalloc.h"
 #include "ctld/agents.h"
 #include "ctld/api.h"
+#include "ctld/audit.h"
+#include "ctld/auth.h"
 #include "ctld/config.h"
 #include "ctld/durable.h"
 #include "ctld/http.h"
 #include "ctld/life.h"
 #include "ctld/nodes.h"
+#include "ctld/token.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "store/store.h"
@@ -336,6 +339,44 @@ static int open_store(struct ctld *c, struct nl_err *err)
     return 0;
 }
 
+static bool audit_pending_cb(void *arg)
+{
+    return audit_pending(arg);
+}
+
+static int audit_sync_cb(void *arg, struct nl_err *err)
+{
+    return audit_sync(arg, err);
+}
+
+/*
+ * The signing key (created at the first start), the audit log (made
+ * durable with every COMMIT) and the auth point. The key is read once:
+ * replacing it means a restart, which is what invalidates every token.
+ */
+static int security_open(struct ctld *c, struct nl_err *err)
+{
+    c->key = xcalloc(1, sizeof(*c->key));
+    int rc = token_key_load(c->cfg->state_dir, true, c->key, err);
+    if (rc < 0)
+        return rc;
+    char *path = path_join(c->cfg->state_dir, "audit.log");
+    c->audit = audit_open(path, err);
+    free(path);
+    if (c->audit == NULL)
+        return err->code ? err->code : -EIO;
+    const struct durable_log log = {
+            .pending = audit_pending_cb, .sync = audit_sync_cb, .arg = c->audit};
+    durable_attach_log(c->dur, &log);
+    const struct auth_opts ao = {.key = c->key,
+                                 .trusted_origins = c->cfg->trusted_origin,
+                                 .rate_limit = c->cfg->rate_limit};
+    c->auth = auth_create(&ao);
+    if (c->cfg->allow_root_jobs)
+        log_warn("--allow-root-jobs: jobs of tokens whose unix_user is root run as root");
+    return 0;
+}
+
 /* Every node starts unusable: a node is up only once its agent has synced. */
 static void all_nodes_down(struct ctld *c)
 {
@@ -369,7 +410,8 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                    .dur = c->dur,
                                    .clock = &c->clock,
                                    .sync_interval_ms = c->cfg->sync_interval_ms,
-                                   .node_timeout_ms = c->cfg->node_timeout_ms};
+                                   .node_timeout_ms = c->cfg->node_timeout_ms,
+                                   .allow_root_jobs = c->cfg->allow_root_jobs};
     c->agents = agents_create(&ad);
     int rc = life_reload(c->life, err);
     if (rc == 0)
@@ -475,7 +517,7 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
         open_store(c, err) < 0)
         goto fail;
     c->dur = durable_create(c->store, &c->clock);
-    if (live_build(c, err) < 0)
+    if (security_open(c, err) < 0 || live_build(c, err) < 0)
         goto fail;
     /* A full disk here is not fatal either: the controller starts with writes refused. */
     ctld_commit(c);
@@ -514,6 +556,9 @@ void ctld_destroy(struct ctld *c)
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);
     durable_destroy(c->dur);
+    auth_destroy(c->auth);
+    audit_close(c->audit);
+    free(c->key);
     if (c->lock_fd >= 0)
         close(c->lock_fd); /* releases the lock; the file stays (unlinking it would race) */
     free(c->jobs_dir);

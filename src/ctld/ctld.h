@@ -23,6 +23,9 @@
 #include "ctld/routes.h"
 
 struct agents;
+struct audit;
+struct auth;
+struct auth_identity;
 struct ctld_config;
 struct durable;
 struct http;
@@ -33,6 +36,20 @@ struct nl_sched;
 struct nl_store;
 struct nl_tenants;
 struct nodes;
+struct route;
+struct token_key;
+
+/*
+ * The request being answered (the loop answers one at a time): who asked,
+ * by which route, and what the handler says it acted on, for the audit
+ * record api_reply writes.
+ */
+struct ctld_call {
+    const struct auth_identity *who; /* NULL before auth_check */
+    const struct route *route;       /* NULL for unrouted requests (never audited) */
+    char target[128];                /* "job 12", "agent a1", ... ("" = none) */
+    char tenant[64];                 /* the tenant acted for ("" = none) */
+};
 
 /* What the root and the API layer count (the life cycle counts its own: life_stats). */
 struct ctld_stats {
@@ -54,6 +71,10 @@ struct ctld {
     struct nodes *nodes;   /* the node registry */
     struct life *life;     /* the job life cycle */
     struct agents *agents; /* the agent protocol */
+    struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
+    struct auth *auth;     /* the auth point's state (origins, rate buckets) */
+    struct audit *audit;   /* STATE/audit.log */
+    struct ctld_call call; /* the request being answered */
     char *jobs_dir;        /* STATE/jobs */
     char *port_file;
     int lock_fd;            /* STATE/ctld.lock, flock()ed for the daemon's life */

@@ -26,6 +26,7 @@ struct durable {
     int64_t next_probe_us;  /* while unavailable */
     struct http_req **held; /* answers held for this iteration's COMMIT */
     size_t nheld, held_cap;
+    struct durable_log log; /* the audit log; pending NULL when none */
 };
 
 struct durable *durable_create(struct nl_store *st, struct now *clock)
@@ -34,6 +35,16 @@ struct durable *durable_create(struct nl_store *st, struct now *clock)
     d->store = st;
     d->clock = clock;
     return d;
+}
+
+void durable_attach_log(struct durable *d, const struct durable_log *log)
+{
+    d->log = *log;
+}
+
+static bool log_pending(const struct durable *d)
+{
+    return d->log.pending != NULL && d->log.pending(d->log.arg);
 }
 
 void durable_destroy(struct durable *d)
@@ -79,7 +90,7 @@ const char *durable_reason(const struct durable *d)
 void durable_hold(struct durable *d, struct http_req *req)
 {
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */
-    if (!nl_store_in_txn(d->store) || nl_store_txn_writes(d->store) == 0)
+    if ((!nl_store_in_txn(d->store) || nl_store_txn_writes(d->store) == 0) && !log_pending(d))
         return;
     http_req_hold(req);
     /* Kept so that a failed COMMIT can replace the answer (the connection waits meanwhile). */
@@ -115,7 +126,11 @@ int durable_commit(struct durable *d, double *commit_s, struct nl_err *err)
 {
     int rc = 0;
     *commit_s = 0;
-    if (nl_store_in_txn(d->store)) {
+    /* The log first: an action may be recorded and then fail, never done and not recorded. */
+    if (log_pending(d) && (rc = d->log.sync(d->log.arg, err)) < 0) {
+        if (nl_store_in_txn(d->store))
+            nl_store_rollback(d->store);
+    } else if (nl_store_in_txn(d->store)) {
         if (nl_store_txn_writes(d->store) == 0 || d->unavailable) {
             nl_store_rollback(d->store);
         } else {

@@ -27,9 +27,23 @@ struct nl_err;
 struct nl_store;
 struct now;
 
+/*
+ * A second log made durable with the store (the audit log): while
+ * pending() it holds answers as the store's writes do, and sync() runs
+ * before each COMMIT, so that no action is on disk without its record.
+ * A failed sync() is a failed COMMIT (the transaction is rolled back).
+ */
+struct durable_log {
+    bool (*pending)(void *arg);
+    int (*sync)(void *arg, struct nl_err *err);
+    void *arg;
+};
+
 /* A new rule over st and clock (both borrowed for its life); destroy with durable_destroy. */
 struct durable *durable_create(struct nl_store *st, struct now *clock);
 void durable_destroy(struct durable *d);
+/* Make log (copied; its arg borrowed for the rule's life) durable with every COMMIT. */
+void durable_attach_log(struct durable *d, const struct durable_log *log);
 
 /* Log and exit; for store failures that leave memory and disk apart. */
 void durable_fatal(const char *what, const struct nl_err *err) __attribute__((noreturn));

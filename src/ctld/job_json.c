@@ -450,6 +450,8 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "command", load_json(rec->command_json));
     json_object_set_new(o, "env", rec->env_json ? load_json(rec->env_json) : json_object());
     json_object_set_new(o, "cwd", rec->cwd ? json_string(rec->cwd) : json_null());
+    /* The Unix account it runs as (the submitter's token's unix_user, else its user). */
+    json_object_set_new(o, "user", rec->run_as[0] ? json_string(rec->run_as) : json_null());
     json_object_set_new(o, "memory_mb",
                         rec->memory_max_bytes
                                 ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "ctld/config.h"
 #include "ctld/ctld.h"
+#include "ctld/token.h"
 #include "nordlys/err.h"
 
 /*
@@ -51,6 +52,9 @@ int main(int argc, char **argv)
 {
     struct ctld_config cfg;
     struct nl_err err = {0};
+    /* `nordlysd token ...`: mint a token offline and exit (token_cmd.c). */
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_cmd_main(argc - 1, argv + 1);
     if (ctld_config_parse(&cfg, argc, argv, getenv, &err) < 0) {
         fprintf(stderr, "nordlysd: %s\n", err.msg);
         return 2;

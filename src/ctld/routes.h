@@ -22,6 +22,7 @@ struct http_req;
  */
 #define CTLD_JOB_BODY_MAX       (64u * 1024u)
 #define CTLD_AGENT_BODY_MAX     NL_PROTO_BODY_MAX
+#define CTLD_TOKEN_BODY_MAX     (256u * 1024u) /* an agent token may list many nodes */
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 
@@ -29,8 +30,10 @@ struct http_req;
 
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */
-    ROLE_USER,
-    ROLE_AGENT,
+    ROLE_USER,       /* user, operator or admin token; tenants checked by the handler */
+    ROLE_READER,     /* any valid token, agents too (an emulating agent learns node names) */
+    ROLE_OPERATOR,   /* operator or admin token */
+    ROLE_AGENT,      /* an agent token only; its nodes checked by the agent protocol */
     ROLE_ADMIN,
 };
 

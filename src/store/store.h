@@ -75,6 +75,9 @@ struct nl_store_opts {
  * nl_store_job_init, free with nl_store_job_release. Times are Unix
  * microseconds, 0 when unset.
  */
+/* A Unix account name (POSIX allows 32 characters; room for longer directory names). */
+#define NL_STORE_RUN_AS_MAX 64
+
 struct nl_store_job {
     uint64_t id; /* assigned by nl_store_job_insert */
     char name[NL_STORE_JOB_NAME_MAX];
@@ -99,8 +102,9 @@ struct nl_store_job {
     int64_t max_rss_kb;
     uint32_t runs;     /* starts so far: the run number of the current or last run, 0 if none */
     char *exit_reason; /* owned, or NULL: why the last run ended, when an agent said */
-    uint64_t memory_max_bytes; /* the job's cgroup memory.max per node, 0 = no limit */
-    uint32_t pids_max;         /* the job's cgroup pids.max per node, 0 = no limit */
+    uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
+    uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
+    char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
 };
 
 void nl_store_job_init(struct nl_store_job *job);

@@ -72,6 +72,7 @@ RESULTS=$NL_TMP/results
     n=0
     while [ ! -e "$NL_TMP/stop-client" ]; do
         out=$(curl -sS -m 10 -o - -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $NL_TOKEN" \
             --data-binary "{\"name\":\"client-$n\",\"command\":[\"true\"],\"gpus\":16}" \
             "$NL_URL/v1/jobs" 2>/dev/null)
         st=$(printf '%s' "$out" | tail -n 1)

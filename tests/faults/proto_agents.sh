@@ -109,6 +109,7 @@ B_FULL=",\"full\":true,\"running\":$RUN_B"
 (
     while :; do
         curl -sS -m 5 -o /dev/null -X POST -H 'Content-Type: application/json' \
+            -H "Authorization: Bearer $NL_AGENT_TOKEN" \
             --data-binary "{\"agent_id\":\"b\"$B_FULL}" "$NL_URL/v1/agent/sync" || exit 0
         sleep 0.2
     done

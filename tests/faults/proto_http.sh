@@ -37,6 +37,7 @@ i=0
 while [ $i -lt $K ]; do
     mkfifo "$NL_TMP/in$i"
     curl -sS -m 200 -o "$NL_TMP/out$i" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -H "Authorization: Bearer $NL_AGENT_TOKEN" \
         -H "Content-Length: $N" -T - "$NL_URL/v1/agent/sync" <"$NL_TMP/in$i" >"$NL_TMP/code$i" \
         2>"$NL_TMP/err$i" &
     CURLS="$CURLS $!"

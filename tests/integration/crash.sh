@@ -50,6 +50,7 @@ client_config() {
     _i=0
     while [ $_i -lt "$1" ]; do
         printf 'url = "http://127.0.0.1:%s/v1/jobs"\nheader = "Content-Type: application/json"\n' "$PORT"
+        printf 'header = "Authorization: Bearer %s"\n' "$NL_TOKEN"
         printf 'data-binary = "@%s"\nsilent\nmax-time = 10\nretry = 60\nretry-connrefused\n' "$NL_TMP/body.json"
         printf 'retry-delay = 1\nwrite-out = "\\n@@%%{http_code}\\n"\nnext\n'
         _i=$((_i + 1))

@@ -56,6 +56,7 @@ ACK="$NL_TMP/acked"
 submitter() {
     while :; do
         out=$(curl -s -m 5 -w '\n%{http_code}' -X POST -d '{"command":["true"],"gpus":16}' \
+              -H 'Content-Type: application/json' -H "Authorization: Bearer $NL_TOKEN" \
               "http://127.0.0.1:$(cat "$S/ctld.port" 2>/dev/null)/v1/jobs" 2>/dev/null)
         if [ "$(printf '%s' "$out" | tail -n 1)" = 201 ]; then
             printf '%s' "$out" | sed '$d' | jq -r .job.id >> "$ACK"

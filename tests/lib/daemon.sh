@@ -3,9 +3,12 @@
 #
 # Source it, then:
 #   nl_tmpdir                     make $NL_TMP (removed on exit) and register cleanup
-#   nl_ctld_start STATE [ARGS..]  start nordlysd on 127.0.0.1:0 with --state-dir STATE;
-#                                 sets NL_CTLD_PID, NL_PORT, NL_URL and NORDLYS_URL (the
-#                                 CLI's), waits for STATE/ctld.port. Pass --listen
+#   nl_ctld_start STATE [ARGS..]  start nordlysd on 127.0.0.1:0 with --state-dir STATE and
+#                                 --allow-root-jobs; sets NL_CTLD_PID, NL_PORT, NL_URL and
+#                                 NORDLYS_URL (the CLI's), waits for STATE/ctld.port, mints
+#                                 an admin token (unix_user root) into NL_TOKEN and
+#                                 NORDLYS_TOKEN (the CLI's) and an agent token (nodes *)
+#                                 into NL_AGENT_TOKEN and $NL_TMP/agent.token. Pass --listen
 #                                 127.0.0.1:$NL_PORT to come back on the same port.
 #                                 $NL_CTLD_WRAP, when set, is put before the binary
 #                                 (e.g. "env LD_PRELOAD=..."; split on spaces).
@@ -20,7 +23,9 @@
 #                                 round-robin; sets NL_AGENT_PIDS_STARTED; waits until
 #                                 every node is up
 #   nl_nodes [STATE]              node names (in state STATE), one a line
-#   nl_http METHOD PATH [BODY]    curl; sets NL_STATUS and NL_BODY
+#   nl_token STATE ARGS..         print a token minted offline (nordlysd token ARGS)
+#   nl_http METHOD PATH [BODY]    curl with $NL_TOKEN ($NL_AGENT_TOKEN for /v1/agent/*,
+#                                 $NL_HTTP_TOKEN over both when set); sets NL_STATUS, NL_BODY
 #   nl_json FILTER                run a jq filter on $NL_BODY (raw output)
 #   nl_expect STATUS [FILTER]     the last answer had STATUS, and FILTER (jq) is true
 #   nl_wait PATH FILTER [SECONDS] GET PATH until FILTER (jq) is true (default 30 s)
@@ -122,7 +127,10 @@ nl_ctld_start() {
     mkdir -p "$_state"
     rm -f "$_state/ctld.port"
     NL_LOG="$_state/ctld.log"
-    ${NL_CTLD_WRAP:-} "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" "$@" &
+    # Root jobs allowed (the tests' agents run as root); no rate limit unless a test asks
+    # (a later --rate-limit in ARGS wins): the tests submit as fast as they can.
+    ${NL_CTLD_WRAP:-} "$NORDLYSD" --state-dir "$_state" --listen 127.0.0.1:0 --log-file "$NL_LOG" \
+        --allow-root-jobs --rate-limit 0 "$@" &
     NL_CTLD_PID=$!
     NL_PIDS="$NL_PIDS $NL_CTLD_PID"
     # A sanitizer build reloading a large store on a loaded machine takes a while.
@@ -136,7 +144,22 @@ nl_ctld_start() {
     NL_PORT=$(cat "$_state/ctld.port")
     NL_URL="http://127.0.0.1:$NL_PORT"
     NORDLYS_URL=$NL_URL
-    export NL_URL NL_PORT NORDLYS_URL
+    NL_STATE=$_state
+    NL_TOKEN=$(nl_token "$_state" --user root --role admin --unix-user root --ttl 1d) ||
+        nl_fail "cannot mint the admin token"
+    NL_AGENT_TOKEN=$(nl_token "$_state" --user agents --role agent --nodes '*' --ttl 1d) ||
+        nl_fail "cannot mint the agent token"
+    NORDLYS_TOKEN=$NL_TOKEN
+    if [ -n "${NL_TMP:-}" ]; then
+        (umask 077 && printf '%s\n' "$NL_AGENT_TOKEN" >"$NL_TMP/agent.token")
+    fi
+    export NL_URL NL_PORT NORDLYS_URL NL_TOKEN NORDLYS_TOKEN NL_AGENT_TOKEN NL_STATE
+}
+
+nl_token() {
+    _ts=$1
+    shift
+    "$NORDLYSD" token --state-dir "$_ts" "$@"
 }
 
 nl_ctld_kill9() {
@@ -151,7 +174,12 @@ nl_ctld_stop() {
 }
 
 nl_http() {
+    case "$2" in
+    /v1/agent/*) _tok=${NL_HTTP_TOKEN:-${NL_AGENT_TOKEN:-}} ;;
+    *) _tok=${NL_HTTP_TOKEN:-${NL_TOKEN:-}} ;;
+    esac
     _out=$(curl -sS -m 10 -o - -w '\n%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+        ${_tok:+-H "Authorization: Bearer $_tok"} \
         ${3+--data-binary "$3"} "$NL_URL$2") || nl_fail "curl $1 $2 failed"
     NL_STATUS=$(printf '%s' "$_out" | tail -n 1)
     NL_BODY=$(printf '%s' "$_out" | sed '$d')
@@ -219,12 +247,25 @@ nl_nodes() {
     nl_json '.nodes[].name'
 }
 
+# The agent's options for its credential and the test's tag, where it has them (an
+# agent built before tokens has neither; it is then given the token in NORDLYS_TOKEN).
+nl_agent_auth_args() {
+    if [ -z "${NL_AGENT_HELP+x}" ]; then
+        NL_AGENT_HELP=$("$NORDLYS_AGENT" --help 2>&1)
+    fi
+    case "$NL_AGENT_HELP" in *--token-file*) printf '%s\n' --token-file "$NL_TMP/agent.token" ;; esac
+    case "$NL_AGENT_HELP" in *--export-env*) printf '%s\n' --export-env NL_TEST_TAG ;; esac
+    return 0
+}
+
 nl_agent_start() {
     [ -n "${NORDLYS_AGENT:-}" ] || nl_fail "NORDLYS_AGENT is not set"
     _name=$1
     shift
-    NL_TEST_TAG="$NL_TMP" "$NORDLYS_AGENT" --controller "$NL_URL" --state-dir "$NL_TMP/agent-$_name" \
-        --agent-name "$_name" --cgroup-root none "$@" >>"$NL_TMP/agent-$_name.log" 2>&1 &
+    # shellcheck disable=SC2046 # one option or value a line, none with spaces
+    NORDLYS_TOKEN="${NL_AGENT_TOKEN:-}" NL_TEST_TAG="$NL_TMP" "$NORDLYS_AGENT" --controller "$NL_URL" \
+        --state-dir "$NL_TMP/agent-$_name" --agent-name "$_name" --cgroup-root none \
+        $(nl_agent_auth_args) "$@" >>"$NL_TMP/agent-$_name.log" 2>&1 &
     NL_AGENT_PID=$!
     NL_PIDS="$NL_PIDS $NL_AGENT_PID"
     NL_AGENT_PIDS="$NL_AGENT_PIDS $NL_AGENT_PID"

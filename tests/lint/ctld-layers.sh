@@ -5,6 +5,7 @@
 # header. The layers, lowest first:
 #
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
+#   token audit                                  (tokens, the audit log: none either)
 #   runs                                         (private to life)
 #   durable                                      (the durability rule)
 #   life                                         (a job's life; owns the runs)
@@ -28,6 +29,8 @@ dir="$top/src/ctld"
 allowed() {
     case "$1" in
     fault.[ch] | now.[ch] | metrics.[ch] | http.[ch] | config.[ch] | nodes.[ch] | routes.[ch]) echo "" ;;
+    token.[ch] | audit.[ch]) echo "" ;;
+    token_cmd.c) echo "token.h" ;;
     runs.[ch]) echo "" ;;
     durable.[ch]) echo "http.h now.h" ;;
     life.h) echo "metrics.h" ;;
@@ -35,14 +38,14 @@ allowed() {
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
     agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
-    auth.[ch]) echo "auth.h http.h routes.h" ;;
+    auth.[ch]) echo "auth.h http.h routes.h token.h" ;;
     job_json.[ch]) echo "job_json.h ctld.h fault.h life.h metrics.h nodes.h now.h routes.h" ;;
     api.h | api.c | api_*.c)
-        echo "api.h agents.h auth.h config.h ctld.h durable.h fault.h http.h job_json.h life.h" \
-             "metrics.h nodes.h now.h routes.h" ;;
+        echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h http.h job_json.h" \
+             "life.h metrics.h nodes.h now.h routes.h token.h" ;;
     ctld.c | loop.c | main.c)
-        echo "ctld.h agents.h api.h config.h durable.h http.h life.h metrics.h nodes.h now.h" \
-             "routes.h" ;;
+        echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h http.h life.h metrics.h" \
+             "nodes.h now.h routes.h token.h" ;;
     *) echo "NO-ROW" ;;
     esac
 }

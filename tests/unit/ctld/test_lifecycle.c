@@ -46,6 +46,9 @@
 #include "nordlys/sched.h"
 #include "store/store.h"
 
+/* The test speaks for its agents from loopback with a credential that covers every node. */
+static const struct agents_caller local_caller = {.peer = "127.0.0.1"};
+
 #define SEC 1000000LL
 
 struct fx {
@@ -165,7 +168,7 @@ static int reg(struct fx *f, const char *agent, const char *instance, const char
     snprintf(body + n, sizeof(body) - n, "]}");
     json_t *b = parse(body), *answer = NULL;
     struct fault local = {0};
-    int rc = agents_register(f->c->agents, b, "127.0.0.1", &answer, fault ? fault : &local);
+    int rc = agents_register(f->c->agents, b, &local_caller, &answer, fault ? fault : &local);
     json_decref(answer);
     json_decref(b);
     ctld_commit(f->c);
@@ -180,7 +183,7 @@ static json_t *sync_agent(struct fx *f, const char *agent, const char *extra)
     json_t *b = parse(body), *answer = NULL;
     struct fault fault = {0};
     now_read(&f->c->clock);
-    if (agents_sync(f->c->agents, b, "127.0.0.1", &answer, &fault) < 0)
+    if (agents_sync(f->c->agents, b, &local_caller, &answer, &fault) < 0)
         fail_msg("sync refused: %s", fault.msg);
     json_decref(b);
     ctld_commit(f->c);
@@ -705,7 +708,7 @@ static void test_output_paths(void **state)
              f->node[0], f->node[1], f->node[2], f->node[3]);
     json_t *b = parse(body), *answer = NULL;
     struct fault fault = {0};
-    assert_int_equal(agents_register(f->c->agents, b, "127.0.0.1", &answer, &fault), 0);
+    assert_int_equal(agents_register(f->c->agents, b, &local_caller, &answer, &fault), 0);
     json_decref(answer);
     json_decref(b);
     ctld_commit(f->c);
@@ -724,7 +727,7 @@ static void test_output_paths(void **state)
 
     /* A relative root is refused, naming the field. */
     b = parse("{\"agent\":\"z\",\"output_root\":\"out\",\"nodes\":[]}");
-    assert_int_equal(agents_register(f->c->agents, b, "127.0.0.1", &answer, &fault), -EINVAL);
+    assert_int_equal(agents_register(f->c->agents, b, &local_caller, &answer, &fault), -EINVAL);
     assert_string_equal(fault.field, "output_root");
     json_decref(b);
 

@@ -33,6 +33,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/tenants"},         {"GET", "/v1/usage"},
             {"GET", "/v1/health"},          {"GET", "/metrics"},
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
+            {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
