@@ -364,7 +364,7 @@ static enum MHD_Result queue_answer(struct http_req *req)
         return MHD_NO;
     if (req->content_type != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
-    if (req->status == 503)
+    if (req->status == 503 || req->status == 429)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result r = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);

@@ -30,7 +30,7 @@ refused() {
     _dir=$1
     shift
     _out=$(NL_TEST_TAG="$NL_TMP" timeout 60 "$NORDLYS_AGENT" --controller "$NL_URL" \
-        --state-dir "$NL_TMP/$_dir" --cgroup-root none "$@" 2>&1)
+        --state-dir "$NL_TMP/$_dir" --cgroup-root none --token-file "$NL_TMP/agent.token" "$@" 2>&1)
     _rc=$?
     [ "$_rc" = 1 ] || nl_fail "agent $* exited $_rc, expected 1 (refused): $_out"
     printf '%s\n' "$_out" | grep -q "register refused by the controller" ||

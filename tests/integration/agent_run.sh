@@ -24,7 +24,7 @@ afail() { nl_fail "$@"; }
 
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 3000 --sync-interval-ms 100
 "$NORDLYS_AGENT" --controller "$NL_URL" --emulate 4 --noop --state-dir "$NL_TMP/agent" \
-    --agent-name it-agent --cgroup-root none >"$ALOG" 2>&1 &
+    --agent-name it-agent --cgroup-root none --token-file "$NL_TMP/agent.token" >"$ALOG" 2>&1 &
 AGENT_PID=$!
 
 # wait_for PATH FILTER [SECONDS]: GET PATH until the jq FILTER is true (default 30 s).

@@ -163,9 +163,12 @@ nl_expect 201
 J=$(nl_json .job.id)
 nl_wait "/v1/jobs/$J" '.job.state == "COMPLETED" or .job.state == "FAILED"' 90
 nl_expect 200 '.job.state == "COMPLETED" and .job.exit_code == 0'
+# The JOB object shows the path under its first node's agent's --output-root;
+# each rank wrote the same relative path under its own agent's root.
 OUT=$(nl_json .job.stdout)
-case $OUT in /*) nl_fail "job output $OUT is not relative to each agent's --output-root" ;; esac
-OUT1="$NL_TMP/out-h1/$OUT" OUT2="$NL_TMP/out-h2/$OUT"
+case $OUT in "$NL_TMP"/out-h[12]/*) REL=${OUT#"$NL_TMP"/out-h?/} ;;
+*) nl_fail "job output $OUT is not under an agent's --output-root" ;; esac
+OUT1="$NL_TMP/out-h1/$REL" OUT2="$NL_TMP/out-h2/$REL"
 [ -f "$OUT1" ] && [ -f "$OUT2" ] ||
     nl_fail "job $J did not write output on both hosts ($OUT1, $OUT2): ranks not on both"
 R1=$(cat "$OUT1")
