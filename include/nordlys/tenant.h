@@ -95,7 +95,7 @@ struct nl_tenants *nl_tenants_default(uint64_t total_gpus);
 /*
  * Parse a tenants file held in memory; returns a new set (destroy with
  * nl_tenants_destroy) or NULL with err "FNAME:LINE: FIELD: what is wrong".
- * Format: see docs/tenants-file.md.
+ * Format: see docs/workloads.md, "Tenants files".
  */
 struct nl_tenants *nl_tenants_parse(const char *text, size_t len, const char *fname,
                                     struct nl_err *err);
