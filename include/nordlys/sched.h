@@ -196,7 +196,9 @@ struct nl_tenant_usage {
 
 /* Completion report of nl_sched_check: counts of violated invariants. */
 struct nl_sched_violations {
-    uint64_t residency, power, quota, double_alloc, gang;
+    uint64_t residency; /* a job on a site its residency or its tenant's jurisdictions exclude */
+    uint64_t power, quota, double_alloc, gang;
+    uint64_t isolation; /* a sensitive job sharing a node with another tenant's job */
 };
 
 /*
@@ -211,7 +213,10 @@ void nl_sched_destroy(struct nl_sched *s);
 /*
  * Validate spec against the facility and the tenants without changing
  * anything: -EINVAL naming the field ("gpus: 200000 exceeds the largest
- * site eligible for residency NO (100008)"), -ENOENT for a bad tenant.
+ * site eligible for residency NO (100008)"), -ENOENT for a bad tenant. A
+ * job no site can take, its residency and its tenant's jurisdictions
+ * considered together, is refused with "residency: no site satisfies
+ * residency R and tenant T's jurisdictions (J); facility F's sites: ...".
  */
 int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec,
                       struct nl_err *err);
@@ -321,8 +326,9 @@ const struct nl_sched_config *nl_sched_config(const struct nl_sched *s);
 
 /*
  * Check every invariant from scratch (O(GPUs + jobs)): free masks match
- * the allocations, no GPU held twice, gangs whole, residency, power and
- * quota limits kept. Adds what it finds to *v; returns true when clean.
+ * the allocations, no GPU held twice, gangs whole, residency and tenant
+ * jurisdictions, sensitive jobs alone with their tenant on their nodes,
+ * power and quota limits kept. Adds what it finds to *v; returns true when clean.
  * The incremental checks on every event count into nl_sched_violations().
  */
 bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v);

@@ -64,6 +64,7 @@
 #include "opt.h"
 #include "proto.h"
 #include "runrec.h"
+#include "scratch.h"
 #include "statedir.h"
 
 enum phase {
@@ -140,6 +141,7 @@ struct agent {
     char instance[STATEDIR_INSTANCE_LEN];
     char *runs_dir;    /* STATE_DIR/runs: run records */
     char *output_root; /* --output-root made absolute (the register names it) */
+    struct agent_scratch *scratch; /* --scratch-dir, or NULL */
     char *name;        /* --agent-name, or HOSTNAME-INSTANCE8 by default */
     bool full_next;    /* the next sync lists every live run */
     bool deltas;       /* the controller has shown it reads delta syncs (full_next) */
@@ -268,6 +270,13 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
         set_nodes(a, names, conf->nnodes);
     }
     a->cg = agent_cg_open(conf->cgroup_root, a->name);
+    if (conf->scratch_dir != NULL) {
+        a->scratch = scratch_new(conf->scratch_dir, err);
+        if (a->scratch == NULL)
+            goto fail;
+        log_info("scratch: %s/NODE per node, wiped between tenants and after sensitive jobs",
+                 scratch_root(a->scratch));
+    }
     struct jobs_conf jc = {.noop = conf->noop,
                            .output_root = a->output_root,
                            .runs_dir = a->runs_dir,
@@ -276,7 +285,8 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
                            .agent_env = environ,
                            .exports = conf->export_env,
                            .nexports = conf->nexport_env,
-                           .run_as_self = conf->run_as_self};
+                           .run_as_self = conf->run_as_self,
+                           .scratch = a->scratch};
     a->jobs = jobs_new(&jc, err);
     if (a->jobs == NULL)
         goto fail;
@@ -321,6 +331,7 @@ void agent_destroy(struct agent *a)
         return;
     agent_http_destroy(a->http);
     jobs_destroy(a->jobs);
+    scratch_destroy(a->scratch);
     agent_cg_close(a->cg);
     for (size_t i = 0; i < a->nnodes; i++)
         free(a->nodes[i]);

@@ -52,6 +52,7 @@
 #include "nordlys/err.h"
 #include "procs.h"
 #include "runrec.h"
+#include "scratch.h"
 
 enum job_state {
     JOB_RUNNING,
@@ -83,6 +84,9 @@ struct job {
     char rec_name[64];        /* the run record's file name, "" when none was written */
     char *argv0, *cwd;        /* for exec failure messages */
     char *user;               /* the account the job runs as, for failure messages */
+    char *tenant;             /* from the launch, NULL when it names none */
+    bool sensitive;
+    bool scratch_held;        /* counted by scratch_acquire: release at the end */
     char cg_leaf[48];         /* "" when the job has no cgroup */
     double grace_s;           /* for the time limit */
     enum deadline_kind dl;
@@ -302,6 +306,7 @@ static void job_free(struct job *j)
     free(j->argv0);
     free(j->cwd);
     free(j->user);
+    free(j->tenant);
     free(j->reason);
     free(j);
 }
@@ -381,6 +386,10 @@ static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, d
     t->live--;
     if (!j->noop && j->proc.pid > 0)
         t->nreal--;
+    if (j->scratch_held) {
+        j->scratch_held = false;
+        scratch_release(t->conf.scratch, j->node_idx, j->node, j->tenant, j->sensitive, j->id);
+    }
     j->exit = (struct proto_exit){.job = j->id,
                                   .run = j->run,
                                   .node = j->node,
@@ -573,6 +582,33 @@ static int job_ident(struct agent_jobs *t, const struct proto_launch *l, struct 
                       l->user, t->self.name);
 }
 
+/* Room for "NORDLYS_SCRATCH=" or "TMPDIR=" and a path. */
+#define SCRATCH_VAR_MAX (PATH_MAX + 32)
+
+/*
+ * The launch's environment with NORDLYS_SCRATCH and TMPDIR set to dir
+ * after it (so they win over submitted ones), or the launch's own when dir
+ * is NULL. A new array of borrowed strings (the two added live in ns and
+ * td); free the array only.
+ */
+static char **scratch_env(char *const *env, const char *dir, char ns[SCRATCH_VAR_MAX],
+                          char td[SCRATCH_VAR_MAX])
+{
+    size_t n = 0;
+    while (env != NULL && env[n] != NULL)
+        n++;
+    char **out = xcalloc(n + 3, sizeof(*out));
+    for (size_t i = 0; i < n; i++)
+        out[i] = env[i];
+    if (dir != NULL) {
+        snprintf(ns, SCRATCH_VAR_MAX, "NORDLYS_SCRATCH=%s", dir);
+        snprintf(td, SCRATCH_VAR_MAX, "TMPDIR=%s", dir);
+        out[n++] = ns;
+        out[n++] = td;
+    }
+    return out;
+}
+
 static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
                        uint32_t node_idx)
 {
@@ -586,6 +622,8 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
         return;
     }
     j->user = xstrdup(id.name);
+    j->tenant = l->tenant != NULL ? xstrdup(l->tenant) : NULL;
+    j->sensitive = l->sensitive;
     char out[PATH_MAX], err_path[PATH_MAX];
     if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
         !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path))) {
@@ -608,8 +646,27 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             j->cg_leaf[0] = '\0';
         }
     }
-    char **envp =
-            launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, l->env);
+    char scratch[PATH_MAX];
+    if (t->conf.scratch != NULL) {
+        struct nl_err serr = {0};
+        if (scratch_acquire(t->conf.scratch, node_idx, j->node, l->tenant, l->sensitive, j->id,
+                            scratch, sizeof(scratch), &serr) < 0) {
+            if (j->cg_leaf[0] != '\0')
+                agent_cg_job_remove(t->conf.cg, j->cg_leaf);
+            j->cg_leaf[0] = '\0';
+            ident_release(&id);
+            if (procs_fd >= 0)
+                close(procs_fd);
+            job_set_reason(j, "launch: %s", serr.msg);
+            job_finish(t, j, 126, 0, 0, 0);
+            return;
+        }
+        j->scratch_held = true;
+    }
+    char ns[SCRATCH_VAR_MAX], td[SCRATCH_VAR_MAX];
+    char **lenv = scratch_env(l->env, t->conf.scratch != NULL ? scratch : NULL, ns, td);
+    char **envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, lenv);
+    free(lenv);
     struct launch_spec spec = {.argv = l->argv,
                                .envp = envp,
                                .cwd = cwd,

@@ -40,6 +40,7 @@
 struct nl_err;
 struct agent_cg;
 struct agent_jobs;
+struct agent_scratch;
 
 /* The node index that names no node of this agent (indices are below NL_PROTO_NODES_MAX). */
 #define JOBS_NODE_IDX_MAX UINT32_MAX
@@ -65,6 +66,13 @@ struct jobs_conf {
      * (--run-as-self), which runs it as the agent's user instead.
      */
     bool run_as_self;
+    /*
+     * Per-node scratch (--scratch-dir), or NULL for none: a real job gets
+     * its node's directory in NORDLYS_SCRATCH and TMPDIR, and the
+     * directory is wiped between tenants (scratch.h); a wipe that fails
+     * fails the launch (exit 126). Borrowed, outlives the table.
+     */
+    struct agent_scratch *scratch;
 };
 
 /* How often the sizes of the jobs' output files are checked against their limit. */

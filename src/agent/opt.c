@@ -69,6 +69,8 @@ static const struct opt_def opt_table[] = {
          "NORDLYS_CA"},
         {"export-env", OPT_STR, "NAME[,NAME...]", NULL, 0, 0, F(export_env_text), 0, true,
          "agent environment variables passed to every job (jobs get a clean environment)", NULL},
+        {"scratch-dir", OPT_STR, "DIR", NULL, 0, 0, F(scratch_dir), 0, true,
+         "jobs' scratch: DIR/NODE per node (NORDLYS_SCRATCH, TMPDIR), wiped between tenants", NULL},
         {"run-as-self", OPT_FLAG, NULL, "0", 0, 0, F(run_as_self), 0, true,
          "when not root: run jobs that name another user as the agent's own user", NULL},
         {"verbose", OPT_FLAG, NULL, "0", 0, 0, F(verbose), 0, true, "debug logging", NULL},
@@ -302,6 +304,8 @@ static int cross_check(const struct agent_conf *c, struct nl_err *err)
         return nl_err_set(err, -EINVAL, "--state-dir: empty");
     if (c->output_root != NULL && c->output_root[0] == '\0')
         return nl_err_set(err, -EINVAL, "--output-root: empty");
+    if (c->scratch_dir != NULL && c->scratch_dir[0] == '\0')
+        return nl_err_set(err, -EINVAL, "--scratch-dir: empty");
     if (strcmp(c->cgroup_root, "auto") != 0 && strcmp(c->cgroup_root, "none") != 0 &&
         c->cgroup_root[0] != '/')
         return nl_err_set(err, -EINVAL, "--cgroup-root: '%s' is not auto, none or an absolute path",
@@ -374,6 +378,7 @@ void agent_conf_release(struct agent_conf *conf)
     free(conf->controller);
     free(conf->state_dir);
     free(conf->output_root);
+    free(conf->scratch_dir);
     free(conf->agent_name);
     free(conf->cgroup_root);
     free(conf->token_file);

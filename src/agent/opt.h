@@ -50,6 +50,7 @@ struct agent_conf {
     char **export_env;         /* its names, split on commas (owned) */
     size_t nexport_env;
     bool run_as_self;  /* not root: run jobs naming another user as the agent's user */
+    char *scratch_dir; /* --scratch-dir: DIR/NODE scratch, wiped between tenants; or NULL */
     bool verbose;      /* debug logging of the agent category */
     bool help;         /* --help seen: print usage and exit 0 */
     bool print_config; /* --print-config seen: print the result and exit 0 */

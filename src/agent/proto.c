@@ -221,6 +221,19 @@ static int get_seconds(json_t *obj, const char *key, const char *where, double m
 }
 
 /* An optional string field copied out (NULL when absent); required ones must be non-empty. */
+/* A tenant's name as tenant files allow it (nordlys/tenant.h): safe in paths and log lines. */
+static bool tenant_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 31)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+              s[i] == '-'))
+            return false;
+    return true;
+}
+
 static int get_str(json_t *obj, const char *key, const char *where, bool required, char **out,
                    struct nl_err *err)
 {
@@ -370,6 +383,14 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0 && ar != NULL && !json_is_null(ar) && !json_is_boolean(ar))
         rc = nl_err_set(err, -EINVAL, "%s.allow_root: not a boolean", where);
     l->allow_root = json_is_true(ar);
+    if (rc == 0)
+        rc = get_str(o, "tenant", where, false, &l->tenant, err);
+    if (rc == 0 && l->tenant != NULL && !tenant_name_ok(l->tenant))
+        rc = nl_err_set(err, -EINVAL, "%s.tenant: not a tenant name (1-31 of a-z 0-9 _ -)", where);
+    json_t *sv = json_object_get(o, "sensitive");
+    if (rc == 0 && sv != NULL && !json_is_null(sv) && !json_is_boolean(sv))
+        rc = nl_err_set(err, -EINVAL, "%s.sensitive: not a boolean", where);
+    l->sensitive = json_is_true(sv);
     return rc;
 }
 
@@ -492,6 +513,7 @@ void proto_work_release(struct proto_work *w)
         free(l->stdout_path);
         free(l->stderr_path);
         free(l->user);
+        free(l->tenant);
     }
     free(w->launch);
     for (size_t i = 0; i < w->nkill; i++)

@@ -75,6 +75,13 @@ struct proto_launch {
     int64_t output_limit_bytes;      /* per output file; 0 = the agent's --output-limit-mb */
     char *user;      /* the Unix account to run as; NULL from a controller before issue 10 */
     bool allow_root; /* the controller allows jobs as root (its --allow-root-jobs) */
+    /*
+     * The job's tenant (a tenant name: 1-31 of a-z 0-9 _ -) and whether it
+     * is sensitive, for the scratch wipes between tenants (scratch.h).
+     * tenant is NULL from a controller that sends none: unknown.
+     */
+    char *tenant;
+    bool sensitive;
 };
 
 struct proto_kill {

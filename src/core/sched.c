@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,13 +277,48 @@ static void transition(struct nl_sched *s, struct job *j, enum nl_job_event ev)
     s->npreempting += to == NL_JOB_PREEMPTING;
 }
 
-static uint32_t residency_mask(const struct nl_sched *s, const struct nl_residency *r)
+/*
+ * Sovereignty: a site is eligible for a job only when its jurisdiction
+ * satisfies both the job's residency and its tenant's allowed
+ * jurisdictions. Every placement and every check goes through here.
+ */
+static bool site_allowed(const struct nl_sched *s, const struct nl_job_spec *spec, uint32_t site)
+{
+    const struct nl_site_info *si = &s->site[site];
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, spec->tenant);
+    return nl_residency_allows(&spec->residency, si->jurisdiction, si->eea) &&
+           (t == NULL || nl_tenant_allows(t, si->jurisdiction, si->eea));
+}
+
+static uint32_t site_mask_of(const struct nl_sched *s, const struct nl_job_spec *spec)
 {
     uint32_t mask = 0;
     for (uint32_t i = 0; i < s->nsites; i++)
-        if (nl_residency_allows(r, s->site[i].jurisdiction, s->site[i].eea))
+        if (site_allowed(s, spec, i))
             mask |= 1u << i;
     return mask;
+}
+
+/* "facility F's sites: a (NO), b (UK)" into err's message, for a refusal that names them. */
+static int no_site_err(const struct nl_sched *s, const struct nl_job_spec *spec,
+                       struct nl_err *err)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, spec->tenant);
+    char jur[NL_TENANT_JUR_MAX * 4 + 8], sites[160];
+    nl_tenant_jurisdictions_str(t, jur, sizeof(jur));
+    size_t used = 0;
+    sites[0] = '\0';
+    for (uint32_t i = 0; i < s->nsites && used < sizeof(sites); i++) {
+        int w = snprintf(sites + used, sizeof(sites) - used, "%s%s (%s)", i ? ", " : "",
+                         s->site[i].name, s->site[i].jurisdiction);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return nl_err_set(err, -EINVAL,
+                      "residency: no site satisfies residency %s and tenant %s's jurisdictions "
+                      "(%s); facility %s's sites: %s",
+                      spec->residency.code, t->name, jur, nl_facility_name(s->fac), sites);
 }
 
 static double static_key(const struct nl_sched *s, const struct nl_job_spec *spec, int64_t submit)
@@ -329,10 +365,9 @@ int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, 
     struct nl_residency chk;
     if (nl_residency_parse(spec->residency.code, &chk, err) < 0)
         return -EINVAL;
-    uint32_t mask = residency_mask(s, &spec->residency);
+    uint32_t mask = site_mask_of(s, spec);
     if (mask == 0)
-        return nl_err_set(err, -EINVAL, "residency: no site of facility %s is in %s",
-                          nl_facility_name(s->fac), spec->residency.code);
+        return no_site_err(s, spec, err);
     uint64_t biggest = 0;
     for (uint32_t i = 0; i < s->nsites; i++) {
         if (!(mask & (1u << i)))
@@ -341,10 +376,13 @@ int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, 
         if (held <= s->site[i].ngpus && s->site[i].ngpus > biggest)
             biggest = s->site[i].ngpus;
     }
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, spec->tenant);
+    bool restricted = t->njurisdictions > 0;
     if (biggest == 0)
         return nl_err_set(err, -EINVAL,
-                          "gpus: %u exceeds the largest site eligible for residency %s", spec->gpus,
-                          spec->residency.code);
+                          "gpus: %u exceeds the largest site eligible for residency %s%s%s",
+                          spec->gpus, spec->residency.code,
+                          restricted ? " and tenant " : "", restricted ? t->name : "");
     if (s->cfg.quotas && spec->gpus > s->q.t[spec->tenant].limit)
         return nl_err_set(err, -EINVAL,
                           "gpus: %u exceeds tenant %s's quota plus borrowing limit (%llu)",
@@ -431,7 +469,7 @@ static struct job *admit(struct nl_sched *s, uint64_t id, const struct nl_job_sp
     struct job *j = job_new(s, id);
     j->spec = *spec;
     j->submit_us = submit_us;
-    j->site_mask = residency_mask(s, &spec->residency);
+    j->site_mask = site_mask_of(s, spec);
     j->static_key = static_key(s, spec, submit_us);
     j->state = NL_JOB_PENDING;
     s->npending++;
@@ -511,8 +549,9 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
     /* Incremental invariant checks: each start is checked as it happens. */
     if (held != place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive))
         s->viol.gang++;
-    if (!nl_residency_allows(&j->spec.residency, s->site[site].jurisdiction, s->site[site].eea))
+    if (!site_allowed(s, &j->spec, site))
         s->viol.residency++;
+    s->viol.isolation += sched_isolation_clashes(s, j, a, n);
     s->viol.double_alloc += place_take(s->pl, a, n);
     own(s, j, slot_of(s, j) + 1);
     power_add(&s->pw, site, held);

@@ -35,10 +35,33 @@ static void check_job(const struct nl_sched *s, const struct job *j, uint8_t *se
     if (held != j->held || held != place_gpus_held(s->pl, j->site, j->spec.gpus, j->spec.sensitive))
         v->gang++;
     const struct nl_site_info *si = &s->site[j->site];
-    if (!nl_residency_allows(&j->spec.residency, si->jurisdiction, si->eea))
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);
+    if (!nl_residency_allows(&j->spec.residency, si->jurisdiction, si->eea) || t == NULL ||
+        !nl_tenant_allows(t, si->jurisdiction, si->eea))
         v->residency++;
+    /* Each clash is seen from both jobs' sides: counted twice, which is still nonzero. */
+    v->isolation += sched_isolation_clashes(s, j, j->alloc, j->nalloc);
     tenant_alloc[j->spec.tenant] += held;
     site_busy[j->site] += held;
+}
+
+uint64_t sched_isolation_clashes(const struct nl_sched *s, const struct job *j,
+                                 const struct nl_alloc_node *a, size_t n)
+{
+    uint32_t self = (uint32_t)(j - s->jobs) + 1;
+    uint64_t clashes = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t G = nl_facility_node_gpus(s->fac, a[i].node);
+        for (uint32_t b = 0; b < G; b++) {
+            uint32_t owner = s->gpu_owner[sched_gpu_index(s, a[i].node, b)];
+            if (owner == 0 || owner == self || owner > s->jobs_used)
+                continue;
+            const struct job *o = &s->jobs[owner - 1];
+            if (o->spec.tenant != j->spec.tenant && (o->spec.sensitive || j->spec.sensitive))
+                clashes++;
+        }
+    }
+    return clashes;
 }
 
 bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
@@ -93,5 +116,6 @@ bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
     v->quota += found.quota;
     v->double_alloc += found.double_alloc;
     v->gang += found.gang;
+    v->isolation += found.isolation;
     return memcmp(&found, &(struct nl_sched_violations){0}, sizeof(found)) == 0;
 }

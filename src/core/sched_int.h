@@ -111,4 +111,12 @@ struct nl_sched {
 /* GPU index of bit b of node n. */
 uint64_t sched_gpu_index(const struct nl_sched *s, uint32_t node, uint32_t bit);
 
+/*
+ * Isolation of sensitive jobs: GPUs owned by another tenant's job on the
+ * nodes of a[0..n) where j or that job is sensitive (j's own GPUs are
+ * skipped). 0 when a sensitive job shares its nodes with no other tenant.
+ */
+uint64_t sched_isolation_clashes(const struct nl_sched *s, const struct job *j,
+                                 const struct nl_alloc_node *a, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "conf.h"
 #include "nordlys/err.h"
+#include "nordlys/job.h"
 
 struct nl_tenants {
     struct nl_tier_spec tiers[NL_TIERS_MAX];
@@ -78,6 +79,19 @@ int nl_tenants_add(struct nl_tenants *t, const struct nl_tenant_spec *spec, stru
     if (spec->quota_gpus > NL_GPUS_MAX || spec->borrow_gpus > NL_GPUS_MAX)
         return nl_err_set(err, -EINVAL, "tenant %s: quota/borrow: over %u GPUs", spec->name,
                           NL_GPUS_MAX);
+    if (spec->njurisdictions > NL_TENANT_JUR_MAX)
+        return nl_err_set(err, -EINVAL, "tenant %s: jurisdictions: more than %d entries",
+                          spec->name, NL_TENANT_JUR_MAX);
+    for (uint32_t i = 0; i < spec->njurisdictions; i++) {
+        struct nl_residency r;
+        if (memchr(spec->jurisdictions[i], '\0', sizeof(spec->jurisdictions[i])) == NULL ||
+            nl_residency_parse(spec->jurisdictions[i], &r, NULL) < 0 ||
+            strcmp(r.code, spec->jurisdictions[i]) != 0 || strcmp(r.code, "any") == 0)
+            return nl_err_set(err, -EINVAL,
+                              "tenant %s: jurisdictions: entry %u is not 'EEA' or "
+                              "an upper-case two-letter code",
+                              spec->name, i);
+    }
     if (t->n >= NL_TENANTS_MAX)
         return nl_err_set(err, -ENOSPC, "tenant: more than %d tenants", NL_TENANTS_MAX);
     if (t->n == t->cap) {
@@ -86,6 +100,82 @@ int nl_tenants_add(struct nl_tenants *t, const struct nl_tenant_spec *spec, stru
     }
     t->tenants[t->n] = *spec;
     return (int)t->n++;
+}
+
+/* --- allowed jurisdictions ------------------------------------------------ */
+
+int nl_tenant_jurisdictions_parse(const char *text, struct nl_tenant_spec *t, struct nl_err *err)
+{
+    char buf[NL_TENANT_JUR_MAX * 8];
+    if (strlen(text) >= sizeof(buf))
+        return nl_err_set(err, -EINVAL, "jurisdictions: list longer than %zu characters",
+                          sizeof(buf) - 1);
+    snprintf(buf, sizeof(buf), "%s", text);
+    char out[NL_TENANT_JUR_MAX][4];
+    uint32_t n = 0;
+    bool any = false;
+    char *save = NULL;
+    /* strtok_r skips empty fields, so check for them first: "NO,,SE" is a typo, not a list. */
+    size_t len = strlen(buf);
+    if (len == 0 || buf[0] == ',' || buf[len - 1] == ',' || strstr(buf, ",,") != NULL)
+        return nl_err_set(err, -EINVAL, "jurisdictions: '%s' has an empty entry", text);
+    for (char *tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (*tok == '\0')
+            return nl_err_set(err, -EINVAL, "jurisdictions: '%s' has an empty entry", text);
+        struct nl_residency r;
+        if (nl_residency_parse(tok, &r, NULL) < 0)
+            return nl_err_set(err, -EINVAL,
+                              "jurisdictions: '%s' is not 'any', 'EEA' or a two-letter code", tok);
+        if (strcmp(r.code, "any") == 0) {
+            any = true;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            if (strcmp(out[i], r.code) == 0)
+                return nl_err_set(err, -EINVAL, "jurisdictions: %s listed twice", r.code);
+        if (n == NL_TENANT_JUR_MAX)
+            return nl_err_set(err, -EINVAL, "jurisdictions: more than %d entries",
+                              NL_TENANT_JUR_MAX);
+        memcpy(out[n++], r.code, sizeof(r.code));
+    }
+    if (any && n > 0)
+        return nl_err_set(err, -EINVAL, "jurisdictions: 'any' cannot be combined with codes");
+    t->njurisdictions = n;
+    memcpy(t->jurisdictions, out, n * sizeof(out[0]));
+    return 0;
+}
+
+bool nl_tenant_allows(const struct nl_tenant_spec *t, const char *jurisdiction, bool eea)
+{
+    if (t->njurisdictions == 0)
+        return true;
+    for (uint32_t i = 0; i < t->njurisdictions && i < NL_TENANT_JUR_MAX; i++) {
+        struct nl_residency r;
+        memcpy(r.code, t->jurisdictions[i], sizeof(r.code));
+        if (nl_residency_allows(&r, jurisdiction, eea))
+            return true;
+    }
+    return false;
+}
+
+const char *nl_tenant_jurisdictions_str(const struct nl_tenant_spec *t, char *buf, size_t size)
+{
+    if (size == 0)
+        return buf;
+    snprintf(buf, size, "%s", t->njurisdictions == 0 ? "any" : "");
+    size_t used = strlen(buf);
+    for (uint32_t i = 0; i < t->njurisdictions && i < NL_TENANT_JUR_MAX && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? "," : "", t->jurisdictions[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
 }
 
 size_t nl_tenants_count(const struct nl_tenants *t)
@@ -162,7 +252,7 @@ struct tparse {
     enum sect sect;
     struct nl_tier_spec tier;
     struct nl_tenant_spec tenant;
-    bool have_tier_key, have_quota;
+    bool have_tier_key, have_quota, have_jur;
     unsigned lineno; /* header line of the open section */
     char tier_name[NL_NAME_MAX];
 };
@@ -206,6 +296,12 @@ static int tenant_key(struct tparse *tp, const char *k, const char *v, struct nl
         return conf_double(k, v, 1e-6, 1e6, &sp->weight, err);
     if (strcmp(k, "jurisdiction") == 0)
         return conf_jurisdiction(k, v, sp->jurisdiction, err);
+    if (strcmp(k, "jurisdictions") == 0) {
+        if (tp->have_jur)
+            return nl_err_set(err, -EINVAL, "jurisdictions: given twice");
+        tp->have_jur = true;
+        return nl_tenant_jurisdictions_parse(v, sp, err);
+    }
     return nl_err_set(err, -EINVAL, "%s: unknown tenant key", k);
 }
 
@@ -227,7 +323,7 @@ static int tenants_item(void *arg, const struct conf_item *it, struct nl_err *er
             tp->sect = SECT_TENANT;
             memset(&tp->tenant, 0, sizeof(tp->tenant));
             tp->tenant.weight = 1.0;
-            tp->have_tier_key = tp->have_quota = false;
+            tp->have_tier_key = tp->have_quota = tp->have_jur = false;
             return conf_name("tenant", it->name, true, tp->tenant.name,
                              sizeof(tp->tenant.name), err);
         }

@@ -30,10 +30,11 @@ static json_t *result_json(const struct nl_sim_result *r)
                                       "slowdown", tr->slowdown, "gpu_hours", tr->gpu_hours));
     }
     const struct nl_sched_violations *v = &r->violations;
-    json_t *viol = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "residency", (json_int_t)v->residency,
-                             "power", (json_int_t)v->power, "quota", (json_int_t)v->quota,
-                             "double_allocation", (json_int_t)v->double_alloc, "gang",
-                             (json_int_t)v->gang, "total", (json_int_t)nl_sim_violations_total(r));
+    json_t *viol = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "residency",
+                             (json_int_t)v->residency, "power", (json_int_t)v->power, "quota",
+                             (json_int_t)v->quota, "double_allocation", (json_int_t)v->double_alloc,
+                             "gang", (json_int_t)v->gang, "isolation", (json_int_t)v->isolation,
+                             "total", (json_int_t)nl_sim_violations_total(r));
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:o, s:f}", "policy",
                           r->policy, "facility", r->facility, "workload", r->workload, "gpus",
                           (json_int_t)r->gpus, "jobs", (json_int_t)r->jobs, "completed",

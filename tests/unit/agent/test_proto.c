@@ -154,7 +154,8 @@ static const char sync_answer[] =
         " \"cwd\": \"/\", \"stdout\": \"/path/42.out\", \"stderr\": \"/path/42.err\","
         " \"time_limit_s\": 7200.0, \"future_field\": {\"x\": 1},"
         " \"memory_max_bytes\": 1073741824, \"pids_max\": 512, \"output_limit_bytes\": 4096,"
-        " \"user\": \"alice\", \"allow_root\": true}],"
+        " \"user\": \"alice\", \"allow_root\": true, \"tenant\": \"nor-research\","
+        " \"sensitive\": true}],"
         " \"kill\": [{\"job\": 41, \"run\": 2, \"grace_s\": 60, \"reason\": \"preempt\"}],"
         " \"hold\": [{\"job\": 40, \"run\": 1, \"node\": \"narvik-n01\"}], \"full_next\": true}";
 
@@ -188,6 +189,8 @@ static void test_proto_decode_sync_answer(void **state)
     assert_int_equal(l->output_limit_bytes, 4096);
     assert_string_equal(l->user, "alice");
     assert_true(l->allow_root);
+    assert_string_equal(l->tenant, "nor-research");
+    assert_true(l->sensitive);
     assert_true(w.full_next);
     assert_true(w.knows_full);
     assert_int_equal(w.nkill, 1);
@@ -214,6 +217,8 @@ static void test_proto_decode_sync_answer(void **state)
                      0);
     assert_null(w.launch[0].user); /* a controller before accounts names none */
     assert_false(w.launch[0].allow_root);
+    assert_null(w.launch[0].tenant); /* unknown: the agent wipes scratch before its jobs */
+    assert_false(w.launch[0].sensitive);
     proto_work_release(&w);
 }
 
@@ -271,6 +276,18 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
             "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
             " \"user\": \"bob\", \"allow_root\": \"yes\"}]}",
             "launch[0].allow_root: not a boolean");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"tenant\": \"../etc\"}]}",
+            "launch[0].tenant: not a tenant name (1-31 of a-z 0-9 _ -)");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"tenant\": \"\"}]}",
+            "launch[0].tenant: not a tenant name (1-31 of a-z 0-9 _ -)");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 1, \"run\": 1, \"node\": \"n\", \"command\": [\"a\"],"
+            " \"tenant\": \"uk\", \"sensitive\": 1}]}",
+            "launch[0].sensitive: not a boolean");
     expect_sync_error("{\"kill\": [{\"job\": \"7\"}]}", "kill[0].job: not an integer");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"grace_s\": 1}]}", "kill[0].run: missing");
     expect_sync_error("{\"kill\": [{\"job\": 7, \"run\": 1, \"grace_s\": -1}]}",

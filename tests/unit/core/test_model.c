@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -199,6 +200,7 @@ static const char good_tenants[] = "[tier sovereign]\n"
                                    "borrow_gpus = 50\n"
                                    "weight = 2\n"
                                    "jurisdiction = no\n"
+                                   "jurisdictions = no, EEA\n"
                                    "[tenant acme-uk]\n"
                                    "tier = regional\n"
                                    "quota_gpus = 10\n";
@@ -215,6 +217,18 @@ static void test_tenants_file(void **state)
     assert_int_equal(u->quota_gpus, 100);
     assert_int_equal(u->borrow_gpus, 50);
     assert_string_equal(u->jurisdiction, "NO");
+    assert_int_equal(u->njurisdictions, 2);
+    assert_string_equal(u->jurisdictions[0], "NO");
+    assert_string_equal(u->jurisdictions[1], "EEA");
+    assert_true(nl_tenant_allows(u, "SE", true));
+    assert_false(nl_tenant_allows(u, "UK", false));
+    char buf[64];
+    assert_string_equal(nl_tenant_jurisdictions_str(u, buf, sizeof(buf)), "NO,EEA");
+    /* No jurisdictions key: any (the home jurisdiction does not bound placement). */
+    const struct nl_tenant_spec *a = nl_tenants_get(t, (uint32_t)nl_tenants_find(t, "acme-uk"));
+    assert_int_equal(a->njurisdictions, 0);
+    assert_true(nl_tenant_allows(a, "UK", false));
+    assert_string_equal(nl_tenant_jurisdictions_str(a, buf, sizeof(buf)), "any");
     assert_int_equal(nl_tenants_tier(t, 1)->rank, 5);
     nl_tenants_destroy(t);
 
@@ -230,6 +244,43 @@ static void test_tenants_file(void **state)
     const char *bad4 = "[tier a]\n[tenant x]\ntier = a\nquota_gpus = 1\nweight = 0\n";
     assert_null(nl_tenants_parse(bad4, strlen(bad4), "t.conf", &err));
     assert_non_null(strstr(err.msg, "t.conf:5: weight"));
+    static const struct {
+        const char *value, *want;
+    } badj[] = {
+            {"NO,,SE", "jurisdictions: 'NO,,SE' has an empty entry"},
+            {"NO,", "has an empty entry"},
+            {"NO, ,SE", "has an empty entry"},
+            {"NOR", "jurisdictions: 'NOR' is not 'any', 'EEA' or a two-letter code"},
+            {"N1", "'N1' is not"},
+            {"NO,no", "jurisdictions: NO listed twice"},
+            {"any,NO", "'any' cannot be combined"},
+    };
+    for (size_t i = 0; i < sizeof(badj) / sizeof(badj[0]); i++) {
+        char text[160];
+        snprintf(text, sizeof(text), "[tier a]\n[tenant x]\ntier = a\nquota_gpus = 1\njurisdictions = %s\n",
+                 badj[i].value);
+        assert_null(nl_tenants_parse(text, strlen(text), "t.conf", &err));
+        if (strstr(err.msg, badj[i].want) == NULL || strstr(err.msg, "t.conf:5:") == NULL)
+            fail_msg("%s: got '%s'", badj[i].value, err.msg);
+    }
+    const char *twice = "[tier a]\n[tenant x]\ntier = a\nquota_gpus = 1\njurisdictions = NO\n"
+                        "jurisdictions = SE\n";
+    assert_null(nl_tenants_parse(twice, strlen(twice), "t.conf", &err));
+    assert_non_null(strstr(err.msg, "t.conf:6: jurisdictions: given twice"));
+    const char *any = "[tier a]\n[tenant x]\ntier = a\nquota_gpus = 1\njurisdictions = ANY\n";
+    t = nl_tenants_parse(any, strlen(any), "t.conf", &err);
+    assert_non_null(t);
+    assert_int_equal(nl_tenants_get(t, 0)->njurisdictions, 0);
+    nl_tenants_destroy(t);
+    /* A spec built in code is checked too. */
+    t = nl_tenants_create();
+    struct nl_tier_spec tier = {"a", 0};
+    nl_tenants_add_tier(t, &tier, NULL);
+    struct nl_tenant_spec sp = {.name = "x", .weight = 1, .njurisdictions = 1};
+    snprintf(sp.jurisdictions[0], sizeof(sp.jurisdictions[0]), "no");
+    assert_int_equal(nl_tenants_add(t, &sp, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "tenant x: jurisdictions: entry 0"));
+    nl_tenants_destroy(t);
 }
 
 static void test_tenants_default(void **state)

@@ -129,7 +129,8 @@ static void test_sched_validate_names_the_field(void **state)
     spec.gpus = 1;
     nl_residency_parse("UK", &spec.residency, NULL);
     assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
-    assert_string_equal(err.msg, "residency: no site of facility dev is in UK");
+    assert_string_equal(err.msg, "residency: no site satisfies residency UK and tenant sov's "
+                                 "jurisdictions (any); facility dev's sites: dev (NO)");
     nl_residency_parse("NO", &spec.residency, NULL);
     spec.tenant = 2;
     spec.gpus = 5;
@@ -574,6 +575,189 @@ static void test_sched_sensitive_counts_whole_nodes(void **state)
     sensitive_case(NL_POLICY_NORDLYS);
 }
 
+/*
+ * Sovereignty: two sites, osl (NO) and lon (UK), 8 GPUs each (2 nodes of 4),
+ * and tenants whose allowed jurisdictions differ.
+ */
+struct sov_fx {
+    struct nl_facility *fac;
+    struct nl_tenants *ten;
+    struct nl_sched *s;
+};
+
+static void sov_fx_new(struct sov_fx *f)
+{
+    struct nl_facility_spec spec;
+    nl_facility_preset("dev", &spec, NULL);
+    spec.sites[0].racks = 1;
+    spec.sites[0].racks_per_pod = 1;
+    snprintf(spec.sites[0].name, sizeof(spec.sites[0].name), "osl");
+    spec.sites[1] = spec.sites[0];
+    snprintf(spec.sites[1].name, sizeof(spec.sites[1].name), "lon");
+    snprintf(spec.sites[1].jurisdiction, sizeof(spec.sites[1].jurisdiction), "UK");
+    spec.nsites = 2;
+    struct nl_err err;
+    f->fac = nl_facility_create(&spec, &err);
+    if (f->fac == NULL)
+        fail_msg("facility: %s", err.msg);
+    f->ten = nl_tenants_create();
+    struct nl_tier_spec tier = {"regional", 0};
+    nl_tenants_add_tier(f->ten, &tier, NULL);
+    static const char *const names[] = {"no-only", "uk-only", "eea", "free", "no-uk"};
+    static const char *const jur[] = {"NO", "uk", "EEA", "any", "NO, UK"};
+    for (int i = 0; i < 5; i++) {
+        struct nl_tenant_spec ts = {.tier = 0, .quota_gpus = 16, .weight = 1};
+        snprintf(ts.name, sizeof(ts.name), "%s", names[i]);
+        assert_int_equal(nl_tenant_jurisdictions_parse(jur[i], &ts, &err), 0);
+        assert_true(nl_tenants_add(f->ten, &ts, &err) >= 0);
+    }
+    f->s = nl_sched_create(f->fac, f->ten, NULL, &err);
+    assert_non_null(f->s);
+}
+
+static void sov_fx_free(struct sov_fx *f)
+{
+    nl_sched_destroy(f->s);
+    nl_tenants_destroy(f->ten);
+    nl_facility_destroy(f->fac);
+}
+
+static int sov_submit(struct sov_fx *f, uint64_t id, uint32_t tenant, const char *residency,
+                      uint32_t gpus, bool sensitive, struct nl_err *err)
+{
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.tenant = tenant;
+    spec.gpus = gpus;
+    spec.sensitive = sensitive;
+    nl_residency_parse(residency, &spec.residency, NULL);
+    return nl_sched_submit(f->s, id, &spec, 0, err);
+}
+
+static uint32_t site_of(struct sov_fx *f, uint64_t id)
+{
+    const struct nl_alloc_node *a;
+    assert_true(nl_sched_job_alloc(f->s, id, &a) >= 1);
+    return nl_facility_node_site(f->fac, a[0].node);
+}
+
+static void test_sched_tenant_jurisdictions(void **state)
+{
+    (void)state;
+    struct sov_fx f;
+    sov_fx_new(&f);
+    struct nl_err err;
+    /* Residency and tenant jurisdictions with no common site: refused, naming all three. */
+    assert_int_equal(sov_submit(&f, 1, 0, "UK", 1, false, &err), -EINVAL);
+    assert_string_equal(err.msg, "residency: no site satisfies residency UK and tenant no-only's "
+                                 "jurisdictions (NO); facility dev's sites: osl (NO), lon (UK)");
+    assert_int_equal(sov_submit(&f, 1, 1, "EEA", 1, false, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "residency EEA and tenant uk-only's jurisdictions (UK)"));
+    assert_int_equal(sov_submit(&f, 1, 2, "UK", 1, false, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "tenant eea's jurisdictions (EEA)"));
+    /* Too big for the one site the tenant may use, though the facility has room. */
+    assert_int_equal(sov_submit(&f, 1, 0, "any", 12, false, &err), -EINVAL);
+    assert_string_equal(err.msg,
+                        "gpus: 12 exceeds the largest site eligible for residency any and tenant "
+                        "no-only");
+    /* Allowed: each lands only where both bounds hold. */
+    assert_int_equal(sov_submit(&f, 10, 2, "NO", 1, false, &err), 0);
+    assert_int_equal(sov_submit(&f, 11, 1, "any", 1, false, &err), 0);
+    assert_int_equal(sov_submit(&f, 12, 4, "UK", 1, false, &err), 0);
+    /* no-only asks for any residency: 8 GPUs of jobs fill osl; the 9th waits, lon idle. */
+    for (uint64_t id = 20; id < 29; id++)
+        assert_int_equal(sov_submit(&f, id, 0, "any", 1, false, &err), 0);
+    const struct nl_action *act;
+    nl_sched_pass(f.s, 1 * SEC, &act);
+    assert_int_equal(site_of(&f, 10), 0);
+    assert_int_equal(site_of(&f, 11), 1);
+    assert_int_equal(site_of(&f, 12), 1);
+    uint32_t running = 0, pending = 0;
+    for (uint64_t id = 20; id < 29; id++) {
+        struct nl_job_info info;
+        assert_int_equal(nl_sched_job_info(f.s, id, &info), 0);
+        if (info.state == NL_JOB_RUNNING) {
+            running++;
+            assert_int_equal(site_of(&f, id), 0);
+        } else {
+            pending++;
+        }
+    }
+    /* osl holds job 10 too: 7 of no-only's jobs fit there, 2 wait though lon has 6 free. */
+    assert_int_equal(running, 7);
+    assert_int_equal(pending, 2);
+    struct nl_sched_violations v = {0};
+    assert_true(nl_sched_check(f.s, &v));
+    sov_fx_free(&f);
+}
+
+static void test_sched_sensitive_isolation(void **state)
+{
+    (void)state;
+    struct sov_fx f;
+    sov_fx_new(&f);
+    struct nl_err err;
+    /* A 1-GPU sensitive job of tenant free takes a whole node; other tenants' jobs never join it. */
+    assert_int_equal(sov_submit(&f, 1, 3, "NO", 1, true, &err), 0);
+    for (uint64_t id = 2; id < 12; id++)
+        assert_int_equal(sov_submit(&f, id, 2, "NO", 1, false, &err), 0);
+    const struct nl_action *act;
+    nl_sched_pass(f.s, 1 * SEC, &act);
+    const struct nl_alloc_node *a;
+    assert_int_equal(nl_sched_job_alloc(f.s, 1, &a), 1);
+    uint32_t node = a[0].node;
+    assert_int_equal(nl_sched_node_free(f.s, node), 0);
+    uint32_t beside = 0;
+    for (uint64_t id = 2; id < 12; id++) {
+        const struct nl_alloc_node *b;
+        if (nl_sched_job_alloc(f.s, id, &b) == 1) {
+            assert_int_not_equal(b[0].node, node);
+            beside++;
+        }
+    }
+    assert_int_equal(beside, 4); /* the other osl node only */
+    struct nl_sched_violations v = {0}, inc;
+    assert_true(nl_sched_check(f.s, &v));
+    nl_sched_violations(f.s, &inc);
+    assert_int_equal(inc.isolation, 0);
+    sov_fx_free(&f);
+
+    /*
+     * The check sees a clash when one exists: adoption after a restart
+     * trusts the recorded allocation, so a sensitive job recorded on half
+     * a node beside another tenant's job is the way to build one.
+     */
+    sov_fx_new(&f);
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.tenant = 3;
+    spec.gpus = 2;
+    spec.sensitive = true;
+    struct nl_alloc_node half0[] = {{0, 0x3}}, half1[] = {{0, 0xc}};
+    assert_int_equal(nl_sched_adopt(f.s, 1, &spec, 0, 0, half0, 1, 0, &err), 0);
+    spec.tenant = 2;
+    spec.sensitive = false;
+    assert_int_equal(nl_sched_adopt(f.s, 2, &spec, 0, 0, half1, 1, 0, &err), 0);
+    memset(&v, 0, sizeof(v));
+    assert_false(nl_sched_check(f.s, &v));
+    assert_true(v.isolation > 0);
+    nl_sched_violations(f.s, &inc);
+    assert_true(inc.isolation > 0);
+    sov_fx_free(&f);
+
+    /* Same tenant beside its own sensitive job is not a clash (only the gang count is off). */
+    sov_fx_new(&f);
+    spec.tenant = 3;
+    spec.sensitive = true;
+    assert_int_equal(nl_sched_adopt(f.s, 1, &spec, 0, 0, half0, 1, 0, &err), 0);
+    spec.sensitive = false;
+    assert_int_equal(nl_sched_adopt(f.s, 2, &spec, 0, 0, half1, 1, 0, &err), 0);
+    memset(&v, 0, sizeof(v));
+    nl_sched_check(f.s, &v);
+    assert_int_equal(v.isolation, 0);
+    sov_fx_free(&f);
+}
+
 static void test_sched_config_set(void **state)
 {
     (void)state;
@@ -624,6 +808,8 @@ int main(void)
             cmocka_unit_test(test_sched_config_set),
             cmocka_unit_test(test_sched_shaped_reservation),
             cmocka_unit_test(test_sched_sensitive_counts_whole_nodes),
+            cmocka_unit_test(test_sched_tenant_jurisdictions),
+            cmocka_unit_test(test_sched_sensitive_isolation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

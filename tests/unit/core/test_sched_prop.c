@@ -3,8 +3,11 @@
  * test_sched_prop.c - property tests: random workloads drive the scheduler
  * (all three policies) through submits, passes, exits, preemption exits,
  * cancels and node failures, and every invariant is checked from scratch
- * after every event: no GPU held twice, gangs whole, residency kept, power
- * and quota limits kept, and the incremental checks saw nothing either.
+ * after every event: no GPU held twice, gangs whole, residency and tenant
+ * jurisdictions kept, sensitive jobs alone with their tenant on their nodes,
+ * power and quota limits kept, and the incremental checks saw nothing
+ * either. Sovereignty is also checked here by the test itself, from the
+ * public job view, so that a bug in nl_sched_check cannot hide one.
  *
  * The seed is printed; replay a failure with NL_TEST_SEED=<seed>.
  */
@@ -76,17 +79,94 @@ static void assert_clean(struct nl_sched *s, uint64_t seed, int step)
     struct nl_sched_violations v = {0}, inc;
     bool ok = nl_sched_check(s, &v);
     nl_sched_violations(s, &inc);
-    if (!ok || inc.residency || inc.power || inc.quota || inc.double_alloc || inc.gang) {
+    if (!ok || inc.residency || inc.power || inc.quota || inc.double_alloc || inc.gang ||
+        inc.isolation) {
         print_error("seed %llu step %d: check res=%llu pow=%llu quota=%llu dbl=%llu gang=%llu; "
-                    "incremental res=%llu pow=%llu quota=%llu dbl=%llu gang=%llu\n",
+                    "incremental res=%llu pow=%llu quota=%llu dbl=%llu gang=%llu; "
+                    "isolation %llu/%llu\n",
                     (unsigned long long)seed, step, (unsigned long long)v.residency,
                     (unsigned long long)v.power, (unsigned long long)v.quota,
                     (unsigned long long)v.double_alloc, (unsigned long long)v.gang,
                     (unsigned long long)inc.residency, (unsigned long long)inc.power,
                     (unsigned long long)inc.quota, (unsigned long long)inc.double_alloc,
-                    (unsigned long long)inc.gang);
+                    (unsigned long long)inc.gang, (unsigned long long)v.isolation,
+                    (unsigned long long)inc.isolation);
         fail();
     }
+}
+
+/*
+ * The reference tenants with allowed jurisdictions: nor-research NO only,
+ * nordics the EEA, uk UK only (and the NO-or-UK anchor); the rest any.
+ */
+static struct nl_tenants *sovereign_tenants(uint64_t gpus)
+{
+    struct nl_tenants *ref = nl_tenants_default(gpus);
+    struct nl_tenants *t = nl_tenants_create();
+    for (uint32_t i = 0; i < nl_tenants_tier_count(ref); i++)
+        assert_true(nl_tenants_add_tier(t, nl_tenants_tier(ref, i), NULL) >= 0);
+    for (uint32_t i = 0; i < nl_tenants_count(ref); i++) {
+        struct nl_tenant_spec sp = *nl_tenants_get(ref, i);
+        const char *jur = strcmp(sp.name, "nor-research") == 0 ? "NO"
+                          : strcmp(sp.name, "nordics") == 0    ? "EEA"
+                          : strcmp(sp.name, "uk") == 0         ? "UK"
+                          : strcmp(sp.name, "anchor") == 0     ? "NO,UK"
+                                                               : "any";
+        assert_int_equal(nl_tenant_jurisdictions_parse(jur, &sp, NULL), 0);
+        assert_true(nl_tenants_add(t, &sp, NULL) >= 0);
+    }
+    nl_tenants_destroy(ref);
+    return t;
+}
+
+/* Node -> tenant + 1 of the jobs on it, or MIXED; and whether a sensitive job is there. */
+#define MIXED UINT32_MAX
+
+static uint64_t sensitive_starts;
+
+/* Independent of nl_sched_check: every running job's site and node neighbours, from the public view. */
+static void assert_sovereign(struct nl_sched *s, const struct nl_facility *fac,
+                             const struct nl_tenants *ten, uint64_t seed, int step)
+{
+    uint32_t nnodes = nl_facility_nodes(fac);
+    uint32_t *who = calloc(nnodes, sizeof(uint32_t));
+    bool *sens = calloc(nnodes, sizeof(bool));
+    assert_non_null(who);
+    assert_non_null(sens);
+    const uint64_t *ids;
+    size_t nj = nl_sched_jobs(s, &ids);
+    for (size_t i = 0; i < nj; i++) {
+        struct nl_job_info info;
+        nl_sched_job_info(s, ids[i], &info);
+        if (info.state != NL_JOB_RUNNING && info.state != NL_JOB_PREEMPTING)
+            continue;
+        const struct nl_alloc_node *a;
+        size_t na = nl_sched_job_alloc(s, ids[i], &a);
+        for (size_t k = 0; k < na; k++) {
+            struct nl_site_info si;
+            nl_facility_site(fac, nl_facility_node_site(fac, a[k].node), &si);
+            const struct nl_tenant_spec *t = nl_tenants_get(ten, info.spec.tenant);
+            if (!nl_residency_allows(&info.spec.residency, si.jurisdiction, si.eea) ||
+                !nl_tenant_allows(t, si.jurisdiction, si.eea)) {
+                print_error("seed %llu step %d: job %llu of %s (residency %s) on site %s (%s)\n",
+                            (unsigned long long)seed, step, (unsigned long long)ids[i], t->name,
+                            info.spec.residency.code, si.name, si.jurisdiction);
+                fail();
+            }
+            uint32_t *w = &who[a[k].node];
+            *w = *w == 0 || *w == info.spec.tenant + 1 ? info.spec.tenant + 1 : MIXED;
+            sens[a[k].node] |= info.spec.sensitive;
+        }
+    }
+    for (uint32_t n = 0; n < nnodes; n++) {
+        if (sens[n] && who[n] == MIXED) {
+            print_error("seed %llu step %d: node %u holds a sensitive job and another tenant's\n",
+                        (unsigned long long)seed, step, n);
+            fail();
+        }
+    }
+    free(who);
+    free(sens);
 }
 
 /* Random running (or preempting) job id, or 0. */
@@ -115,7 +195,7 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
     struct nl_rng r;
     nl_rng_seed(&r, seed);
     struct nl_facility *fac = make_facility(budget_w);
-    struct nl_tenants *ten = nl_tenants_default(nl_facility_gpus(fac));
+    struct nl_tenants *ten = sovereign_tenants(nl_facility_gpus(fac));
     struct nl_sched_config cfg;
     nl_sched_config_init(&cfg, policy);
     struct nl_sched *s = nl_sched_create(fac, ten, &cfg, NULL);
@@ -159,6 +239,7 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
                 total_starts += act[i].kind == NL_ACT_START;
                 if (act[i].kind != NL_ACT_START || nl_sched_job_info(s, act[i].job, &info) < 0)
                     continue;
+                sensitive_starts += info.spec.sensitive;
                 /* Gang: a started job holds all its GPUs at once, in one site. */
                 const struct nl_alloc_node *a;
                 size_t na = nl_sched_job_alloc(s, act[i].job, &a);
@@ -169,6 +250,7 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
             }
         }
         assert_clean(s, seed, step);
+        assert_sovereign(s, fac, ten, seed, step);
         const uint64_t *ids;
         size_t nj = nl_sched_jobs(s, &ids);
         for (size_t i = 0; i < nj; i++) {
@@ -198,6 +280,8 @@ static void test_sched_prop_nordlys(void **state)
     assert_true(total_starts > 500);
     assert_true(total_preemptions > 0);
     assert_true(total_power_blocks > 0);
+    print_message("sensitive starts %llu\n", (unsigned long long)sensitive_starts);
+    assert_true(sensitive_starts > 20);
 }
 
 static void test_sched_prop_backfill(void **state)
