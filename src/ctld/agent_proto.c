@@ -524,6 +524,11 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
         json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec->memory_max_bytes));
     if (o != NULL && rec->pids_max > 0)
         json_object_set_new(o, "pids_max", json_integer((json_int_t)rec->pids_max));
+    /* Whose data the node's scratch will hold, for the agent's wipe between tenants. */
+    if (o != NULL) {
+        json_object_set_new(o, "tenant", json_string(rec->tenant));
+        json_object_set_new(o, "sensitive", json_boolean(rec->spec.sensitive));
+    }
     /*
      * The account the agent runs the job as (the submitter's token's
      * unix_user, else its sub); jobs stored before tokens have none, and
