@@ -21,6 +21,14 @@
  * that a delta sync costs what changed, not what runs. A real run's end
  * comes from its keeper (launch.h) on the keeper's socket, watched in the
  * table's epoll set under the run's tag; SIGCHLD only reaps keepers.
+ *
+ * A RUNNING real run goes through two quiet steps first: queued (`pend`
+ * set: resolved, waiting in `queue` for the launch budget) and starting
+ * (keeper forked, its STARTED not read yet); both count as live and are
+ * listed as running. A kill of a queued run ends it at once (it has no
+ * process); a kill of a starting run goes to its keeper, which applies it
+ * once the job exists. The run record is written at STARTED, when the
+ * job's pid is known; until then the keeper alone fences the run.
  */
 #define _GNU_SOURCE /* wait4 */
 #include "jobs.h"
