@@ -545,11 +545,28 @@ static void on_register(void *ctx, long status, const char *body, size_t len, co
     arm_at(a, 0);
 }
 
+/*
+ * Launches past the launch budget wait in the job table (jobs.h), so this
+ * returns to the loop quickly however many an answer carries; its time is
+ * logged so that a loop held too long, which would starve the heartbeat,
+ * shows.
+ */
 static void apply_work(struct agent *a, const struct proto_work *w)
 {
+    int64_t t0 = nl_clock_monotonic_us();
     for (size_t i = 0; i < w->nlaunch; i++)
         jobs_launch(a->jobs, &w->launch[i], node_index(a, w->launch[i].node));
     jobs_kill(a->jobs, w->kill, w->nkill);
+    if (w->nlaunch == 0 && w->nkill == 0)
+        return;
+    double ms = (double)(nl_clock_monotonic_us() - t0) / 1e3;
+    if (a->node_timeout_ms > 0 && ms > (double)a->node_timeout_ms / 10)
+        log_warn("sync answer: %zu launches and %zu kills took %.1f ms (%zu launches queued)",
+                 w->nlaunch, w->nkill, ms, jobs_queued(a->jobs));
+    else
+        log_debug(NL_LOGC_AGENT,
+                  "sync answer: %zu launches and %zu kills took %.1f ms (%zu queued)", w->nlaunch,
+                  w->nkill, ms, jobs_queued(a->jobs));
 }
 
 static void on_sync(void *ctx, long status, const char *body, size_t len, const char *cerr)

@@ -21,6 +21,14 @@
  * that a delta sync costs what changed, not what runs. A real run's end
  * comes from its keeper (launch.h) on the keeper's socket, watched in the
  * table's epoll set under the run's tag; SIGCHLD only reaps keepers.
+ *
+ * A RUNNING real run goes through two quiet steps first: queued (`pend`
+ * set: resolved, waiting in `queue` for the launch budget) and starting
+ * (keeper forked, its STARTED not read yet); both count as live and are
+ * listed as running. A kill of a queued run ends it at once (it has no
+ * process); a kill of a starting run goes to its keeper, which applies it
+ * once the job exists. The run record is written at STARTED, when the
+ * job's pid is known; until then the keeper alone fences the run.
  */
 #define _GNU_SOURCE /* wait4 */
 #include "jobs.h"
@@ -36,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -67,6 +76,18 @@ enum deadline_kind {
     DL_KILL
 };
 
+/*
+ * A real launch checked and resolved but not yet spawned: what the fork
+ * needs, copied out of the sync answer (which is freed after it is applied).
+ */
+struct pending {
+    char **argv, **envp;
+    char *cwd, *out, *err;
+    struct ident id;
+    int64_t memory_max, pids_max;
+    double time_limit_s;
+};
+
 struct job {
     uint64_t key;         /* hash of (job, node index): shared by the runs of a job on a node */
     uint32_t node_idx;    /* the agent's index of node */
@@ -78,6 +99,9 @@ struct job {
     char *node;
     enum job_state state;
     bool noop;
+    bool spawned;             /* a keeper was forked (counted in nreal) */
+    bool starting;            /* its keeper's STARTED has not arrived yet */
+    struct pending *pend;     /* a launch queued for the launch budget, not yet spawned */
     struct launch_proc proc;  /* real jobs: pid (= process group), keeper and its socket */
     struct launch_report rep; /* exec failure reported by the child, stage 0 if none */
     int64_t output_limit;     /* bytes per output file, 0 = none */
@@ -127,6 +151,15 @@ struct agent_jobs {
     struct ident self;    /* the agent's own account */
     bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
+    /*
+     * Launches waiting for the launch budget (tags, FIFO from qhead), the
+     * eventfd that makes the table readable while some wait or the budget
+     * must be renewed, and the time spent spawning since it was renewed.
+     */
+    uint64_t *queue;
+    size_t qhead, nqueue, cap_queue;
+    int evfd;
+    int64_t spent_us, budget_us;
 };
 
 /* The job tables hold struct job pointers in the maps' integer values. */
@@ -147,8 +180,9 @@ static struct job *job_in_slot(const struct nl_u64map *m, size_t i)
     return m->keys[i] != 0 ? (struct job *)(uintptr_t)m->vals[i] : NULL;
 }
 
-/* epoll tag of the timerfd; keeper sockets are tagged with their entry's tag, never 0. */
+/* epoll tags of the timerfd and the queue's eventfd; keeper sockets carry their entry's tag. */
 #define TAG_TIMER 0
+#define TAG_QUEUE UINT64_MAX
 
 /* A hash of (job, node index) for bykey; never 0, which the map reserves. */
 static uint64_t job_key(int64_t id, uint32_t node_idx)
@@ -284,23 +318,61 @@ struct agent_jobs *jobs_new(const struct jobs_conf *conf, struct nl_err *err)
     struct agent_jobs *t = xcalloc(1, sizeof(*t));
     t->conf = *conf;
     t->root = geteuid() == 0;
+    t->epfd = t->tfd = t->evfd = -1;
+    t->budget_us = conf->launch_budget_us > 0 ? conf->launch_budget_us : JOBS_LAUNCH_BUDGET_US;
     if (ident_self(&t->self, err) < 0) {
         jobs_destroy(t);
         return NULL;
     }
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
-    if (t->epfd < 0 || t->tfd < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev) < 0) {
-        nl_err_set(err, -errno, "jobs: epoll/timerfd: %s", strerror(errno));
+    struct epoll_event qev = {.events = EPOLLIN, .data.u64 = TAG_QUEUE};
+    if (t->epfd < 0 || t->tfd < 0 || t->evfd < 0 ||
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->tfd, &ev) < 0 ||
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &qev) < 0) {
+        nl_err_set(err, -errno, "jobs: epoll/timerfd/eventfd: %s", strerror(errno));
         jobs_destroy(t);
         return NULL;
     }
     return t;
 }
 
+static char **strv_dup(char *const *v)
+{
+    size_t n = 0;
+    while (v != NULL && v[n] != NULL)
+        n++;
+    char **c = xcalloc(n + 1, sizeof(*c));
+    for (size_t i = 0; i < n; i++)
+        c[i] = xstrdup(v[i]);
+    return c;
+}
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void pending_free(struct pending *p)
+{
+    if (p == NULL)
+        return;
+    strv_free(p->argv);
+    launch_env_free(p->envp);
+    free(p->cwd);
+    free(p->out);
+    free(p->err);
+    ident_release(&p->id);
+    free(p);
+}
+
 static void job_free(struct job *j)
 {
+    pending_free(j->pend);
     launch_close(&j->proc);
     free(j->node);
     free(j->argv0);
@@ -328,6 +400,9 @@ void jobs_destroy(struct agent_jobs *t)
     free(t->run_out);
     free(t->exit_out);
     free(t->fresh);
+    free(t->queue);
+    if (t->evfd >= 0)
+        close(t->evfd);
     if (t->tfd >= 0)
         close(t->tfd);
     if (t->epfd >= 0)
@@ -384,8 +459,11 @@ static void job_finish(struct agent_jobs *t, struct job *j, int code, int sig, d
     j->dl = DL_NONE;
     j->dl_gen++;
     t->live--;
-    if (!j->noop && j->proc.pid > 0)
+    if (j->spawned)
         t->nreal--;
+    pending_free(j->pend);
+    j->pend = NULL;
+    j->starting = false;
     if (j->scratch_held) {
         j->scratch_held = false;
         scratch_release(t->conf.scratch, j->node_idx, j->node, j->tenant, j->sensitive, j->id);
@@ -513,8 +591,14 @@ static bool output_ok(struct agent_jobs *t, struct job *j, const char *what, con
     return false;
 }
 
-/* Write the run's record before anyone hears it is running (runrec.h). */
-static void record_run(struct agent_jobs *t, struct job *j, uint32_t node_idx)
+/*
+ * Write the run's record once its keeper has said the job's pid (runrec.h).
+ * The controller may hear of the run before that, from when its keeper is
+ * forked: the keeper fences it meanwhile (it sees the agent's end of its
+ * socket close, even before it sent STARTED, and kills the job), and the
+ * job's PDEATHSIG fences it against the keeper's death.
+ */
+static void record_run(struct agent_jobs *t, struct job *j)
 {
     if (t->conf.runs_dir == NULL)
         return;
@@ -529,7 +613,7 @@ static void record_run(struct agent_jobs *t, struct job *j, uint32_t node_idx)
     if (j->cg_leaf[0] != '\0')
         snprintf(r.cgroup, sizeof(r.cgroup), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
     snprintf(j->rec_name, sizeof(j->rec_name), "%" PRId64 ".%" PRIu32 ".%" PRIu32, j->id, j->run,
-             node_idx);
+             j->node_idx);
     struct nl_err err = {0};
     if (runrec_write(t->conf.runs_dir, j->rec_name, &r, &err) < 0) {
         /* The keeper still fences the run; only the sweep after a double crash loses it. */
@@ -609,8 +693,12 @@ static char **scratch_env(char *const *env, const char *dir, char ns[SCRATCH_VAR
     return out;
 }
 
-static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l,
-                       uint32_t node_idx)
+/*
+ * Check and resolve a real launch into j->pend (the account, the output
+ * paths, the environment); a launch that cannot run ends here with its
+ * reason. Cheap: no process and no file is made yet.
+ */
+static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l)
 {
     const char *cwd = l->cwd != NULL && l->cwd[0] == '/' ? l->cwd : "/";
     struct ident id;
@@ -619,7 +707,7 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
         /* 126 as a shell says "found but cannot run": the command is not at fault. */
         job_set_reason(j, "launch: %s", ierr.msg);
         job_finish(t, j, 126, 0, 0, 0);
-        return;
+        return false;
     }
     j->user = xstrdup(id.name);
     j->tenant = l->tenant != NULL ? xstrdup(l->tenant) : NULL;
@@ -628,15 +716,57 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
     if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
         !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path))) {
         ident_release(&id);
-        return;
+        return false;
     }
     j->output_limit = l->output_limit_bytes > 0 ? l->output_limit_bytes : t->conf.output_limit;
+    j->argv0 = xstrdup(l->argv[0]);
+    j->cwd = xstrdup(cwd);
+    struct pending *p = xcalloc(1, sizeof(*p));
+    p->argv = strv_dup(l->argv);
+    /* The node's scratch (scratch_acquire hands out the same DIR/NODE at the spawn). */
+    char dir[PATH_MAX], ns[SCRATCH_VAR_MAX], td[SCRATCH_VAR_MAX];
+    if (t->conf.scratch != NULL)
+        snprintf(dir, sizeof(dir), "%s/%s", scratch_root(t->conf.scratch), j->node);
+    char **lenv = scratch_env(l->env, t->conf.scratch != NULL ? dir : NULL, ns, td);
+    p->envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, lenv);
+    free(lenv);
+    p->cwd = xstrdup(cwd);
+    p->out = xstrdup(out);
+    p->err = xstrdup(err_path);
+    p->id = id; /* moved */
+    p->memory_max = l->memory_max_bytes;
+    p->pids_max = l->pids_max;
+    p->time_limit_s = l->time_limit_s;
+    j->pend = p;
+    return true;
+}
+
+/*
+ * Fork j's keeper (launch_spawn) and return: the run counts as running
+ * from here (its keeper fences it), its STARTED arrives later on the
+ * keeper's socket (read_keeper).
+ */
+static void spawn_real(struct agent_jobs *t, struct job *j)
+{
+    struct pending *p = j->pend;
+    if (t->conf.scratch != NULL) {
+        /* Wiped here, at the start, when the node passes to another tenant (scratch.h). */
+        char scratch[PATH_MAX];
+        struct nl_err serr = {0};
+        if (scratch_acquire(t->conf.scratch, j->node_idx, j->node, j->tenant, j->sensitive, j->id,
+                            scratch, sizeof(scratch), &serr) < 0) {
+            job_set_reason(j, "launch: %s", serr.msg);
+            job_finish(t, j, 126, 0, 0, 0);
+            return;
+        }
+        j->scratch_held = true;
+    }
     int procs_fd = -1;
     char cg_dir[PATH_MAX] = "";
     if (t->conf.cg != NULL) {
         snprintf(j->cg_leaf, sizeof(j->cg_leaf), "j%" PRId64 ".r%" PRIu32 ".n%" PRIu32, j->id,
-                 j->run, node_idx);
-        struct agent_cg_limits lim = {.memory_max = l->memory_max_bytes, .pids_max = l->pids_max};
+                 j->run, j->node_idx);
+        struct agent_cg_limits lim = {.memory_max = p->memory_max, .pids_max = p->pids_max};
         int rc = agent_cg_job_create(t->conf.cg, j->cg_leaf, &lim, &procs_fd);
         if (rc == 0)
             snprintf(cg_dir, sizeof(cg_dir), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
@@ -646,40 +776,20 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             j->cg_leaf[0] = '\0';
         }
     }
-    char scratch[PATH_MAX];
-    if (t->conf.scratch != NULL) {
-        struct nl_err serr = {0};
-        if (scratch_acquire(t->conf.scratch, node_idx, j->node, l->tenant, l->sensitive, j->id,
-                            scratch, sizeof(scratch), &serr) < 0) {
-            if (j->cg_leaf[0] != '\0')
-                agent_cg_job_remove(t->conf.cg, j->cg_leaf);
-            j->cg_leaf[0] = '\0';
-            ident_release(&id);
-            if (procs_fd >= 0)
-                close(procs_fd);
-            job_set_reason(j, "launch: %s", serr.msg);
-            job_finish(t, j, 126, 0, 0, 0);
-            return;
-        }
-        j->scratch_held = true;
-    }
-    char ns[SCRATCH_VAR_MAX], td[SCRATCH_VAR_MAX];
-    char **lenv = scratch_env(l->env, t->conf.scratch != NULL ? scratch : NULL, ns, td);
-    char **envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, lenv);
-    free(lenv);
-    struct launch_spec spec = {.argv = l->argv,
-                               .envp = envp,
-                               .cwd = cwd,
-                               .id = &id,
+    struct launch_spec spec = {.argv = p->argv,
+                               .envp = p->envp,
+                               .cwd = p->cwd,
+                               .id = &p->id,
                                .output_root = t->conf.output_root,
-                               .stdout_path = out,
-                               .stderr_path = err_path,
+                               .stdout_path = p->out,
+                               .stderr_path = p->err,
                                .cgroup_procs_fd = procs_fd,
                                .cgroup_dir = cg_dir[0] ? cg_dir : NULL};
     struct nl_err err = {0};
-    int rc = launch_spawn(&spec, &j->proc, &j->rep, &err);
-    launch_env_free(envp);
-    ident_release(&id);
+    int rc = launch_spawn(&spec, &j->proc, &err);
+    double time_limit_s = p->time_limit_s;
+    pending_free(p);
+    j->pend = NULL;
     if (procs_fd >= 0)
         close(procs_fd);
     if (rc < 0) {
@@ -690,9 +800,8 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
         return;
     }
     t->nreal++;
-    j->argv0 = xstrdup(l->argv[0]);
-    j->cwd = xstrdup(cwd);
-    record_run(t, j, node_idx);
+    j->spawned = true;
+    j->starting = true;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = j->tag};
     epoll_ctl(t->epfd, EPOLL_CTL_ADD, j->proc.fd, &ev);
     if (j->output_limit > 0) {
@@ -704,10 +813,104 @@ static void start_real(struct agent_jobs *t, struct job *j, const struct proto_l
             close(j->proc.err_fd);
         j->proc.out_fd = j->proc.err_fd = -1;
     }
-    if (l->time_limit_s > 0)
-        set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(l->time_limit_s));
-    log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run, j->node,
-             (int)j->proc.pid, l->argv[0]);
+    if (time_limit_s > 0)
+        set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(time_limit_s));
+}
+
+/* The keeper's STARTED arrived: the job exists (or its exec failed, and EXITED follows). */
+static void on_started(struct agent_jobs *t, struct job *j)
+{
+    j->starting = false;
+    record_run(t, j);
+    if (j->rep.stage == LAUNCH_STAGE_NONE)
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run,
+                 j->node, (int)j->proc.pid, j->argv0);
+}
+
+/* Make the table readable, so that the loop comes back to jobs_dispatch. */
+static void queue_kick(struct agent_jobs *t)
+{
+    uint64_t one = 1;
+    ssize_t n = write(t->evfd, &one, sizeof(one));
+    (void)n;
+}
+
+static void queue_push(struct agent_jobs *t, uint64_t tag)
+{
+    if (t->qhead > 0 && t->qhead == t->nqueue)
+        t->qhead = t->nqueue = 0;
+    if (t->nqueue == t->cap_queue) {
+        if (t->qhead > 0) {
+            memmove(t->queue, t->queue + t->qhead, (t->nqueue - t->qhead) * sizeof(*t->queue));
+            t->nqueue -= t->qhead;
+            t->qhead = 0;
+        }
+        if (t->nqueue == t->cap_queue) {
+            t->cap_queue = xgrow(t->cap_queue, t->nqueue + 1);
+            t->queue = xreallocarray(t->queue, t->cap_queue, sizeof(*t->queue));
+        }
+    }
+    t->queue[t->nqueue++] = tag;
+}
+
+/* Spawn j now, counting the time against the launch budget. */
+static void spawn_timed(struct agent_jobs *t, struct job *j)
+{
+    int64_t t0 = nl_clock_monotonic_us();
+    spawn_real(t, j);
+    t->spent_us += nl_clock_monotonic_us() - t0;
+}
+
+size_t jobs_start_queued(struct agent_jobs *t)
+{
+    uint64_t v;
+    ssize_t n = read(t->evfd, &v, sizeof(v));
+    (void)n;
+    t->spent_us = 0;
+    size_t started = 0;
+    while (t->qhead < t->nqueue && t->spent_us < t->budget_us) {
+        struct job *j = job_lookup(&t->bytag, t->queue[t->qhead++]);
+        /* A queued launch killed meanwhile has ended without a process. */
+        if (j == NULL || j->pend == NULL || j->state == JOB_EXITED)
+            continue;
+        spawn_timed(t, j);
+        started++;
+    }
+    if (t->qhead == t->nqueue)
+        t->qhead = t->nqueue = 0;
+    /* More wait, or the budget was used: the loop comes back after its other events. */
+    if (t->nqueue > 0 || started > 0)
+        queue_kick(t);
+    if (started > 0)
+        rearm(t);
+    return started;
+}
+
+size_t jobs_queued(const struct agent_jobs *t)
+{
+    size_t n = 0;
+    for (size_t i = t->qhead; i < t->nqueue; i++) {
+        const struct job *j = job_lookup(&t->bytag, t->queue[i]);
+        n += j != NULL && j->pend != NULL && j->state != JOB_EXITED;
+    }
+    return n;
+}
+
+/*
+ * A real launch is spawned at once while the launch budget lasts, else
+ * queued: the loop must come back to its timer and its syncs, whatever
+ * the number of launches in one answer and the speed of a fork.
+ */
+static void start_real(struct agent_jobs *t, struct job *j, const struct proto_launch *l)
+{
+    if (!prepare_real(t, j, l))
+        return;
+    if (t->qhead == t->nqueue && t->spent_us < t->budget_us)
+        spawn_timed(t, j);
+    else
+        queue_push(t, j->tag);
+    /* Either way jobs_dispatch must run: to renew the budget, or to spawn the queue. */
+    queue_kick(t);
 }
 
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx)
@@ -740,7 +943,7 @@ void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t no
     } else if (t->conf.noop && noop_seconds(l, &secs)) {
         start_noop(t, j, l, secs);
     } else {
-        start_real(t, j, l, node_idx);
+        start_real(t, j, l);
     }
     rearm(t);
 }
@@ -765,8 +968,11 @@ static void start_kill(struct agent_jobs *t, struct job *j, double grace_s, cons
     (void)reason;
     if (j->state == JOB_EXITED)
         return;
-    if (j->noop) {
-        /* sleep dies of SIGTERM at once; so does its stand-in. */
+    if (j->noop || j->pend != NULL) {
+        /*
+         * sleep dies of SIGTERM at once; so does its stand-in, and so does
+         * a launch still queued (it never had a process).
+         */
         job_finish(t, j, 128 + SIGTERM, SIGTERM, 0, 0);
         return;
     }
@@ -910,6 +1116,24 @@ static void read_keeper(struct agent_jobs *t, struct job *j)
     int fd = j->proc.fd;
     if (fd < 0 || j->state == JOB_EXITED)
         return;
+    if (j->starting) {
+        struct nl_err err = {0};
+        int rc = launch_read_start(&j->proc, &j->rep, &err);
+        if (rc == -EAGAIN)
+            return;
+        if (rc < 0) {
+            /* The keeper could not start the job: as a launch that failed before the fork. */
+            epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+            j->starting = false;
+            if (j->cg_leaf[0] != '\0')
+                agent_cg_job_remove(t->conf.cg, j->cg_leaf);
+            job_set_reason(j, "launch: %s", err.msg);
+            job_finish(t, j, 127, 0, 0, 0);
+            return;
+        }
+        on_started(t, j);
+        /* The end may already wait behind it; epoll is level-triggered, so this is only early. */
+    }
     struct launch_exit ex;
     int rc = launch_read(&j->proc, &ex);
     if (rc == -EAGAIN)
@@ -932,6 +1156,10 @@ void jobs_dispatch(struct agent_jobs *t)
     for (int i = 0; i < n; i++) {
         if (ev[i].data.u64 == TAG_TIMER) {
             run_deadlines(t);
+            continue;
+        }
+        if (ev[i].data.u64 == TAG_QUEUE) {
+            jobs_start_queued(t);
             continue;
         }
         struct job *j = job_lookup(&t->bytag, ev[i].data.u64);

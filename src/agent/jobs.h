@@ -73,7 +73,20 @@ struct jobs_conf {
      * fails the launch (exit 126). Borrowed, outlives the table.
      */
     struct agent_scratch *scratch;
+    /* Microseconds of spawning per turn of the loop (jobs_start_queued); 0: the default. */
+    int64_t launch_budget_us;
 };
+
+/*
+ * The default launch budget. A launch forks a keeper (tens of milliseconds
+ * for a large or sanitized agent on a loaded machine); past the budget,
+ * launches wait in a queue and the loop returns to its timer and its syncs
+ * (the heartbeat: a node whose agent is silent for the node timeout is
+ * down), then spawns the next batch. A queued launch is live and listed as
+ * running (the agent has taken it and will start it or report its end),
+ * so the controller never takes it for lost.
+ */
+#define JOBS_LAUNCH_BUDGET_US 50000
 
 /* How often the sizes of the jobs' output files are checked against their limit. */
 #define JOBS_OUTPUT_CHECK_US 1000000
@@ -99,8 +112,23 @@ void jobs_destroy(struct agent_jobs *t);
 /* An epoll descriptor that is readable when jobs_dispatch has work (deadlines, keeper sockets). */
 int jobs_fd(const struct agent_jobs *t);
 
-/* Handle expired deadlines and keepers' reports (a run's end); never blocks. */
+/*
+ * Handle expired deadlines, keepers' reports (a run's start and end) and
+ * queued launches (jobs_start_queued); never blocks, and spawns for about
+ * the launch budget at most.
+ */
 void jobs_dispatch(struct agent_jobs *t);
+
+/*
+ * Renew the launch budget and spawn queued launches, oldest first, until
+ * the budget is spent (at least one when any waits); returns how many.
+ * While launches remain, jobs_fd stays readable, so the loop calls again
+ * after it has served its other events.
+ */
+size_t jobs_start_queued(struct agent_jobs *t);
+
+/* Launches queued and not yet spawned. */
+size_t jobs_queued(const struct agent_jobs *t);
 
 /*
  * Reap every exited child (the keepers, launch.h; a run's end arrives from
@@ -111,11 +139,12 @@ void jobs_reap(struct agent_jobs *t);
 /*
  * Start l on node (node_idx is the agent's index of that node, or
  * JOBS_NODE_IDX_MAX for a node the agent does not stand for, in which case
- * the job fails at once with a reason). A launch of a run of a job on a
- * node that the table already holds (or of an older run) is ignored; a
- * newer run SIGKILLs the older one still running there. A launch that
- * cannot start becomes an exit with exit_code 127 and a reason; nothing is
- * returned because nothing is left for the caller to do.
+ * the job fails at once with a reason). A real job's keeper is forked at
+ * once while the launch budget lasts, else later by jobs_dispatch; either
+ * way the job's own start is reported by its keeper later (jobs_dispatch). A launch of a run of a
+ * job on a node that the table already holds (or of an older run) is ignored; a newer run SIGKILLs
+ * the older one still running there. A launch that cannot start becomes an exit with exit_code 127
+ * and a reason; nothing is returned because nothing is left for the caller to do.
  */
 void jobs_launch(struct agent_jobs *t, const struct proto_launch *l, uint32_t node_idx);
 

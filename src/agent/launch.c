@@ -176,9 +176,8 @@ struct keeper_msg {
     int64_t max_rss_kb;
 };
 
-/* How long the agent waits for a keeper's STARTED, and a keeper for its job's subtree to die. */
-#define KEEPER_START_TIMEOUT_MS 30000
-#define KEEPER_SWEEP_US         (10 * INT64_C(1000000))
+/* How long a keeper waits for its job's subtree to die. */
+#define KEEPER_SWEEP_US (10 * INT64_C(1000000))
 
 /* path lies below root (root itself excluded). */
 static bool below(const char *root, const char *path)
@@ -544,36 +543,7 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
 
 /* ---- the agent's side -------------------------------------------------- */
 
-/* Wait (bounded) for the keeper's STARTED message. */
-static int await_start(int fd, struct keeper_msg *m, struct nl_err *err)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int64_t end = nl_clock_monotonic_us() + KEEPER_START_TIMEOUT_MS * INT64_C(1000);
-    for (;;) {
-        int64_t left_ms = (end - nl_clock_monotonic_us()) / 1000;
-        if (left_ms <= 0)
-            return nl_err_set(err, -ETIMEDOUT, "keeper: no start report within %d s",
-                              KEEPER_START_TIMEOUT_MS / 1000);
-        int r = poll(&p, 1, (int)left_ms);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return nl_err_set(err, -errno, "keeper: poll: %s", strerror(errno));
-        if (r == 0)
-            continue;
-        ssize_t n = recv(fd, m, sizeof(*m), 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n != (ssize_t)sizeof(*m) || m->type != KEEPER_STARTED)
-            return nl_err_set(err, -EPROTO, "keeper: died before starting the job");
-        if (m->pid <= 0)
-            return nl_err_set(err, -m->err, "keeper: vfork: %s", strerror(m->err));
-        return 0;
-    }
-}
-
-int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
-                 struct launch_report *rep, struct nl_err *err)
+int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err)
 {
     int in_fd = -1, out_fd = -1, err_fd = -1, sv[2] = {-1, -1}, rc;
     pid_t keeper = -1;
@@ -605,15 +575,10 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
     }
     close(sv[1]);
     sv[1] = -1;
-    struct keeper_msg m;
-    rc = await_start(sv[0], &m, err);
-    if (rc < 0) {
-        kill(keeper, SIGKILL); /* the caller's reaping collects it */
-        goto out;
-    }
+    /* The keeper's STARTED comes later, through launch_read_start: the agent does not wait. */
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    proc->pid = m.pid;
-    proc->start_ticks = m.ticks;
+    proc->pid = -1;
+    proc->start_ticks = 0;
     proc->keeper = keeper;
     struct procs_stat st;
     proc->keeper_ticks = procs_stat(keeper, &st) == 0 ? st.start_ticks : 0;
@@ -622,8 +587,6 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
     proc->out_fd = out_fd;
     proc->err_fd = err_fd != out_fd ? err_fd : -1;
     out_fd = err_fd = -1;
-    rep->stage = m.stage;
-    rep->err = m.err;
 out:
     for (int i = 0; i < 2; i++)
         if (sv[i] >= 0)
@@ -636,6 +599,36 @@ out:
         close(in_fd);
     free(file);
     return rc;
+}
+
+int launch_read_start(struct launch_proc *proc, struct launch_report *rep, struct nl_err *err)
+{
+    if (proc->fd < 0)
+        return nl_err_set(err, -EPROTO, "keeper: died before starting the job");
+    struct keeper_msg m;
+    ssize_t n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
+    if (n < 0 && errno == ECONNRESET)
+        n = recv(proc->fd, &m, sizeof(m), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return -EAGAIN;
+    int rc;
+    if (n != (ssize_t)sizeof(m) || m.type != KEEPER_STARTED)
+        rc = nl_err_set(err, -EPROTO, "keeper: died before starting the job");
+    else if (m.pid <= 0)
+        rc = nl_err_set(err, -m.err, "keeper: vfork: %s", strerror(m.err));
+    else
+        rc = 0;
+    if (rc < 0) {
+        /* The keeper exits after a failed report; SIGCHLD's reaping collects it. */
+        close(proc->fd);
+        proc->fd = -1;
+        return rc;
+    }
+    proc->pid = m.pid;
+    proc->start_ticks = m.ticks;
+    rep->stage = m.stage;
+    rep->err = m.err;
+    return 0;
 }
 
 int launch_read(struct launch_proc *proc, struct launch_exit *ex)

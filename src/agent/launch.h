@@ -24,10 +24,16 @@
  *
  * Everything that can fail with a useful message (creating the output
  * directories, opening the output files) is done in the agent before fork,
- * so the error names the path. launch_spawn waits for the keeper's STARTED
- * message, which says whether exec succeeded (an exec-status pipe between
- * keeper and job, closed by a successful execve, the trick libuv's
- * process.c uses); this costs the agent the time of one fork and exec.
+ * so the error names the path. launch_spawn returns as soon as the keeper
+ * is forked: the agent never waits for a job to start (with an agent that
+ * has a sanitizer's address space, or on a loaded machine, a fork and exec
+ * take tens of milliseconds, and a sync answer carrying dozens of launches
+ * would hold the agent's loop, and so its heartbeat, for seconds). The
+ * keeper's STARTED message, which says whether exec succeeded (an
+ * exec-status pipe between keeper and job, closed by a successful execve,
+ * the trick libuv's process.c uses), is read later from the keeper's
+ * socket in the agent's loop (launch_read_start). A signal the agent sends
+ * meanwhile waits in the socket: the keeper reads it once the job exists.
  */
 #ifndef NL_AGENT_LAUNCH_H
 #define NL_AGENT_LAUNCH_H
@@ -79,7 +85,7 @@ struct launch_report {
 };
 
 struct launch_proc {
-    pid_t pid;            /* the job's first process, also its process group id */
+    pid_t pid;            /* the job's first process, also its process group id; -1 until STARTED */
     uint64_t start_ticks; /* its start time (procs.h) */
     pid_t keeper;         /* the keeper, the agent's child */
     uint64_t keeper_ticks;
@@ -99,16 +105,26 @@ struct launch_exit {
 };
 
 /*
- * Fork a keeper that starts spec. On success fills proc and *rep (stage
- * LAUNCH_STAGE_NONE when execve succeeded; otherwise the job has already
- * failed and the keeper reports its exit 127 next) and returns 0; the
- * caller owns proc's descriptors (launch_close). Returns -errno with err
- * naming the path or the step ("stdout /x/42.out: Permission denied") when
- * the job could not be started; then no process is left.
+ * Fork a keeper that starts spec, and return without waiting for it: on
+ * success fills proc (pid -1 until launch_read_start; keeper, its socket
+ * and the output descriptors set) and returns 0; the caller owns proc's
+ * descriptors (launch_close). Returns -errno with err naming the path or
+ * the step ("stdout /x/42.out: Permission denied") when the job could not
+ * be started; then no process is left.
  * Loop thread only: the child inherits the caller's blocked signal mask.
  */
-int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc,
-                 struct launch_report *rep, struct nl_err *err);
+int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err);
+
+/*
+ * Read the keeper's STARTED message without blocking, once proc->fd is
+ * readable. Returns 0 with proc->pid and proc->start_ticks set and *rep
+ * filled (stage LAUNCH_STAGE_NONE when execve succeeded; otherwise the job
+ * has already failed and the keeper reports its exit 127 next through
+ * launch_read); -EAGAIN when nothing has arrived yet; another -errno with
+ * err set when the keeper could not start the job (it died, or could not
+ * fork): then proc->fd is closed and set to -1 and the keeper is exiting.
+ */
+int launch_read_start(struct launch_proc *proc, struct launch_report *rep, struct nl_err *err);
 
 /*
  * Read the keeper's socket without blocking. Returns 1 with *ex filled
@@ -120,8 +136,9 @@ int launch_read(struct launch_proc *proc, struct launch_exit *ex);
 
 /*
  * Have the keeper send sig to the job's process group (SIGKILL also
- * empties its cgroup and subtree). When the keeper is gone, the group is
- * signalled directly.
+ * empties its cgroup and subtree); before STARTED, the keeper does so as
+ * soon as the job exists. When the keeper is gone, the group is signalled
+ * directly (when its pid is known).
  */
 void launch_signal(struct launch_proc *proc, int sig);
 

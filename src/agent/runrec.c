@@ -43,7 +43,14 @@ int runrec_write(const char *dir, const char *name, const struct runrec *r, stru
     if (fd < 0)
         return nl_err_set(err, -errno, "run record %s: %s", tmp, strerror(errno));
     int rc = 0;
-    if (write(fd, text, (size_t)len) != len || fsync(fd) < 0)
+    /*
+     * No fsync: a record guards against the agent process dying, and the
+     * page cache outlives a process (rename is atomic for every reader on
+     * this boot). A reboot ends every process anyway, and records of an
+     * earlier boot are dropped by the sweep (boot_id). An fsync per launch
+     * cost the loop milliseconds per job on a busy disk.
+     */
+    if (write(fd, text, (size_t)len) != len)
         rc = nl_err_set(err, -(errno ? errno : EIO), "run record %s: %s", tmp,
                         strerror(errno ? errno : EIO));
     close(fd);

@@ -48,7 +48,7 @@ struct fx {
     struct agent_cg *cg;
 };
 
-static int setup_common(void **state, bool noop, bool cgroups)
+static int setup_budget(void **state, bool noop, bool cgroups, int64_t budget_us)
 {
     struct fx *f = xcalloc(1, sizeof(*f));
     snprintf(f->dir, sizeof(f->dir), "/tmp/nl-agent-test-XXXXXX");
@@ -66,12 +66,24 @@ static int setup_common(void **state, bool noop, bool cgroups)
                           .cg = f->cg,
                           .agent_env = base_env,
                           .exports = exports,
-                          .nexports = 3};
+                          .nexports = 3,
+                          .launch_budget_us = budget_us};
     struct nl_err err = {0};
     f->t = jobs_new(&c, &err);
     assert_non_null(f->t);
     *state = f;
     return 0;
+}
+
+static int setup_common(void **state, bool noop, bool cgroups)
+{
+    return setup_budget(state, noop, cgroups, 0);
+}
+
+/* A launch budget of 1 us: each turn of the loop spawns exactly one launch. */
+static int setup_tiny_budget(void **state)
+{
+    return setup_budget(state, false, false, 1);
 }
 
 static int setup(void **state)
@@ -161,6 +173,25 @@ static bool wait_run_exit(struct agent_jobs *t, int64_t job, uint32_t run, doubl
 static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct proto_exit *out)
 {
     return wait_run_exit(t, job, 0, max_s, out);
+}
+
+/*
+ * Drive the table until the run record at path exists (the keeper's
+ * STARTED has been read in jobs_dispatch) or max_s passes; read it into *r.
+ */
+static bool wait_record(struct agent_jobs *t, const char *path, double max_s, struct runrec *r)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    while (nl_clock_monotonic_us() < end) {
+        struct nl_err err = {0};
+        if (access(path, F_OK) == 0 && runrec_read(path, r, &err) == 0)
+            return true;
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
+        jobs_reap(t);
+    }
+    return false;
 }
 
 static char *slurp(const char *path)
@@ -899,8 +930,7 @@ static void test_run_record_lives_until_the_end_is_acknowledged(void **state)
     char path[256];
     snprintf(path, sizeof(path), "%s/71.1.2", f->runs);
     struct runrec r;
-    struct nl_err err = {0};
-    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_true(wait_record(f->t, path, 10, &r));
     assert_int_equal(r.job, 71);
     assert_int_equal(r.run, 1);
     assert_string_equal(r.node, "n0");
@@ -933,8 +963,7 @@ static void test_killed_keeper_takes_its_job_along(void **state)
     char path[256];
     snprintf(path, sizeof(path), "%s/75.1.0", f->runs);
     struct runrec r;
-    struct nl_err err = {0};
-    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_true(wait_record(f->t, path, 10, &r));
     assert_true(procs_same(r.pid, r.start_ticks));
     assert_int_equal(kill(r.keeper, SIGKILL), 0);
     struct proto_exit e;
@@ -943,6 +972,120 @@ static void test_killed_keeper_takes_its_job_along(void **state)
     assert_string_equal(e.reason, "the run's keeper process died");
     pid_t job[] = {r.pid};
     assert_true(all_gone(job, 1, 10));
+}
+
+/*
+ * A launch returns once the keeper is forked: the run is live and listed
+ * as running at once, but its job's start (the keeper's STARTED, which
+ * writes the run record) is only learnt in jobs_dispatch, in the loop.
+ */
+static void test_launch_returns_before_the_job_starts(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    struct proto_launch l = mk(81, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/81.1.0", f->runs);
+    assert_int_equal(jobs_live(f->t), 1);
+    const struct proto_running *run;
+    assert_int_equal(jobs_running(f->t, true, &run), 1);
+    assert_int_equal(run[0].job, 81);
+    /* No dispatch yet: nothing has read the keeper's STARTED, so there is no record. */
+    assert_int_equal(access(path, F_OK), -1);
+    struct runrec r;
+    assert_true(wait_record(f->t, path, 10, &r));
+    assert_true(procs_same(r.pid, r.start_ticks));
+    assert_true(procs_same(r.keeper, r.keeper_ticks));
+    struct proto_kill k = {.job = 81, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 81, 10, &e));
+    pid_t job[] = {r.pid};
+    assert_true(all_gone(job, 1, 10));
+}
+
+/*
+ * A kill that arrives before the keeper's STARTED waits in the keeper's
+ * socket: the keeper kills the job as soon as it exists, long before the
+ * job's 60 s are up.
+ */
+static void test_kill_while_starting_kills_the_job(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128], cmd[256];
+    snprintf(pidfile, sizeof(pidfile), "%s/starting.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "echo $$ > %s; exec sleep 60", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l = mk(82, argv, NULL);
+    jobs_launch(f->t, &l, 0);
+    struct proto_kill k = {.job = 82, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1); /* no dispatch between: the run is still starting */
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 82, 10, &e));
+    assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+    assert_int_equal(e.exit_code, 128 + e.signal);
+    /* Killed before it wrote its pid, or killed with it: either way, nothing is left. */
+    char *text = slurp(pidfile);
+    if (text != NULL && atoi(text) > 0) {
+        pid_t job[] = {(pid_t)atoi(text)};
+        assert_true(all_gone(job, 1, 10));
+    }
+    free(text);
+}
+
+/*
+ * The launch budget: past it, launches wait in a queue and the table stays
+ * readable; each jobs_start_queued spawns one budget's worth (one launch
+ * for a 1 us budget) and returns, so the loop serves its timer and sends
+ * its sync between batches. Queued runs are live and listed as running,
+ * each once; a queued run that is killed ends without a process.
+ */
+static void test_launch_budget_queues_and_drains_in_batches(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"sleep", "60", NULL};
+    for (int64_t id = 91; id <= 95; id++) {
+        struct proto_launch l = mk(id, argv, NULL);
+        jobs_launch(f->t, &l, 0);
+    }
+    /* The first fit the fresh budget; the other four wait. */
+    assert_int_equal(jobs_queued(f->t), 4);
+    assert_int_equal(jobs_live(f->t), 5);
+    const struct proto_running *run;
+    size_t n = jobs_running(f->t, true, &run);
+    assert_int_equal(n, 5);
+    for (int64_t id = 91; id <= 95; id++) {
+        size_t seen = 0;
+        for (size_t i = 0; i < n; i++)
+            seen += run[i].job == id;
+        assert_int_equal(seen, 1);
+    }
+    struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 1); /* the loop will come back for the queue */
+    assert_int_equal(jobs_start_queued(f->t), 1);
+    assert_int_equal(jobs_queued(f->t), 3);
+    /* A kill of a queued run: it ends at once, as sleep would by SIGTERM, and is never spawned. */
+    struct proto_kill k = {.job = 95, .run = 1, .grace_s = 0};
+    jobs_kill(f->t, &k, 1);
+    assert_int_equal(jobs_queued(f->t), 2);
+    const struct proto_exit *ex;
+    assert_int_equal(jobs_exits(f->t, 1, &ex), 1);
+    assert_int_equal(ex[0].job, 95);
+    assert_int_equal(ex[0].signal, SIGTERM);
+    assert_int_equal(jobs_start_queued(f->t), 1);
+    assert_int_equal(jobs_start_queued(f->t), 1);
+    assert_int_equal(jobs_queued(f->t), 0);
+    assert_int_equal(jobs_start_queued(f->t), 0);
+    /* Every spawned run starts: its keeper's STARTED arrives and its record is written. */
+    for (int64_t id = 91; id <= 94; id++) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/%lld.1.0", f->runs, (long long)id);
+        struct runrec r;
+        assert_true(wait_record(f->t, path, 10, &r));
+        assert_true(procs_same(r.pid, r.start_ticks));
+    }
+    assert_int_equal(jobs_live(f->t), 4);
 }
 
 /*
@@ -1185,6 +1328,12 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_relative_output_paths_live_under_the_output_root,
                                             setup, teardown),
             cmocka_unit_test_setup_teardown(test_delta_running_list, setup_noop, teardown),
+            cmocka_unit_test_setup_teardown(test_launch_returns_before_the_job_starts, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_kill_while_starting_kills_the_job, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_launch_budget_queues_and_drains_in_batches,
+                                            setup_tiny_budget, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
