@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Builds the libFuzzer targets with clang (tests/fuzz/project) and runs each
 # over its committed corpus (tests/fuzz/corpus/TARGET: seeds from the
-# repository's examples and every regression input).
+# repository's examples and every regression input), with its dictionary
+# (tests/fuzz/dict/TARGET.dict).
 #
 #   run.sh [--build DIR] [TARGET...]        the short run of `make test`: each
 #                                           target for a fixed number of inputs
-#                                           (NL_FUZZ_RUNS, default 20000), seed 1
+#                                           (NL_FUZZ_RUNS, default 100000), seed 1
 #   run.sh [--build DIR] --long SECONDS [TARGET...]
 #                                           each target SECONDS long, random seed,
 #                                           its corpus kept in DIR/corpus-long
@@ -21,7 +22,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD="$ROOT/build/fuzz"
 LONG=""
-RUNS="${NL_FUZZ_RUNS:-20000}"
+RUNS="${NL_FUZZ_RUNS:-100000}"
 ALL="job_request agent_proto http_target agent_answer facility tenants trace"
 
 while [ $# -gt 0 ]; do
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --long)
         LONG="$2"; shift 2
         case "$LONG" in ''|*[!0-9]*) echo "run.sh: --long: '$LONG' is not a number of seconds" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,18p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -85,6 +86,8 @@ for t in $TARGETS; do
         mkdir -p "$work"
         set -- -runs="$RUNS" -seed=1
     fi
+    # Keys, values and edge cases of the format: mutations reach the checks sooner.
+    if [ -f "$HERE/dict/$t.dict" ]; then set -- "$@" -dict="$HERE/dict/$t.dict"; fi
     log="$BUILD/$t.log"
     start=$(date +%s)
     if "$BUILD/cmake/fuzz_$t" "$@" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
