@@ -4,7 +4,8 @@
  * request target: the strict %-decoding and checks of http.c
  * (decode_target, static there, hence the #include of the source file),
  * then the route matcher (routes_match) over the API's route table, the
- * way every request is dispatched. The input is "METHOD TARGET": the
+ * way every request is dispatched. An accepted target's path and query
+ * must be UTF-8 (answers quote them). The input is "METHOD TARGET": the
  * bytes up to the first space are the method.
  */
 #include <stddef.h>
@@ -19,6 +20,33 @@
 #include "ctld/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/*
+ * The query of an accepted target as libmicrohttpd hands its values to
+ * http_req_query (%XX decoded): handlers quote values back in JSON error
+ * messages, so it must be UTF-8 as the path must.
+ */
+static bool query_utf8(const char *target)
+{
+    const char *q = strchr(target, '?');
+    if (q == NULL)
+        return true;
+    size_t n = 0, len = strlen(q);
+    unsigned char *d = xmalloc(len + 1);
+    for (size_t i = 1; i < len; i++) {
+        int hi = q[i] == '%' ? hex_digit(q[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(q[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            d[n++] = (unsigned char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            d[n++] = (unsigned char)q[i];
+        }
+    }
+    bool ok = utf8_valid(d, n);
+    free(d);
+    return ok;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* the reason is echoed in a JSON answer: it must be UTF-8 */
         free(why);
     } else {
-        if (!utf8_valid((const unsigned char *)path, strlen(path)))
+        if (!utf8_valid((const unsigned char *)path, strlen(path)) || !query_utf8(target))
             abort();
         size_t n, index;
         const struct route *table = api_routes(&n);
