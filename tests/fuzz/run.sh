@@ -49,14 +49,20 @@ if [ -z "$CC" ]; then
     echo "run.sh: SKIPPED: no clang (scripts/install-deps.sh installs clang and libclang-rt-14-dev)" >&2
     exit 77
 fi
+# libFuzzer's runtime: clang's own, in libclang-rt-14-dev on Debian 12.
+rtdir=$("$CC" -print-runtime-dir 2>/dev/null || true)
+if [ ! -f "$rtdir/libclang_rt.fuzzer-$(uname -m).a" ]; then
+    echo "run.sh: SKIPPED: $CC has no libFuzzer runtime (libclang_rt.fuzzer-$(uname -m).a in '$rtdir'; on Debian 12 it is in libclang-rt-14-dev)" >&2
+    exit 77
+fi
 mkdir -p "$BUILD"
-# The runtime check: does clang link a fuzzer at all?
+# With the runtime there, a fuzzer that does not link is a broken toolchain: a failure, not a skip.
 printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' \
     > "$BUILD/probe.c"
 if ! "$CC" -fsanitize=fuzzer,address,undefined "$BUILD/probe.c" -o "$BUILD/probe" 2>"$BUILD/probe.log"; then
-    echo "run.sh: SKIPPED: $CC cannot link a libFuzzer target (no libclang_rt.fuzzer; on Debian 12 it is in libclang-rt-14-dev):" >&2
+    echo "run.sh: $CC cannot link a libFuzzer target:" >&2
     cat "$BUILD/probe.log" >&2
-    exit 77
+    exit 1
 fi
 
 echo "run.sh: building the fuzz targets with $CC in $BUILD"
