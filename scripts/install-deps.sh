@@ -1,16 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages nordlys builds, tests and benchmarks with.
-# clang and libclang-rt-14-dev build the fuzz targets of tests/fuzz; the
-# latter holds libFuzzer and is only recommended by clang-14 on Debian 12,
-# and this script installs without recommends.
 # Idempotent: a package already installed is left alone, and apt is not
 # touched at all when nothing is missing.
 set -eu
 
 PKGS="build-essential cmake pkg-config git
 libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux
-clang libclang-rt-14-dev"
+libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux"
+
+# The fuzz targets (tests/fuzz): clang, and libclang-rt-14-dev for its
+# libFuzzer runtime (only recommended by clang-14 on Debian 12, and
+# recommends are not installed).
+PKGS="$PKGS clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
