@@ -56,6 +56,21 @@ static void setup(void)
         abort();
 }
 
+/*
+ * What is stored is read back when the job is launched (agent_proto.c
+ * loads command_json and env_json with no flags): it must load as the
+ * array and object it was.
+ */
+static void check_stored(const struct nl_store_job *rec)
+{
+    json_t *cmd = json_loads(rec->command_json, 0, NULL);
+    json_t *env = rec->env_json ? json_loads(rec->env_json, 0, NULL) : json_object();
+    if (!json_is_array(cmd) || json_array_size(cmd) == 0 || !json_is_object(env))
+        abort();
+    json_decref(cmd);
+    json_decref(env);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (sched == NULL)
@@ -70,8 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct nl_err err = {0};
         memset(&f, 0, sizeof(f));
         nl_store_job_init(&rec);
-        if (job_request_parse(body, tenants, &rec, &f) == 0)
+        if (job_request_parse(body, tenants, &rec, &f) == 0) {
             (void)nl_sched_validate(sched, &rec.spec, &err);
+            check_stored(&rec);
+        }
         else
             check_fault(&f);
         nl_store_job_release(&rec);
