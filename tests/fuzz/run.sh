@@ -24,6 +24,7 @@ BUILD="$ROOT/build/fuzz"
 LONG=""
 RUNS="${NL_FUZZ_RUNS:-100000}"
 ALL="job_request agent_proto http_target agent_answer facility tenants trace"
+if [ -f "$ROOT/src/ctld/token.c" ]; then ALL="$ALL token"; fi
 
 while [ $# -gt 0 ]; do
     case "$1" in
