@@ -23,6 +23,11 @@ has_cmd() {
     esac
 }
 
+# The fuzz targets (tests/fuzz): clang, and libclang-rt-14-dev for its
+# libFuzzer runtime (only recommended by clang-14 on Debian 12, and
+# recommends are not installed).
+PKGS="$PKGS clang libclang-rt-14-dev"
+
 missing=""
 for p in $PKGS; do
     has_cmd "$p" && continue

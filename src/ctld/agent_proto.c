@@ -8,6 +8,7 @@
 #include "agent_proto.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +348,17 @@ static int parse_exit(const struct nl_facility *fac, const json_t *e, const char
         f->code = "invalid_field";
         snprintf(f->field, sizeof(f->field), "%stimeout", prefix);
         snprintf(f->msg, sizeof(f->msg), "%s: expected true or false", f->field);
+        return -EINVAL;
+    }
+    /* The casts below are undefined outside their types' ranges: refuse such numbers. */
+    const char *big = code < INT_MIN || code > INT_MAX ? "exit_code"
+                      : sig < INT_MIN || sig > INT_MAX ? "signal"
+                      : rss >= 0x1p63                  ? "max_rss_kb"
+                                                       : NULL;
+    if (big != NULL) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%s%s", prefix, big);
+        snprintf(f->msg, sizeof(f->msg), "%s: out of range", f->field);
         return -EINVAL;
     }
     x->exit_code = (int)code;

@@ -20,8 +20,10 @@ int fault_check_keys(const json_t *obj, const char *const *allowed, const char *
         while (allowed[i] != NULL && strcmp(allowed[i], key) != 0)
             i++;
         if (allowed[i] == NULL) {
+            char shown[41];
             f->code = "unknown_field";
-            snprintf(f->field, sizeof(f->field), "%s%.40s", prefix, key);
+            snprintf(f->field, sizeof(f->field), "%s%s", prefix,
+                     fault_escape(key, 40, shown, sizeof(shown)));
             snprintf(f->msg, sizeof(f->msg), "%s: unknown field", f->field);
             return -EINVAL;
         }
@@ -43,6 +45,16 @@ char *fault_escape(const char *s, size_t max, char *out, size_t size)
             n += (size_t)snprintf(out + n, size - n, "\\x%02x", ch);
         else
             out[n++] = (char)ch;
+    }
+    /* A cut (max or size) must not split a UTF-8 character: the text goes into JSON. */
+    size_t lead = n;
+    while (lead > 0 && n - lead < 3 && ((unsigned char)out[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead > 0 && (unsigned char)out[lead - 1] >= 0xc0) {
+        unsigned char b = (unsigned char)out[lead - 1];
+        size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+        if (n - (lead - 1) < need)
+            n = lead - 1;
     }
     out[n] = '\0';
     return out;

@@ -182,13 +182,16 @@ static bool utf8_valid(const unsigned char *s, size_t len)
 static char *decode_target(const char *target, char **why)
 {
     size_t tlen = strlen(target), plen = strcspn(target, "?");
-    char *path = xmalloc(plen + 1);
-    size_t n = 0;
+    /* The path, then the query after it: decoded whole, so that both are checked for UTF-8. */
+    char *path = xmalloc(tlen + 1);
+    size_t n = 0, pn = 0;
     const char *problem = NULL;
     size_t at = 0;
     for (size_t i = 0; i < tlen && problem == NULL; i++) {
         unsigned char ch = (unsigned char)target[i];
         at = i;
+        if (i == plen)
+            pn = n;
         if (ch == '%') {
             int hi = hex_digit(target[i + 1]); /* the NUL at tlen stops it */
             int lo = hi >= 0 ? hex_digit(target[i + 2]) : -1;
@@ -196,24 +199,28 @@ static char *decode_target(const char *target, char **why)
                 problem = "a '%' not followed by two hex digits";
             else if (hi * 16 + lo < 0x20 || hi * 16 + lo == 0x7f)
                 problem = hi * 16 + lo == 0 ? "%00 (NUL)" : "an escaped control character";
-            else if (i < plen)
+            else
                 path[n++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (ch < 0x20 || ch == 0x7f) {
             problem = "a control character";
-        } else if (i < plen) {
+        } else {
             path[n++] = (char)ch;
         }
     }
-    path[n] = '\0';
-    if (problem == NULL && !utf8_valid((const unsigned char *)path, n)) {
+    if (plen == tlen)
+        pn = n;
+    /* Handlers quote query values back in JSON as they quote the path: both must be UTF-8. */
+    bool path_ok = utf8_valid((const unsigned char *)path, pn);
+    if (problem == NULL && (!path_ok || !utf8_valid((const unsigned char *)path + pn, n - pn))) {
         problem = "bytes that are not UTF-8";
-        /* Named by the first byte above 0x7f, raw or escaped. */
-        for (at = 0; at + 1 < plen; at++)
+        /* Named by the first byte above 0x7f, raw or escaped, in the part at fault. */
+        for (at = path_ok ? plen : 0; at + 1 < tlen; at++)
             if ((unsigned char)target[at] >= 0x80 ||
                 (target[at] == '%' && hex_digit(target[at + 1]) >= 8))
                 break;
     }
+    path[pn] = '\0';
     if (problem == NULL)
         return path;
     free(path);

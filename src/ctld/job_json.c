@@ -225,7 +225,7 @@ static int rule_env(const json_t *v, struct req_ctx *x)
     json_t *val;
     json_object_foreach((json_t *)v, key, val)
     {
-        char field[80], shown[64];
+        char field[80], shown[60]; /* "env." + shown fits fault.field: no cut inside a character */
         bool ctl = false;
         for (const char *k = key; *k && !ctl; k++)
             ctl = (unsigned char)*k < 0x20 || *k == 0x7f;
@@ -286,9 +286,10 @@ static int rule_cwd(const json_t *v, struct req_ctx *x)
     int rc = plain_string(v, "cwd", NL_PROTO_PATH_MAX, x->f);
     if (rc < 0)
         return rc;
+    char shown[101];
     if (json_string_value(v)[0] != '/')
-        return fault(x->f, "invalid_field", "cwd", "'%.100s' is not an absolute path",
-                     json_string_value(v));
+        return fault(x->f, "invalid_field", "cwd", "'%s' is not an absolute path",
+                     fault_escape(json_string_value(v), 100, shown, sizeof(shown)));
     x->rec->cwd = xstrdup(json_string_value(v));
     return 0;
 }
