@@ -113,11 +113,32 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
     durable_hold(c->dur, req);
 }
 
+/*
+ * A JSON string of text that may quote a client's bytes cut at a byte
+ * count (a multibyte character split in two): jansson refuses text that is
+ * not UTF-8, and an error object that cannot be written would leave the
+ * client an empty 400. Such text goes out with every byte >= 0x80 as '?'.
+ */
+static json_t *text_json(const char *text)
+{
+    json_t *j = json_string(text);
+    if (j != NULL)
+        return j;
+    char *copy = xstrdup(text);
+    for (char *p = copy; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
+
 static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
 {
-    json_t *e = json_pack("{s:i, s:s, s:s}", "status", (int)status, "code", code, "message", msg);
+    json_t *e = json_pack("{s:i, s:s, s:o}", "status", (int)status, "code", code, "message",
+                          text_json(msg));
     if (field != NULL && field[0] != '\0')
-        json_object_set_new(e, "field", json_string(field));
+        json_object_set_new(e, "field", text_json(field));
     return json_pack("{s:o}", "error", e);
 }
 
