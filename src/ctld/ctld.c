@@ -183,10 +183,24 @@ static struct nl_tenants *load_tenants(const char *path, uint64_t gpus, struct n
     return t;
 }
 
+/*
+ * The state directory and those below it are the controller's alone
+ * (0700): the database holds every job's environment, secrets included,
+ * and jobs run as other users on the same host. One made more open by
+ * hand is closed again, and said so.
+ */
 static int make_dir(const char *path, struct nl_err *err)
 {
-    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
         return nl_err_set(err, -errno, "state-dir: %s: %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+        if (chmod(path, st.st_mode & 07700) < 0)
+            return nl_err_set(err, -errno, "state-dir: %s: chmod 0700: %s", path, strerror(errno));
+        log_warn("state-dir: %s was mode %04o: now %04o (jobs must not read the controller's "
+                 "state)",
+                 path, (unsigned)(st.st_mode & 07777), (unsigned)(st.st_mode & 07700));
+    }
     return 0;
 }
 

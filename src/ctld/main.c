@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "ctld/config.h"
@@ -52,6 +53,12 @@ int main(int argc, char **argv)
 {
     struct ctld_config cfg;
     struct nl_err err = {0};
+    /*
+     * Everything the controller writes (the database with every job's
+     * environment, the signing key, the audit log) is its own: jobs run as
+     * other users on the same hosts and must not read it.
+     */
+    umask(077);
     /* `nordlysd token ...`: mint a token offline and exit (token_cmd.c). */
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_cmd_main(argc - 1, argv + 1);

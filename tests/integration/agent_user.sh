@@ -71,4 +71,27 @@ LINE=$(cat "$OUT")
     nl_fail "the job's environment is not clean: $LINE"
 [ "$(stat -c '%a %U' "$OUT")" = "600 root" ] || nl_fail "output file $OUT: $(stat -c '%a %U' "$OUT"), not 600 root"
 [ "$(stat -c %a "$(dirname "$OUT")")" = 700 ] || nl_fail "job directory $(dirname "$OUT"): mode $(stat -c %a "$(dirname "$OUT")"), not 700"
+# ---- a job as another user: its own uid, and neither the controller's state nor root's output ----
+# NL_TMP (mktemp, 0700) is opened to traversal, so that only the state directory's own mode
+# (0700, the controller's) stands between the job and the database.
+chmod 0711 "$NL_TMP"
+[ "$(stat -c %a "$NL_TMP/state")" = 700 ] || nl_fail "state directory mode $(stat -c %a "$NL_TMP/state"), not 700"
+NOBODY_UID=$(id -u nobody) || nl_fail "no account nobody"
+UTOK=$("$NORDLYSD" token --state-dir "$NL_TMP/state" --user u1 --role user --tenant nor-research \
+    --unix-user nobody --ttl 1h) || nl_fail "cannot mint a user token"
+ROOT_OUT=$OUT
+BODY=$(jq -cn --arg db "$NL_TMP/state/nordlys.db" --arg out "$ROOT_OUT" \
+    '{gpus:1, tenant:"nor-research", command:["/bin/sh","-c",
+      "echo uid=$(id -u); cat \"$1\" >/dev/null 2>&1 && echo db=read || echo db=refused; cat \"$2\" >/dev/null 2>&1 && echo out=read || echo out=refused",
+      "sh", $db, $out]}')
+_out=$(curl -sS -m 10 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $UTOK" --data-binary "$BODY" "$NL_URL/v1/jobs")
+[ "$(printf '%s' "$_out" | tail -n 1)" = 201 ] || nl_fail "user submission refused: $_out"
+JU=$(printf '%s' "$_out" | sed '$d' | jq -r .job.id)
+nl_wait "/v1/jobs/$JU" '.job.state == "COMPLETED" and .job.exit_code == 0' 30
+UOUT=$(nl_json .job.stdout)
+ULINES=$(cat "$UOUT" | paste -sd' ' -)
+[ "$ULINES" = "uid=$NOBODY_UID db=refused out=refused" ] ||
+    nl_fail "a job of nobody saw: '$ULINES' (want uid=$NOBODY_UID db=refused out=refused)"
+[ "$(stat -c '%a %U' "$UOUT")" = "600 nobody" ] || nl_fail "output file $UOUT: $(stat -c '%a %U' "$UOUT"), not 600 nobody"
 echo "agent_user: ok"
