@@ -46,7 +46,7 @@ struct nl_store;
 struct audit *audit_open(struct nl_store *st, const char *mirror, struct nl_err *err);
 void audit_close(struct audit *a);
 
-/* Add rec (borrowed; its fields in order, then seq and prev are added) to the buffer. */
+/* Add rec (borrowed; an object without "seq" or "prev") to the buffer: seq, its fields, prev. */
 void audit_append(struct audit *a, json_t *rec);
 /* Records buffered and not yet committed. */
 bool audit_pending(const struct audit *a);

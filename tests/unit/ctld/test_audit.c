@@ -92,7 +92,7 @@ static int teardown(void **state)
 
 static void add(struct audit *a, const char *action)
 {
-    json_t *r = json_pack("{s:s}", "action", action);
+    json_t *r = json_pack("{s:s, s:i, s:s}", "action", action, "status", 201, "who", "\u00e5se");
     audit_append(a, r);
     json_decref(r);
 }
@@ -154,6 +154,16 @@ static void test_chain(void **state)
         snprintf(want, sizeof(want), "\"prev\":\"%s\"", h);
         assert_non_null(strstr(r.line[i], want));
         assert_int_equal(r.seq[i], i + 1);
+    }
+    /* Each line is exactly the compact dump of its object: seq, the record's fields, prev. */
+    for (size_t i = 0; i < 3; i++) {
+        json_t *o = json_loads(r.line[i], 0, NULL);
+        assert_non_null(o);
+        assert_string_equal(json_object_iter_key(json_object_iter(o)), "seq");
+        char *again = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        assert_string_equal(again, r.line[i]);
+        free(again);
+        json_decref(o);
     }
     char h[AUDIT_HASH_HEX];
     audit_hash(r.line[2], strlen(r.line[2]), h);
