@@ -140,16 +140,22 @@ struct audit *audit_open(struct nl_store *st, const char *mirror, struct nl_err 
     a->store = st;
     a->path = xstrdup(mirror);
     a->fd = -1;
-    if (audit_reload(a, err) < 0 || keep_old_file(a, err) < 0 || mirror_rewrite(a, err) < 0) {
+    if (audit_reload(a, err) < 0 || keep_old_file(a, err) < 0) {
         audit_close(a);
         return NULL;
+    }
+    /* Only a copy: a full disk must not stop the controller (the store says when it can write). */
+    struct nl_err why = {0};
+    if (mirror_rewrite(a, &why) < 0) {
+        log_warn("audit: %s; %s is not the audit table's copy until a start can write it (the "
+                 "records are in the store: GET /v1/audit, nordlys audit export)",
+                 why.msg, mirror);
+        return a;
     }
     a->fd = open(mirror, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (a->fd < 0) {
-        nl_err_set(err, -errno, "%s: cannot open: %s", mirror, strerror(errno));
-        audit_close(a);
-        return NULL;
-    }
+    if (a->fd < 0)
+        log_warn("audit: %s: cannot open: %s; no copy of the audit table until the next start",
+                 mirror, strerror(errno));
     return a;
 }
 

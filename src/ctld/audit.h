@@ -41,6 +41,7 @@ struct nl_store;
  * head (last seq, hash of its line) is read from the table, and the copy
  * at mirror (mode 0600) is rewritten from it. A file there from before the
  * table existed, with the table empty, is kept as MIRROR.before-table.
+ * A copy that cannot be written (a full disk) is warned about, not fatal.
  * NULL with err naming what failed.
  */
 struct audit *audit_open(struct nl_store *st, const char *mirror, struct nl_err *err);

@@ -312,6 +312,19 @@ static void test_old_file_kept(void **state)
     assert_int_equal(audit_seq(f->a), 0);
 }
 
+/* The copy cannot be written (here: no such directory): the log works without it. */
+static void test_copy_unwritable(void **state)
+{
+    struct fixture *f = *state;
+    audit_close(f->a);
+    struct nl_err err = {0};
+    f->a = audit_open(f->st, "/nonexistent-nl-dir/audit.log", &err);
+    assert_non_null(f->a);
+    add(f->a, "a");
+    commit(f);
+    assert_int_equal(audit_seq(f->a), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +333,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_rollback_keeps_head, setup, teardown),
             cmocka_unit_test_setup_teardown(test_durable_commits_record_alone, setup, teardown),
             cmocka_unit_test_setup_teardown(test_old_file_kept, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_copy_unwritable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
