@@ -125,19 +125,10 @@ void api_token_create(struct ctld *c, struct http_req *req, const struct route_p
 void api_audit(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
-    char *text = NULL;
-    size_t len = 0;
+    json_t *lines = NULL;
     struct nl_err err = {0};
-    if (nl_file_read(audit_path(c->audit), API_AUDIT_MAX_BYTES, &text, &len, &err) < 0)
+    if (audit_lines(c->audit, API_AUDIT_MAX_BYTES, &lines, &err) < 0)
         return api_error(c, req, 500, "internal", NULL, "%s", err.msg);
-    json_t *lines = json_array();
-    for (char *s = text, *e; s < text + len; s = e + 1) {
-        e = memchr(s, '\n', (size_t)(text + len - s));
-        if (e == NULL)
-            break; /* a line being written: not yet a record */
-        json_array_append_new(lines, json_stringn(s, (size_t)(e - s)));
-    }
-    free(text);
     api_reply(c, req, 200,
               json_pack("{s:o, s:I, s:s}", "lines", lines, "seq", (json_int_t)audit_seq(c->audit),
                         "head", audit_head(c->audit)));

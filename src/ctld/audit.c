@@ -12,98 +12,150 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
-
-/* How much of the file's end is read at open to find the last record. */
-#define AUDIT_TAIL_BYTES (256 * 1024)
+#include "store/store.h"
 
 struct audit {
-    char *path;
-    int fd;
-    off_t synced_size;   /* the file's length after the last good sync */
-    uint64_t synced_seq; /* the last synced record's seq */
+    struct nl_store *store; /* borrowed: the record */
+    char *path;             /* the mirror */
+    int fd;                 /* the mirror, or -1 once it could not be written */
+    uint64_t synced_seq;    /* the last committed record's seq */
     char synced_hash[AUDIT_HASH_HEX];
     uint64_t seq; /* the last buffered record's */
     char hash[AUDIT_HASH_HEX];
-    char *buf; /* lines buffered since the last sync */
+    char *buf; /* lines buffered since the last COMMIT, each with its newline */
     size_t len, cap;
 };
 
 void audit_hash(const void *data, size_t len, char out[AUDIT_HASH_HEX])
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
     if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, d) < 0)
         memset(d, 0, sizeof(d));
-    for (size_t i = 0; i < sizeof(d); i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    for (size_t i = 0; i < sizeof(d); i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * sizeof(d)] = '\0';
 }
 
-/* Read the last complete line of the file; cut off a torn one. */
-static int find_tail(struct audit *a, struct nl_err *err)
+int audit_reload(struct audit *a, struct nl_err *err)
 {
-    struct stat st;
-    if (fstat(a->fd, &st) < 0)
-        return nl_err_set(err, -errno, "%s: %s", a->path, strerror(errno));
-    off_t size = st.st_size, from = size > AUDIT_TAIL_BYTES ? size - AUDIT_TAIL_BYTES : 0;
-    size_t n = (size_t)(size - from);
-    char *tail = xmalloc(n + 1);
-    if (pread(a->fd, tail, n, from) != (ssize_t)n) {
-        free(tail);
-        return nl_err_set(err, -EIO, "%s: cannot read its end", a->path);
-    }
-    tail[n] = '\0';
-    size_t end = n;
-    while (end > 0 && tail[end - 1] != '\n')
-        end--;
-    if (end < n) {
-        /* Never synced, so never answered: not part of the record. */
-        if (ftruncate(a->fd, from + (off_t)end) < 0) {
-            free(tail);
-            return nl_err_set(err, -errno, "%s: cannot cut a torn last line: %s", a->path,
-                              strerror(errno));
-        }
-        size = from + (off_t)end;
-    }
-    a->synced_size = size;
-    if (end > 0) {
-        size_t start = end - 1;
-        while (start > 0 && tail[start - 1] != '\n')
-            start--;
-        audit_hash(tail + start, end - 1 - start, a->synced_hash);
-        json_t *last = json_loadb(tail + start, end - 1 - start, 0, NULL);
-        json_t *seq = json_object_get(last, "seq");
-        if (!json_is_integer(seq)) {
-            json_decref(last);
-            free(tail);
-            return nl_err_set(err, -EINVAL,
-                              "%s: its last line is not an audit record (check it with "
-                              "nordlys audit verify --file)",
-                              a->path);
-        }
-        a->synced_seq = (uint64_t)json_integer_value(seq);
-        json_decref(last);
-    }
-    free(tail);
+    uint64_t seq = 0;
+    char *line = NULL;
+    int rc = nl_store_audit_last(a->store, &seq, &line, err);
+    if (rc < 0)
+        return rc;
+    a->synced_seq = seq;
+    if (line != NULL)
+        audit_hash(line, strlen(line), a->synced_hash);
+    else
+        a->synced_hash[0] = '\0';
+    free(line);
     a->seq = a->synced_seq;
     memcpy(a->hash, a->synced_hash, sizeof(a->hash));
+    a->len = 0;
     return 0;
 }
 
-struct audit *audit_open(const char *path, struct nl_err *err)
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int mirror_line(uint64_t seq, const char *line, size_t len, void *arg)
+{
+    (void)seq;
+    int fd = *(int *)arg;
+    return write_all(fd, line, len) < 0 || write_all(fd, "\n", 1) < 0 ? -EIO : 0;
+}
+
+/*
+ * Write the mirror afresh from the table (a temporary file renamed over
+ * it), so that it shows what the table holds after any crash or edit.
+ */
+static int mirror_rewrite(struct audit *a, struct nl_err *err)
+{
+    size_t n = strlen(a->path) + 8;
+    char *tmp = xmalloc(n);
+    snprintf(tmp, n, "%s.tmp", a->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = 0;
+    if (fd < 0) {
+        rc = nl_err_set(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
+    } else {
+        rc = nl_store_audit_walk(a->store, 0, mirror_line, &fd, err);
+        if (rc < 0 && err->msg[0] == '\0')
+            nl_err_set(err, rc, "%s: cannot write: %s", tmp, strerror(-rc));
+        if (close(fd) < 0 && rc == 0)
+            rc = nl_err_set(err, -errno, "%s: close: %s", tmp, strerror(errno));
+        if (rc == 0 && rename(tmp, a->path) < 0)
+            rc = nl_err_set(err, -errno, "%s: cannot replace: %s", a->path, strerror(errno));
+        if (rc < 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+/*
+ * A log written before the table existed (a file, the record then) is kept
+ * beside, never overwritten: its chain is checked with audit verify --file.
+ */
+static int keep_old_file(struct audit *a, struct nl_err *err)
+{
+    struct stat st;
+    if (a->synced_seq > 0 || stat(a->path, &st) < 0 || st.st_size == 0)
+        return 0;
+    size_t n = strlen(a->path) + 16;
+    char *old = xmalloc(n);
+    snprintf(old, n, "%s.before-table", a->path);
+    int rc = 0;
+    if (link(a->path, old) < 0 && errno != EEXIST)
+        rc = nl_err_set(err, -errno, "%s: cannot keep it as %s: %s", a->path, old,
+                        strerror(errno));
+    else
+        log_warn("%s: an audit log from before the store held it is kept as %s; the chain "
+                 "starts again at seq 1 in the store",
+                 a->path, old);
+    free(old);
+    return rc;
+}
+
+struct audit *audit_open(struct nl_store *st, const char *mirror, struct nl_err *err)
 {
     struct audit *a = xcalloc(1, sizeof(*a));
-    a->path = xstrdup(path);
-    a->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (a->fd < 0) {
-        nl_err_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+    a->store = st;
+    a->path = xstrdup(mirror);
+    a->fd = -1;
+    if (audit_reload(a, err) < 0 || keep_old_file(a, err) < 0) {
         audit_close(a);
         return NULL;
     }
-    if (find_tail(a, err) < 0) {
-        audit_close(a);
-        return NULL;
+    /* Only a copy: a full disk must not stop the controller (the store says when it can write). */
+    struct nl_err why = {0};
+    if (mirror_rewrite(a, &why) < 0) {
+        log_warn("audit: %s; %s is not the audit table's copy until a start can write it (the "
+                 "records are in the store: GET /v1/audit, nordlys audit export)",
+                 why.msg, mirror);
+        return a;
     }
+    a->fd = open(mirror, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (a->fd < 0)
+        log_warn("audit: %s: cannot open: %s; no copy of the audit table until the next start",
+                 mirror, strerror(errno));
     return a;
 }
 
@@ -118,24 +170,40 @@ void audit_close(struct audit *a)
     free(a);
 }
 
-void audit_append(struct audit *a, json_t *rec)
+static void buf_add(struct audit *a, const char *p, size_t n)
 {
-    json_t *o = json_pack("{s:I}", "seq", (json_int_t)(a->seq + 1));
-    json_object_update(o, rec);
-    json_object_set_new(o, "prev", json_string(a->hash));
-    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(o);
-    size_t n = strlen(line);
-    if (a->len + n + 1 > a->cap) {
-        a->cap = xgrow(a->cap, a->len + n + 1);
+    if (a->len + n > a->cap) {
+        a->cap = xgrow(a->cap, a->len + n);
         a->buf = xrealloc(a->buf, a->cap);
     }
-    memcpy(a->buf + a->len, line, n);
-    a->buf[a->len + n] = '\n';
-    a->len += n + 1;
-    audit_hash(line, n, a->hash);
+    memcpy(a->buf + a->len, p, n);
+    a->len += n;
+}
+
+/*
+ * The line is {"seq":N,<rec's fields>,"prev":"<hash>"}, built around one
+ * dump of rec: the same bytes as dumping one object with the fields in that
+ * order (JSON_COMPACT), without copying rec into it. One record per
+ * submission, so this is on the API's hot path.
+ */
+void audit_append(struct audit *a, json_t *rec)
+{
+    char *body = json_dumps(rec, JSON_COMPACT | JSON_ENSURE_ASCII);
+    size_t blen = body ? strlen(body) : 0;
+    char head[40];
+    int hn = snprintf(head, sizeof(head), "{\"seq\":%llu", (unsigned long long)(a->seq + 1));
+    size_t start = a->len;
+    buf_add(a, head, (size_t)hn);
+    if (blen > 2) { /* not "{}": its fields, without the braces */
+        buf_add(a, ",", 1);
+        buf_add(a, body + 1, blen - 2);
+    }
+    buf_add(a, ",\"prev\":\"", 9);
+    buf_add(a, a->hash, strlen(a->hash));
+    buf_add(a, "\"}\n", 3);
+    free(body);
+    audit_hash(a->buf + start, a->len - start - 1, a->hash);
     a->seq++;
-    free(line);
 }
 
 bool audit_pending(const struct audit *a)
@@ -143,37 +211,74 @@ bool audit_pending(const struct audit *a)
     return a->len > 0;
 }
 
-int audit_sync(struct audit *a, struct nl_err *err)
+int audit_write(struct audit *a, struct nl_err *err)
 {
-    size_t off = 0;
-    int rc = 0;
-    while (off < a->len) {
-        ssize_t w = write(a->fd, a->buf + off, a->len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = nl_err_set(err, -(w < 0 ? errno : EIO), "audit: %s: write: %s", a->path,
-                            strerror(w < 0 ? errno : EIO));
-            break;
-        }
-        off += (size_t)w;
+    uint64_t seq = a->synced_seq;
+    for (const char *s = a->buf, *e; s < a->buf + a->len; s = e + 1) {
+        e = memchr(s, '\n', (size_t)(a->buf + a->len - s));
+        int rc = nl_store_audit_append(a->store, ++seq, s, (size_t)(e - s), err);
+        if (rc < 0)
+            return rc;
     }
-    if (rc == 0 && fdatasync(a->fd) < 0)
-        rc = nl_err_set(err, -errno, "audit: %s: fdatasync: %s", a->path, strerror(errno));
-    if (rc < 0) {
-        /* Back to the last whole chain; the records' answers become 503s. */
-        if (ftruncate(a->fd, a->synced_size) < 0) {
-            /* Nothing better to do: the next open cuts a torn line. */
+    return 0;
+}
+
+void audit_settle(struct audit *a, bool committed)
+{
+    if (!committed) {
+        struct nl_err err = {0};
+        if (audit_reload(a, &err) < 0) {
+            /* The store cannot be read: keep the last head known committed. */
+            log_warn("audit: %s; the chain goes on from seq %llu", err.msg,
+                     (unsigned long long)a->synced_seq);
+            a->seq = a->synced_seq;
+            memcpy(a->hash, a->synced_hash, sizeof(a->hash));
+            a->len = 0;
         }
-        a->seq = a->synced_seq;
-        memcpy(a->hash, a->synced_hash, sizeof(a->hash));
-        a->len = 0;
-        return rc;
+        return;
     }
-    a->synced_size += (off_t)a->len;
+    /* The mirror is a convenience, never synced: a crash loses its end, the start rewrites it. */
+    if (a->fd >= 0 && a->len > 0 && write_all(a->fd, a->buf, a->len) < 0) {
+        log_warn("audit: %s: cannot append (%s); the copy stops until the next start (the "
+                 "records are in the store)",
+                 a->path, strerror(errno));
+        close(a->fd);
+        a->fd = -1;
+    }
     a->synced_seq = a->seq;
     memcpy(a->synced_hash, a->hash, sizeof(a->hash));
     a->len = 0;
+}
+
+struct lines_ctx {
+    json_t *arr;
+    size_t bytes, max;
+};
+
+static int add_line(uint64_t seq, const char *line, size_t len, void *arg)
+{
+    (void)seq;
+    struct lines_ctx *l = arg;
+    if (l->bytes + len + 1 > l->max)
+        return -EFBIG;
+    l->bytes += len + 1;
+    json_array_append_new(l->arr, json_stringn(line, len));
+    return 0;
+}
+
+int audit_lines(const struct audit *a, size_t max_bytes, json_t **lines, struct nl_err *err)
+{
+    struct lines_ctx l = {.arr = json_array(), .max = max_bytes};
+    int rc = nl_store_audit_walk(a->store, 0, add_line, &l, err);
+    /* Committed records only: audit_write inserts them just before the COMMIT. */
+    if (rc == -EFBIG)
+        nl_err_set(err, rc, "audit: more than %zu bytes of records; export them in parts",
+                   max_bytes);
+    if (rc < 0) {
+        json_decref(l.arr);
+        return rc;
+    }
+    *lines = l.arr;
     return 0;
 }
 

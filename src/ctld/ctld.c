@@ -358,14 +358,20 @@ static bool audit_pending_cb(void *arg)
     return audit_pending(arg);
 }
 
-static int audit_sync_cb(void *arg, struct nl_err *err)
+static int audit_write_cb(void *arg, struct nl_err *err)
 {
-    return audit_sync(arg, err);
+    return audit_write(arg, err);
+}
+
+static void audit_settle_cb(void *arg, bool committed)
+{
+    audit_settle(arg, committed);
 }
 
 /*
- * The signing key (created at the first start), the audit log (made
- * durable with every COMMIT) and the auth point. The key is read once:
+ * The signing key (created at the first start), the audit log (in the
+ * store, written in each COMMIT; STATE/audit.log is its copy) and the
+ * auth point. The key is read once:
  * replacing it means a restart, which is what invalidates every token.
  */
 static int security_open(struct ctld *c, struct nl_err *err)
@@ -375,12 +381,15 @@ static int security_open(struct ctld *c, struct nl_err *err)
     if (rc < 0)
         return rc;
     char *path = path_join(c->cfg->state_dir, "audit.log");
-    c->audit = audit_open(path, err);
+    c->audit = audit_open(c->store, path, err);
     free(path);
     if (c->audit == NULL)
         return err->code ? err->code : -EIO;
     const struct durable_log log = {
-            .pending = audit_pending_cb, .sync = audit_sync_cb, .arg = c->audit};
+            .pending = audit_pending_cb,
+            .write = audit_write_cb,
+            .settle = audit_settle_cb,
+            .arg = c->audit};
     durable_attach_log(c->dur, &log);
     const struct auth_opts ao = {.key = c->key,
                                  .trusted_origins = c->cfg->trusted_origin,

@@ -126,10 +126,20 @@ int durable_commit(struct durable *d, double *commit_s, struct nl_err *err)
 {
     int rc = 0;
     *commit_s = 0;
-    /* The log first: an action may be recorded and then fail, never done and not recorded. */
-    if (log_pending(d) && (rc = d->log.sync(d->log.arg, err)) < 0) {
-        if (nl_store_in_txn(d->store))
-            nl_store_rollback(d->store);
+    bool logged = log_pending(d);
+    if (logged && d->unavailable) {
+        /* The records cannot be made durable: neither are their answers given. */
+        nl_store_rollback(d->store);
+        d->log.settle(d->log.arg, false);
+        fail_held(d);
+        return 0;
+    }
+    if (logged) {
+        durable_txn(d);
+        rc = d->log.write(d->log.arg, err);
+    }
+    if (rc < 0) {
+        nl_store_rollback(d->store);
     } else if (nl_store_in_txn(d->store)) {
         if (nl_store_txn_writes(d->store) == 0 || d->unavailable) {
             nl_store_rollback(d->store);
@@ -140,6 +150,8 @@ int durable_commit(struct durable *d, double *commit_s, struct nl_err *err)
                 *commit_s = (double)(nl_clock_monotonic_us() - t0) / 1e6;
         }
     }
+    if (logged)
+        d->log.settle(d->log.arg, rc == 0);
     if (rc == 0) {
         d->nheld = 0; /* they go out with their own bodies */
         return 0;

@@ -28,14 +28,18 @@ struct nl_store;
 struct now;
 
 /*
- * A second log made durable with the store (the audit log): while
- * pending() it holds answers as the store's writes do, and sync() runs
- * before each COMMIT, so that no action is on disk without its record.
- * A failed sync() is a failed COMMIT (the transaction is rolled back).
+ * A log made durable in the store's transaction (the audit log): while
+ * pending() it holds answers as the store's writes do, and opens the
+ * iteration's transaction if nothing else did (a refusal that changes
+ * nothing else is still made durable before its answer). write() inserts
+ * its records into the transaction just before COMMIT, so that one COMMIT
+ * makes an action and its record durable together; settle() says whether
+ * they were committed or rolled back. A failed write() is a failed COMMIT.
  */
 struct durable_log {
     bool (*pending)(void *arg);
-    int (*sync)(void *arg, struct nl_err *err);
+    int (*write)(void *arg, struct nl_err *err);
+    void (*settle)(void *arg, bool committed);
     void *arg;
 };
 

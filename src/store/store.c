@@ -155,11 +155,23 @@ static const char schema_v3[] =
         " value INTEGER NOT NULL"
         ") STRICT;";
 
+/*
+ * Schema version 4: the audit log (src/ctld/audit.h), one row a record:
+ * line is the record's exact JSON line, whose "prev" hashes the previous
+ * row's line. Written in the transaction of the change it records, so that
+ * one COMMIT makes both durable; the code only ever inserts into it.
+ */
+static const char schema_v4[] = "CREATE TABLE IF NOT EXISTS audit ("
+                                " seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+                                " line TEXT NOT NULL"
+                                ") STRICT;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
         schema_v2,
         schema_v3,
+        schema_v4,
 };
 
 /*
@@ -225,6 +237,9 @@ enum stmt_id {
     ST_IDEM_PUT,
     ST_IDEM_EXPIRE,
     ST_PROBE,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_LAST,
+    ST_AUDIT_WALK,
     ST_COUNT
 };
 
@@ -293,6 +308,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                            " FROM idempotency WHERE created_us < ?1 ORDER BY created_us LIMIT ?2)",
         [ST_PROBE] = "INSERT INTO meta (key, value) VALUES ('probe', 1)"
                      " ON CONFLICT (key) DO UPDATE SET value = value + 1",
+        /* Plain INSERT: a seq taken already is an error, never an overwrite. */
+        [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, line) VALUES (?1, ?2)",
+        [ST_AUDIT_LAST] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1",
+        [ST_AUDIT_WALK] = "SELECT seq, line FROM audit WHERE seq > ?1 ORDER BY seq",
 };
 
 struct nl_store {
@@ -1316,4 +1335,50 @@ int nl_store_probe(struct nl_store *st, struct nl_err *err)
         return rc;
     }
     return nl_store_commit(st, err);
+}
+
+/* ---- the audit log ---- */
+
+int nl_store_audit_append(struct nl_store *st, uint64_t seq, const char *line, size_t len,
+                          struct nl_err *err)
+{
+    int rc = need_txn(st, "audit record", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_AUDIT_INSERT];
+    sqlite3_bind_int64(s, 1, (int64_t)seq);
+    sqlite3_bind_text(s, 2, line, (int)len, SQLITE_STATIC);
+    return stmt_exec(st, ST_AUDIT_INSERT, "audit record", err);
+}
+
+int nl_store_audit_last(struct nl_store *st, uint64_t *seq, char **line, struct nl_err *err)
+{
+    *seq = 0;
+    *line = NULL;
+    sqlite3_stmt *s = st->stmt[ST_AUDIT_LAST];
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *seq = (uint64_t)sqlite3_column_int64(s, 0);
+        *line = xstrdup(column_text(s, 1));
+    }
+    stmt_done(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, rc, "audit head", err);
+}
+
+int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn fn, void *arg,
+                        struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_AUDIT_WALK];
+    sqlite3_bind_int64(s, 1, (int64_t)after);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *line = column_text(s, 1);
+        ret = fn((uint64_t)sqlite3_column_int64(s, 0), line, strlen(line), arg);
+        if (ret != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "audit records", err);
 }

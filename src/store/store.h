@@ -317,4 +317,20 @@ int nl_store_idem_expire(struct nl_store *st, int64_t before_us, size_t max, siz
  */
 int nl_store_probe(struct nl_store *st, struct nl_err *err);
 
+/* ---- the audit log: one row a record (src/ctld/audit.h), inserted only ---- */
+
+/*
+ * Add record seq (its exact line, len bytes, no newline) in the open
+ * transaction; a seq already there is an error (records are never replaced).
+ */
+int nl_store_audit_append(struct nl_store *st, uint64_t seq, const char *line, size_t len,
+                          struct nl_err *err);
+/* The last record: its seq and line (*line malloc'd; 0 and NULL when there is none). */
+int nl_store_audit_last(struct nl_store *st, uint64_t *seq, char **line, struct nl_err *err);
+/* Called for each record, in seq order; non-zero stops the walk and is returned. */
+typedef int (*nl_store_audit_fn)(uint64_t seq, const char *line, size_t len, void *arg);
+/* Walk the records after seq after (0: all), as they are now (the open transaction's included). */
+int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn fn, void *arg,
+                        struct nl_err *err);
+
 #endif

@@ -3,7 +3,7 @@
  * test_token.c - tokens: mint and verify round trip; expired, tampered,
  * wrong key, alg "none", malformed, unknown role and unknown claims
  * refused with their reason; the key file (created 0600, refused when
- * others may read it); the controller's audit log chains its records.
+ * others may read it). The audit log's tests are in test_audit.c.
  */
 /* cmocka.h needs the standard headers before it. */
 /* clang-format off */
@@ -21,7 +21,6 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "ctld/audit.h"
 #include "ctld/token.h"
 #include "nordlys/err.h"
 
@@ -241,51 +240,6 @@ static void test_key_file(void **state)
     rmdir(dir);
 }
 
-/* The controller's side of the audit log: seq and prev chain, reopen continues it. */
-static void test_audit_append(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/nl-audit-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof(path), "%s/audit.log", dir);
-    struct nl_err err = {0};
-    struct audit *a = audit_open(path, &err);
-    assert_non_null(a);
-    json_t *r = json_pack("{s:s}", "action", "x");
-    audit_append(a, r);
-    audit_append(a, r);
-    assert_true(audit_pending(a));
-    assert_int_equal(audit_sync(a, &err), 0);
-    assert_false(audit_pending(a));
-    assert_int_equal(audit_seq(a), 2);
-    char head[AUDIT_HASH_HEX];
-    snprintf(head, sizeof(head), "%s", audit_head(a));
-    audit_close(a);
-    a = audit_open(path, &err);
-    assert_non_null(a);
-    assert_int_equal(audit_seq(a), 2);
-    assert_string_equal(audit_head(a), head);
-    audit_append(a, r);
-    assert_int_equal(audit_sync(a, &err), 0);
-    audit_close(a);
-    json_decref(r);
-    FILE *f = fopen(path, "r");
-    char line[3][512];
-    for (int i = 0; i < 3; i++)
-        assert_non_null(fgets(line[i], sizeof(line[i]), f));
-    fclose(f);
-    line[1][strcspn(line[1], "\n")] = '\0';
-    char h[AUDIT_HASH_HEX], want[100];
-    audit_hash(line[1], strlen(line[1]), h);
-    snprintf(want, sizeof(want), "\"prev\":\"%s\"", h);
-    assert_non_null(strstr(line[2], want));
-    assert_non_null(strstr(line[2], "\"seq\":3"));
-    assert_non_null(strstr(line[0], "\"prev\":\"\""));
-    unlink(path);
-    rmdir(dir);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,7 +251,6 @@ int main(void)
             cmocka_unit_test(test_claims_strict),
             cmocka_unit_test(test_ttl),
             cmocka_unit_test(test_key_file),
-            cmocka_unit_test(test_audit_append),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
