@@ -9,41 +9,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "nordlys/err.h"
 
 int statedir_lock(const char *dir, int *fd, struct nl_err *err)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], holder[32];
     snprintf(path, sizeof(path), "%s/agent.lock", dir);
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (f < 0)
-        return nl_err_set(err, -errno, "--state-dir %s: %s: %s", dir, path, strerror(errno));
-    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        char buf[32] = "";
-        ssize_t n = pread(f, buf, sizeof(buf) - 1, 0);
-        buf[n > 0 ? n : 0] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        close(f);
-        if (e == EWOULDBLOCK)
-            return nl_err_set(err, -EBUSY,
-                              "--state-dir %s is in use by another nordlys-agent (pid %s holds "
-                              "%s); two agents must not share a state directory",
-                              dir, buf[0] ? buf : "unknown", path);
-        return nl_err_set(err, -e, "--state-dir %s: flock %s: %s", dir, path, strerror(e));
+    int pid_err, rc = nl_file_lock_pid(path, fd, holder, &pid_err);
+    if (rc == -EBUSY)
+        return nl_err_set(err, rc,
+                          "--state-dir %s is in use by another nordlys-agent (pid %s holds "
+                          "%s); two agents must not share a state directory",
+                          dir, holder[0] ? holder : "unknown", path);
+    if (rc < 0)
+        return nl_err_set(err, rc, "--state-dir %s: %s: %s", dir, path, strerror(-rc));
+    if (pid_err != 0) {
+        close(*fd);
+        *fd = -1;
+        return nl_err_set(err, -pid_err, "--state-dir %s: %s: %s", dir, path, strerror(pid_err));
     }
-    char pid[32];
-    int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(f, 0) < 0 || pwrite(f, pid, (size_t)len, 0) != len) {
-        int e = errno;
-        close(f);
-        return nl_err_set(err, -e, "--state-dir %s: %s: %s", dir, path, strerror(e));
-    }
-    *fd = f;
     return 0;
 }
 

@@ -3,11 +3,14 @@
 #include "file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nordlys/err.h"
 #include "xalloc.h"
@@ -66,5 +69,28 @@ int nl_file_mkdir_parents(const char *path)
                 break;
         }
     }
+    return 0;
+}
+
+int nl_file_lock_pid(const char *path, int *fd, char holder[32], int *pid_err)
+{
+    holder[0] = '\0';
+    *pid_err = 0;
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0)
+        return -errno;
+    if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        ssize_t n = pread(f, holder, 31, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(f);
+        return e == EWOULDBLOCK ? -EBUSY : -e;
+    }
+    char text[32];
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) < 0 || pwrite(f, text, (size_t)len, 0) != len)
+        *pid_err = errno ? errno : EIO;
+    *fd = f;
     return 0;
 }

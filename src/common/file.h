@@ -21,4 +21,15 @@ int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, st
  */
 int nl_file_mkdir_parents(const char *path);
 
+/*
+ * One daemon per directory: take an exclusive flock on path (created if
+ * absent) for as long as *fd stays open (the kernel drops it when the
+ * process dies, kill -9 included), and write our pid in it for the message
+ * the next one gives. Returns 0 with *fd set (and *pid_err the errno of a
+ * pid that could not be written, 0 otherwise: the lock holds without it);
+ * -EBUSY when another process holds it, with its pid in holder ("" when it
+ * has not written it yet); or -errno of open/flock.
+ */
+int nl_file_lock_pid(const char *path, int *fd, char holder[32], int *pid_err);
+
 #endif

@@ -35,9 +35,17 @@ static void reply(struct ctld *c, struct http_req *req, int rc, json_t *answer,
         api_reply(c, req, 200, answer);
 }
 
-void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
+typedef int (*agent_call_fn)(struct agents *a, const json_t *body, const struct agents_caller *who,
+                             json_t **answer, struct fault *f);
+
+/*
+ * One agent request: the body, the caller (its token says which nodes it
+ * may speak for), the audit target named by the body's id_key, the call,
+ * the answer.
+ */
+static void agent_request(struct ctld *c, struct http_req *req, const char *id_key,
+                          agent_call_fn call)
 {
-    (void)p;
     json_t *body = api_body_object(c, req);
     if (body == NULL)
         return;
@@ -45,26 +53,21 @@ void api_agent_register(struct ctld *c, struct http_req *req, const struct route
     struct fault f = {0};
     const struct agents_caller who = {
             .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
-    const char *agent = json_string_value(json_object_get(body, "agent"));
+    const char *agent = json_string_value(json_object_get(body, id_key));
     snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
-    int rc = agents_register(c->agents, body, &who, &answer, &f);
+    int rc = call(c->agents, body, &who, &answer, &f);
     reply(c, req, rc, answer, &f);
     json_decref(body);
+}
+
+void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    agent_request(c, req, "agent", agents_register);
 }
 
 void api_agent_sync(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
-    json_t *body = api_body_object(c, req);
-    if (body == NULL)
-        return;
-    json_t *answer = NULL;
-    struct fault f = {0};
-    const struct agents_caller who = {
-            .peer = http_req_peer(req), .covers = token_covers, .arg = (void *)&c->call.who->token};
-    const char *agent = json_string_value(json_object_get(body, "agent_id"));
-    snprintf(c->call.target, sizeof(c->call.target), "agent %.100s", agent ? agent : "?");
-    int rc = agents_sync(c->agents, body, &who, &answer, &f);
-    reply(c, req, rc, answer, &f);
-    json_decref(body);
+    agent_request(c, req, "agent_id", agents_sync);
 }

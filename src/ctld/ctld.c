@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -261,35 +260,18 @@ static void init_stats(struct ctld_stats *st)
 static int lock_state_dir(struct ctld *c, struct nl_err *err)
 {
     char *path = path_join(c->cfg->state_dir, "ctld.lock");
-    int rc = 0;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = nl_err_set(err, -errno, "state-dir: %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        if (e == EWOULDBLOCK)
-            rc = nl_err_set(err, -EBUSY,
-                            "state-dir: %s is locked by nordlysd pid %s: another controller "
-                            "uses this state directory (stop it, or give another --state-dir)",
-                            path, pid[0] ? pid : "(not yet written)");
-        else
-            rc = nl_err_set(err, -e, "state-dir: %s: flock: %s", path, strerror(e));
-        goto out;
-    }
-    c->lock_fd = fd;
-    char text[32];
-    int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-    /* The lock holds without the pid (a full disk): the pid is for the message only. */
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, text, (size_t)len, 0) != len)
-        log_warn("state-dir: %s: cannot write our pid: %s", path, strerror(errno));
-out:
+    char holder[32];
+    int pid_err, rc = nl_file_lock_pid(path, &c->lock_fd, holder, &pid_err);
+    if (rc == -EBUSY)
+        nl_err_set(err, rc,
+                   "state-dir: %s is locked by nordlysd pid %s: another controller "
+                   "uses this state directory (stop it, or give another --state-dir)",
+                   path, holder[0] ? holder : "(not yet written)");
+    else if (rc < 0)
+        nl_err_set(err, rc, "state-dir: %s: %s", path, strerror(-rc));
+    else if (pid_err != 0)
+        /* The lock holds without the pid (a full disk): the pid is for the message only. */
+        log_warn("state-dir: %s: cannot write our pid: %s", path, strerror(pid_err));
     free(path);
     return rc;
 }
