@@ -53,7 +53,10 @@ start_ctld() {
     # No per-token rate limit: the bench measures throughput (--rate-limit later in ARGS wins).
     # A controller from before tokens (a baseline build) has neither the option nor tokens.
     local rate="" tokens=""
-    case "$("$CTLD" --help 2>&1)" in *--rate-limit*) rate="--rate-limit 0" tokens=1 ;; esac
+    # Nor a queue bound per tenant: the scale part queues 100,000 jobs of one tenant and more.
+    case "$("$CTLD" --help 2>&1)" in
+    *--rate-limit*) rate="--rate-limit 0 --tenant-queue-max 10000000" tokens=1 ;;
+    esac
     # shellcheck disable=SC2086 # rate is an option and its value
     "$CTLD" --state-dir "$CTLD_DIR/state" --listen 127.0.0.1:0 --log-file "$CTLD_DIR/ctld.log" \
         $rate "$@" &
