@@ -89,8 +89,9 @@ static void conn_setup(struct bench *b, struct conn *c)
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
     curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+    /* The token goes with GETs too (Content-Type with them is harmless). */
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, b->headers);
     if (b->o->get_path == NULL) {
-        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, b->headers);
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, b->o->body);
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(b->o->body));
     }
