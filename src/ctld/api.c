@@ -116,6 +116,10 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
 static json_t *error_object(unsigned status, const char *code, const char *field, const char *msg)
 {
     json_t *e = json_pack("{s:i, s:s, s:s}", "status", (int)status, "code", code, "message", msg);
+    /* A message that echoes bytes which are not UTF-8 (a query argument) cannot be JSON. */
+    if (e == NULL)
+        e = json_pack("{s:i, s:s, s:s}", "status", (int)status, "code", code, "message",
+                      "the request named something that is not UTF-8");
     if (field != NULL && field[0] != '\0')
         json_object_set_new(e, "field", json_string(field));
     return json_pack("{s:o}", "error", e);
