@@ -97,8 +97,9 @@ static void conn_setup(struct bench *b, struct conn *c)
     curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
     if (b->o->ca_file != NULL)
         curl_easy_setopt(c->easy, CURLOPT_CAINFO, b->o->ca_file);
+    /* The token goes with GETs too (Content-Type with them is harmless). */
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, b->headers);
     if (b->o->get_path == NULL) {
-        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, b->headers);
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, b->o->body);
         curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(b->o->body));
     }

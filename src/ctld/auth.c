@@ -147,6 +147,19 @@ static unsigned refuse(struct auth_refusal *ref, unsigned status, const char *co
     return status;
 }
 
+/*
+ * A header's value as printable ASCII ('?' for anything else), cut to
+ * fit: it goes into a JSON message, which must stay valid UTF-8.
+ */
+static const char *printable(const char *v, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (; v != NULL && v[n] != '\0' && n + 1 < size; n++)
+        buf[n] = v[n] >= 0x20 && v[n] < 0x7f ? v[n] : '?';
+    buf[n] = '\0';
+    return v == NULL ? "(none)" : buf;
+}
+
 /* Whether a token of role may use a route needing need. */
 static bool role_allows(enum token_role role, enum api_role need)
 {
@@ -192,11 +205,12 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
     memset(who, 0, sizeof(*who));
     memset(ref, 0, sizeof(*ref));
     const char *origin = http_req_header(req, "Origin");
+    char shown[101];
     if (origin != NULL && !origin_trusted(a, origin))
         return refuse(ref, 403, "forbidden",
-                      "Origin '%.100s' is not trusted (nordlysd --trusted-origin): cross-site "
+                      "Origin '%s' is not trusted (nordlysd --trusted-origin): cross-site "
                       "requests are refused",
-                      origin);
+                      printable(origin, shown, sizeof(shown)));
     if (r->role == ROLE_PUBLIC)
         return 0;
     const char *text = bearer(req);
@@ -211,8 +225,7 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
     if (r->body_max > 0 && !json_type(http_req_header(req, "Content-Type")))
         return refuse(ref, 415, "unsupported_media_type",
                       "Content-Type: '%.60s' is not application/json",
-                      http_req_header(req, "Content-Type") ? http_req_header(req, "Content-Type")
-                                                           : "(none)");
+                      printable(http_req_header(req, "Content-Type"), shown, sizeof(shown)));
     /*
      * Agents are exempt: the controller sets their pace (sync_interval_ms),
      * and one agent token shared by a thousand nodes' agents must not make
