@@ -306,12 +306,25 @@ void audit_json_string(char **buf, size_t *len, size_t *cap, const char *s, size
     grow_add(buf, len, cap, "\"", 1);
 }
 
+/* v in decimal at the end of out[24], "-" first when neg; the start of the digits. */
+static const char *decimal(char out[24], unsigned long long v, bool neg)
+{
+    char *p = out + 24;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (neg)
+        *--p = '-';
+    return p;
+}
+
 void audit_append_fields(struct audit *a, const struct audit_field *f, size_t n)
 {
-    char head[40];
-    int hn = snprintf(head, sizeof(head), "{\"seq\":%llu", (unsigned long long)(a->seq + 1));
+    char num[24];
+    const char *d = decimal(num, (unsigned long long)(a->seq + 1), false);
     size_t start = a->len;
-    buf_add(a, head, (size_t)hn);
+    buf_add(a, "{\"seq\":", 7);
+    buf_add(a, d, (size_t)(num + 24 - d));
     for (size_t i = 0; i < n; i++) {
         buf_add(a, ",\"", 2);
         buf_add(a, f[i].key, strlen(f[i].key));
@@ -319,9 +332,10 @@ void audit_append_fields(struct audit *a, const struct audit_field *f, size_t n)
         if (f[i].str != NULL)
             audit_json_string(&a->buf, &a->len, &a->cap, f[i].str, strlen(f[i].str));
         else {
-            char num[24];
-            int nn = snprintf(num, sizeof(num), "%lld", f[i].num);
-            buf_add(a, num, (size_t)nn);
+            long long v = f[i].num;
+            unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+            d = decimal(num, mag, v < 0);
+            buf_add(a, d, (size_t)(num + 24 - d));
         }
     }
     buf_add(a, ",\"prev\":\"", 9);

@@ -107,7 +107,7 @@ int token_verify(const struct token_key *key, const char *text, int64_t now_s,
  * A cache of verified tokens, so that a client sending the same token on
  * every request pays for one HMAC and two JSON parses, not one per
  * request. Fixed size (TOKEN_CACHE_SLOTS, direct-mapped by a hash of the
- * exact text, a collision evicts), tied to one key. A hit needs the whole
+ * signature's last bytes, a collision evicts), tied to one key. A hit needs the whole
  * text equal (compared in constant time) and exp still ahead of now_s,
  * checked on every hit exactly as token_verify checks it; anything else
  * goes to token_verify, so refusals and their messages are its own.

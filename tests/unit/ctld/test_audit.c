@@ -378,17 +378,19 @@ static void test_json_string(void **state)
 static void test_fields_same_line(void **state)
 {
     struct fixture *f = *state;
-    json_t *r = json_pack("{s:s, s:s, s:i, s:s}", "time", "2026-11-29T14:00:00.000001Z", "who",
-                          "\u00e5se \"x\"\n", "status", 201, "message", "caf\u00e9 \U0001F600");
+    json_t *r = json_pack("{s:s, s:s, s:i, s:I, s:s}", "time", "2026-11-29T14:00:00.000001Z", "who",
+                          "\u00e5se \"x\"\n", "status", 201, "n", (json_int_t)-1234567890123LL,
+                          "message", "caf\u00e9 \U0001F600");
     audit_append(f->a, r);
     json_decref(r);
     struct audit_field fl[] = {
             {.key = "time", .str = "2026-11-29T14:00:00.000001Z"},
             {.key = "who", .str = "\u00e5se \"x\"\n"},
             {.key = "status", .num = 201},
+            {.key = "n", .num = -1234567890123LL},
             {.key = "message", .str = "caf\u00e9 \U0001F600"},
     };
-    audit_append_fields(f->a, fl, 4);
+    audit_append_fields(f->a, fl, 5);
     audit_append_fields(f->a, fl, 0);
     commit(f);
     struct rows rw;
@@ -399,9 +401,11 @@ static void test_fields_same_line(void **state)
     const char *ap = strstr(a, ",\"prev\":"), *bp = strstr(b, ",\"prev\":");
     assert_int_equal(ap - a, bp - b);
     assert_memory_equal(a, b, (size_t)(ap - a));
-    assert_string_equal(rw.line[0], "{\"seq\":1,\"time\":\"2026-11-29T14:00:00.000001Z\",\"who\":"
-                                    "\"\\u00E5se \\\"x\\\"\\n\",\"status\":201,\"message\":"
-                                    "\"caf\\u00E9 \\uD83D\\uDE00\",\"prev\":\"\"}");
+    assert_string_equal(
+            rw.line[0],
+            "{\"seq\":1,\"time\":\"2026-11-29T14:00:00.000001Z\",\"who\":"
+            "\"\\u00E5se \\\"x\\\"\\n\",\"status\":201,\"n\":-1234567890123,\"message\":"
+            "\"caf\\u00E9 \\uD83D\\uDE00\",\"prev\":\"\"}");
     /* Every line is the compact dump of its object, as `nordlys audit verify` reads them. */
     for (size_t i = 0; i < 3; i++) {
         json_t *o = json_loads(rw.line[i], 0, NULL);
