@@ -90,16 +90,22 @@ static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, 
             tenant = json_string_value(json_object_get(job, "tenant"));
     }
     json_t *err = json_object_get(body, "error");
-    json_t *rec =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "time", when, "who",
-                      tk ? tk->sub : "", "role", tk ? token_role_name(tk->role) : "", "tenant",
-                      tenant, "action", action, "target", target, "status", (int)status, "outcome",
-                      json_is_object(err) ? json_string_value(json_object_get(err, "code")) : "ok",
-                      "peer", http_req_peer(req));
-    if (json_is_object(err))
-        json_object_set(rec, "message", json_object_get(err, "message"));
-    audit_append(c->audit, rec);
-    json_decref(rec);
+    const char *code = json_string_value(json_object_get(err, "code"));
+    const char *msg = json_string_value(json_object_get(err, "message"));
+    /* Built directly, not packed and dumped: one record per submission. */
+    struct audit_field f[] = {
+            {.key = "time", .str = when},
+            {.key = "who", .str = tk ? tk->sub : ""},
+            {.key = "role", .str = tk ? token_role_name(tk->role) : ""},
+            {.key = "tenant", .str = tenant},
+            {.key = "action", .str = action},
+            {.key = "target", .str = target},
+            {.key = "status", .num = (long long)status},
+            {.key = "outcome", .str = json_is_object(err) ? (code ? code : "error") : "ok"},
+            {.key = "peer", .str = http_req_peer(req)},
+            {.key = "message", .str = msg},
+    };
+    audit_append_fields(c->audit, f, msg != NULL ? 10 : 9);
 }
 
 void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body)

@@ -124,8 +124,7 @@ static int keep_old_file(struct audit *a, struct nl_err *err)
     snprintf(old, n, "%s.before-table", a->path);
     int rc = 0;
     if (link(a->path, old) < 0 && errno != EEXIST)
-        rc = nl_err_set(err, -errno, "%s: cannot keep it as %s: %s", a->path, old,
-                        strerror(errno));
+        rc = nl_err_set(err, -errno, "%s: cannot keep it as %s: %s", a->path, old, strerror(errno));
     else
         log_warn("%s: an audit log from before the store held it is kept as %s; the chain "
                  "starts again at seq 1 in the store",
@@ -202,6 +201,146 @@ void audit_append(struct audit *a, json_t *rec)
     buf_add(a, a->hash, strlen(a->hash));
     buf_add(a, "\"}\n", 3);
     free(body);
+    audit_hash(a->buf + start, a->len - start - 1, a->hash);
+    a->seq++;
+}
+
+static void grow_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    if (*len + n > *cap) {
+        *cap = xgrow(*cap, *len + n);
+        *buf = xrealloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+}
+
+/*
+ * The code point of the UTF-8 sequence at s (n bytes left) and its length
+ * in *used, or -1 (one byte used) when it is not valid UTF-8: overlong
+ * forms, surrogates and code points past U+10FFFF are not, as for jansson.
+ */
+static long utf8_next(const unsigned char *s, size_t n, size_t *used)
+{
+    *used = 1;
+    unsigned char c0 = s[0];
+    size_t k;
+    long cp, min;
+    if (c0 < 0x80)
+        return c0;
+    if ((c0 & 0xE0) == 0xC0)
+        k = 2, cp = c0 & 0x1F, min = 0x80;
+    else if ((c0 & 0xF0) == 0xE0)
+        k = 3, cp = c0 & 0x0F, min = 0x800;
+    else if ((c0 & 0xF8) == 0xF0)
+        k = 4, cp = c0 & 0x07, min = 0x10000;
+    else
+        return -1;
+    if (k > n)
+        return -1;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *used = k;
+    return cp;
+}
+
+void audit_json_string(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    grow_add(buf, len, cap, "\"", 1);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
+            run++;
+        if (run > i) { /* the common case: a run of printable ASCII, copied as it is */
+            grow_add(buf, len, cap, s + i, run - i);
+            i = run;
+            continue;
+        }
+        size_t used;
+        long cp = utf8_next(u + i, n - i, &used);
+        char esc[16];
+        int en;
+        switch (cp) {
+        case '"':
+            en = snprintf(esc, sizeof(esc), "\\\"");
+            break;
+        case '\\':
+            en = snprintf(esc, sizeof(esc), "\\\\");
+            break;
+        case '\b':
+            en = snprintf(esc, sizeof(esc), "\\b");
+            break;
+        case '\f':
+            en = snprintf(esc, sizeof(esc), "\\f");
+            break;
+        case '\n':
+            en = snprintf(esc, sizeof(esc), "\\n");
+            break;
+        case '\r':
+            en = snprintf(esc, sizeof(esc), "\\r");
+            break;
+        case '\t':
+            en = snprintf(esc, sizeof(esc), "\\t");
+            break;
+        default:
+            if (cp < 0)
+                cp = 0xFFFD;
+            if (cp < 0x10000)
+                en = snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)cp);
+            else {
+                long v = cp - 0x10000;
+                en = snprintf(esc, sizeof(esc), "\\u%04X\\u%04X", (unsigned)(0xD800 | (v >> 10)),
+                              (unsigned)(0xDC00 | (v & 0x3FF)));
+            }
+        }
+        grow_add(buf, len, cap, esc, (size_t)en);
+        i += used;
+    }
+    grow_add(buf, len, cap, "\"", 1);
+}
+
+/* v in decimal at the end of out[24], "-" first when neg; the start of the digits. */
+static const char *decimal(char out[24], unsigned long long v, bool neg)
+{
+    char *p = out + 24;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    if (neg)
+        *--p = '-';
+    return p;
+}
+
+void audit_append_fields(struct audit *a, const struct audit_field *f, size_t n)
+{
+    char num[24];
+    const char *d = decimal(num, (unsigned long long)(a->seq + 1), false);
+    size_t start = a->len;
+    buf_add(a, "{\"seq\":", 7);
+    buf_add(a, d, (size_t)(num + 24 - d));
+    for (size_t i = 0; i < n; i++) {
+        buf_add(a, ",\"", 2);
+        buf_add(a, f[i].key, strlen(f[i].key));
+        buf_add(a, "\":", 2);
+        if (f[i].str != NULL)
+            audit_json_string(&a->buf, &a->len, &a->cap, f[i].str, strlen(f[i].str));
+        else {
+            long long v = f[i].num;
+            unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+            d = decimal(num, mag, v < 0);
+            buf_add(a, d, (size_t)(num + 24 - d));
+        }
+    }
+    buf_add(a, ",\"prev\":\"", 9);
+    buf_add(a, a->hash, strlen(a->hash));
+    buf_add(a, "\"}\n", 3);
     audit_hash(a->buf + start, a->len - start - 1, a->hash);
     a->seq++;
 }

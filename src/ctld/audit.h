@@ -49,6 +49,30 @@ void audit_close(struct audit *a);
 
 /* Add rec (borrowed; an object without "seq" or "prev") to the buffer: seq, its fields, prev. */
 void audit_append(struct audit *a, json_t *rec);
+
+/*
+ * One field of a record built without jansson (audit_append_fields):
+ * a string (str, UTF-8) or, when str is NULL, the integer num.
+ */
+struct audit_field {
+    const char *key; /* plain ASCII, nothing to escape */
+    const char *str;
+    long long num;
+};
+
+/*
+ * Add the record of fields f[0..n) in that order: the same line as
+ * audit_append of an object with those fields (JSON_COMPACT,
+ * JSON_ENSURE_ASCII), built directly, since one is made per submission.
+ * A byte that is not part of valid UTF-8 is written as U+FFFD.
+ */
+void audit_append_fields(struct audit *a, const struct audit_field *f, size_t n);
+/*
+ * Append to *buf (grown with *cap, at *len) the JSON string of the n bytes
+ * at s, quoted, escaped as jansson's JSON_COMPACT | JSON_ENSURE_ASCII dump
+ * escapes it (invalid UTF-8 as \ufffd).
+ */
+void audit_json_string(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
 /* Records buffered and not yet committed. */
 bool audit_pending(const struct audit *a);
 /* Insert the buffered records into the store's open transaction (before its COMMIT). */

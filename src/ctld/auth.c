@@ -41,6 +41,7 @@ struct auth {
     struct auth_opts o;
     char *origins; /* owned copy of o.trusted_origins */
     struct bucket *buckets;
+    struct token_cache *tokens; /* verified tokens: one HMAC per token, not per request */
 };
 
 struct auth *auth_create(const struct auth_opts *o)
@@ -49,6 +50,7 @@ struct auth *auth_create(const struct auth_opts *o)
     a->o = *o;
     a->origins = xstrdup(o->trusted_origins ? o->trusted_origins : "");
     a->o.trusted_origins = a->origins;
+    a->tokens = token_cache_create(o->key);
     if (o->rate_limit > 0)
         a->buckets = xcalloc(AUTH_BUCKETS, sizeof(*a->buckets));
     return a;
@@ -58,6 +60,7 @@ void auth_destroy(struct auth *a)
 {
     if (a == NULL)
         return;
+    token_cache_destroy(a->tokens);
     free(a->buckets);
     free(a->origins);
     free(a);
@@ -216,7 +219,7 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
     const char *text = bearer(req);
     struct nl_err err = {0};
     enum token_fault fault;
-    if (token_verify(a->o.key, text, now_us / 1000000, &who->token, &fault, &err) < 0)
+    if (token_cache_verify(a->tokens, text, now_us / 1000000, &who->token, &fault, &err) < 0)
         return refuse(ref, 401, "unauthenticated", "%s", err.msg);
     who->authenticated = true;
     if (!role_allows(who->token.role, r->role))

@@ -103,6 +103,29 @@ int token_mint(const struct token_key *key, const struct token_claims *c, char *
 int token_verify(const struct token_key *key, const char *text, int64_t now_s,
                  struct token_claims *c, enum token_fault *fault, struct nl_err *err);
 
+/*
+ * A cache of verified tokens, so that a client sending the same token on
+ * every request pays for one HMAC and two JSON parses, not one per
+ * request. Fixed size (TOKEN_CACHE_SLOTS, direct-mapped by a hash of the
+ * signature's last bytes, a collision evicts), tied to one key. A hit needs the whole
+ * text equal (compared in constant time) and exp still ahead of now_s,
+ * checked on every hit exactly as token_verify checks it; anything else
+ * goes to token_verify, so refusals and their messages are its own.
+ * Only tokens that verified are kept; an agent token's node list is kept
+ * only when short (TOKEN_CACHE_NODES_MAX bytes) and copied out on a hit.
+ */
+#define TOKEN_CACHE_SLOTS     64
+#define TOKEN_CACHE_NODES_MAX 4096
+
+struct token_cache;
+
+/* A cache for tokens signed by key (borrowed for the cache's life). */
+struct token_cache *token_cache_create(const struct token_key *key);
+void token_cache_destroy(struct token_cache *tc);
+/* token_verify through the cache: the same results, the same contract. */
+int token_cache_verify(struct token_cache *tc, const char *text, int64_t now_s,
+                       struct token_claims *c, enum token_fault *fault, struct nl_err *err);
+
 /* "30d", "12h", "90m", "45s", "3600": seconds into *out; -EINVAL naming text. */
 int token_parse_ttl(const char *text, int64_t *out, struct nl_err *err);
 

@@ -5,7 +5,8 @@
  * transaction (the durability rule) is done; a refusal alone opens that
  * transaction; a rolled-back transaction takes the head back; a restart
  * (a new store and log on the same file) goes on from the last row; the
- * copy STATE/audit.log is rewritten from the table at open.
+ * copy STATE/audit.log is rewritten from the table at open; records built
+ * directly (audit_append_fields) are the same lines as dumped ones.
  */
 /* cmocka.h needs the standard headers before it. */
 /* clang-format off */
@@ -325,6 +326,104 @@ static void test_copy_unwritable(void **state)
     assert_int_equal(audit_seq(f->a), 1);
 }
 
+/* audit_json_string of s: the same bytes as jansson's compact, ASCII-only dump of it. */
+static void same_as_jansson(const char *s)
+{
+    json_t *j = json_string(s);
+    assert_non_null(j);
+    char *want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    audit_json_string(&buf, &len, &cap, s, strlen(s));
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(buf, want, len);
+    free(buf);
+    free(want);
+    json_decref(j);
+}
+
+static void test_json_string(void **state)
+{
+    (void)state;
+    char one[2] = {0};
+    for (int ch = 1; ch < 0x80; ch++) {
+        one[0] = (char)ch;
+        same_as_jansson(one);
+    }
+    same_as_jansson("");
+    same_as_jansson("POST /api/v1/jobs");
+    same_as_jansson("\u00e5se \"q\" \\ /\t\n\x7f\x01");
+    same_as_jansson("\u20ac \u0800 \uffff \U0001F600 \U0010FFFF \u07ff");
+    /* Invalid UTF-8 (jansson refuses it): each bad byte as U+FFFD, the rest kept. */
+    const char *bad[][2] = {
+            {"a\xff"
+             "b",
+             "\"a\\uFFFDb\""},
+            {"\xc3", "\"\\uFFFD\""},                                  /* cut short */
+            {"\xc0\xaf", "\"\\uFFFD\\uFFFD\""},                       /* overlong '/' */
+            {"\xed\xa0\x80", "\"\\uFFFD\\uFFFD\\uFFFD\""},            /* a surrogate */
+            {"\xf4\x90\x80\x80", "\"\\uFFFD\\uFFFD\\uFFFD\\uFFFD\""}, /* past U+10FFFF */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        audit_json_string(&buf, &len, &cap, bad[i][0], strlen(bad[i][0]));
+        assert_int_equal(len, strlen(bad[i][1]));
+        assert_memory_equal(buf, bad[i][1], len);
+        free(buf);
+    }
+}
+
+/* A record built by audit_append_fields: the same line, byte for byte, as audit_append's. */
+static void test_fields_same_line(void **state)
+{
+    struct fixture *f = *state;
+    json_t *r = json_pack("{s:s, s:s, s:i, s:I, s:s}", "time", "2026-11-29T14:00:00.000001Z", "who",
+                          "\u00e5se \"x\"\n", "status", 201, "n", (json_int_t)-1234567890123LL,
+                          "message", "caf\u00e9 \U0001F600");
+    audit_append(f->a, r);
+    json_decref(r);
+    struct audit_field fl[] = {
+            {.key = "time", .str = "2026-11-29T14:00:00.000001Z"},
+            {.key = "who", .str = "\u00e5se \"x\"\n"},
+            {.key = "status", .num = 201},
+            {.key = "n", .num = -1234567890123LL},
+            {.key = "message", .str = "caf\u00e9 \U0001F600"},
+    };
+    audit_append_fields(f->a, fl, 5);
+    audit_append_fields(f->a, fl, 0);
+    commit(f);
+    struct rows rw;
+    rows_of(f->st, &rw);
+    assert_int_equal(rw.n, 3);
+    /* The same fields: lines 1 and 2 differ only in seq and prev. */
+    const char *a = strchr(rw.line[0], ','), *b = strchr(rw.line[1], ',');
+    const char *ap = strstr(a, ",\"prev\":"), *bp = strstr(b, ",\"prev\":");
+    assert_int_equal(ap - a, bp - b);
+    assert_memory_equal(a, b, (size_t)(ap - a));
+    assert_string_equal(
+            rw.line[0],
+            "{\"seq\":1,\"time\":\"2026-11-29T14:00:00.000001Z\",\"who\":"
+            "\"\\u00E5se \\\"x\\\"\\n\",\"status\":201,\"n\":-1234567890123,\"message\":"
+            "\"caf\\u00E9 \\uD83D\\uDE00\",\"prev\":\"\"}");
+    /* Every line is the compact dump of its object, as `nordlys audit verify` reads them. */
+    for (size_t i = 0; i < 3; i++) {
+        json_t *o = json_loads(rw.line[i], 0, NULL);
+        assert_non_null(o);
+        char *again = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+        assert_string_equal(again, rw.line[i]);
+        free(again);
+        json_decref(o);
+        if (i > 0) {
+            char h[AUDIT_HASH_HEX], want[100];
+            audit_hash(rw.line[i - 1], strlen(rw.line[i - 1]), h);
+            snprintf(want, sizeof(want), "\"prev\":\"%s\"", h);
+            assert_non_null(strstr(rw.line[i], want));
+        }
+    }
+    assert_string_equal(rw.line[2] + strlen("{\"seq\":3"), strstr(rw.line[2], ",\"prev\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +433,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_durable_commits_record_alone, setup, teardown),
             cmocka_unit_test_setup_teardown(test_old_file_kept, setup, teardown),
             cmocka_unit_test_setup_teardown(test_copy_unwritable, setup, teardown),
+            cmocka_unit_test(test_json_string),
+            cmocka_unit_test_setup_teardown(test_fields_same_line, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

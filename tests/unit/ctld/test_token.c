@@ -3,7 +3,8 @@
  * test_token.c - tokens: mint and verify round trip; expired, tampered,
  * wrong key, alg "none", malformed, unknown role and unknown claims
  * refused with their reason; the key file (created 0600, refused when
- * others may read it). The audit log's tests are in test_audit.c.
+ * others may read it); the cache of verified tokens (a hit is the same
+ * claims, exp still checked, one byte off is a miss). The audit log's tests are in test_audit.c.
  */
 /* cmocka.h needs the standard headers before it. */
 /* clang-format off */
@@ -240,6 +241,80 @@ static void test_key_file(void **state)
     rmdir(dir);
 }
 
+/* Through the cache: t verified at now; the fault (TOKEN_OK when it passed). */
+static enum token_fault cache_fault(struct token_cache *tc, const char *t, int64_t now,
+                                    struct token_claims *out)
+{
+    enum token_fault f = TOKEN_OK;
+    struct nl_err err = {0};
+    int rc = token_cache_verify(tc, t, now, out, &f, &err);
+    if (rc < 0)
+        assert_non_null(strstr(err.msg, token_fault_name(f)));
+    else
+        assert_int_equal(f, TOKEN_OK);
+    return f;
+}
+
+static void test_cache(void **state)
+{
+    (void)state;
+    struct token_cache *tc = token_cache_create(&key_a);
+    struct token_claims c, first, again;
+    user_claims(&c);
+    char *t = mint(&key_a, &c);
+    /* A miss, then a hit: the same claims. */
+    assert_int_equal(cache_fault(tc, t, NOW, &first), TOKEN_OK);
+    assert_int_equal(cache_fault(tc, t, NOW + 1, &again), TOKEN_OK);
+    assert_memory_equal(&first, &again, sizeof(first));
+    assert_string_equal(again.sub, "alice");
+    assert_true(token_has_tenant(&again, "anchor"));
+    token_claims_release(&again);
+    token_claims_release(&first);
+    /* One byte of the signature changed: not the cached token, verified, refused. */
+    char *bad = strdup(t);
+    size_t n = strlen(bad);
+    bad[n - 2] = bad[n - 2] == 'A' ? 'B' : 'A';
+    assert_int_equal(cache_fault(tc, bad, NOW + 2, &again), TOKEN_BAD_SIGNATURE);
+    /* A prefix of the cached token is no hit either. */
+    bad[n - 1] = '\0';
+    memcpy(bad, t, n - 1);
+    assert_int_equal(cache_fault(tc, bad, NOW + 2, &again), TOKEN_BAD_SIGNATURE);
+    free(bad);
+    /* Still cached and valid a second before exp; expired at exp, with its reason. */
+    assert_int_equal(cache_fault(tc, t, NOW + 3599, &again), TOKEN_OK);
+    token_claims_release(&again);
+    assert_int_equal(cache_fault(tc, t, NOW + 3600, &again), TOKEN_EXPIRED);
+    assert_int_equal(cache_fault(tc, t, NOW + 3600, &again), TOKEN_EXPIRED);
+    /* Missing and malformed: token_verify's own refusals. */
+    assert_int_equal(cache_fault(tc, NULL, NOW, &again), TOKEN_MISSING);
+    assert_int_equal(cache_fault(tc, "a.b", NOW, &again), TOKEN_MALFORMED);
+    free(t);
+    token_claims_release(&c);
+
+    /* An agent's token: its nodes come along on a hit, a copy of their own. */
+    struct nl_err err = {0};
+    token_claims_init(&c);
+    snprintf(c.sub, sizeof(c.sub), "agent-1");
+    c.role = TOKEN_ROLE_AGENT;
+    c.exp = NOW + 60;
+    assert_int_equal(token_claims_add_node(&c, "n1", &err), 0);
+    assert_int_equal(token_claims_add_node(&c, "n2", &err), 0);
+    t = mint(&key_a, &c);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cache_fault(tc, t, NOW + i, &again), TOKEN_OK);
+        assert_int_equal(again.role, TOKEN_ROLE_AGENT);
+        assert_int_equal(again.nnodes, 2);
+        assert_true(token_covers_node(&again, "n1"));
+        assert_true(token_covers_node(&again, "n2"));
+        assert_false(token_covers_node(&again, "n3"));
+        token_claims_release(&again);
+    }
+    assert_int_equal(cache_fault(tc, t, NOW + 60, &again), TOKEN_EXPIRED);
+    free(t);
+    token_claims_release(&c);
+    token_cache_destroy(tc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +326,7 @@ int main(void)
             cmocka_unit_test(test_claims_strict),
             cmocka_unit_test(test_ttl),
             cmocka_unit_test(test_key_file),
+            cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
