@@ -42,7 +42,8 @@ void audit_hash(const void *data, size_t len, char out[AUDIT_HASH_HEX])
     out[2 * sizeof(d)] = '\0';
 }
 
-int audit_reload(struct audit *a, struct nl_err *err)
+/* Read the head from the store again, dropping the buffer (a rebuild; no transaction open). */
+static int audit_reload(struct audit *a, struct nl_err *err)
 {
     uint64_t seq = 0;
     char *line = NULL;
@@ -419,11 +420,6 @@ int audit_lines(const struct audit *a, size_t max_bytes, json_t **lines, struct 
     }
     *lines = l.arr;
     return 0;
-}
-
-const char *audit_path(const struct audit *a)
-{
-    return a->path;
 }
 
 uint64_t audit_seq(const struct audit *a)

@@ -83,14 +83,10 @@ int audit_write(struct audit *a, struct nl_err *err);
  * appended to the copy; on a rollback the head is read again from the store.
  */
 void audit_settle(struct audit *a, bool committed);
-/* Read the head from the store again, dropping the buffer (a rebuild; no transaction open). */
-int audit_reload(struct audit *a, struct nl_err *err);
 
 /* The committed records' lines, in seq order, as a new JSON array; at most max_bytes of them. */
 int audit_lines(const struct audit *a, size_t max_bytes, json_t **lines, struct nl_err *err);
 
-/* The copy's path (STATE/audit.log). */
-const char *audit_path(const struct audit *a);
 /* The last committed record's seq (0: none) and the hash of its line ("" when none). */
 uint64_t audit_seq(const struct audit *a);
 const char *audit_head(const struct audit *a);

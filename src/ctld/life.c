@@ -384,7 +384,8 @@ bool life_exit_held(const struct life *l, const struct life_exit *x)
     return rank >= 0 && run->exited[rank];
 }
 
-void life_lost(struct life *l, uint64_t job, const char *why)
+/* job's node (or its processes) were lost: NODE_FAIL, requeued when it asked. */
+static void life_lost(struct life *l, uint64_t job, const char *why)
 {
     struct run *run = runs_get(l->runs, job);
     if (run == NULL)

@@ -121,8 +121,6 @@ bool life_exit_held(const struct life *l, const struct life_exit *x);
  * stale process that must be killed.
  */
 bool life_seen(struct life *l, uint64_t job, uint32_t run, uint32_t node);
-/* job's node (or its processes) were lost: NODE_FAIL, requeued when it asked. */
-void life_lost(struct life *l, uint64_t job, const char *why);
 /* node goes out of service (state down or unregistered): the jobs on it are lost. */
 void life_node_down(struct life *l, uint32_t node, const char *why);
 /* node's agent syncs: the scheduler may place jobs on it again. */
