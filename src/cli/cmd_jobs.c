@@ -22,6 +22,7 @@
 #include "client.h"
 #include "commands.h"
 #include "common/xalloc.h"
+#include "jobref.h"
 #include "nordlys/err.h"
 #include "opt.h"
 #include "page.h"
@@ -140,7 +141,8 @@ static void render_queue(const json_t *j)
         const json_t *job = json_array_get(jobs, i);
         char b1[CLI_FMT_MAX];
         char b2[CLI_FMT_MAX];
-        cli_table_add(t, cli_fmt_count(b1, cli_json_num(job, "id")));
+        char ref[320];
+        cli_table_add(t, cli_jobref_format(job, ref, sizeof(ref)));
         cli_table_add(t, cli_json_str(job, "name"));
         cli_table_add(t, cli_json_str(job, "tenant"));
         cli_table_add(t, cli_json_str(job, "state"));
@@ -343,16 +345,43 @@ static void show_waiting(const json_t *job, double now)
     show_time("est. start", cli_json_num(job, "est_start_time"), now);
 }
 
+/* What the gate says of a job: its dependency, its array (issue 12). */
+static void show_gate(const json_t *job)
+{
+    char line[512];
+    if (json_is_string(json_object_get(job, "dependency")))
+        show_line("dependency", cli_json_str(job, "dependency"));
+    if (isfinite(cli_json_num(job, "array_task_id"))) {
+        snprintf(line, sizeof(line), "task %.0f of array job %.0f",
+                 cli_json_num(job, "array_task_id"), cli_json_num(job, "array_job_id"));
+        show_line("array", line);
+    }
+    const json_t *arr = json_object_get(job, "array");
+    if (!json_is_object(arr))
+        return;
+    snprintf(line, sizeof(line), "%s: %.0f tasks, %.0f made, pending %s", cli_json_str(arr, "spec"),
+             cli_json_num(arr, "count"), cli_json_num(arr, "made"), cli_json_str(arr, "pending"));
+    show_line("array", line);
+    if (isfinite(cli_json_num(arr, "live"))) {
+        snprintf(line, sizeof(line), "%.0f unfinished, %.0f completed, %.0f failed, %.0f cancelled",
+                 cli_json_num(arr, "live"), cli_json_num(arr, "completed"),
+                 cli_json_num(arr, "failed"), cli_json_num(arr, "cancelled_tasks"));
+        show_line("tasks", line);
+    }
+}
+
 static void render_show(const json_t *j)
 {
     const json_t *job = json_object_get(j, "job");
     double now = (double)time(NULL);
     char b[CLI_FMT_MAX];
     char line[256];
-    printf("job %.0f  %s\n", cli_json_num(job, "id"), cli_json_str(job, "name"));
+    char ref[320];
+    printf("job %s  %s\n", cli_jobref_format(job, ref, sizeof(ref)), cli_json_str(job, "name"));
     show_line("state", cli_json_str(job, "state"));
     if (strcmp(cli_json_str(job, "state"), "PENDING") == 0)
         show_waiting(job, now);
+    show_gate(job);
     snprintf(line, sizeof(line), "%s (%s)%s", cli_json_str(job, "tenant"),
              cli_json_str(job, "tier"),
              cli_json_bool(job, "borrowed") ? ", borrowed capacity" : "");
@@ -387,13 +416,13 @@ int cmd_show(int argc, char **argv)
     int rc = cli_parse_args(&show_spec, argc, argv, NULL, NULL, &args);
     if (rc == CLI_RUN) {
         struct nl_err err = {0};
-        int64_t id = 0;
-        if (cli_parse_job_id(args.pos[0], &id, &err) < 0) {
+        int64_t id = 0, index = -1;
+        if (cli_jobref_parse(args.pos[0], &id, &index, &err) < 0) {
             fprintf(stderr, "nordlys show: %s\n", err.msg);
             rc = NL_CLI_USAGE;
         } else {
-            char path[64];
-            snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
+            char path[96];
+            cli_jobref_path(id, index, path, sizeof(path));
             rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_show);
         }
     }
@@ -407,6 +436,7 @@ static const struct cli_spec cancel_spec = {
         .name = "cancel",
         .usage = "[OPTIONS] ID...",
         .summary = "Cancel jobs: a pending job ends at once, a running one is killed.\n"
+                   "An array job ID cancels every task of it; ID_INDEX one task.\n"
                    "With --json, prints the API's answer for each job in turn.",
         .min_pos = 1,
         .max_pos = SIZE_MAX,
@@ -426,18 +456,22 @@ static void print_cancelled(int64_t id, const json_t *answer)
  * rest still go; an unreachable controller stops at once, since every
  * further try would fail the same way.
  */
-static int cancel_all(struct cli_client *c, const int64_t *ids, size_t n, bool json)
+static int cancel_all(struct cli_client *c, const int64_t *ids, const int64_t *index, size_t n,
+                      bool json)
 {
     int rc = NL_CLI_OK;
     for (size_t i = 0; i < n; i++) {
         char path[64];
         json_t *answer = NULL;
-        snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)ids[i]);
-        int one = cli_client_call(c, "DELETE", path, NULL, &answer);
+        int64_t id = 0;
+        int one = cli_jobref_resolve(c, ids[i], index[i], &id);
+        snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
+        if (one == NL_CLI_OK)
+            one = cli_client_call(c, "DELETE", path, NULL, &answer);
         if (one == NL_CLI_OK && json)
             cli_print_json(answer);
         else if (one == NL_CLI_OK)
-            print_cancelled(ids[i], answer);
+            print_cancelled(id, answer);
         json_decref(answer);
         if (one == NL_CLI_UNREACHABLE)
             return one;
@@ -450,15 +484,16 @@ static int cancel_all(struct cli_client *c, const int64_t *ids, size_t n, bool j
 int cmd_cancel(int argc, char **argv)
 {
     struct cli_args args = {0};
-    int64_t *ids = NULL;
+    int64_t *ids = NULL, *index = NULL;
     struct cli_client *c = NULL;
     int rc = cli_parse_args(&cancel_spec, argc, argv, NULL, NULL, &args);
     if (rc != CLI_RUN)
         goto out;
     ids = xcalloc(args.npos, sizeof(*ids));
+    index = xcalloc(args.npos, sizeof(*index));
     for (size_t i = 0; i < args.npos; i++) {
         struct nl_err err = {0};
-        if (cli_parse_job_id(args.pos[i], &ids[i], &err) < 0) {
+        if (cli_jobref_parse(args.pos[i], &ids[i], &index[i], &err) < 0) {
             fprintf(stderr, "nordlys cancel: %s\n", err.msg);
             rc = NL_CLI_USAGE;
             goto out;
@@ -467,9 +502,10 @@ int cmd_cancel(int argc, char **argv)
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
         goto out;
-    rc = cancel_all(c, ids, args.npos, args.json);
+    rc = cancel_all(c, ids, index, args.npos, args.json);
 out:
     cli_client_destroy(c);
+    free(index);
     free(ids);
     cli_args_release(&args);
     return rc;

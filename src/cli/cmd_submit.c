@@ -28,6 +28,7 @@
 #include "client.h"
 #include "commands.h"
 #include "common/clock.h"
+#include "common/idxset.h"
 #include "nordlys/err.h"
 #include "opt.h"
 #include "retry.h"
@@ -47,6 +48,9 @@ enum {
     OPT_PARSABLE,
     OPT_IDEM_KEY,
     OPT_RETRY_S,
+    OPT_ARRAY,
+    OPT_DEPENDENCY,
+    OPT_HOLD,
     OPT_COUNT,
 };
 
@@ -70,6 +74,13 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_RETRY_S] = {"retry-s", "SECONDS",
                          "retry a lost answer with the same key for up to SECONDS "
                          "(default 30; 0: never)"},
+        [OPT_ARRAY] = {"array", "SPEC",
+                       "a job array: one task per index (0-99, 0-15:4, 1,3,5-7), %N: at most N "
+                       "running at once; each task gets NORDLYS_ARRAY_TASK_ID"},
+        [OPT_DEPENDENCY] = {"dependency", "DEP",
+                            "start only after other jobs: afterok:ID[:ID...], afterany:ID..., "
+                            "afternotok:ID..., singleton; a comma means all of them"},
+        [OPT_HOLD] = {"hold", NULL, "submit held: it does not start until `nordlys release`"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -150,6 +161,21 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_RETRY_S:
         s->has_retry_s = true;
         return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
+    case OPT_ARRAY: {
+        /* Checked here too, so that a typo is caught before anything is sent. */
+        struct nl_idxset set;
+        if (nl_idxset_parse(val, &set, err) < 0)
+            return err->code;
+        nl_idxset_release(&set);
+        s->array = val;
+        return 0;
+    }
+    case OPT_DEPENDENCY:
+        s->dependency = val;
+        return 0;
+    case OPT_HOLD:
+        s->hold = true;
+        return 0;
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -195,6 +221,12 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set(req, "env", s->env);
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
+    if (s->array != NULL)
+        json_object_set_new(req, "array", json_string(s->array));
+    if (s->dependency != NULL)
+        json_object_set_new(req, "dependency", json_string(s->dependency));
+    if (s->hold)
+        json_object_set_new(req, "hold", json_true());
     return req;
 }
 
@@ -214,7 +246,8 @@ static void print_submitted(const struct cli_submit *s, const json_t *answer)
         printf("%.0f\n", id);
         return;
     }
-    printf("submitted job %.0f", id);
+    printf("submitted %sjob %.0f", json_is_object(json_object_get(job, "array")) ? "array " : "",
+           id);
     const char *state = cli_json_str(job, "state");
     if (strcmp(state, "-") != 0)
         printf(" (%s)", state);

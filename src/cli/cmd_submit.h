@@ -36,6 +36,9 @@ struct cli_submit {
     const char *idem_key; /* --idempotency-key, NULL: cmd_submit makes a random one */
     int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
     bool has_retry_s;
+    const char *array;      /* --array SPEC (issue 12), NULL when not given */
+    const char *dependency; /* --dependency, NULL when not given */
+    bool hold;              /* --hold */
     json_t *env;      /* --env K=V..., an object (owned), NULL when none */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;

@@ -24,6 +24,8 @@ int cmd_submit(int argc, char **argv);   /* cmd_submit.c */
 int cmd_queue(int argc, char **argv);    /* cmd_jobs.c */
 int cmd_show(int argc, char **argv);     /* cmd_jobs.c */
 int cmd_cancel(int argc, char **argv);   /* cmd_jobs.c */
+int cmd_hold(int argc, char **argv);     /* cmd_gate.c */
+int cmd_release(int argc, char **argv);  /* cmd_gate.c */
 int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
 int cmd_facility(int argc, char **argv); /* cmd_facility.c */
 int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */

@@ -21,6 +21,8 @@ static const struct cli_cmd cli_cmds[] = {
     {"queue", cmd_queue, "list pending and running jobs"},
     {"show", cmd_show, "show one job, and why it waits if it is pending"},
     {"cancel", cmd_cancel, "cancel jobs"},
+    {"hold", cmd_hold, "hold pending jobs: they do not start until released"},
+    {"release", cmd_release, "release held jobs"},
     {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats"},
     {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
     {"tenants", cmd_tenants, "tenants, quotas and current use"},

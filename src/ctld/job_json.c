@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
+#include "ctld/gate.h"
 #include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
@@ -475,5 +476,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     add_exit(rec, o);
     json_object_set_new(o, "stdout", output_path(c, rec, rec->stdout_path));
     json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
+    /* Last: a job the gate keeps has its reason from the gate, an array job no output. */
+    gate_job_json(c->gate, rec, o);
     return o;
 }

@@ -26,7 +26,7 @@ struct http_req;
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 
-#define CTLD_ROUTES_MAX 16
+#define CTLD_ROUTES_MAX 32
 
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */
