@@ -55,6 +55,12 @@ struct array {
     uint64_t live;             /* made, not ended */
     uint64_t ok, failed, gone; /* ended tasks: COMPLETED, FAILED/TIMEOUT/NODE_FAIL, CANCELLED */
     bool cancelled;
+    /*
+     * Submitted in this iteration: its first tasks are made from the next
+     * one, so that the submission's answer (held until the COMMIT) costs
+     * one job's insert, not GATE_MAKE_BUDGET of them.
+     */
+    bool fresh;
     struct nl_store_job *tmpl; /* the array job's row, read when tasks are first made */
 };
 
@@ -482,7 +488,9 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
     if (r->array != NULL) {
         struct nl_store_array sa = {.job = rec->id, .spec = r->array};
         durable_check(nl_store_array_put(g->d.store, &sa, err), "array", err);
-        array_add(g, &sa);
+        struct array *a = array_add(g, &sa);
+        if (a != NULL)
+            a->fresh = true;
         g->busy = true;
     }
     if (r->held || r->dependency != NULL) {
@@ -746,6 +754,10 @@ static void array_fill(struct gate *g, struct array *a, size_t *budget)
 {
     if (kept_get(g, a->id) != NULL)
         return; /* held or waiting itself: no task is made */
+    if (a->fresh) {
+        g->busy = true;
+        return;
+    }
     if (a->next >= a->set.count || a->cancelled) {
         if (a->live == 0)
             array_end(g, a);
@@ -826,6 +838,8 @@ void gate_settle(struct gate *g)
             if (i < g->narrays)
                 array_fill(g, g->arrays[i], &budget);
     }
+    for (size_t i = 0; i < g->narrays; i++)
+        g->arrays[i]->fresh = false;
 }
 
 bool gate_busy(const struct gate *g)
