@@ -96,8 +96,10 @@ static int parse_limit(const char *pct, struct nl_idxset *set, struct nl_err *er
     const char *p = pct + 1;
     uint32_t v = 0;
     if (parse_num(&p, NL_IDXSET_COUNT_MAX, &v) < 0 || *p != '\0' || v == 0)
-        return nl_err_set(err, -EINVAL, "array: '%s': the limit of tasks running at once must be "
-                                        "1 to %u", pct, NL_IDXSET_COUNT_MAX);
+        return nl_err_set(err, -EINVAL,
+                          "array: '%s': the limit of tasks running at once must be "
+                          "1 to %u",
+                          pct, NL_IDXSET_COUNT_MAX);
     set->max_running = v;
     return 0;
 }
@@ -181,7 +183,8 @@ int64_t nl_idxset_pos(const struct nl_idxset *set, uint32_t index)
     return -1;
 }
 
-/* Append the range lo..hi:step as text at out + *len (size bytes in all); false if it did not fit. */
+/* Append the range lo..hi:step as text at out + *len (size bytes in all); false if it did not fit.
+ */
 static bool put_range(char *out, size_t size, size_t *len, bool first, uint32_t lo, uint32_t hi,
                       uint32_t step)
 {

@@ -353,7 +353,7 @@ void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_par
     }
     /* A job the gate keeps (held, waiting, an array job) is not the scheduler's to cancel. */
     int rc = gate_has(c->gate, p->id) ? gate_cancel(c->gate, p->id, &err)
-                                       : life_cancel(c->life, p->id, &err);
+                                      : life_cancel(c->life, p->id, &err);
     if (rc < 0) {
         api_err_reply(c, req, &err, "id");
         goto out;

@@ -42,7 +42,7 @@
 struct kept {
     uint64_t id;
     bool held;
-    char *dep; /* owned: the dependency as submitted, "" for none */
+    char *dep;     /* owned: the dependency as submitted, "" for none */
     char why[300]; /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
 };
 
@@ -348,16 +348,17 @@ static int dep_walk(const char *text, dep_fn fn, void *arg, struct nl_err *err)
         const char *colon = memchr(p, ':', (size_t)(end - p));
         struct dep_clause c = {0};
         if (end == p)
-            return nl_err_set(err, -EINVAL, "dependency: empty condition (two commas, or one at "
-                                            "an end)");
+            return nl_err_set(err, -EINVAL,
+                              "dependency: empty condition (two commas, or one at "
+                              "an end)");
         int rc = parse_kind(p, (size_t)((colon ? colon : end) - p), &c, err);
         if (rc < 0)
             return rc;
         if (c.kind == DEP_SINGLETON && colon != NULL)
             return nl_err_set(err, -EINVAL, "dependency: singleton takes no job ids");
         if (c.kind != DEP_SINGLETON && colon == NULL)
-            return nl_err_set(err, -EINVAL, "dependency: %s needs job ids (%s:ID[:ID...])",
-                              c.name, c.name);
+            return nl_err_set(err, -EINVAL, "dependency: %s needs job ids (%s:ID[:ID...])", c.name,
+                              c.name);
         for (const char *q = colon; q != NULL && q < end;) {
             const char *next = memchr(q + 1, ':', (size_t)(end - q - 1));
             const char *idend = next ? next : end;
@@ -406,9 +407,8 @@ static int eval_clause(const struct dep_clause *c, void *arg)
     struct dep_eval *e = arg;
     if (c->kind == DEP_SINGLETON) {
         uint64_t blocker = 0;
-        if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as,
-                                       e->rec->name, e->rec->id ? e->rec->id : UINT64_MAX,
-                                       &blocker, &e->err) < 0)
+        if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as, e->rec->name,
+                                       e->rec->id ? e->rec->id : UINT64_MAX, &blocker, &e->err) < 0)
             eval_note(e, DEP_WAIT, "singleton (%s)", e->err.msg);
         else if (blocker != 0)
             eval_note(e, DEP_WAIT, "singleton (job %llu of the same name and user is live)",
@@ -423,8 +423,8 @@ static int eval_clause(const struct dep_clause *c, void *arg)
         int rc = nl_store_job_state(e->g->d.store, c->ids[i], &st, tenant, &err);
         /* Another tenant's job is as unknown as a job that never was. */
         if (rc == -ENOENT || (rc == 0 && strcmp(tenant, e->rec->tenant) != 0)) {
-            eval_note(e, DEP_NEVER, "%s:%llu: job %llu: no such job in tenant %s", c->name, id,
-                      id, e->rec->tenant);
+            eval_note(e, DEP_NEVER, "%s:%llu: job %llu: no such job in tenant %s", c->name, id, id,
+                      e->rec->tenant);
             continue;
         }
         if (rc < 0) {
@@ -437,8 +437,8 @@ static int eval_clause(const struct dep_clause *c, void *arg)
             eval_note(e, DEP_WAIT, "%s:%llu (job %llu is %s)", c->name, id, id,
                       nl_job_state_name(st));
         else if ((c->kind == DEP_AFTEROK && !ok) || (c->kind == DEP_AFTERNOTOK && ok))
-            eval_note(e, DEP_NEVER, "%s:%llu can never be met: job %llu ended %s", c->name, id,
-                      id, nl_job_state_name(st));
+            eval_note(e, DEP_NEVER, "%s:%llu can never be met: job %llu ended %s", c->name, id, id,
+                      nl_job_state_name(st));
     }
     return 0;
 }
@@ -503,9 +503,9 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
             g->deps_dirty = true;
         }
     }
-    log_info("job=%llu submitted%s%s%s%s%s", (unsigned long long)rec->id,
-             r->array ? " array " : "", r->array ? r->array : "", r->held ? " held" : "",
-             r->dependency ? " dependency " : "", r->dependency ? r->dependency : "");
+    log_info("job=%llu submitted%s%s%s%s%s", (unsigned long long)rec->id, r->array ? " array " : "",
+             r->array ? r->array : "", r->held ? " held" : "", r->dependency ? " dependency " : "",
+             r->dependency ? r->dependency : "");
     return 0;
 }
 
@@ -568,8 +568,7 @@ static void never(struct gate *g, struct kept *k, const char *why)
     }
     if (a != NULL) {
         /* A kept array makes no task: none was made, and none will be. */
-        struct nl_store_array sa = {.job = id, .spec = a->spec, .next = a->next,
-                                    .cancelled = true};
+        struct nl_store_array sa = {.job = id, .spec = a->spec, .next = a->next, .cancelled = true};
         durable_check(nl_store_array_put(g->d.store, &sa, &err), "array", &err);
         array_remove(g, a);
     }
@@ -649,6 +648,7 @@ static char *task_env(const struct nl_store_job *tmpl, const struct array *a, ui
         env = json_object();
     }
     char v[32];
+
     const struct {
         const char *suffix;
         uint64_t value;
@@ -659,6 +659,7 @@ static char *task_env(const struct nl_store_job *tmpl, const struct array *a, ui
             {"ARRAY_TASK_MIN", nl_idxset_nth(&a->set, 0)},
             {"ARRAY_TASK_MAX", nl_idxset_nth(&a->set, a->set.count - 1)},
     };
+
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         char name[48];
         snprintf(v, sizeof(v), "%llu", (unsigned long long)vars[i].value);
@@ -692,8 +693,7 @@ static int make_task(struct gate *g, struct array *a, const struct nl_store_job 
     struct nl_err err = {0};
     durable_txn(g->d.dur);
     durable_check(life_insert(g->d.life, &t, &err), "array task", &err);
-    durable_check(nl_store_job_set_array(g->d.store, t.id, a->id, index, &err), "array task",
-                  &err);
+    durable_check(nl_store_job_set_array(g->d.store, t.id, a->id, index, &err), "array task", &err);
     a->next++;
     a->live++;
     nl_u64map_put(&g->task_of, t.id, a->id);
@@ -711,10 +711,11 @@ static void array_end(struct gate *g, struct array *a)
     else if (a->gone > 0 || a->cancelled || a->ok < a->set.count)
         state = NL_JOB_CANCELLED;
     char reason[160];
-    snprintf(reason, sizeof(reason), "array: %llu completed, %llu failed, %llu cancelled, %llu "
-                                     "never made",
-             (unsigned long long)a->ok, (unsigned long long)a->failed,
-             (unsigned long long)a->gone, (unsigned long long)(a->set.count - a->next));
+    snprintf(reason, sizeof(reason),
+             "array: %llu completed, %llu failed, %llu cancelled, %llu "
+             "never made",
+             (unsigned long long)a->ok, (unsigned long long)a->failed, (unsigned long long)a->gone,
+             (unsigned long long)(a->set.count - a->next));
     end_kept(g, a->id, state, reason);
     array_remove(g, a);
 }
@@ -724,8 +725,8 @@ static void array_cancel(struct gate *g, struct array *a)
     struct nl_err err = {0};
     if (!a->cancelled) {
         a->cancelled = true;
-        struct nl_store_array sa = {.job = a->id, .spec = a->spec, .next = a->next,
-                                    .cancelled = true};
+        struct nl_store_array sa = {
+                .job = a->id, .spec = a->spec, .next = a->next, .cancelled = true};
         durable_txn(g->d.dur);
         durable_check(nl_store_array_put(g->d.store, &sa, &err), "array", &err);
     }
@@ -921,8 +922,7 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err)
 
 /* ---- reading ---- */
 
-int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task,
-                   struct nl_err *err)
+int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task, struct nl_err *err)
 {
     int rc = nl_store_array_task_find(g->d.store, id, index, task, err);
     if (rc != -ENOENT)
@@ -998,9 +998,10 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o)
         json_object_set_new(o, "stdout", json_null());
         json_object_set_new(o, "stderr", json_null());
     }
-    json_object_set_new(o, "array_job_id", rec->array_job ? json_integer((json_int_t)rec->array_job)
-                                           : is_array     ? json_integer((json_int_t)rec->id)
-                                                          : json_null());
+    json_object_set_new(o, "array_job_id",
+                        rec->array_job ? json_integer((json_int_t)rec->array_job)
+                        : is_array     ? json_integer((json_int_t)rec->id)
+                                       : json_null());
     json_object_set_new(o, "array_task_id",
                         rec->array_job ? json_integer(rec->array_index) : json_null());
     json_object_set_new(o, "held", json_boolean(k != NULL && k->held));
@@ -1024,8 +1025,7 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o)
                  (unsigned long long)a->next, (unsigned long long)a->set.count,
                  (unsigned long long)a->live, (unsigned long long)cap,
                  a->set.max_running ? ", its %limit" : "");
-        set_reason(o, a->live >= cap && a->set.max_running ? "ArrayTaskLimit" : "ArrayTasks",
-                   text);
+        set_reason(o, a->live >= cap && a->set.max_running ? "ArrayTaskLimit" : "ArrayTasks", text);
     } else if (a != NULL) {
         snprintf(text, sizeof(text), "every task has been made; %llu unfinished",
                  (unsigned long long)a->live);

@@ -123,7 +123,6 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o);
  * made (pending in the array); -ENOENT when id is no array job or index
  * is not one of its indexes.
  */
-int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task,
-                   struct nl_err *err);
+int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task, struct nl_err *err);
 
 #endif

@@ -178,18 +178,17 @@ static const char schema_v4[] = "CREATE TABLE IF NOT EXISTS audit ("
  * other late columns); the unique index schema_v5_columns makes on them
  * makes a task that was made twice impossible.
  */
-static const char schema_v5[] =
-        "CREATE TABLE IF NOT EXISTS gates ("
-        " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
-        " held INTEGER NOT NULL CHECK (held IN (0, 1)),"
-        " dependency TEXT NOT NULL"
-        ") STRICT;"
-        "CREATE TABLE IF NOT EXISTS arrays ("
-        " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
-        " spec TEXT NOT NULL,"
-        " next INTEGER NOT NULL CHECK (next >= 0),"
-        " cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1))"
-        ") STRICT;";
+static const char schema_v5[] = "CREATE TABLE IF NOT EXISTS gates ("
+                                " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
+                                " held INTEGER NOT NULL CHECK (held IN (0, 1)),"
+                                " dependency TEXT NOT NULL"
+                                ") STRICT;"
+                                "CREATE TABLE IF NOT EXISTS arrays ("
+                                " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
+                                " spec TEXT NOT NULL,"
+                                " next INTEGER NOT NULL CHECK (next >= 0),"
+                                " cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1))"
+                                ") STRICT;";
 
 /* What schema version 5 needs of its columns, once add_missing_columns has added them. */
 static const char schema_v5_columns[] =
@@ -198,11 +197,7 @@ static const char schema_v5_columns[] =
 
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
-        schema_v1,
-        schema_v2,
-        schema_v3,
-        schema_v4,
-        schema_v5,
+        schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };
 
 /*

@@ -367,8 +367,7 @@ typedef int (*nl_store_array_fn)(const struct nl_store_array *a, void *arg);
 int nl_store_array_get(struct nl_store *st, uint64_t job, nl_store_array_fn fn, void *arg,
                        struct nl_err *err);
 /* The arrays whose job is still PENDING (live), in id order. */
-int nl_store_arrays_live(struct nl_store *st, nl_store_array_fn fn, void *arg,
-                         struct nl_err *err);
+int nl_store_arrays_live(struct nl_store *st, nl_store_array_fn fn, void *arg, struct nl_err *err);
 /* Mark job (inserted in this transaction) as task index of array. */
 int nl_store_job_set_array(struct nl_store *st, uint64_t id, uint64_t array, uint32_t index,
                            struct nl_err *err);
