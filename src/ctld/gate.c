@@ -43,7 +43,11 @@ struct kept {
     uint64_t id;
     bool held;
     char *dep;     /* owned: the dependency as submitted, "" for none */
-    char why[300]; /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
+    uint64_t *ids; /* owned: the jobs dep names (nids), to see which ends concern it */
+    size_t nids;
+    bool singleton; /* dep has singleton: any end may let it go */
+    bool dirty;     /* to evaluate at the next settle */
+    char why[300];  /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
 };
 
 /* A live array job. */
@@ -87,6 +91,8 @@ static struct kept *kept_get(const struct gate *g, uint64_t id)
     return nl_u64map_get(&g->kept_at, id, &slot) ? g->kept[slot] : NULL;
 }
 
+static void kept_targets(struct kept *k);
+
 static struct kept *kept_add(struct gate *g, uint64_t id, bool held, const char *dep)
 {
     if (g->nkept == g->kept_cap) {
@@ -97,6 +103,11 @@ static struct kept *kept_add(struct gate *g, uint64_t id, bool held, const char 
     k->id = id;
     k->held = held;
     k->dep = xstrdup(dep ? dep : "");
+    if (k->dep[0] != '\0') {
+        kept_targets(k);
+        k->dirty = true;
+        g->deps_dirty = true;
+    }
     nl_u64map_put(&g->kept_at, id, g->nkept);
     g->kept[g->nkept++] = k;
     return k;
@@ -112,6 +123,7 @@ static void kept_remove(struct gate *g, struct kept *k)
         g->kept[slot] = last;
         nl_u64map_put(&g->kept_at, last->id, slot);
     }
+    free(k->ids);
     free(k->dep);
     free(k);
 }
@@ -193,6 +205,7 @@ void gate_destroy(struct gate *g)
     if (g == NULL)
         return;
     for (size_t i = 0; i < g->nkept; i++) {
+        free(g->kept[i]->ids);
         free(g->kept[i]->dep);
         free(g->kept[i]);
     }
@@ -255,8 +268,7 @@ int gate_reload(struct gate *g, struct nl_err *err)
         rc = nl_store_arrays_live(g->d.store, load_array, g, err);
     if (rc < 0)
         return rc;
-    /* Evaluated at the first settle: a job they wait for may have ended meanwhile. */
-    g->deps_dirty = g->nkept > 0;
+    /* Evaluated at the first settle (kept_add marked them): a job they wait for may have ended. */
     g->busy = g->narrays > 0;
     if (g->nkept > 0 || g->narrays > 0)
         log_info("gate: reloaded %zu held or waiting jobs and %zu live arrays", g->nkept,
@@ -451,6 +463,29 @@ static int dep_evaluate(struct gate *g, const char *text, const struct nl_store_
     return dep_walk(text, eval_clause, e, err);
 }
 
+static int collect_targets(const struct dep_clause *c, void *arg)
+{
+    struct kept *k = arg;
+    if (c->kind == DEP_SINGLETON)
+        k->singleton = true;
+    k->ids = xreallocarray(k->ids, k->nids + c->nids + 1, sizeof(*k->ids));
+    memcpy(k->ids + k->nids, c->ids, c->nids * sizeof(*k->ids));
+    k->nids += c->nids;
+    return 0;
+}
+
+/*
+ * The jobs k's dependency names. It parsed at submission; a stored one
+ * that no longer does counts as singleton ("any end concerns it"), so that
+ * every settle evaluates it and says why it cannot.
+ */
+static void kept_targets(struct kept *k)
+{
+    struct nl_err err = {0};
+    if (dep_walk(k->dep, collect_targets, k, &err) < 0)
+        k->singleton = true;
+}
+
 /* ---- checking and submitting ---- */
 
 bool gate_req_any(const struct gate_req *r)
@@ -497,11 +532,9 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
         struct nl_store_gate sg = {.job = rec->id, .held = r->held, .dependency = r->dependency};
         durable_check(nl_store_gate_put(g->d.store, &sg, err), "gate", err);
         struct kept *k = kept_add(g, rec->id, r->held, r->dependency);
-        if (r->dependency != NULL) {
-            /* The words until the first evaluation, at this iteration's settle. */
+        /* The words until the first evaluation, at this iteration's settle. */
+        if (r->dependency != NULL)
             snprintf(k->why, sizeof(k->why), "%s", r->dependency);
-            g->deps_dirty = true;
-        }
     }
     log_info("job=%llu submitted%s%s%s%s%s", (unsigned long long)rec->id, r->array ? " array " : "",
              r->array ? r->array : "", r->held ? " held" : "", r->dependency ? " dependency " : "",
@@ -582,8 +615,9 @@ static void evaluate_all(struct gate *g)
         if (i >= g->nkept)
             continue;
         struct kept *k = g->kept[i];
-        if (k->dep[0] == '\0')
+        if (k->dep[0] == '\0' || !k->dirty)
             continue;
+        k->dirty = false;
         struct nl_store_job rec;
         nl_store_job_init(&rec);
         struct nl_err err = {0};
@@ -601,6 +635,9 @@ static void evaluate_all(struct gate *g)
             free(k->dep);
             k->dep = xstrdup("");
             k->why[0] = '\0';
+            free(k->ids);
+            k->ids = NULL;
+            k->nids = 0;
             if (!k->held) {
                 let_go(g, k);
             } else {
@@ -810,6 +847,30 @@ static void task_ended(struct gate *g, const struct life_end *e)
         a->failed++;
 }
 
+/*
+ * The kept jobs this round's ends concern: those that name an ended job,
+ * and every singleton (the ended job may have been the one it waited for).
+ * In memory, so that an iteration with ends reads the store only for
+ * them, however many jobs wait.
+ */
+static void mark_concerned(struct gate *g)
+{
+    if (g->nends == 0)
+        return;
+    struct nl_u64map ended = {0};
+    for (size_t i = 0; i < g->nends; i++)
+        nl_u64map_put(&ended, g->ends[i].job, 1);
+    for (size_t i = 0; i < g->nkept; i++) {
+        struct kept *k = g->kept[i];
+        for (size_t j = 0; j < k->nids && !k->dirty; j++)
+            k->dirty = nl_u64map_get(&ended, k->ids[j], NULL);
+        if (k->singleton && k->dep[0] != '\0')
+            k->dirty = true;
+        g->deps_dirty |= k->dirty;
+    }
+    nl_u64map_release(&ended);
+}
+
 /* ---- the iteration ---- */
 
 void gate_settle(struct gate *g)
@@ -828,8 +889,7 @@ void gate_settle(struct gate *g)
             break;
         for (size_t i = 0; i < g->nends; i++)
             task_ended(g, &g->ends[i]);
-        if (g->nends > 0)
-            g->deps_dirty = true;
+        mark_concerned(g);
         g->nends = 0;
         if (g->deps_dirty) {
             g->deps_dirty = false;
@@ -916,6 +976,7 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err)
     durable_txn(g->d.dur);
     struct nl_store_gate sg = {.job = id, .held = false, .dependency = k->dep};
     durable_check(nl_store_gate_put(g->d.store, &sg, err), "release", err);
+    k->dirty = true;
     g->deps_dirty = true;
     return 0;
 }
