@@ -80,7 +80,6 @@ struct gate {
     struct life_end *ends;     /* ends to act on: life's and the gate's own */
     size_t nends, ends_cap;
     bool deps_dirty; /* a job ended or a dependency was added: evaluate */
-    bool busy;       /* an array has tasks to make beyond this iteration's budget */
 };
 
 /* ---- the vectors ---- */
@@ -269,7 +268,6 @@ int gate_reload(struct gate *g, struct nl_err *err)
     if (rc < 0)
         return rc;
     /* Evaluated at the first settle (kept_add marked them): a job they wait for may have ended. */
-    g->busy = g->narrays > 0;
     if (g->nkept > 0 || g->narrays > 0)
         log_info("gate: reloaded %zu held or waiting jobs and %zu live arrays", g->nkept,
                  g->narrays);
@@ -526,7 +524,6 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
         struct array *a = array_add(g, &sa);
         if (a != NULL)
             a->fresh = true;
-        g->busy = true;
     }
     if (r->held || r->dependency != NULL) {
         struct nl_store_gate sg = {.job = rec->id, .held = r->held, .dependency = r->dependency};
@@ -552,10 +549,8 @@ static void let_go(struct gate *g, struct kept *k)
     durable_txn(g->d.dur);
     durable_check(nl_store_gate_delete(g->d.store, id, &err), "gate", &err);
     kept_remove(g, k);
-    if (array_get(g, id) != NULL) {
-        g->busy = true; /* its tasks can be made now */
-        return;
-    }
+    if (array_get(g, id) != NULL)
+        return; /* an array job: its tasks are made from now on */
     struct nl_store_job rec;
     nl_store_job_init(&rec);
     if (nl_store_job_get(g->d.store, id, &rec, &err) < 0) {
@@ -784,7 +779,6 @@ static void array_cancel(struct gate *g, struct array *a)
         }
     }
     free(tasks);
-    g->busy = true; /* the array ends at settle once its last task has */
 }
 
 /* Make what the array's limit or window and the budget allow; end it when it is done. */
@@ -792,10 +786,8 @@ static void array_fill(struct gate *g, struct array *a, size_t *budget)
 {
     if (kept_get(g, a->id) != NULL)
         return; /* held or waiting itself: no task is made */
-    if (a->fresh) {
-        g->busy = true;
+    if (a->fresh)
         return;
-    }
     if (a->next >= a->set.count || a->cancelled) {
         if (a->live == 0)
             array_end(g, a);
@@ -807,10 +799,8 @@ static void array_fill(struct gate *g, struct array *a, size_t *budget)
     uint64_t want = cap - a->live;
     if (want > a->set.count - a->next)
         want = a->set.count - a->next;
-    if (want > *budget) {
-        want = *budget;
-        g->busy = true;
-    }
+    if (want > *budget)
+        want = *budget; /* the rest at the next iterations */
     if (want == 0)
         return;
     const struct nl_store_job *tmpl = array_tmpl(g, a);
@@ -878,7 +868,6 @@ void gate_settle(struct gate *g)
     if (!durable_available(g->d.dur))
         return;
     size_t budget = GATE_MAKE_BUDGET;
-    g->busy = false;
     for (int round = 0; round < SETTLE_ROUNDS_MAX; round++) {
         size_t n = 0;
         const struct life_end *le = life_ends(g->d.life, &n);
@@ -901,11 +890,6 @@ void gate_settle(struct gate *g)
     }
     for (size_t i = 0; i < g->narrays; i++)
         g->arrays[i]->fresh = false;
-}
-
-bool gate_busy(const struct gate *g)
-{
-    return g->busy;
 }
 
 /* ---- cancel, hold, release ---- */

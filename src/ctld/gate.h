@@ -52,7 +52,7 @@ struct now;
 /*
  * Tasks made per loop iteration, over all arrays: a task is one INSERT
  * and a scheduler entry (about 20 us), so 512 keep an iteration within
- * about 10 ms; the rest are made at the next iterations (gate_busy).
+ * about 10 ms; the rest are made at the next iterations (a tick is 100 ms).
  */
 #define GATE_MAKE_BUDGET 512
 /* The most jobs one --dependency may name. */
@@ -109,8 +109,6 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err);
 
 /* Before the COMMIT: act on this iteration's job ends, fill arrays. */
 void gate_settle(struct gate *g);
-/* Arrays have tasks to make that this iteration's budget did not allow. */
-bool gate_busy(const struct gate *g);
 
 /*
  * Add to a JOB object (docs/api.md) what the gate knows of rec: held,
