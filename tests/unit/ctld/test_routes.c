@@ -34,6 +34,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/health"},          {"GET", "/metrics"},
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
+            {"POST", "/v1/jobs/42/hold"},   {"DELETE", "/v1/jobs/42/hold"},
+            {"GET", "/v1/jobs/42/tasks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
@@ -94,7 +96,8 @@ static void test_routes_roles_and_body_limits(void **state)
     size_t n;
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
-        bool posts = strcmp(t[i].method, "POST") == 0;
+        /* A hold is a POST without a body (the job is the path). */
+        bool posts = strcmp(t[i].method, "POST") == 0 && strstr(t[i].pattern, "/hold") == NULL;
         /* Only POSTs take bodies; only health and metrics are public. */
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
