@@ -541,6 +541,8 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
 
 /* ---- handing jobs on, ending them ---- */
 
+static void end_kept(struct gate *g, uint64_t id, enum nl_job_state state, const char *reason);
+
 /* A kept job may run: no longer gated; to the scheduler unless it is an array job. */
 static void let_go(struct gate *g, struct kept *k)
 {
@@ -553,12 +555,14 @@ static void let_go(struct gate *g, struct kept *k)
         return; /* an array job: its tasks are made from now on */
     struct nl_store_job rec;
     nl_store_job_init(&rec);
+    int t = -1;
     if (nl_store_job_get(g->d.store, id, &rec, &err) < 0) {
         log_err("job=%llu released but unreadable: %s", (unsigned long long)id, err.msg);
+    } else if ((t = nl_tenants_find(g->d.tenants, rec.tenant)) < 0) {
+        /* As a reload does: a job of a tenant no longer configured cannot be scheduled. */
+        end_kept(g, id, NL_JOB_FAILED, "its tenant is no longer configured");
     } else {
-        int t = nl_tenants_find(g->d.tenants, rec.tenant);
-        rec.spec.tenant = t >= 0 ? (uint32_t)t : 0;
-        /* An unknown tenant is refused by the scheduler after COMMIT, which ends the job. */
+        rec.spec.tenant = (uint32_t)t;
         life_enqueue(g->d.life, id, &rec.spec, rec.submit_us);
         log_info("job=%llu eligible: to the scheduler", (unsigned long long)id);
     }
