@@ -426,7 +426,9 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                  .store = c->store,
                                  .dur = c->dur,
                                  .life = c->life,
-                                 .clock = &c->clock};
+                                 .clock = &c->clock,
+                                 .sched = c->sched,
+                                 .tenant_queue_max = c->cfg->tenant_queue_max};
     c->gate = gate_create(&gd);
     int rc = life_reload(c->life, err);
     if (rc == 0)

@@ -32,6 +32,7 @@
 #include "ctld/now.h"
 #include "nordlys/err.h"
 #include "nordlys/job.h"
+#include "nordlys/sched.h"
 #include "nordlys/tenant.h"
 #include "store/store.h"
 
@@ -815,6 +816,16 @@ static void array_fill(struct gate *g, struct array *a, size_t *budget)
         array_cancel(g, a);
         return;
     }
+    /*
+     * The tenant's queue bound holds for tasks as for submissions (the
+     * scheduler's count lags this iteration's tasks by at most the budget).
+     */
+    struct nl_tenant_usage use = {0};
+    nl_sched_tenant_usage(g->d.sched, (uint32_t)tenant, &use);
+    if (g->d.tenant_queue_max > 0 && use.jobs_pending >= g->d.tenant_queue_max)
+        return; /* made once some of the tenant's pending jobs have started or ended */
+    if (g->d.tenant_queue_max > 0 && want > g->d.tenant_queue_max - use.jobs_pending)
+        want = g->d.tenant_queue_max - use.jobs_pending;
     for (uint64_t i = 0; i < want; i++)
         make_task(g, a, tmpl, tenant);
     *budget -= want;

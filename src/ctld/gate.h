@@ -42,6 +42,7 @@ struct durable;
 struct gate;
 struct life;
 struct nl_err;
+struct nl_sched;
 struct nl_store;
 struct nl_store_job;
 struct nl_tenants;
@@ -67,6 +68,13 @@ struct gate_deps {
     struct durable *dur;
     struct life *life;
     struct now *clock;
+    /*
+     * Read only: a tenant's pending jobs, so that an array makes no task
+     * while its tenant has tenant_queue_max jobs pending (nordlysd
+     * --tenant-queue-max bounds submissions; arrays must not get round it).
+     */
+    const struct nl_sched *sched;
+    uint64_t tenant_queue_max;
 };
 
 /* What a submission asks of the gate (strings borrowed). */

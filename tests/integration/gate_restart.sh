@@ -5,7 +5,8 @@
 # or made twice: every index of the array runs exactly once, the array has
 # exactly one task row per index, the dependents run once their
 # dependencies are met, the held job is still held, and the large array is
-# still the two rows it was (no task made) until it is cancelled.
+# still the two rows it was (no task made) until it is cancelled. Last, an
+# array makes no task beyond its tenant's queue bound (--tenant-queue-max).
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -71,4 +72,18 @@ nl_ctld_stop
 nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS
 nl_http GET "/v1/jobs/$Y"
 nl_expect 200 '.job.state == "COMPLETED" and .job.array.made == 20'
+
+# The tenant's queue bound holds for an array's tasks: with --tenant-queue-max 3 and tasks
+# that each need the whole facility, one runs and 3 wait; the rest are not made.
+nl_ctld_stop
+nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS --tenant-queue-max 3
+nl_wait "/v1/nodes?state=up&limit=100" '(.nodes | length) == 4'
+Q=$(sub --array 0-9 --gpus 16 -- sleep 60)
+nl_wait "/v1/jobs/$Q" '.job.array.made >= 4 and .job.array.live == 4'
+nl_http POST /v1/jobs '{"command":["true"]}'
+nl_expect 429 '.error.code == "queue_full"'
+nl_http GET "/v1/jobs/$Q"
+nl_expect 200 '.job.array.made == 4'
+$C cancel "$Q" >/dev/null || nl_fail "cancel $Q"
+wait_state "$Q" CANCELLED
 echo "gate_restart: ok"
