@@ -982,6 +982,17 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err)
 
 /* ---- reading ---- */
 
+void gate_counts(const struct gate *g, struct gate_counts *out)
+{
+    *out = (struct gate_counts){.arrays = g->narrays, .tasks = g->task_of.n};
+    for (size_t i = 0; i < g->nkept; i++) {
+        if (g->kept[i]->held)
+            out->held++;
+        else if (g->kept[i]->dep[0] != '\0')
+            out->dependency++;
+    }
+}
+
 int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task, struct nl_err *err)
 {
     int rc = nl_store_array_task_find(g->d.store, id, index, task, err);

@@ -118,6 +118,16 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err);
 /* Before the COMMIT: act on this iteration's job ends, fill arrays. */
 void gate_settle(struct gate *g);
 
+/* What the gate keeps now, for /metrics. */
+struct gate_counts {
+    uint64_t held;       /* held (a held job waiting on a dependency too) */
+    uint64_t dependency; /* waiting on a dependency, not held */
+    uint64_t arrays;     /* live array jobs */
+    uint64_t tasks;      /* their tasks made and not ended */
+};
+
+void gate_counts(const struct gate *g, struct gate_counts *out);
+
 /*
  * Add to a JOB object (docs/api.md) what the gate knows of rec: held,
  * dependency, the array fields, and the reason of a job it keeps.

@@ -129,6 +129,9 @@ wait_state "$BIG" CANCELLED
 LATER=$(sub -- true)
 wait_state "$LATER" COMPLETED
 jq_is "$P" '.job.state == "PENDING" and .job.reason == "Held" and .job.start_time == null'
+# Counted in /metrics as held (and in the queue: it is listed PENDING).
+curl -sf "$NL_URL/metrics" | grep -q '^nordlys_gate_jobs{kind="held"} 1$' ||
+    nl_fail "metrics: $(curl -sf "$NL_URL/metrics" | grep gate)"
 # Another tenant's user may neither hold nor release it (403, audited), nor see its tasks.
 T_uk=$(nl_token "$NL_STATE" --user bob --role user --tenant uk --unix-user nobody --ttl 1h)
 NORDLYS_TOKEN=$T_uk nl_cli release "$P"
