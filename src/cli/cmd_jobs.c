@@ -442,13 +442,16 @@ static const struct cli_spec cancel_spec = {
         .max_pos = SIZE_MAX,
 };
 
-static void print_cancelled(int64_t id, const json_t *answer)
+static void print_cancelled(const json_t *answer)
 {
-    const char *state = cli_json_str(json_object_get(answer, "job"), "state");
+    const json_t *job = json_object_get(answer, "job");
+    const char *state = cli_json_str(job, "state");
+    char ref[320];
+    cli_jobref_format(job, ref, sizeof(ref));
     if (strcmp(state, "CANCELLED") == 0)
-        printf("cancelled job %lld\n", (long long)id);
+        printf("cancelled job %s\n", ref);
     else
-        printf("cancelling job %lld (%s)\n", (long long)id, state);
+        printf("cancelling job %s (%s)\n", ref, state);
 }
 
 /*
@@ -461,17 +464,15 @@ static int cancel_all(struct cli_client *c, const int64_t *ids, const int64_t *i
 {
     int rc = NL_CLI_OK;
     for (size_t i = 0; i < n; i++) {
-        char path[64];
+        char path[96];
         json_t *answer = NULL;
-        int64_t id = 0;
-        int one = cli_jobref_resolve(c, ids[i], index[i], &id);
-        snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
-        if (one == NL_CLI_OK)
-            one = cli_client_call(c, "DELETE", path, NULL, &answer);
+        /* A task, made or not yet, through its array's tasks endpoint (docs/api.md). */
+        cli_jobref_path(ids[i], index[i], path, sizeof(path));
+        int one = cli_client_call(c, "DELETE", path, NULL, &answer);
         if (one == NL_CLI_OK && json)
             cli_print_json(answer);
         else if (one == NL_CLI_OK)
-            print_cancelled(id, answer);
+            print_cancelled(answer);
         json_decref(answer);
         if (one == NL_CLI_UNREACHABLE)
             return one;

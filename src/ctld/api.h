@@ -69,6 +69,7 @@ int api_gate_fields(json_t *body, struct gate_req *r, struct nl_err *err, const 
 void api_job_hold(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_release(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_tasks(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_task_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
 
 /* ---- api_security.c ---- */
 

@@ -21,6 +21,7 @@
 #include "ctld/gate.h"
 #include "ctld/http.h"
 #include "ctld/job_json.h"
+#include "ctld/life.h"
 #include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "nordlys/job.h"
@@ -126,20 +127,73 @@ static json_t *unmade_task(struct ctld *c, const struct nl_store_job *array, uin
     return o;
 }
 
-void api_job_tasks(struct ctld *c, struct http_req *req, const struct route_params *p)
+/* ?index=N of a tasks request: 0 and *out, or answered 400 and -1. */
+static int task_index(struct ctld *c, struct http_req *req, uint32_t *out)
 {
-    struct nl_store_job rec, task;
-    nl_store_job_init(&rec);
-    nl_store_job_init(&task);
-    struct nl_err err = {0};
     const char *index = http_req_query(req, "index");
     char *end = NULL;
     unsigned long v = index ? strtoul(index, &end, 10) : 0;
     if (index == NULL || index[0] < '0' || index[0] > '9' || *end != '\0' || v > UINT32_MAX) {
         api_error(c, req, 400, "invalid_field", "index", "index: '%.40s' is not an array index",
                   index ? index : "");
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+void api_task_cancel(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    uint32_t index = 0;
+    uint64_t id = 0;
+    if (task_index(c, req, &index) < 0 || owned_job(c, req, p->id, "cancel", &rec) < 0)
+        goto out;
+    snprintf(c->call.target, sizeof(c->call.target), "job %llu_%u", (unsigned long long)p->id,
+             index);
+    int rc = gate_task_find(c->gate, p->id, index, &id, &err);
+    if (rc == 1) {
+        /* Not made yet: made now, CANCELLED. */
+        rc = gate_cancel_unmade(c->gate, p->id, index, &id, &err);
+    } else if (rc == 0) {
+        if (nl_store_job_get(c->store, id, &rec, &err) < 0) {
+            api_err_reply(c, req, &err, NULL);
+            goto out;
+        }
+        if (nl_job_state_terminal(rec.state)) {
+            api_error(c, req, 409, "conflict", "index", "job %llu_%u: already %s",
+                      (unsigned long long)p->id, index, nl_job_state_name(rec.state));
+            goto out;
+        }
+        rc = gate_has(c->gate, id) ? gate_cancel(c->gate, id, &err)
+                                   : life_cancel(c->life, id, &err);
+    }
+    if (rc < 0) {
+        api_err_reply(c, req, &err, "index");
         goto out;
     }
+    if (nl_store_job_get(c->store, id, &rec, &err) < 0) {
+        api_err_reply(c, req, &err, NULL);
+        goto out;
+    }
+    json_t *job = job_json(c, &rec);
+    json_object_set_new(job, "cancel", json_string(rc == 0 ? "cancelled" : "killing"));
+    api_reply(c, req, 200, json_pack("{s:o}", "job", job));
+out:
+    nl_store_job_release(&rec);
+}
+
+void api_job_tasks(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    struct nl_store_job rec, task;
+    nl_store_job_init(&rec);
+    nl_store_job_init(&task);
+    struct nl_err err = {0};
+    uint32_t v = 0;
+    if (task_index(c, req, &v) < 0)
+        goto out;
     if (owned_job(c, req, p->id, "see", &rec) < 0)
         goto out;
     uint64_t id = 0;

@@ -18,6 +18,7 @@ static const struct route route_table[] = {
         {"POST", "/v1/jobs/{id}/hold", api_job_hold, ROLE_USER, 0},
         {"DELETE", "/v1/jobs/{id}/hold", api_job_release, ROLE_USER, 0},
         {"GET", "/v1/jobs/{id}/tasks", api_job_tasks, ROLE_USER, 0},
+        {"DELETE", "/v1/jobs/{id}/tasks", api_task_cancel, ROLE_USER, 0},
         {"GET", "/v1/facility", api_facility, ROLE_READER, 0},
         {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
         {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},

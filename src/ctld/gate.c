@@ -59,6 +59,7 @@ struct array {
     uint64_t next;             /* tasks made */
     uint64_t live;             /* made, not ended */
     uint64_t ok, failed, gone; /* ended tasks: COMPLETED, FAILED/TIMEOUT/NODE_FAIL, CANCELLED */
+    uint64_t ahead;            /* tasks made out of order (cancelled before their turn) past next */
     bool cancelled;
     /*
      * Submitted in this iteration: its first tasks are made from the next
@@ -234,7 +235,8 @@ struct load_tasks {
 static int load_task(uint64_t id, uint32_t index, enum nl_job_state state, void *arg)
 {
     struct load_tasks *x = arg;
-    (void)index;
+    if (nl_idxset_pos(&x->a->set, index) >= (int64_t)x->a->next)
+        x->a->ahead++;
     if (!nl_job_state_terminal(state)) {
         x->a->live++;
         nl_u64map_put(&x->g->task_of, id, x->a->id);
@@ -710,33 +712,55 @@ static char *task_env(const struct nl_store_job *tmpl, const struct array *a, ui
     return text;
 }
 
-/* Make the array's next task: its row (a copy of the template), and hand it to the scheduler. */
-static int make_task(struct gate *g, struct array *a, const struct nl_store_job *tmpl, int tenant)
+/* Insert task index of a (a copy of the template tmpl, of tenant) in the transaction; its id. */
+static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_store_job *tmpl,
+                            int tenant, uint32_t index, struct nl_store_job *t)
 {
-    uint32_t index = nl_idxset_nth(&a->set, a->next);
-    struct nl_store_job t;
-    nl_store_job_init(&t);
-    memcpy(t.name, tmpl->name, sizeof(t.name));
-    memcpy(t.tenant, tmpl->tenant, sizeof(t.tenant));
-    memcpy(t.run_as, tmpl->run_as, sizeof(t.run_as));
-    t.spec = tmpl->spec;
-    t.spec.tenant = (uint32_t)tenant;
-    t.submit_us = tmpl->submit_us; /* a task has waited since its array was submitted */
-    t.command_json = xstrdup(tmpl->command_json);
-    t.env_json = task_env(tmpl, a, index);
-    t.cwd = tmpl->cwd ? xstrdup(tmpl->cwd) : NULL;
-    t.memory_max_bytes = tmpl->memory_max_bytes;
-    t.pids_max = tmpl->pids_max;
+    nl_store_job_init(t);
+    memcpy(t->name, tmpl->name, sizeof(t->name));
+    memcpy(t->tenant, tmpl->tenant, sizeof(t->tenant));
+    memcpy(t->run_as, tmpl->run_as, sizeof(t->run_as));
+    t->spec = tmpl->spec;
+    t->spec.tenant = (uint32_t)tenant;
+    t->submit_us = tmpl->submit_us; /* a task has waited since its array was submitted */
+    t->command_json = xstrdup(tmpl->command_json);
+    t->env_json = task_env(tmpl, a, index);
+    t->cwd = tmpl->cwd ? xstrdup(tmpl->cwd) : NULL;
+    t->memory_max_bytes = tmpl->memory_max_bytes;
+    t->pids_max = tmpl->pids_max;
     struct nl_err err = {0};
     durable_txn(g->d.dur);
-    durable_check(life_insert(g->d.life, &t, &err), "array task", &err);
-    durable_check(nl_store_job_set_array(g->d.store, t.id, a->id, index, &err), "array task", &err);
+    durable_check(life_insert(g->d.life, t, &err), "array task", &err);
+    durable_check(nl_store_job_set_array(g->d.store, t->id, a->id, index, &err), "array task",
+                  &err);
+    return t->id;
+}
+
+/*
+ * Make the array's next task and hand it to the scheduler; false when no
+ * index is left (the last ones were made already, cancelled ahead of
+ * their turn: counted then, skipped now).
+ */
+static bool make_task(struct gate *g, struct array *a, const struct nl_store_job *tmpl, int tenant)
+{
+    uint64_t made = 0;
+    struct nl_err err = {0};
+    while (a->ahead > 0 && a->next < a->set.count &&
+           nl_store_array_task_find(g->d.store, a->id, nl_idxset_nth(&a->set, a->next), &made,
+                                    &err) == 0) {
+        a->next++;
+        a->ahead--;
+    }
+    if (a->next >= a->set.count)
+        return false;
+    struct nl_store_job t;
+    insert_task(g, a, tmpl, tenant, nl_idxset_nth(&a->set, a->next), &t);
     a->next++;
     a->live++;
     nl_u64map_put(&g->task_of, t.id, a->id);
     life_enqueue(g->d.life, t.id, &t.spec, t.submit_us);
     nl_store_job_release(&t);
-    return 0;
+    return true;
 }
 
 /* The array's aggregate end, once every task it will have has ended. */
@@ -752,7 +776,7 @@ static void array_end(struct gate *g, struct array *a)
              "array: %llu completed, %llu failed, %llu cancelled, %llu "
              "never made",
              (unsigned long long)a->ok, (unsigned long long)a->failed, (unsigned long long)a->gone,
-             (unsigned long long)(a->set.count - a->next));
+             (unsigned long long)(a->set.count - a->next - a->ahead));
     end_kept(g, a->id, state, reason);
     array_remove(g, a);
 }
@@ -826,9 +850,10 @@ static void array_fill(struct gate *g, struct array *a, size_t *budget)
         return; /* made once some of the tenant's pending jobs have started or ended */
     if (g->d.tenant_queue_max > 0 && want > g->d.tenant_queue_max - use.jobs_pending)
         want = g->d.tenant_queue_max - use.jobs_pending;
-    for (uint64_t i = 0; i < want; i++)
-        make_task(g, a, tmpl, tenant);
-    *budget -= want;
+    uint64_t n = 0;
+    while (n < want && make_task(g, a, tmpl, tenant))
+        n++;
+    *budget -= n;
     struct nl_err err = {0};
     struct nl_store_array sa = {.job = a->id, .spec = a->spec, .next = a->next};
     durable_check(nl_store_array_put(g->d.store, &sa, &err), "array", &err);
@@ -1009,6 +1034,31 @@ int gate_task_find(struct gate *g, uint64_t id, uint32_t index, uint64_t *task, 
     }
     return nl_err_set(err, -ENOENT, "job %llu_%u: no such array task", (unsigned long long)id,
                       index);
+}
+
+int gate_cancel_unmade(struct gate *g, uint64_t id, uint32_t index, uint64_t *task,
+                       struct nl_err *err)
+{
+    struct array *a = array_get(g, id);
+    int64_t pos = a ? nl_idxset_pos(&a->set, index) : -1;
+    uint64_t made = 0;
+    if (pos < (int64_t)(a ? a->next : 0) || a->cancelled ||
+        nl_store_array_task_find(g->d.store, id, index, &made, NULL) == 0)
+        return nl_err_set(err, -ENOENT, "job %llu_%u: no task still to be made",
+                          (unsigned long long)id, index);
+    const struct nl_store_job *tmpl = array_tmpl(g, a);
+    int tenant = tmpl ? nl_tenants_find(g->d.tenants, tmpl->tenant) : -1;
+    if (tenant < 0)
+        return nl_err_set(err, -EIO, "job %llu: its template or tenant is gone",
+                          (unsigned long long)id);
+    /* Made now, out of turn, and ended at once: the array skips it when its turn comes. */
+    struct nl_store_job t;
+    *task = insert_task(g, a, tmpl, tenant, index, &t);
+    nl_store_job_release(&t);
+    end_kept(g, *task, NL_JOB_CANCELLED, "cancelled before its array made it");
+    a->gone++;
+    a->ahead++;
+    return 0;
 }
 
 /* The "array" object of an array job (a live one from memory, an ended one from the store). */

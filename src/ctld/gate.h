@@ -118,6 +118,14 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err);
 /* Before the COMMIT: act on this iteration's job ends, fill arrays. */
 void gate_settle(struct gate *g);
 
+/*
+ * Cancel task index of array id before the array has made it (gate_task_find
+ * said 1): its row is made now, CANCELLED, and the array skips it; *task its
+ * id. -ENOENT when there is no such task still to be made.
+ */
+int gate_cancel_unmade(struct gate *g, uint64_t id, uint32_t index, uint64_t *task,
+                       struct nl_err *err);
+
 /* What the gate keeps now, for /metrics. */
 struct gate_counts {
     uint64_t held;       /* held (a held job waiting on a dependency too) */

@@ -11,7 +11,8 @@
 # SLURM_ARRAY_TASK_ID and NORDLYS_ARRAY_JOB_ID right; queue shows the
 # pending array compactly (ID_[N-999%10]); show ID_INDEX finds a task;
 # the array job ends COMPLETED with its counts. Then a small array is
-# cancelled as a whole mid-run, and a task of another one alone.
+# cancelled as a whole mid-run, a task of another one alone, and a task of
+# a third before the array has made it (skipped when its turn comes).
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -108,4 +109,21 @@ nl_http GET "/v1/jobs/$D/tasks?index=0"
 nl_expect 200 '.job.state == "RUNNING"'
 nl_cli cancel "$D"
 nl_wait "/v1/jobs/$D" '.job.state == "CANCELLED" and .job.array.cancelled_tasks == null'
+# ---- a task cancelled before its array made it: made CANCELLED now, skipped later ----
+E=$($C submit --parsable --hold --array 0-5%2 -- true) || nl_fail "submit array E"
+nl_cli cancel "${E}_4"
+[ "$NL_RC" = 0 ] || nl_fail "cancel ${E}_4 (not made yet): $NL_ERR"
+printf '%s\n' "$NL_OUT" | grep -q "^cancelled job ${E}_4$" || nl_fail "cancel ${E}_4: $NL_OUT"
+nl_http GET "/v1/jobs/$E/tasks?index=4"
+nl_expect 200 '.job.state == "CANCELLED" and .job.exit_reason == "cancelled before its array made it"'
+nl_cli cancel "${E}_4"
+[ "$NL_RC" = 1 ] || nl_fail "second cancel of ${E}_4: rc $NL_RC"
+nl_cli cancel "${E}_9"
+[ "$NL_RC" = 1 ] || nl_fail "cancel of an index not in the array: rc $NL_RC"
+$C release "$E" >/dev/null || nl_fail "release $E"
+nl_wait "/v1/jobs/$E" '.job.state == "CANCELLED"'
+nl_expect 200 '(.job.exit_reason | contains("array: 5 completed, 0 failed, 1 cancelled, 0 never made"))'
+nl_http GET "/v1/jobs?limit=1000"
+[ "$(nl_json "[.jobs[] | select(.array_job_id == $E and .id != $E) | .array_task_id] | sort == [0,1,2,3,4,5]")" = true ] ||
+    nl_fail "array $E's task rows: $(nl_json "[.jobs[] | select(.array_job_id == $E) | .array_task_id]")"
 echo "gate_array: ok"

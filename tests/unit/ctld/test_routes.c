@@ -35,7 +35,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
             {"POST", "/v1/jobs/42/hold"},   {"DELETE", "/v1/jobs/42/hold"},
-            {"GET", "/v1/jobs/42/tasks"},
+            {"GET", "/v1/jobs/42/tasks"},   {"DELETE", "/v1/jobs/42/tasks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
