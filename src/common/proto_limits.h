@@ -138,6 +138,14 @@
  * last NL_PROTO_OUTPUT_TAIL_MAX bytes: older ones would only be dropped.
  */
 #define NL_PROTO_OUTPUT_TAIL_MAX (1024u * 1024u)
+/*
+ * Entries of one sync's output list: 4,096 (at most some 800 KB of JSON
+ * around the bytes), so that a sync with output stays
+ * NL_PROTO_OUTPUT_BODY_ROOM below NL_PROTO_BODY_MAX.
+ */
+#define NL_PROTO_OUTPUT_ENTRIES_MAX 4096u
+/* Room a sync body leaves for its output list; a sync with less room ships none. */
+#define NL_PROTO_OUTPUT_BODY_ROOM (3u * 1024u * 1024u)
 /* A signal a sync answer or a launch may carry: 1..64 (Linux's SIGRTMAX). */
 #define NL_PROTO_SIGNAL_MAX 64
 
