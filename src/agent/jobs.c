@@ -99,6 +99,7 @@ struct job_ctl {
     int64_t warn_before_us;
     int64_t started_us;        /* monotonic: its keeper was forked (limits count from it) */
     int64_t limit_at_us;       /* monotonic time of its time limit, 0 none */
+    int64_t noop_end_us;       /* a no-op's natural end (monotonic) */
 };
 
 struct job {
@@ -566,6 +567,8 @@ static void start_noop(struct agent_jobs *t, struct job *j, const struct proto_l
 {
     j->noop = true;
     int64_t now = nl_clock_monotonic_us();
+    j->ctl.started_us = now;
+    j->ctl.noop_end_us = now + (int64_t)(secs * 1e6);
     if (l->time_limit_s > 0 && l->time_limit_s < secs)
         set_deadline(t, j, DL_TIME_LIMIT, now + seconds_us(l->time_limit_s));
     else
@@ -1398,12 +1401,15 @@ static void control_limit(struct agent_jobs *t, const struct proto_control *c)
     for (size_t s = 0; s < t->bytag.cap; s++) {
         struct job *j = job_in_slot(&t->bytag, s);
         if (j == NULL || j->id != c->job || j->run != c->run || j->state != JOB_RUNNING ||
-            j->noop || j->pend != NULL)
+            j->pend != NULL)
             continue;
         j->ctl.limit_at_us = j->ctl.started_us + seconds_us(c->time_limit_s);
         log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: time limit now %g s", j->id, j->run,
                  j->node, c->time_limit_s);
-        arm_limit(t, j);
+        if (!j->noop)
+            arm_limit(t, j);
+        else if (j->ctl.limit_at_us < j->ctl.noop_end_us)
+            set_deadline(t, j, DL_TIME_LIMIT, j->ctl.limit_at_us);
     }
 }
 
