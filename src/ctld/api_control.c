@@ -80,13 +80,28 @@ static void reply_job(struct ctld *c, struct http_req *req, uint64_t id, const c
     nl_store_job_release(&rec);
 }
 
-/* An error of the life cycle: -EALREADY and -EBUSY are a state's refusal (409). */
-static void life_err_reply(struct ctld *c, struct http_req *req, struct nl_err *err,
-                           const char *field)
+/*
+ * An error of the life cycle or the scheduler, whose message starts with
+ * its field ("gpus: 96 exceeds ..."): -EALREADY and -EBUSY are a state's
+ * refusal (409); a bad reference inside a request (-ENOENT) is the
+ * request's fault (400). The field is the API's name for it.
+ */
+static void life_err_reply(struct ctld *c, struct http_req *req, struct nl_err *err)
 {
+    char field[48];
+    snprintf(field, sizeof(field), "%.40s", err->msg);
+    char *colon = strchr(field, ':');
+    if (colon != NULL)
+        *colon = '\0';
+    if (strcmp(field, "time_limit") == 0)
+        snprintf(field, sizeof(field), "time_limit_s");
+    if (colon == NULL || strchr(field, ' ') != NULL)
+        field[0] = '\0';
     if (err->code == -EALREADY || err->code == -EBUSY)
-        return api_error(c, req, 409, "conflict", field, "%s", err->msg);
-    api_err_reply(c, req, err, field);
+        return api_error(c, req, 409, "conflict", field[0] ? field : NULL, "%s", err->msg);
+    if (err->code == -ENOENT)
+        err->code = -EINVAL;
+    api_err_reply(c, req, err, field[0] ? field : NULL);
 }
 
 /* ---- requeue ---- */
@@ -118,9 +133,7 @@ void api_job_requeue(struct ctld *c, struct http_req *req, const struct route_pa
     }
     int rc = life_requeue(c->life, &rec, &err);
     if (rc < 0) {
-        char field[32] = "";
-        snprintf(field, sizeof(field), "%s", err.code == -EINVAL ? "" : "state");
-        life_err_reply(c, req, &err, field[0] ? field : NULL);
+        life_err_reply(c, req, &err);
         goto out;
     }
     reply_job(c, req, p->id, "requeue", json_string(rc == 0 ? "pending" : "killing"));
@@ -204,16 +217,7 @@ void api_job_update(struct ctld *c, struct http_req *req, const struct route_par
         rec.spec.requeue = want.spec.requeue;
     int rc = life_update(c->life, &rec, &err);
     if (rc < 0) {
-        char field[64];
-        snprintf(field, sizeof(field), "%.40s", err.msg);
-        char *colon = strchr(field, ':');
-        if (colon != NULL)
-            *colon = '\0';
-        if (strcmp(field, "time_limit") == 0)
-            snprintf(field, sizeof(field), "time_limit_s");
-        if (err.code == -ENOENT)
-            err.code = -EINVAL; /* a bad reference inside a request is the request's fault */
-        life_err_reply(c, req, &err, colon ? field : NULL);
+        life_err_reply(c, req, &err);
         goto out;
     }
     json_t *changed = json_array();
