@@ -102,10 +102,16 @@ static void tail_drop(struct outtail *o, size_t pos)
         nl_u64map_put(&o->index, o->tails[pos]->job, pos + 1);
 }
 
-/* Keep the total within its bound: forget the jobs written to longest ago, but never keep. */
+/*
+ * Keep the total within its bound: forget the jobs written to longest ago,
+ * never keep, down to 7/8 of the bound, so that the O(jobs) scan runs once
+ * per eighth of the bound written, not once per chunk.
+ */
 static void evict(struct outtail *o, const struct tail *keep)
 {
-    while (o->total_max > 0 && o->total > o->total_max && o->n > 1) {
+    if (o->total_max == 0 || o->total <= o->total_max)
+        return;
+    while (o->total > o->total_max - o->total_max / 8 && o->n > 1) {
         size_t oldest = o->n;
         for (size_t i = 0; i < o->n; i++)
             if (o->tails[i] != keep &&
