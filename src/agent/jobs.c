@@ -168,6 +168,7 @@ struct agent_jobs {
     struct proto_output *ship_list; /* the last jobs_output list, and its bytes */
     size_t cap_ship_list;
     uint8_t *ship_buf;
+    size_t ship_next; /* the slot the next jobs_output starts at (round robin) */
     bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
     /*
@@ -1466,13 +1467,20 @@ size_t jobs_output(struct agent_jobs *t, uint64_t seq, const struct proto_output
         return 0;
     if (t->ship_buf == NULL)
         t->ship_buf = xmalloc(NL_PROTO_OUTPUT_SYNC_MAX);
-    for (size_t s = 0; s < t->bytag.cap && used < NL_PROTO_OUTPUT_SYNC_MAX; s++) {
-        struct job *j = job_in_slot(&t->bytag, s);
+    /*
+     * Round robin: a sync whose budget ran out stops at a slot, and the next
+     * starts there, so that a few chatty runs never starve the others (nor
+     * hold the exits of runs waiting for their last bytes).
+     */
+    size_t cap = t->bytag.cap, start = cap ? t->ship_next % cap : 0, k = 0;
+    for (; k < cap && used < NL_PROTO_OUTPUT_SYNC_MAX && n < NL_PROTO_OUTPUT_ENTRIES_MAX; k++) {
+        struct job *j = job_in_slot(&t->bytag, (start + k) % cap);
         if (j == NULL || !j->ctl.shipping)
             continue;
         used += ship_stream(t, j, 0, seq, &n, used);
         used += ship_stream(t, j, 1, seq, &n, used);
     }
+    t->ship_next = k < cap ? start + k : 0;
     *out = t->ship_list;
     return n;
 }
