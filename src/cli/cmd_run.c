@@ -43,6 +43,7 @@
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 #include "opt.h"
+#include "retry.h"
 
 /* Exit statuses of `nordlys run` for a job that did not end by its own exit (see above). */
 #define RUN_EXIT_TIMEOUT   124
@@ -94,14 +95,17 @@ struct follow_stream {
  * bytes), or the request's failure.
  */
 static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *st, size_t *got,
-                       char *state, size_t size, struct nl_err *err)
+                       char *state, size_t size, bool *transient, struct nl_err *err)
 {
     char path[128];
     snprintf(path, sizeof(path), "/v1/jobs/%lld/output?stream=%s&offset=%llu", (long long)id,
              st->name, (unsigned long long)st->offset);
     json_t *a = NULL;
-    int rc = cli_client_request(c, "GET", path, NULL, &a, err);
+    struct cli_outcome oc = {0};
+    int rc = cli_client_send(c, "GET", path, NULL, NULL, &a, &oc, err);
     *got = 0;
+    /* Worth waiting out: the controller down or restarting, a 503 while its store cannot write. */
+    *transient = rc != NL_CLI_OK && cli_retry_worth(oc.kind, oc.status);
     if (rc != NL_CLI_OK)
         return rc;
     const char *data = cli_json_str(a, "data");
@@ -143,9 +147,21 @@ static int job_status(struct cli_client *c, int64_t id)
     char path[64];
     snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
     json_t *a = NULL;
-    int rc = cli_client_call(c, "GET", path, NULL, &a);
-    if (rc != NL_CLI_OK)
-        return rc;
+    int rc;
+    for (unsigned attempt = 0;; attempt++) {
+        struct cli_outcome oc = {0};
+        struct nl_err err = {0};
+        rc = cli_client_send(c, "GET", path, NULL, NULL, &a, &oc, &err);
+        if (rc == NL_CLI_OK)
+            break;
+        if (!cli_retry_worth(oc.kind, oc.status)) {
+            fprintf(stderr, "nordlys: %s\n", err.msg);
+            return rc;
+        }
+        if (attempt % 10 == 0)
+            fprintf(stderr, "nordlys: %s; trying again\n", err.msg);
+        sleep_ms(POLL_MAX_MS);
+    }
     const json_t *job = json_object_get(a, "job");
     const char *state = cli_json_str(job, "state");
     double code = cli_json_num(job, "exit_code"), sig = cli_json_num(job, "exit_signal");
@@ -201,10 +217,11 @@ static int follow(struct cli_client *c, int64_t id, bool until_end, bool cancel_
         int rc = NL_CLI_OK;
         for (int i = 0; i < (want_err ? 2 : 1) && rc == NL_CLI_OK; i++) {
             size_t got = 0;
+            bool transient = false;
             struct nl_err err = {0};
-            rc = follow_once(c, id, &st[i], &got, state, sizeof(state), &err);
+            rc = follow_once(c, id, &st[i], &got, state, sizeof(state), &transient, &err);
             total += got;
-            if (rc != NL_CLI_OK && (!answered || rc != NL_CLI_UNREACHABLE)) {
+            if (rc != NL_CLI_OK && (!answered || !transient)) {
                 fprintf(stderr, "nordlys: %s\n", err.msg);
                 return rc;
             }
