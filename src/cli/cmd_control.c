@@ -44,8 +44,8 @@ static int64_t *parse_ids(const char *cmd, const struct cli_args *args, size_t f
  * print (or as JSON). A refusal is reported and the rest still go; an
  * unreachable controller stops at once.
  */
-static int each_job(struct cli_client *c, const char *method, const char *suffix, const json_t *body,
-                    const int64_t *ids, size_t n, bool json,
+static int each_job(struct cli_client *c, const char *method, const char *suffix,
+                    const json_t *body, const int64_t *ids, size_t n, bool json,
                     void (*print)(int64_t id, const json_t *answer))
 {
     int rc = NL_CLI_OK;
@@ -69,7 +69,13 @@ static int each_job(struct cli_client *c, const char *method, const char *suffix
 
 /* ---- cancel ---- */
 
-enum { CAN_NAME, CAN_STATE, CAN_TENANT, CAN_USER, CAN_COUNT };
+enum {
+    CAN_NAME,
+    CAN_STATE,
+    CAN_TENANT,
+    CAN_USER,
+    CAN_COUNT
+};
 
 static const struct cli_opt cancel_opts[CAN_COUNT] = {
         [CAN_NAME] = {"name", "NAME", "cancel every live job named NAME"},
@@ -219,7 +225,15 @@ out:
 
 /* ---- update ---- */
 
-enum { UPD_TIME, UPD_GPUS, UPD_NAME, UPD_GRACE, UPD_REQUEUE, UPD_NO_REQUEUE, UPD_COUNT };
+enum {
+    UPD_TIME,
+    UPD_GPUS,
+    UPD_NAME,
+    UPD_GRACE,
+    UPD_REQUEUE,
+    UPD_NO_REQUEUE,
+    UPD_COUNT
+};
 
 static const struct cli_opt update_opts[UPD_COUNT] = {
         [UPD_TIME] = {"time", "LIMIT", "new time limit (a running job: lower only)"},

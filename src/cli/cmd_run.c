@@ -114,8 +114,9 @@ static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *s
     long n = b64_decode(data, len, bytes);
     double skipped = cli_json_num(a, "skipped");
     if (skipped > 0)
-        fprintf(stderr, "nordlys: %.0f bytes of the job's %s were skipped (the controller keeps "
-                        "the last 1 MiB)\n",
+        fprintf(stderr,
+                "nordlys: %.0f bytes of the job's %s were skipped (the controller keeps "
+                "the last 1 MiB)\n",
                 skipped, st->name);
     if (n > 0) {
         fwrite(bytes, 1, (size_t)n, st->to);
@@ -276,7 +277,11 @@ int cmd_run(int argc, char **argv)
 
 /* ---- nordlys output ---- */
 
-enum { OUT_FOLLOW, OUT_STDERR, OUT_COUNT };
+enum {
+    OUT_FOLLOW,
+    OUT_STDERR,
+    OUT_COUNT
+};
 
 static const struct cli_opt output_opts[OUT_COUNT] = {
         [OUT_FOLLOW] = {"follow", NULL, "keep writing new output until the job has ended"},

@@ -63,8 +63,8 @@ long b64_decode(const char *text, size_t len, uint8_t *out)
             if ((v[k] = value_of(c)) < 0)
                 return -1;
         }
-        uint32_t x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t x =
+                (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         out[o++] = (uint8_t)(x >> 16);
         if (pad < 2)
             out[o++] = (uint8_t)(x >> 8);

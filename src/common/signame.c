@@ -12,9 +12,9 @@ static const struct {
     const char *name;
     int sig;
 } allowed[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},   {"ABRT", SIGABRT},
-        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ALRM", SIGALRM},   {"TERM", SIGTERM},
-        {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},   {"WINCH", SIGWINCH},
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ABRT", SIGABRT},
+        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+        {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"WINCH", SIGWINCH},
         {"URG", SIGURG},
 };
 
@@ -47,7 +47,6 @@ int signame_parse(const char *text)
         if (strcasecmp(name, allowed[i].name) == 0)
             return allowed[i].sig;
     if (strncasecmp(name, "RTMIN", 5) == 0 || strncasecmp(name, "RTMAX", 5) == 0) {
-        
         char *end = NULL;
         long k = name[5] == '\0' ? 0 : strtol(name + 5, &end, 10);
         if (name[5] != '\0' && (*end != '\0' || (name[5] != '+' && name[5] != '-')))
@@ -55,9 +54,9 @@ int signame_parse(const char *text)
         long n = (strncasecmp(name, "RTMIN", 5) == 0 ? RT_MIN : RT_MAX) + k;
         return n >= RT_MIN && n <= RT_MAX ? (int)n : -1;
     }
-    static const char *const refused[] = {"KILL", "SEGV", "BUS",  "FPE",    "ILL",  "TRAP",
-                                          "SYS",  "PIPE", "CHLD", "TTIN",   "TTOU", "PROF",
-                                          "VTALRM", "XCPU", "XFSZ", "IO", "POLL", "PWR", NULL};
+    static const char *const refused[] = {"KILL", "SEGV", "BUS",  "FPE",  "ILL",  "TRAP",   "SYS",
+                                          "PIPE", "CHLD", "TTIN", "TTOU", "PROF", "VTALRM", "XCPU",
+                                          "XFSZ", "IO",   "POLL", "PWR",  NULL};
     for (size_t i = 0; refused[i] != NULL; i++)
         if (strcasecmp(name, refused[i]) == 0)
             return -2;

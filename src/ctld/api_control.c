@@ -144,8 +144,8 @@ out:
 /* ---- update ---- */
 
 /* The fields PATCH /v1/jobs/{id} takes. */
-static const char *const update_keys[] = {"name", "gpus", "time_limit_s", "grace_s", "requeue",
-                                          NULL};
+static const char *const update_keys[] = {"name",    "gpus",    "time_limit_s",
+                                          "grace_s", "requeue", NULL};
 
 void api_job_update(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
@@ -184,9 +184,9 @@ void api_job_update(struct ctld *c, struct http_req *req, const struct route_par
     /* What a state allows: PENDING everything; RUNNING a new name and a lower time limit. */
     if (rec.state != NL_JOB_PENDING) {
         bool running = rec.state == NL_JOB_RUNNING;
-        const char *field = gpus    ? "gpus"
-                            : grace ? "grace_s"
-                            : rq    ? "requeue"
+        const char *field = gpus                ? "gpus"
+                            : grace             ? "grace_s"
+                            : rq                ? "requeue"
                             : !running && limit ? "time_limit_s"
                             : !running && name  ? "name"
                                                 : NULL;
@@ -266,8 +266,9 @@ void api_job_signal(struct ctld *c, struct http_req *req, const struct route_par
         goto out;
     }
     if (rec.state != NL_JOB_RUNNING) {
-        api_error(c, req, 409, "conflict", "state", "job %llu: is %s; only a RUNNING job is signalled",
-                  (unsigned long long)p->id, nl_job_state_name(rec.state));
+        api_error(c, req, 409, "conflict", "state",
+                  "job %llu: is %s; only a RUNNING job is signalled", (unsigned long long)p->id,
+                  nl_job_state_name(rec.state));
         goto out;
     }
     int ranks = life_signal(c->life, p->id, sig, &err);
@@ -344,9 +345,8 @@ void api_jobs_cancel(struct ctld *c, struct http_req *req, const struct route_pa
         return api_err_reply(c, req, &err, "state");
     const struct auth_identity *who = c->call.who;
     snprintf(c->call.target, sizeof(c->call.target), "jobs%s%.30s%s%.20s%s%.30s%s%.30s",
-             name ? " name=" : "", name ? name : "", tenant ? " tenant=" : "",
-             tenant ? tenant : "", user ? " user=" : "", user ? user : "",
-             state ? " state=" : "", state ? state : "");
+             name ? " name=" : "", name ? name : "", tenant ? " tenant=" : "", tenant ? tenant : "",
+             user ? " user=" : "", user ? user : "", state ? " state=" : "", state ? state : "");
     if (tenant != NULL) {
         snprintf(c->call.tenant, sizeof(c->call.tenant), "%s", tenant);
         if (!auth_sees_tenant(who, tenant))
@@ -414,10 +414,12 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
         return api_error(c, req, 400, "invalid_field", "tail", "tail: '%.40s' is not 0..%u", tail,
                          OUTPUT_READ_MAX);
     if (tail != NULL && offset != NULL)
-        return api_error(c, req, 400, "invalid_field", "tail", "tail: give offset or tail, not both");
+        return api_error(c, req, 400, "invalid_field", "tail",
+                         "tail: give offset or tail, not both");
     if (job_for(c, req, p, &rec) < 0)
         goto out;
-    enum outtail_stream s = stream && strcmp(stream, "stderr") == 0 ? OUTTAIL_STDERR : OUTTAIL_STDOUT;
+    enum outtail_stream s =
+            stream && strcmp(stream, "stderr") == 0 ? OUTTAIL_STDERR : OUTTAIL_STDOUT;
     struct outtail_view v;
     if (tail != NULL) {
         outtail_read(c->out, p->id, s, UINT64_MAX, NULL, 0, &v);
@@ -429,16 +431,15 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
     b64_encode(buf, v.len, text);
     free(buf);
     bool ended = nl_job_state_terminal(rec.state);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:b}",
-                          "job", (json_int_t)p->id, "stream", s == OUTTAIL_STDERR ? "stderr" : "stdout",
-                          "state", nl_job_state_name(rec.state), "offset", (json_int_t)v.offset,
-                          "next_offset", (json_int_t)(v.offset + v.len), "start",
-                          (json_int_t)v.start, "end", (json_int_t)v.end, "skipped",
-                          (json_int_t)(v.offset > off ? v.offset - off : 0), "lost",
-                          (json_int_t)v.lost, "run", (json_int_t)v.run, "encoding", "base64",
-                          "data", text,
-                          /* Every byte shipped is here once the job has ended (docs/api.md). */
-                          "complete", ended && v.offset + v.len == v.end);
+    json_t *o = json_pack(
+            "{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:b}", "job",
+            (json_int_t)p->id, "stream", s == OUTTAIL_STDERR ? "stderr" : "stdout", "state",
+            nl_job_state_name(rec.state), "offset", (json_int_t)v.offset, "next_offset",
+            (json_int_t)(v.offset + v.len), "start", (json_int_t)v.start, "end", (json_int_t)v.end,
+            "skipped", (json_int_t)(v.offset > off ? v.offset - off : 0), "lost",
+            (json_int_t)v.lost, "run", (json_int_t)v.run, "encoding", "base64", "data", text,
+            /* Every byte shipped is here once the job has ended (docs/api.md). */
+            "complete", ended && v.offset + v.len == v.end);
     free(text);
     api_reply(c, req, 200, o);
 out:

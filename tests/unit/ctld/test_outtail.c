@@ -36,7 +36,7 @@ static void test_outtail_order_resend_runs(void **state)
     assert_false(v.known);
     outtail_add(o, 7, 1, OUTTAIL_STDOUT, 0, "hello ", 6);
     outtail_add(o, 7, 1, OUTTAIL_STDOUT, 6, "world\n", 6);
-    outtail_add(o, 7, 1, OUTTAIL_STDOUT, 0, "hello ", 6);         /* a resend */
+    outtail_add(o, 7, 1, OUTTAIL_STDOUT, 0, "hello ", 6);          /* a resend */
     outtail_add(o, 7, 1, OUTTAIL_STDOUT, 3, "lo world\nmore", 13); /* overlaps, then new */
     v = read_all(o, 7, 0, buf, sizeof(buf));
     assert_string_equal(buf, "hello world\nmore");
