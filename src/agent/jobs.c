@@ -92,14 +92,14 @@ struct pending {
 
 /* Output shipping and timing of a run (issue 12; outship.h, jobs_control). */
 struct job_ctl {
-    bool ship;                 /* rank 0: its output goes to the controller */
-    bool shipping;             /* its keeper was forked with readers: counted in nship */
-    struct outship out, err;   /* its two streams */
-    int warn_signal;           /* --signal: sent warn_before_us before the limit; 0 none */
+    bool ship;               /* rank 0: its output goes to the controller */
+    bool shipping;           /* its keeper was forked with readers: counted in nship */
+    struct outship out, err; /* its two streams */
+    int warn_signal;         /* --signal: sent warn_before_us before the limit; 0 none */
     int64_t warn_before_us;
-    int64_t started_us;        /* monotonic: its keeper was forked (limits count from it) */
-    int64_t limit_at_us;       /* monotonic time of its time limit, 0 none */
-    int64_t noop_end_us;       /* a no-op's natural end (monotonic) */
+    int64_t started_us;  /* monotonic: its keeper was forked (limits count from it) */
+    int64_t limit_at_us; /* monotonic time of its time limit, 0 none */
+    int64_t noop_end_us; /* a no-op's natural end (monotonic) */
 };
 
 struct job {
@@ -168,7 +168,7 @@ struct agent_jobs {
     struct proto_output *ship_list; /* the last jobs_output list, and its bytes */
     size_t cap_ship_list;
     uint8_t *ship_buf;
-    size_t ship_next; /* the slot the next jobs_output starts at (round robin) */
+    size_t ship_next;     /* the slot the next jobs_output starts at (round robin) */
     bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
     /*
@@ -1321,7 +1321,7 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
         struct job *j = t->exited[i];
         /* Its last bytes go first: a job that has ended has all its output at the controller. */
         if (j->ctl.shipping && (outship_pending(&j->ctl.out, j->proc.out_rfd) ||
-                            outship_pending(&j->ctl.err, j->proc.err_rfd)))
+                                outship_pending(&j->ctl.err, j->proc.err_rfd)))
             continue;
         j->sent_seq = seq;
         t->exit_out[n++] = j->exit;
@@ -1426,19 +1426,18 @@ void jobs_control(struct agent_jobs *t, const struct proto_control *signals, siz
 }
 
 /* Append entries for one stream of j: one chunk while it runs, as many as fit once it ended. */
-static size_t ship_stream(struct agent_jobs *t, struct job *j, int stream, uint64_t seq,
-                          size_t *n, size_t used)
+static size_t ship_stream(struct agent_jobs *t, struct job *j, int stream, uint64_t seq, size_t *n,
+                          size_t used)
 {
     struct outship *os = stream ? &j->ctl.err : &j->ctl.out;
     int fd = stream ? j->proc.err_rfd : j->proc.out_rfd;
     size_t taken = 0;
-    while (fd >= 0 && used + taken < NL_PROTO_OUTPUT_SYNC_MAX &&
-           *n < NL_PROTO_OUTPUT_ENTRIES_MAX) {
+    while (fd >= 0 && used + taken < NL_PROTO_OUTPUT_SYNC_MAX && *n < NL_PROTO_OUTPUT_ENTRIES_MAX) {
         size_t room = NL_PROTO_OUTPUT_SYNC_MAX - used - taken;
         uint64_t off = 0;
-        size_t got = outship_take(os, fd, seq, t->ship_buf + used + taken,
-                                  room < NL_PROTO_OUTPUT_CHUNK_MAX ? room : NL_PROTO_OUTPUT_CHUNK_MAX,
-                                  &off);
+        size_t got = outship_take(
+                os, fd, seq, t->ship_buf + used + taken,
+                room < NL_PROTO_OUTPUT_CHUNK_MAX ? room : NL_PROTO_OUTPUT_CHUNK_MAX, &off);
         if (got == 0)
             break;
         if (*n == t->cap_ship_list) {

@@ -201,8 +201,9 @@ json_t *cli_submit_json(const struct cli_submit *s)
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
     if (s->warn_signal > 0)
-        json_object_set_new(req, "signal", json_pack("{s:i, s:I}", "signal", s->warn_signal,
-                                                     "before_s", (json_int_t)s->warn_before_s));
+        json_object_set_new(req, "signal",
+                            json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",
+                                      (json_int_t)s->warn_before_s));
     return req;
 }
 

@@ -37,7 +37,7 @@ struct cli_submit {
     int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
     bool has_retry_s;
     json_t *env;      /* --env K=V..., an object (owned), NULL when none */
-    int warn_signal;       /* --signal SIG@SECONDS: the signal, 0 when not given */
+    int warn_signal;  /* --signal SIG@SECONDS: the signal, 0 when not given */
     int64_t warn_before_s; /* and its SECONDS before the time limit */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;

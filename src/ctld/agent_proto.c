@@ -666,14 +666,13 @@ void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes
         if (a->signal == NULL)
             a->signal = json_array();
         json_array_append_new(a->signal, json_pack("{s:I, s:I, s:i}", "job", (json_int_t)c->job,
-                                                   "run", (json_int_t)c->run, "signal",
-                                                   c->signal));
+                                                   "run", (json_int_t)c->run, "signal", c->signal));
     } else {
         if (a->limit == NULL)
             a->limit = json_array();
-        json_array_append_new(a->limit, json_pack("{s:I, s:I, s:f}", "job", (json_int_t)c->job,
-                                                  "run", (json_int_t)c->run, "time_limit_s",
-                                                  c->time_limit_s));
+        json_array_append_new(a->limit,
+                              json_pack("{s:I, s:I, s:f}", "job", (json_int_t)c->job, "run",
+                                        (json_int_t)c->run, "time_limit_s", c->time_limit_s));
     }
 }
 

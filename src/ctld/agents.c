@@ -389,7 +389,8 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
      */
     for (size_t i = 0; a->d.out != NULL && i < m->noutput; i++) {
         const struct agent_proto_output *o = &m->output[i];
-        if (nodes_owner_index(reg, o->node) == idx && life_runs_on(a->d.life, o->job, o->run, o->node))
+        if (nodes_owner_index(reg, o->node) == idx &&
+            life_runs_on(a->d.life, o->job, o->run, o->node))
             outtail_add(a->d.out, o->job, o->run, (enum outtail_stream)o->stream, o->offset,
                         o->data, o->len);
     }

@@ -321,8 +321,8 @@ static int rule_signal(const json_t *v, struct req_ctx *x)
                      signame_allowed());
     json_int_t before = 60;
     const json_t *bv = json_object_get(v, "before_s");
-    if (bv != NULL && integer(bv, "signal.before_s", 1, NL_PROTO_TIME_LIMIT_MAX_S, "seconds",
-                              &before, x->f) < 0)
+    if (bv != NULL &&
+        integer(bv, "signal.before_s", 1, NL_PROTO_TIME_LIMIT_MAX_S, "seconds", &before, x->f) < 0)
         return -EINVAL;
     x->rec->warn_signal = sig;
     x->rec->warn_before_s = before;
@@ -498,8 +498,8 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     if (rec->warn_signal > 0) {
         char name[16];
         signame_name(rec->warn_signal, name, sizeof(name));
-        warn = json_pack("{s:s, s:i, s:I}", "signal", name, "number", rec->warn_signal,
-                         "before_s", (json_int_t)rec->warn_before_s);
+        warn = json_pack("{s:s, s:i, s:I}", "signal", name, "number", rec->warn_signal, "before_s",
+                         (json_int_t)rec->warn_before_s);
     }
     json_object_set_new(o, "signal", warn);
     json_object_set_new(o, "submit_time", job_json_time(rec->submit_us));

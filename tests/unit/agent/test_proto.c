@@ -321,8 +321,20 @@ static void test_proto_output_and_controls(void **state)
     struct proto_buf b = {0};
     proto_encode_sync(&b, "a1", 7, true, NULL, 0, NULL, 0, 0, NULL, NULL);
     struct proto_output o[2] = {
-            {.job = 42, .run = 2, .node = "n0", .stream = 0, .offset = 10, .data = "hi\n", .len = 3},
-            {.job = 42, .run = 2, .node = "n0", .stream = 1, .offset = 0, .data = "\xff\x00", .len = 2},
+            {.job = 42,
+             .run = 2,
+             .node = "n0",
+             .stream = 0,
+             .offset = 10,
+             .data = "hi\n",
+             .len = 3},
+            {.job = 42,
+             .run = 2,
+             .node = "n0",
+             .stream = 1,
+             .offset = 0,
+             .data = "\xff\x00",
+             .len = 2},
     };
     proto_append_output(&b, o, 2);
     json_t *root = load(&b);
@@ -362,9 +374,10 @@ static void test_proto_output_and_controls(void **state)
                       "signal[0].signal: 65 is outside [1, 64]");
     expect_sync_error("{\"limit\": [{\"job\": 5, \"run\": 1}]}",
                       "limit[0].time_limit_s: missing or not positive");
-    expect_sync_error("{\"launch\": [{\"job\": 5, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
-                      " \"ship_output\": 1}]}",
-                      "launch[0].ship_output: not a boolean");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 5, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
+            " \"ship_output\": 1}]}",
+            "launch[0].ship_output: not a boolean");
 }
 
 static void test_proto_decode_register_and_names(void **state)
