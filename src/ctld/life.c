@@ -736,14 +736,16 @@ int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *e
             l->subs[i].spec = spec;
             fresh = true;
         }
+    struct nl_job_info before = {0};
     if (!fresh) {
+        nl_sched_job_info(l->d.sched, rec->id, &before);
         int rc = nl_sched_update(l->d.sched, rec->id, &spec, err);
         if (rc < 0)
             return rc;
     }
     durable_check(nl_store_job_update(l->d.store, rec, err), "update", err);
     struct run *run = runs_get(l->runs, rec->id);
-    if (run != NULL) {
+    if (run != NULL && before.spec.time_limit_us != spec.time_limit_us) {
         /* A running job's lower limit: its agents time it from the run's own start. */
         struct nodes_control c = {.job = rec->id,
                                   .run = run->number,
