@@ -267,6 +267,26 @@ int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end
 int nl_sched_cancel(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_job_info *ended,
                     struct nl_err *err);
 
+/*
+ * Requeue a RUNNING or PREEMPTING job (`nordlys requeue`): it becomes
+ * PREEMPTING (its GPUs expected back after its grace; no preemption is
+ * counted), the caller kills its processes, and at its exit it goes back
+ * to PENDING whatever spec.requeue says. Returns 0, -ENOENT (no live job),
+ * -EALREADY (PENDING), -EBUSY (being cancelled); on error nothing changes.
+ */
+int nl_sched_requeue(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_err *err);
+
+/*
+ * Change a live job's spec (`nordlys update`): a PENDING job takes any
+ * spec that passes nl_sched_validate with the same tenant, residency,
+ * sensitive and preemptible (its place in the order is recomputed from
+ * its submit time); a RUNNING job only a lower time limit. Returns 0,
+ * -EINVAL (the field named), -EBUSY naming the field its state does not
+ * allow, -ENOENT; on error nothing changes.
+ */
+int nl_sched_update(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                    struct nl_err *err);
+
 /* How a running job's processes ended, as reported by its agent or the simulator. */
 enum nl_exit {
     NL_EXIT_NONE = 0,

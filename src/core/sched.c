@@ -715,8 +715,9 @@ int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t
         job_end(s, j, NL_JEV_CANCEL, now_us, info);
         return 0;
     }
-    bool again = j->spec.requeue && (preempted || how == NL_EXIT_NODE_FAIL);
+    bool again = j->requeue_req || (j->spec.requeue && (preempted || how == NL_EXIT_NODE_FAIL));
     if (again) {
+        j->requeue_req = false;
         transition(s, j, NL_JEV_REQUEUE);
         enqueue(s, j);
         if (info != NULL)
@@ -782,6 +783,74 @@ int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end
         return nl_err_set(err, -EINVAL, "grace_end: before job %llu's start",
                           (unsigned long long)id);
     mark_preempting(s, j, grace_end_us);
+    return 0;
+}
+
+/* --- requeue and update (issue 12) ------------------------------------------------------------ */
+
+int nl_sched_requeue(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_err *err)
+{
+    struct job *j = job_get(s, id);
+    if (j == NULL)
+        return nl_err_set(err, -ENOENT, "job: no live job %llu", (unsigned long long)id);
+    if (j->state == NL_JOB_PENDING)
+        return nl_err_set(err, -EALREADY, "state: job %llu is already PENDING",
+                          (unsigned long long)id);
+    if (j->cancel_req)
+        return nl_err_set(err, -EBUSY, "state: job %llu is being cancelled",
+                          (unsigned long long)id);
+    advance(s, now_us);
+    /* Its GPUs come back after its grace, as for a preemption (but none is counted). */
+    if (j->state == NL_JOB_RUNNING)
+        mark_preempting(s, j, now_us + j->spec.grace_us);
+    j->requeue_req = true;
+    return 0;
+}
+
+/* Whether b differs from a in anything but the fields `nordlys update` may change. */
+static bool spec_fixed_differs(const struct nl_job_spec *a, const struct nl_job_spec *b)
+{
+    return a->tenant != b->tenant || a->sensitive != b->sensitive ||
+           a->preemptible != b->preemptible || strcmp(a->residency.code, b->residency.code) != 0;
+}
+
+int nl_sched_update(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
+                    struct nl_err *err)
+{
+    struct job *j = job_get(s, id);
+    if (j == NULL)
+        return nl_err_set(err, -ENOENT, "job: no live job %llu", (unsigned long long)id);
+    if (spec_fixed_differs(&j->spec, spec))
+        return nl_err_set(err, -EINVAL, "spec: only gpus, time_limit, grace and requeue change");
+    if (j->state == NL_JOB_PENDING) {
+        int rc = nl_sched_validate(s, spec, err);
+        if (rc < 0)
+            return rc;
+        dequeue(s, j);
+        j->spec = *spec;
+        j->site_mask = site_mask_of(s, spec);
+        j->static_key = static_key(s, spec, j->submit_us);
+        enqueue(s, j);
+        return 0;
+    }
+    if (j->state != NL_JOB_RUNNING)
+        return nl_err_set(err, -EBUSY, "state: job %llu is %s", (unsigned long long)id,
+                          nl_job_state_name(j->state));
+    if (spec->gpus != j->spec.gpus)
+        return nl_err_set(err, -EBUSY, "gpus: job %llu is RUNNING; its GPUs cannot change",
+                          (unsigned long long)id);
+    if (spec->time_limit_us > j->spec.time_limit_us)
+        return nl_err_set(err, -EBUSY,
+                          "time_limit: job %llu is RUNNING; its time limit may only be lowered",
+                          (unsigned long long)id);
+    if (spec->time_limit_us <= 0)
+        return nl_err_set(err, -EINVAL, "time_limit: must be positive");
+    j->spec = *spec;
+    /* Its planned end moves: reservations behind it see the GPUs sooner. */
+    tree_remove(&s->running[j->site], j->qh);
+    j->expect_end_us = j->start_us + j->spec.time_limit_us;
+    j->qh = tree_insert_w(&s->running[j->site], (double)j->expect_end_us, j->id, slot_of(s, j),
+                          j->held);
     return 0;
 }
 

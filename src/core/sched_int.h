@@ -30,6 +30,7 @@ struct job {
     int32_t qh;              /* handle in the pending order or the running tree */
     uint64_t pass_seen, enq_pass;
     bool borrowed, cancel_req, reclaiming;
+    bool requeue_req; /* nl_sched_requeue: back to PENDING at its exit, whatever spec.requeue */
     struct nl_alloc_node *alloc;
 };
 

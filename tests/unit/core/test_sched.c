@@ -286,6 +286,56 @@ static void test_sched_cancel(void **state)
     fx_free(f);
 }
 
+/* Requeue (issue 12): a running job goes back to PENDING at its exit, even with requeue off. */
+static void test_sched_requeue_and_update(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    struct nl_job_info info;
+    struct nl_err err = {0};
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.gpus = 4;
+    spec.time_limit_us = 100 * SEC;
+    spec.requeue = false; /* a requeue asked brings it back all the same */
+    uint64_t a = f->next_id++;
+    assert_int_equal(nl_sched_submit(f->s, a, &spec, 0, &err), 0);
+    pass(f, 0, &act);
+    assert_int_equal(state_of(f, a), NL_JOB_RUNNING);
+    assert_int_equal(nl_sched_requeue(f->s, a, SEC, &err), 0);
+    assert_int_equal(state_of(f, a), NL_JOB_PREEMPTING);
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_FAILED, 2 * SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_PENDING);
+    assert_int_equal(info.preemptions, 0);
+    assert_int_equal(nl_sched_requeue(f->s, a, 2 * SEC, &err), -EALREADY);
+    /* A pending job takes a new spec; a bad one is refused naming the field. */
+    spec.gpus = 8;
+    spec.time_limit_us = 50 * SEC;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), 0);
+    assert_int_equal(nl_sched_job_info(f->s, a, &info), 0);
+    assert_int_equal(info.spec.gpus, 8);
+    spec.gpus = 1000000;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "gpus"));
+    spec.gpus = 8;
+    pass(f, 3, &act);
+    assert_int_equal(state_of(f, a), NL_JOB_RUNNING);
+    /* Running: a lower time limit only. */
+    spec.time_limit_us = 80 * SEC;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EBUSY);
+    assert_non_null(strstr(err.msg, "time_limit"));
+    spec.time_limit_us = 20 * SEC;
+    spec.gpus = 4;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EBUSY);
+    spec.gpus = 8;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), 0);
+    assert_int_equal(nl_sched_job_info(f->s, a, &info), 0);
+    assert_int_equal(info.expect_end_us, info.start_us + 20 * SEC);
+    assert_clean(f);
+    fx_free(f);
+}
+
 static void test_sched_tier_order(void **state)
 {
     (void)state;
@@ -878,6 +928,7 @@ int main(void)
             cmocka_unit_test(test_sched_fifo_stops_at_first_blocked),
             cmocka_unit_test(test_sched_power_budget_blocks),
             cmocka_unit_test(test_sched_cancel),
+            cmocka_unit_test(test_sched_requeue_and_update),
             cmocka_unit_test(test_sched_tier_order),
             cmocka_unit_test(test_sched_node_failure_requeues),
             cmocka_unit_test(test_sched_adopt_after_restart),
