@@ -83,6 +83,49 @@ out:
     return rc;
 }
 
+static void print_cancelled(const json_t *answer)
+{
+    const json_t *job = json_object_get(answer, "job");
+    const char *state = cli_json_str(job, "state");
+    char ref[320];
+    cli_jobref_format(job, ref, sizeof(ref));
+    if (strcmp(state, "CANCELLED") == 0)
+        printf("cancelled job %s\n", ref);
+    else
+        printf("cancelling job %s (%s)\n", ref, state);
+}
+
+int cli_jobref_cancel(struct cli_client *c, char *const *refs, size_t n, bool json)
+{
+    int64_t *ids = xcalloc(n ? n : 1, sizeof(*ids)), *index = xcalloc(n ? n : 1, sizeof(*index));
+    int rc = NL_CLI_OK;
+    for (size_t i = 0; i < n && rc == NL_CLI_OK; i++) {
+        struct nl_err err = {0};
+        if (cli_jobref_parse(refs[i], &ids[i], &index[i], &err) < 0) {
+            fprintf(stderr, "nordlys cancel: %s\n", err.msg);
+            rc = NL_CLI_USAGE;
+        }
+    }
+    for (size_t i = 0; i < n && rc != NL_CLI_USAGE; i++) {
+        char path[96];
+        json_t *answer = NULL;
+        cli_jobref_path(ids[i], index[i], path, sizeof(path));
+        int one = cli_client_call(c, "DELETE", path, NULL, &answer);
+        if (one == NL_CLI_OK && json)
+            cli_print_json(answer);
+        else if (one == NL_CLI_OK)
+            print_cancelled(answer);
+        json_decref(answer);
+        if (one != NL_CLI_OK)
+            rc = one;
+        if (one == NL_CLI_UNREACHABLE)
+            break;
+    }
+    free(index);
+    free(ids);
+    return rc;
+}
+
 static int hold_cmd(const struct cli_spec *spec, int argc, char **argv, bool hold)
 {
     struct cli_args args = {0};

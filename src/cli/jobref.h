@@ -9,6 +9,7 @@
 #define NL_CLI_JOBREF_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,13 @@ void cli_jobref_path(int64_t id, int64_t index, char *buf, size_t size);
  * stderr). An NL_CLI_* code.
  */
 int cli_jobref_resolve(struct cli_client *c, int64_t id, int64_t index, int64_t *out);
+/*
+ * `nordlys cancel REF...`: every ref checked first (a bad one: the message
+ * on stderr and NL_CLI_USAGE, nothing sent), then one DELETE each, a task
+ * through its array's tasks endpoint (made or not yet). A refusal is
+ * reported and the rest still go. An NL_CLI_* code.
+ */
+int cli_jobref_cancel(struct cli_client *c, char *const *refs, size_t n, bool json);
 /* The ID cell of a JOB object (docs/api.md). Returns buf. */
 char *cli_jobref_format(const json_t *job, char *buf, size_t size);
 

@@ -961,6 +961,28 @@ int gate_cancel(struct gate *g, uint64_t id, struct nl_err *err)
     return array_get(g, id) != NULL ? 1 : 0;
 }
 
+int gate_update(struct gate *g, const struct nl_store_job *rec, struct nl_err *err)
+{
+    struct nl_job_spec spec = rec->spec;
+    int t = nl_tenants_find(g->d.tenants, rec->tenant);
+    if (t < 0)
+        return nl_err_set(err, -EINVAL, "tenant: %s is no longer configured", rec->tenant);
+    spec.tenant = (uint32_t)t;
+    int rc = nl_sched_validate(g->d.sched, &spec, err);
+    if (rc < 0)
+        return rc;
+    durable_txn(g->d.dur);
+    durable_check(nl_store_job_update(g->d.store, rec, err), "update", err);
+    struct array *a = array_get(g, rec->id);
+    if (a != NULL && a->tmpl != NULL) {
+        /* Read again at the next task made, so that it carries the update. */
+        nl_store_job_release(a->tmpl);
+        free(a->tmpl);
+        a->tmpl = NULL;
+    }
+    return 0;
+}
+
 int gate_hold(struct gate *g, uint64_t id, struct nl_err *err)
 {
     enum nl_job_state st = NL_JOB_NONE;

@@ -110,6 +110,12 @@ bool gate_has(const struct gate *g, uint64_t id);
  * tasks are being killed (it ends with its last task).
  */
 int gate_cancel(struct gate *g, uint64_t id, struct nl_err *err);
+/*
+ * Update a job the gate keeps (nordlys update): rec holds its new fields,
+ * checked against the facility as a submission; an array's tasks made from
+ * now on take them. Errors as nl_sched_validate's; on error nothing changes.
+ */
+int gate_update(struct gate *g, const struct nl_store_job *rec, struct nl_err *err);
 /* Hold a pending job (idempotent). -EBUSY when it is not pending. */
 int gate_hold(struct gate *g, uint64_t id, struct nl_err *err);
 /* Release a held job. -EBUSY when it is not held. */

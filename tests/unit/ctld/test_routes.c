@@ -27,15 +27,29 @@ static void test_routes_match_every_api_endpoint(void **state)
 {
     (void)state;
     static const char *const eps[][2] = {
-            {"POST", "/v1/jobs"},           {"GET", "/v1/jobs"},
-            {"GET", "/v1/jobs/42"},         {"DELETE", "/v1/jobs/42"},
-            {"GET", "/v1/facility"},        {"GET", "/v1/nodes"},
-            {"GET", "/v1/tenants"},         {"GET", "/v1/usage"},
-            {"GET", "/v1/health"},          {"GET", "/metrics"},
-            {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
-            {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
-            {"POST", "/v1/jobs/42/hold"},   {"DELETE", "/v1/jobs/42/hold"},
-            {"GET", "/v1/jobs/42/tasks"},   {"DELETE", "/v1/jobs/42/tasks"},
+            {"POST", "/v1/jobs"},
+            {"GET", "/v1/jobs"},
+            {"GET", "/v1/jobs/42"},
+            {"DELETE", "/v1/jobs/42"},
+            {"GET", "/v1/facility"},
+            {"GET", "/v1/nodes"},
+            {"GET", "/v1/tenants"},
+            {"GET", "/v1/usage"},
+            {"GET", "/v1/health"},
+            {"GET", "/metrics"},
+            {"POST", "/v1/agent/register"},
+            {"POST", "/v1/agent/sync"},
+            {"POST", "/v1/tokens"},
+            {"GET", "/v1/audit"},
+            {"DELETE", "/v1/jobs"},
+            {"PATCH", "/v1/jobs/42"},
+            {"POST", "/v1/jobs/42/requeue"},
+            {"POST", "/v1/jobs/42/signal"},
+            {"GET", "/v1/jobs/42/output"},
+            {"POST", "/v1/jobs/42/hold"},
+            {"DELETE", "/v1/jobs/42/hold"},
+            {"GET", "/v1/jobs/42/tasks"},
+            {"DELETE", "/v1/jobs/42/tasks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
@@ -96,9 +110,13 @@ static void test_routes_roles_and_body_limits(void **state)
     size_t n;
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
-        /* A hold is a POST without a body (the job is the path). */
-        bool posts = strcmp(t[i].method, "POST") == 0 && strstr(t[i].pattern, "/hold") == NULL;
-        /* Only POSTs take bodies; only health and metrics are public. */
+        /*
+         * Only POSTs and PATCHes take bodies (a requeue and a hold none: the job is the
+         * path); only health and metrics are public.
+         */
+        bool posts = (strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PATCH") == 0) &&
+                     strstr(t[i].pattern, "/requeue") == NULL &&
+                     strstr(t[i].pattern, "/hold") == NULL;
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
         assert_true(pub ? t[i].role == ROLE_PUBLIC : t[i].role != ROLE_PUBLIC);
