@@ -157,6 +157,16 @@ HA=$(sub --hold --array 0-3 -- true)
 jq_is "$HA" '.job.reason == "Held" and .job.array.made == 0'
 nl_cli release "$HA"
 wait_state "$HA" COMPLETED
+# A held job can be updated (it is not in the scheduler yet) and cancelled by a filter.
+H2=$(sub --hold --name before -- true)
+nl_cli update "$H2" --name after --gpus 2
+[ "$NL_RC" = 0 ] || nl_fail "update of held job $H2: $NL_ERR"
+jq_is "$H2" '.job.name == "after" and .job.gpus == 2 and .job.reason == "Held"'
+nl_cli update "$H2" --gpus 100000
+[ "$NL_RC" = 1 ] || nl_fail "update of held job $H2 to 100000 GPUs: rc $NL_RC"
+nl_cli cancel --name after
+[ "$NL_RC" = 0 ] || nl_fail "cancel --name after: $NL_ERR"
+wait_state "$H2" CANCELLED
 # Every hold and release is in the audit log, refusals too.
 nl_http GET "/v1/audit?limit=1000"
 nl_expect 200
