@@ -17,7 +17,7 @@ const mw = (w) => (w / 1e6).toFixed(2);
 const when = (t) => (t == null ? '–' : new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19));
 
 // What tests and operators can read back: updates done, the rack map's timings.
-const stats = { updates: 0, rackMapMs: null, rackDrawMs: null, rackFetchMs: null };
+const stats = { updates: 0, rackMapMs: null, rackDrawMs: null, rackFetchMs: null, rackMapDoneAt: null };
 window.nordlysStats = stats;
 
 class ApiError extends Error {
@@ -222,6 +222,7 @@ async function racksUpdate() {
   stats.rackDrawMs = rackmap.draw(canvas, rackLayout);
   stats.rackFetchMs = t1 - t0;
   stats.rackMapMs = performance.now() - t0;
+  if (stats.rackMapDoneAt == null) stats.rackMapDoneAt = performance.now();
   canvas.dataset.racks = String(rackData.racks);
   canvas.dataset.renderMs = stats.rackMapMs.toFixed(1);
   $('f-rack-info').textContent = `${fmt(rackData.racks)} racks in ${fmt(rackData.pods)} pods` +

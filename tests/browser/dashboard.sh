@@ -1,0 +1,60 @@
+#!/bin/sh
+# browser_dashboard: the dashboard (/ui/) in Debian's chromium, driven by
+# playwright-core (dashboard.mjs), against real controllers started here:
+#   dev:    one agent emulating the 4 nodes, jobs submitted by the CLI,
+#           tokens of two tenants;
+#   narvik: 1,389 racks, one agent emulating 4 pods (576 nodes) with
+#           jobs on them, for the rack map at scale.
+# Skipped (77), saying why, when node, chromium, playwright-core (npm ci
+# in tests/browser: scripts/install-deps.sh) or the built dashboard are
+# missing. Screenshots go to $NL_SHOTS.
+set -u
+. "$NL_TEST_LIB/daemon.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+CHROMIUM=${NL_CHROMIUM:-/usr/bin/chromium}
+skip() {
+    echo "SKIP: $*" >&2
+    exit 77
+}
+command -v node >/dev/null 2>&1 || skip "node is not installed (scripts/install-deps.sh)"
+[ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (Debian package chromium; scripts/install-deps.sh)"
+[ -f "$here/node_modules/playwright-core/package.json" ] ||
+    skip "playwright-core is not installed: scripts/npm-ci.sh tests/browser"
+[ -f "$NL_UI_DIR/index.html" ] || skip "the dashboard is not built in $NL_UI_DIR (target nl_web)"
+[ -n "${NORDLYS_AGENT:-}" ] && [ -n "${NORDLYS_CLI:-}" ] || skip "needs nordlys-agent and nordlys"
+nl_tmpdir
+mkdir -p "$NL_SHOTS"
+
+# ---- dev: jobs, tenants ----
+nl_ctld_start "$NL_TMP/dev" --ui-dir "$NL_UI_DIR" --sched-interval-ms 20 --sync-interval-ms 100
+DEV_URL=$NL_URL
+DEV_TOKEN=$NL_TOKEN
+DEV_STATE=$NL_STATE
+nl_agent_start dev --emulate 4 --noop
+nl_wait "/v1/nodes?state=up" '(.nodes | length) == 4'
+ALICE=$(nl_token "$DEV_STATE" --user alice --role user --tenant nor-research --unix-user root --ttl 1d)
+BOB=$(nl_token "$DEV_STATE" --user bob --role user --tenant anchor --unix-user root --ttl 1d)
+# Work the page shows from the start: one job of each tenant running, some waiting.
+for t in nor-research anchor anchor; do
+    nl_submit "{\"tenant\":\"$t\",\"gpus\":4,\"command\":[\"sleep\",\"600\"],\"name\":\"warm-$t\"}" >/dev/null
+done
+nl_submit '{"tenant":"anchor","gpus":16,"command":["sleep","600"],"name":"waits"}' >/dev/null
+nl_wait "/v1/facility" '.jobs_running == 3 and .jobs_pending == 1'
+
+# ---- narvik: the rack map at scale ----
+nl_ctld_start "$NL_TMP/narvik" --facility narvik --ui-dir "$NL_UI_DIR" --sync-interval-ms 500
+NARVIK_URL=$NL_URL
+NARVIK_TOKEN=$NL_TOKEN
+nl_agent_start narvik --emulate 576 --noop
+nl_wait "/v1/nodes?state=up&limit=100000" '(.nodes | length) == 576' 120
+i=0
+while [ $i -lt 24 ]; do
+    nl_submit "{\"tenant\":\"anchor\",\"gpus\":72,\"command\":[\"sleep\",\"3600\"],\"name\":\"big-$i\"}" >/dev/null
+    i=$((i + 1))
+done
+nl_wait "/v1/facility" '.jobs_running >= 8' 60
+
+DEV_URL=$DEV_URL DEV_TOKEN=$DEV_TOKEN ALICE_TOKEN=$ALICE BOB_TOKEN=$BOB \
+NARVIK_URL=$NARVIK_URL NARVIK_TOKEN=$NARVIK_TOKEN CHROMIUM=$CHROMIUM \
+    node "$here/dashboard.mjs" || nl_fail "dashboard.mjs failed (above)"
+echo "browser_dashboard: ok; screenshots in $NL_SHOTS"
