@@ -15,6 +15,7 @@
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "nordlys/tenant.h"
+#include "sim/html_report.h"
 #include "sim/sim.h"
 #include "sim/workload.h"
 
@@ -54,7 +55,7 @@ static void sim_usage(FILE *f)
             "  --pass-interval S      least virtual time between scheduling passes; 0 = every event [10]\n"
             "  --check                also check every invariant from scratch at each sample\n"
             "  --json                 one JSON object (several policies: {\"runs\": [...]})\n"
-            "  --out DIR              write time series CSVs to DIR\n");
+            "  --out DIR              write time series CSVs, report.html and its SVG figures to DIR\n");
 }
 
 static int parse_num(const char *flag, const char *v, double min, double max, double *out)
@@ -320,7 +321,8 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
     } else {
         nl_sim_report_table(res, (size_t)npol, stdout);
     }
-    if (a->out != NULL && nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0) {
+    if (a->out != NULL && (nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0 ||
+                           html_report_write(res, (size_t)npol, a->out, &err) < 0)) {
         fprintf(stderr, "nordlys sim: %s\n", err.msg);
         status = NL_CLI_FAILED;
     }

@@ -154,6 +154,9 @@ try {
     const { body: all } = await apiGet(env.DEV_URL, env.DEV_TOKEN, '/v1/jobs?limit=1000');
     const theirs = all.jobs.filter((j) => j.tenant !== 'nor-research').map((j) => String(j.id));
     check(theirs.length > 0, 'the test needs jobs of another tenant');
+    // Alice's own work, submitted with her token: two running, one waiting behind them.
+    for (const g of ['4', '4', '16'])
+      cli(['submit', '--parsable', '--tenant', 'nor-research', '--gpus', g, '--name', `alice-${g}`, '--', 'sleep', '600'], env.ALICE_TOKEN);
     const page = await open(env.DEV_URL, env.ALICE_TOKEN, '#/jobs');
     await page.waitForSelector('#j-table tbody tr', { timeout: WAIT_MS });
     await polled(page);
@@ -167,6 +170,8 @@ try {
     await polled(page);
     const tenants = await page.$$eval('#t-list .tenant', (ds) => ds.map((d) => d.dataset.tenant));
     check(JSON.stringify(tenants) === '["nor-research"]', `alice's tenant view shows ${tenants}`);
+    await page.waitForFunction(() => document.querySelectorAll('#t-list tr[data-id]').length >= 5,
+      null, { timeout: WAIT_MS });
     const listed = await page.$$eval('#t-list tr[data-id]', (trs) => trs.map((tr) => tr.dataset.id));
     check(listed.length > 0 && !listed.some((i) => theirs.includes(i)), `alice's tenant view lists ${listed}`);
     noErrors(page, 'tenant view');
@@ -195,6 +200,23 @@ try {
     noErrors(page, 'narvik facility view');
     await page.screenshot({ path: `${env.NL_SHOTS}/facility-narvik.png`, fullPage: true });
     await page.context().close();
+  }
+  // ---- the simulation report, from disk: complete without any network ----
+  {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await ctx.newPage();
+    const requests = [];
+    page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+    await page.goto(`file://${env.SIM_REPORT}`);
+    const figs = await page.$$eval('figure svg', (s) => s.length);
+    check(figs >= 6, `report.html shows ${figs} figures, expected at least 6`);
+    const heads = await page.$$eval('h2', (hs) => hs.map((h) => h.id));
+    for (const id of ['summary', 'utilization', 'power', 'queue', 'wait', 'jct', 'preemptions'])
+      check(heads.includes(id), `report.html has no section ${id}: ${heads}`);
+    check(requests.length === 0, `report.html fetched ${requests}`);
+    await page.screenshot({ path: `${env.NL_SHOTS}/sim-report.png`, fullPage: false,
+      clip: { x: 0, y: 0, width: 1100, height: 1500 } });
+    await ctx.close();
   }
   console.log('dashboard.mjs: ok');
 } catch (e) {

@@ -54,6 +54,11 @@ while [ $i -lt 24 ]; do
 done
 nl_wait "/v1/facility" '.jobs_running >= 8' 60
 
+# ---- a simulation report, for its screenshot: three policies on loughton ----
+"$NORDLYS_CLI" sim --facility loughton --days 3 --policy all --out "$NL_TMP/sim" >"$NL_TMP/sim.out" ||
+    nl_fail "nordlys sim failed: $(cat "$NL_TMP/sim.out")"
+
+SIM_REPORT=$NL_TMP/sim/report.html \
 DEV_URL=$DEV_URL DEV_TOKEN=$DEV_TOKEN ALICE_TOKEN=$ALICE BOB_TOKEN=$BOB \
 NARVIK_URL=$NARVIK_URL NARVIK_TOKEN=$NARVIK_TOKEN CHROMIUM=$CHROMIUM \
     node "$here/dashboard.mjs" || nl_fail "dashboard.mjs failed (above)"

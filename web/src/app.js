@@ -405,6 +405,7 @@ async function tenantUpdate() {
     bar.className = 'bar';
     const fill = document.createElement('div');
     fill.style.width = `${x.quota_gpus ? Math.min(100, (100 * x.gpus_alloc) / x.quota_gpus) : 0}%`;
+    if (x.gpus_alloc > x.quota_gpus) fill.className = 'over'; // borrowing beyond its quota
     bar.append(fill);
     const p = document.createElement('p');
     p.textContent = `GPUs ${fmt(x.gpus_alloc)} of quota ${fmt(x.quota_gpus)} (borrowed ${fmt(x.gpus_borrowed)}); ` +
