@@ -111,6 +111,10 @@ struct ui *ui_open(const char *dir)
 {
     struct ui *u = xcalloc(1, sizeof(*u));
     struct nl_err err = {0};
+    if (dir == NULL || dir[0] == '\0') {
+        snprintf(u->error, sizeof(u->error), "--ui-dir is not set");
+        return u;
+    }
     DIR *d = opendir(dir);
     if (d == NULL) {
         snprintf(u->error, sizeof(u->error), "--ui-dir %s: %s", dir, strerror(errno));

@@ -20,7 +20,7 @@ struct nl_err;
 struct ui;
 
 /*
- * Load the files of dir. Returns a new ui, destroy with ui_destroy. A
+ * Load the files of dir (NULL or "": none). Returns a new ui, destroy with ui_destroy. A
  * directory that cannot be read still gives a ui, which answers 404 naming
  * why (the controller runs without its dashboard); ui_error says why, or
  * returns NULL when the files were loaded.

@@ -34,6 +34,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/health"},          {"GET", "/metrics"},
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
+            {"GET", "/v1/racks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
