@@ -196,7 +196,7 @@ try {
     check(loadToMap < RACK_MAP_TARGET_MS, `rack map drawn ${loadToMap.toFixed(0)} ms after load; target ${RACK_MAP_TARGET_MS} ms`);
     const { body: r } = await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/racks');
     check(r.racks === 1389 && r.gpus_alloc.some((a) => a > 0), 'narvik racks with jobs on them');
-    await polled(page, 2);
+    await polled(page, 5); // a few points of history in the charts
     noErrors(page, 'narvik facility view');
     await page.screenshot({ path: `${env.NL_SHOTS}/facility-narvik.png`, fullPage: true });
     await page.context().close();

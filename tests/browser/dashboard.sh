@@ -3,8 +3,9 @@
 # playwright-core (dashboard.mjs), against real controllers started here:
 #   dev:    one agent emulating the 4 nodes, jobs submitted by the CLI,
 #           tokens of two tenants;
-#   narvik: 1,389 racks, one agent emulating 4 pods (576 nodes) with
-#           jobs on them, for the rack map at scale.
+#   narvik: 1,389 racks, one agent emulating 10 pods (1,440 nodes) with
+#           jobs of three tiers on them and a queue, for the rack map at
+#           scale (the map draws every rack from /v1/racks, whatever runs).
 # Skipped (77), saying why, when node, chromium, playwright-core (npm ci
 # in tests/browser: scripts/install-deps.sh) or the built dashboard are
 # missing. Screenshots go to $NL_SHOTS.
@@ -45,14 +46,22 @@ nl_wait "/v1/facility" '.jobs_running == 3 and .jobs_pending == 1'
 nl_ctld_start "$NL_TMP/narvik" --facility narvik --ui-dir "$NL_UI_DIR" --sync-interval-ms 500
 NARVIK_URL=$NL_URL
 NARVIK_TOKEN=$NL_TOKEN
-nl_agent_start narvik --emulate 576 --noop
-nl_wait "/v1/nodes?state=up&limit=100000" '(.nodes | length) == 576' 120
-i=0
-while [ $i -lt 24 ]; do
-    nl_submit "{\"tenant\":\"anchor\",\"gpus\":72,\"command\":[\"sleep\",\"3600\"],\"name\":\"big-$i\"}" >/dev/null
-    i=$((i + 1))
-done
-nl_wait "/v1/facility" '.jobs_running >= 8' 60
+nl_agent_start narvik --emulate 1440 --noop
+nl_wait "/v1/nodes?state=up&limit=100000" '(.nodes | length) == 1440' 120
+# submit_n N TENANT GPUS: N jobs that run an hour (timed no-ops on emulated nodes).
+submit_n() {
+    _i=0
+    while [ $_i -lt "$1" ]; do
+        nl_submit "{\"tenant\":\"$2\",\"gpus\":$3,\"command\":[\"sleep\",\"3600\"],\"name\":\"$2-$3-$_i\"}" >/dev/null
+        _i=$((_i + 1))
+    done
+}
+submit_n 30 anchor 72
+submit_n 40 nor-research 36
+submit_n 60 uk 8
+submit_n 4 anchor 2304
+submit_n 6 nor-startups 1152
+nl_wait "/v1/facility" '.jobs_running >= 100 and .jobs_pending >= 1' 120
 
 # ---- a simulation report, for its screenshot: three policies on loughton ----
 "$NORDLYS_CLI" sim --facility loughton --days 3 --policy all --out "$NL_TMP/sim" >"$NL_TMP/sim.out" ||
