@@ -3,73 +3,12 @@
 // NARVIK_URL, NARVIK_TOKEN, CHROMIUM, NORDLYS_CLI, NL_SHOTS). Every wait is
 // a condition with a deadline; every failure says what was expected.
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { WAIT_MS, apiGet, check, launch, noErrors, num, open as openPage, polled } from './lib.mjs';
 
 const env = process.env;
-const WAIT_MS = 60000; // a loaded 2-core machine running the sanitizer build
 const RACK_MAP_TARGET_MS = 2000;
-
-function fail(msg) {
-  console.error(`FAIL: ${msg}`);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
-function check(cond, msg) {
-  if (!cond) fail(msg);
-}
-
-async function apiGet(url, token, path) {
-  const r = await fetch(url + path, { headers: { Authorization: `Bearer ${token}` } });
-  return { status: r.status, body: await r.json() };
-}
-
-// Chromium off every network but loopback: names resolve to nothing (but
-// 127.0.0.1), no proxy, none of its background services.
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM,
-  headless: true,
-  args: [
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-    '--no-proxy-server',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-domain-reliability',
-    '--disable-sync',
-    '--no-first-run',
-    ...(process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : []),
-  ],
-});
-
-// A page signed in with token (sessionStorage, as the sign-in form leaves it), or not at all.
-async function open(url, token, hash = '#/facility') {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await ctx.newPage();
-  page.errors = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // GET /v1/jobs/ID/output is shown where the controller has it; a 404 there is expected.
-    if (/\/v1\/jobs\/\d+\/output/.test(m.location().url || '')) return;
-    page.errors.push(`console: ${m.text()} (${m.location().url || ''})`);
-  });
-  page.on('pageerror', (e) => page.errors.push(`page error: ${e.message}`));
-  if (token) await ctx.addInitScript((t) => sessionStorage.setItem('nordlys.token', t), token);
-  await page.goto(`${url}/ui/${hash}`);
-  return page;
-}
-
-async function updates(page) {
-  return Number((await page.evaluate(() => document.body.dataset.updates)) || 0);
-}
-// Wait for n more polls of the page's current view.
-async function polled(page, n = 1) {
-  const u = await updates(page);
-  await page.waitForFunction((want) => Number(document.body.dataset.updates || 0) >= want, u + n,
-    { timeout: WAIT_MS });
-}
-function noErrors(page, what) {
-  check(page.errors.length === 0, `${what}: console errors: ${page.errors.join('; ')}`);
-}
-const num = (s) => Number(String(s).replace(/,/g, ''));
+const browser = await launch();
+const open = (url, token, hash) => openPage(browser, url, token, hash);
 
 const cli = (args, token) => execFileSync(env.NORDLYS_CLI, args,
   { env: { ...env, NORDLYS_URL: env.DEV_URL, NORDLYS_TOKEN: token }, encoding: 'utf8' }).trim();
@@ -220,7 +159,7 @@ try {
   }
   console.log('dashboard.mjs: ok');
 } catch (e) {
-  if (!process.exitCode) console.error(`FAIL: ${e.stack || e.message}`);
+  console.error(`FAIL: ${e.message}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

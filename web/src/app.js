@@ -17,7 +17,8 @@ const mw = (w) => (w / 1e6).toFixed(2);
 const when = (t) => (t == null ? '–' : new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19));
 
 // What tests and operators can read back: updates done, the rack map's timings.
-const stats = { updates: 0, rackMapMs: null, rackDrawMs: null, rackFetchMs: null, rackMapDoneAt: null };
+const stats = { updates: 0, firstUpdateAt: null, lastPollMs: null, maxPollMs: 0, rackMapMs: null, rackDrawMs: null,
+  rackFetchMs: null, rackMapDoneAt: null };
 window.nordlysStats = stats;
 
 class ApiError extends Error {
@@ -109,8 +110,12 @@ function show() {
 async function poll() {
   clearTimeout(pollTimer);
   const r = route();
+  const t0 = performance.now();
   try {
     await views[r.name](r.id);
+    stats.lastPollMs = performance.now() - t0;
+    stats.maxPollMs = Math.max(stats.maxPollMs, stats.lastPollMs);
+    if (stats.firstUpdateAt == null) stats.firstUpdateAt = performance.now();
     stats.updates++;
     document.body.dataset.updates = String(stats.updates);
     $('live').textContent = `updated ${new Date().toLocaleTimeString('en-GB')}`;
