@@ -135,6 +135,21 @@ try {
     check(loadToMap < RACK_MAP_TARGET_MS, `rack map drawn ${loadToMap.toFixed(0)} ms after load; target ${RACK_MAP_TARGET_MS} ms`);
     const { body: r } = await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/racks');
     check(r.racks === 1389 && r.gpus_alloc.some((a) => a > 0), 'narvik racks with jobs on them');
+    const { body: nf } = await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/facility');
+    const held = r.gpus_alloc.reduce((a, b) => a + b, 0);
+    check(held === nf.gpus_alloc, `racks hold ${held} GPUs, the facility says ${nf.gpus_alloc}`);
+    const painted = await page.evaluate(() => {
+      // The map's pixels: a rack with jobs is drawn in a use colour, not the grey of no agent.
+      const c = document.getElementById('f-rackmap');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let grey = 0, other = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] === 0) continue;
+        if (d[i] === 0x3a && d[i + 1] === 0x3f && d[i + 2] === 0x46) grey++; else other++;
+      }
+      return { grey, other };
+    });
+    check(painted.grey > 0 && painted.other > 0, `the rack map drew ${JSON.stringify(painted)}`);
     await polled(page, 5); // a few points of history in the charts
     noErrors(page, 'narvik facility view');
     await page.screenshot({ path: `${env.NL_SHOTS}/facility-narvik.png`, fullPage: true });

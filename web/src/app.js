@@ -156,7 +156,8 @@ function chartOpts(el, series) {
   return {
     width: Math.max(300, el.clientWidth - 10), height: 200,
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-    axes: [{ stroke: '#8b97a5', grid: { stroke: '#2a3542' } }, { stroke: '#8b97a5', grid: { stroke: '#2a3542' } }],
+    axes: [{ stroke: '#8b97a5', grid: { stroke: '#2a3542' } },
+      { stroke: '#8b97a5', grid: { stroke: '#2a3542' }, size: 64 }],
     series: [{}, ...series],
   };
 }
