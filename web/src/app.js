@@ -354,11 +354,11 @@ function jobsRestart() {
 async function jobOutput(id) {
   // GET /v1/jobs/{id}/output, where the controller has it: the tail of stdout.
   try {
-    const o = await api(`/v1/jobs/${id}/output?tail=65536`);
+    const o = await api(`/v1/jobs/${id}/output`);
     const text = typeof o === 'string' ? o : o.stdout ?? o.output ?? o.text ?? JSON.stringify(o, null, 2);
     return text.split('\n').slice(-200).join('\n');
   } catch (e) {
-    if (e.status === 404 || e.status === 405) return `(no output: ${e.message})`;
+    if (e.status >= 400 && e.status < 500 && e.status !== 401) return `(no output: ${e.message})`;
     throw e;
   }
 }
