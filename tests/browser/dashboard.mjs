@@ -85,6 +85,10 @@ try {
     await page.waitForFunction((i) => document.getElementById('job-id').textContent === i, id);
     check((await page.textContent('#job-state')) === 'COMPLETED', 'job page state');
     noErrors(page, 'jobs view');
+    // Signing out forgets the token.
+    await page.click('#signout');
+    await page.waitForSelector('#signin:not([hidden])');
+    check(await page.evaluate(() => sessionStorage.getItem('nordlys.token')) === null, 'the token outlived sign-out');
     await page.context().close();
   }
 

@@ -79,6 +79,7 @@ async function signIn(ev) {
 
 const views = { facility: facilityUpdate, jobs: jobsUpdate, job: jobUpdate, tenant: tenantUpdate };
 let pollTimer = null;
+let pollSeq = 0; // the latest poll; an older one still in flight schedules nothing
 
 function route() {
   const m = location.hash.match(/^#\/(\w+)(?:\/(\d+))?/);
@@ -109,10 +110,12 @@ function show() {
 // One update of the current view, then the next in POLL_MS (never two at once).
 async function poll() {
   clearTimeout(pollTimer);
+  const seq = ++pollSeq;
   const r = route();
   const t0 = performance.now();
   try {
     await views[r.name](r.id);
+    if (seq !== pollSeq) return; // superseded (a click, a new view): that poll carries on
     stats.lastPollMs = performance.now() - t0;
     stats.maxPollMs = Math.max(stats.maxPollMs, stats.lastPollMs);
     if (stats.firstUpdateAt == null) stats.firstUpdateAt = performance.now();
@@ -121,11 +124,11 @@ async function poll() {
     $('live').textContent = `updated ${new Date().toLocaleTimeString('en-GB')}`;
     $('live').classList.remove('error');
   } catch (e) {
-    if (e.status === 401) return;
+    if (e.status === 401 || seq !== pollSeq) return;
     $('live').textContent = e.message;
     $('live').classList.add('error');
   }
-  if (sessionStorage.getItem(TOKEN_KEY)) pollTimer = setTimeout(poll, POLL_MS);
+  if (sessionStorage.getItem(TOKEN_KEY) && seq === pollSeq) pollTimer = setTimeout(poll, POLL_MS);
 }
 
 // ---- facility ----
@@ -444,6 +447,12 @@ async function tenantUpdate() {
 
 $('signin-form').addEventListener('submit', signIn);
 $('signout').addEventListener('click', () => signOut(''));
+$('f-rackmap').addEventListener('mousemove', (ev) => {
+  const rect = ev.target.getBoundingClientRect();
+  const c = rackLayout && rackmap.cellAt(rackLayout, ev.clientX - rect.left, ev.clientY - rect.top);
+  ev.target.title = !c ? '' : `${rackLayout.byPod ? `pod ${c.pod}` : `rack ${c.first} (pod ${c.pod})`}: ` +
+    `${fmt(c.alloc)} of ${fmt(c.gpus)} GPUs in use, ${fmt(c.down)} of ${fmt(c.nodes)} nodes not up`;
+});
 $('f-rackmap').addEventListener('click', (ev) => rackClick(ev).catch((e) => { $('f-rack').textContent = e.message; }));
 for (const id of ['j-state', 'j-tenant']) $(id).addEventListener('change', jobsRestart);
 $('j-user').addEventListener('input', () => poll());
