@@ -54,13 +54,13 @@ static void rack_detail(struct ctld *c, struct http_req *req, uint32_t rack)
         nl_facility_node_name(c->fac, node, name, sizeof(name));
         json_t *jobs = json_array();
         uint32_t alloc = node_alloc(c, node, jobs);
-        json_array_append_new(
-                nodes, json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "name", name, "gpus",
-                                 (json_int_t)nl_facility_node_gpus(c->fac, node), "gpus_alloc",
-                                 (json_int_t)alloc, "state",
-                                 rack_node_states[nodes_state(c->nodes, node)], "jobs", jobs,
-                                 "last_heartbeat",
-                                 job_json_time(nodes_node_heartbeat(c->nodes, node))));
+        json_array_append_new(nodes,
+                              json_pack("{s:s, s:I, s:I, s:s, s:o, s:o}", "name", name, "gpus",
+                                        (json_int_t)nl_facility_node_gpus(c->fac, node),
+                                        "gpus_alloc", (json_int_t)alloc, "state",
+                                        rack_node_states[nodes_state(c->nodes, node)], "jobs", jobs,
+                                        "last_heartbeat",
+                                        job_json_time(nodes_node_heartbeat(c->nodes, node))));
     }
     struct nl_node_pos pos;
     nl_facility_node_pos(c->fac, first, &pos);
@@ -110,19 +110,20 @@ void api_racks(struct ctld *c, struct http_req *req, const struct route_params *
                              "rack: '%.40s' is not a rack index 0..%u", one, nracks - 1);
         return rack_detail(c, req, (uint32_t)v);
     }
-    uint32_t *alloc_n = xcalloc(nracks, sizeof(uint32_t)), *down_n = xcalloc(nracks, sizeof(uint32_t));
+    uint32_t *alloc_n = xcalloc(nracks, sizeof(uint32_t)),
+             *down_n = xcalloc(nracks, sizeof(uint32_t));
     rack_counts(c, alloc_n, down_n);
-    json_t *sites = json_array(), *site = json_array(), *pod = json_array(),
-           *gpus = json_array(), *alloc = json_array(), *down = json_array();
+    json_t *sites = json_array(), *site = json_array(), *pod = json_array(), *gpus = json_array(),
+           *alloc = json_array(), *down = json_array();
     for (uint32_t s = 0; s < nl_facility_nsites(c->fac); s++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, s, &si);
-        json_array_append_new(
-                sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", si.name, "first_rack",
-                                 (json_int_t)si.first_rack, "racks", (json_int_t)si.nracks,
-                                 "first_pod", (json_int_t)si.first_pod, "racks_per_pod",
-                                 (json_int_t)si.racks_per_pod, "nodes_per_rack",
-                                 (json_int_t)si.nodes_per_rack));
+        json_array_append_new(sites, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "name", si.name,
+                                               "first_rack", (json_int_t)si.first_rack, "racks",
+                                               (json_int_t)si.nracks, "first_pod",
+                                               (json_int_t)si.first_pod, "racks_per_pod",
+                                               (json_int_t)si.racks_per_pod, "nodes_per_rack",
+                                               (json_int_t)si.nodes_per_rack));
         for (uint32_t r = 0; r < si.nracks; r++) {
             json_array_append_new(site, json_integer(s));
             json_array_append_new(pod, json_integer(si.first_pod + r / si.racks_per_pod));

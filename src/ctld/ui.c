@@ -48,10 +48,14 @@ static const char ui_csp[] = "default-src 'self'; script-src 'self'; style-src '
 static const struct {
     const char *ext, *type;
 } ui_types[] = {
-        {".html", "text/html; charset=utf-8"},        {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"},   {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"},                    {".json", "application/json"},
-        {".txt", "text/plain; charset=utf-8"},        {".map", "application/json"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".json", "application/json"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
 };
 
 static const char *type_of(const char *name)

@@ -57,7 +57,10 @@ static void columns_release(struct columns *c)
 }
 
 /* A figure: render into memory, save as DIR/NAME, inline into the page with a caption. */
-enum fig_kind { FIG_LINE, FIG_RANGE };
+enum fig_kind {
+    FIG_LINE,
+    FIG_RANGE
+};
 
 static void figure(struct page *p, const char *name, enum fig_kind kind, const void *chart)
 {
@@ -111,9 +114,10 @@ static void head(FILE *h, const struct nl_sim_result *r)
     svg_escape(h, r->workload);
     fputs(" on ", h);
     svg_escape(h, r->facility);
-    fprintf(h, "</h1>\n<p class=\"muted\">%llu GPUs; %llu jobs; made by <code>nordlys sim "
-               "--out</code>. Numbers as in <code>nordlys sim --json</code>; time series as in "
-               "<code>timeseries-POLICY.csv</code>.</p>\n",
+    fprintf(h,
+            "</h1>\n<p class=\"muted\">%llu GPUs; %llu jobs; made by <code>nordlys sim "
+            "--out</code>. Numbers as in <code>nordlys sim --json</code>; time series as in "
+            "<code>timeseries-POLICY.csv</code>.</p>\n",
             (unsigned long long)r->gpus, (unsigned long long)r->jobs);
 }
 
@@ -139,18 +143,18 @@ static void summary(FILE *h, const struct nl_sim_result *res, size_t n)
         fputs("</th>", h);
     }
     fputs("</tr>\n", h);
-#define ROW(label, ...)                                                   \
-    do {                                                                  \
-        fputs("<tr><td>" label "</td>", h);                               \
-        for (size_t i = 0; i < n; i++) {                                  \
-            const struct nl_sim_result *r = &res[i];                      \
-            __VA_ARGS__;                                                  \
-        }                                                                 \
-        fputs("</tr>\n", h);                                              \
+#define ROW(label, ...)                              \
+    do {                                             \
+        fputs("<tr><td>" label "</td>", h);          \
+        for (size_t i = 0; i < n; i++) {             \
+            const struct nl_sim_result *r = &res[i]; \
+            __VA_ARGS__;                             \
+        }                                            \
+        fputs("</tr>\n", h);                         \
     } while (0)
-    ROW("jobs completed / total", fprintf(h, "<td>%llu / %llu</td>",
-                                          (unsigned long long)r->completed,
-                                          (unsigned long long)r->jobs));
+    ROW("jobs completed / total",
+        fprintf(h, "<td>%llu / %llu</td>", (unsigned long long)r->completed,
+                (unsigned long long)r->jobs));
     ROW("utilization", fprintf(h, "<td>%.1f %%</td>", 100 * r->utilization));
     ROW("wait mean", dur(h, r->wait_s.mean));
     ROW("wait p95", dur(h, r->wait_s.p95));
@@ -166,9 +170,9 @@ static void summary(FILE *h, const struct nl_sim_result *res, size_t n)
                                      ? fprintf(h, "<td>%.1f</td>", r->power_budget_w / 1e6)
                                      : fprintf(h, "<td>none</td>"));
     ROW("energy (MWh)", fprintf(h, "<td>%.0f</td>", r->energy_mwh));
-    ROW("invariant violations", fprintf(h, "<td%s>%llu</td>",
-                                        nl_sim_violations_total(r) ? " class=\"bad\"" : "",
-                                        (unsigned long long)nl_sim_violations_total(r)));
+    ROW("invariant violations",
+        fprintf(h, "<td%s>%llu</td>", nl_sim_violations_total(r) ? " class=\"bad\"" : "",
+                (unsigned long long)nl_sim_violations_total(r)));
 #undef ROW
     fputs("</table>\n", h);
 }
@@ -185,7 +189,8 @@ static void series_figures(struct page *p, const struct nl_sim_result *res, size
 
     fputs("<h2 id=\"power\">Power against budget</h2>\n", p->html);
     for (size_t i = 0; i < n; i++)
-        s[i] = (struct svg_series){res[i].policy, col[i].t, col[i].power_mw, res[i].nsamples, false};
+        s[i] = (struct svg_series){res[i].policy, col[i].t, col[i].power_mw, res[i].nsamples,
+                                   false};
     double bx[2] = {0, 0}, by[2] = {res[0].power_budget_w / 1e6, res[0].power_budget_w / 1e6};
     for (size_t i = 0; i < n; i++)
         if (res[i].nsamples)
@@ -231,7 +236,11 @@ static void dist_figure(struct page *p, const struct nl_sim_result *res, size_t 
     }
     struct svg_range_chart c = {which ? "Job completion time by tier (log scale)"
                                       : "Queue wait by tier (log scale)",
-                                cats, ncat, groups, n, ranges};
+                                cats,
+                                ncat,
+                                groups,
+                                n,
+                                ranges};
     figure(p, which ? "fig-jct.svg" : "fig-wait.svg", FIG_RANGE, &c);
 }
 

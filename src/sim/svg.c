@@ -28,12 +28,23 @@ void svg_escape(FILE *f, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -87,8 +98,7 @@ static void frame(FILE *f)
 
 static void grid_line(FILE *f, double y, const char *label)
 {
-    fprintf(f,
-            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/>\n",
             PLOT_L, y, PLOT_L + PLOT_W, y);
     text_at(f, PLOT_L - 6, y + 4, "end", label);
 }
@@ -160,11 +170,14 @@ static double log_y(double s, double top_s)
 void svg_range_chart_write(FILE *f, const struct svg_range_chart *c)
 {
     open_svg(f, c->title);
+
     static const struct {
         double s;
         const char *label;
-    } ticks[] = {{1, "1 s"},     {10, "10 s"},   {60, "1 min"}, {600, "10 min"}, {3600, "1 h"},
-                 {36000, "10 h"}, {86400, "1 d"}, {864000, "10 d"}, {8640000, "100 d"}};
+    } ticks[] = {{1, "1 s"},      {10, "10 s"},     {60, "1 min"},
+                 {600, "10 min"}, {3600, "1 h"},    {36000, "10 h"},
+                 {86400, "1 d"},  {864000, "10 d"}, {8640000, "100 d"}};
+
     double top = 60;
     size_t n = c->ncat * c->ngroup;
     for (size_t i = 0; i < n; i++)
@@ -188,9 +201,9 @@ void svg_range_chart_write(FILE *f, const struct svg_range_chart *c)
                     "p99 %.0f s, mean %.0f s</title></rect>\n"
                     "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
                     "stroke-width=\"2\"/>\n",
-                    mid, y95, mid, y99, svg_colour(g), x + 2, y95, bar_w - 4,
-                    fmax(y50 - y95, 1), svg_colour(g), svg_colour(g), r->p50, r->p95, r->p99,
-                    r->mean, x + 2, log_y(r->mean, top), x + bar_w - 2, log_y(r->mean, top));
+                    mid, y95, mid, y99, svg_colour(g), x + 2, y95, bar_w - 4, fmax(y50 - y95, 1),
+                    svg_colour(g), svg_colour(g), r->p50, r->p95, r->p99, r->mean, x + 2,
+                    log_y(r->mean, top), x + bar_w - 2, log_y(r->mean, top));
         }
     }
     double lx = PLOT_L;

@@ -40,7 +40,7 @@ struct svg_range_chart {
     const char *title;
     const char *const *categories; /* ncat names along x (tiers) */
     size_t ncat;
-    const char *const *groups;     /* ngroup names side by side in each category (policies) */
+    const char *const *groups; /* ngroup names side by side in each category (policies) */
     size_t ngroup;
     const struct svg_range *ranges; /* ncat * ngroup, category-major; seconds, log scale */
 };

@@ -31,7 +31,9 @@
 #include "sim/workload.h"
 
 static struct nl_sim_result runs[2];
+
 static const enum nl_policy policies[2] = {NL_POLICY_NORDLYS, NL_POLICY_FIFO};
+
 static char dir[64];
 
 static int setup(void **state)
@@ -136,10 +138,9 @@ static void test_report_sections(void **state)
     char *html = slurp("report.html");
     assert_true(strncmp(html, "<!doctype html>", 15) == 0);
     assert_balanced("report.html", html);
-    static const char *const sections[] = {"id=\"summary\"", "id=\"utilization\"",
-                                           "id=\"power\"",   "id=\"queue\"",
-                                           "id=\"wait\"",    "id=\"jct\"",
-                                           "id=\"preemptions\""};
+    static const char *const sections[] = {
+            "id=\"summary\"", "id=\"utilization\"", "id=\"power\"",      "id=\"queue\"",
+            "id=\"wait\"",    "id=\"jct\"",         "id=\"preemptions\""};
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
         if (strstr(html, sections[i]) == NULL)
             fail_msg("report.html has no section %s", sections[i]);
