@@ -11,18 +11,9 @@
 # missing. Screenshots go to $NL_SHOTS.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
-here=$(cd "$(dirname "$0")" && pwd)
-CHROMIUM=${NL_CHROMIUM:-/usr/bin/chromium}
-skip() {
-    echo "SKIP: $*" >&2
-    exit 77
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed (scripts/install-deps.sh)"
-[ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (Debian package chromium; scripts/install-deps.sh)"
-[ -f "$here/node_modules/playwright-core/package.json" ] ||
-    skip "playwright-core is not installed: scripts/npm-ci.sh tests/browser"
-[ -f "$NL_UI_DIR/index.html" ] || skip "the dashboard is not built in $NL_UI_DIR (target nl_web)"
-[ -n "${NORDLYS_AGENT:-}" ] && [ -n "${NORDLYS_CLI:-}" ] || skip "needs nordlys-agent and nordlys"
+. "$(dirname "$0")/browser.sh"
+nl_browser_require
+[ -n "${NORDLYS_AGENT:-}" ] && [ -n "${NORDLYS_CLI:-}" ] || nl_browser_skip "needs nordlys-agent and nordlys"
 nl_tmpdir
 mkdir -p "$NL_SHOTS"
 
@@ -70,5 +61,5 @@ nl_wait "/v1/facility" '.jobs_running >= 100 and .jobs_pending >= 1' 120
 SIM_REPORT=$NL_TMP/sim/report.html \
 DEV_URL=$DEV_URL DEV_TOKEN=$DEV_TOKEN ALICE_TOKEN=$ALICE BOB_TOKEN=$BOB \
 NARVIK_URL=$NARVIK_URL NARVIK_TOKEN=$NARVIK_TOKEN CHROMIUM=$CHROMIUM \
-    node "$here/dashboard.mjs" || nl_fail "dashboard.mjs failed (above)"
+    node "$NL_BROWSER_DIR/dashboard.mjs" || nl_fail "dashboard.mjs failed (above)"
 echo "browser_dashboard: ok; screenshots in $NL_SHOTS"

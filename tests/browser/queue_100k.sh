@@ -5,19 +5,10 @@
 # (queue.mjs). Skipped (77) as dashboard.sh is, and without bench_submit.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
-here=$(cd "$(dirname "$0")" && pwd)
-CHROMIUM=${NL_CHROMIUM:-/usr/bin/chromium}
+. "$(dirname "$0")/browser.sh"
 JOBS=${NL_QUEUE_JOBS:-100000}
-skip() {
-    echo "SKIP: $*" >&2
-    exit 77
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed (scripts/install-deps.sh)"
-[ -x "$CHROMIUM" ] || skip "$CHROMIUM is missing (Debian package chromium; scripts/install-deps.sh)"
-[ -f "$here/node_modules/playwright-core/package.json" ] ||
-    skip "playwright-core is not installed: scripts/npm-ci.sh tests/browser"
-[ -f "$NL_UI_DIR/index.html" ] || skip "the dashboard is not built in $NL_UI_DIR (target nl_web)"
-[ -x "${NL_BENCH_SUBMIT:-}" ] || skip "bench_submit is not built"
+nl_browser_require
+[ -x "${NL_BENCH_SUBMIT:-}" ] || nl_browser_skip "bench_submit is not built"
 nl_tmpdir
 # synchronous=normal: the queue is the test's input, not its subject.
 nl_ctld_start "$NL_TMP/state" --ui-dir "$NL_UI_DIR" --tenant-queue-max 200000 \
@@ -27,4 +18,4 @@ NORDLYS_TOKEN=$NL_TOKEN "$NL_BENCH_SUBMIT" --url "$NL_URL" --conns 16 --jobs "$J
     nl_fail "bench_submit failed: $(cat "$NL_TMP/submit.json")"
 nl_wait /v1/facility ".jobs_pending == $JOBS" 60
 QUEUE_URL=$NL_URL QUEUE_TOKEN=$NL_TOKEN QUEUE_JOBS=$JOBS CHROMIUM=$CHROMIUM \
-    node "$here/queue.mjs" || nl_fail "queue.mjs failed (above)"
+    node "$NL_BROWSER_DIR/queue.mjs" || nl_fail "queue.mjs failed (above)"

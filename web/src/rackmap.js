@@ -52,7 +52,13 @@ export function layout(r, widthPx) {
       }
     }
     y += Math.ceil(npods / podsPerRow) * (podH + gap);
-    cells.push({ label: `${site.name}: ${site.racks.toLocaleString('en-US')} racks`, x: 0, y: labelY });
+    let gpus = 0, alloc = 0;
+    for (let i = site.first_rack; i < site.first_rack + site.racks; i++) {
+      gpus += r.gpus[i];
+      alloc += r.gpus_alloc[i];
+    }
+    const n = (v) => v.toLocaleString('en-US');
+    cells.push({ label: `${site.name}: ${n(site.racks)} racks, ${n(alloc)} of ${n(gpus)} GPUs in use`, x: 0, y: labelY });
   }
   return { cells, height: y, size, byPod };
 }
