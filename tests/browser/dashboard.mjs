@@ -84,6 +84,15 @@ try {
     await page.waitForSelector('#view-job:not([hidden])');
     await page.waitForFunction((i) => document.getElementById('job-id').textContent === i, id);
     check((await page.textContent('#job-state')) === 'COMPLETED', 'job page state');
+    // A job that writes: its page shows the tail of its output, live.
+    const out = cli(['submit', '--parsable', '--tenant', 'nor-research', '--name', 'writes', '--',
+      'sh', '-c', 'echo hello-from-the-job-output; sleep 1; echo second-line'], env.DEV_TOKEN);
+    await page.goto(`${env.DEV_URL}/ui/#/job/${out}`);
+    await page.waitForFunction(() => /second-line/.test(document.getElementById('job-output').textContent),
+      null, { timeout: WAIT_MS });
+    const shown = await page.textContent('#job-output');
+    check(/hello-from-the-job-output\nsecond-line/.test(shown), `job ${out}'s output shown as: ${shown}`);
+    await page.evaluate(() => { window.notReloaded = true; });
     noErrors(page, 'jobs view');
     // Signing out forgets the token.
     await page.click('#signout');

@@ -354,12 +354,18 @@ function jobsRestart() {
 
 // ---- one job ----
 
+const OUTPUT_TAIL_BYTES = 16384;
+
+// The last OUTPUT_TAIL_BYTES of the job's stdout (GET /v1/jobs/{id}/output: base64 bytes).
 async function jobOutput(id) {
-  // GET /v1/jobs/{id}/output, where the controller has it: the tail of stdout.
   try {
-    const o = await api(`/v1/jobs/${id}/output`);
-    const text = typeof o === 'string' ? o : o.stdout ?? o.output ?? o.text ?? JSON.stringify(o, null, 2);
-    return text.split('\n').slice(-200).join('\n');
+    const o = await api(`/v1/jobs/${id}/output?stream=stdout&tail=${OUTPUT_TAIL_BYTES}`);
+    const bytes = Uint8Array.from(atob(o.data || ''), (ch) => ch.charCodeAt(0));
+    const text = new TextDecoder('utf-8').decode(bytes);
+    const notes = [];
+    if (o.offset > 0) notes.push(`(last ${fmt(o.next_offset - o.offset)} of ${fmt(o.end)} bytes)`);
+    if (o.lost > 0) notes.push(`(${fmt(o.lost)} bytes never reached the controller)`);
+    return [...notes, text || '(no output yet)'].join('\n');
   } catch (e) {
     if (e.status >= 400 && e.status < 500 && e.status !== 401) return `(no output: ${e.message})`;
     throw e;
