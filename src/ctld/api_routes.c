@@ -26,6 +26,7 @@ static const struct route route_table[] = {
         {"DELETE", "/v1/jobs/{id}/tasks", api_task_cancel, ROLE_USER, 0},
         {"GET", "/v1/facility", api_facility, ROLE_READER, 0},
         {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
+        {"GET", "/v1/racks", api_racks, ROLE_READER, 0},
         {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},
         {"GET", "/v1/usage", api_usage, ROLE_USER, 0},
         {"GET", "/v1/health", api_health, ROLE_PUBLIC, 0},

@@ -50,6 +50,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"DELETE", "/v1/jobs/42/hold"},
             {"GET", "/v1/jobs/42/tasks"},
             {"DELETE", "/v1/jobs/42/tasks"},
+            {"GET", "/v1/racks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
