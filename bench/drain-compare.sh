@@ -27,7 +27,7 @@ while [ $# -ge 2 ]; do
         "$build/src/store/libnl_store.a" "$build/src/core/libnordlys.a" \
         "$build/src/common/libnl_io.a" "$build/src/common/libnl_common.a" -lsqlite3 -lm
     echo "== $src ($(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-    for r in $(seq "$REPS"); do
+    for _ in $(seq "$REPS"); do
         "$bin" "$WORK/db.$i" "$QUEUE" "$WAVES"
     done
     if [ "$CALLGRIND" = 1 ]; then

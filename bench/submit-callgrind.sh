@@ -20,13 +20,14 @@ CONNS=${3:-16}
 OUT_DIR=${OUT_DIR:-/tmp}
 CTLD=$BUILD/src/ctld/nordlysd
 SUBMIT=$BUILD/bench/bench_submit
-LIVE_NAME=submit-callgrind.sh
+export LIVE_NAME=submit-callgrind.sh
 # shellcheck source=bench/live-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/live-lib.sh"
 live_need "$CTLD" "$SUBMIT"
 live_work nordlys-cg
 tag=$(basename "$(dirname "$BUILD")")-$(basename "$BUILD")
 out=$OUT_DIR/callgrind.$tag.out
+rm -f "$out" "$out".*
 CTLD_REAL=$CTLD
 # start_ctld runs "$CTLD" ARGS: a wrapper puts the daemon (not `token`) under callgrind.
 cat >"$WORK/ctld" <<EOS
@@ -42,6 +43,6 @@ callgrind_control -z "$CTLD_PID" >/dev/null
 "$SUBMIT" --url "$URL" --conns "$CONNS" --jobs "$JOBS" --warmup 0 --label cg | tee "$WORK/run.json" >&2
 callgrind_control -d "$CTLD_PID" >/dev/null
 stop "$CTLD_PID"
-dump=$(ls -t "$out".* 2>/dev/null | head -1)
+dump=$out.1 # the -d dump (the exit writes $out itself)
 total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
 echo "$tag: $JOBS submissions, $CONNS conns: $total instructions, $((total / JOBS)) per submission ($dump)"
