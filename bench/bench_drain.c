@@ -46,7 +46,7 @@
 #include "nordlys/tenant.h"
 #include "store/store.h"
 
-#define SEC 1000000LL
+#define SEC       1000000LL
 #define FILL_JOBS 1389
 
 static struct nl_store *st;

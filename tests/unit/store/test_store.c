@@ -898,7 +898,8 @@ static void test_start_builds_no_temp_btree_for_indexes(void **state)
     /* As a version 4 build left it. */
     snprintf(cmd, sizeof(cmd),
              "sqlite3 %s \"DROP INDEX jobs_live; DROP INDEX jobs_ended;"
-             " CREATE INDEX jobs_live ON jobs(id) WHERE state IN ('PENDING', 'RUNNING', 'PREEMPTING');"
+             " CREATE INDEX jobs_live ON jobs(id)"
+             " WHERE state IN ('PENDING', 'RUNNING', 'PREEMPTING');"
              " CREATE INDEX jobs_ended ON jobs(state, tenant)"
              " WHERE state NOT IN ('PENDING', 'RUNNING', 'PREEMPTING');"
              " PRAGMA user_version = 4\" 2>/dev/null",
