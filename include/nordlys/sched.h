@@ -142,6 +142,7 @@ enum nl_action_kind {
     NL_ACT_START,   /* run the job on its allocation (nl_sched_job_alloc) */
     NL_ACT_PREEMPT, /* SIGTERM now, SIGKILL after grace, then report nl_sched_job_exit */
     NL_ACT_KILL,    /* cancel requested: kill now, then report nl_sched_job_exit */
+    NL_ACT_CAP,     /* its per-GPU power cap changed: apply nl_job_info.power_cap_w (0 = lift) */
     NL_ACT_COUNT
 };
 
@@ -167,6 +168,10 @@ struct nl_job_info {
     double priority;      /* at the last pass */
     int64_t run_us;       /* total time run over all starts */
     double energy_wh;     /* energy of its runs, facility level (PUE applied) */
+    double it_energy_wh;  /* the same without PUE: its GPUs' IT energy */
+    double power_want_w;  /* running: per-GPU draw uncapped (request, measured, history or default) */
+    double power_cap_w;   /* running: per-GPU power cap in force; 0 = none */
+    double power_w;       /* running: per-GPU draw the scheduler counts (want, or the cap) */
 };
 
 /* Facility-wide numbers, from nl_sched_stats. */
@@ -177,6 +182,10 @@ struct nl_sched_stats {
     double power_it_w;       /* IT draw now */
     double power_w;          /* facility draw now (IT x PUE) */
     double power_budget_w;   /* 0 = none */
+    double pue;              /* in force now */
+    double power_idle_w;     /* facility draw with no job running (the lowest budget that holds) */
+    uint64_t jobs_capped;    /* running jobs under a power cap */
+    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap */
     double energy_wh;        /* facility energy since creation */
     double fragmentation;    /* free GPUs outside wholly free racks / free GPUs (0 when none free) */
     uint64_t preemptions;    /* since creation */
@@ -297,8 +306,24 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
 size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs);
 bool nl_sched_node_down(const struct nl_sched *s, uint32_t node);
 
-/* Change the facility power budget (facility level, PUE applied); 0 = none. */
+/*
+ * Change the facility power budget (facility level, PUE applied); 0 = none.
+ * The next pass responds: when running jobs draw more than the budget (or
+ * a site's limit) allows, it caps GPUs of the weakest tiers first and
+ * preempts only where capping cannot close the gap (NL_ACT_CAP and
+ * NL_ACT_PREEMPT actions; the rule is in docs/power.md); when it rises,
+ * caps are lifted before waiting jobs start.
+ */
 void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+/* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
+void nl_sched_set_pue(struct nl_sched *s, double pue);
+/*
+ * A running job's measured IT draw per GPU (mean over its GPUs). An
+ * uncapped job's draw is counted from it (clamped to the cap range) from
+ * now on, and it feeds its tenant's history, the default of jobs that ask
+ * for no power_w. -ENOENT / -EINVAL (not running).
+ */
+int nl_sched_job_measured(struct nl_sched *s, uint64_t id, double w_per_gpu, int64_t now_us);
 
 /* Advance accounting (energy, decayed usage) to now_us without other changes. */
 void nl_sched_advance(struct nl_sched *s, int64_t now_us);
