@@ -157,8 +157,9 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
             const struct cap_job *c = &s->capbuf[k];
             struct job *j = &s->jobs[s->capslot[k]];
             int64_t mw = c->preempt ? power_mw(s->pw.idle_w) : power_mw(c->set_w);
-            if ((round == 0) != (mw < j->draw_mw))
-                continue;
+            bool lower = mw < j->draw_mw;
+            if (round == 0 ? !lower : (lower || c->preempt || j->state != NL_JOB_RUNNING))
+                continue; /* round 1 sees round 0's jobs again at their new draw: a no-op */
             double cap = !c->preempt && c->set_w < c->want_w ? c->set_w : 0;
             if (c->preempt) {
                 sched_preempt(s, j, now_us);
