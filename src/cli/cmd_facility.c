@@ -4,12 +4,14 @@
  * read-only views of the controller's state, one GET each.
  */
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "client.h"
@@ -244,8 +246,91 @@ static void render_facility(const json_t *f)
     print_rows(json_object_get(f, "sites"), site_cols, NCOLS(site_cols));
 }
 
+/* ---- facility budget ---- */
+
+static const struct cli_spec budget_spec = {
+        .name = "facility budget",
+        .usage = "[OPTIONS] POWER",
+        .summary = "Set the facility's power budget (operator role): 180MW, 1.2GW, 500kW, or none. "
+                   "The next scheduling pass caps GPUs of the weakest tiers first (docs/power.md), "
+                   "or lifts caps and starts waiting jobs when it rises.",
+};
+
+/* "180MW", "180 MW", "1.5GW", "500kW", "2000000W", "none" into W; -EINVAL naming the text. */
+static int parse_power(const char *text, double *w, struct nl_err *err)
+{
+    if (strcmp(text, "none") == 0 || strcmp(text, "0") == 0) {
+        *w = 0;
+        return 0;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    while (*end == ' ')
+        end++;
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {{"W", 1}, {"kW", 1e3}, {"MW", 1e6}, {"GW", 1e9}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (end != text && strcasecmp(end, units[i].unit) == 0 && isfinite(v) && v >= 0) {
+            *w = v * units[i].scale;
+            return 0;
+        }
+    return nl_err_set(err, -EINVAL,
+                      "budget: '%s' is not a power (a number with W, kW, MW or GW, or none)", text);
+}
+
+static void render_power(const json_t *p)
+{
+    char a[CLI_FMT_MAX], b[CLI_FMT_MAX], c[CLI_FMT_MAX];
+    double budget = cli_json_num(p, "budget_w");
+    printf("budget         %s\n", budget > 0 ? cli_fmt_power(a, budget) : "none");
+    printf("draw           %s (IT %s, PUE %.3f)\n", cli_fmt_power(b, cli_json_num(p, "power_w")),
+           cli_fmt_power(c, cli_json_num(p, "power_it_w")), cli_json_num(p, "pue"));
+    printf("capped jobs    %.0f; preempted for power since start: %.0f\n",
+           cli_json_num(p, "jobs_capped"), cli_json_num(p, "power_preemptions"));
+}
+
+static int cmd_facility_budget(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&budget_spec, argc, argv, NULL, NULL, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    struct nl_err err = {0};
+    double w;
+    if (args.npos != 1 || parse_power(args.pos[0], &w, &err) < 0) {
+        fprintf(stderr, "nordlys facility budget: %s\n",
+                args.npos != 1 ? "expected one POWER (e.g. 180MW, or none)" : err.msg);
+        rc = NL_CLI_USAGE;
+        goto out;
+    }
+    struct cli_client *cl = cli_client_create(args.url);
+    rc = cli_client_use_token(cl, args.token_file);
+    if (rc == NL_CLI_OK) {
+        json_t *body = json_pack("{s:f}", "budget_w", w), *answer = NULL;
+        rc = cli_client_call(cl, "PUT", "/v1/facility/budget", body, &answer);
+        json_decref(body);
+        if (rc == NL_CLI_OK) {
+            if (args.json)
+                cli_print_json(answer);
+            else
+                render_power(answer);
+        }
+        json_decref(answer);
+    }
+    cli_client_destroy(cl);
+out:
+    cli_args_release(&args);
+    return rc;
+}
+
 int cmd_facility(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "budget") == 0)
+        return cmd_facility_budget(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "power") == 0)
+        return run_view(&facility_spec, argc - 1, argv + 1, "/v1/facility/power", render_power);
     return run_view(&facility_spec, argc, argv, "/v1/facility", render_facility);
 }
 

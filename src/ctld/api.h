@@ -51,6 +51,11 @@ void api_usage(struct ctld *c, struct http_req *req, const struct route_params *
 void api_health(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_metrics(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_power.c ---- */
+
+void api_power(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_power_budget(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_jobs.c ---- */
 
 void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p);

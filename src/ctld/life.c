@@ -632,6 +632,8 @@ void life_pass(struct life *l)
 {
     int64_t t0 = nl_clock_monotonic_us();
     const struct nl_action *acts = NULL;
+    /* PUE follows the outside temperature of the facility's climate (docs/power.md). */
+    nl_sched_set_pue(l->d.sched, nl_facility_pue_at(nl_facility_spec(l->d.fac), l->d.clock->us));
     size_t n = nl_sched_pass(l->d.sched, l->d.clock->us, &acts);
     /* Copied: carrying out an action may change the scheduler, which ends acts' lifetime. */
     struct nl_action *copy = n ? xmalloc(n * sizeof(*copy)) : NULL;

@@ -240,6 +240,8 @@ enum stmt_id {
     ST_AUDIT_INSERT,
     ST_AUDIT_LAST,
     ST_AUDIT_WALK,
+    ST_META_GET,
+    ST_META_SET,
     ST_COUNT
 };
 
@@ -312,6 +314,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, line) VALUES (?1, ?2)",
         [ST_AUDIT_LAST] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1",
         [ST_AUDIT_WALK] = "SELECT seq, line FROM audit WHERE seq > ?1 ORDER BY seq",
+        [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT (key) DO UPDATE SET value = ?2",
 };
 
 struct nl_store {
@@ -1381,4 +1386,30 @@ int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn f
     if (ret != 0)
         return ret;
     return rc == SQLITE_DONE ? 0 : db_error(st, rc, "audit records", err);
+}
+
+/* ---- settings (the meta table) ---- */
+
+int nl_store_meta_get(struct nl_store *st, const char *key, int64_t *value, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_META_GET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "meta", err);
+}
+
+int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struct nl_err *err)
+{
+    int rc = need_txn(st, "meta", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_META_SET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, value);
+    return stmt_exec(st, ST_META_SET, "meta", err);
 }

@@ -333,4 +333,12 @@ typedef int (*nl_store_audit_fn)(uint64_t seq, const char *line, size_t len, voi
 int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn fn, void *arg,
                         struct nl_err *err);
 
+/*
+ * Settings kept across restarts (the meta table: text key, integer value),
+ * e.g. "power_budget_w". get: 1 and *value set, 0 when the key is absent,
+ * or a negative code. set: inside a transaction, like every write.
+ */
+int nl_store_meta_get(struct nl_store *st, const char *key, int64_t *value, struct nl_err *err);
+int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struct nl_err *err);
+
 #endif
