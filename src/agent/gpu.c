@@ -120,13 +120,20 @@ struct gpu_set *gpu_open(uint32_t nnodes, uint32_t gpus_per_node, bool emulate,
     else if (nnodes > 1)
         snprintf(s->why, sizeof(s->why), "NVML serves one node per agent; %u nodes here", nnodes);
     else if (nvml_load(&s->nv, nvml_path, s->why, sizeof(s->why))) {
+        /* A real node has the GPUs NVML sees (up to 8), whatever was assumed. */
         unsigned int n = 0;
-        s->real = s->nv.count(&n) == 0 && n >= gpus_per_node;
-        for (unsigned int i = 0; s->real && i < gpus_per_node; i++)
+        s->real = s->nv.count(&n) == 0 && n >= 1;
+        if (s->real && n > GPU_MAX_PER_NODE)
+            n = GPU_MAX_PER_NODE;
+        if (s->real && n != gpus_per_node) {
+            free(s->g);
+            s->per_node = n;
+            s->g = xcalloc(n, sizeof(*s->g));
+        }
+        for (unsigned int i = 0; s->real && i < n; i++)
             s->real = s->nv.handle(i, &s->g[i].dev) == 0;
         if (!s->real) {
-            snprintf(s->why, sizeof(s->why), "NVML sees %u GPUs, the node has %u", n,
-                     gpus_per_node);
+            snprintf(s->why, sizeof(s->why), "NVML sees no usable GPU (%u)", n);
             s->nv.shutdown();
             dlclose(s->nv.lib);
             s->nv.lib = NULL;
@@ -149,6 +156,11 @@ void gpu_close(struct gpu_set *s)
     }
     free(s->g);
     free(s);
+}
+
+uint32_t gpu_per_node(const struct gpu_set *s)
+{
+    return s->per_node;
 }
 
 bool gpu_real(const struct gpu_set *s)

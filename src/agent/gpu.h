@@ -47,7 +47,8 @@ struct gpu_cap {
 /*
  * The GPUs of nnodes nodes of gpus_per_node each. When emulate is false
  * and nnodes is 1, NVML is tried (nvml_path, or "libnvidia-ml.so.1" when
- * NULL); without it the GPUs are modelled, and gpu_real() says which.
+ * NULL) and the node has the GPUs NVML sees; without it the GPUs are
+ * modelled, and gpu_real() says which.
  * seed makes the model's noise reproducible. NULL with err set on a bad
  * argument only: a missing NVML is not an error.
  */
@@ -55,6 +56,8 @@ struct gpu_set *gpu_open(uint32_t nnodes, uint32_t gpus_per_node, bool emulate,
                          const char *nvml_path, uint64_t seed, struct nl_err *err);
 void gpu_close(struct gpu_set *g);
 bool gpu_real(const struct gpu_set *g);
+/* GPUs per node: as asked, or NVML's count on a real node. */
+uint32_t gpu_per_node(const struct gpu_set *g);
 /* Why NVML is not used ("" when it is); borrowed. */
 const char *gpu_why_modelled(const struct gpu_set *g);
 

@@ -53,7 +53,11 @@ static json_t *power_json(const struct ctld *c)
         json_array_append_new(sites, json_pack("{s:s, s:f}", "name", si.name, "limit_w",
                                                si.power_w));
     }
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o}", "budget_w",
+    uint32_t reported = 0;
+    double measured_it = life_measured_it_w(c->life, &reported);
+    return json_pack("{s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o}",
+                     "measured_w", measured_it * st.pue, "measured_it_w", measured_it,
+                     "measured_nodes", (json_int_t)reported, "budget_w",
                      st.power_budget_w, "power_w", st.power_w, "power_it_w", st.power_it_w, "pue",
                      st.pue, "idle_w", st.power_idle_w, "jobs_capped", (json_int_t)st.jobs_capped,
                      "power_preemptions", (json_int_t)st.power_preemptions, "energy_kwh",

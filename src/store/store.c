@@ -49,7 +49,7 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as"
+    "exit_reason, memory_max_bytes, pids_max, run_as, power_w"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 
@@ -193,6 +193,8 @@ static const struct {
         {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
         /* The Unix account a job runs as (issue 10); "" for jobs submitted before tokens. */
         {"jobs", "run_as", "TEXT NOT NULL DEFAULT ''"},
+        /* Expected draw per GPU in W (issue 11, docs/power.md); 0 = the default. */
+        {"jobs", "power_w", "REAL NOT NULL DEFAULT 0 CHECK (power_w >= 0)"},
 };
 
 /*
@@ -252,9 +254,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
-                " stdout, stderr, memory_max_bytes, pids_max, run_as)"
+                " stdout, stderr, memory_max_bytes, pids_max, run_as, power_w)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19)",
+                " ?15, ?16, ?17, ?18, ?19, ?20)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
                          " WHERE id = ?1 RETURNING runs",
@@ -833,6 +835,7 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int64(s, 17, (int64_t)job->memory_max_bytes);
     sqlite3_bind_int64(s, 18, (int64_t)job->pids_max);
     sqlite3_bind_text(s, 19, job->run_as, -1, SQLITE_STATIC);
+    sqlite3_bind_double(s, 20, sp->power_w);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -1027,6 +1030,7 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->pids_max = (uint32_t)sqlite3_column_int64(s, 30);
     const unsigned char *run_as = sqlite3_column_text(s, 31);
     snprintf(job->run_as, sizeof(job->run_as), "%s", run_as ? (const char *)run_as : "");
+    job->spec.power_w = sqlite3_column_double(s, 32);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)

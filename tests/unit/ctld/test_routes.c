@@ -34,6 +34,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/health"},          {"GET", "/metrics"},
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
+            {"GET", "/v1/facility/power"},  {"PUT", "/v1/facility/budget"},
+            {"POST", "/v1/facility/budget"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
@@ -94,8 +96,8 @@ static void test_routes_roles_and_body_limits(void **state)
     size_t n;
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
-        bool posts = strcmp(t[i].method, "POST") == 0;
-        /* Only POSTs take bodies; only health and metrics are public. */
+        bool posts = strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PUT") == 0;
+        /* Only POSTs and PUTs take bodies; only health and metrics are public. */
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
         assert_true(pub ? t[i].role == ROLE_PUBLIC : t[i].role != ROLE_PUBLIC);
@@ -103,6 +105,11 @@ static void test_routes_roles_and_body_limits(void **state)
             assert_int_equal(t[i].role, ROLE_AGENT);
     }
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/jobs"), CTLD_JOB_BODY_MAX);
+    /* A new budget is an operator's act. */
+    size_t idx;
+    struct route_params p;
+    assert_int_equal(match("PUT", "/v1/facility/budget", &idx, &p), ROUTE_FOUND);
+    assert_int_equal(t[idx].role, ROLE_OPERATOR);
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/agent/sync"), CTLD_AGENT_BODY_MAX);
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/unknown"), 0);
 }
