@@ -251,6 +251,8 @@ static void render_facility(const json_t *f)
 static const struct cli_spec budget_spec = {
         .name = "facility budget",
         .usage = "[OPTIONS] POWER",
+        .min_pos = 1,
+        .max_pos = 1,
         .summary = "Set the facility's power budget (operator role): 180MW, 1.2GW, 500kW, or none. "
                    "The next scheduling pass caps GPUs of the weakest tiers first (docs/power.md), "
                    "or lifts caps and starts waiting jobs when it rises.",

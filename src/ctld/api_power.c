@@ -55,13 +55,21 @@ static json_t *power_json(const struct ctld *c)
     }
     uint32_t reported = 0;
     double measured_it = life_measured_it_w(c->life, &reported);
-    return json_pack("{s:f, s:f, s:f, s:I, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o}",
-                     "measured_w", measured_it * st.pue, "measured_it_w", measured_it,
-                     "measured_nodes", (json_int_t)reported, "budget_w",
-                     st.power_budget_w, "power_w", st.power_w, "power_it_w", st.power_it_w, "pue",
-                     st.pue, "idle_w", st.power_idle_w, "jobs_capped", (json_int_t)st.jobs_capped,
-                     "power_preemptions", (json_int_t)st.power_preemptions, "energy_kwh",
-                     st.energy_wh / 1000.0, "sites", sites, "capped", capped_jobs(c));
+    json_t *o = json_object();
+    json_object_set_new(o, "budget_w", json_real(st.power_budget_w));
+    json_object_set_new(o, "power_w", json_real(st.power_w));
+    json_object_set_new(o, "power_it_w", json_real(st.power_it_w));
+    json_object_set_new(o, "pue", json_real(st.pue));
+    json_object_set_new(o, "idle_w", json_real(st.power_idle_w));
+    json_object_set_new(o, "measured_w", json_real(measured_it * st.pue));
+    json_object_set_new(o, "measured_it_w", json_real(measured_it));
+    json_object_set_new(o, "measured_nodes", json_integer(reported));
+    json_object_set_new(o, "jobs_capped", json_integer((json_int_t)st.jobs_capped));
+    json_object_set_new(o, "power_preemptions", json_integer((json_int_t)st.power_preemptions));
+    json_object_set_new(o, "energy_kwh", json_real(st.energy_wh / 1000.0));
+    json_object_set_new(o, "sites", sites);
+    json_object_set_new(o, "capped", capped_jobs(c));
+    return o;
 }
 
 void api_power(struct ctld *c, struct http_req *req, const struct route_params *p)

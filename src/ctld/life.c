@@ -916,7 +916,9 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
     for (uint32_t g = 0; g < n; g++) {
         total += w[g];
         uint64_t o = nl_sched_gpu_owner(l->d.sched, node, g);
-        if (o == 0)
+        /* Only once an agent has listed the run: before, the GPUs may not run it yet. */
+        const struct run *run = o != 0 ? runs_get(l->runs, o) : NULL;
+        if (run == NULL || run->last_listed_us == 0)
             continue;
         uint32_t k = 0;
         while (k < nj && job[k] != o)
