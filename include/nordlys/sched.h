@@ -98,6 +98,12 @@ struct nl_sched_config {
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
+    /*
+     * Answer a power gap by capping GPUs first (docs/power.md); off: by
+     * preemption only, the comparison the simulator study makes. On for
+     * every policy by default: power limits hold whatever the ordering.
+     */
+    bool power_capping;
 };
 
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
@@ -108,7 +114,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
  * age_ref, fair_halflife: seconds; topology_wait: seconds or "never";
  * reservations, depth, drain, shaped_max: counts; shaped, preempt,
- * topology, quotas: yes/no). Returns 0, or -EINVAL with err naming the key
+ * topology, quotas, power_capping: yes/no). Returns 0, or -EINVAL with err naming the key
  * and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);

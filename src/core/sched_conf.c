@@ -70,12 +70,14 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_u32(key, v, 0, 65536, &cfg->shaped_max, err);
     if (strcmp(key, "preempt") == 0)
         return conf_bool(key, v, &cfg->preempt, err);
+    if (strcmp(key, "power_capping") == 0)
+        return conf_bool(key, v, &cfg->power_capping, err);
     if (strcmp(key, "topology") == 0)
         return conf_bool(key, v, &cfg->topology, err);
     if (strcmp(key, "quotas") == 0)
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, topology, quotas)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, topology, quotas, power_capping)",
                       key);
 }

@@ -126,7 +126,9 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
         s->capbuf = xreallocarray(s->capbuf, s->capbuf_cap, sizeof(*s->capbuf));
         s->capslot = xreallocarray(s->capslot, s->capbuf_cap, sizeof(*s->capslot));
     }
-    struct cap_limits lim = {.idle_w = s->pw.idle_w, .min_w = s->pw.cap_min_w, .slack_w = 1.0,
+    /* Without capping no job has headroom: a gap is closed by preemption alone. */
+    double floor_w = s->cfg.power_capping ? s->pw.cap_min_w : s->pw.busy_w;
+    struct cap_limits lim = {.idle_w = s->pw.idle_w, .min_w = floor_w, .slack_w = 1.0,
                              .nranks = max_rank(s) + 1, .nsites = s->nsites};
     double pue = s->pw.pue;
     lim.facility_w = s->pw.budget_w / pue;
