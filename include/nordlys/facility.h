@@ -74,6 +74,8 @@ struct nl_facility_spec {
      */
     char climate[16];
     double pue_free_c, pue_per_c;
+    /* Grid carbon intensity for emissions, gCO2 per kWh drawn; 0 = unknown (docs/power.md). */
+    double grid_gco2_per_kwh;
     size_t nsites;
     struct nl_site_spec sites[NL_SITES_MAX];
 };

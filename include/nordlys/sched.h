@@ -207,7 +207,9 @@ struct nl_tenant_usage {
     double usage_decayed;     /* GPU-seconds with the fair-share half-life */
     double gpu_hours;         /* GPU-hours since creation */
     double energy_wh;         /* facility-level energy since creation */
+    double power_w;           /* its running jobs' draw now, facility level (PUE applied) */
 };
+
 
 /* Completion report of nl_sched_check: counts of violated invariants. */
 struct nl_sched_violations {
@@ -348,6 +350,9 @@ uint8_t nl_sched_node_free(const struct nl_sched *s, uint32_t node);
 
 void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st);
 void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_tenant_usage *u);
+/* A site's draw now and energy since creation, both facility level (PUE applied). */
+void nl_sched_site_power(const struct nl_sched *s, uint32_t site, double *power_w,
+                         double *energy_wh);
 /* GPUs allocated to one tier now. */
 uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier);
 

@@ -300,7 +300,7 @@ static int cmd_facility_budget(int argc, char **argv)
     if (rc != CLI_RUN)
         goto out;
     struct nl_err err = {0};
-    double w;
+    double w = 0;
     if (args.npos != 1 || parse_power(args.pos[0], &w, &err) < 0) {
         fprintf(stderr, "nordlys facility budget: %s\n",
                 args.npos != 1 ? "expected one POWER (e.g. 180MW, or none)" : err.msg);
@@ -369,12 +369,67 @@ int cmd_tenants(int argc, char **argv)
 
 /* ---- usage ---- */
 
+static const struct cli_opt usage_opts[] = {
+        {"by", "tenant|job", "energy accounting per tenant or per job (GET /v1/energy)"},
+        {"since", "T", "jobs that ended at or after T (Unix seconds or 2026-11-29T12:00:00Z)"},
+        {"until", "T", "jobs that ended before T; running jobs count when T is in the future"},
+        {"grid", "G", "grid carbon intensity in gCO2/kWh for emissions (default: the facility's)"},
+};
+
 static const struct cli_spec usage_spec = {
         .name = "usage",
         .usage = "[OPTIONS]",
         .summary =
-                "Accounting per tenant: GPU-hours, energy (with PUE), jobs completed and failed.",
+                "Accounting per tenant: GPU-hours, energy (with PUE), jobs completed and failed. "
+                "With --by, --since, --until or --grid: IT and facility kWh and emissions per "
+                "tenant or job over a window.",
+        .opts = usage_opts,
+        .nopts = 4,
 };
+
+struct usage_args {
+    const char *vals[4]; /* by, since, until, grid */
+};
+
+static int on_usage_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
+{
+    struct usage_args *u = ctx;
+    if (idx == 0 && strcmp(val, "tenant") != 0 && strcmp(val, "job") != 0)
+        return nl_err_set(err, -EINVAL, "--by: '%s' is not tenant or job", val);
+    u->vals[idx] = val;
+    return 0;
+}
+
+static const struct col energy_tenant_cols[] = {
+        {.header = "TENANT", .key = "tenant", .kind = COL_STR},
+        {.header = "TIER", .key = "tier", .kind = COL_STR},
+        {.header = "JOBS", .key = "jobs", .kind = COL_COUNT, .right = true},
+        {.header = "GPU-HOURS", .key = "gpu_hours", .kind = COL_TENTHS, .right = true},
+        {.header = "IT", .key = "it_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "FACILITY", .key = "facility_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "CO2-KG", .key = "co2_kg", .kind = COL_TENTHS, .right = true},
+};
+
+static const struct col energy_job_cols[] = {
+        {.header = "JOB", .key = "id", .kind = COL_COUNT, .right = true},
+        {.header = "TENANT", .key = "tenant", .kind = COL_STR},
+        {.header = "STATE", .key = "state", .kind = COL_STR},
+        {.header = "GPU-HOURS", .key = "gpu_hours", .kind = COL_TENTHS, .right = true},
+        {.header = "IT", .key = "it_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "FACILITY", .key = "facility_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "CO2-KG", .key = "co2_kg", .kind = COL_TENTHS, .right = true},
+};
+
+static void render_energy(const json_t *j)
+{
+    const json_t *jobs = json_object_get(j, "jobs");
+    if (jobs != NULL)
+        print_rows(jobs, energy_job_cols, NCOLS(energy_job_cols));
+    else
+        print_rows(json_object_get(j, "tenants"), energy_tenant_cols, NCOLS(energy_tenant_cols));
+    if (json_is_true(json_object_get(j, "truncated")))
+        printf("(truncated: narrow the window)\n");
+}
 
 static const struct col usage_cols[] = {
         {.header = "TENANT", .key = "name", .kind = COL_STR},
@@ -392,5 +447,17 @@ static void render_usage(const json_t *j)
 
 int cmd_usage(int argc, char **argv)
 {
-    return run_view(&usage_spec, argc, argv, "/v1/usage", render_usage);
+    struct usage_args u = {0};
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&usage_spec, argc, argv, on_usage_opt, &u, &args);
+    if (rc == CLI_RUN) {
+        bool energy = u.vals[0] || u.vals[1] || u.vals[2] || u.vals[3];
+        static const char *const keys[] = {"by", "since", "until", "grid_gco2_per_kwh"};
+        char *path = energy ? cli_path_query("/v1/energy", keys, u.vals, 4) : NULL;
+        rc = cli_get_and_print(args.url, args.token_file, energy ? path : "/v1/usage", args.json,
+                               energy ? render_energy : render_usage);
+        free(path);
+    }
+    cli_args_release(&args);
+    return rc;
 }

@@ -162,8 +162,12 @@ void power_job_change(struct power *pw, uint32_t site, const struct nl_alloc_nod
 
 void power_advance(struct power *pw, int64_t now_us)
 {
-    if (now_us > pw->last_us)
-        pw->energy_wh += power_facility_w(pw) * (double)(now_us - pw->last_us) / 3.6e9;
+    if (now_us > pw->last_us) {
+        double h = (double)(now_us - pw->last_us) / 3.6e9;
+        pw->energy_wh += power_facility_w(pw) * h;
+        for (uint32_t i = 0; i < pw->nsites; i++)
+            pw->site_energy_wh[i] += power_site_w(pw, i) * h;
+    }
     if (now_us > pw->last_us)
         pw->last_us = now_us;
 }

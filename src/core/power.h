@@ -42,6 +42,7 @@ struct power {
     int64_t *rack_mw, *row_mw, *loop_mw;
     uint32_t *rack_row, *rack_loop;     /* per rack: its row and loop (global indexes) */
     double energy_wh;
+    double site_energy_wh[NL_SITES_MAX]; /* facility level (PUE applied) */
     double peak_w;
     int64_t last_us;
 };

@@ -192,6 +192,8 @@ static int facility_key(struct nl_facility_spec *spec, const struct conf_item *i
         snprintf(spec->climate, sizeof(spec->climate), "%s", v);
         return 0;
     }
+    if (strcmp(k, "grid_gco2_per_kwh") == 0)
+        return conf_double(k, v, 0, 2000, &spec->grid_gco2_per_kwh, err);
     if (strcmp(k, "pue_free_c") == 0)
         return conf_double(k, v, -50, 50, &spec->pue_free_c, err);
     if (strcmp(k, "pue_per_c") == 0)

@@ -1587,6 +1587,7 @@ void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_
     u->usage_decayed = t->usage;
     u->gpu_hours = t->gpu_s / 3600.0;
     u->energy_wh = t->energy_wh + sched_power_unaccounted_wh(s, tenant);
+    u->power_w = sched_power_tenant_w(s, tenant);
 }
 
 uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier)

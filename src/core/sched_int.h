@@ -142,5 +142,7 @@ void sched_power_account(struct nl_sched *s, struct job *j, int64_t now_us);
 void sched_power_respond(struct nl_sched *s, int64_t now_us);
 /* Facility energy of a tenant's running jobs not yet added to its total. */
 double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant);
+/* A tenant's running jobs' draw now (PUE applied). */
+double sched_power_tenant_w(const struct nl_sched *s, uint32_t tenant);
 
 #endif

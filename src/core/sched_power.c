@@ -64,6 +64,21 @@ double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant)
     return wh;
 }
 
+double sched_power_tenant_w(const struct nl_sched *s, uint32_t tenant)
+{
+    double w = 0;
+    for (uint32_t i = s->t_head[tenant]; i != NIL_SLOT; i = s->jobs[i].t_next)
+        w += (double)s->jobs[i].held * (double)s->jobs[i].draw_mw / 1000.0;
+    return w * s->pw.pue;
+}
+
+void nl_sched_site_power(const struct nl_sched *s, uint32_t site, double *power_w,
+                         double *energy_wh)
+{
+    *power_w = site < s->nsites ? power_site_w(&s->pw, site) : 0;
+    *energy_wh = site < s->nsites ? s->pw.site_energy_wh[site] : 0;
+}
+
 /* Change j's counted per-GPU draw, accounting its energy up to now first. */
 static void set_draw(struct nl_sched *s, struct job *j, int64_t mw, int64_t now_us)
 {

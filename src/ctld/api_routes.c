@@ -22,6 +22,7 @@ static const struct route route_table[] = {
         {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
         {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},
         {"GET", "/v1/usage", api_usage, ROLE_USER, 0},
+        {"GET", "/v1/energy", api_energy, ROLE_USER, 0},
         {"GET", "/v1/health", api_health, ROLE_PUBLIC, 0},
         {"GET", "/metrics", api_metrics, ROLE_PUBLIC, 0},
         {"POST", "/v1/agent/register", api_agent_register, ROLE_AGENT, CTLD_AGENT_BODY_MAX},

@@ -241,7 +241,12 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
     double energy_wh = run ? info->energy_wh - run->energy_start_wh : 0;
     if (energy_wh < 0)
         energy_wh = 0;
+    double it_wh = run ? info->it_energy_wh - run->it_energy_start_wh : 0;
     durable_txn(l->d.dur);
+    /* IT energy beside the facility's (docs/power.md, accounting). */
+    if (it_wh > 0)
+        durable_check(nl_store_job_add_it_energy(l->d.store, info->id, it_wh, &err), "it energy",
+                      &err);
     if (info->state == NL_JOB_PENDING) {
         durable_check(
                 nl_store_job_requeue(l->d.store, info->id, preempted, run_us, energy_wh, &err),
@@ -597,6 +602,7 @@ static void start_job(struct life *l, uint64_t id)
     run->number = number;
     run->start_us = info.start_us;
     run->energy_start_wh = info.energy_wh;
+    run->it_energy_start_wh = info.it_energy_wh;
     run->last_seen_us = l->d.clock->us;
     run->nodelist = build_nodelist(l, alloc, n);
     /*
@@ -819,8 +825,10 @@ int life_reload(struct life *l, struct nl_err *err)
     size_t cursor = 0;
     for (struct run *run; (run = runs_next(l->runs, &cursor)) != NULL;) {
         struct nl_job_info info;
-        if (nl_sched_job_info(l->d.sched, run->job, &info) == 0)
+        if (nl_sched_job_info(l->d.sched, run->job, &info) == 0) {
             run->energy_start_wh = info.energy_wh;
+            run->it_energy_start_wh = info.it_energy_wh;
+        }
     }
     log_info("reloaded %zu pending and %zu running jobs (%zu could not come back), last id %llu",
              r.pending, r.running, r.failed, (unsigned long long)nl_store_last_id(l->d.store));

@@ -195,6 +195,8 @@ static const struct {
         {"jobs", "run_as", "TEXT NOT NULL DEFAULT ''"},
         /* Expected draw per GPU in W (issue 11, docs/power.md); 0 = the default. */
         {"jobs", "power_w", "REAL NOT NULL DEFAULT 0 CHECK (power_w >= 0)"},
+        /* IT energy of its runs (energy_wh is the facility's, PUE applied). */
+        {"jobs", "it_energy_wh", "REAL NOT NULL DEFAULT 0"},
 };
 
 /*
@@ -244,6 +246,8 @@ enum stmt_id {
     ST_AUDIT_WALK,
     ST_META_GET,
     ST_META_SET,
+    ST_JOB_ADD_IT_ENERGY,
+    ST_USAGE_JOBS,
     ST_COUNT
 };
 
@@ -317,6 +321,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AUDIT_LAST] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1",
         [ST_AUDIT_WALK] = "SELECT seq, line FROM audit WHERE seq > ?1 ORDER BY seq",
         [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [ST_JOB_ADD_IT_ENERGY] = "UPDATE jobs SET it_energy_wh = it_energy_wh + ?2 WHERE id = ?1",
+        [ST_USAGE_JOBS] = "SELECT id, tenant, name, gpus, run_us, energy_wh, it_energy_wh, end_us,"
+                          " state FROM jobs WHERE state NOT IN " LIVE_STATES
+                          " AND end_us >= ?1 AND end_us < ?2 AND (?3 IS NULL OR tenant = ?3)"
+                          " ORDER BY end_us, id",
         [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                         " ON CONFLICT (key) DO UPDATE SET value = ?2",
 };
@@ -1416,4 +1425,47 @@ int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struc
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, value);
     return stmt_exec(st, ST_META_SET, "meta", err);
+}
+
+/* ---- energy accounting (docs/power.md) ---- */
+
+int nl_store_job_add_it_energy(struct nl_store *st, uint64_t job, double wh, struct nl_err *err)
+{
+    int rc = need_txn(st, "it energy", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_JOB_ADD_IT_ENERGY];
+    sqlite3_bind_int64(s, 1, (int64_t)job);
+    sqlite3_bind_double(s, 2, wh);
+    return exec_by_id(st, ST_JOB_ADD_IT_ENERGY, job, "it energy", err);
+}
+
+int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us, const char *tenant,
+                        nl_store_usage_job_fn fn, void *arg, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_USAGE_JOBS];
+    sqlite3_bind_int64(s, 1, since_us);
+    sqlite3_bind_int64(s, 2, until_us);
+    if (tenant != NULL)
+        sqlite3_bind_text(s, 3, tenant, -1, SQLITE_STATIC);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct nl_store_usage_job u = {
+                .id = (uint64_t)sqlite3_column_int64(s, 0),
+                .tenant = (const char *)sqlite3_column_text(s, 1),
+                .name = (const char *)sqlite3_column_text(s, 2),
+                .gpus = (uint32_t)sqlite3_column_int64(s, 3),
+                .run_us = sqlite3_column_int64(s, 4),
+                .energy_wh = sqlite3_column_double(s, 5),
+                .it_energy_wh = sqlite3_column_double(s, 6),
+                .end_us = sqlite3_column_int64(s, 7),
+                .state = (const char *)sqlite3_column_text(s, 8),
+        };
+        if ((ret = fn(&u, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "usage", err);
 }

@@ -35,7 +35,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
             {"GET", "/v1/facility/power"},  {"PUT", "/v1/facility/budget"},
-            {"POST", "/v1/facility/budget"},
+            {"POST", "/v1/facility/budget"}, {"GET", "/v1/energy"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
