@@ -13,7 +13,9 @@
 #  - the budget is raised: the cap goes, the agent restores the 12 GPUs;
 #  - a cut deeper than capping can close preempts the regional job, never the
 #    sovereign one;
-#  - the budget survives a restart of the controller.
+#  - energy shows in /metrics per tenant and site, and per job and tenant
+#    (IT, facility, emissions) through `nordlys usage --by`;
+#  - the budget and a job's stored energy survive a restart of the controller.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -80,9 +82,35 @@ nl_http GET "/v1/jobs/$S"
 nl_expect 200 '.job.state == "RUNNING" and .job.preemptions == 0'
 nl_wait /v1/facility/power '.power_w <= 18000 and .power_preemptions == 1' 10
 
-# The budget outlives the controller.
+# Accounting: Prometheus watts and joules per tenant and site; energy per tenant and per job.
+nl_http GET /metrics
+printf '%s\n' "$NL_BODY" | grep -Eq '^nordlys_tenant_energy_joules_total\{tenant="nor-research"\} [0-9.e+]+$' ||
+    nl_fail "no tenant energy counter in /metrics"
+printf '%s\n' "$NL_BODY" | grep -q '^nordlys_tenant_energy_joules_total{tenant="nor-research"} 0$' &&
+    nl_fail "the sovereign tenant's energy counter is 0"
+printf '%s\n' "$NL_BODY" | grep -Eq '^nordlys_site_power_watts\{site="dev"\} [1-9]' ||
+    nl_fail "no site power gauge in /metrics"
+printf '%s\n' "$NL_BODY" | grep -Eq '^nordlys_power_measured_watts [1-9]' || nl_fail "no measured draw in /metrics"
+# The sovereign job ends: its energy is stored, IT and facility apart.
+nl_http DELETE "/v1/jobs/$S"
+nl_wait "/v1/jobs/$S" '.job.state == "CANCELLED"' 30
+nl_cli usage --by job --grid 20 --json
+[ "$NL_RC" = 0 ] || nl_fail "usage --by job failed: $(cat "$NL_TMP/cli.err")"
+jq -e "[.jobs[] | select(.id == $S and .state == \"CANCELLED\" and .it_kwh > 0 and
+        .facility_kwh > .it_kwh and (.co2_kg - .facility_kwh * 0.02 | fabs) < 1e-9)] | length == 1" \
+    "$NL_TMP/cli.out" >/dev/null || nl_fail "usage --by job: $(cat "$NL_TMP/cli.out")"
+S_KWH=$(jq ".jobs[] | select(.id == $S) | .facility_kwh" "$NL_TMP/cli.out")
+nl_cli usage --by tenant --since 0
+[ "$NL_RC" = 0 ] || nl_fail "usage --by tenant failed: $(cat "$NL_TMP/cli.err")"
+grep -q "^nor-research  *sovereign" "$NL_TMP/cli.out" || nl_fail "usage --by tenant: $(cat "$NL_TMP/cli.out")"
+nl_http GET "/v1/energy?since=yesterday"
+nl_expect 400 '.error.field == "since"'
+
+# The budget and the accounting outlive the controller.
 nl_ctld_stop
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --listen "127.0.0.1:$NL_PORT"
 nl_http GET /v1/facility/power
 nl_expect 200 '.budget_w == 18000'
+nl_http GET "/v1/energy?by=job"
+nl_expect 200 "[.jobs[] | select(.id == $S and .facility_kwh == $S_KWH)] | length == 1"
 echo "power: ok"
