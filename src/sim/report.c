@@ -58,6 +58,7 @@ static json_t *result_json(const struct nl_sim_result *r)
     json_object_set_new(pw, "work_lost_gpu_hours", json_real(r->work_lost_gpu_hours));
     json_object_set_new(pw, "real_peak_w", json_real(r->true_peak_w));
     json_object_set_new(pw, "real_over_budget_s", json_real(r->true_over_s));
+    json_object_set_new(pw, "real_over_budget_max_w", json_real(r->true_over_max_w));
     json_object_set_new(o, "power", pw);
     json_object_set_new(o, "violations", viol);
     json_object_set_new(o, "makespan_s", json_real(r->makespan_s));
@@ -166,6 +167,7 @@ void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file)
         (unsigned long long)r->power_preemptions);
     ROW("capped GPU-h / lost", "%.0f/%.0f", r->capped_gpu_hours, r->work_lost_gpu_hours);
     ROW("real draw peak / over", "%.1f MW/%.0fs", r->true_peak_w / 1e6, r->true_over_s);
+    ROW("real draw most over", "%.2f MW", r->true_over_max_w / 1e6);
     ROW("violations", "%llu", (unsigned long long)nl_sim_violations_total(r));
     ROW("wall time", "%.2fs", r->wall_s);
     ROW("events/s", "%.0f", r->events_per_s);

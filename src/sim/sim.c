@@ -135,8 +135,11 @@ static void integrate(struct sim *m, int64_t t)
         double real = m->true_it_w * st.pue;
         if (real > m->res->true_peak_w)
             m->res->true_peak_w = real;
-        if (st.power_budget_w > 0 && real > st.power_budget_w)
+        if (st.power_budget_w > 0 && real > st.power_budget_w) {
             m->res->true_over_s += (double)(t - m->last_t) / 1e6;
+            if (real - st.power_budget_w > m->res->true_over_max_w)
+                m->res->true_over_max_w = real - st.power_budget_w;
+        }
     }
     m->last_t = t;
 }

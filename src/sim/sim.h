@@ -71,6 +71,7 @@ struct nl_sim_result {
     double work_lost_gpu_hours; /* GPU-hours of progress a cap cost (1 - speed) */
     double true_peak_w;         /* the modelled real facility draw (demand, caps, PUE) */
     double true_over_s;         /* seconds that real draw spent above the budget */
+    double true_over_max_w;     /* the most it was above */
     struct nl_sched_violations violations;
     double makespan_s;
     double wall_s, events_per_s;
