@@ -5,7 +5,8 @@
 # behind the same meters; capping against preemption-only. Prints a
 # markdown table made from `nordlys sim --json`.
 #
-#   bench/power-study.sh NORDLYS_CLI [DAYS] [LOAD] [SEED]     (defaults: 3 1.5 1)
+#   [MARGIN=0.015] [BUDGETS="230 200 170"] bench/power-study.sh NORDLYS_CLI [DAYS] [LOAD] [SEED]
+#                                                             (defaults: 3 1.5 1)
 #
 # The workload is the synthetic gigafactory mix at LOAD of narvik's own
 # capacity; with oversubscription the load is divided by (1 + PCT/100) so
@@ -18,7 +19,7 @@ seed=${4:-1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 july=1782864000 # 2026-07-01T00:00:00Z
-for budget in 230 200 170; do
+for budget in ${BUDGETS:-230 200 170}; do
     printf '0 230MW\n1d %sMW\n2d 230MW\n' "$budget" >"$out/schedule-$budget"
     for pct in 0 10 20 30; do
         l=$(awk -v l="$load" -v p="$pct" 'BEGIN { printf "%.6f", l / (1 + p / 100) }')
@@ -27,13 +28,14 @@ for budget in 230 200 170; do
                 --start-unix "$july" --budget-schedule "$out/schedule-$budget" \
                 --oversubscribe "$pct" --json
             [ "$mode" = preemption ] && set -- "$@" --set power_capping=no
+            [ -n "${MARGIN:-}" ] && set -- "$@" --set "power_margin=$MARGIN"
             "$cli" sim "$@" >"$out/$budget-$pct-$mode.json"
         done
     done
 done
 echo "| day-2 budget | over | answer | useful GPU-h/day | util | sovereign wait p95 | anchor wait p95 | regional wait p95 | JCT p95 | caps | power preemptions | real draw peak | real over budget | violations |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for budget in 230 200 170; do
+for budget in ${BUDGETS:-230 200 170}; do
     for pct in 0 10 20 30; do
         for mode in capping preemption; do
             jq -r --arg b "$budget" --arg p "$pct" --arg m "$mode" '

@@ -30,6 +30,7 @@ struct apower {
     size_t nnodes;
     size_t cursor; /* the next node to read */
     size_t failed_logged;
+    bool peer_knows; /* the controller sent "caps": it reads "power" in syncs too */
 };
 
 struct apower *apower_new(size_t nnodes, bool emulate, uint64_t seed)
@@ -68,6 +69,7 @@ void apower_work(struct apower *p, const struct proto_work *w, apower_index_fn i
         return;
     /* Caps first: a GPU freed by an ended job gets its limit back before a new job starts on it. */
     if (w->has_caps) {
+        p->peer_knows = true;
         struct gpu_cap *caps = xcalloc(w->ncaps ? w->ncaps : 1, sizeof(*caps));
         size_t n = 0;
         for (size_t i = 0; i < w->ncaps; i++) {
@@ -123,7 +125,8 @@ void apower_exits(struct apower *p, const struct proto_exit *e, size_t n, apower
 void apower_encode(struct apower *p, struct proto_buf *b, char *const *names, size_t nnodes,
                    int64_t now_us, size_t max_bytes)
 {
-    if (p->gpus == NULL || nnodes == 0)
+    /* A controller from before issue 11 refuses unknown fields: readings only once it sent caps. */
+    if (p->gpus == NULL || nnodes == 0 || !p->peer_knows)
         return;
     size_t n = nnodes < APOWER_NODES_PER_SYNC ? nnodes : APOWER_NODES_PER_SYNC;
     struct proto_power *pw = xcalloc(n, sizeof(*pw));

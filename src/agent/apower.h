@@ -38,7 +38,8 @@ void apower_exits(struct apower *p, const struct proto_exit *e, size_t n, apower
 /*
  * Add GPU readings to the sync request in b (proto_encode_power): a few
  * hundred nodes per sync, in turn, so a large emulating agent's sync stays
- * small.
+ * small; only once the controller has shown it reads them (its answers
+ * carry "caps").
  */
 void apower_encode(struct apower *p, struct proto_buf *b, char *const *names, size_t nnodes,
                    int64_t now_us, size_t max_bytes);

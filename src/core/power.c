@@ -77,9 +77,10 @@ static bool over(int64_t mw, double limit_w)
     return limit_w > 0 && (double)mw / 1000.0 > limit_w + POWER_EPS_W;
 }
 
+/* Facility and site limits are planned with the margin held back (sched.h: power_margin). */
 static bool over_pue(const struct power *pw, int64_t mw, double limit_w)
 {
-    return limit_w > 0 && (double)mw / 1000.0 * pw->pue > limit_w + POWER_EPS_W;
+    return limit_w > 0 && (double)mw / 1000.0 * pw->pue > limit_w * (1 - pw->margin) + POWER_EPS_W;
 }
 
 /* Add delta_mw per GPU of a[0..n) to its racks, rows and loops; returns the GPUs. */

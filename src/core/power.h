@@ -31,6 +31,7 @@ struct power {
     double busy_w, idle_w, cap_min_w, pue;
     int64_t idle_mw;                    /* idle_w in mW */
     double budget_w;                    /* facility, PUE applied; 0 = none */
+    double margin;                      /* share of facility and site limits held back */
     double site_limit_w[NL_SITES_MAX];  /* PUE applied; 0 = none */
     int64_t site_mw[NL_SITES_MAX];      /* IT draw of each site now */
     uint64_t site_busy[NL_SITES_MAX];   /* GPUs held by jobs */

@@ -167,6 +167,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     const struct nl_facility_spec *fs = nl_facility_spec(fac);
     s->pl = place_create(fac, fs->rack_power_w, fs->gpu_busy_w, fs->gpu_idle_w);
     power_init(&s->pw, fac);
+    s->pw.margin = cfg->power_margin;
     s->t_power_w = xcalloc(nl_tenants_count(tenants), sizeof(double));
     /* Tenants' energy is each job's own draw, accounted in sched_power.c, not a constant. */
     quota_init(&s->q, tenants, cfg->fair_halflife_us, 0);
@@ -1280,8 +1281,8 @@ static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
     }
     /* No job draws less than the lowest cap: not even one GPU of that fits. */
     const struct power *pw = &s->pw;
-    if (pw->budget_w > 0 &&
-        (power_it_w(pw) + (pw->cap_min_w - pw->idle_w)) * pw->pue > pw->budget_w + 1e-3) {
+    if (pw->budget_w > 0 && (power_it_w(pw) + (pw->cap_min_w - pw->idle_w)) * pw->pue >
+                                    pw->budget_w * (1 - pw->margin) + 1e-3) {
         *why = NL_REASON_POWER;
         return true;
     }

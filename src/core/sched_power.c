@@ -146,10 +146,10 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
     struct cap_limits lim = {.idle_w = s->pw.idle_w, .min_w = floor_w, .slack_w = 1.0,
                              .nranks = max_rank(s) + 1, .nsites = s->nsites};
     double pue = s->pw.pue;
-    lim.facility_w = s->pw.budget_w / pue;
+    lim.facility_w = s->pw.budget_w * (1 - s->pw.margin) / pue;
     lim.base_w = power_it_w(&s->pw);
     for (uint32_t i = 0; i < s->nsites; i++) {
-        lim.site_w[i] = s->pw.site_limit_w[i] / pue;
+        lim.site_w[i] = s->pw.site_limit_w[i] * (1 - s->pw.margin) / pue;
         lim.site_base_w[i] = (double)s->pw.site_mw[i] / 1000.0;
     }
     size_t n = 0;

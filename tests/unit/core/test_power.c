@@ -413,6 +413,44 @@ static void test_sched_pue_rise_caps(void **state)
     fx_fini(&f);
 }
 
+static void test_sched_margin_holds_back(void **state)
+{
+    (void)state;
+    struct nl_facility_spec spec;
+    nl_facility_preset("dev", &spec, NULL);
+    spec.sites[0].power_w = 0;
+    spec.power_budget_w = 0;
+    struct nl_facility *fac = nl_facility_create(&spec, NULL);
+    struct nl_tenants *ten = nl_tenants_default(16);
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    struct nl_err err;
+    assert_int_equal(nl_sched_config_set(&cfg, "power_margin=0.05", &err), 0);
+    assert_int_equal(nl_sched_config_set(&cfg, "power_margin=0.5", &err), -EINVAL);
+    struct nl_sched *s = nl_sched_create(fac, ten, &cfg, NULL);
+    struct nl_job_spec js;
+    nl_job_spec_init(&js);
+    js.gpus = 16;
+    js.tenant = 3; /* uk, regional */
+    assert_int_equal(nl_sched_submit(s, 1, &js, 0, &err), 0);
+    const struct nl_action *act;
+    nl_sched_pass(s, 0, &act);
+    struct nl_sched_stats st;
+    nl_sched_stats(s, &st);
+    double budget = st.power_w; /* exactly the draw: without a margin nothing would change */
+    nl_sched_set_power_budget(s, budget);
+    size_t n = nl_sched_pass(s, 1 * SEC, &act);
+    assert_int_equal(n, 1);
+    assert_int_equal(act[0].kind, NL_ACT_CAP);
+    nl_sched_stats(s, &st);
+    assert_true(st.power_w <= budget * 0.95 + 1e-3);
+    struct nl_sched_violations v = {0};
+    assert_true(nl_sched_check(s, &v));
+    nl_sched_destroy(s);
+    nl_tenants_destroy(ten);
+    nl_facility_destroy(fac);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +463,7 @@ int main(void)
             cmocka_unit_test(test_sched_budget_cut_caps_weakest_first),
             cmocka_unit_test(test_sched_expected_power_admits_more),
             cmocka_unit_test(test_sched_pue_rise_caps),
+            cmocka_unit_test(test_sched_margin_holds_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
