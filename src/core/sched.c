@@ -1333,8 +1333,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     if (s->owed[site] > 0 && reclaimable(s, j, held) &&
         place_site_free(s->pl, site) < held + s->owed[site])
         return NL_REASON_PROMISED;
-    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))) &&
-        !sched_power_claim(s, j, site, a, n, now_us))
+    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
         return NL_REASON_QUOTA;

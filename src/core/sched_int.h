@@ -117,7 +117,6 @@ struct nl_sched {
     uint32_t *capslot;
     size_t capbuf_cap;
     uint64_t ncapped, power_preemptions;
-    uint32_t power_claims; /* sched_power_claim calls this pass */
     double *t_power_w; /* per tenant: measured per-GPU draw, a moving average; 0 = none yet */
 };
 
@@ -141,14 +140,6 @@ void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us);
 double sched_power_want(const struct nl_sched *s, const struct job *j);
 void sched_power_account(struct nl_sched *s, struct job *j, int64_t now_us);
 void sched_power_respond(struct nl_sched *s, int64_t now_us);
-/*
- * j does not fit the power left: if its tier is stronger than some running
- * jobs', cap those (cap.h's rule, j counted at its expected draw) so that it
- * does, and return true (j may start on a[0..n) in site); false, changing
- * nothing, when that would need a preemption or a rack, row or loop is full.
- */
-bool sched_power_claim(struct nl_sched *s, const struct job *j, uint32_t site,
-                       const struct nl_alloc_node *a, size_t n, int64_t now_us);
 /* Facility energy of a tenant's running jobs not yet added to its total. */
 double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant);
 /* A tenant's running jobs' draw now (PUE applied). */

@@ -131,37 +131,26 @@ static uint32_t max_rank(const struct nl_sched *s)
     return m;
 }
 
-/* Claims tried per pass: each costs a pass over the running jobs. */
-#define SCHED_POWER_CLAIMS_MAX 8
-
-static uint32_t rank_of(const struct nl_sched *s, uint32_t tenant)
+void sched_power_respond(struct nl_sched *s, int64_t now_us)
 {
-    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, tenant);
-    return nl_tenants_tier(s->tenants, t->tier)->rank;
-}
-
-/*
- * The rule's input: every RUNNING job (their slots in capslot), and, when
- * extra is not NULL, one more job that is not running yet (the claim).
- */
-static size_t gather(struct nl_sched *s, struct cap_limits *lim, const struct cap_job *extra)
-{
-    size_t need = s->nrunning + 1;
-    if (s->capbuf_cap < need) {
-        s->capbuf_cap = xgrow(s->capbuf_cap, need);
+    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites)). */
+    if (s->ncapped == 0 && power_within_sites(&s->pw))
+        return;
+    if (s->capbuf_cap < s->nrunning) {
+        s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning);
         s->capbuf = xreallocarray(s->capbuf, s->capbuf_cap, sizeof(*s->capbuf));
         s->capslot = xreallocarray(s->capslot, s->capbuf_cap, sizeof(*s->capslot));
     }
     /* Without capping no job has headroom: a gap is closed by preemption alone. */
     double floor_w = s->cfg.power_capping ? s->pw.cap_min_w : s->pw.busy_w;
+    struct cap_limits lim = {.idle_w = s->pw.idle_w, .min_w = floor_w, .slack_w = 1.0,
+                             .nranks = max_rank(s) + 1, .nsites = s->nsites};
     double pue = s->pw.pue;
-    *lim = (struct cap_limits){.idle_w = s->pw.idle_w, .min_w = floor_w, .slack_w = 1.0,
-                               .nranks = max_rank(s) + 1, .nsites = s->nsites};
-    lim->facility_w = s->pw.budget_w * (1 - s->pw.margin) / pue;
-    lim->base_w = power_it_w(&s->pw);
+    lim.facility_w = s->pw.budget_w * (1 - s->pw.margin) / pue;
+    lim.base_w = power_it_w(&s->pw);
     for (uint32_t i = 0; i < s->nsites; i++) {
-        lim->site_w[i] = s->pw.site_limit_w[i] * (1 - s->pw.margin) / pue;
-        lim->site_base_w[i] = (double)s->pw.site_mw[i] / 1000.0;
+        lim.site_w[i] = s->pw.site_limit_w[i] * (1 - s->pw.margin) / pue;
+        lim.site_base_w[i] = (double)s->pw.site_mw[i] / 1000.0;
     }
     size_t n = 0;
     for (size_t i = 0; i < s->jobs_used; i++) {
@@ -169,28 +158,20 @@ static size_t gather(struct nl_sched *s, struct cap_limits *lim, const struct ca
         if (j->id == 0 || j->state != NL_JOB_RUNNING)
             continue;
         double cur = (double)j->held * ((double)j->draw_mw / 1000.0 - s->pw.idle_w);
-        lim->base_w -= cur;
-        lim->site_base_w[j->site] -= cur;
+        lim.base_w -= cur;
+        lim.site_base_w[j->site] -= cur;
+        const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);
         s->capbuf[n] = (struct cap_job){.site = j->site, .gpus = j->held, .want_w = j->want_w,
-                                        .rank = rank_of(s, j->spec.tenant),
+                                        .rank = nl_tenants_tier(s->tenants, t->tier)->rank,
                                         .key = (double)j->start_us};
         s->capslot[n++] = (uint32_t)i;
     }
-    if (extra != NULL) {
-        s->capbuf[n] = *extra;
-        s->capslot[n++] = NIL_SLOT;
-    }
-    return n;
-}
-
-/* Apply the rule's answer to the running jobs of capbuf[0..n), lower draws first. */
-static void apply(struct nl_sched *s, size_t n, int64_t now_us)
-{
+    struct cap_result res;
+    cap_solve(s->capbuf, n, &lim, &res);
+    /* Lower draws first, so that no level passes its limit on the way. */
     for (int round = 0; round < 2; round++) {
         for (size_t k = 0; k < n; k++) {
             const struct cap_job *c = &s->capbuf[k];
-            if (s->capslot[k] == NIL_SLOT)
-                continue;
             struct job *j = &s->jobs[s->capslot[k]];
             int64_t mw = c->preempt ? power_mw(s->pw.idle_w) : power_mw(c->set_w);
             bool lower = mw < j->draw_mw;
@@ -210,57 +191,6 @@ static void apply(struct nl_sched *s, size_t n, int64_t now_us)
                 sched_act(s, NL_ACT_CAP, j->id);
         }
     }
-}
-
-bool sched_power_claim(struct nl_sched *s, const struct job *j, uint32_t site,
-                       const struct nl_alloc_node *a, size_t n, int64_t now_us)
-{
-    if (!s->cfg.power_capping || s->power_claims >= SCHED_POWER_CLAIMS_MAX)
-        return false;
-    double want = sched_power_want(s, j);
-    if (!power_fits_units(&s->pw, a, n, power_mw(want)))
-        return false;
-    uint32_t rank = rank_of(s, j->spec.tenant), held = 0;
-    for (size_t i = 0; i < n; i++)
-        held += (uint32_t)__builtin_popcount(a[i].mask);
-    /* Only a stronger tier claims: weaker and equal ones wait for power like everyone. */
-    bool weaker_running = false;
-    for (uint32_t t = 0; t < s->q.n && !weaker_running; t++)
-        weaker_running = rank_of(s, t) > rank && s->q.t[t].running > 0;
-    if (!weaker_running)
-        return false;
-    s->power_claims++;
-    /*
-     * j counted at its expected draw, ranked strongest so that the rule caps
-     * every weaker job before it would touch j (which then refuses below).
-     */
-    struct cap_job me = {.site = site, .gpus = held, .want_w = want, .rank = 0, .key = -1};
-    struct cap_limits lim;
-    size_t m = gather(s, &lim, &me);
-    struct cap_result res;
-    cap_solve(s->capbuf, m, &lim, &res);
-    /* Only weaker tiers pay for it: no preemption, j uncapped, no job of its tier or stronger lower. */
-    if (!res.ok || res.preempted > 0 || s->capbuf[m - 1].set_w < want)
-        return false;
-    for (size_t k = 0; k + 1 < m; k++)
-        if (s->capbuf[k].rank <= rank &&
-            power_mw(s->capbuf[k].set_w) < s->jobs[s->capslot[k]].draw_mw)
-            return false;
-    apply(s, m, now_us);
-    return true;
-}
-
-void sched_power_respond(struct nl_sched *s, int64_t now_us)
-{
-    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites)). */
-    s->power_claims = 0;
-    if (s->ncapped == 0 && power_within_sites(&s->pw))
-        return;
-    struct cap_limits lim;
-    size_t n = gather(s, &lim, NULL);
-    struct cap_result res;
-    cap_solve(s->capbuf, n, &lim, &res);
-    apply(s, n, now_us);
     /* The invariant: after the response, the facility and every site are within their limits. */
     if (!power_within_sites(&s->pw))
         s->viol.power++;

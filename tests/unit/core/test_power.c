@@ -413,38 +413,6 @@ static void test_sched_pue_rise_caps(void **state)
     fx_fini(&f);
 }
 
-static void test_sched_stronger_tier_claims_power(void **state)
-{
-    (void)state;
-    struct fx f;
-    fx_init(&f, 0);
-    const struct nl_action *act;
-    submit(&f, 1, 1, 12, 0, 0); /* regional, 12 GPUs at nameplate */
-    nl_sched_pass(f.s, 0, &act);
-    struct nl_sched_stats st;
-    nl_sched_stats(f.s, &st);
-    /* No room for anything more at nameplate: 4 more GPUs at 1,800 W would need 4 x 1,450 x 1.1 W. */
-    double budget = st.power_w + 1000;
-    nl_sched_set_power_budget(f.s, budget);
-    submit(&f, 2, 1, 4, 0, 1); /* regional: waits for power, takes nothing from its own tier */
-    nl_sched_pass(f.s, 1 * SEC, &act);
-    assert_int_equal(info_of(&f, 2).reason, NL_REASON_POWER);
-    assert_true(info_of(&f, 1).power_cap_w == 0);
-    submit(&f, 3, 0, 4, 0, 2); /* sovereign: claims power from the regional job by capping it */
-    size_t n = nl_sched_pass(f.s, 2 * SEC, &act);
-    assert_int_equal(count_kind(act, n, NL_ACT_START), 1);
-    assert_int_equal(count_kind(act, n, NL_ACT_CAP), 1);
-    assert_int_equal(count_kind(act, n, NL_ACT_PREEMPT), 0);
-    assert_int_equal(info_of(&f, 3).state, NL_JOB_RUNNING);
-    assert_true(info_of(&f, 3).power_cap_w == 0);
-    assert_true(info_of(&f, 1).power_cap_w > 0);
-    assert_int_equal(info_of(&f, 2).state, NL_JOB_PENDING);
-    nl_sched_stats(f.s, &st);
-    assert_true(st.power_w <= budget);
-    assert_clean(&f);
-    fx_fini(&f);
-}
-
 static void test_sched_margin_holds_back(void **state)
 {
     (void)state;
@@ -496,7 +464,6 @@ int main(void)
             cmocka_unit_test(test_sched_expected_power_admits_more),
             cmocka_unit_test(test_sched_pue_rise_caps),
             cmocka_unit_test(test_sched_margin_holds_back),
-            cmocka_unit_test(test_sched_stronger_tier_claims_power),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
