@@ -59,6 +59,17 @@ struct agent_proto_power {
     double limit[8]; /* power limit in force (0 when not sent) */
 };
 
+/* One output[] entry: bytes [offset, offset + len) of run's stream (0 stdout, 1 stderr). */
+struct agent_proto_output {
+    uint64_t job;
+    uint32_t run;
+    uint32_t node;
+    int stream;
+    uint64_t offset;
+    const uint8_t *data; /* decoded, into the sync's outbuf */
+    size_t len;
+};
+
 /* POST /v1/agent/sync, as C. Strings borrow the body. */
 struct agent_proto_sync {
     const char *agent_id;
@@ -71,6 +82,9 @@ struct agent_proto_sync {
     size_t nexits;
     struct agent_proto_power *power; /* owned; absent from an agent before issue 11 */
     size_t npower;
+    struct agent_proto_output *output; /* owned */
+    size_t noutput;
+    uint8_t *outbuf; /* owned: the decoded bytes of output[] */
 };
 
 /* Parse body (borrowed) against fac's node names: 0, or -EINVAL with *f filled. */
@@ -88,6 +102,9 @@ void agent_proto_answer_kill(struct agent_proto_answer *a, const struct nodes_ki
 /* A power cap the agent keeps on the GPUs mask of node for job (the whole desired state is sent). */
 void agent_proto_answer_cap(struct agent_proto_answer *a, uint32_t node, uint64_t job, uint8_t mask,
                             double cap_w);
+/* Add a control (a signal, or a new time limit) for a run. */
+struct nodes_control;
+void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes_control *c);
 /* Hold an exit of the sync: the agent reports it again. */
 void agent_proto_answer_hold(struct agent_proto_answer *a, const struct life_exit *x);
 /* The answer as JSON (a new reference), "full_next" when asked; a is destroyed. */
