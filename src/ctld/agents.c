@@ -346,8 +346,8 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
     bool any = life_any_capped(a->d.life);
     for (size_t i = 0; any && i < ag->nnodes; i++) {
         struct life_cap caps[8];
-        size_t nc = life_node_caps(a->d.life, ag->nodes[i], caps);
-        for (size_t k = 0; k < nc; k++)
+        size_t ncaps = life_node_caps(a->d.life, ag->nodes[i], caps);
+        for (size_t k = 0; k < ncaps; k++)
             agent_proto_answer_cap(ans, ag->nodes[i], caps[k].job, caps[k].mask, caps[k].cap_w);
     }
     return agent_proto_answer_finish(ans, ag->need_full);
