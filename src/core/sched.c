@@ -352,6 +352,40 @@ void nl_sched_advance(struct nl_sched *s, int64_t now_us)
 
 /* --- submit and validate -------------------------------------------------------------- */
 
+/*
+ * A shape the facility can hold: gpus = nodes x gpus_per_node, and one
+ * eligible site (a job runs in one) with nodes of at least gpus_per_node
+ * GPUs, and at least `nodes` of them.
+ */
+static int shape_check(const struct nl_sched *s, const struct nl_job_spec *spec, uint32_t mask,
+                       struct nl_err *err)
+{
+    if (spec->gpus_per_node < 1 || spec->nodes > NL_JOB_NODES_MAX ||
+        spec->gpus != spec->nodes * spec->gpus_per_node)
+        return nl_err_set(err, -EINVAL, "gpus: %u is not nodes x gpus_per_node (%u x %u)",
+                          spec->gpus, spec->nodes, spec->gpus_per_node);
+    uint32_t most_gpn = 0, most_nodes = 0;
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        if (s->site[i].gpus_per_node > most_gpn)
+            most_gpn = s->site[i].gpus_per_node;
+        if (s->site[i].gpus_per_node >= spec->gpus_per_node && s->site[i].nnodes > most_nodes)
+            most_nodes = s->site[i].nnodes;
+    }
+    if (spec->gpus_per_node > most_gpn)
+        return nl_err_set(err, -EINVAL,
+                          "gpus_per_node: %u exceeds the GPUs of a node at every site eligible "
+                          "for residency %s (at most %u)",
+                          spec->gpus_per_node, spec->residency.code, most_gpn);
+    if (spec->nodes > most_nodes)
+        return nl_err_set(err, -EINVAL,
+                          "nodes: %u exceeds the nodes of the largest eligible site with %u GPUs "
+                          "per node (%u)",
+                          spec->nodes, spec->gpus_per_node, most_nodes);
+    return 0;
+}
+
 int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, struct nl_err *err)
 {
     if (spec->gpus < 1)
@@ -368,11 +402,16 @@ int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, 
     uint32_t mask = site_mask_of(s, spec);
     if (mask == 0)
         return no_site_err(s, spec, err);
+    if (nl_job_shaped(spec)) {
+        int rc = shape_check(s, spec, mask, err);
+        if (rc < 0)
+            return rc;
+    }
     uint64_t biggest = 0;
     for (uint32_t i = 0; i < s->nsites; i++) {
         if (!(mask & (1u << i)))
             continue;
-        uint64_t held = place_gpus_held(s->pl, i, spec->gpus, spec->sensitive);
+        uint64_t held = place_gpus_held(s->pl, i, spec);
         if (held <= s->site[i].ngpus && s->site[i].ngpus > biggest)
             biggest = s->site[i].ngpus;
     }
@@ -547,7 +586,7 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
         held += place_gpus_in(a[i].mask);
     j->held = held;
     /* Incremental invariant checks: each start is checked as it happens. */
-    if (held != place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive))
+    if (held != place_gpus_held(s->pl, site, &j->spec) || !place_shape_ok(s->pl, &j->spec, a, n))
         s->viol.gang++;
     if (!site_allowed(s, &j->spec, site))
         s->viol.residency++;
@@ -784,7 +823,8 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
 {
     struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
                             .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
-                            .end_us = end_us};
+                            .end_us = end_us, .nodes = j->spec.nodes,
+                            .gpn = j->spec.gpus_per_node};
     size_t n = place_find(s->pl, &req, a, site, why);
     if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
         req.topology = false;
@@ -842,7 +882,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
-        uint64_t need = place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive);
+        uint64_t need = place_gpus_held(s->pl, site, &j->spec);
         uint64_t free = place_site_free(s->pl, site);
         if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
@@ -1047,8 +1087,9 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
+    /* A multi-node shape waits on counted GPUs: a unit's count says nothing of its nodes. */
     bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
-                     j->spec.gpus <= s->maxR &&
+                     j->spec.gpus <= s->maxR && j->spec.nodes <= 1 &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
         return; /* every site's counted reservations are taken by jobs ahead */
@@ -1056,7 +1097,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
         if (!(j->site_mask & (1u << site)))
             continue;
         uint32_t G = s->site[site].gpus_per_node, R = s->site[site].gpus_per_rack;
-        uint32_t nodes = (j->spec.gpus + G - 1) / G;
+        uint32_t nodes = nl_job_shaped(&j->spec) ? j->spec.nodes : (j->spec.gpus + G - 1) / G;
         uint32_t want = whole ? nodes * G : j->spec.gpus;
         bool in_node = j->spec.gpus <= G, in_rack = !in_node && want <= R;
         int64_t t;
@@ -1189,6 +1230,8 @@ static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool spread,
                           enum nl_reason *why)
 {
+    if (nl_job_shaped(&j->spec))
+        return false; /* a shape is not monotone in gpus: never cached */
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         const struct failcache *f = &s->fc[i];
@@ -1203,6 +1246,8 @@ static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool sp
 
 static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, enum nl_reason why)
 {
+    if (nl_job_shaped(&j->spec))
+        return;
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         struct failcache *f = &s->fc[i];
