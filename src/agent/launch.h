@@ -68,6 +68,24 @@ struct launch_spec {
     const char *stderr_path; /* absolute; may equal stdout_path */
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
     const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
+    /*
+     * Tasks (issue 12): ntasks processes (0 is read as 1) under the one
+     * keeper and cgroup, each in its own process group. task_envp[i] is
+     * task i's environment (NULL: envp for every task); task_stdout[i] and
+     * task_stderr[i] its files (NULL: stdout_path / stderr_path for all).
+     * A file every task of the launch shares gets, when label is set, each
+     * line prefixed "N: " with N = task_base + i, through a pipe per task
+     * that the keeper reads, so that lines of different tasks never mix.
+     * input_path (absolute, opened as the job's user) is task 0's stdin;
+     * the others, and task 0 without it, read /dev/null.
+     */
+    size_t ntasks;
+    char *const *const *task_envp;
+    const char *const *task_stdout;
+    const char *const *task_stderr;
+    int64_t task_base;
+    bool label;
+    const char *input_path;
 };
 
 /* What a failed job child reports: the step that failed and its errno. */
@@ -99,7 +117,7 @@ struct launch_proc {
 
 /* The end of a run as the keeper saw it. */
 struct launch_exit {
-    int status; /* wait status of the job's first process */
+    int status; /* the run's: the first task's that failed (non-zero, or a signal), else 0 */
     double cpu_s;
     long max_rss_kb;
 };

@@ -39,6 +39,13 @@ struct cli_submit {
     json_t *env;      /* --env K=V..., an object (owned), NULL when none */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;
+    /* Shape, tasks, output patterns and stdin (docs/users.md, "Shapes, tasks and ranks"). */
+    int64_t nodes;          /* --nodes, 0 when not given */
+    int64_t gpus_per_node;  /* --gpus-per-node, 0 when not given */
+    int64_t tasks_per_node; /* --tasks-per-node, 0 when not given */
+    const char *output;     /* --output PATTERN */
+    const char *error;      /* --error PATTERN */
+    const char *input;      /* --input FILE */
 };
 
 /*

@@ -49,7 +49,8 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as"
+    "exit_reason, memory_max_bytes, pids_max, run_as, nodes, gpus_per_node, tasks_per_node, " \
+    "input"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 
@@ -193,6 +194,11 @@ static const struct {
         {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
         /* The Unix account a job runs as (issue 10); "" for jobs submitted before tokens. */
         {"jobs", "run_as", "TEXT NOT NULL DEFAULT ''"},
+        /* A job's shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
+        {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
+        {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
+        {"jobs", "tasks_per_node", "INTEGER NOT NULL DEFAULT 1 CHECK (tasks_per_node >= 1)"},
+        {"jobs", "input", "TEXT"},
 };
 
 /*
@@ -250,9 +256,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
-                " stdout, stderr, memory_max_bytes, pids_max, run_as)"
+                " stdout, stderr, memory_max_bytes, pids_max, run_as,"
+                " nodes, gpus_per_node, tasks_per_node, input)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
                          " WHERE id = ?1 RETURNING runs",
@@ -775,6 +782,7 @@ void nl_store_job_init(struct nl_store_job *job)
 {
     memset(job, 0, sizeof(*job));
     nl_job_spec_init(&job->spec);
+    job->tasks_per_node = 1;
 }
 
 void nl_store_job_release(struct nl_store_job *job)
@@ -788,6 +796,7 @@ void nl_store_job_release(struct nl_store_job *job)
     free(job->stderr_path);
     free(job->alloc);
     free(job->exit_reason);
+    free(job->input_path);
     nl_store_job_init(job);
 }
 
@@ -828,6 +837,10 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int64(s, 17, (int64_t)job->memory_max_bytes);
     sqlite3_bind_int64(s, 18, (int64_t)job->pids_max);
     sqlite3_bind_text(s, 19, job->run_as, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 20, sp->nodes);
+    sqlite3_bind_int64(s, 21, sp->gpus_per_node);
+    sqlite3_bind_int64(s, 22, job->tasks_per_node > 0 ? job->tasks_per_node : 1);
+    bind_text_or_null(s, 23, job->input_path);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -1022,6 +1035,10 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->pids_max = (uint32_t)sqlite3_column_int64(s, 30);
     const unsigned char *run_as = sqlite3_column_text(s, 31);
     snprintf(job->run_as, sizeof(job->run_as), "%s", run_as ? (const char *)run_as : "");
+    job->spec.nodes = (uint32_t)sqlite3_column_int64(s, 32);
+    job->spec.gpus_per_node = (uint32_t)sqlite3_column_int64(s, 33);
+    job->tasks_per_node = (uint32_t)sqlite3_column_int64(s, 34);
+    job->input_path = column_dup(s, 35);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)

@@ -105,6 +105,8 @@ struct nl_store_job {
     uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
     uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
+    uint32_t tasks_per_node;          /* processes per node (its shape is in spec), >= 1 */
+    char *input_path;                 /* owned, or NULL: task 0's stdin, a path on the node */
 };
 
 void nl_store_job_init(struct nl_store_job *job);
