@@ -790,8 +790,8 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     char out[PATH_MAX], err_path[PATH_MAX];
     size_t ntasks = l->ntasks > 0 ? l->ntasks : 1;
     char **task_out = NULL, **task_err = NULL;
-    if (!stream_paths(t, j, "stdout", l->stdout_path, "out", l->task_base, ntasks, out,
-                      sizeof(out), &task_out) ||
+    if (!stream_paths(t, j, "stdout", l->stdout_path, "out", l->task_base, ntasks, out, sizeof(out),
+                      &task_out) ||
         !stream_paths(t, j, "stderr", l->stderr_path, "err", l->task_base, ntasks, err_path,
                       sizeof(err_path), &task_err)) {
         strv_free_n(task_out, ntasks);
@@ -812,8 +812,8 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     p->task_envp = xcalloc(ntasks, sizeof(*p->task_envp));
     for (size_t i = 0; i < ntasks; i++) {
         char **tenv = with_task_env(lenv, l->task_env ? l->task_env[i] : NULL);
-        p->task_envp[i] = launch_env_build(&id, t->conf.agent_env, t->conf.exports,
-                                           t->conf.nexports, tenv);
+        p->task_envp[i] =
+                launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, tenv);
         free(tenv);
     }
     free(lenv);

@@ -379,11 +379,11 @@ static void cgroup_kill(const char *dir)
 #define LABEL_LINE_MAX 16384
 
 struct relay {
-    int rfd;        /* -1 once at end of file */
-    int file;       /* the output file, O_APPEND */
-    int64_t task;   /* the label */
-    size_t len;     /* bytes in buf */
-    char *buf;      /* LABEL_LINE_MAX bytes, the keeper's */
+    int rfd;      /* -1 once at end of file */
+    int file;     /* the output file, O_APPEND */
+    int64_t task; /* the label */
+    size_t len;   /* bytes in buf */
+    char *buf;    /* LABEL_LINE_MAX bytes, the keeper's */
 };
 
 /* What the agent prepares for the keeper before fork: descriptors per task and relays. */
@@ -394,10 +394,10 @@ struct task_io {
 struct keeper {
     pid_t self;
     size_t ntasks, nstarted, nreaped;
-    pid_t *pid;    /* per task; -1 when not started */
+    pid_t *pid; /* per task; -1 when not started */
     bool *reaped;
-    bool failed;   /* a task ended badly: the run has its status, the others are killed */
-    int status;    /* the run's wait status */
+    bool failed;      /* a task ended badly: the run has its status, the others are killed */
+    int status;       /* the run's wait status */
     struct rusage ru; /* summed over the tasks (max for the peak RSS) */
     const char *cgroup_dir;
     struct relay *relay;
@@ -689,8 +689,11 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
         (void)n;
         _exit(1);
     }
-    struct keeper k = {.self = getpid(), .cgroup_dir = spec->cgroup_dir, .ntasks = ntasks,
-                       .relay = relay, .nrelay = nrelay};
+    struct keeper k = {.self = getpid(),
+                       .cgroup_dir = spec->cgroup_dir,
+                       .ntasks = ntasks,
+                       .relay = relay,
+                       .nrelay = nrelay};
     k.pid = xcalloc(ntasks, sizeof(pid_t));
     k.reaped = xcalloc(ntasks, sizeof(bool));
     for (size_t i = 0; i < nrelay; i++)
@@ -698,7 +701,7 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
     /* Only root changes ids; any other agent runs jobs as itself (ident.h). */
     bool set_ids = geteuid() == 0;
     for (size_t i = 0; i < ntasks; i++) {
-        /* vfork returns once the child has exec'd (pipe closed) or written its report and exited. */
+        /* vfork returns once the child has exec'd (pipe closed) or reported and exited. */
         int pipefd[2] = {-1, -1};
         pid_t pid = -1;
         if (pipe2(pipefd, O_CLOEXEC) == 0)

@@ -650,8 +650,8 @@ static uint32_t take_shaped(struct place *p, const struct site_ix *s, uint32_t r
 }
 
 /* Take req->nodes nodes from racks [r0, r1) of site s, in rack order. */
-static size_t take_shaped_span(struct place *p, const struct site_ix *s, const struct place_req *req,
-                               uint32_t r0, uint32_t r1)
+static size_t take_shaped_span(struct place *p, const struct site_ix *s,
+                               const struct place_req *req, uint32_t r0, uint32_t r1)
 {
     uint32_t lo = req->sensitive ? s->G : req->gpn, take = lo;
     size_t k = 0;
@@ -822,7 +822,7 @@ bool place_shape_ok(const struct place *p, const struct nl_job_spec *spec,
         uint32_t G = p->site[nl_facility_node_site(p->fac, a[i].node)].G;
         if (popc(a[i].mask) != (spec->sensitive ? G : spec->gpus_per_node))
             return false;
-        /* Distinct nodes: an allocation is short (nodes of one job), so a quadratic look is fine. */
+        /* Distinct nodes: an allocation is one job's few nodes, so a quadratic look is fine. */
         for (size_t k = 0; k < i; k++)
             if (a[k].node == a[i].node)
                 return false;

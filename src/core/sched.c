@@ -821,9 +821,12 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
                        bool spread, const struct nl_alloc_node **a, uint32_t *site,
                        enum nl_reason *why)
 {
-    struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
-                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
-                            .end_us = end_us, .nodes = j->spec.nodes,
+    struct place_req req = {.gpus = j->spec.gpus,
+                            .site_mask = mask,
+                            .sensitive = j->spec.sensitive,
+                            .topology = s->cfg.topology,
+                            .end_us = end_us,
+                            .nodes = j->spec.nodes,
                             .gpn = j->spec.gpus_per_node};
     size_t n = place_find(s->pl, &req, a, site, why);
     if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
@@ -1088,8 +1091,8 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
     /* A multi-node shape waits on counted GPUs: a unit's count says nothing of its nodes. */
-    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
-                     j->spec.gpus <= s->maxR && j->spec.nodes <= 1 &&
+    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max && j->spec.gpus <= s->maxR &&
+                     j->spec.nodes <= 1 &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
         return; /* every site's counted reservations are taken by jobs ahead */

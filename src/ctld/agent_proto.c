@@ -559,8 +559,8 @@ static json_t *task_envs(const struct life_launch *l, uint32_t tpn, uint8_t mask
             n += (size_t)snprintf(cvd + n, sizeof(cvd) - n, "%s%d", n ? "," : "", gpus[g]);
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "RANK", rank,
                                            "NORDLYS_RANK", rank, "LOCAL_RANK", local,
-                                           "NORDLYS_LOCAL_RANK", local, "CUDA_VISIBLE_DEVICES",
-                                           cvd, "NORDLYS_GPUS", cvd));
+                                           "NORDLYS_LOCAL_RANK", local, "CUDA_VISIBLE_DEVICES", cvd,
+                                           "NORDLYS_GPUS", cvd));
     }
     return a;
 }
@@ -593,9 +593,9 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
             "{s:o, s:o, s:s, s:o, s:o, s:f, s:f, s:I, s:I, s:s, s:o}", "command",
             cmd ? cmd : json_array(), "env", launch_env(l, rec->env_json, cvd, tpn), "cwd",
             rec->cwd ? rec->cwd : "/", "stdout", launch_output(rec->stdout_path), "stderr",
-            launch_output(rec->stderr_path), "time_limit_s",
-            (double)rec->spec.time_limit_us / 1e6, "grace_s", (double)rec->spec.grace_us / 1e6,
-            "job", (json_int_t)l->job, "run", (json_int_t)l->run, "node", name, "gpus", gpus);
+            launch_output(rec->stderr_path), "time_limit_s", (double)rec->spec.time_limit_us / 1e6,
+            "grace_s", (double)rec->spec.grace_us / 1e6, "job", (json_int_t)l->job, "run",
+            (json_int_t)l->run, "node", name, "gpus", gpus);
     /*
      * Its tasks (docs/agent.md): one process each, with these additions to
      * env; "task_base" numbers them (%t, labels) in the job; "label" asks

@@ -320,8 +320,7 @@ static int rule_nodes(const json_t *v, struct req_ctx *x)
 
 static int rule_gpus_per_node(const json_t *v, struct req_ctx *x)
 {
-    return count_field(v, "gpus_per_node", NL_GPUS_PER_NODE_MAX, &x->rec->spec.gpus_per_node,
-                       x->f);
+    return count_field(v, "gpus_per_node", NL_GPUS_PER_NODE_MAX, &x->rec->spec.gpus_per_node, x->f);
 }
 
 static int rule_tasks_per_node(const json_t *v, struct req_ctx *x)
@@ -576,10 +575,10 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
     /* Its shape (null: gpus split freely), tasks and stdin. */
     json_object_set_new(o, "shape",
-                        nl_job_shaped(sp) ? json_pack("{s:I, s:I}", "nodes", (json_int_t)sp->nodes,
-                                                      "gpus_per_node",
-                                                      (json_int_t)sp->gpus_per_node)
-                                          : json_null());
+                        nl_job_shaped(sp)
+                                ? json_pack("{s:I, s:I}", "nodes", (json_int_t)sp->nodes,
+                                            "gpus_per_node", (json_int_t)sp->gpus_per_node)
+                                : json_null());
     json_object_set_new(o, "tasks_per_node", json_integer(rec->tasks_per_node));
     json_object_set_new(o, "input", rec->input_path ? json_string(rec->input_path) : json_null());
     return o;

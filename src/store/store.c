@@ -49,7 +49,7 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as, nodes, gpus_per_node, tasks_per_node, " \
+    "exit_reason, memory_max_bytes, pids_max, run_as, nodes, gpus_per_node, tasks_per_node, "   \
     "input"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
@@ -194,7 +194,8 @@ static const struct {
         {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
         /* The Unix account a job runs as (issue 10); "" for jobs submitted before tokens. */
         {"jobs", "run_as", "TEXT NOT NULL DEFAULT ''"},
-        /* A job's shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
+        /* A job's shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin.
+         */
         {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
         {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
         {"jobs", "tasks_per_node", "INTEGER NOT NULL DEFAULT 1 CHECK (tasks_per_node >= 1)"},

@@ -89,10 +89,15 @@ static void test_cli_submit_json_every_flag(void **state)
 static void test_cli_submit_json_shape_and_output(void **state)
 {
     (void)state;
-    const char *argv[] = {"submit",   "--nodes",      "2",          "--gpus-per-node", "4",
-                          "--tasks-per-node", "4",    "--output",   "o-%j-%t.out",     "--error",
-                          "e-%j.err", "--input",      "/data/in",   "--",              "python3",
-                          "train.py", NULL};
+    const char *argv[] = {"submit",      "--nodes",
+                          "2",           "--gpus-per-node",
+                          "4",           "--tasks-per-node",
+                          "4",           "--output",
+                          "o-%j-%t.out", "--error",
+                          "e-%j.err",    "--input",
+                          "/data/in",    "--",
+                          "python3",     "train.py",
+                          NULL};
     check_request(argv, "{\"nodes\": 2, \"gpus_per_node\": 4, \"tasks_per_node\": 4,"
                         " \"stdout\": \"o-%j-%t.out\", \"stderr\": \"e-%j.err\","
                         " \"input\": \"/data/in\", \"command\": [\"python3\", \"train.py\"]}");

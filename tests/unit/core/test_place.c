@@ -271,8 +271,8 @@ static void test_place_shapes(void **state)
     place_take(fx->p, a, n);
     assert_true(place_check(fx->p));
     /* A sensitive 2 x 1 takes two whole nodes. */
-    req = (struct place_req){.gpus = 2, .site_mask = 2, .sensitive = true, .topology = true,
-                             .nodes = 2, .gpn = 1};
+    req = (struct place_req){
+            .gpus = 2, .site_mask = 2, .sensitive = true, .topology = true, .nodes = 2, .gpn = 1};
     n = place_find(fx->p, &req, &a, &site, &why);
     assert_int_equal(n, 2);
     assert_int_equal(a[0].mask, 0xf);

@@ -256,7 +256,8 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
                     held += (uint32_t)__builtin_popcount(a[k].mask);
                 assert_true(held >= info.spec.gpus);
                 if (info.spec.nodes > 0) {
-                    /* A shape: exactly its nodes, each with its GPUs per node (whole if sensitive). */
+                    /* A shape: exactly its nodes, each with its GPUs per node (whole if sensitive).
+                     */
                     shaped_starts++;
                     assert_int_equal(na, info.spec.nodes);
                     for (size_t k = 0; k < na; k++) {
