@@ -787,6 +787,7 @@ struct run_io {
     const char **paths; /* the path of each file descriptor in files */
     int *files;
     size_t nfiles;
+    int first[2]; /* task 0's stdout and stderr files (the output limit measures them) */
 };
 
 static void rio_track(struct run_io *r, int fd)
@@ -859,6 +860,8 @@ static int rio_stream(struct run_io *r, const struct launch_spec *spec, const ch
         if (rc < 0)
             return rc;
         int *slot = is_err ? &r->io[i].err : &r->io[i].out;
+        if (i == 0)
+            r->first[is_err] = fd;
         if (!(shared && spec->label)) {
             *slot = fd;
             continue;
@@ -906,8 +909,8 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     if (rc < 0)
         goto out;
     /* Before the fork: once the job runs, the sizes include what it wrote. */
-    int out_fd = r.files[0];
-    int err_fd = r.nfiles > 1 ? r.files[1] : -1;
+    int out_fd = r.first[0];
+    int err_fd = r.first[1] != out_fd ? r.first[1] : -1;
     struct stat fst;
     proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
     proc->err_base = err_fd >= 0 && fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
