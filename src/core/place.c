@@ -634,6 +634,7 @@ static uint32_t take_shaped(struct place *p, const struct site_ix *s, uint32_t r
 {
     uint32_t n0 = s->first_node + (r - s->first_rack) * s->npr;
     uint32_t got = 0;
+    size_t k0 = *k;
     for (uint32_t level = lo; level <= s->G && got < want; level++) {
         if (lvl(p, r)[level] == 0)
             continue;
@@ -646,6 +647,17 @@ static uint32_t take_shaped(struct place *p, const struct site_ix *s, uint32_t r
             got++;
         }
     }
+    /*
+     * In node order (at most a rack's nodes: insertion sort), so that a
+     * shaped allocation, taken rack after rack, is sorted: ranks follow the
+     * nodes, and place_shape_ok sees distinct nodes in one pass.
+     */
+    for (size_t i = k0 + 1; i < *k; i++)
+        for (size_t x = i; x > k0 && p->out[x - 1].node > p->out[x].node; x--) {
+            struct nl_alloc_node t = p->out[x];
+            p->out[x] = p->out[x - 1];
+            p->out[x - 1] = t;
+        }
     return got;
 }
 
@@ -666,6 +678,18 @@ static size_t take_shaped_span(struct place *p, const struct site_ix *s,
 }
 
 /*
+ * Cheap upper bounds before any walk: the site's nodes with lo free GPUs
+ * number at most free / lo, and at most its wholly free nodes when lo is
+ * a whole node. A full facility answers most shaped jobs here, in O(1).
+ */
+static bool shaped_possible(const struct site_ix *s, const struct place_req *req, uint32_t lo)
+{
+    if (req->gpn > s->G || s->free < req->gpus || s->free / lo < req->nodes)
+        return false;
+    return lo < s->G || s->free_nodes >= req->nodes;
+}
+
+/*
  * A shaped job: exactly req->nodes nodes with req->gpn GPUs each (whole
  * nodes when sensitive), in one site, kept close: one rack when one can
  * hold it (best fit: the rack with the fewest free GPUs that can), else
@@ -682,7 +706,7 @@ static size_t find_shaped(struct place *p, const struct place_req *req, uint32_t
     for (uint32_t i = 0; i < p->nsites; i++) {
         const struct site_ix *s = &p->site[i];
         uint32_t lo = req->sensitive ? s->G : req->gpn;
-        if (!(req->site_mask & (1u << i)) || req->gpn > s->G || s->free < req->gpus)
+        if (!(req->site_mask & (1u << i)) || !shaped_possible(s, req, lo))
             continue;
         int32_t here = NIL;
         for (uint32_t f = req->nodes * lo; f <= s->R && here == NIL; f++)
@@ -708,7 +732,7 @@ static size_t find_shaped(struct place *p, const struct place_req *req, uint32_t
     for (uint32_t i = 0; i < p->nsites; i++) {
         const struct site_ix *s = &p->site[i];
         uint32_t lo = req->sensitive ? s->G : req->gpn;
-        if (!(req->site_mask & (1u << i)) || req->gpn > s->G || s->free < req->gpus)
+        if (!(req->site_mask & (1u << i)) || !shaped_possible(s, req, lo))
             continue;
         uint32_t end = s->first_rack + s->nracks;
         if (!req->topology) {
@@ -816,14 +840,18 @@ bool place_shape_ok(const struct place *p, const struct nl_job_spec *spec,
         return true;
     if (n != spec->nodes)
         return false;
+    /* Placement hands out nodes in ascending order: then they are distinct at a glance. */
+    bool ascending = true;
+    for (size_t i = 1; i < n && ascending; i++)
+        ascending = a[i - 1].node < a[i].node;
     for (size_t i = 0; i < n; i++) {
         if (a[i].node >= p->nnodes)
             return false;
         uint32_t G = p->site[nl_facility_node_site(p->fac, a[i].node)].G;
         if (popc(a[i].mask) != (spec->sensitive ? G : spec->gpus_per_node))
             return false;
-        /* Distinct nodes: an allocation is one job's few nodes, so a quadratic look is fine. */
-        for (size_t k = 0; k < i; k++)
+        /* Otherwise (an allocation adopted from elsewhere) by comparing each pair. */
+        for (size_t k = 0; !ascending && k < i; k++)
             if (a[k].node == a[i].node)
                 return false;
     }

@@ -1233,13 +1233,20 @@ static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool spread,
                           enum nl_reason *why)
 {
-    if (nl_job_shaped(&j->spec))
-        return false; /* a shape is not monotone in gpus: never cached */
+    bool shaped = nl_job_shaped(&j->spec);
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         const struct failcache *f = &s->fc[i];
-        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
-            f->spread == spread && j->spec.gpus >= f->min_fail) {
+        if (f->mask != j->site_mask || f->sensitive != j->spec.sensitive || f->spread != spread ||
+            (f->nodes > 0) != shaped)
+            continue;
+        /*
+         * A shape is monotone in both its numbers, not in its GPUs: no N
+         * nodes with g free in one rack (pod, site) means no N' >= N with
+         * g' >= g either. Within a pass GPUs are only taken, never freed.
+         */
+        if (shaped ? j->spec.nodes >= f->nodes && j->spec.gpus_per_node >= f->gpn
+                   : f->cls == cls && j->spec.gpus >= f->min_fail) {
             *why = f->why;
             return true;
         }
@@ -1249,13 +1256,27 @@ static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool sp
 
 static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, enum nl_reason why)
 {
-    if (nl_job_shaped(&j->spec))
+    if (nl_job_shaped(&j->spec)) {
+        /* Replace an entry the new failure covers, else add one while there is room. */
+        struct failcache e = {j->site_mask, j->spec.sensitive, spread, 0, 0, why,
+                              j->spec.nodes, j->spec.gpus_per_node};
+        for (size_t i = 0; i < s->nfc; i++) {
+            struct failcache *f = &s->fc[i];
+            if (f->nodes > 0 && f->mask == e.mask && f->sensitive == e.sensitive &&
+                f->spread == spread && e.nodes <= f->nodes && e.gpn <= f->gpn) {
+                *f = e;
+                return;
+            }
+        }
+        if (s->nfc < FAILCACHE_MAX)
+            s->fc[s->nfc++] = e;
         return;
+    }
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         struct failcache *f = &s->fc[i];
-        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
-            f->spread == spread) {
+        if (f->nodes == 0 && f->mask == j->site_mask && f->sensitive == j->spec.sensitive &&
+            f->cls == cls && f->spread == spread) {
             if (j->spec.gpus < f->min_fail) {
                 f->min_fail = j->spec.gpus;
                 f->why = why;
@@ -1265,7 +1286,7 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
     }
     if (s->nfc < FAILCACHE_MAX)
         s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
-                                             j->spec.gpus, why};
+                                             j->spec.gpus, why, 0, 0};
 }
 
 /* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */
