@@ -917,6 +917,7 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
         if (j->proc.err_fd >= 0)
             close(j->proc.err_fd);
         j->proc.out_fd = j->proc.err_fd = -1;
+        launch_close_outputs(&j->proc);
     }
     if (time_limit_s > 0)
         set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(time_limit_s));
@@ -1182,6 +1183,11 @@ static void check_output(struct agent_jobs *t)
         int64_t err_size = file_size(j->proc.err_fd) - j->proc.err_base;
         if (err_size > size)
             size = err_size;
+        for (size_t i = 0; i < j->proc.nmore; i++) {
+            int64_t more = file_size(j->proc.more_fd[i]) - j->proc.more_base[i];
+            if (more > size)
+                size = more;
+        }
         if (size > j->output_limit) {
             log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: output of %" PRId64
                      " bytes is over its limit of %" PRId64 "; killing it",

@@ -932,9 +932,22 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     proc->keeper_ticks = procs_stat(keeper, &st) == 0 ? st.start_ticks : 0;
     proc->fd = sv[0];
     sv[0] = -1;
-    /* The agent's own copies of the first two files, for the output limit. */
+    /* The agent's own copies of the files, for the output limit. */
     proc->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
     proc->err_fd = err_fd >= 0 ? fcntl(err_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    proc->nmore = 0;
+    proc->more_fd = NULL;
+    proc->more_base = NULL;
+    for (size_t i = 0; i < r.nfiles; i++) {
+        if (r.files[i] == out_fd || r.files[i] == err_fd)
+            continue;
+        if (proc->more_fd == NULL) {
+            proc->more_fd = xcalloc(r.nfiles, sizeof(int));
+            proc->more_base = xcalloc(r.nfiles, sizeof(int64_t));
+        }
+        proc->more_base[proc->nmore] = fstat(r.files[i], &fst) == 0 ? (int64_t)fst.st_size : 0;
+        proc->more_fd[proc->nmore++] = fcntl(r.files[i], F_DUPFD_CLOEXEC, 0);
+    }
 out:
     for (int i = 0; i < 2; i++)
         if (sv[i] >= 0)
@@ -1022,4 +1035,17 @@ void launch_close(struct launch_proc *proc)
     if (proc->err_fd >= 0)
         close(proc->err_fd);
     proc->fd = proc->out_fd = proc->err_fd = -1;
+    launch_close_outputs(proc);
+}
+
+void launch_close_outputs(struct launch_proc *proc)
+{
+    for (size_t i = 0; i < proc->nmore; i++)
+        if (proc->more_fd[i] >= 0)
+            close(proc->more_fd[i]);
+    free(proc->more_fd);
+    free(proc->more_base);
+    proc->more_fd = NULL;
+    proc->more_base = NULL;
+    proc->nmore = 0;
 }

@@ -113,6 +113,10 @@ struct launch_proc {
     int out_fd, err_fd;
     /* Their sizes before the job started: a requeued run appends to its file. */
     int64_t out_base, err_base;
+    /* The other tasks' own files (a %t pattern): the agent's descriptors and sizes before. */
+    int *more_fd;
+    int64_t *more_base;
+    size_t nmore;
 };
 
 /* The end of a run as the keeper saw it. */
@@ -162,6 +166,8 @@ void launch_signal(struct launch_proc *proc, int sig);
 
 /* Close the agent's descriptors of proc. */
 void launch_close(struct launch_proc *proc);
+/* Close and forget only proc's descriptors of the other tasks' files (more_fd). */
+void launch_close_outputs(struct launch_proc *proc);
 
 /* The PATH a job gets unless its launch sets one. */
 #define LAUNCH_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"

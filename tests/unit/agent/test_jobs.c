@@ -1280,6 +1280,25 @@ static void test_output_limit_kills_the_job(void **state)
     assert_non_null(e.reason);
     assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
     assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+
+    /* Every task's own file counts (a %t pattern), not task 0's alone. */
+    char pat[128];
+    snprintf(pat, sizeof(pat), "%s/lim/73-%%t.out", f->dir);
+    char *t1_argv[] = {"/bin/sh", "-c",
+                       "[ \"$RANK\" = 1 ] && head -c 100000 /dev/zero; exec sleep 60", NULL};
+    char *a0[] = {"RANK=0", NULL}, *a1[] = {"RANK=1", NULL};
+    char **tasks[] = {a0, a1};
+    size_t ntask_env[] = {1, 1};
+    struct proto_launch lt = mk(73, t1_argv, NULL);
+    lt.stdout_path = pat;
+    lt.ntasks = 2;
+    lt.task_env = tasks;
+    lt.ntask_env = ntask_env;
+    lt.output_limit_bytes = 1000;
+    jobs_launch(f->t, &lt, 0);
+    assert_true(wait_run_exit(f->t, 73, 1, 10, &e));
+    assert_non_null(e.reason);
+    assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
 }
 
 static void test_relative_output_paths_live_under_the_output_root(void **state)
