@@ -218,8 +218,27 @@ static int job_dir(const char *dir, const struct ident *id, struct nl_err *err, 
     return rc;
 }
 
+/*
+ * A second descriptor of the output file just opened as fd, for reading
+ * what the job writes (output shipped to the controller, issue 12): by
+ * path, as the job's user (the caller holds its file-system ids), and
+ * only if it is the same file, so that it reads nothing its user could
+ * not. -1 when it cannot be had; the job runs anyway, its output unshipped.
+ */
+static int open_reader(const char *path, int fd)
+{
+    int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat a, b;
+    if (rfd >= 0 && (fstat(fd, &a) < 0 || fstat(rfd, &b) < 0 || a.st_dev != b.st_dev ||
+                     a.st_ino != b.st_ino || !S_ISREG(b.st_mode))) {
+        close(rfd);
+        rfd = -1;
+    }
+    return rfd;
+}
+
 static int open_output(const struct launch_spec *spec, const char *what, const char *path, int *fd,
-                       struct nl_err *err)
+                       int *rfd, struct nl_err *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
@@ -251,6 +270,8 @@ static int open_output(const struct launch_spec *spec, const char *what, const c
         if (*fd < 0)
             rc = nl_err_set(err, -errno, "%s %s: %s", what, path,
                             errno == ELOOP ? "is a symbolic link" : strerror(errno));
+        else if (rfd != NULL)
+            *rfd = open_reader(path, *fd);
     }
     ident_fs_leave(&saved);
     return rc;
@@ -801,14 +822,14 @@ static void rio_track(struct run_io *r, int fd)
 
 /* The descriptor of path, opened once for all the tasks that name it. */
 static int rio_file(struct run_io *r, const struct launch_spec *spec, const char *what,
-                    const char *path, int *fd, struct nl_err *err)
+                    const char *path, int *fd, int *rfd, struct nl_err *err)
 {
     for (size_t i = 0; i < r->nfiles; i++)
         if (strcmp(r->paths[i], path) == 0) {
             *fd = r->files[i];
             return 0;
         }
-    int rc = open_output(spec, what, path, fd, err);
+    int rc = open_output(spec, what, path, fd, rfd, err);
     if (rc < 0)
         return rc;
     rio_track(r, *fd);
@@ -849,14 +870,16 @@ static int rio_input(struct run_io *r, const struct launch_spec *spec, struct nl
  * the keeper relays line by line with its label.
  */
 static int rio_stream(struct run_io *r, const struct launch_spec *spec, const char *what,
-                      const char *const *paths, const char *one, bool is_err, struct nl_err *err)
+                      const char *const *paths, const char *one, bool is_err, int *rfd,
+                      struct nl_err *err)
 {
     bool shared = true;
     for (size_t i = 1; paths != NULL && i < r->ntasks; i++)
         shared &= strcmp(paths[i], paths[0]) == 0;
     for (size_t i = 0; i < r->ntasks; i++) {
         int fd;
-        int rc = rio_file(r, spec, what, paths ? paths[i] : one, &fd, err);
+        /* Task 0's file is the one a reader is opened for (shipped output), once. */
+        int rc = rio_file(r, spec, what, paths ? paths[i] : one, &fd, i == 0 ? rfd : NULL, err);
         if (rc < 0)
             return rc;
         int *slot = is_err ? &r->io[i].err : &r->io[i].out;
@@ -892,6 +915,7 @@ static void rio_release(struct run_io *r)
 int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err)
 {
     int sv[2] = {-1, -1}, rc;
+    proc->out_rfd = proc->err_rfd = -1;
     pid_t keeper = -1;
     char *file = resolve(spec->argv[0], spec->envp);
     struct run_io r = {.ntasks = spec->ntasks > 0 ? spec->ntasks : 1};
@@ -901,9 +925,11 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     r.files = xcalloc(2 * r.ntasks, sizeof(*r.files));
     rc = rio_input(&r, spec, err);
     if (rc == 0)
-        rc = rio_stream(&r, spec, "stdout", spec->task_stdout, spec->stdout_path, false, err);
+        rc = rio_stream(&r, spec, "stdout", spec->task_stdout, spec->stdout_path, false,
+                        spec->read_output ? &proc->out_rfd : NULL, err);
     if (rc == 0)
-        rc = rio_stream(&r, spec, "stderr", spec->task_stderr, spec->stderr_path, true, err);
+        rc = rio_stream(&r, spec, "stderr", spec->task_stderr, spec->stderr_path, true,
+                        spec->read_output ? &proc->err_rfd : NULL, err);
     if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
@@ -949,6 +975,13 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
         proc->more_fd[proc->nmore++] = fcntl(r.files[i], F_DUPFD_CLOEXEC, 0);
     }
 out:
+    if (rc < 0) {
+        if (proc->out_rfd >= 0)
+            close(proc->out_rfd);
+        if (proc->err_rfd >= 0)
+            close(proc->err_rfd);
+        proc->out_rfd = proc->err_rfd = -1;
+    }
     for (int i = 0; i < 2; i++)
         if (sv[i] >= 0)
             close(sv[i]);
@@ -1034,7 +1067,11 @@ void launch_close(struct launch_proc *proc)
         close(proc->out_fd);
     if (proc->err_fd >= 0)
         close(proc->err_fd);
-    proc->fd = proc->out_fd = proc->err_fd = -1;
+    if (proc->out_rfd >= 0)
+        close(proc->out_rfd);
+    if (proc->err_rfd >= 0)
+        close(proc->err_rfd);
+    proc->fd = proc->out_fd = proc->err_fd = proc->out_rfd = proc->err_rfd = -1;
     launch_close_outputs(proc);
 }
 

@@ -53,6 +53,7 @@ enum {
     OPT_OUTPUT,
     OPT_ERROR,
     OPT_INPUT,
+    OPT_SIGNAL,
     OPT_COUNT,
 };
 
@@ -86,6 +87,8 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
                         "%x name, %% a %"},
         [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
         [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
+        [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
+                        "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -181,6 +184,8 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_INPUT:
         s->input = val;
         return 0;
+    case OPT_SIGNAL:
+        return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -238,6 +243,10 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set_new(req, "stderr", json_string(s->error));
     if (s->input != NULL)
         json_object_set_new(req, "input", json_string(s->input));
+    if (s->warn_signal > 0)
+        json_object_set_new(req, "signal",
+                            json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",
+                                      (json_int_t)s->warn_before_s));
     return req;
 }
 
@@ -328,6 +337,11 @@ static int post_with_retry(struct cli_client *c, const json_t *req, const char *
 
 int cmd_submit(int argc, char **argv)
 {
+    return cli_submit_main(argc, argv, NULL, NULL);
+}
+
+int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out)
+{
     struct cli_submit s = {0};
     struct cli_args args = {0};
     struct cli_client *c = NULL;
@@ -335,7 +349,14 @@ int cmd_submit(int argc, char **argv)
     json_t *answer = NULL;
     char cwd[PATH_MAX];
     char key[CLI_IDEM_KEY_LEN + 1];
-    int rc = cli_parse_args(&submit_spec, argc, argv, on_opt, &s, &args);
+    struct cli_spec spec = submit_spec;
+    if (as != NULL) {
+        /* Another command (`nordlys run`) with submit's options: its own name, usage and words. */
+        spec.name = as->name;
+        spec.usage = as->usage;
+        spec.summary = as->summary;
+    }
+    int rc = cli_parse_args(&spec, argc, argv, on_opt, &s, &args);
     if (rc != CLI_RUN)
         goto out;
     s.command = args.pos;
@@ -361,7 +382,13 @@ int cmd_submit(int argc, char **argv)
                          s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT, &answer);
     if (rc != NL_CLI_OK)
         goto out;
-    if (args.json)
+    if (out != NULL) {
+        out->id = (int64_t)cli_json_num(json_object_get(answer, "job"), "id");
+        snprintf(out->url, sizeof(out->url), "%s", args.url);
+        snprintf(out->token_file, sizeof(out->token_file), "%s",
+                 args.token_file ? args.token_file : "");
+        out->json = args.json;
+    } else if (args.json)
         cli_print_json(answer);
     else
         print_submitted(&s, answer);

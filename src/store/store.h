@@ -107,6 +107,8 @@ struct nl_store_job {
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
     uint32_t tasks_per_node;          /* processes per node (its shape is in spec), >= 1 */
     char *input_path;                 /* owned, or NULL: task 0's stdin, a path on the node */
+    int warn_signal;       /* --signal: sent warn_before_s before the time limit; 0 = none */
+    int64_t warn_before_s; /* seconds before the time limit */
 };
 
 void nl_store_job_init(struct nl_store_job *job);
@@ -203,6 +205,17 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
  * Remember that a running job was cancelled, so that a restarted
  * controller still kills it.
  */
+/*
+ * Write the fields a user may change with `nordlys update` (name, gpus,
+ * time limit, grace, requeue) from job (job->id names the row).
+ */
+int nl_store_job_update(struct nl_store *st, const struct nl_store_job *job, struct nl_err *err);
+/*
+ * A finished job back to PENDING (`nordlys requeue`): its last run's end,
+ * exit and allocation are cleared; its totals (runs, run time, energy)
+ * stay. -ENOENT for no such job.
+ */
+int nl_store_job_resubmit(struct nl_store *st, uint64_t id, struct nl_err *err);
 int nl_store_job_kill_requested(struct nl_store *st, uint64_t id, struct nl_err *err);
 /* The job has ended as e says (borrowed). The allocation is kept as history. */
 int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end *e,
