@@ -1412,8 +1412,12 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
 {
     if (nl_job_shaped(&j->spec)) {
         /* Replace an entry the new failure covers, else add one while there is room. */
-        struct failcache e = {j->site_mask, j->spec.sensitive, spread, 0, 0, why,
-                              j->spec.nodes, j->spec.gpus_per_node};
+        struct failcache e = {.mask = j->site_mask,
+                              .sensitive = j->spec.sensitive,
+                              .spread = spread,
+                              .why = why,
+                              .nodes = j->spec.nodes,
+                              .gpn = j->spec.gpus_per_node};
         for (size_t i = 0; i < s->nfc; i++) {
             struct failcache *f = &s->fc[i];
             if (f->nodes > 0 && f->mask == e.mask && f->sensitive == e.sensitive &&
@@ -1439,8 +1443,12 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
         }
     }
     if (s->nfc < FAILCACHE_MAX)
-        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
-                                             j->spec.gpus, why, 0, 0};
+        s->fc[s->nfc++] = (struct failcache){.mask = j->site_mask,
+                                             .sensitive = j->spec.sensitive,
+                                             .spread = spread,
+                                             .cls = cls,
+                                             .min_fail = j->spec.gpus,
+                                             .why = why};
 }
 
 /* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */

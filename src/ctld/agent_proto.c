@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/b64.h"
 #include "common/outpat.h"
 #include "common/proto_limits.h"
-#include "common/b64.h"
 #include "common/xalloc.h"
 #include "ctld/fault.h"
 #include "ctld/life.h"

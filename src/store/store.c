@@ -197,7 +197,7 @@ static const struct {
         /* --signal SIG@SECONDS (issue 12): the signal sent that long before the time limit. */
         {"jobs", "warn_signal", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_signal BETWEEN 0 AND 64)"},
         {"jobs", "warn_before_s", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_before_s >= 0)"},
-        /* A job's shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
+        /* Shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
         {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
         {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
         {"jobs", "tasks_per_node", "INTEGER NOT NULL DEFAULT 1 CHECK (tasks_per_node >= 1)"},
