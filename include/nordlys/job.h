@@ -74,6 +74,12 @@ struct nl_job_spec {
      */
     uint32_t nodes;
     uint32_t gpus_per_node;
+    /*
+     * Expected IT draw per GPU in W (with its share of node and rack), within
+     * the GPU's cap range; 0 = unknown: its tenant's measured history, else
+     * the facility's gpu_busy_w (docs/power.md).
+     */
+    double power_w;
 };
 
 /* Limits on a job request; above them the request is refused (4xx), not truncated. */

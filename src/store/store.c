@@ -49,10 +49,21 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, nodes, "      \
-    "gpus_per_node, tasks_per_node, input"
+    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, power_w, "    \
+    "nodes, gpus_per_node, tasks_per_node, input"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
+/*
+ * The same set as comparisons, for the partial indexes' WHERE (schema
+ * version 5) and the queries that use them (which must say it the same
+ * way for SQLite to use the index). SQLite evaluates a constant IN list of
+ * more than two values through a temporary b-tree that it builds on every
+ * execution, and it evaluates a partial index's WHERE on the old and the
+ * new row of every UPDATE that changes state: with IN, each job start,
+ * end or submission built four such b-trees for jobs_live and jobs_ended,
+ * most of a start's cost (bench/RESULTS.md, issue 9's drain).
+ */
+#define LIVE_WHERE "(state = 'PENDING' OR state = 'RUNNING' OR state = 'PREEMPTING')"
 
 /*
  * Page cache: 32 MiB holds the pages a submission touches (the table's and
@@ -167,12 +178,23 @@ static const char schema_v4[] = "CREATE TABLE IF NOT EXISTS audit ("
                                 " line TEXT NOT NULL"
                                 ") STRICT;";
 
+/*
+ * Schema version 5: jobs_live and jobs_ended hold the same rows as before,
+ * their WHERE said with comparisons instead of IN (see LIVE_WHERE).
+ */
+static const char schema_v5[] = "DROP INDEX IF EXISTS jobs_live;"
+                                "CREATE INDEX jobs_live ON jobs(id) WHERE " LIVE_WHERE ";"
+                                "DROP INDEX IF EXISTS jobs_ended;"
+                                "CREATE INDEX jobs_ended ON jobs(state, tenant)"
+                                " WHERE NOT " LIVE_WHERE ";";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
         schema_v2,
         schema_v3,
         schema_v4,
+        schema_v5,
 };
 
 /*
@@ -197,6 +219,10 @@ static const struct {
         /* --signal SIG@SECONDS (issue 12): the signal sent that long before the time limit. */
         {"jobs", "warn_signal", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_signal BETWEEN 0 AND 64)"},
         {"jobs", "warn_before_s", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_before_s >= 0)"},
+        /* Expected draw per GPU in W (issue 11, docs/power.md); 0 = the default. */
+        {"jobs", "power_w", "REAL NOT NULL DEFAULT 0 CHECK (power_w >= 0)"},
+        /* IT energy of its runs (energy_wh is the facility's, PUE applied). */
+        {"jobs", "it_energy_wh", "REAL NOT NULL DEFAULT 0"},
         /* Shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
         {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
         {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
@@ -222,6 +248,7 @@ enum stmt_id {
     ST_JOB_INSERT,
     ST_JOB_SET_OUTPUT,
     ST_JOB_START,
+    ST_JOB_RUNS,
     ST_ALLOC_DELETE,
     ST_ALLOC_INSERT,
     ST_ALLOC_GET,
@@ -251,6 +278,10 @@ enum stmt_id {
     ST_AUDIT_WALK,
     ST_JOB_UPDATE,
     ST_JOB_RESUBMIT,
+    ST_META_GET,
+    ST_META_SET,
+    ST_JOB_ADD_IT_ENERGY,
+    ST_USAGE_JOBS,
     ST_COUNT
 };
 
@@ -262,12 +293,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
                 " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s,"
-                " nodes, gpus_per_node, tasks_per_node, input)"
+                " power_w, nodes, gpus_per_node, tasks_per_node, input)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
+        /* No RETURNING: SQLite builds a temporary b-tree for it on every execution. */
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
-                         " WHERE id = ?1 RETURNING runs",
+                         " WHERE id = ?1",
+        [ST_JOB_RUNS] = "SELECT runs FROM jobs WHERE id = ?1",
         [ST_ALLOC_DELETE] = "DELETE FROM job_nodes WHERE job = ?1",
         [ST_ALLOC_INSERT] = "INSERT INTO job_nodes (job, seq, node, mask) VALUES (?1, ?2, ?3, ?4)",
         [ST_ALLOC_GET] = "SELECT node, mask FROM job_nodes WHERE job = ?1 ORDER BY seq",
@@ -283,7 +316,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " run_us = run_us + ?6, energy_wh = energy_wh + ?7, cpu_s = cpu_s + ?8,"
                        " max_rss_kb = max(max_rss_kb, ?9), exit_reason = ?10 WHERE id = ?1",
         [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN " LIVE_STATES " ORDER BY id",
+        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE " LIVE_WHERE " ORDER BY id",
         [ST_JOBS_LIST] = "SELECT " JOB_COLS " FROM jobs"
                          " WHERE (?1 IS NULL OR instr(?1, ',' || state || ',') > 0)"
                          " AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)"
@@ -305,10 +338,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_LAST_ID] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
         [ST_JOBS_COUNT] = "SELECT count(*) FROM jobs",
         /* One ended state, through the partial index jobs_ended. */
-        [ST_JOBS_COUNT_ENDED] = "SELECT count(*) FROM jobs WHERE state NOT IN " LIVE_STATES
+        [ST_JOBS_COUNT_ENDED] = "SELECT count(*) FROM jobs WHERE NOT " LIVE_WHERE
                                 " AND state = ?1 AND (?2 IS NULL OR tenant = ?2)",
         /* Live states only: the partial index jobs_live holds exactly those rows. */
-        [ST_JOBS_COUNT_LIVE] = "SELECT count(*) FROM jobs WHERE state IN " LIVE_STATES
+        [ST_JOBS_COUNT_LIVE] = "SELECT count(*) FROM jobs WHERE " LIVE_WHERE
                                " AND instr(?1, ',' || state || ',') > 0"
                                " AND (?2 IS NULL OR tenant = ?2)",
         [ST_IDEM_GET] = "SELECT job, request_hash, created_us FROM idempotency"
@@ -330,6 +363,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_RESUBMIT] = "UPDATE jobs SET state = 'PENDING', start_us = NULL, end_us = NULL,"
                             " exit_code = NULL, exit_signal = NULL, exit_reason = NULL,"
                             " kill_requested = 0 WHERE id = ?1",
+        [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [ST_JOB_ADD_IT_ENERGY] = "UPDATE jobs SET it_energy_wh = it_energy_wh + ?2 WHERE id = ?1",
+        [ST_USAGE_JOBS] = "SELECT id, tenant, name, gpus, run_us, energy_wh, it_energy_wh, end_us,"
+                          " state FROM jobs WHERE state NOT IN " LIVE_STATES
+                          " AND end_us >= ?1 AND end_us < ?2 AND (?3 IS NULL OR tenant = ?3)"
+                          " ORDER BY end_us, id",
+        [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT (key) DO UPDATE SET value = ?2",
 };
 
 struct nl_store {
@@ -850,10 +891,11 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_text(s, 19, job->run_as, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 20, job->warn_signal);
     sqlite3_bind_int64(s, 21, job->warn_before_s);
-    sqlite3_bind_int64(s, 22, sp->nodes);
-    sqlite3_bind_int64(s, 23, sp->gpus_per_node);
-    sqlite3_bind_int64(s, 24, job->tasks_per_node > 0 ? job->tasks_per_node : 1);
-    bind_text_or_null(s, 25, job->input_path);
+    sqlite3_bind_double(s, 22, sp->power_w);
+    sqlite3_bind_int64(s, 23, sp->nodes);
+    sqlite3_bind_int64(s, 24, sp->gpus_per_node);
+    sqlite3_bind_int64(s, 25, job->tasks_per_node > 0 ? job->tasks_per_node : 1);
+    bind_text_or_null(s, 26, job->input_path);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -905,20 +947,20 @@ int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
     int rc = need_txn(st, "start", err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *s = st->stmt[ST_JOB_START];
+    sqlite3_bind_int64(st->stmt[ST_JOB_START], 1, (int64_t)id);
+    sqlite3_bind_int64(st->stmt[ST_JOB_START], 2, start_us);
+    if ((rc = exec_by_id(st, ST_JOB_START, id, "start", err)) < 0)
+        return rc;
+    /* The new run number, read back in the same transaction (a rowid lookup, page cached). */
+    sqlite3_stmt *s = st->stmt[ST_JOB_RUNS];
     sqlite3_bind_int64(s, 1, (int64_t)id);
-    sqlite3_bind_int64(s, 2, start_us);
-    /* RETURNING gives the new run number in the same statement; no row means no such job. */
     int step = sqlite3_step(s);
     uint32_t runs = step == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
-    if (step == SQLITE_ROW)
-        step = sqlite3_step(s);
     stmt_done(s);
-    if (step != SQLITE_DONE)
-        return db_error(st, step, "start", err);
-    if (runs == 0)
+    if (step == SQLITE_DONE)
         return nl_err_set(err, -ENOENT, "store: start: no job %llu", (unsigned long long)id);
-    st->txn_writes++;
+    if (step != SQLITE_ROW)
+        return db_error(st, step, "start", err);
     if (run != NULL)
         *run = runs;
     /* A first start has no old rows: skipping the DELETE saves a statement per start. */
@@ -1076,10 +1118,11 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     snprintf(job->run_as, sizeof(job->run_as), "%s", run_as ? (const char *)run_as : "");
     job->warn_signal = sqlite3_column_int(s, 32);
     job->warn_before_s = sqlite3_column_int64(s, 33);
-    job->spec.nodes = (uint32_t)sqlite3_column_int64(s, 34);
-    job->spec.gpus_per_node = (uint32_t)sqlite3_column_int64(s, 35);
-    job->tasks_per_node = (uint32_t)sqlite3_column_int64(s, 36);
-    job->input_path = column_dup(s, 37);
+    job->spec.power_w = sqlite3_column_double(s, 34);
+    job->spec.nodes = (uint32_t)sqlite3_column_int64(s, 35);
+    job->spec.gpus_per_node = (uint32_t)sqlite3_column_int64(s, 36);
+    job->tasks_per_node = (uint32_t)sqlite3_column_int64(s, 37);
+    job->input_path = column_dup(s, 38);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)
@@ -1439,4 +1482,73 @@ int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn f
     if (ret != 0)
         return ret;
     return rc == SQLITE_DONE ? 0 : db_error(st, rc, "audit records", err);
+}
+
+/* ---- settings (the meta table) ---- */
+
+int nl_store_meta_get(struct nl_store *st, const char *key, int64_t *value, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_META_GET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "meta", err);
+}
+
+int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struct nl_err *err)
+{
+    int rc = need_txn(st, "meta", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_META_SET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, value);
+    return stmt_exec(st, ST_META_SET, "meta", err);
+}
+
+/* ---- energy accounting (docs/power.md) ---- */
+
+int nl_store_job_add_it_energy(struct nl_store *st, uint64_t job, double wh, struct nl_err *err)
+{
+    int rc = need_txn(st, "it energy", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_JOB_ADD_IT_ENERGY];
+    sqlite3_bind_int64(s, 1, (int64_t)job);
+    sqlite3_bind_double(s, 2, wh);
+    return exec_by_id(st, ST_JOB_ADD_IT_ENERGY, job, "it energy", err);
+}
+
+int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us, const char *tenant,
+                        nl_store_usage_job_fn fn, void *arg, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_USAGE_JOBS];
+    sqlite3_bind_int64(s, 1, since_us);
+    sqlite3_bind_int64(s, 2, until_us);
+    if (tenant != NULL)
+        sqlite3_bind_text(s, 3, tenant, -1, SQLITE_STATIC);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct nl_store_usage_job u = {
+                .id = (uint64_t)sqlite3_column_int64(s, 0),
+                .tenant = (const char *)sqlite3_column_text(s, 1),
+                .name = (const char *)sqlite3_column_text(s, 2),
+                .gpus = (uint32_t)sqlite3_column_int64(s, 3),
+                .run_us = sqlite3_column_int64(s, 4),
+                .energy_wh = sqlite3_column_double(s, 5),
+                .it_energy_wh = sqlite3_column_double(s, 6),
+                .end_us = sqlite3_column_int64(s, 7),
+                .state = (const char *)sqlite3_column_text(s, 8),
+        };
+        if ((ret = fn(&u, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "usage", err);
 }
