@@ -48,6 +48,12 @@ enum {
     OPT_PARSABLE,
     OPT_IDEM_KEY,
     OPT_RETRY_S,
+    OPT_NODES,
+    OPT_GPUS_PER_NODE,
+    OPT_TASKS_PER_NODE,
+    OPT_OUTPUT,
+    OPT_ERROR,
+    OPT_INPUT,
     OPT_POWER_W,
     OPT_SIGNAL,
     OPT_ARRAY,
@@ -76,6 +82,16 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_RETRY_S] = {"retry-s", "SECONDS",
                          "retry a lost answer with the same key for up to SECONDS "
                          "(default 30; 0: never)"},
+        [OPT_NODES] = {"nodes", "N",
+                       "exactly N nodes (with --gpus-per-node G, or --gpus split evenly)"},
+        [OPT_GPUS_PER_NODE] = {"gpus-per-node", "G", "exactly G GPUs on each of its nodes"},
+        [OPT_TASKS_PER_NODE] = {"tasks-per-node", "T",
+                                "T processes per node, each with its RANK (default 1)"},
+        [OPT_OUTPUT] = {"output", "PATTERN",
+                        "stdout file: %j job, %t task (one file per task), %a array index, "
+                        "%x name, %% a %"},
+        [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
+        [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
         [OPT_POWER_W] = {"power-w", "W",
                          "expected draw per GPU in W, within its cap range (default: the tenant's "
                          "measured history, else the GPU's nameplate; docs/power.md)"},
@@ -168,6 +184,21 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_RETRY_S:
         s->has_retry_s = true;
         return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
+    case OPT_NODES:
+        return cli_parse_int("--nodes", val, 1, INT32_MAX, &s->nodes, err);
+    case OPT_GPUS_PER_NODE:
+        return cli_parse_int("--gpus-per-node", val, 1, INT32_MAX, &s->gpus_per_node, err);
+    case OPT_TASKS_PER_NODE:
+        return cli_parse_int("--tasks-per-node", val, 1, INT32_MAX, &s->tasks_per_node, err);
+    case OPT_OUTPUT:
+        s->output = val;
+        return 0;
+    case OPT_ERROR:
+        s->error = val;
+        return 0;
+    case OPT_INPUT:
+        s->input = val;
+        return 0;
     case OPT_POWER_W:
         return cli_parse_int("--power-w", val, 1, 100000, &s->power_w, err);
     case OPT_SIGNAL:
@@ -234,6 +265,18 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set(req, "env", s->env);
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
+    if (s->nodes > 0)
+        json_object_set_new(req, "nodes", json_integer(s->nodes));
+    if (s->gpus_per_node > 0)
+        json_object_set_new(req, "gpus_per_node", json_integer(s->gpus_per_node));
+    if (s->tasks_per_node > 0)
+        json_object_set_new(req, "tasks_per_node", json_integer(s->tasks_per_node));
+    if (s->output != NULL)
+        json_object_set_new(req, "stdout", json_string(s->output));
+    if (s->error != NULL)
+        json_object_set_new(req, "stderr", json_string(s->error));
+    if (s->input != NULL)
+        json_object_set_new(req, "input", json_string(s->input));
     if (s->warn_signal > 0)
         json_object_set_new(req, "signal",
                             json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",

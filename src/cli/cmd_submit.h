@@ -45,6 +45,13 @@ struct cli_submit {
     int64_t warn_before_s; /* and its SECONDS before the time limit */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;
+    /* Shape, tasks, output patterns and stdin (docs/users.md, "Shapes, tasks and ranks"). */
+    int64_t nodes;          /* --nodes, 0 when not given */
+    int64_t gpus_per_node;  /* --gpus-per-node, 0 when not given */
+    int64_t tasks_per_node; /* --tasks-per-node, 0 when not given */
+    const char *output;     /* --output PATTERN */
+    const char *error;      /* --error PATTERN */
+    const char *input;      /* --input FILE */
 };
 
 /*

@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/outpat.h"
 #include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "ctld/durable.h"
@@ -220,10 +221,21 @@ int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "", (unsigned long long)id);
     snprintf(errp, sizeof(errp), "%s%s%llu/stderr", root, root[0] ? "/" : "",
              (unsigned long long)id);
-    free(rec->stdout_path);
-    free(rec->stderr_path);
-    rec->stdout_path = xstrdup(out);
-    rec->stderr_path = xstrdup(errp);
+    /* Patterns the request gave (--output/--error) get their job id and name now. */
+    char idtext[24];
+    snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
+    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .task = -1};
+    char *given[2] = {rec->stdout_path, rec->stderr_path};
+    const char *dflt[2] = {out, errp};
+    for (int i = 0; i < 2; i++) {
+        char buf[NL_PROTO_PATH_MAX];
+        if (given[i] == NULL || nl_outpat_expand(given[i], &pv, buf, sizeof(buf)) < 0)
+            snprintf(buf, sizeof(buf), "%s", given[i] ? given[i] : dflt[i]);
+        free(given[i]);
+        given[i] = xstrdup(buf);
+    }
+    rec->stdout_path = given[0];
+    rec->stderr_path = given[1];
     int rc = nl_store_job_insert(l->d.store, rec, &rec->id, err);
     if (rc < 0)
         return rc;

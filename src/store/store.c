@@ -50,7 +50,7 @@
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
     "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, power_w, "    \
-    "array_job, array_index"
+    "array_job, array_index, nodes, gpus_per_node, tasks_per_node, input"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 /*
@@ -256,6 +256,11 @@ static const struct {
         /* A task of a job array: its array job and index (issue 12); NULL for other jobs. */
         {"jobs", "array_job", "INTEGER"},
         {"jobs", "array_index", "INTEGER"},
+        /* Shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
+        {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
+        {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
+        {"jobs", "tasks_per_node", "INTEGER NOT NULL DEFAULT 1 CHECK (tasks_per_node >= 1)"},
+        {"jobs", "input", "TEXT"},
 };
 
 /*
@@ -332,9 +337,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
                 " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s,"
-                " power_w)"
+                " power_w, nodes, gpus_per_node, tasks_per_node, input)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         /* No RETURNING: SQLite builds a temporary b-tree for it on every execution. */
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
@@ -894,6 +899,7 @@ void nl_store_job_init(struct nl_store_job *job)
 {
     memset(job, 0, sizeof(*job));
     nl_job_spec_init(&job->spec);
+    job->tasks_per_node = 1;
 }
 
 void nl_store_job_release(struct nl_store_job *job)
@@ -907,6 +913,7 @@ void nl_store_job_release(struct nl_store_job *job)
     free(job->stderr_path);
     free(job->alloc);
     free(job->exit_reason);
+    free(job->input_path);
     nl_store_job_init(job);
 }
 
@@ -950,6 +957,10 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int(s, 20, job->warn_signal);
     sqlite3_bind_int64(s, 21, job->warn_before_s);
     sqlite3_bind_double(s, 22, sp->power_w);
+    sqlite3_bind_int64(s, 23, sp->nodes);
+    sqlite3_bind_int64(s, 24, sp->gpus_per_node);
+    sqlite3_bind_int64(s, 25, job->tasks_per_node > 0 ? job->tasks_per_node : 1);
+    bind_text_or_null(s, 26, job->input_path);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -1175,6 +1186,10 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->spec.power_w = sqlite3_column_double(s, 34);
     job->array_job = (uint64_t)column_i64_or0(s, 35);
     job->array_index = (uint32_t)column_i64_or0(s, 36);
+    job->spec.nodes = (uint32_t)sqlite3_column_int64(s, 37);
+    job->spec.gpus_per_node = (uint32_t)sqlite3_column_int64(s, 38);
+    job->tasks_per_node = (uint32_t)sqlite3_column_int64(s, 39);
+    job->input_path = column_dup(s, 40);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)

@@ -105,6 +105,8 @@ struct nl_store_job {
     uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
     uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
+    uint32_t tasks_per_node;          /* processes per node (its shape is in spec), >= 1 */
+    char *input_path;                 /* owned, or NULL: task 0's stdin, a path on the node */
     int warn_signal;       /* --signal: sent warn_before_s before the time limit; 0 = none */
     int64_t warn_before_s; /* seconds before the time limit */
     uint64_t array_job;   /* a task of a job array: the array job's id; 0 for other jobs */
