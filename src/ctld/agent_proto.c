@@ -737,12 +737,14 @@ static json_t *task_envs(const struct life_launch *l, uint32_t tpn, uint8_t mask
  * expanded at submission) with %a now; %t and %% are the agent's. A job
  * outside an array has index 0.
  */
-static json_t *launch_output(const char *stored)
+static json_t *launch_output(const char *stored, const struct nl_store_job *rec)
 {
     if (stored == NULL)
         return json_string("/dev/null");
-    char buf[NL_PROTO_PATH_MAX];
-    struct nl_outpat_vals pv = {.array = "0", .task = -1};
+    char buf[NL_PROTO_PATH_MAX], index[16] = "0";
+    if (rec->array_job != 0)
+        snprintf(index, sizeof(index), "%u", rec->array_index);
+    struct nl_outpat_vals pv = {.array = index, .task = -1};
     if (nl_outpat_expand(stored, &pv, buf, sizeof(buf)) < 0)
         return json_string(stored);
     return json_string(buf);
@@ -759,8 +761,8 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
     json_t *o = json_pack(
             "{s:o, s:o, s:s, s:o, s:o, s:f, s:f, s:I, s:I, s:s, s:o}", "command",
             cmd ? cmd : json_array(), "env", launch_env(l, rec->env_json, cvd, tpn), "cwd",
-            rec->cwd ? rec->cwd : "/", "stdout", launch_output(rec->stdout_path), "stderr",
-            launch_output(rec->stderr_path), "time_limit_s", (double)rec->spec.time_limit_us / 1e6,
+            rec->cwd ? rec->cwd : "/", "stdout", launch_output(rec->stdout_path, rec), "stderr",
+            launch_output(rec->stderr_path, rec), "time_limit_s", (double)rec->spec.time_limit_us / 1e6,
             "grace_s", (double)rec->spec.grace_us / 1e6, "job", (json_int_t)l->job, "run",
             (json_int_t)l->run, "node", name, "gpus", gpus);
     /*
