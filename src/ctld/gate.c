@@ -728,6 +728,21 @@ static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_sto
     t->cwd = tmpl->cwd ? xstrdup(tmpl->cwd) : NULL;
     t->memory_max_bytes = tmpl->memory_max_bytes;
     t->pids_max = tmpl->pids_max;
+    /*
+     * What a task runs with is its array's: tasks per node, stdin, the
+     * warning signal, and output patterns that name the index (%a, filled
+     * at launch). Any other path is the array job's own file (its default,
+     * or a pattern without %a): tasks sharing it would interleave, so each
+     * task gets its own default instead.
+     */
+    if (tmpl->stdout_path && strstr(tmpl->stdout_path, "%a"))
+        t->stdout_path = xstrdup(tmpl->stdout_path);
+    if (tmpl->stderr_path && strstr(tmpl->stderr_path, "%a"))
+        t->stderr_path = xstrdup(tmpl->stderr_path);
+    t->tasks_per_node = tmpl->tasks_per_node;
+    t->input_path = tmpl->input_path ? xstrdup(tmpl->input_path) : NULL;
+    t->warn_signal = tmpl->warn_signal;
+    t->warn_before_s = tmpl->warn_before_s;
     struct nl_err err = {0};
     durable_txn(g->d.dur);
     durable_check(life_insert(g->d.life, t, &err), "array task", &err);

@@ -123,6 +123,19 @@ ended "$J" COMPLETED
 [ "$(sort "$NL_TMP/abs-$J.out" | tr '\n' '|')" = "0: o0|1: o1|" ] || nl_fail "abs out: $(cat "$NL_TMP/abs-$J.out")"
 [ "$(cat "$NL_TMP/abs-$J-1.err")" = "e1" ] || nl_fail "abs err of task 1: $(cat "$NL_TMP/abs-$J-1.err")"
 
+# %a in an array's output pattern: each task writes its own file; tasks
+# keep their array's tasks per node.
+nl_cli submit --array 0-2 --nodes 1 --tasks-per-node 2 --output "$NL_TMP/arr-%a.out" \
+    -- /bin/sh -c 'echo "i$NORDLYS_ARRAY_TASK_ID r$RANK"'
+[ "$NL_RC" = 0 ] || nl_fail "submit --array with %a: $NL_ERR"
+A=$(printf '%s\n' "$NL_OUT" | sed -n 's/^submitted array job \([0-9]*\).*/\1/p')
+[ -n "$A" ] || nl_fail "no array job id: $NL_OUT"
+ended "$A" COMPLETED
+for i in 0 1 2; do
+    [ "$(sort "$NL_TMP/arr-$i.out" | tr '\n' '|')" = "0: i$i r0|1: i$i r1|" ] ||
+        nl_fail "array task $i's output: $(cat "$NL_TMP/arr-$i.out" 2>&1)"
+done
+
 # ---- --input: task 0 reads the file, the others /dev/null ----
 printf 'first line\nsecond line\n' >"$NL_TMP/in.txt"
 J=$(submit --nodes 1 --tasks-per-node 2 --input "$NL_TMP/in.txt" -- /bin/sh -c 'n=$(wc -l); echo "read $n"')
