@@ -1497,6 +1497,18 @@ static void estimate_top(struct nl_sched *s, int64_t now_us)
     order_end(&s->ord);
 }
 
+size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids)
+{
+    uint32_t slot;
+    double key;
+    size_t k = 0;
+    order_begin(&s->ord, s->offset);
+    while (k < n && order_next(&s->ord, &slot, &key))
+        ids[k++] = s->jobs[slot].id;
+    order_end(&s->ord);
+    return k;
+}
+
 size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions)
 {
     advance(s, now_us);

@@ -424,12 +424,15 @@ static int live_build(struct ctld *c, struct nl_err *err)
     if (rc < 0)
         return rc;
     all_nodes_down(c);
+    if ((rc = api_ops_load(c, err)) < 0)
+        return rc;
     life_restart_clocks(c->life);
     return 0;
 }
 
 static void live_destroy(struct ctld *c)
 {
+    api_ops_free(c);
     agents_destroy(c->agents);
     life_destroy(c->life);
     nodes_destroy(c->nodes);

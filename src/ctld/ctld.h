@@ -23,6 +23,7 @@
 #include "ctld/routes.h"
 
 struct agents;
+struct api_ops;
 struct audit;
 struct auth;
 struct auth_identity;
@@ -71,6 +72,7 @@ struct ctld {
     struct nodes *nodes;   /* the node registry */
     struct life *life;     /* the job life cycle */
     struct agents *agents; /* the agent protocol */
+    struct api_ops *ops;   /* drains and reservations as people see them (api_ops.c) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */

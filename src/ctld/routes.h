@@ -26,7 +26,9 @@ struct http_req;
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 
-#define CTLD_ROUTES_MAX 16
+#define CTLD_OPS_BODY_MAX       (256u * 1024u) /* a drain or reservation may name 4,096 nodes */
+
+#define CTLD_ROUTES_MAX 32
 
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */

@@ -29,6 +29,7 @@
  *   submission instead of an INSERT and an UPDATE.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -166,12 +167,57 @@ static const char schema_v4[] = "CREATE TABLE IF NOT EXISTS audit ("
                                 " line TEXT NOT NULL"
                                 ") STRICT;";
 
+/*
+ * Schema version 5 (issue 12): drained nodes and operators' reservations,
+ * which a restart must find again, and one row per run that ended
+ * (job_runs, written with the run's end by record_run) for `nordlys
+ * history`, indexed by end time so that a time window reads only its rows.
+ * A run's nodes are kept as text ("0,1,5", indexes): a record, not a
+ * relation anything joins on.
+ */
+static const char schema_v5[] =
+        "CREATE TABLE IF NOT EXISTS node_drain ("
+        " node INTEGER PRIMARY KEY CHECK (node >= 0),"
+        " reason TEXT NOT NULL,"
+        " by TEXT NOT NULL,"
+        " at_us INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE IF NOT EXISTS reservations ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " name TEXT NOT NULL,"
+        " tenant TEXT,"
+        " start_us INTEGER NOT NULL,"
+        " end_us INTEGER NOT NULL CHECK (end_us > start_us),"
+        " nodes TEXT NOT NULL,"
+        " by TEXT NOT NULL,"
+        " created_us INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE IF NOT EXISTS job_runs ("
+        " job INTEGER NOT NULL,"
+        " run INTEGER NOT NULL CHECK (run >= 0),"
+        " name TEXT NOT NULL,"
+        " tenant TEXT NOT NULL,"
+        " user TEXT NOT NULL,"
+        " gpus INTEGER NOT NULL,"
+        " state TEXT NOT NULL,"
+        " submit_us INTEGER NOT NULL,"
+        " start_us INTEGER,"
+        " end_us INTEGER NOT NULL,"
+        " exit_code INTEGER,"
+        " exit_signal INTEGER,"
+        " nodes TEXT,"
+        " reason TEXT,"
+        " PRIMARY KEY (job, run)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
         schema_v2,
         schema_v3,
         schema_v4,
+        schema_v5,
 };
 
 /*
@@ -240,6 +286,7 @@ enum stmt_id {
     ST_AUDIT_INSERT,
     ST_AUDIT_LAST,
     ST_AUDIT_WALK,
+    ST_RUN_RECORD,
     ST_COUNT
 };
 
@@ -312,12 +359,27 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, line) VALUES (?1, ?2)",
         [ST_AUDIT_LAST] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1",
         [ST_AUDIT_WALK] = "SELECT seq, line FROM audit WHERE seq > ?1 ORDER BY seq",
+        /*
+         * A run's history row from its job's row: ?2 NULL and ?3 NULL take
+         * the (terminal) state and end of the row; a requeue gives its own
+         * state and the run's length ?3 (end = start + length).
+         */
+        [ST_RUN_RECORD] =
+                "INSERT OR REPLACE INTO job_runs (job, run, name, tenant, user, gpus, state,"
+                " submit_us, start_us, end_us, exit_code, exit_signal, nodes, reason)"
+                " SELECT id, runs, name, tenant, run_as, gpus, coalesce(?2, state), submit_us,"
+                " start_us, CASE WHEN ?3 IS NULL THEN end_us ELSE start_us + ?3 END,"
+                " CASE WHEN ?2 IS NULL THEN exit_code END, CASE WHEN ?2 IS NULL THEN exit_signal END,"
+                " (SELECT group_concat(node, ',') FROM (SELECT node FROM job_nodes WHERE job = ?1"
+                " ORDER BY seq)), CASE WHEN ?2 IS NULL THEN exit_reason END"
+                " FROM jobs WHERE id = ?1 AND (?3 IS NOT NULL OR end_us IS NOT NULL)",
 };
 
 struct nl_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmt[ST_COUNT];
+    sqlite3_stmt *ext[STORE_EXT_STMTS]; /* prepared on first use by store_ops.c */
     bool in_txn;
     /*
      * SQLite rolled the open transaction back by itself after an error
@@ -693,6 +755,50 @@ struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *
     return open_file(opts, false, err);
 }
 
+/* ---- for the store's other files (store_int.h) ---- */
+
+sqlite3 *store_db(struct nl_store *st)
+{
+    return st->db;
+}
+
+sqlite3_stmt **store_ext_stmts(struct nl_store *st)
+{
+    return st->ext;
+}
+
+int store_need_txn(struct nl_store *st, const char *what, struct nl_err *err)
+{
+    return need_txn(st, what, err);
+}
+
+int store_db_error(struct nl_store *st, int rc, const char *what, struct nl_err *err)
+{
+    return db_error(st, rc, what, err);
+}
+
+int store_exec(struct nl_store *st, sqlite3_stmt *s, const char *what, struct nl_err *err)
+{
+    int rc = sqlite3_step(s);
+    stmt_done(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        int code = db_error(st, rc, what, err);
+        if (st->in_txn && !st->txn_lost && sqlite3_get_autocommit(st->db)) {
+            st->txn_lost = true;
+            nl_err_set(&st->lost, code, "store: %s: %s (the transaction was rolled back)", what,
+                       sqlite3_errmsg(st->db));
+        }
+        return code;
+    }
+    st->txn_writes++;
+    return 0;
+}
+
+void store_wrote(struct nl_store *st)
+{
+    st->txn_writes++;
+}
+
 void nl_store_close(struct nl_store *st)
 {
     if (st == NULL)
@@ -701,6 +807,8 @@ void nl_store_close(struct nl_store *st)
         nl_store_rollback(st);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int i = 0; i < STORE_EXT_STMTS; i++)
+        sqlite3_finalize(st->ext[i]);
     sqlite3_close(st->db);
     free(st->path);
     free(st);
@@ -899,6 +1007,22 @@ int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
     return alloc_replace(st, id, alloc, n, runs == 1, err);
 }
 
+/*
+ * The history row of job id's run that just ended (its row says how), or,
+ * with state non-NULL, of a run that was requeued after run_us.
+ */
+static int record_run(struct nl_store *st, uint64_t id, const char *state, int64_t run_us,
+                      struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_RUN_RECORD];
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    if (state != NULL) {
+        sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, run_us);
+    }
+    return stmt_exec(st, ST_RUN_RECORD, "run record", err);
+}
+
 int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state state,
                            int64_t end_us, struct nl_err *err)
 {
@@ -909,7 +1033,10 @@ int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state s
     sqlite3_bind_int64(s, 1, (int64_t)id);
     sqlite3_bind_text(s, 2, nl_job_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, end_us);
-    return exec_by_id(st, ST_JOB_SET_STATE, id, "set state", err);
+    if ((rc = exec_by_id(st, ST_JOB_SET_STATE, id, "set state", err)) < 0 ||
+        !nl_job_state_terminal(state))
+        return rc;
+    return record_run(st, id, NULL, 0, err);
 }
 
 int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64_t run_us,
@@ -917,6 +1044,9 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
 {
     int rc = need_txn(st, "requeue", err);
     if (rc < 0)
+        return rc;
+    /* Recorded first: the requeue clears the start time and the allocation it reads. */
+    if ((rc = record_run(st, id, preempted ? "PREEMPTED" : "NODE_FAIL", run_us, err)) < 0)
         return rc;
     sqlite3_stmt *s = st->stmt[ST_JOB_REQUEUE];
     sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -962,7 +1092,9 @@ int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end
     sqlite3_bind_double(s, 8, e->cpu_s);
     sqlite3_bind_int64(s, 9, e->max_rss_kb);
     bind_text_or_null(s, 10, e->reason);
-    return exec_by_id(st, ST_JOB_END, id, "end", err);
+    if ((rc = exec_by_id(st, ST_JOB_END, id, "end", err)) < 0)
+        return rc;
+    return record_run(st, id, NULL, 0, err);
 }
 
 /* ---- reading job records ---- */
