@@ -371,6 +371,12 @@ void nl_sched_advance(struct nl_sched *s, int64_t now_us);
 int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info);
 /* Allocation of a running job: count, and *nodes set to a borrowed array valid until it ends. */
 size_t nl_sched_job_alloc(const struct nl_sched *s, uint64_t id, const struct nl_alloc_node **nodes);
+/*
+ * The first n pending jobs in the order the next pass would consider them
+ * (priority at the last pass's tenant offsets): their ids in ids[0..count).
+ * O(n log tenants), whatever the queue's depth.
+ */
+size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids);
 /* Ids of live jobs in an unspecified but deterministic order: count, borrowed array. */
 size_t nl_sched_jobs(const struct nl_sched *s, const uint64_t **ids);
 
