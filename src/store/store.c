@@ -287,6 +287,7 @@ enum stmt_id {
     ST_AUDIT_LAST,
     ST_AUDIT_WALK,
     ST_RUN_RECORD,
+    ST_JOBS_LIST_LIVE,
     ST_COUNT
 };
 
@@ -364,6 +365,17 @@ static const char *const stmt_sql[ST_COUNT] = {
          * the (terminal) state and end of the row; a requeue gives its own
          * state and the run's length ?3 (end = start + length).
          */
+        /*
+         * The listing when only live states are asked for (`nordlys queue`):
+         * through the partial index jobs_live, so that a million finished
+         * jobs are never read to find the queue's few (bench/RESULTS.md,
+         * issue 12's history benchmark).
+         */
+        [ST_JOBS_LIST_LIVE] = "SELECT " JOB_COLS " FROM jobs INDEXED BY jobs_live"
+                              " WHERE state IN " LIVE_STATES
+                              " AND instr(?1, ',' || state || ',') > 0"
+                              " AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)"
+                              " ORDER BY id DESC LIMIT ?4",
         [ST_RUN_RECORD] =
                 "INSERT OR REPLACE INTO job_runs (job, run, name, tenant, user, gpus, state,"
                 " submit_us, start_us, end_us, exit_code, exit_signal, nodes, reason)"
@@ -1240,13 +1252,15 @@ static void bind_filter(sqlite3_stmt *s, const struct nl_store_filter *f, char *
 int nl_store_jobs_list(struct nl_store *st, const struct nl_store_filter *f, nl_store_job_fn fn,
                        void *arg, struct nl_err *err)
 {
-    sqlite3_stmt *s = st->stmt[ST_JOBS_LIST];
+    const unsigned live = (1u << NL_JOB_PENDING) | (1u << NL_JOB_RUNNING) | (1u << NL_JOB_PREEMPTING);
+    enum stmt_id id = f->states != 0 && (f->states & ~live) == 0 ? ST_JOBS_LIST_LIVE : ST_JOBS_LIST;
+    sqlite3_stmt *s = st->stmt[id];
     char states[160];
     bind_filter(s, f, states, sizeof(states));
     if (f->before_id != 0)
         sqlite3_bind_int64(s, 3, (int64_t)f->before_id);
     sqlite3_bind_int64(s, 4, f->limit ? (int64_t)f->limit : -1);
-    return walk_jobs(st, ST_JOBS_LIST, fn, arg, err);
+    return walk_jobs(st, id, fn, arg, err);
 }
 
 /* Step a count(*) statement (bound by the caller) and reset it. */
