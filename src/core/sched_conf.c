@@ -68,6 +68,8 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->shaped, err);
     if (strcmp(key, "shaped_max") == 0)
         return conf_u32(key, v, 0, 65536, &cfg->shaped_max, err);
+    if (strcmp(key, "estimates") == 0)
+        return conf_u32(key, v, 0, 100000, &cfg->estimates, err);
     if (strcmp(key, "preempt") == 0)
         return conf_bool(key, v, &cfg->preempt, err);
     if (strcmp(key, "topology") == 0)
@@ -76,6 +78,6 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, topology, quotas)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, topology, quotas)",
                       key);
 }
