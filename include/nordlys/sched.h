@@ -210,6 +210,12 @@ struct nl_sched_violations {
     uint64_t residency; /* a job on a site its residency or its tenant's jurisdictions exclude */
     uint64_t power, quota, double_alloc, gang;
     uint64_t isolation; /* a sensitive job sharing a node with another tenant's job */
+    /*
+     * A start on a down, drained or (outside its reservation) reserved node,
+     * or a node's reservation flag or count disagreeing with the
+     * reservations, or two reservations with overlapping windows on a node.
+     */
+    uint64_t reservation;
 };
 
 /*

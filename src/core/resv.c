@@ -375,3 +375,29 @@ void resv_taken(struct nl_sched *s, size_t which, uint64_t held)
     r->room = r->room > held ? r->room - held : 0;
     s->rs.room = s->rs.room > held ? s->rs.room - held : 0;
 }
+
+uint64_t resv_check(const struct nl_sched *s)
+{
+    uint64_t bad = 0;
+    uint32_t nn = nl_facility_nodes(s->fac);
+    uint32_t *count = xcalloc(nn ? nn : 1, sizeof(uint32_t));
+    for (size_t i = 0; i < s->rs.n; i++) {
+        const struct mresv *r = &s->rs.r[i];
+        for (size_t k = 0; k < r->n; k++) {
+            count[r->nodes[k]]++;
+            bad += k > 0 && r->nodes[k] <= r->nodes[k - 1];
+            bad += nl_facility_node_site(s->fac, r->nodes[k]) != r->site;
+            for (size_t o = i + 1; o < s->rs.n; o++) {
+                const struct mresv *x = &s->rs.r[o];
+                bad += x->start_us < r->end_us && r->start_us < x->end_us &&
+                       has_node(x, r->nodes[k]);
+            }
+        }
+    }
+    for (uint32_t n = 0; n < nn; n++) {
+        bool flag = (place_node_flags(s->pl, n) & PLACE_F_RESV) != 0;
+        bad += count[n] != s->rs.per_node[n] || flag != (count[n] > 0);
+    }
+    free(count);
+    return bad;
+}

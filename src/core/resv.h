@@ -60,5 +60,11 @@ size_t resv_find(struct nl_sched *s, const struct job *j, int64_t now_us,
                  const struct nl_alloc_node **a, uint32_t *site, size_t *which);
 /* j's start took `held` GPUs of reservation which (from resv_find). */
 void resv_taken(struct nl_sched *s, size_t which, uint64_t held);
+/*
+ * Recount from scratch (O(reserved nodes x reservations)): each node's
+ * count and PLACE_F_RESV flag against the reservations holding it, and no
+ * two overlapping windows on one node. Returns the disagreements.
+ */
+uint64_t resv_check(const struct nl_sched *s);
 
 #endif

@@ -1294,6 +1294,8 @@ static bool start_reserved(struct nl_sched *s, struct job *j, int64_t now_us)
     if (!power_fits(&s->pw, site, held) ||
         (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held)))
         return false;
+    for (size_t i = 0; i < n; i++)
+        s->viol.reservation += (place_node_flags(s->pl, a[i].node) & ~PLACE_F_RESV) != 0;
     job_start(s, j, a, n, site, now_us);
     act_push(s, NL_ACT_START, j->id);
     resv_taken(s, which, held);
@@ -1338,6 +1340,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_QUOTA;
     if (!backfill_ok(s, j, site, held, a, n, now_us))
         return NL_REASON_RESERVATION;
+    for (size_t i = 0; i < n; i++)
+        s->viol.reservation += place_node_flags(s->pl, a[i].node) != 0; /* closed to placement */
     job_start(s, j, a, n, site, now_us);
     act_push(s, NL_ACT_START, j->id);
     return NL_REASON_NONE;

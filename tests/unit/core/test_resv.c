@@ -101,8 +101,11 @@ static bool on_node(struct fx *f, uint64_t id, uint32_t node)
 
 static void assert_clean(struct fx *f)
 {
-    struct nl_sched_violations v = {0};
+    struct nl_sched_violations v = {0}, inc;
     assert_true(nl_sched_check(f->s, &v));
+    nl_sched_violations(f->s, &inc);
+    assert_int_equal(inc.reservation, 0);
+    assert_int_equal(inc.double_alloc + inc.gang + inc.quota + inc.power, 0);
 }
 
 static void add_resv(struct fx *f, uint64_t id, const uint32_t *nodes, size_t n, int64_t start_s,
