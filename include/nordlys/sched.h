@@ -102,8 +102,9 @@ struct nl_sched_config {
      * Pending jobs, first in priority order, whose start each pass
      * estimates (est_start_us) even when nothing can start: the GPUs of
      * running jobs come back at their time limits, and the jobs ahead take
-     * theirs first (EASY's shadow time, counted per site). 0: only jobs
-     * that get a backfill reservation have one.
+     * theirs first (EASY's shadow time, counted per site). 0 (the
+     * default of every policy; nordlysd sets NL_SCHED_ESTIMATES_DEFAULT):
+     * only jobs that get a backfill reservation have one.
      */
     uint32_t estimates;
 };
@@ -111,7 +112,7 @@ struct nl_sched_config {
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
 #define NL_SCHED_TOPOLOGY_WAIT_DEFAULT (300LL * 1000000) /* Slurm's max_switch_wait default */
 
-/* cfg.estimates by default: what `nordlys queue --start` shows. */
+/* cfg.estimates of nordlysd: what `nordlys queue --start` shows. */
 #define NL_SCHED_ESTIMATES_DEFAULT 100
 
 void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);

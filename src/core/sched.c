@@ -117,7 +117,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
     }
     cfg->depth = 5000;
-    cfg->estimates = NL_SCHED_ESTIMATES_DEFAULT;
+    cfg->estimates = 0; /* the controller asks for NL_SCHED_ESTIMATES_DEFAULT; a simulation needs none */
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 

@@ -395,7 +395,10 @@ static void all_nodes_down(struct ctld *c)
  */
 static int live_build(struct ctld *c, struct nl_err *err)
 {
-    if ((c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL)
+    struct nl_sched_config sc;
+    nl_sched_config_init(&sc, NL_POLICY_NORDLYS);
+    sc.estimates = NL_SCHED_ESTIMATES_DEFAULT; /* `nordlys queue --start`, est_start_time */
+    if ((c->sched = nl_sched_create(c->fac, c->tenants, &sc, err)) == NULL)
         return err->code ? err->code : -ENOMEM;
     c->nodes = nodes_create(nl_facility_nodes(c->fac), (int64_t)c->cfg->node_timeout_ms * 1000);
     const struct life_deps ld = {.fac = c->fac,

@@ -50,7 +50,10 @@ static void fx_init(struct fx *f)
     struct nl_tenant_spec b = {.name = "b", .tier = 0, .quota_gpus = 16, .weight = 1};
     assert_true(nl_tenants_add(f->ten, &a, NULL) >= 0);
     assert_true(nl_tenants_add(f->ten, &b, NULL) >= 0);
-    f->s = nl_sched_create(f->fac, f->ten, NULL, NULL);
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    cfg.estimates = NL_SCHED_ESTIMATES_DEFAULT;
+    f->s = nl_sched_create(f->fac, f->ten, &cfg, NULL);
     assert_non_null(f->s);
     f->next_id = 1;
 }

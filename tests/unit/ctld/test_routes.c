@@ -34,6 +34,10 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/health"},          {"GET", "/metrics"},
             {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
             {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
+            {"POST", "/v1/nodes/drain"},    {"POST", "/v1/nodes/resume"},
+            {"GET", "/v1/reservations"},    {"POST", "/v1/reservations"},
+            {"DELETE", "/v1/reservations/3"}, {"GET", "/v1/history"},
+            {"GET", "/v1/estimates"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
