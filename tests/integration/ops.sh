@@ -147,6 +147,21 @@ as_user reservation list --json
 RID=$(printf '%s' "$NL_OUT" | jq -r '.reservations[0].id')
 [ "$(printf '%s' "$NL_OUT" | jq -r ".reservations[0].nodes == [\"$N3\"] and .reservations[0].tenant == null")" = true ] ||
     nl_fail "reservation list: $NL_OUT"
+# A reservation by GPU count: the controller picks whole nodes (here one idle node of 4 GPUs).
+as_op reservation create --gpus 4 --start now+3h --duration 1h --json
+expect_rc 0 "reservation --gpus"
+[ "$(printf '%s' "$NL_OUT" | jq -r '.reservation.nodes | length')" = 1 ] || nl_fail "--gpus 4: $NL_OUT"
+as_op reservation delete "$(printf '%s' "$NL_OUT" | jq -r '.reservation.id')"
+expect_rc 0 "reservation --gpus deleted"
+as_op reservation create --gpus 1000 --start now+3h --duration 1h
+expect_rc 1 "reservation of more GPUs than there are"
+# Reservations survive a restart, and the scheduler plans around them again.
+nl_ctld_stop
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100
+nl_wait "/v1/nodes?state=up" "(.nodes | length) == 4" 60
+as_user reservation list --json
+[ "$(printf '%s' "$NL_OUT" | jq -r "[.reservations[] | select(.id == $RID and .name == \"psu\")] | length")" = 1 ] ||
+    nl_fail "reservation lost by the restart: $NL_OUT"
 B1=$(job anchor 4 3600 blk)
 B2=$(job anchor 4 3600 blk)
 B3=$(job anchor 4 3600 blk)
