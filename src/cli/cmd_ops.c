@@ -337,7 +337,7 @@ static const struct cli_opt hist_opts[HOPT_COUNT] = {
         [HOPT_USER] = {"user", "U", "only runs of jobs that ran as Unix user U"},
         [HOPT_TENANT] = {"tenant", "T", "only runs of tenant T"},
         [HOPT_STATE] = {"state", "S", "only runs that ended in S (comma list: COMPLETED,FAILED,"
-                                      "CANCELLED,TIMEOUT,NODE_FAIL,PREEMPTED)"},
+                                      "CANCELLED,TIMEOUT,NODE_FAIL,PREEMPTED,REQUEUED)"},
         [HOPT_FORMAT] = {"format", "FIELDS", "columns, a comma list (see --help text)"},
         [HOPT_CSV] = {"csv", NULL, "CSV instead of a table (times as Unix seconds)"},
         [HOPT_LIMIT] = {"limit", "N", "at most N runs, latest end first (default 1000)"},

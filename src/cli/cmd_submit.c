@@ -47,6 +47,7 @@ enum {
     OPT_PARSABLE,
     OPT_IDEM_KEY,
     OPT_RETRY_S,
+    OPT_SIGNAL,
     OPT_COUNT,
 };
 
@@ -70,6 +71,8 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_RETRY_S] = {"retry-s", "SECONDS",
                          "retry a lost answer with the same key for up to SECONDS "
                          "(default 30; 0: never)"},
+        [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
+                        "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -150,6 +153,8 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_RETRY_S:
         s->has_retry_s = true;
         return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
+    case OPT_SIGNAL:
+        return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -195,6 +200,10 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set(req, "env", s->env);
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
+    if (s->warn_signal > 0)
+        json_object_set_new(req, "signal",
+                            json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",
+                                      (json_int_t)s->warn_before_s));
     return req;
 }
 
@@ -285,6 +294,11 @@ static int post_with_retry(struct cli_client *c, const json_t *req, const char *
 
 int cmd_submit(int argc, char **argv)
 {
+    return cli_submit_main(argc, argv, NULL, NULL);
+}
+
+int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out)
+{
     struct cli_submit s = {0};
     struct cli_args args = {0};
     struct cli_client *c = NULL;
@@ -292,7 +306,14 @@ int cmd_submit(int argc, char **argv)
     json_t *answer = NULL;
     char cwd[PATH_MAX];
     char key[CLI_IDEM_KEY_LEN + 1];
-    int rc = cli_parse_args(&submit_spec, argc, argv, on_opt, &s, &args);
+    struct cli_spec spec = submit_spec;
+    if (as != NULL) {
+        /* Another command (`nordlys run`) with submit's options: its own name, usage and words. */
+        spec.name = as->name;
+        spec.usage = as->usage;
+        spec.summary = as->summary;
+    }
+    int rc = cli_parse_args(&spec, argc, argv, on_opt, &s, &args);
     if (rc != CLI_RUN)
         goto out;
     s.command = args.pos;
@@ -318,7 +339,13 @@ int cmd_submit(int argc, char **argv)
                          s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT, &answer);
     if (rc != NL_CLI_OK)
         goto out;
-    if (args.json)
+    if (out != NULL) {
+        out->id = (int64_t)cli_json_num(json_object_get(answer, "job"), "id");
+        snprintf(out->url, sizeof(out->url), "%s", args.url);
+        snprintf(out->token_file, sizeof(out->token_file), "%s",
+                 args.token_file ? args.token_file : "");
+        out->json = args.json;
+    } else if (args.json)
         cli_print_json(answer);
     else
         print_submitted(&s, answer);

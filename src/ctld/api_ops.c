@@ -514,7 +514,7 @@ static int parse_seconds(const char *text, const char *name, int64_t *us, struct
     return 0;
 }
 
-/* ",A,B," from "A,B" (each a job state or PREEMPTED), in buf. */
+/* ",A,B," from "A,B" (each an end state, PREEMPTED or REQUEUED), in buf. */
 static int parse_run_states(const char *text, char *buf, size_t size, struct nl_err *err)
 {
     char copy[256];
@@ -525,12 +525,12 @@ static int parse_run_states(const char *text, char *buf, size_t size, struct nl_
         enum nl_job_state s;
         for (char *q = tok; *q; q++)
             *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
-        bool ok = strcmp(tok, "PREEMPTED") == 0 ||
+        bool ok = strcmp(tok, "PREEMPTED") == 0 || strcmp(tok, "REQUEUED") == 0 ||
                   (nl_job_state_parse(tok, &s) == 0 && nl_job_state_terminal(s));
         if (!ok)
             return nl_err_set(err, -EINVAL,
                               "state: '%.40s' is not an end state (COMPLETED, FAILED, CANCELLED,"
-                              " TIMEOUT, NODE_FAIL, PREEMPTED)",
+                              " TIMEOUT, NODE_FAIL, PREEMPTED, REQUEUED)",
                               tok);
         k += (size_t)snprintf(buf + k, size > k ? size - k : 0, "%s,", tok);
     }

@@ -61,7 +61,8 @@ struct nl_store_run {
     uint32_t run;       /* 1 for a job's first start; 0 for a job cancelled before it ran */
     const char *name, *tenant, *user;
     uint32_t gpus;
-    const char *state;  /* the job's end state, or PREEMPTED / NODE_FAIL for a requeued run */
+    const char *state;  /* the job's end state, or PREEMPTED / REQUEUED (node failure,
+                         * asked) for a run after which the job waited again */
     int64_t submit_us;
     int64_t start_us;   /* 0 when it never started */
     int64_t end_us;

@@ -193,7 +193,7 @@ static void test_runs(void **state)
     assert_int_equal(x.r[2].job, a);
     assert_true(x.r[2].has_exit);
     assert_int_equal(x.r[3].run, 2);
-    assert_string_equal(x.r[3].state, "NODE_FAIL");
+    assert_string_equal(x.r[3].state, "REQUEUED");
     assert_int_equal(x.r[3].end, 170 * SEC);
     assert_string_equal(x.r[3].nodes, "1,2");
     assert_false(x.r[3].has_exit);
