@@ -47,6 +47,7 @@ enum {
     OPT_PARSABLE,
     OPT_IDEM_KEY,
     OPT_RETRY_S,
+    OPT_POWER_W,
     OPT_SIGNAL,
     OPT_COUNT,
 };
@@ -71,6 +72,9 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_RETRY_S] = {"retry-s", "SECONDS",
                          "retry a lost answer with the same key for up to SECONDS "
                          "(default 30; 0: never)"},
+        [OPT_POWER_W] = {"power-w", "W",
+                         "expected draw per GPU in W, within its cap range (default: the tenant's "
+                         "measured history, else the GPU's nameplate; docs/power.md)"},
         [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
                         "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
 };
@@ -153,6 +157,8 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_RETRY_S:
         s->has_retry_s = true;
         return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
+    case OPT_POWER_W:
+        return cli_parse_int("--power-w", val, 1, 100000, &s->power_w, err);
     case OPT_SIGNAL:
         return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
     default:
@@ -192,6 +198,8 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set_new(req, "requeue", json_false());
     if (s->has_grace)
         json_object_set_new(req, "grace_s", json_integer(s->grace_s));
+    if (s->power_w > 0)
+        json_object_set_new(req, "power_w", json_integer(s->power_w));
     json_t *cmd = json_array();
     for (size_t i = 0; i < s->ncommand; i++)
         json_array_append_new(cmd, json_string(s->command[i]));
