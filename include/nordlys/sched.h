@@ -106,6 +106,15 @@ struct nl_sched_config {
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
     /*
+     * Pending jobs, first in priority order, whose start each pass
+     * estimates (est_start_us) even when nothing can start: the GPUs of
+     * running jobs come back at their time limits, and the jobs ahead take
+     * theirs first (EASY's shadow time, counted per site). 0 (the
+     * default of every policy; nordlysd sets NL_SCHED_ESTIMATES_DEFAULT):
+     * only jobs that get a backfill reservation have one.
+     */
+    uint32_t estimates;
+    /*
      * Answer a power gap by capping GPUs first (docs/power.md); off: by
      * preemption only, the comparison the simulator study makes. On for
      * every policy by default: power limits hold whatever the ordering.
@@ -121,6 +130,9 @@ struct nl_sched_config {
 
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
 #define NL_SCHED_TOPOLOGY_WAIT_DEFAULT (300LL * 1000000) /* Slurm's max_switch_wait default */
+
+/* cfg.estimates of nordlysd: what `nordlys queue --start` shows. */
+#define NL_SCHED_ESTIMATES_DEFAULT 100
 
 void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
 /*
@@ -178,7 +190,7 @@ struct nl_job_info {
     int64_t submit_us;
     int64_t start_us;     /* last start; 0 if it never started */
     int64_t end_us;       /* terminal records only */
-    int64_t est_start_us; /* reservation's expected start; 0 if none */
+    int64_t est_start_us; /* expected start (a backfill reservation's or cfg.estimates'); 0 if none */
     int64_t expect_end_us; /* running: when its GPUs are expected back (time limit or grace end) */
     enum nl_reason reason;
     uint32_t site;        /* site of the allocation (running) */
@@ -229,6 +241,12 @@ struct nl_sched_violations {
     uint64_t residency; /* a job on a site its residency or its tenant's jurisdictions exclude */
     uint64_t power, quota, double_alloc, gang;
     uint64_t isolation; /* a sensitive job sharing a node with another tenant's job */
+    /*
+     * A start on a down, drained or (outside its reservation) reserved node,
+     * or a node's reservation flag or count disagreeing with the
+     * reservations, or two reservations with overlapping windows on a node.
+     */
+    uint64_t reservation;
 };
 
 /*
@@ -348,6 +366,59 @@ size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, cons
 bool nl_sched_node_down(const struct nl_sched *s, uint32_t node);
 
 /*
+ * Drain a node (no new job is placed on it; its running jobs run on until
+ * they end) or undrain it. Independent of down: a drained node that goes
+ * down and comes back up is still drained. -EINVAL for no such node.
+ */
+int nl_sched_node_set_drain(struct nl_sched *s, uint32_t node, bool drain);
+bool nl_sched_node_drained(const struct nl_sched *s, uint32_t node);
+
+/*
+ * Operators' reservations of whole nodes for a time window [start, end).
+ * From nl_sched_resv_add until its end, a reservation's nodes take only
+ * (a) before start: jobs whose time limit ends by start (backfill), and
+ * (b) from start: the jobs of its tenant, or nobody for maintenance
+ * (NL_RESV_NO_TENANT). Jobs already running on its nodes keep running. A
+ * pass drops reservations that have ended. Every node of one reservation
+ * is in one site, and two reservations whose windows overlap share no
+ * node.
+ */
+#define NL_RESV_NO_TENANT UINT32_MAX
+
+struct nl_resv_spec {
+    uint64_t id; /* the caller's, unique among live reservations */
+    int64_t start_us, end_us;
+    uint32_t tenant;       /* tenant index, or NL_RESV_NO_TENANT */
+    const uint32_t *nodes; /* borrowed during the call */
+    size_t nnodes;
+};
+
+/*
+ * Returns 0; -EEXIST (id in use), -EINVAL (no node, a bad node, end not
+ * after start, nodes in several sites, a bad tenant) or -EBUSY (a node is
+ * in another reservation whose window overlaps), err naming it; on error
+ * nothing changes.
+ */
+int nl_sched_resv_add(struct nl_sched *s, const struct nl_resv_spec *spec, struct nl_err *err);
+/* Remove a reservation, reopening its nodes. -ENOENT if none. */
+int nl_sched_resv_del(struct nl_sched *s, uint64_t id);
+/* Live reservations (ended ones are dropped by the next pass). */
+size_t nl_sched_resv_count(const struct nl_sched *s);
+/*
+ * Choose whole nodes for a reservation of `gpus` GPUs over [start, end) in
+ * the sites of site_mask, without changing anything: in the first site
+ * (by index) that has enough eligible nodes, ceil(gpus / GPUs per node)
+ * nodes that are not down, not drained and in no reservation whose window
+ * overlaps, those whose running jobs end first (by their time limits; an
+ * idle node counts as free now) first, then by node index. Writes up to
+ * cap node indexes to nodes and returns how many; 0 with err set when no
+ * site has enough.
+ */
+size_t nl_sched_resv_pick(const struct nl_sched *s, uint32_t gpus, int64_t start_us,
+                          int64_t end_us, uint32_t site_mask, uint32_t *nodes, size_t cap,
+                          struct nl_err *err);
+
+/*
  * Change the facility power budget (facility level, PUE applied); 0 = none.
  * The next pass responds: when running jobs draw more than the budget (or
  * a site's limit) allows, it caps GPUs of the weakest tiers first and
@@ -373,6 +444,12 @@ void nl_sched_advance(struct nl_sched *s, int64_t now_us);
 int nl_sched_job_info(const struct nl_sched *s, uint64_t id, struct nl_job_info *info);
 /* Allocation of a running job: count, and *nodes set to a borrowed array valid until it ends. */
 size_t nl_sched_job_alloc(const struct nl_sched *s, uint64_t id, const struct nl_alloc_node **nodes);
+/*
+ * The first n pending jobs in the order the next pass would consider them
+ * (priority at the last pass's tenant offsets): their ids in ids[0..count).
+ * O(n log tenants), whatever the queue's depth.
+ */
+size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids);
 /* Ids of live jobs in an unspecified but deterministic order: count, borrowed array. */
 size_t nl_sched_jobs(const struct nl_sched *s, const uint64_t **ids);
 

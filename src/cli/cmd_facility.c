@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "nordlys/err.h"
 #include "opt.h"
+#include "rowfmt.h"
 #include "table.h"
 
 /* A node's job list is cut to this many ids in the table (an emulated node runs few). */
@@ -39,22 +40,65 @@ static int run_view(const struct cli_spec *spec, int argc, char **argv, const ch
 
 static const struct cli_opt nodes_opts[] = {
         {"state", "S", "only nodes in state S: up, down or unregistered"},
+        {"format", "FIELDS", "columns, a comma list (name,state,free,drain_reason,...)"},
+        {"csv", NULL, "CSV instead of a table"},
 };
 
 static const struct cli_spec nodes_spec = {
         .name = "nodes",
         .usage = "[OPTIONS]",
-        .summary = "List the facility's nodes, their free GPUs, jobs and last heartbeat.",
+        .summary = "List the facility's nodes, their free GPUs, jobs and last heartbeat.\n"
+                   "A drained node's state is DRAINING while jobs run on it, then DRAINED.",
         .opts = nodes_opts,
-        .nopts = 1,
+        .nopts = 3,
+};
+
+struct nodes_opts {
+    const char *state, *format;
+    bool csv;
 };
 
 static int on_nodes_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
 {
-    (void)idx;
     (void)err;
-    *(const char **)ctx = val;
+    struct nodes_opts *o = ctx;
+    if (idx == 0)
+        o->state = val;
+    else if (idx == 1)
+        o->format = val;
+    else
+        o->csv = true;
     return 0;
+}
+
+static const char *const node_fields[] = {"name",  "site",  "rack",          "state",
+                                          "gpus",  "free",  "jobs",          "agent",
+                                          "last_heartbeat", "drain_reason", "drained_by",
+                                          "drain_time", NULL};
+
+/*
+ * A drained node reads DRAINING (jobs still on it) or DRAINED in STATE, with
+ * "down" kept when it is down too; its drain's reason, who and when become
+ * the fields drain_reason, drained_by and drain_time for --format.
+ */
+static void flatten_drain(json_t *nodes)
+{
+    for (size_t i = 0; i < json_array_size(nodes); i++) {
+        json_t *n = json_array_get(nodes, i);
+        json_t *d = json_object_get(n, "drain");
+        if (!json_is_object(d))
+            continue;
+        char st[64];
+        const char *ds = json_string_value(json_object_get(d, "state"));
+        const char *was = json_string_value(json_object_get(n, "state"));
+        snprintf(st, sizeof(st), "%s%s", ds && strcmp(ds, "draining") == 0 ? "DRAINING" : "DRAINED",
+                 was && strcmp(was, "up") != 0 ? (strcmp(was, "down") == 0 ? "+down" : "+unreg")
+                                               : "");
+        json_object_set_new(n, "state", json_string(st));
+        json_object_set(n, "drain_reason", json_object_get(d, "reason"));
+        json_object_set(n, "drained_by", json_object_get(d, "by"));
+        json_object_set(n, "drain_time", json_object_get(d, "time"));
+    }
 }
 
 /* "42,43,51+2": the first few job ids on a node. */
@@ -184,19 +228,49 @@ static const struct col node_cols[] = {
 
 static void render_nodes(const json_t *j)
 {
+    flatten_drain(json_object_get(j, "nodes"));
     print_rows(json_object_get(j, "nodes"), node_cols, NCOLS(node_cols));
+}
+
+/* --format or --csv: the chosen fields of every node. */
+static int nodes_formatted(const struct cli_args *args, const char *path,
+                           const struct nodes_opts *o)
+{
+    struct cli_rowfmt f = {.csv = o->csv};
+    struct nl_err err = {0};
+    if (cli_rowfmt_parse(&f, o->format ? o->format : "name,site,rack,state,gpus,free,jobs,agent",
+                         node_fields, &err) < 0) {
+        fprintf(stderr, "nordlys nodes: %s\n", err.msg);
+        return NL_CLI_USAGE;
+    }
+    struct cli_client *c = cli_client_create(args->url);
+    json_t *answer = NULL;
+    int rc = cli_client_use_token(c, args->token_file);
+    if (rc == NL_CLI_OK)
+        rc = cli_client_call(c, "GET", path, NULL, &answer);
+    if (rc == NL_CLI_OK) {
+        flatten_drain(json_object_get(answer, "nodes"));
+        cli_rowfmt_print(&f, json_object_get(answer, "nodes"));
+    }
+    json_decref(answer);
+    cli_client_destroy(c);
+    cli_rowfmt_release(&f);
+    return rc;
 }
 
 int cmd_nodes(int argc, char **argv)
 {
-    const char *state = NULL;
+    struct nodes_opts o = {0};
     struct cli_args args = {0};
-    int rc = cli_parse_args(&nodes_spec, argc, argv, on_nodes_opt, &state, &args);
+    int rc = cli_parse_args(&nodes_spec, argc, argv, on_nodes_opt, &o, &args);
     if (rc == CLI_RUN) {
         static const char *const keys[] = {"state"};
-        const char *vals[] = {state};
+        const char *vals[] = {o.state};
         char *path = cli_path_query("/v1/nodes", keys, vals, 1);
-        rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_nodes);
+        if ((o.format || o.csv) && !args.json)
+            rc = nodes_formatted(&args, path, &o);
+        else
+            rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_nodes);
         free(path);
     }
     cli_args_release(&args);

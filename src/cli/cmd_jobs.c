@@ -25,7 +25,9 @@
 #include "jobref.h"
 #include "nordlys/err.h"
 #include "opt.h"
+#include "cmd_ops.h"
 #include "page.h"
+#include "rowfmt.h"
 #include "table.h"
 
 /* The states `nordlys queue` shows by default. */
@@ -38,6 +40,10 @@ enum {
     QOPT_TENANT,
     QOPT_ALL,
     QOPT_LIMIT,
+    QOPT_START,
+    QOPT_TOP,
+    QOPT_FORMAT,
+    QOPT_CSV,
     QOPT_COUNT
 };
 
@@ -47,6 +53,12 @@ static const struct cli_opt queue_opts[QOPT_COUNT] = {
         [QOPT_ALL] = {"all", NULL,
                       "every job, finished ones included (unless --state), page by page"},
         [QOPT_LIMIT] = {"limit", "N", "at most N jobs, newest first"},
+        [QOPT_START] = {"start", NULL,
+                        "the top pending jobs in the scheduler's order, with estimated starts"},
+        [QOPT_TOP] = {"top", "N", "with --start: the first N (default 100)"},
+        [QOPT_FORMAT] = {"format", "FIELDS",
+                         "columns, a comma list of job fields (id,name,state,elapsed,...)"},
+        [QOPT_CSV] = {"csv", NULL, "CSV instead of a table (times as Unix seconds)"},
 };
 
 static const struct cli_spec queue_spec = {
@@ -63,6 +75,9 @@ struct queue_opts {
     const char *limit;
     int64_t limit_n; /* --limit as a number, 0 when not given */
     bool all;
+    bool start, csv;   /* --start, --csv */
+    int64_t top;       /* --top, 0 when not given */
+    const char *format;
 };
 
 static int on_queue_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
@@ -79,6 +94,17 @@ static int on_queue_opt(void *ctx, size_t idx, const char *val, struct nl_err *e
     case QOPT_ALL:
         q->all = true;
         return 0;
+    case QOPT_START:
+        q->start = true;
+        return 0;
+    case QOPT_CSV:
+        q->csv = true;
+        return 0;
+    case QOPT_FORMAT:
+        q->format = val;
+        return 0;
+    case QOPT_TOP:
+        return cli_parse_int("--top", val, 1, 10000, &q->top, err) < 0 ? -1 : 0;
     default:
         q->limit = val;
         if (cli_parse_int("--limit", val, 1, INT32_MAX, &n, err) < 0)
@@ -225,9 +251,22 @@ int cmd_queue(int argc, char **argv)
     int rc = cli_parse_args(&queue_spec, argc, argv, on_queue_opt, &q, &args);
     if (rc != CLI_RUN)
         goto out;
+    if (q.start) {
+        rc = cli_queue_start(&args, q.top, q.format, q.csv);
+        goto out;
+    }
+    struct cli_rowfmt f = {.csv = q.csv};
+    struct nl_err ferr = {0};
+    if ((q.format || q.csv) &&
+        cli_rowfmt_parse(&f, q.format ? q.format : "id,name,tenant,state,gpus,elapsed,time_limit_s,reason",
+                         cli_job_fields, &ferr) < 0) {
+        fprintf(stderr, "nordlys queue: %s\n", ferr.msg);
+        rc = NL_CLI_USAGE;
+        goto out;
+    }
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
-        goto out;
+        goto out_f;
     if (q.all) {
         rc = queue_walk(c, &q, &answer);
     } else {
@@ -236,13 +275,18 @@ int cmd_queue(int argc, char **argv)
         free(path);
     }
     if (rc != NL_CLI_OK)
-        goto out;
+        goto out_f;
     if (args.json) {
         cli_print_json(answer);
     } else {
-        render_queue(answer);
+        if (f.n > 0)
+            cli_rowfmt_print(&f, json_object_get(answer, "jobs"));
+        else
+            render_queue(answer);
         queue_hint(answer);
     }
+out_f:
+    cli_rowfmt_release(&f);
 out:
     json_decref(answer);
     cli_client_destroy(c);

@@ -37,5 +37,9 @@ int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */
 int cmd_usage(int argc, char **argv);    /* cmd_facility.c */
 int cmd_token(int argc, char **argv);    /* cmd_security.c */
 int cmd_audit(int argc, char **argv);    /* cmd_security.c */
+int cmd_drain(int argc, char **argv);       /* cmd_ops.c */
+int cmd_resume(int argc, char **argv);      /* cmd_ops.c */
+int cmd_reservation(int argc, char **argv); /* cmd_ops.c */
+int cmd_history(int argc, char **argv);     /* cmd_ops.c */
 
 #endif

@@ -41,6 +41,7 @@ struct site_ix {
     int32_t *pod_head;  /* [rpp + 1] */
     uint64_t free;      /* usable free GPUs */
     uint64_t down_gpus;
+    uint64_t closed_gpus; /* GPUs of nodes with any PLACE_F_* flag */
     uint64_t free_nodes; /* usable, wholly free nodes */
     uint32_t free_racks;
 };
@@ -51,7 +52,7 @@ struct place {
     struct site_ix site[NL_SITES_MAX];
     uint32_t *rack_site;   /* rack -> site */
     uint8_t *node_alloc;   /* allocated-GPU mask */
-    uint8_t *node_down;
+    uint8_t *node_down;    /* PLACE_F_* flags: any of them makes the node's GPUs unusable */
     uint16_t *rack_free;
     uint16_t *rack_alloc;
     uint8_t *rack_lvl;     /* [nracks][NSLOTS]: nodes per free level 0..G */
@@ -159,8 +160,10 @@ static void node_update(struct place *p, uint32_t n, uint8_t new_alloc, uint8_t 
     bool was_full = p->rack_free[r] == s->R;
     rack_unfile(p, s, r);
     p->rack_alloc[r] = (uint16_t)(p->rack_alloc[r] - popc(p->node_alloc[n]) + popc(new_alloc));
-    if (p->node_down[n] != new_down)
-        s->down_gpus = new_down ? s->down_gpus + s->G : s->down_gpus - s->G;
+    if ((p->node_down[n] ^ new_down) & PLACE_F_DOWN)
+        s->down_gpus = (new_down & PLACE_F_DOWN) ? s->down_gpus + s->G : s->down_gpus - s->G;
+    if ((p->node_down[n] != 0) != (new_down != 0))
+        s->closed_gpus = new_down ? s->closed_gpus + s->G : s->closed_gpus - s->G;
     p->node_alloc[n] = new_alloc;
     p->node_down[n] = new_down;
     uint32_t new_lvl = node_free_count(p, s, n);
@@ -900,15 +903,37 @@ uint64_t place_release(struct place *p, const struct nl_alloc_node *a, size_t n)
     return missing;
 }
 
+void place_set_flag(struct place *p, uint32_t node, uint8_t flag, bool on)
+{
+    uint8_t f = on ? (uint8_t)(p->node_down[node] | flag) : (uint8_t)(p->node_down[node] & ~flag);
+    if (f != p->node_down[node])
+        node_update(p, node, p->node_alloc[node], f);
+}
+
 void place_set_down(struct place *p, uint32_t node, bool down)
 {
-    if (p->node_down[node] != down)
-        node_update(p, node, p->node_alloc[node], down);
+    place_set_flag(p, node, PLACE_F_DOWN, down);
 }
 
 bool place_node_down(const struct place *p, uint32_t node)
 {
-    return p->node_down[node] != 0;
+    return (p->node_down[node] & PLACE_F_DOWN) != 0;
+}
+
+uint8_t place_node_flags(const struct place *p, uint32_t node)
+{
+    return p->node_down[node];
+}
+
+uint8_t place_node_free_except(const struct place *p, uint32_t node, uint8_t ignore)
+{
+    const struct site_ix *s = &p->site[nl_facility_node_site(p->fac, node)];
+    return (p->node_down[node] & ~ignore) ? 0 : (uint8_t)(s->full_mask & ~p->node_alloc[node]);
+}
+
+uint32_t place_node_gpus(const struct place *p, uint32_t node)
+{
+    return p->site[nl_facility_node_site(p->fac, node)].G;
 }
 
 uint8_t place_node_alloc(const struct place *p, uint32_t node)
@@ -930,6 +955,11 @@ uint64_t place_site_free(const struct place *p, uint32_t site)
 uint64_t place_site_down_gpus(const struct place *p, uint32_t site)
 {
     return p->site[site].down_gpus;
+}
+
+uint64_t place_site_closed_gpus(const struct place *p, uint32_t site)
+{
+    return p->site[site].closed_gpus;
 }
 
 uint32_t place_site_free_racks(const struct place *p, uint32_t site)
@@ -1006,6 +1036,13 @@ bool place_check(const struct place *p)
             free_racks += p->rack_free[r] == s->R;
         }
         if (free != s->free || free_nodes != s->free_nodes || free_racks != s->free_racks)
+            return false;
+        uint64_t closed = 0, down = 0;
+        for (uint32_t n = s->first_node; n < s->first_node + s->nracks * s->npr; n++) {
+            closed += p->node_down[n] ? s->G : 0;
+            down += (p->node_down[n] & PLACE_F_DOWN) ? s->G : 0;
+        }
+        if (closed != s->closed_gpus || down != s->down_gpus)
             return false;
         for (uint32_t pod = s->first_pod; pod < s->first_pod + s->npods; pod++) {
             uint32_t r0 = s->first_rack + (pod - s->first_pod) * s->rpp;

@@ -3,7 +3,7 @@
  * place.h - free-GPU state of the facility and gang placement over it
  * (internal to libnordlys).
  *
- * State per node is two bytes (allocated-GPU mask, down flag); per rack a
+ * State per node is two bytes (allocated-GPU mask, PLACE_F_* flags); per rack a
  * free count, an allocated count, a histogram of its nodes' free levels
  * and the links of the bucket lists it is filed in. Racks are filed per
  * site in three families of lists:
@@ -92,6 +92,21 @@ uint64_t place_release(struct place *p, const struct nl_alloc_node *a, size_t n)
 void place_hold_clear(struct place *p);
 void place_hold_racks(struct place *p, uint32_t site, uint32_t racks, int64_t until_us);
 
+/*
+ * Why a node's GPUs are closed to placement: the indexes count a node
+ * with any flag as having no free GPU, so a closed node costs a search
+ * nothing. Only DOWN counts in down_gpus; a DRAIN node keeps its jobs, a
+ * RESV node is placed on only through its reservation (resv.c).
+ */
+#define PLACE_F_DOWN  0x1
+#define PLACE_F_DRAIN 0x2
+#define PLACE_F_RESV  0x4
+
+void place_set_flag(struct place *p, uint32_t node, uint8_t flag, bool on);
+uint8_t place_node_flags(const struct place *p, uint32_t node);
+/* Free mask of node as if the flags in ignore were clear (0 when another flag is set). */
+uint8_t place_node_free_except(const struct place *p, uint32_t node, uint8_t ignore);
+uint32_t place_node_gpus(const struct place *p, uint32_t node);
 void place_set_down(struct place *p, uint32_t node, bool down);
 bool place_node_down(const struct place *p, uint32_t node);
 uint8_t place_node_alloc(const struct place *p, uint32_t node);
@@ -100,6 +115,8 @@ uint8_t place_node_free(const struct place *p, uint32_t node);
 
 uint64_t place_site_free(const struct place *p, uint32_t site);
 uint64_t place_site_down_gpus(const struct place *p, uint32_t site);
+/* GPUs of the site's down, drained or reserved nodes. */
+uint64_t place_site_closed_gpus(const struct place *p, uint32_t site);
 uint32_t place_site_free_racks(const struct place *p, uint32_t site);
 uint32_t place_rack_alloc(const struct place *p, uint32_t rack);
 /* Usable free GPUs of a rack (its up nodes). */

@@ -131,6 +131,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
     }
     cfg->depth = 5000;
+    cfg->estimates = 0; /* the controller asks for NL_SCHED_ESTIMATES_DEFAULT; a simulation needs none */
     cfg->power_capping = true;
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
@@ -215,6 +216,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     s->node_seen = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->unit_mark = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->cut_reason = NL_REASON_NONE;
+    resv_init(s);
     return s;
 }
 
@@ -239,6 +241,8 @@ void nl_sched_destroy(struct nl_sched *s)
     free(s->node_seen);
     free(s->unit_mark);
     free(s->touched);
+    free(s->est_ev);
+    resv_release(s);
     place_destroy(s->pl);
     power_free(&s->pw);
     free(s->capbuf);
@@ -691,7 +695,7 @@ static void fill_info(const struct nl_sched *s, const struct job *j, struct nl_j
     info->spec = j->spec;
     info->submit_us = j->submit_us;
     info->start_us = j->start_us;
-    info->est_start_us = j->est_start_us;
+    info->est_start_us = j->est_pass == s->pass_id ? j->est_start_us : 0;
     if (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING)
         info->expect_end_us = j->expect_end_us;
     info->reason = j->reason;
@@ -1198,8 +1202,8 @@ static bool unit_shadow(struct nl_sched *s, uint32_t site, uint32_t want, enum u
         for (uint32_t i = i0; i < x->nalloc && !found; i++) {
             uint32_t n = x->alloc[i].node;
             *released += place_gpus_in(x->alloc[i].mask);
-            if (place_node_down(s->pl, n))
-                continue;
+            if (place_node_flags(s->pl, n) != 0)
+                continue; /* down, drained or reserved: its GPUs do not come back to others */
             if (kind == UNIT_SITE) {
                 site_have += unit_gain(s, n, x->alloc[i].mask, G, whole);
                 found = site_have >= want;
@@ -1352,6 +1356,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     if (best_unit != NIL_SLOT)
         s->unit_mark[best_unit] |= best_rack ? UNIT_MARK_RACK : UNIT_MARK_NODE;
     j->est_start_us = best_t;
+    j->est_pass = s->pass_id;
     /*
      * A multi-node gang needs whole racks (or whole nodes in one rack), not
      * just a count of GPUs: hold the emptiest racks it would use so that
@@ -1506,7 +1511,7 @@ static bool unpromised_room(const struct nl_sched *s, const struct job *j)
 /* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
 static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
 {
-    if (free_in(s, s->all_sites) == 0) {
+    if (free_in(s, s->all_sites) == 0 && s->rs.room == 0) {
         *why = NL_REASON_RESOURCES;
         return true;
     }
@@ -1535,6 +1540,34 @@ static void compute_offsets(struct nl_sched *s)
 }
 
 /*
+ * Start j on the nodes of an operator's reservation that admits it (resv.h),
+ * if one has room and power and quota allow. Those nodes are closed to
+ * ordinary placement, so nothing else competes for them and no backfill
+ * reservation counts their GPUs.
+ */
+static bool start_reserved(struct nl_sched *s, struct job *j, int64_t now_us)
+{
+    const struct nl_alloc_node *a;
+    uint32_t site;
+    size_t which;
+    size_t n = resv_find(s, j, now_us, &a, &site, &which);
+    if (n == 0)
+        return false;
+    uint64_t held = 0;
+    for (size_t i = 0; i < n; i++)
+        held += place_gpus_in(a[i].mask);
+    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))) ||
+        (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held)))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        s->viol.reservation += (place_node_flags(s->pl, a[i].node) & ~PLACE_F_RESV) != 0;
+    job_start(s, j, a, n, site, now_us);
+    act_push(s, NL_ACT_START, j->id);
+    resv_taken(s, which, held);
+    return true;
+}
+
+/*
  * Try to start j now. Returns NL_REASON_NONE when it started, else why not.
  * `blocked_cls` tells that a job ahead already failed placement (fifo stops).
  */
@@ -1543,6 +1576,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     enum nl_reason why;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, j->spec.gpus))
         return NL_REASON_QUOTA;
+    if (s->rs.room > 0 && start_reserved(s, j, now_us))
+        return NL_REASON_NONE;
     bool spread = may_spread(s, j, now_us);
     if (failcache_hit(s, j, spread, &why))
         return why;
@@ -1570,6 +1605,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_QUOTA;
     if (!backfill_ok(s, j, site, held, a, n, now_us))
         return NL_REASON_RESERVATION;
+    for (size_t i = 0; i < n; i++)
+        s->viol.reservation += place_node_flags(s->pl, a[i].node) != 0; /* closed to placement */
     job_start(s, j, a, n, site, now_us);
     act_push(s, NL_ACT_START, j->id);
     return NL_REASON_NONE;
@@ -1628,6 +1665,119 @@ static void reclaim_sweep(struct nl_sched *s, int64_t now_us)
     }
 }
 
+/*
+ * Earliest time from now_us at which site has `need` GPUs for a job: its
+ * free GPUs, plus those its running jobs give back by then (at their time
+ * limits: one descent of the running tree, weighted by GPUs), plus the
+ * changes ev[0..nev) of the estimated jobs ahead (a start takes, an end
+ * gives back), sorted by time. Between two of those the count only grows,
+ * so each interval needs one descent. INT64_MAX: never.
+ */
+static int64_t est_in_site(const struct nl_sched *s, uint32_t site, uint64_t need, int64_t now_us,
+                           const struct est_ev *ev, size_t nev)
+{
+    int64_t have = (int64_t)place_site_free(s->pl, site), ahead = 0;
+    for (size_t k = 0; k <= nev; k++) {
+        int64_t lo = k == 0 ? now_us : ev[k - 1].t_us;
+        int64_t hi = k < nev ? ev[k].t_us : INT64_MAX;
+        if (k > 0)
+            ahead += ev[k - 1].gpus;
+        if (hi <= lo)
+            continue;
+        int64_t x = (int64_t)need - have - ahead, t = lo;
+        if (x > 0) {
+            uint64_t rel;
+            int32_t h = tree_reach(&s->running[site], (uint64_t)x, &rel);
+            if (h == TREE_NIL)
+                continue; /* later intervals may have more: jobs ahead end */
+            t = (int64_t)tree_get(&s->running[site], h)->key;
+            t = t < lo ? lo : t;
+        }
+        if (t < hi)
+            return t;
+    }
+    return INT64_MAX;
+}
+
+/* Insert a change of `gpus` at t_us into site's sorted list. */
+static void est_push(struct nl_sched *s, uint32_t site, int64_t t_us, int64_t gpus)
+{
+    struct est_ev *ev = s->est_ev + (size_t)site * s->est_per_site;
+    size_t i = s->est_n[site]++;
+    while (i > 0 && ev[i - 1].t_us > t_us) {
+        ev[i] = ev[i - 1];
+        i--;
+    }
+    ev[i] = (struct est_ev){t_us, gpus};
+}
+
+/*
+ * Estimated starts of the first cfg.estimates pending jobs in priority
+ * order, also when nothing can start (the pass then examined none): EASY's
+ * shadow time, counted per site, where each job ahead takes its GPUs at its
+ * estimated start and gives them back at its time limit. Jobs that got a
+ * backfill reservation this pass keep that estimate (it knows their shape).
+ * A count, so an estimate, refined pass by pass; it ignores topology and
+ * power. O(estimates^2 x sites x log running) at worst, a few thousand
+ * descents for the default 100.
+ */
+static void estimate_top(struct nl_sched *s, int64_t now_us)
+{
+    if (s->cfg.estimates == 0 || s->npending == 0)
+        return;
+    if (s->est_per_site < 2 * (size_t)s->cfg.estimates) {
+        s->est_per_site = 2 * (size_t)s->cfg.estimates;
+        s->est_ev = xreallocarray(s->est_ev, s->est_per_site * s->nsites, sizeof(*s->est_ev));
+    }
+    memset(s->est_n, 0, sizeof(s->est_n));
+    uint32_t slot, k = 0;
+    double key;
+    order_begin(&s->ord, s->offset);
+    while (k++ < s->cfg.estimates && order_next(&s->ord, &slot, &key)) {
+        struct job *j = &s->jobs[slot];
+        int64_t best_t = INT64_MAX;
+        uint32_t best_site = 0;
+        uint64_t best_need = 0;
+        for (uint32_t site = 0; site < s->nsites; site++) {
+            if (!(j->site_mask & (1u << site)))
+                continue;
+            uint32_t G = s->site[site].gpus_per_node;
+            uint64_t need = j->spec.sensitive ? (uint64_t)(j->spec.gpus + G - 1) / G * G
+                                              : j->spec.gpus;
+            if (need + place_site_closed_gpus(s->pl, site) > s->site[site].ngpus)
+                continue; /* the running tree counts GPUs of closed nodes too */
+            int64_t t = est_in_site(s, site, need, now_us,
+                                    s->est_ev + (size_t)site * s->est_per_site, s->est_n[site]);
+            if (t < best_t) {
+                best_t = t;
+                best_site = site;
+                best_need = need;
+            }
+        }
+        if (best_t == INT64_MAX)
+            continue; /* not even with every running job gone (down or reserved capacity) */
+        est_push(s, best_site, best_t, -(int64_t)best_need);
+        est_push(s, best_site, best_t + j->spec.time_limit_us, (int64_t)best_need);
+        if (j->est_pass != s->pass_id) {
+            j->est_start_us = best_t;
+            j->est_pass = s->pass_id;
+        }
+    }
+    order_end(&s->ord);
+}
+
+size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids)
+{
+    uint32_t slot;
+    double key;
+    size_t k = 0;
+    order_begin(&s->ord, s->offset);
+    while (k < n && order_next(&s->ord, &slot, &key))
+        ids[k++] = s->jobs[slot].id;
+    order_end(&s->ord);
+    return k;
+}
+
 size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions)
 {
     advance(s, now_us);
@@ -1650,6 +1800,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
     sched_power_respond(s, now_us); /* caps and power preemptions before anything starts */
+    resv_pass_begin(s, now_us);
     compute_offsets(s);
     double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
     order_begin(&s->ord, s->offset);
@@ -1682,6 +1833,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     order_end(&s->ord);
     if (cut == NL_REASON_RESOURCES)
         reclaim_sweep(s, now_us);
+    estimate_top(s, now_us);
     s->act_consumed = true;
     *actions = s->act;
     return s->nact;

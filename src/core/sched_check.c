@@ -136,6 +136,7 @@ bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
     }
     if (!place_check(s->pl))
         found.double_alloc++;
+    found.reservation += resv_check(s);
     for (size_t t = 0; t < s->q.n; t++) {
         if (tenant_alloc[t] != s->q.t[t].alloc)
             found.quota++;
@@ -154,5 +155,6 @@ bool nl_sched_check(const struct nl_sched *s, struct nl_sched_violations *v)
     v->double_alloc += found.double_alloc;
     v->gang += found.gang;
     v->isolation += found.isolation;
+    v->reservation += found.reservation;
     return memcmp(&found, &(struct nl_sched_violations){0}, sizeof(found)) == 0;
 }

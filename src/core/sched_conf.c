@@ -70,6 +70,8 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->shaped, err);
     if (strcmp(key, "shaped_max") == 0)
         return conf_u32(key, v, 0, 65536, &cfg->shaped_max, err);
+    if (strcmp(key, "estimates") == 0)
+        return conf_u32(key, v, 0, 100000, &cfg->estimates, err);
     if (strcmp(key, "preempt") == 0)
         return conf_bool(key, v, &cfg->preempt, err);
     if (strcmp(key, "power_capping") == 0)
@@ -84,6 +86,6 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, reclaim_ratio, topology, quotas, power_capping, power_margin)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, topology, quotas, power_capping, power_margin)",
                       key);
 }

@@ -14,6 +14,7 @@
 #include "cap.h"
 #include "power.h"
 #include "quota.h"
+#include "resv.h"
 #include "tree.h"
 
 #define NIL_SLOT UINT32_MAX
@@ -30,6 +31,7 @@ struct job {
     uint32_t t_prev, t_next; /* tenant's running list, in start order */
     int32_t qh;              /* handle in the pending order or the running tree */
     uint64_t pass_seen, enq_pass;
+    uint64_t est_pass; /* pass that set est_start_us (older ones are not shown) */
     bool borrowed, cancel_req, reclaiming;
     bool power_victim;       /* preempted by capping: counted at idle draw until it exits */
     double want_w, cap_w;    /* per-GPU: draw uncapped; cap in force (0 = none) */
@@ -64,6 +66,12 @@ struct failcache {
 };
 
 #define FAILCACHE_MAX 32
+
+/* A change in a site's GPUs expected by estimate_top: a job ahead starts (< 0) or ends. */
+struct est_ev {
+    int64_t t_us;
+    int64_t gpus;
+};
 
 /* Default of cfg.shaped_max. */
 #define NL_SCHED_SHAPED_MAX 32
@@ -137,6 +145,9 @@ struct nl_sched {
     uint64_t preemptions, decisions, passes;
     uint64_t npending, nrunning, npreempting;
     struct nl_sched_violations viol;
+    struct resvs rs; /* drain and operators' reservations (resv.c) */
+    struct est_ev *est_ev;       /* estimate_top: est_per_site changes per site */
+    size_t est_per_site, est_n[NL_SITES_MAX];
     /* Power response (sched_power.c). */
     struct cap_job *capbuf;
     uint32_t *capslot;

@@ -96,6 +96,21 @@ void api_task_cancel(struct ctld *c, struct http_req *req, const struct route_pa
 void api_token_create(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_audit(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_ops.c: drain, reservations, history (issue 12) ---- */
+
+/* (Re)load drained nodes and reservations from the store into c->ops and the scheduler. */
+int api_ops_load(struct ctld *c, struct nl_err *err);
+void api_ops_free(struct ctld *c);
+/* Add node's "drain" object (or null) to its JSON object o. */
+void api_ops_node_fields(struct ctld *c, uint32_t node, json_t *o);
+void api_nodes_drain(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_nodes_resume(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_resv_list(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_resv_create(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_resv_delete(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_history(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_estimates(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_agent.c ---- */
 
 void api_agent_register(struct ctld *c, struct http_req *req, const struct route_params *p);

@@ -87,12 +87,14 @@ static json_t *node_json(struct ctld *c, uint32_t node)
     }
     const char *agent = nodes_node_agent(c->nodes, node);
     enum node_state state = nodes_state(c->nodes, node);
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o}", "name", name, "site", si.name,
-                     "rack", (json_int_t)pos.rack, "gpus", (json_int_t)gpus, "free",
-                     (json_int_t)__builtin_popcount(nl_sched_node_free(c->sched, node)), "state",
-                     node_state_names[state], "agent", agent ? json_string(agent) : json_null(),
-                     "jobs", jobs, "last_heartbeat",
-                     job_json_time(nodes_node_heartbeat(c->nodes, node)));
+    json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:o}", "name", name, "site",
+                          si.name, "rack", (json_int_t)pos.rack, "gpus", (json_int_t)gpus, "free",
+                          (json_int_t)__builtin_popcount(nl_sched_node_free(c->sched, node)),
+                          "state", node_state_names[state], "agent",
+                          agent ? json_string(agent) : json_null(), "jobs", jobs,
+                          "last_heartbeat", job_json_time(nodes_node_heartbeat(c->nodes, node)));
+    api_ops_node_fields(c, node, o);
+    return o;
 }
 
 void api_nodes(struct ctld *c, struct http_req *req, const struct route_params *p)

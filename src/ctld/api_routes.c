@@ -39,6 +39,13 @@ static const struct route route_table[] = {
         {"POST", "/v1/agent/sync", api_agent_sync, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
         {"POST", "/v1/tokens", api_token_create, ROLE_ADMIN, CTLD_TOKEN_BODY_MAX},
         {"GET", "/v1/audit", api_audit, ROLE_ADMIN, 0},
+        {"POST", "/v1/nodes/drain", api_nodes_drain, ROLE_OPERATOR, CTLD_OPS_BODY_MAX},
+        {"POST", "/v1/nodes/resume", api_nodes_resume, ROLE_OPERATOR, CTLD_OPS_BODY_MAX},
+        {"GET", "/v1/reservations", api_resv_list, ROLE_USER, 0},
+        {"POST", "/v1/reservations", api_resv_create, ROLE_OPERATOR, CTLD_OPS_BODY_MAX},
+        {"DELETE", "/v1/reservations/{id}", api_resv_delete, ROLE_OPERATOR, 0},
+        {"GET", "/v1/history", api_history, ROLE_USER, 0},
+        {"GET", "/v1/estimates", api_estimates, ROLE_USER, 0},
 };
 
 _Static_assert(sizeof(route_table) / sizeof(route_table[0]) < CTLD_ROUTES_MAX,

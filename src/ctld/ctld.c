@@ -401,7 +401,10 @@ static void all_nodes_down(struct ctld *c)
  */
 static int live_build(struct ctld *c, struct nl_err *err)
 {
-    if ((c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL)
+    struct nl_sched_config sc;
+    nl_sched_config_init(&sc, NL_POLICY_NORDLYS);
+    sc.estimates = NL_SCHED_ESTIMATES_DEFAULT; /* `nordlys queue --start`, est_start_time */
+    if ((c->sched = nl_sched_create(c->fac, c->tenants, &sc, err)) == NULL)
         return err->code ? err->code : -ENOMEM;
     /* A budget set through the API (docs/power.md) outlives restarts and rebuilds. */
     int64_t budget_w;
@@ -450,12 +453,15 @@ static int live_build(struct ctld *c, struct nl_err *err)
     if (rc < 0)
         return rc;
     all_nodes_down(c);
+    if ((rc = api_ops_load(c, err)) < 0)
+        return rc;
     life_restart_clocks(c->life);
     return 0;
 }
 
 static void live_destroy(struct ctld *c)
 {
+    api_ops_free(c);
     agents_destroy(c->agents);
     gate_destroy(c->gate);
     life_destroy(c->life);

@@ -23,6 +23,7 @@
 #include "ctld/routes.h"
 
 struct agents;
+struct api_ops;
 struct audit;
 struct auth;
 struct auth_identity;
@@ -83,6 +84,7 @@ struct ctld {
     struct gate *gate;     /* held jobs, dependencies, arrays: kept from the scheduler */
     struct agents *agents; /* the agent protocol */
     struct outtail *out;   /* jobs' output tails (survives a rebuild: memory only anyway) */
+    struct api_ops *ops;   /* drains and reservations as people see them (api_ops.c) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */

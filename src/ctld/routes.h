@@ -28,6 +28,7 @@ struct http_req;
 #define CTLD_LIST_LIMIT_MAX     100000
 
 #define CTLD_CONTROL_BODY_MAX 4096u /* a signal's body: {"signal": "USR1"} */
+#define CTLD_OPS_BODY_MAX       (256u * 1024u) /* a drain or reservation may name 4,096 nodes */
 
 #define CTLD_ROUTES_MAX 32
 

@@ -472,6 +472,7 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
     res->violations.double_alloc += inc.double_alloc;
     res->violations.gang += inc.gang;
     res->violations.isolation += inc.isolation;
+    res->violations.reservation += inc.reservation;
     /* One last full check of the final state, whatever the options. */
     nl_sched_check(m->s, &res->violations);
 }
@@ -569,5 +570,6 @@ void nl_sim_result_release(struct nl_sim_result *res)
 uint64_t nl_sim_violations_total(const struct nl_sim_result *res)
 {
     const struct nl_sched_violations *v = &res->violations;
-    return v->residency + v->power + v->quota + v->double_alloc + v->gang + v->isolation;
+    return v->residency + v->power + v->quota + v->double_alloc + v->gang + v->isolation +
+           v->reservation;
 }

@@ -29,6 +29,7 @@
  *   submission instead of an INSERT and an UPDATE.
  */
 #include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,6 +218,50 @@ static const char schema_v6_columns[] =
         "CREATE UNIQUE INDEX IF NOT EXISTS jobs_array_task ON jobs(array_job, array_index)"
         " WHERE array_job IS NOT NULL;";
 
+/*
+ * Schema version 7 (issue 12): drained nodes and operators' reservations,
+ * which a restart must find again, and one row per run that ended
+ * (job_runs, written with the run's end by record_run) for `nordlys
+ * history`, indexed by end time so that a time window reads only its rows.
+ * A run's nodes are kept as text ("0,1,5", indexes): a record, not a
+ * relation anything joins on.
+ */
+static const char schema_v7[] =
+        "CREATE TABLE IF NOT EXISTS node_drain ("
+        " node INTEGER PRIMARY KEY CHECK (node >= 0),"
+        " reason TEXT NOT NULL,"
+        " by TEXT NOT NULL,"
+        " at_us INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE IF NOT EXISTS reservations ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " name TEXT NOT NULL,"
+        " tenant TEXT,"
+        " start_us INTEGER NOT NULL,"
+        " end_us INTEGER NOT NULL CHECK (end_us > start_us),"
+        " nodes TEXT NOT NULL,"
+        " by TEXT NOT NULL,"
+        " created_us INTEGER NOT NULL"
+        ") STRICT;"
+        "CREATE TABLE IF NOT EXISTS job_runs ("
+        " job INTEGER NOT NULL,"
+        " run INTEGER NOT NULL CHECK (run >= 0),"
+        " name TEXT NOT NULL,"
+        " tenant TEXT NOT NULL,"
+        " user TEXT NOT NULL,"
+        " gpus INTEGER NOT NULL,"
+        " state TEXT NOT NULL,"
+        " submit_us INTEGER NOT NULL,"
+        " start_us INTEGER,"
+        " end_us INTEGER NOT NULL,"
+        " exit_code INTEGER,"
+        " exit_signal INTEGER,"
+        " nodes TEXT,"
+        " reason TEXT,"
+        " PRIMARY KEY (job, run)"
+        ") STRICT, WITHOUT ROWID;"
+        "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -225,6 +270,7 @@ static const char *const migrations[] = {
         schema_v4,
         schema_v5,
         schema_v6,
+        schema_v7,
 };
 
 /*
@@ -311,6 +357,8 @@ enum stmt_id {
     ST_AUDIT_WALK,
     ST_JOB_UPDATE,
     ST_JOB_RESUBMIT,
+    ST_RUN_RECORD,
+    ST_JOBS_LIST_LIVE,
     ST_META_GET,
     ST_META_SET,
     ST_JOB_ADD_IT_ENERGY,
@@ -410,6 +458,31 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_RESUBMIT] = "UPDATE jobs SET state = 'PENDING', start_us = NULL, end_us = NULL,"
                             " exit_code = NULL, exit_signal = NULL, exit_reason = NULL,"
                             " kill_requested = 0 WHERE id = ?1",
+        /*
+         * The listing when only live states are asked for (`nordlys queue`):
+         * through the partial index jobs_live, so that a million finished
+         * jobs are never read to find the queue's few (bench/RESULTS.md,
+         * issue 12's history benchmark).
+         */
+        [ST_JOBS_LIST_LIVE] = "SELECT " JOB_COLS " FROM jobs INDEXED BY jobs_live"
+                              " WHERE " LIVE_WHERE
+                              " AND instr(?1, ',' || state || ',') > 0"
+                              " AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)"
+                              " ORDER BY id DESC LIMIT ?4",
+        /*
+         * A run's history row from its job's row: ?2 NULL and ?3 NULL take
+         * the (terminal) state and end of the row; a requeue gives its own
+         * state and the run's length ?3 (end = start + length).
+         */
+        [ST_RUN_RECORD] =
+                "INSERT OR REPLACE INTO job_runs (job, run, name, tenant, user, gpus, state,"
+                " submit_us, start_us, end_us, exit_code, exit_signal, nodes, reason)"
+                " SELECT id, runs, name, tenant, run_as, gpus, coalesce(?2, state), submit_us,"
+                " start_us, CASE WHEN ?3 IS NULL THEN end_us ELSE start_us + ?3 END,"
+                " CASE WHEN ?2 IS NULL THEN exit_code END, CASE WHEN ?2 IS NULL THEN exit_signal END,"
+                " (SELECT group_concat(node, ',') FROM (SELECT node FROM job_nodes WHERE job = ?1"
+                " ORDER BY seq)), CASE WHEN ?2 IS NULL THEN exit_reason END"
+                " FROM jobs WHERE id = ?1 AND (?3 IS NOT NULL OR end_us IS NOT NULL)",
         [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
         [ST_JOB_ADD_IT_ENERGY] = "UPDATE jobs SET it_energy_wh = it_energy_wh + ?2 WHERE id = ?1",
         [ST_USAGE_JOBS] = "SELECT id, tenant, name, gpus, run_us, energy_wh, it_energy_wh, end_us,"
@@ -441,6 +514,7 @@ struct nl_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *stmt[ST_COUNT];
+    sqlite3_stmt *ext[STORE_EXT_STMTS]; /* prepared on first use by store_ops.c */
     bool in_txn;
     /*
      * SQLite rolled the open transaction back by itself after an error
@@ -817,6 +891,50 @@ struct nl_store *nl_store_open(const struct nl_store_opts *opts, struct nl_err *
     return open_file(opts, false, err);
 }
 
+/* ---- for the store's other files (store_int.h) ---- */
+
+sqlite3 *store_db(struct nl_store *st)
+{
+    return st->db;
+}
+
+sqlite3_stmt **store_ext_stmts(struct nl_store *st)
+{
+    return st->ext;
+}
+
+int store_need_txn(struct nl_store *st, const char *what, struct nl_err *err)
+{
+    return need_txn(st, what, err);
+}
+
+int store_db_error(struct nl_store *st, int rc, const char *what, struct nl_err *err)
+{
+    return db_error(st, rc, what, err);
+}
+
+int store_exec(struct nl_store *st, sqlite3_stmt *s, const char *what, struct nl_err *err)
+{
+    int rc = sqlite3_step(s);
+    stmt_done(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        int code = db_error(st, rc, what, err);
+        if (st->in_txn && !st->txn_lost && sqlite3_get_autocommit(st->db)) {
+            st->txn_lost = true;
+            nl_err_set(&st->lost, code, "store: %s: %s (the transaction was rolled back)", what,
+                       sqlite3_errmsg(st->db));
+        }
+        return code;
+    }
+    st->txn_writes++;
+    return 0;
+}
+
+void store_wrote(struct nl_store *st)
+{
+    st->txn_writes++;
+}
+
 void nl_store_close(struct nl_store *st)
 {
     if (st == NULL)
@@ -825,6 +943,8 @@ void nl_store_close(struct nl_store *st)
         nl_store_rollback(st);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int i = 0; i < STORE_EXT_STMTS; i++)
+        sqlite3_finalize(st->ext[i]);
     sqlite3_close(st->db);
     free(st->path);
     free(st);
@@ -1032,6 +1152,22 @@ int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
     return alloc_replace(st, id, alloc, n, runs == 1, err);
 }
 
+/*
+ * The history row of job id's run that just ended (its row says how), or,
+ * with state non-NULL, of a run that was requeued after run_us.
+ */
+static int record_run(struct nl_store *st, uint64_t id, const char *state, int64_t run_us,
+                      struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_RUN_RECORD];
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    if (state != NULL) {
+        sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, run_us);
+    }
+    return stmt_exec(st, ST_RUN_RECORD, "run record", err);
+}
+
 int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state state,
                            int64_t end_us, struct nl_err *err)
 {
@@ -1042,7 +1178,10 @@ int nl_store_job_set_state(struct nl_store *st, uint64_t id, enum nl_job_state s
     sqlite3_bind_int64(s, 1, (int64_t)id);
     sqlite3_bind_text(s, 2, nl_job_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, end_us);
-    return exec_by_id(st, ST_JOB_SET_STATE, id, "set state", err);
+    if ((rc = exec_by_id(st, ST_JOB_SET_STATE, id, "set state", err)) < 0 ||
+        !nl_job_state_terminal(state))
+        return rc;
+    return record_run(st, id, NULL, 0, err);
 }
 
 int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64_t run_us,
@@ -1050,6 +1189,9 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
 {
     int rc = need_txn(st, "requeue", err);
     if (rc < 0)
+        return rc;
+    /* Recorded first: the requeue clears the start time and the allocation it reads. */
+    if ((rc = record_run(st, id, preempted ? "PREEMPTED" : "REQUEUED", run_us, err)) < 0)
         return rc;
     sqlite3_stmt *s = st->stmt[ST_JOB_REQUEUE];
     sqlite3_bind_int64(s, 1, (int64_t)id);
@@ -1121,7 +1263,9 @@ int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end
     sqlite3_bind_double(s, 8, e->cpu_s);
     sqlite3_bind_int64(s, 9, e->max_rss_kb);
     bind_text_or_null(s, 10, e->reason);
-    return exec_by_id(st, ST_JOB_END, id, "end", err);
+    if ((rc = exec_by_id(st, ST_JOB_END, id, "end", err)) < 0)
+        return rc;
+    return record_run(st, id, NULL, 0, err);
 }
 
 /* ---- reading job records ---- */
@@ -1276,13 +1420,15 @@ static void bind_filter(sqlite3_stmt *s, const struct nl_store_filter *f, char *
 int nl_store_jobs_list(struct nl_store *st, const struct nl_store_filter *f, nl_store_job_fn fn,
                        void *arg, struct nl_err *err)
 {
-    sqlite3_stmt *s = st->stmt[ST_JOBS_LIST];
+    const unsigned live = (1u << NL_JOB_PENDING) | (1u << NL_JOB_RUNNING) | (1u << NL_JOB_PREEMPTING);
+    enum stmt_id id = f->states != 0 && (f->states & ~live) == 0 ? ST_JOBS_LIST_LIVE : ST_JOBS_LIST;
+    sqlite3_stmt *s = st->stmt[id];
     char states[160];
     bind_filter(s, f, states, sizeof(states));
     if (f->before_id != 0)
         sqlite3_bind_int64(s, 3, (int64_t)f->before_id);
     sqlite3_bind_int64(s, 4, f->limit ? (int64_t)f->limit : -1);
-    return walk_jobs(st, ST_JOBS_LIST, fn, arg, err);
+    return walk_jobs(st, id, fn, arg, err);
 }
 
 /* Step a count(*) statement (bound by the caller) and reset it. */

@@ -71,9 +71,17 @@ FULL=$(nl_json .agent_id)
 JOB_BODY='{"command":["true"],"gpus":1,"tenant":"anchor"}'
 REG_BODY="{\"agent\":\"mx\",\"nodes\":[\"$N0\"],\"emulated\":true}"
 TOKEN_BODY='{"user":"carol","role":"user","tenants":["uk"],"ttl_s":600}'
+DRAIN_BODY="{\"nodes\":[\"$N2\"],\"reason\":\"matrix\"}"
+RESUME_BODY="{\"nodes\":[\"$N2\"]}"
+# resv_body K: a reservation of N0 for day K from now (windows of different cells never overlap).
+resv_body() {
+    printf '{"nodes":["%s"],"start":%s,"duration":3600}' "$N0" "$(($(date +%s) + 86400 * $1))"
+}
+vc=0
 
 # METHOD PATH BODY | admin operator userA userB agent none expired tampered wrongkey algnone
-# BODY: - none, J job, R register, S sync, T token. {J}: a fresh job of tenant anchor.
+# BODY: - none, J job, R register, S sync, T token, D drain, U resume, V reservation.
+# {J}: a fresh job of tenant anchor; {V}: a fresh reservation (made by admin).
 MATRIX='
 POST   /v1/jobs           J  201 201 201 403 403 401 401 401 401 401
 GET    /v1/jobs           -  200 200 200 200 403 401 401 401 401 401
@@ -89,6 +97,13 @@ POST   /v1/agent/register R  403 403 403 403 200 401 401 401 401 401
 POST   /v1/agent/sync     S  403 403 403 403 200 401 401 401 401 401
 POST   /v1/tokens         T  201 403 403 403 403 401 401 401 401 401
 GET    /v1/audit          -  200 403 403 403 403 401 401 401 401 401
+POST   /v1/nodes/drain    D  200 200 403 403 403 401 401 401 401 401
+POST   /v1/nodes/resume   U  200 200 403 403 403 401 401 401 401 401
+GET    /v1/reservations   -  200 200 200 200 403 401 401 401 401 401
+POST   /v1/reservations   V  201 201 403 403 403 401 401 401 401 401
+DELETE /v1/reservations/{V} - 200 200 403 403 403 401 401 401 401 401
+GET    /v1/history        -  200 200 200 200 403 401 401 401 401 401
+GET    /v1/estimates      -  200 200 200 200 403 401 401 401 401 401
 '
 ROLES="admin operator userA userB agent none expired tampered wrongkey algnone"
 cells=0
@@ -107,12 +122,24 @@ printf '%s\n' "$MATRIX" | while read -r m path body rest; do
             nl_expect 201
             p=$(printf '%s' "$p" | sed "s/{J}/$(nl_json .job.id)/")
             ;;
+        *'{V}'*)
+            vc=$((vc + 1))
+            nl_http POST /v1/reservations "$(resv_body $vc)"
+            nl_expect 201
+            p=$(printf '%s' "$p" | sed "s/{V}/$(nl_json .reservation.id)/")
+            ;;
         esac
         case "$body" in
         J) call "$t" "$m" "$p" "$JOB_BODY" ;;
         R) call "$t" "$m" "$p" "$REG_BODY" ;;
         S) call "$t" "$m" "$p" "{\"agent_id\":\"$FULL\"}" ;;
         T) call "$t" "$m" "$p" "$TOKEN_BODY" ;;
+        D) call "$t" "$m" "$p" "$DRAIN_BODY" ;;
+        U) call "$t" "$m" "$p" "$RESUME_BODY" ;;
+        V)
+            vc=$((vc + 1))
+            call "$t" "$m" "$p" "$(resv_body $vc)"
+            ;;
         *) call "$t" "$m" "$p" ;;
         esac
         [ "$NL_STATUS" = "$want" ] ||
