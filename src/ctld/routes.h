@@ -30,7 +30,7 @@ struct http_req;
 #define CTLD_CONTROL_BODY_MAX 4096u /* a signal's body: {"signal": "USR1"} */
 #define CTLD_OPS_BODY_MAX       (256u * 1024u) /* a drain or reservation may name 4,096 nodes */
 
-#define CTLD_ROUTES_MAX 32
+#define CTLD_ROUTES_MAX 48
 
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */
