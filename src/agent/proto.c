@@ -391,8 +391,8 @@ static int decode_tasks(json_t *o, const char *where, struct proto_launch *l, st
     l->ntasks = n;
     for (size_t i = 0; i < n; i++) {
         json_t *t = arr && !json_is_null(arr) ? json_array_get(arr, i) : NULL;
-        char w[64];
-        snprintf(w, sizeof(w), "%s.tasks[%zu]", where, i);
+        char w[96];
+        snprintf(w, sizeof(w), "%.60s.tasks[%zu]", where, i);
         if (t != NULL && !json_is_object(t))
             return nl_err_set(err, -EINVAL, "%s: not an object", w);
         int rc = decode_env_into(t, w, &l->task_env[i], &l->ntask_env[i], err);
