@@ -32,6 +32,22 @@ static const struct cli_opt common_opts[] = {
          "CA to verify an https:// controller with (default $NORDLYS_CA, else the system's)"},
 };
 
+/* Describe mode (opt.h): set only by main.c around one command call. */
+static cli_describe_fn describe_fn;
+static void *describe_ctx;
+
+void cli_opt_describe(cli_describe_fn fn, void *ctx)
+{
+    describe_fn = fn;
+    describe_ctx = ctx;
+}
+
+const struct cli_opt *cli_opt_common(size_t *n)
+{
+    *n = sizeof(common_opts) / sizeof(common_opts[0]);
+    return common_opts;
+}
+
 static bool is_http_url(const char *s)
 {
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
@@ -201,6 +217,10 @@ int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_f
                    struct cli_args *args)
 {
     struct nl_err err = {0};
+    if (describe_fn != NULL) {
+        describe_fn(spec, describe_ctx);
+        return NL_CLI_OK;
+    }
     if (cli_opt_parse(spec, argc, argv, fn, ctx, args, &err) < 0) {
         fprintf(stderr, "nordlys %s: %s\n", spec->name, err.msg);
         fprintf(stderr, "try 'nordlys %s --help'\n", spec->name);

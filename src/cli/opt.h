@@ -106,6 +106,22 @@ int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_f
                    struct cli_args *args);
 
 /*
+ * Describe mode, for `nordlys help --man` and `nordlys completion`: while
+ * a hook is set, cli_parse_args hands it the command's spec and returns
+ * NL_CLI_OK at once, parsing nothing and running nothing. main.c learns
+ * every command's options by calling the command itself, so the manual and
+ * the completion come from the very table --help prints, for commands
+ * added later too. fn NULL ends describe mode. Process-wide: the CLI
+ * binary's main thread only.
+ */
+typedef void (*cli_describe_fn)(const struct cli_spec *spec, void *ctx);
+
+void cli_opt_describe(cli_describe_fn fn, void *ctx);
+
+/* The options every client command shares (--url, --json, ...); *n is set to their count. */
+const struct cli_opt *cli_opt_common(size_t *n);
+
+/*
  * A duration for flag: "3600" (seconds), "90s", "90m", "2h", "1d", or
  * combinations in descending order such as "1h30m". Must be positive and
  * at most 10 years (a typo guard: no job limit is longer than that).
