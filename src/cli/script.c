@@ -381,6 +381,30 @@ json_t *cli_script_command(const struct cli_script *sc, char *const *args, size_
     return cmd;
 }
 
+char *cli_script_describe(const json_t *command)
+{
+    size_t n = json_array_size(command);
+    const char *runner = json_string_value(json_array_get(command, 2));
+    if (n < 7 || runner == NULL || strcmp(runner, script_runner) != 0)
+        return NULL;
+    const char *name = json_string_value(json_array_get(command, 3));
+    const char *interp = json_string_value(json_array_get(command, 4));
+    size_t len = json_string_length(json_array_get(command, 6));
+    size_t cap = 64 + (name ? strlen(name) : 0) + (interp ? strlen(interp) : 0);
+    for (size_t i = 7; i < n; i++)
+        cap += 1 + json_string_length(json_array_get(command, i));
+    char *s = xmalloc(cap);
+    int w = snprintf(s, cap, "batch script %s (%zu bytes, %s)", name ? name : "?", len,
+                     interp ? interp : "?");
+    size_t off = w > 0 ? (size_t)w : 0;
+    for (size_t i = 7; i < n && off < cap; i++) {
+        const char *a = json_string_value(json_array_get(command, i));
+        w = snprintf(s + off, cap - off, " %s", a ? a : "");
+        off += w > 0 ? (size_t)w : 0;
+    }
+    return s;
+}
+
 void cli_script_destroy(struct cli_script *sc)
 {
     if (sc == NULL)

@@ -80,6 +80,14 @@ int cli_script_parse(const char *path, const char *text, size_t len, const struc
  */
 json_t *cli_script_command(const struct cli_script *sc, char *const *args, size_t nargs);
 
+/*
+ * For `nordlys show`: when command (a job's "command" array) is one that
+ * cli_script_command made, a new string (free it) that says so without
+ * the script's text: "batch script job.sh (1234 bytes, /bin/bash) a1 b";
+ * else NULL.
+ */
+char *cli_script_describe(const json_t *command);
+
 /* Free sc and everything it owns. NULL-safe. */
 void cli_script_destroy(struct cli_script *sc);
 
