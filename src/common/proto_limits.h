@@ -83,12 +83,15 @@
 #define NL_PROTO_ENV_NAME_MAX  256u
 #define NL_PROTO_ENV_VALUE_MAX (128u * 1024u - NL_PROTO_ENV_NAME_MAX - 2u)
 /*
- * A batch script (`nordlys submit script.sh`) travels in the job's command
- * line as one argument of /bin/sh, and Linux refuses one argument longer
- * than MAX_ARG_STRLEN (128 KiB, with its NUL) at execve. Slurm's default
+ * One argument of a command line: Linux refuses one longer than
+ * MAX_ARG_STRLEN (128 KiB, with its NUL) at execve, so the controller
+ * refuses it at submission rather than the job failing at its start. A
+ * batch script (`nordlys submit script.sh`) travels as one such argument
+ * of /bin/sh. Slurm's default
  * max_script_size is 4 MB, but a script that long is data, not a script.
  */
-#define NL_PROTO_SCRIPT_MAX (128u * 1024u - 1u)
+#define NL_PROTO_ARG_MAX    (128u * 1024u - 1u)
+#define NL_PROTO_SCRIPT_MAX NL_PROTO_ARG_MAX
 /*
  * A job request's body (POST /v1/jobs): a script of NL_PROTO_SCRIPT_MAX,
  * escaped as JSON (a newline is two bytes, so about 1.1x for real text),
