@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "common/file.h"
+#include "common/xalloc.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
@@ -20,6 +21,7 @@
 
 #define SIM_CONF_MAX_BYTES (1u << 20) /* facility and tenants files are small text */
 #define SIM_SETS_MAX 32
+#define SIM_SEEDS_MAX 64
 
 struct sim_args {
     const char *facility, *tenants, *trace, *policies, *out;
@@ -29,6 +31,13 @@ struct sim_args {
     bool json, check, synthetic;
     const char *sets[SIM_SETS_MAX]; /* --set [POLICY:]key=value, in order */
     int nsets;
+    uint64_t seeds[SIM_SEEDS_MAX]; /* --seeds, else the one --seed */
+    int nseeds;
+    bool many_seeds;      /* --seeds given: the spread report */
+    bool user_limits;     /* --limits user */
+    bool llm_era;         /* --mix llm */
+    uint32_t copies;      /* --copies */
+    const char *baseline; /* --baseline, else backfill when it runs */
 };
 
 static void sim_usage(FILE *f)
@@ -44,11 +53,19 @@ static void sim_usage(FILE *f)
             "                         nordlys:topology=no; see docs/architecture.md\n"
             "  --trace FILE           replay a trace CSV (job_id,submit_s,duration_s,gpus,tenant,status)\n"
             "  --synthetic            a synthetic AI-gigafactory workload (the default without --trace)\n"
+            "  --mix gigafactory|llm  the synthetic mix: AI gigafactory, or LLM-era (pre-training\n"
+            "                         gangs, fine-tuning, evaluation, notebooks) [gigafactory]\n"
             "  --days D               span of the synthetic workload [30]\n"
             "  --load L               scale arrivals to this fraction of capacity [trace: own times; synthetic: 0.9]\n"
             "  --policy P[,P...]      nordlys, fifo, backfill, or all [nordlys]\n"
             "  --seed N               seed for mappings and synthetic draws [1]\n"
+            "  --seeds LIST           several seeds (1-5, 1,4,9): each figure's median and worst\n"
+            "                         seed, and ratios against --baseline seed by seed\n"
+            "  --baseline P           policy the others are compared with [backfill, if run]\n"
+            "  --limits exact|Fx|user time limits: the run time, F times it (3x), or as users\n"
+            "                         give them: round values, over-estimated [exact]\n"
             "  --limit-factor F       time limit = duration x F, rounded up to a minute [1]\n"
+            "  --copies K             trace scaling: K time-shifted copies, tenants dealt anew [1]\n"
             "  --max-jobs N           replay only the first N jobs\n"
             "  --sample S             time-series period in seconds [span/500]\n"
             "  --pass-interval S      least virtual time between scheduling passes; 0 = every event [10]\n"
@@ -101,6 +118,63 @@ static int apply_set(struct nl_sched_config *cfg, const char *set, bool check)
     return 0;
 }
 
+/* "1-5", "1,4,9" or a mix: distinct seeds in the order given. */
+static int parse_seeds(const char *list, struct sim_args *a)
+{
+    char buf[512];
+    if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf) || buf[0] == '\0') {
+        fprintf(stderr, "nordlys sim: --seeds: '%s' is not a list of seeds\n", list);
+        return -1;
+    }
+    a->nseeds = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        errno = 0;
+        unsigned long long lo = strtoull(tok, &end, 10), hi = lo;
+        if (end != tok && *end == '-' && errno == 0) {
+            char *end2;
+            hi = strtoull(end + 1, &end2, 10);
+            end = end2 == end + 1 ? end : end2;
+        }
+        if (end == tok || *end != '\0' || errno != 0 || tok[0] == '-' || hi < lo) {
+            fprintf(stderr, "nordlys sim: --seeds: '%s' is not a seed or a range A-B\n", tok);
+            return -1;
+        }
+        for (unsigned long long v = lo; v <= hi; v++) {
+            if (a->nseeds == SIM_SEEDS_MAX) {
+                fprintf(stderr, "nordlys sim: --seeds: at most %d seeds\n", SIM_SEEDS_MAX);
+                return -1;
+            }
+            a->seeds[a->nseeds++] = v;
+        }
+    }
+    a->many_seeds = true;
+    return 0;
+}
+
+/* "exact", "user" or "3x" (a factor >= 1). */
+static int parse_limits(const char *v, struct sim_args *a)
+{
+    if (strcmp(v, "exact") == 0) {
+        a->limit_factor = 1, a->user_limits = false;
+        return 0;
+    }
+    if (strcmp(v, "user") == 0) {
+        a->user_limits = true;
+        return 0;
+    }
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || strcmp(end, "x") != 0 || !(d >= 1 && d <= 100)) {
+        fprintf(stderr, "nordlys sim: --limits: '%s' is not exact, user or a factor like 3x "
+                        "(1x..100x)\n", v);
+        return -1;
+    }
+    a->limit_factor = d, a->user_limits = false;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct sim_args *a)
 {
     *a = (struct sim_args){.facility = "narvik",
@@ -139,6 +213,27 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
             a->policies = v;
         } else if (strcmp(f, "--out") == 0) {
             a->out = v;
+        } else if (strcmp(f, "--seeds") == 0) {
+            if (parse_seeds(v, a) < 0)
+                return -1;
+        } else if (strcmp(f, "--mix") == 0) {
+            if (strcmp(v, "llm") != 0 && strcmp(v, "gigafactory") != 0) {
+                fprintf(stderr, "nordlys sim: --mix: '%s' is not gigafactory or llm\n", v);
+                return -1;
+            }
+            a->llm_era = strcmp(v, "llm") == 0;
+            a->synthetic = true;
+        } else if (strcmp(f, "--limits") == 0) {
+            if (parse_limits(v, a) < 0)
+                return -1;
+        } else if (strcmp(f, "--baseline") == 0) {
+            enum nl_policy p;
+            struct nl_err err;
+            if (nl_policy_parse(v, &p, &err) < 0) {
+                fprintf(stderr, "nordlys sim: --baseline: %s\n", err.msg);
+                return -1;
+            }
+            a->baseline = v;
         } else if (strcmp(f, "--set") == 0) {
             if (a->nsets == SIM_SETS_MAX) {
                 fprintf(stderr, "nordlys sim: --set: at most %d settings\n", SIM_SETS_MAX);
@@ -163,6 +258,9 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
                 a->seed = (uint64_t)d;
             else if (strcmp(f, "--limit-factor") == 0 && d >= 1)
                 a->limit_factor = d;
+            else if (strcmp(f, "--copies") == 0 && d >= 1 && d <= NL_WORKLOAD_COPIES_MAX &&
+                     d == (double)(uint32_t)d)
+                a->copies = (uint32_t)d;
             else if (strcmp(f, "--max-jobs") == 0)
                 a->max_jobs = (uint64_t)d;
             else if (strcmp(f, "--sample") == 0 && d >= 1)
@@ -186,6 +284,14 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
     if (a->trace && a->synthetic) {
         fprintf(stderr, "nordlys sim: --trace and --synthetic: choose one\n");
         return -1;
+    }
+    if (a->copies > 1 && a->trace == NULL) {
+        fprintf(stderr, "nordlys sim: --copies: scales a trace; give --trace\n");
+        return -1;
+    }
+    if (!a->many_seeds) {
+        a->seeds[0] = a->seed;
+        a->nseeds = 1;
     }
     return 0;
 }
@@ -226,16 +332,20 @@ static struct nl_tenants *load_tenants(const struct sim_args *a, uint64_t gpus, 
     return t;
 }
 
-static int load_workload(const struct sim_args *a, const struct nl_facility *fac,
+static int load_workload(const struct sim_args *a, uint64_t seed, const struct nl_facility *fac,
                          const struct nl_tenants *ten, struct nl_workload *w, struct nl_err *err)
 {
-    struct nl_workload_opts wo = {
-            .seed = a->seed, .limit_factor = a->limit_factor, .max_jobs = (size_t)a->max_jobs};
+    struct nl_workload_opts wo = {.seed = seed,
+                                  .limit_factor = a->limit_factor,
+                                  .user_limits = a->user_limits,
+                                  .copies = a->copies,
+                                  .max_jobs = (size_t)a->max_jobs};
     if (a->trace == NULL) {
         struct nl_synth_opts so = {.days = a->days,
                                    .load = a->load >= 0 ? a->load : 0.9,
-                                   .seed = a->seed,
-                                   .llm_share = -1};
+                                   .seed = seed,
+                                   .llm_share = -1,
+                                   .llm_era = a->llm_era};
         wo.load = so.load;
         return nl_workload_synthetic(&so, fac, ten, &wo, w, err);
     }
@@ -275,11 +385,24 @@ static int parse_policies(const char *list, enum nl_policy *out)
     return n;
 }
 
-static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol,
-                   const struct nl_facility *fac, const struct nl_tenants *ten,
-                   const struct nl_workload *w)
+/* Index in pol of the baseline: --baseline, else backfill when it runs; -1 for none. */
+static int baseline_index(const struct sim_args *a, const enum nl_policy *pol, int npol)
 {
-    struct nl_sim_result res[NL_POLICY_COUNT];
+    enum nl_policy want = NL_POLICY_BACKFILL;
+    struct nl_err err;
+    if (a->baseline != NULL && nl_policy_parse(a->baseline, &want, &err) < 0)
+        return -1; /* validated by parse_args */
+    for (int i = 0; i < npol; i++)
+        if (pol[i] == want)
+            return i;
+    return -1;
+}
+
+/* Each policy on w, into res[0..npol); on failure nothing of res is left to release. */
+static int run_seed(const struct sim_args *a, const enum nl_policy *pol, int npol,
+                    const struct nl_facility *fac, const struct nl_tenants *ten,
+                    const struct nl_workload *w, struct nl_sim_result *res)
+{
     /* nl_sim_opts: 0 is the default interval, < 0 a pass after every event. */
     struct nl_sim_opts so = {.sample_us = (int64_t)(a->sample_s * 1e6),
                              .pass_interval_us = a->pass_s < 0    ? 0
@@ -287,6 +410,67 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
                                                                   : (int64_t)(a->pass_s * 1e6),
                              .full_checks = a->check};
     struct nl_err err;
+    for (int i = 0; i < npol; i++) {
+        struct nl_sched_config cfg;
+        nl_sched_config_init(&cfg, pol[i]);
+        for (int k = 0; k < a->nsets; k++)
+            apply_set(&cfg, a->sets[k], false); /* validated by parse_args */
+        if (nl_sim_run(fac, ten, &cfg, w, &so, &res[i], &err) < 0) {
+            fprintf(stderr, "nordlys sim: %s\n", err.msg);
+            for (int k = 0; k < i; k++)
+                nl_sim_result_release(&res[k]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Time series: DIR/timeseries-POLICY.csv, or DIR/seed-N/... for several seeds. */
+static int write_series(const struct sim_args *a, const struct nl_sim_result *res, int npol)
+{
+    struct nl_err err;
+    for (int s = 0; s < a->nseeds; s++) {
+        char dir[4096];
+        if (a->many_seeds)
+            snprintf(dir, sizeof(dir), "%s/seed-%llu", a->out, (unsigned long long)a->seeds[s]);
+        else
+            snprintf(dir, sizeof(dir), "%s", a->out);
+        char probe[4200];
+        snprintf(probe, sizeof(probe), "%s/.", dir);
+        int rc = nl_file_mkdir_parents(probe);
+        if (rc < 0) {
+            fprintf(stderr, "nordlys sim: --out %s: %s\n", dir, strerror(-rc));
+            return -1;
+        }
+        if (nl_sim_write_series(&res[(size_t)s * (size_t)npol], (size_t)npol, dir, &err) < 0) {
+            fprintf(stderr, "nordlys sim: %s\n", err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void report(const struct sim_args *a, const struct nl_sim_result *res, int npol, int base)
+{
+    size_t ns = (size_t)a->nseeds, np = (size_t)npol;
+    if (!a->many_seeds && a->json) {
+        char *text = nl_sim_report_json(res, np);
+        printf("%s\n", text);
+        free(text);
+    } else if (!a->many_seeds) {
+        nl_sim_report_table(res, np, stdout);
+    } else if (a->json) {
+        char *text = nl_sim_report_seeds_json(res, ns, np, a->seeds, base);
+        printf("%s\n", text);
+        free(text);
+    } else {
+        nl_sim_report_seeds(res, ns, np, a->seeds, base, stdout);
+    }
+}
+
+static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol,
+                   const struct nl_facility *fac, const struct nl_tenants *ten)
+{
     /* Before the runs, so that a bad --out costs nothing but this message. */
     if (a->out != NULL) {
         char probe[4096];
@@ -297,35 +481,35 @@ static int run_all(const struct sim_args *a, const enum nl_policy *pol, int npol
             return NL_CLI_FAILED;
         }
     }
-    int status = NL_CLI_OK;
-    bool violated = false;
-    for (int i = 0; i < npol; i++) {
-        struct nl_sched_config cfg;
-        nl_sched_config_init(&cfg, pol[i]);
-        for (int k = 0; k < a->nsets; k++)
-            apply_set(&cfg, a->sets[k], false); /* validated by parse_args */
-        if (nl_sim_run(fac, ten, &cfg, w, &so, &res[i], &err) < 0) {
+    size_t np = (size_t)npol;
+    struct nl_sim_result *res = xcalloc((size_t)a->nseeds * np, sizeof(*res));
+    int done = 0, status = NL_CLI_OK;
+    for (; done < a->nseeds; done++) {
+        struct nl_workload w = {0};
+        struct nl_err err;
+        nl_err_clear(&err);
+        int rc = load_workload(a, a->seeds[done], fac, ten, &w, &err);
+        if (rc < 0)
             fprintf(stderr, "nordlys sim: %s\n", err.msg);
-            for (int k = 0; k < i; k++)
-                nl_sim_result_release(&res[k]);
-            return NL_CLI_FAILED;
+        else
+            rc = run_seed(a, pol, npol, fac, ten, &w, &res[(size_t)done * np]);
+        nl_workload_release(&w);
+        if (rc < 0) {
+            status = NL_CLI_FAILED;
+            break;
         }
-        if (nl_sim_violations_total(&res[i]) > 0)
-            violated = true;
     }
-    if (a->json) {
-        char *text = nl_sim_report_json(res, (size_t)npol);
-        printf("%s\n", text);
-        free(text);
-    } else {
-        nl_sim_report_table(res, (size_t)npol, stdout);
+    bool violated = false;
+    if (status == NL_CLI_OK) {
+        for (size_t i = 0; i < (size_t)a->nseeds * np; i++)
+            violated = violated || nl_sim_violations_total(&res[i]) > 0;
+        report(a, res, npol, baseline_index(a, pol, npol));
+        if (a->out != NULL && write_series(a, res, npol) < 0)
+            status = NL_CLI_FAILED;
     }
-    if (a->out != NULL && nl_sim_write_series(res, (size_t)npol, a->out, &err) < 0) {
-        fprintf(stderr, "nordlys sim: %s\n", err.msg);
-        status = NL_CLI_FAILED;
-    }
-    for (int i = 0; i < npol; i++)
+    for (size_t i = 0; i < (size_t)done * np; i++)
         nl_sim_result_release(&res[i]);
+    free(res);
     if (violated) {
         fprintf(stderr, "nordlys sim: invariant violations found (see \"violations\")\n");
         status = NL_CLI_FAILED;
@@ -343,17 +527,20 @@ int cmd_sim(int argc, char **argv)
     int npol = parse_policies(a.policies, pol);
     if (npol < 0)
         return NL_CLI_USAGE;
+    if (a.baseline != NULL && baseline_index(&a, pol, npol) < 0) {
+        fprintf(stderr, "nordlys sim: --baseline %s: not among the policies run (--policy)\n",
+                a.baseline);
+        return NL_CLI_USAGE;
+    }
     struct nl_err err;
     nl_err_clear(&err);
     struct nl_facility *fac = load_facility(&a, &err);
     struct nl_tenants *ten = fac ? load_tenants(&a, nl_facility_gpus(fac), &err) : NULL;
-    struct nl_workload w = {0};
     int status = NL_CLI_FAILED;
-    if (fac == NULL || ten == NULL || load_workload(&a, fac, ten, &w, &err) < 0)
+    if (fac == NULL || ten == NULL)
         fprintf(stderr, "nordlys sim: %s\n", err.msg);
     else
-        status = run_all(&a, pol, npol, fac, ten, &w);
-    nl_workload_release(&w);
+        status = run_all(&a, pol, npol, fac, ten);
     nl_tenants_destroy(ten);
     nl_facility_destroy(fac);
     return status;

@@ -95,4 +95,22 @@ void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file /
 int nl_sim_write_series(const struct nl_sim_result *res, size_t n, const char *dir,
                         struct nl_err *err);
 
+/*
+ * The spread over seeds (seeds.c). res is [seed][policy], row-major, every
+ * policy of a seed run on the same workload; base is the index of the
+ * baseline policy, or -1 for none. Median and worst seed of each figure;
+ * against the baseline, per-seed ratios of mean JCT and sovereign p95 wait
+ * and the utilization difference in points, each summarised the same way.
+ */
+struct nl_spread {
+    double median, worst;
+};
+
+/* Median and worst of v[0..n) (worst: the largest if lower is better, else the smallest). */
+struct nl_spread nl_spread_of(const double *v, size_t n, bool lower_better);
+void nl_sim_report_seeds(const struct nl_sim_result *res, size_t nseed, size_t npol,
+                         const uint64_t *seeds, int base, void *file /* FILE * */);
+char *nl_sim_report_seeds_json(const struct nl_sim_result *res, size_t nseed, size_t npol,
+                               const uint64_t *seeds, int base);
+
 #endif

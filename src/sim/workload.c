@@ -43,6 +43,8 @@
 #define SALT_TENANT      0x74656e6e00000002ULL
 #define SALT_CONSTRAINTS 0x636f6e7300000003ULL
 #define SALT_SYNTH       0x73796e7400000004ULL
+#define SALT_LIMIT       0x6c696d6900000005ULL
+#define SALT_COPY        0x636f707900000006ULL
 
 /* Bounds on options: beyond them a run is a typo, not an experiment. */
 #define LOAD_MAX         10.0
@@ -87,6 +89,7 @@ struct fit {
     const struct nl_tenants *tenants;
     uint64_t seed;
     double limit_factor;
+    bool user_limits;
     uint32_t ntiers;
     double share[NL_TIERS_MAX]; /* of jobs, sums to 1; 0 for tiers without tenants */
     enum tier_kind kind[NL_TIERS_MAX];
@@ -155,6 +158,9 @@ static int check_opts(const struct nl_workload_opts *o, struct nl_err *err)
     if (!(o->limit_factor >= 0 && o->limit_factor <= LIMIT_FACTOR_MAX))
         return nl_err_set(err, -EINVAL, "limit_factor: %g is not in (0, %g]", o->limit_factor,
                           LIMIT_FACTOR_MAX);
+    if (o->copies > NL_WORKLOAD_COPIES_MAX)
+        return nl_err_set(err, -EINVAL, "copies: %u is more than %u", o->copies,
+                          NL_WORKLOAD_COPIES_MAX);
     for (int i = 0; i < NL_TIERS_MAX; i++)
         if (!(o->tier_share[i] >= 0 && o->tier_share[i] <= 1e9))
             return nl_err_set(err, -EINVAL, "tier_share[%d]: %g is not a non-negative share", i,
@@ -236,6 +242,7 @@ static int fit_init(struct fit *f, const struct nl_facility *fac, const struct n
     f->tenants = tenants;
     f->seed = o->seed;
     f->limit_factor = o->limit_factor > 0 ? o->limit_factor : 1.0;
+    f->user_limits = o->user_limits;
     f->ntiers = (uint32_t)nl_tenants_tier_count(tenants);
     for (uint32_t t = 0; t < f->ntiers; t++)
         f->kind[t] = tier_kind_of(nl_tenants_tier(tenants, t), t);
@@ -290,12 +297,48 @@ static uint32_t pick_tenant(const struct fit *f, uint32_t t, double u)
 }
 
 /*
+ * Time limits as users give them. Studies of production logs (Tsafrir,
+ * Etsion and Feitelson, "Modeling user runtime estimates", JSSPP 2005;
+ * Tsafrir, "Using inaccurate estimates accurately", JSSPP 2010) find that
+ * estimates are modal: about 90% of jobs use some 20 round values, the
+ * largest allowed value is always among the most popular, and most jobs
+ * ask for several times what they use. The model: a share of jobs asks
+ * for the maximum; the others take the first popular value at or above
+ * the run time times an over-estimate drawn log-uniformly from [1, 10]
+ * (mean 3.9x). The draws come from a hash of the job's key, not from the
+ * shared rng, so the exact-limit workloads stay as they were.
+ */
+#define USER_LIMIT_MAX_SHARE 0.10
+#define USER_OVERESTIMATE_MAX 10.0
+
+static const int64_t popular_limits_s[] = {
+        5 * 60,     10 * 60,     15 * 60,    30 * 60,    3600,       2 * 3600,   3 * 3600,
+        4 * 3600,   6 * 3600,    8 * 3600,   12 * 3600,  18 * 3600,  86400,      36 * 3600,
+        2 * 86400,  3 * 86400,   4 * 86400,  5 * 86400,  7 * 86400,  14 * 86400,
+};
+#define POPULAR_LIMITS (sizeof(popular_limits_s) / sizeof(popular_limits_s[0]))
+
+static double user_limit_s(int64_t duration_s, uint64_t key)
+{
+    int64_t top = popular_limits_s[POPULAR_LIMITS - 1];
+    if (unit_of(mix(key, SALT_LIMIT)) < USER_LIMIT_MAX_SHARE)
+        return (double)(duration_s > top ? duration_s : top);
+    double over = exp(log(USER_OVERESTIMATE_MAX) * unit_of(mix(key, SALT_LIMIT + 1)));
+    double want = (double)duration_s * over;
+    for (size_t i = 0; i < POPULAR_LIMITS; i++)
+        if ((double)popular_limits_s[i] >= want)
+            return (double)popular_limits_s[i];
+    /* Past the largest popular value: the run time rounded up to a whole day. */
+    return ceil(want / 86400.0) * 86400.0;
+}
+
+/*
  * Fill a job request: tier rules for constraints, the time limit from the
- * duration. Always draws the same two numbers from rng, so one job's
- * choices never shift another's.
+ * duration (key, unique per job, seeds the user-limit draw). Always draws
+ * the same two numbers from rng, so one job's choices never shift another's.
  */
 static void fill_spec(const struct fit *f, struct nl_rng *rng, uint32_t tenant, uint32_t gpus,
-                      int64_t duration_s, struct nl_job_spec *spec)
+                      int64_t duration_s, uint64_t key, struct nl_job_spec *spec)
 {
     const struct tier_rule *rule = &tier_rules[f->kind[nl_tenants_get(f->tenants, tenant)->tier]];
     double u_res = nl_rng_unit(rng), u_sens = nl_rng_unit(rng);
@@ -303,7 +346,8 @@ static void fill_spec(const struct fit *f, struct nl_rng *rng, uint32_t tenant, 
     spec->gpus = gpus;
     spec->tenant = tenant;
     /* Round the limit up to a whole minute, as a user asking for "2:15:00" would. */
-    double minutes = ceil((double)duration_s * f->limit_factor / 60.0);
+    double minutes = f->user_limits ? user_limit_s(duration_s, mix(key, f->seed)) / 60.0
+                                    : ceil((double)duration_s * f->limit_factor / 60.0);
     double limit_us = (minutes < 1 ? 1 : minutes) * 60.0 * (double)US_PER_S;
     spec->time_limit_us = limit_us > (double)NL_JOB_TIME_LIMIT_MAX_US ? NL_JOB_TIME_LIMIT_MAX_US
                                                                       : (int64_t)limit_us;
@@ -323,6 +367,35 @@ static void set_name(struct nl_workload *w, const char *fname)
 {
     const char *slash = strrchr(fname, '/');
     snprintf(w->name, sizeof(w->name), "%s", slash ? slash + 1 : fname);
+}
+
+/* A job's place in time order; sorting these instead of the 64-byte jobs is 3x faster. */
+struct tkey {
+    int64_t submit_us;
+    uint64_t id;
+};
+
+static int by_time(const void *a, const void *b)
+{
+    const struct tkey *x = a, *y = b;
+    if (x->submit_us != y->submit_us)
+        return x->submit_us < y->submit_us ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Put w's jobs, whose ids are their indexes + 1, in (submit_us, id) order. */
+static void sort_by_time(struct nl_workload *w)
+{
+    struct tkey *k = xcalloc(w->n ? w->n : 1, sizeof(*k));
+    for (size_t i = 0; i < w->n; i++)
+        k[i] = (struct tkey){.submit_us = w->jobs[i].submit_us, .id = w->jobs[i].id};
+    qsort(k, w->n, sizeof(*k), by_time);
+    struct nl_wjob *sorted = xcalloc(w->n ? w->n : 1, sizeof(*sorted));
+    for (size_t i = 0; i < w->n; i++)
+        sorted[i] = w->jobs[k[i].id - 1];
+    free(w->jobs);
+    w->jobs = sorted;
+    free(k);
 }
 
 /* --- traces --------------------------------------------------------------- */
@@ -438,30 +511,57 @@ int nl_workload_parse_trace(const char *text, size_t len, const char *fname,
     rc = trace_parse(text, len, fname, opts->max_jobs, &rows, &n, err);
     if (rc != 0)
         goto out;
-    struct nl_workload w = {.n = n};
+    uint32_t copies = opts->copies > 0 ? opts->copies : 1;
+    struct nl_workload w = {.n = n * copies};
     set_name(&w, fname);
     double gpu_s = 0;
     for (size_t i = 0; i < n; i++)
         gpu_s += (double)rows[i].gpus * (double)rows[i].duration_s;
+    gpu_s *= copies;
     rc = trace_scale(&f, opts, rows, n, gpu_s, &w.time_scale, err);
     if (rc != 0)
         goto out;
     w.offered_gpu_h = gpu_s / 3600.0;
-    groups = deal_groups(&f, rows, n, &ng);
-    w.jobs = xcalloc(n, sizeof(*w.jobs));
+    w.jobs = xcalloc(w.n, sizeof(*w.jobs));
     struct nl_rng rng;
     nl_rng_seed(&rng, opts->seed ^ SALT_CONSTRAINTS);
-    for (size_t i = 0; i < n; i++) {
-        const struct trace_row *r = &rows[i];
-        struct nl_wjob *j = &w.jobs[i];
-        j->id = i + 1;
-        /* Scaling is monotone, so the rows stay in (submit, id) order. */
-        j->submit_us =
-                llround((double)(r->submit_s - rows[0].submit_s) * w.time_scale * (double)US_PER_S);
-        j->duration_us = r->duration_s * US_PER_S;
-        fill_spec(&f, &rng, row_tenant(&f, r, groups, ng), r->gpus, r->duration_s, &j->spec);
-        if (r->gpus > w.max_gpus)
-            w.max_gpus = r->gpus;
+    int64_t span_s = rows[n - 1].submit_s - rows[0].submit_s;
+    for (uint32_t c = 0; c < copies; c++) {
+        /*
+         * Copy 0 is the trace itself; each further copy deals the trace's
+         * tenants anew (its own seed) and moves its arrivals by its own
+         * offset, wrapping within the span, so that copies overlap in time
+         * without lining up their bursts.
+         */
+        f.seed = c == 0 ? opts->seed : mix(opts->seed, SALT_COPY + c);
+        int64_t shift_s = c == 0 || span_s <= 0
+                                  ? 0
+                                  : (int64_t)(unit_of(mix(opts->seed ^ SALT_COPY, c)) *
+                                              (double)span_s);
+        free(groups);
+        groups = deal_groups(&f, rows, n, &ng);
+        for (size_t i = 0; i < n; i++) {
+            const struct trace_row *r = &rows[i];
+            size_t k = (size_t)c * n + i;
+            struct nl_wjob *j = &w.jobs[k];
+            int64_t at_s = r->submit_s - rows[0].submit_s + shift_s;
+            if (span_s > 0 && at_s > span_s)
+                at_s -= span_s;
+            j->id = k + 1;
+            j->submit_us = llround((double)at_s * w.time_scale * (double)US_PER_S);
+            j->duration_us = r->duration_s * US_PER_S;
+            fill_spec(&f, &rng, row_tenant(&f, r, groups, ng), r->gpus, r->duration_s, k,
+                      &j->spec);
+            if (r->gpus > w.max_gpus)
+                w.max_gpus = r->gpus;
+        }
+    }
+    f.seed = opts->seed;
+    /* One copy is already in (submit, id) order: scaling is monotone. */
+    if (copies > 1) {
+        sort_by_time(&w);
+        for (size_t i = 0; i < w.n; i++)
+            w.jobs[i].id = i + 1;
     }
     *out = w;
 out:
@@ -484,7 +584,7 @@ enum {
     CLS_SMALL,
     CLS_MEDIUM,
     CLS_LLM,
-    CLS_COUNT
+    CLS_MAX = 4 /* classes of any mix */
 };
 
 struct jclass {
@@ -492,14 +592,64 @@ struct jclass {
     double dur_lo_s, dur_hi_s;
 };
 
-static const struct jclass classes[CLS_COUNT] = {
+static const struct jclass classes[] = {
         [CLS_SMALL] = {1, 8, 1, 5 * 60, 4 * 3600},
         [CLS_MEDIUM] = {16, 512, 8, 30 * 60, 24 * 3600},
         [CLS_LLM] = {1024, 16384, 64, 6 * 3600, 10 * 86400},
 };
 
+/*
+ * A mix: its classes, their shares of GPU-hours, and the class of gang
+ * jobs that go to the anchor tier (ncls when none). The gigafactory mix
+ * has the job budget of synth_shares; the LLM-era mix (docs/workloads.md
+ * "LLM-era mix") has fixed shares and sizes scaled to the facility.
+ */
+struct synth_mix {
+    struct jclass cls[CLS_MAX];
+    double share[CLS_MAX];
+    int ncls, gang;
+    bool budget;
+};
+
+/*
+ * The LLM-era mix, shaped by the Acme characterization (Hu et al.,
+ * "Characterization of Large Language Model Development in the
+ * Datacenter", NSDI 2024): a few pre-training gangs hold most GPU-time
+ * and run for days to weeks, evaluation jobs are the most numerous and
+ * short, fine-tuning sits between; plus interactive notebooks. Pre-training
+ * gangs are 1,024-16,384 GPUs, but never less than 1/8 nor more than 1/2
+ * of the largest site, so that a 1k-2k GPU cluster gets gangs of 128-1,024
+ * (the held-out 2023 trace of issue 13 has gangs up to 744 on such
+ * clusters). Shares of GPU-hours: 55% pre-training, 30% fine-tuning, 10%
+ * evaluation, 5% notebooks (our choice, in the proportions Acme reports:
+ * pre-training dominant, evaluation numerous but small).
+ */
+static void mix_llm(uint64_t largest_site, struct synth_mix *m)
+{
+    double site = (double)largest_site;
+    double hi = fmax(64, fmin(16384, floor(site / 2 / 64) * 64));
+    double lo = fmin(hi, fmax(64, fmin(1024, floor(site / 8 / 64) * 64)));
+    *m = (struct synth_mix){
+            .cls = {{lo, hi, 64, 86400, 14 * 86400},
+                    {8, fmin(512, fmax(8, site / 4)), 8, 3600, 2 * 86400},
+                    {1, 64, 1, 5 * 60, 2 * 3600},
+                    {1, 8, 1, 30 * 60, 8 * 3600}},
+            .share = {0.55, 0.30, 0.10, 0.05},
+            .ncls = 4,
+            .gang = 0,
+            .budget = false,
+    };
+}
+
+static void mix_gigafactory(struct synth_mix *m)
+{
+    *m = (struct synth_mix){.ncls = 3, .gang = CLS_LLM, .budget = true};
+    for (int c = 0; c < 3; c++)
+        m->cls[c] = classes[c];
+}
+
 /* Default shares of GPU-hours: small, medium, LLM. */
-static const double class_share_default[CLS_COUNT] = {0.05, 0.25, 0.70};
+static const double class_share_default[3] = {0.05, 0.25, 0.70};
 
 /*
  * The job budget. A one-year gw10 run must stay near a million jobs so
@@ -511,9 +661,8 @@ static const double class_share_default[CLS_COUNT] = {0.05, 0.25, 0.70};
 #define SYNTH_CLASS_CAP   0.45
 
 /* Round a drawn size to a power of two or to a multiple of the class's quantum. */
-static double round_gpus(int c, double g, bool pow2)
+static double round_gpus(const struct jclass *k, double g, bool pow2)
 {
-    const struct jclass *k = &classes[c];
     g = pow2 ? exp2(round(log2(g))) : round(g / k->quantum) * k->quantum;
     return fmax(k->gpus_lo, fmin(k->gpus_hi, g));
 }
@@ -528,9 +677,8 @@ static double loguniform_mean(double lo, double hi)
  * moves the mean size (LLM jobs: 5,540 GPUs drawn, 5,650 after rounding),
  * so the size is averaged over a fine grid of the log-uniform draw.
  */
-static double class_mean_gpu_s(int c)
+static double class_mean_gpu_s(const struct jclass *k)
 {
-    const struct jclass *k = &classes[c];
 
     enum {
         GRID = 4096
@@ -539,7 +687,7 @@ static double class_mean_gpu_s(int c)
     double sum = 0;
     for (int i = 0; i < GRID; i++) {
         double g = k->gpus_lo * pow(k->gpus_hi / k->gpus_lo, (i + 0.5) / GRID);
-        sum += 0.5 * round_gpus(c, g, true) + 0.5 * round_gpus(c, g, false);
+        sum += 0.5 * round_gpus(k, g, true) + 0.5 * round_gpus(k, g, false);
     }
     return sum / GRID * loguniform_mean(k->dur_lo_s, k->dur_hi_s);
 }
@@ -555,24 +703,29 @@ static double class_mean_gpu_s(int c)
  * narvik (15.1M GPU-h) stays at 70/25/5: 30 LLM, 4,300 medium and 218k
  * small jobs.
  */
-static int synth_shares(const struct nl_synth_opts *so, double target_gpu_s,
-                        double share[CLS_COUNT], double *jobs, struct nl_err *err)
+static int synth_shares(const struct nl_synth_opts *so, const struct synth_mix *m,
+                        double target_gpu_s, double share[CLS_MAX], double *jobs,
+                        struct nl_err *err)
 {
-    if (so->llm_share >= 0) {
+    if (!m->budget) {
+        for (int c = 0; c < m->ncls; c++)
+            share[c] = m->share[c];
+    } else if (so->llm_share >= 0) {
         share[CLS_LLM] = so->llm_share;
         share[CLS_MEDIUM] = (1 - so->llm_share) * 5.0 / 6.0;
         share[CLS_SMALL] = (1 - so->llm_share) / 6.0;
     } else {
         share[CLS_LLM] = 1.0;
         for (int c = CLS_SMALL; c <= CLS_MEDIUM; c++) {
-            double cap = SYNTH_CLASS_CAP * SYNTH_JOBS_BUDGET * class_mean_gpu_s(c) / target_gpu_s;
+            double cap = SYNTH_CLASS_CAP * SYNTH_JOBS_BUDGET * class_mean_gpu_s(&m->cls[c]) /
+                         target_gpu_s;
             share[c] = fmin(class_share_default[c], cap);
             share[CLS_LLM] -= share[c];
         }
     }
     *jobs = 0;
-    for (int c = 0; c < CLS_COUNT; c++)
-        *jobs += share[c] * target_gpu_s / class_mean_gpu_s(c);
+    for (int c = 0; c < m->ncls; c++)
+        *jobs += share[c] * target_gpu_s / class_mean_gpu_s(&m->cls[c]);
     if (*jobs > NL_TRACE_JOBS_MAX)
         return nl_err_set(
                 err, -EINVAL,
@@ -587,15 +740,17 @@ static int check_synth(const struct nl_synth_opts *so, struct nl_err *err)
         return nl_err_set(err, -EINVAL, "days: %g is not in (0, %g]", so->days, SYNTH_DAYS_MAX);
     if (!(so->load >= 0 && so->load <= LOAD_MAX))
         return nl_err_set(err, -EINVAL, "load: %g is not in [0, %g]", so->load, LOAD_MAX);
+    if (so->llm_era && so->llm_share >= 0)
+        return nl_err_set(err, -EINVAL, "llm_share: the LLM-era mix has fixed shares");
     if (!(so->llm_share <= 1) || isnan(so->llm_share))
         return nl_err_set(err, -EINVAL, "llm_share: %g is not in [0, 1]", so->llm_share);
     return 0;
 }
 
-static uint32_t draw_gpus(struct nl_rng *rng, int c, uint64_t cap)
+static uint32_t draw_gpus(struct nl_rng *rng, const struct jclass *k, uint64_t cap)
 {
-    double g = nl_rng_loguniform(rng, classes[c].gpus_lo, classes[c].gpus_hi);
-    g = round_gpus(c, g, nl_rng_unit(rng) < 0.5);
+    double g = nl_rng_loguniform(rng, k->gpus_lo, k->gpus_hi);
+    g = round_gpus(k, g, nl_rng_unit(rng) < 0.5);
     return (uint32_t)(g > (double)cap ? (double)cap : g);
 }
 
@@ -632,15 +787,17 @@ static int synth_push(struct nl_workload *w, size_t *cap, struct nl_rng *rng, do
  * Poisson process conditioned on n arrivals, and the superposition of the
  * classes' processes is again Poisson.
  */
-static int synth_draw(struct nl_rng *rng, const double share[CLS_COUNT], double target_gpu_s,
-                      double span_us, uint64_t size_cap, struct nl_workload *w, struct nl_err *err)
+static int synth_draw(struct nl_rng *rng, const struct synth_mix *m, const double share[CLS_MAX],
+                      double target_gpu_s, double span_us, uint64_t size_cap,
+                      struct nl_workload *w, struct nl_err *err)
 {
     size_t cap = 0;
-    for (int c = 0; c < CLS_COUNT; c++) {
+    for (int c = 0; c < m->ncls; c++) {
+        const struct jclass *k = &m->cls[c];
         double goal = share[c] * target_gpu_s, acc = 0;
         while (acc < goal) {
-            uint32_t gpus = draw_gpus(rng, c, size_cap);
-            double d = round(nl_rng_loguniform(rng, classes[c].dur_lo_s, classes[c].dur_hi_s));
+            uint32_t gpus = draw_gpus(rng, k, size_cap);
+            double d = round(nl_rng_loguniform(rng, k->dur_lo_s, k->dur_hi_s));
             if (acc + gpus * d > goal)
                 d = fmax(1, ceil((goal - acc) / gpus));
             int rc = synth_push(w, &cap, rng, span_us, gpus, (int64_t)d, (uint32_t)c, err);
@@ -652,47 +809,18 @@ static int synth_draw(struct nl_rng *rng, const double share[CLS_COUNT], double 
     return 0;
 }
 
-/* A job's place in time order; sorting these instead of the 64-byte jobs is 3x faster. */
-struct tkey {
-    int64_t submit_us;
-    uint64_t id;
-};
-
-static int by_time(const void *a, const void *b)
-{
-    const struct tkey *x = a, *y = b;
-    if (x->submit_us != y->submit_us)
-        return x->submit_us < y->submit_us ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* Put w's jobs in (submit_us, draw order) order. */
-static void synth_sort(struct nl_workload *w)
-{
-    struct tkey *k = xcalloc(w->n ? w->n : 1, sizeof(*k));
-    for (size_t i = 0; i < w->n; i++)
-        k[i] = (struct tkey){.submit_us = w->jobs[i].submit_us, .id = w->jobs[i].id};
-    qsort(k, w->n, sizeof(*k), by_time);
-    struct nl_wjob *sorted = xcalloc(w->n ? w->n : 1, sizeof(*sorted));
-    for (size_t i = 0; i < w->n; i++)
-        sorted[i] = w->jobs[k[i].id - 1];
-    free(w->jobs);
-    w->jobs = sorted;
-    free(k);
-}
-
-/* Tenants and constraints: LLM jobs to the anchor tier, the rest by tier share. */
-static void synth_assign(const struct fit *f, struct nl_rng *rng, struct nl_workload *w)
+/* Tenants and constraints: gang jobs to the anchor tier, the rest by tier share. */
+static void synth_assign(const struct fit *f, struct nl_rng *rng, int gang, struct nl_workload *w)
 {
     w->offered_gpu_h = 0;
     for (size_t i = 0; i < w->n; i++) {
         struct nl_wjob *j = &w->jobs[i];
         uint32_t cls = j->spec.tenant, gpus = j->spec.gpus;
         double u_tier = nl_rng_unit(rng), u_tenant = nl_rng_unit(rng);
-        uint32_t tier = cls == CLS_LLM && f->anchor_tier < f->ntiers ? f->anchor_tier
+        uint32_t tier = cls == (uint32_t)gang && f->anchor_tier < f->ntiers ? f->anchor_tier
                                                                      : pick_tier(f, u_tier);
         fill_spec(f, rng, pick_tenant(f, tier, u_tenant), gpus, j->duration_us / US_PER_S,
-                  &j->spec);
+                  (uint64_t)i, &j->spec);
         j->id = i + 1;
         w->offered_gpu_h += (double)gpus * (double)j->duration_us / US_PER_S / 3600.0;
         if (gpus > w->max_gpus)
@@ -716,19 +844,25 @@ int nl_workload_synthetic(const struct nl_synth_opts *sopts, const struct nl_fac
     double load = sopts->load > 0 ? sopts->load : 0.9;
     double span_s = sopts->days * 86400.0;
     double target_gpu_s = load * (double)f.gpus * span_s;
-    double share[CLS_COUNT], jobs;
-    rc = synth_shares(sopts, target_gpu_s, share, &jobs, err);
+    struct synth_mix mix;
+    if (sopts->llm_era)
+        mix_llm(f.largest_site, &mix);
+    else
+        mix_gigafactory(&mix);
+    double share[CLS_MAX], jobs;
+    rc = synth_shares(sopts, &mix, target_gpu_s, share, &jobs, err);
     if (rc != 0)
         goto out;
     struct nl_rng rng;
     nl_rng_seed(&rng, sopts->seed ^ SALT_SYNTH);
-    rc = synth_draw(&rng, share, target_gpu_s, span_s * (double)US_PER_S, f.largest_site, &w, err);
+    rc = synth_draw(&rng, &mix, share, target_gpu_s, span_s * (double)US_PER_S, f.largest_site,
+                    &w, err);
     if (rc != 0)
         goto out;
-    synth_sort(&w);
+    sort_by_time(&w);
     if (opts->max_jobs > 0 && w.n > opts->max_jobs)
         w.n = opts->max_jobs;
-    synth_assign(&f, &rng, &w);
+    synth_assign(&f, &rng, mix.gang, &w);
     *out = w;
     w.jobs = NULL;
 out:

@@ -30,6 +30,7 @@ struct nl_facility;
 struct nl_tenants;
 
 /* Bounds on what a trace may hold; past them the trace is refused with an error. */
+#define NL_WORKLOAD_COPIES_MAX 64u
 #define NL_TRACE_JOBS_MAX  (50u * 1000u * 1000u)
 #define NL_TRACE_BYTES_MAX (4ull << 30)
 
@@ -54,6 +55,12 @@ struct nl_workload_opts {
     double load;         /* 0: own arrival times; else offered fraction of capacity */
     uint64_t seed;       /* for mappings and synthetic draws */
     double limit_factor; /* time limit = duration x factor, rounded up to a minute; 0 -> 1 */
+    /* Time limits as users give them instead (docs/workloads.md "Time limits"): a popular
+     * round value at or above the run time times an over-estimate; limit_factor is ignored. */
+    bool user_limits;
+    /* Trace scaling: replay this many copies of a trace, each shifted in time by its own
+     * offset (wrapping within the trace's span) and with its tenants dealt anew. 0 -> 1. */
+    uint32_t copies;
     size_t max_jobs;     /* 0 = all */
     /* Share of jobs per tier, by tier index of the tenants set; all 0 -> 50/20/30 over the
      * first three tiers (sovereign, anchor, regional). */
@@ -95,6 +102,9 @@ struct nl_synth_opts {
     /* Share of GPU-hours in anchor LLM gang jobs; the rest is 5:1 medium:small, with no
      * cap (too many jobs for NL_TRACE_JOBS_MAX is -EINVAL). <0 -> the capped default. */
     double llm_share;
+    /* The LLM-era mix instead (docs/workloads.md): pre-training gangs of days to weeks,
+     * fine-tuning, evaluation batches, notebooks; llm_share must be < 0. */
+    bool llm_era;
 };
 
 int nl_workload_synthetic(const struct nl_synth_opts *sopts, const struct nl_facility *fac,

@@ -10,8 +10,10 @@
  * with NL_TEST_SEED=<seed>.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -624,6 +626,159 @@ static void test_synthetic_small_facility(void **state)
     env_close(&e);
 }
 
+/* --- issue 13: user time limits, trace copies, the LLM-era mix ------------ */
+
+/* The popular values of workload.c's user-limit model, in seconds. */
+static bool popular_limit(int64_t s)
+{
+    static const int64_t v[] = {300,    600,    900,    1800,   3600,   7200,    10800,
+                                14400,  21600,  28800,  43200,  64800,  86400,   129600,
+                                172800, 259200, 345600, 432000, 604800, 1209600};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        if (v[i] == s)
+            return true;
+    return false;
+}
+
+static void test_user_limits(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, "dev");
+    struct buf b = {0};
+    gen_trace(&b, 4000, test_seed(), 5);
+    struct nl_workload_opts o = {.seed = test_seed(), .user_limits = true};
+    struct nl_workload w;
+    assert_int_equal(parse(&e, b.s, &o, &w, NULL), 0);
+    size_t popular = 0, at_max = 0;
+    double over = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        int64_t lim_s = w.jobs[i].spec.time_limit_us / SEC;
+        int64_t dur_s = w.jobs[i].duration_us / SEC;
+        assert_true(lim_s >= dur_s); /* a user limit never cuts the job */
+        popular += popular_limit(lim_s);
+        at_max += lim_s == 1209600;
+        over += (double)lim_s / (double)(dur_s > 0 ? dur_s : 1);
+    }
+    printf("user limits: %zu jobs, %.1f%% at a popular value, %.1f%% at the max\n", w.n,
+           100.0 * (double)popular / (double)w.n, 100.0 * (double)at_max / (double)w.n);
+    /* Modal: at least 90% at the 20 popular values (only runs past 14 days are not). */
+    assert_true((double)popular / (double)w.n >= 0.9);
+    assert_true((double)at_max / (double)w.n > 0.07 && (double)at_max / (double)w.n < 0.3);
+    assert_true(over / (double)w.n > 2); /* most jobs ask for several times their run */
+    nl_workload_release(&w);
+
+    /* The draws hash the job, not the shared rng: everything else is as with exact limits. */
+    struct nl_workload x;
+    struct nl_workload_opts ox = {.seed = test_seed()};
+    assert_int_equal(parse(&e, b.s, &o, &w, NULL), 0);
+    assert_int_equal(parse(&e, b.s, &ox, &x, NULL), 0);
+    assert_int_equal(w.n, x.n);
+    for (size_t i = 0; i < w.n; i++) {
+        assert_int_equal(w.jobs[i].submit_us, x.jobs[i].submit_us);
+        assert_int_equal(w.jobs[i].spec.tenant, x.jobs[i].spec.tenant);
+        assert_int_equal(w.jobs[i].spec.sensitive, x.jobs[i].spec.sensitive);
+    }
+    nl_workload_release(&w);
+    nl_workload_release(&x);
+    free(b.s);
+    env_close(&e);
+}
+
+static void test_trace_copies(void **state)
+{
+    (void)state;
+    struct env e;
+    env_open(&e, "narvik");
+    struct buf b = {0};
+    gen_trace(&b, 500, test_seed(), 8);
+    struct nl_workload one, three;
+    struct nl_workload_opts o = {.seed = test_seed()};
+    assert_int_equal(parse(&e, b.s, &o, &one, NULL), 0);
+    o.copies = 3;
+    assert_int_equal(parse(&e, b.s, &o, &three, NULL), 0);
+    assert_int_equal(three.n, 3 * one.n);
+    assert_true(fabs(three.offered_gpu_h - 3 * one.offered_gpu_h) < 1e-6 * three.offered_gpu_h);
+    /* In time order, ids 1..n, arrivals within the one copy's span. */
+    int64_t span = one.jobs[one.n - 1].submit_us;
+    for (size_t i = 0; i < three.n; i++) {
+        assert_int_equal(three.jobs[i].id, i + 1);
+        assert_true(three.jobs[i].submit_us >= 0 && three.jobs[i].submit_us <= span);
+        if (i > 0)
+            assert_true(three.jobs[i].submit_us >= three.jobs[i - 1].submit_us);
+    }
+    /* Copies are remapped: some trace tenant lands on another tenant in a copy. */
+    size_t moved = 0;
+    for (size_t i = 0; i < three.n; i++)
+        for (size_t k = 0; k < one.n; k++)
+            if (one.jobs[k].duration_us == three.jobs[i].duration_us &&
+                one.jobs[k].spec.gpus == three.jobs[i].spec.gpus &&
+                one.jobs[k].spec.tenant != three.jobs[i].spec.tenant) {
+                moved++;
+                break;
+            }
+    assert_true(moved > 0);
+    /* With a load, three copies compress no more than one copy would need to: the load holds. */
+    o.load = 0.5;
+    struct nl_workload l3;
+    assert_int_equal(parse(&e, b.s, &o, &l3, NULL), 0);
+    assert_true(l3.time_scale > 0);
+    nl_workload_release(&l3);
+    struct nl_err err;
+    o.copies = NL_WORKLOAD_COPIES_MAX + 1;
+    assert_int_equal(parse(&e, b.s, &o, &l3, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "copies: "));
+    nl_workload_release(&one);
+    nl_workload_release(&three);
+    free(b.s);
+    env_close(&e);
+}
+
+static void test_synthetic_llm_era(void **state)
+{
+    (void)state;
+    struct env e;
+    /* A 1,024-GPU cluster: gangs of 128-512 GPUs, a few of them hold most GPU-hours. */
+    struct nl_facility_spec spec;
+    assert_int_equal(nl_facility_spec_cluster(128, 8, 4, &spec, NULL), 0);
+    e.fac = nl_facility_create(&spec, NULL);
+    assert_non_null(e.fac);
+    e.ten = nl_tenants_default(nl_facility_gpus(e.fac));
+    struct nl_synth_opts so = {.days = 14, .load = 0.9, .seed = test_seed(), .llm_share = -1,
+                               .llm_era = true};
+    struct nl_workload_opts o = {.seed = test_seed()};
+    struct nl_workload w;
+    assert_int_equal(nl_workload_synthetic(&so, e.fac, e.ten, &o, &w, NULL), 0);
+    /* Pre-training gangs (128-512) go to the anchor tier; fine-tuning stops at 256 GPUs. */
+    double anchor_h = 0;
+    size_t gangs = 0, small = 0;
+    for (size_t i = 0; i < w.n; i++) {
+        uint32_t g = w.jobs[i].spec.gpus;
+        assert_true(g <= 512);
+        if (g > 256) {
+            gangs++;
+            assert_int_equal(tier_of(&e, &w.jobs[i]), TIER_ANC);
+        }
+        if (tier_of(&e, &w.jobs[i]) == TIER_ANC)
+            anchor_h += (double)g * (double)w.jobs[i].duration_us / SEC / 3600;
+        small += g <= 8;
+    }
+    printf("llm-era on 1,024 GPUs: %zu jobs, %zu gangs over 256 GPUs, anchor tier %.0f%% of "
+           "GPU-h, %zu of <= 8 GPUs\n",
+           w.n, gangs, 100 * anchor_h / w.offered_gpu_h, small);
+    assert_true(gangs >= 1 && gangs * 20 < w.n);
+    assert_true(anchor_h / w.offered_gpu_h > 0.55); /* all pre-training, some of the rest */
+    assert_true((double)small / (double)w.n > 0.5); /* evaluation and notebooks are most jobs */
+    double want_h = 0.9 * 1024 * 14 * 24;
+    assert_true(w.offered_gpu_h > want_h * 0.99 && w.offered_gpu_h < want_h * 1.01);
+    nl_workload_release(&w);
+    struct nl_err err;
+    so.llm_share = 0.5;
+    assert_int_equal(nl_workload_synthetic(&so, e.fac, e.ten, &o, &w, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "llm_share: "));
+    env_close(&e);
+}
+
 /* --- the shared traces ---------------------------------------------------- */
 
 struct real_trace {
@@ -695,6 +850,9 @@ int main(void)
             cmocka_unit_test(test_tier_rules),
             cmocka_unit_test(test_synthetic_gw10_year),
             cmocka_unit_test(test_synthetic_small_facility),
+            cmocka_unit_test(test_user_limits),
+            cmocka_unit_test(test_trace_copies),
+            cmocka_unit_test(test_synthetic_llm_era),
             cmocka_unit_test(test_real_traces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
