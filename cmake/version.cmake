@@ -5,6 +5,9 @@
 # version target), it rewrites OUT only when the text changes, so an
 # unchanged tree recompiles nothing. Without git (a tarball), the version alone.
 set(desc "")
+if(NOT VERSION)
+  set(VERSION "unversioned") # a project without a version (the fuzz build)
+endif()
 find_program(NL_GIT git)
 if(NL_GIT AND EXISTS "${SRC}/.git")
   execute_process(COMMAND "${NL_GIT}" -C "${SRC}" describe --always --dirty --tags
