@@ -33,29 +33,47 @@ struct sbatch_opt {
     char short_name;  /* sbatch's letter, or 0 */
     const char *ours; /* nordlys submit's option */
     bool takes_value;
+    bool gres; /* the value is a --gres list: only "gpu[:N]" is read (gres_gpus) */
 };
 
 static const struct sbatch_opt sbatch_opts[] = {
-        {"job-name", 'J', "name", true},
-        {"nodes", 'N', "nodes", true},
-        {"gpus", 'G', "gpus", true},
-        {"gpus-per-node", 0, "gpus-per-node", true},
-        {"ntasks-per-node", 0, "tasks-per-node", true},
-        {"time", 't', "time", true},
-        {"output", 'o', "output", true},
-        {"error", 'e', "error", true},
-        {"input", 'i', "input", true},
-        {"array", 'a', "array", true},
-        {"dependency", 'd', "dependency", true},
-        {"chdir", 'D', "cwd", true},
-        {"account", 'A', "tenant", true},
-        {"export", 0, "export", true},
-        {"signal", 0, "signal", true},
-        {"hold", 'H', "hold", false},
-        {"no-requeue", 0, "no-requeue", false},
+        {"job-name", 'J', "name", true, false},
+        {"nodes", 'N', "nodes", true, false},
+        {"gpus", 'G', "gpus", true, false},
+        {"gpus-per-node", 0, "gpus-per-node", true, false},
+        {"gres", 0, "gpus-per-node", true, true},
+        {"ntasks-per-node", 0, "tasks-per-node", true, false},
+        {"time", 't', "time", true, false},
+        {"output", 'o', "output", true, false},
+        {"error", 'e', "error", true, false},
+        {"input", 'i', "input", true, false},
+        {"array", 'a', "array", true, false},
+        {"dependency", 'd', "dependency", true, false},
+        {"chdir", 'D', "cwd", true, false},
+        {"account", 'A', "tenant", true, false},
+        {"export", 0, "export", true, false},
+        {"signal", 0, "signal", true, false},
+        {"hold", 'H', "hold", false, false},
+        {"no-requeue", 0, "no-requeue", false, false},
 };
 
 #define NSBATCH (sizeof(sbatch_opts) / sizeof(sbatch_opts[0]))
+
+/*
+ * --gres=gpu:N (N GPUs on each node) as --gpus-per-node N; "gpu" alone is
+ * one. A GPU type (gpu:a100:4) or another resource is refused, not
+ * dropped: nordlys's GPUs are all alike and it schedules nothing else.
+ * Returns the count's text in val (a pointer into it), or NULL.
+ */
+static const char *gres_gpus(const char *val)
+{
+    if (strcmp(val, "gpu") == 0)
+        return "1";
+    if (strncmp(val, "gpu:", 4) != 0 || val[4] == '\0' ||
+        strspn(val + 4, "0123456789") != strlen(val + 4))
+        return NULL;
+    return val + 4;
+}
 
 /* The words of one directive line, each a NUL-terminated copy (owned). */
 struct words {
@@ -184,6 +202,16 @@ static int read_option(struct cli_script *sc, const struct cli_spec *spec, bool 
         val = ws->w[++*i];
     } else if (!takes_value && val != NULL) {
         return nl_err_set(err, -EINVAL, "%s: takes no value", written);
+    }
+    const struct sbatch_opt *so = sbatch ? sbatch_find(name, len, short_name) : NULL;
+    if (so != NULL && so->gres) {
+        const char *n = gres_gpus(val);
+        if (n == NULL)
+            return nl_err_set(err, -EINVAL,
+                              "%s: '%s' is not supported: only gpu:N (no GPU types, no other "
+                              "resources)",
+                              written, val);
+        val = n;
     }
     if (o == NULL)
         return nl_err_set(err, -EINVAL, "%s (nordlys submit --%s) is not supported by this nordlys",

@@ -12,8 +12,9 @@
  *
  * Each directive names an option of `nordlys submit` (an #SBATCH option
  * through the table in script.c: --job-name is --name, --chdir --cwd,
- * --account --tenant, ...), found in the command's option table, so the
- * values go through the very parsers the command line uses. An option the
+ * --account --tenant, --gres=gpu:N --gpus-per-node N, ...), found in the
+ * command's option table, so the values go through the very parsers the
+ * command line uses. An option the
  * table does not have is an error naming FILE:LINE, never skipped: a
  * directive that silently does nothing is a job that runs wrong.
  *

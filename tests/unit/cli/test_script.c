@@ -29,7 +29,7 @@
 static const struct cli_opt test_opts[] = {
         {"gpus", "N", ""},  {"name", "X", ""},      {"time", "LIMIT", ""},
         {"cwd", "DIR", ""}, {"tenant", "T", ""},    {"no-requeue", NULL, ""},
-        {"env", "K=V", ""}, {"export", "SPEC", ""},
+        {"env", "K=V", ""}, {"export", "SPEC", ""}, {"gpus-per-node", "G", ""},
 };
 static const struct cli_spec test_spec = {
         .name = "submit",
@@ -99,6 +99,13 @@ static void test_cli_script_parse_sbatch_and_nordlys_forms(void **state)
     expect_dir(sc, 0, 2, "time", "5");
     cli_script_destroy(sc);
 
+    /* --gres=gpu:N is --gpus-per-node N. */
+    sc = parse_ok("#!/bin/sh\n#SBATCH --gres=gpu:4\n#SBATCH --gres gpu\n");
+    assert_int_equal(sc->ndirs, 2);
+    expect_dir(sc, 0, 2, "gpus-per-node", "4");
+    expect_dir(sc, 1, 3, "gpus-per-node", "1");
+    cli_script_destroy(sc);
+
     sc = parse_ok("#!/bin/sh");
     assert_string_equal(sc->interp, "/bin/sh");
     assert_null(sc->interp_arg);
@@ -124,6 +131,9 @@ static void test_cli_script_parse_errors_name_the_line(void **state)
             {"#!/bin/sh\n#NORDLYS --gpu 2\n", "job.sh:2: #NORDLYS --gpu: unknown option of nordlys "
                                               "submit"},
             {"#!/bin/sh\n#SBATCH --time\n", "job.sh:2: #SBATCH --time: missing value"},
+            {"#!/bin/sh\n#SBATCH --gres=gpu:a100:4\n",
+             "job.sh:2: #SBATCH --gres: 'gpu:a100:4' is not supported: only gpu:N (no GPU types, "
+             "no other resources)"},
             {"#!/bin/sh\n#NORDLYS --no-requeue=yes\n",
              "job.sh:2: #NORDLYS --no-requeue: takes no value"},
             {"#!/bin/sh\n#SBATCH gpus=4\n",
