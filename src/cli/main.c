@@ -29,24 +29,31 @@ struct cli_cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *help;
-    /* The word after the name that reaches the option table ("token create"), or NULL. */
-    const char *sub;
 };
 
 static const struct cli_cmd cli_cmds[] = {
-        {"submit", cmd_submit, "submit a job or a batch script: nordlys submit [OPTIONS] -- CMD",
-         NULL},
-        {"queue", cmd_queue, "list pending and running jobs", NULL},
-        {"show", cmd_show, "show one job, and why it waits if it is pending", NULL},
-        {"cancel", cmd_cancel, "cancel jobs", NULL},
-        {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats", NULL},
-        {"facility", cmd_facility, "GPUs, jobs and power against the budget", NULL},
-        {"tenants", cmd_tenants, "tenants, quotas and current use", NULL},
-        {"usage", cmd_usage, "accounting per tenant: GPU-hours and energy", NULL},
-        {"token", cmd_token, "mint a token (admin): nordlys token create --user U --role R ...",
-         "create"},
-        {"audit", cmd_audit, "check the audit log's chain (verify) or export its records", NULL},
-        {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility", NULL},
+    {"submit", cmd_submit, "submit a job: nordlys submit [OPTIONS] -- CMD ARGS..."},
+    {"queue", cmd_queue, "list pending and running jobs"},
+    {"show", cmd_show, "show one job, and why it waits if it is pending"},
+    {"cancel", cmd_cancel, "cancel jobs"},
+    {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats"},
+    {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
+    {"tenants", cmd_tenants, "tenants, quotas and current use"},
+    {"usage", cmd_usage, "accounting per tenant: GPU-hours and energy"},
+    {"token", cmd_token, "mint a token (admin): nordlys token create --user U --role R ..."},
+    {"audit", cmd_audit, "check the audit log's chain (verify) or export its records"},
+    {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility"},
+};
+
+/*
+ * Commands whose options belong to a subcommand ("token create"): the word
+ * describe() puts after the name to reach the option table.
+ */
+static const struct {
+    const char *name;
+    const char *sub;
+} cli_subs[] = {
+        {"token", "create"},
 };
 
 #define NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
@@ -79,10 +86,14 @@ static void got_spec(const struct cli_spec *spec, void *ctx)
 static void describe(const struct cli_cmd *c, struct cli_manual_cmd *m)
 {
     const struct cli_spec *spec = NULL;
+    const char *sub = NULL;
+    for (size_t i = 0; i < sizeof(cli_subs) / sizeof(cli_subs[0]); i++)
+        if (strcmp(cli_subs[i].name, c->name) == 0)
+            sub = cli_subs[i].sub;
     char *argv[4] = {(char *)c->name, NULL, NULL, NULL};
     int argc = 1;
-    if (c->sub != NULL)
-        argv[argc++] = (char *)c->sub;
+    if (sub != NULL)
+        argv[argc++] = (char *)sub;
     argv[argc++] = (char *)"--help";
 
     fflush(stdout);
@@ -99,7 +110,7 @@ static void describe(const struct cli_cmd *c, struct cli_manual_cmd *m)
         close(saved);
     }
 
-    *m = (struct cli_manual_cmd){.name = c->name, .sub = c->sub, .oneline = c->help, .spec = spec};
+    *m = (struct cli_manual_cmd){.name = c->name, .sub = sub, .oneline = c->help, .spec = spec};
     if (spec == NULL && tmp != NULL) {
         long n = ftell(tmp);
         char *text = xcalloc((size_t)(n > 0 ? n : 0) + 1, 1);
