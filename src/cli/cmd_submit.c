@@ -406,9 +406,17 @@ int cmd_submit(int argc, char **argv)
     s.ncommand = args.npos;
     if ((rc = prepare(&s)) != NL_CLI_OK)
         goto out;
-    /* Like sbatch, a job starts where it was submitted unless told otherwise. */
-    if (s.cwd == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
-        s.cwd = cwd;
+    /*
+     * Like sbatch, a job starts where it was submitted unless told otherwise,
+     * and a relative --cwd (#SBATCH --chdir=run1) is taken from there too.
+     */
+    if ((s.cwd == NULL || s.cwd[0] != '/') && getcwd(cwd, sizeof(cwd)) != NULL) {
+        size_t n = strlen(cwd);
+        if (s.cwd == NULL)
+            s.cwd = cwd;
+        else if (n + 1 + strlen(s.cwd) < sizeof(cwd)) /* else the controller names it */
+            s.cwd = strcat(strcat(cwd, n > 1 ? "/" : ""), s.cwd);
+    }
     if (s.idem_key == NULL) {
         struct nl_err err = {0};
         if (cli_idem_key_new(key, &err) < 0) {

@@ -83,6 +83,13 @@ nl_cli show "$J"
 printf '%s\n' "$NL_OUT" | grep -Eq '^  command +batch script envdump.sh \([0-9]+ bytes, /bin/bash\) a1 b 2$' ||
     nl_fail "show's command line: $NL_OUT"
 
+# ---- a relative --chdir is taken from where submit runs, as sbatch does ----
+printf '#!/bin/sh\n#SBATCH --chdir=rel\npwd\n' >rel.sh
+mkdir -p rel
+nl_cli submit --parsable rel.sh
+expect_rc 0 "submit rel.sh"
+[ "$(jshow "$NL_OUT" .job.cwd)" = "$NL_TMP/sub/rel" ] || nl_fail "relative --chdir: $(jshow "$NL_OUT" .job.cwd)"
+
 # ---- the command line wins over a directive ----
 nl_cli submit --parsable --time 2-00 --name other --export NONE envdump.sh
 expect_rc 0 "submit with overrides"
