@@ -215,6 +215,19 @@ void cli_manual_bash(FILE *out, const struct cli_manual_cmd *cmds, size_t n,
         }
         fputs("\" ;;\n", out);
     }
+    /* The meta commands: `help` takes a command's name, `completion` a shell. */
+    fputs("    help)\n"
+          "        opts=\"--man --man-dir\"\n"
+          "        case $cur in -*) ;; *)\n"
+          "            COMPREPLY=($(compgen -W \"",
+          out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i > 0 ? " " : "", cmds[i].name);
+    fputs("\" -- \"$cur\"))\n"
+          "            return ;;\n"
+          "        esac ;;\n"
+          "    completion) COMPREPLY=($(compgen -W \"bash\" -- \"$cur\")); return ;;\n",
+          out);
     fputs("    esac\n"
           "    case $cur in\n"
           "    -*) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"

@@ -51,6 +51,8 @@ got=$(bash -c '. "$1"; COMP_WORDS=(nordlys submit --exp); COMP_CWORD=2; _nordlys
 [ "$got" = "--export" ] || fail "completing 'nordlys submit --exp' gave '$got'"
 got=$(bash -c '. "$1"; COMP_WORDS=(nordlys que); COMP_CWORD=1; _nordlys; echo "${COMPREPLY[*]}"' sh "$COMP")
 [ "$got" = "queue" ] || fail "completing 'nordlys que' gave '$got'"
+got=$(bash -c '. "$1"; COMP_WORDS=(nordlys help --man sub); COMP_CWORD=3; _nordlys; echo "${COMPREPLY[*]}"' sh "$COMP")
+[ "$got" = "submit" ] || fail "completing 'nordlys help --man sub' gave '$got'"
 
 # --version everywhere: the name, then the CMake project version.
 for b in "$CLI:nordlys" "$NORDLYSD:nordlysd" "$NORDLYS_AGENT:nordlys-agent"; do
