@@ -50,15 +50,19 @@ int nl_policy_parse(const char *name, enum nl_policy *out, struct nl_err *err);
  * fields; the ordering formula is documented in docs/architecture.md:
  *
  *   priority = w_tier * tier_f + w_fair * fair_f + w_age * age_f + w_size * size_f
+ *              + w_limit * limit_f
  *
  *   tier_f = 1 - rank / ntiers                     (in (0, 1])
  *   fair_f = 2 ^ -(usage_share / weight_share)     (Slurm's classic factor)
  *   age_f  = (now - submit) / age_ref              (not capped)
  *   size_f = log2(gpus) / log2(facility GPUs)      (in [0, 1])
+ *   limit_f = 1 - log2(limit s) / log2(one year s)  (in [0, 1]: shorter first)
  */
 struct nl_sched_config {
     enum nl_policy policy;
     double w_tier, w_fair, w_age, w_size;
+    /* Shorter time limits first: + w_limit * (1 - log(limit) / log(one year)); 0 = off. */
+    double w_limit;
     int64_t age_ref_us;        /* age that earns age_f = 1 */
     int64_t fair_halflife_us;  /* half-life of the decayed usage behind fair_f */
     uint32_t reservations;     /* blocked jobs per site that get a backfill reservation */
@@ -96,6 +100,9 @@ struct nl_sched_config {
      */
     uint32_t shaped_max;
     bool preempt;              /* reclaim guaranteed quota by preempting borrowed work */
+    /* Reclaim passes over a victim holding more than this many times the GPUs still
+     * needed (0: any victim); a gang is not torn down to free a few GPUs. */
+    double reclaim_ratio;
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
 };
@@ -258,6 +265,26 @@ int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end
  * (returns 1). -ENOENT if no such live job.
  */
 int nl_sched_cancel(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_job_info *ended,
+                    struct nl_err *err);
+
+/*
+ * Requeue a RUNNING or PREEMPTING job (`nordlys requeue`): it becomes
+ * PREEMPTING (its GPUs expected back after its grace; no preemption is
+ * counted), the caller kills its processes, and at its exit it goes back
+ * to PENDING whatever spec.requeue says. Returns 0, -ENOENT (no live job),
+ * -EALREADY (PENDING), -EBUSY (being cancelled); on error nothing changes.
+ */
+int nl_sched_requeue(struct nl_sched *s, uint64_t id, int64_t now_us, struct nl_err *err);
+
+/*
+ * Change a live job's spec (`nordlys update`): a PENDING job takes any
+ * spec that passes nl_sched_validate with the same tenant, residency,
+ * sensitive and preemptible (its place in the order is recomputed from
+ * its submit time); a RUNNING job only a lower time limit. Returns 0,
+ * -EINVAL (the field named), -EBUSY naming the field its state does not
+ * allow, -ENOENT; on error nothing changes.
+ */
+int nl_sched_update(struct nl_sched *s, uint64_t id, const struct nl_job_spec *spec,
                     struct nl_err *err);
 
 /* How a running job's processes ended, as reported by its agent or the simulator. */

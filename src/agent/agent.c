@@ -557,6 +557,7 @@ static void apply_work(struct agent *a, const struct proto_work *w)
     for (size_t i = 0; i < w->nlaunch; i++)
         jobs_launch(a->jobs, &w->launch[i], node_index(a, w->launch[i].node));
     jobs_kill(a->jobs, w->kill, w->nkill);
+    jobs_control(a->jobs, w->signal, w->nsignal, w->limit, w->nlimit);
     if (w->nlaunch == 0 && w->nkill == 0)
         return;
     double ms = (double)(nl_clock_monotonic_us() - t0) / 1e3;
@@ -654,6 +655,12 @@ static void send_sync(struct agent *a)
     if (!full)
         jobs_running_sent(a->jobs, nr_sent);
     jobs_exits_sent(a->jobs, a->seq, ne_sent);
+    /* Output last: the lists above never wait for it (outship.h bounds what it adds). */
+    if (b.len + NL_PROTO_OUTPUT_BODY_ROOM <= NL_PROTO_BODY_MAX) {
+        const struct proto_output *out;
+        size_t no = jobs_output(a->jobs, a->seq, &out);
+        proto_append_output(&b, out, no);
+    }
     if (nr_sent < nr || ne_sent < ne)
         log_debug(NL_LOGC_AGENT,
                   "sync %" PRIu64 ": %zu of %zu running and %zu of %zu exits fit; "

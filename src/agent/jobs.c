@@ -59,6 +59,7 @@
 #include "ident.h"
 #include "launch.h"
 #include "nordlys/err.h"
+#include "outship.h"
 #include "procs.h"
 #include "runrec.h"
 #include "scratch.h"
@@ -73,7 +74,8 @@ enum deadline_kind {
     DL_NONE,
     DL_NOOP_END,
     DL_TIME_LIMIT,
-    DL_KILL
+    DL_KILL,
+    DL_WARN /* --signal SIG@SECONDS: SIG is due; the time limit follows */
 };
 
 /*
@@ -86,6 +88,18 @@ struct pending {
     struct ident id;
     int64_t memory_max, pids_max;
     double time_limit_s;
+};
+
+/* Output shipping and timing of a run (issue 12; outship.h, jobs_control). */
+struct job_ctl {
+    bool ship;               /* rank 0: its output goes to the controller */
+    bool shipping;           /* its keeper was forked with readers: counted in nship */
+    struct outship out, err; /* its two streams */
+    int warn_signal;         /* --signal: sent warn_before_us before the limit; 0 none */
+    int64_t warn_before_us;
+    int64_t started_us;  /* monotonic: its keeper was forked (limits count from it) */
+    int64_t limit_at_us; /* monotonic time of its time limit, 0 none */
+    int64_t noop_end_us; /* a no-op's natural end (monotonic) */
 };
 
 struct job {
@@ -121,6 +135,7 @@ struct job {
     char *reason;
     uint64_t sent_seq; /* the last sync that carried this exit */
     struct proto_exit exit;
+    struct job_ctl ctl;
 };
 
 struct deadline {
@@ -149,6 +164,11 @@ struct agent_jobs {
     size_t nreal;         /* live real runs (output limit checks) */
     bool root;            /* the agent runs as root: jobs run as their users */
     struct ident self;    /* the agent's own account */
+    size_t nship;         /* entries shipping output (ctl.ship), live or waiting for their ack */
+    struct proto_output *ship_list; /* the last jobs_output list, and its bytes */
+    size_t cap_ship_list;
+    uint8_t *ship_buf;
+    size_t ship_next;     /* the slot the next jobs_output starts at (round robin) */
     bool warned_no_user;  /* a launch without "user" was logged */
     int64_t out_check_us; /* next output-size check, 0 when none is due */
     /*
@@ -401,6 +421,8 @@ void jobs_destroy(struct agent_jobs *t)
     free(t->exit_out);
     free(t->fresh);
     free(t->queue);
+    free(t->ship_list);
+    free(t->ship_buf);
     if (t->evfd >= 0)
         close(t->evfd);
     if (t->tfd >= 0)
@@ -436,7 +458,7 @@ static struct job *job_add(struct agent_jobs *t, int64_t id, uint32_t node_idx, 
     j->run = run;
     j->node = xstrdup(node);
     j->proc.pid = -1;
-    j->proc.fd = j->proc.out_fd = j->proc.err_fd = -1;
+    j->proc.fd = j->proc.out_fd = j->proc.err_fd = j->proc.out_rfd = j->proc.err_rfd = -1;
     j->start_time = realtime_s();
     j->state = JOB_RUNNING;
     job_index(&t->bytag, j->tag, j);
@@ -546,6 +568,8 @@ static void start_noop(struct agent_jobs *t, struct job *j, const struct proto_l
 {
     j->noop = true;
     int64_t now = nl_clock_monotonic_us();
+    j->ctl.started_us = now;
+    j->ctl.noop_end_us = now + (int64_t)(secs * 1e6);
     if (l->time_limit_s > 0 && l->time_limit_s < secs)
         set_deadline(t, j, DL_TIME_LIMIT, now + seconds_us(l->time_limit_s));
     else
@@ -738,7 +762,24 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     p->pids_max = l->pids_max;
     p->time_limit_s = l->time_limit_s;
     j->pend = p;
+    j->ctl.ship = l->ship_output;
+    j->ctl.warn_signal = l->warn_signal;
+    j->ctl.warn_before_us = l->warn_before_s * 1000000;
     return true;
+}
+
+/*
+ * Arm j's time limit (ctl.limit_at_us), or first its warning signal when
+ * it asked for one (--signal SIG@SECONDS): SIG that long before the limit,
+ * at once when the limit is nearer than that.
+ */
+static void arm_limit(struct agent_jobs *t, struct job *j)
+{
+    int64_t warn_at = j->ctl.limit_at_us - j->ctl.warn_before_us, now = nl_clock_monotonic_us();
+    if (j->ctl.warn_signal > 0)
+        set_deadline(t, j, DL_WARN, warn_at > now ? warn_at : now);
+    else
+        set_deadline(t, j, DL_TIME_LIMIT, j->ctl.limit_at_us);
 }
 
 /*
@@ -784,7 +825,8 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
                                .stdout_path = p->out,
                                .stderr_path = p->err,
                                .cgroup_procs_fd = procs_fd,
-                               .cgroup_dir = cg_dir[0] ? cg_dir : NULL};
+                               .cgroup_dir = cg_dir[0] ? cg_dir : NULL,
+                               .read_output = j->ctl.ship};
     struct nl_err err = {0};
     int rc = launch_spawn(&spec, &j->proc, &err);
     double time_limit_s = p->time_limit_s;
@@ -813,8 +855,17 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
             close(j->proc.err_fd);
         j->proc.out_fd = j->proc.err_fd = -1;
     }
-    if (time_limit_s > 0)
-        set_deadline(t, j, DL_TIME_LIMIT, nl_clock_monotonic_us() + seconds_us(time_limit_s));
+    j->ctl.started_us = nl_clock_monotonic_us();
+    if (j->ctl.ship) {
+        outship_init(&j->ctl.out, j->proc.out_base);
+        outship_init(&j->ctl.err, j->proc.err_base);
+        j->ctl.shipping = true;
+        t->nship++;
+    }
+    if (time_limit_s > 0) {
+        j->ctl.limit_at_us = j->ctl.started_us + seconds_us(time_limit_s);
+        arm_limit(t, j);
+    }
 }
 
 /* The keeper's STARTED arrived: the job exists (or its exec failed, and EXITED follows). */
@@ -1052,6 +1103,15 @@ static void on_deadline(struct agent_jobs *t, struct job *j)
                  j->node);
         start_kill(t, j, j->grace_s, "time limit");
         break;
+    case DL_WARN:
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: signal %d, %" PRId64
+                 " s before its time limit",
+                 j->id, j->run, j->node, j->ctl.warn_signal, j->ctl.warn_before_us / 1000000);
+        if (j->state == JOB_RUNNING)
+            signal_job(t, j, j->ctl.warn_signal);
+        j->ctl.warn_signal = 0; /* once */
+        set_deadline(t, j, DL_TIME_LIMIT, j->ctl.limit_at_us);
+        break;
     case DL_KILL:
         log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: grace over, SIGKILL", j->id, j->run,
                  j->node);
@@ -1256,18 +1316,25 @@ size_t jobs_exits(struct agent_jobs *t, uint64_t seq, const struct proto_exit **
         t->cap_exit = xgrow(t->cap_exit, t->nexited);
         t->exit_out = xreallocarray(t->exit_out, t->cap_exit, sizeof(*t->exit_out));
     }
+    size_t n = 0;
     for (size_t i = 0; i < t->nexited; i++) {
-        t->exited[i]->sent_seq = seq;
-        t->exit_out[i] = t->exited[i]->exit;
+        struct job *j = t->exited[i];
+        /* Its last bytes go first: a job that has ended has all its output at the controller. */
+        if (j->ctl.shipping && (outship_pending(&j->ctl.out, j->proc.out_rfd) ||
+                                outship_pending(&j->ctl.err, j->proc.err_rfd)))
+            continue;
+        j->sent_seq = seq;
+        t->exit_out[n++] = j->exit;
     }
     *out = t->exit_out;
-    return t->nexited;
+    return n;
 }
 
 void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n)
 {
-    for (size_t i = n; i < t->nexited; i++)
-        if (t->exited[i]->sent_seq == seq)
+    size_t listed = 0;
+    for (size_t i = 0; i < t->nexited; i++)
+        if (t->exited[i]->sent_seq == seq && listed++ >= n)
             t->exited[i]->sent_seq = 0; /* syncs count from 1 */
 }
 
@@ -1287,6 +1354,13 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
                 (t->nfresh - t->fresh_sent) * sizeof(*t->fresh));
     t->nfresh -= t->fresh_sent;
     t->fresh_sent = 0;
+    for (size_t i = 0; t->nship > 0 && i < t->bytag.cap; i++) {
+        struct job *j = job_in_slot(&t->bytag, i);
+        if (j != NULL && j->ctl.shipping) {
+            outship_ack(&j->ctl.out, seq);
+            outship_ack(&j->ctl.err, seq);
+        }
+    }
     size_t keep = 0;
     for (size_t i = 0; i < t->nexited; i++) {
         struct job *j = t->exited[i];
@@ -1296,10 +1370,116 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
             job_unkey(t, j);
             if (j->rec_name[0] != '\0')
                 runrec_remove(t->conf.runs_dir, j->rec_name);
+            if (j->ctl.shipping)
+                t->nship--;
             job_free(j);
         } else {
             t->exited[keep++] = j;
         }
     }
     t->nexited = keep;
+}
+
+/* ---- controls and output (issue 12) ------------------------------------ */
+
+/* A signal to every live real process of c's run of its job, on every node. */
+static void control_signal(struct agent_jobs *t, const struct proto_control *c)
+{
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j == NULL || j->id != c->job || j->run != c->run || j->state != JOB_RUNNING ||
+            j->noop || j->pend != NULL)
+            continue;
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: signal %d", j->id, j->run, j->node,
+                 c->signal);
+        signal_job(t, j, c->signal);
+    }
+}
+
+/* A new time limit for c's run, counted from its start; a limit already past fires now. */
+static void control_limit(struct agent_jobs *t, const struct proto_control *c)
+{
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j == NULL || j->id != c->job || j->run != c->run || j->state != JOB_RUNNING ||
+            j->pend != NULL)
+            continue;
+        j->ctl.limit_at_us = j->ctl.started_us + seconds_us(c->time_limit_s);
+        log_info("job=%" PRId64 " run=%" PRIu32 " node=%s: time limit now %g s", j->id, j->run,
+                 j->node, c->time_limit_s);
+        if (!j->noop)
+            arm_limit(t, j);
+        else if (j->ctl.limit_at_us < j->ctl.noop_end_us)
+            set_deadline(t, j, DL_TIME_LIMIT, j->ctl.limit_at_us);
+    }
+}
+
+void jobs_control(struct agent_jobs *t, const struct proto_control *signals, size_t nsignals,
+                  const struct proto_control *limits, size_t nlimits)
+{
+    for (size_t i = 0; i < nlimits; i++)
+        control_limit(t, &limits[i]);
+    for (size_t i = 0; i < nsignals; i++)
+        control_signal(t, &signals[i]);
+    if (nlimits > 0 || nsignals > 0)
+        rearm(t);
+}
+
+/* Append entries for one stream of j: one chunk while it runs, as many as fit once it ended. */
+static size_t ship_stream(struct agent_jobs *t, struct job *j, int stream, uint64_t seq, size_t *n,
+                          size_t used)
+{
+    struct outship *os = stream ? &j->ctl.err : &j->ctl.out;
+    int fd = stream ? j->proc.err_rfd : j->proc.out_rfd;
+    size_t taken = 0;
+    while (fd >= 0 && used + taken < NL_PROTO_OUTPUT_SYNC_MAX && *n < NL_PROTO_OUTPUT_ENTRIES_MAX) {
+        size_t room = NL_PROTO_OUTPUT_SYNC_MAX - used - taken;
+        uint64_t off = 0;
+        size_t got = outship_take(
+                os, fd, seq, t->ship_buf + used + taken,
+                room < NL_PROTO_OUTPUT_CHUNK_MAX ? room : NL_PROTO_OUTPUT_CHUNK_MAX, &off);
+        if (got == 0)
+            break;
+        if (*n == t->cap_ship_list) {
+            t->cap_ship_list = xgrow(t->cap_ship_list, *n + 1);
+            t->ship_list = xreallocarray(t->ship_list, t->cap_ship_list, sizeof(*t->ship_list));
+        }
+        t->ship_list[(*n)++] = (struct proto_output){.job = j->id,
+                                                     .run = j->run,
+                                                     .node = j->node,
+                                                     .stream = stream,
+                                                     .offset = off,
+                                                     .data = t->ship_buf + used + taken,
+                                                     .len = got};
+        taken += got;
+        if (j->state != JOB_EXITED)
+            break;
+    }
+    return taken;
+}
+
+size_t jobs_output(struct agent_jobs *t, uint64_t seq, const struct proto_output **out)
+{
+    size_t n = 0, used = 0;
+    *out = NULL;
+    if (t->nship == 0)
+        return 0;
+    if (t->ship_buf == NULL)
+        t->ship_buf = xmalloc(NL_PROTO_OUTPUT_SYNC_MAX);
+    /*
+     * Round robin: a sync whose budget ran out stops at a slot, and the next
+     * starts there, so that a few chatty runs never starve the others (nor
+     * hold the exits of runs waiting for their last bytes).
+     */
+    size_t cap = t->bytag.cap, start = cap ? t->ship_next % cap : 0, k = 0;
+    for (; k < cap && used < NL_PROTO_OUTPUT_SYNC_MAX && n < NL_PROTO_OUTPUT_ENTRIES_MAX; k++) {
+        struct job *j = job_in_slot(&t->bytag, (start + k) % cap);
+        if (j == NULL || !j->ctl.shipping)
+            continue;
+        used += ship_stream(t, j, 0, seq, &n, used);
+        used += ship_stream(t, j, 1, seq, &n, used);
+    }
+    t->ship_next = k < cap ? start + k : 0;
+    *out = t->ship_list;
+    return n;
 }

@@ -200,4 +200,23 @@ void jobs_exits_sent(struct agent_jobs *t, uint64_t seq, size_t n);
  */
 void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold, size_t n);
 
+/*
+ * Apply a sync answer's controls (issue 12): new time limits (from each
+ * run's start; one already past ends the run now, as its limit would),
+ * then signals to the runs' process groups on every node of this agent.
+ * Runs not running here are skipped.
+ */
+void jobs_control(struct agent_jobs *t, const struct proto_control *signals, size_t nsignals,
+                  const struct proto_control *limits, size_t nlimits);
+
+/*
+ * The output to ship in sync number seq (outship.h): new bytes of the
+ * runs launched with ship_output, at most NL_PROTO_OUTPUT_CHUNK_MAX per
+ * stream of a running run and NL_PROTO_OUTPUT_SYNC_MAX in all. A
+ * table-owned list valid until the next call. An exited run's exit is
+ * not listed by jobs_exits until its output has been acknowledged
+ * (jobs_ack), so the controller has a job's output when it learns its end.
+ */
+size_t jobs_output(struct agent_jobs *t, uint64_t seq, const struct proto_output **out);
+
 #endif

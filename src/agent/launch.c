@@ -216,8 +216,27 @@ static int job_dir(const char *dir, const struct ident *id, struct nl_err *err, 
     return rc;
 }
 
+/*
+ * A second descriptor of the output file just opened as fd, for reading
+ * what the job writes (output shipped to the controller, issue 12): by
+ * path, as the job's user (the caller holds its file-system ids), and
+ * only if it is the same file, so that it reads nothing its user could
+ * not. -1 when it cannot be had; the job runs anyway, its output unshipped.
+ */
+static int open_reader(const char *path, int fd)
+{
+    int rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    struct stat a, b;
+    if (rfd >= 0 && (fstat(fd, &a) < 0 || fstat(rfd, &b) < 0 || a.st_dev != b.st_dev ||
+                     a.st_ino != b.st_ino || !S_ISREG(b.st_mode))) {
+        close(rfd);
+        rfd = -1;
+    }
+    return rfd;
+}
+
 static int open_output(const struct launch_spec *spec, const char *what, const char *path, int *fd,
-                       struct nl_err *err)
+                       int *rfd, struct nl_err *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", path);
@@ -249,6 +268,8 @@ static int open_output(const struct launch_spec *spec, const char *what, const c
         if (*fd < 0)
             rc = nl_err_set(err, -errno, "%s %s: %s", what, path,
                             errno == ELOOP ? "is a symbolic link" : strerror(errno));
+        else if (rfd != NULL)
+            *rfd = open_reader(path, *fd);
     }
     ident_fs_leave(&saved);
     return rc;
@@ -546,6 +567,7 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
 int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err)
 {
     int in_fd = -1, out_fd = -1, err_fd = -1, sv[2] = {-1, -1}, rc;
+    proc->out_rfd = proc->err_rfd = -1;
     pid_t keeper = -1;
     char *file = resolve(spec->argv[0], spec->envp);
     in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -553,11 +575,13 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
         rc = nl_err_set(err, -errno, "stdin /dev/null: %s", strerror(errno));
         goto out;
     }
-    rc = open_output(spec, "stdout", spec->stdout_path, &out_fd, err);
+    rc = open_output(spec, "stdout", spec->stdout_path, &out_fd,
+                     spec->read_output ? &proc->out_rfd : NULL, err);
     if (rc == 0 && strcmp(spec->stdout_path, spec->stderr_path) == 0)
         err_fd = out_fd;
     else if (rc == 0)
-        rc = open_output(spec, "stderr", spec->stderr_path, &err_fd, err);
+        rc = open_output(spec, "stderr", spec->stderr_path, &err_fd,
+                         spec->read_output ? &proc->err_rfd : NULL, err);
     if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
@@ -588,6 +612,13 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     proc->err_fd = err_fd != out_fd ? err_fd : -1;
     out_fd = err_fd = -1;
 out:
+    if (rc < 0) {
+        if (proc->out_rfd >= 0)
+            close(proc->out_rfd);
+        if (proc->err_rfd >= 0)
+            close(proc->err_rfd);
+        proc->out_rfd = proc->err_rfd = -1;
+    }
     for (int i = 0; i < 2; i++)
         if (sv[i] >= 0)
             close(sv[i]);
@@ -678,5 +709,9 @@ void launch_close(struct launch_proc *proc)
         close(proc->out_fd);
     if (proc->err_fd >= 0)
         close(proc->err_fd);
-    proc->fd = proc->out_fd = proc->err_fd = -1;
+    if (proc->out_rfd >= 0)
+        close(proc->out_rfd);
+    if (proc->err_rfd >= 0)
+        close(proc->err_rfd);
+    proc->fd = proc->out_fd = proc->err_fd = proc->out_rfd = proc->err_rfd = -1;
 }

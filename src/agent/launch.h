@@ -67,6 +67,7 @@ struct launch_spec {
     const char *stdout_path; /* absolute; the file is created 0600, owned by the job's user */
     const char *stderr_path; /* absolute; may equal stdout_path */
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
+    bool read_output;        /* also open the output files for reading (out_rfd, err_rfd) */
     const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
 };
 
@@ -93,6 +94,12 @@ struct launch_proc {
     int fd;
     /* The agent's own descriptors of the output files (for their size), or -1. */
     int out_fd, err_fd;
+    /*
+     * Read-only descriptors of them (launch_spec.read_output), opened as the
+     * job's user, for shipping output; -1 when not asked or not had. Not
+     * the files' reading when stderr is stdout: err_rfd is -1 then.
+     */
+    int out_rfd, err_rfd;
     /* Their sizes before the job started: a requeued run appends to its file. */
     int64_t out_base, err_base;
 };

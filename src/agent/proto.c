@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/b64.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -159,6 +160,27 @@ void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, 
     }
     if (ne_sent != NULL)
         *ne_sent = i;
+    buf_puts(b, "]}");
+}
+
+void proto_append_output(struct proto_buf *b, const struct proto_output *o, size_t n)
+{
+    if (n == 0 || b->len == 0 || b->data[b->len - 1] != '}')
+        return;
+    b->len--; /* the body's closing brace */
+    buf_puts(b, ",\"output\":[");
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(b, "%s{\"job\":%" PRId64 ",\"run\":%" PRIu32 ",\"node\":", i ? "," : "",
+                   o[i].job, o[i].run);
+        buf_json_str(b, o[i].node);
+        buf_printf(b, ",\"stream\":\"%s\",\"offset\":%" PRIu64 ",\"data\":\"",
+                   o[i].stream ? "stderr" : "stdout", o[i].offset);
+        size_t need = b64_encoded_len(o[i].len);
+        buf_reserve(b, need + 8);
+        b64_encode(o[i].data, o[i].len, b->data + b->len);
+        b->len += need;
+        buf_puts(b, "\"}");
+    }
     buf_puts(b, "]}");
 }
 
@@ -391,6 +413,59 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0 && sv != NULL && !json_is_null(sv) && !json_is_boolean(sv))
         rc = nl_err_set(err, -EINVAL, "%s.sensitive: not a boolean", where);
     l->sensitive = json_is_true(sv);
+    int64_t ws = 0;
+    if (rc == 0)
+        rc = get_int(o, "warn_signal", where, 0, NL_PROTO_SIGNAL_MAX, false, 0, &ws, err);
+    l->warn_signal = (int)ws;
+    if (rc == 0)
+        rc = get_int(o, "warn_before_s", where, 0, NL_PROTO_TIME_LIMIT_MAX_S, false, 0,
+                     &l->warn_before_s, err);
+    json_t *so = json_object_get(o, "ship_output");
+    if (rc == 0 && so != NULL && !json_is_null(so) && !json_is_boolean(so))
+        rc = nl_err_set(err, -EINVAL, "%s.ship_output: not a boolean", where);
+    l->ship_output = json_is_true(so);
+    return rc;
+}
+
+static int get_array(json_t *root, const char *key, size_t max, json_t **out, struct nl_err *err);
+
+/* A "signal" or "limit" entry of a sync answer (issue 12). */
+static int decode_control(json_t *o, const char *key, size_t idx, struct proto_control *c,
+                          struct nl_err *err)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "%s[%zu]", key, idx);
+    if (!json_is_object(o))
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int64_t run = 0, sig = 0;
+    int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &c->job, err);
+    if (rc == 0)
+        rc = get_int(o, "run", where, 1, NL_PROTO_RUN_MAX, true, 0, &run, err);
+    c->run = (uint32_t)run;
+    if (rc == 0 && strcmp(key, "signal") == 0)
+        rc = get_int(o, "signal", where, 1, NL_PROTO_SIGNAL_MAX, true, 0, &sig, err);
+    c->signal = (int)sig;
+    if (rc == 0 && strcmp(key, "limit") == 0) {
+        rc = get_seconds(o, "time_limit_s", where, NL_PROTO_TIME_LIMIT_MAX_S, 0, &c->time_limit_s,
+                         err);
+        if (rc == 0 && c->time_limit_s <= 0)
+            rc = nl_err_set(err, -EINVAL, "%s.time_limit_s: missing or not positive", where);
+    }
+    return rc;
+}
+
+static int decode_controls(json_t *root, const char *key, struct proto_control **out, size_t *n,
+                           struct nl_err *err)
+{
+    json_t *a = NULL;
+    int rc = get_array(root, key, NL_PROTO_SYNC_ENTRIES_MAX, &a, err);
+    if (rc < 0 || a == NULL || json_array_size(a) == 0)
+        return rc;
+    *out = xcalloc(json_array_size(a), sizeof(**out));
+    for (size_t i = 0; i < json_array_size(a) && rc == 0; i++) {
+        *n = i + 1;
+        rc = decode_control(json_array_get(a, i), key, i, &(*out)[i], err);
+    }
     return rc;
 }
 
@@ -487,6 +562,10 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
             rc = decode_hold(json_array_get(ha, i), i, &out->hold[i], err);
         }
     }
+    if (rc == 0)
+        rc = decode_controls(root, "signal", &out->signal, &out->nsignal, err);
+    if (rc == 0)
+        rc = decode_controls(root, "limit", &out->limit, &out->nlimit, err);
     json_decref(root);
     if (rc < 0)
         proto_work_release(out);
@@ -522,6 +601,8 @@ void proto_work_release(struct proto_work *w)
     for (size_t i = 0; i < w->nhold; i++)
         free(w->hold[i].node);
     free(w->hold);
+    free(w->signal);
+    free(w->limit);
     memset(w, 0, sizeof(*w));
 }
 

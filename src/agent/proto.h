@@ -82,6 +82,11 @@ struct proto_launch {
      */
     char *tenant;
     bool sensitive;
+    /* --signal SIG@SECONDS: warn_signal (1..64, 0 = none) warn_before_s before the time limit. */
+    int warn_signal;
+    int64_t warn_before_s;
+    /* Ship this run's output to the controller in syncs (rank 0 of a job; issue 12). */
+    bool ship_output;
 };
 
 struct proto_kill {
@@ -98,6 +103,25 @@ struct proto_hold {
     char *node; /* owned */
 };
 
+/* A control of a sync answer: a signal (signal > 0) or a new time limit for a run. */
+struct proto_control {
+    int64_t job;
+    uint32_t run;
+    int signal;          /* 1..NL_PROTO_SIGNAL_MAX, or 0 for a limit */
+    double time_limit_s; /* from the run's start; > 0 for a limit */
+};
+
+/* Output bytes [offset, offset + len) of a run's stream, for a sync (borrowed). */
+struct proto_output {
+    int64_t job;
+    uint32_t run;
+    const char *node;
+    int stream; /* 0 stdout, 1 stderr */
+    uint64_t offset;
+    const void *data;
+    size_t len;
+};
+
 struct proto_work {
     struct proto_launch *launch;
     size_t nlaunch;
@@ -105,6 +129,8 @@ struct proto_work {
     size_t nkill;
     struct proto_hold *hold;
     size_t nhold;
+    struct proto_control *signal, *limit; /* "signal" and "limit" (issue 12) */
+    size_t nsignal, nlimit;
     bool full_next;  /* the controller asks for a full running list next */
     bool knows_full; /* the answer had full_next at all: the controller understands deltas */
 };
@@ -135,6 +161,12 @@ void proto_encode_register(struct proto_buf *b, const char *agent, const char *i
 void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, bool full,
                        const struct proto_running *r, size_t nr, const struct proto_exit *e,
                        size_t ne, size_t max_bytes, size_t *nr_sent, size_t *ne_sent);
+
+/*
+ * Add the output list to the sync body in b (just written by
+ * proto_encode_sync): n entries, their data as base64. Nothing when n is 0.
+ */
+void proto_append_output(struct proto_buf *b, const struct proto_output *o, size_t n);
 
 /* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
 int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,

@@ -51,6 +51,7 @@ enum {
     OPT_IDEM_KEY,
     OPT_RETRY_S,
     OPT_EXPORT,
+    OPT_SIGNAL,
     OPT_COUNT,
 };
 
@@ -83,6 +84,8 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_EXPORT] = {"export", "ALL|NONE|VARS",
                         "the submitter's environment the job gets: ALL (default), NONE, or "
                         "VAR,VAR=value,... (ALL,VAR=value adds to ALL); never NORDLYS_TOKEN"},
+        [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
+                        "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -169,6 +172,8 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_EXPORT:
         s->export_spec = val;
         return 0;
+    case OPT_SIGNAL:
+        return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -271,6 +276,10 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set(req, "env", s->env);
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
+    if (s->warn_signal > 0)
+        json_object_set_new(req, "signal",
+                            json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",
+                                      (json_int_t)s->warn_before_s));
     return req;
 }
 
@@ -364,33 +373,38 @@ static int post_with_retry(struct cli_client *c, const json_t *req, const char *
 extern char **environ;
 
 /* The script and the environment: the parts of a submission that read files and environ. */
-static int prepare(struct cli_submit *s)
+static int prepare(const char *cmd, struct cli_submit *s)
 {
     struct nl_err err = {0};
     if (cli_submit_script(s, &err) < 0 || cli_submit_export(s, environ, &err) < 0) {
-        fprintf(stderr, "nordlys submit: %s\n", err.msg);
+        fprintf(stderr, "nordlys %s: %s\n", cmd, err.msg);
         return NL_CLI_USAGE;
     }
     return NL_CLI_OK;
 }
 
 /* A request the controller would refuse as too large gets a reason that names its parts. */
-static int check_size(const struct cli_submit *s, const json_t *req)
+static int check_size(const char *cmd, const struct cli_submit *s, const json_t *req)
 {
     size_t total = json_dumpb(req, NULL, 0, JSON_COMPACT);
     if (total <= NL_PROTO_JOB_REQUEST_MAX)
         return NL_CLI_OK;
     size_t env = s->env != NULL ? json_dumpb(s->env, NULL, 0, JSON_COMPACT) : 0;
     fprintf(stderr,
-            "nordlys submit: the job request is %zu bytes, more than the %u a controller "
+            "nordlys %s: the job request is %zu bytes, more than the %u a controller "
             "accepts: %zu of them are the exported environment (--export=NONE or VAR,... "
             "sends less)%s\n",
-            total, NL_PROTO_JOB_REQUEST_MAX, env,
+            cmd, total, NL_PROTO_JOB_REQUEST_MAX, env,
             s->script != NULL ? ", the rest mostly the script" : "");
     return NL_CLI_USAGE;
 }
 
 int cmd_submit(int argc, char **argv)
+{
+    return cli_submit_main(argc, argv, NULL, NULL);
+}
+
+int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out)
 {
     struct cli_submit s = {0};
     struct cli_args args = {0};
@@ -399,12 +413,19 @@ int cmd_submit(int argc, char **argv)
     json_t *answer = NULL;
     char cwd[PATH_MAX];
     char key[CLI_IDEM_KEY_LEN + 1];
-    int rc = cli_parse_args(&submit_spec, argc, argv, on_cli_opt, &s, &args);
+    struct cli_spec spec = submit_spec;
+    if (as != NULL) {
+        /* Another command (`nordlys run`) with submit's options: its own name, usage and words. */
+        spec.name = as->name;
+        spec.usage = as->usage;
+        spec.summary = as->summary;
+    }
+    int rc = cli_parse_args(&spec, argc, argv, on_cli_opt, &s, &args);
     if (rc != CLI_RUN)
         goto out;
     s.command = args.pos;
     s.ncommand = args.npos;
-    if ((rc = prepare(&s)) != NL_CLI_OK)
+    if ((rc = prepare(spec.name, &s)) != NL_CLI_OK)
         goto out;
     /*
      * Like sbatch, a job starts where it was submitted unless told otherwise,
@@ -428,7 +449,7 @@ int cmd_submit(int argc, char **argv)
     }
 
     req = cli_submit_json(&s);
-    if ((rc = check_size(&s, req)) != NL_CLI_OK)
+    if ((rc = check_size(spec.name, &s, req)) != NL_CLI_OK)
         goto out;
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
@@ -437,7 +458,13 @@ int cmd_submit(int argc, char **argv)
                          &answer);
     if (rc != NL_CLI_OK)
         goto out;
-    if (args.json)
+    if (out != NULL) {
+        out->id = (int64_t)cli_json_num(json_object_get(answer, "job"), "id");
+        snprintf(out->url, sizeof(out->url), "%s", args.url);
+        snprintf(out->token_file, sizeof(out->token_file), "%s",
+                 args.token_file ? args.token_file : "");
+        out->json = args.json;
+    } else if (args.json)
         cli_print_json(answer);
     else
         print_submitted(&s, answer);

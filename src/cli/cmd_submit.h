@@ -37,8 +37,10 @@ struct cli_submit {
     const char *idem_key; /* --idempotency-key, NULL: cmd_submit makes a random one */
     int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
     bool has_retry_s;
-    json_t *env;    /* --env K=V..., an object (owned), NULL when none */
-    char **command; /* the command and its arguments (borrows argv) */
+    json_t *env;      /* --env K=V..., an object (owned), NULL when none */
+    int warn_signal;  /* --signal SIG@SECONDS: the signal, 0 when not given */
+    int64_t warn_before_s; /* and its SECONDS before the time limit */
+    char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;
     /* Batch scripts and the environment (cli_submit_script, cli_submit_export). */
     const char *export_spec;   /* --export, NULL when not given (ALL) */
@@ -79,5 +81,23 @@ int cli_submit_export(struct cli_submit *s, char *const *envp, struct nl_err *er
 json_t *cli_submit_json(const struct cli_submit *s);
 
 void cli_submit_release(struct cli_submit *s);
+
+/* What cli_submit_main submitted, for a command that goes on with the job. */
+struct cli_submitted {
+    int64_t id;
+    char url[1024];
+    char token_file[1024]; /* "" when none was given */
+    bool json;             /* --json was given */
+};
+
+struct cli_spec;
+/*
+ * The whole of `nordlys submit`: parse argv, submit, print. With as (a
+ * spec whose name, usage and summary replace submit's), the options are
+ * submit's but messages and --help speak of as->name; with out, nothing
+ * is printed on success and out says what was submitted. Returns the exit
+ * status; NL_CLI_OK with out->id 0 after --help.
+ */
+int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out);
 
 #endif

@@ -23,7 +23,12 @@ int cmd_sim(int argc, char **argv);
 int cmd_submit(int argc, char **argv);   /* cmd_submit.c */
 int cmd_queue(int argc, char **argv);    /* cmd_jobs.c */
 int cmd_show(int argc, char **argv);     /* cmd_jobs.c */
-int cmd_cancel(int argc, char **argv);   /* cmd_jobs.c */
+int cmd_cancel(int argc, char **argv);   /* cmd_control.c */
+int cmd_requeue(int argc, char **argv);  /* cmd_control.c */
+int cmd_update(int argc, char **argv);   /* cmd_control.c */
+int cmd_signal(int argc, char **argv);   /* cmd_control.c */
+int cmd_run(int argc, char **argv);      /* cmd_run.c */
+int cmd_output(int argc, char **argv);   /* cmd_run.c */
 int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
 int cmd_facility(int argc, char **argv); /* cmd_facility.c */
 int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */

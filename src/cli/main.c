@@ -35,7 +35,12 @@ static const struct cli_cmd cli_cmds[] = {
     {"submit", cmd_submit, "submit a job: nordlys submit [OPTIONS] -- CMD ARGS..."},
     {"queue", cmd_queue, "list pending and running jobs"},
     {"show", cmd_show, "show one job, and why it waits if it is pending"},
-    {"cancel", cmd_cancel, "cancel jobs"},
+    {"run", cmd_run, "submit, wait and stream output: nordlys run [OPTIONS] -- CMD ARGS..."},
+    {"cancel", cmd_cancel, "cancel jobs, by id or by --name/--state/--tenant/--user"},
+    {"requeue", cmd_requeue, "put a running or finished job back in the queue"},
+    {"update", cmd_update, "change a pending job (a running one's time limit, lower)"},
+    {"signal", cmd_signal, "send a signal to a running job's processes"},
+    {"output", cmd_output, "a job's output as the controller holds it (--follow)"},
     {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats"},
     {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
     {"tenants", cmd_tenants, "tenants, quotas and current use"},
@@ -73,9 +78,17 @@ static void usage(FILE *out)
     fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage error, 3 controller unreachable\n");
 }
 
+/*
+ * A copy, not the pointer: a command may build its spec on its stack (`run`
+ * is submit's table under its own name), gone once the command returns.
+ * The strings and the option table inside are static.
+ */
 static void got_spec(const struct cli_spec *spec, void *ctx)
 {
-    *(const struct cli_spec **)ctx = spec;
+    struct cli_spec **out = ctx;
+    if (*out == NULL)
+        *out = xmalloc(sizeof(**out));
+    **out = *spec;
 }
 
 /*
@@ -85,7 +98,7 @@ static void got_spec(const struct cli_spec *spec, void *ctx)
  */
 static void describe(const struct cli_cmd *c, struct cli_manual_cmd *m)
 {
-    const struct cli_spec *spec = NULL;
+    struct cli_spec *spec = NULL; /* owned by m once set */
     const char *sub = NULL;
     for (size_t i = 0; i < sizeof(cli_subs) / sizeof(cli_subs[0]); i++)
         if (strcmp(cli_subs[i].name, c->name) == 0)
@@ -133,8 +146,10 @@ static struct cli_manual_cmd *describe_all(void)
 
 static void free_all(struct cli_manual_cmd *ms)
 {
-    for (size_t i = 0; i < NCMDS; i++)
+    for (size_t i = 0; i < NCMDS; i++) {
         free((char *)ms[i].help_text);
+        free((struct cli_spec *)ms[i].spec);
+    }
     free(ms);
 }
 
@@ -209,6 +224,7 @@ static int cmd_help(int argc, char **argv)
     describe(c, &m);
     cli_manual_page(stdout, &m, nl_version());
     free((char *)m.help_text);
+    free((struct cli_spec *)m.spec);
     return NL_CLI_OK;
 }
 

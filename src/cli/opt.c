@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "common/proto_limits.h"
+#include "common/signame.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
 
@@ -428,4 +429,25 @@ int cli_parse_env(const char *flag, const char *s, size_t *key_len, struct nl_er
 int cli_parse_job_id(const char *s, int64_t *out, struct nl_err *err)
 {
     return cli_parse_int("job id", s, 1, INT64_MAX, out, err);
+}
+
+int cli_parse_signal_at(const char *s, int *sig, int64_t *before_s, struct nl_err *err)
+{
+    char name[32];
+    const char *at = strchr(s, '@');
+    size_t n = at ? (size_t)(at - s) : strlen(s);
+    if (n == 0 || n >= sizeof(name))
+        return nl_err_set(err, -EINVAL, "--signal: '%.40s' is not SIG[@SECONDS]", s);
+    memcpy(name, s, n);
+    name[n] = '\0';
+    int v = signame_parse(name);
+    if (v < 0)
+        return nl_err_set(err, -EINVAL, "--signal: '%s' is %s; one of %s", name,
+                          v == -2 ? "a signal that may not be sent" : "not a signal",
+                          signame_allowed());
+    *sig = v;
+    *before_s = 60;
+    if (at != NULL)
+        return cli_parse_int("--signal", at + 1, 1, 366 * 24 * 3600, before_s, err);
+    return 0;
 }

@@ -158,5 +158,11 @@ int cli_parse_env(const char *flag, const char *s, size_t *key_len, struct nl_er
 
 /* A job id (a positive integer). Returns 0 or -EINVAL: "job id: 'abc' is not a job id". */
 int cli_parse_job_id(const char *s, int64_t *out, struct nl_err *err);
+/*
+ * "--signal SIG[@SECONDS]" (sbatch's): a signal a user may send
+ * (signame.h) and the seconds before the time limit it is sent (default
+ * 60); -EINVAL naming --signal otherwise.
+ */
+int cli_parse_signal_at(const char *s, int *sig, int64_t *before_s, struct nl_err *err);
 
 #endif

@@ -135,6 +135,37 @@
  */
 #define NL_PROTO_EXIT_REASON_MAX 1024u
 
+/* ---- job output, shipped in syncs (issue 12) ---- */
+
+/*
+ * Output bytes of one stream of one run in one sync ("output" entries):
+ * 64 KiB a second is a log line every 100 us, far above what people read
+ * as it comes, and keeps a sync of many chatty jobs small.
+ */
+#define NL_PROTO_OUTPUT_CHUNK_MAX (64u * 1024u)
+/*
+ * Output bytes of all runs in one sync: 1 MiB (1.4 MiB as base64) keeps a
+ * sync of an agent with thousands of chatty jobs well within
+ * NL_PROTO_BODY_MAX; a run left out is shipped by a later sync.
+ */
+#define NL_PROTO_OUTPUT_SYNC_MAX (1024u * 1024u)
+/*
+ * The tail of each stream the controller keeps (GET /v1/jobs/{id}/output).
+ * An agent whose backlog of unshipped output passes it skips ahead to the
+ * last NL_PROTO_OUTPUT_TAIL_MAX bytes: older ones would only be dropped.
+ */
+#define NL_PROTO_OUTPUT_TAIL_MAX (1024u * 1024u)
+/*
+ * Entries of one sync's output list: 4,096 (at most some 800 KB of JSON
+ * around the bytes), so that a sync with output stays
+ * NL_PROTO_OUTPUT_BODY_ROOM below NL_PROTO_BODY_MAX.
+ */
+#define NL_PROTO_OUTPUT_ENTRIES_MAX 4096u
+/* Room a sync body leaves for its output list; a sync with less room ships none. */
+#define NL_PROTO_OUTPUT_BODY_ROOM (3u * 1024u * 1024u)
+/* A signal a sync answer or a launch may carry: 1..64 (Linux's SIGRTMAX). */
+#define NL_PROTO_SIGNAL_MAX 64
+
 /* ---- timing the register answer gives ---- */
 
 /* sync_interval_ms and node_timeout_ms an agent accepts (the controller's options stay within). */

@@ -43,6 +43,8 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_double(key, v, 0, 1e12, &cfg->w_age, err);
     if (strcmp(key, "w_size") == 0)
         return conf_double(key, v, 0, 1e12, &cfg->w_size, err);
+    if (strcmp(key, "w_limit") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_limit, err);
     if (strcmp(key, "age_ref") == 0)
         return set_seconds(key, v, &cfg->age_ref_us, err);
     if (strcmp(key, "fair_halflife") == 0)
@@ -70,12 +72,14 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_u32(key, v, 0, 65536, &cfg->shaped_max, err);
     if (strcmp(key, "preempt") == 0)
         return conf_bool(key, v, &cfg->preempt, err);
+    if (strcmp(key, "reclaim_ratio") == 0)
+        return conf_double(key, v, 0, 1e9, &cfg->reclaim_ratio, err);
     if (strcmp(key, "topology") == 0)
         return conf_bool(key, v, &cfg->topology, err);
     if (strcmp(key, "quotas") == 0)
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
-                      "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, topology, quotas)",
+                      "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, reclaim_ratio, topology, quotas)",
                       key);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/b64.h"
 #include "common/xalloc.h"
 #include "ctld/fault.h"
 #include "ctld/life.h"
@@ -425,16 +426,102 @@ static int parse_seq(const json_t *body, struct agent_proto_sync *m, struct faul
     return 0;
 }
 
+/*
+ * One output[] entry (issue 12): its data is base64 of at most
+ * NL_PROTO_OUTPUT_CHUNK_MAX bytes, decoded at *used in m->outbuf.
+ */
+static int parse_output_one(const struct nl_facility *fac, const json_t *e, size_t i,
+                            struct agent_proto_output *o, uint8_t *buf, struct fault *f)
+{
+    static const char *const keys[] = {"job", "run", "node", "stream", "offset", "data", NULL};
+    char prefix[48], field[64];
+    snprintf(prefix, sizeof(prefix), "output[%zu].", i);
+    if (!json_is_object(e)) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "output[%zu]", i);
+        snprintf(f->msg, sizeof(f->msg), "output[%zu]: expected an object", i);
+        return -EINVAL;
+    }
+    if (fault_check_keys(e, keys, prefix, f) < 0)
+        return -EINVAL;
+    snprintf(field, sizeof(field), "%sjob", prefix);
+    if (job_id_arg(json_object_get(e, "job"), field, &o->job, f) < 0)
+        return -EINVAL;
+    snprintf(field, sizeof(field), "%srun", prefix);
+    if (run_arg(json_object_get(e, "run"), field, &o->run, f) < 0)
+        return -EINVAL;
+    snprintf(field, sizeof(field), "%snode", prefix);
+    if (node_arg(fac, json_object_get(e, "node"), field, &o->node, f) < 0)
+        return -EINVAL;
+    const char *stream = json_string_value(json_object_get(e, "stream"));
+    const json_t *off = json_object_get(e, "offset"), *data = json_object_get(e, "data");
+    const char *bad = NULL;
+    if (stream == NULL || (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0))
+        bad = "stream";
+    else if (!json_is_integer(off) || json_integer_value(off) < 0)
+        bad = "offset";
+    else if (!json_is_string(data) ||
+             json_string_length(data) > (NL_PROTO_OUTPUT_CHUNK_MAX + 2) / 3 * 4)
+        bad = "data";
+    long n = bad ? -1 : b64_decode(json_string_value(data), json_string_length(data), buf);
+    if (bad == NULL && n < 0)
+        bad = "data";
+    if (bad != NULL) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%s%s", prefix, bad);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected %s", f->field,
+                 strcmp(bad, "stream") == 0   ? "\"stdout\" or \"stderr\""
+                 : strcmp(bad, "offset") == 0 ? "an integer >= 0"
+                                              : "base64 of at most 65536 bytes");
+        return -EINVAL;
+    }
+    o->stream = strcmp(stream, "stderr") == 0;
+    o->offset = (uint64_t)json_integer_value(off);
+    o->data = buf;
+    o->len = (size_t)n;
+    return 0;
+}
+
+static int parse_output(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m,
+                        struct fault *f)
+{
+    size_t n = json_array_size(v), total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *d = json_object_get(json_array_get(v, i), "data");
+        total += json_is_string(d) ? json_string_length(d) / 4 * 3 : 0;
+    }
+    if (total > NL_PROTO_OUTPUT_SYNC_MAX + NL_PROTO_OUTPUT_CHUNK_MAX) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "output");
+        snprintf(f->msg, sizeof(f->msg), "output: more than %u bytes in one sync",
+                 NL_PROTO_OUTPUT_SYNC_MAX);
+        return -EINVAL;
+    }
+    m->output = xcalloc(n ? n : 1, sizeof(*m->output));
+    m->outbuf = xmalloc(total ? total : 1);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (parse_output_one(fac, json_array_get(v, i), i, &m->output[i], m->outbuf + used, f) < 0)
+            return -EINVAL;
+        used += m->output[i].len;
+        m->noutput++;
+    }
+    return 0;
+}
+
 int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
                            struct agent_proto_sync *m, struct fault *f)
 {
-    static const char *const keys[] = {"agent_id", "running", "exits", "seq", "full", NULL};
+    static const char *const keys[] = {"agent_id", "running", "exits", "seq",
+                                       "full",     "output",  NULL};
     const json_t *id = json_object_get(body, "agent_id");
     if (fault_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
         parse_seq(body, m, f) < 0 || array_field(body, "running", f) < 0 ||
         array_field(body, "exits", f) < 0 ||
         parse_running(fac, json_object_get(body, "running"), m, f) < 0 ||
-        parse_exits(fac, json_object_get(body, "exits"), m, f) < 0)
+        parse_exits(fac, json_object_get(body, "exits"), m, f) < 0 ||
+        array_field(body, "output", f) < 0 ||
+        parse_output(fac, json_object_get(body, "output"), m, f) < 0)
         return -EINVAL;
     m->agent_id = json_string_value(id);
     return 0;
@@ -444,6 +531,8 @@ void agent_proto_sync_release(struct agent_proto_sync *s)
 {
     free(s->running);
     free(s->exits);
+    free(s->output);
+    free(s->outbuf);
     memset(s, 0, sizeof(*s));
 }
 
@@ -453,6 +542,7 @@ struct agent_proto_answer {
     const struct nl_facility *fac;
     bool allow_root;
     json_t *launch, *kill, *hold;
+    json_t *signal, *limit; /* controls (issue 12), NULL while there are none */
 };
 
 struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *fac, bool allow_root)
@@ -551,6 +641,14 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
         json_object_set_new(o, "user", json_string(rec->run_as));
     if (o != NULL)
         json_object_set_new(o, "allow_root", json_boolean(a->allow_root));
+    /* --signal SIG@SECONDS: the agent sends SIG that long before the time limit. */
+    if (o != NULL && rec->warn_signal > 0) {
+        json_object_set_new(o, "warn_signal", json_integer(rec->warn_signal));
+        json_object_set_new(o, "warn_before_s", json_integer((json_int_t)rec->warn_before_s));
+    }
+    /* Rank 0's output is shipped to the controller (GET /v1/jobs/{id}/output). */
+    if (o != NULL && l->rank == 0)
+        json_object_set_new(o, "ship_output", json_true());
     if (o != NULL)
         json_array_append_new(a->launch, o);
 }
@@ -560,6 +658,22 @@ void agent_proto_answer_kill(struct agent_proto_answer *a, const struct nodes_ki
     json_array_append_new(a->kill, json_pack("{s:I, s:I, s:I, s:s}", "job", (json_int_t)k->job,
                                              "run", (json_int_t)k->run, "grace_s",
                                              (json_int_t)k->grace_s, "reason", k->reason));
+}
+
+void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes_control *c)
+{
+    if (c->signal > 0) {
+        if (a->signal == NULL)
+            a->signal = json_array();
+        json_array_append_new(a->signal, json_pack("{s:I, s:I, s:i}", "job", (json_int_t)c->job,
+                                                   "run", (json_int_t)c->run, "signal", c->signal));
+    } else {
+        if (a->limit == NULL)
+            a->limit = json_array();
+        json_array_append_new(a->limit,
+                              json_pack("{s:I, s:I, s:f}", "job", (json_int_t)c->job, "run",
+                                        (json_int_t)c->run, "time_limit_s", c->time_limit_s));
+    }
 }
 
 void agent_proto_answer_hold(struct agent_proto_answer *a, const struct life_exit *x)
@@ -577,6 +691,10 @@ json_t *agent_proto_answer_finish(struct agent_proto_answer *a, bool full_next)
     json_t *answer = json_pack("{s:o, s:o}", "launch", a->launch, "kill", a->kill);
     if (a->hold != NULL)
         json_object_set_new(answer, "hold", a->hold);
+    if (a->signal != NULL)
+        json_object_set_new(answer, "signal", a->signal);
+    if (a->limit != NULL)
+        json_object_set_new(answer, "limit", a->limit);
     /*
      * Always present: an agent sends deltas only to a controller that says
      * full_next at all, so an older controller, which reads every running

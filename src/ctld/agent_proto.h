@@ -50,6 +50,17 @@ struct agent_proto_seen {
     uint32_t node;
 };
 
+/* One output[] entry: bytes [offset, offset + len) of run's stream (0 stdout, 1 stderr). */
+struct agent_proto_output {
+    uint64_t job;
+    uint32_t run;
+    uint32_t node;
+    int stream;
+    uint64_t offset;
+    const uint8_t *data; /* decoded, into the sync's outbuf */
+    size_t len;
+};
+
 /* POST /v1/agent/sync, as C. Strings borrow the body. */
 struct agent_proto_sync {
     const char *agent_id;
@@ -60,6 +71,9 @@ struct agent_proto_sync {
     size_t nrunning;
     struct life_exit *exits; /* owned; reasons borrow the body */
     size_t nexits;
+    struct agent_proto_output *output; /* owned */
+    size_t noutput;
+    uint8_t *outbuf; /* owned: the decoded bytes of output[] */
 };
 
 /* Parse body (borrowed) against fac's node names: 0, or -EINVAL with *f filled. */
@@ -74,6 +88,9 @@ struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *f
 void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_launch *l);
 /* Add a kill. A kill names its run, so it never hits a newer run of the same job. */
 void agent_proto_answer_kill(struct agent_proto_answer *a, const struct nodes_kill *k);
+/* Add a control (a signal, or a new time limit) for a run. */
+struct nodes_control;
+void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes_control *c);
 /* Hold an exit of the sync: the agent reports it again. */
 void agent_proto_answer_hold(struct agent_proto_answer *a, const struct life_exit *x);
 /* The answer as JSON (a new reference), "full_next" when asked; a is destroyed. */

@@ -56,6 +56,7 @@
 #include "ctld/life.h"
 #include "ctld/nodes.h"
 #include "ctld/now.h"
+#include "ctld/outtail.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "store/store.h"
@@ -332,6 +333,11 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
     }
     for (size_t i = 0; i < nk; i++)
         agent_proto_answer_kill(ans, &kills[i]);
+    const struct nodes_control *controls;
+    size_t nc;
+    nodes_controls(a->d.nodes, idx, &controls, &nc);
+    for (size_t i = 0; i < nc; i++)
+        agent_proto_answer_control(ans, &controls[i]);
     nodes_outbox_clear(a->d.nodes, idx);
     for (size_t i = 0; i < m->nexits; i++)
         if (held[i])
@@ -375,6 +381,19 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
         ag->nodes_down = false;
     }
     bool complete = m->full || delta_applies(ag, m);
+    /*
+     * Output before exits: a run's last bytes come in the sync that reports
+     * its end or earlier (the agent holds the exit until they are shipped),
+     * so a job that has ended has all its output here. Only the run that
+     * runs on an owned node may write a job's output.
+     */
+    for (size_t i = 0; a->d.out != NULL && i < m->noutput; i++) {
+        const struct agent_proto_output *o = &m->output[i];
+        if (nodes_owner_index(reg, o->node) == idx &&
+            life_runs_on(a->d.life, o->job, o->run, o->node))
+            outtail_add(a->d.out, o->job, o->run, (enum outtail_stream)o->stream, o->offset,
+                        o->data, o->len);
+    }
     /* Reports about nodes the agent does not own (any more) are stale and ignored. */
     for (size_t i = 0; i < m->nexits; i++)
         if (nodes_owner_index(reg, m->exits[i].node) == idx)

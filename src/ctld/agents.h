@@ -16,6 +16,7 @@ struct agents;
 struct durable;
 struct fault;
 struct life;
+struct outtail;
 struct nl_err;
 struct nl_facility;
 struct nl_store;
@@ -28,6 +29,7 @@ struct agents_deps {
     struct nl_store *store;
     struct nodes *nodes;
     struct life *life;
+    struct outtail *out; /* jobs' output tails: syncs carry output (issue 12) */
     struct durable *dur;
     struct now *clock;
     uint64_t sync_interval_ms; /* told to agents at registration */

@@ -58,6 +58,14 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
 void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_control.c (issue 12) ---- */
+
+void api_job_requeue(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_update(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_signal(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_jobs_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_output(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_security.c ---- */
 
 void api_token_create(struct ctld *c, struct http_req *req, const struct route_params *p);

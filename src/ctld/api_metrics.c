@@ -21,6 +21,7 @@
 #include "ctld/life.h"
 #include "ctld/metrics.h"
 #include "ctld/nodes.h"
+#include "ctld/outtail.h"
 #include "ctld/routes.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
@@ -93,6 +94,10 @@ static void gpus_and_power(struct ctld *c, struct textbuf *b)
     metrics_family(b, "nordlys_fragmentation", "gauge",
                    "Free GPUs outside wholly free racks over free GPUs.");
     textbuf_printf(b, "nordlys_fragmentation %.6g\n", st.fragmentation);
+    metrics_family(
+            b, "nordlys_output_tail_bytes", "gauge",
+            "Bytes of job output the controller holds in memory (GET /v1/jobs/{id}/output).");
+    textbuf_printf(b, "nordlys_output_tail_bytes %zu\n", c->out ? outtail_bytes(c->out) : 0);
     metrics_family(b, "nordlys_sched_passes_total", "counter", "Scheduling passes.");
     textbuf_printf(b, "nordlys_sched_passes_total %" PRIu64 "\n", st.passes);
     metrics_family(b, "nordlys_preemptions_total", "counter", "Preemptions.");

@@ -38,6 +38,7 @@
 #include "ctld/http.h"
 #include "ctld/life.h"
 #include "ctld/nodes.h"
+#include "ctld/outtail.h"
 #include "ctld/token.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
@@ -408,7 +409,10 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                  .output_root = c->cfg->output_root,
                                  .node_timeout_ms = (uint32_t)c->cfg->node_timeout_ms};
     c->life = life_create(&ld);
+    if (c->out == NULL)
+        c->out = outtail_create(NL_PROTO_OUTPUT_TAIL_MAX, CTLD_OUTPUT_TOTAL_MAX);
     const struct agents_deps ad = {.fac = c->fac,
+                                   .out = c->out,
                                    .store = c->store,
                                    .nodes = c->nodes,
                                    .life = c->life,
@@ -557,6 +561,7 @@ void ctld_destroy(struct ctld *c)
     if (c->port_file != NULL && c->http != NULL)
         unlink(c->port_file);
     live_destroy(c);
+    outtail_destroy(c->out);
     nl_store_close(c->store);
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);

@@ -36,6 +36,7 @@ struct nl_sched;
 struct nl_store;
 struct nl_tenants;
 struct nodes;
+struct outtail;
 struct route;
 struct token_key;
 
@@ -44,6 +45,13 @@ struct token_key;
  * by which route, and what the handler says it acted on, for the audit
  * record api_reply writes.
  */
+/*
+ * What all jobs' output tails together may hold in the controller's memory
+ * (outtail.h): 256 tails of NL_PROTO_OUTPUT_TAIL_MAX; the jobs written to
+ * longest ago are forgotten first.
+ */
+#define CTLD_OUTPUT_TOTAL_MAX (256u * 1024u * 1024u)
+
 struct ctld_call {
     const struct auth_identity *who; /* NULL before auth_check */
     const struct route *route;       /* NULL for unrouted requests (never audited) */
@@ -71,6 +79,7 @@ struct ctld {
     struct nodes *nodes;   /* the node registry */
     struct life *life;     /* the job life cycle */
     struct agents *agents; /* the agent protocol */
+    struct outtail *out;   /* jobs' output tails (survives a rebuild: memory only anyway) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/proto_limits.h"
+#include "common/signame.h"
 #include "common/xalloc.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
@@ -297,6 +298,40 @@ static int rule_cwd(const json_t *v, struct req_ctx *x)
     return 0;
 }
 
+/*
+ * "signal": {"signal": "USR1" or 10, "before_s": 60} (`--signal
+ * USR1@60`): the agent sends it that long before the time limit.
+ */
+static int rule_signal(const json_t *v, struct req_ctx *x)
+{
+    static const char *const keys[] = {"signal", "before_s", NULL};
+    if (!json_is_object(v))
+        return fault(x->f, "invalid_field", "signal",
+                     "expected {\"signal\": NAME, \"before_s\": SECONDS}, got %s", type_name(v));
+    if (fault_check_keys(v, keys, "signal.", x->f) < 0)
+        return -EINVAL;
+    const json_t *sv = json_object_get(v, "signal");
+    char num[16];
+    const char *text = json_string_value(sv);
+    if (json_is_integer(sv)) {
+        snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(sv));
+        text = num;
+    }
+    int sig = signame_parse(text);
+    if (sig < 0)
+        return fault(x->f, "invalid_field", "signal.signal", "%s; one of %s",
+                     sig == -2 ? "a signal that may not be sent" : "not a signal",
+                     signame_allowed());
+    json_int_t before = 60;
+    const json_t *bv = json_object_get(v, "before_s");
+    if (bv != NULL &&
+        integer(bv, "signal.before_s", 1, NL_PROTO_TIME_LIMIT_MAX_S, "seconds", &before, x->f) < 0)
+        return -EINVAL;
+    x->rec->warn_signal = sig;
+    x->rec->warn_before_s = before;
+    return 0;
+}
+
 static const struct {
     const char *name;
     int (*fn)(const json_t *v, struct req_ctx *x);
@@ -315,6 +350,7 @@ static const struct {
         {"cwd", rule_cwd},
         {"memory_mb", rule_memory},
         {"pids_max", rule_pids},
+        {"signal", rule_signal},
 };
 
 #define NRULES (sizeof(job_rules) / sizeof(job_rules[0]))
@@ -461,6 +497,14 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
                                 ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))
                                 : json_null());
     json_object_set_new(o, "pids_max", rec->pids_max ? json_integer(rec->pids_max) : json_null());
+    json_t *warn = json_null();
+    if (rec->warn_signal > 0) {
+        char name[16];
+        signame_name(rec->warn_signal, name, sizeof(name));
+        warn = json_pack("{s:s, s:i, s:I}", "signal", name, "number", rec->warn_signal, "before_s",
+                         (json_int_t)rec->warn_before_s);
+    }
+    json_object_set_new(o, "signal", warn);
     json_object_set_new(o, "submit_time", job_json_time(rec->submit_us));
     json_object_set_new(o, "start_time", job_json_time(rec->start_us));
     json_object_set_new(o, "end_time", job_json_time(rec->end_us));

@@ -243,7 +243,9 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
                 nl_store_job_requeue(l->d.store, info->id, preempted, run_us, energy_wh, &err),
                 "requeue", &err);
         log_info("job=%llu requeued (%s)", (unsigned long long)info->id,
-                 preempted ? "preempted" : "node failure");
+                 preempted                   ? "preempted"
+                 : run && run->requeue_asked ? "requeue asked"
+                                             : "node failure");
     } else {
         struct nl_store_end e = {
                 .state = info->state,
@@ -295,7 +297,7 @@ static void finish_run(struct life *l, struct run *run, enum nl_exit how)
         return;
     }
     /* A job reloaded while being preempted is PREEMPTING again (reload_preempting). */
-    bool preempted = before.state == NL_JOB_PREEMPTING;
+    bool preempted = before.state == NL_JOB_PREEMPTING && !run->requeue_asked;
     if (nl_sched_job_exit(l->d.sched, id, how, l->d.clock->us, &info, &err) < 0) {
         log_err("job=%llu exit refused by the scheduler: %s", (unsigned long long)id, err.msg);
         forget_run(l, run);
@@ -676,6 +678,107 @@ int life_cancel(struct life *l, uint64_t id, struct nl_err *err)
     durable_check(nl_store_job_kill_requested(l->d.store, id, err), "cancel", err);
     l->dirty = true;
     return 1;
+}
+
+/* ---- control: requeue, update, signal (issue 12) ---- */
+
+int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *err)
+{
+    durable_txn(l->d.dur);
+    if (nl_job_state_terminal(rec->state)) {
+        /* A finished job waits again under its id, as if submitted now. */
+        struct nl_job_spec spec = rec->spec;
+        int tenant = nl_tenants_find(l->d.tenants, rec->tenant);
+        if (tenant < 0)
+            return nl_err_set(err, -EINVAL, "tenant: %s is no longer configured", rec->tenant);
+        spec.tenant = (uint32_t)tenant;
+        int rc = nl_sched_submit(l->d.sched, rec->id, &spec, l->d.clock->us, err);
+        if (rc < 0)
+            return rc;
+        durable_check(nl_store_job_resubmit(l->d.store, rec->id, err), "requeue", err);
+        l->dirty = true;
+        log_info("job=%llu requeued from %s", (unsigned long long)rec->id,
+                 nl_job_state_name(rec->state));
+        return 0;
+    }
+    struct run *run = runs_get(l->runs, rec->id);
+    if (run == NULL)
+        return nl_err_set(err, -EALREADY, "state: job %llu is %s", (unsigned long long)rec->id,
+                          nl_job_state_name(rec->state));
+    int rc = nl_sched_requeue(l->d.sched, rec->id, l->d.clock->us, err);
+    if (rc < 0)
+        return rc;
+    /* PREEMPTING on disk: a restart mid-way finishes it as a preemption would. */
+    durable_check(nl_store_job_set_state(l->d.store, rec->id, NL_JOB_PREEMPTING, 0, err), "requeue",
+                  err);
+    run->requeue_asked = true;
+    if (!run->kill_requested)
+        kill_ranks(l, run, job_grace_s(l, rec->id), "requeue");
+    log_info("job=%llu run=%u requeue asked", (unsigned long long)rec->id, run->number);
+    return 1;
+}
+
+int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err)
+{
+    durable_txn(l->d.dur);
+    struct nl_job_spec spec = rec->spec;
+    int tenant = nl_tenants_find(l->d.tenants, rec->tenant);
+    if (tenant < 0)
+        return nl_err_set(err, -EINVAL, "tenant: %s is no longer configured", rec->tenant);
+    spec.tenant = (uint32_t)tenant;
+    bool fresh = false;
+    for (size_t i = 0; i < l->nsubs; i++)
+        if (l->subs[i].id == rec->id) {
+            /* Submitted in this iteration: the scheduler sees it, updated, after COMMIT. */
+            int rc = nl_sched_validate(l->d.sched, &spec, err);
+            if (rc < 0)
+                return rc;
+            l->subs[i].spec = spec;
+            fresh = true;
+        }
+    struct nl_job_info before = {0};
+    if (!fresh) {
+        nl_sched_job_info(l->d.sched, rec->id, &before);
+        int rc = nl_sched_update(l->d.sched, rec->id, &spec, err);
+        if (rc < 0)
+            return rc;
+    }
+    durable_check(nl_store_job_update(l->d.store, rec, err), "update", err);
+    struct run *run = runs_get(l->runs, rec->id);
+    if (run != NULL && before.spec.time_limit_us != spec.time_limit_us) {
+        /* A running job's lower limit: its agents time it from the run's own start. */
+        struct nodes_control c = {.job = rec->id,
+                                  .run = run->number,
+                                  .time_limit_s = (double)spec.time_limit_us / 1e6};
+        for (uint32_t r = 0; r < run->nnodes; r++)
+            if (!run->exited[r])
+                nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
+    }
+    l->dirty = true;
+    return 0;
+}
+
+int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err)
+{
+    struct run *run = runs_get(l->runs, id);
+    if (run == NULL)
+        return nl_err_set(err, -ENOENT, "job: %llu is not running", (unsigned long long)id);
+    struct nodes_control c = {.job = id, .run = run->number, .signal = sig};
+    int ranks = 0;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (!run->exited[r]) {
+            nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
+            ranks++;
+        }
+    log_info("job=%llu run=%u signal %d to %d ranks", (unsigned long long)id, run->number, sig,
+             ranks);
+    return ranks;
+}
+
+bool life_runs_on(const struct life *l, uint64_t job, uint32_t number, uint32_t node)
+{
+    const struct run *run = runs_get(l->runs, job);
+    return run != NULL && run->number == number && run_rank(run, node) >= 0;
 }
 
 /* ---- reload after a restart ---- */

@@ -90,6 +90,27 @@ int64_t life_last_pass_us(const struct life *l);
 /* Cancel: 0 ended now, 1 being killed, -ENOENT not live. */
 int life_cancel(struct life *l, uint64_t id, struct nl_err *err);
 
+/* ---- control (issue 12): rec is the job's record as stored, borrowed ---- */
+
+/*
+ * Requeue: a RUNNING or PREEMPTING job's ranks are killed (its grace) and
+ * it goes back to PENDING at their exit (returns 1); a finished job is
+ * PENDING again at once, under its id (returns 0). -EALREADY for a
+ * PENDING job; else what the scheduler says.
+ */
+int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *err);
+/*
+ * Update: rec holds the new name, gpus, time limit, grace and requeue of
+ * a live job. A PENDING job takes them (checked against the facility); a
+ * RUNNING one only a lower time limit, which its agents are told. Errors
+ * as nl_sched_update's; on error nothing changes.
+ */
+int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err);
+/* Signal every live rank of job's run: how many, or -ENOENT when it is not running. */
+int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err);
+/* Whether run of job is the one running on node (an agent's output for it is welcome). */
+bool life_runs_on(const struct life *l, uint64_t job, uint32_t run, uint32_t node);
+
 /* ---- reports from agents ---- */
 
 /* What an agent reported about one job process on one node. */

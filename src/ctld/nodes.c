@@ -20,6 +20,8 @@ struct slot {
     size_t nlaunches, launches_cap;
     struct nodes_kill *kills;
     size_t nkills, kills_cap;
+    struct nodes_control *controls;
+    size_t ncontrols, controls_cap;
 };
 
 struct nodes {
@@ -58,6 +60,7 @@ void nodes_destroy(struct nodes *a)
         free(a->list[i]->ag.nodes);
         free(a->list[i]->launches);
         free(a->list[i]->kills);
+        free(a->list[i]->controls);
         free(a->list[i]);
     }
     free(a->list);
@@ -339,6 +342,33 @@ void nodes_outbox_clear(struct nodes *a, int32_t idx)
 {
     a->list[idx]->nlaunches = 0;
     a->list[idx]->nkills = 0;
+    a->list[idx]->ncontrols = 0;
+}
+
+void nodes_queue_control(struct nodes *a, uint32_t node, const struct nodes_control *c)
+{
+    if (node >= a->nnodes || a->node_agent[node] < 0)
+        return;
+    struct slot *s = a->list[a->node_agent[node]];
+    /* An agent applies a control to every node of the run it has: once per agent. */
+    for (size_t i = 0; i < s->ncontrols; i++)
+        if (s->controls[i].job == c->job && s->controls[i].run == c->run &&
+            s->controls[i].signal == c->signal) {
+            s->controls[i] = *c;
+            return;
+        }
+    if (s->ncontrols == s->controls_cap)
+        s->controls = xreallocarray(s->controls,
+                                    s->controls_cap = xgrow(s->controls_cap, s->ncontrols + 1),
+                                    sizeof(*s->controls));
+    s->controls[s->ncontrols++] = *c;
+}
+
+void nodes_controls(const struct nodes *a, int32_t idx, const struct nodes_control **c,
+                    size_t *count)
+{
+    *c = a->list[idx]->controls;
+    *count = a->list[idx]->ncontrols;
 }
 
 void nodes_drop_launches(struct nodes *a, int32_t idx)

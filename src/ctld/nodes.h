@@ -69,6 +69,19 @@ struct nodes_kill {
     const char *reason;
 };
 
+/*
+ * A control waiting in an outbox (issue 12): a signal for every process of
+ * run of job on the agent (signal > 0), or a new time limit for it
+ * (time_limit_s > 0, counted from the run's start). Not durable: a control
+ * whose answer is lost is not sent again.
+ */
+struct nodes_control {
+    uint64_t job;
+    uint32_t run;
+    int signal;
+    double time_limit_s;
+};
+
 /* A registry of nnodes nodes, all unregistered; timeout_us is node-timeout-ms in us. */
 struct nodes *nodes_create(uint32_t nnodes, int64_t timeout_us);
 void nodes_destroy(struct nodes *n);
@@ -157,6 +170,11 @@ void nodes_push_kill(struct nodes *n, int32_t idx, uint64_t job, uint32_t run, u
 void nodes_outbox(struct nodes *n, int32_t idx, const struct nodes_launch **launches,
                   size_t *nlaunches, const struct nodes_kill **kills, size_t *nkills);
 void nodes_outbox_clear(struct nodes *n, int32_t idx);
+/* Queue a control for node's agent (one per job, run and kind); nothing if no agent owns node. */
+void nodes_queue_control(struct nodes *n, uint32_t node, const struct nodes_control *c);
+/* The controls of the agent with index idx; borrowed until nodes_outbox_clear empties them. */
+void nodes_controls(const struct nodes *n, int32_t idx, const struct nodes_control **c,
+                    size_t *count);
 /* Drop the launches queued for the agent with index idx (their runs are lost). */
 void nodes_drop_launches(struct nodes *n, int32_t idx);
 

@@ -26,7 +26,9 @@ struct http_req;
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 
-#define CTLD_ROUTES_MAX 16
+#define CTLD_CONTROL_BODY_MAX 4096u /* a signal's body: {"signal": "USR1"} */
+
+#define CTLD_ROUTES_MAX 32
 
 enum api_role {
     ROLE_PUBLIC = 0, /* health and metrics */

@@ -34,6 +34,7 @@ struct run {
     int64_t last_seen_us;   /* launch handed out or listed by an agent */
     int64_t last_listed_us; /* an agent last listed it (a launch handed out does not count) */
     bool kill_requested;
+    bool requeue_asked; /* `nordlys requeue`: its end goes back to PENDING, not a preemption */
     int64_t kill_sent_us;
     uint32_t kill_grace_s;
     const char *kill_reason;

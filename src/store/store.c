@@ -49,7 +49,7 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as"
+    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 
@@ -193,6 +193,9 @@ static const struct {
         {"agents", "output_root", "TEXT NOT NULL DEFAULT ''"},
         /* The Unix account a job runs as (issue 10); "" for jobs submitted before tokens. */
         {"jobs", "run_as", "TEXT NOT NULL DEFAULT ''"},
+        /* --signal SIG@SECONDS (issue 12): the signal sent that long before the time limit. */
+        {"jobs", "warn_signal", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_signal BETWEEN 0 AND 64)"},
+        {"jobs", "warn_before_s", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_before_s >= 0)"},
 };
 
 /*
@@ -240,6 +243,8 @@ enum stmt_id {
     ST_AUDIT_INSERT,
     ST_AUDIT_LAST,
     ST_AUDIT_WALK,
+    ST_JOB_UPDATE,
+    ST_JOB_RESUBMIT,
     ST_COUNT
 };
 
@@ -250,9 +255,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
-                " stdout, stderr, memory_max_bytes, pids_max, run_as)"
+                " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
                          " WHERE id = ?1 RETURNING runs",
@@ -312,6 +317,12 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_AUDIT_INSERT] = "INSERT INTO audit (seq, line) VALUES (?1, ?2)",
         [ST_AUDIT_LAST] = "SELECT seq, line FROM audit ORDER BY seq DESC LIMIT 1",
         [ST_AUDIT_WALK] = "SELECT seq, line FROM audit WHERE seq > ?1 ORDER BY seq",
+        [ST_JOB_UPDATE] = "UPDATE jobs SET name = ?2, gpus = ?3, time_limit_us = ?4,"
+                          " grace_us = ?5, requeue = ?6 WHERE id = ?1",
+        /* A finished job back to PENDING (requeue): its last run's end is forgotten. */
+        [ST_JOB_RESUBMIT] = "UPDATE jobs SET state = 'PENDING', start_us = NULL, end_us = NULL,"
+                            " exit_code = NULL, exit_signal = NULL, exit_reason = NULL,"
+                            " kill_requested = 0 WHERE id = ?1",
 };
 
 struct nl_store {
@@ -828,6 +839,8 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int64(s, 17, (int64_t)job->memory_max_bytes);
     sqlite3_bind_int64(s, 18, (int64_t)job->pids_max);
     sqlite3_bind_text(s, 19, job->run_as, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 20, job->warn_signal);
+    sqlite3_bind_int64(s, 21, job->warn_before_s);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -928,6 +941,32 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
     return alloc_replace(st, id, NULL, 0, false, err);
 }
 
+int nl_store_job_update(struct nl_store *st, const struct nl_store_job *job, struct nl_err *err)
+{
+    int rc = need_txn(st, "update", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_JOB_UPDATE];
+    sqlite3_bind_int64(s, 1, (int64_t)job->id);
+    sqlite3_bind_text(s, 2, job->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, job->spec.gpus);
+    sqlite3_bind_int64(s, 4, job->spec.time_limit_us);
+    sqlite3_bind_int64(s, 5, job->spec.grace_us);
+    sqlite3_bind_int(s, 6, job->spec.requeue);
+    return exec_by_id(st, ST_JOB_UPDATE, job->id, "update", err);
+}
+
+int nl_store_job_resubmit(struct nl_store *st, uint64_t id, struct nl_err *err)
+{
+    int rc = need_txn(st, "resubmit", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st->stmt[ST_JOB_RESUBMIT], 1, (int64_t)id);
+    if ((rc = exec_by_id(st, ST_JOB_RESUBMIT, id, "resubmit", err)) < 0)
+        return rc;
+    return alloc_replace(st, id, NULL, 0, false, err);
+}
+
 int nl_store_job_kill_requested(struct nl_store *st, uint64_t id, struct nl_err *err)
 {
     int rc = need_txn(st, "kill", err);
@@ -1022,6 +1061,8 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->pids_max = (uint32_t)sqlite3_column_int64(s, 30);
     const unsigned char *run_as = sqlite3_column_text(s, 31);
     snprintf(job->run_as, sizeof(job->run_as), "%s", run_as ? (const char *)run_as : "");
+    job->warn_signal = sqlite3_column_int(s, 32);
+    job->warn_before_s = sqlite3_column_int64(s, 33);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)

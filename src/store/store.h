@@ -105,6 +105,8 @@ struct nl_store_job {
     uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
     uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
+    int warn_signal;       /* --signal: sent warn_before_s before the time limit; 0 = none */
+    int64_t warn_before_s; /* seconds before the time limit */
 };
 
 void nl_store_job_init(struct nl_store_job *job);
@@ -201,6 +203,17 @@ int nl_store_job_requeue(struct nl_store *st, uint64_t id, bool preempted, int64
  * Remember that a running job was cancelled, so that a restarted
  * controller still kills it.
  */
+/*
+ * Write the fields a user may change with `nordlys update` (name, gpus,
+ * time limit, grace, requeue) from job (job->id names the row).
+ */
+int nl_store_job_update(struct nl_store *st, const struct nl_store_job *job, struct nl_err *err);
+/*
+ * A finished job back to PENDING (`nordlys requeue`): its last run's end,
+ * exit and allocation are cleared; its totals (runs, run time, energy)
+ * stay. -ENOENT for no such job.
+ */
+int nl_store_job_resubmit(struct nl_store *st, uint64_t id, struct nl_err *err);
 int nl_store_job_kill_requested(struct nl_store *st, uint64_t id, struct nl_err *err);
 /* The job has ended as e says (borrowed). The allocation is kept as history. */
 int nl_store_job_end(struct nl_store *st, uint64_t id, const struct nl_store_end *e,

@@ -10,7 +10,8 @@
 # - The command line wins over a directive; an unknown directive is an
 #   error naming FILE:LINE and creates no job.
 # - A two-node script runs once, on the first node.
-# - --time in Slurm's forms, seen as the job's time limit in `nordlys show`.
+# - --time in Slurm's forms, seen as the job's time limit in `nordlys show`,
+#   and the same forms for `nordlys update --time`.
 # - --export=NONE and --export=VAR,VAR=value, seen inside the job.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
@@ -147,6 +148,16 @@ nl_cli submit --time 1:2:3:4 -- true
 expect_rc 2 "bad --time"
 printf '%s\n' "$NL_ERR" | grep -q "^nordlys submit: --time: '1:2:3:4' is not a time limit" ||
     nl_fail "bad --time's message: $NL_ERR"
+
+# `nordlys update --time` reads the same forms (a pending job: the facility is full).
+B=$(nl_submit '{"name":"blocker","gpus":16,"command":["sleep","600"],"grace_s":0}')
+nl_wait "/v1/jobs/$B" '.job.state == "RUNNING"'
+nl_cli submit --parsable --time 5 -- true
+P=$NL_OUT
+nl_cli update "$P" --time 90
+expect_rc 0 "update --time 90"
+[ "$(jshow "$P" .job.time_limit_s)" = 5400 ] || nl_fail "update --time 90: $(jshow "$P" .job.time_limit_s)"
+nl_cli cancel "$P" "$B"
 
 # ---- --export, seen inside the job ----
 printf '#!/bin/sh\nenv | sort\n' >env.sh

@@ -7,6 +7,7 @@
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
 #   token audit                                  (tokens, the audit log: none either)
 #   runs                                         (private to life)
+#   outtail                                      (jobs' output tails: data only)
 #   durable                                      (the durability rule)
 #   life                                         (a job's life; owns the runs)
 #   agent_proto                                  (the JSON of the agent protocol)
@@ -32,20 +33,21 @@ allowed() {
     token.[ch] | audit.[ch]) echo "" ;;
     token_cmd.c) echo "token.h" ;;
     runs.[ch]) echo "" ;;
+    outtail.[ch]) echo "" ;;
     durable.[ch]) echo "http.h now.h" ;;
     life.h) echo "metrics.h" ;;
     life.c) echo "life.h durable.h fault.h metrics.h nodes.h now.h runs.h" ;;
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
-    agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h" ;;
+    agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
     auth.[ch]) echo "auth.h http.h routes.h token.h" ;;
     job_json.[ch]) echo "job_json.h ctld.h fault.h life.h metrics.h nodes.h now.h routes.h" ;;
     api.h | api.c | api_*.c)
         echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h http.h job_json.h" \
-             "life.h metrics.h nodes.h now.h routes.h token.h" ;;
+             "life.h metrics.h nodes.h now.h outtail.h routes.h token.h" ;;
     ctld.c | loop.c | main.c)
         echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h http.h life.h metrics.h" \
-             "nodes.h now.h routes.h token.h" ;;
+             "nodes.h now.h outtail.h routes.h token.h" ;;
     *) echo "NO-ROW" ;;
     esac
 }

@@ -1289,10 +1289,118 @@ static void test_delta_running_list(void **state)
     assert_int_equal(jobs_running(f->t, true, &r), 4);
 }
 
+/* Drive the table until no run is live (or max_s passes). */
+static bool wait_idle(struct agent_jobs *t, double max_s)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    while (jobs_live(t) > 0 && nl_clock_monotonic_us() < end) {
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
+        jobs_reap(t);
+    }
+    return jobs_live(t) == 0;
+}
+
+/* Issue 12: a shipping run's output goes out before its exit, and is acknowledged by seq. */
+static void test_output_shipped_before_the_exit(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo hello; echo oops >&2; exit 4", NULL};
+    char out[128], err[128];
+    snprintf(out, sizeof(out), "%s/8/stdout", f->dir);
+    snprintf(err, sizeof(err), "%s/8/stderr", f->dir);
+    struct proto_launch l = mk(8, argv, NULL);
+    l.stdout_path = out;
+    l.stderr_path = err;
+    l.ship_output = true;
+    jobs_launch(f->t, &l, 0);
+    assert_true(wait_idle(f->t, 10));
+    const struct proto_exit *e;
+    assert_int_equal(jobs_exits(f->t, 1, &e), 0); /* held: its output is not acknowledged */
+    const struct proto_output *o;
+    size_t n = jobs_output(f->t, 1, &o);
+    assert_int_equal(n, 2);
+    assert_int_equal(o[0].stream, 0);
+    assert_int_equal(o[0].offset, 0);
+    assert_int_equal(o[0].len, 6);
+    assert_memory_equal(o[0].data, "hello\n", 6);
+    assert_int_equal(o[1].stream, 1);
+    assert_memory_equal(o[1].data, "oops\n", 5);
+    /* No answer to sync 1: sync 2 carries the same bytes again. */
+    n = jobs_output(f->t, 2, &o);
+    assert_int_equal(n, 2);
+    assert_int_equal(o[0].offset, 0);
+    jobs_ack(f->t, 2, NULL, 0);
+    assert_int_equal(jobs_output(f->t, 3, &o), 0);
+    assert_int_equal(jobs_exits(f->t, 3, &e), 1);
+    assert_int_equal(e[0].exit_code, 4);
+    jobs_ack(f->t, 3, NULL, 0);
+    assert_int_equal(jobs_unacked(f->t), 0);
+}
+
+/* Issue 12: a signal control, the warning before the limit, and a lower limit. */
+static void test_signal_warning_and_limit_controls(void **state)
+{
+    struct fx *f = *state;
+    char mark[128], ready[128], cmd[512];
+    snprintf(mark, sizeof(mark), "%s/usr1", f->dir);
+    snprintf(ready, sizeof(ready), "%s/ready", f->dir);
+    snprintf(cmd, sizeof(cmd),
+             "trap 'echo got >%s; exit 0' USR1; touch %s; while :; do sleep 0.05; done", mark,
+             ready);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l = mk(9, argv, NULL);
+    l.time_limit_s = 600;
+    jobs_launch(f->t, &l, 0);
+    /* The trap is set once the job says so: a signal before that would kill the shell. */
+    int64_t end = nl_clock_monotonic_us() + 10000000;
+    while (access(ready, F_OK) != 0 && nl_clock_monotonic_us() < end) {
+        struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(f->t);
+    }
+    assert_int_equal(access(ready, F_OK), 0);
+    struct proto_control sig = {.job = 9, .run = 1, .signal = SIGUSR1};
+    jobs_control(f->t, &sig, 1, NULL, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 9, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char *s = slurp(mark);
+    assert_string_equal(s, "got\n");
+    free(s);
+    unlink(mark);
+    /* --signal USR1@597 on a 600 s limit: about 3 s after the start, not at the limit. */
+    l = mk(10, argv, NULL);
+    l.time_limit_s = 600;
+    l.warn_signal = SIGUSR1;
+    l.warn_before_s = 597;
+    jobs_launch(f->t, &l, 0);
+    assert_true(wait_exit(f->t, 10, 20, &e));
+    assert_int_equal(e.exit_code, 0);
+    assert_false(e.timeout);
+    s = slurp(mark);
+    assert_string_equal(s, "got\n");
+    free(s);
+    /* A lower limit, already past: the run ends now, for its time limit. */
+    char *sleeper[] = {"/bin/sh", "-c", "exec sleep 600", NULL};
+    l = mk(11, sleeper, NULL);
+    l.time_limit_s = 600;
+    l.grace_s = 0;
+    jobs_launch(f->t, &l, 0);
+    struct proto_control lim = {.job = 11, .run = 1, .time_limit_s = 0.001};
+    jobs_control(f->t, NULL, 0, &lim, 1);
+    assert_true(wait_exit(f->t, 11, 10, &e));
+    assert_true(e.timeout);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_output_shipped_before_the_exit, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_signal_warning_and_limit_controls, setup,
+                                            teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
             cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
             cmocka_unit_test_setup_teardown(test_long_reason_stays_utf8, setup, teardown),

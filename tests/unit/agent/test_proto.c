@@ -314,6 +314,72 @@ static void test_proto_decode_sync_errors_name_the_field(void **state)
     assert_non_null(strstr(err.msg, "answer: bad JSON at line 1: "));
 }
 
+/* Issue 12: output in a sync body, controls and launch fields in an answer. */
+static void test_proto_output_and_controls(void **state)
+{
+    (void)state;
+    struct proto_buf b = {0};
+    proto_encode_sync(&b, "a1", 7, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    struct proto_output o[2] = {
+            {.job = 42,
+             .run = 2,
+             .node = "n0",
+             .stream = 0,
+             .offset = 10,
+             .data = "hi\n",
+             .len = 3},
+            {.job = 42,
+             .run = 2,
+             .node = "n0",
+             .stream = 1,
+             .offset = 0,
+             .data = "\xff\x00",
+             .len = 2},
+    };
+    proto_append_output(&b, o, 2);
+    json_t *root = load(&b);
+    json_t *out = json_object_get(root, "output");
+    assert_int_equal(json_array_size(out), 2);
+    json_t *e = json_array_get(out, 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "job")), 42);
+    assert_int_equal(json_integer_value(json_object_get(e, "run")), 2);
+    assert_int_equal(json_integer_value(json_object_get(e, "offset")), 10);
+    assert_string_equal(json_string_value(json_object_get(e, "stream")), "stdout");
+    assert_string_equal(json_string_value(json_object_get(e, "data")), "aGkK");
+    e = json_array_get(out, 1);
+    assert_string_equal(json_string_value(json_object_get(e, "stream")), "stderr");
+    assert_string_equal(json_string_value(json_object_get(e, "data")), "/wA=");
+    assert_string_equal(json_string_value(json_object_get(root, "agent_id")), "a1");
+    json_decref(root);
+    free(b.data);
+
+    const char *answer =
+            "{\"launch\": [{\"job\": 5, \"run\": 1, \"node\": \"n\", \"command\": [\"true\"],"
+            " \"warn_signal\": 10, \"warn_before_s\": 60, \"ship_output\": true}],"
+            " \"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 12}],"
+            " \"limit\": [{\"job\": 5, \"run\": 1, \"time_limit_s\": 2.5}]}";
+    struct proto_work w;
+    struct nl_err err = {0};
+    assert_int_equal(proto_decode_sync(answer, strlen(answer), &w, &err), 0);
+    assert_int_equal(w.launch[0].warn_signal, 10);
+    assert_int_equal(w.launch[0].warn_before_s, 60);
+    assert_true(w.launch[0].ship_output);
+    assert_int_equal(w.nsignal, 1);
+    assert_int_equal(w.signal[0].job, 5);
+    assert_int_equal(w.signal[0].signal, 12);
+    assert_int_equal(w.nlimit, 1);
+    assert_true(w.limit[0].time_limit_s == 2.5);
+    proto_work_release(&w);
+    expect_sync_error("{\"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 65}]}",
+                      "signal[0].signal: 65 is outside [1, 64]");
+    expect_sync_error("{\"limit\": [{\"job\": 5, \"run\": 1}]}",
+                      "limit[0].time_limit_s: missing or not positive");
+    expect_sync_error(
+            "{\"launch\": [{\"job\": 5, \"run\": 1, \"node\": \"n\", \"command\": [\"x\"],"
+            " \"ship_output\": 1}]}",
+            "launch[0].ship_output: not a boolean");
+}
+
 static void test_proto_decode_register_and_names(void **state)
 {
     (void)state;
@@ -358,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_proto_encode_register),
+            cmocka_unit_test(test_proto_output_and_controls),
             cmocka_unit_test(test_proto_encode_sync_round_trips),
             cmocka_unit_test(test_proto_encode_sync_keeps_within_the_bound),
             cmocka_unit_test(test_proto_decode_sync_answer),

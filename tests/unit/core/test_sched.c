@@ -286,6 +286,56 @@ static void test_sched_cancel(void **state)
     fx_free(f);
 }
 
+/* Requeue (issue 12): a running job goes back to PENDING at its exit, even with requeue off. */
+static void test_sched_requeue_and_update(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NL_POLICY_NORDLYS, 0);
+    const struct nl_action *act;
+    struct nl_job_info info;
+    struct nl_err err = {0};
+    struct nl_job_spec spec;
+    nl_job_spec_init(&spec);
+    spec.gpus = 4;
+    spec.time_limit_us = 100 * SEC;
+    spec.requeue = false; /* a requeue asked brings it back all the same */
+    uint64_t a = f->next_id++;
+    assert_int_equal(nl_sched_submit(f->s, a, &spec, 0, &err), 0);
+    pass(f, 0, &act);
+    assert_int_equal(state_of(f, a), NL_JOB_RUNNING);
+    assert_int_equal(nl_sched_requeue(f->s, a, SEC, &err), 0);
+    assert_int_equal(state_of(f, a), NL_JOB_PREEMPTING);
+    assert_int_equal(nl_sched_job_exit(f->s, a, NL_EXIT_FAILED, 2 * SEC, &info, NULL), 0);
+    assert_int_equal(info.state, NL_JOB_PENDING);
+    assert_int_equal(info.preemptions, 0);
+    assert_int_equal(nl_sched_requeue(f->s, a, 2 * SEC, &err), -EALREADY);
+    /* A pending job takes a new spec; a bad one is refused naming the field. */
+    spec.gpus = 8;
+    spec.time_limit_us = 50 * SEC;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), 0);
+    assert_int_equal(nl_sched_job_info(f->s, a, &info), 0);
+    assert_int_equal(info.spec.gpus, 8);
+    spec.gpus = 1000000;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "gpus"));
+    spec.gpus = 8;
+    pass(f, 3, &act);
+    assert_int_equal(state_of(f, a), NL_JOB_RUNNING);
+    /* Running: a lower time limit only. */
+    spec.time_limit_us = 80 * SEC;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EBUSY);
+    assert_non_null(strstr(err.msg, "time_limit"));
+    spec.time_limit_us = 20 * SEC;
+    spec.gpus = 4;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), -EBUSY);
+    spec.gpus = 8;
+    assert_int_equal(nl_sched_update(f->s, a, &spec, &err), 0);
+    assert_int_equal(nl_sched_job_info(f->s, a, &info), 0);
+    assert_int_equal(info.expect_end_us, info.start_us + 20 * SEC);
+    assert_clean(f);
+    fx_free(f);
+}
+
 static void test_sched_tier_order(void **state)
 {
     (void)state;
@@ -758,6 +808,83 @@ static void test_sched_sensitive_isolation(void **state)
     sov_fx_free(&f);
 }
 
+/*
+ * w_limit: within a tier, a shorter time limit comes first (issue 13: mean
+ * JCT without run-time knowledge); across tiers it never reorders, because
+ * its whole range (a minute to a year) is below one tier step.
+ */
+static void test_sched_shorter_limit_first(void **state)
+{
+    (void)state;
+    struct nl_sched_config cfg;
+    nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+    cfg.w_limit = 3000;
+    struct fx *f = fx_new_cfg(&cfg, 0);
+    const struct nl_action *act;
+    uint64_t hog = submit(f, 0, 16, 100, 0);
+    assert_int_equal(pass(f, 0, &act), 1);
+    uint64_t longer = submit(f, 0, 16, 36000, 1); /* 10 h, submitted first */
+    uint64_t shorter = submit(f, 0, 16, 600, 2);  /* 10 min */
+    uint64_t reg = submit(f, 1, 16, 60, 3);        /* weaker tier, the shortest */
+    pass(f, 4, &act);
+    struct nl_job_info li, si, ri;
+    nl_sched_job_info(f->s, longer, &li);
+    nl_sched_job_info(f->s, shorter, &si);
+    nl_sched_job_info(f->s, reg, &ri);
+    assert_true(si.priority > li.priority);
+    assert_true(li.priority > ri.priority); /* tier order holds */
+    nl_sched_job_exit(f->s, hog, NL_EXIT_OK, 100 * SEC, NULL, NULL);
+    assert_int_equal(pass(f, 100, &act), 1);
+    assert_int_equal(act[0].job, shorter);
+    nl_sched_job_exit(f->s, shorter, NL_EXIT_OK, 200 * SEC, NULL, NULL);
+    assert_int_equal(pass(f, 200, &act), 1);
+    assert_int_equal(act[0].job, longer);
+    assert_clean(f);
+    fx_free(f);
+    /* With w_limit 0 submit order rules within the tier. */
+    cfg.w_limit = 0;
+    f = fx_new_cfg(&cfg, 0);
+    hog = submit(f, 0, 16, 100, 0);
+    pass(f, 0, &act);
+    longer = submit(f, 0, 16, 36000, 1);
+    shorter = submit(f, 0, 16, 600, 2);
+    nl_sched_job_exit(f->s, hog, NL_EXIT_OK, 100 * SEC, NULL, NULL);
+    assert_int_equal(pass(f, 100, &act), 1);
+    assert_int_equal(act[0].job, longer);
+    fx_free(f);
+}
+
+/*
+ * reclaim_ratio: a borrowed 16-GPU gang is not torn down to give a
+ * tenant 2 guaranteed GPUs (16 > 4 x 2), but is for 4 (16 <= 4 x 4).
+ */
+static void test_sched_reclaim_ratio(void **state)
+{
+    (void)state;
+    for (int need = 2; need <= 4; need += 2) {
+        struct nl_sched_config cfg;
+        nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+        cfg.reclaim_ratio = 4;
+        struct fx *f = fx_new_cfg(&cfg, 0);
+        const struct nl_action *act;
+        uint64_t gang = submit(f, 1, 16, 1000, 0); /* reg borrows the whole facility */
+        assert_int_equal(pass(f, 0, &act), 1);
+        uint64_t s = submit(f, 0, (uint32_t)need, 100, 10);
+        size_t n = pass(f, 10, &act);
+        if (need == 2) {
+            assert_int_equal(n, 0);
+            assert_int_equal(state_of(f, gang), NL_JOB_RUNNING);
+            assert_int_equal(reason_of(f, s), NL_REASON_RESOURCES);
+        } else {
+            assert_int_equal(n, 1);
+            assert_int_equal(act[0].kind, NL_ACT_PREEMPT);
+            assert_int_equal(act[0].job, gang);
+        }
+        assert_clean(f);
+        fx_free(f);
+    }
+}
+
 static void test_sched_config_set(void **state)
 {
     (void)state;
@@ -795,10 +922,13 @@ int main(void)
             cmocka_unit_test(test_sched_validate_names_the_field),
             cmocka_unit_test(test_sched_quota_admission),
             cmocka_unit_test(test_sched_reclaim_preempts_borrowed),
+            cmocka_unit_test(test_sched_shorter_limit_first),
+            cmocka_unit_test(test_sched_reclaim_ratio),
             cmocka_unit_test(test_sched_backfill_respects_reservation),
             cmocka_unit_test(test_sched_fifo_stops_at_first_blocked),
             cmocka_unit_test(test_sched_power_budget_blocks),
             cmocka_unit_test(test_sched_cancel),
+            cmocka_unit_test(test_sched_requeue_and_update),
             cmocka_unit_test(test_sched_tier_order),
             cmocka_unit_test(test_sched_node_failure_requeues),
             cmocka_unit_test(test_sched_adopt_after_restart),

@@ -27,13 +27,25 @@ static void test_routes_match_every_api_endpoint(void **state)
 {
     (void)state;
     static const char *const eps[][2] = {
-            {"POST", "/v1/jobs"},           {"GET", "/v1/jobs"},
-            {"GET", "/v1/jobs/42"},         {"DELETE", "/v1/jobs/42"},
-            {"GET", "/v1/facility"},        {"GET", "/v1/nodes"},
-            {"GET", "/v1/tenants"},         {"GET", "/v1/usage"},
-            {"GET", "/v1/health"},          {"GET", "/metrics"},
-            {"POST", "/v1/agent/register"}, {"POST", "/v1/agent/sync"},
-            {"POST", "/v1/tokens"},         {"GET", "/v1/audit"},
+            {"POST", "/v1/jobs"},
+            {"GET", "/v1/jobs"},
+            {"GET", "/v1/jobs/42"},
+            {"DELETE", "/v1/jobs/42"},
+            {"GET", "/v1/facility"},
+            {"GET", "/v1/nodes"},
+            {"GET", "/v1/tenants"},
+            {"GET", "/v1/usage"},
+            {"GET", "/v1/health"},
+            {"GET", "/metrics"},
+            {"POST", "/v1/agent/register"},
+            {"POST", "/v1/agent/sync"},
+            {"POST", "/v1/tokens"},
+            {"GET", "/v1/audit"},
+            {"DELETE", "/v1/jobs"},
+            {"PATCH", "/v1/jobs/42"},
+            {"POST", "/v1/jobs/42/requeue"},
+            {"POST", "/v1/jobs/42/signal"},
+            {"GET", "/v1/jobs/42/output"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
@@ -94,8 +106,10 @@ static void test_routes_roles_and_body_limits(void **state)
     size_t n;
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
-        bool posts = strcmp(t[i].method, "POST") == 0;
-        /* Only POSTs take bodies; only health and metrics are public. */
+        /* Only POSTs and PATCHes take bodies (a requeue none); only health and metrics are public.
+         */
+        bool posts = (strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PATCH") == 0) &&
+                     strstr(t[i].pattern, "/requeue") == NULL;
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
         assert_true(pub ? t[i].role == ROLE_PUBLIC : t[i].role != ROLE_PUBLIC);
