@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages nordlys builds, tests and benchmarks with,
-# then the OpenAPI linter of tests/lint/openapi.sh (tools/openapi-lint).
+# then the npm packages of tools/openapi-lint, web/ and tests/browser/.
 # Idempotent: a package already installed is left alone, apt is not
 # touched at all when nothing is missing, and npm only when node_modules
 # does not match the lockfile.
@@ -10,7 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="build-essential cmake pkg-config git
 libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libjwt-dev libgnutls28-dev
 libcmocka-dev curl jq procps psmisc faketime iproute2 util-linux openssl
-nodejs npm"
+nodejs npm chromium"
 
 # has_cmd PKG: the command that PKG provides is already there. NodeSource's
 # nodejs package bundles npm and conflicts with Debian's npm package, so
@@ -48,15 +48,8 @@ if [ -n "$missing" ]; then
     $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
-# The OpenAPI linter, exactly as package-lock.json pins it. The stamp is the
-# lockfile's hash, written only after npm ci succeeded: a changed lockfile or
-# an interrupted install means a fresh npm ci, an unchanged one means none.
-# No install scripts run: the linter needs none.
-lint="$top/tools/openapi-lint"
-want=$(sha256sum <"$lint/package-lock.json" | cut -d' ' -f1)
-stamp="$lint/node_modules/.nordlys-lock.sha256"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-    echo "install-deps: npm ci in tools/openapi-lint" >&2
-    (cd "$lint" && npm ci --ignore-scripts --no-audit --no-fund)
-    echo "$want" >"$stamp"
-fi
+# The npm packages, each exactly as its package-lock.json pins it (only
+# when the lockfile changed since the last install; scripts/npm-ci.sh): the
+# OpenAPI linter of tests/lint/openapi.sh, the dashboard's libraries (web/)
+# and the browser tests' driver (tests/browser/).
+"$top/scripts/npm-ci.sh" "$top/tools/openapi-lint" "$top/web" "$top/tests/browser"

@@ -16,6 +16,7 @@
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "nordlys/tenant.h"
+#include "sim/html_report.h"
 #include "sim/sim.h"
 #include "sim/workload.h"
 
@@ -71,7 +72,7 @@ static void sim_usage(FILE *f)
             "  --pass-interval S      least virtual time between scheduling passes; 0 = every event [10]\n"
             "  --check                also check every invariant from scratch at each sample\n"
             "  --json                 one JSON object (several policies: {\"runs\": [...]})\n"
-            "  --out DIR              write time series CSVs to DIR\n");
+            "  --out DIR              write time series CSVs, report.html and its SVG figures to DIR\n");
 }
 
 static int parse_num(const char *flag, const char *v, double min, double max, double *out)
@@ -425,7 +426,8 @@ static int run_seed(const struct sim_args *a, const enum nl_policy *pol, int npo
     return 0;
 }
 
-/* Time series: DIR/timeseries-POLICY.csv, or DIR/seed-N/... for several seeds. */
+/* Time series and the report: DIR/timeseries-POLICY.csv and DIR/report.html (with its
+ * fig-*.svg), or DIR/seed-N/... for several seeds. */
 static int write_series(const struct sim_args *a, const struct nl_sim_result *res, int npol)
 {
     struct nl_err err;
@@ -442,7 +444,9 @@ static int write_series(const struct sim_args *a, const struct nl_sim_result *re
             fprintf(stderr, "nordlys sim: --out %s: %s\n", dir, strerror(-rc));
             return -1;
         }
-        if (nl_sim_write_series(&res[(size_t)s * (size_t)npol], (size_t)npol, dir, &err) < 0) {
+        const struct nl_sim_result *rs = &res[(size_t)s * (size_t)npol];
+        if (nl_sim_write_series(rs, (size_t)npol, dir, &err) < 0 ||
+            html_report_write(rs, (size_t)npol, dir, &err) < 0) {
             fprintf(stderr, "nordlys sim: %s\n", err.msg);
             return -1;
         }

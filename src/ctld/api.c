@@ -23,6 +23,7 @@
 #include "ctld/fault.h"
 #include "ctld/http.h"
 #include "ctld/routes.h"
+#include "ctld/ui.h"
 #include "nordlys/err.h"
 #include "store/store.h"
 
@@ -241,6 +242,9 @@ void api_dispatch(void *arg, struct http_req *req)
     struct ctld *c = arg;
     c->stats.requests++;
     now_read(&c->clock);
+    /* The dashboard's files are public and outside the route table (see ui.h). */
+    if (ui_path(http_req_path(req)))
+        return ui_serve(c->ui, req);
     size_t n, idx = 0;
     const struct route *t = api_routes(&n);
     struct route_params p;

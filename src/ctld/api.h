@@ -51,6 +51,10 @@ void api_usage(struct ctld *c, struct http_req *req, const struct route_params *
 void api_health(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_metrics(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_racks.c: the rack map's numbers ---- */
+
+void api_racks(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_jobs.c ---- */
 
 void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p);

@@ -22,6 +22,7 @@ static const struct route route_table[] = {
         {"GET", "/v1/jobs/{id}/output", api_job_output, ROLE_USER, 0},
         {"GET", "/v1/facility", api_facility, ROLE_READER, 0},
         {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
+        {"GET", "/v1/racks", api_racks, ROLE_READER, 0},
         {"GET", "/v1/tenants", api_tenants, ROLE_USER, 0},
         {"GET", "/v1/usage", api_usage, ROLE_USER, 0},
         {"GET", "/v1/health", api_health, ROLE_PUBLIC, 0},

@@ -37,6 +37,11 @@ struct cfg_opt {
 };
 
 static const char *const sync_choices[] = {"full", "normal", NULL};
+/* Where the build put the dashboard (CMake sets it: BUILD/web). */
+#ifndef NL_UI_DIR_DEFAULT
+#define NL_UI_DIR_DEFAULT "web"
+#endif
+
 static const char *const level_choices[] = {"err", "warn", "info", "debug", NULL};
 
 #define OPT(field) offsetof(struct ctld_config, field)
@@ -73,6 +78,9 @@ static const struct cfg_opt cfg_opts[] = {
         STR_OPT("listen", listen, "127.0.0.1:7420", NULL,
                 "HTTP address HOST:PORT (port 0: the previous run's port if free, else any "
                 "free port; written to STATE/ctld.port)"),
+        STR_OPT("ui-dir", ui_dir, NL_UI_DIR_DEFAULT, NULL,
+                "the built dashboard (web/) to serve under /ui/; a directory that cannot be "
+                "read leaves /ui/ answering 404 with the reason"),
         STR_OPT("tls-cert", tls_cert, "", NULL,
                 "PEM certificate (chain) to serve HTTPS with; needs --tls-key"),
         STR_OPT("tls-key", tls_key, "", NULL, "PEM private key of --tls-cert (keep it 0600)"),

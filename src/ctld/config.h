@@ -24,6 +24,7 @@ struct ctld_config {
     char *state_dir;   /* database, port file */
     char *output_root; /* "" = relative output paths (each agent's root), else absolute DIR */
     char *listen;      /* HOST:PORT, port 0 = ephemeral */
+    char *ui_dir;      /* the built dashboard served under /ui/ */
 
     char *tls_cert;      /* PEM certificate (chain) for HTTPS; "" = plain HTTP */
     char *tls_key;       /* PEM private key of tls_cert */

@@ -40,6 +40,7 @@
 #include "ctld/nodes.h"
 #include "ctld/outtail.h"
 #include "ctld/token.h"
+#include "ctld/ui.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "store/store.h"
@@ -530,6 +531,9 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
         goto fail;
     /* A full disk here is not fatal either: the controller starts with writes refused. */
     ctld_commit(c);
+    c->ui = ui_open(cfg->ui_dir);
+    if (ui_error(c->ui) != NULL)
+        log_warn("no dashboard under /ui/: %s", ui_error(c->ui));
     if (open_http(c, err) < 0)
         goto fail;
     struct nl_err perr = {0};
@@ -568,6 +572,7 @@ void ctld_destroy(struct ctld *c)
     durable_destroy(c->dur);
     auth_destroy(c->auth);
     audit_close(c->audit);
+    ui_destroy(c->ui);
     free(c->key);
     if (c->lock_fd >= 0)
         close(c->lock_fd); /* releases the lock; the file stays (unlinking it would race) */

@@ -39,6 +39,7 @@ struct nodes;
 struct outtail;
 struct route;
 struct token_key;
+struct ui;
 
 /*
  * The request being answered (the loop answers one at a time): who asked,
@@ -83,6 +84,7 @@ struct ctld {
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */
+    struct ui *ui;         /* the dashboard's files (/ui/) */
     struct ctld_call call; /* the request being answered */
     char *jobs_dir;        /* STATE/jobs */
     char *port_file;

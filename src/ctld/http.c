@@ -87,6 +87,8 @@ struct http_req {
     unsigned status;
     const char *content_type;
     char *reply;
+    const char *extra[HTTP_EXTRA_HEADERS_MAX][2]; /* http_reply_header: borrowed name, value */
+    size_t nextra;
     int tag;
     int64_t t0_us;
     char peer[INET6_ADDRSTRLEN];
@@ -373,6 +375,8 @@ static enum MHD_Result queue_answer(struct http_req *req)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, req->content_type);
     if (req->status == 503 || req->status == 429)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    for (size_t i = 0; i < req->nextra; i++)
+        MHD_add_response_header(resp, req->extra[i][0], req->extra[i][1]);
     enum MHD_Result r = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);
     req->queued = true;
@@ -761,6 +765,15 @@ void http_reply(struct http_req *req, unsigned status, const char *content_type,
     req->status = status;
     req->content_type = content_type;
     req->reply = body;
+}
+
+void http_reply_header(struct http_req *req, const char *name, const char *value)
+{
+    if (req->nextra < HTTP_EXTRA_HEADERS_MAX) {
+        req->extra[req->nextra][0] = name;
+        req->extra[req->nextra][1] = value;
+        req->nextra++;
+    }
 }
 
 void http_req_hold(struct http_req *req)

@@ -100,6 +100,13 @@ int http_req_tag(const struct http_req *req);
  * per request.
  */
 void http_reply(struct http_req *req, unsigned status, const char *content_type, char *body);
+/*
+ * Add a header to the answer (the dashboard's security and cache headers).
+ * name and value are borrowed until the answer is queued: static strings,
+ * or ones that outlive the server. Past HTTP_EXTRA_HEADERS_MAX, ignored.
+ */
+#define HTTP_EXTRA_HEADERS_MAX 8
+void http_reply_header(struct http_req *req, const char *name, const char *value);
 /* Hold the answer until http_release_held (call before or after http_reply). */
 void http_req_hold(struct http_req *req);
 

@@ -52,6 +52,17 @@
     "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
+/*
+ * The same set as comparisons, for the partial indexes' WHERE (schema
+ * version 5) and the queries that use them (which must say it the same
+ * way for SQLite to use the index). SQLite evaluates a constant IN list of
+ * more than two values through a temporary b-tree that it builds on every
+ * execution, and it evaluates a partial index's WHERE on the old and the
+ * new row of every UPDATE that changes state: with IN, each job start,
+ * end or submission built four such b-trees for jobs_live and jobs_ended,
+ * most of a start's cost (bench/RESULTS.md, issue 9's drain).
+ */
+#define LIVE_WHERE "(state = 'PENDING' OR state = 'RUNNING' OR state = 'PREEMPTING')"
 
 /*
  * Page cache: 32 MiB holds the pages a submission touches (the table's and
@@ -166,12 +177,23 @@ static const char schema_v4[] = "CREATE TABLE IF NOT EXISTS audit ("
                                 " line TEXT NOT NULL"
                                 ") STRICT;";
 
+/*
+ * Schema version 5: jobs_live and jobs_ended hold the same rows as before,
+ * their WHERE said with comparisons instead of IN (see LIVE_WHERE).
+ */
+static const char schema_v5[] = "DROP INDEX IF EXISTS jobs_live;"
+                                "CREATE INDEX jobs_live ON jobs(id) WHERE " LIVE_WHERE ";"
+                                "DROP INDEX IF EXISTS jobs_ended;"
+                                "CREATE INDEX jobs_ended ON jobs(state, tenant)"
+                                " WHERE NOT " LIVE_WHERE ";";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
         schema_v2,
         schema_v3,
         schema_v4,
+        schema_v5,
 };
 
 /*
@@ -216,6 +238,7 @@ enum stmt_id {
     ST_JOB_INSERT,
     ST_JOB_SET_OUTPUT,
     ST_JOB_START,
+    ST_JOB_RUNS,
     ST_ALLOC_DELETE,
     ST_ALLOC_INSERT,
     ST_ALLOC_GET,
@@ -259,8 +282,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
                 " ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
+        /* No RETURNING: SQLite builds a temporary b-tree for it on every execution. */
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
-                         " WHERE id = ?1 RETURNING runs",
+                         " WHERE id = ?1",
+        [ST_JOB_RUNS] = "SELECT runs FROM jobs WHERE id = ?1",
         [ST_ALLOC_DELETE] = "DELETE FROM job_nodes WHERE job = ?1",
         [ST_ALLOC_INSERT] = "INSERT INTO job_nodes (job, seq, node, mask) VALUES (?1, ?2, ?3, ?4)",
         [ST_ALLOC_GET] = "SELECT node, mask FROM job_nodes WHERE job = ?1 ORDER BY seq",
@@ -276,7 +301,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " run_us = run_us + ?6, energy_wh = energy_wh + ?7, cpu_s = cpu_s + ?8,"
                        " max_rss_kb = max(max_rss_kb, ?9), exit_reason = ?10 WHERE id = ?1",
         [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN " LIVE_STATES " ORDER BY id",
+        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE " LIVE_WHERE " ORDER BY id",
         [ST_JOBS_LIST] = "SELECT " JOB_COLS " FROM jobs"
                          " WHERE (?1 IS NULL OR instr(?1, ',' || state || ',') > 0)"
                          " AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)"
@@ -298,10 +323,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_LAST_ID] = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'",
         [ST_JOBS_COUNT] = "SELECT count(*) FROM jobs",
         /* One ended state, through the partial index jobs_ended. */
-        [ST_JOBS_COUNT_ENDED] = "SELECT count(*) FROM jobs WHERE state NOT IN " LIVE_STATES
+        [ST_JOBS_COUNT_ENDED] = "SELECT count(*) FROM jobs WHERE NOT " LIVE_WHERE
                                 " AND state = ?1 AND (?2 IS NULL OR tenant = ?2)",
         /* Live states only: the partial index jobs_live holds exactly those rows. */
-        [ST_JOBS_COUNT_LIVE] = "SELECT count(*) FROM jobs WHERE state IN " LIVE_STATES
+        [ST_JOBS_COUNT_LIVE] = "SELECT count(*) FROM jobs WHERE " LIVE_WHERE
                                " AND instr(?1, ',' || state || ',') > 0"
                                " AND (?2 IS NULL OR tenant = ?2)",
         [ST_IDEM_GET] = "SELECT job, request_hash, created_us FROM idempotency"
@@ -892,20 +917,20 @@ int nl_store_job_start(struct nl_store *st, uint64_t id, int64_t start_us,
     int rc = need_txn(st, "start", err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *s = st->stmt[ST_JOB_START];
+    sqlite3_bind_int64(st->stmt[ST_JOB_START], 1, (int64_t)id);
+    sqlite3_bind_int64(st->stmt[ST_JOB_START], 2, start_us);
+    if ((rc = exec_by_id(st, ST_JOB_START, id, "start", err)) < 0)
+        return rc;
+    /* The new run number, read back in the same transaction (a rowid lookup, page cached). */
+    sqlite3_stmt *s = st->stmt[ST_JOB_RUNS];
     sqlite3_bind_int64(s, 1, (int64_t)id);
-    sqlite3_bind_int64(s, 2, start_us);
-    /* RETURNING gives the new run number in the same statement; no row means no such job. */
     int step = sqlite3_step(s);
     uint32_t runs = step == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
-    if (step == SQLITE_ROW)
-        step = sqlite3_step(s);
     stmt_done(s);
-    if (step != SQLITE_DONE)
-        return db_error(st, step, "start", err);
-    if (runs == 0)
+    if (step == SQLITE_DONE)
         return nl_err_set(err, -ENOENT, "store: start: no job %llu", (unsigned long long)id);
-    st->txn_writes++;
+    if (step != SQLITE_ROW)
+        return db_error(st, step, "start", err);
     if (run != NULL)
         *run = runs;
     /* A first start has no old rows: skipping the DELETE saves a statement per start. */

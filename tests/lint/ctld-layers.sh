@@ -5,7 +5,8 @@
 # header. The layers, lowest first:
 #
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
-#   token audit                                  (tokens, the audit log: none either)
+#   token audit ui                               (tokens, the audit log, the dashboard's
+#                                                 files: none but http)
 #   runs                                         (private to life)
 #   outtail                                      (jobs' output tails: data only)
 #   durable                                      (the durability rule)
@@ -32,6 +33,7 @@ allowed() {
     fault.[ch] | now.[ch] | metrics.[ch] | http.[ch] | config.[ch] | nodes.[ch] | routes.[ch]) echo "" ;;
     token.[ch] | audit.[ch]) echo "" ;;
     token_cmd.c) echo "token.h" ;;
+    ui.[ch]) echo "http.h" ;;
     runs.[ch]) echo "" ;;
     outtail.[ch]) echo "" ;;
     durable.[ch]) echo "http.h now.h" ;;
@@ -44,10 +46,10 @@ allowed() {
     job_json.[ch]) echo "job_json.h ctld.h fault.h life.h metrics.h nodes.h now.h routes.h" ;;
     api.h | api.c | api_*.c)
         echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h http.h job_json.h" \
-             "life.h metrics.h nodes.h now.h outtail.h routes.h token.h" ;;
+             "life.h metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
     ctld.c | loop.c | main.c)
         echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h http.h life.h metrics.h" \
-             "nodes.h now.h outtail.h routes.h token.h" ;;
+             "nodes.h now.h outtail.h routes.h token.h ui.h" ;;
     *) echo "NO-ROW" ;;
     esac
 }

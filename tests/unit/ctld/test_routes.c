@@ -46,6 +46,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/jobs/42/requeue"},
             {"POST", "/v1/jobs/42/signal"},
             {"GET", "/v1/jobs/42/output"},
+            {"GET", "/v1/racks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
