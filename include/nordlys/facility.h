@@ -56,6 +56,26 @@ struct nl_facility_spec {
     double gpu_busy_w;     /* IT draw of one busy GPU with its share of node and rack */
     double gpu_idle_w;     /* IT draw of one idle GPU with its share */
     double rack_power_w;   /* per-rack IT power limit; 0 = none */
+    /*
+     * Power distribution and cooling below the site (docs/power.md). Rows
+     * and loops are runs of consecutive racks of one site; their limits are
+     * IT watts (heat a loop rejects is the IT draw of its racks). 0 = none.
+     */
+    uint32_t racks_per_row;  /* racks on one power-distribution row (0: no row level) */
+    double row_power_w;      /* per-row IT limit */
+    uint32_t racks_per_loop; /* racks on one closed liquid-cooling loop (0: no loop level) */
+    double loop_power_w;     /* per-loop heat-rejection capacity */
+    /* Lowest per-GPU power cap, as a fraction of gpu_busy_w; 0 means the default 0.6. */
+    double gpu_cap_min;
+    /*
+     * Outside-temperature PUE: with a climate ("narvik"), PUE(T) = pue +
+     * pue_per_c x max(0, T - pue_free_c) for the month's mean temperature T;
+     * with none ("") PUE is the constant pue. See nl_facility_pue_at.
+     */
+    char climate[16];
+    double pue_free_c, pue_per_c;
+    /* Grid carbon intensity for emissions, gCO2 per kWh drawn; 0 = unknown (docs/power.md). */
+    double grid_gco2_per_kwh;
     size_t nsites;
     struct nl_site_spec sites[NL_SITES_MAX];
 };
@@ -142,6 +162,19 @@ uint32_t nl_facility_node_gpus(const struct nl_facility *fac, uint32_t node);
 char *nl_facility_node_name(const struct nl_facility *fac, uint32_t node, char *buf, size_t size);
 /* Global node index from a name made by nl_facility_node_name, or -ENOENT. */
 int64_t nl_facility_node_find(const struct nl_facility *fac, const char *name);
+
+/* The per-GPU cap floor in W: gpu_cap_min (or its default) x gpu_busy_w. */
+double nl_facility_cap_min_w(const struct nl_facility_spec *spec);
+
+/*
+ * Mean outside temperature (deg C) of month (0 = January) in a named climate,
+ * or NAN when the climate is unknown. Known: "narvik" (docs/power.md cites
+ * the source).
+ */
+double nl_climate_month_c(const char *climate, int month);
+
+/* PUE at a time (microseconds since the Unix epoch, UTC) under spec's climate. */
+double nl_facility_pue_at(const struct nl_facility_spec *spec, int64_t unix_us);
 
 /* True when jurisdiction (two letters) is a member of the EEA. */
 bool nl_jurisdiction_eea(const char *jurisdiction);

@@ -65,6 +65,12 @@ struct nl_job_spec {
     bool preemptible; /* may be preempted even inside its tenant's quota */
     bool requeue;     /* back to PENDING after preemption or node failure */
     int64_t grace_us; /* SIGTERM-to-SIGKILL grace on preemption (checkpoint time) */
+    /*
+     * Expected IT draw per GPU in W (with its share of node and rack), within
+     * the GPU's cap range; 0 = unknown: its tenant's measured history, else
+     * the facility's gpu_busy_w (docs/power.md).
+     */
+    double power_w;
 };
 
 /* Limits on a job request; above them the request is refused (4xx), not truncated. */

@@ -105,6 +105,18 @@ struct nl_sched_config {
     double reclaim_ratio;
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
+    /*
+     * Answer a power gap by capping GPUs first (docs/power.md); off: by
+     * preemption only, the comparison the simulator study makes. On for
+     * every policy by default: power limits hold whatever the ordering.
+     */
+    bool power_capping;
+    /*
+     * Share of every facility and site power limit held back for the error
+     * of planning with measured draw (0 to 0.2; 0 by default). The narvik
+     * study in docs/power.md suggests ~0.015 under oversubscription.
+     */
+    double power_margin;
 };
 
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
@@ -115,7 +127,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
  * age_ref, fair_halflife: seconds; topology_wait: seconds or "never";
  * reservations, depth, drain, shaped_max: counts; shaped, preempt,
- * topology, quotas: yes/no). Returns 0, or -EINVAL with err naming the key
+ * topology, quotas, power_capping: yes/no; power_margin: a fraction). Returns 0, or -EINVAL with err naming the key
  * and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);
@@ -149,6 +161,7 @@ enum nl_action_kind {
     NL_ACT_START,   /* run the job on its allocation (nl_sched_job_alloc) */
     NL_ACT_PREEMPT, /* SIGTERM now, SIGKILL after grace, then report nl_sched_job_exit */
     NL_ACT_KILL,    /* cancel requested: kill now, then report nl_sched_job_exit */
+    NL_ACT_CAP,     /* its per-GPU power cap changed: apply nl_job_info.power_cap_w (0 = lift) */
     NL_ACT_COUNT
 };
 
@@ -174,6 +187,10 @@ struct nl_job_info {
     double priority;      /* at the last pass */
     int64_t run_us;       /* total time run over all starts */
     double energy_wh;     /* energy of its runs, facility level (PUE applied) */
+    double it_energy_wh;  /* the same without PUE: its GPUs' IT energy */
+    double power_want_w;  /* running: per-GPU draw uncapped (request, measured, history or default) */
+    double power_cap_w;   /* running: per-GPU power cap in force; 0 = none */
+    double power_w;       /* running: per-GPU draw the scheduler counts (want, or the cap) */
 };
 
 /* Facility-wide numbers, from nl_sched_stats. */
@@ -184,6 +201,10 @@ struct nl_sched_stats {
     double power_it_w;       /* IT draw now */
     double power_w;          /* facility draw now (IT x PUE) */
     double power_budget_w;   /* 0 = none */
+    double pue;              /* in force now */
+    double power_idle_w;     /* facility draw with no job running (the lowest budget that holds) */
+    uint64_t jobs_capped;    /* running jobs under a power cap */
+    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap */
     double energy_wh;        /* facility energy since creation */
     double fragmentation;    /* free GPUs outside wholly free racks / free GPUs (0 when none free) */
     uint64_t preemptions;    /* since creation */
@@ -199,7 +220,9 @@ struct nl_tenant_usage {
     double usage_decayed;     /* GPU-seconds with the fair-share half-life */
     double gpu_hours;         /* GPU-hours since creation */
     double energy_wh;         /* facility-level energy since creation */
+    double power_w;           /* its running jobs' draw now, facility level (PUE applied) */
 };
+
 
 /* Completion report of nl_sched_check: counts of violated invariants. */
 struct nl_sched_violations {
@@ -324,8 +347,24 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
 size_t nl_sched_node_set_down(struct nl_sched *s, uint32_t node, bool down, const uint64_t **jobs);
 bool nl_sched_node_down(const struct nl_sched *s, uint32_t node);
 
-/* Change the facility power budget (facility level, PUE applied); 0 = none. */
+/*
+ * Change the facility power budget (facility level, PUE applied); 0 = none.
+ * The next pass responds: when running jobs draw more than the budget (or
+ * a site's limit) allows, it caps GPUs of the weakest tiers first and
+ * preempts only where capping cannot close the gap (NL_ACT_CAP and
+ * NL_ACT_PREEMPT actions; the rule is in docs/power.md); when it rises,
+ * caps are lifted before waiting jobs start.
+ */
 void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+/* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
+void nl_sched_set_pue(struct nl_sched *s, double pue);
+/*
+ * A running job's measured IT draw per GPU (mean over its GPUs). An
+ * uncapped job's draw is counted from it (clamped to the cap range) from
+ * now on, and it feeds its tenant's history, the default of jobs that ask
+ * for no power_w. -ENOENT / -EINVAL (not running).
+ */
+int nl_sched_job_measured(struct nl_sched *s, uint64_t id, double w_per_gpu, int64_t now_us);
 
 /* Advance accounting (energy, decayed usage) to now_us without other changes. */
 void nl_sched_advance(struct nl_sched *s, int64_t now_us);
@@ -344,6 +383,9 @@ uint8_t nl_sched_node_free(const struct nl_sched *s, uint32_t node);
 
 void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st);
 void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_tenant_usage *u);
+/* A site's draw now and energy since creation, both facility level (PUE applied). */
+void nl_sched_site_power(const struct nl_sched *s, uint32_t site, double *power_w,
+                         double *energy_wh);
 /* GPUs allocated to one tier now. */
 uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier);
 

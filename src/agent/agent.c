@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE /* realpath */
 #include "agent.h"
+#include "apower.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -147,6 +148,7 @@ struct agent {
     bool deltas;       /* the controller has shown it reads delta syncs (full_next) */
     int64_t last_full_us;
     int64_t too_big_logged_us; /* a full running list too big for a sync was last logged */
+    struct apower *power; /* GPUs: telemetry and caps (apower.h); opened at the first sync */
 };
 
 /* ---- setup ------------------------------------------------------------- */
@@ -330,6 +332,7 @@ void agent_destroy(struct agent *a)
     if (a == NULL)
         return;
     agent_http_destroy(a->http);
+    apower_free(a->power); /* every limit it changed goes back first */
     jobs_destroy(a->jobs);
     scratch_destroy(a->scratch);
     agent_cg_close(a->cg);
@@ -388,6 +391,11 @@ static uint32_t node_index(const struct agent *a, const char *node)
             hi = mid;
     }
     return JOBS_NODE_IDX_MAX;
+}
+
+static uint32_t node_index_cb(const void *ctx, const char *node)
+{
+    return node_index(ctx, node);
 }
 
 /* ---- scheduling the next request --------------------------------------- */
@@ -554,6 +562,8 @@ static void on_register(void *ctx, long status, const char *body, size_t len, co
 static void apply_work(struct agent *a, const struct proto_work *w)
 {
     int64_t t0 = nl_clock_monotonic_us();
+    if (a->power != NULL)
+        apower_work(a->power, w, node_index_cb, a, t0);
     for (size_t i = 0; i < w->nlaunch; i++)
         jobs_launch(a->jobs, &w->launch[i], node_index(a, w->launch[i].node));
     jobs_kill(a->jobs, w->kill, w->nkill);
@@ -652,6 +662,11 @@ static void send_sync(struct agent *a)
         proto_encode_sync(&b, a->agent_id, a->seq, false, run, nr, ex, ne, NL_PROTO_BODY_MAX,
                           &nr_sent, &ne_sent);
     }
+    /* GPUs: exits go idle in the model, and this sync carries readings of a few nodes. */
+    if (a->power == NULL)
+        a->power = apower_new(a->nnodes, a->conf->emulate > 0, (uint64_t)now);
+    apower_exits(a->power, ex, ne_sent, node_index_cb, a, now);
+    apower_encode(a->power, &b, a->nodes, a->nnodes, now, NL_PROTO_BODY_MAX);
     if (!full)
         jobs_running_sent(a->jobs, nr_sent);
     jobs_exits_sent(a->jobs, a->seq, ne_sent);

@@ -163,6 +163,45 @@ void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, 
     buf_puts(b, "]}");
 }
 
+static void encode_numbers(struct proto_buf *b, const char *key, const double *v, uint32_t n)
+{
+    buf_printf(b, ",\"%s\":[", key);
+    for (uint32_t g = 0; g < n; g++)
+        buf_printf(b, "%s%.1f", g ? "," : "", v[g]);
+    buf_add(b, "]", 1);
+}
+
+size_t proto_encode_power(struct proto_buf *b, const struct proto_power *p, size_t n,
+                          size_t max_bytes)
+{
+    if (b->len == 0 || b->data[b->len - 1] != '}')
+        return 0;
+    size_t start = b->len - 1, end = max_bytes ? max_bytes : SIZE_MAX;
+    b->len = start;
+    buf_puts(b, ",\"power\":[");
+    size_t i;
+    for (i = 0; i < n; i++) {
+        size_t at = b->len;
+        buf_puts(b, i ? ",{\"node\":" : "{\"node\":");
+        buf_json_str(b, p[i].node);
+        encode_numbers(b, "w", p[i].w, p[i].ngpus);
+        encode_numbers(b, "j", p[i].j, p[i].ngpus);
+        encode_numbers(b, "l", p[i].limit, p[i].ngpus);
+        buf_add(b, "}", 1);
+        if (b->len + 2 > end) {
+            b->len = at;
+            break;
+        }
+    }
+    if (i == 0) {
+        b->len = start; /* nothing fitted: the request as it was */
+        buf_add(b, "}", 1);
+        return 0;
+    }
+    buf_puts(b, "]}");
+    return i;
+}
+
 void proto_append_output(struct proto_buf *b, const struct proto_output *o, size_t n)
 {
     if (n == 0 || b->len == 0 || b->data[b->len - 1] != '}')
@@ -359,6 +398,23 @@ static int decode_env(json_t *obj, const char *where, struct proto_launch *l, st
     return 0;
 }
 
+/* "gpus": [0, 1, ...] into a mask (absent: 0); -EINVAL naming the field. */
+static int decode_gpus(json_t *v, const char *where, uint8_t *mask, struct nl_err *err)
+{
+    *mask = 0;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > 8)
+        return nl_err_set(err, -EINVAL, "%s.gpus: not an array of at most 8 GPU indexes", where);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *g = json_array_get(v, i);
+        if (!json_is_integer(g) || json_integer_value(g) < 0 || json_integer_value(g) > 7)
+            return nl_err_set(err, -EINVAL, "%s.gpus[%zu]: not a GPU index 0..7", where, i);
+        *mask |= (uint8_t)(1u << json_integer_value(g));
+    }
+    return 0;
+}
+
 static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct nl_err *err)
 {
     char where[48];
@@ -413,6 +469,13 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0 && sv != NULL && !json_is_null(sv) && !json_is_boolean(sv))
         rc = nl_err_set(err, -EINVAL, "%s.sensitive: not a boolean", where);
     l->sensitive = json_is_true(sv);
+    if (rc == 0)
+        rc = decode_gpus(json_object_get(o, "gpus"), where, &l->gpus, err);
+    json_t *pw = json_object_get(o, "power_w");
+    if (rc == 0 && pw != NULL && !json_is_null(pw) &&
+        (!json_is_number(pw) || !(json_number_value(pw) >= 0 && json_number_value(pw) <= 1e5)))
+        rc = nl_err_set(err, -EINVAL, "%s.power_w: not a number of watts (0..100000)", where);
+    l->power_w = json_is_number(pw) ? json_number_value(pw) : 0;
     int64_t ws = 0;
     if (rc == 0)
         rc = get_int(o, "warn_signal", where, 0, NL_PROTO_SIGNAL_MAX, false, 0, &ws, err);
@@ -424,6 +487,25 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0 && so != NULL && !json_is_null(so) && !json_is_boolean(so))
         rc = nl_err_set(err, -EINVAL, "%s.ship_output: not a boolean", where);
     l->ship_output = json_is_true(so);
+    return rc;
+}
+
+static int decode_cap(json_t *o, size_t idx, struct proto_cap *c, struct nl_err *err)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "caps[%zu]", idx);
+    if (!json_is_object(o))
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
+    int rc = get_int(o, "job", where, 1, INT64_MAX, true, 0, &c->job, err);
+    if (rc == 0)
+        rc = get_str(o, "node", where, true, &c->node, err);
+    if (rc == 0)
+        rc = decode_gpus(json_object_get(o, "gpus"), where, &c->gpus, err);
+    json_t *w = json_object_get(o, "cap_w");
+    if (rc == 0 && (!json_is_number(w) || !(json_number_value(w) > 0 && json_number_value(w) <= 1e5)))
+        rc = nl_err_set(err, -EINVAL, "%s.cap_w: not a number of watts (0..100000]", where);
+    if (rc == 0)
+        c->cap_w = json_number_value(w);
     return rc;
 }
 
@@ -524,7 +606,7 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     json_t *root = parse(body, len, err);
     if (root == NULL)
         return err ? err->code : -EPROTO;
-    json_t *la = NULL, *ka = NULL, *ha = NULL;
+    json_t *la = NULL, *ka = NULL, *ha = NULL, *ca = NULL;
     /*
      * An older controller sends no full_next: nothing is asked, but such a
      * controller also reads every running list as complete (knows_full).
@@ -541,6 +623,16 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
         rc = get_array(root, "kill", NL_PROTO_SYNC_ENTRIES_MAX, &ka, err);
     if (rc == 0)
         rc = get_array(root, "hold", NL_PROTO_SYNC_ENTRIES_MAX, &ha, err);
+    if (rc == 0)
+        rc = get_array(root, "caps", NL_PROTO_SYNC_ENTRIES_MAX, &ca, err);
+    out->has_caps = ca != NULL;
+    if (rc == 0 && ca != NULL && json_array_size(ca) > 0) {
+        out->caps = xcalloc(json_array_size(ca), sizeof(*out->caps));
+        for (size_t i = 0; i < json_array_size(ca) && rc == 0; i++) {
+            out->ncaps = i + 1;
+            rc = decode_cap(json_array_get(ca, i), i, &out->caps[i], err);
+        }
+    }
     if (rc == 0 && la != NULL && json_array_size(la) > 0) {
         out->launch = xcalloc(json_array_size(la), sizeof(*out->launch));
         for (size_t i = 0; i < json_array_size(la) && rc == 0; i++) {
@@ -595,6 +687,9 @@ void proto_work_release(struct proto_work *w)
         free(l->tenant);
     }
     free(w->launch);
+    for (size_t i = 0; i < w->ncaps; i++)
+        free(w->caps[i].node);
+    free(w->caps);
     for (size_t i = 0; i < w->nkill; i++)
         free(w->kill[i].reason);
     free(w->kill);

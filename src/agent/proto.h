@@ -82,11 +82,28 @@ struct proto_launch {
      */
     char *tenant;
     bool sensitive;
+    uint8_t gpus;   /* the node's GPUs of this rank (bit i = GPU i); 0 when not sent */
+    double power_w; /* expected draw per GPU, for modelled GPUs; 0 when not sent */
     /* --signal SIG@SECONDS: warn_signal (1..64, 0 = none) warn_before_s before the time limit. */
     int warn_signal;
     int64_t warn_before_s;
     /* Ship this run's output to the controller in syncs (rank 0 of a job; issue 12). */
     bool ship_output;
+};
+
+/* A power cap of a sync answer: job's GPUs of node at cap_w (docs/power.md). */
+struct proto_cap {
+    int64_t job;
+    char *node; /* owned */
+    uint8_t gpus;
+    double cap_w;
+};
+
+/* A node's GPU readings for a sync request (borrowed node name). */
+struct proto_power {
+    const char *node;
+    uint32_t ngpus;
+    double w[8], j[8], limit[8];
 };
 
 struct proto_kill {
@@ -129,6 +146,9 @@ struct proto_work {
     size_t nkill;
     struct proto_hold *hold;
     size_t nhold;
+    struct proto_cap *caps; /* the whole desired state of caps (has_caps: the answer had it) */
+    size_t ncaps;
+    bool has_caps;
     struct proto_control *signal, *limit; /* "signal" and "limit" (issue 12) */
     size_t nsignal, nlimit;
     bool full_next;  /* the controller asks for a full running list next */
@@ -175,6 +195,13 @@ void proto_reg_answer_release(struct proto_reg_answer *a);
 
 /* Decode a sync answer (missing "launch"/"kill"/"hold" mean none). Returns 0 or -EINVAL. */
 int proto_decode_sync(const char *body, size_t len, struct proto_work *out, struct nl_err *err);
+/*
+ * Add "power":[...] to a sync request encoded by proto_encode_sync (b ends
+ * with its closing brace): p[0..n) as long as the body stays within
+ * max_bytes; returns how many went.
+ */
+size_t proto_encode_power(struct proto_buf *b, const struct proto_power *p, size_t n,
+                          size_t max_bytes);
 void proto_work_release(struct proto_work *w);
 
 /*

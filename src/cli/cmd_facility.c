@@ -4,12 +4,14 @@
  * read-only views of the controller's state, one GET each.
  */
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "client.h"
@@ -244,8 +246,93 @@ static void render_facility(const json_t *f)
     print_rows(json_object_get(f, "sites"), site_cols, NCOLS(site_cols));
 }
 
+/* ---- facility budget ---- */
+
+static const struct cli_spec budget_spec = {
+        .name = "facility budget",
+        .usage = "[OPTIONS] POWER",
+        .min_pos = 1,
+        .max_pos = 1,
+        .summary = "Set the facility's power budget (operator role): 180MW, 1.2GW, 500kW, or none. "
+                   "The next scheduling pass caps GPUs of the weakest tiers first (docs/power.md), "
+                   "or lifts caps and starts waiting jobs when it rises.",
+};
+
+/* "180MW", "180 MW", "1.5GW", "500kW", "2000000W", "none" into W; -EINVAL naming the text. */
+static int parse_power(const char *text, double *w, struct nl_err *err)
+{
+    if (strcmp(text, "none") == 0 || strcmp(text, "0") == 0) {
+        *w = 0;
+        return 0;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    while (*end == ' ')
+        end++;
+    static const struct {
+        const char *unit;
+        double scale;
+    } units[] = {{"W", 1}, {"kW", 1e3}, {"MW", 1e6}, {"GW", 1e9}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (end != text && strcasecmp(end, units[i].unit) == 0 && isfinite(v) && v >= 0) {
+            *w = v * units[i].scale;
+            return 0;
+        }
+    return nl_err_set(err, -EINVAL,
+                      "budget: '%s' is not a power (a number with W, kW, MW or GW, or none)", text);
+}
+
+static void render_power(const json_t *p)
+{
+    char a[CLI_FMT_MAX], b[CLI_FMT_MAX], c[CLI_FMT_MAX];
+    double budget = cli_json_num(p, "budget_w");
+    printf("budget         %s\n", budget > 0 ? cli_fmt_power(a, budget) : "none");
+    printf("draw           %s (IT %s, PUE %.3f)\n", cli_fmt_power(b, cli_json_num(p, "power_w")),
+           cli_fmt_power(c, cli_json_num(p, "power_it_w")), cli_json_num(p, "pue"));
+    printf("capped jobs    %.0f; preempted for power since start: %.0f\n",
+           cli_json_num(p, "jobs_capped"), cli_json_num(p, "power_preemptions"));
+}
+
+static int cmd_facility_budget(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&budget_spec, argc, argv, NULL, NULL, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    struct nl_err err = {0};
+    double w = 0;
+    if (args.npos != 1 || parse_power(args.pos[0], &w, &err) < 0) {
+        fprintf(stderr, "nordlys facility budget: %s\n",
+                args.npos != 1 ? "expected one POWER (e.g. 180MW, or none)" : err.msg);
+        rc = NL_CLI_USAGE;
+        goto out;
+    }
+    struct cli_client *cl = cli_client_create(args.url);
+    rc = cli_client_use_token(cl, args.token_file);
+    if (rc == NL_CLI_OK) {
+        json_t *body = json_pack("{s:f}", "budget_w", w), *answer = NULL;
+        rc = cli_client_call(cl, "PUT", "/v1/facility/budget", body, &answer);
+        json_decref(body);
+        if (rc == NL_CLI_OK) {
+            if (args.json)
+                cli_print_json(answer);
+            else
+                render_power(answer);
+        }
+        json_decref(answer);
+    }
+    cli_client_destroy(cl);
+out:
+    cli_args_release(&args);
+    return rc;
+}
+
 int cmd_facility(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "budget") == 0)
+        return cmd_facility_budget(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "power") == 0)
+        return run_view(&facility_spec, argc - 1, argv + 1, "/v1/facility/power", render_power);
     return run_view(&facility_spec, argc, argv, "/v1/facility", render_facility);
 }
 
@@ -282,12 +369,67 @@ int cmd_tenants(int argc, char **argv)
 
 /* ---- usage ---- */
 
+static const struct cli_opt usage_opts[] = {
+        {"by", "tenant|job", "energy accounting per tenant or per job (GET /v1/energy)"},
+        {"since", "T", "jobs that ended at or after T (Unix seconds or 2026-11-29T12:00:00Z)"},
+        {"until", "T", "jobs that ended before T; running jobs count when T is in the future"},
+        {"grid", "G", "grid carbon intensity in gCO2/kWh for emissions (default: the facility's)"},
+};
+
 static const struct cli_spec usage_spec = {
         .name = "usage",
         .usage = "[OPTIONS]",
         .summary =
-                "Accounting per tenant: GPU-hours, energy (with PUE), jobs completed and failed.",
+                "Accounting per tenant: GPU-hours, energy (with PUE), jobs completed and failed. "
+                "With --by, --since, --until or --grid: IT and facility kWh and emissions per "
+                "tenant or job over a window.",
+        .opts = usage_opts,
+        .nopts = 4,
 };
+
+struct usage_args {
+    const char *vals[4]; /* by, since, until, grid */
+};
+
+static int on_usage_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
+{
+    struct usage_args *u = ctx;
+    if (idx == 0 && strcmp(val, "tenant") != 0 && strcmp(val, "job") != 0)
+        return nl_err_set(err, -EINVAL, "--by: '%s' is not tenant or job", val);
+    u->vals[idx] = val;
+    return 0;
+}
+
+static const struct col energy_tenant_cols[] = {
+        {.header = "TENANT", .key = "tenant", .kind = COL_STR},
+        {.header = "TIER", .key = "tier", .kind = COL_STR},
+        {.header = "JOBS", .key = "jobs", .kind = COL_COUNT, .right = true},
+        {.header = "GPU-HOURS", .key = "gpu_hours", .kind = COL_TENTHS, .right = true},
+        {.header = "IT", .key = "it_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "FACILITY", .key = "facility_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "CO2-KG", .key = "co2_kg", .kind = COL_TENTHS, .right = true},
+};
+
+static const struct col energy_job_cols[] = {
+        {.header = "JOB", .key = "id", .kind = COL_COUNT, .right = true},
+        {.header = "TENANT", .key = "tenant", .kind = COL_STR},
+        {.header = "STATE", .key = "state", .kind = COL_STR},
+        {.header = "GPU-HOURS", .key = "gpu_hours", .kind = COL_TENTHS, .right = true},
+        {.header = "IT", .key = "it_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "FACILITY", .key = "facility_kwh", .kind = COL_ENERGY, .right = true},
+        {.header = "CO2-KG", .key = "co2_kg", .kind = COL_TENTHS, .right = true},
+};
+
+static void render_energy(const json_t *j)
+{
+    const json_t *jobs = json_object_get(j, "jobs");
+    if (jobs != NULL)
+        print_rows(jobs, energy_job_cols, NCOLS(energy_job_cols));
+    else
+        print_rows(json_object_get(j, "tenants"), energy_tenant_cols, NCOLS(energy_tenant_cols));
+    if (json_is_true(json_object_get(j, "truncated")))
+        printf("(truncated: narrow the window)\n");
+}
 
 static const struct col usage_cols[] = {
         {.header = "TENANT", .key = "name", .kind = COL_STR},
@@ -305,5 +447,17 @@ static void render_usage(const json_t *j)
 
 int cmd_usage(int argc, char **argv)
 {
-    return run_view(&usage_spec, argc, argv, "/v1/usage", render_usage);
+    struct usage_args u = {0};
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&usage_spec, argc, argv, on_usage_opt, &u, &args);
+    if (rc == CLI_RUN) {
+        bool energy = u.vals[0] || u.vals[1] || u.vals[2] || u.vals[3];
+        static const char *const keys[] = {"by", "since", "until", "grid_gco2_per_kwh"};
+        char *path = energy ? cli_path_query("/v1/energy", keys, u.vals, 4) : NULL;
+        rc = cli_get_and_print(args.url, args.token_file, energy ? path : "/v1/usage", args.json,
+                               energy ? render_energy : render_usage);
+        free(path);
+    }
+    cli_args_release(&args);
+    return rc;
 }

@@ -51,6 +51,7 @@ enum {
     OPT_IDEM_KEY,
     OPT_RETRY_S,
     OPT_EXPORT,
+    OPT_POWER_W,
     OPT_SIGNAL,
     OPT_COUNT,
 };
@@ -84,6 +85,9 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_EXPORT] = {"export", "ALL|NONE|VARS",
                         "the submitter's environment the job gets: ALL (default), NONE, or "
                         "VAR,VAR=value,... (ALL,VAR=value adds to ALL); never NORDLYS_TOKEN"},
+        [OPT_POWER_W] = {"power-w", "W",
+                         "expected draw per GPU in W, within its cap range (default: the tenant's "
+                         "measured history, else the GPU's nameplate; docs/power.md)"},
         [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
                         "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
 };
@@ -172,6 +176,8 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_EXPORT:
         s->export_spec = val;
         return 0;
+    case OPT_POWER_W:
+        return cli_parse_int("--power-w", val, 1, 100000, &s->power_w, err);
     case OPT_SIGNAL:
         return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
     default:
@@ -263,6 +269,8 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set_new(req, "requeue", json_false());
     if (s->has_grace)
         json_object_set_new(req, "grace_s", json_integer(s->grace_s));
+    if (s->power_w > 0)
+        json_object_set_new(req, "power_w", json_integer(s->power_w));
     json_t *cmd = NULL;
     if (s->script != NULL) {
         cmd = cli_script_command(s->script, s->command + 1, s->ncommand - 1);

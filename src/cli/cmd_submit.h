@@ -29,6 +29,7 @@ struct cli_submit {
     int64_t gpus;          /* --gpus, 0 when not given */
     int64_t time_limit_s;  /* --time, 0 when not given */
     int64_t grace_s;       /* --grace, meaningful when has_grace */
+    int64_t power_w;       /* --power-w, 0 when not given */
     bool has_grace;
     bool sensitive;       /* --sensitive */
     bool preemptible;     /* --preemptible */

@@ -4,6 +4,7 @@
  * the simulator once per policy, and report side by side.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "nordlys/tenant.h"
 #include "sim/html_report.h"
 #include "sim/sim.h"
+#include "sim/simpower.h"
 #include "sim/workload.h"
 
 #define SIM_CONF_MAX_BYTES (1u << 20) /* facility and tenants files are small text */
@@ -25,7 +27,10 @@
 #define SIM_SEEDS_MAX 64
 
 struct sim_args {
-    const char *facility, *tenants, *trace, *policies, *out;
+    const char *facility, *tenants, *trace, *policies, *out, *budget_schedule;
+    double oversubscribe, budget_mw, start_unix_s;
+    bool power;
+    struct simpower_schedule sched; /* from --budget-schedule, owned */
     uint32_t nodes, gpus_per_node, nodes_per_rack;
     double load, days, limit_factor, sample_s, pass_s;
     uint64_t seed, max_jobs;
@@ -72,7 +77,13 @@ static void sim_usage(FILE *f)
             "  --pass-interval S      least virtual time between scheduling passes; 0 = every event [10]\n"
             "  --check                also check every invariant from scratch at each sample\n"
             "  --json                 one JSON object (several policies: {\"runs\": [...]})\n"
-            "  --out DIR              write time series CSVs, report.html and its SVG figures to DIR\n");
+            "  --out DIR              write time series CSVs, report.html and its SVG figures to DIR\n"
+            "  --power                the power model: real draw below nameplate, measured with noise,\n"
+            "                         capped jobs run slower, PUE from the facility's climate (docs/power.md)\n"
+            "  --budget MW            the facility's power budget instead of its own\n"
+            "  --budget-schedule FILE the budget over time: lines \"TIME POWER\" (0 230MW, 3d 170MW)\n"
+            "  --oversubscribe PCT    PCT %% more racks on each site, the same power limits\n"
+            "  --start-unix S         calendar time of the workload's start, for the climate [2026-01-01]\n");
 }
 
 static int parse_num(const char *flag, const char *v, double min, double max, double *out)
@@ -201,6 +212,10 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
             a->check = true, takes = false;
         } else if (strcmp(f, "--synthetic") == 0) {
             a->synthetic = true, takes = false;
+        } else if (strcmp(f, "--power") == 0) {
+            a->power = true, takes = false;
+        } else if (v != NULL && strcmp(f, "--budget-schedule") == 0) {
+            a->budget_schedule = v;
         } else if (v == NULL) {
             fprintf(stderr, "nordlys sim: %s: missing value (or unknown flag)\n", f);
             return -1;
@@ -268,6 +283,12 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
                 a->sample_s = d;
             else if (strcmp(f, "--pass-interval") == 0 && d >= 0)
                 a->pass_s = d;
+            else if (strcmp(f, "--oversubscribe") == 0 && d <= 1000)
+                a->oversubscribe = d;
+            else if (strcmp(f, "--budget") == 0 && d > 0)
+                a->budget_mw = d;
+            else if (strcmp(f, "--start-unix") == 0)
+                a->start_unix_s = d;
             else if (strcmp(f, "--nodes") == 0 && d >= 1)
                 a->nodes = (uint32_t)d;
             else if (strcmp(f, "--gpus-per-node") == 0 && d >= 1 && d <= NL_GPUS_PER_NODE_MAX)
@@ -317,6 +338,11 @@ static struct nl_facility *load_facility(const struct sim_args *a, struct nl_err
             free(text);
         }
     }
+    if (rc == 0 && a->budget_mw > 0)
+        spec.power_budget_w = a->budget_mw * 1e6;
+    /* Oversubscription: more racks behind the same meters (site limits and budget unchanged). */
+    for (size_t i = 0; rc == 0 && a->oversubscribe > 0 && i < spec.nsites; i++)
+        spec.sites[i].racks = (uint32_t)ceil(spec.sites[i].racks * (1 + a->oversubscribe / 100));
     return rc < 0 ? NULL : nl_facility_create(&spec, err);
 }
 
@@ -409,7 +435,13 @@ static int run_seed(const struct sim_args *a, const enum nl_policy *pol, int npo
                              .pass_interval_us = a->pass_s < 0    ? 0
                                                  : a->pass_s == 0 ? -1
                                                                   : (int64_t)(a->pass_s * 1e6),
-                             .full_checks = a->check};
+                             .full_checks = a->check,
+                             .power = a->power,
+                             .start_unix_s = (int64_t)a->start_unix_s,
+                             .seed = a->seed};
+    so.budget_t_us = a->sched.t_us;
+    so.budget_w = a->sched.budget_w;
+    so.nbudget = a->sched.n;
     struct nl_err err;
     for (int i = 0; i < npol; i++) {
         struct nl_sched_config cfg;
@@ -538,6 +570,19 @@ int cmd_sim(int argc, char **argv)
     }
     struct nl_err err;
     nl_err_clear(&err);
+    if (a.budget_schedule != NULL) {
+        char *text;
+        size_t len;
+        rc = nl_file_read(a.budget_schedule, SIM_CONF_MAX_BYTES, &text, &len, &err);
+        if (rc == 0) {
+            rc = simpower_schedule_parse(text, len, a.budget_schedule, &a.sched, &err);
+            free(text);
+        }
+        if (rc < 0) {
+            fprintf(stderr, "nordlys sim: --budget-schedule: %s\n", err.msg);
+            return NL_CLI_FAILED;
+        }
+    }
     struct nl_facility *fac = load_facility(&a, &err);
     struct nl_tenants *ten = fac ? load_tenants(&a, nl_facility_gpus(fac), &err) : NULL;
     int status = NL_CLI_FAILED;
@@ -547,5 +592,6 @@ int cmd_sim(int argc, char **argv)
         status = run_all(&a, pol, npol, fac, ten);
     nl_tenants_destroy(ten);
     nl_facility_destroy(fac);
+    simpower_schedule_release(&a.sched);
     return status;
 }

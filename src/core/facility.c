@@ -77,8 +77,11 @@ int nl_facility_spec_check(const struct nl_facility_spec *spec, struct nl_err *e
     if (!(spec->gpu_busy_w > 0) || !(spec->gpu_idle_w >= 0) ||
         spec->gpu_idle_w > spec->gpu_busy_w)
         return nl_err_set(err, -EINVAL, "gpu_busy_w/gpu_idle_w: need busy > 0 and 0 <= idle <= busy");
-    if (!(spec->power_budget_w >= 0) || !(spec->rack_power_w >= 0))
+    if (!(spec->power_budget_w >= 0) || !(spec->rack_power_w >= 0) ||
+        !(spec->row_power_w >= 0) || !(spec->loop_power_w >= 0))
         return nl_err_set(err, -EINVAL, "power: budgets must not be negative");
+    if (!(spec->gpu_cap_min >= 0 && spec->gpu_cap_min <= 1))
+        return nl_err_set(err, -EINVAL, "gpu_cap_min: %g is outside 0..1", spec->gpu_cap_min);
     uint64_t gpus = 0;
     for (size_t i = 0; i < spec->nsites; i++) {
         const struct nl_site_spec *st = &spec->sites[i];

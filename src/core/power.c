@@ -2,49 +2,160 @@
 /* power.c - see power.h. */
 #include "power.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "common/xalloc.h"
+#include "place.h"
 
 /* Float slack for limit comparisons: a milliwatt on a 10 GW budget. */
 #define POWER_EPS_W 1e-3
+
+int64_t power_mw(double w)
+{
+    return (int64_t)floor(w * 1000.0);
+}
 
 void power_init(struct power *pw, const struct nl_facility *fac)
 {
     const struct nl_facility_spec *spec = nl_facility_spec(fac);
     memset(pw, 0, sizeof(*pw));
+    pw->fac = fac;
     pw->busy_w = spec->gpu_busy_w;
     pw->idle_w = spec->gpu_idle_w;
+    pw->idle_mw = power_mw(spec->gpu_idle_w);
+    pw->cap_min_w = nl_facility_cap_min_w(spec);
     pw->pue = spec->pue;
     pw->budget_w = spec->power_budget_w;
+    pw->rack_limit_w = spec->rack_power_w;
+    pw->row_limit_w = spec->racks_per_row > 0 ? spec->row_power_w : 0;
+    pw->loop_limit_w = spec->racks_per_loop > 0 ? spec->loop_power_w : 0;
     pw->nsites = nl_facility_nsites(fac);
+    pw->nracks = nl_facility_racks(fac);
+    pw->rack_mw = xcalloc(pw->nracks, sizeof(int64_t));
+    pw->rack_row = xcalloc(pw->nracks, sizeof(uint32_t));
+    pw->rack_loop = xcalloc(pw->nracks, sizeof(uint32_t));
+    /* Rows and loops never span sites: each site numbers its own from where the last stopped. */
+    uint32_t rpr = spec->racks_per_row > 0 ? spec->racks_per_row : 1;
+    uint32_t rpl = spec->racks_per_loop > 0 ? spec->racks_per_loop : 1;
     for (uint32_t i = 0; i < pw->nsites; i++) {
         struct nl_site_info si;
         nl_facility_site(fac, i, &si);
         pw->site_limit_w[i] = si.power_w;
-        pw->site_idle_w[i] = (double)si.ngpus * pw->idle_w;
-        pw->idle_total_w += pw->site_idle_w[i];
+        pw->site_mw[i] = (int64_t)si.ngpus * pw->idle_mw;
+        pw->it_mw += pw->site_mw[i];
+        for (uint32_t r = 0; r < si.nracks; r++) {
+            pw->rack_mw[si.first_rack + r] = (int64_t)si.gpus_per_rack * pw->idle_mw;
+            pw->rack_row[si.first_rack + r] = pw->nrows + r / rpr;
+            pw->rack_loop[si.first_rack + r] = pw->nloops + r / rpl;
+        }
+        pw->nrows += (si.nracks + rpr - 1) / rpr;
+        pw->nloops += (si.nracks + rpl - 1) / rpl;
+    }
+    pw->row_mw = xcalloc(pw->nrows, sizeof(int64_t));
+    pw->loop_mw = xcalloc(pw->nloops, sizeof(int64_t));
+    for (uint32_t r = 0; r < pw->nracks; r++) {
+        pw->row_mw[pw->rack_row[r]] += pw->rack_mw[r];
+        pw->loop_mw[pw->rack_loop[r]] += pw->rack_mw[r];
     }
 }
 
-static double site_it(const struct power *pw, uint32_t site, uint64_t busy)
+void power_free(struct power *pw)
 {
-    return pw->site_idle_w[site] + (double)busy * (pw->busy_w - pw->idle_w);
+    free(pw->rack_mw);
+    free(pw->row_mw);
+    free(pw->loop_mw);
+    free(pw->rack_row);
+    free(pw->rack_loop);
+    pw->rack_mw = pw->row_mw = pw->loop_mw = NULL;
+    pw->rack_row = pw->rack_loop = NULL;
 }
 
-bool power_fits(const struct power *pw, uint32_t site, uint64_t gpus)
+static bool over(int64_t mw, double limit_w)
 {
-    double delta = (double)gpus * (pw->busy_w - pw->idle_w);
-    if (pw->budget_w > 0 && (power_it_w(pw) + delta) * pw->pue > pw->budget_w + POWER_EPS_W)
-        return false;
-    if (pw->site_limit_w[site] > 0 &&
-        site_it(pw, site, pw->site_busy[site] + gpus) * pw->pue > pw->site_limit_w[site] + POWER_EPS_W)
-        return false;
-    return true;
+    return limit_w > 0 && (double)mw / 1000.0 > limit_w + POWER_EPS_W;
 }
 
-void power_add(struct power *pw, uint32_t site, int64_t gpus)
+/* Facility and site limits are planned with the margin held back (sched.h: power_margin). */
+static bool over_pue(const struct power *pw, int64_t mw, double limit_w)
 {
-    pw->site_busy[site] = (uint64_t)((int64_t)pw->site_busy[site] + gpus);
-    pw->busy_total = (uint64_t)((int64_t)pw->busy_total + gpus);
+    return limit_w > 0 && (double)mw / 1000.0 * pw->pue > limit_w * (1 - pw->margin) + POWER_EPS_W;
+}
+
+/* Add delta_mw per GPU of a[0..n) to its racks, rows and loops; returns the GPUs. */
+static uint64_t spread(struct power *pw, const struct nl_alloc_node *a, size_t n, int64_t delta_mw)
+{
+    uint64_t gpus = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct nl_node_pos pos;
+        nl_facility_node_pos(pw->fac, a[i].node, &pos);
+        uint32_t g = place_gpus_in(a[i].mask);
+        int64_t d = (int64_t)g * delta_mw;
+        pw->rack_mw[pos.rack] += d;
+        pw->row_mw[pw->rack_row[pos.rack]] += d;
+        pw->loop_mw[pw->rack_loop[pos.rack]] += d;
+        gpus += g;
+    }
+    return gpus;
+}
+
+/* Any rack, row or loop of a[0..n) over its limit? */
+static bool units_over(const struct power *pw, const struct nl_alloc_node *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct nl_node_pos pos;
+        nl_facility_node_pos(pw->fac, a[i].node, &pos);
+        if (over(pw->rack_mw[pos.rack], pw->rack_limit_w) ||
+            over(pw->row_mw[pw->rack_row[pos.rack]], pw->row_limit_w) ||
+            over(pw->loop_mw[pw->rack_loop[pos.rack]], pw->loop_limit_w))
+            return true;
+    }
+    return false;
+}
+
+bool power_fits(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+                int64_t draw_mw)
+{
+    int64_t delta = draw_mw - pw->idle_mw;
+    uint64_t gpus = 0;
+    for (size_t i = 0; i < n; i++)
+        gpus += place_gpus_in(a[i].mask);
+    int64_t add = (int64_t)gpus * delta;
+    if (over_pue(pw, pw->it_mw + add, pw->budget_w) ||
+        over_pue(pw, pw->site_mw[site] + add, pw->site_limit_w[site]))
+        return false;
+    if (pw->rack_limit_w <= 0 && pw->row_limit_w <= 0 && pw->loop_limit_w <= 0)
+        return true;
+    /* Try it and take it back: integer sums come back exactly. */
+    spread(pw, a, n, delta);
+    bool bad = units_over(pw, a, n);
+    spread(pw, a, n, -delta);
+    return !bad;
+}
+
+void power_job(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+               int64_t draw_mw, int sign)
+{
+    int64_t delta = sign * (draw_mw - pw->idle_mw);
+    uint64_t gpus = spread(pw, a, n, delta);
+    pw->site_mw[site] += (int64_t)gpus * delta;
+    pw->it_mw += (int64_t)gpus * delta;
+    pw->site_busy[site] = (uint64_t)((int64_t)pw->site_busy[site] + sign * (int64_t)gpus);
+    pw->busy_total = (uint64_t)((int64_t)pw->busy_total + sign * (int64_t)gpus);
+    double w = power_facility_w(pw);
+    if (w > pw->peak_w)
+        pw->peak_w = w;
+}
+
+void power_job_change(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+                      int64_t old_mw, int64_t new_mw)
+{
+    if (old_mw == new_mw)
+        return;
+    uint64_t gpus = spread(pw, a, n, new_mw - old_mw);
+    pw->site_mw[site] += (int64_t)gpus * (new_mw - old_mw);
+    pw->it_mw += (int64_t)gpus * (new_mw - old_mw);
     double w = power_facility_w(pw);
     if (w > pw->peak_w)
         pw->peak_w = w;
@@ -52,15 +163,19 @@ void power_add(struct power *pw, uint32_t site, int64_t gpus)
 
 void power_advance(struct power *pw, int64_t now_us)
 {
-    if (now_us > pw->last_us)
-        pw->energy_wh += power_facility_w(pw) * (double)(now_us - pw->last_us) / 3.6e9;
+    if (now_us > pw->last_us) {
+        double h = (double)(now_us - pw->last_us) / 3.6e9;
+        pw->energy_wh += power_facility_w(pw) * h;
+        for (uint32_t i = 0; i < pw->nsites; i++)
+            pw->site_energy_wh[i] += power_site_w(pw, i) * h;
+    }
     if (now_us > pw->last_us)
         pw->last_us = now_us;
 }
 
 double power_it_w(const struct power *pw)
 {
-    return pw->idle_total_w + (double)pw->busy_total * (pw->busy_w - pw->idle_w);
+    return (double)pw->it_mw / 1000.0;
 }
 
 double power_facility_w(const struct power *pw)
@@ -70,15 +185,41 @@ double power_facility_w(const struct power *pw)
 
 double power_site_w(const struct power *pw, uint32_t site)
 {
-    return site_it(pw, site, pw->site_busy[site]) * pw->pue;
+    return (double)pw->site_mw[site] / 1000.0 * pw->pue;
+}
+
+bool power_within_sites(const struct power *pw)
+{
+    if (over_pue(pw, pw->it_mw, pw->budget_w))
+        return false;
+    for (uint32_t i = 0; i < pw->nsites; i++)
+        if (over_pue(pw, pw->site_mw[i], pw->site_limit_w[i]))
+            return false;
+    return true;
 }
 
 bool power_within(const struct power *pw)
 {
-    if (pw->budget_w > 0 && power_facility_w(pw) > pw->budget_w + POWER_EPS_W)
+    if (!power_within_sites(pw))
         return false;
-    for (uint32_t i = 0; i < pw->nsites; i++)
-        if (pw->site_limit_w[i] > 0 && power_site_w(pw, i) > pw->site_limit_w[i] + POWER_EPS_W)
-            return false;
+    if (pw->rack_limit_w > 0)
+        for (uint32_t r = 0; r < pw->nracks; r++)
+            if (over(pw->rack_mw[r], pw->rack_limit_w))
+                return false;
+    if (pw->row_limit_w > 0)
+        for (uint32_t r = 0; r < pw->nrows; r++)
+            if (over(pw->row_mw[r], pw->row_limit_w))
+                return false;
+    if (pw->loop_limit_w > 0)
+        for (uint32_t r = 0; r < pw->nloops; r++)
+            if (over(pw->loop_mw[r], pw->loop_limit_w))
+                return false;
     return true;
+}
+
+bool power_within_alloc(const struct power *pw, uint32_t site, const struct nl_alloc_node *a,
+                        size_t n)
+{
+    return !over_pue(pw, pw->it_mw, pw->budget_w) &&
+           !over_pue(pw, pw->site_mw[site], pw->site_limit_w[site]) && !units_over(pw, a, n);
 }

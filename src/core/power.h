@@ -1,48 +1,82 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * power.h - the power model: IT draw per site, facility draw with PUE,
- * limits, and energy (internal to libnordlys).
+ * power.h - the power model: IT draw at every level of the power hierarchy
+ * (facility > site > row > rack, and cooling loops over runs of racks),
+ * facility draw with PUE, limits, and energy (internal to libnordlys).
  *
- *   IT draw     = all GPUs x idle_w + busy GPUs x (busy_w - idle_w)
- *   facility    = IT draw x PUE
- * A job may start only if the facility and its site stay within their
- * limits (PUE applied to both) with its GPUs busy. Rack limits are kept by
- * placement (place.c caps busy GPUs per rack). Energy integrates the
- * facility draw over time.
+ *   IT draw of a unit = its GPUs x idle_w + over running jobs, their GPUs
+ *                       in it x (the job's per-GPU draw - idle_w)
+ *   facility draw     = IT draw x PUE
+ * A job's per-GPU draw is what the scheduler counts for it: its expected
+ * (or measured) draw, lowered to its cap when capped (docs/power.md).
+ * Facility and site limits are facility power (PUE applied); rack, row and
+ * loop limits are IT power (a loop rejects the heat of its racks' IT draw).
+ *
+ * Draws are kept in integer milliwatts so that adding and removing a job
+ * restores the sums exactly, and the from-scratch check in sched_check.c
+ * compares equal.
  */
 #ifndef NL_CORE_POWER_H
 #define NL_CORE_POWER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nordlys/facility.h"
+#include "nordlys/sched.h"
 
 struct power {
-    double busy_w, idle_w, pue;
+    const struct nl_facility *fac;
+    double busy_w, idle_w, cap_min_w, pue;
+    int64_t idle_mw;                    /* idle_w in mW */
     double budget_w;                    /* facility, PUE applied; 0 = none */
+    double margin;                      /* share of facility and site limits held back */
     double site_limit_w[NL_SITES_MAX];  /* PUE applied; 0 = none */
-    double site_idle_w[NL_SITES_MAX];   /* IT draw of the site with nothing running */
-    uint64_t site_busy[NL_SITES_MAX];   /* busy GPUs */
+    int64_t site_mw[NL_SITES_MAX];      /* IT draw of each site now */
+    uint64_t site_busy[NL_SITES_MAX];   /* GPUs held by jobs */
     uint32_t nsites;
-    double idle_total_w;
+    int64_t it_mw;                      /* IT draw of the facility now */
     uint64_t busy_total;
+    double rack_limit_w, row_limit_w, loop_limit_w; /* IT; 0 = none */
+    uint32_t nracks, nrows, nloops;
+    int64_t *rack_mw, *row_mw, *loop_mw;
+    uint32_t *rack_row, *rack_loop;     /* per rack: its row and loop (global indexes) */
     double energy_wh;
+    double site_energy_wh[NL_SITES_MAX]; /* facility level (PUE applied) */
     double peak_w;
     int64_t last_us;
 };
 
 void power_init(struct power *pw, const struct nl_facility *fac);
-/* Would `gpus` more busy GPUs in site keep the facility and the site within limits? */
-bool power_fits(const struct power *pw, uint32_t site, uint64_t gpus);
-/* Add (or with negative gpus remove) busy GPUs. */
-void power_add(struct power *pw, uint32_t site, int64_t gpus);
+void power_free(struct power *pw);
+
+/* A per-GPU draw in W, rounded down to the milliwatt the sums keep. */
+int64_t power_mw(double w);
+
+/*
+ * Would a[0..n) in site, each GPU drawing draw_mw, keep every level within
+ * its limit? Levels already over their limit stay refused.
+ */
+bool power_fits(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+                int64_t draw_mw);
+/* Add (sign +1) or remove (sign -1) a job on a[0..n) in site drawing draw_mw per GPU. */
+void power_job(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+               int64_t draw_mw, int sign);
+/* A running job's per-GPU draw changes from old_mw to new_mw (a cap, a measurement). */
+void power_job_change(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
+                      int64_t old_mw, int64_t new_mw);
 /* Integrate energy up to now. */
 void power_advance(struct power *pw, int64_t now_us);
 double power_it_w(const struct power *pw);
 double power_facility_w(const struct power *pw);
 double power_site_w(const struct power *pw, uint32_t site);
-/* True when the current draw is within every limit. */
+/* True when every level is within its limit (facility, sites, rows, racks, loops). */
 bool power_within(const struct power *pw);
+/* Within limits at the facility, site, and the racks, rows and loops of a[0..n) (an O(n) check). */
+bool power_within_alloc(const struct power *pw, uint32_t site, const struct nl_alloc_node *a,
+                        size_t n);
+/* True when the facility and every site are within their limits (what capping restores). */
+bool power_within_sites(const struct power *pw);
 
 #endif

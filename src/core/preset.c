@@ -14,6 +14,7 @@
 #include "nordlys/facility.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,23 @@ static void base(struct nl_facility_spec *spec, const char *name, double budget_
     spec->gpu_busy_w = 1800;
     spec->gpu_idle_w = 350;
     spec->rack_power_w = 140e3;
+    spec->gpu_cap_min = 0.6;
+    spec->pue_free_c = 5;
+    spec->pue_per_c = 0.01;
+}
+
+/*
+ * Power distribution and cooling of an NVL72 hall: rows of 16 racks on a
+ * 2.2 MW busway (16 x 130 kW = 2.08 MW at nameplate), four rows to a closed
+ * liquid loop rejecting 8.6 MW. Neither binds at nameplate on its own; they
+ * bind under oversubscription or a facility file that says so.
+ */
+static void nvl72_power(struct nl_facility_spec *spec)
+{
+    spec->racks_per_row = 16;
+    spec->row_power_w = 2.2 * MW;
+    spec->racks_per_loop = 64;
+    spec->loop_power_w = 8.6 * MW;
 }
 
 /* Add an NVL72 site: racks of 18 nodes ("trays") of 4 GPUs, 8 racks to a pod (576 GPUs). */
@@ -70,10 +88,14 @@ int nl_facility_preset(const char *name, struct nl_facility_spec *spec, struct n
         spec->rack_power_w = 0;
     } else if (strcmp(name, "narvik") == 0) {
         base(spec, "narvik", 230 * MW, 1.1);
+        nvl72_power(spec);
+        snprintf(spec->climate, sizeof(spec->climate), "narvik");
         nvl72_site(spec, "narvik", "NO", 1389, 230 * MW); /* 100,008 GPUs */
     } else if (strcmp(name, "narvik-2") == 0) {
         /* Phase 1 plus the 290 MW expansion: 3,472 racks = 249,984 GPUs, 495 MW at full load. */
         base(spec, "narvik-2", 520 * MW, 1.1);
+        nvl72_power(spec);
+        snprintf(spec->climate, sizeof(spec->climate), "narvik");
         nvl72_site(spec, "narvik1", "NO", 1389, 230 * MW);
         nvl72_site(spec, "narvik2", "NO", 2083, 290 * MW);
     } else if (strcmp(name, "loughton") == 0) {
@@ -148,6 +170,34 @@ static int facility_key(struct nl_facility_spec *spec, const struct conf_item *i
         spec->rack_power_w *= 1e3;
         return rc;
     }
+    if (strcmp(k, "racks_per_row") == 0)
+        return conf_u32(k, v, 0, NL_GPUS_MAX, &spec->racks_per_row, err);
+    if (strcmp(k, "row_power_kw") == 0) {
+        int rc = conf_double(k, v, 0, 1e7, &spec->row_power_w, err);
+        spec->row_power_w *= 1e3;
+        return rc;
+    }
+    if (strcmp(k, "racks_per_loop") == 0)
+        return conf_u32(k, v, 0, NL_GPUS_MAX, &spec->racks_per_loop, err);
+    if (strcmp(k, "loop_power_kw") == 0) {
+        int rc = conf_double(k, v, 0, 1e7, &spec->loop_power_w, err);
+        spec->loop_power_w *= 1e3;
+        return rc;
+    }
+    if (strcmp(k, "gpu_cap_min") == 0)
+        return conf_double(k, v, 0.1, 1.0, &spec->gpu_cap_min, err);
+    if (strcmp(k, "climate") == 0) {
+        if (v[0] != '\0' && isnan(nl_climate_month_c(v, 0)))
+            return nl_err_set(err, -EINVAL, "climate: '%s' is not known (known: narvik)", v);
+        snprintf(spec->climate, sizeof(spec->climate), "%s", v);
+        return 0;
+    }
+    if (strcmp(k, "grid_gco2_per_kwh") == 0)
+        return conf_double(k, v, 0, 2000, &spec->grid_gco2_per_kwh, err);
+    if (strcmp(k, "pue_free_c") == 0)
+        return conf_double(k, v, -50, 50, &spec->pue_free_c, err);
+    if (strcmp(k, "pue_per_c") == 0)
+        return conf_double(k, v, 0, 0.2, &spec->pue_per_c, err);
     return nl_err_set(err, -EINVAL, "%s: unknown facility key", k);
 }
 

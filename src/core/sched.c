@@ -131,6 +131,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
         cfg->reservations = policy == NL_POLICY_BACKFILL ? 1 : 0;
     }
     cfg->depth = 5000;
+    cfg->power_capping = true;
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 
@@ -181,7 +182,10 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     const struct nl_facility_spec *fs = nl_facility_spec(fac);
     s->pl = place_create(fac, fs->rack_power_w, fs->gpu_busy_w, fs->gpu_idle_w);
     power_init(&s->pw, fac);
-    quota_init(&s->q, tenants, cfg->fair_halflife_us, fs->gpu_busy_w * fs->pue);
+    s->pw.margin = cfg->power_margin;
+    s->t_power_w = xcalloc(nl_tenants_count(tenants), sizeof(double));
+    /* Tenants' energy is each job's own draw, accounted in sched_power.c, not a constant. */
+    quota_init(&s->q, tenants, cfg->fair_halflife_us, 0);
     size_t nt = nl_tenants_count(tenants);
     order_init(&s->ord, nt);
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
@@ -236,6 +240,10 @@ void nl_sched_destroy(struct nl_sched *s)
     free(s->unit_mark);
     free(s->touched);
     place_destroy(s->pl);
+    power_free(&s->pw);
+    free(s->capbuf);
+    free(s->capslot);
+    free(s->t_power_w);
     quota_release(&s->q);
     order_release(&s->ord);
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
@@ -383,6 +391,9 @@ int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, 
         return nl_err_set(err, -EINVAL, "time_limit: must be between 1 s and 366 days");
     if (spec->grace_us < 0 || spec->grace_us > NL_JOB_GRACE_MAX_US)
         return nl_err_set(err, -EINVAL, "grace: must be between 0 and 3600 s");
+    if (spec->power_w != 0 && !(spec->power_w >= s->pw.cap_min_w && spec->power_w <= s->pw.busy_w))
+        return nl_err_set(err, -EINVAL, "power_w: %g W per GPU is outside the cap range %g..%g W",
+                          spec->power_w, s->pw.cap_min_w, s->pw.busy_w);
     struct nl_residency chk;
     if (nl_residency_parse(spec->residency.code, &chk, err) < 0)
         return -EINVAL;
@@ -576,8 +587,13 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
     s->viol.double_alloc += place_take(s->pl, a, n);
     s->walk_gen++;
     own(s, j, slot_of(s, j) + 1);
-    power_add(&s->pw, site, held);
-    if (!power_within(&s->pw))
+    j->want_w = sched_power_want(s, j);
+    j->cap_w = 0;
+    j->power_victim = false;
+    j->draw_mw = power_mw(j->want_w);
+    j->draw_since_us = start_us;
+    power_job(&s->pw, site, a, n, j->draw_mw, +1);
+    if (!power_within_alloc(&s->pw, site, a, n))
         s->viol.power++;
     struct quota_tenant *qt = &s->q.t[j->spec.tenant];
     qt->alloc += held;
@@ -603,7 +619,10 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
     own(s, j, 0);
     s->viol.double_alloc += place_release(s->pl, j->alloc, j->nalloc);
     s->walk_gen++;
-    power_add(&s->pw, j->site, -(int64_t)j->held);
+    sched_power_account(s, j, now_us);
+    power_job(&s->pw, j->site, j->alloc, j->nalloc, j->draw_mw, -1);
+    s->ncapped -= j->cap_w > 0;
+    j->cap_w = 0;
     struct quota_tenant *qt = &s->q.t[j->spec.tenant];
     qt->alloc -= j->held;
     qt->alloc_preemptible -= j->spec.preemptible ? j->held : 0;
@@ -613,10 +632,8 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
         j->reclaiming = false;
     }
     int64_t ran = now_us - j->start_us;
-    if (ran > 0) {
+    if (ran > 0)
         j->run_us += ran;
-        j->energy_wh += (double)j->held * s->pw.busy_w * s->pw.pue * (double)ran / 3.6e9;
-    }
     tree_remove(&s->running[j->site], j->qh);
     j->qh = TREE_NIL;
     tenant_list_del(s, j);
@@ -651,6 +668,12 @@ static void fill_info(const struct nl_sched *s, const struct job *j, struct nl_j
                              : j->priority;
     info->run_us = j->run_us;
     info->energy_wh = j->energy_wh;
+    info->it_energy_wh = j->it_energy_wh;
+    if (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING) {
+        info->power_want_w = j->want_w;
+        info->power_cap_w = j->cap_w;
+        info->power_w = (double)j->draw_mw / 1000.0;
+    }
 }
 
 static void job_end(struct nl_sched *s, struct job *j, enum nl_job_event ev, int64_t now_us,
@@ -768,6 +791,16 @@ static void preempt(struct nl_sched *s, struct job *v, int64_t now_us)
     v->preemptions++;
     s->preemptions++;
     act_push(s, NL_ACT_PREEMPT, v->id);
+}
+
+void sched_act(struct nl_sched *s, enum nl_action_kind kind, uint64_t job)
+{
+    act_push(s, kind, job);
+}
+
+void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us)
+{
+    preempt(s, v, now_us);
 }
 
 int nl_sched_adopt_preempting(struct nl_sched *s, uint64_t id, int64_t grace_end_us,
@@ -1400,9 +1433,10 @@ static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
         *why = NL_REASON_RESOURCES;
         return true;
     }
+    /* No job draws less than the lowest cap: not even one GPU of that fits. */
     const struct power *pw = &s->pw;
-    if (pw->budget_w > 0 &&
-        (power_it_w(pw) + (pw->busy_w - pw->idle_w)) * pw->pue > pw->budget_w + 1e-3) {
+    if (pw->budget_w > 0 && (power_it_w(pw) + (pw->cap_min_w - pw->idle_w)) * pw->pue >
+                                    pw->budget_w * (1 - pw->margin) + 1e-3) {
         *why = NL_REASON_POWER;
         return true;
     }
@@ -1453,7 +1487,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     if (s->owed[site] > 0 && reclaimable(s, j, held) &&
         place_site_free(s->pl, site) < held + s->owed[site])
         return NL_REASON_PROMISED;
-    if (!power_fits(&s->pw, site, held))
+    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
         return NL_REASON_QUOTA;
@@ -1538,6 +1572,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
+    sched_power_respond(s, now_us); /* caps and power preemptions before anything starts */
     compute_offsets(s);
     double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
     order_begin(&s->ord, s->offset);
@@ -1686,6 +1721,10 @@ void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st)
     st->power_w = power_facility_w(&s->pw);
     st->power_budget_w = s->pw.budget_w;
     st->energy_wh = s->pw.energy_wh;
+    st->pue = s->pw.pue;
+    st->power_idle_w = (double)s->gpus_total * s->pw.idle_w * s->pw.pue;
+    st->jobs_capped = s->ncapped;
+    st->power_preemptions = s->power_preemptions;
     uint64_t in_free_racks = 0;
     for (uint32_t i = 0; i < s->nsites; i++)
         in_free_racks += (uint64_t)place_site_free_racks(s->pl, i) * s->site[i].gpus_per_rack;
@@ -1707,7 +1746,8 @@ void nl_sched_tenant_usage(const struct nl_sched *s, uint32_t tenant, struct nl_
     u->jobs_running = t->running;
     u->usage_decayed = t->usage;
     u->gpu_hours = t->gpu_s / 3600.0;
-    u->energy_wh = t->energy_wh;
+    u->energy_wh = t->energy_wh + sched_power_unaccounted_wh(s, tenant);
+    u->power_w = sched_power_tenant_w(s, tenant);
 }
 
 uint64_t nl_sched_tier_gpus(const struct nl_sched *s, uint32_t tier)

@@ -72,6 +72,10 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_u32(key, v, 0, 65536, &cfg->shaped_max, err);
     if (strcmp(key, "preempt") == 0)
         return conf_bool(key, v, &cfg->preempt, err);
+    if (strcmp(key, "power_capping") == 0)
+        return conf_bool(key, v, &cfg->power_capping, err);
+    if (strcmp(key, "power_margin") == 0)
+        return conf_double(key, v, 0, 0.2, &cfg->power_margin, err);
     if (strcmp(key, "reclaim_ratio") == 0)
         return conf_double(key, v, 0, 1e9, &cfg->reclaim_ratio, err);
     if (strcmp(key, "topology") == 0)
@@ -80,6 +84,6 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, reclaim_ratio, topology, quotas)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, preempt, reclaim_ratio, topology, quotas, power_capping, power_margin)",
                       key);
 }

@@ -11,6 +11,7 @@
 #include "nordlys/sched.h"
 #include "order.h"
 #include "place.h"
+#include "cap.h"
 #include "power.h"
 #include "quota.h"
 #include "tree.h"
@@ -30,6 +31,11 @@ struct job {
     int32_t qh;              /* handle in the pending order or the running tree */
     uint64_t pass_seen, enq_pass;
     bool borrowed, cancel_req, reclaiming;
+    bool power_victim;       /* preempted by capping: counted at idle draw until it exits */
+    double want_w, cap_w;    /* per-GPU: draw uncapped; cap in force (0 = none) */
+    int64_t draw_mw;         /* per-GPU draw counted in the power model now */
+    int64_t draw_since_us;   /* energy accounted up to here */
+    double it_energy_wh;
     bool requeue_req; /* nl_sched_requeue: back to PENDING at its exit, whatever spec.requeue */
     struct nl_alloc_node *alloc;
 };
@@ -129,6 +135,12 @@ struct nl_sched {
     uint64_t preemptions, decisions, passes;
     uint64_t npending, nrunning, npreempting;
     struct nl_sched_violations viol;
+    /* Power response (sched_power.c). */
+    struct cap_job *capbuf;
+    uint32_t *capslot;
+    size_t capbuf_cap;
+    uint64_t ncapped, power_preemptions;
+    double *t_power_w; /* per tenant: measured per-GPU draw, a moving average; 0 = none yet */
 };
 
 /* GPU index of bit b of node n. */
@@ -141,5 +153,19 @@ uint64_t sched_gpu_index(const struct nl_sched *s, uint32_t node, uint32_t bit);
  */
 uint64_t sched_isolation_clashes(const struct nl_sched *s, const struct job *j,
                                  const struct nl_alloc_node *a, size_t n);
+
+/* Queue an action for the pass's list (sched.c's act_push). */
+void sched_act(struct nl_sched *s, enum nl_action_kind kind, uint64_t job);
+/* Preempt v now (sched.c's preemption, for the power response). */
+void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us);
+
+/* sched_power.c: a job's draw on start and stop, and the pass's power response. */
+double sched_power_want(const struct nl_sched *s, const struct job *j);
+void sched_power_account(struct nl_sched *s, struct job *j, int64_t now_us);
+void sched_power_respond(struct nl_sched *s, int64_t now_us);
+/* Facility energy of a tenant's running jobs not yet added to its total. */
+double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant);
+/* A tenant's running jobs' draw now (PUE applied). */
+double sched_power_tenant_w(const struct nl_sched *s, uint32_t tenant);
 
 #endif

@@ -426,6 +426,68 @@ static int parse_seq(const json_t *body, struct agent_proto_sync *m, struct faul
     return 0;
 }
 
+/* A GPU reading array "key" of e: up to 8 numbers >= 0 (absent: zeros); -EINVAL naming it. */
+static int power_numbers(const json_t *e, const char *key, size_t i, bool required, double *out,
+                         uint32_t *n, struct fault *f)
+{
+    const json_t *v = json_object_get(e, key);
+    if (v == NULL && !required)
+        return 0;
+    size_t k = json_array_size(v);
+    bool ok = json_is_array(v) && k >= 1 && k <= 8;
+    for (size_t g = 0; ok && g < k; g++)
+        ok = json_is_number(json_array_get(v, g)) && json_number_value(json_array_get(v, g)) >= 0;
+    if (!ok) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "power[%zu].%s", i, key);
+        snprintf(f->msg, sizeof(f->msg), "%s: expected 1 to 8 numbers >= 0", f->field);
+        return -EINVAL;
+    }
+    for (size_t g = 0; g < k; g++)
+        out[g] = json_number_value(json_array_get(v, g));
+    if (n != NULL)
+        *n = (uint32_t)k;
+    return 0;
+}
+
+static int parse_power(const struct nl_facility *fac, const json_t *v, struct agent_proto_sync *m,
+                       struct fault *f)
+{
+    if (v == NULL)
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > NL_PROTO_NODES_MAX) {
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "power");
+        snprintf(f->msg, sizeof(f->msg), "power: expected an array of at most %u nodes",
+                 (unsigned)NL_PROTO_NODES_MAX);
+        return -EINVAL;
+    }
+    size_t n = json_array_size(v);
+    m->power = xcalloc(n ? n : 1, sizeof(*m->power));
+    static const char *const keys[] = {"node", "w", "j", "l", NULL};
+    for (size_t i = 0; i < n; i++) {
+        const json_t *e = json_array_get(v, i);
+        struct agent_proto_power *p = &m->power[i];
+        char prefix[40], node[48];
+        snprintf(prefix, sizeof(prefix), "power[%zu].", i);
+        snprintf(node, sizeof(node), "power[%zu].node", i);
+        if (!json_is_object(e) || fault_check_keys(e, keys, prefix, f) < 0 ||
+            node_arg(fac, json_object_get(e, "node"), node, &p->node, f) < 0 ||
+            power_numbers(e, "w", i, true, p->w, &p->ngpus, f) < 0 ||
+            power_numbers(e, "j", i, false, p->j, NULL, f) < 0 ||
+            power_numbers(e, "l", i, false, p->limit, NULL, f) < 0) {
+            if (!json_is_object(e)) {
+                f->code = "invalid_field";
+                snprintf(f->field, sizeof(f->field), "power[%zu]", i);
+                snprintf(f->msg, sizeof(f->msg), "power[%zu]: expected an object", i);
+            }
+            return -EINVAL;
+        }
+        m->npower++;
+    }
+    return 0;
+}
+
 /*
  * One output[] entry (issue 12): its data is base64 of at most
  * NL_PROTO_OUTPUT_CHUNK_MAX bytes, decoded at *used in m->outbuf.
@@ -513,7 +575,7 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
                            struct agent_proto_sync *m, struct fault *f)
 {
     static const char *const keys[] = {"agent_id", "running", "exits", "seq",
-                                       "full",     "output",  NULL};
+                                       "full",     "output",  "power", NULL};
     const json_t *id = json_object_get(body, "agent_id");
     if (fault_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
         parse_seq(body, m, f) < 0 || array_field(body, "running", f) < 0 ||
@@ -521,7 +583,8 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
         parse_running(fac, json_object_get(body, "running"), m, f) < 0 ||
         parse_exits(fac, json_object_get(body, "exits"), m, f) < 0 ||
         array_field(body, "output", f) < 0 ||
-        parse_output(fac, json_object_get(body, "output"), m, f) < 0)
+        parse_output(fac, json_object_get(body, "output"), m, f) < 0 ||
+        parse_power(fac, json_object_get(body, "power"), m, f) < 0)
         return -EINVAL;
     m->agent_id = json_string_value(id);
     return 0;
@@ -531,6 +594,7 @@ void agent_proto_sync_release(struct agent_proto_sync *s)
 {
     free(s->running);
     free(s->exits);
+    free(s->power);
     free(s->output);
     free(s->outbuf);
     memset(s, 0, sizeof(*s));
@@ -538,10 +602,12 @@ void agent_proto_sync_release(struct agent_proto_sync *s)
 
 /* ---- answers ---- */
 
+static json_t *gpu_list(uint8_t mask, char *cvd, size_t size);
+
 struct agent_proto_answer {
     const struct nl_facility *fac;
     bool allow_root;
-    json_t *launch, *kill, *hold;
+    json_t *launch, *kill, *hold, *caps;
     json_t *signal, *limit; /* controls (issue 12), NULL while there are none */
 };
 
@@ -552,7 +618,18 @@ struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *f
     a->allow_root = allow_root;
     a->launch = json_array();
     a->kill = json_array();
+    a->caps = json_array();
     return a;
+}
+
+void agent_proto_answer_cap(struct agent_proto_answer *a, uint32_t node, uint64_t job, uint8_t mask,
+                            double cap_w)
+{
+    char name[96], cvd[32];
+    nl_facility_node_name(a->fac, node, name, sizeof(name));
+    json_array_append_new(a->caps, json_pack("{s:I, s:s, s:o, s:f}", "job", (json_int_t)job, "node",
+                                             name, "gpus", gpu_list(mask, cvd, sizeof(cvd)),
+                                             "cap_w", cap_w));
 }
 
 static json_t *gpu_list(uint8_t mask, char *cvd, size_t size)
@@ -641,6 +718,9 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
         json_object_set_new(o, "user", json_string(rec->run_as));
     if (o != NULL)
         json_object_set_new(o, "allow_root", json_boolean(a->allow_root));
+    /* What the job is expected to draw per GPU: an emulated GPU models it (docs/power.md). */
+    if (o != NULL && l->power_w > 0)
+        json_object_set_new(o, "power_w", json_real(l->power_w));
     /* --signal SIG@SECONDS: the agent sends SIG that long before the time limit. */
     if (o != NULL && rec->warn_signal > 0) {
         json_object_set_new(o, "warn_signal", json_integer(rec->warn_signal));
@@ -688,7 +768,9 @@ void agent_proto_answer_hold(struct agent_proto_answer *a, const struct life_exi
 
 json_t *agent_proto_answer_finish(struct agent_proto_answer *a, bool full_next)
 {
-    json_t *answer = json_pack("{s:o, s:o}", "launch", a->launch, "kill", a->kill);
+    /* caps: the whole desired state; an agent restores any GPU not listed (docs/power.md). */
+    json_t *answer = json_pack("{s:o, s:o, s:o}", "launch", a->launch, "kill", a->kill, "caps",
+                               a->caps);
     if (a->hold != NULL)
         json_object_set_new(answer, "hold", a->hold);
     if (a->signal != NULL)

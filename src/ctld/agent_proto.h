@@ -50,6 +50,15 @@ struct agent_proto_seen {
     uint32_t node;
 };
 
+/* One power[] entry: a node's GPUs as the agent read them (docs/power.md). */
+struct agent_proto_power {
+    uint32_t node;
+    uint32_t ngpus;
+    double w[8];     /* draw per GPU */
+    double j[8];     /* energy counter per GPU (0 when not sent) */
+    double limit[8]; /* power limit in force (0 when not sent) */
+};
+
 /* One output[] entry: bytes [offset, offset + len) of run's stream (0 stdout, 1 stderr). */
 struct agent_proto_output {
     uint64_t job;
@@ -71,6 +80,8 @@ struct agent_proto_sync {
     size_t nrunning;
     struct life_exit *exits; /* owned; reasons borrow the body */
     size_t nexits;
+    struct agent_proto_power *power; /* owned; absent from an agent before issue 11 */
+    size_t npower;
     struct agent_proto_output *output; /* owned */
     size_t noutput;
     uint8_t *outbuf; /* owned: the decoded bytes of output[] */
@@ -88,6 +99,9 @@ struct agent_proto_answer *agent_proto_answer_create(const struct nl_facility *f
 void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_launch *l);
 /* Add a kill. A kill names its run, so it never hits a newer run of the same job. */
 void agent_proto_answer_kill(struct agent_proto_answer *a, const struct nodes_kill *k);
+/* A power cap the agent keeps on the GPUs mask of node for job (the whole desired state is sent). */
+void agent_proto_answer_cap(struct agent_proto_answer *a, uint32_t node, uint64_t job, uint8_t mask,
+                            double cap_w);
 /* Add a control (a signal, or a new time limit) for a run. */
 struct nodes_control;
 void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes_control *c);

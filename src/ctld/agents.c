@@ -342,6 +342,14 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
     for (size_t i = 0; i < m->nexits; i++)
         if (held[i])
             agent_proto_answer_hold(ans, &m->exits[i]);
+    /* Power caps on its nodes: the whole desired state, none when nothing is capped. */
+    bool any = life_any_capped(a->d.life);
+    for (size_t i = 0; any && i < ag->nnodes; i++) {
+        struct life_cap caps[8];
+        size_t ncaps = life_node_caps(a->d.life, ag->nodes[i], caps);
+        for (size_t k = 0; k < ncaps; k++)
+            agent_proto_answer_cap(ans, ag->nodes[i], caps[k].job, caps[k].mask, caps[k].cap_w);
+    }
     return agent_proto_answer_finish(ans, ag->need_full);
 }
 
@@ -414,6 +422,9 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
         else if (!life_seen(a->d.life, s->job, s->run, s->node))
             nodes_push_kill(reg, idx, s->job, s->run, 0, "unknown");
     }
+    for (size_t i = 0; i < m->npower; i++)
+        if (nodes_owner_index(reg, m->power[i].node) == idx)
+            life_power_report(a->d.life, m->power[i].node, m->power[i].w, m->power[i].ngpus);
     if (m->has_seq) {
         ag->has_seq = true;
         ag->last_seq = m->seq;

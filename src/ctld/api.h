@@ -54,6 +54,14 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
 /* ---- api_racks.c: the rack map's numbers ---- */
 
 void api_racks(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* ---- api_power.c ---- */
+
+void api_power(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_power_budget(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_energy(struct ctld *c, struct http_req *req, const struct route_params *p);
+struct textbuf;
+/* The power families of /metrics: measured draw, PUE, caps, per site and per tenant. */
+void api_power_metrics(struct ctld *c, struct textbuf *b);
 
 /* ---- api_jobs.c ---- */
 

@@ -144,6 +144,7 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
     textbuf_init(&b);
     jobs_by_state_tier(c, &b);
     gpus_and_power(c, &b);
+    api_power_metrics(c, &b);
     node_states(c, &b);
     histograms(c, &b);
     metrics_family(&b, "nordlys_store_available", "gauge",

@@ -399,6 +399,13 @@ static int live_build(struct ctld *c, struct nl_err *err)
 {
     if ((c->sched = nl_sched_create(c->fac, c->tenants, NULL, err)) == NULL)
         return err->code ? err->code : -ENOMEM;
+    /* A budget set through the API (docs/power.md) outlives restarts and rebuilds. */
+    int64_t budget_w;
+    int brc = nl_store_meta_get(c->store, "power_budget_w", &budget_w, err);
+    if (brc < 0)
+        return brc;
+    if (brc == 1)
+        nl_sched_set_power_budget(c->sched, (double)budget_w);
     c->nodes = nodes_create(nl_facility_nodes(c->fac), (int64_t)c->cfg->node_timeout_ms * 1000);
     const struct life_deps ld = {.fac = c->fac,
                                  .tenants = c->tenants,

@@ -285,6 +285,15 @@ static int rule_pids(const json_t *v, struct req_ctx *x)
     return rc;
 }
 
+/* Expected draw per GPU in W; the scheduler checks it against the cap range (docs/power.md). */
+static int rule_power(const json_t *v, struct req_ctx *x)
+{
+    if (!json_is_number(v) || !(json_number_value(v) > 0 && json_number_value(v) <= 1e5))
+        return fault(x->f, "invalid_field", "power_w", "expected a number of watts per GPU (0..100000]");
+    x->rec->spec.power_w = json_number_value(v);
+    return 0;
+}
+
 static int rule_cwd(const json_t *v, struct req_ctx *x)
 {
     int rc = plain_string(v, "cwd", NL_PROTO_PATH_MAX, x->f);
@@ -350,6 +359,7 @@ static const struct {
         {"cwd", rule_cwd},
         {"memory_mb", rule_memory},
         {"pids_max", rule_pids},
+        {"power_w", rule_power},
         {"signal", rule_signal},
 };
 
@@ -423,6 +433,10 @@ static void add_live(struct ctld *c, const struct nl_store_job *rec, json_t *o)
                         pending ? job_json_time(info.est_start_us) : json_null());
     json_object_set_new(o, "borrowed", json_boolean(live && info.borrowed));
     json_object_set_new(o, "priority", live ? json_real(info.priority) : json_null());
+    bool running = live && (info.state == NL_JOB_RUNNING || info.state == NL_JOB_PREEMPTING);
+    json_object_set_new(o, "power_cap_w",
+                        running && info.power_cap_w > 0 ? json_real(info.power_cap_w) : json_null());
+    json_object_set_new(o, "power_draw_w", running ? json_real(info.power_w) : json_null());
 }
 
 static void add_exit(const struct nl_store_job *rec, json_t *o)
@@ -497,6 +511,7 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
                                 ? json_integer((json_int_t)(rec->memory_max_bytes / (1024 * 1024)))
                                 : json_null());
     json_object_set_new(o, "pids_max", rec->pids_max ? json_integer(rec->pids_max) : json_null());
+    json_object_set_new(o, "power_w", sp->power_w > 0 ? json_real(sp->power_w) : json_null());
     json_t *warn = json_null();
     if (rec->warn_signal > 0) {
         char name[16];

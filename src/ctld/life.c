@@ -71,6 +71,8 @@ struct life {
     bool dirty;              /* a pass should run */
     int64_t last_pass_us;
     struct life_stats stats;
+    double *node_w;       /* per node: the GPUs' last reported draw (power section) */
+    int64_t *node_w_us;   /* when; 0 = never */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -92,6 +94,8 @@ void life_destroy(struct life *l)
         return;
     runs_destroy(l->runs);
     free(l->subs);
+    free(l->node_w);
+    free(l->node_w_us);
     free(l);
 }
 
@@ -237,7 +241,12 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
     double energy_wh = run ? info->energy_wh - run->energy_start_wh : 0;
     if (energy_wh < 0)
         energy_wh = 0;
+    double it_wh = run ? info->it_energy_wh - run->it_energy_start_wh : 0;
     durable_txn(l->d.dur);
+    /* IT energy beside the facility's (docs/power.md, accounting). */
+    if (it_wh > 0)
+        durable_check(nl_store_job_add_it_energy(l->d.store, info->id, it_wh, &err), "it energy",
+                      &err);
     if (info->state == NL_JOB_PENDING) {
         durable_check(
                 nl_store_job_requeue(l->d.store, info->id, preempted, run_us, energy_wh, &err),
@@ -595,6 +604,7 @@ static void start_job(struct life *l, uint64_t id)
     run->number = number;
     run->start_us = info.start_us;
     run->energy_start_wh = info.energy_wh;
+    run->it_energy_start_wh = info.it_energy_wh;
     run->last_seen_us = l->d.clock->us;
     run->nodelist = build_nodelist(l, alloc, n);
     /*
@@ -634,6 +644,8 @@ void life_pass(struct life *l)
 {
     int64_t t0 = nl_clock_monotonic_us();
     const struct nl_action *acts = NULL;
+    /* PUE follows the outside temperature of the facility's climate (docs/power.md). */
+    nl_sched_set_pue(l->d.sched, nl_facility_pue_at(nl_facility_spec(l->d.fac), l->d.clock->us));
     size_t n = nl_sched_pass(l->d.sched, l->d.clock->us, &acts);
     /* Copied: carrying out an action may change the scheduler, which ends acts' lifetime. */
     struct nl_action *copy = n ? xmalloc(n * sizeof(*copy)) : NULL;
@@ -646,6 +658,9 @@ void life_pass(struct life *l)
             preempt_job(l, copy[i].job);
         else if (copy[i].kind == NL_ACT_KILL)
             kill_job(l, copy[i].job);
+        else if (copy[i].kind == NL_ACT_CAP)
+            log_info("job=%llu power cap %s", (unsigned long long)copy[i].job,
+                     "changed: its agents get it with their next sync");
     }
     free(copy);
     l->last_pass_us = l->d.clock->us;
@@ -913,8 +928,10 @@ int life_reload(struct life *l, struct nl_err *err)
     size_t cursor = 0;
     for (struct run *run; (run = runs_next(l->runs, &cursor)) != NULL;) {
         struct nl_job_info info;
-        if (nl_sched_job_info(l->d.sched, run->job, &info) == 0)
+        if (nl_sched_job_info(l->d.sched, run->job, &info) == 0) {
             run->energy_start_wh = info.energy_wh;
+            run->it_energy_start_wh = info.it_energy_wh;
+        }
     }
     log_info("reloaded %zu pending and %zu running jobs (%zu could not come back), last id %llu",
              r.pending, r.running, r.failed, (unsigned long long)nl_store_last_id(l->d.store));
@@ -972,6 +989,9 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
             .master_port = (unsigned)(MASTER_PORT_BASE + job % MASTER_PORT_SPAN),
             .rec = rec,
     };
+    struct nl_job_info info;
+    if (nl_sched_job_info(l->d.sched, job, &info) == 0)
+        out->power_w = info.power_want_w;
     run->last_seen_us = l->d.clock->us;
     return 0;
 }
@@ -984,4 +1004,94 @@ void life_launch_done(struct life *l, const struct life_launch *launch)
     nl_store_job_release(run->base);
     free(run->base);
     run->base = NULL;
+}
+
+/* ---- power (docs/power.md) ---- */
+
+void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t n)
+{
+    uint32_t nn = nl_facility_nodes(l->d.fac);
+    if (node >= nn)
+        return;
+    if (l->node_w == NULL) {
+        l->node_w = xcalloc(nn, sizeof(double));
+        l->node_w_us = xcalloc(nn, sizeof(int64_t));
+    }
+    uint32_t G = nl_facility_node_gpus(l->d.fac, node);
+    n = n < G ? n : G;
+    double total = 0;
+    /* Per job on the node: the mean over its GPUs here (a gang's nodes draw alike). */
+    uint64_t job[8] = {0};
+    double sum[8] = {0};
+    uint32_t cnt[8] = {0}, nj = 0;
+    for (uint32_t g = 0; g < n; g++) {
+        total += w[g];
+        uint64_t o = nl_sched_gpu_owner(l->d.sched, node, g);
+        /* Only once an agent has listed the run: before, the GPUs may not run it yet. */
+        const struct run *run = o != 0 ? runs_get(l->runs, o) : NULL;
+        if (run == NULL || run->last_listed_us == 0)
+            continue;
+        uint32_t k = 0;
+        while (k < nj && job[k] != o)
+            k++;
+        if (k == nj)
+            job[nj++] = o;
+        sum[k] += w[g];
+        cnt[k]++;
+    }
+    for (uint32_t k = 0; k < nj; k++)
+        (void)nl_sched_job_measured(l->d.sched, job[k], sum[k] / cnt[k], l->d.clock->us);
+    l->node_w[node] = total;
+    l->node_w_us[node] = l->d.clock->us;
+}
+
+double life_measured_it_w(const struct life *l, uint32_t *nodes_reported)
+{
+    const struct nl_facility_spec *spec = nl_facility_spec(l->d.fac);
+    uint32_t nn = nl_facility_nodes(l->d.fac), seen = 0;
+    double w = 0;
+    /* A reading older than the node timeout is stale: that node counts as modelled idle. */
+    int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
+    for (uint32_t n = 0; n < nn; n++) {
+        if (l->node_w_us != NULL && l->node_w_us[n] != 0 && l->node_w_us[n] >= fresh) {
+            w += l->node_w[n];
+            seen++;
+        } else {
+            w += nl_facility_node_gpus(l->d.fac, n) * spec->gpu_idle_w;
+        }
+    }
+    if (nodes_reported != NULL)
+        *nodes_reported = seen;
+    return w;
+}
+
+size_t life_node_caps(const struct life *l, uint32_t node, struct life_cap *out)
+{
+    size_t n = 0;
+    uint32_t G = nl_facility_node_gpus(l->d.fac, node);
+    for (uint32_t g = 0; g < G; g++) {
+        uint64_t o = nl_sched_gpu_owner(l->d.sched, node, g);
+        if (o == 0)
+            continue;
+        size_t k = 0;
+        while (k < n && out[k].job != o)
+            k++;
+        if (k < n) {
+            out[k].mask |= (uint8_t)(1u << g);
+            continue;
+        }
+        struct nl_job_info info;
+        if (nl_sched_job_info(l->d.sched, o, &info) < 0 || info.power_cap_w <= 0 ||
+            info.state != NL_JOB_RUNNING)
+            continue;
+        out[n++] = (struct life_cap){.job = o, .mask = (uint8_t)(1u << g), .cap_w = info.power_cap_w};
+    }
+    return n;
+}
+
+bool life_any_capped(const struct life *l)
+{
+    struct nl_sched_stats st;
+    nl_sched_stats(l->d.sched, &st);
+    return st.jobs_capped > 0;
 }

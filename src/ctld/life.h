@@ -170,6 +170,7 @@ struct life_launch {
     const char *master_addr;        /* MASTER_ADDR: rank 0's agent's address */
     unsigned master_port;           /* MASTER_PORT */
     const struct nl_store_job *rec; /* command, env, cwd, paths, limits */
+    double power_w;                 /* expected draw per GPU (the scheduler's, uncapped) */
 };
 
 /*
@@ -195,5 +196,28 @@ struct life_run_info {
 /* Iterate the running jobs: start with *cursor = 0; false at the end. */
 bool life_run_next(const struct life *l, size_t *cursor, struct life_run_info *out);
 size_t life_run_count(const struct life *l);
+
+/* ---- power (docs/power.md) ---- */
+
+/*
+ * An agent read node's GPUs: w[0..n) W each. Each job on the node is
+ * measured at the mean over its GPUs there (nl_sched_job_measured), and the
+ * node's total is kept for the facility's measured draw.
+ */
+void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t n);
+/* Measured IT draw: reported nodes' last readings, the idle model for the rest. */
+double life_measured_it_w(const struct life *l, uint32_t *nodes_reported);
+
+/* True when some running job is under a power cap. */
+bool life_any_capped(const struct life *l);
+
+/* A cap to send with a sync answer: job's GPUs mask of a node at cap_w. */
+struct life_cap {
+    uint64_t job;
+    uint8_t mask;
+    double cap_w;
+};
+/* The caps in force on node's GPUs into out[0..8): their count. */
+size_t life_node_caps(const struct life *l, uint32_t node, struct life_cap *out);
 
 #endif

@@ -23,6 +23,7 @@ struct http_req;
 #define CTLD_JOB_BODY_MAX       NL_PROTO_JOB_REQUEST_MAX
 #define CTLD_AGENT_BODY_MAX     NL_PROTO_BODY_MAX
 #define CTLD_TOKEN_BODY_MAX     (256u * 1024u) /* an agent token may list many nodes */
+#define CTLD_POWER_BODY_MAX     1024u /* {"budget_mw": 180} */
 #define CTLD_LIST_LIMIT_DEFAULT 1000
 #define CTLD_LIST_LIMIT_MAX     100000
 

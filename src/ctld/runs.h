@@ -31,6 +31,7 @@ struct run {
     int64_t max_rss_kb;
     int64_t start_us;
     double energy_start_wh; /* the scheduler's energy figure for the job at start */
+    double it_energy_start_wh; /* the same without PUE */
     int64_t last_seen_us;   /* launch handed out or listed by an agent */
     int64_t last_listed_us; /* an agent last listed it (a launch handed out does not count) */
     bool kill_requested;

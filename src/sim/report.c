@@ -51,6 +51,15 @@ static json_t *result_json(const struct nl_sim_result *r)
     json_object_set_new(o, "power_mean_w", json_real(r->power_mean_w));
     json_object_set_new(o, "power_budget_w", json_real(r->power_budget_w));
     json_object_set_new(o, "energy_mwh", json_real(r->energy_mwh));
+    json_t *pw = json_object();
+    json_object_set_new(pw, "caps", json_integer((json_int_t)r->power_caps));
+    json_object_set_new(pw, "preemptions", json_integer((json_int_t)r->power_preemptions));
+    json_object_set_new(pw, "capped_gpu_hours", json_real(r->capped_gpu_hours));
+    json_object_set_new(pw, "work_lost_gpu_hours", json_real(r->work_lost_gpu_hours));
+    json_object_set_new(pw, "real_peak_w", json_real(r->true_peak_w));
+    json_object_set_new(pw, "real_over_budget_s", json_real(r->true_over_s));
+    json_object_set_new(pw, "real_over_budget_max_w", json_real(r->true_over_max_w));
+    json_object_set_new(o, "power", pw);
     json_object_set_new(o, "violations", viol);
     json_object_set_new(o, "makespan_s", json_real(r->makespan_s));
     json_object_set_new(o, "wall_s", json_real(r->wall_s));
@@ -154,6 +163,11 @@ void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file)
     ROW("power peak / budget", "%.0f/%s MW", r->power_peak_w / 1e6,
         mw_or_none(r->power_budget_w, budget, sizeof(budget)));
     ROW("energy", "%.0f MWh", r->energy_mwh);
+    ROW("power caps / preemptions", "%llu/%llu", (unsigned long long)r->power_caps,
+        (unsigned long long)r->power_preemptions);
+    ROW("capped GPU-h / lost", "%.0f/%.0f", r->capped_gpu_hours, r->work_lost_gpu_hours);
+    ROW("real draw peak / over", "%.1f MW/%.0fs", r->true_peak_w / 1e6, r->true_over_s);
+    ROW("real draw most over", "%.2f MW", r->true_over_max_w / 1e6);
     ROW("violations", "%llu", (unsigned long long)nl_sim_violations_total(r));
     ROW("wall time", "%.2fs", r->wall_s);
     ROW("events/s", "%.0f", r->events_per_s);

@@ -16,9 +16,10 @@
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "nordlys/tenant.h"
+#include "simpower.h"
 #include "workload.h"
 
-enum ev_kind { EV_ARRIVE = 1, EV_FINISH, EV_KILL, EV_SAMPLE, EV_PASS };
+enum ev_kind { EV_ARRIVE = 1, EV_FINISH, EV_KILL, EV_SAMPLE, EV_PASS, EV_MEASURE, EV_BUDGET };
 
 struct event {
     int64_t t_us;
@@ -36,6 +37,12 @@ struct vjob {
     int64_t end_us;
     uint32_t gen;
     bool done, started, timed_out;
+    /* The power model: real per-GPU demand, the cap in force, and this run's speed. */
+    double demand_w, cap_w, speed;
+    int64_t seg_us;  /* progress is counted at speed since here */
+    uint32_t held;   /* GPUs held (whole nodes for a sensitive job) */
+    uint32_t nmeas;
+    bool draws;      /* counted in the real draw */
 };
 
 struct sim {
@@ -56,7 +63,12 @@ struct sim {
     size_t sample_cap;
     bool full_checks;
     uint32_t *tier_of_tenant;
+    const struct nl_sim_opts *opts;
+    const struct nl_facility_spec *spec;
+    double true_it_w;  /* modelled real IT draw */
+    int64_t start_us;  /* calendar time of t = 0, for the climate */
 };
+
 
 static bool ev_before(const struct event *a, const struct event *b)
 {
@@ -118,6 +130,17 @@ static void integrate(struct sim *m, int64_t t)
         m->frag_integral += st.fragmentation * dt;
         m->power_integral += st.power_w * dt;
     }
+    /* The risk of relying on measured draw: time the modelled real draw spent over the budget. */
+    if (m->opts != NULL && m->opts->power && t > m->last_t) {
+        double real = m->true_it_w * st.pue;
+        if (real > m->res->true_peak_w)
+            m->res->true_peak_w = real;
+        if (st.power_budget_w > 0 && real > st.power_budget_w) {
+            m->res->true_over_s += (double)(t - m->last_t) / 1e6;
+            if (real - st.power_budget_w > m->res->true_over_max_w)
+                m->res->true_over_max_w = real - st.power_budget_w;
+        }
+    }
     m->last_t = t;
 }
 
@@ -148,23 +171,105 @@ static void sample(struct sim *m, int64_t t)
         nl_sched_check(m->s, &res->violations);
 }
 
+/* --- the power model (docs/power.md) ------------------------------------------ */
+
+#define MEASURE_FIRST_US (60LL * 1000000)   /* a job's first reading: after a minute */
+#define MEASURE_EVERY_US (3600LL * 1000000) /* then hourly */
+
+/* Work done (full-speed microseconds) since the segment began; capped time accounted. */
+static int64_t progress(struct sim *m, struct vjob *v, int64_t now)
+{
+    int64_t dt = now - v->seg_us;
+    if (dt <= 0)
+        return 0;
+    if (v->cap_w > 0) {
+        m->res->capped_gpu_hours += (double)v->held * (double)dt / 3.6e9;
+        m->res->work_lost_gpu_hours += (double)v->held * (double)dt * (1 - v->speed) / 3.6e9;
+    }
+    v->seg_us = now;
+    return v->speed >= 1 ? dt : (int64_t)((double)dt * v->speed);
+}
+
+/* Its finish at its speed, or its time limit's end, whichever is first. */
+static void push_finish(struct sim *m, uint32_t idx, int64_t now)
+{
+    struct vjob *v = &m->vj[idx];
+    int64_t wall = v->speed >= 1 ? v->left_us : (int64_t)ceil((double)v->left_us / v->speed);
+    int64_t limit_end = v->start_us + m->w->jobs[idx].spec.time_limit_us;
+    push(m, now + wall < limit_end ? now + wall : limit_end, EV_FINISH, idx, v->gen);
+}
+
+/* Its real per-GPU draw now: the demand, held under the cap. */
+static double real_w(const struct vjob *v)
+{
+    return v->cap_w > 0 && v->cap_w < v->demand_w ? v->cap_w : v->demand_w;
+}
+
+static void power_start(struct sim *m, uint32_t idx, int64_t now)
+{
+    struct vjob *v = &m->vj[idx];
+    const struct nl_alloc_node *a;
+    size_t n = nl_sched_job_alloc(m->s, idx + 1, &a);
+    v->held = 0;
+    for (size_t i = 0; i < n; i++)
+        v->held += (uint32_t)__builtin_popcount(a[i].mask);
+    v->demand_w = simpower_demand(m->opts->seed, idx, m->spec->gpu_busy_w);
+    v->cap_w = 0;
+    v->draws = true;
+    m->true_it_w += (double)v->held * (real_w(v) - m->spec->gpu_idle_w);
+    push(m, now + MEASURE_FIRST_US, EV_MEASURE, idx, v->gen);
+}
+
+static void power_stop(struct sim *m, struct vjob *v)
+{
+    if (!v->draws)
+        return;
+    m->true_it_w -= (double)v->held * (real_w(v) - m->spec->gpu_idle_w);
+    v->draws = false;
+    v->cap_w = 0;
+}
+
+/* NL_ACT_CAP: the job's GPUs get a new limit; it runs at the speed the curve gives. */
+static void power_cap(struct sim *m, uint32_t idx, int64_t now)
+{
+    struct vjob *v = &m->vj[idx];
+    struct nl_job_info info;
+    if (nl_sched_job_info(m->s, idx + 1, &info) < 0 || info.state != NL_JOB_RUNNING || !v->draws)
+        return;
+    m->res->power_caps++;
+    v->left_us -= progress(m, v, now);
+    if (v->left_us < 1)
+        v->left_us = 1;
+    m->true_it_w -= (double)v->held * (real_w(v) - m->spec->gpu_idle_w);
+    v->cap_w = info.power_cap_w;
+    m->true_it_w += (double)v->held * (real_w(v) - m->spec->gpu_idle_w);
+    v->speed = simpower_speed(v->cap_w, v->demand_w);
+    v->gen++; /* its finish moves; the next reading is scheduled again */
+    push_finish(m, idx, now);
+    push(m, now + MEASURE_FIRST_US, EV_MEASURE, idx, v->gen);
+}
+
 /* Scheduler said START: the virtual agent runs the job until done or its limit. */
 static void on_start(struct sim *m, uint32_t idx, int64_t now)
 {
     struct vjob *v = &m->vj[idx];
-    const struct nl_wjob *wj = &m->w->jobs[idx];
     v->start_us = now;
+    v->seg_us = now;
+    v->speed = 1;
     if (!v->started) {
         v->started = true;
         v->first_start_us = now;
     }
-    int64_t run = v->left_us < wj->spec.time_limit_us ? v->left_us : wj->spec.time_limit_us;
-    push(m, now + run, EV_FINISH, idx, v->gen);
+    if (m->opts != NULL && m->opts->power)
+        power_start(m, idx, now);
+    push_finish(m, idx, now);
 }
 
 static void handle_actions(struct sim *m, int64_t now)
 {
     const struct nl_action *act;
+    if (m->opts != NULL && m->opts->power)
+        nl_sched_set_pue(m->s, nl_facility_pue_at(m->spec, m->start_us + now));
     size_t n = nl_sched_pass(m->s, now, &act);
     for (size_t i = 0; i < n; i++) {
         uint32_t idx = (uint32_t)(act[i].job - 1);
@@ -172,7 +277,14 @@ static void handle_actions(struct sim *m, int64_t now)
             on_start(m, idx, now);
         else if (act[i].kind == NL_ACT_PREEMPT)
             push(m, now + m->w->jobs[idx].spec.grace_us, EV_KILL, idx, m->vj[idx].gen);
+        else if (act[i].kind == NL_ACT_CAP && m->opts != NULL && m->opts->power)
+            power_cap(m, idx, now);
     }
+    /* The invariant after every response: the scheduler's draw within the budget. */
+    struct nl_sched_stats st;
+    nl_sched_stats(m->s, &st);
+    if (st.power_budget_w > 0 && st.power_w > st.power_budget_w + 1e-3)
+        m->res->violations.power++;
 }
 
 /* Run a pass now if something changed and the interval allows, else make sure one is queued. */
@@ -195,6 +307,7 @@ static void job_exit(struct sim *m, uint32_t idx, enum nl_exit how, int64_t now)
     struct nl_job_info info;
     struct vjob *v = &m->vj[idx];
     v->gen++;
+    power_stop(m, v);
     if (nl_sched_job_exit(m->s, idx + 1, how, now, &info, NULL) < 0)
         return;
     if (info.state != NL_JOB_PENDING) {
@@ -221,8 +334,7 @@ static void handle(struct sim *m, const struct event *e)
     case EV_FINISH: {
         if (e->gen != v->gen)
             break;
-        int64_t ran = e->t_us - v->start_us;
-        v->left_us -= ran;
+        v->left_us -= progress(m, v, e->t_us);
         job_exit(m, e->job, v->left_us <= 0 ? NL_EXIT_OK : NL_EXIT_TIMEOUT, e->t_us);
         break;
     }
@@ -231,7 +343,7 @@ static void handle(struct sim *m, const struct event *e)
             break;
         /* A job with a grace period checkpoints in it and keeps its work; one without starts over. */
         if (wj->spec.grace_us > 0)
-            v->left_us -= e->t_us - v->start_us;
+            v->left_us -= progress(m, v, e->t_us);
         else
             v->left_us = wj->duration_us;
         if (v->left_us <= 0)
@@ -241,6 +353,18 @@ static void handle(struct sim *m, const struct event *e)
     }
     case EV_PASS:
         m->pass_queued = false;
+        break;
+    case EV_MEASURE: {
+        /* An agent's reading: the real draw with noise; hourly while it runs. */
+        if (e->gen != v->gen || !v->draws)
+            break;
+        double w = simpower_noise(m->opts->seed, e->job, v->nmeas++, real_w(v));
+        nl_sched_job_measured(m->s, e->job + 1, w, e->t_us);
+        push(m, e->t_us + MEASURE_EVERY_US, EV_MEASURE, e->job, v->gen);
+        break;
+    }
+    case EV_BUDGET:
+        nl_sched_set_power_budget(m->s, m->opts->budget_w[e->job]);
         break;
     case EV_SAMPLE:
         sample(m, e->t_us);
@@ -335,6 +459,7 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
     res->energy_mwh = st.energy_wh / 1e6;
     res->gpu_hours_alloc = m->alloc_all / 3.6e9;
     res->power_budget_w = st.power_budget_w;
+    res->power_preemptions = st.power_preemptions;
     res->makespan_s = (double)end_us / 1e6;
     res->wall_s = wall_s;
     res->events_per_s = wall_s > 0 ? (double)res->events / wall_s : 0;
@@ -380,6 +505,8 @@ static void sim_init(struct sim *m, const struct nl_workload *w, const struct nl
     if (m->sample_us < 1000000)
         m->sample_us = 1000000;
     m->full_checks = opts && opts->full_checks;
+    for (size_t i = 0; opts != NULL && i < opts->nbudget; i++)
+        push(m, m->win_lo + opts->budget_t_us[i], EV_BUDGET, (uint32_t)i, 0);
     m->pass_interval_us = opts && opts->pass_interval_us != 0 ? opts->pass_interval_us : 10000000;
     m->last_pass_us = INT64_MIN / 2;
     push(m, m->win_lo, EV_SAMPLE, 0, 0);
@@ -393,7 +520,11 @@ int nl_sim_run(const struct nl_facility *fac, const struct nl_tenants *tenants,
     struct nl_sched *s = nl_sched_create(fac, tenants, cfg, err);
     if (s == NULL)
         return err ? err->code : -EINVAL;
-    struct sim m = {.w = w, .s = s, .res = res, .gpus = nl_facility_gpus(fac)};
+    struct sim m = {.w = w, .s = s, .res = res, .gpus = nl_facility_gpus(fac), .opts = opts,
+                    .spec = nl_facility_spec(fac)};
+    /* 2026-01-01T00:00:00Z unless told: the climate's months count from there. */
+    m.start_us = (opts && opts->start_unix_s ? opts->start_unix_s : 1767225600LL) * 1000000LL;
+    m.true_it_w = (double)m.gpus * m.spec->gpu_idle_w; /* every GPU idles until a job runs */
     m.tier_of_tenant = xcalloc(nl_tenants_count(tenants), sizeof(uint32_t));
     for (uint32_t t = 0; t < nl_tenants_count(tenants); t++)
         m.tier_of_tenant[t] = nl_tenants_get(tenants, t)->tier;

@@ -64,6 +64,14 @@ struct nl_sim_result {
     uint64_t preemptions;
     double fragmentation;    /* time-weighted mean over the arrival window */
     double power_peak_w, power_mean_w, power_budget_w, energy_mwh;
+    /* With the power model (nl_sim_opts.power): */
+    uint64_t power_caps;        /* cap changes sent to jobs */
+    uint64_t power_preemptions; /* jobs preempted to close a power gap */
+    double capped_gpu_hours;    /* GPU-hours run under a cap */
+    double work_lost_gpu_hours; /* GPU-hours of progress a cap cost (1 - speed) */
+    double true_peak_w;         /* the modelled real facility draw (demand, caps, PUE) */
+    double true_over_s;         /* seconds that real draw spent above the budget */
+    double true_over_max_w;     /* the most it was above */
     struct nl_sched_violations violations;
     double makespan_s;
     double wall_s, events_per_s;
@@ -77,6 +85,18 @@ struct nl_sim_opts {
     int64_t sample_us;  /* time-series period; 0 = span / 500 */
     int64_t pass_interval_us; /* least virtual time between passes; 0 = 10 s, < 0 = every instant */
     bool full_checks;   /* also run the O(GPUs) nl_sched_check at every sample */
+    /*
+     * The power model (docs/power.md): each job really draws a share of
+     * nameplate, measured with noise after a minute and every hour; a capped
+     * job runs slower; PUE follows the facility's climate from start_unix_s;
+     * the budget follows budget (its times from the workload's start).
+     */
+    bool power;
+    int64_t start_unix_s; /* calendar time of the workload's start; 0 = 2026-01-01 */
+    const int64_t *budget_t_us;
+    const double *budget_w;
+    size_t nbudget;
+    uint64_t seed;
 };
 
 /* Run; fills res (release with nl_sim_result_release). 0, or -EINVAL with err. */

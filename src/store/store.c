@@ -49,7 +49,7 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s"
+    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, power_w"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 /*
@@ -218,6 +218,10 @@ static const struct {
         /* --signal SIG@SECONDS (issue 12): the signal sent that long before the time limit. */
         {"jobs", "warn_signal", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_signal BETWEEN 0 AND 64)"},
         {"jobs", "warn_before_s", "INTEGER NOT NULL DEFAULT 0 CHECK (warn_before_s >= 0)"},
+        /* Expected draw per GPU in W (issue 11, docs/power.md); 0 = the default. */
+        {"jobs", "power_w", "REAL NOT NULL DEFAULT 0 CHECK (power_w >= 0)"},
+        /* IT energy of its runs (energy_wh is the facility's, PUE applied). */
+        {"jobs", "it_energy_wh", "REAL NOT NULL DEFAULT 0"},
 };
 
 /*
@@ -268,6 +272,10 @@ enum stmt_id {
     ST_AUDIT_WALK,
     ST_JOB_UPDATE,
     ST_JOB_RESUBMIT,
+    ST_META_GET,
+    ST_META_SET,
+    ST_JOB_ADD_IT_ENERGY,
+    ST_USAGE_JOBS,
     ST_COUNT
 };
 
@@ -278,9 +286,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_INSERT] =
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
-                " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s)"
+                " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s,"
+                " power_w)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         /* No RETURNING: SQLite builds a temporary b-tree for it on every execution. */
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
@@ -348,6 +357,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_JOB_RESUBMIT] = "UPDATE jobs SET state = 'PENDING', start_us = NULL, end_us = NULL,"
                             " exit_code = NULL, exit_signal = NULL, exit_reason = NULL,"
                             " kill_requested = 0 WHERE id = ?1",
+        [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [ST_JOB_ADD_IT_ENERGY] = "UPDATE jobs SET it_energy_wh = it_energy_wh + ?2 WHERE id = ?1",
+        [ST_USAGE_JOBS] = "SELECT id, tenant, name, gpus, run_us, energy_wh, it_energy_wh, end_us,"
+                          " state FROM jobs WHERE state NOT IN " LIVE_STATES
+                          " AND end_us >= ?1 AND end_us < ?2 AND (?3 IS NULL OR tenant = ?3)"
+                          " ORDER BY end_us, id",
+        [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT (key) DO UPDATE SET value = ?2",
 };
 
 struct nl_store {
@@ -866,6 +883,7 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_text(s, 19, job->run_as, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 20, job->warn_signal);
     sqlite3_bind_int64(s, 21, job->warn_before_s);
+    sqlite3_bind_double(s, 22, sp->power_w);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -1088,6 +1106,7 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     snprintf(job->run_as, sizeof(job->run_as), "%s", run_as ? (const char *)run_as : "");
     job->warn_signal = sqlite3_column_int(s, 32);
     job->warn_before_s = sqlite3_column_int64(s, 33);
+    job->spec.power_w = sqlite3_column_double(s, 34);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)
@@ -1447,4 +1466,73 @@ int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn f
     if (ret != 0)
         return ret;
     return rc == SQLITE_DONE ? 0 : db_error(st, rc, "audit records", err);
+}
+
+/* ---- settings (the meta table) ---- */
+
+int nl_store_meta_get(struct nl_store *st, const char *key, int64_t *value, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_META_GET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "meta", err);
+}
+
+int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struct nl_err *err)
+{
+    int rc = need_txn(st, "meta", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_META_SET];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, value);
+    return stmt_exec(st, ST_META_SET, "meta", err);
+}
+
+/* ---- energy accounting (docs/power.md) ---- */
+
+int nl_store_job_add_it_energy(struct nl_store *st, uint64_t job, double wh, struct nl_err *err)
+{
+    int rc = need_txn(st, "it energy", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_JOB_ADD_IT_ENERGY];
+    sqlite3_bind_int64(s, 1, (int64_t)job);
+    sqlite3_bind_double(s, 2, wh);
+    return exec_by_id(st, ST_JOB_ADD_IT_ENERGY, job, "it energy", err);
+}
+
+int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us, const char *tenant,
+                        nl_store_usage_job_fn fn, void *arg, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_USAGE_JOBS];
+    sqlite3_bind_int64(s, 1, since_us);
+    sqlite3_bind_int64(s, 2, until_us);
+    if (tenant != NULL)
+        sqlite3_bind_text(s, 3, tenant, -1, SQLITE_STATIC);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct nl_store_usage_job u = {
+                .id = (uint64_t)sqlite3_column_int64(s, 0),
+                .tenant = (const char *)sqlite3_column_text(s, 1),
+                .name = (const char *)sqlite3_column_text(s, 2),
+                .gpus = (uint32_t)sqlite3_column_int64(s, 3),
+                .run_us = sqlite3_column_int64(s, 4),
+                .energy_wh = sqlite3_column_double(s, 5),
+                .it_energy_wh = sqlite3_column_double(s, 6),
+                .end_us = sqlite3_column_int64(s, 7),
+                .state = (const char *)sqlite3_column_text(s, 8),
+        };
+        if ((ret = fn(&u, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "usage", err);
 }

@@ -346,4 +346,31 @@ typedef int (*nl_store_audit_fn)(uint64_t seq, const char *line, size_t len, voi
 int nl_store_audit_walk(struct nl_store *st, uint64_t after, nl_store_audit_fn fn, void *arg,
                         struct nl_err *err);
 
+/*
+ * Settings kept across restarts (the meta table: text key, integer value),
+ * e.g. "power_budget_w". get: 1 and *value set, 0 when the key is absent,
+ * or a negative code. set: inside a transaction, like every write.
+ */
+int nl_store_meta_get(struct nl_store *st, const char *key, int64_t *value, struct nl_err *err);
+int nl_store_meta_set(struct nl_store *st, const char *key, int64_t value, struct nl_err *err);
+
+/* Add IT energy (Wh, no PUE) to a job's total, inside a transaction. -ENOENT for no such job. */
+int nl_store_job_add_it_energy(struct nl_store *st, uint64_t job, double wh, struct nl_err *err);
+
+/* One ended job for usage reports (strings borrowed for the callback). */
+struct nl_store_usage_job {
+    uint64_t id;
+    const char *tenant, *name, *state;
+    uint32_t gpus;
+    int64_t run_us, end_us;
+    double energy_wh, it_energy_wh;
+};
+typedef int (*nl_store_usage_job_fn)(const struct nl_store_usage_job *u, void *arg);
+/*
+ * Ended jobs whose end is in [since_us, until_us), of tenant (NULL: all), by
+ * end time; fn's non-zero return stops the walk and is returned.
+ */
+int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us, const char *tenant,
+                        nl_store_usage_job_fn fn, void *arg, struct nl_err *err);
+
 #endif

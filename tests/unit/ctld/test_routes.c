@@ -47,6 +47,10 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/jobs/42/signal"},
             {"GET", "/v1/jobs/42/output"},
             {"GET", "/v1/racks"},
+            {"GET", "/v1/facility/power"},
+            {"PUT", "/v1/facility/budget"},
+            {"POST", "/v1/facility/budget"},
+            {"GET", "/v1/energy"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
@@ -107,9 +111,12 @@ static void test_routes_roles_and_body_limits(void **state)
     size_t n;
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
-        /* Only POSTs and PATCHes take bodies (a requeue none); only health and metrics are public.
+        /*
+         * Only POSTs, PUTs and PATCHes take bodies (a requeue none); only health and metrics
+         * are public.
          */
-        bool posts = (strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PATCH") == 0) &&
+        bool posts = (strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PUT") == 0 ||
+                      strcmp(t[i].method, "PATCH") == 0) &&
                      strstr(t[i].pattern, "/requeue") == NULL;
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
@@ -118,6 +125,11 @@ static void test_routes_roles_and_body_limits(void **state)
             assert_int_equal(t[i].role, ROLE_AGENT);
     }
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/jobs"), CTLD_JOB_BODY_MAX);
+    /* A new budget is an operator's act. */
+    size_t idx;
+    struct route_params p;
+    assert_int_equal(match("PUT", "/v1/facility/budget", &idx, &p), ROUTE_FOUND);
+    assert_int_equal(t[idx].role, ROLE_OPERATOR);
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/agent/sync"), CTLD_AGENT_BODY_MAX);
     assert_int_equal(api_body_limit(NULL, "POST", "/v1/unknown"), 0);
 }

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* cap.c - see cap.h. */
+#include "cap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+/* One level: either every site (groups = sites) or the facility (one group). */
+struct level {
+    uint32_t ngroups;
+    bool by_site;
+    const double *limit, *base;
+};
+
+static uint32_t group_of(const struct level *lv, const struct cap_job *j)
+{
+    return lv->by_site ? j->site : 0;
+}
+
+static double head(const struct cap_job *j, double min_w)
+{
+    return j->set_w > min_w ? (double)j->gpus * (j->set_w - min_w) : 0;
+}
+
+static const struct cap_job *sort_base;
+
+/* Weakest tier first (highest rank), then the largest key. */
+static int victim_cmp(const void *a, const void *b)
+{
+    const struct cap_job *x = &sort_base[*(const size_t *)a], *y = &sort_base[*(const size_t *)b];
+    if (x->rank != y->rank)
+        return x->rank > y->rank ? -1 : 1;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Preempt in group g until its headroom covers its excess *e (*h is the headroom). */
+static bool preempt_group(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
+                          const struct level *lv, uint32_t g, double *e, double *h,
+                          size_t *npre)
+{
+    size_t *idx = xmalloc((n > 0 ? n : 1) * sizeof(size_t));
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!jobs[i].preempt && group_of(lv, &jobs[i]) == g)
+            idx[m++] = i;
+    sort_base = jobs;
+    qsort(idx, m, sizeof(size_t), victim_cmp);
+    size_t k = 0;
+    while (*e > *h && k < m) {
+        struct cap_job *j = &jobs[idx[k++]];
+        *e -= (double)j->gpus * (j->set_w - lim->idle_w);
+        *h -= head(j, lim->min_w);
+        j->preempt = true;
+        (*npre)++;
+    }
+    free(idx);
+    return *e <= *h + 1e-6;
+}
+
+static bool solve_level(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
+                        const struct level *lv, size_t *npre)
+{
+    uint32_t G = lv->ngroups, R = lim->nranks > 0 ? lim->nranks : 1;
+    double *e = xcalloc(G, sizeof(double));
+    double *hsum = xcalloc(G, sizeof(double));
+    double *h = xcalloc((size_t)G * R, sizeof(double));
+    double *frac = xcalloc(G, sizeof(double));
+    uint32_t *cut = xcalloc(G, sizeof(uint32_t));
+    bool ok = true, any = false;
+    for (uint32_t g = 0; g < G; g++)
+        e[g] = lv->base[g];
+    for (size_t i = 0; i < n; i++) {
+        const struct cap_job *j = &jobs[i];
+        if (!j->preempt) {
+            uint32_t g = group_of(lv, j);
+            e[g] += (double)j->gpus * (j->set_w - lim->idle_w);
+            hsum[g] += head(j, lim->min_w);
+        }
+    }
+    for (uint32_t g = 0; g < G; g++) {
+        e[g] = lv->limit[g] > 0 ? e[g] - (lv->limit[g] - lim->slack_w) : 0;
+        cut[g] = R; /* no tier touched */
+        if (e[g] <= 0)
+            continue;
+        any = true;
+        if (e[g] > hsum[g] && !preempt_group(jobs, n, lim, lv, g, &e[g], &hsum[g], npre))
+            ok = false;
+    }
+    if (!any)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct cap_job *j = &jobs[i];
+        if (!j->preempt) {
+            uint32_t r = j->rank < R ? j->rank : R - 1;
+            h[(size_t)group_of(lv, j) * R + r] += head(j, lim->min_w);
+        }
+    }
+    /* Weakest tier first: whole tiers to the floor, then a common fraction of one. */
+    for (uint32_t g = 0; g < G; g++) {
+        double left = e[g];
+        for (uint32_t r = R; r-- > 0 && left > 0;) {
+            double hr = h[(size_t)g * R + r];
+            cut[g] = r;
+            if (left <= hr) {
+                frac[g] = hr > 0 ? left / hr : 0;
+                left = 0;
+            } else {
+                frac[g] = 1;
+                left -= hr;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cap_job *j = &jobs[i];
+        if (j->preempt || j->set_w <= lim->min_w)
+            continue;
+        uint32_t g = group_of(lv, j), r = j->rank < R ? j->rank : R - 1;
+        if (r > cut[g])
+            j->set_w = lim->min_w;
+        else if (r == cut[g])
+            j->set_w -= frac[g] * (j->set_w - lim->min_w);
+    }
+out:
+    free(e);
+    free(hsum);
+    free(h);
+    free(frac);
+    free(cut);
+    return ok;
+}
+
+void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
+               struct cap_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].set_w = jobs[i].want_w;
+        jobs[i].preempt = false;
+    }
+    size_t npre = 0;
+    struct level sites = {.ngroups = lim->nsites > 0 ? lim->nsites : 1, .by_site = true,
+                          .limit = lim->site_w, .base = lim->site_base_w};
+    struct level fac = {.ngroups = 1, .by_site = false, .limit = &lim->facility_w,
+                        .base = &lim->base_w};
+    bool ok = true;
+    if (lim->nsites > 0)
+        ok &= solve_level(jobs, n, lim, &sites, &npre);
+    ok &= solve_level(jobs, n, lim, &fac, &npre);
+    res->ok = ok;
+    res->preempted = npre;
+    res->it_w = lim->base_w;
+    for (uint32_t s = 0; s < lim->nsites; s++)
+        res->site_it_w[s] = lim->site_base_w[s];
+    for (size_t i = 0; i < n; i++) {
+        const struct cap_job *j = &jobs[i];
+        double w = j->preempt ? lim->idle_w : j->set_w;
+        double add = (double)j->gpus * (w - lim->idle_w);
+        res->it_w += add;
+        if (j->site < NL_SITES_MAX)
+            res->site_it_w[j->site] += add;
+        res->capped += !j->preempt && j->set_w < j->want_w;
+    }
+}

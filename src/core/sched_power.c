@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sched_power.c - the scheduler under power: what a job is expected to
+ * draw, its energy, and the response of each pass to a budget or PUE that
+ * no longer covers the draw (capping by cap.h's rule, preemption where
+ * capping cannot close the gap) or that covers it again (caps lifted).
+ *
+ * Kept apart from sched.c, which only calls in at a job's start and stop
+ * and at the top of a pass.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+#include "nordlys/err.h"
+#include "nordlys/tenant.h"
+#include "sched_int.h"
+
+/* Weight of a new measurement in a tenant's moving average of per-GPU draw. */
+#define TENANT_ALPHA 0.2
+
+static double clamp_w(const struct nl_sched *s, double w)
+{
+    if (w < s->pw.cap_min_w)
+        return s->pw.cap_min_w;
+    return w > s->pw.busy_w ? s->pw.busy_w : w;
+}
+
+double sched_power_want(const struct nl_sched *s, const struct job *j)
+{
+    if (j->spec.power_w > 0)
+        return clamp_w(s, j->spec.power_w);
+    if (s->t_power_w[j->spec.tenant] > 0)
+        return clamp_w(s, s->t_power_w[j->spec.tenant]);
+    return s->pw.busy_w;
+}
+
+/* Energy of j's run from draw_since_us to now at its current draw. */
+static double pending_it_wh(const struct nl_sched *s, const struct job *j, int64_t now_us)
+{
+    if (now_us <= j->draw_since_us)
+        return 0;
+    (void)s;
+    return (double)j->held * (double)j->draw_mw / 1000.0 * (double)(now_us - j->draw_since_us) /
+           3.6e9;
+}
+
+void sched_power_account(struct nl_sched *s, struct job *j, int64_t now_us)
+{
+    double it = pending_it_wh(s, j, now_us);
+    j->it_energy_wh += it;
+    j->energy_wh += it * s->pw.pue;
+    s->q.t[j->spec.tenant].energy_wh += it * s->pw.pue;
+    if (now_us > j->draw_since_us)
+        j->draw_since_us = now_us;
+}
+
+double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant)
+{
+    double wh = 0;
+    for (uint32_t i = s->t_head[tenant]; i != NIL_SLOT; i = s->jobs[i].t_next)
+        wh += pending_it_wh(s, &s->jobs[i], s->now_us) * s->pw.pue;
+    return wh;
+}
+
+double sched_power_tenant_w(const struct nl_sched *s, uint32_t tenant)
+{
+    double w = 0;
+    for (uint32_t i = s->t_head[tenant]; i != NIL_SLOT; i = s->jobs[i].t_next)
+        w += (double)s->jobs[i].held * (double)s->jobs[i].draw_mw / 1000.0;
+    return w * s->pw.pue;
+}
+
+void nl_sched_site_power(const struct nl_sched *s, uint32_t site, double *power_w,
+                         double *energy_wh)
+{
+    *power_w = site < s->nsites ? power_site_w(&s->pw, site) : 0;
+    *energy_wh = site < s->nsites ? s->pw.site_energy_wh[site] : 0;
+}
+
+/* Change j's counted per-GPU draw, accounting its energy up to now first. */
+static void set_draw(struct nl_sched *s, struct job *j, int64_t mw, int64_t now_us)
+{
+    sched_power_account(s, j, now_us);
+    power_job_change(&s->pw, j->site, j->alloc, j->nalloc, j->draw_mw, mw);
+    j->draw_mw = mw;
+}
+
+void nl_sched_set_pue(struct nl_sched *s, double pue)
+{
+    if (!(pue >= 1.0 && pue <= 3.0) || pue == s->pw.pue)
+        return;
+    /* Energy so far was at the old PUE. */
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        struct job *j = &s->jobs[i];
+        if (j->id != 0 && (j->state == NL_JOB_RUNNING || j->state == NL_JOB_PREEMPTING))
+            sched_power_account(s, j, s->now_us);
+    }
+    power_advance(&s->pw, s->now_us);
+    s->pw.pue = pue;
+}
+
+int nl_sched_job_measured(struct nl_sched *s, uint64_t id, double w_per_gpu, int64_t now_us)
+{
+    uint64_t slot;
+    if (id == 0 || !nl_u64map_get(&s->ids, id, &slot))
+        return -ENOENT;
+    struct job *j = &s->jobs[slot];
+    if (j->state != NL_JOB_RUNNING || !(w_per_gpu >= 0))
+        return -EINVAL;
+    nl_sched_advance(s, now_us);
+    double w = clamp_w(s, w_per_gpu);
+    double *t = &s->t_power_w[j->spec.tenant];
+    *t = *t > 0 ? *t + TENANT_ALPHA * (w - *t) : w;
+    /* Under a cap the reading says what the cap allows, not what the job wants. */
+    if (j->cap_w == 0) {
+        j->want_w = w;
+        set_draw(s, j, power_mw(w), s->now_us);
+    }
+    return 0;
+}
+
+static uint32_t max_rank(const struct nl_sched *s)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < nl_tenants_tier_count(s->tenants); i++) {
+        uint32_t r = nl_tenants_tier(s->tenants, (uint32_t)i)->rank;
+        m = r > m ? r : m;
+    }
+    return m;
+}
+
+void sched_power_respond(struct nl_sched *s, int64_t now_us)
+{
+    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites)). */
+    if (s->ncapped == 0 && power_within_sites(&s->pw))
+        return;
+    if (s->capbuf_cap < s->nrunning) {
+        s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning);
+        s->capbuf = xreallocarray(s->capbuf, s->capbuf_cap, sizeof(*s->capbuf));
+        s->capslot = xreallocarray(s->capslot, s->capbuf_cap, sizeof(*s->capslot));
+    }
+    /* Without capping no job has headroom: a gap is closed by preemption alone. */
+    double floor_w = s->cfg.power_capping ? s->pw.cap_min_w : s->pw.busy_w;
+    struct cap_limits lim = {.idle_w = s->pw.idle_w, .min_w = floor_w, .slack_w = 1.0,
+                             .nranks = max_rank(s) + 1, .nsites = s->nsites};
+    double pue = s->pw.pue;
+    lim.facility_w = s->pw.budget_w * (1 - s->pw.margin) / pue;
+    lim.base_w = power_it_w(&s->pw);
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        lim.site_w[i] = s->pw.site_limit_w[i] * (1 - s->pw.margin) / pue;
+        lim.site_base_w[i] = (double)s->pw.site_mw[i] / 1000.0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        struct job *j = &s->jobs[i];
+        if (j->id == 0 || j->state != NL_JOB_RUNNING)
+            continue;
+        double cur = (double)j->held * ((double)j->draw_mw / 1000.0 - s->pw.idle_w);
+        lim.base_w -= cur;
+        lim.site_base_w[j->site] -= cur;
+        const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);
+        s->capbuf[n] = (struct cap_job){.site = j->site, .gpus = j->held, .want_w = j->want_w,
+                                        .rank = nl_tenants_tier(s->tenants, t->tier)->rank,
+                                        .key = (double)j->start_us};
+        s->capslot[n++] = (uint32_t)i;
+    }
+    struct cap_result res;
+    cap_solve(s->capbuf, n, &lim, &res);
+    /* Lower draws first, so that no level passes its limit on the way. */
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < n; k++) {
+            const struct cap_job *c = &s->capbuf[k];
+            struct job *j = &s->jobs[s->capslot[k]];
+            int64_t mw = c->preempt ? power_mw(s->pw.idle_w) : power_mw(c->set_w);
+            bool lower = mw < j->draw_mw;
+            if (round == 0 ? !lower : (lower || c->preempt || j->state != NL_JOB_RUNNING))
+                continue; /* round 1 sees round 0's jobs again at their new draw: a no-op */
+            double cap = !c->preempt && c->set_w < c->want_w ? c->set_w : 0;
+            if (c->preempt) {
+                sched_preempt(s, j, now_us);
+                j->power_victim = true;
+                s->power_preemptions++;
+            }
+            set_draw(s, j, mw, now_us);
+            s->ncapped += (cap > 0) - (j->cap_w > 0);
+            bool changed = cap != j->cap_w;
+            j->cap_w = cap;
+            if (changed && !c->preempt)
+                sched_act(s, NL_ACT_CAP, j->id);
+        }
+    }
+    /* The invariant: after the response, the facility and every site are within their limits. */
+    if (!power_within_sites(&s->pw))
+        s->viol.power++;
+}
