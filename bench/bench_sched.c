@@ -4,6 +4,7 @@
  * of scheduler state per GPU on a facility preset with N pending jobs.
  *
  *   bench_sched [FACILITY] [PENDING] [REPS]     (defaults: narvik 100000 5)
+ *   NL_BENCH_SHAPED=F bench_sched ...          (a share F of multi-node jobs shaped)
  *
  * Each repetition builds a fresh scheduler, submits PENDING jobs of a
  * gigafactory-like mix (mostly 1-8 GPUs, some rack-sized and multi-rack
@@ -50,6 +51,12 @@ static uint32_t job_size(struct nl_rng *r)
 }
 
 static uint64_t next_id = 1;
+/*
+ * Share of the multi-node jobs (more GPUs than a 4-GPU node) that ask for
+ * a shape (NL_BENCH_SHAPED, 0 to 1; default 0, the mix above unchanged):
+ * their GPUs rounded up to whole nodes of 4, as --nodes N --gpus-per-node 4.
+ */
+static double shaped_share;
 
 static void submit_one(struct nl_sched *s, struct nl_rng *r, size_t ntenants, int64_t now)
 {
@@ -58,6 +65,11 @@ static void submit_one(struct nl_sched *s, struct nl_rng *r, size_t ntenants, in
     spec.gpus = job_size(r);
     spec.tenant = (uint32_t)nl_rng_range(r, 0, ntenants - 1);
     spec.time_limit_us = (int64_t)nl_rng_range(r, 600, 48 * 3600) * SEC;
+    if (shaped_share > 0 && spec.gpus > 4 && nl_rng_unit(r) < shaped_share) {
+        spec.nodes = (spec.gpus + 3) / 4;
+        spec.gpus_per_node = 4;
+        spec.gpus = spec.nodes * 4;
+    }
     nl_sched_submit(s, next_id++, &spec, now, NULL);
 }
 
@@ -149,6 +161,8 @@ int main(int argc, char **argv)
     int reps = argc > 3 ? atoi(argv[3]) : 5;
     if (reps < 1 || reps > 64)
         reps = 5;
+    const char *sh = getenv("NL_BENCH_SHAPED");
+    shaped_share = sh != NULL ? atof(sh) : 0;
     struct nl_facility_spec spec;
     struct nl_err err;
     if (nl_facility_preset(preset, &spec, &err) < 0) {

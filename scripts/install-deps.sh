@@ -28,6 +28,9 @@ has_cmd() {
 # recommends are not installed).
 PKGS="$PKGS clang libclang-rt-14-dev"
 
+# The distributed-training tests (tests/integration/torch_dist.sh): torch.distributed and torchrun.
+PKGS="$PKGS python3-torch"
+
 missing=""
 for p in $PKGS; do
     has_cmd "$p" && continue

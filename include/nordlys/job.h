@@ -66,6 +66,15 @@ struct nl_job_spec {
     bool requeue;     /* back to PENDING after preemption or node failure */
     int64_t grace_us; /* SIGTERM-to-SIGKILL grace on preemption (checkpoint time) */
     /*
+     * Shape. Both 0 (the default): placement splits `gpus` freely over
+     * nodes. Otherwise the job gets exactly `nodes` nodes with
+     * `gpus_per_node` GPUs on each (whole nodes when sensitive), in one
+     * site and as close as the free GPUs allow, and gpus == nodes x
+     * gpus_per_node (nl_job_shape_resolve).
+     */
+    uint32_t nodes;
+    uint32_t gpus_per_node;
+    /*
      * Expected IT draw per GPU in W (with its share of node and rack), within
      * the GPU's cap range; 0 = unknown: its tenant's measured history, else
      * the facility's gpu_busy_w (docs/power.md).
@@ -93,6 +102,25 @@ int nl_job_transition(enum nl_job_state from, enum nl_job_event ev, enum nl_job_
 int nl_residency_parse(const char *text, struct nl_residency *out, struct nl_err *err);
 /* True when a site in jurisdiction (two letters, EEA flag) satisfies r. */
 bool nl_residency_allows(const struct nl_residency *r, const char *jurisdiction, bool eea);
+
+/* Most nodes one shaped job may ask for: more than the largest preset site has. */
+#define NL_JOB_NODES_MAX 65536
+
+/* True when spec asks for a shape (nodes x gpus_per_node), not a free count of GPUs. */
+static inline bool nl_job_shaped(const struct nl_job_spec *spec)
+{
+    return spec->nodes > 0;
+}
+
+/*
+ * Complete a request's shape from what it gave (gpus_given: the request
+ * named `gpus`): gpus_per_node alone means one node; nodes alone takes
+ * gpus / nodes GPUs per node (1 when no gpus were given); then gpus =
+ * nodes x gpus_per_node. -EINVAL naming the field when they disagree
+ * ("gpus: 6 is not nodes x gpus_per_node (2 x 4 = 8)") or exceed the
+ * bounds; spec unchanged then. A spec without a shape is left as it is.
+ */
+int nl_job_shape_resolve(struct nl_job_spec *spec, bool gpus_given, struct nl_err *err);
 
 /* Defaults: 1 GPU, tenant 0, 1 hour, residency "any", requeue on, 60 s grace. */
 void nl_job_spec_init(struct nl_job_spec *spec);

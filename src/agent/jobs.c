@@ -54,6 +54,7 @@
 #include "cgroup.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/outpat.h"
 #include "common/u64map.h"
 #include "common/xalloc.h"
 #include "ident.h"
@@ -83,8 +84,15 @@ enum deadline_kind {
  * needs, copied out of the sync answer (which is freed after it is applied).
  */
 struct pending {
-    char **argv, **envp;
+    char **argv;
     char *cwd, *out, *err;
+    /* Its tasks: an environment each, and their own files when the pattern holds %t. */
+    size_t ntasks;
+    char ***task_envp;
+    char **task_out, **task_err; /* ntasks paths, or NULL: out / err for every task */
+    int64_t task_base;
+    bool label;
+    char *input; /* task 0's stdin, absolute; NULL: /dev/null */
     struct ident id;
     int64_t memory_max, pids_max;
     double time_limit_s;
@@ -382,7 +390,16 @@ static void pending_free(struct pending *p)
     if (p == NULL)
         return;
     strv_free(p->argv);
-    launch_env_free(p->envp);
+    for (size_t i = 0; p->task_envp != NULL && i < p->ntasks; i++)
+        launch_env_free(p->task_envp[i]);
+    free(p->task_envp);
+    for (size_t i = 0; p->task_out != NULL && i < p->ntasks; i++)
+        free(p->task_out[i]);
+    for (size_t i = 0; p->task_err != NULL && i < p->ntasks; i++)
+        free(p->task_err[i]);
+    free(p->task_out);
+    free(p->task_err);
+    free(p->input);
     free(p->cwd);
     free(p->out);
     free(p->err);
@@ -717,6 +734,64 @@ static char **scratch_env(char *const *env, const char *dir, char ns[SCRATCH_VAR
     return out;
 }
 
+static void strv_free_n(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/*
+ * The paths of one stream of a launch's tasks: its pattern's %t and %%
+ * expanded (common/outpat.h), then resolved as any output path
+ * (output_ok). A pattern with %t gives each task its own file (*per_task,
+ * ntasks new strings); otherwise every task shares buf.
+ */
+static bool stream_paths(struct agent_jobs *t, struct job *j, const char *what, const char *given,
+                         const char *ext, int64_t base, size_t ntasks, char *buf, size_t size,
+                         char ***per_task)
+{
+    *per_task = NULL;
+    char pat[PATH_MAX];
+    bool each = given != NULL && nl_outpat_has_task(given);
+    for (size_t i = 0; i < (each ? ntasks : 1); i++) {
+        struct nl_outpat_vals pv = {.task = each ? base + (int64_t)i : -1, .final = true};
+        if (given != NULL && nl_outpat_expand(given, &pv, pat, sizeof(pat)) < 0) {
+            job_set_reason(j, "launch: %s %s: path too long", what, given);
+            job_finish(t, j, 127, 0, 0, 0);
+            strv_free_n(*per_task, i);
+            *per_task = NULL;
+            return false;
+        }
+        if (!output_ok(t, j, what, given ? pat : NULL, ext, buf, size)) {
+            strv_free_n(*per_task, i);
+            *per_task = NULL;
+            return false;
+        }
+        if (each) {
+            if (*per_task == NULL)
+                *per_task = xcalloc(ntasks, sizeof(char *));
+            (*per_task)[i] = xstrdup(buf);
+        }
+    }
+    return true;
+}
+
+/* env with add's entries after it (a later name wins in launch_env_build); borrowed strings. */
+static char **with_task_env(char **env, char **add)
+{
+    size_t n = 0, m = 0;
+    while (env != NULL && env[n] != NULL)
+        n++;
+    while (add != NULL && add[m] != NULL)
+        m++;
+    char **out = xcalloc(n + m + 1, sizeof(*out));
+    memcpy(out, env, n * sizeof(*out));
+    if (m > 0)
+        memcpy(out + n, add, m * sizeof(*out));
+    return out;
+}
+
 /*
  * Check and resolve a real launch into j->pend (the account, the output
  * paths, the environment); a launch that cannot run ends here with its
@@ -737,8 +812,13 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     j->tenant = l->tenant != NULL ? xstrdup(l->tenant) : NULL;
     j->sensitive = l->sensitive;
     char out[PATH_MAX], err_path[PATH_MAX];
-    if (!output_ok(t, j, "stdout", l->stdout_path, "out", out, sizeof(out)) ||
-        !output_ok(t, j, "stderr", l->stderr_path, "err", err_path, sizeof(err_path))) {
+    size_t ntasks = l->ntasks > 0 ? l->ntasks : 1;
+    char **task_out = NULL, **task_err = NULL;
+    if (!stream_paths(t, j, "stdout", l->stdout_path, "out", l->task_base, ntasks, out, sizeof(out),
+                      &task_out) ||
+        !stream_paths(t, j, "stderr", l->stderr_path, "err", l->task_base, ntasks, err_path,
+                      sizeof(err_path), &task_err)) {
+        strv_free_n(task_out, ntasks);
         ident_release(&id);
         return false;
     }
@@ -752,8 +832,26 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     if (t->conf.scratch != NULL)
         snprintf(dir, sizeof(dir), "%s/%s", scratch_root(t->conf.scratch), j->node);
     char **lenv = scratch_env(l->env, t->conf.scratch != NULL ? dir : NULL, ns, td);
-    p->envp = launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, lenv);
+    p->ntasks = ntasks;
+    p->task_envp = xcalloc(ntasks, sizeof(*p->task_envp));
+    for (size_t i = 0; i < ntasks; i++) {
+        char **tenv = with_task_env(lenv, l->task_env ? l->task_env[i] : NULL);
+        p->task_envp[i] =
+                launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, tenv);
+        free(tenv);
+    }
     free(lenv);
+    p->task_out = task_out;
+    p->task_err = task_err;
+    p->task_base = l->task_base;
+    p->label = l->label;
+    if (l->input_path != NULL && l->input_path[0] != '\0') {
+        /* A relative input is the job's: below its working directory. */
+        size_t size = strlen(cwd) + strlen(l->input_path) + 2;
+        p->input = xmalloc(size);
+        snprintf(p->input, size, "%s%s%s", l->input_path[0] == '/' ? "" : cwd,
+                 l->input_path[0] == '/' ? "" : "/", l->input_path);
+    }
     p->cwd = xstrdup(cwd);
     p->out = xstrdup(out);
     p->err = xstrdup(err_path);
@@ -818,7 +916,14 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
         }
     }
     struct launch_spec spec = {.argv = p->argv,
-                               .envp = p->envp,
+                               .envp = p->task_envp[0],
+                               .ntasks = p->ntasks,
+                               .task_envp = (char *const *const *)p->task_envp,
+                               .task_stdout = (const char *const *)p->task_out,
+                               .task_stderr = (const char *const *)p->task_err,
+                               .task_base = p->task_base,
+                               .label = p->label,
+                               .input_path = p->input,
                                .cwd = p->cwd,
                                .id = &p->id,
                                .output_root = t->conf.output_root,
@@ -854,6 +959,7 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
         if (j->proc.err_fd >= 0)
             close(j->proc.err_fd);
         j->proc.out_fd = j->proc.err_fd = -1;
+        launch_close_outputs(&j->proc);
     }
     j->ctl.started_us = nl_clock_monotonic_us();
     if (j->ctl.ship) {
@@ -1137,6 +1243,11 @@ static void check_output(struct agent_jobs *t)
         int64_t err_size = file_size(j->proc.err_fd) - j->proc.err_base;
         if (err_size > size)
             size = err_size;
+        for (size_t i = 0; i < j->proc.nmore; i++) {
+            int64_t more = file_size(j->proc.more_fd[i]) - j->proc.more_base[i];
+            if (more > size)
+                size = more;
+        }
         if (size > j->output_limit) {
             log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: output of %" PRId64
                      " bytes is over its limit of %" PRId64 "; killing it",

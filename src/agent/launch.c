@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -47,6 +48,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,8 +302,9 @@ static int take_ids(const struct ident *id)
 }
 
 /* The job child, from vfork to execve: async-signal-safe calls only. */
-static _Noreturn void child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                            int err_fd, int report_fd, pid_t keeper, bool set_ids)
+static _Noreturn void child(const struct launch_spec *spec, const char *file, char *const *envp,
+                            int in_fd, int out_fd, int err_fd, int report_fd, pid_t keeper,
+                            bool set_ids)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -337,26 +340,27 @@ static _Noreturn void child(const struct launch_spec *spec, const char *file, in
     close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     if (chdir(spec->cwd) < 0)
         child_fail(report_fd, LAUNCH_STAGE_CHDIR);
-    execve(file, spec->argv, spec->envp);
+    execve(file, spec->argv, envp);
     child_fail(report_fd, LAUNCH_STAGE_EXEC);
 }
 
 /* vfork and run the child; in the keeper, the child's pid or -1 (errno set). */
-static pid_t spawn_child(const struct launch_spec *spec, const char *file, int in_fd, int out_fd,
-                         int err_fd, int report_fd, pid_t keeper, bool set_ids)
+static pid_t spawn_child(const struct launch_spec *spec, const char *file, char *const *envp,
+                         int in_fd, int out_fd, int err_fd, int report_fd, pid_t keeper,
+                         bool set_ids)
 {
     pid_t pid = vfork();
     if (pid == 0)
-        child(spec, file, in_fd, out_fd, err_fd, report_fd, keeper, set_ids);
+        child(spec, file, envp, in_fd, out_fd, err_fd, report_fd, keeper, set_ids);
     return pid;
 }
 
 /* ---- the keeper -------------------------------------------------------- */
 
-/* Close every descriptor but those in keep (n entries, -1 ignored). */
+/* Close every descriptor but those in keep (n entries, -1 ignored); keep is sorted in place. */
 static void close_except(int *keep, size_t n)
 {
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is tiny */
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is small */
         for (size_t k = i; k > 0 && keep[k - 1] > keep[k]; k--) {
             int x = keep[k];
             keep[k] = keep[k - 1];
@@ -388,15 +392,77 @@ static void cgroup_kill(const char *dir)
     close(fd);
 }
 
-struct keeper {
-    pid_t self, job;
-    bool job_reaped;
-    int status;
-    struct rusage ru;
-    const char *cgroup_dir;
+/*
+ * A labelled stream: the read end of one task's stdout or stderr pipe, the
+ * file its lines go to, and the part of a line not yet ended. A line
+ * longer than the buffer is written in pieces, each labelled.
+ */
+#define LABEL_LINE_MAX 16384
+
+struct relay {
+    int rfd;      /* -1 once at end of file */
+    int file;     /* the output file, O_APPEND */
+    int64_t task; /* the label */
+    size_t len;   /* bytes in buf */
+    char *buf;    /* LABEL_LINE_MAX bytes, the keeper's */
 };
 
-/* Reap every exited child without blocking; the job's leader keeps its status and rusage. */
+/* What the agent prepares for the keeper before fork: descriptors per task and relays. */
+struct task_io {
+    int in, out, err; /* what the task's 0, 1 and 2 become */
+};
+
+struct keeper {
+    pid_t self;
+    size_t ntasks, nstarted, nreaped;
+    pid_t *pid; /* per task; -1 when not started */
+    bool *reaped;
+    bool failed;      /* a task ended badly: the run has its status, the others are killed */
+    int status;       /* the run's wait status */
+    struct rusage ru; /* summed over the tasks (max for the peak RSS) */
+    const char *cgroup_dir;
+    struct relay *relay;
+    size_t nrelay;
+};
+
+static void ru_add(struct rusage *sum, const struct rusage *ru)
+{
+    sum->ru_utime.tv_sec += ru->ru_utime.tv_sec;
+    sum->ru_utime.tv_usec += ru->ru_utime.tv_usec;
+    sum->ru_stime.tv_sec += ru->ru_stime.tv_sec;
+    sum->ru_stime.tv_usec += ru->ru_stime.tv_usec;
+    if (ru->ru_maxrss > sum->ru_maxrss)
+        sum->ru_maxrss = ru->ru_maxrss;
+}
+
+/* SIGKILL the process group of every task still unreaped (whose group id is still its own). */
+static void kill_tasks(struct keeper *k, int sig)
+{
+    for (size_t i = 0; i < k->nstarted; i++)
+        if (!k->reaped[i] && k->pid[i] > 0)
+            kill(-k->pid[i], sig);
+}
+
+/*
+ * Task i ended with status. The run's status is the first task's that
+ * failed (exit non-zero, or a signal), else 0; once one has failed, the
+ * other tasks are killed, as a distributed job cannot go on without one
+ * of its ranks (srun --kill-on-bad-exit).
+ */
+static void task_ended(struct keeper *k, size_t i, int status, const struct rusage *ru)
+{
+    k->reaped[i] = true;
+    k->nreaped++;
+    ru_add(&k->ru, ru);
+    bool bad = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (bad && !k->failed) {
+        k->failed = true;
+        k->status = status;
+        kill_tasks(k, SIGKILL);
+    }
+}
+
+/* Reap every exited child without blocking; a task's status and rusage are kept. */
 static void keeper_reap(struct keeper *k)
 {
     for (;;) {
@@ -405,30 +471,32 @@ static void keeper_reap(struct keeper *k)
         pid_t p = wait4(-1, &status, WNOHANG, &ru);
         if (p <= 0)
             return;
-        if (p == k->job) {
-            k->job_reaped = true;
-            k->status = status;
-            k->ru = ru;
-        }
+        for (size_t i = 0; i < k->nstarted; i++)
+            if (p == k->pid[i] && !k->reaped[i])
+                task_ended(k, i, status, &ru);
     }
 }
 
+static bool all_reaped(const struct keeper *k)
+{
+    return k->nreaped == k->nstarted;
+}
+
 /*
- * SIGKILL the job's group (only while its leader is unreaped: until then
- * the group id cannot belong to anyone else), its cgroup and every process
- * below the keeper, and reap them, until none is left or the sweep's
- * deadline passes (a process stuck in the kernel cannot be helped).
+ * SIGKILL the tasks' groups (only while each leader is unreaped: until
+ * then the group id cannot belong to anyone else), the cgroup and every
+ * process below the keeper, and reap them, until none is left or the
+ * sweep's deadline passes (a process stuck in the kernel cannot be helped).
  */
 static void keeper_sweep(struct keeper *k)
 {
     int64_t end = nl_clock_monotonic_us() + KEEPER_SWEEP_US;
     for (;;) {
-        if (!k->job_reaped)
-            kill(-k->job, SIGKILL);
+        kill_tasks(k, SIGKILL);
         cgroup_kill(k->cgroup_dir);
         size_t left = procs_signal_descendants(k->self, SIGKILL);
         keeper_reap(k);
-        if ((left == 0 && k->job_reaped) || nl_clock_monotonic_us() >= end)
+        if ((left == 0 && all_reaped(k)) || nl_clock_monotonic_us() >= end)
             return;
         struct timespec ts = {0, 5 * 1000000};
         nanosleep(&ts, NULL);
@@ -436,16 +504,98 @@ static void keeper_sweep(struct keeper *k)
 }
 
 /*
- * The job's first process has exited (seen with WNOWAIT, so it is still
- * an unreaped zombie and its group id still ours): kill what it left
- * behind, as a job ends with its first process, then reap it.
+ * A child has exited. A task seen exited with WNOWAIT is still an
+ * unreaped zombie, so its group id is still its own: kill what it left
+ * behind in its group, then reap it. When the last task has ended, the
+ * run ends: whatever is left of it (cgroup, subtree) is killed.
  */
-static void keeper_job_exited(struct keeper *k)
+static void keeper_children(struct keeper *k)
 {
-    kill(-k->job, SIGKILL);
-    cgroup_kill(k->cgroup_dir);
-    procs_signal_descendants(k->self, SIGKILL);
-    keeper_reap(k);
+    for (size_t i = 0; i < k->nstarted; i++) {
+        if (k->reaped[i])
+            continue;
+        siginfo_t wi;
+        memset(&wi, 0, sizeof(wi));
+        if (waitid(P_PID, (id_t)k->pid[i], &wi, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            wi.si_pid != k->pid[i])
+            continue;
+        kill(-k->pid[i], SIGKILL);
+        int status;
+        struct rusage ru;
+        if (wait4(k->pid[i], &status, WNOHANG, &ru) == k->pid[i])
+            task_ended(k, i, status, &ru);
+    }
+    keeper_reap(k); /* orphans of the job's, reparented to us */
+    if (all_reaped(k)) {
+        cgroup_kill(k->cgroup_dir);
+        procs_signal_descendants(k->self, SIGKILL);
+        keeper_reap(k);
+    }
+}
+
+/* Write len bytes of line (no newline) to r's file as one "TASK: line\n" write. */
+static void relay_line(struct relay *r, const char *line, size_t len)
+{
+    char head[32];
+    int hl = snprintf(head, sizeof(head), "%" PRId64 ": ", r->task);
+    struct iovec iov[3] = {{head, (size_t)hl}, {(void *)line, len}, {"\n", 1}};
+    /* One writev on an O_APPEND file: the line lands whole, after every other task's. */
+    ssize_t n = writev(r->file, iov, 3);
+    (void)n;
+}
+
+/* Read what r's pipe holds and write its whole lines; at end of file, the rest as a line. */
+static void relay_read(struct relay *r)
+{
+    for (;;) {
+        ssize_t n = read(r->rfd, r->buf + r->len, LABEL_LINE_MAX - r->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0 || errno != EAGAIN) {
+                if (r->len > 0)
+                    relay_line(r, r->buf, r->len);
+                r->len = 0;
+                close(r->rfd);
+                r->rfd = -1;
+            }
+            return;
+        }
+        r->len += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < r->len; i++)
+            if (r->buf[i] == '\n') {
+                relay_line(r, r->buf + start, i - start);
+                start = i + 1;
+            }
+        if (start == 0 && r->len == LABEL_LINE_MAX) {
+            relay_line(r, r->buf, r->len); /* a line longer than the buffer: a piece */
+            start = r->len;
+        }
+        memmove(r->buf, r->buf + start, r->len - start);
+        r->len -= start;
+    }
+}
+
+/* After the run: what the pipes still hold, until every writer is gone or a deadline. */
+static void relay_drain(struct keeper *k)
+{
+    int64_t end = nl_clock_monotonic_us() + 2 * INT64_C(1000000);
+    for (;;) {
+        bool open = false;
+        for (size_t i = 0; i < k->nrelay; i++)
+            if (k->relay[i].rfd >= 0) {
+                relay_read(&k->relay[i]);
+                open |= k->relay[i].rfd >= 0;
+            }
+        if (!open || nl_clock_monotonic_us() >= end)
+            break;
+        struct timespec ts = {0, 2 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t i = 0; i < k->nrelay; i++)
+        if (k->relay[i].rfd >= 0 && k->relay[i].len > 0)
+            relay_line(&k->relay[i], k->relay[i].buf, k->relay[i].len);
 }
 
 /* Read the agent's signal messages left unread: the run is over, and unread data would reset the
@@ -457,43 +607,49 @@ static void drain(int sock)
         ;
 }
 
+static _Noreturn void keeper_finish(struct keeper *k, int sock)
+{
+    keeper_sweep(k);
+    relay_drain(k);
+    double cpu = (double)k->ru.ru_utime.tv_sec * 1e6 + (double)k->ru.ru_utime.tv_usec +
+                 (double)k->ru.ru_stime.tv_sec * 1e6 + (double)k->ru.ru_stime.tv_usec;
+    drain(sock);
+    struct keeper_msg m = {.type = KEEPER_EXITED,
+                           .pid = k->pid[0],
+                           .status = k->status,
+                           .cpu_us = (int64_t)cpu,
+                           .max_rss_kb = k->ru.ru_maxrss};
+    ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+    (void)n;
+    _exit(0);
+}
+
 static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
 {
+    struct pollfd *p = xcalloc(2 + k->nrelay, sizeof(*p));
     for (;;) {
-        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        p[0] = (struct pollfd){.fd = sock, .events = POLLIN};
+        p[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        for (size_t i = 0; i < k->nrelay; i++)
+            p[2 + i] = (struct pollfd){.fd = k->relay[i].rfd, .events = POLLIN};
+        if (poll(p, 2 + k->nrelay, -1) < 0 && errno != EINTR)
             break;
+        for (size_t i = 0; i < k->nrelay; i++)
+            if (p[2 + i].revents != 0 && k->relay[i].rfd >= 0)
+                relay_read(&k->relay[i]);
         if (p[1].revents != 0) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
                 ;
-            siginfo_t wi;
-            memset(&wi, 0, sizeof(wi));
-            if (waitid(P_PID, (id_t)k->job, &wi, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                wi.si_pid == k->job)
-                keeper_job_exited(k);
-            else
-                keeper_reap(k); /* an orphan of the job's, reparented to us */
+            keeper_children(k);
         }
-        if (k->job_reaped) {
-            keeper_sweep(k);
-            double cpu = (double)k->ru.ru_utime.tv_sec * 1e6 + (double)k->ru.ru_utime.tv_usec +
-                         (double)k->ru.ru_stime.tv_sec * 1e6 + (double)k->ru.ru_stime.tv_usec;
-            drain(sock);
-            struct keeper_msg m = {.type = KEEPER_EXITED,
-                                   .pid = k->job,
-                                   .status = k->status,
-                                   .cpu_us = (int64_t)cpu,
-                                   .max_rss_kb = k->ru.ru_maxrss};
-            ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
-            (void)n;
-            _exit(0);
-        }
+        if (all_reaped(k))
+            keeper_finish(k, sock);
         if (p[0].revents != 0) {
             int32_t sig;
             ssize_t n = recv(sock, &sig, sizeof(sig), MSG_DONTWAIT);
             if (n == (ssize_t)sizeof(sig) && sig > 0 && sig < NSIG) {
-                kill(-k->job, sig);
+                kill_tasks(k, sig);
                 if (sig == SIGKILL) {
                     cgroup_kill(k->cgroup_dir);
                     procs_signal_descendants(k->self, SIGKILL);
@@ -507,11 +663,38 @@ static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
     _exit(0);
 }
 
-static _Noreturn void keeper_main(const struct launch_spec *spec, const char *file, int in_fd,
-                                  int out_fd, int err_fd, int sock)
+/*
+ * The keeper's descriptors: the socket, the cgroup's, each task's three,
+ * the relays' ends. Everything else of the agent's is closed.
+ */
+static void keeper_close_others(const struct launch_spec *spec, const struct task_io *io,
+                                size_t ntasks, const struct relay *relay, size_t nrelay, int sock)
 {
-    int keep[] = {0, 1, 2, in_fd, out_fd, err_fd, sock, spec->cgroup_procs_fd};
-    close_except(keep, sizeof(keep) / sizeof(keep[0]));
+    size_t n = 0, cap = 5 + 3 * ntasks + 2 * nrelay;
+    int *keep = xcalloc(cap, sizeof(int));
+    keep[n++] = 0;
+    keep[n++] = 1;
+    keep[n++] = 2;
+    keep[n++] = sock;
+    keep[n++] = spec->cgroup_procs_fd;
+    for (size_t i = 0; i < ntasks; i++) {
+        keep[n++] = io[i].in;
+        keep[n++] = io[i].out;
+        keep[n++] = io[i].err;
+    }
+    for (size_t i = 0; i < nrelay; i++) {
+        keep[n++] = relay[i].rfd;
+        keep[n++] = relay[i].file;
+    }
+    close_except(keep, n);
+    free(keep);
+}
+
+static _Noreturn void keeper_main(const struct launch_spec *spec, const char *file,
+                                  struct task_io *io, size_t ntasks, struct relay *relay,
+                                  size_t nrelay, int sock)
+{
+    keeper_close_others(spec, io, ntasks, relay, nrelay, sock);
     /* Orphans of the job become our children, so the subtree below us is the whole job. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     prctl(PR_SET_NAME, "nordlys-keeper");
@@ -521,78 +704,245 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
     sigaddset(&chld, SIGCHLD);
     sigprocmask(SIG_BLOCK, &chld, NULL);
     int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-    int pipefd[2] = {-1, -1};
-    if (sfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+    if (sfd < 0) {
         m.err = errno;
         ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
         (void)n;
         _exit(1);
     }
-    struct keeper k = {.self = getpid(), .cgroup_dir = spec->cgroup_dir};
+    struct keeper k = {.self = getpid(),
+                       .cgroup_dir = spec->cgroup_dir,
+                       .ntasks = ntasks,
+                       .relay = relay,
+                       .nrelay = nrelay};
+    k.pid = xcalloc(ntasks, sizeof(pid_t));
+    k.reaped = xcalloc(ntasks, sizeof(bool));
+    for (size_t i = 0; i < nrelay; i++)
+        relay[i].buf = xmalloc(LABEL_LINE_MAX);
     /* Only root changes ids; any other agent runs jobs as itself (ident.h). */
     bool set_ids = geteuid() == 0;
-    k.job = spawn_child(spec, file, in_fd, out_fd, err_fd, pipefd[1], k.self, set_ids);
-    m.err = errno;
-    close(pipefd[1]);
-    close(in_fd);
-    close(out_fd);
-    if (err_fd != out_fd)
-        close(err_fd);
+    for (size_t i = 0; i < ntasks; i++) {
+        /* vfork returns once the child has exec'd (pipe closed) or reported and exited. */
+        int pipefd[2] = {-1, -1};
+        pid_t pid = -1;
+        if (pipe2(pipefd, O_CLOEXEC) == 0)
+            pid = spawn_child(spec, file, spec->task_envp ? spec->task_envp[i] : spec->envp,
+                              io[i].in, io[i].out, io[i].err, pipefd[1], k.self, set_ids);
+        int spawn_errno = errno;
+        if (pipefd[1] >= 0)
+            close(pipefd[1]);
+        if (pid < 0) {
+            if (pipefd[0] >= 0)
+                close(pipefd[0]);
+            if (i == 0) {
+                m.err = spawn_errno;
+                ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+                (void)n;
+                _exit(1);
+            }
+            /* A later task could not be forked: the run fails as an exec failure would. */
+            k.failed = true;
+            k.status = 127 << 8;
+            kill_tasks(&k, SIGKILL);
+            break;
+        }
+        k.pid[i] = pid;
+        k.nstarted++;
+        struct launch_report rep;
+        bool failed = read(pipefd[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep);
+        close(pipefd[0]);
+        if (failed && m.stage == LAUNCH_STAGE_NONE) {
+            m.stage = rep.stage;
+            m.err = rep.err;
+        }
+        if (failed)
+            break; /* the same command fails for the rest: its exit (127) ends the run */
+    }
+    /* The tasks hold their ends now; ours would keep the relays' pipes from ending. */
+    for (size_t i = 0; i < ntasks; i++) {
+        int fds[3] = {io[i].in, io[i].out, io[i].err};
+        for (int f = 0; f < 3; f++) {
+            bool dup = false;
+            for (size_t x = 0; x < i && !dup; x++)
+                dup = io[x].in == fds[f] || io[x].out == fds[f] || io[x].err == fds[f];
+            for (int g = 0; g < f && !dup; g++)
+                dup = fds[g] == fds[f];
+            bool relay_file = false;
+            for (size_t r = 0; r < nrelay && !relay_file; r++)
+                relay_file = relay[r].file == fds[f];
+            if (!dup && !relay_file && fds[f] >= 0)
+                close(fds[f]);
+        }
+    }
     if (spec->cgroup_procs_fd >= 0)
         close(spec->cgroup_procs_fd);
-    if (k.job < 0) {
-        ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
-        (void)n;
-        _exit(1);
-    }
-    /* vfork returned: the child has exec'd (pipe closed) or written its report and exited. */
-    struct launch_report rep;
-    m.err = 0;
-    if (read(pipefd[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
-        m.stage = rep.stage;
-        m.err = rep.err;
-    }
-    close(pipefd[0]);
-    m.pid = k.job;
+    for (size_t i = 0; i < nrelay; i++)
+        fcntl(relay[i].rfd, F_SETFL, O_NONBLOCK);
+    m.pid = k.pid[0];
     struct procs_stat st;
-    if (procs_stat(k.job, &st) == 0)
+    if (procs_stat(k.pid[0], &st) == 0)
         m.ticks = st.start_ticks;
     if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
         keeper_sweep(&k), _exit(0);
+    /* A task may have ended before the signalfd was read: look once before waiting. */
+    keeper_children(&k);
+    if (all_reaped(&k))
+        keeper_finish(&k, sock);
     keeper_loop(&k, sock, sfd);
 }
 
 /* ---- the agent's side -------------------------------------------------- */
 
+/*
+ * The files and pipes of the run, opened in the agent before fork so that
+ * a failure names its path. Distinct paths are opened once. fds[] are the
+ * agent's: the keeper inherits them and the agent closes its copies.
+ */
+struct run_io {
+    size_t ntasks;
+    struct task_io *io;
+    struct relay *relay;
+    size_t nrelay;
+    int *fds; /* every descriptor opened, to close */
+    size_t nfds, fds_cap;
+    const char **paths; /* the path of each file descriptor in files */
+    int *files;
+    size_t nfiles;
+    int first[2]; /* task 0's stdout and stderr files (the output limit measures them) */
+};
+
+static void rio_track(struct run_io *r, int fd)
+{
+    if (r->nfds == r->fds_cap) {
+        r->fds_cap = xgrow(r->fds_cap, r->nfds + 1);
+        r->fds = xreallocarray(r->fds, r->fds_cap, sizeof(int));
+    }
+    r->fds[r->nfds++] = fd;
+}
+
+/* The descriptor of path, opened once for all the tasks that name it. */
+static int rio_file(struct run_io *r, const struct launch_spec *spec, const char *what,
+                    const char *path, int *fd, int *rfd, struct nl_err *err)
+{
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (strcmp(r->paths[i], path) == 0) {
+            *fd = r->files[i];
+            return 0;
+        }
+    int rc = open_output(spec, what, path, fd, rfd, err);
+    if (rc < 0)
+        return rc;
+    rio_track(r, *fd);
+    r->paths[r->nfiles] = path;
+    r->files[r->nfiles++] = *fd;
+    return 0;
+}
+
+/* Task stdin: /dev/null, or for task 0 the launch's input, opened with the job's user's rights. */
+static int rio_input(struct run_io *r, const struct launch_spec *spec, struct nl_err *err)
+{
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0)
+        return nl_err_set(err, -errno, "stdin /dev/null: %s", strerror(errno));
+    rio_track(r, null_fd);
+    for (size_t i = 0; i < r->ntasks; i++)
+        r->io[i].in = null_fd;
+    if (spec->input_path == NULL)
+        return 0;
+    struct ident_saved saved;
+    int rc = ident_fs_enter(spec->id, &saved, err);
+    if (rc < 0)
+        return rc;
+    int fd = open(spec->input_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        rc = nl_err_set(err, -errno, "input %s: %s", spec->input_path, strerror(errno));
+    ident_fs_leave(&saved);
+    if (rc < 0)
+        return rc;
+    rio_track(r, fd);
+    r->io[0].in = fd;
+    return 0;
+}
+
+/*
+ * One stream (stdout or stderr) of every task: each task's own file, or
+ * one file they share, which with spec->label gets a pipe per task that
+ * the keeper relays line by line with its label.
+ */
+static int rio_stream(struct run_io *r, const struct launch_spec *spec, const char *what,
+                      const char *const *paths, const char *one, bool is_err, int *rfd,
+                      struct nl_err *err)
+{
+    bool shared = true;
+    for (size_t i = 1; paths != NULL && i < r->ntasks; i++)
+        shared &= strcmp(paths[i], paths[0]) == 0;
+    for (size_t i = 0; i < r->ntasks; i++) {
+        int fd;
+        /* Task 0's file is the one a reader is opened for (shipped output), once. */
+        int rc = rio_file(r, spec, what, paths ? paths[i] : one, &fd, i == 0 ? rfd : NULL, err);
+        if (rc < 0)
+            return rc;
+        int *slot = is_err ? &r->io[i].err : &r->io[i].out;
+        if (i == 0)
+            r->first[is_err] = fd;
+        if (!(shared && spec->label)) {
+            *slot = fd;
+            continue;
+        }
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+            return nl_err_set(err, -errno, "%s pipe: %s", what, strerror(errno));
+        rio_track(r, pfd[0]);
+        rio_track(r, pfd[1]);
+        r->relay[r->nrelay++] =
+                (struct relay){.rfd = pfd[0], .file = fd, .task = spec->task_base + (int64_t)i};
+        *slot = pfd[1];
+    }
+    return 0;
+}
+
+static void rio_release(struct run_io *r)
+{
+    for (size_t i = 0; i < r->nfds; i++)
+        close(r->fds[i]);
+    free(r->fds);
+    free(r->io);
+    free(r->relay);
+    free(r->paths);
+    free(r->files);
+}
+
 int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struct nl_err *err)
 {
-    int in_fd = -1, out_fd = -1, err_fd = -1, sv[2] = {-1, -1}, rc;
+    int sv[2] = {-1, -1}, rc;
     proc->out_rfd = proc->err_rfd = -1;
     pid_t keeper = -1;
     char *file = resolve(spec->argv[0], spec->envp);
-    in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in_fd < 0) {
-        rc = nl_err_set(err, -errno, "stdin /dev/null: %s", strerror(errno));
-        goto out;
-    }
-    rc = open_output(spec, "stdout", spec->stdout_path, &out_fd,
-                     spec->read_output ? &proc->out_rfd : NULL, err);
-    if (rc == 0 && strcmp(spec->stdout_path, spec->stderr_path) == 0)
-        err_fd = out_fd;
-    else if (rc == 0)
-        rc = open_output(spec, "stderr", spec->stderr_path, &err_fd,
-                         spec->read_output ? &proc->err_rfd : NULL, err);
+    struct run_io r = {.ntasks = spec->ntasks > 0 ? spec->ntasks : 1};
+    r.io = xcalloc(r.ntasks, sizeof(*r.io));
+    r.relay = xcalloc(2 * r.ntasks, sizeof(*r.relay));
+    r.paths = xcalloc(2 * r.ntasks, sizeof(*r.paths));
+    r.files = xcalloc(2 * r.ntasks, sizeof(*r.files));
+    rc = rio_input(&r, spec, err);
+    if (rc == 0)
+        rc = rio_stream(&r, spec, "stdout", spec->task_stdout, spec->stdout_path, false,
+                        spec->read_output ? &proc->out_rfd : NULL, err);
+    if (rc == 0)
+        rc = rio_stream(&r, spec, "stderr", spec->task_stderr, spec->stderr_path, true,
+                        spec->read_output ? &proc->err_rfd : NULL, err);
     if (rc == 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
         goto out;
     /* Before the fork: once the job runs, the sizes include what it wrote. */
+    int out_fd = r.first[0];
+    int err_fd = r.first[1] != out_fd ? r.first[1] : -1;
     struct stat fst;
     proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
-    proc->err_base = fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    proc->err_base = err_fd >= 0 && fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
     keeper = fork();
     if (keeper == 0)
-        keeper_main(spec, file, in_fd, out_fd, err_fd, sv[1]);
+        keeper_main(spec, file, r.io, r.ntasks, r.relay, r.nrelay, sv[1]);
     if (keeper < 0) {
         rc = nl_err_set(err, -errno, "fork: %s", strerror(errno));
         goto out;
@@ -608,9 +958,22 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     proc->keeper_ticks = procs_stat(keeper, &st) == 0 ? st.start_ticks : 0;
     proc->fd = sv[0];
     sv[0] = -1;
-    proc->out_fd = out_fd;
-    proc->err_fd = err_fd != out_fd ? err_fd : -1;
-    out_fd = err_fd = -1;
+    /* The agent's own copies of the files, for the output limit. */
+    proc->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
+    proc->err_fd = err_fd >= 0 ? fcntl(err_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    proc->nmore = 0;
+    proc->more_fd = NULL;
+    proc->more_base = NULL;
+    for (size_t i = 0; i < r.nfiles; i++) {
+        if (r.files[i] == out_fd || r.files[i] == err_fd)
+            continue;
+        if (proc->more_fd == NULL) {
+            proc->more_fd = xcalloc(r.nfiles, sizeof(int));
+            proc->more_base = xcalloc(r.nfiles, sizeof(int64_t));
+        }
+        proc->more_base[proc->nmore] = fstat(r.files[i], &fst) == 0 ? (int64_t)fst.st_size : 0;
+        proc->more_fd[proc->nmore++] = fcntl(r.files[i], F_DUPFD_CLOEXEC, 0);
+    }
 out:
     if (rc < 0) {
         if (proc->out_rfd >= 0)
@@ -622,12 +985,7 @@ out:
     for (int i = 0; i < 2; i++)
         if (sv[i] >= 0)
             close(sv[i]);
-    if (err_fd >= 0 && err_fd != out_fd)
-        close(err_fd);
-    if (out_fd >= 0)
-        close(out_fd);
-    if (in_fd >= 0)
-        close(in_fd);
+    rio_release(&r);
     free(file);
     return rc;
 }
@@ -714,4 +1072,17 @@ void launch_close(struct launch_proc *proc)
     if (proc->err_rfd >= 0)
         close(proc->err_rfd);
     proc->fd = proc->out_fd = proc->err_fd = proc->out_rfd = proc->err_rfd = -1;
+    launch_close_outputs(proc);
+}
+
+void launch_close_outputs(struct launch_proc *proc)
+{
+    for (size_t i = 0; i < proc->nmore; i++)
+        if (proc->more_fd[i] >= 0)
+            close(proc->more_fd[i]);
+    free(proc->more_fd);
+    free(proc->more_base);
+    proc->more_fd = NULL;
+    proc->more_base = NULL;
+    proc->nmore = 0;
 }

@@ -69,6 +69,24 @@ struct launch_spec {
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
     bool read_output;        /* also open the output files for reading (out_rfd, err_rfd) */
     const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
+    /*
+     * Tasks (issue 12): ntasks processes (0 is read as 1) under the one
+     * keeper and cgroup, each in its own process group. task_envp[i] is
+     * task i's environment (NULL: envp for every task); task_stdout[i] and
+     * task_stderr[i] its files (NULL: stdout_path / stderr_path for all).
+     * A file every task of the launch shares gets, when label is set, each
+     * line prefixed "N: " with N = task_base + i, through a pipe per task
+     * that the keeper reads, so that lines of different tasks never mix.
+     * input_path (absolute, opened as the job's user) is task 0's stdin;
+     * the others, and task 0 without it, read /dev/null.
+     */
+    size_t ntasks;
+    char *const *const *task_envp;
+    const char *const *task_stdout;
+    const char *const *task_stderr;
+    int64_t task_base;
+    bool label;
+    const char *input_path;
 };
 
 /* What a failed job child reports: the step that failed and its errno. */
@@ -102,11 +120,15 @@ struct launch_proc {
     int out_rfd, err_rfd;
     /* Their sizes before the job started: a requeued run appends to its file. */
     int64_t out_base, err_base;
+    /* The other tasks' own files (a %t pattern): the agent's descriptors and sizes before. */
+    int *more_fd;
+    int64_t *more_base;
+    size_t nmore;
 };
 
 /* The end of a run as the keeper saw it. */
 struct launch_exit {
-    int status; /* wait status of the job's first process */
+    int status; /* the run's: the first task's that failed (non-zero, or a signal), else 0 */
     double cpu_s;
     long max_rss_kb;
 };
@@ -151,6 +173,8 @@ void launch_signal(struct launch_proc *proc, int sig);
 
 /* Close the agent's descriptors of proc. */
 void launch_close(struct launch_proc *proc);
+/* Close and forget only proc's descriptors of the other tasks' files (more_fd). */
+void launch_close_outputs(struct launch_proc *proc);
 
 /* The PATH a job gets unless its launch sets one. */
 #define LAUNCH_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"

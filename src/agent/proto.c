@@ -367,33 +367,77 @@ static int decode_argv(json_t *arr, const char *where, struct proto_launch *l, s
     return 0;
 }
 
+static int decode_env_into(json_t *obj, const char *where, char ***out, size_t *nout,
+                           struct nl_err *err);
+
 static int decode_env(json_t *obj, const char *where, struct proto_launch *l, struct nl_err *err)
 {
+    char w[64];
+    snprintf(w, sizeof(w), "%s.env", where);
+    return decode_env_into(obj, w, &l->env, &l->nenv, err);
+}
+
+/* The "tasks" list: each entry an object of variables task i adds; no list: one task. */
+static int decode_tasks(json_t *o, const char *where, struct proto_launch *l, struct nl_err *err)
+{
+    json_t *arr = json_object_get(o, "tasks");
+    size_t n = arr == NULL || json_is_null(arr) ? 1 : json_array_size(arr);
+    if (arr != NULL && !json_is_null(arr) &&
+        (!json_is_array(arr) || n == 0 || n > NL_PROTO_TASKS_MAX))
+        return nl_err_set(err, -EINVAL, "%s.tasks: not an array of 1..%u objects", where,
+                          NL_PROTO_TASKS_MAX);
+    l->task_env = xcalloc(n, sizeof(*l->task_env));
+    l->ntask_env = xcalloc(n, sizeof(*l->ntask_env));
+    l->ntasks = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = arr && !json_is_null(arr) ? json_array_get(arr, i) : NULL;
+        char w[64];
+        snprintf(w, sizeof(w), "%s.tasks[%zu]", where, i);
+        if (t != NULL && !json_is_object(t))
+            return nl_err_set(err, -EINVAL, "%s: not an object", w);
+        int rc = decode_env_into(t, w, &l->task_env[i], &l->ntask_env[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    int rc = get_int(o, "task_base", where, 0, INT64_C(1) << 40, false, 0, &l->task_base, err);
+    json_t *lb = json_object_get(o, "label");
+    if (rc == 0 && lb != NULL && !json_is_null(lb) && !json_is_boolean(lb))
+        rc = nl_err_set(err, -EINVAL, "%s.label: not a boolean", where);
+    l->label = json_is_true(lb);
+    if (rc == 0)
+        rc = get_str(o, "input", where, false, &l->input_path, err);
+    return rc;
+}
+
+static int decode_env_into(json_t *obj, const char *where, char ***out, size_t *nout,
+                           struct nl_err *err)
+{
+    *nout = 0;
     if (obj == NULL || json_is_null(obj)) {
-        l->env = xcalloc(1, sizeof(char *));
+        *out = xcalloc(1, sizeof(char *));
         return 0;
     }
     if (!json_is_object(obj))
-        return nl_err_set(err, -EINVAL, "%s.env: not an object", where);
+        return nl_err_set(err, -EINVAL, "%s: not an object", where);
     size_t n = json_object_size(obj);
     if (n > NL_PROTO_LAUNCH_ENV_MAX)
-        return nl_err_set(err, -EINVAL, "%s.env: %zu variables exceed %u", where, n,
+        return nl_err_set(err, -EINVAL, "%s: %zu variables exceed %u", where, n,
                           NL_PROTO_LAUNCH_ENV_MAX);
-    l->env = xcalloc(n + 1, sizeof(char *));
+    *out = xcalloc(n + 1, sizeof(char *));
     const char *k;
     json_t *v;
     json_object_foreach(obj, k, v)
     {
         if (k[0] == '\0' || strchr(k, '=') != NULL)
-            return nl_err_set(err, -EINVAL, "%s.env: '%s' is not a variable name", where, k);
+            return nl_err_set(err, -EINVAL, "%s: '%s' is not a variable name", where, k);
         if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-            return nl_err_set(err, -EINVAL, "%s.env.%s: not a string", where, k);
+            return nl_err_set(err, -EINVAL, "%s.%s: not a string", where, k);
         size_t kl = strlen(k), vl = json_string_length(v);
         char *kv = xmalloc(kl + vl + 2);
         memcpy(kv, k, kl);
         kv[kl] = '=';
         memcpy(kv + kl + 1, json_string_value(v), vl + 1);
-        l->env[l->nenv++] = kv;
+        (*out)[(*nout)++] = kv;
     }
     return 0;
 }
@@ -469,6 +513,8 @@ static int decode_launch(json_t *o, size_t idx, struct proto_launch *l, struct n
     if (rc == 0 && sv != NULL && !json_is_null(sv) && !json_is_boolean(sv))
         rc = nl_err_set(err, -EINVAL, "%s.sensitive: not a boolean", where);
     l->sensitive = json_is_true(sv);
+    if (rc == 0)
+        rc = decode_tasks(o, where, l, err);
     if (rc == 0)
         rc = decode_gpus(json_object_get(o, "gpus"), where, &l->gpus, err);
     json_t *pw = json_object_get(o, "power_w");
@@ -685,6 +731,11 @@ void proto_work_release(struct proto_work *w)
         free(l->stderr_path);
         free(l->user);
         free(l->tenant);
+        for (size_t t = 0; l->task_env != NULL && t < l->ntasks; t++)
+            free_strv(l->task_env[t], l->ntask_env[t]);
+        free(l->task_env);
+        free(l->ntask_env);
+        free(l->input_path);
     }
     free(w->launch);
     for (size_t i = 0; i < w->ncaps; i++)

@@ -82,6 +82,20 @@ struct proto_launch {
      */
     char *tenant;
     bool sensitive;
+    /*
+     * Its tasks (issue 12): ntasks >= 1 processes; task i's environment is
+     * env with task_env[i] (ntask_env[i] "K=V" entries) over it. A launch
+     * without "tasks" has one task and no additions. task_base numbers
+     * task 0 in the job (%t, labels); label asks that an output file the
+     * tasks share get each line prefixed with its task's number. input is
+     * task 0's stdin (NULL: /dev/null).
+     */
+    size_t ntasks;
+    char ***task_env;
+    size_t *ntask_env;
+    int64_t task_base;
+    bool label;
+    char *input_path;
     uint8_t gpus;   /* the node's GPUs of this rank (bit i = GPU i); 0 when not sent */
     double power_w; /* expected draw per GPU, for modelled GPUs; 0 when not sent */
     /* --signal SIG@SECONDS: warn_signal (1..64, 0 = none) warn_before_s before the time limit. */

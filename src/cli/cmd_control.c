@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "common/signame.h"
 #include "common/xalloc.h"
+#include "jobref.h"
 #include "nordlys/err.h"
 #include "opt.h"
 
@@ -108,15 +109,6 @@ static int cancel_opt(void *ctx, size_t idx, const char *val, struct nl_err *err
     return 0;
 }
 
-static void print_cancelled(int64_t id, const json_t *answer)
-{
-    const char *state = cli_json_str(json_object_get(answer, "job"), "state");
-    if (strcmp(state, "CANCELLED") == 0)
-        printf("cancelled job %lld\n", (long long)id);
-    else
-        printf("cancelling job %lld (%s)\n", (long long)id, state);
-}
-
 static int cancel_filtered(struct cli_client *c, const struct cancel_filter *f, bool json)
 {
     static const char *const keys[CAN_COUNT] = {"name", "state", "tenant", "user"};
@@ -145,7 +137,6 @@ int cmd_cancel(int argc, char **argv)
 {
     struct cli_args args = {0};
     struct cancel_filter f = {0};
-    int64_t *ids = NULL;
     struct cli_client *c = NULL;
     int rc = cli_parse_args(&cancel_spec, argc, argv, cancel_opt, &f, &args);
     if (rc != CLI_RUN)
@@ -162,18 +153,23 @@ int cmd_cancel(int argc, char **argv)
         rc = NL_CLI_USAGE;
         goto out;
     }
-    if ((ids = parse_ids("cancel", &args, 0)) == NULL) {
-        rc = NL_CLI_USAGE;
-        goto out;
+    /* Ids are ID or ID_INDEX (an array's task), all checked before anything is sent. */
+    for (size_t i = 0; i < args.npos; i++) {
+        struct nl_err err = {0};
+        int64_t id, index;
+        if (cli_jobref_parse(args.pos[i], &id, &index, &err) < 0) {
+            fprintf(stderr, "nordlys cancel: %s\n", err.msg);
+            rc = NL_CLI_USAGE;
+            goto out;
+        }
     }
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
         goto out;
     rc = filtered ? cancel_filtered(c, &f, args.json)
-                  : each_job(c, "DELETE", "", NULL, ids, args.npos, args.json, print_cancelled);
+                  : cli_jobref_cancel(c, args.pos, args.npos, args.json);
 out:
     cli_client_destroy(c);
-    free(ids);
     cli_args_release(&args);
     return rc;
 }

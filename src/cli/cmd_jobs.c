@@ -22,6 +22,7 @@
 #include "client.h"
 #include "commands.h"
 #include "common/xalloc.h"
+#include "jobref.h"
 #include "nordlys/err.h"
 #include "opt.h"
 #include "page.h"
@@ -141,7 +142,8 @@ static void render_queue(const json_t *j)
         const json_t *job = json_array_get(jobs, i);
         char b1[CLI_FMT_MAX];
         char b2[CLI_FMT_MAX];
-        cli_table_add(t, cli_fmt_count(b1, cli_json_num(job, "id")));
+        char ref[320];
+        cli_table_add(t, cli_jobref_format(job, ref, sizeof(ref)));
         cli_table_add(t, cli_json_str(job, "name"));
         cli_table_add(t, cli_json_str(job, "tenant"));
         cli_table_add(t, cli_json_str(job, "state"));
@@ -344,16 +346,43 @@ static void show_waiting(const json_t *job, double now)
     show_time("est. start", cli_json_num(job, "est_start_time"), now);
 }
 
+/* What the gate says of a job: its dependency, its array (issue 12). */
+static void show_gate(const json_t *job)
+{
+    char line[512];
+    if (json_is_string(json_object_get(job, "dependency")))
+        show_line("dependency", cli_json_str(job, "dependency"));
+    if (isfinite(cli_json_num(job, "array_task_id"))) {
+        snprintf(line, sizeof(line), "task %.0f of array job %.0f",
+                 cli_json_num(job, "array_task_id"), cli_json_num(job, "array_job_id"));
+        show_line("array", line);
+    }
+    const json_t *arr = json_object_get(job, "array");
+    if (!json_is_object(arr))
+        return;
+    snprintf(line, sizeof(line), "%s: %.0f tasks, %.0f made, pending %s", cli_json_str(arr, "spec"),
+             cli_json_num(arr, "count"), cli_json_num(arr, "made"), cli_json_str(arr, "pending"));
+    show_line("array", line);
+    if (isfinite(cli_json_num(arr, "live"))) {
+        snprintf(line, sizeof(line), "%.0f unfinished, %.0f completed, %.0f failed, %.0f cancelled",
+                 cli_json_num(arr, "live"), cli_json_num(arr, "completed"),
+                 cli_json_num(arr, "failed"), cli_json_num(arr, "cancelled_tasks"));
+        show_line("tasks", line);
+    }
+}
+
 static void render_show(const json_t *j)
 {
     const json_t *job = json_object_get(j, "job");
     double now = (double)time(NULL);
     char b[CLI_FMT_MAX];
     char line[256];
-    printf("job %.0f  %s\n", cli_json_num(job, "id"), cli_json_str(job, "name"));
+    char ref[320];
+    printf("job %s  %s\n", cli_jobref_format(job, ref, sizeof(ref)), cli_json_str(job, "name"));
     show_line("state", cli_json_str(job, "state"));
     if (strcmp(cli_json_str(job, "state"), "PENDING") == 0)
         show_waiting(job, now);
+    show_gate(job);
     snprintf(line, sizeof(line), "%s (%s)%s", cli_json_str(job, "tenant"),
              cli_json_str(job, "tier"),
              cli_json_bool(job, "borrowed") ? ", borrowed capacity" : "");
@@ -391,13 +420,13 @@ int cmd_show(int argc, char **argv)
     int rc = cli_parse_args(&show_spec, argc, argv, NULL, NULL, &args);
     if (rc == CLI_RUN) {
         struct nl_err err = {0};
-        int64_t id = 0;
-        if (cli_parse_job_id(args.pos[0], &id, &err) < 0) {
+        int64_t id = 0, index = -1;
+        if (cli_jobref_parse(args.pos[0], &id, &index, &err) < 0) {
             fprintf(stderr, "nordlys show: %s\n", err.msg);
             rc = NL_CLI_USAGE;
         } else {
-            char path[64];
-            snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)id);
+            char path[96];
+            cli_jobref_path(id, index, path, sizeof(path));
             rc = cli_get_and_print(args.url, args.token_file, path, args.json, render_show);
         }
     }

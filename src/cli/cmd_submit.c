@@ -28,6 +28,7 @@
 #include "client.h"
 #include "commands.h"
 #include "common/clock.h"
+#include "common/idxset.h"
 #include "common/proto_limits.h"
 #include "export.h"
 #include "nordlys/err.h"
@@ -51,8 +52,17 @@ enum {
     OPT_IDEM_KEY,
     OPT_RETRY_S,
     OPT_EXPORT,
+    OPT_NODES,
+    OPT_GPUS_PER_NODE,
+    OPT_TASKS_PER_NODE,
+    OPT_OUTPUT,
+    OPT_ERROR,
+    OPT_INPUT,
     OPT_POWER_W,
     OPT_SIGNAL,
+    OPT_ARRAY,
+    OPT_DEPENDENCY,
+    OPT_HOLD,
     OPT_COUNT,
 };
 
@@ -85,11 +95,28 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_EXPORT] = {"export", "ALL|NONE|VARS",
                         "the submitter's environment the job gets: ALL (default), NONE, or "
                         "VAR,VAR=value,... (ALL,VAR=value adds to ALL); never NORDLYS_TOKEN"},
+        [OPT_NODES] = {"nodes", "N",
+                       "exactly N nodes (with --gpus-per-node G, or --gpus split evenly)"},
+        [OPT_GPUS_PER_NODE] = {"gpus-per-node", "G", "exactly G GPUs on each of its nodes"},
+        [OPT_TASKS_PER_NODE] = {"tasks-per-node", "T",
+                                "T processes per node, each with its RANK (default 1)"},
+        [OPT_OUTPUT] = {"output", "PATTERN",
+                        "stdout file: %j job, %t task (one file per task), %a array index, "
+                        "%x name, %% a %"},
+        [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
+        [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
         [OPT_POWER_W] = {"power-w", "W",
                          "expected draw per GPU in W, within its cap range (default: the tenant's "
                          "measured history, else the GPU's nameplate; docs/power.md)"},
         [OPT_SIGNAL] = {"signal", "SIG[@SECONDS]",
                         "send SIG (USR1, 10, ...) SECONDS (default 60) before the time limit"},
+        [OPT_ARRAY] = {"array", "SPEC",
+                       "a job array: one task per index (0-99, 0-15:4, 1,3,5-7), %N: at most N "
+                       "running at once; each task gets NORDLYS_ARRAY_TASK_ID"},
+        [OPT_DEPENDENCY] = {"dependency", "DEP",
+                            "start only after other jobs: afterok:ID[:ID...], afterany:ID..., "
+                            "afternotok:ID..., singleton; a comma means all of them"},
+        [OPT_HOLD] = {"hold", NULL, "submit held: it does not start until `nordlys release`"},
 };
 
 static const struct cli_spec submit_spec = {
@@ -176,10 +203,40 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_EXPORT:
         s->export_spec = val;
         return 0;
+    case OPT_NODES:
+        return cli_parse_int("--nodes", val, 1, INT32_MAX, &s->nodes, err);
+    case OPT_GPUS_PER_NODE:
+        return cli_parse_int("--gpus-per-node", val, 1, INT32_MAX, &s->gpus_per_node, err);
+    case OPT_TASKS_PER_NODE:
+        return cli_parse_int("--tasks-per-node", val, 1, INT32_MAX, &s->tasks_per_node, err);
+    case OPT_OUTPUT:
+        s->output = val;
+        return 0;
+    case OPT_ERROR:
+        s->error = val;
+        return 0;
+    case OPT_INPUT:
+        s->input = val;
+        return 0;
     case OPT_POWER_W:
         return cli_parse_int("--power-w", val, 1, 100000, &s->power_w, err);
     case OPT_SIGNAL:
         return cli_parse_signal_at(val, &s->warn_signal, &s->warn_before_s, err);
+    case OPT_ARRAY: {
+        /* Checked here too, so that a typo is caught before anything is sent. */
+        struct nl_idxset set;
+        if (nl_idxset_parse(val, &set, err) < 0)
+            return err->code;
+        nl_idxset_release(&set);
+        s->array = val;
+        return 0;
+    }
+    case OPT_DEPENDENCY:
+        s->dependency = val;
+        return 0;
+    case OPT_HOLD:
+        s->hold = true;
+        return 0;
     default:
         return nl_err_set(err, -EINVAL, "unknown option");
     }
@@ -284,10 +341,28 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set(req, "env", s->env);
     if (s->cwd != NULL)
         json_object_set_new(req, "cwd", json_string(s->cwd));
+    if (s->nodes > 0)
+        json_object_set_new(req, "nodes", json_integer(s->nodes));
+    if (s->gpus_per_node > 0)
+        json_object_set_new(req, "gpus_per_node", json_integer(s->gpus_per_node));
+    if (s->tasks_per_node > 0)
+        json_object_set_new(req, "tasks_per_node", json_integer(s->tasks_per_node));
+    if (s->output != NULL)
+        json_object_set_new(req, "stdout", json_string(s->output));
+    if (s->error != NULL)
+        json_object_set_new(req, "stderr", json_string(s->error));
+    if (s->input != NULL)
+        json_object_set_new(req, "input", json_string(s->input));
     if (s->warn_signal > 0)
         json_object_set_new(req, "signal",
                             json_pack("{s:i, s:I}", "signal", s->warn_signal, "before_s",
                                       (json_int_t)s->warn_before_s));
+    if (s->array != NULL)
+        json_object_set_new(req, "array", json_string(s->array));
+    if (s->dependency != NULL)
+        json_object_set_new(req, "dependency", json_string(s->dependency));
+    if (s->hold)
+        json_object_set_new(req, "hold", json_true());
     return req;
 }
 
@@ -309,7 +384,8 @@ static void print_submitted(const struct cli_submit *s, const json_t *answer)
         printf("%.0f\n", id);
         return;
     }
-    printf("submitted job %.0f", id);
+    printf("submitted %sjob %.0f", json_is_object(json_object_get(job, "array")) ? "array " : "",
+           id);
     const char *state = cli_json_str(job, "state");
     if (strcmp(state, "-") != 0)
         printf(" (%s)", state);

@@ -38,6 +38,9 @@ struct cli_submit {
     const char *idem_key; /* --idempotency-key, NULL: cmd_submit makes a random one */
     int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
     bool has_retry_s;
+    const char *array;      /* --array SPEC (issue 12), NULL when not given */
+    const char *dependency; /* --dependency, NULL when not given */
+    bool hold;              /* --hold */
     json_t *env;      /* --env K=V..., an object (owned), NULL when none */
     int warn_signal;  /* --signal SIG@SECONDS: the signal, 0 when not given */
     int64_t warn_before_s; /* and its SECONDS before the time limit */
@@ -47,6 +50,13 @@ struct cli_submit {
     const char *export_spec;   /* --export, NULL when not given (ALL) */
     struct cli_script *script; /* command[0]'s script when it is one (owned), else NULL */
     uint64_t seen;             /* bit i: option i was on the command line (directives yield) */
+    /* Shape, tasks, output patterns and stdin (docs/users.md, "Shapes, tasks and ranks"). */
+    int64_t nodes;          /* --nodes, 0 when not given */
+    int64_t gpus_per_node;  /* --gpus-per-node, 0 when not given */
+    int64_t tasks_per_node; /* --tasks-per-node, 0 when not given */
+    const char *output;     /* --output PATTERN */
+    const char *error;      /* --error PATTERN */
+    const char *input;      /* --input FILE */
 };
 
 /*

@@ -29,6 +29,8 @@ int cmd_update(int argc, char **argv);   /* cmd_control.c */
 int cmd_signal(int argc, char **argv);   /* cmd_control.c */
 int cmd_run(int argc, char **argv);      /* cmd_run.c */
 int cmd_output(int argc, char **argv);   /* cmd_run.c */
+int cmd_hold(int argc, char **argv);     /* cmd_gate.c */
+int cmd_release(int argc, char **argv);  /* cmd_gate.c */
 int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
 int cmd_facility(int argc, char **argv); /* cmd_facility.c */
 int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */

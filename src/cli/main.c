@@ -41,6 +41,8 @@ static const struct cli_cmd cli_cmds[] = {
     {"update", cmd_update, "change a pending job (a running one's time limit, lower)"},
     {"signal", cmd_signal, "send a signal to a running job's processes"},
     {"output", cmd_output, "a job's output as the controller holds it (--follow)"},
+    {"hold", cmd_hold, "hold pending jobs: they do not start until released"},
+    {"release", cmd_release, "release held jobs"},
     {"nodes", cmd_nodes, "list nodes, free GPUs and heartbeats"},
     {"facility", cmd_facility, "GPUs, jobs and power against the budget"},
     {"tenants", cmd_tenants, "tenants, quotas and current use"},

@@ -172,4 +172,11 @@
 #define NL_PROTO_SYNC_INTERVAL_MS_MAX 3600000u
 #define NL_PROTO_NODE_TIMEOUT_MS_MAX  3600000u
 
+/*
+ * Tasks (processes) of one launch, its "tasks" list: a process per GPU of
+ * the largest node and more for CPU-bound helpers; each has its own
+ * environment additions, pipes and output files at the agent.
+ */
+#define NL_PROTO_TASKS_MAX 256u
+
 #endif

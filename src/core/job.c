@@ -131,6 +131,40 @@ bool nl_residency_allows(const struct nl_residency *r, const char *jurisdiction,
     return strcmp(r->code, jurisdiction) == 0;
 }
 
+int nl_job_shape_resolve(struct nl_job_spec *spec, bool gpus_given, struct nl_err *err)
+{
+    uint32_t nodes = spec->nodes, gpn = spec->gpus_per_node;
+    if (nodes == 0 && gpn == 0)
+        return 0;
+    if (nodes > NL_JOB_NODES_MAX)
+        return nl_err_set(err, -EINVAL, "nodes: %u exceeds %u", nodes, NL_JOB_NODES_MAX);
+    if (gpn > NL_GPUS_PER_NODE_MAX)
+        return nl_err_set(err, -EINVAL, "gpus_per_node: %u exceeds %u (the most GPUs of any node)",
+                          gpn, NL_GPUS_PER_NODE_MAX);
+    if (nodes == 0)
+        nodes = 1;
+    if (gpn == 0) {
+        if (gpus_given && spec->gpus % nodes != 0)
+            return nl_err_set(err, -EINVAL, "gpus: %u is not a multiple of nodes (%u)", spec->gpus,
+                              nodes);
+        gpn = gpus_given ? spec->gpus / nodes : 1;
+        if (gpn == 0)
+            return nl_err_set(err, -EINVAL, "gpus: %u is fewer than nodes (%u)", spec->gpus, nodes);
+        if (gpn > NL_GPUS_PER_NODE_MAX)
+            return nl_err_set(err, -EINVAL,
+                              "gpus: %u over %u nodes is %u per node, more than %u (the most GPUs "
+                              "of any node)",
+                              spec->gpus, nodes, gpn, NL_GPUS_PER_NODE_MAX);
+    }
+    if (gpus_given && spec->gpus != nodes * gpn)
+        return nl_err_set(err, -EINVAL, "gpus: %u is not nodes x gpus_per_node (%u x %u = %u)",
+                          spec->gpus, nodes, gpn, nodes * gpn);
+    spec->nodes = nodes;
+    spec->gpus_per_node = gpn;
+    spec->gpus = nodes * gpn;
+    return 0;
+}
+
 void nl_job_spec_init(struct nl_job_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));

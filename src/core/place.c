@@ -604,6 +604,168 @@ static size_t find_blind(struct place *p, const struct place_req *req, uint32_t 
     return 0;
 }
 
+/* --- shaped jobs: exactly N nodes of g GPUs ----------------------------------- */
+
+/*
+ * Nodes of rack r a shaped request can use now: those with at least lo
+ * free GPUs (g, or G when it takes whole nodes), as many as the rack's
+ * power cap lets take GPUs each start, none when the rack is held for a
+ * reservation this job would outlast.
+ */
+static uint32_t shaped_room(const struct place *p, const struct site_ix *s, uint32_t r, uint32_t lo,
+                            uint32_t take)
+{
+    if (p->hold_mark[r] == p->hold_epoch && p->req_end > p->hold_until[r])
+        return 0;
+    uint32_t fit = 0;
+    for (uint32_t k = lo; k <= s->G; k++)
+        fit += lvl(p, r)[k];
+    uint32_t cap = s->rack_cap > p->rack_alloc[r] ? (s->rack_cap - p->rack_alloc[r]) / take : 0;
+    return fit < cap ? fit : cap;
+}
+
+/*
+ * Append up to want nodes of rack r with at least lo free GPUs, taking
+ * `take` GPUs of each: the nodes with the fewest free GPUs first (best
+ * fit, as for small jobs). Returns how many it took.
+ */
+static uint32_t take_shaped(struct place *p, const struct site_ix *s, uint32_t r, uint32_t want,
+                            uint32_t lo, uint32_t take, size_t *k)
+{
+    uint32_t n0 = s->first_node + (r - s->first_rack) * s->npr;
+    uint32_t got = 0;
+    size_t k0 = *k;
+    for (uint32_t level = lo; level <= s->G && got < want; level++) {
+        if (lvl(p, r)[level] == 0)
+            continue;
+        for (uint32_t n = n0; n < n0 + s->npr && got < want; n++) {
+            if (node_free_count(p, s, n) != level)
+                continue;
+            p->out[*k].node = n;
+            p->out[*k].mask = pick_bits(p, s, n, take);
+            (*k)++;
+            got++;
+        }
+    }
+    /*
+     * In node order (at most a rack's nodes: insertion sort), so that a
+     * shaped allocation, taken rack after rack, is sorted: ranks follow the
+     * nodes, and place_shape_ok sees distinct nodes in one pass.
+     */
+    for (size_t i = k0 + 1; i < *k; i++)
+        for (size_t x = i; x > k0 && p->out[x - 1].node > p->out[x].node; x--) {
+            struct nl_alloc_node t = p->out[x];
+            p->out[x] = p->out[x - 1];
+            p->out[x - 1] = t;
+        }
+    return got;
+}
+
+/* Take req->nodes nodes from racks [r0, r1) of site s, in rack order. */
+static size_t take_shaped_span(struct place *p, const struct site_ix *s,
+                               const struct place_req *req, uint32_t r0, uint32_t r1)
+{
+    uint32_t lo = req->sensitive ? s->G : req->gpn, take = lo;
+    size_t k = 0;
+    uint32_t got = 0;
+    for (uint32_t r = r0; r < r1 && got < req->nodes; r++) {
+        uint32_t room = shaped_room(p, s, r, lo, take);
+        if (room > 0)
+            got += take_shaped(p, s, r, room < req->nodes - got ? room : req->nodes - got, lo, take,
+                               &k);
+    }
+    return k;
+}
+
+/*
+ * Cheap upper bounds before any walk: the site's nodes with lo free GPUs
+ * number at most free / lo, and at most its wholly free nodes when lo is
+ * a whole node. A full facility answers most shaped jobs here, in O(1).
+ */
+static bool shaped_possible(const struct site_ix *s, const struct place_req *req, uint32_t lo)
+{
+    if (req->gpn > s->G || s->free < req->gpus || s->free / lo < req->nodes)
+        return false;
+    return lo < s->G || s->free_nodes >= req->nodes;
+}
+
+/*
+ * A shaped job: exactly req->nodes nodes with req->gpn GPUs each (whole
+ * nodes when sensitive), in one site, kept close: one rack when one can
+ * hold it (best fit: the rack with the fewest free GPUs that can), else
+ * one pod (the pod with the fewest usable nodes that suffice). Only
+ * without topology (the baselines, or a job past its topology wait) does
+ * it take usable nodes anywhere in a site. The rack search reads the
+ * by-free-count lists; the pod search walks the site's racks, which only
+ * shaped multi-rack jobs pay for.
+ */
+static size_t find_shaped(struct place *p, const struct place_req *req, uint32_t *site_out)
+{
+    int32_t best = NIL;
+    uint32_t best_f = UINT32_MAX, best_site = 0;
+    for (uint32_t i = 0; i < p->nsites; i++) {
+        const struct site_ix *s = &p->site[i];
+        uint32_t lo = req->sensitive ? s->G : req->gpn;
+        if (!(req->site_mask & (1u << i)) || !shaped_possible(s, req, lo))
+            continue;
+        int32_t here = NIL;
+        for (uint32_t f = req->nodes * lo; f <= s->R && here == NIL; f++)
+            for (int32_t r = s->rf_head[f]; r != NIL && here == NIL;
+                 r = p->rlink[(size_t)r * NSLOTS + SLOT_RF].next)
+                if (shaped_room(p, s, (uint32_t)r, lo, lo) >= req->nodes)
+                    here = r;
+        if (here != NIL && p->rack_free[here] < best_f) {
+            best = here;
+            best_f = p->rack_free[here];
+            best_site = i;
+        }
+    }
+    out_reserve(p, req->nodes);
+    if (best != NIL) {
+        const struct site_ix *s = &p->site[best_site];
+        uint32_t lo = req->sensitive ? s->G : req->gpn;
+        size_t k = 0;
+        take_shaped(p, s, (uint32_t)best, req->nodes, lo, lo, &k);
+        *site_out = best_site;
+        return k;
+    }
+    for (uint32_t i = 0; i < p->nsites; i++) {
+        const struct site_ix *s = &p->site[i];
+        uint32_t lo = req->sensitive ? s->G : req->gpn;
+        if (!(req->site_mask & (1u << i)) || !shaped_possible(s, req, lo))
+            continue;
+        uint32_t end = s->first_rack + s->nracks;
+        if (!req->topology) {
+            uint64_t room = 0;
+            for (uint32_t r = s->first_rack; r < end && room < req->nodes; r++)
+                room += shaped_room(p, s, r, lo, lo);
+            if (room < req->nodes)
+                continue;
+            *site_out = i;
+            return take_shaped_span(p, s, req, s->first_rack, end);
+        }
+        uint32_t best_pod = UINT32_MAX;
+        uint64_t best_room = UINT64_MAX;
+        for (uint32_t pod = 0; pod < s->npods; pod++) {
+            uint32_t r0 = s->first_rack + pod * s->rpp;
+            uint32_t r1 = r0 + s->rpp < end ? r0 + s->rpp : end;
+            uint64_t room = 0;
+            for (uint32_t r = r0; r < r1; r++)
+                room += shaped_room(p, s, r, lo, lo);
+            if (room >= req->nodes && room < best_room) {
+                best_room = room;
+                best_pod = pod;
+            }
+        }
+        if (best_pod != UINT32_MAX) {
+            uint32_t r0 = s->first_rack + best_pod * s->rpp;
+            *site_out = i;
+            return take_shaped_span(p, s, req, r0, r0 + s->rpp < end ? r0 + s->rpp : end);
+        }
+    }
+    return 0;
+}
+
 void place_hold_clear(struct place *p)
 {
     p->hold_epoch++;
@@ -646,7 +808,9 @@ size_t place_find(struct place *p, const struct place_req *req, const struct nl_
      * process, no cross-node launch); only larger jobs differ by policy.
      */
     if (free >= req->gpus && req->gpus > 0) {
-        if (req->gpus <= maxG)
+        if (req->nodes > 0)
+            n = find_shaped(p, req, site);
+        else if (req->gpus <= maxG)
             n = find_small(p, req, site);
         else if (!req->topology)
             n = find_blind(p, req, site);
@@ -661,10 +825,37 @@ size_t place_find(struct place *p, const struct place_req *req, const struct nl_
     return n;
 }
 
-uint32_t place_gpus_held(const struct place *p, uint32_t site, uint32_t gpus, bool sensitive)
+uint32_t place_gpus_held(const struct place *p, uint32_t site, const struct nl_job_spec *spec)
 {
     uint32_t G = p->site[site].G;
-    return sensitive ? (gpus + G - 1) / G * G : gpus;
+    if (!spec->sensitive)
+        return spec->gpus;
+    return nl_job_shaped(spec) ? spec->nodes * G : (spec->gpus + G - 1) / G * G;
+}
+
+bool place_shape_ok(const struct place *p, const struct nl_job_spec *spec,
+                    const struct nl_alloc_node *a, size_t n)
+{
+    if (!nl_job_shaped(spec))
+        return true;
+    if (n != spec->nodes)
+        return false;
+    /* Placement hands out nodes in ascending order: then they are distinct at a glance. */
+    bool ascending = true;
+    for (size_t i = 1; i < n && ascending; i++)
+        ascending = a[i - 1].node < a[i].node;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].node >= p->nnodes)
+            return false;
+        uint32_t G = p->site[nl_facility_node_site(p->fac, a[i].node)].G;
+        if (popc(a[i].mask) != (spec->sensitive ? G : spec->gpus_per_node))
+            return false;
+        /* Otherwise (an allocation adopted from elsewhere) by comparing each pair. */
+        for (size_t k = 0; !ascending && k < i; k++)
+            if (a[k].node == a[i].node)
+                return false;
+    }
+    return true;
 }
 
 /* --- changing ------------------------------------------------------------------ */

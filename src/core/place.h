@@ -45,6 +45,8 @@ struct place_req {
     bool sensitive;     /* whole nodes only */
     bool topology;      /* false: the baselines' placement, blind to racks and pods */
     int64_t end_us;     /* when it would end: racks held until earlier are closed to it */
+    uint32_t nodes;     /* > 0: exactly this many nodes of gpn GPUs each (gpus = nodes x gpn) */
+    uint32_t gpn;
 };
 
 /* Returns a new placement state with every node up and free; destroy with place_destroy. */
@@ -62,8 +64,16 @@ void place_destroy(struct place *p);
 size_t place_find(struct place *p, const struct place_req *req, const struct nl_alloc_node **out,
                   uint32_t *site, enum nl_reason *why);
 
-/* GPUs an allocation of gpus holds: whole nodes when sensitive. */
-uint32_t place_gpus_held(const struct place *p, uint32_t site, uint32_t gpus, bool sensitive);
+/* GPUs an allocation for spec holds in site: whole nodes when sensitive. */
+uint32_t place_gpus_held(const struct place *p, uint32_t site, const struct nl_job_spec *spec);
+
+/*
+ * True when allocation a[0..n) has spec's shape: exactly spec->nodes
+ * distinct nodes with gpus_per_node GPUs each (the site's whole node when
+ * sensitive). Always true for a job without a shape.
+ */
+bool place_shape_ok(const struct place *p, const struct nl_job_spec *spec,
+                    const struct nl_alloc_node *a, size_t n);
 
 /* True when every GPU in a is free, on existing nodes, and all in one site. */
 bool place_can_take(const struct place *p, const struct nl_alloc_node *a, size_t n);

@@ -381,6 +381,40 @@ void nl_sched_advance(struct nl_sched *s, int64_t now_us)
 
 /* --- submit and validate -------------------------------------------------------------- */
 
+/*
+ * A shape the facility can hold: gpus = nodes x gpus_per_node, and one
+ * eligible site (a job runs in one) with nodes of at least gpus_per_node
+ * GPUs, and at least `nodes` of them.
+ */
+static int shape_check(const struct nl_sched *s, const struct nl_job_spec *spec, uint32_t mask,
+                       struct nl_err *err)
+{
+    if (spec->gpus_per_node < 1 || spec->nodes > NL_JOB_NODES_MAX ||
+        spec->gpus != spec->nodes * spec->gpus_per_node)
+        return nl_err_set(err, -EINVAL, "gpus: %u is not nodes x gpus_per_node (%u x %u)",
+                          spec->gpus, spec->nodes, spec->gpus_per_node);
+    uint32_t most_gpn = 0, most_nodes = 0;
+    for (uint32_t i = 0; i < s->nsites; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        if (s->site[i].gpus_per_node > most_gpn)
+            most_gpn = s->site[i].gpus_per_node;
+        if (s->site[i].gpus_per_node >= spec->gpus_per_node && s->site[i].nnodes > most_nodes)
+            most_nodes = s->site[i].nnodes;
+    }
+    if (spec->gpus_per_node > most_gpn)
+        return nl_err_set(err, -EINVAL,
+                          "gpus_per_node: %u exceeds the GPUs of a node at every site eligible "
+                          "for residency %s (at most %u)",
+                          spec->gpus_per_node, spec->residency.code, most_gpn);
+    if (spec->nodes > most_nodes)
+        return nl_err_set(err, -EINVAL,
+                          "nodes: %u exceeds the nodes of the largest eligible site with %u GPUs "
+                          "per node (%u)",
+                          spec->nodes, spec->gpus_per_node, most_nodes);
+    return 0;
+}
+
 int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, struct nl_err *err)
 {
     if (spec->gpus < 1)
@@ -400,11 +434,16 @@ int nl_sched_validate(const struct nl_sched *s, const struct nl_job_spec *spec, 
     uint32_t mask = site_mask_of(s, spec);
     if (mask == 0)
         return no_site_err(s, spec, err);
+    if (nl_job_shaped(spec)) {
+        int rc = shape_check(s, spec, mask, err);
+        if (rc < 0)
+            return rc;
+    }
     uint64_t biggest = 0;
     for (uint32_t i = 0; i < s->nsites; i++) {
         if (!(mask & (1u << i)))
             continue;
-        uint64_t held = place_gpus_held(s->pl, i, spec->gpus, spec->sensitive);
+        uint64_t held = place_gpus_held(s->pl, i, spec);
         if (held <= s->site[i].ngpus && s->site[i].ngpus > biggest)
             biggest = s->site[i].ngpus;
     }
@@ -579,7 +618,7 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
         held += place_gpus_in(a[i].mask);
     j->held = held;
     /* Incremental invariant checks: each start is checked as it happens. */
-    if (held != place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive))
+    if (held != place_gpus_held(s->pl, site, &j->spec) || !place_shape_ok(s->pl, &j->spec, a, n))
         s->viol.gang++;
     if (!site_allowed(s, &j->spec, site))
         s->viol.residency++;
@@ -908,9 +947,13 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
                        bool spread, const struct nl_alloc_node **a, uint32_t *site,
                        enum nl_reason *why)
 {
-    struct place_req req = {.gpus = j->spec.gpus, .site_mask = mask,
-                            .sensitive = j->spec.sensitive, .topology = s->cfg.topology,
-                            .end_us = end_us};
+    struct place_req req = {.gpus = j->spec.gpus,
+                            .site_mask = mask,
+                            .sensitive = j->spec.sensitive,
+                            .topology = s->cfg.topology,
+                            .end_us = end_us,
+                            .nodes = j->spec.nodes,
+                            .gpn = j->spec.gpus_per_node};
     size_t n = place_find(s->pl, &req, a, site, why);
     if (n == 0 && spread && *why == NL_REASON_TOPOLOGY) {
         req.topology = false;
@@ -969,7 +1012,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
-        uint64_t need = place_gpus_held(s->pl, site, j->spec.gpus, j->spec.sensitive);
+        uint64_t need = place_gpus_held(s->pl, site, &j->spec);
         uint64_t free = place_site_free(s->pl, site);
         if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
@@ -1232,8 +1275,9 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
     bool best_rack = false;
     int64_t best_extra = 0;
     bool whole = j->spec.sensitive;
-    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max &&
-                     j->spec.gpus <= s->maxR &&
+    /* A multi-node shape waits on counted GPUs: a unit's count says nothing of its nodes. */
+    bool shaped_ok = s->cfg.shaped && s->nshaped < s->cfg.shaped_max && j->spec.gpus <= s->maxR &&
+                     j->spec.nodes <= 1 &&
                      (why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY);
     if (!shaped_ok && s->nresv - s->nshaped >= (size_t)s->cfg.reservations * s->nsites)
         return; /* every site's counted reservations are taken by jobs ahead */
@@ -1241,7 +1285,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
         if (!(j->site_mask & (1u << site)))
             continue;
         uint32_t G = s->site[site].gpus_per_node, R = s->site[site].gpus_per_rack;
-        uint32_t nodes = (j->spec.gpus + G - 1) / G;
+        uint32_t nodes = nl_job_shaped(&j->spec) ? j->spec.nodes : (j->spec.gpus + G - 1) / G;
         uint32_t want = whole ? nodes * G : j->spec.gpus;
         bool in_node = j->spec.gpus <= G, in_rack = !in_node && want <= R;
         int64_t t;
@@ -1376,11 +1420,20 @@ static uint8_t size_class(const struct nl_sched *s, uint32_t gpus)
 static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool spread,
                           enum nl_reason *why)
 {
+    bool shaped = nl_job_shaped(&j->spec);
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         const struct failcache *f = &s->fc[i];
-        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
-            f->spread == spread && j->spec.gpus >= f->min_fail) {
+        if (f->mask != j->site_mask || f->sensitive != j->spec.sensitive || f->spread != spread ||
+            (f->nodes > 0) != shaped)
+            continue;
+        /*
+         * A shape is monotone in both its numbers, not in its GPUs: no N
+         * nodes with g free in one rack (pod, site) means no N' >= N with
+         * g' >= g either. Within a pass GPUs are only taken, never freed.
+         */
+        if (shaped ? j->spec.nodes >= f->nodes && j->spec.gpus_per_node >= f->gpn
+                   : f->cls == cls && j->spec.gpus >= f->min_fail) {
             *why = f->why;
             return true;
         }
@@ -1390,11 +1443,31 @@ static bool failcache_hit(const struct nl_sched *s, const struct job *j, bool sp
 
 static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, enum nl_reason why)
 {
+    if (nl_job_shaped(&j->spec)) {
+        /* Replace an entry the new failure covers, else add one while there is room. */
+        struct failcache e = {.mask = j->site_mask,
+                              .sensitive = j->spec.sensitive,
+                              .spread = spread,
+                              .why = why,
+                              .nodes = j->spec.nodes,
+                              .gpn = j->spec.gpus_per_node};
+        for (size_t i = 0; i < s->nfc; i++) {
+            struct failcache *f = &s->fc[i];
+            if (f->nodes > 0 && f->mask == e.mask && f->sensitive == e.sensitive &&
+                f->spread == spread && e.nodes <= f->nodes && e.gpn <= f->gpn) {
+                *f = e;
+                return;
+            }
+        }
+        if (s->nfc < FAILCACHE_MAX)
+            s->fc[s->nfc++] = e;
+        return;
+    }
     uint8_t cls = size_class(s, j->spec.gpus);
     for (size_t i = 0; i < s->nfc; i++) {
         struct failcache *f = &s->fc[i];
-        if (f->mask == j->site_mask && f->sensitive == j->spec.sensitive && f->cls == cls &&
-            f->spread == spread) {
+        if (f->nodes == 0 && f->mask == j->site_mask && f->sensitive == j->spec.sensitive &&
+            f->cls == cls && f->spread == spread) {
             if (j->spec.gpus < f->min_fail) {
                 f->min_fail = j->spec.gpus;
                 f->why = why;
@@ -1403,8 +1476,12 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
         }
     }
     if (s->nfc < FAILCACHE_MAX)
-        s->fc[s->nfc++] = (struct failcache){j->site_mask, j->spec.sensitive, spread, cls,
-                                             j->spec.gpus, why};
+        s->fc[s->nfc++] = (struct failcache){.mask = j->site_mask,
+                                             .sensitive = j->spec.sensitive,
+                                             .spread = spread,
+                                             .cls = cls,
+                                             .min_fail = j->spec.gpus,
+                                             .why = why};
 }
 
 /* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */

@@ -32,7 +32,10 @@ static void check_job(const struct nl_sched *s, const struct job *j, uint8_t *se
         if ((place_node_alloc(s->pl, a->node) & a->mask) != a->mask)
             v->double_alloc++;
     }
-    if (held != j->held || held != place_gpus_held(s->pl, j->site, j->spec.gpus, j->spec.sensitive))
+    if (held != j->held || held != place_gpus_held(s->pl, j->site, &j->spec))
+        v->gang++;
+    /* A shaped job holds exactly its nodes x gpus_per_node, no node twice. */
+    if (!place_shape_ok(s->pl, &j->spec, j->alloc, j->nalloc))
         v->gang++;
     const struct nl_site_info *si = &s->site[j->site];
     const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);

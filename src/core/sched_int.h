@@ -59,6 +59,8 @@ struct failcache {
     uint8_t cls; /* 0 fits a node, 1 fits a rack, 2 larger */
     uint32_t min_fail;
     enum nl_reason why;
+    /* A shape that failed (0: a count of GPUs): nodes >= and gpus_per_node >= fail too. */
+    uint32_t nodes, gpn;
 };
 
 #define FAILCACHE_MAX 32

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "common/b64.h"
+#include "common/outpat.h"
+#include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "ctld/fault.h"
 #include "ctld/life.h"
@@ -645,8 +647,18 @@ static json_t *gpu_list(uint8_t mask, char *cvd, size_t size)
     return a;
 }
 
-/* The environment of a rank: the request's (env_json, as stored) and ours over it. */
-static json_t *launch_env(const struct life_launch *l, const char *env_json, const char *cvd)
+/*
+ * The environment of a rank (one node of the run): the request's
+ * (env_json, as stored) and ours over it. What torch.distributed's env://
+ * rendezvous and torchrun read, for every job (a one-node job too), with
+ * NORDLYS_* names that say the same for programs that must not confuse
+ * them with a launcher's own. The world is the job's tasks: nnodes x
+ * tasks_per_node. The per-task values (RANK, LOCAL_RANK, the task's GPUs)
+ * are task 0's here, which is all an agent before tasks runs; each task's
+ * own are in the launch's "tasks" (task_envs). docs/users.md has the table.
+ */
+static json_t *launch_env(const struct life_launch *l, const char *env_json, const char *cvd,
+                          uint32_t tpn)
 {
     json_t *env = env_json ? json_loads(env_json, 0, NULL) : NULL;
     if (!json_is_object(env)) {
@@ -655,33 +667,87 @@ static json_t *launch_env(const struct life_launch *l, const char *env_json, con
     }
     char buf[32];
     json_object_set_new(env, "CUDA_VISIBLE_DEVICES", json_string(cvd));
+    json_object_set_new(env, "NORDLYS_NODE_GPUS", json_string(cvd));
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->job);
     json_object_set_new(env, "NORDLYS_JOB_ID", json_string(buf));
     snprintf(buf, sizeof(buf), "%u", l->run);
     json_object_set_new(env, "NORDLYS_RUN", json_string(buf));
     json_object_set_new(env, "NORDLYS_NODELIST", json_string(l->nodelist ? l->nodelist : ""));
-    /*
-     * torch.distributed's env:// rendezvous, for every job (a one-node job
-     * too): one task per node today, so a task's global rank is its node's
-     * rank, its local rank 0 of 1. The NORDLYS_* names say the same for
-     * programs that must not confuse them with a launcher's own variables.
-     */
     json_object_set_new(env, "MASTER_ADDR", json_string(l->master_addr));
     snprintf(buf, sizeof(buf), "%u", l->master_port);
     json_object_set_new(env, "MASTER_PORT", json_string(buf));
-    char world[16], rk[16];
-    snprintf(world, sizeof(world), "%u", l->nnodes);
-    snprintf(rk, sizeof(rk), "%u", l->rank);
-    static const char *const rank_vars[] = {"RANK", "NODE_RANK", "GROUP_RANK", "NORDLYS_RANK",
-                                            "NORDLYS_NODE_RANK"};
-    for (size_t i = 0; i < sizeof(rank_vars) / sizeof(rank_vars[0]); i++)
-        json_object_set_new(env, rank_vars[i], json_string(rk));
-    json_object_set_new(env, "WORLD_SIZE", json_string(world));
-    json_object_set_new(env, "NORDLYS_WORLD_SIZE", json_string(world));
+    static const char *const node_vars[] = {"NODE_RANK", "GROUP_RANK", "NORDLYS_NODE_RANK"};
+    snprintf(buf, sizeof(buf), "%u", l->rank);
+    for (size_t i = 0; i < sizeof(node_vars) / sizeof(node_vars[0]); i++)
+        json_object_set_new(env, node_vars[i], json_string(buf));
+    snprintf(buf, sizeof(buf), "%u", l->nnodes);
+    json_object_set_new(env, "NORDLYS_NNODES", json_string(buf));
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->nnodes * tpn);
+    json_object_set_new(env, "WORLD_SIZE", json_string(buf));
+    json_object_set_new(env, "NORDLYS_WORLD_SIZE", json_string(buf));
+    snprintf(buf, sizeof(buf), "%u", tpn);
+    json_object_set_new(env, "LOCAL_WORLD_SIZE", json_string(buf));
+    json_object_set_new(env, "NORDLYS_TASKS_PER_NODE", json_string(buf));
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->rank * tpn);
+    json_object_set_new(env, "RANK", json_string(buf));
+    json_object_set_new(env, "NORDLYS_RANK", json_string(buf));
     json_object_set_new(env, "LOCAL_RANK", json_string("0"));
     json_object_set_new(env, "NORDLYS_LOCAL_RANK", json_string("0"));
-    json_object_set_new(env, "LOCAL_WORLD_SIZE", json_string("1"));
+    json_object_set_new(env, "NORDLYS_GPUS", json_string(cvd));
     return env;
+}
+
+/*
+ * Each task's additions to its rank's environment: its global and local
+ * rank, and its share of the node's GPUs. When tpn divides the node's k
+ * GPUs, task i sees GPUs [i k/tpn, (i+1) k/tpn) of the node's list (its
+ * own, as srun --gpus-per-task would give); otherwise every task sees all
+ * of them and picks by LOCAL_RANK, as torchrun's workers do.
+ */
+static json_t *task_envs(const struct life_launch *l, uint32_t tpn, uint8_t mask)
+{
+    int gpus[8];
+    int k = 0;
+    for (int g = 0; g < 8; g++)
+        if (mask & (1u << g))
+            gpus[k++] = g;
+    json_t *a = json_array();
+    for (uint32_t i = 0; i < tpn; i++) {
+        char rank[24], local[16], cvd[32] = "";
+        snprintf(rank, sizeof(rank), "%llu", (unsigned long long)l->rank * tpn + i);
+        snprintf(local, sizeof(local), "%u", i);
+        int lo = 0, hi = k;
+        if (k > 0 && (uint32_t)k % tpn == 0) {
+            lo = (int)(i * ((uint32_t)k / tpn));
+            hi = lo + (int)((uint32_t)k / tpn);
+        }
+        size_t n = 0;
+        for (int g = lo; g < hi; g++)
+            n += (size_t)snprintf(cvd + n, sizeof(cvd) - n, "%s%d", n ? "," : "", gpus[g]);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "RANK", rank,
+                                           "NORDLYS_RANK", rank, "LOCAL_RANK", local,
+                                           "NORDLYS_LOCAL_RANK", local, "CUDA_VISIBLE_DEVICES", cvd,
+                                           "NORDLYS_GPUS", cvd));
+    }
+    return a;
+}
+
+/*
+ * An output path for the agent: the stored pattern (its %j and %x were
+ * expanded at submission) with %a now; %t and %% are the agent's. A job
+ * outside an array has index 0.
+ */
+static json_t *launch_output(const char *stored, const struct nl_store_job *rec)
+{
+    if (stored == NULL)
+        return json_string("/dev/null");
+    char buf[NL_PROTO_PATH_MAX], index[16] = "0";
+    if (rec->array_job != 0)
+        snprintf(index, sizeof(index), "%u", rec->array_index);
+    struct nl_outpat_vals pv = {.array = index, .task = -1};
+    if (nl_outpat_expand(stored, &pv, buf, sizeof(buf)) < 0)
+        return json_string(stored);
+    return json_string(buf);
 }
 
 void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_launch *l)
@@ -691,13 +757,27 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
     nl_facility_node_name(a->fac, l->node, name, sizeof(name));
     json_t *cmd = json_loads(rec->command_json, 0, NULL);
     json_t *gpus = gpu_list(l->gpu_mask, cvd, sizeof(cvd));
+    uint32_t tpn = rec->tasks_per_node > 0 ? rec->tasks_per_node : 1;
     json_t *o = json_pack(
-            "{s:o, s:o, s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:s, s:o}", "command",
-            cmd ? cmd : json_array(), "env", launch_env(l, rec->env_json, cvd), "cwd",
-            rec->cwd ? rec->cwd : "/", "stdout", rec->stdout_path ? rec->stdout_path : "/dev/null",
-            "stderr", rec->stderr_path ? rec->stderr_path : "/dev/null", "time_limit_s",
-            (double)rec->spec.time_limit_us / 1e6, "grace_s", (double)rec->spec.grace_us / 1e6,
-            "job", (json_int_t)l->job, "run", (json_int_t)l->run, "node", name, "gpus", gpus);
+            "{s:o, s:o, s:s, s:o, s:o, s:f, s:f, s:I, s:I, s:s, s:o}", "command",
+            cmd ? cmd : json_array(), "env", launch_env(l, rec->env_json, cvd, tpn), "cwd",
+            rec->cwd ? rec->cwd : "/", "stdout", launch_output(rec->stdout_path, rec), "stderr",
+            launch_output(rec->stderr_path, rec), "time_limit_s", (double)rec->spec.time_limit_us / 1e6,
+            "grace_s", (double)rec->spec.grace_us / 1e6, "job", (json_int_t)l->job, "run",
+            (json_int_t)l->run, "node", name, "gpus", gpus);
+    /*
+     * Its tasks (docs/agent.md): one process each, with these additions to
+     * env; "task_base" numbers them (%t, labels) in the job; "label" asks
+     * for one stream whose lines say their task, which a job of one task
+     * does without. Only rank 0's task 0 reads the job's input.
+     */
+    if (o != NULL) {
+        json_object_set_new(o, "tasks", task_envs(l, tpn, l->gpu_mask));
+        json_object_set_new(o, "task_base", json_integer((json_int_t)l->rank * tpn));
+        json_object_set_new(o, "label", json_boolean((uint64_t)l->nnodes * tpn > 1));
+        if (l->rank == 0 && rec->input_path != NULL)
+            json_object_set_new(o, "input", json_string(rec->input_path));
+    }
     /* The job's cgroup limits on each node; absent = no limit. */
     if (o != NULL && rec->memory_max_bytes > 0)
         json_object_set_new(o, "memory_max_bytes", json_integer((json_int_t)rec->memory_max_bytes));

@@ -78,6 +78,19 @@ void api_job_signal(struct ctld *c, struct http_req *req, const struct route_par
 void api_jobs_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_output(struct ctld *c, struct http_req *req, const struct route_params *p);
 
+/* ---- api_gate.c: holds, dependencies, arrays (issue 12) ---- */
+
+struct gate_req;
+/*
+ * The gate's submission fields of body (borrowed: r's strings point into
+ * it): 0, or -EINVAL with err and *field naming the bad field.
+ */
+int api_gate_fields(json_t *body, struct gate_req *r, struct nl_err *err, const char **field);
+void api_job_hold(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_release(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_job_tasks(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_task_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_security.c ---- */
 
 void api_token_create(struct ctld *c, struct http_req *req, const struct route_params *p);

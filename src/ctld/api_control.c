@@ -27,6 +27,7 @@
 #include "ctld/config.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
+#include "ctld/gate.h"
 #include "ctld/http.h"
 #include "ctld/job_json.h"
 #include "ctld/life.h"
@@ -215,7 +216,9 @@ void api_job_update(struct ctld *c, struct http_req *req, const struct route_par
         rec.spec.grace_us = want.spec.grace_us;
     if (rq)
         rec.spec.requeue = want.spec.requeue;
-    int rc = life_update(c->life, &rec, &err);
+    /* A job the gate keeps (held, waiting, an array job) is not in the scheduler yet. */
+    int rc = gate_has(c->gate, rec.id) ? gate_update(c->gate, &rec, &err)
+                                       : life_update(c->life, &rec, &err);
     if (rc < 0) {
         life_err_reply(c, req, &err);
         goto out;
@@ -367,9 +370,10 @@ void api_jobs_cancel(struct ctld *c, struct http_req *req, const struct route_pa
     size_t now = 0, killing = 0;
     json_t *ids = json_array();
     for (size_t i = 0; i < x.n; i++) {
-        int rc = life_cancel(c->life, x.ids[i], &err);
+        int rc = gate_has(c->gate, x.ids[i]) ? gate_cancel(c->gate, x.ids[i], &err)
+                                             : life_cancel(c->life, x.ids[i], &err);
         if (rc < 0)
-            continue; /* ended meanwhile */
+            continue; /* ended meanwhile (a task of an array cancelled before it, say) */
         rc == 0 ? now++ : killing++;
         json_array_append_new(ids, json_integer((json_int_t)x.ids[i]));
     }

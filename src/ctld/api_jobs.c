@@ -24,6 +24,7 @@
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
 #include "ctld/fault.h"
+#include "ctld/gate.h"
 #include "ctld/http.h"
 #include "ctld/job_json.h"
 #include "ctld/life.h"
@@ -130,7 +131,18 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
     /* A user's submission that names no tenant goes to their first. */
     if (json_object_get(body, "tenant") == NULL && auth_default_tenant(who) != NULL)
         json_object_set_new(body, "tenant", json_string(auth_default_tenant(who)));
-    if (job_request_parse(body, c->tenants, &rec, &f) < 0) {
+    /* The gate's fields (array, dependency, hold) are read apart; the rest is the job. */
+    struct gate_req greq;
+    const char *gfield = NULL;
+    json_t *core = json_copy(body);
+    json_object_del(core, "array");
+    json_object_del(core, "dependency");
+    json_object_del(core, "hold");
+    if (api_gate_fields(body, &greq, &err, &gfield) < 0) {
+        api_err_reply(c, req, &err, gfield);
+        goto out;
+    }
+    if (job_request_parse(core, c->tenants, &rec, &f) < 0) {
         api_fault_reply(c, req, &f);
         goto out;
     }
@@ -164,8 +176,14 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
                   rec.tenant, (unsigned long long)use.jobs_pending);
         goto out;
     }
+    if (gate_req_any(&greq) && gate_check(c->gate, &greq, &rec, &err) < 0) {
+        field_of(err.msg, field, sizeof(field));
+        api_err_reply(c, req, &err, field);
+        goto out;
+    }
     rec.submit_us = now_read(&c->clock);
-    if (life_submit(c->life, &rec, &err) < 0) {
+    if ((gate_req_any(&greq) ? gate_submit(c->gate, &greq, &rec, &err)
+                             : life_submit(c->life, &rec, &err)) < 0) {
         api_err_reply(c, req, &err, NULL);
         goto out;
     }
@@ -179,6 +197,7 @@ void api_job_submit(struct ctld *c, struct http_req *req, const struct route_par
     api_reply(c, req, 201, json_pack("{s:o}", "job", job_json(c, &rec)));
 out:
     nl_store_job_release(&rec);
+    json_decref(core);
     json_decref(body);
 }
 
@@ -332,7 +351,9 @@ void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_par
                   nl_job_state_name(rec.state));
         goto out;
     }
-    int rc = life_cancel(c->life, p->id, &err);
+    /* A job the gate keeps (held, waiting, an array job) is not the scheduler's to cancel. */
+    int rc = gate_has(c->gate, p->id) ? gate_cancel(c->gate, p->id, &err)
+                                      : life_cancel(c->life, p->id, &err);
     if (rc < 0) {
         api_err_reply(c, req, &err, "id");
         goto out;

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
+#include "ctld/gate.h"
 #include "ctld/http.h"
 #include "ctld/job_json.h"
 #include "ctld/life.h"
@@ -137,6 +138,22 @@ static void histograms(struct ctld *c, struct textbuf *b)
                       &c->stats.api_s[CTLD_ROUTES_MAX - 1]);
 }
 
+/* What the gate keeps from the scheduler (issue 12): not in nordlys_jobs' pending count. */
+static void gated(struct ctld *c, struct textbuf *b)
+{
+    struct gate_counts n;
+    gate_counts(c->gate, &n);
+    metrics_family(
+            b, "nordlys_gate_jobs", "gauge",
+            "Pending jobs kept from the scheduler: held, waiting on a dependency, array jobs.");
+    textbuf_printf(b, "nordlys_gate_jobs{kind=\"held\"} %" PRIu64 "\n", n.held);
+    textbuf_printf(b, "nordlys_gate_jobs{kind=\"dependency\"} %" PRIu64 "\n", n.dependency);
+    textbuf_printf(b, "nordlys_gate_jobs{kind=\"array\"} %" PRIu64 "\n", n.arrays);
+    metrics_family(b, "nordlys_array_tasks_unfinished", "gauge",
+                   "Tasks of live arrays made and not ended (pending or running).");
+    textbuf_printf(b, "nordlys_array_tasks_unfinished %" PRIu64 "\n", n.tasks);
+}
+
 void api_metrics(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     (void)p;
@@ -146,6 +163,7 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
     gpus_and_power(c, &b);
     api_power_metrics(c, &b);
     node_states(c, &b);
+    gated(c, &b);
     histograms(c, &b);
     metrics_family(&b, "nordlys_store_available", "gauge",
                    "1 while the store commits, 0 while writes are answered 503 (disk full).");

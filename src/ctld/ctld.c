@@ -35,6 +35,7 @@
 #include "ctld/auth.h"
 #include "ctld/config.h"
 #include "ctld/durable.h"
+#include "ctld/gate.h"
 #include "ctld/http.h"
 #include "ctld/life.h"
 #include "ctld/nodes.h"
@@ -87,6 +88,9 @@ void ctld_commit(struct ctld *c)
 {
     struct nl_err err = {0};
     double commit_s = 0;
+    /* Job ends of this iteration release or cancel dependents and fill arrays, in its COMMIT. */
+    if (c->gate != NULL)
+        gate_settle(c->gate);
     if (durable_commit(c->dur, &commit_s, &err) < 0) {
         /* Rolled back, every held answer became a 503: memory goes back to the store. */
         life_forget_submits(c->life); /* their inserts were rolled back */
@@ -430,7 +434,17 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                    .node_timeout_ms = c->cfg->node_timeout_ms,
                                    .allow_root_jobs = c->cfg->allow_root_jobs};
     c->agents = agents_create(&ad);
+    const struct gate_deps gd = {.tenants = c->tenants,
+                                 .store = c->store,
+                                 .dur = c->dur,
+                                 .life = c->life,
+                                 .clock = &c->clock,
+                                 .sched = c->sched,
+                                 .tenant_queue_max = c->cfg->tenant_queue_max};
+    c->gate = gate_create(&gd);
     int rc = life_reload(c->life, err);
+    if (rc == 0)
+        rc = gate_reload(c->gate, err);
     if (rc == 0)
         rc = agents_load(c->agents, err);
     if (rc < 0)
@@ -443,10 +457,12 @@ static int live_build(struct ctld *c, struct nl_err *err)
 static void live_destroy(struct ctld *c)
 {
     agents_destroy(c->agents);
+    gate_destroy(c->gate);
     life_destroy(c->life);
     nodes_destroy(c->nodes);
     nl_sched_destroy(c->sched);
     c->agents = NULL;
+    c->gate = NULL;
     c->life = NULL;
     c->nodes = NULL;
     c->sched = NULL;

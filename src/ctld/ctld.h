@@ -28,6 +28,7 @@ struct auth;
 struct auth_identity;
 struct ctld_config;
 struct durable;
+struct gate;
 struct http;
 struct life;
 struct nl_err;
@@ -79,6 +80,7 @@ struct ctld {
     struct nl_sched *sched;
     struct nodes *nodes;   /* the node registry */
     struct life *life;     /* the job life cycle */
+    struct gate *gate;     /* held jobs, dependencies, arrays: kept from the scheduler */
     struct agents *agents; /* the agent protocol */
     struct outtail *out;   /* jobs' output tails (survives a rebuild: memory only anyway) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */

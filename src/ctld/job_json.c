@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/outpat.h"
 #include "common/proto_limits.h"
 #include "common/signame.h"
 #include "common/xalloc.h"
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
+#include "ctld/gate.h"
 #include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
@@ -307,6 +309,82 @@ static int rule_cwd(const json_t *v, struct req_ctx *x)
     return 0;
 }
 
+/* ---- shape, tasks, output patterns and stdin (issue 12) ---- */
+
+/* Tasks one node may run: a process per GPU of the largest node, and then some, for CPU work. */
+#define JOB_TASKS_PER_NODE_MAX 256
+
+static int count_field(const json_t *v, const char *field, json_int_t max, uint32_t *out,
+                       struct fault *f)
+{
+    if (!json_is_integer(v))
+        return fault(f, "invalid_field", field, "expected an integer, got %s", type_name(v));
+    json_int_t n = json_integer_value(v);
+    if (n < 1 || n > max)
+        return fault(f, "invalid_field", field, "%lld is not 1..%lld", (long long)n,
+                     (long long)max);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int rule_nodes(const json_t *v, struct req_ctx *x)
+{
+    return count_field(v, "nodes", NL_JOB_NODES_MAX, &x->rec->spec.nodes, x->f);
+}
+
+static int rule_gpus_per_node(const json_t *v, struct req_ctx *x)
+{
+    return count_field(v, "gpus_per_node", NL_GPUS_PER_NODE_MAX, &x->rec->spec.gpus_per_node, x->f);
+}
+
+static int rule_tasks_per_node(const json_t *v, struct req_ctx *x)
+{
+    return count_field(v, "tasks_per_node", JOB_TASKS_PER_NODE_MAX, &x->rec->tasks_per_node, x->f);
+}
+
+/* An output pattern (common/outpat.h): a path, absolute or below the agent's output root. */
+static int out_pattern(const json_t *v, const char *field, char **out, struct fault *f)
+{
+    int rc = plain_string(v, field, NL_PROTO_PATH_MAX - 32, f);
+    if (rc < 0)
+        return rc;
+    const char *pat = json_string_value(v);
+    char bad = 0, shown[101];
+    if (nl_outpat_check(pat, &bad) < 0)
+        return fault(f, "invalid_field", field,
+                     "'%s': %%%c is not a pattern (%%j job, %%t task, %%a array index, %%x name, "
+                     "%%%% a %%)",
+                     fault_escape(pat, 100, shown, sizeof(shown)), bad ? bad : ' ');
+    /* The agent refuses it too; said here, at submission, it costs the user no run. */
+    if (pat[0] != '/')
+        for (const char *p = pat; *p != '\0'; p = strchr(p, '/') ? strchr(p, '/') + 1 : "")
+            if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0'))
+                return fault(f, "invalid_field", field,
+                             "'%s': a relative path must stay below the output root (no '..')",
+                             fault_escape(pat, 100, shown, sizeof(shown)));
+    free(*out);
+    *out = xstrdup(pat);
+    return 0;
+}
+
+static int rule_stdout(const json_t *v, struct req_ctx *x)
+{
+    return out_pattern(v, "stdout", &x->rec->stdout_path, x->f);
+}
+
+static int rule_stderr(const json_t *v, struct req_ctx *x)
+{
+    return out_pattern(v, "stderr", &x->rec->stderr_path, x->f);
+}
+
+static int rule_input(const json_t *v, struct req_ctx *x)
+{
+    int rc = plain_string(v, "input", NL_PROTO_PATH_MAX, x->f);
+    if (rc == 0)
+        x->rec->input_path = xstrdup(json_string_value(v));
+    return rc;
+}
+
 /*
  * "signal": {"signal": "USR1" or 10, "before_s": 60} (`--signal
  * USR1@60`): the agent sends it that long before the time limit.
@@ -359,6 +437,12 @@ static const struct {
         {"cwd", rule_cwd},
         {"memory_mb", rule_memory},
         {"pids_max", rule_pids},
+        {"nodes", rule_nodes},
+        {"gpus_per_node", rule_gpus_per_node},
+        {"tasks_per_node", rule_tasks_per_node},
+        {"stdout", rule_stdout},
+        {"stderr", rule_stderr},
+        {"input", rule_input},
         {"power_w", rule_power},
         {"signal", rule_signal},
 };
@@ -391,6 +475,21 @@ int job_request_parse(const json_t *body, const struct nl_tenants *tenants,
     if (rec->command_json == NULL) {
         nl_store_job_release(rec);
         fault(f, "missing_field", "command", "required (a non-empty array of strings)");
+        return -EINVAL;
+    }
+    /* As sbatch: stderr goes where stdout does unless it is named too. */
+    if (rec->stdout_path != NULL && rec->stderr_path == NULL)
+        rec->stderr_path = xstrdup(rec->stdout_path);
+    /* A shape completes what the request left out (nodes alone, gpus_per_node alone). */
+    struct nl_err err = {0};
+    if (nl_job_shape_resolve(&rec->spec, json_object_get(body, "gpus") != NULL, &err) < 0) {
+        const char *colon = strchr(err.msg, ':');
+        char field[32];
+        snprintf(field, sizeof(field), "%.*s", colon ? (int)(colon - err.msg) : 0, err.msg);
+        nl_store_job_release(rec);
+        f->code = "invalid_field";
+        snprintf(f->field, sizeof(f->field), "%s", field);
+        snprintf(f->msg, sizeof(f->msg), "%s", err.msg);
         return -EINVAL;
     }
     return 0;
@@ -537,5 +636,15 @@ json_t *job_json(struct ctld *c, const struct nl_store_job *rec)
     add_exit(rec, o);
     json_object_set_new(o, "stdout", output_path(c, rec, rec->stdout_path));
     json_object_set_new(o, "stderr", output_path(c, rec, rec->stderr_path));
+    /* Its shape (null: gpus split freely), tasks and stdin. */
+    json_object_set_new(o, "shape",
+                        nl_job_shaped(sp)
+                                ? json_pack("{s:I, s:I}", "nodes", (json_int_t)sp->nodes,
+                                            "gpus_per_node", (json_int_t)sp->gpus_per_node)
+                                : json_null());
+    json_object_set_new(o, "tasks_per_node", json_integer(rec->tasks_per_node));
+    json_object_set_new(o, "input", rec->input_path ? json_string(rec->input_path) : json_null());
+    /* Last: a job the gate keeps has its reason from the gate, an array job no output. */
+    gate_job_json(c->gate, rec, o);
     return o;
 }

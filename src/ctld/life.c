@@ -33,6 +33,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/outpat.h"
 #include "common/proto_limits.h"
 #include "common/xalloc.h"
 #include "ctld/durable.h"
@@ -67,6 +68,8 @@ struct life {
     struct runs *runs;
     struct submit *subs;
     size_t nsubs, subs_cap;
+    struct life_end *ends; /* terminal ends since life_ends_clear, for the gate */
+    size_t nends, ends_cap;
     size_t unconfirmed_runs; /* runs with unconfirmed ranks */
     bool dirty;              /* a pass should run */
     int64_t last_pass_us;
@@ -96,6 +99,7 @@ void life_destroy(struct life *l)
     free(l->subs);
     free(l->node_w);
     free(l->node_w_us);
+    free(l->ends);
     free(l);
 }
 
@@ -160,9 +164,48 @@ static void queue_launch(struct life *l, uint64_t job, uint32_t node)
                  (unsigned long long)job, node);
 }
 
+/* A job reached a terminal state: remembered for the gate (its dependents, its array). */
+static void note_end(struct life *l, uint64_t id, enum nl_job_state state)
+{
+    if (l->nends == l->ends_cap) {
+        l->ends_cap = xgrow(l->ends_cap, l->nends + 1);
+        l->ends = xreallocarray(l->ends, l->ends_cap, sizeof(*l->ends));
+    }
+    l->ends[l->nends++] = (struct life_end){.job = id, .state = state};
+}
+
+const struct life_end *life_ends(const struct life *l, size_t *n)
+{
+    *n = l->nends;
+    return l->ends;
+}
+
+void life_ends_clear(struct life *l)
+{
+    l->nends = 0;
+}
+
 /* ---- submission ---- */
 
+void life_enqueue(struct life *l, uint64_t id, const struct nl_job_spec *spec, int64_t submit_us)
+{
+    if (l->nsubs == l->subs_cap) {
+        l->subs_cap = xgrow(l->subs_cap, l->nsubs + 1);
+        l->subs = xreallocarray(l->subs, l->subs_cap, sizeof(*l->subs));
+    }
+    l->subs[l->nsubs++] = (struct submit){.id = id, .spec = *spec, .submit_us = submit_us};
+}
+
 int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err)
+{
+    int rc = life_insert(l, rec, err);
+    if (rc < 0)
+        return rc;
+    life_enqueue(l, rec->id, &rec->spec, rec->submit_us);
+    return 0;
+}
+
+int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
 {
     durable_txn(l->d.dur);
     /*
@@ -178,21 +221,46 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "", (unsigned long long)id);
     snprintf(errp, sizeof(errp), "%s%s%llu/stderr", root, root[0] ? "/" : "",
              (unsigned long long)id);
-    free(rec->stdout_path);
-    free(rec->stderr_path);
-    rec->stdout_path = xstrdup(out);
-    rec->stderr_path = xstrdup(errp);
+    /* Patterns the request gave (--output/--error) get their job id and name now. */
+    char idtext[24];
+    snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
+    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .task = -1};
+    char *given[2] = {rec->stdout_path, rec->stderr_path};
+    const char *dflt[2] = {out, errp};
+    for (int i = 0; i < 2; i++) {
+        char buf[NL_PROTO_PATH_MAX];
+        if (given[i] == NULL || nl_outpat_expand(given[i], &pv, buf, sizeof(buf)) < 0)
+            snprintf(buf, sizeof(buf), "%s", given[i] ? given[i] : dflt[i]);
+        free(given[i]);
+        given[i] = xstrdup(buf);
+    }
+    rec->stdout_path = given[0];
+    rec->stderr_path = given[1];
     int rc = nl_store_job_insert(l->d.store, rec, &rec->id, err);
     if (rc < 0)
         return rc;
-    if (l->nsubs == l->subs_cap) {
-        l->subs_cap = xgrow(l->subs_cap, l->nsubs + 1);
-        l->subs = xreallocarray(l->subs, l->subs_cap, sizeof(*l->subs));
-    }
-    l->subs[l->nsubs++] =
-            (struct submit){.id = rec->id, .spec = rec->spec, .submit_us = rec->submit_us};
     l->stats.submitted++;
     return 0;
+}
+
+int life_withdraw(struct life *l, uint64_t id, struct nl_err *err)
+{
+    for (size_t i = 0; i < l->nsubs; i++)
+        if (l->subs[i].id == id) {
+            l->subs[i] = l->subs[--l->nsubs];
+            return 0;
+        }
+    struct nl_job_info info;
+    if (nl_sched_job_info(l->d.sched, id, &info) < 0)
+        return nl_err_set(err, -ENOENT, "job %llu: not pending in the scheduler",
+                          (unsigned long long)id);
+    if (info.state != NL_JOB_PENDING)
+        return nl_err_set(err, -EBUSY, "job %llu: %s, not pending", (unsigned long long)id,
+                          nl_job_state_name(info.state));
+    /* The scheduler forgets it; the store keeps it PENDING (the caller gates it). */
+    int rc = nl_sched_cancel(l->d.sched, id, l->d.clock->us, NULL, err);
+    l->dirty = true;
+    return rc < 0 ? rc : 0;
 }
 
 /* A job the scheduler cannot take (facility or tenants changed under it) ends FAILED. */
@@ -203,6 +271,7 @@ static void fail_unschedulable(struct life *l, uint64_t id, const struct nl_err 
     struct nl_store_end e = {.state = NL_JOB_FAILED, .end_us = l->d.clock->us};
     durable_txn(l->d.dur);
     durable_check(nl_store_job_end(l->d.store, id, &e, &err), "end job", &err);
+    note_end(l, id, NL_JOB_FAILED);
 }
 
 void life_forget_submits(struct life *l)
@@ -270,6 +339,7 @@ static void record_end(struct life *l, const struct nl_job_info *info, const str
         };
         durable_check(nl_store_job_end(l->d.store, info->id, &e, &err), "end job", &err);
         count_end(l, info);
+        note_end(l, info->id, info->state);
         log_info("job=%llu ended %s", (unsigned long long)info->id, nl_job_state_name(info->state));
     }
     l->dirty = true;
@@ -679,6 +749,7 @@ int life_cancel(struct life *l, uint64_t id, struct nl_err *err)
             durable_check(
                     nl_store_job_set_state(l->d.store, id, NL_JOB_CANCELLED, l->d.clock->us, err),
                     "cancel", err);
+            note_end(l, id, NL_JOB_CANCELLED);
             return 0;
         }
     struct nl_job_info ended;
@@ -831,6 +902,7 @@ static void end_failed(struct reload *r, const struct nl_store_job *rec, enum nl
     struct nl_store_end e = {.state = state, .end_us = r->l->d.clock->us};
     durable_txn(r->l->d.dur);
     durable_check(nl_store_job_end(r->l->d.store, rec->id, &e, &err), "reload", &err);
+    note_end(r->l, rec->id, state);
     r->failed++;
 }
 

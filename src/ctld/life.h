@@ -75,6 +75,19 @@ const struct life_stats *life_stats(const struct life *l);
  * rec->id and its output paths. The scheduler sees it after COMMIT.
  */
 int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err);
+/* life_submit's insert alone: the job stays out of the scheduler (the gate keeps it). */
+int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err);
+/*
+ * Hand a stored PENDING job (kept out until now by the gate) to the
+ * scheduler after this iteration's COMMIT, as a submission is.
+ */
+void life_enqueue(struct life *l, uint64_t id, const struct nl_job_spec *spec, int64_t submit_us);
+/*
+ * Take a PENDING job back out of the scheduler (or of this iteration's
+ * submissions) without ending it: the gate holds it. -EBUSY when it has
+ * started, -ENOENT when the scheduler does not have it.
+ */
+int life_withdraw(struct life *l, uint64_t id, struct nl_err *err);
 /* After COMMIT: hand this iteration's submissions to the scheduler. */
 void life_after_commit(struct life *l);
 /* A COMMIT failed: this iteration's submissions were rolled back. */
@@ -110,6 +123,20 @@ int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *e
 int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err);
 /* Whether run of job is the one running on node (an agent's output for it is welcome). */
 bool life_runs_on(const struct life *l, uint64_t job, uint32_t run, uint32_t node);
+
+/* A job that reached a terminal state. */
+struct life_end {
+    uint64_t job;
+    enum nl_job_state state;
+};
+
+/*
+ * The jobs that ended (in the store's open transaction) since the last
+ * life_ends_clear, in order: what the gate's dependencies and arrays wait
+ * for. Borrowed until the next call that may end a job.
+ */
+const struct life_end *life_ends(const struct life *l, size_t *n);
+void life_ends_clear(struct life *l);
 
 /* ---- reports from agents ---- */
 

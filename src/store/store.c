@@ -49,7 +49,8 @@
     "id, name, tenant, gpus, time_limit_us, residency, sensitive, preemptible, requeue, "       \
     "grace_us, command, env, cwd, state, submit_us, start_us, end_us, exit_code, exit_signal, " \
     "preemptions, run_us, energy_wh, cpu_s, max_rss_kb, stdout, stderr, kill_requested, runs, " \
-    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, power_w"
+    "exit_reason, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s, power_w, "    \
+    "array_job, array_index, nodes, gpus_per_node, tasks_per_node, input"
 
 #define LIVE_STATES "('PENDING', 'RUNNING', 'PREEMPTING')"
 /*
@@ -187,6 +188,35 @@ static const char schema_v5[] = "DROP INDEX IF EXISTS jobs_live;"
                                 "CREATE INDEX jobs_ended ON jobs(state, tenant)"
                                 " WHERE NOT " LIVE_WHERE ";";
 
+/*
+ * Schema version 6 (issue 12): what keeps a pending job out of the
+ * scheduler (src/ctld/gate.h). gates: a job held or waiting on
+ * dependencies (its conditions as submitted); arrays: an array job, whose
+ * own row in jobs is the template of its tasks and ends with them, its
+ * index set (with %limit) and how many tasks have been made so far (next,
+ * in index order), so that a 100,000-task array is two rows until its
+ * tasks start. A task is a job row that names its array and index
+ * (jobs.array_job and array_index, added by add_missing_columns like the
+ * other late columns); the unique index schema_v6_columns makes on them
+ * makes a task that was made twice impossible.
+ */
+static const char schema_v6[] = "CREATE TABLE IF NOT EXISTS gates ("
+                                " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
+                                " held INTEGER NOT NULL CHECK (held IN (0, 1)),"
+                                " dependency TEXT NOT NULL"
+                                ") STRICT;"
+                                "CREATE TABLE IF NOT EXISTS arrays ("
+                                " job INTEGER PRIMARY KEY REFERENCES jobs(id),"
+                                " spec TEXT NOT NULL,"
+                                " next INTEGER NOT NULL CHECK (next >= 0),"
+                                " cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1))"
+                                ") STRICT;";
+
+/* What schema version 6 needs of its columns, once add_missing_columns has added them. */
+static const char schema_v6_columns[] =
+        "CREATE UNIQUE INDEX IF NOT EXISTS jobs_array_task ON jobs(array_job, array_index)"
+        " WHERE array_job IS NOT NULL;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -194,6 +224,7 @@ static const char *const migrations[] = {
         schema_v3,
         schema_v4,
         schema_v5,
+        schema_v6,
 };
 
 /*
@@ -222,6 +253,14 @@ static const struct {
         {"jobs", "power_w", "REAL NOT NULL DEFAULT 0 CHECK (power_w >= 0)"},
         /* IT energy of its runs (energy_wh is the facility's, PUE applied). */
         {"jobs", "it_energy_wh", "REAL NOT NULL DEFAULT 0"},
+        /* A task of a job array: its array job and index (issue 12); NULL for other jobs. */
+        {"jobs", "array_job", "INTEGER"},
+        {"jobs", "array_index", "INTEGER"},
+        /* Shape and tasks (issue 12): 0 nodes = gpus split freely; input = task 0's stdin. */
+        {"jobs", "nodes", "INTEGER NOT NULL DEFAULT 0 CHECK (nodes >= 0)"},
+        {"jobs", "gpus_per_node", "INTEGER NOT NULL DEFAULT 0 CHECK (gpus_per_node >= 0)"},
+        {"jobs", "tasks_per_node", "INTEGER NOT NULL DEFAULT 1 CHECK (tasks_per_node >= 1)"},
+        {"jobs", "input", "TEXT"},
 };
 
 /*
@@ -276,6 +315,17 @@ enum stmt_id {
     ST_META_SET,
     ST_JOB_ADD_IT_ENERGY,
     ST_USAGE_JOBS,
+    ST_GATE_PUT,
+    ST_GATE_DELETE,
+    ST_GATES_LOAD,
+    ST_ARRAY_PUT,
+    ST_ARRAY_GET,
+    ST_ARRAYS_LIVE,
+    ST_JOB_SET_ARRAY,
+    ST_ARRAY_TASKS,
+    ST_ARRAY_TASK_FIND,
+    ST_JOB_STATE,
+    ST_SINGLETON,
     ST_COUNT
 };
 
@@ -287,9 +337,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                 "INSERT INTO jobs (name, tenant, gpus, time_limit_us, residency, sensitive,"
                 " preemptible, requeue, grace_us, command, env, cwd, state, submit_us, id,"
                 " stdout, stderr, memory_max_bytes, pids_max, run_as, warn_signal, warn_before_s,"
-                " power_w)"
+                " power_w, nodes, gpus_per_node, tasks_per_node, input)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'PENDING', ?13, ?14,"
-                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+                " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         [ST_JOB_SET_OUTPUT] = "UPDATE jobs SET stdout = ?2, stderr = ?3 WHERE id = ?1",
         /* No RETURNING: SQLite builds a temporary b-tree for it on every execution. */
         [ST_JOB_START] = "UPDATE jobs SET state = 'RUNNING', start_us = ?2, runs = runs + 1"
@@ -310,7 +360,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " run_us = run_us + ?6, energy_wh = energy_wh + ?7, cpu_s = cpu_s + ?8,"
                        " max_rss_kb = max(max_rss_kb, ?9), exit_reason = ?10 WHERE id = ?1",
         [ST_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE " LIVE_WHERE " ORDER BY id",
+        /* Not those the gate keeps out of the scheduler (held, waiting, array jobs: gate.h). */
+        [ST_JOBS_LIVE] = "SELECT " JOB_COLS " FROM jobs WHERE " LIVE_WHERE
+                         " AND id NOT IN (SELECT job FROM gates)"
+                         " AND id NOT IN (SELECT job FROM arrays) ORDER BY id",
         [ST_JOBS_LIST] = "SELECT " JOB_COLS " FROM jobs"
                          " WHERE (?1 IS NULL OR instr(?1, ',' || state || ',') > 0)"
                          " AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR id < ?3)"
@@ -365,6 +418,23 @@ static const char *const stmt_sql[ST_COUNT] = {
                           " ORDER BY end_us, id",
         [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                         " ON CONFLICT (key) DO UPDATE SET value = ?2",
+        [ST_GATE_PUT] = "INSERT OR REPLACE INTO gates (job, held, dependency) VALUES (?1, ?2, ?3)",
+        [ST_GATE_DELETE] = "DELETE FROM gates WHERE job = ?1",
+        [ST_GATES_LOAD] = "SELECT g.job, g.held, g.dependency FROM gates g JOIN jobs j"
+                          " ON j.id = g.job WHERE j.state = 'PENDING' ORDER BY g.job",
+        [ST_ARRAY_PUT] = "INSERT OR REPLACE INTO arrays (job, spec, next, cancelled)"
+                         " VALUES (?1, ?2, ?3, ?4)",
+        [ST_ARRAY_GET] = "SELECT job, spec, next, cancelled FROM arrays WHERE job = ?1",
+        [ST_ARRAYS_LIVE] = "SELECT a.job, a.spec, a.next, a.cancelled FROM arrays a JOIN jobs j"
+                           " ON j.id = a.job WHERE j.state = 'PENDING' ORDER BY a.job",
+        [ST_JOB_SET_ARRAY] = "UPDATE jobs SET array_job = ?2, array_index = ?3 WHERE id = ?1",
+        [ST_ARRAY_TASKS] = "SELECT id, array_index, state FROM jobs WHERE array_job = ?1"
+                           " ORDER BY array_index",
+        [ST_ARRAY_TASK_FIND] = "SELECT id FROM jobs WHERE array_job = ?1 AND array_index = ?2",
+        [ST_JOB_STATE] = "SELECT state, tenant FROM jobs WHERE id = ?1",
+        /* Live jobs only, through the partial index jobs_live. */
+        [ST_SINGLETON] = "SELECT id FROM jobs WHERE " LIVE_WHERE " AND id < ?4"
+                         " AND name = ?3 AND tenant = ?1 AND run_as = ?2 LIMIT 1",
 };
 
 struct nl_store {
@@ -583,7 +653,8 @@ static int migrate(struct nl_store *st, const char *path, struct nl_err *err)
         if ((rc = exec_sql(st, migrations[v], what, err)) < 0)
             goto out;
     }
-    if ((rc = add_missing_columns(st, err)) < 0)
+    if ((rc = add_missing_columns(st, err)) < 0 ||
+        (rc = exec_sql(st, schema_v6_columns, "migration to version 6", err)) < 0)
         goto out;
     char sql[96];
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
@@ -828,6 +899,7 @@ void nl_store_job_init(struct nl_store_job *job)
 {
     memset(job, 0, sizeof(*job));
     nl_job_spec_init(&job->spec);
+    job->tasks_per_node = 1;
 }
 
 void nl_store_job_release(struct nl_store_job *job)
@@ -841,6 +913,7 @@ void nl_store_job_release(struct nl_store_job *job)
     free(job->stderr_path);
     free(job->alloc);
     free(job->exit_reason);
+    free(job->input_path);
     nl_store_job_init(job);
 }
 
@@ -884,6 +957,10 @@ int nl_store_job_insert(struct nl_store *st, const struct nl_store_job *job, uin
     sqlite3_bind_int(s, 20, job->warn_signal);
     sqlite3_bind_int64(s, 21, job->warn_before_s);
     sqlite3_bind_double(s, 22, sp->power_w);
+    sqlite3_bind_int64(s, 23, sp->nodes);
+    sqlite3_bind_int64(s, 24, sp->gpus_per_node);
+    sqlite3_bind_int64(s, 25, job->tasks_per_node > 0 ? job->tasks_per_node : 1);
+    bind_text_or_null(s, 26, job->input_path);
     if ((rc = stmt_exec(st, ST_JOB_INSERT, "insert", err)) < 0)
         return rc;
     *id = st->next_id++;
@@ -1107,6 +1184,12 @@ static void row_to_job(sqlite3_stmt *s, struct nl_store_job *job)
     job->warn_signal = sqlite3_column_int(s, 32);
     job->warn_before_s = sqlite3_column_int64(s, 33);
     job->spec.power_w = sqlite3_column_double(s, 34);
+    job->array_job = (uint64_t)column_i64_or0(s, 35);
+    job->array_index = (uint32_t)column_i64_or0(s, 36);
+    job->spec.nodes = (uint32_t)sqlite3_column_int64(s, 37);
+    job->spec.gpus_per_node = (uint32_t)sqlite3_column_int64(s, 38);
+    job->tasks_per_node = (uint32_t)sqlite3_column_int64(s, 39);
+    job->input_path = column_dup(s, 40);
 }
 
 static int load_alloc(struct nl_store *st, struct nl_store_job *job, struct nl_err *err)
@@ -1535,4 +1618,178 @@ int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us,
     if (ret != 0)
         return ret;
     return rc == SQLITE_DONE ? 0 : db_error(st, rc, "usage", err);
+}
+
+/* ---- the gate: held jobs, dependencies, job arrays ---- */
+
+int nl_store_gate_put(struct nl_store *st, const struct nl_store_gate *g, struct nl_err *err)
+{
+    int rc = need_txn(st, "gate", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_GATE_PUT];
+    sqlite3_bind_int64(s, 1, (int64_t)g->job);
+    sqlite3_bind_int(s, 2, g->held);
+    sqlite3_bind_text(s, 3, g->dependency ? g->dependency : "", -1, SQLITE_STATIC);
+    return stmt_exec(st, ST_GATE_PUT, "gate", err);
+}
+
+int nl_store_gate_delete(struct nl_store *st, uint64_t job, struct nl_err *err)
+{
+    int rc = need_txn(st, "gate", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st->stmt[ST_GATE_DELETE], 1, (int64_t)job);
+    return stmt_exec(st, ST_GATE_DELETE, "gate", err);
+}
+
+int nl_store_gates_load(struct nl_store *st, nl_store_gate_fn fn, void *arg, struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_GATES_LOAD];
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct nl_store_gate g = {.job = (uint64_t)sqlite3_column_int64(s, 0),
+                                  .held = sqlite3_column_int(s, 1) != 0,
+                                  .dependency = column_text(s, 2)};
+        if ((ret = fn(&g, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "load gates", err);
+}
+
+int nl_store_array_put(struct nl_store *st, const struct nl_store_array *a, struct nl_err *err)
+{
+    int rc = need_txn(st, "array", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_ARRAY_PUT];
+    sqlite3_bind_int64(s, 1, (int64_t)a->job);
+    sqlite3_bind_text(s, 2, a->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)a->next);
+    sqlite3_bind_int(s, 4, a->cancelled);
+    return stmt_exec(st, ST_ARRAY_PUT, "array", err);
+}
+
+/* Step an arrays statement (job, spec, next, cancelled), calling fn per row; *rows counted. */
+static int walk_arrays(struct nl_store *st, sqlite3_stmt *s, nl_store_array_fn fn, void *arg,
+                       size_t *rows, struct nl_err *err)
+{
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct nl_store_array a = {.job = (uint64_t)sqlite3_column_int64(s, 0),
+                                   .spec = column_text(s, 1),
+                                   .next = (uint64_t)sqlite3_column_int64(s, 2),
+                                   .cancelled = sqlite3_column_int(s, 3) != 0};
+        (*rows)++;
+        if ((ret = fn(&a, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "load arrays", err);
+}
+
+int nl_store_array_get(struct nl_store *st, uint64_t job, nl_store_array_fn fn, void *arg,
+                       struct nl_err *err)
+{
+    size_t rows = 0;
+    sqlite3_bind_int64(st->stmt[ST_ARRAY_GET], 1, (int64_t)job);
+    int rc = walk_arrays(st, st->stmt[ST_ARRAY_GET], fn, arg, &rows, err);
+    if (rc == 0 && rows == 0)
+        return nl_err_set(err, -ENOENT, "job %llu: not an array job", (unsigned long long)job);
+    return rc;
+}
+
+int nl_store_arrays_live(struct nl_store *st, nl_store_array_fn fn, void *arg, struct nl_err *err)
+{
+    size_t rows = 0;
+    return walk_arrays(st, st->stmt[ST_ARRAYS_LIVE], fn, arg, &rows, err);
+}
+
+int nl_store_job_set_array(struct nl_store *st, uint64_t id, uint64_t array, uint32_t index,
+                           struct nl_err *err)
+{
+    int rc = need_txn(st, "array task", err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[ST_JOB_SET_ARRAY];
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    sqlite3_bind_int64(s, 2, (int64_t)array);
+    sqlite3_bind_int64(s, 3, index);
+    return exec_by_id(st, ST_JOB_SET_ARRAY, id, "array task", err);
+}
+
+int nl_store_array_tasks(struct nl_store *st, uint64_t array, nl_store_task_fn fn, void *arg,
+                         struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_ARRAY_TASKS];
+    sqlite3_bind_int64(s, 1, (int64_t)array);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        enum nl_job_state state = NL_JOB_NONE;
+        const unsigned char *t = sqlite3_column_text(s, 2);
+        if (t == NULL || nl_job_state_parse((const char *)t, &state) < 0)
+            state = NL_JOB_NONE;
+        if ((ret = fn((uint64_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1),
+                      state, arg)) != 0)
+            break;
+    }
+    stmt_done(s);
+    if (ret != 0)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : db_error(st, rc, "array tasks", err);
+}
+
+int nl_store_array_task_find(struct nl_store *st, uint64_t array, uint32_t index, uint64_t *id,
+                             struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_ARRAY_TASK_FIND];
+    sqlite3_bind_int64(s, 1, (int64_t)array);
+    sqlite3_bind_int64(s, 2, index);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id = (uint64_t)sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    if (rc == SQLITE_DONE)
+        return nl_err_set(err, -ENOENT, "job %llu: task %u has not been made",
+                          (unsigned long long)array, index);
+    return rc == SQLITE_ROW ? 0 : db_error(st, rc, "array task", err);
+}
+
+int nl_store_job_state(struct nl_store *st, uint64_t id, enum nl_job_state *state, char *tenant,
+                       struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_JOB_STATE];
+    sqlite3_bind_int64(s, 1, (int64_t)id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(s, 0);
+        if (t == NULL || nl_job_state_parse((const char *)t, state) < 0)
+            *state = NL_JOB_NONE;
+        if (tenant != NULL)
+            column_copy(s, 1, tenant, NL_NAME_MAX);
+    }
+    stmt_done(s);
+    if (rc == SQLITE_DONE)
+        return nl_err_set(err, -ENOENT, "job %llu: not found", (unsigned long long)id);
+    return rc == SQLITE_ROW ? 0 : db_error(st, rc, "job state", err);
+}
+
+int nl_store_singleton_blocker(struct nl_store *st, const char *tenant, const char *run_as,
+                               const char *name, uint64_t before, uint64_t *blocker,
+                               struct nl_err *err)
+{
+    sqlite3_stmt *s = st->stmt[ST_SINGLETON];
+    sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, run_as, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, (int64_t)before);
+    int rc = sqlite3_step(s);
+    *blocker = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+    stmt_done(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(st, rc, "singleton", err);
 }

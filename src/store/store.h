@@ -105,8 +105,12 @@ struct nl_store_job {
     uint64_t memory_max_bytes;        /* the job's cgroup memory.max per node, 0 = no limit */
     uint32_t pids_max;                /* the job's cgroup pids.max per node, 0 = no limit */
     char run_as[NL_STORE_RUN_AS_MAX]; /* the Unix account it runs as; "" = none recorded */
+    uint32_t tasks_per_node;          /* processes per node (its shape is in spec), >= 1 */
+    char *input_path;                 /* owned, or NULL: task 0's stdin, a path on the node */
     int warn_signal;       /* --signal: sent warn_before_s before the time limit; 0 = none */
     int64_t warn_before_s; /* seconds before the time limit */
+    uint64_t array_job;   /* a task of a job array: the array job's id; 0 for other jobs */
+    uint32_t array_index; /* a task's index in its array (meaningful when array_job != 0) */
 };
 
 void nl_store_job_init(struct nl_store_job *job);
@@ -372,5 +376,60 @@ typedef int (*nl_store_usage_job_fn)(const struct nl_store_usage_job *u, void *a
  */
 int nl_store_usage_jobs(struct nl_store *st, int64_t since_us, int64_t until_us, const char *tenant,
                         nl_store_usage_job_fn fn, void *arg, struct nl_err *err);
+
+/* ---- the gate (src/ctld/gate.h): held jobs, dependencies, job arrays (issue 12) ---- */
+
+/* A job kept out of the scheduler: held, or waiting on its dependencies (as submitted). */
+struct nl_store_gate {
+    uint64_t job;
+    bool held;
+    const char *dependency; /* borrowed; "" for none */
+};
+
+/* Record (or replace) job's gate in the open transaction. */
+int nl_store_gate_put(struct nl_store *st, const struct nl_store_gate *g, struct nl_err *err);
+/* The job may go to the scheduler: forget its gate (no row is not an error). */
+int nl_store_gate_delete(struct nl_store *st, uint64_t job, struct nl_err *err);
+typedef int (*nl_store_gate_fn)(const struct nl_store_gate *g, void *arg);
+/* The gates of PENDING jobs, in id order (strings borrowed for the call). */
+int nl_store_gates_load(struct nl_store *st, nl_store_gate_fn fn, void *arg, struct nl_err *err);
+
+/* An array job: its own job row is the template of its tasks. */
+struct nl_store_array {
+    uint64_t job;
+    const char *spec; /* borrowed: the index set with its %limit, as common/idxset.h reads it */
+    uint64_t next;    /* tasks made so far, in index order */
+    bool cancelled;   /* no more tasks are made */
+};
+
+/* Record (or replace) an array in the open transaction. */
+int nl_store_array_put(struct nl_store *st, const struct nl_store_array *a, struct nl_err *err);
+typedef int (*nl_store_array_fn)(const struct nl_store_array *a, void *arg);
+/* Array job's record, to fn; -ENOENT when job is not an array job. */
+int nl_store_array_get(struct nl_store *st, uint64_t job, nl_store_array_fn fn, void *arg,
+                       struct nl_err *err);
+/* The arrays whose job is still PENDING (live), in id order. */
+int nl_store_arrays_live(struct nl_store *st, nl_store_array_fn fn, void *arg, struct nl_err *err);
+/* Mark job (inserted in this transaction) as task index of array. */
+int nl_store_job_set_array(struct nl_store *st, uint64_t id, uint64_t array, uint32_t index,
+                           struct nl_err *err);
+typedef int (*nl_store_task_fn)(uint64_t id, uint32_t index, enum nl_job_state state, void *arg);
+/* The tasks made so far of array, by index. */
+int nl_store_array_tasks(struct nl_store *st, uint64_t array, nl_store_task_fn fn, void *arg,
+                         struct nl_err *err);
+/* The id of task index of array; -ENOENT if it has not been made. */
+int nl_store_array_task_find(struct nl_store *st, uint64_t array, uint32_t index, uint64_t *id,
+                             struct nl_err *err);
+/* A job's state and tenant (tenant: NL_NAME_MAX bytes or NULL) without reading the record. */
+int nl_store_job_state(struct nl_store *st, uint64_t id, enum nl_job_state *state, char *tenant,
+                       struct nl_err *err);
+/*
+ * A live job (pending, running) of tenant and run_as named name with an id
+ * below before: *blocker its id, or 0 when there is none (--dependency
+ * singleton).
+ */
+int nl_store_singleton_blocker(struct nl_store *st, const char *tenant, const char *run_as,
+                               const char *name, uint64_t before, uint64_t *blocker,
+                               struct nl_err *err);
 
 #endif

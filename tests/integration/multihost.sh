@@ -171,8 +171,15 @@ case $OUT in "$NL_TMP"/out-h[12]/*) REL=${OUT#"$NL_TMP"/out-h?/} ;;
 OUT1="$NL_TMP/out-h1/$REL" OUT2="$NL_TMP/out-h2/$REL"
 [ -f "$OUT1" ] && [ -f "$OUT2" ] ||
     nl_fail "job $J did not write output on both hosts ($OUT1, $OUT2): ranks not on both"
+# Each line carries its task's label (issue 12: a job of more than one task); the
+# label must be the rank the line reports.
 R1=$(cat "$OUT1")
 R2=$(cat "$OUT2")
+for _l in "$R1" "$R2"; do
+    case $_l in "0: rank=0 "* | "1: rank=1 "*) ;; *) nl_fail "unlabelled or mislabelled line: '$_l'" ;; esac
+done
+R1=${R1#*: }
+R2=${R2#*: }
 echo "h1: $R1"
 echo "h2: $R2"
 # rank 0 on either host; the other one is rank 1.

@@ -11,6 +11,7 @@
 #   outtail                                      (jobs' output tails: data only)
 #   durable                                      (the durability rule)
 #   life                                         (a job's life; owns the runs)
+#   gate                                         (holds, dependencies, arrays: above life)
 #   agent_proto                                  (the JSON of the agent protocol)
 #   agents                                       (the agent protocol's orchestration)
 #   ctld.h                                       (struct ctld, the composition's data)
@@ -39,17 +40,18 @@ allowed() {
     durable.[ch]) echo "http.h now.h" ;;
     life.h) echo "metrics.h" ;;
     life.c) echo "life.h durable.h fault.h metrics.h nodes.h now.h runs.h" ;;
+    gate.[ch]) echo "durable.h life.h now.h" ;;
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
     agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
     auth.[ch]) echo "auth.h http.h routes.h token.h" ;;
-    job_json.[ch]) echo "job_json.h ctld.h fault.h life.h metrics.h nodes.h now.h routes.h" ;;
+    job_json.[ch]) echo "job_json.h ctld.h fault.h gate.h life.h metrics.h nodes.h now.h routes.h" ;;
     api.h | api.c | api_*.c)
-        echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h http.h job_json.h" \
-             "life.h metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
+        echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h gate.h http.h" \
+             "job_json.h life.h metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
     ctld.c | loop.c | main.c)
-        echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h http.h life.h metrics.h" \
-             "nodes.h now.h outtail.h routes.h token.h ui.h" ;;
+        echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h gate.h http.h life.h" \
+             "metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
     *) echo "NO-ROW" ;;
     esac
 }

@@ -264,6 +264,83 @@ static void test_launch_env_stdout_exit_code(void **state)
     assert_int_equal(jobs_live(f->t), 0);
 }
 
+/*
+ * Issue 12: a launch with three tasks runs three processes, each with its
+ * additions to the environment; the shared stdout is labelled line by
+ * line from task_base; %t gives each task its own stderr file; only task 0
+ * reads the input; the run ends 0 only when every task did.
+ */
+static void test_launch_tasks_labels_and_input(void **state)
+{
+    struct fx *f = *state;
+    char out[128], err[128], in[128];
+    snprintf(out, sizeof(out), "%s/t/80.out", f->dir);
+    snprintf(err, sizeof(err), "%s/t/80-%%t.err", f->dir);
+    snprintf(in, sizeof(in), "%s/in.txt", f->dir);
+    FILE *fp = fopen(in, "w");
+    assert_non_null(fp);
+    fputs("a\nb\n", fp);
+    fclose(fp);
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"rank=$RANK local=$LOCAL_RANK world=$WORLD_SIZE read=$(wc -l)\"; "
+                    "echo \"e$RANK\" >&2",
+                    NULL};
+    char *env[] = {"WORLD_SIZE=6", "RANK=3", "LOCAL_RANK=0", NULL};
+    char *t0[] = {"RANK=3", "LOCAL_RANK=0", NULL}, *t1[] = {"RANK=4", "LOCAL_RANK=1", NULL},
+         *t2[] = {"RANK=5", "LOCAL_RANK=2", NULL};
+    char **tasks[] = {t0, t1, t2};
+    size_t ntask_env[] = {2, 2, 2};
+    struct proto_launch l = mk(80, argv, env);
+    l.stdout_path = out;
+    l.stderr_path = err;
+    l.ntasks = 3;
+    l.task_env = tasks;
+    l.ntask_env = ntask_env;
+    l.task_base = 3;
+    l.label = true;
+    l.input_path = in;
+    jobs_launch(f->t, &l, 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 80, 10, &e));
+    assert_int_equal(e.exit_code, 0);
+    char *s = slurp(out);
+    assert_non_null(strstr(s, "3: rank=3 local=0 world=6 read=2\n"));
+    assert_non_null(strstr(s, "4: rank=4 local=1 world=6 read=0\n"));
+    assert_non_null(strstr(s, "5: rank=5 local=2 world=6 read=0\n"));
+    assert_int_equal(strlen(s), 3 * strlen("3: rank=3 local=0 world=6 read=2\n"));
+    free(s);
+    for (int r = 3; r <= 5; r++) {
+        char path[160], want[8];
+        snprintf(path, sizeof(path), "%s/t/80-%d.err", f->dir, r);
+        snprintf(want, sizeof(want), "e%d\n", r);
+        s = slurp(path);
+        assert_string_equal(s, want);
+        free(s);
+    }
+    /* A task that fails ends the run with its status; the others are killed, not waited for. */
+    char *argv2[] = {"/bin/sh", "-c", "[ \"$RANK\" = 4 ] && exit 9; exec sleep 60", NULL};
+    struct proto_launch l2 = mk(81, argv2, env);
+    l2.ntasks = 3;
+    l2.task_env = tasks;
+    l2.ntask_env = ntask_env;
+    int64_t t_start = nl_clock_monotonic_us();
+    jobs_launch(f->t, &l2, 0);
+    assert_true(wait_exit(f->t, 81, 20, &e));
+    assert_int_equal(e.exit_code, 9);
+    assert_true(nl_clock_monotonic_us() - t_start < 30 * INT64_C(1000000));
+    /* An input that cannot be opened fails the run, naming it. */
+    struct proto_launch l3 = mk(82, argv, env);
+    char missing[160];
+    snprintf(missing, sizeof(missing), "%s/no-such-input", f->dir);
+    l3.input_path = missing;
+    jobs_launch(f->t, &l3, 0);
+    assert_true(wait_exit(f->t, 82, 10, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(e.reason);
+    assert_non_null(strstr(e.reason, "input "));
+    assert_non_null(strstr(e.reason, "No such file or directory"));
+}
+
 static void test_launch_cwd_and_default_output(void **state)
 {
     struct fx *f = *state;
@@ -1203,6 +1280,25 @@ static void test_output_limit_kills_the_job(void **state)
     assert_non_null(e.reason);
     assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
     assert_true(e.signal == SIGTERM || e.signal == SIGKILL);
+
+    /* Every task's own file counts (a %t pattern), not task 0's alone. */
+    char pat[128];
+    snprintf(pat, sizeof(pat), "%s/lim/73-%%t.out", f->dir);
+    char *t1_argv[] = {"/bin/sh", "-c",
+                       "[ \"$RANK\" = 1 ] && head -c 100000 /dev/zero; exec sleep 60", NULL};
+    char *a0[] = {"RANK=0", NULL}, *a1[] = {"RANK=1", NULL};
+    char **tasks[] = {a0, a1};
+    size_t ntask_env[] = {1, 1};
+    struct proto_launch lt = mk(73, t1_argv, NULL);
+    lt.stdout_path = pat;
+    lt.ntasks = 2;
+    lt.task_env = tasks;
+    lt.ntask_env = ntask_env;
+    lt.output_limit_bytes = 1000;
+    jobs_launch(f->t, &lt, 0);
+    assert_true(wait_run_exit(f->t, 73, 1, 10, &e));
+    assert_non_null(e.reason);
+    assert_string_equal(e.reason, "output limit of 1000 bytes exceeded");
 }
 
 static void test_relative_output_paths_live_under_the_output_root(void **state)
@@ -1398,6 +1494,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_launch_env_stdout_exit_code, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_launch_tasks_labels_and_input, setup, teardown),
             cmocka_unit_test_setup_teardown(test_output_shipped_before_the_exit, setup, teardown),
             cmocka_unit_test_setup_teardown(test_signal_warning_and_limit_controls, setup,
                                             teardown),

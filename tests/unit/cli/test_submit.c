@@ -85,6 +85,24 @@ static void test_cli_submit_json_every_flag(void **state)
                         " \"env\": {\"A\": \"1\", \"B\": \"x=y\"}, \"cwd\": \"/home/me\"}");
 }
 
+/* Issue 12: shape, tasks, output patterns and input, each its own field. */
+static void test_cli_submit_json_shape_and_output(void **state)
+{
+    (void)state;
+    const char *argv[] = {"submit",      "--nodes",
+                          "2",           "--gpus-per-node",
+                          "4",           "--tasks-per-node",
+                          "4",           "--output",
+                          "o-%j-%t.out", "--error",
+                          "e-%j.err",    "--input",
+                          "/data/in",    "--",
+                          "python3",     "train.py",
+                          NULL};
+    check_request(argv, "{\"nodes\": 2, \"gpus_per_node\": 4, \"tasks_per_node\": 4,"
+                        " \"stdout\": \"o-%j-%t.out\", \"stderr\": \"e-%j.err\","
+                        " \"input\": \"/data/in\", \"command\": [\"python3\", \"train.py\"]}");
+}
+
 static void test_cli_submit_json_command_without_dashdash(void **state)
 {
     (void)state;
@@ -156,6 +174,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_cli_submit_json_minimal_leaves_defaults_to_controller),
             cmocka_unit_test(test_cli_submit_json_every_flag),
+            cmocka_unit_test(test_cli_submit_json_shape_and_output),
             cmocka_unit_test(test_cli_submit_json_command_without_dashdash),
             cmocka_unit_test(test_cli_submit_json_grace_zero_and_seconds),
             cmocka_unit_test(test_cli_submit_json_env_last_wins),

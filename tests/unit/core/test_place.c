@@ -173,7 +173,8 @@ static void test_place_sensitive_and_residency(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(site, 1); /* UK only */
     assert_int_equal(a[0].mask, 0xf); /* a whole node, no co-tenant */
-    assert_int_equal(place_gpus_held(fx->p, site, 2, true), 4);
+    struct nl_job_spec js = {.gpus = 2, .sensitive = true};
+    assert_int_equal(place_gpus_held(fx->p, site, &js), 4);
     req.gpus = 6; /* two whole nodes */
     n = place_find(fx->p, &req, &a, &site, &why);
     assert_int_equal(n, 2);
@@ -225,6 +226,92 @@ static void test_place_holds_drain_racks(void **state)
     assert_true(place_check(fx->p));
 }
 
+/*
+ * Shapes: N nodes of exactly g GPUs. The scheduler's free split (--gpus 6
+ * on 4-GPU nodes: 4 + 2) becomes 2 x 3 with a shape; a rack holds a shape
+ * when it can, else one pod; nodes too small are skipped, not split.
+ */
+static void test_place_shapes(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    struct place_req req = {.gpus = 6, .site_mask = 1, .topology = true, .nodes = 2, .gpn = 3};
+    size_t n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 2);
+    assert_true(a[0].node != a[1].node);
+    assert_int_equal(place_gpus_in(a[0].mask), 3);
+    assert_int_equal(place_gpus_in(a[1].mask), 3);
+    struct nl_job_spec js = {.gpus = 6, .nodes = 2, .gpus_per_node = 3};
+    assert_true(place_shape_ok(fx->p, &js, a, n));
+    place_take(fx->p, a, n);
+    /* Two nodes now have 1 free GPU: a 2 x 2 shape must not use them. */
+    req = (struct place_req){.gpus = 4, .site_mask = 1, .topology = true, .nodes = 2, .gpn = 2};
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(place_gpus_in(a[i].mask), 2);
+        assert_int_equal(place_node_alloc(fx->p, a[i].node), 0);
+    }
+    place_take(fx->p, a, n);
+    /* 1-GPU nodes are the best fit for 3 x 1: the two holes, then one more node. */
+    req = (struct place_req){.gpus = 3, .site_mask = 1, .topology = true, .nodes = 3, .gpn = 1};
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 3);
+    place_take(fx->p, a, n);
+    assert_true(place_check(fx->p));
+    /* 30 nodes of 4 are more than a rack (18 nodes): one pod, two racks. */
+    req = (struct place_req){.gpus = 120, .site_mask = 1, .topology = true, .nodes = 30, .gpn = 4};
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 30);
+    uint32_t pods, racks = racks_of(fx, a, n, &pods);
+    assert_int_equal(pods, 1);
+    assert_true(racks <= 3);
+    place_take(fx->p, a, n);
+    assert_true(place_check(fx->p));
+    /* A sensitive 2 x 1 takes two whole nodes. */
+    req = (struct place_req){
+            .gpus = 2, .site_mask = 2, .sensitive = true, .topology = true, .nodes = 2, .gpn = 1};
+    n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 2);
+    assert_int_equal(a[0].mask, 0xf);
+    assert_int_equal(a[1].mask, 0xf);
+    js = (struct nl_job_spec){.gpus = 2, .nodes = 2, .gpus_per_node = 1, .sensitive = true};
+    assert_int_equal(place_gpus_held(fx->p, site, &js), 8);
+    assert_true(place_shape_ok(fx->p, &js, a, n));
+    /* 5 GPUs per node exist nowhere: nothing, never a split. */
+    req = (struct place_req){.gpus = 10, .site_mask = 3, .topology = true, .nodes = 2, .gpn = 5};
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+    assert_int_equal(why, NL_REASON_TOPOLOGY);
+}
+
+/* A shape no pod holds waits (topology) with topology on, and spreads over pods without. */
+static void test_place_shape_spread(void **state)
+{
+    struct fixture *fx = *state;
+    uint32_t site;
+    const struct nl_alloc_node *a;
+    enum nl_reason why;
+    /* Fill half of every rack of site 0 (9 of 18 nodes): each pod keeps 36 free nodes. */
+    for (uint32_t r = 0; r < 16; r++)
+        for (uint32_t k = 0; k < 9; k++) {
+            struct nl_alloc_node x = {r * 18 + k, 0xf};
+            place_take(fx->p, &x, 1);
+        }
+    struct place_req req = {.gpus = 160, .site_mask = 1, .topology = true, .nodes = 40, .gpn = 4};
+    assert_int_equal(place_find(fx->p, &req, &a, &site, &why), 0);
+    assert_int_equal(why, NL_REASON_TOPOLOGY);
+    req.topology = false;
+    size_t n = place_find(fx->p, &req, &a, &site, &why);
+    assert_int_equal(n, 40);
+    uint32_t pods;
+    racks_of(fx, a, n, &pods);
+    assert_int_equal(pods, 2);
+    place_take(fx->p, a, n);
+    assert_true(place_check(fx->p));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +321,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_place_sensitive_and_residency, setup, teardown),
             cmocka_unit_test_setup_teardown(test_place_down_nodes, setup, teardown),
             cmocka_unit_test_setup_teardown(test_place_holds_drain_racks, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_shapes, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_place_shape_spread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

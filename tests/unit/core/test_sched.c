@@ -136,6 +136,39 @@ static void test_sched_validate_names_the_field(void **state)
     spec.gpus = 5;
     assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
     assert_string_equal(err.msg, "gpus: 5 exceeds tenant cap's quota plus borrowing limit (4)");
+    /* Shapes the facility cannot hold (dev: 4 nodes of 4 GPUs). */
+    spec.tenant = 0;
+    spec.nodes = 1;
+    spec.gpus_per_node = 5;
+    spec.gpus = 5;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus_per_node: 5 exceeds the GPUs of a node at every site "
+                                 "eligible for residency NO (at most 4)");
+    spec.nodes = 5;
+    spec.gpus_per_node = 1;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "nodes: 5 exceeds the nodes of the largest eligible site with 1 "
+                                 "GPUs per node (4)");
+    spec.nodes = 2;
+    spec.gpus_per_node = 2;
+    spec.gpus = 5;
+    assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus: 5 is not nodes x gpus_per_node (2 x 2)");
+    /* nl_job_shape_resolve completes a request's shape, or names what disagrees. */
+    struct nl_job_spec sh;
+    nl_job_spec_init(&sh);
+    sh.nodes = 2;
+    sh.gpus = 6;
+    assert_int_equal(nl_job_shape_resolve(&sh, true, &err), 0);
+    assert_int_equal(sh.gpus_per_node, 3);
+    sh = (struct nl_job_spec){.gpus = 1, .gpus_per_node = 4};
+    assert_int_equal(nl_job_shape_resolve(&sh, false, &err), 0);
+    assert_true(sh.nodes == 1 && sh.gpus == 4);
+    sh = (struct nl_job_spec){.gpus = 7, .nodes = 2};
+    assert_int_equal(nl_job_shape_resolve(&sh, true, &err), -EINVAL);
+    assert_string_equal(err.msg, "gpus: 7 is not a multiple of nodes (2)");
+    spec.nodes = spec.gpus_per_node = 0;
+    spec.gpus = 1;
     spec.tenant = 9;
     assert_int_equal(nl_sched_submit(f->s, 1, &spec, 0, &err), -ENOENT);
     spec.tenant = 0;

@@ -72,6 +72,14 @@ static void random_spec(struct nl_rng *r, size_t ntenants, struct nl_job_spec *s
     spec->preemptible = nl_rng_unit(r) < 0.3;
     spec->requeue = nl_rng_unit(r) < 0.8;
     spec->grace_us = (int64_t)nl_rng_range(r, 0, 120) * SEC;
+    /* One job in five asks for a shape: N nodes of exactly G GPUs (issue 12). */
+    if (nl_rng_unit(r) < 0.2) {
+        static const uint32_t nodes[] = {1, 2, 2, 3, 8, 20, 40};
+        static const uint32_t gpn[] = {1, 2, 3, 4, 4};
+        spec->nodes = nodes[nl_rng_range(r, 0, sizeof(nodes) / sizeof(nodes[0]) - 1)];
+        spec->gpus_per_node = gpn[nl_rng_range(r, 0, sizeof(gpn) / sizeof(gpn[0]) - 1)];
+        spec->gpus = spec->nodes * spec->gpus_per_node;
+    }
 }
 
 static void assert_clean(struct nl_sched *s, uint64_t seed, int step)
@@ -122,7 +130,7 @@ static struct nl_tenants *sovereign_tenants(uint64_t gpus)
 /* Node -> tenant + 1 of the jobs on it, or MIXED; and whether a sensitive job is there. */
 #define MIXED UINT32_MAX
 
-static uint64_t sensitive_starts;
+static uint64_t sensitive_starts, shaped_starts;
 
 /* Independent of nl_sched_check: every running job's site and node neighbours, from the public view. */
 static void assert_sovereign(struct nl_sched *s, const struct nl_facility *fac,
@@ -247,6 +255,21 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
                 for (size_t k = 0; k < na; k++)
                     held += (uint32_t)__builtin_popcount(a[k].mask);
                 assert_true(held >= info.spec.gpus);
+                if (info.spec.nodes > 0) {
+                    /* A shape: exactly its nodes, each with its GPUs per node (whole if sensitive).
+                     */
+                    shaped_starts++;
+                    assert_int_equal(na, info.spec.nodes);
+                    for (size_t k = 0; k < na; k++) {
+                        uint32_t g = (uint32_t)__builtin_popcount(a[k].mask);
+                        if (info.spec.sensitive)
+                            assert_int_equal(g, nl_facility_node_gpus(fac, a[k].node));
+                        else
+                            assert_int_equal(g, info.spec.gpus_per_node);
+                        for (size_t m = 0; m < k; m++)
+                            assert_true(a[m].node != a[k].node);
+                    }
+                }
             }
         }
         assert_clean(s, seed, step);
@@ -282,6 +305,8 @@ static void test_sched_prop_nordlys(void **state)
     assert_true(total_power_blocks > 0);
     print_message("sensitive starts %llu\n", (unsigned long long)sensitive_starts);
     assert_true(sensitive_starts > 20);
+    print_message("shaped starts %llu\n", (unsigned long long)shaped_starts);
+    assert_true(shaped_starts > 50);
 }
 
 static void test_sched_prop_backfill(void **state)

@@ -46,6 +46,10 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/jobs/42/requeue"},
             {"POST", "/v1/jobs/42/signal"},
             {"GET", "/v1/jobs/42/output"},
+            {"POST", "/v1/jobs/42/hold"},
+            {"DELETE", "/v1/jobs/42/hold"},
+            {"GET", "/v1/jobs/42/tasks"},
+            {"DELETE", "/v1/jobs/42/tasks"},
             {"GET", "/v1/racks"},
             {"GET", "/v1/facility/power"},
             {"PUT", "/v1/facility/budget"},
@@ -112,12 +116,13 @@ static void test_routes_roles_and_body_limits(void **state)
     const struct route *t = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
         /*
-         * Only POSTs, PUTs and PATCHes take bodies (a requeue none); only health and metrics
-         * are public.
+         * Only POSTs, PUTs and PATCHes take bodies (a requeue and a hold none: the job is
+         * the path); only health and metrics are public.
          */
         bool posts = (strcmp(t[i].method, "POST") == 0 || strcmp(t[i].method, "PUT") == 0 ||
                       strcmp(t[i].method, "PATCH") == 0) &&
-                     strstr(t[i].pattern, "/requeue") == NULL;
+                     strstr(t[i].pattern, "/requeue") == NULL &&
+                     strstr(t[i].pattern, "/hold") == NULL;
         assert_true(posts ? t[i].body_max > 0 : t[i].body_max == 0);
         bool pub = strcmp(t[i].pattern, "/v1/health") == 0 || strcmp(t[i].pattern, "/metrics") == 0;
         assert_true(pub ? t[i].role == ROLE_PUBLIC : t[i].role != ROLE_PUBLIC);
