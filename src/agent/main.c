@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "nordlys/err.h"
 #include "opt.h"
 
@@ -40,6 +41,11 @@ int main(int argc, char **argv)
     default_name(name, sizeof(name));
     struct agent_conf conf = {0};
     struct nl_err err = {0};
+    /* Before the options: --version needs no configuration to be valid. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("nordlys-agent %s\n", nl_version());
+        return 0;
+    }
     if (agent_conf_parse(&conf, argc, argv, environ, name, &err) < 0) {
         fprintf(stderr, "nordlys-agent: %s\n(see nordlys-agent --help)\n", err.msg);
         return 2;
@@ -47,6 +53,7 @@ int main(int argc, char **argv)
     int rc = 0;
     if (conf.help) {
         agent_conf_usage(stdout);
+        printf("  --version  print the version and exit\n");
         goto out;
     }
     if (conf.print_config) {

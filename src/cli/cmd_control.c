@@ -232,7 +232,8 @@ enum {
 };
 
 static const struct cli_opt update_opts[UPD_COUNT] = {
-        [UPD_TIME] = {"time", "LIMIT", "new time limit (a running job: lower only)"},
+        [UPD_TIME] = {"time", "LIMIT",
+                      "new time limit, as submit's --time (a running job: lower only)"},
         [UPD_GPUS] = {"gpus", "N", "new GPU count (pending jobs; checked against the facility)"},
         [UPD_NAME] = {"name", "X", "new name"},
         [UPD_GRACE] = {"grace", "SECONDS", "new grace between SIGTERM and SIGKILL (pending jobs)"},
@@ -259,7 +260,8 @@ static int update_opt(void *ctx, size_t idx, const char *val, struct nl_err *err
     int rc = 0;
     switch (idx) {
     case UPD_TIME:
-        if ((rc = cli_parse_duration("--time", val, &v, err)) == 0)
+        /* As submit's --time: Slurm's forms, a bare number is minutes. */
+        if ((rc = cli_parse_time_limit("--time", val, &v, err)) == 0)
             json_object_set_new(body, "time_limit_s", json_integer(v));
         return rc;
     case UPD_GPUS:

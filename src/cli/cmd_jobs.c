@@ -28,6 +28,7 @@
 #include "cmd_ops.h"
 #include "page.h"
 #include "rowfmt.h"
+#include "script.h"
 #include "table.h"
 
 /* The states `nordlys queue` shows by default. */
@@ -435,7 +436,10 @@ static void render_show(const json_t *j)
     show_line("residency", cli_json_str(job, "residency"));
     show_flags(job);
     show_line("grace", cli_fmt_duration(b, cli_json_num(job, "grace_s")));
-    char *s = join_array(json_object_get(job, "command"), " ");
+    /* A batch script's command holds its whole text: say which script instead. */
+    char *s = cli_script_describe(json_object_get(job, "command"));
+    if (s == NULL)
+        s = join_array(json_object_get(job, "command"), " ");
     show_line("command", s);
     free(s);
     show_time("submitted", cli_json_num(job, "submit_time"), now);

@@ -29,9 +29,12 @@
 #include "commands.h"
 #include "common/clock.h"
 #include "common/idxset.h"
+#include "common/proto_limits.h"
+#include "export.h"
 #include "nordlys/err.h"
 #include "opt.h"
 #include "retry.h"
+#include "script.h"
 
 enum {
     OPT_GPUS,
@@ -48,6 +51,7 @@ enum {
     OPT_PARSABLE,
     OPT_IDEM_KEY,
     OPT_RETRY_S,
+    OPT_EXPORT,
     OPT_NODES,
     OPT_GPUS_PER_NODE,
     OPT_TASKS_PER_NODE,
@@ -62,16 +66,22 @@ enum {
     OPT_COUNT,
 };
 
+/* cli_submit.seen has one bit per option. */
+_Static_assert(OPT_COUNT <= 64, "cli_submit.seen is 64 bits");
+
 static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_GPUS] = {"gpus", "N", "GPUs for the job, all at once (default 1)"},
         [OPT_TENANT] = {"tenant", "T", "tenant to charge (default: the facility's first tenant)"},
-        [OPT_TIME] = {"time", "LIMIT", "time limit: 2h, 90m, 1h30m or seconds (default 1h)"},
+        [OPT_TIME] = {"time", "LIMIT",
+                      "time limit as in Slurm: minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]], or "
+                      "90s, 2h, 1h30m, 1d (default 1h)"},
         [OPT_RESIDENCY] = {"residency", "R", "where it may run: NO, EEA, UK or any (default any)"},
         [OPT_SENSITIVE] = {"sensitive", NULL, "whole nodes only, shared with no other tenant"},
         [OPT_PREEMPTIBLE] = {"preemptible", NULL, "may be preempted to reclaim quota"},
         [OPT_NO_REQUEUE] = {"no-requeue", NULL, "do not requeue after preemption or node loss"},
         [OPT_GRACE] = {"grace", "SECONDS",
-                       "time between SIGTERM and SIGKILL on preemption (default 60)"},
+                       "time between SIGTERM and SIGKILL at a kill: seconds, or 2m, 90s "
+                       "(default 60; 0: at once)"},
         [OPT_NAME] = {"name", "X", "job name (default \"job\")"},
         [OPT_ENV] = {"env", "K=V", "set an environment variable for the job (repeatable)"},
         [OPT_CWD] = {"cwd", "DIR", "working directory of the job (default: the current one)"},
@@ -82,6 +92,9 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_RETRY_S] = {"retry-s", "SECONDS",
                          "retry a lost answer with the same key for up to SECONDS "
                          "(default 30; 0: never)"},
+        [OPT_EXPORT] = {"export", "ALL|NONE|VARS",
+                        "the submitter's environment the job gets: ALL (default), NONE, or "
+                        "VAR,VAR=value,... (ALL,VAR=value adds to ALL); never NORDLYS_TOKEN"},
         [OPT_NODES] = {"nodes", "N",
                        "exactly N nodes (with --gpus-per-node G, or --gpus split evenly)"},
         [OPT_GPUS_PER_NODE] = {"gpus-per-node", "G", "exactly G GPUs on each of its nodes"},
@@ -110,7 +123,10 @@ static const struct cli_spec submit_spec = {
         .name = "submit",
         .usage = "[OPTIONS] -- CMD [ARGS...]",
         .summary =
-                "Submit a job that runs CMD on its GPUs. The job is durable once this prints its id.",
+                "Submit a job that runs CMD on its GPUs. The job is durable once this prints its id.\n"
+                "When CMD is a script (a file starting with #!), its #NORDLYS and #SBATCH\n"
+                "directives set options (the command line wins) and its text travels with\n"
+                "the job: it runs under its #! interpreter on the job's first node.",
         .opts = submit_opts,
         .nopts = OPT_COUNT,
         .min_pos = 1,
@@ -151,7 +167,7 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
         s->tenant = val;
         return 0;
     case OPT_TIME:
-        return cli_parse_duration("--time", val, &s->time_limit_s, err);
+        return cli_parse_time_limit("--time", val, &s->time_limit_s, err);
     case OPT_RESIDENCY:
         s->residency = val;
         return 0;
@@ -184,6 +200,9 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     case OPT_RETRY_S:
         s->has_retry_s = true;
         return cli_parse_int("--retry-s", val, 0, 24 * 3600, &s->retry_s, err);
+    case OPT_EXPORT:
+        s->export_spec = val;
+        return 0;
     case OPT_NODES:
         return cli_parse_int("--nodes", val, 1, INT32_MAX, &s->nodes, err);
     case OPT_GPUS_PER_NODE:
@@ -223,14 +242,66 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
     }
 }
 
+/* An option from the command line: it wins over the script's directive for it. */
+static int on_cli_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
+{
+    struct cli_submit *s = ctx;
+    s->seen |= UINT64_C(1) << idx;
+    return on_opt(ctx, idx, val, err);
+}
+
 int cli_submit_parse(int argc, char **argv, struct cli_submit *s, struct cli_args *args,
                      struct nl_err *err)
 {
-    int rc = cli_opt_parse(&submit_spec, argc, argv, on_opt, s, args, err);
+    int rc = cli_opt_parse(&submit_spec, argc, argv, on_cli_opt, s, args, err);
     if (rc < 0)
         return rc;
     s->command = args->pos;
     s->ncommand = args->npos;
+    return 0;
+}
+
+int cli_submit_script(struct cli_submit *s, struct nl_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = s->ncommand > 0 ? cli_script_load(s->command[0], &text, &len, err) : 0;
+    if (rc <= 0)
+        return rc;
+    rc = cli_script_parse(s->command[0], text, len, &submit_spec, &s->script, err);
+    free(text);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < s->script->ndirs; i++) {
+        const struct cli_script_directive *d = &s->script->dirs[i];
+        if (s->seen & (UINT64_C(1) << d->opt))
+            continue;
+        rc = on_opt(s, d->opt, d->val, err);
+        if (rc < 0)
+            return nl_err_prefix(err, "%s:%u: %s: ", s->script->path, d->line, d->written);
+    }
+    /* Like sbatch, a script's job is called after the script unless told otherwise. */
+    if (s->name == NULL) {
+        const char *base = strrchr(s->script->path, '/');
+        s->name = base != NULL ? base + 1 : s->script->path;
+    }
+    return 0;
+}
+
+int cli_submit_export(struct cli_submit *s, char *const *envp, struct nl_err *err)
+{
+    json_t *env = NULL;
+    int rc = cli_export_build(s->export_spec, envp, &env, err);
+    if (rc < 0)
+        return rc;
+    /* --env is the more specific choice: it wins over the exported value. */
+    if (s->env != NULL)
+        json_object_update(env, s->env);
+    json_decref(s->env);
+    s->env = env;
+    if (json_object_size(env) > NL_PROTO_ENV_MAX)
+        return nl_err_set(err, -EINVAL, "--export: more than %u variables with --env's",
+                          NL_PROTO_ENV_MAX);
     return 0;
 }
 
@@ -257,9 +328,14 @@ json_t *cli_submit_json(const struct cli_submit *s)
         json_object_set_new(req, "grace_s", json_integer(s->grace_s));
     if (s->power_w > 0)
         json_object_set_new(req, "power_w", json_integer(s->power_w));
-    json_t *cmd = json_array();
-    for (size_t i = 0; i < s->ncommand; i++)
-        json_array_append_new(cmd, json_string(s->command[i]));
+    json_t *cmd = NULL;
+    if (s->script != NULL) {
+        cmd = cli_script_command(s->script, s->command + 1, s->ncommand - 1);
+    } else {
+        cmd = json_array();
+        for (size_t i = 0; i < s->ncommand; i++)
+            json_array_append_new(cmd, json_string(s->command[i]));
+    }
     json_object_set_new(req, "command", cmd);
     if (s->env != NULL)
         json_object_set(req, "env", s->env);
@@ -296,6 +372,8 @@ void cli_submit_release(struct cli_submit *s)
         return;
     json_decref(s->env);
     s->env = NULL;
+    cli_script_destroy(s->script);
+    s->script = NULL;
 }
 
 static void print_submitted(const struct cli_submit *s, const json_t *answer)
@@ -352,9 +430,9 @@ static int post_with_retry(struct cli_client *c, const json_t *req, const char *
             return rc;
         int64_t elapsed_ms = (nl_clock_monotonic_us() - t0) / 1000;
         bool worth = cli_retry_worth(oc.kind, oc.status);
-        int64_t delay = worth ? cli_retry_delay_ms(attempt, elapsed_ms, retry_s * 1000,
-                                                   next_rnd(&rnd))
-                              : -1;
+        int64_t delay =
+                worth ? cli_retry_delay_ms(attempt, elapsed_ms, retry_s * 1000, next_rnd(&rnd))
+                      : -1;
         if (delay >= 0) {
             if (attempt == 1)
                 fprintf(stderr, "nordlys: %s; retrying for up to %lld s (Idempotency-Key %s)\n",
@@ -374,6 +452,35 @@ static int post_with_retry(struct cli_client *c, const json_t *req, const char *
         }
         return rc;
     }
+}
+
+extern char **environ;
+
+/* The script and the environment: the parts of a submission that read files and environ. */
+static int prepare(const char *cmd, struct cli_submit *s)
+{
+    struct nl_err err = {0};
+    if (cli_submit_script(s, &err) < 0 || cli_submit_export(s, environ, &err) < 0) {
+        fprintf(stderr, "nordlys %s: %s\n", cmd, err.msg);
+        return NL_CLI_USAGE;
+    }
+    return NL_CLI_OK;
+}
+
+/* A request the controller would refuse as too large gets a reason that names its parts. */
+static int check_size(const char *cmd, const struct cli_submit *s, const json_t *req)
+{
+    size_t total = json_dumpb(req, NULL, 0, JSON_COMPACT);
+    if (total <= NL_PROTO_JOB_REQUEST_MAX)
+        return NL_CLI_OK;
+    size_t env = s->env != NULL ? json_dumpb(s->env, NULL, 0, JSON_COMPACT) : 0;
+    fprintf(stderr,
+            "nordlys %s: the job request is %zu bytes, more than the %u a controller "
+            "accepts: %zu of them are the exported environment (--export=NONE or VAR,... "
+            "sends less)%s\n",
+            cmd, total, NL_PROTO_JOB_REQUEST_MAX, env,
+            s->script != NULL ? ", the rest mostly the script" : "");
+    return NL_CLI_USAGE;
 }
 
 int cmd_submit(int argc, char **argv)
@@ -397,14 +504,24 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
         spec.usage = as->usage;
         spec.summary = as->summary;
     }
-    int rc = cli_parse_args(&spec, argc, argv, on_opt, &s, &args);
+    int rc = cli_parse_args(&spec, argc, argv, on_cli_opt, &s, &args);
     if (rc != CLI_RUN)
         goto out;
     s.command = args.pos;
     s.ncommand = args.npos;
-    /* Like sbatch, a job starts where it was submitted unless told otherwise. */
-    if (s.cwd == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
-        s.cwd = cwd;
+    if ((rc = prepare(spec.name, &s)) != NL_CLI_OK)
+        goto out;
+    /*
+     * Like sbatch, a job starts where it was submitted unless told otherwise,
+     * and a relative --cwd (#SBATCH --chdir=run1) is taken from there too.
+     */
+    if ((s.cwd == NULL || s.cwd[0] != '/') && getcwd(cwd, sizeof(cwd)) != NULL) {
+        size_t n = strlen(cwd);
+        if (s.cwd == NULL)
+            s.cwd = cwd;
+        else if (n + 1 + strlen(s.cwd) < sizeof(cwd)) /* else the controller names it */
+            s.cwd = strcat(strcat(cwd, n > 1 ? "/" : ""), s.cwd);
+    }
     if (s.idem_key == NULL) {
         struct nl_err err = {0};
         if (cli_idem_key_new(key, &err) < 0) {
@@ -416,11 +533,13 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
     }
 
     req = cli_submit_json(&s);
+    if ((rc = check_size(spec.name, &s, req)) != NL_CLI_OK)
+        goto out;
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
         goto out;
-    rc = post_with_retry(c, req, s.idem_key,
-                         s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT, &answer);
+    rc = post_with_retry(c, req, s.idem_key, s.has_retry_s ? s.retry_s : CLI_SUBMIT_RETRY_S_DEFAULT,
+                         &answer);
     if (rc != NL_CLI_OK)
         goto out;
     if (out != NULL) {

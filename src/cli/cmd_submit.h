@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 struct cli_args;
+struct cli_script;
 struct nl_err;
 
 /* A parsed submit command line. Initialise with {0}; release with cli_submit_release. */
@@ -30,10 +31,10 @@ struct cli_submit {
     int64_t grace_s;       /* --grace, meaningful when has_grace */
     int64_t power_w;       /* --power-w, 0 when not given */
     bool has_grace;
-    bool sensitive;   /* --sensitive */
-    bool preemptible; /* --preemptible */
-    bool no_requeue;  /* --no-requeue */
-    bool parsable;    /* --parsable: print only the job id */
+    bool sensitive;       /* --sensitive */
+    bool preemptible;     /* --preemptible */
+    bool no_requeue;      /* --no-requeue */
+    bool parsable;        /* --parsable: print only the job id */
     const char *idem_key; /* --idempotency-key, NULL: cmd_submit makes a random one */
     int64_t retry_s;      /* --retry-s, meaningful when has_retry_s */
     bool has_retry_s;
@@ -45,6 +46,10 @@ struct cli_submit {
     int64_t warn_before_s; /* and its SECONDS before the time limit */
     char **command;   /* the command and its arguments (borrows argv) */
     size_t ncommand;
+    /* Batch scripts and the environment (cli_submit_script, cli_submit_export). */
+    const char *export_spec;   /* --export, NULL when not given (ALL) */
+    struct cli_script *script; /* command[0]'s script when it is one (owned), else NULL */
+    uint64_t seen;             /* bit i: option i was on the command line (directives yield) */
     /* Shape, tasks, output patterns and stdin (docs/users.md, "Shapes, tasks and ranks"). */
     int64_t nodes;          /* --nodes, 0 when not given */
     int64_t gpus_per_node;  /* --gpus-per-node, 0 when not given */
@@ -62,6 +67,23 @@ struct cli_submit {
  */
 int cli_submit_parse(int argc, char **argv, struct cli_submit *s, struct cli_args *args,
                      struct nl_err *err);
+
+/*
+ * When s->command[0] is a batch script (script.h), read it, apply its
+ * directives to s for every option the command line did not give, and
+ * make the job run the script (s->script). Does nothing for a plain
+ * command. Returns 0, or a negative code with err naming "FILE:LINE: ".
+ */
+int cli_submit_script(struct cli_submit *s, struct nl_err *err);
+
+/*
+ * Add the submitter's environment envp (NULL-terminated "K=V" strings) to
+ * s->env as --export says (ALL by default, like sbatch): variables that
+ * --env sets keep their --env value; NORDLYS_TOKEN, the caller's
+ * credentials, is never exported. Returns 0, or -EINVAL naming the
+ * variable that the protocol cannot carry (common/proto_limits.h).
+ */
+int cli_submit_export(struct cli_submit *s, char *const *envp, struct nl_err *err);
 
 /* How long submit retries a request whose answer was lost, unless --retry-s says otherwise. */
 #define CLI_SUBMIT_RETRY_S_DEFAULT 30

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "common/proto_limits.h"
 #include "common/signame.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
@@ -32,6 +33,22 @@ static const struct cli_opt common_opts[] = {
          "CA to verify an https:// controller with (default $NORDLYS_CA, else the system's)"},
 };
 
+/* Describe mode (opt.h): set only by main.c around one command call. */
+static cli_describe_fn describe_fn;
+static void *describe_ctx;
+
+void cli_opt_describe(cli_describe_fn fn, void *ctx)
+{
+    describe_fn = fn;
+    describe_ctx = ctx;
+}
+
+const struct cli_opt *cli_opt_common(size_t *n)
+{
+    *n = sizeof(common_opts) / sizeof(common_opts[0]);
+    return common_opts;
+}
+
 static bool is_http_url(const char *s)
 {
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
@@ -47,6 +64,12 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts, size_t n, cons
         }
     }
     return NULL;
+}
+
+const struct cli_opt *cli_opt_find(const struct cli_spec *spec, const char *name, size_t len,
+                                   size_t *idx)
+{
+    return find_opt(spec->opts, spec->nopts, name, len, idx);
 }
 
 /* Handle --url/--json/--help. Returns 1 when name was not a common option. */
@@ -195,6 +218,10 @@ int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_f
                    struct cli_args *args)
 {
     struct nl_err err = {0};
+    if (describe_fn != NULL) {
+        describe_fn(spec, describe_ctx);
+        return NL_CLI_OK;
+    }
     if (cli_opt_parse(spec, argc, argv, fn, ctx, args, &err) < 0) {
         fprintf(stderr, "nordlys %s: %s\n", spec->name, err.msg);
         fprintf(stderr, "try 'nordlys %s --help'\n", spec->name);
@@ -224,44 +251,136 @@ static int64_t unit_s(char c)
     }
 }
 
-int cli_parse_duration(const char *flag, const char *s, int64_t *out_s, struct nl_err *err)
+/* What units_s found wrong, when it returns below zero. */
+enum {
+    UNITS_BAD = -1,
+    UNITS_TOO_LONG = -2,
+};
+
+/*
+ * "90s", "2h", "1h30m", "1d2h3m4s": numbers with units in descending
+ * order; a bare number is seconds when bare_s is set (else it is refused).
+ * Returns the total in seconds (0 is possible), UNITS_BAD or UNITS_TOO_LONG
+ * (past CLI_DURATION_MAX_S).
+ */
+static int64_t units_s(const char *s, bool bare_s)
 {
     const char *p = s;
     int64_t total = 0;
     int64_t last_unit = INT64_MAX;
     if (*p == '\0')
-        goto bad;
+        return UNITS_BAD;
     while (*p != '\0') {
         if (*p < '0' || *p > '9')
-            goto bad;
+            return UNITS_BAD;
         int64_t n = 0;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (n > CLI_DURATION_MAX_S)
-                goto too_long;
+                return UNITS_TOO_LONG;
             n = n * 10 + (*p - '0');
         }
         /* A bare number is seconds, but only as the whole string ("90", not "1h30"). */
-        int64_t u = *p == '\0' && p == s + strspn(s, "0123456789") ? 1 : unit_s(*p);
+        bool bare = *p == '\0' && p == s + strspn(s, "0123456789");
+        int64_t u = bare ? (bare_s ? 1 : 0) : unit_s(*p);
         if (u == 0 || u >= last_unit)
-            goto bad;
+            return UNITS_BAD;
         if (*p != '\0')
             p++;
         last_unit = u;
         if (n > CLI_DURATION_MAX_S / u)
-            goto too_long;
+            return UNITS_TOO_LONG;
         total += n * u;
         if (total > CLI_DURATION_MAX_S)
-            goto too_long;
+            return UNITS_TOO_LONG;
     }
+    return total;
+}
+
+int cli_parse_duration(const char *flag, const char *s, int64_t *out_s, struct nl_err *err)
+{
+    int64_t total = units_s(s, true);
+    if (total == UNITS_BAD)
+        return nl_err_set(err, -EINVAL,
+                          "%s: '%s' is not a duration (use 2h, 90m, 1h30m or seconds)", flag, s);
+    if (total == UNITS_TOO_LONG)
+        return nl_err_set(err, -EINVAL, "%s: '%s' is longer than 10 years", flag, s);
     if (total == 0)
         return nl_err_set(err, -EINVAL, "%s: '%s' must be longer than zero", flag, s);
     *out_s = total;
     return 0;
-bad:
-    return nl_err_set(err, -EINVAL, "%s: '%s' is not a duration (use 2h, 90m, 1h30m or seconds)",
-                      flag, s);
-too_long:
-    return nl_err_set(err, -EINVAL, "%s: '%s' is longer than 10 years", flag, s);
+}
+
+/*
+ * Read the digits at *p into *n (at most 9 of them: 999,999,999 minutes is
+ * past any bound, and nine digits cannot overflow). Returns false when
+ * there is no digit or too many.
+ */
+static bool read_field(const char **p, int64_t *n)
+{
+    const char *start = *p;
+    int64_t v = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        if (*p - start >= 9)
+            return false;
+        v = v * 10 + (**p - '0');
+    }
+    *n = v;
+    return *p > start;
+}
+
+/*
+ * Slurm's forms: [D-]A[:B[:C]]. Without a day, one field is minutes, two
+ * are MM:SS and three HH:MM:SS; with a day, the fields are HH[:MM[:SS]].
+ * Returns the seconds, or UNITS_BAD when s is not one of them.
+ */
+static int64_t slurm_time_s(const char *s)
+{
+    const char *p = s;
+    int64_t days = 0, f[3] = {0, 0, 0};
+    bool has_days = false;
+    if (!read_field(&p, &f[0]))
+        return UNITS_BAD;
+    if (*p == '-') {
+        has_days = true;
+        days = f[0];
+        p++;
+        if (!read_field(&p, &f[0]) || f[0] >= 24)
+            return UNITS_BAD;
+    }
+    size_t n = 1;
+    while (*p == ':' && n < 3) {
+        p++;
+        if (!read_field(&p, &f[n]) || f[n] >= 60)
+            return UNITS_BAD;
+        n++;
+    }
+    if (*p != '\0')
+        return UNITS_BAD;
+    if (has_days) /* D-HH, D-HH:MM, D-HH:MM:SS */
+        return days * 86400 + f[0] * 3600 + f[1] * 60 + f[2];
+    if (n == 1) /* minutes */
+        return f[0] * 60;
+    if (n == 2) /* MM:SS */
+        return f[0] * 60 + f[1];
+    return f[0] * 3600 + f[1] * 60 + f[2]; /* HH:MM:SS */
+}
+
+int cli_parse_time_limit(const char *flag, const char *s, int64_t *out_s, struct nl_err *err)
+{
+    /* A unit letter anywhere means the "2h" form; digits, ':' and '-' alone are Slurm's. */
+    int64_t v = strpbrk(s, "smhd") != NULL ? units_s(s, false) : slurm_time_s(s);
+    if (v == UNITS_BAD)
+        return nl_err_set(err, -EINVAL,
+                          "%s: '%s' is not a time limit (use minutes, MM:SS, HH:MM:SS, "
+                          "D-HH[:MM[:SS]], or 90s, 90m, 2h, 1h30m, 1d)",
+                          flag, s);
+    if (v == 0)
+        return nl_err_set(err, -EINVAL, "%s: '%s' must be longer than zero", flag, s);
+    if (v == UNITS_TOO_LONG || v > (int64_t)NL_PROTO_TIME_LIMIT_MAX_S)
+        return nl_err_set(err, -EINVAL, "%s: '%s' is longer than the 366 days a job may run", flag,
+                          s);
+    *out_s = v;
+    return 0;
 }
 
 int cli_parse_int(const char *flag, const char *s, int64_t min, int64_t max, int64_t *out,

@@ -79,6 +79,14 @@ struct cli_args {
 int cli_opt_parse(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn fn, void *ctx,
                   struct cli_args *args, struct nl_err *err);
 
+/*
+ * The option of spec called name (len bytes, without the dashes), or NULL.
+ * Sets *idx to its index in spec->opts. The common options (--url, ...)
+ * are not searched.
+ */
+const struct cli_opt *cli_opt_find(const struct cli_spec *spec, const char *name, size_t len,
+                                   size_t *idx);
+
 void cli_args_release(struct cli_args *args);
 
 /* Print spec's --help text (usage, summary, every option) to out. */
@@ -98,12 +106,40 @@ int cli_parse_args(const struct cli_spec *spec, int argc, char **argv, cli_opt_f
                    struct cli_args *args);
 
 /*
+ * Describe mode, for `nordlys help --man` and `nordlys completion`: while
+ * a hook is set, cli_parse_args hands it the command's spec and returns
+ * NL_CLI_OK at once, parsing nothing and running nothing. main.c learns
+ * every command's options by calling the command itself, so the manual and
+ * the completion come from the very table --help prints, for commands
+ * added later too. fn NULL ends describe mode. Process-wide: the CLI
+ * binary's main thread only.
+ */
+typedef void (*cli_describe_fn)(const struct cli_spec *spec, void *ctx);
+
+void cli_opt_describe(cli_describe_fn fn, void *ctx);
+
+/* The options every client command shares (--url, --json, ...); *n is set to their count. */
+const struct cli_opt *cli_opt_common(size_t *n);
+
+/*
  * A duration for flag: "3600" (seconds), "90s", "90m", "2h", "1d", or
  * combinations in descending order such as "1h30m". Must be positive and
  * at most 10 years (a typo guard: no job limit is longer than that).
  * Stores seconds in *out_s. Returns 0 or -EINVAL with err naming flag.
  */
 int cli_parse_duration(const char *flag, const char *s, int64_t *out_s, struct nl_err *err);
+
+/*
+ * A job's time limit for flag, as Slurm users write it: a bare number is
+ * MINUTES ("90"), "MM:SS", "HH:MM:SS", "D-HH", "D-HH:MM", "D-HH:MM:SS",
+ * or a duration with units as cli_parse_duration reads it ("90s", "2h",
+ * "1h30m", "1d"). A field after ':' or '-' must be below 60 (hours after
+ * "D-": below 24), so "1:75" is caught as a typo. Must be positive and at
+ * most NL_PROTO_TIME_LIMIT_MAX_S (366 days), the controller's bound.
+ * Stores seconds in *out_s. Returns 0 or -EINVAL with err naming flag and
+ * the value ("--time: '1:2:3:4' is not a time limit (use ...)").
+ */
+int cli_parse_time_limit(const char *flag, const char *s, int64_t *out_s, struct nl_err *err);
 
 /*
  * A decimal integer in [min, max] for flag. Returns 0 or -EINVAL

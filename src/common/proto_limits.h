@@ -82,6 +82,23 @@
  */
 #define NL_PROTO_ENV_NAME_MAX  256u
 #define NL_PROTO_ENV_VALUE_MAX (128u * 1024u - NL_PROTO_ENV_NAME_MAX - 2u)
+/*
+ * One argument of a command line: Linux refuses one longer than
+ * MAX_ARG_STRLEN (128 KiB, with its NUL) at execve, so the controller
+ * refuses it at submission rather than the job failing at its start. A
+ * batch script (`nordlys submit script.sh`) travels as one such argument
+ * of /bin/sh. Slurm's default
+ * max_script_size is 4 MB, but a script that long is data, not a script.
+ */
+#define NL_PROTO_ARG_MAX    (128u * 1024u - 1u)
+#define NL_PROTO_SCRIPT_MAX NL_PROTO_ARG_MAX
+/*
+ * A job request's body (POST /v1/jobs): a script of NL_PROTO_SCRIPT_MAX,
+ * escaped as JSON (a newline is two bytes, so about 1.1x for real text),
+ * plus an exported environment of a few to some tens of KiB; 512 KiB
+ * holds both with room, and bounds what one request costs to parse.
+ */
+#define NL_PROTO_JOB_REQUEST_MAX (512u * 1024u)
 /* A path (cwd, stdout, stderr): Linux's PATH_MAX. */
 #define NL_PROTO_PATH_MAX 4096u
 /*

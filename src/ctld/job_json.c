@@ -211,6 +211,9 @@ static int rule_command(const json_t *v, struct req_ctx *x)
             return fault(x->f, "invalid_field", field, "contains a NUL character");
         if (i == 0 && json_string_length(a) == 0)
             return fault(x->f, "invalid_field", field, "the program name is empty");
+        if (json_string_length(a) > NL_PROTO_ARG_MAX)
+            return fault(x->f, "invalid_field", field, "%zu bytes is more than %u",
+                         json_string_length(a), NL_PROTO_ARG_MAX);
     }
     x->rec->command_json = json_dumps(v, JSON_COMPACT);
     return 0;

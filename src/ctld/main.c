@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "ctld/config.h"
 #include "ctld/ctld.h"
 #include "ctld/token.h"
@@ -59,6 +60,11 @@ int main(int argc, char **argv)
      * other users on the same hosts and must not read it.
      */
     umask(077);
+    /* Before the options: --version needs no configuration to be valid. */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("nordlysd %s\n", nl_version());
+        return 0;
+    }
     /* `nordlysd token ...`: mint a token offline and exit (token_cmd.c). */
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_cmd_main(argc - 1, argv + 1);
@@ -68,9 +74,10 @@ int main(int argc, char **argv)
     }
     int rc = 0;
     if (cfg.help || cfg.print_config) {
-        if (cfg.help)
+        if (cfg.help) {
             ctld_config_usage(stdout);
-        else
+            printf("  --version  print the version and exit\n");
+        } else
             ctld_config_print(&cfg, stdout);
         goto out;
     }

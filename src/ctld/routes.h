@@ -16,11 +16,11 @@ struct http_req;
 
 /*
  * Named limits on what clients may send (STYLE rule 22). A job request is
- * a few hundred bytes; 64 KiB leaves room for a long command line and
- * environment. An agent's body is bounded by the protocol's table
- * (common/proto_limits.h), which the agent uses too.
+ * a few hundred bytes, or up to a few hundred KiB with a batch script and
+ * the submitter's environment (NL_PROTO_JOB_REQUEST_MAX says why). An agent's body is bounded by
+ * the protocol's table (common/proto_limits.h), which the agent uses too.
  */
-#define CTLD_JOB_BODY_MAX       (64u * 1024u)
+#define CTLD_JOB_BODY_MAX       NL_PROTO_JOB_REQUEST_MAX
 #define CTLD_AGENT_BODY_MAX     NL_PROTO_BODY_MAX
 #define CTLD_TOKEN_BODY_MAX     (256u * 1024u) /* an agent token may list many nodes */
 #define CTLD_POWER_BODY_MAX     1024u /* {"budget_mw": 180} */

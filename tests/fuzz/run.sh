@@ -25,6 +25,7 @@ LONG=""
 RUNS="${NL_FUZZ_RUNS:-100000}"
 ALL="job_request agent_proto http_target agent_answer facility tenants trace idxset"
 if [ -f "$ROOT/src/ctld/token.c" ]; then ALL="$ALL token"; fi
+if [ -f "$ROOT/src/cli/script.c" ]; then ALL="$ALL script"; fi
 
 while [ $# -gt 0 ]; do
     case "$1" in

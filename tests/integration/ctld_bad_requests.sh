@@ -34,10 +34,14 @@ bad '{"command":["true"],"residency":"Atlantis"}' 400 invalid_field residency
 bad '{"command":["true"],"time_limit_s":-5}' 400 invalid_field time_limit_s
 bad '{"command":["true"],"extra":1}' 400 unknown_field extra
 bad '{"command":["true"],"env":{"A":3}}' 400 invalid_field env.A
+# One argument longer than execve takes (NL_PROTO_ARG_MAX, 128 KiB less one).
+{ printf '{"command":["true","'; head -c 131072 /dev/zero | tr '\0' 'a'; printf '"]}'; } >"$NL_TMP/longarg.json"
+bad "@$NL_TMP/longarg.json" 400 invalid_field 'command[1]'
 
-# Over the body limit (64 KiB): 413, naming the body.
-big=$(head -c 70000 /dev/zero | tr '\0' 'a')
-bad "{\"command\":[\"$big\"]}" 413 too_large body
+# Over the body limit (512 KiB, NL_PROTO_JOB_REQUEST_MAX): 413, naming the body.
+# The body goes from a file (curl's @FILE): one argument that long is past execve's limit.
+{ printf '{"command":["'; head -c 530000 /dev/zero | tr '\0' 'a'; printf '"]}'; } >"$NL_TMP/big.json"
+bad "@$NL_TMP/big.json" 413 too_large body
 
 # Unknown paths, methods and ids.
 nl_http GET /v1/nothing

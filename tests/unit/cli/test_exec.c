@@ -166,8 +166,8 @@ static double now_s(void)
 static void test_cli_exec_submit_retries_then_gives_up(void **state)
 {
     struct closed *c = *state;
-    const char *args[] = {"submit",          "--url", c->url, "--retry-s", "1",
-                          "--idempotency-key", "k-1", "--",   "true",      NULL};
+    const char *args[] = {"submit", "--url", c->url, "--retry-s", "1", "--idempotency-key",
+                          "k-1",    "--",    "true", NULL};
     struct run_result r;
     double t0 = now_s();
     run(&r, NULL, args);
@@ -211,7 +211,8 @@ static void test_cli_exec_usage_errors_name_the_flag(void **state)
         const char *msg;
     } cases[] = {
             {{"submit", "--time", "2x", "--", "true", NULL},
-             "nordlys submit: --time: '2x' is not a duration (use 2h, 90m, 1h30m or seconds)\n"},
+             "nordlys submit: --time: '2x' is not a time limit (use minutes, MM:SS, HH:MM:SS, "
+             "D-HH[:MM[:SS]], or 90s, 90m, 2h, 1h30m, 1d)\n"},
             {{"submit", "--gpus", "-1", "--", "true", NULL},
              "nordlys submit: --gpus: -1 is below the minimum 1\n"},
             {{"submit", "--env", "X", "--", "true", NULL},
@@ -294,9 +295,9 @@ static void test_cli_exec_help_every_command(void **state)
     const char *args[] = {"submit", "--help", NULL};
     run(&r, NULL, args);
     static const char *const flags[] = {
-            "--gpus N",      "--tenant T",   "--time LIMIT",    "--residency R", "--sensitive",
-            "--preemptible", "--no-requeue", "--grace SECONDS", "--name X",      "--env K=V",
-            "--idempotency-key KEY", "--retry-s SECONDS"};
+            "--gpus N",    "--tenant T",    "--time LIMIT",          "--residency R",
+            "--sensitive", "--preemptible", "--no-requeue",          "--grace SECONDS",
+            "--name X",    "--env K=V",     "--idempotency-key KEY", "--retry-s SECONDS"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         assert_non_null(strstr(r.out, flags[i]));
 }

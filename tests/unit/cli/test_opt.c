@@ -273,6 +273,72 @@ static void test_cli_parse_duration_rejects(void **state)
     assert_string_equal(err.msg, "--grace: '315360001' is longer than 10 years");
 }
 
+static void test_cli_parse_time_limit_slurm_forms(void **state)
+{
+    (void)state;
+
+    static const struct {
+        const char *s;
+        int64_t want;
+    } ok[] = {
+            {"90", 90 * 60}, /* a bare number is minutes, as in Slurm */
+            {"1", 60},
+            {"05:30", 5 * 60 + 30}, /* MM:SS */
+            {"90:00", 90 * 60},     /* the leading field may pass 59 */
+            {"01:00:00", 3600},     /* HH:MM:SS */
+            {"36:00:00", 36 * 3600},
+            {"1-00:00:00", 86400}, /* D-HH:MM:SS */
+            {"2-12", 2 * 86400 + 12 * 3600},
+            {"1-2:30", 86400 + 2 * 3600 + 30 * 60},
+            {"0-0:0:1", 1},
+            {"90s", 90},
+            {"90m", 5400},
+            {"2h", 7200},
+            {"1h30m", 5400},
+            {"1d", 86400},
+            {"366d", 366 * 86400},
+            {"527040", 366 * 86400},
+    };
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int64_t v = -1;
+        struct nl_err err = {0};
+        assert_int_equal(cli_parse_time_limit("--time", ok[i].s, &v, &err), 0);
+        assert_int_equal(v, ok[i].want);
+    }
+}
+
+static void test_cli_parse_time_limit_rejects(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"",       "x",    "1:2:3:4", "1-2-3", "1:60",
+                                      "1:2:60", "1-24", "-1",      "1-",    ":30",
+                                      "1:",     "1.5",  "1h30",    "2H",    " 90",
+                                      "90 ",    "1d-2", "2h:30",   "1-2h",  "10000000000"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t v = 77;
+        struct nl_err err = {0};
+        assert_int_equal(cli_parse_time_limit("--time", bad[i], &v, &err), -EINVAL);
+        assert_int_equal(v, 77);
+        char want[192];
+        snprintf(want, sizeof(want),
+                 "--time: '%s' is not a time limit (use minutes, MM:SS, HH:MM:SS, "
+                 "D-HH[:MM[:SS]], or 90s, 90m, 2h, 1h30m, 1d)",
+                 bad[i]);
+        assert_string_equal(err.msg, want);
+    }
+    int64_t v = 0;
+    struct nl_err err = {0};
+    assert_int_equal(cli_parse_time_limit("--time", "0", &v, &err), -EINVAL);
+    assert_string_equal(err.msg, "--time: '0' must be longer than zero");
+    assert_int_equal(cli_parse_time_limit("--time", "00:00:00", &v, &err), -EINVAL);
+    assert_string_equal(err.msg, "--time: '00:00:00' must be longer than zero");
+    assert_int_equal(cli_parse_time_limit("--time", "367-00", &v, &err), -EINVAL);
+    assert_string_equal(err.msg, "--time: '367-00' is longer than the 366 days a job may run");
+    assert_int_equal(cli_parse_time_limit("-t", "9999d", &v, &err), -EINVAL);
+    assert_string_equal(err.msg, "-t: '9999d' is longer than the 366 days a job may run");
+}
+
 static void test_cli_parse_int_bounds_and_junk(void **state)
 {
     (void)state;
@@ -361,6 +427,8 @@ int main(void)
             cmocka_unit_test_setup(test_cli_opt_parse_url_precedence, setup),
             cmocka_unit_test(test_cli_parse_duration_accepts),
             cmocka_unit_test(test_cli_parse_duration_rejects),
+            cmocka_unit_test(test_cli_parse_time_limit_slurm_forms),
+            cmocka_unit_test(test_cli_parse_time_limit_rejects),
             cmocka_unit_test(test_cli_parse_int_bounds_and_junk),
             cmocka_unit_test(test_cli_parse_env_forms),
             cmocka_unit_test(test_cli_parse_job_id_positive_only),

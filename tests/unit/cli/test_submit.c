@@ -114,7 +114,8 @@ static void test_cli_submit_json_command_without_dashdash(void **state)
 static void test_cli_submit_json_grace_zero_and_seconds(void **state)
 {
     (void)state;
-    const char *a[] = {"submit", "--grace", "0", "--time", "3600", "--", "sleep", "1", NULL};
+    /* --grace stays in seconds; --time's bare number is minutes, as in Slurm. */
+    const char *a[] = {"submit", "--grace", "0", "--time", "60", "--", "sleep", "1", NULL};
     check_request(a, "{\"grace_s\": 0, \"time_limit_s\": 3600, \"command\": [\"sleep\", \"1\"]}");
     const char *b[] = {"submit", "--grace", "60", "--", "x", NULL};
     check_request(b, "{\"grace_s\": 60, \"command\": [\"x\"]}");
@@ -150,7 +151,8 @@ static void test_cli_submit_parse_bad_flags(void **state)
             {{"submit", "--", NULL},
              "missing arguments (usage: nordlys submit [OPTIONS] -- CMD [ARGS...])"},
             {{"submit", "--time", "2x", "--", "true", NULL},
-             "--time: '2x' is not a duration (use 2h, 90m, 1h30m or seconds)"},
+             "--time: '2x' is not a time limit (use minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]], "
+             "or 90s, 90m, 2h, 1h30m, 1d)"},
             {{"submit", "--gpus", "0", "--", "true", NULL}, "--gpus: 0 is below the minimum 1"},
             {{"submit", "--gpus", "many", "--", "true", NULL}, "--gpus: 'many' is not a number"},
             {{"submit", "--env", "NOVALUE", "--", "true", NULL},
