@@ -677,7 +677,7 @@ static const struct nl_store_job *array_tmpl(struct gate *g, struct array *a)
 /*
  * The task's environment: the array job's, plus what a task reads to know
  * which one it is. Slurm's names too, so that a script moved from sbatch
- * runs unchanged (docs/users-arrays.md).
+ * runs unchanged (docs/users.md, "Job arrays").
  */
 static char *task_env(const struct nl_store_job *tmpl, const struct array *a, uint32_t index)
 {
