@@ -92,6 +92,15 @@ void durable_hold(struct durable *d, struct http_req *req)
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */
     if ((!nl_store_in_txn(d->store) || nl_store_txn_writes(d->store) == 0) && !log_pending(d))
         return;
+    /*
+     * Unless nothing can be written: writes are refused before they run,
+     * and what this iteration logged (the audit records of those refusals)
+     * is dropped. Holding a read's answer then would only turn it into a
+     * 503 when the commit is skipped (seen: a GET answered in the same
+     * iteration as a refused POST).
+     */
+    if (d->unavailable)
+        return;
     http_req_hold(req);
     /* Kept so that a failed COMMIT can replace the answer (the connection waits meanwhile). */
     if (d->nheld == d->held_cap) {

@@ -23,6 +23,8 @@ if ! mount -t tmpfs -o size=24m nl-disk-full "$M" 2>"$NL_TMP/mount.err"; then
 fi
 # Daemons first (their files are on the tmpfs), then the mount, then the rest.
 fs_cleanup() {
+    # The submitting client first: it loops until stop-client, which a failure never makes.
+    [ -n "${CLIENT:-}" ] && kill "$CLIENT" 2>/dev/null
     for p in $NL_PIDS; do
         kill -9 "$p" 2>/dev/null
     done
@@ -110,6 +112,12 @@ nl_http GET "/v1/jobs/$FIRST"
 nl_expect 200 ".job.id == $FIRST and .job.state == \"RUNNING\""
 nl_http GET "/v1/jobs?limit=1"
 nl_expect 200 '.total > 0'
+# Many reads while the client's writes are refused beside them: a read
+# answered in the same loop iteration as a refused write is still a 200.
+for i in $(seq 1 60); do
+    nl_http GET "/v1/jobs/$FIRST"
+    nl_expect 200 ".job.id == $FIRST"
+done
 # The outage lasts until the agent's syncs have been refused three times.
 deadline=$(($(date +%s) + 60))
 until grep -q "failed (attempt 3" "$NL_TMP"/agent-a0.log; do
