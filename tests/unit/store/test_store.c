@@ -25,46 +25,12 @@
 
 #include "nordlys/err.h"
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct nl_store *st;
-};
-
-static struct nl_store *open_store(const char *path)
-{
-    struct nl_store_opts opts = {.path = path};
-    struct nl_err err = {0};
-    struct nl_store *st = nl_store_open(&opts, &err);
-    if (st == NULL)
-        fail_msg("open %s: %s", path, err.msg);
-    return st;
-}
+#include "fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/nl-store-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    f->st = open_store(f->path);
+    struct fixture *f = fixture_open("nl-store");
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    nl_store_close(f->st);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[128];
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
     return 0;
 }
 
@@ -1015,41 +981,41 @@ static void test_audit_rows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_open_sets_schema_version, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_audit_rows, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_bad_path_names_it, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_write_outside_txn_fails, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_insert_ids_never_reused, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_rollback_discards, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_next_id_names_the_insert, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_get_roundtrips_every_field, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_start_requeue_end_lifecycle, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_update_missing_job_is_enoent, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_open_sets_schema_version, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_audit_rows, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_bad_path_names_it, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_write_outside_txn_fails, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_insert_ids_never_reused, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_rollback_discards, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_next_id_names_the_insert, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_get_roundtrips_every_field, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_start_requeue_end_lifecycle, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_update_missing_job_is_enoent, setup, fixture_teardown),
             cmocka_unit_test_setup_teardown(test_live_loads_only_live_jobs_in_order, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_list_filters_newest_first, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_walk_stops_on_callback_value, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_agents_replace_and_take_nodes, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_usage_sums_ended_runs, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_commit_survives_sigkill, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_refuses_empty_file, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_refuses_non_sqlite_file, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_refuses_foreign_sqlite, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_refuses_empty_sqlite, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_open_accepts_legacy_nordlys, setup, teardown),
+                                            fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_list_filters_newest_first, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_walk_stops_on_callback_value, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_agents_replace_and_take_nodes, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_usage_sums_ended_runs, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_commit_survives_sigkill, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_empty_file, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_non_sqlite_file, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_foreign_sqlite, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_refuses_empty_sqlite, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_open_accepts_legacy_nordlys, setup, fixture_teardown),
             cmocka_unit_test_setup_teardown(test_start_builds_no_temp_btree_for_indexes, setup,
-                                            teardown),
+                                            fixture_teardown),
             cmocka_unit_test_setup_teardown(test_migration_adds_missing_limit_columns, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_init_moves_refused_file_aside, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_init_keeps_a_nordlys_database, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_ids_reserve_skips_used_ids, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_idem_put_get_in_txn_and_after, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_idem_rolled_back_with_its_job, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_idem_expire_in_bounded_batches, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_count_matches_list_filters, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_probe_commits_on_a_healthy_store, setup, teardown),
+                                            fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_init_moves_refused_file_aside, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_init_keeps_a_nordlys_database, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_ids_reserve_skips_used_ids, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_idem_put_get_in_txn_and_after, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_idem_rolled_back_with_its_job, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_idem_expire_in_bounded_batches, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_count_matches_list_filters, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_probe_commits_on_a_healthy_store, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

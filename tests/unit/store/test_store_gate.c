@@ -21,41 +21,13 @@
 
 #include "nordlys/err.h"
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct nl_store *st;
-};
+#include "fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/nl-gate-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    struct nl_store_opts opts = {.path = f->path};
-    struct nl_err err = {0};
-    f->st = nl_store_open(&opts, &err);
-    if (f->st == NULL)
-        fail_msg("open %s: %s", f->path, err.msg);
+    struct fixture *f = fixture_open("nl-gate");
     assert_int_equal(nl_store_begin(f->st, NULL), 0);
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    nl_store_close(f->st);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[128];
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
     return 0;
 }
 
@@ -243,9 +215,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_gates_and_arrays_kept_from_the_reload, setup,
-                                            teardown),
-            cmocka_unit_test_setup_teardown(test_array_tasks_one_row_per_index, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_job_state_and_singleton, setup, teardown),
+                                            fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_array_tasks_one_row_per_index, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_job_state_and_singleton, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,49 +22,15 @@
 
 #include "nordlys/err.h"
 #include "store/store.h"
+#include "fixture.h"
 #include "store/store_ops.h"
 
 #define SEC 1000000LL
 
-struct fixture {
-    char dir[64];
-    char path[96];
-    struct nl_store *st;
-};
-
-static struct nl_store *open_store(const char *path)
-{
-    struct nl_store_opts opts = {.path = path};
-    struct nl_err err = {0};
-    struct nl_store *st = nl_store_open(&opts, &err);
-    if (st == NULL)
-        fail_msg("open %s: %s", path, err.msg);
-    return st;
-}
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/nl-store-ops-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-    f->st = open_store(f->path);
+    struct fixture *f = fixture_open("nl-store-ops");
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    nl_store_close(f->st);
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[128];
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
     return 0;
 }
 
@@ -309,8 +275,8 @@ static void test_drains_and_resvs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
-            cmocka_unit_test_setup_teardown(test_drains_and_resvs, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_runs, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_drains_and_resvs, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
