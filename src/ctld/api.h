@@ -67,6 +67,9 @@ void api_power_metrics(struct ctld *c, struct textbuf *b);
 
 void api_job_submit(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* ?state=PENDING,RUNNING into a bit set of 1 << state; -EINVAL naming the bad name (api_jobs.c). */
+struct nl_err;
+int api_parse_states(const char *text, unsigned *states, struct nl_err *err);
 void api_job_show(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_job_cancel(struct ctld *c, struct http_req *req, const struct route_params *p);
 

@@ -313,23 +313,15 @@ static int match_one(const struct nl_store_job *rec, void *arg)
 /* ?state= for a cancel: live states only (PENDING, RUNNING, PREEMPTING). */
 static int cancel_states(const char *text, unsigned *states, struct nl_err *err)
 {
-    char buf[256];
-    snprintf(buf, sizeof(buf), "%s", text);
-    *states = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        enum nl_job_state s;
-        if (nl_job_state_parse(tok, &s) < 0 || s == NL_JOB_NONE)
-            return nl_err_set(err, -EINVAL, "state: '%.40s' is not a job state", tok);
-        if (((1u << s) & LIVE_BITS) == 0)
+    int rc = api_parse_states(text, states, err);
+    if (rc < 0)
+        return rc;
+    for (int s = 0; s < 32; s++)
+        if ((*states & (1u << s)) && ((1u << s) & LIVE_BITS) == 0)
             return nl_err_set(err, -EINVAL,
                               "state: %s jobs have ended; only PENDING, RUNNING and PREEMPTING "
                               "jobs can be cancelled",
-                              nl_job_state_name(s));
-        *states |= 1u << s;
-    }
-    if (*states == 0)
-        return nl_err_set(err, -EINVAL, "state: empty");
+                              nl_job_state_name((enum nl_job_state)s));
     return 0;
 }
 

@@ -214,7 +214,7 @@ static int list_one(const struct nl_store_job *rec, void *arg)
 }
 
 /* state=PENDING,RUNNING into a bit set; -EINVAL naming the bad name. */
-static int parse_states(const char *text, unsigned *states, struct nl_err *err)
+int api_parse_states(const char *text, unsigned *states, struct nl_err *err)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", text);
@@ -275,7 +275,7 @@ void api_jobs_list(struct ctld *c, struct http_req *req, const struct route_para
     const char *state = http_req_query(req, "state"), *limit = http_req_query(req, "limit");
     const char *before = http_req_query(req, "before");
     uint64_t v = 0;
-    if (state != NULL && parse_states(state, &f.states, &err) < 0)
+    if (state != NULL && api_parse_states(state, &f.states, &err) < 0)
         return api_err_reply(c, req, &err, "state");
     if (limit != NULL) {
         if (parse_uint_arg(limit, "limit", 1, CTLD_LIST_LIMIT_MAX, &v, &err) < 0)
