@@ -49,7 +49,7 @@ nl_cli facility budget 27kW
 [ "$NL_RC" = 0 ] || nl_fail "facility budget 27kW failed: $(cat "$NL_TMP/cli.err")"
 grep -q "budget  *27.0 kW" "$NL_TMP/cli.out" || nl_fail "facility budget printed: $(cat "$NL_TMP/cli.out")"
 # Decided by the next pass (10 ms): the answer of the next request already shows it.
-nl_wait /v1/facility/power ".jobs_capped == 1 and .capped[0].id == $R and .power_w <= 27000" 5
+nl_wait /v1/facility/power ".jobs_capped == 1 and .capped[0].id == $R and .power_w <= 27000" 60
 nl_http GET "/v1/jobs/$S"
 nl_expect 200 '.job.power_cap_w == null and .job.state == "RUNNING" and .job.preemptions == 0'
 nl_http GET "/v1/jobs/$R"
@@ -66,7 +66,7 @@ nl_expect 200 '[.lines[] | select(test("facility budget 0.027 MW"))] | length ==
 # The budget is raised: the cap goes and the GPUs get their limits back.
 nl_cli facility budget none
 [ "$NL_RC" = 0 ] || nl_fail "facility budget none failed: $(cat "$NL_TMP/cli.err")"
-nl_wait /v1/facility/power '.jobs_capped == 0 and .budget_w == 0' 5
+nl_wait /v1/facility/power '.jobs_capped == 0 and .budget_w == 0' 60
 nl_http GET "/v1/jobs/$R"
 nl_expect 200 '.job.power_cap_w == null'
 nl_wait_until 'grep -q "power caps: 12 GPUs changed, 0 caps in force" "$NL_TMP/agent-em.log"' 30 \
@@ -77,10 +77,10 @@ nl_wait /v1/facility/power '.measured_w > 28000' 30
 # the regional job is preempted, the sovereign job keeps running.
 nl_http PUT /v1/facility/budget '{"budget_w":18000}'
 nl_expect 200
-nl_wait "/v1/jobs/$R" '.job.preemptions == 1' 10
+nl_wait "/v1/jobs/$R" '.job.preemptions == 1' 60
 nl_http GET "/v1/jobs/$S"
 nl_expect 200 '.job.state == "RUNNING" and .job.preemptions == 0'
-nl_wait /v1/facility/power '.power_w <= 18000 and .power_preemptions == 1' 10
+nl_wait /v1/facility/power '.power_w <= 18000 and .power_preemptions == 1' 60
 
 # Accounting: Prometheus watts and joules per tenant and site; energy per tenant and per job.
 nl_http GET /metrics

@@ -46,7 +46,9 @@ rank = dist.get_rank()
 world = dist.get_world_size()
 t = torch.tensor([float(rank + 1)])
 dist.all_reduce(t, op=dist.ReduceOp.SUM)
-print(f"rank {rank} local {os.environ['LOCAL_RANK']} of {world} sum {t.item():g}", flush=True)
+# One write per line: torchrun's workers share their node's stdout and run
+# unbuffered, so print()'s separate writes of text and newline can interleave.
+os.write(1, f"rank {rank} local {os.environ['LOCAL_RANK']} of {world} sum {t.item():g}\n".encode())
 dist.destroy_process_group()
 EOF
 
