@@ -144,6 +144,7 @@ void apower_encode(struct apower *p, struct proto_buf *b, char *const *names, si
             o->w[g] = s[g].power_w;
             o->j[g] = s[g].energy_j;
             o->limit[g] = s[g].limit_w;
+            o->temp[g] = s[g].temp_c;
         }
     }
     size_t sent = proto_encode_power(b, pw, got, max_bytes);

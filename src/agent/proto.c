@@ -187,6 +187,7 @@ size_t proto_encode_power(struct proto_buf *b, const struct proto_power *p, size
         encode_numbers(b, "w", p[i].w, p[i].ngpus);
         encode_numbers(b, "j", p[i].j, p[i].ngpus);
         encode_numbers(b, "l", p[i].limit, p[i].ngpus);
+        encode_numbers(b, "t", p[i].temp, p[i].ngpus);
         buf_add(b, "}", 1);
         if (b->len + 2 > end) {
             b->len = at;

@@ -118,6 +118,7 @@ struct proto_power {
     const char *node;
     uint32_t ngpus;
     double w[8], j[8], limit[8];
+    double temp[8]; /* GPU temperature in degrees C (issue 14); 0 when unknown */
 };
 
 struct proto_kill {

@@ -76,6 +76,7 @@ struct life {
     struct life_stats stats;
     double *node_w;       /* per node: the GPUs' last reported draw (power section) */
     int64_t *node_w_us;   /* when; 0 = never */
+    float *node_temp_c;   /* per node: its hottest GPU at that reading (0 = not sent) */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -99,6 +100,7 @@ void life_destroy(struct life *l)
     free(l->subs);
     free(l->node_w);
     free(l->node_w_us);
+    free(l->node_temp_c);
     free(l->ends);
     free(l);
 }
@@ -1080,7 +1082,8 @@ void life_launch_done(struct life *l, const struct life_launch *launch)
 
 /* ---- power (docs/power.md) ---- */
 
-void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t n)
+void life_power_report(struct life *l, uint32_t node, const double *w, const double *temp_c,
+                       uint32_t n)
 {
     uint32_t nn = nl_facility_nodes(l->d.fac);
     if (node >= nn)
@@ -1088,6 +1091,7 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
     if (l->node_w == NULL) {
         l->node_w = xcalloc(nn, sizeof(double));
         l->node_w_us = xcalloc(nn, sizeof(int64_t));
+        l->node_temp_c = xcalloc(nn, sizeof(float));
     }
     uint32_t G = nl_facility_node_gpus(l->d.fac, node);
     n = n < G ? n : G;
@@ -1115,6 +1119,21 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
         (void)nl_sched_job_measured(l->d.sched, job[k], sum[k] / cnt[k], l->d.clock->us);
     l->node_w[node] = total;
     l->node_w_us[node] = l->d.clock->us;
+    double hot = 0;
+    for (uint32_t g = 0; temp_c != NULL && g < n; g++)
+        hot = temp_c[g] > hot ? temp_c[g] : hot;
+    l->node_temp_c[node] = (float)hot;
+}
+
+bool life_node_reading(const struct life *l, uint32_t node, double *w, double *temp_c)
+{
+    int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
+    if (l->node_w_us == NULL || node >= nl_facility_nodes(l->d.fac) || l->node_w_us[node] == 0 ||
+        l->node_w_us[node] < fresh)
+        return false;
+    *w = l->node_w[node];
+    *temp_c = l->node_temp_c[node];
+    return true;
 }
 
 double life_measured_it_w(const struct life *l, uint32_t *nodes_reported)
