@@ -43,6 +43,22 @@ nl_wait "/v1/jobs/$J/events" "[.events[].kind] == $WANT and .events[6].state == 
 nl_expect 200 '.events[4].run == 1 and .events[5].run == 2 and .events[6].run == 2'
 BEFORE=$NL_BODY
 
+# The CLI's view of it: one line an event, the nodes named.
+if [ -n "${NORDLYS_CLI:-}" ]; then
+    nl_cli events "$J"
+    [ "$NL_RC" = 0 ] || nl_fail "nordlys events $J: $NL_ERR"
+    [ "$(awk 'NR > 1 {print $3}' "$NL_TMP/cli.out" | paste -sd, -)" = \
+        "submitted,held,released,started,requeued,started,ended" ] ||
+        nl_fail "nordlys events $J printed: $(cat "$NL_TMP/cli.out")"
+    grep -q "ended .*run 2; CANCELLED" "$NL_TMP/cli.out" || nl_fail "no end line: $(cat "$NL_TMP/cli.out")"
+    for n in $(printf '%s' "$NODES" | tr , ' '); do
+        grep -q "started .*$n" "$NL_TMP/cli.out" || nl_fail "nordlys events does not name $n"
+    done
+    nl_cli events "${J}_3"
+    [ "$NL_RC" != 0 ] || nl_fail "nordlys events ID_N should be refused"
+    grep -q "own job id" "$NL_TMP/cli.err" || nl_fail "nordlys events ID_N said: $(cat "$NL_TMP/cli.err")"
+fi
+
 # Who may read it: its tenant's users, nobody of another tenant.
 ALICE=$(nl_token "$S" --user alice --role user --tenant nor-research --ttl 1h) || nl_fail "token"
 BOB=$(nl_token "$S" --user bob --role user --tenant anchor --ttl 1h) || nl_fail "token"
