@@ -249,6 +249,23 @@ try {
     await polled(page, 5); // a few points of history in the charts
     noErrors(page, 'narvik facility view');
     await page.screenshot({ path: `${env.NL_SHOTS}/facility-narvik.png`, fullPage: true });
+    // Coloured by temperature: once every rack with a node up has a reading (the agent
+    // reports a few hundred nodes a sync, in turn), the page colours exactly those racks.
+    const racksOf = async () => (await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/racks')).body;
+    const up = (r) => r.nodes_down.filter((d, i) => d < r.sites[r.site[i]].nodes_per_rack).length;
+    for (let r = await racksOf(), t0 = Date.now(); r.temp_c.filter((t) => t != null).length !== up(r); r = await racksOf()) {
+      check(Date.now() - t0 < WAIT_MS, `narvik: ${r.temp_c.filter((t) => t != null).length} racks with a reading, ${up(r)} up`);
+      await new Promise((res) => setTimeout(res, 100)); // between polls of the condition
+    }
+    await page.selectOption('#f-rack-colour', 'temp');
+    await polled(page);
+    const rt = await racksOf();
+    const byTemp = JSON.parse(await page.getAttribute('#f-rackmap', 'data-painted'));
+    const withTemp = rt.temp_c.filter((t) => t != null).length;
+    check(byTemp.value === withTemp && byTemp.none === 0,
+      `narvik by temperature: page ${JSON.stringify(byTemp)}, API ${withTemp} racks with a reading`);
+    console.log(`narvik by temperature: ${withTemp} racks with a reading, hottest ${Math.max(...rt.temp_c.filter((t) => t != null))} C`);
+    await page.locator('#f-rackmap').screenshot({ path: `${env.NL_SHOTS}/racks-narvik-temperature.png` });
     await page.context().close();
   }
   // ---- the simulation report, from disk: complete without any network ----

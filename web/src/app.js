@@ -266,6 +266,7 @@ function rackDraw() {
   $('f-legend-hi').textContent = m.hi;
   stats.rackDrawMs = rackmap.draw(canvas, rackLayout, mode);
   canvas.dataset.colour = mode;
+  canvas.dataset.painted = JSON.stringify(rackLayout.painted);
 }
 
 async function racksUpdate() {

@@ -101,9 +101,11 @@ function cellOf(r, site, first, last, x, y, size, pod) {
     power, temp };
 }
 
-// Draw lay (from layout) on canvas coloured by mode (a key of MODES); returns the milliseconds it took.
+// Draw lay (from layout) on canvas coloured by mode (a key of MODES); returns the milliseconds it
+// it took, and counts in lay.painted the cells drawn with a value, with none (no reading) and down.
 export function draw(canvas, lay, mode = 'use') {
   const unit = (MODES[mode] || MODES.use).unit;
+  lay.painted = { value: 0, none: 0, down: 0 };
   const t0 = performance.now();
   const dpr = window.devicePixelRatio || 1;
   const cssW = canvas.clientWidth || 1200;
@@ -124,6 +126,7 @@ export function draw(canvas, lay, mode = 'use') {
     const allDown = c.down >= c.nodes;
     const u = unit(c);
     g.fillStyle = allDown ? DOWN : u == null ? NO_READING : useColour(u);
+    lay.painted[allDown ? 'down' : u == null ? 'none' : 'value']++;
     g.fillRect(c.x, c.y, c.w, c.h);
     if (c.down > 0 && !allDown) {
       g.fillStyle = '#e06c75'; // some nodes down: a red corner
