@@ -27,7 +27,8 @@ static const struct cli_spec events_spec = {
 
 /* Append "; " (unless buf is empty) and the formatted text to buf, which has *n bytes used. */
 static void add(char *buf, size_t size, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
+
 static void add(char *buf, size_t size, size_t *n, const char *fmt, ...)
 {
     if (*n + 3 >= size)

@@ -76,8 +76,8 @@ static json_t *node_names(const struct ctld *c, const char *text)
         if (end == p)
             break;
         if (v < nn)
-            json_array_append_new(a, json_string(nl_facility_node_name(c->fac, (uint32_t)v, name,
-                                                                       sizeof(name))));
+            json_array_append_new(
+                    a, json_string(nl_facility_node_name(c->fac, (uint32_t)v, name, sizeof(name))));
         p = *end == ',' ? end + 1 : end;
     }
     return a;
@@ -112,8 +112,7 @@ static int run_event(const struct nl_store_run *r, void *arg)
 static int stored_event(const struct nl_store_event *e, void *arg)
 {
     struct events_ctx *x = arg;
-    event_add(x, e->at_us, e->kind,
-              e->detail[0] ? json_pack("{s:s}", "detail", e->detail) : NULL);
+    event_add(x, e->at_us, e->kind, e->detail[0] ? json_pack("{s:s}", "detail", e->detail) : NULL);
     return 0;
 }
 

@@ -85,5 +85,6 @@ void api_queue(struct ctld *c, struct http_req *req, const struct route_params *
     free(at);
     free(sorted);
     free(fill);
-    api_reply(c, req, 200, json_pack("{s:o, s:o}", "time", job_json_time(c->clock.us), "tiers", tiers));
+    api_reply(c, req, 200,
+              json_pack("{s:o, s:o}", "time", job_json_time(c->clock.us), "tiers", tiers));
 }

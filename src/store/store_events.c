@@ -12,7 +12,11 @@
 #include "nordlys/err.h"
 #include "store_int.h"
 
-enum ev_stmt { EV_ADD, EV_LOAD, EV_COUNT };
+enum ev_stmt {
+    EV_ADD,
+    EV_LOAD,
+    EV_COUNT
+};
 
 _Static_assert(STORE_EXT_EVENTS_FIRST + EV_COUNT <= STORE_EXT_STMTS,
                "store_int.h: STORE_EXT_STMTS is too small");
