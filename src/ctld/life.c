@@ -45,6 +45,7 @@
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "store/store.h"
+#include "store/store_events.h"
 
 /* Rendezvous ports: MASTER_PORT = base + job id mod span (job 42 -> 29542). */
 #define MASTER_PORT_BASE 29500
@@ -712,6 +713,34 @@ static void kill_job(struct life *l, uint64_t id)
         kill_ranks(l, run, job_grace_s(l, id), "cancel");
 }
 
+/*
+ * A job's power cap changed: its agents get it with their next sync. Its
+ * state history (issue 14) records when a cap starts and when it is lifted,
+ * not each change of the cap's value, which may move with every pass.
+ */
+static void cap_changed(struct life *l, uint64_t id)
+{
+    struct nl_job_info info;
+    struct run *run = runs_get(l->runs, id);
+    if (run == NULL || nl_sched_job_info(l->d.sched, id, &info) < 0)
+        return;
+    log_info("job=%llu power cap %s", (unsigned long long)id,
+             "changed: its agents get it with their next sync");
+    bool capped = info.power_cap_w > 0;
+    if (capped == run->capped)
+        return;
+    run->capped = capped;
+    char detail[64] = "";
+    if (capped)
+        snprintf(detail, sizeof(detail), "%.0f W per GPU (%.0f W uncapped)", info.power_cap_w,
+                 info.power_want_w);
+    struct nl_store_event e = {.job = id, .at_us = l->d.clock->us,
+                               .kind = capped ? "capped" : "cap_lifted", .detail = detail};
+    struct nl_err err = {0};
+    durable_txn(l->d.dur);
+    durable_check(nl_store_event_add(l->d.store, &e, &err), "job event", &err);
+}
+
 void life_pass(struct life *l)
 {
     int64_t t0 = nl_clock_monotonic_us();
@@ -731,8 +760,7 @@ void life_pass(struct life *l)
         else if (copy[i].kind == NL_ACT_KILL)
             kill_job(l, copy[i].job);
         else if (copy[i].kind == NL_ACT_CAP)
-            log_info("job=%llu power cap %s", (unsigned long long)copy[i].job,
-                     "changed: its agents get it with their next sync");
+            cap_changed(l, copy[i].job);
     }
     free(copy);
     l->last_pass_us = l->d.clock->us;

@@ -8,7 +8,9 @@
 #  - GET /v1/queue: pending jobs by tier, as /v1/tenants counts them, with
 #    wait percentiles in order;
 #  - the agents' GPU temperature and draw reach /v1/racks, and each site's
-#    measured draw /v1/facility/power.
+#    measured draw /v1/facility/power;
+#  - a budget cut that caps a job, then lifted: "capped" and "cap_lifted" in
+#    its history, none in the uncapped job's.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -105,4 +107,22 @@ nl_expect 401
 nl_wait /v1/racks '([.temp_c[] | . != null and . > 20 and . < 80] | all) and ([.power_w[] | . > 0] | all)' 60
 nl_wait /v1/facility/power '.sites[0].measured_nodes == 4 and .sites[0].measured_w > 0' 60
 nl_expect 200 '([.sites[].measured_it_w] | add) == .measured_it_w'
+# ---- a power cap in the history: when it started and when it was lifted ----
+nl_http DELETE "/v1/jobs?state=PENDING,RUNNING"
+nl_expect 200
+nl_wait /v1/facility '.jobs_running == 0 and .jobs_pending == 0' 60
+SOV=$(nl_submit '{"name":"sov","tenant":"nor-research","gpus":4,"command":["sleep","600"]}')
+REG=$(nl_submit '{"name":"reg","tenant":"uk","gpus":12,"preemptible":true,"command":["sleep","600"]}')
+nl_wait "/v1/jobs/$REG" '.job.state == "RUNNING"' 60
+nl_wait /v1/facility/power '.measured_nodes == 4 and .measured_w > 28000' 60
+# 27 kW against about 31.7: the regional job is capped, the sovereign one not (docs/power.md).
+nl_http PUT /v1/facility/budget '{"budget_w":27000}'
+nl_expect 200
+nl_wait "/v1/jobs/$REG/events" '[.events[].kind] == ["submitted", "started", "capped"]' 60
+nl_expect 200 '.events[2].detail | test("W per GPU")'
+nl_http PUT /v1/facility/budget '{"budget_w":0}'
+nl_expect 200
+nl_wait "/v1/jobs/$REG/events" '[.events[].kind] == ["submitted", "started", "capped", "cap_lifted"]' 60
+nl_http GET "/v1/jobs/$SOV/events"
+nl_expect 200 '[.events[].kind] == ["submitted", "started"]'
 echo "job_events: ok"
