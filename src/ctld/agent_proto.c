@@ -852,6 +852,8 @@ json_t *agent_proto_answer_finish(struct agent_proto_answer *a, bool full_next)
     /* caps: the whole desired state; an agent restores any GPU not listed (docs/power.md). */
     json_t *answer = json_pack("{s:o, s:o, s:o}", "launch", a->launch, "kill", a->kill, "caps",
                                a->caps);
+    /* power[].t is read (issue 14): an agent sends temperatures only to a controller that says so. */
+    json_object_set_new(answer, "power_temp", json_true());
     if (a->hold != NULL)
         json_object_set_new(answer, "hold", a->hold);
     if (a->signal != NULL)
