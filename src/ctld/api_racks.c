@@ -130,8 +130,7 @@ void api_racks(struct ctld *c, struct http_req *req, const struct route_params *
         power_n[r] = -1; /* no reading */
     rack_counts(c, alloc_n, down_n, power_n, temp_n);
     json_t *sites = json_array(), *site = json_array(), *pod = json_array(), *gpus = json_array(),
-           *alloc = json_array(), *down = json_array(), *power = json_array(),
-           *temp = json_array();
+           *alloc = json_array(), *down = json_array(), *power = json_array(), *temp = json_array();
     for (uint32_t s = 0; s < nl_facility_nsites(c->fac); s++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, s, &si);
@@ -149,7 +148,8 @@ void api_racks(struct ctld *c, struct http_req *req, const struct route_params *
             json_array_append_new(down, json_integer(down_n[si.first_rack + r]));
             double w = power_n[si.first_rack + r], t = temp_n[si.first_rack + r];
             /* Whole watts and tenths of a degree: the map needs no more, the answer stays small. */
-            json_array_append_new(power, w >= 0 ? json_integer((json_int_t)(w + 0.5)) : json_null());
+            json_array_append_new(power,
+                                  w >= 0 ? json_integer((json_int_t)(w + 0.5)) : json_null());
             json_array_append_new(temp, t > 0 ? json_real(round(t * 10) / 10) : json_null());
         }
     }

@@ -524,8 +524,8 @@ int gate_check(struct gate *g, const struct gate_req *r, const struct nl_store_j
 static void gate_event(struct gate *g, uint64_t id, const char *kind, const char *detail)
 {
     struct nl_err err = {0};
-    struct nl_store_event e = {.job = id, .at_us = now_read(g->d.clock), .kind = kind,
-                               .detail = detail};
+    struct nl_store_event e = {
+            .job = id, .at_us = now_read(g->d.clock), .kind = kind, .detail = detail};
     durable_txn(g->d.dur);
     durable_check(nl_store_event_add(g->d.store, &e, &err), "job event", &err);
 }

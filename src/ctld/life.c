@@ -75,9 +75,9 @@ struct life {
     bool dirty;              /* a pass should run */
     int64_t last_pass_us;
     struct life_stats stats;
-    double *node_w;       /* per node: the GPUs' last reported draw (power section) */
-    int64_t *node_w_us;   /* when; 0 = never */
-    float *node_temp_c;   /* per node: its hottest GPU at that reading (0 = not sent) */
+    double *node_w;     /* per node: the GPUs' last reported draw (power section) */
+    int64_t *node_w_us; /* when; 0 = never */
+    float *node_temp_c; /* per node: its hottest GPU at that reading (0 = not sent) */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -734,8 +734,10 @@ static void cap_changed(struct life *l, uint64_t id)
     if (capped)
         snprintf(detail, sizeof(detail), "%.0f W per GPU (%.0f W uncapped)", info.power_cap_w,
                  info.power_want_w);
-    struct nl_store_event e = {.job = id, .at_us = l->d.clock->us,
-                               .kind = capped ? "capped" : "cap_lifted", .detail = detail};
+    struct nl_store_event e = {.job = id,
+                               .at_us = l->d.clock->us,
+                               .kind = capped ? "capped" : "cap_lifted",
+                               .detail = detail};
     struct nl_err err = {0};
     durable_txn(l->d.dur);
     durable_check(nl_store_event_add(l->d.store, &e, &err), "job event", &err);
