@@ -427,6 +427,25 @@ size_t nl_sched_resv_pick(const struct nl_sched *s, uint32_t gpus, int64_t start
  * caps are lifted before waiting jobs start.
  */
 void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+/* A level of the power hierarchy below the facility (docs/power.md). */
+enum nl_power_level { NL_POWER_RACK, NL_POWER_ROW, NL_POWER_LOOP, NL_POWER_SITE };
+/* "rack", "row", "loop", "site" and back; -EINVAL for another name. */
+int nl_power_level_parse(const char *name, enum nl_power_level *lv);
+const char *nl_power_level_name(enum nl_power_level lv);
+/* Units of a level: racks, rows (power distribution), cooling loops, sites. */
+uint32_t nl_sched_power_units(const struct nl_sched *s, enum nl_power_level lv);
+/*
+ * Set the limit of one unit: IT power for a rack, row or loop, facility
+ * power (PUE applied) for a site; 0 = none, < 0 = the facility file's
+ * again. The next pass answers it like a budget cut: the jobs under that
+ * unit are capped, weakest tier first, and preempted only where capping
+ * cannot close the gap. -EINVAL (err names idx) when idx is out of range.
+ */
+int nl_sched_set_power_limit(struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                             double limit_w, struct nl_err *err);
+/* A unit's limit in force (0 = none) and its draw now (IT; facility power for a site). -ENOENT out of range. */
+int nl_sched_power_unit(const struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                        double *limit_w, double *draw_w);
 /* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
 void nl_sched_set_pue(struct nl_sched *s, double pue);
 /*

@@ -247,6 +247,8 @@ void nl_sched_destroy(struct nl_sched *s)
     power_free(&s->pw);
     free(s->capbuf);
     free(s->capslot);
+    free(s->capparts);
+    free(s->unit_buf);
     free(s->t_power_w);
     quota_release(&s->q);
     order_release(&s->ord);

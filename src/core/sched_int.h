@@ -152,6 +152,9 @@ struct nl_sched {
     struct cap_job *capbuf;
     uint32_t *capslot;
     size_t capbuf_cap;
+    struct cap_part *capparts; /* racks, rows and loops that can bind: the jobs' GPUs under each */
+    size_t capparts_cap;
+    double *unit_buf;          /* 2 x units: each one's limit, then its draw but the jobs' */
     uint64_t ncapped, power_preemptions;
     double *t_power_w; /* per tenant: measured per-GPU draw, a moving average; 0 = none yet */
 };

@@ -121,6 +121,58 @@ int nl_sched_job_measured(struct nl_sched *s, uint64_t id, double w_per_gpu, int
     return 0;
 }
 
+static const char *const level_names[] = {"rack", "row", "loop", "site"};
+
+int nl_power_level_parse(const char *name, enum nl_power_level *lv)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0) {
+            *lv = (enum nl_power_level)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *nl_power_level_name(enum nl_power_level lv)
+{
+    return (unsigned)lv < 4 ? level_names[lv] : "?";
+}
+
+/* power.h's levels are the API's, in the same order. */
+static enum power_level level_of(enum nl_power_level lv)
+{
+    return (enum power_level)lv;
+}
+
+uint32_t nl_sched_power_units(const struct nl_sched *s, enum nl_power_level lv)
+{
+    return (unsigned)lv < 4 ? power_level_units(&s->pw, level_of(lv)) : 0;
+}
+
+int nl_sched_set_power_limit(struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                             double limit_w, struct nl_err *err)
+{
+    uint32_t n = nl_sched_power_units(s, lv);
+    if (idx >= n)
+        return nl_err_set(err, -EINVAL, "index: %s %u does not exist (the facility has %u)",
+                          nl_power_level_name(lv), idx, n);
+    if (!(limit_w == limit_w))
+        return nl_err_set(err, -EINVAL, "limit: not a number");
+    power_set_limit(&s->pw, level_of(lv), idx, limit_w < 0 ? -1 : limit_w);
+    return 0;
+}
+
+int nl_sched_power_unit(const struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                        double *limit_w, double *draw_w)
+{
+    if (idx >= nl_sched_power_units(s, lv))
+        return -ENOENT;
+    *limit_w = power_limit(&s->pw, level_of(lv), idx);
+    double it = power_unit_w(&s->pw, level_of(lv), idx);
+    *draw_w = lv == NL_POWER_SITE ? it * s->pw.pue : it;
+    return 0;
+}
+
 static uint32_t max_rank(const struct nl_sched *s)
 {
     uint32_t m = 0;
@@ -131,10 +183,70 @@ static uint32_t max_rank(const struct nl_sched *s)
     return m;
 }
 
+/* Add j's GPUs under unit u to its parts (merged with a part of the same unit). */
+static void add_part(struct nl_sched *s, struct cap_job *c, size_t *np, uint32_t u, uint32_t g)
+{
+    for (uint32_t k = 0; k < c->nparts; k++)
+        if (s->capparts[c->part0 + k].unit == u) {
+            s->capparts[c->part0 + k].gpus += g;
+            return;
+        }
+    if (*np == s->capparts_cap) {
+        s->capparts_cap = xgrow(s->capparts_cap, *np + 1);
+        s->capparts = xreallocarray(s->capparts, s->capparts_cap, sizeof(*s->capparts));
+    }
+    s->capparts[(*np)++] = (struct cap_part){u, g};
+    c->nparts++;
+}
+
+/*
+ * The racks, rows and loops that can bind (power_unit_binds): each one's
+ * limit and draw but the running jobs', and every running job's GPUs under
+ * them, for cap_solve. Nothing when no unit can bind (every preset).
+ */
+static void unit_parts(struct nl_sched *s, size_t n, struct cap_limits *lim)
+{
+    const struct power *pw = &s->pw;
+    uint32_t U = pw->nracks + pw->nrows + pw->nloops;
+    if (pw->nbind == 0 || U == 0)
+        return;
+    if (s->unit_buf == NULL)
+        s->unit_buf = xcalloc(2 * (size_t)U, sizeof(double));
+    double *lw = s->unit_buf, *base = s->unit_buf + U;
+    for (uint32_t u = 0; u < U; u++) {
+        lw[u] = power_unit_binds(pw, u) ? pw->unit_lim_w[u] : 0;
+        base[u] = (double)power_unit_mw(pw, u) / 1000.0;
+    }
+    size_t np = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct cap_job *c = &s->capbuf[k];
+        const struct job *j = &s->jobs[s->capslot[k]];
+        double cur = (double)j->draw_mw / 1000.0 - pw->idle_w;
+        c->part0 = (uint32_t)np;
+        c->nparts = 0;
+        for (uint32_t a = 0; a < j->nalloc; a++) {
+            struct nl_node_pos pos;
+            nl_facility_node_pos(s->fac, j->alloc[a].node, &pos);
+            uint32_t g = place_gpus_in(j->alloc[a].mask);
+            uint32_t us[3] = {pos.rack, pw->nracks + pw->rack_row[pos.rack],
+                              pw->nracks + pw->nrows + pw->rack_loop[pos.rack]};
+            for (int l = 0; l < 3; l++)
+                if (lw[us[l]] > 0) {
+                    add_part(s, c, &np, us[l], g);
+                    base[us[l]] -= (double)g * cur;
+                }
+        }
+    }
+    lim->nunits = U;
+    lim->unit_w = lw;
+    lim->unit_base_w = base;
+    lim->parts = s->capparts;
+}
+
 void sched_power_respond(struct nl_sched *s, int64_t now_us)
 {
-    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites)). */
-    if (s->ncapped == 0 && power_within_sites(&s->pw))
+    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites + binding units)). */
+    if (s->ncapped == 0 && power_within(&s->pw))
         return;
     if (s->capbuf_cap < s->nrunning) {
         s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning);
@@ -166,6 +278,7 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
                                         .key = (double)j->start_us};
         s->capslot[n++] = (uint32_t)i;
     }
+    unit_parts(s, n, &lim);
     struct cap_result res;
     cap_solve(s->capbuf, n, &lim, &res);
     /* Lower draws first, so that no level passes its limit on the way. */
@@ -191,7 +304,7 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
                 sched_act(s, NL_ACT_CAP, j->id);
         }
     }
-    /* The invariant: after the response, the facility and every site are within their limits. */
-    if (!power_within_sites(&s->pw))
+    /* The invariant: after the response, every level is within its limit. */
+    if (!power_within(&s->pw))
         s->viol.power++;
 }
