@@ -126,6 +126,15 @@ struct nl_sched_config {
      * study in docs/power.md suggests ~0.015 under oversubscription.
      */
     double power_margin;
+    /*
+     * Let a job of the sovereign tier, or one inside its tenant's guaranteed
+     * quota, start under a binding power limit by taking the power from
+     * weaker tiers: by preempting the runs that lose the least work, or by
+     * capping weaker tiers further, whichever loses fewer GPU-hours
+     * (docs/power.md, "Starting under a binding budget"). Off: nothing
+     * starts while capping is needed. On by default.
+     */
+    bool power_claim;
 };
 
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
@@ -139,7 +148,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
  * age_ref, fair_halflife: seconds; topology_wait: seconds or "never";
  * reservations, depth, drain, shaped_max: counts; shaped, preempt,
- * topology, quotas, power_capping: yes/no; power_margin: a fraction). Returns 0, or -EINVAL with err naming the key
+ * topology, quotas, power_capping, power_claim: yes/no; power_margin: a fraction). Returns 0, or -EINVAL with err naming the key
  * and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);
@@ -216,7 +225,8 @@ struct nl_sched_stats {
     double pue;              /* in force now */
     double power_idle_w;     /* facility draw with no job running (the lowest budget that holds) */
     uint64_t jobs_capped;    /* running jobs under a power cap */
-    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap */
+    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap, or by a claim */
+    uint64_t power_claims_preempt, power_claims_cap; /* jobs started by a power claim (power_claim), by each answer */
     double energy_wh;        /* facility energy since creation */
     double fragmentation;    /* free GPUs outside wholly free racks / free GPUs (0 when none free) */
     uint64_t preemptions;    /* since creation */

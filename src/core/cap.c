@@ -2,6 +2,7 @@
 /* cap.c - see cap.h. */
 #include "cap.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,4 +319,12 @@ void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
             res->site_it_w[j->site] += add;
         res->capped += !j->preempt && j->set_w < j->want_w;
     }
+}
+
+double cap_speed(double cap_w, double want_w)
+{
+    if (cap_w <= 0 || want_w <= 0 || cap_w >= want_w)
+        return 1.0;
+    double c = cap_w / want_w, st = 0.4;
+    return c <= st ? 0.05 : fmax(0.05, cbrt((c - st) / (1 - st)));
 }

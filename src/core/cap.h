@@ -85,4 +85,12 @@ struct cap_result {
 void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
                struct cap_result *res);
 
+/*
+ * Relative speed of a compute-bound job whose GPUs draw cap_w of the want_w
+ * they would draw uncapped: ((c - s) / (1 - s))^(1/3), c = cap_w / want_w,
+ * s = 0.4 the share of the draw that does not scale with the clock (the
+ * simulator's curve, docs/power.md). 1 when not capped.
+ */
+double cap_speed(double cap_w, double want_w);
+
 #endif

@@ -229,6 +229,17 @@ bool power_fits(struct power *pw, uint32_t site, const struct nl_alloc_node *a, 
     return !bad;
 }
 
+bool power_fits_units(struct power *pw, const struct nl_alloc_node *a, size_t n, int64_t draw_mw)
+{
+    if (pw->nbind == 0)
+        return true;
+    int64_t delta = draw_mw - pw->idle_mw;
+    spread(pw, a, n, delta);
+    bool bad = units_over(pw, a, n);
+    spread(pw, a, n, -delta);
+    return !bad;
+}
+
 void power_job(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
                int64_t draw_mw, int sign)
 {

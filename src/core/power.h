@@ -89,6 +89,8 @@ int64_t power_mw(double w);
  */
 bool power_fits(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
                 int64_t draw_mw);
+/* power_fits for the racks, rows and loops of a[0..n) alone. */
+bool power_fits_units(struct power *pw, const struct nl_alloc_node *a, size_t n, int64_t draw_mw);
 /* Add (sign +1) or remove (sign -1) a job on a[0..n) in site drawing draw_mw per GPU. */
 void power_job(struct power *pw, uint32_t site, const struct nl_alloc_node *a, size_t n,
                int64_t draw_mw, int sign);

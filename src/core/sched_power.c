@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
@@ -307,4 +308,187 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
     /* The invariant: after the response, every level is within its limit. */
     if (!power_within(&s->pw))
         s->viol.power++;
+}
+
+/* --- starting under a binding limit: claims ------------------------------------------------- */
+
+/* Claims tried per pass, and jobs looked at per pass once no power is left: each claim is O(running). */
+#define CLAIM_MAX 16
+#define CLAIM_SCAN 256
+
+static uint32_t rank_of(const struct nl_sched *s, const struct job *j)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);
+    return nl_tenants_tier(s->tenants, t->tier)->rank;
+}
+
+bool sched_power_dry(struct nl_sched *s)
+{
+    s->power_dry = true;
+    return s->cfg.power_claim && s->cfg.power_capping && s->claims < CLAIM_MAX &&
+           s->dry_scanned++ < CLAIM_SCAN;
+}
+
+bool sched_power_may_claim(const struct nl_sched *s, const struct job *j, uint64_t held)
+{
+    if (!s->cfg.power_claim || !s->cfg.power_capping || s->claims >= CLAIM_MAX)
+        return false;
+    return rank_of(s, j) == 0 || quota_guaranteed(&s->q, j->spec.tenant, held);
+}
+
+static const struct nl_sched *claim_s;
+static int64_t claim_now;
+
+/*
+ * What restarting a preempted run costs on top of its lost work, in hours
+ * of its GPUs: the grace period, requeue, loading the container and the
+ * model again (an assumption of the rule, not a measurement).
+ */
+#define RESTART_H 0.25
+
+/* Work a preemption loses: GPU-hours of the run so far (no checkpoint assumed) and its restart. */
+static double lost_gpu_h(const struct job *j, int64_t now_us)
+{
+    return (double)j->held * ((double)(now_us - j->start_us) / 3.6e9 + RESTART_H);
+}
+
+static int lost_cmp(const void *a, const void *b)
+{
+    const struct job *x = &claim_s->jobs[*(const uint32_t *)a], *y = &claim_s->jobs[*(const uint32_t *)b];
+    double lx = lost_gpu_h(x, claim_now), ly = lost_gpu_h(y, claim_now);
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Apply per-GPU draw w to running job j as a cap (w >= its want: none). */
+static void claim_cap(struct nl_sched *s, struct job *j, double w, int64_t now_us)
+{
+    double cap = w < j->want_w ? w : 0;
+    set_draw(s, j, power_mw(w), now_us);
+    s->ncapped += (cap > 0) - (j->cap_w > 0);
+    if (cap != j->cap_w) {
+        j->cap_w = cap;
+        sched_act(s, NL_ACT_CAP, j->id);
+    }
+}
+
+bool sched_power_claim(struct nl_sched *s, struct job *j, uint32_t site,
+                       const struct nl_alloc_node *a, size_t n, uint64_t held, int64_t now_us)
+{
+    struct power *pw = &s->pw;
+    int64_t want_mw = power_mw(sched_power_want(s, j));
+    if (!sched_power_may_claim(s, j, held) || !power_fits_units(pw, a, n, want_mw))
+        return false; /* a rack, row or loop refuses it: claims free facility and site power only */
+    s->claims++;
+    const double slack = 1.0;
+    double add = (double)held * ((double)want_mw / 1000.0 - pw->idle_w);
+    double e_fac = pw->budget_w > 0
+                           ? power_it_w(pw) + add - (pw->budget_w * (1 - pw->margin) / pw->pue - slack)
+                           : 0;
+    double e_site = pw->site_limit_w[site] > 0
+                            ? (double)pw->site_mw[site] / 1000.0 + add -
+                                      (pw->site_limit_w[site] * (1 - pw->margin) / pw->pue - slack)
+                            : 0;
+    double need = e_fac > e_site ? e_fac : e_site;
+    if (need <= 0)
+        return false;
+    bool site_only = e_site > 0;
+    uint32_t r0 = rank_of(s, j), R = max_rank(s) + 1;
+    /* Candidates: running jobs of weaker tiers (in j's site when the site's limit binds). */
+    if (s->capbuf_cap < s->nrunning + 1) {
+        s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning + 1);
+        s->capbuf = xreallocarray(s->capbuf, s->capbuf_cap, sizeof(*s->capbuf));
+        s->capslot = xreallocarray(s->capslot, s->capbuf_cap, sizeof(*s->capslot));
+    }
+    double *hr = xcalloc(R, sizeof(double));
+    size_t m = 0;
+    double free_pre = 0, hsum = 0;
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        const struct job *v = &s->jobs[i];
+        if (v->id == 0 || v->state != NL_JOB_RUNNING || (site_only && v->site != site))
+            continue;
+        uint32_t r = rank_of(s, v);
+        if (r <= r0)
+            continue;
+        double cur = (double)v->draw_mw / 1000.0;
+        s->capslot[m++] = (uint32_t)i;
+        free_pre += (double)v->held * (cur - pw->idle_w);
+        if (cur > pw->cap_min_w) {
+            hr[r] += (double)v->held * (cur - pw->cap_min_w);
+            hsum += (double)v->held * (cur - pw->cap_min_w);
+        }
+    }
+    /* Capping: weaker tiers to the floor, weakest first, the cut tier by a common fraction. */
+    double cost_cap = INFINITY, frac = 0;
+    uint32_t cut = R;
+    if (hsum >= need) {
+        double left = need;
+        for (uint32_t r = R; r-- > r0 + 1 && left > 0;) {
+            cut = r;
+            if (left <= hr[r]) {
+                frac = hr[r] > 0 ? left / hr[r] : 0;
+                left = 0;
+            } else {
+                frac = 1;
+                left -= hr[r];
+            }
+        }
+        /* GPU-hours lost: each capped job's slowdown for as long as both it and j run. */
+        double tj = (double)j->spec.time_limit_us / 3.6e9;
+        cost_cap = 0;
+        for (size_t k = 0; k < m; k++) {
+            const struct job *v = &s->jobs[s->capslot[k]];
+            uint32_t r = rank_of(s, v);
+            double cur = (double)v->draw_mw / 1000.0;
+            if (r < cut || cur <= pw->cap_min_w)
+                continue;
+            double nw = r > cut ? pw->cap_min_w : cur - frac * (cur - pw->cap_min_w);
+            double left_h = (double)(v->expect_end_us - now_us) / 3.6e9;
+            double t = left_h < tj ? left_h : tj;
+            if (t > 0)
+                cost_cap += (double)v->held * (cap_speed(cur, v->want_w) - cap_speed(nw, v->want_w)) * t;
+        }
+    }
+    /* Preemption: the runs that lose least first, until they free what j needs. */
+    double cost_pre = INFINITY;
+    size_t npre = 0;
+    if (free_pre >= need) {
+        claim_s = s;
+        claim_now = now_us;
+        qsort(s->capslot, m, sizeof(uint32_t), lost_cmp);
+        double got = 0;
+        cost_pre = 0;
+        while (got < need && npre < m) {
+            const struct job *v = &s->jobs[s->capslot[npre++]];
+            got += (double)v->held * ((double)v->draw_mw / 1000.0 - pw->idle_w);
+            cost_pre += lost_gpu_h(v, now_us);
+        }
+    }
+    free(hr);
+    if (isinf(cost_pre) && isinf(cost_cap))
+        return false;
+    if (cost_pre <= cost_cap) {
+        for (size_t k = 0; k < npre; k++) {
+            struct job *v = &s->jobs[s->capslot[k]];
+            sched_preempt(s, v, now_us);
+            v->power_victim = true;
+            s->power_preemptions++;
+            set_draw(s, v, pw->idle_mw, now_us); /* counted at idle until it exits, as in the response */
+            s->ncapped -= v->cap_w > 0;
+            v->cap_w = 0;
+        }
+        s->claims_preempt++;
+    } else {
+        for (size_t k = 0; k < m; k++) {
+            struct job *v = &s->jobs[s->capslot[k]];
+            uint32_t r = rank_of(s, v);
+            double cur = (double)v->draw_mw / 1000.0;
+            if (r < cut || cur <= pw->cap_min_w)
+                continue;
+            claim_cap(s, v, r > cut ? pw->cap_min_w : cur - frac * (cur - pw->cap_min_w), now_us);
+        }
+        s->claims_cap++;
+    }
+    return power_fits(pw, site, a, n, want_mw);
 }

@@ -493,6 +493,67 @@ static void test_sched_margin_holds_back(void **state)
     nl_facility_destroy(fac);
 }
 
+/*
+ * A sovereign job waiting under a binding budget: with claims (the default)
+ * it starts at once, taking the power from the regional job by the cheaper
+ * answer: capping it from 1,600 to ~1,116 W per GPU for the hour both run
+ * loses 12 x (0.934 - 0.716) = 2.6 GPU-hours by the curve, preempting it
+ * 12 x 0.25 h of restart (docs/power.md), so it is capped deeper; with
+ * power_claim=no the sovereign job waits while the regional job is capped.
+ */
+static void test_sched_sovereign_claims_power(void **state)
+{
+    (void)state;
+    for (int claim = 1; claim >= 0; claim--) {
+        struct fx f;
+        fx_init(&f, 0);
+        struct nl_err err;
+        struct nl_sched_config probe;
+        nl_sched_config_init(&probe, NL_POLICY_NORDLYS);
+        assert_int_equal(nl_sched_config_set(&probe, "power_claim=no", &err), 0);
+        assert_false(probe.power_claim);
+        if (!claim) {
+            nl_sched_destroy(f.s);
+            struct nl_sched_config cfg;
+            nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+            cfg.power_claim = false;
+            f.s = nl_sched_create(f.fac, f.ten, &cfg, NULL);
+        }
+        const struct nl_action *act;
+        submit(&f, 1, 1, 12, 0, 0); /* regional, 12 GPUs at nameplate */
+        nl_sched_pass(f.s, 0, &act);
+        struct nl_sched_stats st;
+        nl_sched_stats(f.s, &st);
+        double budget = st.power_w - 12 * 200 * 1.1;
+        nl_sched_set_power_budget(f.s, budget);
+        submit(&f, 2, 0, 4, 0, 1); /* sovereign, 4 GPUs */
+        nl_sched_pass(f.s, 1 * SEC, &act);
+        assert_true(info_of(&f, 1).power_cap_w > 0 || info_of(&f, 1).state == NL_JOB_PREEMPTING);
+        nl_sched_stats(f.s, &st);
+        assert_true(st.power_w <= budget);
+        assert_clean(&f);
+        if (claim) {
+            assert_int_equal(info_of(&f, 2).state, NL_JOB_RUNNING);
+            assert_true(info_of(&f, 2).power_cap_w == 0);
+            assert_int_equal(info_of(&f, 1).state, NL_JOB_RUNNING);
+            assert_true(info_of(&f, 1).power_cap_w < 1200);
+            assert_int_equal(st.power_claims_cap, 1);
+            /* The next pass recomputes the caps from what each job wants: the same answer. */
+            nl_sched_pass(f.s, 2 * SEC, &act);
+            assert_int_equal(info_of(&f, 2).state, NL_JOB_RUNNING);
+            assert_true(info_of(&f, 2).power_cap_w == 0);
+            nl_sched_stats(f.s, &st);
+            assert_true(st.power_w <= budget);
+            assert_clean(&f);
+        } else {
+            assert_int_equal(info_of(&f, 2).state, NL_JOB_PENDING);
+            assert_int_equal(info_of(&f, 2).reason, NL_REASON_POWER);
+            assert_int_equal(st.power_claims_preempt + st.power_claims_cap, 0);
+        }
+        fx_fini(&f);
+    }
+}
+
 /* The rack of job id's first node. */
 static uint32_t rack_of(struct fx *f, uint64_t id)
 {
@@ -662,6 +723,7 @@ int main(void)
             cmocka_unit_test(test_sched_pue_rise_caps),
             cmocka_unit_test(test_sched_margin_holds_back),
             cmocka_unit_test(test_sched_rack_limit_caps_its_jobs),
+            cmocka_unit_test(test_sched_sovereign_claims_power),
             cmocka_unit_test(test_sched_random_limits_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
