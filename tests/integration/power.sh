@@ -98,7 +98,9 @@ nl_wait /v1/facility/power ".jobs_capped == 1 and .capped[0].id == $R" 60
 nl_http GET "/v1/jobs/$S"
 nl_expect 200 '.job.power_cap_w == null and .job.state == "RUNNING"'
 nl_http PUT /v1/facility/limit "{\"level\":\"rack\",\"index\":$RACK,\"limit_kw\":13}"
-nl_expect 200 '.draw_w <= .limit_w and .limit_w == 13000'
+# Answered before the next pass: the sovereign job's readings (within 3 % of its draw) may have
+# moved the rack's counted draw since the last one, by at most 4 GPUs x 3 % x 1,800 W.
+nl_expect 200 '.limit_w == 13000 and .draw_w <= .limit_w + 4 * 0.03 * 1800'
 nl_http GET /v1/audit
 nl_expect 200 "[.lines[] | select(test(\"power limit rack $RACK 0.013 MW\"))] | length >= 1"
 nl_cli facility limit rack "$RACK" default
