@@ -498,7 +498,8 @@ static void test_sched_margin_holds_back(void **state)
  * it starts at once, taking the power from the regional job by the cheaper
  * answer: capping it from 1,600 to ~1,116 W per GPU for the hour both run
  * loses 12 x (0.934 - 0.716) = 2.6 GPU-hours by the curve, preempting it
- * 12 x 0.25 h of restart (docs/power.md), so it is capped deeper; with
+ * 12 x 0.25 h of restart + 4 per preemption = 7 (docs/power.md), so it is
+ * capped deeper; with
  * power_claim=no the sovereign job waits while the regional job is capped.
  */
 static void test_sched_sovereign_claims_power(void **state)
