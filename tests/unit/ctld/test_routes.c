@@ -63,6 +63,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"POST", "/v1/facility/budget"},
             {"PUT", "/v1/facility/limit"},
             {"GET", "/v1/energy"},
+            {"GET", "/v1/jobs/42/events"},
+            {"GET", "/v1/queue"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
