@@ -133,6 +133,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
     cfg->depth = 5000;
     cfg->estimates = 0; /* the controller asks for NL_SCHED_ESTIMATES_DEFAULT; a simulation needs none */
     cfg->power_capping = true;
+    cfg->power_claim = true;
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 
@@ -247,6 +248,8 @@ void nl_sched_destroy(struct nl_sched *s)
     power_free(&s->pw);
     free(s->capbuf);
     free(s->capslot);
+    free(s->capparts);
+    free(s->unit_buf);
     free(s->t_power_w);
     quota_release(&s->q);
     order_release(&s->ord);
@@ -1512,7 +1515,7 @@ static bool unpromised_room(const struct nl_sched *s, const struct job *j)
 }
 
 /* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
-static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
+static bool nothing_fits(struct nl_sched *s, enum nl_reason *why)
 {
     if (free_in(s, s->all_sites) == 0 && s->rs.room == 0) {
         *why = NL_REASON_RESOURCES;
@@ -1523,8 +1526,10 @@ static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
     if (pw->budget_w > 0 && (power_it_w(pw) + (pw->cap_min_w - pw->idle_w)) * pw->pue >
                                     pw->budget_w * (1 - pw->margin) + 1e-3) {
         *why = NL_REASON_POWER;
-        return true;
+        /* Only jobs that may claim power look further, a bounded number of them (sched_power.c). */
+        return !sched_power_dry(s);
     }
+    s->power_dry = false;
     return false;
 }
 
@@ -1586,6 +1591,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return why;
     if (reclaimable(s, j, j->spec.gpus) && !unpromised_room(s, j))
         return NL_REASON_PROMISED; /* before any search: it could be reclaimed itself */
+    if (s->power_dry && !sched_power_may_claim(s, j, j->spec.gpus))
+        return NL_REASON_POWER; /* no power left, and it may not claim any: no search */
     if (!backfill_possible(s, j, now_us))
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
@@ -1602,12 +1609,16 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     if (s->owed[site] > 0 && reclaimable(s, j, held) &&
         place_site_free(s->pl, site) < held + s->owed[site])
         return NL_REASON_PROMISED;
-    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))))
+    bool fits = power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j)));
+    if (!fits && !sched_power_may_claim(s, j, held))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
         return NL_REASON_QUOTA;
     if (!backfill_ok(s, j, site, held, a, n, now_us))
         return NL_REASON_RESERVATION;
+    /* Last, since it preempts or caps: power taken from weaker tiers (sched_power.c). */
+    if (!fits && !sched_power_claim(s, j, site, a, n, held, now_us))
+        return NL_REASON_POWER;
     for (size_t i = 0; i < n; i++)
         s->viol.reservation += place_node_flags(s->pl, a[i].node) != 0; /* closed to placement */
     job_start(s, j, a, n, site, now_us);
@@ -1811,13 +1822,15 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
     sched_power_respond(s, now_us); /* caps and power preemptions before anything starts */
+    s->power_dry = false;
+    s->claims = s->dry_scanned = 0;
     resv_pass_begin(s, now_us);
     compute_offsets(s);
     double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
     order_begin(&s->ord, s->offset);
     uint32_t slot;
     double key;
-    enum nl_reason cut;
+    enum nl_reason cut = NL_REASON_PRIORITY;
     uint64_t examined = 0;
     while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
         struct job *j = &s->jobs[slot];
@@ -1965,6 +1978,8 @@ void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st)
     st->power_idle_w = (double)s->gpus_total * s->pw.idle_w * s->pw.pue;
     st->jobs_capped = s->ncapped;
     st->power_preemptions = s->power_preemptions;
+    st->power_claims_preempt = s->claims_preempt;
+    st->power_claims_cap = s->claims_cap;
     uint64_t in_free_racks = 0;
     for (uint32_t i = 0; i < s->nsites; i++)
         in_free_racks += (uint64_t)place_site_free_racks(s->pl, i) * s->site[i].gpus_per_rack;

@@ -76,6 +76,8 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->preempt, err);
     if (strcmp(key, "power_capping") == 0)
         return conf_bool(key, v, &cfg->power_capping, err);
+    if (strcmp(key, "power_claim") == 0)
+        return conf_bool(key, v, &cfg->power_claim, err);
     if (strcmp(key, "power_margin") == 0)
         return conf_double(key, v, 0, 0.2, &cfg->power_margin, err);
     if (strcmp(key, "reclaim_ratio") == 0)
@@ -90,6 +92,6 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, drain_preempt, drain_preempt_gpus, topology, quotas, power_capping, power_margin)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, drain_preempt, drain_preempt_gpus, topology, quotas, power_capping, power_claim, power_margin)",
                       key);
 }
