@@ -427,6 +427,16 @@ size_t nl_sched_resv_pick(const struct nl_sched *s, uint32_t gpus, int64_t start
  * caps are lifted before waiting jobs start.
  */
 void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+
+/*
+ * The facility grew (nl_facility_grow): index its new racks, nodes and
+ * GPUs, all free, and its sites' new limits; the budget in force rises by
+ * what the facility's did (none stays none). Running jobs, reservations
+ * and indexes are kept; pending jobs may use new sites their residency
+ * allows. Call before any other call once the facility grew. 0, or -EINVAL
+ * with err if the facility shrank.
+ */
+int nl_sched_grow(struct nl_sched *s, struct nl_err *err);
 /* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
 void nl_sched_set_pue(struct nl_sched *s, double pue);
 /*
