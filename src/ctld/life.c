@@ -76,6 +76,7 @@ struct life {
     struct life_stats stats;
     double *node_w;       /* per node: the GPUs' last reported draw (power section) */
     int64_t *node_w_us;   /* when; 0 = never */
+    uint32_t node_w_n;    /* nodes the two arrays cover (the facility may grow past it) */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -1085,9 +1086,13 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
     uint32_t nn = nl_facility_nodes(l->d.fac);
     if (node >= nn)
         return;
-    if (l->node_w == NULL) {
-        l->node_w = xcalloc(nn, sizeof(double));
-        l->node_w_us = xcalloc(nn, sizeof(int64_t));
+    if (l->node_w_n < nn) {
+        /* First reading, or racks joined since (expansion online): the new nodes never reported. */
+        l->node_w = xreallocarray(l->node_w, nn, sizeof(double));
+        l->node_w_us = xreallocarray(l->node_w_us, nn, sizeof(int64_t));
+        memset(l->node_w + l->node_w_n, 0, (nn - l->node_w_n) * sizeof(double));
+        memset(l->node_w_us + l->node_w_n, 0, (nn - l->node_w_n) * sizeof(int64_t));
+        l->node_w_n = nn;
     }
     uint32_t G = nl_facility_node_gpus(l->d.fac, node);
     n = n < G ? n : G;
@@ -1125,7 +1130,7 @@ double life_measured_it_w(const struct life *l, uint32_t *nodes_reported)
     /* A reading older than the node timeout is stale: that node counts as modelled idle. */
     int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
     for (uint32_t n = 0; n < nn; n++) {
-        if (l->node_w_us != NULL && l->node_w_us[n] != 0 && l->node_w_us[n] >= fresh) {
+        if (n < l->node_w_n && l->node_w_us[n] != 0 && l->node_w_us[n] >= fresh) {
             w += l->node_w[n];
             seen++;
         } else {

@@ -62,6 +62,7 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"PUT", "/v1/facility/budget"},
             {"POST", "/v1/facility/budget"},
             {"GET", "/v1/energy"},
+            {"POST", "/v1/facility/racks"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
