@@ -29,6 +29,7 @@
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
+#include "store/store.h"
 #include "store/store_grow.h"
 
 /* Most racks one request adds: 20,000 is narvik's expansion ten times over. */
@@ -216,6 +217,20 @@ void api_facility_racks(struct ctld *c, struct http_req *req, const struct route
         durable_fatal("facility growth", &err);
     for (uint32_t n = first_node; n < nl_facility_nodes(c->fac); n++)
         nl_sched_node_set_down(c->sched, n, true, NULL);
+    /*
+     * An operator's budget in force rose with the racks' power
+     * (nl_sched_grow): the stored one follows, or a restart would apply
+     * the old figure over the grown facility.
+     */
+    int64_t stored_w;
+    rc = nl_store_meta_get(c->store, "power_budget_w", &stored_w, &err);
+    if (rc == 1) {
+        struct nl_sched_stats st;
+        nl_sched_stats(c->sched, &st);
+        rc = nl_store_meta_set(c->store, "power_budget_w", (int64_t)llround(st.power_budget_w),
+                               &err);
+    }
+    durable_check(rc < 0 ? rc : 0, "power budget", &err);
     nodes_grow(c->nodes, nl_facility_nodes(c->fac));
     api_ops_grow(c);
     snprintf(c->call.target, sizeof(c->call.target), "facility racks +%u site %s", g.racks,

@@ -13,8 +13,10 @@
 #    an agent serves them; the budget rises by 20 kW; the change is audited;
 #  - a second agent registers for the new nodes and the waiting job starts
 #    there (and only there: the first job still holds the old ones);
-#  - a new site after it (another jurisdiction) through the API;
-#  - a restart keeps the racks, the new site, the budget and the running job.
+#  - an operator sets a budget; a new site after it (another jurisdiction)
+#    through the API raises it by the racks' power;
+#  - a restart after SIGKILL keeps the racks, the new site, the budget and the
+#    running job.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -78,22 +80,26 @@ nl_wait "/v1/jobs/$B" '.job.state == "RUNNING"' 60
 nl_http GET "/v1/jobs/$B"
 nl_expect 200 '(.job.nodes | length) == 2 and all(.job.nodes[]; startswith("dev-p001-"))'
 
-# A new site after it, in another jurisdiction, through the API.
+# A new site after it, in another jurisdiction, through the API; an operator's
+# budget in force rises by the racks' power too.
+nl_cli facility budget 65kW
+[ "$NL_RC" = 0 ] || nl_fail "facility budget 65kW failed: $(cat "$NL_TMP/cli.err")"
 nl_http POST /v1/facility/racks '{"site":"dev_se","racks":1,"jurisdiction":"SE","power_kw":1}'
 nl_expect 400 '.error.field == "power_kw"'
 nl_http POST /v1/facility/racks '{"site":"dev_se","racks":1,"jurisdiction":"SE","power_w":10000}'
-nl_expect 201 '.first_node == "dev_se-p000-r000-n00" and .gpus == 40 and .budget_w == 80000'
+nl_expect 201 '.first_node == "dev_se-p000-r000-n00" and .gpus == 40 and .budget_w == 75000'
 # The old site is no longer the last: racks join the last site or a new one.
 nl_cli facility add-racks dev 1
 [ "$NL_RC" = 1 ] || nl_fail "racks for a site that is not the last were not refused (rc $NL_RC)"
 grep -q "site: dev is not the last site" "$NL_TMP/cli.err" ||
     nl_fail "the refusal does not say why: $(cat "$NL_TMP/cli.err")"
 
-# A restart keeps the racks, the site, the budget and the job on the new nodes.
-nl_ctld_stop
+# A restart keeps the racks, the site, the budget and the job on the new nodes;
+# the controller is SIGKILLed: what was answered was committed.
+nl_ctld_kill9
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --listen "127.0.0.1:$NL_PORT"
 nl_http GET /v1/facility
-nl_expect 200 '.gpus_total == 40 and (.sites | length) == 2 and .sites[1].jurisdiction == "SE" and .power_budget_w == 80000'
+nl_expect 200 '.gpus_total == 40 and (.sites | length) == 2 and .sites[1].jurisdiction == "SE" and .power_budget_w == 75000'
 nl_cli facility --json
 [ "$NL_RC" = 0 ] || nl_fail "facility failed after the restart: $(cat "$NL_TMP/cli.err")"
 jq -e '.sites[0].racks == 4 and .sites[1].racks == 1' "$NL_TMP/cli.out" >/dev/null ||
