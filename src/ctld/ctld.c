@@ -429,7 +429,6 @@ static int facility_build(struct ctld *c, struct nl_err *err)
         return rc;
     }
     nl_facility_destroy(c->fac);
-    free(c->fac_base);
     c->fac = fac;
     return 0;
 }
@@ -641,6 +640,7 @@ void ctld_destroy(struct ctld *c)
     nl_store_close(c->store);
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);
+    free(c->fac_base);
     durable_destroy(c->dur);
     auth_destroy(c->auth);
     audit_close(c->audit);
