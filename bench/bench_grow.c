@@ -142,7 +142,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         steps[r] = cpu_ms() - t0;
-        struct nl_sched_violations v;
+        struct nl_sched_violations v = {0};
         if (!nl_sched_check(s, &v)) {
             fprintf(stderr, "bench_grow: invariants broken after 2,083 steps\n");
             return 1;
