@@ -2,7 +2,7 @@
 /*
  * store_grow.c - the facility_growth table (see store_grow.h; schema in
  * store.c). Its statements live in store.c's extra slots from
- * GROW_SLOT0 on, after store_ops.c's.
+ * STORE_EXT_GROW_FIRST on (store_int.h).
  */
 #include "store_grow.h"
 
@@ -15,8 +15,9 @@
 
 enum grow_stmt { GR_INSERT, GR_ALL, GR_COUNT };
 
-/* store_ops.c takes the first slots; these take the last ones. */
-#define GROW_SLOT0 (STORE_EXT_STMTS - GR_COUNT)
+#define GROW_SLOT0 STORE_EXT_GROW_FIRST
+_Static_assert(STORE_EXT_GROW_FIRST + GR_COUNT <= STORE_EXT_STMTS,
+               "store_int.h: STORE_EXT_STMTS is too small");
 
 static const char *const grow_sql[GR_COUNT] = {
         [GR_INSERT] = "INSERT INTO facility_growth (site, jurisdiction, racks, racks_per_pod,"
