@@ -3,7 +3,7 @@
  * facility.h - the physical facility: sites, pods, racks, nodes, GPUs and
  * their power limits.
  *
- * A facility is immutable once created. The hierarchy is
+ * A facility changes only by growing (nl_facility_grow). The hierarchy is
  *
  *     facility > site > pod (spine group) > rack (NVLink domain) > node > GPU
  *
@@ -134,6 +134,33 @@ int nl_facility_spec_check(const struct nl_facility_spec *spec, struct nl_err *e
 /* Returns a new facility, destroy with nl_facility_destroy; NULL with err set on a bad spec. */
 struct nl_facility *nl_facility_create(const struct nl_facility_spec *spec, struct nl_err *err);
 void nl_facility_destroy(struct nl_facility *fac);
+
+/*
+ * Expansion: racks joining a running facility (docs/power.md). The racks
+ * join the last site (taking its shape) or make a new site after it (from
+ * the last site's shape and jurisdiction unless given), so every node,
+ * rack, pod and GPU keeps its index and name; the new ones are numbered
+ * after all others. Their power is added to the site's limit (a site
+ * without one stays without) and to the facility's budget (likewise).
+ */
+struct nl_facility_growth {
+    char site[NL_NAME_MAX];
+    char jurisdiction[3];   /* a new site's; "" = the last site's */
+    uint32_t racks;         /* >= 1 */
+    uint32_t racks_per_pod, nodes_per_rack, gpus_per_node; /* 0 = the site's */
+    double site_power_w;     /* added to the site's limit, facility power (PUE applied) */
+    double facility_power_w; /* added to the facility's budget */
+};
+
+/*
+ * Grow fac in place. Pointers and indexes it handed out stay valid;
+ * nl_facility_spec then describes the grown facility (a facility created
+ * from it is the same). Every scheduler over fac must catch up with
+ * nl_sched_grow before its next call. 0, or -EINVAL with err naming the
+ * field, and fac unchanged.
+ */
+int nl_facility_grow(struct nl_facility *fac, const struct nl_facility_growth *g,
+                     struct nl_err *err);
 
 /* Returns a borrowed spec, valid for the facility's lifetime. */
 const struct nl_facility_spec *nl_facility_spec(const struct nl_facility *fac);

@@ -463,6 +463,16 @@ int nl_sched_set_power_limit(struct nl_sched *s, enum nl_power_level lv, uint32_
 /* A unit's limit in force (0 = none) and its draw now (IT; facility power for a site). -ENOENT out of range. */
 int nl_sched_power_unit(const struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
                         double *limit_w, double *draw_w);
+
+/*
+ * The facility grew (nl_facility_grow): index its new racks, nodes and
+ * GPUs, all free, and its sites' new limits; the budget in force rises by
+ * what the facility's did (none stays none). Running jobs, reservations
+ * and indexes are kept; pending jobs may use new sites their residency
+ * allows. Call before any other call once the facility grew. 0, or -EINVAL
+ * with err if the facility shrank.
+ */
+int nl_sched_grow(struct nl_sched *s, struct nl_err *err);
 /* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
 void nl_sched_set_pue(struct nl_sched *s, double pue);
 /*

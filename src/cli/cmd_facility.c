@@ -282,7 +282,9 @@ int cmd_nodes(int argc, char **argv)
 static const struct cli_spec facility_spec = {
         .name = "facility",
         .usage = "[OPTIONS]",
-        .summary = "Show the facility: GPUs in use, jobs, power against its budget, its sites.",
+        .summary = "Show the facility: GPUs in use, jobs, power against its budget, its sites.\n"
+                   "Subcommands (each with --help): `facility power`, `facility budget POWER`, "
+                   "`facility add-racks SITE COUNT` (expansion online).",
 };
 
 static const struct col site_cols[] = {
@@ -333,7 +335,7 @@ static const struct cli_spec budget_spec = {
 };
 
 /* "180MW", "180 MW", "1.5GW", "500kW", "2000000W", "none" into W; -EINVAL naming the text. */
-static int parse_power(const char *text, double *w, struct nl_err *err)
+int cli_parse_power(const char *text, double *w, struct nl_err *err)
 {
     if (strcmp(text, "none") == 0 || strcmp(text, "0") == 0) {
         *w = 0;
@@ -375,7 +377,7 @@ static int cmd_facility_budget(int argc, char **argv)
         goto out;
     struct nl_err err = {0};
     double w = 0;
-    if (args.npos != 1 || parse_power(args.pos[0], &w, &err) < 0) {
+    if (args.npos != 1 || cli_parse_power(args.pos[0], &w, &err) < 0) {
         fprintf(stderr, "nordlys facility budget: %s\n",
                 args.npos != 1 ? "expected one POWER (e.g. 180MW, or none)" : err.msg);
         rc = NL_CLI_USAGE;
@@ -433,7 +435,7 @@ static int cmd_facility_limit(int argc, char **argv)
     else if ((idx = strtoul(args.pos[1], &end, 10), end == args.pos[1] || *end != '\0' ||
               args.pos[1][0] == '-' || idx > UINT32_MAX))
         bad = "index: expected a number from 0";
-    else if (strcmp(args.pos[2], "default") != 0 && parse_power(args.pos[2], &w, &err) < 0)
+    else if (strcmp(args.pos[2], "default") != 0 && cli_parse_power(args.pos[2], &w, &err) < 0)
         bad = err.msg;
     if (bad != NULL) {
         fprintf(stderr, "nordlys facility limit: %s\n", bad);
@@ -477,6 +479,8 @@ int cmd_facility(int argc, char **argv)
         return cmd_facility_limit(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "budget") == 0)
         return cmd_facility_budget(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "add-racks") == 0)
+        return cmd_facility_add_racks(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "power") == 0)
         return run_view(&facility_spec, argc - 1, argv + 1, "/v1/facility/power", render_power);
     return run_view(&facility_spec, argc, argv, "/v1/facility", render_facility);

@@ -36,6 +36,10 @@ int cmd_nodes(int argc, char **argv);    /* cmd_facility.c */
 int cmd_facility(int argc, char **argv); /* cmd_facility.c */
 int cmd_tenants(int argc, char **argv);  /* cmd_facility.c */
 int cmd_usage(int argc, char **argv);    /* cmd_facility.c */
+int cmd_facility_add_racks(int argc, char **argv); /* cmd_grow.c: `facility add-racks` */
+struct nl_err;
+/* "180MW", "500kW", "none" into W; -EINVAL naming the text (cmd_facility.c). */
+int cli_parse_power(const char *text, double *w, struct nl_err *err);
 int cmd_token(int argc, char **argv);    /* cmd_security.c */
 int cmd_audit(int argc, char **argv);    /* cmd_security.c */
 int cmd_drain(int argc, char **argv);       /* cmd_ops.c */

@@ -81,7 +81,9 @@ static void sim_usage(FILE *f)
             "  --power                the power model: real draw below nameplate, measured with noise,\n"
             "                         capped jobs run slower, PUE from the facility's climate (docs/power.md)\n"
             "  --budget MW            the facility's power budget instead of its own\n"
-            "  --budget-schedule FILE the budget over time: lines \"TIME POWER\" (0 230MW, 3d 170MW)\n"
+            "  --budget-schedule FILE the budget over time: lines \"TIME POWER\" (0 230MW, 3d 170MW),\n"
+            "                         and racks coming online: \"TIME +N racks [SITE] [POWER]\"\n"
+            "                         (20d +2083 racks narvik2 290MW; docs/power.md)\n"
             "  --oversubscribe PCT    PCT %% more racks on each site, the same power limits\n"
             "  --start-unix S         calendar time of the workload's start, for the climate [2026-01-01]\n");
 }
@@ -441,6 +443,7 @@ static int run_seed(const struct sim_args *a, const enum nl_policy *pol, int npo
                              .seed = a->seed};
     so.budget_t_us = a->sched.t_us;
     so.budget_w = a->sched.budget_w;
+    so.growth = a->sched.growth;
     so.nbudget = a->sched.n;
     struct nl_err err;
     for (int i = 0; i < npol; i++) {

@@ -107,13 +107,13 @@ int nl_facility_spec_check(const struct nl_facility_spec *spec, struct nl_err *e
     return 0;
 }
 
-struct nl_facility *nl_facility_create(const struct nl_facility_spec *spec, struct nl_err *err)
+/* Site ranges from the spec: sites numbered in order, each after the last. */
+static void layout(struct nl_facility *fac)
 {
-    if (nl_facility_spec_check(spec, err) < 0)
-        return NULL;
-    struct nl_facility *fac = xcalloc(1, sizeof(*fac));
-    fac->spec = *spec;
-    for (size_t i = 0; i < spec->nsites; i++) {
+    fac->nnodes = fac->nracks = fac->npods = 0;
+    fac->ngpus = 0;
+    fac->max_gpus_per_rack = 0;
+    for (size_t i = 0; i < fac->spec.nsites; i++) {
         const struct nl_site_spec *st = &fac->spec.sites[i];
         struct nl_site_info *si = &fac->site[i];
         si->name = st->name;
@@ -139,7 +139,95 @@ struct nl_facility *nl_facility_create(const struct nl_facility_spec *spec, stru
         if (si->gpus_per_rack > fac->max_gpus_per_rack)
             fac->max_gpus_per_rack = si->gpus_per_rack;
     }
+}
+
+struct nl_facility *nl_facility_create(const struct nl_facility_spec *spec, struct nl_err *err)
+{
+    if (nl_facility_spec_check(spec, err) < 0)
+        return NULL;
+    struct nl_facility *fac = xcalloc(1, sizeof(*fac));
+    fac->spec = *spec;
+    layout(fac);
     return fac;
+}
+
+/* A shape field of a growth: 0 takes the site's own, anything else must equal it. */
+static int same_shape(const char *field, uint32_t want, uint32_t *have, const char *site,
+                      bool is_new, struct nl_err *err)
+{
+    if (want == 0 || want == *have)
+        return 0;
+    if (is_new) {
+        *have = want;
+        return 0;
+    }
+    return nl_err_set(err, -EINVAL, "%s: %u differs from site %s's %u (added racks take their site's shape)",
+                      field, want, site, *have);
+}
+
+int nl_facility_grow(struct nl_facility *fac, const struct nl_facility_growth *g,
+                     struct nl_err *err)
+{
+    if (g->racks < 1)
+        return nl_err_set(err, -EINVAL, "racks: must be at least 1");
+    if (!(g->site_power_w >= 0) || !(g->facility_power_w >= 0))
+        return nl_err_set(err, -EINVAL, "power: must not be negative");
+    struct nl_facility_spec next = fac->spec;
+    int s = nl_facility_site_find(fac, g->site);
+    bool is_new = s < 0;
+    struct nl_site_spec *st;
+    if (is_new) {
+        if (next.nsites >= NL_SITES_MAX)
+            return nl_err_set(err, -EINVAL, "site: %s would be site %zu of at most %d", g->site,
+                              next.nsites + 1, NL_SITES_MAX);
+        st = &next.sites[next.nsites++];
+        /* A new site starts from the last one's shape and jurisdiction. */
+        *st = next.sites[next.nsites - 2];
+        if (strlen(g->site) >= sizeof(st->name))
+            return nl_err_set(err, -EINVAL, "site: name longer than %d characters",
+                              NL_NAME_MAX - 1);
+        snprintf(st->name, sizeof(st->name), "%s", g->site);
+        if (g->jurisdiction[0] != '\0')
+            snprintf(st->jurisdiction, sizeof(st->jurisdiction), "%s", g->jurisdiction);
+        st->racks = 0;
+        st->power_w = 0;
+    } else {
+        /*
+         * Only the last site can grow in place: nodes, racks and pods are
+         * numbered site by site, and racks inserted before another site's
+         * would renumber it under running jobs.
+         */
+        if ((size_t)s != next.nsites - 1)
+            return nl_err_set(err, -EINVAL,
+                              "site: %s is not the last site (%s): racks join the last site or "
+                              "a new one, so that no node is renumbered",
+                              g->site, next.sites[next.nsites - 1].name);
+        st = &next.sites[s];
+        if (g->jurisdiction[0] != '\0' && strcmp(g->jurisdiction, st->jurisdiction) != 0)
+            return nl_err_set(err, -EINVAL, "jurisdiction: %s differs from site %s's %s",
+                              g->jurisdiction, st->name, st->jurisdiction);
+    }
+    int rc;
+    if ((rc = same_shape("racks_per_pod", g->racks_per_pod, &st->racks_per_pod, st->name, is_new,
+                         err)) < 0 ||
+        (rc = same_shape("nodes_per_rack", g->nodes_per_rack, &st->nodes_per_rack, st->name,
+                         is_new, err)) < 0 ||
+        (rc = same_shape("gpus_per_node", g->gpus_per_node, &st->gpus_per_node, st->name, is_new,
+                         err)) < 0)
+        return rc;
+    if (st->racks > UINT32_MAX - g->racks)
+        return nl_err_set(err, -EINVAL, "racks: %u more is too many", g->racks);
+    st->racks += g->racks;
+    /* A site without a limit stays without one; a new site's limit is its power. */
+    if (is_new || st->power_w > 0)
+        st->power_w += g->site_power_w;
+    if (next.power_budget_w > 0)
+        next.power_budget_w += g->facility_power_w;
+    if ((rc = nl_facility_spec_check(&next, err)) < 0)
+        return rc;
+    fac->spec = next;
+    layout(fac);
+    return 0;
 }
 
 void nl_facility_destroy(struct nl_facility *fac)

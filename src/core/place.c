@@ -49,6 +49,7 @@ struct site_ix {
 struct place {
     const struct nl_facility *fac;
     uint32_t nsites, nnodes, nracks, npods;
+    size_t node_cap, rack_cap, pod_cap; /* allocated lengths of the per-node/rack/pod arrays */
     struct site_ix site[NL_SITES_MAX];
     uint32_t *rack_site;   /* rack -> site */
     uint8_t *node_alloc;   /* allocated-GPU mask */
@@ -234,6 +235,93 @@ static void site_init(struct place *p, uint32_t i, double rack_power_w, double b
     s->free_racks = s->nracks;
 }
 
+/* Grow a per-unit array from old to cap elements of size, zeroing the new ones. */
+static void *grow_zero(void *ptr, size_t old, size_t cap, size_t size)
+{
+    ptr = xreallocarray(ptr, cap ? cap : 1, size);
+    memset((char *)ptr + old * size, 0, (cap - old) * size);
+    return ptr;
+}
+
+/*
+ * Size the per-node, per-rack and per-pod arrays for p->nnodes, nracks and
+ * npods. Capacities grow geometrically (xgrow), so a facility that grows
+ * by many small steps copies each array O(log steps) times.
+ */
+static void arrays_fit(struct place *p)
+{
+    if (p->nnodes > p->node_cap || p->node_alloc == NULL) {
+        size_t cap = p->node_alloc == NULL ? p->nnodes : xgrow(p->node_cap, p->nnodes);
+        p->node_alloc = grow_zero(p->node_alloc, p->node_cap, cap, 1);
+        p->node_down = grow_zero(p->node_down, p->node_cap, cap, 1);
+        p->node_cap = cap;
+    }
+    if (p->nracks > p->rack_cap || p->rack_site == NULL) {
+        size_t o = p->rack_cap;
+        size_t cap = p->rack_site == NULL ? p->nracks : xgrow(o, p->nracks);
+        p->rack_site = grow_zero(p->rack_site, o, cap, sizeof(uint32_t));
+        p->rack_free = grow_zero(p->rack_free, o, cap, sizeof(uint16_t));
+        p->rack_alloc = grow_zero(p->rack_alloc, o, cap, sizeof(uint16_t));
+        p->rack_lvl = grow_zero(p->rack_lvl, o * NSLOTS, cap * NSLOTS, 1);
+        p->rlink = grow_zero(p->rlink, o * NSLOTS, cap * NSLOTS, sizeof(struct link));
+        p->rack_mark = grow_zero(p->rack_mark, o, cap, sizeof(uint32_t));
+        p->hold_mark = grow_zero(p->hold_mark, o, cap, sizeof(uint32_t));
+        p->hold_until = grow_zero(p->hold_until, o, cap, sizeof(int64_t));
+        p->rack_cap = cap;
+    }
+    if (p->npods > p->pod_cap || p->pod_free_racks == NULL) {
+        size_t cap = p->pod_free_racks == NULL ? p->npods : xgrow(p->pod_cap, p->npods);
+        p->pod_free_racks = grow_zero(p->pod_free_racks, p->pod_cap, cap, sizeof(uint16_t));
+        p->plink = grow_zero(p->plink, p->pod_cap, cap, sizeof(struct link));
+        p->pod_cap = cap;
+    }
+}
+
+/*
+ * The last site gained racks after its old end: file them wholly free. Its
+ * last pod, if partial, takes the first of them; the rest make new pods.
+ */
+static void site_extend(struct place *p, uint32_t i)
+{
+    struct nl_site_info si;
+    nl_facility_site(p->fac, i, &si);
+    struct site_ix *s = &p->site[i];
+    uint32_t old_racks = s->nracks, old_pods = s->npods;
+    if (si.nracks == old_racks)
+        return;
+    s->nracks = si.nracks;
+    s->npods = si.npods;
+    for (uint32_t pod = s->first_pod + old_pods; pod < s->first_pod + s->npods; pod++) {
+        p->pod_free_racks[pod] = 0;
+        list_push(p->plink, 1, 0, &s->pod_head[0], (int32_t)pod);
+    }
+    for (uint32_t r = s->first_rack + s->nracks; r-- > s->first_rack + old_racks;) {
+        p->rack_site[r] = i;
+        p->rack_free[r] = (uint16_t)s->R;
+        lvl(p, r)[s->G] = (uint8_t)s->npr;
+        rack_file(p, s, r);
+        pod_refile(p, s, rack_pod(s, r), 1);
+    }
+    uint32_t added = s->nracks - old_racks;
+    s->free += (uint64_t)added * s->R;
+    s->free_nodes += (uint64_t)added * s->npr;
+    s->free_racks += added;
+}
+
+void place_grow(struct place *p, double rack_power_w, double busy_w, double idle_w)
+{
+    uint32_t old_sites = p->nsites;
+    p->nsites = nl_facility_nsites(p->fac);
+    p->nnodes = nl_facility_nodes(p->fac);
+    p->nracks = nl_facility_racks(p->fac);
+    p->npods = nl_facility_pods(p->fac);
+    arrays_fit(p);
+    if (old_sites > 0)
+        site_extend(p, old_sites - 1);
+    for (uint32_t i = old_sites; i < p->nsites; i++)
+        site_init(p, i, rack_power_w, busy_w, idle_w);
+}
+
 struct place *place_create(const struct nl_facility *fac, double rack_power_w, double busy_w,
                            double idle_w)
 {
@@ -243,19 +331,8 @@ struct place *place_create(const struct nl_facility *fac, double rack_power_w, d
     p->nnodes = nl_facility_nodes(fac);
     p->nracks = nl_facility_racks(fac);
     p->npods = nl_facility_pods(fac);
-    p->node_alloc = xcalloc(p->nnodes, 1);
-    p->node_down = xcalloc(p->nnodes, 1);
-    p->rack_site = xcalloc(p->nracks, sizeof(uint32_t));
-    p->rack_free = xcalloc(p->nracks, sizeof(uint16_t));
-    p->rack_alloc = xcalloc(p->nracks, sizeof(uint16_t));
-    p->rack_lvl = xcalloc((size_t)p->nracks * NSLOTS, 1);
-    p->rlink = xcalloc((size_t)p->nracks * NSLOTS, sizeof(struct link));
-    p->rack_mark = xcalloc(p->nracks, sizeof(uint32_t));
-    p->hold_mark = xcalloc(p->nracks, sizeof(uint32_t));
-    p->hold_until = xcalloc(p->nracks, sizeof(int64_t));
+    arrays_fit(p);
     p->hold_epoch = 1;
-    p->pod_free_racks = xcalloc(p->npods, sizeof(uint16_t));
-    p->plink = xcalloc(p->npods, sizeof(struct link));
     for (uint32_t i = 0; i < p->nsites; i++)
         site_init(p, i, rack_power_w, busy_w, idle_w);
     return p;

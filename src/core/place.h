@@ -53,6 +53,12 @@ struct place_req {
 struct place *place_create(const struct nl_facility *fac, double rack_power_w, double busy_w,
                            double idle_w);
 void place_destroy(struct place *p);
+/*
+ * The facility grew (nl_facility_grow): index its new racks, nodes and pods,
+ * all free and up, beside the existing state, which is kept as it is. The
+ * power arguments are place_create's.
+ */
+void place_grow(struct place *p, double rack_power_w, double busy_w, double idle_w);
 
 /*
  * Find an allocation for req without changing anything. Returns the

@@ -18,6 +18,8 @@ int64_t power_mw(double w)
     return (int64_t)floor(w * 1000.0);
 }
 
+static void power_layout(struct power *pw, uint32_t old_sites, uint32_t old_racks);
+
 void power_init(struct power *pw, const struct nl_facility *fac)
 {
     const struct nl_facility_spec *spec = nl_facility_spec(fac);
@@ -29,39 +31,77 @@ void power_init(struct power *pw, const struct nl_facility *fac)
     pw->cap_min_w = nl_facility_cap_min_w(spec);
     pw->pue = spec->pue;
     pw->budget_w = spec->power_budget_w;
+    pw->spec_budget_w = spec->power_budget_w;
     pw->rack_limit_w = spec->rack_power_w;
     pw->row_limit_w = spec->racks_per_row > 0 ? spec->row_power_w : 0;
     pw->loop_limit_w = spec->racks_per_loop > 0 ? spec->loop_power_w : 0;
+    power_layout(pw, 0, 0);
+}
+
+/*
+ * Number rows and loops, size the per-rack arrays, and count the racks from
+ * old_racks on (and the sites from old_sites on) at idle draw. Rows and
+ * loops never span sites: each site numbers its own from where the last
+ * stopped. Growth only adds racks after all others (nl_facility_grow), so
+ * the existing racks keep their rows and loops and only new ones appear.
+ */
+static void power_layout(struct power *pw, uint32_t old_sites, uint32_t old_racks)
+{
+    const struct nl_facility *fac = pw->fac;
+    const struct nl_facility_spec *spec = nl_facility_spec(fac);
+    uint32_t old_rows = pw->nrows, old_loops = pw->nloops;
     pw->nsites = nl_facility_nsites(fac);
     pw->nracks = nl_facility_racks(fac);
-    pw->rack_mw = xcalloc(pw->nracks, sizeof(int64_t));
-    pw->rack_row = xcalloc(pw->nracks, sizeof(uint32_t));
-    pw->rack_loop = xcalloc(pw->nracks, sizeof(uint32_t));
-    /* Rows and loops never span sites: each site numbers its own from where the last stopped. */
+    pw->rack_mw = xreallocarray(pw->rack_mw, pw->nracks, sizeof(int64_t));
+    pw->rack_row = xreallocarray(pw->rack_row, pw->nracks, sizeof(uint32_t));
+    pw->rack_loop = xreallocarray(pw->rack_loop, pw->nracks, sizeof(uint32_t));
     uint32_t rpr = spec->racks_per_row > 0 ? spec->racks_per_row : 1;
     uint32_t rpl = spec->racks_per_loop > 0 ? spec->racks_per_loop : 1;
+    pw->nrows = pw->nloops = 0;
     for (uint32_t i = 0; i < pw->nsites; i++) {
         struct nl_site_info si;
         nl_facility_site(fac, i, &si);
-        pw->site_limit_w[i] = si.power_w;
-        pw->site_mw[i] = (int64_t)si.ngpus * pw->idle_mw;
-        pw->it_mw += pw->site_mw[i];
+        /* A grown site's limit rises by the power its racks brought, an operator's too; none stays none. */
+        if (i < old_sites && pw->site_limit_w[i] > 0)
+            pw->site_limit_w[i] += si.power_w - pw->site_spec_w[i];
+        else if (i >= old_sites)
+            pw->site_limit_w[i] = si.power_w;
+        pw->site_spec_w[i] = si.power_w;
         for (uint32_t r = 0; r < si.nracks; r++) {
-            pw->rack_mw[si.first_rack + r] = (int64_t)si.gpus_per_rack * pw->idle_mw;
             pw->rack_row[si.first_rack + r] = pw->nrows + r / rpr;
             pw->rack_loop[si.first_rack + r] = pw->nloops + r / rpl;
         }
         pw->nrows += (si.nracks + rpr - 1) / rpr;
         pw->nloops += (si.nracks + rpl - 1) / rpl;
     }
-    pw->row_mw = xcalloc(pw->nrows, sizeof(int64_t));
-    pw->loop_mw = xcalloc(pw->nloops, sizeof(int64_t));
-    for (uint32_t r = 0; r < pw->nracks; r++) {
-        pw->row_mw[pw->rack_row[r]] += pw->rack_mw[r];
-        pw->loop_mw[pw->rack_loop[r]] += pw->rack_mw[r];
+    pw->row_mw = xreallocarray(pw->row_mw, pw->nrows ? pw->nrows : 1, sizeof(int64_t));
+    pw->loop_mw = xreallocarray(pw->loop_mw, pw->nloops ? pw->nloops : 1, sizeof(int64_t));
+    memset(pw->row_mw + old_rows, 0, (pw->nrows - old_rows) * sizeof(int64_t));
+    memset(pw->loop_mw + old_loops, 0, (pw->nloops - old_loops) * sizeof(int64_t));
+    for (uint32_t i = old_sites; i < pw->nsites; i++)
+        pw->site_mw[i] = 0;
+    for (uint32_t r = old_racks; r < pw->nracks; r++) {
+        uint32_t site = nl_facility_rack_site(fac, r);
+        struct nl_site_info si;
+        nl_facility_site(fac, site, &si);
+        int64_t idle = (int64_t)si.gpus_per_rack * pw->idle_mw;
+        pw->rack_mw[r] = idle;
+        pw->row_mw[pw->rack_row[r]] += idle;
+        pw->loop_mw[pw->rack_loop[r]] += idle;
+        pw->site_mw[site] += idle;
+        pw->it_mw += idle;
     }
+    /*
+     * Unit limits: racks, then rows, then loops in one array. On growth the
+     * units that existed keep their limits (an operator's too) at their new
+     * positions (rows start after the racks, which grew); new units get the
+     * facility's defaults. unit_gpus is counted anew: a growing site's last
+     * row or loop may have gained racks.
+     */
+    double *old_lim = pw->unit_lim_w;
     size_t nu = (size_t)pw->nracks + pw->nrows + pw->nloops;
     pw->unit_lim_w = xcalloc(nu > 0 ? nu : 1, sizeof(double));
+    free(pw->unit_gpus);
     pw->unit_gpus = xcalloc(nu > 0 ? nu : 1, sizeof(uint64_t));
     for (uint32_t i = 0; i < pw->nsites; i++) {
         struct nl_site_info si;
@@ -72,9 +112,14 @@ void power_init(struct power *pw, const struct nl_facility *fac)
             pw->unit_gpus[pw->nracks + pw->nrows + pw->rack_loop[r]] += si.gpus_per_rack;
         }
     }
+    const uint32_t old_n[] = {old_racks, old_rows, old_loops};
+    const size_t old_base[] = {0, old_racks, (size_t)old_racks + old_rows};
+    pw->nbind = 0;
     for (uint32_t lv = POWER_RACK; lv <= POWER_LOOP; lv++)
         for (uint32_t k = 0; k < power_level_units(pw, lv); k++)
-            power_set_limit(pw, lv, k, -1);
+            power_set_limit(pw, lv, k,
+                            old_lim != NULL && k < old_n[lv] ? old_lim[old_base[lv] + k] : -1);
+    free(old_lim);
 }
 
 uint32_t power_level_units(const struct power *pw, enum power_level lv)
@@ -148,6 +193,16 @@ double power_unit_w(const struct power *pw, enum power_level lv, uint32_t idx)
     if (lv == POWER_SITE)
         return (double)pw->site_mw[idx] / 1000.0;
     return (double)power_unit_mw(pw, power_unit_index(pw, lv, idx)) / 1000.0;
+}
+
+void power_grow(struct power *pw)
+{
+    /* The expansion's power raises the budget in force (an operator's too); none stays none. */
+    double added = nl_facility_spec(pw->fac)->power_budget_w - pw->spec_budget_w;
+    if (pw->budget_w > 0)
+        pw->budget_w += added;
+    pw->spec_budget_w = nl_facility_spec(pw->fac)->power_budget_w;
+    power_layout(pw, pw->nsites, pw->nracks);
 }
 
 void power_free(struct power *pw)

@@ -31,8 +31,10 @@ struct power {
     double busy_w, idle_w, cap_min_w, pue;
     int64_t idle_mw;                    /* idle_w in mW */
     double budget_w;                    /* facility, PUE applied; 0 = none */
+    double spec_budget_w;               /* the facility spec's budget when last seen (growth) */
     double margin;                      /* share of facility and site limits held back */
     double site_limit_w[NL_SITES_MAX];  /* PUE applied; 0 = none */
+    double site_spec_w[NL_SITES_MAX];   /* each site's power in the facility spec when last seen */
     int64_t site_mw[NL_SITES_MAX];      /* IT draw of each site now */
     uint64_t site_busy[NL_SITES_MAX];   /* GPUs held by jobs */
     uint32_t nsites;
@@ -58,6 +60,11 @@ struct power {
 
 void power_init(struct power *pw, const struct nl_facility *fac);
 void power_free(struct power *pw);
+/*
+ * The facility grew: count its new racks (rows, loops, sites) at idle draw
+ * and take the sites' limits from it again; running jobs' draws stay.
+ */
+void power_grow(struct power *pw);
 
 /* A level of the power hierarchy an operator may set a limit on (power_set_limit). */
 enum power_level { POWER_RACK, POWER_ROW, POWER_LOOP, POWER_SITE };

@@ -193,6 +193,9 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         tree_init(&s->running[i]);
     s->gpu_owner = xcalloc(s->gpus_total, sizeof(uint32_t));
+    s->grow_gpu_cap = s->gpus_total;
+    s->grow_nodes = nl_facility_nodes(fac);
+    s->grow_node_cap = s->grow_nodes;
     s->t_head = xmalloc(nt * sizeof(uint32_t));
     s->t_tail = xmalloc(nt * sizeof(uint32_t));
     s->offset = xcalloc(nt, sizeof(double));
@@ -329,6 +332,11 @@ static uint32_t site_mask_of(const struct nl_sched *s, const struct nl_job_spec 
         if (site_allowed(s, spec, i))
             mask |= 1u << i;
     return mask;
+}
+
+uint32_t sched_site_mask(const struct nl_sched *s, const struct nl_job_spec *spec)
+{
+    return site_mask_of(s, spec);
 }
 
 /* "facility F's sites: a (NO), b (UK)" into err's message, for a refusal that names them. */

@@ -19,6 +19,11 @@
 
 #define NIL_SLOT UINT32_MAX
 
+struct nl_sched;
+struct nl_job_spec;
+/* Sites eligible for spec (residency and the tenant's jurisdictions) as a bit mask. */
+uint32_t sched_site_mask(const struct nl_sched *s, const struct nl_job_spec *spec);
+
 struct job {
     uint64_t id; /* 0: slot unused */
     struct nl_job_spec spec;
@@ -83,6 +88,9 @@ struct nl_sched {
     struct nl_site_info site[NL_SITES_MAX];
     uint32_t nsites, all_sites, maxG, maxR;
     uint64_t gpus_total;
+    /* Growth (sched_grow.c): nodes the per-node arrays cover, and allocated lengths. */
+    uint32_t grow_nodes;
+    size_t grow_node_cap, grow_gpu_cap;
     struct place *pl;
     struct power pw;
     struct quota q;

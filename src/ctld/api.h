@@ -113,6 +113,8 @@ void api_audit(struct ctld *c, struct http_req *req, const struct route_params *
 /* (Re)load drained nodes and reservations from the store into c->ops and the scheduler. */
 int api_ops_load(struct ctld *c, struct nl_err *err);
 void api_ops_free(struct ctld *c);
+/* The facility grew: room for its new nodes (none drained). */
+void api_ops_grow(struct ctld *c);
 /* Add node's "drain" object (or null) to its JSON object o. */
 void api_ops_node_fields(struct ctld *c, uint32_t node, json_t *o);
 void api_nodes_drain(struct ctld *c, struct http_req *req, const struct route_params *p);
@@ -122,6 +124,10 @@ void api_resv_create(struct ctld *c, struct http_req *req, const struct route_pa
 void api_resv_delete(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_history(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_estimates(struct ctld *c, struct http_req *req, const struct route_params *p);
+
+/* ---- api_grow.c: expansion online (issue 11) ---- */
+
+void api_facility_racks(struct ctld *c, struct http_req *req, const struct route_params *p);
 
 /* ---- api_agent.c ---- */
 

@@ -166,6 +166,17 @@ int api_ops_load(struct ctld *c, struct nl_err *err)
     return rc;
 }
 
+void api_ops_grow(struct ctld *c)
+{
+    uint32_t nn = nl_facility_nodes(c->fac);
+    struct api_ops *o = c->ops;
+    if (o == NULL || nn <= o->nnodes)
+        return;
+    o->drain = xreallocarray(o->drain, nn, sizeof(*o->drain));
+    memset(o->drain + o->nnodes, 0, (nn - o->nnodes) * sizeof(*o->drain));
+    o->nnodes = nn;
+}
+
 /* ---- nodes: what GET /v1/nodes adds ---- */
 
 void api_ops_node_fields(struct ctld *c, uint32_t node, json_t *o)

@@ -30,6 +30,7 @@ static const struct route route_table[] = {
         {"PUT", "/v1/facility/budget", api_power_budget, ROLE_OPERATOR, CTLD_POWER_BODY_MAX},
         {"POST", "/v1/facility/budget", api_power_budget, ROLE_OPERATOR, CTLD_POWER_BODY_MAX},
         {"PUT", "/v1/facility/limit", api_power_limit, ROLE_OPERATOR, CTLD_POWER_BODY_MAX},
+        {"POST", "/v1/facility/racks", api_facility_racks, ROLE_OPERATOR, CTLD_POWER_BODY_MAX},
         {"GET", "/v1/nodes", api_nodes, ROLE_READER, 0},
         {"GET", "/v1/racks", api_racks, ROLE_READER, 0},
         {"GET", "/v1/queue", api_queue, ROLE_READER, 0},

@@ -45,6 +45,7 @@
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "store/store.h"
+#include "store/store_grow.h"
 
 /* A facility or tenants file larger than this is a wrong path, not a configuration. */
 #define CONF_FILE_MAX (16u * 1024u * 1024u)
@@ -395,12 +396,52 @@ static void all_nodes_down(struct ctld *c)
         nl_sched_node_set_down(c->sched, n, true, NULL);
 }
 
+static struct nl_facility_spec *base_spec(const struct nl_facility *fac)
+{
+    struct nl_facility_spec *spec = xmalloc(sizeof(*spec));
+    *spec = *nl_facility_spec(fac);
+    return spec;
+}
+
+static int regrow_row(const struct nl_store_growth *g, void *arg)
+{
+    struct nl_err err = {0};
+    /* A facility file edited since (a site added after the grown one) can refuse a row. */
+    if (nl_facility_grow(arg, &g->g, &err) < 0)
+        log_warn("facility: the %u racks %s added to site %s are not applied: %s", g->g.racks,
+                 g->by, g->g.site, err.msg);
+    return 0;
+}
+
+/*
+ * The facility: its file or preset, grown by the racks added while it ran
+ * (expansion online, api_grow.c), in order. Built again with the live
+ * state, so that a growth whose COMMIT failed is gone from memory too.
+ */
+static int facility_build(struct ctld *c, struct nl_err *err)
+{
+    struct nl_facility *fac = nl_facility_create(c->fac_base, err);
+    if (fac == NULL)
+        return err->code ? err->code : -EINVAL;
+    int rc = nl_store_growths_load(c->store, regrow_row, fac, err);
+    if (rc < 0) {
+        nl_facility_destroy(fac);
+        return rc;
+    }
+    nl_facility_destroy(c->fac);
+    c->fac = fac;
+    return 0;
+}
+
 /*
  * The live state: scheduler, node registry, job life cycle and agent
  * protocol, reloaded from the store (start and rebuild).
  */
 static int live_build(struct ctld *c, struct nl_err *err)
 {
+    int frc = facility_build(c, err);
+    if (frc < 0)
+        return frc;
     struct nl_sched_config sc;
     nl_sched_config_init(&sc, NL_POLICY_NORDLYS);
     sc.estimates = NL_SCHED_ESTIMATES_DEFAULT; /* `nordlys queue --start`, est_start_time */
@@ -554,6 +595,7 @@ struct ctld *ctld_create(const struct ctld_config *cfg, struct nl_err *err)
     now_init(&c->clock);
     init_stats(&c->stats);
     if ((c->fac = load_facility(cfg->facility, err)) == NULL ||
+        (c->fac_base = base_spec(c->fac)) == NULL ||
         (c->tenants = load_tenants(cfg->tenants, nl_facility_gpus(c->fac), err)) == NULL ||
         open_store(c, err) < 0)
         goto fail;
@@ -600,6 +642,7 @@ void ctld_destroy(struct ctld *c)
     nl_store_close(c->store);
     nl_tenants_destroy(c->tenants);
     nl_facility_destroy(c->fac);
+    free(c->fac_base);
     durable_destroy(c->dur);
     auth_destroy(c->auth);
     audit_close(c->audit);

@@ -34,6 +34,7 @@ struct http;
 struct life;
 struct nl_err;
 struct nl_facility;
+struct nl_facility_spec;
 struct nl_sched;
 struct nl_store;
 struct nl_tenants;
@@ -71,7 +72,8 @@ struct ctld_stats {
 
 struct ctld {
     const struct ctld_config *cfg; /* borrowed from main */
-    struct nl_facility *fac;
+    struct nl_facility *fac;       /* the base grown by the store's rows (live_build) */
+    struct nl_facility_spec *fac_base; /* the facility as its file or preset gives it */
     struct nl_tenants *tenants;
     struct nl_store *store;
     struct durable *dur; /* the durability rule */

@@ -75,9 +75,10 @@ struct life {
     bool dirty;              /* a pass should run */
     int64_t last_pass_us;
     struct life_stats stats;
-    double *node_w;     /* per node: the GPUs' last reported draw (power section) */
-    int64_t *node_w_us; /* when; 0 = never */
-    float *node_temp_c; /* per node: its hottest GPU at that reading (0 = not sent) */
+    double *node_w;       /* per node: the GPUs' last reported draw (power section) */
+    int64_t *node_w_us;   /* when; 0 = never */
+    float *node_temp_c;   /* per node: its hottest GPU at that reading (0 = not sent) */
+    uint32_t node_w_n;    /* nodes the three arrays cover (the facility may grow past it) */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -1118,10 +1119,15 @@ void life_power_report(struct life *l, uint32_t node, const double *w, const dou
     uint32_t nn = nl_facility_nodes(l->d.fac);
     if (node >= nn)
         return;
-    if (l->node_w == NULL) {
-        l->node_w = xcalloc(nn, sizeof(double));
-        l->node_w_us = xcalloc(nn, sizeof(int64_t));
-        l->node_temp_c = xcalloc(nn, sizeof(float));
+    if (l->node_w_n < nn) {
+        /* First reading, or racks joined since (expansion online): the new nodes never reported. */
+        l->node_w = xreallocarray(l->node_w, nn, sizeof(double));
+        l->node_w_us = xreallocarray(l->node_w_us, nn, sizeof(int64_t));
+        l->node_temp_c = xreallocarray(l->node_temp_c, nn, sizeof(float));
+        memset(l->node_w + l->node_w_n, 0, (nn - l->node_w_n) * sizeof(double));
+        memset(l->node_w_us + l->node_w_n, 0, (nn - l->node_w_n) * sizeof(int64_t));
+        memset(l->node_temp_c + l->node_w_n, 0, (nn - l->node_w_n) * sizeof(float));
+        l->node_w_n = nn;
     }
     uint32_t G = nl_facility_node_gpus(l->d.fac, node);
     n = n < G ? n : G;
@@ -1158,8 +1164,7 @@ void life_power_report(struct life *l, uint32_t node, const double *w, const dou
 bool life_node_reading(const struct life *l, uint32_t node, double *w, double *temp_c)
 {
     int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
-    if (l->node_w_us == NULL || node >= nl_facility_nodes(l->d.fac) || l->node_w_us[node] == 0 ||
-        l->node_w_us[node] < fresh)
+    if (node >= l->node_w_n || l->node_w_us[node] == 0 || l->node_w_us[node] < fresh)
         return false;
     *w = l->node_w[node];
     *temp_c = l->node_temp_c[node];
@@ -1174,7 +1179,7 @@ double life_measured_it_w(const struct life *l, uint32_t *nodes_reported)
     /* A reading older than the node timeout is stale: that node counts as modelled idle. */
     int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
     for (uint32_t n = 0; n < nn; n++) {
-        if (l->node_w_us != NULL && l->node_w_us[n] != 0 && l->node_w_us[n] >= fresh) {
+        if (n < l->node_w_n && l->node_w_us[n] != 0 && l->node_w_us[n] >= fresh) {
             w += l->node_w[n];
             seen++;
         } else {

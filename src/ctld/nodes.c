@@ -50,6 +50,19 @@ struct nodes *nodes_create(uint32_t nnodes, int64_t timeout_us)
     return a;
 }
 
+void nodes_grow(struct nodes *a, uint32_t nnodes)
+{
+    if (nnodes <= a->nnodes)
+        return;
+    a->node_agent = xreallocarray(a->node_agent, nnodes, sizeof(*a->node_agent));
+    a->node_state = xreallocarray(a->node_state, nnodes, 1);
+    for (uint32_t i = a->nnodes; i < nnodes; i++) {
+        a->node_agent[i] = -1;
+        a->node_state[i] = NODE_UNREGISTERED;
+    }
+    a->nnodes = nnodes;
+}
+
 void nodes_destroy(struct nodes *a)
 {
     if (a == NULL)

@@ -85,6 +85,8 @@ struct nodes_control {
 /* A registry of nnodes nodes, all unregistered; timeout_us is node-timeout-ms in us. */
 struct nodes *nodes_create(uint32_t nnodes, int64_t timeout_us);
 void nodes_destroy(struct nodes *n);
+/* The facility grew to nnodes nodes: the new ones are unregistered (expansion online). */
+void nodes_grow(struct nodes *n, uint32_t nnodes);
 
 /* ---- agents ---- */
 

@@ -62,6 +62,13 @@ static json_t *result_json(const struct nl_sim_result *r)
     json_object_set_new(pw, "real_over_budget_s", json_real(r->true_over_s));
     json_object_set_new(pw, "real_over_budget_max_w", json_real(r->true_over_max_w));
     json_object_set_new(o, "power", pw);
+    if (r->racks_added > 0)
+        json_object_set_new(o, "expansion",
+                            json_pack("{s:I, s:I, s:I, s:f}", "racks_added",
+                                      (json_int_t)r->racks_added, "gpus_added",
+                                      (json_int_t)r->gpus_added, "starts_on_added",
+                                      (json_int_t)r->starts_added, "first_start_on_added_s",
+                                      r->first_added_start_s));
     json_object_set_new(o, "violations", viol);
     json_object_set_new(o, "makespan_s", json_real(r->makespan_s));
     json_object_set_new(o, "wall_s", json_real(r->wall_s));
@@ -170,6 +177,11 @@ void nl_sim_report_table(const struct nl_sim_result *res, size_t n, void *file)
     ROW("capped GPU-h / lost", "%.0f/%.0f", r->capped_gpu_hours, r->work_lost_gpu_hours);
     ROW("real draw peak / over", "%.1f MW/%.0fs", r->true_peak_w / 1e6, r->true_over_s);
     ROW("real draw most over", "%.2f MW", r->true_over_max_w / 1e6);
+    if (res[0].racks_added > 0) {
+        ROW("racks / GPUs added", "%llu/%llu", (unsigned long long)r->racks_added,
+            (unsigned long long)r->gpus_added);
+        ROW("starts on added racks", "%llu", (unsigned long long)r->starts_added);
+    }
     ROW("violations", "%llu", (unsigned long long)nl_sim_violations_total(r));
     ROW("wall time", "%.2fs", r->wall_s);
     ROW("events/s", "%.0f", r->events_per_s);

@@ -67,6 +67,10 @@ struct sim {
     const struct nl_facility_spec *spec;
     double true_it_w;  /* modelled real IT draw */
     int64_t start_us;  /* calendar time of t = 0, for the climate */
+    /* Expansion online: the run's own facility (it grows), and where the grown nodes begin. */
+    struct nl_facility *fac;
+    uint32_t grown_node0;
+    double cap_integral; /* GPU-microseconds of capacity over the window (it changes when grown) */
 };
 
 
@@ -127,6 +131,7 @@ static void integrate(struct sim *m, int64_t t)
     if (b > a) {
         double dt = (double)(b - a);
         m->alloc_integral += (double)st.gpus_alloc * dt;
+        m->cap_integral += (double)m->gpus * dt;
         m->frag_integral += st.fragmentation * dt;
         m->power_integral += st.power_w * dt;
     }
@@ -262,6 +267,15 @@ static void on_start(struct sim *m, uint32_t idx, int64_t now)
     }
     if (m->opts != NULL && m->opts->power)
         power_start(m, idx, now);
+    if (m->res->racks_added > 0) {
+        const struct nl_alloc_node *a;
+        size_t n = nl_sched_job_alloc(m->s, idx + 1, &a);
+        bool there = false;
+        for (size_t i = 0; i < n && !there; i++)
+            there = a[i].node >= m->grown_node0;
+        if (there && m->res->starts_added++ == 0)
+            m->res->first_added_start_s = (double)now / 1e6;
+    }
     push_finish(m, idx, now);
 }
 
@@ -317,6 +331,36 @@ static void job_exit(struct sim *m, uint32_t idx, enum nl_exit how, int64_t now)
     }
 }
 
+/*
+ * An expansion comes online: the run's facility grows and the scheduler
+ * catches up; the new GPUs idle from now on, and the next pass may start
+ * work there. A growth the facility refuses is counted as a violation
+ * (the schedule was parsed, not checked against the facility).
+ */
+static void grow(struct sim *m, const struct nl_facility_growth *g0)
+{
+    struct nl_facility_growth g = *g0;
+    if (g.site[0] == '\0') {
+        struct nl_site_info si;
+        nl_facility_site(m->fac, nl_facility_nsites(m->fac) - 1, &si);
+        snprintf(g.site, sizeof(g.site), "%s", si.name);
+    }
+    struct nl_err err = {0};
+    uint32_t node0 = nl_facility_nodes(m->fac);
+    uint64_t gpus0 = nl_facility_gpus(m->fac);
+    if (nl_facility_grow(m->fac, &g, &err) < 0 || nl_sched_grow(m->s, &err) < 0) {
+        m->res->violations.power++;
+        return;
+    }
+    if (m->res->racks_added == 0)
+        m->grown_node0 = node0;
+    m->res->racks_added += g.racks;
+    m->res->gpus_added += nl_facility_gpus(m->fac) - gpus0;
+    m->gpus = nl_facility_gpus(m->fac);
+    m->true_it_w += (double)(m->gpus - gpus0) * m->spec->gpu_idle_w;
+    m->dirty = true;
+}
+
 static void handle(struct sim *m, const struct event *e)
 {
     struct vjob *v = &m->vj[e->job];
@@ -364,7 +408,10 @@ static void handle(struct sim *m, const struct event *e)
         break;
     }
     case EV_BUDGET:
-        nl_sched_set_power_budget(m->s, m->opts->budget_w[e->job]);
+        if (m->opts->growth != NULL && m->opts->growth[e->job].racks > 0)
+            grow(m, &m->opts->growth[e->job]);
+        else
+            nl_sched_set_power_budget(m->s, m->opts->budget_w[e->job]);
         break;
     case EV_SAMPLE:
         sample(m, e->t_us);
@@ -434,7 +481,9 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
 {
     struct nl_sim_result *res = m->res;
     double win = (double)(m->win_hi - m->win_lo);
-    res->utilization = win > 0 ? m->alloc_integral / (win * (double)m->gpus) : 0;
+    /* Capacity over the window: its GPUs, which an expansion changes (else the plain product). */
+    double cap = res->racks_added > 0 ? m->cap_integral : win * (double)m->gpus;
+    res->utilization = cap > 0 ? m->alloc_integral / cap : 0;
     res->fragmentation = win > 0 ? m->frag_integral / win : 0;
     res->power_mean_w = win > 0 ? m->power_integral / win : 0;
     job_stats(m, -1, &res->wait_s, &res->jct_s, &res->slowdown, &res->jobs, &res->completed,
@@ -520,11 +569,20 @@ int nl_sim_run(const struct nl_facility *fac, const struct nl_tenants *tenants,
                const struct nl_sim_opts *opts, struct nl_sim_result *res, struct nl_err *err)
 {
     memset(res, 0, sizeof(*res));
+    /* A schedule that brings racks online grows a copy: fac may back other runs. */
+    struct nl_facility *own = NULL;
+    for (size_t i = 0; opts != NULL && opts->growth != NULL && i < opts->nbudget && !own; i++)
+        if (opts->growth[i].racks > 0 && (own = nl_facility_create(nl_facility_spec(fac), err)) == NULL)
+            return err ? err->code : -EINVAL;
+    if (own != NULL)
+        fac = own;
     struct nl_sched *s = nl_sched_create(fac, tenants, cfg, err);
-    if (s == NULL)
+    if (s == NULL) {
+        nl_facility_destroy(own);
         return err ? err->code : -EINVAL;
+    }
     struct sim m = {.w = w, .s = s, .res = res, .gpus = nl_facility_gpus(fac), .opts = opts,
-                    .spec = nl_facility_spec(fac)};
+                    .spec = nl_facility_spec(fac), .fac = own};
     /* 2026-01-01T00:00:00Z unless told: the climate's months count from there. */
     m.start_us = (opts && opts->start_unix_s ? opts->start_unix_s : 1767225600LL) * 1000000LL;
     m.true_it_w = (double)m.gpus * m.spec->gpu_idle_w; /* every GPU idles until a job runs */
@@ -556,6 +614,7 @@ int nl_sim_run(const struct nl_facility *fac, const struct nl_tenants *tenants,
     integrate(&m, now);
     finish_result(&m, now, (double)(nl_clock_monotonic_us() - t0) / 1e6);
     nl_sched_destroy(s);
+    nl_facility_destroy(own);
     free(m.vj);
     free(m.heap);
     free(m.tier_of_tenant);

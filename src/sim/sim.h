@@ -74,6 +74,10 @@ struct nl_sim_result {
     double true_over_s;         /* seconds that real draw spent above the budget */
     double true_over_max_w;     /* the most it was above */
     struct nl_sched_violations violations;
+    /* Expansion online (budget schedule "+N racks"): what joined, and work that ran there. */
+    uint64_t racks_added, gpus_added;
+    uint64_t starts_added;      /* job starts with a GPU on racks that joined during the run */
+    double first_added_start_s; /* the first of them (0: none) */
     double makespan_s;
     double wall_s, events_per_s;
     uint64_t events, passes, decisions;
@@ -96,6 +100,12 @@ struct nl_sim_opts {
     int64_t start_unix_s; /* calendar time of the workload's start; 0 = 2026-01-01 */
     const int64_t *budget_t_us;
     const double *budget_w;
+    /*
+     * Per budget event, or NULL: racks > 0 makes it an expansion coming
+     * online instead (nl_facility_grow on the run's own copy of the
+     * facility, then nl_sched_grow); an empty site means the last one.
+     */
+    const struct nl_facility_growth *growth;
     size_t nbudget;
     uint64_t seed;
 };

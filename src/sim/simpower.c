@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -90,6 +91,35 @@ static int parse_power(const char *s, double *w)
     return -1;
 }
 
+/*
+ * The rest of "+N racks [SITE] [POWER]" after its first word w ("+N"),
+ * into g; NULL, or what is wrong. SITE is anything that is not a power.
+ */
+static const char *parse_growth(const char *w, char **save, struct nl_facility_growth *g)
+{
+    char *end;
+    unsigned long long n = strtoull(w + 1, &end, 10);
+    if (w[1] < '0' || w[1] > '9' || *end != '\0' || n < 1 || n > 1000000)
+        return "racks: +N needs a whole number of racks 1..1000000";
+    g->racks = (uint32_t)n;
+    const char *word = strtok_r(NULL, " \t\r", save);
+    if (word == NULL || (strcmp(word, "racks") != 0 && strcmp(word, "rack") != 0))
+        return "expected TIME +N racks [SITE] [POWER]";
+    double p;
+    while ((word = strtok_r(NULL, " \t\r", save)) != NULL) {
+        if (g->site_power_w == 0 && parse_power(word, &p) == 0 && p > 0) {
+            g->site_power_w = g->facility_power_w = p;
+        } else if (g->site[0] == '\0' && g->site_power_w == 0) {
+            if (strlen(word) >= sizeof(g->site))
+                return "site: name too long";
+            snprintf(g->site, sizeof(g->site), "%s", word);
+        } else {
+            return "expected TIME +N racks [SITE] [POWER] and nothing more";
+        }
+    }
+    return NULL;
+}
+
 int simpower_schedule_parse(const char *text, size_t len, const char *fname,
                             struct simpower_schedule *out, struct nl_err *err)
 {
@@ -115,15 +145,18 @@ int simpower_schedule_parse(const char *text, size_t len, const char *fname,
         if (t == NULL)
             continue;
         int64_t t_us = parse_time(t);
-        double bw;
+        double bw = 0;
+        struct nl_facility_growth g = {0};
         const char *bad = NULL;
         if (t_us < 0)
             bad = "time: not a time (0, 90m, 36h, 2d12h or seconds)";
+        else if (w != NULL && w[0] == '+')
+            bad = parse_growth(w, &save, &g);
         else if (w == NULL || parse_power(w, &bw) < 0)
-            bad = "budget: not a power (230MW, 1.2GW, 500kW or none)";
+            bad = "budget: not a power (230MW, 1.2GW, 500kW or none), nor +N racks";
         else if (strtok_r(NULL, " \t\r", &save) != NULL)
             bad = "expected TIME POWER and nothing more";
-        else if (out->n > 0 && t_us <= out->t_us[out->n - 1])
+        if (bad == NULL && out->n > 0 && t_us <= out->t_us[out->n - 1])
             bad = "time: not after the line before";
         if (bad) {
             simpower_schedule_release(out);
@@ -133,12 +166,14 @@ int simpower_schedule_parse(const char *text, size_t len, const char *fname,
             cap = xgrow(cap, out->n + 1);
             out->t_us = xreallocarray(out->t_us, cap, sizeof(int64_t));
             out->budget_w = xreallocarray(out->budget_w, cap, sizeof(double));
+            out->growth = xreallocarray(out->growth, cap, sizeof(*out->growth));
         }
         out->t_us[out->n] = t_us;
+        out->growth[out->n] = g;
         out->budget_w[out->n++] = bw;
     }
     if (out->n == 0)
-        return nl_err_set(err, -EINVAL, "%s: no TIME POWER line", fname);
+        return nl_err_set(err, -EINVAL, "%s: no TIME POWER or TIME +N racks line", fname);
     return 0;
 }
 
@@ -146,5 +181,6 @@ void simpower_schedule_release(struct simpower_schedule *s)
 {
     free(s->t_us);
     free(s->budget_w);
+    free(s->growth);
     memset(s, 0, sizeof(*s));
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nordlys/facility.h"
+
 struct nl_err;
 
 /* Below this fraction of a job's demand its GPUs' clocks cannot go: static power. */
@@ -36,13 +38,20 @@ double simpower_noise(uint64_t seed, uint64_t idx, uint64_t n, double draw_w);
 struct simpower_schedule {
     int64_t *t_us;
     double *budget_w; /* 0 = none */
+    /* Per line: racks coming online (racks > 0), else NULL / racks 0 for a budget line. */
+    struct nl_facility_growth *growth;
     size_t n;
 };
 
 /*
- * Parse a schedule: one "TIME POWER" a line, times rising ("0", "90m",
- * "36h", "2d12h"), powers "230MW", "1.2GW", "500kW", "none"; '#' starts a
- * comment. -EINVAL with err "FILE:LINE: what is wrong".
+ * Parse a schedule: one event a line, times rising ("0", "90m", "36h",
+ * "2d12h"); '#' starts a comment. An event is a budget, "TIME POWER"
+ * (powers "230MW", "1.2GW", "500kW", "none"), or an expansion coming
+ * online, "TIME +N racks [SITE] [POWER]": N racks join SITE (the last
+ * site, or a new site after it with the last one's shape and
+ * jurisdiction; default the last site) and POWER is added to the site's
+ * limit and the facility's budget (nl_facility_grow). -EINVAL with err
+ * "FILE:LINE: what is wrong".
  */
 int simpower_schedule_parse(const char *text, size_t len, const char *fname,
                             struct simpower_schedule *out, struct nl_err *err);

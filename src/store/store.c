@@ -278,6 +278,26 @@ static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
                                 " PRIMARY KEY (job, seq)"
                                 ") STRICT, WITHOUT ROWID;";
 
+/*
+ * Schema version 9, expansion online (issue 11): racks added to the running facility, in
+ * order; a start builds the facility from its file and applies them again
+ * (store_grow.c).
+ */
+static const char schema_v9[] =
+        "CREATE TABLE IF NOT EXISTS facility_growth ("
+        " seq INTEGER PRIMARY KEY,"
+        " site TEXT NOT NULL,"
+        " jurisdiction TEXT NOT NULL,"
+        " racks INTEGER NOT NULL CHECK (racks >= 1),"
+        " racks_per_pod INTEGER NOT NULL CHECK (racks_per_pod >= 0),"
+        " nodes_per_rack INTEGER NOT NULL CHECK (nodes_per_rack >= 0),"
+        " gpus_per_node INTEGER NOT NULL CHECK (gpus_per_node >= 0),"
+        " site_power_w REAL NOT NULL CHECK (site_power_w >= 0),"
+        " facility_power_w REAL NOT NULL CHECK (facility_power_w >= 0),"
+        " by TEXT NOT NULL,"
+        " at_us INTEGER NOT NULL"
+        ") STRICT;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -288,6 +308,7 @@ static const char *const migrations[] = {
         schema_v6,
         schema_v7,
         schema_v8,
+        schema_v9,
 };
 
 /*

@@ -16,6 +16,8 @@ struct nl_store;
 #define STORE_EXT_STMTS 16
 /* The first slot of store_events.c's; store_ops.c has those before it. */
 #define STORE_EXT_EVENTS_FIRST 12
+/* The first slot of store_grow.c's (facility growth), after store_events.c's. */
+#define STORE_EXT_GROW_FIRST 14
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

@@ -112,6 +112,13 @@ nl_http GET "/v1/jobs/$FIRST"
 nl_expect 200 ".job.id == $FIRST and .job.state == \"RUNNING\""
 nl_http GET "/v1/jobs?limit=1"
 nl_expect 200 '.total > 0'
+# Racks cannot join while the store cannot keep them (expansion online, issue 11).
+nl_http GET /v1/facility
+GPUS=$(nl_json .gpus_total)
+nl_http POST /v1/facility/racks '{"site":"dev","racks":1}'
+nl_expect 503 '.error.code == "store_unavailable"'
+nl_http GET /v1/facility
+nl_expect 200 ".gpus_total == $GPUS"
 # Many reads while the client's writes are refused beside them: a read
 # answered in the same loop iteration as a refused write is still a 200.
 for i in $(seq 1 60); do

@@ -23,7 +23,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD="$ROOT/build/fuzz"
 LONG=""
 RUNS="${NL_FUZZ_RUNS:-100000}"
-ALL="job_request agent_proto http_target agent_answer facility tenants trace idxset"
+ALL="job_request agent_proto http_target agent_answer facility tenants trace idxset schedule"
 if [ -f "$ROOT/src/ctld/token.c" ]; then ALL="$ALL token"; fi
 if [ -f "$ROOT/src/cli/script.c" ]; then ALL="$ALL script"; fi
 

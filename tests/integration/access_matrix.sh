@@ -73,6 +73,7 @@ REG_BODY="{\"agent\":\"mx\",\"nodes\":[\"$N0\"],\"emulated\":true}"
 TOKEN_BODY='{"user":"carol","role":"user","tenants":["uk"],"ttl_s":600}'
 DRAIN_BODY="{\"nodes\":[\"$N2\"],\"reason\":\"matrix\"}"
 RESUME_BODY="{\"nodes\":[\"$N2\"]}"
+GROW_BODY='{"site":"dev","racks":1}'
 # resv_body K: a reservation of N0 for day K from now (windows of different cells never overlap).
 resv_body() {
     printf '{"nodes":["%s"],"start":%s,"duration":3600}' "$N0" "$(($(date +%s) + 86400 * $1))"
@@ -80,7 +81,8 @@ resv_body() {
 vc=0
 
 # METHOD PATH BODY | admin operator userA userB agent none expired tampered wrongkey algnone
-# BODY: - none, J job, R register, S sync, T token, D drain, U resume, V reservation.
+# BODY: - none, J job, R register, S sync, T token, D drain, U resume, V reservation,
+# K one rack more (expansion online).
 # {J}: a fresh job of tenant anchor; {V}: a fresh reservation (made by admin).
 MATRIX='
 POST   /v1/jobs           J  201 201 201 403 403 401 401 401 401 401
@@ -106,6 +108,7 @@ GET    /v1/history        -  200 200 200 200 403 401 401 401 401 401
 GET    /v1/estimates      -  200 200 200 200 403 401 401 401 401 401
 GET    /v1/jobs/{J}/events -  200 200 200 404 403 401 401 401 401 401
 GET    /v1/queue          -  200 200 200 200 200 401 401 401 401 401
+POST   /v1/facility/racks K  201 201 403 403 403 401 401 401 401 401
 '
 ROLES="admin operator userA userB agent none expired tampered wrongkey algnone"
 cells=0
@@ -138,6 +141,7 @@ printf '%s\n' "$MATRIX" | while read -r m path body rest; do
         T) call "$t" "$m" "$p" "$TOKEN_BODY" ;;
         D) call "$t" "$m" "$p" "$DRAIN_BODY" ;;
         U) call "$t" "$m" "$p" "$RESUME_BODY" ;;
+        K) call "$t" "$m" "$p" "$GROW_BODY" ;;
         V)
             vc=$((vc + 1))
             call "$t" "$m" "$p" "$(resv_body $vc)"
