@@ -279,9 +279,9 @@ static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
                                 ") STRICT, WITHOUT ROWID;";
 
 /*
- * Schema version 9, expansion online (issue 11): racks added to the running facility, in
- * order; a start builds the facility from its file and applies them again
- * (store_grow.c).
+ * Schema version 9, expansion online (issue 11): racks added to the
+ * running facility, in order; a start builds the facility from its file
+ * and applies them again (store_grow.c).
  */
 static const char schema_v9[] =
         "CREATE TABLE IF NOT EXISTS facility_growth ("
