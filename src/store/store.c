@@ -262,6 +262,19 @@ static const char schema_v7[] =
         ") STRICT, WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
 
+/*
+ * Schema version 8 (issue 12): indexes that let a history filter read only
+ * its rows. With only job_runs_end, a filter that keeps few runs (one user,
+ * a small tenant, --state NODE_FAIL) read the whole window to fill a page:
+ * a million runs for `--since -30d --all`. nl_store_history walks
+ * job_runs_user for a user, and one cursor per (tenant, state) of
+ * job_runs_tenant_state, merged in end order, for tenants and states.
+ */
+static const char schema_v8[] =
+        "CREATE INDEX IF NOT EXISTS job_runs_user ON job_runs(user, end_us, job, run);"
+        "CREATE INDEX IF NOT EXISTS job_runs_tenant_state"
+        " ON job_runs(tenant, state, end_us, job, run);";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -271,6 +284,7 @@ static const char *const migrations[] = {
         schema_v5,
         schema_v6,
         schema_v7,
+        schema_v8,
 };
 
 /*
