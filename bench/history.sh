@@ -58,9 +58,9 @@ median_ms() {
         i=$((i + 1))
     done
     srv=$(awk -v a="$s0" -v b="$(srv_cpu_ms)" -v n="$reps" 'BEGIN { printf "%.0f", (b - a) / n }')
-    cli=$(sort -n "$state/cpu" | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }')
+    cli_ms=$(sort -n "$state/cpu" | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }')
     rows=$(($(wc -l <"$state/out") - 1))
-    sort -n "$state/times" | awk -v l="$label" -v r="$rows" -v c="$cli" -v s="$srv" '{ v[NR] = $1 }
+    sort -n "$state/times" | awk -v l="$label" -v r="$rows" -v c="$cli_ms" -v s="$srv" '{ v[NR] = $1 }
         END { printf "%-58s median %7.1f ms  (min %.1f, max %.1f; %d rows; cpu: cli %s ms, nordlysd %s ms)\n", l, v[int((NR + 1) / 2)] / 1000, v[1] / 1000, v[NR] / 1000, r, c, s }'
 }
 
