@@ -263,14 +263,30 @@ static const char schema_v7[] =
         "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
 
 /*
- * Schema version 8 (issue 12): indexes that let a history filter read only
+ * Schema version 8 (issue 14): what a job's state history needs beyond the
+ * jobs row (submitted, the run now) and job_runs (each run's start and
+ * end): the events nothing else records, such as a hold, a release or a
+ * dependency met. Rows are written only by those rare changes, never by a
+ * plain submission or start, so the hot path writes nothing more.
+ */
+static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
+                                " job INTEGER NOT NULL,"
+                                " seq INTEGER NOT NULL CHECK (seq >= 0),"
+                                " at_us INTEGER NOT NULL,"
+                                " kind TEXT NOT NULL,"
+                                " detail TEXT NOT NULL,"
+                                " PRIMARY KEY (job, seq)"
+                                ") STRICT, WITHOUT ROWID;";
+
+/*
+ * Schema version 9 (issue 12): indexes that let a history filter read only
  * its rows. With only job_runs_end, a filter that keeps few runs (one user,
  * a small tenant, --state NODE_FAIL) read the whole window to fill a page:
  * a million runs for `--since -30d --all`. nl_store_history walks
  * job_runs_user for a user, and one cursor per (tenant, state) of
  * job_runs_tenant_state, merged in end order, for tenants and states.
  */
-static const char schema_v8[] =
+static const char schema_v9[] =
         "CREATE INDEX IF NOT EXISTS job_runs_user ON job_runs(user, end_us, job, run);"
         "CREATE INDEX IF NOT EXISTS job_runs_tenant_state"
         " ON job_runs(tenant, state, end_us, job, run);";
@@ -285,6 +301,7 @@ static const char *const migrations[] = {
         schema_v6,
         schema_v7,
         schema_v8,
+        schema_v9,
 };
 
 /*
