@@ -360,6 +360,9 @@ static const char *const hist_fields[] = {
         "submit_time", "start_time", "end_time", "elapsed", "elapsed_s", "exit_code",
         "exit_signal", "nodes",   "reason",    NULL};
 
+/* Runs a page of `history --all` asks for (without --limit). */
+#define HIST_ALL_PAGE 5000
+
 #define HIST_DEFAULT_FORMAT "id,run,name,user,tenant,state,gpus,start_time,end_time,elapsed,exit_code,nodes"
 
 struct hist_opts {
@@ -410,12 +413,18 @@ int cmd_history(int argc, char **argv)
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
         goto out;
+    /* --all reads the window page by page, and prints each page as it comes. */
+    if (h.all && limit == 0)
+        snprintf(s_limit, sizeof(s_limit), "%d", HIST_ALL_PAGE);
+    struct cli_rowstream out = {.f = &f};
+    size_t printed = 0;
     char *cursor = NULL;
     do {
         static const char *const keys[] = {"since", "until", "user", "tenant", "state", "limit",
                                            "after"};
         const char *vals[] = {s_since, h.v[HOPT_UNTIL] ? s_until : NULL, h.v[HOPT_USER],
-                              h.v[HOPT_TENANT], h.v[HOPT_STATE], limit ? s_limit : NULL, cursor};
+                              h.v[HOPT_TENANT], h.v[HOPT_STATE],
+                              limit || h.all ? s_limit : NULL, cursor};
         char *path = cli_path_query("/v1/history", keys, vals, 7);
         json_decref(page);
         page = NULL;
@@ -425,18 +434,34 @@ int cmd_history(int argc, char **argv)
         cursor = NULL;
         if (rc != NL_CLI_OK)
             goto out;
-        json_array_extend(runs, json_object_get(page, "runs"));
+        json_t *rows = json_object_get(page, "runs");
         const char *next = json_string_value(json_object_get(page, "next"));
+        if (!h.all)
+            json_array_extend(runs, rows);
+        else if (args.json)
+            for (size_t i = 0; i < json_array_size(rows); i++, printed++) {
+                /* One run a line, in one JSON document: {"runs":[ ... ]} */
+                char *t = json_dumps(json_array_get(rows, i), JSON_COMPACT | JSON_REAL_PRECISION(16));
+                printf("%s%s", printed ? ",\n" : "{\"runs\":[\n", t ? t : "null");
+                free(t);
+            }
+        else
+            cli_rowstream_page(&out, rows);
         if (next != NULL && h.all)
             cursor = xstrdup(next);
     } while (cursor != NULL);
-    if (args.json) {
+    if (h.all) {
+        if (args.json)
+            printf("%s]}\n", printed ? "\n" : "{\"runs\":[");
+        else if (!out.started)
+            cli_rowstream_page(&out, runs);
+    } else if (args.json) {
         json_t *o = json_pack("{s:O}", "runs", runs);
         cli_print_json(o);
         json_decref(o);
     } else {
         cli_rowfmt_print(&f, runs);
-        if (json_string_value(json_object_get(page, "next")) != NULL && !h.all)
+        if (json_string_value(json_object_get(page, "next")) != NULL)
             fprintf(stderr, "(more runs in this window: --limit N or --all)\n");
     }
 out:

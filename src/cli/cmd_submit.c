@@ -102,7 +102,7 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
                                 "T processes per node, each with its RANK (default 1)"},
         [OPT_OUTPUT] = {"output", "PATTERN",
                         "stdout file: %j job, %t task (one file per task), %a array index, "
-                        "%x name, %% a %"},
+                        "%A array job, %x name, %% a %"},
         [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
         [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
         [OPT_POWER_W] = {"power-w", "W",

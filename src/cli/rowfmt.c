@@ -178,3 +178,78 @@ void cli_rowfmt_print(const struct cli_rowfmt *f, const json_t *rows)
     cli_table_print(t, stdout);
     cli_table_destroy(t);
 }
+
+/* Characters of UTF-8 text (bytes that do not continue a character). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+/* One table line: cells padded to the widths (which grow to fit), none after the last. */
+static void stream_line(struct cli_rowstream *s, const char *const *cells)
+{
+    size_t n = s->f->n;
+    for (size_t c = 0; c < n; c++) {
+        size_t w = utf8_chars(cells[c]);
+        if (w > s->width[c])
+            s->width[c] = w;
+        fputs(cells[c], stdout);
+        if (c + 1 < n)
+            printf("%*s", (int)(s->width[c] - w + 2), "");
+    }
+    putchar('\n');
+}
+
+void cli_rowstream_page(struct cli_rowstream *s, const json_t *rows)
+{
+    const struct cli_rowfmt *f = s->f;
+    double now = (double)time(NULL);
+    size_t nrows = json_array_size(rows);
+    char buf[4096];
+    if (f->csv) {
+        for (size_t c = 0; !s->started && c < f->n; c++)
+            csv_field(f->fields[c], c + 1 == f->n);
+        s->started = true;
+        for (size_t i = 0; i < nrows; i++)
+            for (size_t c = 0; c < f->n; c++)
+                csv_field(cli_rowfmt_cell(json_array_get(rows, i), f->fields[c], true, now, buf,
+                                          sizeof(buf)),
+                          c + 1 == f->n);
+        return;
+    }
+    /* The page's cells, kept while the widths are measured. */
+    char **cells = xcalloc(nrows * f->n + 1, sizeof(char *));
+    for (size_t i = 0; i < nrows; i++)
+        for (size_t c = 0; c < f->n; c++)
+            cells[i * f->n + c] = xstrdup(cli_rowfmt_cell(json_array_get(rows, i), f->fields[c],
+                                                          false, now, buf, sizeof(buf)));
+    if (!s->started) {
+        char hdr_text[CLI_ROWFMT_MAX][64];
+        const char *hdr[CLI_ROWFMT_MAX] = {0};
+        for (size_t c = 0; c < f->n; c++) {
+            size_t k = 0;
+            for (; f->fields[c][k] && k + 1 < sizeof(hdr_text[c]); k++) {
+                char ch = f->fields[c][k];
+                hdr_text[c][k] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+            }
+            hdr_text[c][k] = '\0';
+            hdr[c] = hdr_text[c];
+            s->width[c] = utf8_chars(hdr[c]);
+        }
+        for (size_t i = 0; i < nrows * f->n; i++) {
+            size_t w = utf8_chars(cells[i]);
+            if (w > s->width[i % f->n])
+                s->width[i % f->n] = w;
+        }
+        stream_line(s, hdr);
+        s->started = true;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        stream_line(s, (const char *const *)&cells[i * f->n]);
+    for (size_t i = 0; i < nrows * f->n; i++)
+        free(cells[i]);
+    free(cells);
+}

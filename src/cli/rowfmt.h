@@ -38,6 +38,20 @@ int cli_rowfmt_parse(struct cli_rowfmt *f, const char *spec, const char *const *
 void cli_rowfmt_release(struct cli_rowfmt *f);
 /* Print rows (a JSON array of objects) with f's fields to stdout, as a table or CSV. */
 void cli_rowfmt_print(const struct cli_rowfmt *f, const json_t *rows);
+/*
+ * Rows that come a page at a time (`history --all`), printed as each page
+ * comes so that memory and the time to the first line stay those of one
+ * page. A table's columns take their widths from the header and the first
+ * page, and widen (for the rows after) when a later cell is wider; CSV
+ * gets its header once. Zero-initialise; f borrowed.
+ */
+struct cli_rowstream {
+    const struct cli_rowfmt *f;
+    size_t width[CLI_ROWFMT_MAX];
+    bool started;
+};
+void cli_rowstream_page(struct cli_rowstream *s, const json_t *rows);
+
 /* One cell as text into buf (size bytes), as the table (csv false) or CSV (csv true) shows it. */
 const char *cli_rowfmt_cell(const json_t *row, const char *field, bool csv, double now, char *buf,
                             size_t size);

@@ -13,7 +13,8 @@ int nl_outpat_check(const char *pat, char *bad)
         if (*p != '%')
             continue;
         p++;
-        if (*p == 'j' || *p == 't' || *p == 'a' || *p == 'x' || *p == '%')
+        if (*p == 'j' || *p == 't' || *p == 'a' || *p == 'A' || *p == 'x' ||
+            *p == '%')
             continue;
         *bad = *p;
         return -EINVAL;
@@ -68,6 +69,9 @@ int nl_outpat_expand(const char *pat, const struct nl_outpat_vals *v, char *buf,
                 break;
             case 'a':
                 val = v->array;
+                break;
+            case 'A':
+                val = v->array_job;
                 break;
             case 't':
                 if (v->task >= 0) {

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * outpat.h - output file patterns (--output / --error), as Slurm spells
- * them: %j the job id, %t the task (global rank), %a the array index, %x
- * the job name, %% a literal %. Any other %-sequence is refused.
+ * them: %j the job id, %t the task (global rank), %a the array index, %A
+ * the array job's id (the job's own outside an array), %x the job name,
+ * %% a literal %. Any other %-sequence is refused.
  *
  * A pattern is expanded in two places: the controller knows the job
- * (%j, %x, %a) and leaves %t and %% as they are; the agent, which starts
+ * (%j, %x, %A at submission, %a at launch) and leaves %t and %% as they are; the agent, which starts
  * the tasks, expands %t and then %% (final). Expanding %% only last keeps
  * "%%t" a literal "%t" through both steps. I/O-free.
  */
@@ -20,6 +21,7 @@ struct nl_outpat_vals {
     const char *job;   /* %j, or NULL to keep "%j" */
     const char *name;  /* %x, or NULL to keep it */
     const char *array; /* %a, or NULL to keep it */
+    const char *array_job; /* %A, or NULL to keep it */
     int64_t task;      /* %t, or < 0 to keep it */
     bool final;        /* expand %% to % (the last step only) */
 };

@@ -120,6 +120,13 @@ void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *bo
     durable_hold(c->dur, req);
 }
 
+void api_reply_json_text(struct ctld *c, struct http_req *req, unsigned status, char *text)
+{
+    audit_answer(c, req, status, NULL);
+    http_reply(req, status, "application/json", text);
+    durable_hold(c->dur, req);
+}
+
 /*
  * A JSON string of text that may quote a client's bytes cut at a byte
  * count (a multibyte character split in two): jansson refuses text that is

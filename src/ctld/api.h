@@ -30,6 +30,8 @@ void api_dispatch(void *arg, struct http_req *req);
 void api_answered(void *arg, const struct http_req *req, double seconds);
 /* Answer with a JSON body (takes ownership of body); held if the iteration has writes. */
 void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body);
+/* api_reply of a body already written as JSON text (takes ownership; a large list's answer). */
+void api_reply_json_text(struct ctld *c, struct http_req *req, unsigned status, char *text);
 /* Answer with the error object of docs/api.md; field may be NULL. */
 void api_error(struct ctld *c, struct http_req *req, unsigned status, const char *code,
                const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "ctld/audit.h"
 #include "ctld/auth.h"
 #include "ctld/ctld.h"
 #include "ctld/durable.h"
@@ -464,50 +465,121 @@ void api_resv_delete(struct ctld *c, struct http_req *req, const struct route_pa
 
 /* ---- history ---- */
 
+/*
+ * The history's answer is written as JSON text row by row, not built as a
+ * jansson tree and dumped: `nordlys history --all` reads every run of a
+ * window, and the tree (an object, a hash table and 15 values per run, and
+ * each time printed through printf's %g) cost more than the store's read.
+ */
 struct hist_ctx {
     struct ctld *c;
-    json_t *runs;
+    char *buf;
+    size_t len, cap;
+    size_t rows;
     int64_t last_end;
     uint64_t last_job;
     uint32_t last_run;
 };
 
-static json_t *run_nodes(struct ctld *c, const char *text)
+static void hist_put(struct hist_ctx *x, const char *text, size_t n)
 {
-    json_t *a = json_array();
+    if (x->len + n + 1 > x->cap) {
+        x->cap = xgrow(x->cap, x->len + n + 1);
+        x->buf = xrealloc(x->buf, x->cap);
+    }
+    memcpy(x->buf + x->len, text, n);
+    x->len += n;
+    x->buf[x->len] = '\0';
+}
+
+static void hist_puts(struct hist_ctx *x, const char *text)
+{
+    hist_put(x, text, strlen(text));
+}
+
+/* ,"key":"escaped text" (or null) */
+static void hist_str(struct hist_ctx *x, const char *key, const char *v)
+{
+    hist_puts(x, key);
+    if (v == NULL)
+        hist_puts(x, "null");
+    else
+        audit_json_string(&x->buf, &x->len, &x->cap, v, strlen(v));
+}
+
+static void hist_int(struct hist_ctx *x, const char *key, long long v)
+{
+    char b[32];
+    hist_puts(x, key);
+    hist_put(x, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+}
+
+/*
+ * ,"key":seconds from microseconds, exactly: "1795974422.408" (what
+ * job_json_time's double prints as), null for 0 unless zero_ok.
+ */
+static void hist_secs(struct hist_ctx *x, const char *key, int64_t us, bool zero_ok)
+{
+    char b[40];
+    hist_puts(x, key);
+    if (us <= 0 && !(zero_ok && us == 0)) {
+        hist_puts(x, "null");
+        return;
+    }
+    int n = snprintf(b, sizeof(b), "%lld.%06lld", (long long)(us / 1000000),
+                     (long long)(us % 1000000));
+    while (n > 0 && b[n - 1] == '0' && b[n - 2] != '.')
+        n--;
+    hist_put(x, b, (size_t)n);
+}
+
+static void hist_nodes(struct hist_ctx *x, const char *text)
+{
     char name[96];
+    bool first = true;
+    hist_puts(x, ",\"nodes\":[");
     for (const char *p = text; p && *p;) {
         char *end;
         unsigned long v = strtoul(p, &end, 10);
         if (end == p)
             break;
-        if (v < nl_facility_nodes(c->fac))
-            json_array_append_new(a, json_string(nl_facility_node_name(c->fac, (uint32_t)v, name,
-                                                                         sizeof(name))));
+        if (v < nl_facility_nodes(x->c->fac)) {
+            nl_facility_node_name(x->c->fac, (uint32_t)v, name, sizeof(name));
+            hist_puts(x, first ? "" : ",");
+            audit_json_string(&x->buf, &x->len, &x->cap, name, strlen(name));
+            first = false;
+        }
         p = *end == ',' ? end + 1 : end;
     }
-    return a;
+    hist_puts(x, "]");
 }
 
 static int hist_row(const struct nl_store_run *r, void *arg)
 {
     struct hist_ctx *x = arg;
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:I, s:s}", "id", (json_int_t)r->job, "run",
-                          (json_int_t)r->run, "name", r->name ? r->name : "", "tenant",
-                          r->tenant ? r->tenant : "", "user", r->user ? r->user : "", "gpus",
-                          (json_int_t)r->gpus, "state", r->state ? r->state : "");
-    json_object_set_new(o, "submit_time", job_json_time(r->submit_us));
-    json_object_set_new(o, "start_time", job_json_time(r->start_us));
-    json_object_set_new(o, "end_time", job_json_time(r->end_us));
-    json_object_set_new(o, "elapsed_s", json_real(r->start_us ? (double)(r->end_us - r->start_us) /
-                                                                        1e6
-                                                              : 0.0));
-    json_object_set_new(o, "exit_code", r->has_exit ? json_integer(r->exit_code) : json_null());
-    json_object_set_new(o, "exit_signal",
-                        r->has_exit && r->exit_signal ? json_integer(r->exit_signal) : json_null());
-    json_object_set_new(o, "nodes", run_nodes(x->c, r->nodes));
-    json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
-    json_array_append_new(x->runs, o);
+    hist_int(x, x->rows ? ",{\"id\":" : "{\"id\":", (long long)r->job);
+    hist_int(x, ",\"run\":", (long long)r->run);
+    hist_str(x, ",\"name\":", r->name ? r->name : "");
+    hist_str(x, ",\"tenant\":", r->tenant ? r->tenant : "");
+    hist_str(x, ",\"user\":", r->user ? r->user : "");
+    hist_int(x, ",\"gpus\":", (long long)r->gpus);
+    hist_str(x, ",\"state\":", r->state ? r->state : "");
+    hist_secs(x, ",\"submit_time\":", r->submit_us, false);
+    hist_secs(x, ",\"start_time\":", r->start_us, false);
+    hist_secs(x, ",\"end_time\":", r->end_us, false);
+    hist_secs(x, ",\"elapsed_s\":", r->start_us ? r->end_us - r->start_us : 0, true);
+    if (r->has_exit)
+        hist_int(x, ",\"exit_code\":", r->exit_code);
+    else
+        hist_puts(x, ",\"exit_code\":null");
+    if (r->has_exit && r->exit_signal)
+        hist_int(x, ",\"exit_signal\":", r->exit_signal);
+    else
+        hist_puts(x, ",\"exit_signal\":null");
+    hist_nodes(x, r->nodes);
+    hist_str(x, ",\"reason\":", r->reason);
+    hist_puts(x, "}");
+    x->rows++;
     x->last_end = r->end_us;
     x->last_job = r->job;
     x->last_run = r->run;
@@ -605,21 +677,23 @@ void api_history(struct ctld *c, struct http_req *req, const struct route_params
             k += (size_t)snprintf(tenants + k, sizeof(tenants) - k, "%s,", who->token.tenants[i]);
         f.tenants = tenants;
     }
-    struct hist_ctx x = {.c = c, .runs = json_array()};
+    struct hist_ctx x = {.c = c};
+    hist_puts(&x, "{\"runs\":[");
     if (nl_store_history(c->store, &f, hist_row, &x, &err) < 0) {
-        json_decref(x.runs);
+        free(x.buf);
         return api_err_reply(c, req, &err, NULL);
     }
-    json_t *o = json_pack("{s:o}", "runs", x.runs);
-    if (json_array_size(x.runs) == f.limit) {
+    hist_puts(&x, "],\"next\":");
+    if (x.rows == f.limit) {
         char cursor[80];
-        snprintf(cursor, sizeof(cursor), "%lld.%llu.%u", (long long)x.last_end,
+        snprintf(cursor, sizeof(cursor), "\"%lld.%llu.%u\"", (long long)x.last_end,
                  (unsigned long long)x.last_job, x.last_run);
-        json_object_set_new(o, "next", json_string(cursor));
+        hist_puts(&x, cursor);
     } else {
-        json_object_set_new(o, "next", json_null());
+        hist_puts(&x, "null");
     }
-    api_reply(c, req, 200, o);
+    hist_puts(&x, "}");
+    api_reply_json_text(c, req, 200, x.buf);
 }
 
 /* ---- estimated starts: the top of the queue in the scheduler's order ---- */

@@ -486,7 +486,8 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                  .life = c->life,
                                  .clock = &c->clock,
                                  .sched = c->sched,
-                                 .tenant_queue_max = c->cfg->tenant_queue_max};
+                                 .tenant_queue_max = c->cfg->tenant_queue_max,
+                                 .kill_invalid_depend = c->cfg->kill_invalid_depend};
     c->gate = gate_create(&gd);
     int rc = life_reload(c->life, err);
     if (rc == 0)

@@ -49,6 +49,7 @@ struct kept {
     size_t nids;
     bool singleton; /* dep has singleton: any end may let it go */
     bool dirty;     /* to evaluate at the next settle */
+    bool never;     /* its dependency can never be met: pending until cancelled */
     char why[300];  /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
 };
 
@@ -650,8 +651,15 @@ static void evaluate_all(struct gate *g)
             continue;
         }
         nl_store_job_release(&rec);
-        if (e.verdict == DEP_NEVER) {
+        if (e.verdict == DEP_NEVER && g->d.kill_invalid_depend) {
             never(g, k, e.why);
+        } else if (e.verdict == DEP_NEVER) {
+            /* Slurm's default: it waits, saying why, until someone cancels it. */
+            if (!k->never)
+                log_info("job=%llu dependency never satisfied: %s (pending until cancelled)",
+                         (unsigned long long)k->id, e.why);
+            k->never = true;
+            snprintf(k->why, sizeof(k->why), "%s", e.why);
         } else if (e.verdict == DEP_MET) {
             gate_event(g, k->id, "dependency_met", k->dep);
             free(k->dep);
@@ -1194,6 +1202,12 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o)
         snprintf(text, sizeof(text), "held: nordlys release %llu lets it run",
                  (unsigned long long)rec->id);
         set_reason(o, "Held", text);
+    } else if (k != NULL && k->dep[0] && k->never) {
+        snprintf(text, sizeof(text),
+                 "dependency never satisfied: %s; it stays pending until cancelled (nordlys "
+                 "cancel %llu)",
+                 k->why, (unsigned long long)rec->id);
+        set_reason(o, "DependencyNeverSatisfied", text);
     } else if (k != NULL && k->dep[0]) {
         snprintf(text, sizeof(text), "waiting for its dependency: %s", k->why);
         set_reason(o, "Dependency", text);

@@ -23,8 +23,9 @@
  *
  * Driven by job ends: gate_settle, called once per loop iteration before
  * the COMMIT, reads life_ends() and acts on them: dependents become
- * eligible or are cancelled (with a reason naming the dependency that can
- * never be met), an array makes its next tasks, and an array whose tasks
+ * eligible, or, when their dependency can never be met, stay pending with
+ * reason DependencyNeverSatisfied (or are cancelled with that reason, with
+ * kill_invalid_depend), an array makes its next tasks, and an array whose tasks
  * have all ended ends itself (COMPLETED when all did, else FAILED, or
  * CANCELLED), which dependents of the array wait for.
  *
@@ -75,6 +76,14 @@ struct gate_deps {
      */
     const struct nl_sched *sched;
     uint64_t tenant_queue_max;
+    /*
+     * A job whose dependency can never be met (afterok on a job that
+     * failed): false keeps it pending with reason DependencyNeverSatisfied
+     * until someone cancels it, as Slurm does by default; true cancels it
+     * with the reason (nordlysd --kill-invalid-depend, Slurm's
+     * kill_invalid_depend).
+     */
+    bool kill_invalid_depend;
 };
 
 /* What a submission asks of the gate (strings borrowed). */

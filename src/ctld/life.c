@@ -225,10 +225,15 @@ int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     snprintf(out, sizeof(out), "%s%s%llu/stdout", root, root[0] ? "/" : "", (unsigned long long)id);
     snprintf(errp, sizeof(errp), "%s%s%llu/stderr", root, root[0] ? "/" : "",
              (unsigned long long)id);
-    /* Patterns the request gave (--output/--error) get their job id and name now. */
+    /*
+     * Patterns the request gave (--output/--error) get their job id and name
+     * now, and %A its own id: an array task's patterns are its array job's,
+     * whose %A was expanded (to the array job's id) when it was submitted.
+     */
     char idtext[24];
     snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
-    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .task = -1};
+    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .array_job = idtext,
+                                .task = -1};
     char *given[2] = {rec->stdout_path, rec->stderr_path};
     const char *dflt[2] = {out, errp};
     for (int i = 0; i < 2; i++) {

@@ -279,11 +279,24 @@ static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
                                 ") STRICT, WITHOUT ROWID;";
 
 /*
- * Schema version 9, expansion online (issue 11): racks added to the
+ * Schema version 9 (issue 12): indexes that let a history filter read only
+ * its rows. With only job_runs_end, a filter that keeps few runs (one user,
+ * a small tenant, --state NODE_FAIL) read the whole window to fill a page:
+ * a million runs for `--since -30d --all`. nl_store_history walks
+ * job_runs_user for a user, and one cursor per (tenant, state) of
+ * job_runs_tenant_state, merged in end order, for tenants and states.
+ */
+static const char schema_v9[] =
+        "CREATE INDEX IF NOT EXISTS job_runs_user ON job_runs(user, end_us, job, run);"
+        "CREATE INDEX IF NOT EXISTS job_runs_tenant_state"
+        " ON job_runs(tenant, state, end_us, job, run);";
+
+/*
+ * Schema version 10, expansion online (issue 11): racks added to the
  * running facility, in order; a start builds the facility from its file
  * and applies them again (store_grow.c).
  */
-static const char schema_v9[] =
+static const char schema_v10[] =
         "CREATE TABLE IF NOT EXISTS facility_growth ("
         " seq INTEGER PRIMARY KEY,"
         " site TEXT NOT NULL,"
@@ -309,6 +322,7 @@ static const char *const migrations[] = {
         schema_v7,
         schema_v8,
         schema_v9,
+        schema_v10,
 };
 
 /*

@@ -13,11 +13,11 @@ struct nl_err;
 struct nl_store;
 
 /* Statement slots for the other files, prepared on first use, finalized by nl_store_close. */
-#define STORE_EXT_STMTS 16
+#define STORE_EXT_STMTS 20
 /* The first slot of store_events.c's; store_ops.c has those before it. */
-#define STORE_EXT_EVENTS_FIRST 12
+#define STORE_EXT_EVENTS_FIRST 16
 /* The first slot of store_grow.c's (facility growth), after store_events.c's. */
-#define STORE_EXT_GROW_FIRST 14
+#define STORE_EXT_GROW_FIRST 18
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

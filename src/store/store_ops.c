@@ -23,9 +23,39 @@ enum ops_stmt {
     OP_RESV_DELETE,
     OP_RESVS,
     OP_HISTORY,
+    OP_HISTORY_USER,
+    OP_RUN_TENANT_FIRST,
+    OP_RUN_TENANT_NEXT,
+    OP_RUN_STATE_FIRST,
+    OP_RUN_STATE_NEXT,
     OP_JOB_RUNS,
     OP_COUNT
 };
+
+/*
+ * The history's columns, filters and order; ?1..?9 as nl_store_history
+ * binds them. The paging cursor (?6..?8) only filters the rows that end
+ * at ?6 itself: the caller lowers the window's end (?2) to just after it,
+ * so that the index range starts at the cursor and page k does not read
+ * the k - 1 pages before it again.
+ */
+#define HIST_SELECT                                                                               \
+    "SELECT job, run, name, tenant, user, gpus, state, submit_us, start_us, end_us, exit_code,"  \
+    " exit_signal, nodes, reason FROM job_runs"
+#define HIST_WHERE                                                                                \
+    " WHERE end_us >= ?1 AND end_us < ?2"                                                         \
+    " AND (?3 IS NULL OR instr(?3, ',' || tenant || ',') > 0)"                                    \
+    " AND (?4 IS NULL OR user = ?4)"                                                              \
+    " AND (?5 IS NULL OR instr(?5, ',' || state || ',') > 0)"                                     \
+    " AND (?6 IS NULL OR end_us < ?6 OR (end_us = ?6 AND (job < ?7"                             \
+    " OR (job = ?7 AND run < ?8))))"
+#define HIST_ORDER " ORDER BY end_us DESC, job DESC, run DESC LIMIT ?9"
+/* One (tenant, state) of the merge: job_runs_tenant_state reads only its runs, in end order. */
+#define HIST_PAIR_SQL                                                                             \
+    HIST_SELECT " INDEXED BY job_runs_tenant_state" HIST_WHERE " AND tenant = ?10 AND state = ?11" \
+                HIST_ORDER
+/* More (tenant, state) cursors than this and the history reads job_runs_end instead. */
+#define HIST_PAIRS_MAX 256
 
 _Static_assert(OP_COUNT <= STORE_EXT_EVENTS_FIRST, "store_int.h: the ops' slots are too few");
 
@@ -40,15 +70,18 @@ static const char *const op_sql[OP_COUNT] = {
         [OP_RESVS] = "SELECT id, name, tenant, start_us, end_us, nodes, by, created_us"
                      " FROM reservations ORDER BY id",
         /* The window bounds end_us, so the index job_runs_end reads only the window's rows. */
-        [OP_HISTORY] = "SELECT job, run, name, tenant, user, gpus, state, submit_us, start_us,"
-                       " end_us, exit_code, exit_signal, nodes, reason FROM job_runs"
-                       " WHERE end_us >= ?1 AND end_us < ?2"
-                       " AND (?3 IS NULL OR instr(?3, ',' || tenant || ',') > 0)"
-                       " AND (?4 IS NULL OR user = ?4)"
-                       " AND (?5 IS NULL OR instr(?5, ',' || state || ',') > 0)"
-                       " AND (?6 IS NULL OR end_us < ?6 OR (end_us = ?6 AND (job < ?7"
-                       " OR (job = ?7 AND run < ?8))))"
-                       " ORDER BY end_us DESC, job DESC, run DESC LIMIT ?9",
+        [OP_HISTORY] = HIST_SELECT " INDEXED BY job_runs_end" HIST_WHERE HIST_ORDER,
+        /* One user's runs: job_runs_user reads only theirs. */
+        [OP_HISTORY_USER] = HIST_SELECT " INDEXED BY job_runs_user" HIST_WHERE " AND user = ?4"
+                            HIST_ORDER,
+        /*
+         * The tenants, and a tenant's end states, that job_runs holds, one
+         * at a time: min() over job_runs_tenant_state is one index seek each.
+         */
+        [OP_RUN_TENANT_FIRST] = "SELECT min(tenant) FROM job_runs",
+        [OP_RUN_TENANT_NEXT] = "SELECT min(tenant) FROM job_runs WHERE tenant > ?1",
+        [OP_RUN_STATE_FIRST] = "SELECT min(state) FROM job_runs WHERE tenant = ?1",
+        [OP_RUN_STATE_NEXT] = "SELECT min(state) FROM job_runs WHERE tenant = ?1 AND state > ?2",
         /* One job's ended runs: the primary key (job, run) reads only its rows. */
         [OP_JOB_RUNS] = "SELECT job, run, name, tenant, user, gpus, state, submit_us, start_us,"
                         " end_us, exit_code, exit_signal, nodes, reason FROM job_runs"
@@ -273,16 +306,15 @@ static int run_row(sqlite3_stmt *s, void *ctx)
     return x->fn(&r, x->arg);
 }
 
-int nl_store_history(struct nl_store *st, const struct nl_store_history_filter *f,
-                     nl_store_run_fn fn, void *arg, struct nl_err *err)
+/* Bind f to a history statement (?1..?9). */
+static void hist_bind(sqlite3_stmt *s, const struct nl_store_history_filter *f)
 {
-    if (f->limit == 0)
-        return nl_err_set(err, -EINVAL, "store: history: a limit is required");
-    sqlite3_stmt *s = stmt(st, OP_HISTORY, err);
-    if (s == NULL)
-        return err->code;
+    int64_t until = f->until_us;
+    /* The cursor's end bounds the index range (see HIST_WHERE). */
+    if (f->has_after && f->after_end_us < until - 1)
+        until = f->after_end_us + 1;
     sqlite3_bind_int64(s, 1, f->since_us);
-    sqlite3_bind_int64(s, 2, f->until_us);
+    sqlite3_bind_int64(s, 2, until);
     if (f->tenants != NULL)
         sqlite3_bind_text(s, 3, f->tenants, -1, SQLITE_STATIC);
     if (f->user != NULL)
@@ -295,7 +327,187 @@ int nl_store_history(struct nl_store *st, const struct nl_store_history_filter *
         sqlite3_bind_int64(s, 8, f->after_run);
     }
     sqlite3_bind_int64(s, 9, (int64_t)f->limit);
+}
+
+/* A list of names owned by the list. */
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static void names_add(struct names *l, const char *name, size_t len)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->v = xreallocarray(l->v, l->cap, sizeof(*l->v));
+    }
+    l->v[l->n++] = xstrndup(name, len);
+}
+
+static void names_release(struct names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The names of a ",a,b," list. */
+static void names_split(struct names *l, const char *list)
+{
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > 0)
+            names_add(l, p, len);
+        p += len + (e != NULL);
+    }
+}
+
+/*
+ * Every distinct value job_runs holds of a column, in order, by first and
+ * next (one index seek each): its tenants, or the end states of tenant.
+ */
+static int names_load(struct nl_store *st, enum ops_stmt first, enum ops_stmt next,
+                      const char *tenant, struct names *l, struct nl_err *err)
+{
+    int col = tenant != NULL ? 2 : 1;
+    for (;;) {
+        sqlite3_stmt *s = stmt(st, l->n == 0 ? first : next, err);
+        if (s == NULL)
+            return err->code;
+        if (tenant != NULL)
+            sqlite3_bind_text(s, 1, tenant, -1, SQLITE_STATIC);
+        if (l->n > 0)
+            sqlite3_bind_text(s, col, l->v[l->n - 1], -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        const char *v = rc == SQLITE_ROW ? col_text(s, 0) : NULL;
+        if (v != NULL)
+            names_add(l, v, strlen(v));
+        done(s);
+        if (rc != SQLITE_ROW)
+            return store_db_error(st, rc, "history", err);
+        if (v == NULL || l->n > HIST_PAIRS_MAX)
+            return 0;
+    }
+}
+
+/* One (tenant, state) cursor of the merge, at its current row while live. */
+struct hist_cur {
+    sqlite3_stmt *s;
+    bool live;
+    int64_t end;
+    uint64_t job;
+    uint32_t run;
+};
+
+static int cur_step(struct nl_store *st, struct hist_cur *c, struct nl_err *err)
+{
+    int rc = sqlite3_step(c->s);
+    c->live = rc == SQLITE_ROW;
+    if (c->live) {
+        c->end = sqlite3_column_int64(c->s, 9);
+        c->job = (uint64_t)sqlite3_column_int64(c->s, 0);
+        c->run = (uint32_t)sqlite3_column_int64(c->s, 1);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? 0 : store_db_error(st, rc, "history", err);
+}
+
+/* c's row comes before d's in the history's order (latest end, then job and run, first). */
+static bool cur_before(const struct hist_cur *c, const struct hist_cur *d)
+{
+    if (c->end != d->end)
+        return c->end > d->end;
+    if (c->job != d->job)
+        return c->job > d->job;
+    return c->run > d->run;
+}
+
+/*
+ * The history of the runs of the given tenants (all when f->tenants is
+ * NULL) that ended in the given states (all when NULL): one cursor per
+ * (tenant, state), each in end order, merged. Sets *too_many, and reads
+ * nothing, when there are more pairs than HIST_PAIRS_MAX: the caller reads
+ * job_runs_end instead.
+ */
+static int history_merge(struct nl_store *st, const struct nl_store_history_filter *f,
+                         struct run_ctx *x, bool *too_many, struct nl_err *err)
+{
+    struct names tenants = {0}, states = {0}, pt = {0}, ps = {0};
+    struct hist_cur *cur = NULL;
+    size_t ncur = 0;
+    int ret = 0;
+    if (f->tenants != NULL)
+        names_split(&tenants, f->tenants);
+    else
+        ret = names_load(st, OP_RUN_TENANT_FIRST, OP_RUN_TENANT_NEXT, NULL, &tenants, err);
+    if (f->states != NULL)
+        names_split(&states, f->states);
+    /* The pairs: the tenants crossed with the states asked for, or with each tenant's. */
+    for (size_t i = 0; ret == 0 && i < tenants.n && pt.n <= HIST_PAIRS_MAX; i++) {
+        struct names own = {0};
+        if (f->states == NULL)
+            ret = names_load(st, OP_RUN_STATE_FIRST, OP_RUN_STATE_NEXT, tenants.v[i], &own, err);
+        const struct names *sl = f->states != NULL ? &states : &own;
+        for (size_t k = 0; ret == 0 && k < sl->n; k++) {
+            names_add(&pt, tenants.v[i], strlen(tenants.v[i]));
+            names_add(&ps, sl->v[k], strlen(sl->v[k]));
+        }
+        names_release(&own);
+    }
+    *too_many = tenants.n > HIST_PAIRS_MAX || pt.n > HIST_PAIRS_MAX;
+    if (ret == 0 && !*too_many)
+        cur = xcalloc(pt.n ? pt.n : 1, sizeof(*cur));
+    for (size_t i = 0; cur != NULL && ret == 0 && i < pt.n; i++) {
+        int rc = sqlite3_prepare_v3(store_db(st), HIST_PAIR_SQL, -1, 0, &cur[i].s, NULL);
+        if (rc != SQLITE_OK) {
+            ret = store_db_error(st, rc, "history", err);
+            break;
+        }
+        ncur++;
+        hist_bind(cur[i].s, f);
+        sqlite3_bind_text(cur[i].s, 10, pt.v[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(cur[i].s, 11, ps.v[i], -1, SQLITE_STATIC);
+        ret = cur_step(st, &cur[i], err);
+    }
+    for (size_t n = 0; ret == 0 && n < f->limit; n++) {
+        struct hist_cur *best = NULL;
+        for (size_t i = 0; i < ncur; i++)
+            if (cur[i].live && (best == NULL || cur_before(&cur[i], best)))
+                best = &cur[i];
+        if (best == NULL)
+            break;
+        if ((ret = run_row(best->s, x)) == 0)
+            ret = cur_step(st, best, err);
+    }
+    for (size_t i = 0; i < ncur; i++)
+        sqlite3_finalize(cur[i].s);
+    free(cur);
+    names_release(&tenants);
+    names_release(&states);
+    names_release(&pt);
+    names_release(&ps);
+    return ret;
+}
+
+int nl_store_history(struct nl_store *st, const struct nl_store_history_filter *f,
+                     nl_store_run_fn fn, void *arg, struct nl_err *err)
+{
+    if (f->limit == 0)
+        return nl_err_set(err, -EINVAL, "store: history: a limit is required");
     struct run_ctx x = {fn, arg};
+    /* The index that reads fewest rows: the user's, else the (tenant, state) pairs'. */
+    if (f->user == NULL && (f->tenants != NULL || f->states != NULL)) {
+        bool too_many = false;
+        int rc = history_merge(st, f, &x, &too_many, err);
+        if (rc != 0 || !too_many)
+            return rc;
+    }
+    sqlite3_stmt *s = stmt(st, f->user != NULL ? OP_HISTORY_USER : OP_HISTORY, err);
+    if (s == NULL)
+        return err->code;
+    hist_bind(s, f);
     return walk(st, s, "history", run_row, &x, err);
 }
 

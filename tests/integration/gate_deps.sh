@@ -4,9 +4,11 @@
 #
 # - an afterok chain A -> B -> C runs in order (each starts after the one
 #   before ended); afterany and afternotok on a job that fails run; afterok
-#   on it is CANCELLED with a reason naming the dependency; afternotok on a
-#   job that completes is CANCELLED too; a waiting job says Dependency
-#   (show, queue, API) and counts in the queue;
+#   on it stays PENDING with reason DependencyNeverSatisfied (show, queue,
+#   API) until cancelled, as does afternotok on a job that completes; after
+#   a restart with --kill-invalid-depend such a job is CANCELLED with the
+#   reason; a waiting job says Dependency (show, queue, API) and counts in
+#   the queue;
 # - a dependency on an array job waits for all of its tasks;
 # - bad dependencies are refused at submit, naming what is wrong;
 # - singleton: the second job of a name and user waits for the first;
@@ -57,15 +59,22 @@ NOTOK=$(sub --dependency "afternotok:$F" -- true)
 # afternotok on a job that completes, and "all of" (comma) with both kinds.
 Z=$(sub -- sh -c 'sleep 1')
 NOT2=$(sub --dependency "afternotok:$Z" -- true)
-wait_state "$OK" CANCELLED
-jq_is "$OK" "(.job.exit_reason | contains(\"afterok:$F can never be met: job $F ended FAILED\"))"
+# As in Slurm (without kill_invalid_depend): it stays pending, saying why, until cancelled.
+nl_wait "/v1/jobs/$OK" '.job.reason == "DependencyNeverSatisfied"' 60
+jq_is "$OK" ".job.state == \"PENDING\" and (.job.reason_text | contains(\"afterok:$F can never be met: job $F ended FAILED\"))"
+nl_cli queue
+printf '%s\n' "$NL_OUT" | grep -Eq "^ *$OK .* PENDING .*\(DependencyNeverSatisfied\)" ||
+    nl_fail "queue shows $OK without DependencyNeverSatisfied: $NL_OUT"
 nl_cli show "$OK"
-printf '%s\n' "$NL_OUT" | grep -q "exit reason.*dependency never satisfied: afterok:$F" ||
+printf '%s\n' "$NL_OUT" | grep -q "DependencyNeverSatisfied: dependency never satisfied: afterok:$F" ||
     nl_fail "show $OK: $NL_OUT"
+nl_cli cancel "$OK"
+[ "$NL_RC" = 0 ] || nl_fail "cancel of $OK (dependency never satisfied): $NL_ERR"
+wait_state "$OK" CANCELLED
 wait_state "$ANY" COMPLETED
 wait_state "$NOTOK" COMPLETED
-wait_state "$NOT2" CANCELLED
-jq_is "$NOT2" "(.job.exit_reason | contains(\"afternotok:$Z can never be met: job $Z ended COMPLETED\"))"
+nl_wait "/v1/jobs/$NOT2" '.job.reason == "DependencyNeverSatisfied"' 60
+jq_is "$NOT2" ".job.state == \"PENDING\" and (.job.reason_text | contains(\"afternotok:$Z can never be met: job $Z ended COMPLETED\"))"
 BOTH=$(sub --dependency "afterok:$A:$B,afterany:$F" -- true)
 wait_state "$BOTH" COMPLETED
 
@@ -172,4 +181,13 @@ nl_http GET "/v1/audit?limit=1000"
 nl_expect 200
 [ "$(nl_json "[.lines[] | fromjson | select(.target == \"job $P\" and (.action | test(\"hold\")))] | length >= 6")" = true ] ||
     nl_fail "audit lacks the hold/release records of job $P: $NL_BODY"
+# With --kill-invalid-depend (Slurm's kill_invalid_depend) such a job is cancelled with the
+# reason: NOT2, still pending, is at the restart's first evaluation.
+nl_ctld_stop
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50 --kill-invalid-depend
+wait_state "$NOT2" CANCELLED
+jq_is "$NOT2" "(.job.exit_reason | contains(\"dependency never satisfied: afternotok:$Z can never be met: job $Z ended COMPLETED\"))"
+nl_cli show "$NOT2"
+printf '%s\n' "$NL_OUT" | grep -q "exit reason.*dependency never satisfied: afternotok:$Z" ||
+    nl_fail "show $NOT2: $NL_OUT"
 echo "gate_deps: ok"

@@ -231,6 +231,26 @@ nl_cli history --since -1h --state CANCELLED --json
     nl_fail "history: cancelled job missing: $NL_OUT"
 nl_cli history --limit 2 --since -1h
 err_has 'more runs' "history says it left runs out"
+# --all pages through the window (here a run a page) and prints each page as it comes:
+# the same runs as one big page, each once, in the same order, one header.
+nl_cli history --since -1h --limit 1000 --format id,run,state
+expect_rc 0 "history in one page"
+ONE=$NL_OUT
+[ "$(printf '%s\n' "$ONE" | wc -l)" -gt 3 ] || nl_fail "history: too few runs to page: $ONE"
+nl_cli history --since -1h --limit 1 --all --format id,run,state
+expect_rc 0 "history --all a run a page"
+[ "$(printf '%s\n' "$NL_OUT" | tr -s ' ')" = "$(printf '%s\n' "$ONE" | tr -s ' ')" ] ||
+    nl_fail "history --all by pages of 1 differs from one page: $NL_OUT // $ONE"
+nl_cli history --since -1h --limit 2 --all --csv --format id,run
+[ "$(printf '%s\n' "$NL_OUT" | grep -c '^id,run')" = 1 ] || nl_fail "history --all --csv: one header: $NL_OUT"
+[ "$(printf '%s\n' "$NL_OUT" | wc -l)" = "$(printf '%s\n' "$ONE" | wc -l)" ] ||
+    nl_fail "history --all --csv: every run once: $NL_OUT"
+nl_cli history --since -1h --limit 2 --all --json
+[ "$(printf '%s' "$NL_OUT" | jq -r '.runs | length')" = "$(($(printf '%s\n' "$ONE" | wc -l) - 1))" ] ||
+    nl_fail "history --all --json: one document with every run: $NL_OUT"
+as_user history --since -1h --limit 1 --all --json --state COMPLETED
+[ "$(printf '%s' "$NL_OUT" | jq -r '[.runs[] | select(.tenant != "anchor" or .state != "COMPLETED")] | length')" = 0 ] ||
+    nl_fail "a user's --all --state saw another tenant's or state's runs: $NL_OUT"
 nl_cli history --format id,bogus
 expect_rc 2 "history --format with an unknown field"
 err_has "unknown field 'bogus'" "unknown field named"

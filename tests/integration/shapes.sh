@@ -116,6 +116,17 @@ for r in 0 1 2 3; do
     # stderr follows stdout's pattern when --error is not given (sbatch's rule); no labels.
     [ "$(sort "$F" | tr '\n' '|')" = "err of $r|out of $r|" ] || nl_fail "$F: $(cat "$F")"
 done
+# %A: the array job's id (Slurm's %A_%a), the job's own outside an array.
+J=$(submit --output "$NL_TMP/pa-%A-%j.out" -- echo plain)
+ended "$J" COMPLETED
+[ "$(cat "$NL_TMP/pa-$J-$J.out")" = plain ] || nl_fail "%A of a plain job: $(ls "$NL_TMP")"
+nl_cli submit --array 0-1 --output "$NL_TMP/arr-%A_%a.out" -- /bin/sh -c 'echo "task $NORDLYS_ARRAY_TASK_ID"'
+[ "$NL_RC" = 0 ] || nl_fail "submit --array with %A: rc $NL_RC: $NL_ERR"
+A=$(printf '%s\n' "$NL_OUT" | sed -n 's/^submitted array job \([0-9]*\).*/\1/p')
+ended "$A" COMPLETED
+for i in 0 1; do
+    [ "$(cat "$NL_TMP/arr-${A}_$i.out")" = "task $i" ] || nl_fail "%A_%a of task $i: $(ls "$NL_TMP")"
+done
 # --error apart; absolute paths.
 J=$(submit --nodes 1 --tasks-per-node 2 --output "$NL_TMP/abs-%j.out" --error "$NL_TMP/abs-%j-%t.err" \
     -- /bin/sh -c 'echo "o$RANK"; echo "e$RANK" >&2')

@@ -196,6 +196,119 @@ static void test_runs(void **state)
     assert_int_equal(nl_store_history(st, &bad, collect, &x, &err), -EINVAL);
 }
 
+/* ---- every read path of the history against a brute-force answer ---- */
+
+#define MANY 240
+
+struct ref {
+    uint64_t job;
+    const char *tenant, *user, *state;
+    int64_t end;
+};
+
+struct keys {
+    uint64_t job[MANY];
+    int64_t end[MANY];
+    size_t n;
+};
+
+static int collect_keys(const struct nl_store_run *r, void *arg)
+{
+    struct keys *k = arg;
+    assert_true(k->n < MANY);
+    k->job[k->n] = r->job;
+    k->end[k->n] = r->end_us;
+    k->n++;
+    return 0;
+}
+
+static bool in_list(const char *list, const char *v)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), ",%s,", v);
+    return list == NULL || strstr(list, pat) != NULL;
+}
+
+/*
+ * Every filter's runs read a page of `page` at a time through the cursor
+ * are exactly those a scan of ref keeps, in the history's order: the plain
+ * window (job_runs_end), a user (job_runs_user) and tenants and states
+ * (the merge of one cursor per pair), ties on the end time included.
+ */
+static void check_paths(struct nl_store *st, const struct ref *ref, size_t n,
+                        struct nl_store_history_filter f, size_t page)
+{
+    struct keys want = {0}, got = {0};
+    /* ref is in job order, each end later than the one before or equal: reversed, the order. */
+    for (size_t i = n; i-- > 0;)
+        if (ref[i].end >= f.since_us && ref[i].end < f.until_us && in_list(f.tenants, ref[i].tenant)
+            && (f.user == NULL || strcmp(f.user, ref[i].user) == 0) &&
+            in_list(f.states, ref[i].state)) {
+            want.job[want.n] = ref[i].job;
+            want.end[want.n++] = ref[i].end;
+        }
+    f.limit = page;
+    for (;;) {
+        struct nl_err err = {0};
+        size_t before = got.n;
+        assert_int_equal(nl_store_history(st, &f, collect_keys, &got, &err), 0);
+        if (got.n - before < page)
+            break;
+        f.has_after = true;
+        f.after_end_us = got.end[got.n - 1];
+        f.after_job = got.job[got.n - 1];
+        f.after_run = 1;
+    }
+    assert_int_equal(got.n, want.n);
+    for (size_t i = 0; i < want.n; i++)
+        assert_int_equal(got.job[i], want.job[i]);
+}
+
+static void test_history_paths(void **state)
+{
+    struct fixture *f = *state;
+    struct nl_store *st = f->st;
+    static const char *const tenants[] = {"anchor", "uk", "nordics"};
+    static const char *const users[] = {"alice", "bob", "carol", "dave"};
+    static const enum nl_job_state ends[] = {NL_JOB_COMPLETED, NL_JOB_FAILED, NL_JOB_TIMEOUT,
+                                             NL_JOB_COMPLETED, NL_JOB_CANCELLED};
+    struct ref ref[MANY];
+    begin(st);
+    for (size_t i = 0; i < MANY; i++) {
+        ref[i].tenant = tenants[i % 3];
+        ref[i].user = users[(i / 3) % 4];
+        enum nl_job_state s = ends[(i / 2) % 5];
+        ref[i].state = nl_job_state_name(s);
+        /* Three runs end at each time: ties the cursor must step through. */
+        ref[i].end = (1000 + (int64_t)(i / 3)) * SEC;
+        ref[i].job = insert(st, ref[i].tenant, ref[i].user, 10 * SEC);
+        start(st, ref[i].job, 20 * SEC, 0);
+        end(st, ref[i].job, s, ref[i].end, 0);
+    }
+    commit(st);
+    struct nl_store_history_filter all = {.since_us = 0, .until_us = INT64_MAX};
+    struct nl_store_history_filter win = {.since_us = 1010 * SEC, .until_us = 1060 * SEC};
+    const struct nl_store_history_filter *bases[] = {&all, &win};
+    for (size_t b = 0; b < 2; b++)
+        for (size_t page = 1; page <= 64; page *= 4) {
+            struct nl_store_history_filter x = *bases[b];
+            check_paths(st, ref, MANY, x, page);
+            x.user = "bob";
+            check_paths(st, ref, MANY, x, page);
+            x.states = ",FAILED,";
+            check_paths(st, ref, MANY, x, page);
+            x.user = NULL;
+            check_paths(st, ref, MANY, x, page);
+            x.tenants = ",uk,";
+            check_paths(st, ref, MANY, x, page);
+            x.states = ",COMPLETED,TIMEOUT,NODE_FAIL,";
+            x.tenants = ",uk,anchor,nowhere,";
+            check_paths(st, ref, MANY, x, page);
+            x.states = NULL;
+            check_paths(st, ref, MANY, x, page);
+        }
+}
+
 static int count_drain(const struct nl_store_drain *d, void *arg)
 {
     struct rows *x = arg;
@@ -338,6 +451,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_runs, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_history_paths, setup, fixture_teardown),
             cmocka_unit_test_setup_teardown(test_drains_and_resvs, setup, fixture_teardown),
             cmocka_unit_test_setup_teardown(test_job_history, setup, fixture_teardown),
     };
