@@ -61,7 +61,8 @@ static int teardown(void **state)
 static void put(const char *dir, const char *name, const char *text)
 {
     char p[512];
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    int n = snprintf(p, sizeof(p), "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof(p));
     FILE *fp = fopen(p, "w");
     assert_non_null(fp);
     fputs(text, fp);
