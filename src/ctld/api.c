@@ -77,7 +77,9 @@ static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, 
     if (!refusal && !write)
         return;
     const struct auth_identity *who = c->call.who;
-    const struct token_claims *tk = who && who->authenticated ? &who->token : NULL;
+    /* A revoked token verified: its holder is known, and named. */
+    const struct token_claims *tk =
+            who && (who->authenticated || who->revoked) ? &who->token : NULL;
     char when[40], target[160], action[80];
     iso_time(c->clock.us, when, sizeof(when));
     snprintf(action, sizeof(action), "%s %s", r->method, http_req_path(req));

@@ -22,6 +22,7 @@
 #include "common/rng.h"
 #include "common/xalloc.h"
 #include "ctld/http.h"
+#include "ctld/revoke.h"
 #include "nordlys/err.h"
 
 /*
@@ -70,6 +71,7 @@ void auth_identity_release(struct auth_identity *who)
 {
     token_claims_release(&who->token);
     who->authenticated = false;
+    who->revoked = false;
 }
 
 static bool origin_trusted(const struct auth *a, const char *origin)
@@ -221,6 +223,12 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
     enum token_fault fault;
     if (token_cache_verify(a->tokens, text, now_us / 1000000, &who->token, &fault, &err) < 0)
         return refuse(ref, 401, "unauthenticated", "%s", err.msg);
+    /* Every request, a cached verification too: a revocation counts from the next one on. */
+    char why[sizeof(ref->msg)];
+    if (revoke_check(a->o.revoked, &who->token, why, sizeof(why))) {
+        who->revoked = true;
+        return refuse(ref, 401, "unauthenticated", "%s", why);
+    }
     who->authenticated = true;
     if (!role_allows(who->token.role, r->role))
         return refuse(ref, 403, "forbidden", "%s %s needs %s; %s is %s", r->method, r->pattern,

@@ -40,6 +40,7 @@
 #include "ctld/life.h"
 #include "ctld/nodes.h"
 #include "ctld/outtail.h"
+#include "ctld/revoke.h"
 #include "ctld/token.h"
 #include "ctld/ui.h"
 #include "nordlys/err.h"
@@ -379,7 +380,11 @@ static int security_open(struct ctld *c, struct nl_err *err)
             .settle = audit_settle_cb,
             .arg = c->audit};
     durable_attach_log(c->dur, &log);
+    c->revoked = revoke_create();
+    if ((rc = revoke_load(c->revoked, c->store, err)) < 0)
+        return rc;
     const struct auth_opts ao = {.key = c->key,
+                                 .revoked = c->revoked,
                                  .trusted_origins = c->cfg->trusted_origin,
                                  .rate_limit = c->cfg->rate_limit};
     c->auth = auth_create(&ao);
@@ -600,6 +605,7 @@ void ctld_destroy(struct ctld *c)
     nl_facility_destroy(c->fac);
     durable_destroy(c->dur);
     auth_destroy(c->auth);
+    revoke_destroy(c->revoked);
     audit_close(c->audit);
     ui_destroy(c->ui);
     free(c->key);

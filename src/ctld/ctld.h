@@ -39,6 +39,7 @@ struct nl_store;
 struct nl_tenants;
 struct nodes;
 struct outtail;
+struct revoke;
 struct route;
 struct token_key;
 struct ui;
@@ -88,6 +89,7 @@ struct ctld {
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */
+    struct revoke *revoked; /* revoked tokens (revoke.h), reloaded from the store */
     struct ui *ui;         /* the dashboard's files (/ui/) */
     struct ctld_call call; /* the request being answered */
     char *jobs_dir;        /* STATE/jobs */

@@ -239,6 +239,16 @@ static json_t *claims_json(const struct token_claims *c)
     return o;
 }
 
+int token_new_jti(char jti[TOKEN_JTI_SIZE], struct nl_err *err)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return nl_err_set(err, -EIO, "token: cannot read random bytes");
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(jti + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
 int token_mint(const struct token_key *key, const struct token_claims *in, char **out,
                struct nl_err *err)
 {
@@ -247,13 +257,8 @@ int token_mint(const struct token_key *key, const struct token_claims *in, char 
     if (rc < 0)
         return rc;
     struct token_claims c = *in; /* shallow: nodes stays in's */
-    if (!c.jti[0]) {
-        unsigned char r[16];
-        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-            return nl_err_set(err, -EIO, "token: cannot read random bytes");
-        for (size_t i = 0; i < sizeof(r); i++)
-            snprintf(c.jti + 2 * i, 3, "%02x", r[i]);
-    }
+    if (!c.jti[0] && (rc = token_new_jti(c.jti, err)) < 0)
+        return rc;
     json_t *claims = claims_json(&c);
     char *text = json_dumps(claims, JSON_COMPACT);
     json_decref(claims);

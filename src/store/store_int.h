@@ -12,8 +12,13 @@
 struct nl_err;
 struct nl_store;
 
-/* Statement slots for the other files, prepared on first use, finalized by nl_store_close. */
-#define STORE_EXT_STMTS 16
+/*
+ * Statement slots for the other files, prepared on first use, finalized by
+ * nl_store_close: store_ops.c's from 0, store_revoke.c's the last
+ * STORE_REVOKE_STMTS.
+ */
+#define STORE_EXT_STMTS    16
+#define STORE_REVOKE_STMTS 2
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

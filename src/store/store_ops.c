@@ -26,7 +26,8 @@ enum ops_stmt {
     OP_COUNT
 };
 
-_Static_assert(OP_COUNT <= STORE_EXT_STMTS, "store_int.h: STORE_EXT_STMTS is too small");
+_Static_assert(OP_COUNT <= STORE_EXT_STMTS - STORE_REVOKE_STMTS,
+               "store_int.h: STORE_EXT_STMTS is too small");
 
 static const char *const op_sql[OP_COUNT] = {
         [OP_DRAIN_SET] = "INSERT OR REPLACE INTO node_drain (node, reason, by, at_us)"

@@ -62,6 +62,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"PUT", "/v1/facility/budget"},
             {"POST", "/v1/facility/budget"},
             {"GET", "/v1/energy"},
+            {"POST", "/v1/tokens/revoke"},
+            {"GET", "/v1/tokens/revocations"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
