@@ -39,6 +39,7 @@ struct revoke;
 
 struct auth_opts {
     const struct token_key *key; /* borrowed for the auth's life */
+    const struct token_key *old_key; /* the previous key, verifying only (NULL = none) */
     const struct revoke *revoked; /* revoked tokens (borrowed; NULL = none): 401 */
     const char *trusted_origins; /* comma-separated; "" = none */
     uint64_t rate_limit;         /* requests per second per token, 0 = none */

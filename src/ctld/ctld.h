@@ -87,6 +87,7 @@ struct ctld {
     struct outtail *out;   /* jobs' output tails (survives a rebuild: memory only anyway) */
     struct api_ops *ops;   /* drains and reservations as people see them (api_ops.c) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
+    struct token_key *old_key; /* STATE/jwt.key.old: checks only, until retired; NULL = none */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */
     struct revoke *revoked; /* revoked tokens (revoke.h), reloaded from the store */

@@ -137,10 +137,9 @@ const char *token_run_as(const struct token_claims *c)
 
 /* ---- the key ---- */
 
-int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err)
+static int key_load_path(const char *path, bool create, struct token_key *key,
+                         struct nl_err *err)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT && create) {
         unsigned char fresh[TOKEN_KEY_BYTES];
@@ -182,6 +181,45 @@ int token_key_load(const char *state_dir, bool create, struct token_key *key, st
         rc = nl_err_set(err, -EIO, "%s: short read", path);
     close(fd);
     return rc;
+}
+
+int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
+    return key_load_path(path, create, key, err);
+}
+
+int token_old_key_load(const char *state_dir, struct token_key *key, struct nl_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/jwt.key.old", state_dir);
+    return key_load_path(path, false, key, err);
+}
+
+int token_key_rotate(const char *state_dir, struct nl_err *err)
+{
+    char path[4096], old[4200];
+    struct token_key k;
+    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
+    snprintf(old, sizeof(old), "%s.old", path);
+    int rc = key_load_path(path, false, &k, err); /* the key to keep must be a sound one */
+    if (rc < 0)
+        return rc;
+    /* rename replaces an older jwt.key.old: that key is retired. */
+    if (rename(path, old) < 0)
+        return nl_err_set(err, -errno, "%s: cannot rename to %s: %s", path, old, strerror(errno));
+    return key_load_path(path, true, &k, err);
+}
+
+int token_key_retire(const char *state_dir, struct nl_err *err)
+{
+    char old[4200];
+    snprintf(old, sizeof(old), "%s/jwt.key.old", state_dir);
+    if (unlink(old) < 0)
+        return nl_err_set(err, -errno, "%s: %s%s", old, strerror(errno),
+                          errno == ENOENT ? " (no previous key to retire)" : "");
+    return 0;
 }
 
 /* ---- claims ---- */

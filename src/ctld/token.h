@@ -89,6 +89,20 @@ const char *token_run_as(const struct token_claims *c);
 int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err);
 
 /*
+ * Key rotation. STATE/jwt.key.old is the previous key: it signs nothing
+ * and verifies tokens until it is retired, so that tokens minted before a
+ * rotation keep working while new ones are handed out. The controller
+ * reads both at start (a rotation or retirement takes effect at the next).
+ * token_old_key_load: as token_key_load, never creating (-ENOENT: none).
+ * token_key_rotate: jwt.key becomes jwt.key.old (an older one is retired)
+ * and a fresh jwt.key is made. token_key_retire: remove jwt.key.old
+ * (-ENOENT naming it when there is none).
+ */
+int token_old_key_load(const char *state_dir, struct token_key *key, struct nl_err *err);
+int token_key_rotate(const char *state_dir, struct nl_err *err);
+int token_key_retire(const char *state_dir, struct nl_err *err);
+
+/*
  * Check c as a set of claims a token may carry (the same rules as
  * token_verify): -EINVAL with err naming the claim. Used before minting.
  */

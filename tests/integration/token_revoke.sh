@@ -7,6 +7,9 @@
 # works; a non-admin cannot revoke; bad requests are refused naming the
 # field; the revocations and the 401s are in the audit log, whose chain
 # still verifies; and after a controller restart all of it still holds.
+# Then key rotation (`nordlysd token rotate-key|retire-key`): after a
+# rotation tokens of the previous key still work and new ones are signed
+# with the new key; after the retirement the previous key's get 401.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
@@ -19,13 +22,16 @@ mint() {
     [ "$NL_RC" = 0 ] || nl_fail "token create $1: rc $NL_RC: $NL_ERR"
     printf '%s' "$NL_OUT" | jq -r '"\(.token) \(.jti)"'
 }
+# shellcheck disable=SC2046 # "TOKEN JTI" split in two on purpose
 set -- $(mint dora)
 D1=$1 D1_JTI=$2
+# shellcheck disable=SC2046
 set -- $(mint dora)
 D2=$1
+# shellcheck disable=SC2046
 set -- $(mint erin)
 E1=$1
-[ -n "$D1_JTI" ] && [ "$D1_JTI" != null ] || nl_fail "token create --json gave no jti"
+if [ -z "$D1_JTI" ] || [ "$D1_JTI" = null ]; then nl_fail "token create --json gave no jti"; fi
 
 # as TOKEN ARGS..: the CLI with that token.
 as() {
@@ -58,6 +64,7 @@ as "$E1" queue
 printf '%s' "$NL_ERR" | grep -q "every token of user erin issued until" ||
     nl_fail "erin's error: $NL_ERR"
 # A token minted for her now (the same second, likely) is not revoked.
+# shellcheck disable=SC2046
 set -- $(mint erin)
 E2=$1
 as "$E2" queue
@@ -114,4 +121,32 @@ as "$E2" queue
 as "$D2" queue
 [ "$NL_RC" = 0 ] || nl_fail "dora's other token after a restart: $NL_ERR"
 check_list "after the restart"
+
+# ---- key rotation: the previous key verifies (never signs) until retired ----
+nl_ctld_stop
+"$NORDLYSD" token rotate-key --state-dir "$S" >"$NL_TMP/rotate.out" 2>&1 ||
+    nl_fail "rotate-key: $(cat "$NL_TMP/rotate.out")"
+[ -f "$S/jwt.key.old" ] || nl_fail "rotate-key left no jwt.key.old"
+nl_ctld_start "$S" --listen "127.0.0.1:$NL_PORT"
+as "$E2" queue
+[ "$NL_RC" = 0 ] || nl_fail "a token of the previous key after the rotation: $NL_ERR"
+as "$D1" queue
+[ "$NL_RC" != 0 ] || nl_fail "a rotation undid a revocation"
+# shellcheck disable=SC2046
+set -- $(mint fred)
+F1=$1
+as "$F1" queue
+[ "$NL_RC" = 0 ] || nl_fail "a token of the new key: $NL_ERR"
+nl_ctld_stop
+"$NORDLYSD" token retire-key --state-dir "$S" >"$NL_TMP/retire.out" 2>&1 ||
+    nl_fail "retire-key: $(cat "$NL_TMP/retire.out")"
+"$NORDLYSD" token retire-key --state-dir "$S" >"$NL_TMP/retire.out" 2>&1 &&
+    nl_fail "retire-key without a previous key succeeded"
+grep -q "no previous key to retire" "$NL_TMP/retire.out" || nl_fail "retire-key: $(cat "$NL_TMP/retire.out")"
+nl_ctld_start "$S" --listen "127.0.0.1:$NL_PORT"
+as "$E2" queue
+[ "$NL_RC" != 0 ] || nl_fail "a token of the retired key still works"
+printf '%s' "$NL_ERR" | grep -q "bad signature" || nl_fail "retired key's token: $NL_ERR"
+as "$F1" queue
+[ "$NL_RC" = 0 ] || nl_fail "a token of the new key after the retirement: $NL_ERR"
 echo "token_revoke: ok"
