@@ -181,9 +181,15 @@ void api_token_revoke(struct ctld *c, struct http_req *req, const struct route_p
     snprintf(e.by, sizeof(e.by), "%s", c->call.who->token.sub);
     snprintf(c->call.target, sizeof(c->call.target), "token revocation: %s %s",
              revoke_kind_name(e.kind), e.value);
-    /* Durable with its audit record in this iteration's COMMIT; in force from now on. */
+    /*
+     * In force from now on (revoke_add checks the value first: a refused
+     * one is never stored), durable with its audit record in this
+     * iteration's COMMIT.
+     */
+    if ((rc = revoke_add(c->revoked, &e, &err)) < 0)
+        return api_error(c, req, 400, "invalid_field", revoke_kind_name(e.kind), "%s", err.msg);
     durable_txn(c->dur);
-    if ((rc = revoke_store(c->store, &e, &err)) < 0 || (rc = revoke_add(c->revoked, &e, &err)) < 0)
+    if ((rc = revoke_store(c->store, &e, &err)) < 0)
         return api_err_reply(c, req, &err, NULL);
     api_reply(c, req, 200, json_pack("{s:o}", "revoked", revocation_json(&e)));
 }

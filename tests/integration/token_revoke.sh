@@ -82,6 +82,8 @@ nl_http POST /v1/tokens/revoke '{"jti":"x","colour":"red"}'
 nl_expect 400 '.error.message | test("colour: unknown field")'
 nl_http POST /v1/tokens/revoke '{"user":""}'
 nl_expect 400 '.error.message | test("user: expected a string")'
+nl_http POST /v1/tokens/revoke '{"user":"a\tb"}'
+nl_expect 400 '.error.field == "user" and (.error.message | test("user: control character at byte 1"))'
 NL_HTTP_TOKEN=$D2 nl_http GET /v1/tokens/revocations
 nl_expect 403
 
