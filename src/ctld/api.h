@@ -54,6 +54,11 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
 /* ---- api_racks.c: the rack map's numbers ---- */
 
 void api_racks(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* ---- api_events.c: a job's state history; api_queue.c: waits by tier ---- */
+
+void api_job_events(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_queue(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_power.c ---- */
 
 void api_power(struct ctld *c, struct http_req *req, const struct route_params *p);

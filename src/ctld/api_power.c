@@ -48,6 +48,28 @@ static json_t *capped_jobs(const struct ctld *c)
     return a;
 }
 
+/*
+ * A site's measured draw (issue 14), like the facility's measured_w: its
+ * reported nodes' last readings, the idle model for the rest, times the PUE.
+ */
+static void site_measured(const struct ctld *c, const struct nl_site_info *si, double pue,
+                          json_t *o)
+{
+    double idle_w = nl_facility_spec(c->fac)->gpu_idle_w, it = 0, w, t;
+    uint32_t seen = 0;
+    for (uint32_t n = si->first_node; n < si->first_node + si->nnodes; n++) {
+        if (life_node_reading(c->life, n, &w, &t)) {
+            it += w;
+            seen++;
+        } else {
+            it += nl_facility_node_gpus(c->fac, n) * idle_w;
+        }
+    }
+    json_object_set_new(o, "measured_w", json_real(it * pue));
+    json_object_set_new(o, "measured_it_w", json_real(it));
+    json_object_set_new(o, "measured_nodes", json_integer(seen));
+}
+
 static json_t *power_json(const struct ctld *c)
 {
     struct nl_sched_stats st;
@@ -56,8 +78,9 @@ static json_t *power_json(const struct ctld *c)
     for (uint32_t i = 0; i < nl_facility_nsites(c->fac); i++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, i, &si);
-        json_array_append_new(sites, json_pack("{s:s, s:f}", "name", si.name, "limit_w",
-                                               si.power_w));
+        json_t *o = json_pack("{s:s, s:f}", "name", si.name, "limit_w", si.power_w);
+        site_measured(c, &si, st.pue, o);
+        json_array_append_new(sites, o);
     }
     uint32_t reported = 0;
     double measured_it = life_measured_it_w(c->life, &reported);

@@ -263,12 +263,28 @@ static const char schema_v7[] =
         "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
 
 /*
- * Schema version 8: revoked tokens (issue 10, src/store/store_revoke.h).
+ * Schema version 8 (issue 14): what a job's state history needs beyond the
+ * jobs row (submitted, the run now) and job_runs (each run's start and
+ * end): the events nothing else records, such as a hold, a release or a
+ * dependency met. Rows are written only by those rare changes, never by a
+ * plain submission or start, so the hot path writes nothing more.
+ */
+static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
+                                " job INTEGER NOT NULL,"
+                                " seq INTEGER NOT NULL CHECK (seq >= 0),"
+                                " at_us INTEGER NOT NULL,"
+                                " kind TEXT NOT NULL,"
+                                " detail TEXT NOT NULL,"
+                                " PRIMARY KEY (job, seq)"
+                                ") STRICT, WITHOUT ROWID;";
+
+/*
+ * Schema version 9: revoked tokens (issue 10, src/store/store_revoke.h).
  * A row revokes one token (kind 'jti', value its jti) or every token of a
  * user issued at or before before_s (kind 'user', value the sub). Rows are
  * only ever added: the list is the record of who revoked what.
  */
-static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS token_revocations ("
+static const char schema_v9[] = "CREATE TABLE IF NOT EXISTS token_revocations ("
                                 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
                                 " kind TEXT NOT NULL CHECK (kind IN ('jti', 'user')),"
                                 " value TEXT NOT NULL CHECK (length(value) > 0),"
@@ -288,6 +304,7 @@ static const char *const migrations[] = {
         schema_v6,
         schema_v7,
         schema_v8,
+        schema_v9,
 };
 
 /*

@@ -14,11 +14,15 @@ struct nl_store;
 
 /*
  * Statement slots for the other files, prepared on first use, finalized by
- * nl_store_close: store_ops.c's from 0, store_revoke.c's the last
- * STORE_REVOKE_STMTS.
+ * nl_store_close: store_ops.c's from 0, store_events.c's from
+ * STORE_EXT_EVENTS_FIRST, store_revoke.c's from STORE_EXT_REVOKE_FIRST.
  */
-#define STORE_EXT_STMTS    16
-#define STORE_REVOKE_STMTS 2
+#define STORE_EXT_STMTS 16
+/* The first slot of store_events.c's; store_ops.c has those before it. */
+#define STORE_EXT_EVENTS_FIRST 12
+/* The first slot of store_revoke.c's (STORE_REVOKE_STMTS), the last ones. */
+#define STORE_EXT_REVOKE_FIRST 14
+#define STORE_REVOKE_STMTS     2
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

@@ -13,7 +13,9 @@
 
 enum revoke_stmt { RV_INSERT, RV_ALL, RV_COUNT };
 
-_Static_assert(RV_COUNT == STORE_REVOKE_STMTS, "store_int.h: STORE_REVOKE_STMTS");
+_Static_assert(RV_COUNT == STORE_REVOKE_STMTS &&
+                       STORE_EXT_REVOKE_FIRST + STORE_REVOKE_STMTS <= STORE_EXT_STMTS,
+               "store_int.h: STORE_REVOKE_STMTS, STORE_EXT_REVOKE_FIRST");
 
 static const char *const rv_sql[RV_COUNT] = {
         [RV_INSERT] = "INSERT INTO token_revocations (kind, value, before_s, at_us, by, reason)"
@@ -24,7 +26,7 @@ static const char *const rv_sql[RV_COUNT] = {
 
 static sqlite3_stmt *stmt(struct nl_store *st, enum revoke_stmt id, struct nl_err *err)
 {
-    sqlite3_stmt **slot = &store_ext_stmts(st)[STORE_EXT_STMTS - STORE_REVOKE_STMTS + id];
+    sqlite3_stmt **slot = &store_ext_stmts(st)[STORE_EXT_REVOKE_FIRST + id];
     if (*slot == NULL) {
         int rc = sqlite3_prepare_v3(store_db(st), rv_sql[id], -1, SQLITE_PREPARE_PERSISTENT, slot,
                                     NULL);

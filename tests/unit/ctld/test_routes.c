@@ -62,6 +62,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"PUT", "/v1/facility/budget"},
             {"POST", "/v1/facility/budget"},
             {"GET", "/v1/energy"},
+            {"GET", "/v1/jobs/42/events"},
+            {"GET", "/v1/queue"},
             {"POST", "/v1/tokens/revoke"},
             {"GET", "/v1/tokens/revocations"},
     };
