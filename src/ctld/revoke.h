@@ -32,7 +32,10 @@ struct nl_err;
 struct nl_store;
 struct revoke;
 
-enum revoke_kind { REVOKE_JTI, REVOKE_USER };
+enum revoke_kind {
+    REVOKE_JTI,
+    REVOKE_USER
+};
 
 struct revoke_entry {
     enum revoke_kind kind;

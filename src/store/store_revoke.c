@@ -11,7 +11,11 @@
 #include "nordlys/err.h"
 #include "store_int.h"
 
-enum revoke_stmt { RV_INSERT, RV_ALL, RV_COUNT };
+enum revoke_stmt {
+    RV_INSERT,
+    RV_ALL,
+    RV_COUNT
+};
 
 _Static_assert(RV_COUNT == STORE_REVOKE_STMTS &&
                        STORE_EXT_REVOKE_FIRST + STORE_REVOKE_STMTS <= STORE_EXT_STMTS,

@@ -49,7 +49,9 @@ static void fixed_cases(void **state)
     same(json_array());
     same(json_pack("{s:s}", "a", "plain \"quoted\" back\\slash /slash/ \x7f del"));
     same(json_pack("{s:s}", "ctl", "\b\f\n\r\t\x01\x1f end"));
-    same(json_pack("{s:s}", "utf8", "bl\xc3\xa5" "b\xc3\xa6r \xe2\x82\xac \xf0\x9f\x98\x80"));
+    same(json_pack("{s:s}", "utf8",
+                   "bl\xc3\xa5"
+                   "b\xc3\xa6r \xe2\x82\xac \xf0\x9f\x98\x80"));
     json_t *nul = json_object();
     json_object_set_new(nul, "nul", json_stringn("a\0b", 3));
     same(nul);

@@ -208,8 +208,8 @@ static void survives_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-            cmocka_unit_test(by_jti),     cmocka_unit_test(by_user),
-            cmocka_unit_test(bad_values), cmocka_unit_test(many),
+            cmocka_unit_test(by_jti),           cmocka_unit_test(by_user),
+            cmocka_unit_test(bad_values),       cmocka_unit_test(many),
             cmocka_unit_test(survives_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
