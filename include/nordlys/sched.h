@@ -103,6 +103,13 @@ struct nl_sched_config {
     /* Reclaim passes over a victim holding more than this many times the GPUs still
      * needed (0: any victim); a gang is not torn down to free a few GPUs. */
     double reclaim_ratio;
+    /*
+     * Draining preemption: a blocked job of at least drain_preempt_gpus GPUs that
+     * already finds this fraction of its GPUs free in a site preempts
+     * preemptible jobs of weaker tiers for the rest (0: off).
+     */
+    double drain_preempt;
+    uint32_t drain_preempt_gpus;
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
     /*

@@ -1000,7 +1000,7 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  * tier), and only if enough can be freed. Returns true when j should wait
  * for reclaimed GPUs (some are already coming back, or it preempted now).
  */
-static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
+static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
 {
     uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
     /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
@@ -1009,7 +1009,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         if (t == j->spec.tenant)
             continue;
         uint32_t trank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
-        uint64_t over = quota_over(&s->q, t);
+        uint64_t over = flagged_only ? 0 : quota_over(&s->q, t);
         uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
         reclaimable += over > flagged ? over : flagged;
     }
@@ -1020,6 +1020,8 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         uint64_t free = place_site_free(s->pl, site);
         if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
+        if (flagged_only && (double)free < s->cfg.drain_preempt * (double)need)
+            continue; /* too little of it is idle yet: waiting costs less than preempting */
         /* Free and returning GPUs not yet promised to another job. */
         uint64_t back = free + s->reclaim_inflight[site];
         uint64_t have = back > s->owed[site] ? back - s->owed[site] : 0;
@@ -1035,7 +1037,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
             if (t == j->spec.tenant)
                 continue;
             uint32_t trank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, t)->tier)->rank;
-            int64_t over = (int64_t)quota_over(&s->q, t);
+            int64_t over = flagged_only ? 0 : (int64_t)quota_over(&s->q, t);
             int64_t flagged = trank > jrank ? (int64_t)s->q.t[t].alloc_preemptible : 0;
             for (uint32_t x = s->t_tail[t]; x != NIL_SLOT && have < need; x = s->jobs[x].t_prev) {
                 if (over <= 0 && flagged <= 0)
@@ -1057,8 +1059,9 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
             }
         }
         if (have < need || !placeable_without(s, j, site, now_us)) {
-            /* Larger needs fail too until the next pass: remember the smallest failure. */
-            if (need < s->reclaim_fail[site])
+            /* Larger needs fail too until the next pass: remember the smallest failure
+             * (not of a draining preemption: it may take fewer victims than a reclaim). */
+            if (!flagged_only && need < s->reclaim_fail[site])
                 s->reclaim_fail[site] = need;
             continue;
         }
@@ -1618,7 +1621,15 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
     j->reason = why;
     bool short_of_gpus = why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY;
     if (short_of_gpus && s->cfg.preempt && s->cfg.quotas &&
-        quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, now_us))
+        quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, false, now_us))
+        j->reason = NL_REASON_RECLAIM;
+    /*
+     * Draining for a gang leaves GPUs idle until running jobs end; when most of
+     * them are idle already, preempting preemptible work of weaker tiers (which
+     * checkpoints and requeues) for the rest starts the gang now instead.
+     */
+    else if (short_of_gpus && s->cfg.preempt && s->cfg.drain_preempt > 0 &&
+             j->spec.gpus >= s->cfg.drain_preempt_gpus && reclaim(s, j, true, now_us))
         j->reason = NL_REASON_RECLAIM;
     /* Reservations are for jobs short of GPUs, not for those held back by policy. */
     if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED)
