@@ -13,6 +13,8 @@
 # an admin token and --rate-limit 0 as bench/live-lib.sh does. Prints
 # instructions per submission and the top functions (inclusive) into
 # $OUT_DIR (default /tmp) as callgrind.BUILDNAME.out.
+# TLS=1: the controller serves HTTPS (a throw-away CA, tests/lib/tls.sh) and
+# bench_submit verifies it: the instructions TLS adds per submission.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: submit-callgrind.sh BUILD_DIR [JOBS] [CONNS]}" && pwd)
 JOBS=${2:-2000}
@@ -25,7 +27,7 @@ export LIVE_NAME=submit-callgrind.sh
 . "$(dirname "${BASH_SOURCE[0]}")/live-lib.sh"
 live_need "$CTLD" "$SUBMIT"
 live_work nordlys-cg
-tag=$(basename "$(dirname "$BUILD")")-$(basename "$BUILD")
+tag=$(basename "$(dirname "$BUILD")")-$(basename "$BUILD")${TLS:+-tls}
 out=$OUT_DIR/callgrind.$tag.out
 rm -f "$out" "$out".*
 CTLD_REAL=$CTLD
@@ -37,10 +39,21 @@ exec valgrind --tool=callgrind --callgrind-out-file="$out" "$CTLD_REAL" "\$@"
 EOS
 chmod +x "$WORK/ctld"
 CTLD=$WORK/ctld
-start_ctld cg --facility narvik
-"$SUBMIT" --url "$URL" --conns "$CONNS" --jobs 200 --warmup 0 --label warm >/dev/null
+tls=() ca=()
+if [ -n "${TLS:-}" ]; then
+    # shellcheck source=tests/lib/tls.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/tls.sh"
+    nl_tls_ca "$WORK/ca"
+    nl_tls_server "$WORK/ca" ctld "IP:127.0.0.1"
+    tls=(--tls-cert "$WORK/ca/ctld.pem" --tls-key "$WORK/ca/ctld.key")
+    ca=(--ca-file "$WORK/ca/ca.pem")
+fi
+start_ctld cg --facility narvik "${tls[@]}"
+[ -z "${TLS:-}" ] || URL=https://127.0.0.1:${URL##*:}
+"$SUBMIT" --url "$URL" "${ca[@]}" --conns "$CONNS" --jobs 200 --warmup 0 --label warm >/dev/null
 callgrind_control -z "$CTLD_PID" >/dev/null
-"$SUBMIT" --url "$URL" --conns "$CONNS" --jobs "$JOBS" --warmup 0 --label cg | tee "$WORK/run.json" >&2
+"$SUBMIT" --url "$URL" "${ca[@]}" --conns "$CONNS" --jobs "$JOBS" --warmup 0 --label cg |
+    tee "$WORK/run.json" >&2
 callgrind_control -d "$CTLD_PID" >/dev/null
 stop "$CTLD_PID"
 dump=$out.1 # the -d dump (the exit writes $out itself)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_security.c - `nordlys token create` (an admin mints a token through
- * POST /v1/tokens) and `nordlys audit verify|export` (the audit log's
+ * POST /v1/tokens), `nordlys token revoke|revocations` (POST
+ * /v1/tokens/revoke, GET /v1/tokens/revocations) and `nordlys audit verify|export` (the audit log's
  * chain checked, or its records between two times written out as JSON
  * lines for an auditor), from a file (--file) or from the controller
  * (GET /v1/audit, as an admin).
@@ -116,12 +117,122 @@ out:
     return rc;
 }
 
+/* ---- token revoke / revocations ---- */
+
+static const struct cli_opt revoke_opts[] = {
+        {"jti", "ID", "revoke the one token with this id (its jti: token create --json shows it)"},
+        {"user", "U", "revoke every token of user U issued until now"},
+        {"reason", "TEXT", "why, for the list and the audit log"},
+};
+
+static const struct cli_spec revoke_spec = {
+        .name = "token revoke",
+        .usage = "--jti ID | --user U [--reason TEXT]",
+        .summary = "Revoke a token, or every token a user holds (admin only): from the next\n"
+                   "request on they get 401, across restarts. A user's tokens minted after\n"
+                   "this are not affected.",
+        .opts = revoke_opts,
+        .nopts = sizeof(revoke_opts) / sizeof(revoke_opts[0]),
+};
+
+static int on_revoke_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
+{
+    (void)err;
+    static const char *const keys[] = {"jti", "user", "reason"};
+    json_object_set_new(((struct token_req *)ctx)->body, keys[idx], json_string(val));
+    return 0;
+}
+
+static void print_revocation(const json_t *r)
+{
+    json_t *until = json_object_get(r, "issued_until");
+    printf("%s %s revoked by %s", cli_json_str(r, "kind"), cli_json_str(r, "value"),
+           cli_json_str(r, "by"));
+    if (json_is_integer(until))
+        printf(" (tokens issued until %lld)", (long long)json_integer_value(until));
+    const char *why = cli_json_str(r, "reason");
+    if (why[0] && strcmp(why, "-") != 0)
+        printf(": %s", why);
+    printf("\n");
+}
+
+static int token_revoke(int argc, char **argv)
+{
+    struct token_req r = {.body = json_object()};
+    struct cli_args args = {0};
+    json_t *answer = NULL;
+    struct cli_client *c = NULL;
+    int rc = cli_parse_args(&revoke_spec, argc, argv, on_revoke_opt, &r, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    if ((json_object_get(r.body, "jti") == NULL) == (json_object_get(r.body, "user") == NULL)) {
+        fprintf(stderr, "nordlys token revoke: give one of --jti and --user\n");
+        rc = NL_CLI_USAGE;
+        goto out;
+    }
+    c = cli_client_create(args.url);
+    if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
+        goto out;
+    rc = cli_client_call(c, "POST", "/v1/tokens/revoke", r.body, &answer);
+    if (rc == NL_CLI_OK) {
+        if (args.json)
+            cli_print_json(answer);
+        else
+            print_revocation(json_object_get(answer, "revoked"));
+    }
+out:
+    json_decref(answer);
+    json_decref(r.body);
+    cli_client_destroy(c);
+    cli_args_release(&args);
+    return rc;
+}
+
+static const struct cli_spec revocations_spec = {
+        .name = "token revocations",
+        .usage = "",
+        .summary = "List the revoked tokens and users, oldest first (admin only).",
+};
+
+static int token_revocations(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    json_t *answer = NULL;
+    struct cli_client *c = NULL;
+    int rc = cli_parse_args(&revocations_spec, argc, argv, NULL, NULL, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    c = cli_client_create(args.url);
+    if ((rc = cli_client_use_token(c, args.token_file)) != NL_CLI_OK)
+        goto out;
+    rc = cli_client_call(c, "GET", "/v1/tokens/revocations", NULL, &answer);
+    if (rc == NL_CLI_OK) {
+        json_t *list = json_object_get(answer, "revocations"), *v;
+        size_t i;
+        if (args.json)
+            cli_print_json(answer);
+        else
+            json_array_foreach(list, i, v) print_revocation(v);
+    }
+out:
+    json_decref(answer);
+    cli_client_destroy(c);
+    cli_args_release(&args);
+    return rc;
+}
+
 int cmd_token(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "create") == 0)
         return token_create(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "revoke") == 0)
+        return token_revoke(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "revocations") == 0)
+        return token_revocations(argc - 1, argv + 1);
     fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-            "usage: nordlys token create --user U --role R [--tenant T]... [--ttl 30d]\n");
+            "usage: nordlys token create --user U --role R [--tenant T]... [--ttl 30d]\n"
+            "       nordlys token revoke --jti ID | --user U [--reason TEXT]\n"
+            "       nordlys token revocations\n");
     return argc >= 2 && strcmp(argv[1], "--help") == 0 ? NL_CLI_OK : NL_CLI_USAGE;
 }
 

@@ -52,7 +52,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"drain", cmd_drain, "drain nodes (operator): running jobs finish, nothing new starts"},
     {"resume", cmd_resume, "undrain nodes (operator)"},
     {"reservation", cmd_reservation, "reserve nodes for a window: create, list, delete"},
-    {"token", cmd_token, "mint a token (admin): nordlys token create --user U --role R ..."},
+    {"token", cmd_token, "mint (create) or revoke tokens, list revocations (admin)"},
     {"audit", cmd_audit, "check the audit log's chain (verify) or export its records"},
     {"sim", cmd_sim, "replay a trace or a synthetic workload on a facility"},
 };

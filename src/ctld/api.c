@@ -22,6 +22,7 @@
 #include "ctld/durable.h"
 #include "ctld/fault.h"
 #include "ctld/http.h"
+#include "ctld/jsonout.h"
 #include "ctld/routes.h"
 #include "ctld/ui.h"
 #include "nordlys/err.h"
@@ -76,7 +77,9 @@ static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, 
     if (!refusal && !write)
         return;
     const struct auth_identity *who = c->call.who;
-    const struct token_claims *tk = who && who->authenticated ? &who->token : NULL;
+    /* A revoked token verified: its holder is known, and named. */
+    const struct token_claims *tk =
+            who && (who->authenticated || who->revoked) ? &who->token : NULL;
     char when[40], target[160], action[80];
     iso_time(c->clock.us, when, sizeof(when));
     snprintf(action, sizeof(action), "%s %s", r->method, http_req_path(req));
@@ -112,8 +115,11 @@ static void audit_answer(struct ctld *c, struct http_req *req, unsigned status, 
 void api_reply(struct ctld *c, struct http_req *req, unsigned status, json_t *body)
 {
     audit_answer(c, req, status, body);
-    /* 16 digits keep microseconds in Unix-second times without binary noise. */
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(16));
+    /*
+     * 16 digits keep microseconds in Unix-second times without binary noise.
+     * jsonout writes json_dumps's bytes at a fraction of its cost (a 201's JOB).
+     */
+    char *text = jsonout_dumps(body);
     json_decref(body);
     http_reply(req, status, "application/json", text);
     /* The durability rule: nothing is answered before this iteration's writes are on disk. */

@@ -109,6 +109,8 @@ void api_task_cancel(struct ctld *c, struct http_req *req, const struct route_pa
 
 void api_token_create(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_audit(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_token_revoke(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_token_revocations(struct ctld *c, struct http_req *req, const struct route_params *p);
 
 /* ---- api_ops.c: drain, reservations, history (issue 12) ---- */
 

@@ -42,6 +42,8 @@ static const struct route route_table[] = {
         {"POST", "/v1/agent/register", api_agent_register, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
         {"POST", "/v1/agent/sync", api_agent_sync, ROLE_AGENT, CTLD_AGENT_BODY_MAX},
         {"POST", "/v1/tokens", api_token_create, ROLE_ADMIN, CTLD_TOKEN_BODY_MAX},
+        {"POST", "/v1/tokens/revoke", api_token_revoke, ROLE_ADMIN, CTLD_TOKEN_BODY_MAX},
+        {"GET", "/v1/tokens/revocations", api_token_revocations, ROLE_ADMIN, 0},
         {"GET", "/v1/audit", api_audit, ROLE_ADMIN, 0},
         {"POST", "/v1/nodes/drain", api_nodes_drain, ROLE_OPERATOR, CTLD_OPS_BODY_MAX},
         {"POST", "/v1/nodes/resume", api_nodes_resume, ROLE_OPERATOR, CTLD_OPS_BODY_MAX},

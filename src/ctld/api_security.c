@@ -14,7 +14,9 @@
 #include "ctld/audit.h"
 #include "ctld/auth.h"
 #include "ctld/ctld.h"
+#include "ctld/durable.h"
 #include "ctld/http.h"
+#include "ctld/revoke.h"
 #include "ctld/routes.h"
 #include "nordlys/err.h"
 #include "nordlys/tenant.h"
@@ -104,8 +106,18 @@ void api_token_create(struct ctld *c, struct http_req *req, const struct route_p
     int64_t ttl = 30 * 86400;
     char *text = NULL;
     int rc = token_request(c, body, &tc, &ttl, &err);
+    if (rc == 0)
+        rc = token_new_jti(tc.jti, &err);
     if (rc == 0) {
         tc.iat = c->clock.us / 1000000;
+        /*
+         * A user whose tokens were revoked this second: the new one is
+         * issued a second later, so that the revocation (iat <= its
+         * cut-off) does not take it too.
+         */
+        int64_t cut = revoke_user_before(c->revoked, tc.sub);
+        if (tc.iat <= cut)
+            tc.iat = cut + 1;
         tc.exp = tc.iat + ttl;
         snprintf(c->call.target, sizeof(c->call.target), "token for %s (%s)", tc.sub,
                  token_role_name(tc.role));
@@ -115,11 +127,80 @@ void api_token_create(struct ctld *c, struct http_req *req, const struct route_p
         api_err_reply(c, req, &err, NULL);
     else
         api_reply(c, req, 201,
-                  json_pack("{s:s, s:s, s:s, s:I}", "token", text, "user", tc.sub, "role",
-                            token_role_name(tc.role), "exp", (json_int_t)tc.exp));
+                  json_pack("{s:s, s:s, s:s, s:I, s:s}", "token", text, "user", tc.sub, "role",
+                            token_role_name(tc.role), "exp", (json_int_t)tc.exp, "jti", tc.jti));
     free(text);
     token_claims_release(&tc);
     json_decref(body);
+}
+
+static json_t *revocation_json(const struct revoke_entry *e)
+{
+    json_t *o = json_pack("{s:s, s:s, s:f, s:s, s:s}", "kind", revoke_kind_name(e->kind), "value",
+                          e->value, "at", (double)e->at_us / 1e6, "by", e->by, "reason",
+                          e->reason);
+    if (e->kind == REVOKE_USER)
+        json_object_set_new(o, "issued_until", json_integer(e->before_s));
+    return o;
+}
+
+/* The entry of a POST /v1/tokens/revoke body; -EINVAL naming the field. */
+static int revoke_request(json_t *body, struct revoke_entry *e, struct nl_err *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "jti") != 0 && strcmp(k, "user") != 0 && strcmp(k, "reason") != 0)
+            return nl_err_set(err, -EINVAL, "%.40s: unknown field", k);
+    }
+    bool jti = json_object_get(body, "jti") != NULL, user = json_object_get(body, "user") != NULL;
+    if (jti == user)
+        return nl_err_set(err, -EINVAL, "jti: give either jti (one token) or user (all of theirs)");
+    e->kind = jti ? REVOKE_JTI : REVOKE_USER;
+    int rc = str_field(body, jti ? "jti" : "user", true, e->value,
+                       jti ? TOKEN_JTI_SIZE : TOKEN_NAME_MAX, err);
+    if (rc == 0)
+        rc = str_field(body, "reason", false, e->reason, sizeof(e->reason), err);
+    return rc;
+}
+
+void api_token_revoke(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    struct revoke_entry e = {.at_us = c->clock.us};
+    struct nl_err err = {0};
+    int rc = revoke_request(body, &e, &err);
+    json_decref(body);
+    if (rc < 0)
+        return api_error(c, req, 400, "invalid_field", NULL, "%s", err.msg);
+    e.before_s = e.at_us / 1000000;
+    snprintf(e.by, sizeof(e.by), "%s", c->call.who->token.sub);
+    snprintf(c->call.target, sizeof(c->call.target), "token revocation: %s %s",
+             revoke_kind_name(e.kind), e.value);
+    /*
+     * In force from now on (revoke_add checks the value first: a refused
+     * one is never stored), durable with its audit record in this
+     * iteration's COMMIT.
+     */
+    if ((rc = revoke_add(c->revoked, &e, &err)) < 0)
+        return api_error(c, req, 400, "invalid_field", revoke_kind_name(e.kind), "%s", err.msg);
+    durable_txn(c->dur);
+    if ((rc = revoke_store(c->store, &e, &err)) < 0)
+        return api_err_reply(c, req, &err, NULL);
+    api_reply(c, req, 200, json_pack("{s:o}", "revoked", revocation_json(&e)));
+}
+
+void api_token_revocations(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *list = json_array();
+    for (size_t i = 0; i < revoke_count(c->revoked); i++)
+        json_array_append_new(list, revocation_json(revoke_get(c->revoked, i)));
+    api_reply(c, req, 200, json_pack("{s:o}", "revocations", list));
 }
 
 void api_audit(struct ctld *c, struct http_req *req, const struct route_params *p)

@@ -22,6 +22,7 @@
 #include "common/rng.h"
 #include "common/xalloc.h"
 #include "ctld/http.h"
+#include "ctld/revoke.h"
 #include "nordlys/err.h"
 
 /*
@@ -42,6 +43,7 @@ struct auth {
     char *origins; /* owned copy of o.trusted_origins */
     struct bucket *buckets;
     struct token_cache *tokens; /* verified tokens: one HMAC per token, not per request */
+    struct token_cache *old_tokens; /* those of the previous key (NULL: none) */
 };
 
 struct auth *auth_create(const struct auth_opts *o)
@@ -51,6 +53,8 @@ struct auth *auth_create(const struct auth_opts *o)
     a->origins = xstrdup(o->trusted_origins ? o->trusted_origins : "");
     a->o.trusted_origins = a->origins;
     a->tokens = token_cache_create(o->key);
+    if (o->old_key != NULL)
+        a->old_tokens = token_cache_create(o->old_key);
     if (o->rate_limit > 0)
         a->buckets = xcalloc(AUTH_BUCKETS, sizeof(*a->buckets));
     return a;
@@ -61,6 +65,7 @@ void auth_destroy(struct auth *a)
     if (a == NULL)
         return;
     token_cache_destroy(a->tokens);
+    token_cache_destroy(a->old_tokens);
     free(a->buckets);
     free(a->origins);
     free(a);
@@ -70,6 +75,7 @@ void auth_identity_release(struct auth_identity *who)
 {
     token_claims_release(&who->token);
     who->authenticated = false;
+    who->revoked = false;
 }
 
 static bool origin_trusted(const struct auth *a, const char *origin)
@@ -219,8 +225,26 @@ unsigned auth_check(struct auth *a, const struct http_req *req, const struct rou
     const char *text = bearer(req);
     struct nl_err err = {0};
     enum token_fault fault;
-    if (token_cache_verify(a->tokens, text, now_us / 1000000, &who->token, &fault, &err) < 0)
-        return refuse(ref, 401, "unauthenticated", "%s", err.msg);
+    if (token_cache_verify(a->tokens, text, now_us / 1000000, &who->token, &fault, &err) < 0) {
+        /* Not the current key's: the previous key's, until it is retired (key rotation). */
+        struct nl_err old_err = {0};
+        bool old_ok = false;
+        if (fault == TOKEN_BAD_SIGNATURE && a->old_tokens != NULL) {
+            token_claims_release(&who->token);
+            old_ok = token_cache_verify(a->old_tokens, text, now_us / 1000000, &who->token, &fault,
+                                        &old_err) == 0;
+        }
+        if (!old_ok)
+            return refuse(ref, 401, "unauthenticated", "%s",
+                          fault == TOKEN_BAD_SIGNATURE || old_err.msg[0] == '\0' ? err.msg
+                                                                                : old_err.msg);
+    }
+    /* Every request, a cached verification too: a revocation counts from the next one on. */
+    char why[sizeof(ref->msg)];
+    if (revoke_check(a->o.revoked, &who->token, why, sizeof(why))) {
+        who->revoked = true;
+        return refuse(ref, 401, "unauthenticated", "%s", why);
+    }
     who->authenticated = true;
     if (!role_allows(who->token.role, r->role))
         return refuse(ref, 403, "forbidden", "%s %s needs %s; %s is %s", r->method, r->pattern,

@@ -23,6 +23,7 @@ struct nl_err;
 
 struct auth_identity {
     bool authenticated;        /* a valid token was presented */
+    bool revoked;              /* a token that verified but is revoked (401): token says whose */
     struct token_claims token; /* its claims (role TOKEN_ROLE_NONE when none) */
 };
 
@@ -34,8 +35,12 @@ struct auth_refusal {
     char msg[256];
 };
 
+struct revoke;
+
 struct auth_opts {
     const struct token_key *key; /* borrowed for the auth's life */
+    const struct token_key *old_key; /* the previous key, verifying only (NULL = none) */
+    const struct revoke *revoked; /* revoked tokens (borrowed; NULL = none): 401 */
     const char *trusted_origins; /* comma-separated; "" = none */
     uint64_t rate_limit;         /* requests per second per token, 0 = none */
 };

@@ -40,6 +40,7 @@
 #include "ctld/life.h"
 #include "ctld/nodes.h"
 #include "ctld/outtail.h"
+#include "ctld/revoke.h"
 #include "ctld/token.h"
 #include "ctld/ui.h"
 #include "nordlys/err.h"
@@ -369,6 +370,17 @@ static int security_open(struct ctld *c, struct nl_err *err)
     int rc = token_key_load(c->cfg->state_dir, true, c->key, err);
     if (rc < 0)
         return rc;
+    c->old_key = xcalloc(1, sizeof(*c->old_key));
+    if ((rc = token_old_key_load(c->cfg->state_dir, c->old_key, err)) == -ENOENT) {
+        free(c->old_key);
+        c->old_key = NULL;
+        *err = (struct nl_err){0};
+    } else if (rc < 0) {
+        return rc;
+    } else {
+        log_info("jwt.key.old: tokens of the previous key verify until it is retired "
+                 "(nordlysd token retire-key)");
+    }
     char *path = path_join(c->cfg->state_dir, "audit.log");
     c->audit = audit_open(c->store, path, err);
     free(path);
@@ -380,7 +392,12 @@ static int security_open(struct ctld *c, struct nl_err *err)
             .settle = audit_settle_cb,
             .arg = c->audit};
     durable_attach_log(c->dur, &log);
+    c->revoked = revoke_create();
+    if ((rc = revoke_load(c->revoked, c->store, err)) < 0)
+        return rc;
     const struct auth_opts ao = {.key = c->key,
+                                 .old_key = c->old_key,
+                                 .revoked = c->revoked,
                                  .trusted_origins = c->cfg->trusted_origin,
                                  .rate_limit = c->cfg->rate_limit};
     c->auth = auth_create(&ao);
@@ -646,9 +663,11 @@ void ctld_destroy(struct ctld *c)
     free(c->fac_base);
     durable_destroy(c->dur);
     auth_destroy(c->auth);
+    revoke_destroy(c->revoked);
     audit_close(c->audit);
     ui_destroy(c->ui);
     free(c->key);
+    free(c->old_key);
     if (c->lock_fd >= 0)
         close(c->lock_fd); /* releases the lock; the file stays (unlinking it would race) */
     free(c->jobs_dir);

@@ -40,6 +40,7 @@ struct nl_store;
 struct nl_tenants;
 struct nodes;
 struct outtail;
+struct revoke;
 struct route;
 struct token_key;
 struct ui;
@@ -88,8 +89,10 @@ struct ctld {
     struct outtail *out;   /* jobs' output tails (survives a rebuild: memory only anyway) */
     struct api_ops *ops;   /* drains and reservations as people see them (api_ops.c) */
     struct token_key *key; /* STATE/jwt.key: signs and checks tokens */
+    struct token_key *old_key; /* STATE/jwt.key.old: checks only, until retired; NULL = none */
     struct auth *auth;     /* the auth point's state (origins, rate buckets) */
     struct audit *audit;   /* STATE/audit.log */
+    struct revoke *revoked; /* revoked tokens (revoke.h), reloaded from the store */
     struct ui *ui;         /* the dashboard's files (/ui/) */
     struct ctld_call call; /* the request being answered */
     char *jobs_dir;        /* STATE/jobs */

@@ -23,6 +23,7 @@
 #include "ctld/ctld.h"
 #include "ctld/fault.h"
 #include "ctld/gate.h"
+#include "ctld/jsonout.h"
 #include "ctld/nodes.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
@@ -215,7 +216,8 @@ static int rule_command(const json_t *v, struct req_ctx *x)
             return fault(x->f, "invalid_field", field, "%zu bytes is more than %u",
                          json_string_length(a), NL_PROTO_ARG_MAX);
     }
-    x->rec->command_json = json_dumps(v, JSON_COMPACT);
+    /* Strings only: jsonout's text is json_dumps(v, JSON_COMPACT)'s, for less. */
+    x->rec->command_json = jsonout_dumps(v);
     return 0;
 }
 

@@ -137,10 +137,9 @@ const char *token_run_as(const struct token_claims *c)
 
 /* ---- the key ---- */
 
-int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err)
+static int key_load_path(const char *path, bool create, struct token_key *key,
+                         struct nl_err *err)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT && create) {
         unsigned char fresh[TOKEN_KEY_BYTES];
@@ -182,6 +181,45 @@ int token_key_load(const char *state_dir, bool create, struct token_key *key, st
         rc = nl_err_set(err, -EIO, "%s: short read", path);
     close(fd);
     return rc;
+}
+
+int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
+    return key_load_path(path, create, key, err);
+}
+
+int token_old_key_load(const char *state_dir, struct token_key *key, struct nl_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/jwt.key.old", state_dir);
+    return key_load_path(path, false, key, err);
+}
+
+int token_key_rotate(const char *state_dir, struct nl_err *err)
+{
+    char path[4096], old[4200];
+    struct token_key k;
+    snprintf(path, sizeof(path), "%s/jwt.key", state_dir);
+    snprintf(old, sizeof(old), "%s.old", path);
+    int rc = key_load_path(path, false, &k, err); /* the key to keep must be a sound one */
+    if (rc < 0)
+        return rc;
+    /* rename replaces an older jwt.key.old: that key is retired. */
+    if (rename(path, old) < 0)
+        return nl_err_set(err, -errno, "%s: cannot rename to %s: %s", path, old, strerror(errno));
+    return key_load_path(path, true, &k, err);
+}
+
+int token_key_retire(const char *state_dir, struct nl_err *err)
+{
+    char old[4200];
+    snprintf(old, sizeof(old), "%s/jwt.key.old", state_dir);
+    if (unlink(old) < 0)
+        return nl_err_set(err, -errno, "%s: %s%s", old, strerror(errno),
+                          errno == ENOENT ? " (no previous key to retire)" : "");
+    return 0;
 }
 
 /* ---- claims ---- */
@@ -239,6 +277,16 @@ static json_t *claims_json(const struct token_claims *c)
     return o;
 }
 
+int token_new_jti(char jti[TOKEN_JTI_SIZE], struct nl_err *err)
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return nl_err_set(err, -EIO, "token: cannot read random bytes");
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(jti + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
 int token_mint(const struct token_key *key, const struct token_claims *in, char **out,
                struct nl_err *err)
 {
@@ -247,13 +295,8 @@ int token_mint(const struct token_key *key, const struct token_claims *in, char 
     if (rc < 0)
         return rc;
     struct token_claims c = *in; /* shallow: nodes stays in's */
-    if (!c.jti[0]) {
-        unsigned char r[16];
-        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-            return nl_err_set(err, -EIO, "token: cannot read random bytes");
-        for (size_t i = 0; i < sizeof(r); i++)
-            snprintf(c.jti + 2 * i, 3, "%02x", r[i]);
-    }
+    if (!c.jti[0] && (rc = token_new_jti(c.jti, err)) < 0)
+        return rc;
     json_t *claims = claims_json(&c);
     char *text = json_dumps(claims, JSON_COMPACT);
     json_decref(claims);

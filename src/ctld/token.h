@@ -24,6 +24,7 @@ struct nl_err;
 #define TOKEN_NODES_MAX   4096 /* node names an agent token may list */
 #define TOKEN_TEXT_MAX    8192 /* the longest token accepted on the wire */
 #define TOKEN_TTL_MAX_S   (10LL * 365 * 86400)
+#define TOKEN_JTI_SIZE    40 /* a jti with its NUL (minted ones: 32 hex digits) */
 
 enum token_role {
     TOKEN_ROLE_NONE = 0,
@@ -47,7 +48,7 @@ struct token_claims {
     char *nodes;                    /* agent: owned, nnodes NUL-terminated names back to back */
     size_t nnodes;
     int64_t exp, iat; /* seconds since the epoch; iat 0 = not given */
-    char jti[40];     /* "" = not given */
+    char jti[TOKEN_JTI_SIZE]; /* "" = not given */
 };
 
 /* Why a token was refused (token_verify); for the 401's message and the audit log. */
@@ -88,10 +89,26 @@ const char *token_run_as(const struct token_claims *c);
 int token_key_load(const char *state_dir, bool create, struct token_key *key, struct nl_err *err);
 
 /*
+ * Key rotation. STATE/jwt.key.old is the previous key: it signs nothing
+ * and verifies tokens until it is retired, so that tokens minted before a
+ * rotation keep working while new ones are handed out. The controller
+ * reads both at start (a rotation or retirement takes effect at the next).
+ * token_old_key_load: as token_key_load, never creating (-ENOENT: none).
+ * token_key_rotate: jwt.key becomes jwt.key.old (an older one is retired)
+ * and a fresh jwt.key is made. token_key_retire: remove jwt.key.old
+ * (-ENOENT naming it when there is none).
+ */
+int token_old_key_load(const char *state_dir, struct token_key *key, struct nl_err *err);
+int token_key_rotate(const char *state_dir, struct nl_err *err);
+int token_key_retire(const char *state_dir, struct nl_err *err);
+
+/*
  * Check c as a set of claims a token may carry (the same rules as
  * token_verify): -EINVAL with err naming the claim. Used before minting.
  */
 int token_claims_check(const struct token_claims *c, struct nl_err *err);
+/* A fresh random jti (32 hex digits) into jti. -EIO when no random bytes can be read. */
+int token_new_jti(char jti[TOKEN_JTI_SIZE], struct nl_err *err);
 /* Sign c (checked first) into *out (owned, free()). A missing jti is made up. */
 int token_mint(const struct token_key *key, const struct token_claims *c, char **out,
                struct nl_err *err);

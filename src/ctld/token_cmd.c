@@ -4,7 +4,8 @@
  * state directory (bootstrap, tests, scripts/run-local.sh), creating the
  * key when the controller has not started there yet. Whoever can read
  * STATE/jwt.key can mint any token: that is the admin's bootstrap, and
- * why the key is 0600.
+ * why the key is 0600. `nordlysd token rotate-key|retire-key` rotate it
+ * (token.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,11 @@ static void usage(FILE *out)
     fprintf(out, "usage: nordlysd token --state-dir DIR --user U --role admin|operator|user|agent\n"
                  "                      [--tenant T]... [--unix-user A] [--nodes N1,N2|*] "
                  "[--ttl 30d]\n"
-                 "Prints a token signed with DIR/jwt.key (created if absent).\n");
+                 "Prints a token signed with DIR/jwt.key (created if absent).\n"
+                 "       nordlysd token rotate-key --state-dir DIR\n"
+                 "Makes a new DIR/jwt.key; the old one becomes DIR/jwt.key.old, which still\n"
+                 "verifies (never signs) from the controller's next start until retired:\n"
+                 "       nordlysd token retire-key --state-dir DIR\n");
 }
 
 static int parse(int argc, char **argv, struct token_claims *c, const char **state_dir,
@@ -73,8 +78,36 @@ static int parse(int argc, char **argv, struct token_claims *c, const char **sta
     return 0;
 }
 
+/* `nordlysd token rotate-key|retire-key --state-dir DIR`: the exit status. */
+static int key_cmd(int argc, char **argv)
+{
+    struct nl_err err = {0};
+    int rc;
+    if (argc != 4 || strcmp(argv[2], "--state-dir") != 0) {
+        rc = nl_err_set(&err, -EINVAL, "%s: usage: nordlysd token %s --state-dir DIR", argv[1],
+                        argv[1]);
+    } else if (strcmp(argv[1], "rotate-key") == 0) {
+        rc = token_key_rotate(argv[3], &err);
+        if (rc == 0)
+            printf("%s/jwt.key: new; the previous key is %s/jwt.key.old and verifies until "
+                   "retired; restart nordlysd\n",
+                   argv[3], argv[3]);
+    } else {
+        rc = token_key_retire(argv[3], &err);
+        if (rc == 0)
+            printf("%s/jwt.key.old: retired; restart nordlysd\n", argv[3]);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "nordlysd token: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
+
 int token_cmd_main(int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "rotate-key") == 0 || strcmp(argv[1], "retire-key") == 0))
+        return key_cmd(argc, argv);
     struct token_claims c;
     token_claims_init(&c);
     struct nl_err err = {0};

@@ -311,6 +311,22 @@ static const char schema_v10[] =
         " at_us INTEGER NOT NULL"
         ") STRICT;";
 
+/*
+ * Schema version 11: revoked tokens (issue 10, src/store/store_revoke.h).
+ * A row revokes one token (kind 'jti', value its jti) or every token of a
+ * user issued at or before before_s (kind 'user', value the sub). Rows are
+ * only ever added: the list is the record of who revoked what.
+ */
+static const char schema_v11[] = "CREATE TABLE IF NOT EXISTS token_revocations ("
+                                " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                " kind TEXT NOT NULL CHECK (kind IN ('jti', 'user')),"
+                                " value TEXT NOT NULL CHECK (length(value) > 0),"
+                                " before_s INTEGER NOT NULL,"
+                                " at_us INTEGER NOT NULL,"
+                                " by TEXT NOT NULL,"
+                                " reason TEXT NOT NULL"
+                                ") STRICT;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -323,6 +339,7 @@ static const char *const migrations[] = {
         schema_v8,
         schema_v9,
         schema_v10,
+        schema_v11,
 };
 
 /*

@@ -18,8 +18,8 @@ enum ev_stmt {
     EV_COUNT
 };
 
-_Static_assert(STORE_EXT_EVENTS_FIRST + EV_COUNT <= STORE_EXT_STMTS,
-               "store_int.h: STORE_EXT_STMTS is too small");
+_Static_assert(STORE_EXT_EVENTS_FIRST + EV_COUNT <= STORE_EXT_GROW_FIRST,
+               "store_int.h: the events' slots are too few");
 
 static const char *const ev_sql[EV_COUNT] = {
         /* The next seq of the job: a read of the primary key's last entry for it. */

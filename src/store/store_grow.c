@@ -16,7 +16,7 @@
 enum grow_stmt { GR_INSERT, GR_ALL, GR_COUNT };
 
 #define GROW_SLOT0 STORE_EXT_GROW_FIRST
-_Static_assert(STORE_EXT_GROW_FIRST + GR_COUNT <= STORE_EXT_STMTS,
+_Static_assert(STORE_EXT_GROW_FIRST + GR_COUNT <= STORE_EXT_REVOKE_FIRST,
                "store_int.h: STORE_EXT_STMTS is too small");
 
 static const char *const grow_sql[GR_COUNT] = {

@@ -12,12 +12,20 @@
 struct nl_err;
 struct nl_store;
 
-/* Statement slots for the other files, prepared on first use, finalized by nl_store_close. */
-#define STORE_EXT_STMTS 20
+/*
+ * Statement slots for the other files, prepared on first use, finalized by
+ * nl_store_close: store_ops.c's from 0, store_events.c's from
+ * STORE_EXT_EVENTS_FIRST, store_grow.c's from STORE_EXT_GROW_FIRST,
+ * store_revoke.c's from STORE_EXT_REVOKE_FIRST.
+ */
+#define STORE_EXT_STMTS 22
 /* The first slot of store_events.c's; store_ops.c has those before it. */
 #define STORE_EXT_EVENTS_FIRST 16
 /* The first slot of store_grow.c's (facility growth), after store_events.c's. */
 #define STORE_EXT_GROW_FIRST 18
+/* The first slot of store_revoke.c's (STORE_REVOKE_STMTS), the last ones. */
+#define STORE_EXT_REVOKE_FIRST 20
+#define STORE_REVOKE_STMTS     2
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

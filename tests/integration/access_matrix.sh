@@ -82,7 +82,7 @@ vc=0
 
 # METHOD PATH BODY | admin operator userA userB agent none expired tampered wrongkey algnone
 # BODY: - none, J job, R register, S sync, T token, D drain, U resume, V reservation,
-# K one rack more (expansion online).
+# G one rack more (expansion online), K revocation (of a jti no token carries).
 # {J}: a fresh job of tenant anchor; {V}: a fresh reservation (made by admin).
 MATRIX='
 POST   /v1/jobs           J  201 201 201 403 403 401 401 401 401 401
@@ -99,6 +99,8 @@ POST   /v1/agent/register R  403 403 403 403 200 401 401 401 401 401
 POST   /v1/agent/sync     S  403 403 403 403 200 401 401 401 401 401
 POST   /v1/tokens         T  201 403 403 403 403 401 401 401 401 401
 GET    /v1/audit          -  200 403 403 403 403 401 401 401 401 401
+POST   /v1/tokens/revoke  K  200 403 403 403 403 401 401 401 401 401
+GET    /v1/tokens/revocations - 200 403 403 403 403 401 401 401 401 401
 POST   /v1/nodes/drain    D  200 200 403 403 403 401 401 401 401 401
 POST   /v1/nodes/resume   U  200 200 403 403 403 401 401 401 401 401
 GET    /v1/reservations   -  200 200 200 200 403 401 401 401 401 401
@@ -108,7 +110,7 @@ GET    /v1/history        -  200 200 200 200 403 401 401 401 401 401
 GET    /v1/estimates      -  200 200 200 200 403 401 401 401 401 401
 GET    /v1/jobs/{J}/events -  200 200 200 404 403 401 401 401 401 401
 GET    /v1/queue          -  200 200 200 200 200 401 401 401 401 401
-POST   /v1/facility/racks K  201 201 403 403 403 401 401 401 401 401
+POST   /v1/facility/racks G  201 201 403 403 403 401 401 401 401 401
 '
 ROLES="admin operator userA userB agent none expired tampered wrongkey algnone"
 cells=0
@@ -139,9 +141,10 @@ printf '%s\n' "$MATRIX" | while read -r m path body rest; do
         R) call "$t" "$m" "$p" "$REG_BODY" ;;
         S) call "$t" "$m" "$p" "{\"agent_id\":\"$FULL\"}" ;;
         T) call "$t" "$m" "$p" "$TOKEN_BODY" ;;
+        K) call "$t" "$m" "$p" '{"jti":"matrix-no-such-token","reason":"matrix"}' ;;
         D) call "$t" "$m" "$p" "$DRAIN_BODY" ;;
         U) call "$t" "$m" "$p" "$RESUME_BODY" ;;
-        K) call "$t" "$m" "$p" "$GROW_BODY" ;;
+        G) call "$t" "$m" "$p" "$GROW_BODY" ;;
         V)
             vc=$((vc + 1))
             call "$t" "$m" "$p" "$(resv_body $vc)"

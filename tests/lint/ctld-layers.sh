@@ -5,8 +5,9 @@
 # header. The layers, lowest first:
 #
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
-#   token audit ui                               (tokens, the audit log, the dashboard's
+#   token audit jsonout ui                       (tokens, the audit log, JSON text, the dashboard's
 #                                                 files: none but http)
+#   revoke                                       (revoked tokens: token.h's claims)
 #   runs                                         (private to life)
 #   outtail                                      (jobs' output tails: data only)
 #   durable                                      (the durability rule)
@@ -32,8 +33,9 @@ dir="$top/src/ctld"
 allowed() {
     case "$1" in
     fault.[ch] | now.[ch] | metrics.[ch] | http.[ch] | config.[ch] | nodes.[ch] | routes.[ch]) echo "" ;;
-    token.[ch] | audit.[ch]) echo "" ;;
+    token.[ch] | audit.[ch] | jsonout.[ch]) echo "" ;;
     token_cmd.c) echo "token.h" ;;
+    revoke.[ch]) echo "revoke.h token.h" ;;
     ui.[ch]) echo "http.h" ;;
     runs.[ch]) echo "" ;;
     outtail.[ch]) echo "" ;;
@@ -44,14 +46,15 @@ allowed() {
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
     agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
-    auth.[ch]) echo "auth.h http.h routes.h token.h" ;;
-    job_json.[ch]) echo "job_json.h ctld.h fault.h gate.h life.h metrics.h nodes.h now.h routes.h" ;;
+    auth.[ch]) echo "auth.h http.h revoke.h routes.h token.h" ;;
+    job_json.[ch]) echo "job_json.h ctld.h fault.h gate.h jsonout.h life.h metrics.h nodes.h now.h routes.h" ;;
     api.h | api.c | api_*.c)
         echo "api.h agents.h audit.h auth.h config.h ctld.h durable.h fault.h gate.h http.h" \
-             "job_json.h life.h metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
+             "job_json.h jsonout.h life.h metrics.h nodes.h now.h outtail.h revoke.h routes.h token.h" \
+             "ui.h" ;;
     ctld.c | loop.c | main.c)
         echo "ctld.h agents.h api.h audit.h auth.h config.h durable.h gate.h http.h life.h" \
-             "metrics.h nodes.h now.h outtail.h routes.h token.h ui.h" ;;
+             "metrics.h nodes.h now.h outtail.h revoke.h routes.h token.h ui.h" ;;
     *) echo "NO-ROW" ;;
     esac
 }

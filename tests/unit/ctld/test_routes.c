@@ -66,6 +66,8 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/jobs/42/events"},
             {"GET", "/v1/queue"},
             {"POST", "/v1/facility/racks"},
+            {"POST", "/v1/tokens/revoke"},
+            {"GET", "/v1/tokens/revocations"},
     };
     size_t n;
     const struct route *t = api_routes(&n);
