@@ -130,6 +130,6 @@ stray=$(LC_ALL=C comm -13 "$NL_TMP/completed" "$NL_TMP/ran" | head -5)
 RERUN=$(awk '$2 != 1' "$LEDGER" | wc -l)
 
 # Nothing is left on the nodes.
-nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 30
+nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 60
 echo "crash: $NACK of $NJOBS submissions acknowledged in $((T1 - T0)) s under $KILLS kills;" \
     "$NSTORED jobs stored, all ran once ($RERUN on a later run after a lost launch) within $((T2 - T0)) s"

@@ -89,7 +89,7 @@ nl_cli show "${A}_x"
 [ "$NL_RC" = 2 ] || nl_fail "show ${A}_x: rc $NL_RC, expected a usage error"
 
 # ---- cancel a whole array mid-run: running tasks killed, the rest never made ----
-B=$($C submit --parsable --array 0-99%2 -- sleep 60) || nl_fail "submit array B"
+B=$($C submit --parsable --array 0-99%2 -- sleep 600) || nl_fail "submit array B"
 nl_wait "/v1/jobs?state=RUNNING&limit=1000" "[.jobs[] | select(.array_job_id == $B)] | length == 2"
 nl_cli cancel "$B"
 [ "$NL_RC" = 0 ] || nl_fail "cancel array $B: $NL_ERR"
@@ -100,7 +100,7 @@ nl_cli queue
 printf '%s\n' "$NL_OUT" | grep -q "^ *${B}_" && nl_fail "queue still shows array $B: $NL_OUT"
 
 # ---- one task alone: the others run on ----
-D=$($C submit --parsable --array 0-2 -- sleep 60) || nl_fail "submit array D"
+D=$($C submit --parsable --array 0-2 -- sleep 600) || nl_fail "submit array D"
 nl_wait "/v1/jobs?state=RUNNING&limit=1000" "[.jobs[] | select(.array_job_id == $D)] | length == 3"
 nl_cli cancel "${D}_1"
 [ "$NL_RC" = 0 ] || nl_fail "cancel ${D}_1: $NL_ERR"

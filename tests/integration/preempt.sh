@@ -24,7 +24,7 @@ EOF
 B=$(nl_submit "$BORROWED")
 nl_wait "/v1/jobs/$B" '.job.state == "RUNNING" and .job.borrowed == true and (.job.nodes | length) == 4'
 # All four ranks have started before the reclaim comes.
-nl_wait_until '[ "$(nl_count "$LOG" "^start 1 ")" = 4 ]' 30 "the borrowed job's 4 ranks to start"
+nl_wait_until '[ "$(nl_count "$LOG" "^start 1 ")" = 4 ]' 60 "the borrowed job's 4 ranks to start"
 
 nl_http GET /v1/tenants
 nl_expect 200 '.tenants[] | select(.name == "uk") | .gpus_borrowed == 16'
@@ -32,7 +32,7 @@ nl_expect 200 '.tenants[] | select(.name == "uk") | .gpus_borrowed == 16'
 S=$(nl_submit "{\"name\":\"sovereign\",\"tenant\":\"nor-research\",\"gpus\":4,\"command\":[\"sh\",\"-c\",\"echo sovereign \$NORDLYS_JOB_ID > $NL_TMP/sovereign.out\"]}")
 nl_wait "/v1/jobs/$B" '.job.state == "PREEMPTING"' 60
 # SIGTERM reached every rank; the job ignores it and is still there until the grace ends.
-nl_wait_until '[ "$(nl_count "$LOG" "^term 1 ")" -ge 4 ]' 30 "SIGTERM to reach the borrowed job's 4 ranks"
+nl_wait_until '[ "$(nl_count "$LOG" "^term 1 ")" -ge 4 ]' 60 "SIGTERM to reach the borrowed job's 4 ranks"
 
 # The sovereign job waits for the reclaimed GPUs; on a fast machine it may
 # already have run by now, so only a failure is wrong here (the timing of
