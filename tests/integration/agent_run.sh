@@ -23,7 +23,11 @@ trap 'agent_stop; nl_cleanup' EXIT
 afail() { nl_fail "$@"; }
 
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 3000 --sync-interval-ms 100
-"$NORDLYS_AGENT" --controller "$NL_URL" --emulate 4 --noop --state-dir "$NL_TMP/agent" \
+# A proxy for the outside world in the environment (as on many CI machines), and
+# no no_proxy: the agent still speaks to its loopback controller directly.
+env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+    https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+    "$NORDLYS_AGENT" --controller "$NL_URL" --emulate 4 --noop --state-dir "$NL_TMP/agent" \
     --agent-name it-agent --cgroup-root none --token-file "$NL_TMP/agent.token" >"$ALOG" 2>&1 &
 AGENT_PID=$!
 
