@@ -60,6 +60,11 @@
 
 NL_PIDS=""
 NL_AGENT_PIDS=""
+# Every request of a test goes to loopback (or, in multihost, to namespaces of
+# its own), never out: a proxy set in the environment for the outside world
+# (many CI machines set one) must not take them, neither curl's here nor the
+# daemons'. (agent_run sets one on purpose, to check the agent's own rule.)
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
 nl_fail() {
     echo "FAIL: $*" >&2
