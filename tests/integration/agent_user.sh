@@ -50,7 +50,11 @@ chmod 0755 "$ROOT"
 trap 'rm -rf "$ROOT"; nl_cleanup' EXIT
 export AGENT_ONLY_SECRET=s3cret
 # NL_TEST_TAG reaches jobs only because it is named: the clean-up finds them by it.
+# The agent runs under umask 077 (a hardened service's): the output root it makes
+# must still be 0755, or no job of another user gets to its own directory.
+umask 077
 nl_agent_start u0 --nodes "$NODE" --output-root "$ROOT/out" --export-env NL_TEST_TAG
+umask 022
 unset AGENT_ONLY_SECRET
 nl_wait "/v1/nodes?state=up" "any(.nodes[]; .name == \"$NODE\")"
 grep -q "running as root: each job runs as the account its launch names" "$NL_TMP/agent-u0.log" ||
