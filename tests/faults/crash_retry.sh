@@ -51,7 +51,7 @@ client() {
     _k=0
     while [ $_k -lt "$2" ]; do
         _k=$((_k + 1))
-        "$NORDLYS_CLI" submit --parsable --retry-s 90 --idempotency-key "crash-$1-$_k" --name ledger \
+        "$NORDLYS_CLI" submit --parsable --retry-s 300 --idempotency-key "crash-$1-$_k" --name ledger \
             -- sh "$NL_TEST_LIB/ledger-job.sh" "$LEDGER" 0 >"$NL_TMP/sub$1.id" 2>>"$NL_TMP/sub$1.err"
         _rc=$?
         echo "crash-$1-$_k $_rc $(cat "$NL_TMP/sub$1.id")" >>"$NL_TMP/sub$1.out"

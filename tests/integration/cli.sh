@@ -201,11 +201,11 @@ nl_cli nodes --json
 expect_rc 3 "nodes --json, controller down"
 [ -z "$NL_OUT" ] || nl_fail "nodes --json printed something with the controller down: $NL_OUT"
 # submit retries (same request, same Idempotency-Key) until the controller is back.
-"$NORDLYS_CLI" submit --parsable --retry-s 60 --idempotency-key "cli-late-1" -- true \
+"$NORDLYS_CLI" submit --parsable --retry-s 300 --idempotency-key "cli-late-1" -- true \
     >"$NL_TMP/late.out" 2>"$NL_TMP/late.err" &
 LATE=$!
 NL_PIDS="$NL_PIDS $LATE"
-nl_wait_until "grep -q 'Connection refused; retrying for up to 60 s (Idempotency-Key cli-late-1)$' '$NL_TMP/late.err'" 60 \
+nl_wait_until "grep -q 'Connection refused; retrying for up to 300 s (Idempotency-Key cli-late-1)$' '$NL_TMP/late.err'" 60 \
     "submit to say that it retries"
 nl_ctld_start "$NL_TMP/state" --listen "127.0.0.1:$NL_PORT" --sched-interval-ms 10 --sync-interval-ms 100
 wait "$LATE"
