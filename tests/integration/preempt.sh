@@ -42,7 +42,11 @@ nl_expect 200 '.job.state == "PENDING" or .job.state == "RUNNING" or .job.state 
 # Requeued (it may be running again at once: the sovereign job is small).
 nl_wait "/v1/jobs/$B" '.job.preemptions == 1 and .job.state != "PREEMPTING"' 60
 # From the preemption to the requeue took the whole grace: the job ignored SIGTERM.
-ms() { grep "job=$B $1" "$NL_LOG" | head -1 | sed 's/^[^T]*T\([0-9:.]*\)Z.*/\1/' | awk -F: '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
+# ms WHAT: the time of the log line, in ms since the epoch (the whole stamp: a run across midnight too).
+ms() {
+    _l=$(grep "job=$B $1" "$NL_LOG" | head -1)
+    [ -n "$_l" ] && date -d "${_l%% *}" +%s%3N
+}
 T_PRE=$(ms preempted)
 T_REQ=$(ms "requeued (preempted)")
 [ -n "$T_PRE" ] && [ -n "$T_REQ" ] || nl_fail "no preemption and requeue of $B in the log"
