@@ -107,7 +107,7 @@ NRETRIED=$(cat "$NL_TMP"/sub*.err | grep -c 'retrying')
 NLOST=$(cat "$NL_TMP"/sub*.err | grep 'retrying' | grep -vc 'Connection refused')
 
 # Every job ends.
-nl_wait "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1" '(.jobs | length) == 0' 90
+nl_wait_drained 60
 T2=$(date +%s)
 
 # Zero duplicates, zero lost: the stored jobs are exactly the acknowledged ones.

@@ -107,7 +107,7 @@ NACK=$(wc -l <"$NL_TMP/acked")
 [ -z "$(uniq -d "$NL_TMP/acked")" ] || nl_fail "ids acknowledged twice: $(uniq -d "$NL_TMP/acked" | head -5)"
 
 # Every job ends; wait until nothing is pending or running.
-nl_wait "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1" '(.jobs | length) == 0' 90
+nl_wait_drained 60
 T2=$(date +%s)
 
 # Every acknowledged job is there, COMPLETED with exit code 0.

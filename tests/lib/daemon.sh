@@ -32,6 +32,9 @@
 #   nl_wait_until COND [SECONDS] [WHAT]
 #                                 eval the shell condition COND until it holds (default
 #                                 60 s); fails naming WHAT (default COND) past the deadline
+#   nl_wait_drained [SECONDS]     until no job is PENDING, RUNNING or PREEMPTING; fails
+#                                 only when none has ended for SECONDS (default 60): a
+#                                 queue of thousands drains at the machine's pace
 #   nl_is FILTER                  true if the jq FILTER is true on $NL_BODY
 #   nl_sync_until AGENT EXTRA COND [SECONDS] [WHAT]
 #                                 a fake agent: POST /v1/agent/sync {"agent_id":AGENT EXTRA}
@@ -212,6 +215,24 @@ nl_wait() {
         [ "$NL_STATUS" = 200 ] && [ "$(nl_json "$2")" = true ] && return 0
         [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "timed out waiting for $2 on $1: $NL_BODY"
         sleep 0.05
+    done
+}
+
+nl_wait_drained() {
+    _wd_left=""
+    _wd_deadline=$(($(date +%s) + ${1:-60}))
+    while :; do
+        nl_http GET "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1"
+        [ "$NL_STATUS" = 200 ] || nl_fail "job list: HTTP $NL_STATUS: $NL_BODY"
+        _wd_n=$(nl_json .total)
+        [ "$_wd_n" = 0 ] && return 0
+        if [ -z "$_wd_left" ] || [ "$_wd_n" -lt "$_wd_left" ]; then
+            _wd_left=$_wd_n
+            _wd_deadline=$(($(date +%s) + ${1:-60}))
+        fi
+        [ "$(date +%s)" -lt "$_wd_deadline" ] ||
+            nl_fail "no job ended for ${1:-60} s; $_wd_n still live: $(nl_json '.jobs[0] | {id, state, run}' 2>/dev/null)"
+        sleep 0.2
     done
 }
 
