@@ -56,13 +56,23 @@ client_config() {
         _i=$((_i + 1))
     done >"$2"
 }
+# Each client sends five sixths of its jobs, then waits for the file "last"
+# (made after the fourth kill) before the rest: however fast the clients and
+# however slow the test's restarts, the clients are still there for every kill.
 NCLIENTS=4
 T0=$(date +%s)
 CLIENTS=""
 c=0
 while [ $c -lt $NCLIENTS ]; do
-    client_config $(((NJOBS + c) / NCLIENTS)) "$NL_TMP/c$c.cfg"
-    curl -K "$NL_TMP/c$c.cfg" >"$NL_TMP/c$c.out" 2>"$NL_TMP/c$c.err" &
+    _n=$(((NJOBS + c) / NCLIENTS))
+    client_config $((_n * 5 / 6)) "$NL_TMP/c$c.cfg"
+    client_config $((_n - _n * 5 / 6)) "$NL_TMP/c$c.last.cfg"
+    (
+        curl -K "$NL_TMP/c$c.cfg" >"$NL_TMP/c$c.out" 2>"$NL_TMP/c$c.err"
+        : >"$NL_TMP/c$c.waits"
+        while [ ! -e "$NL_TMP/last" ]; do sleep 0.05; done
+        curl -K "$NL_TMP/c$c.last.cfg" >>"$NL_TMP/c$c.out" 2>>"$NL_TMP/c$c.err"
+    ) &
     CLIENTS="$CLIENTS $!"
     c=$((c + 1))
 done
@@ -70,9 +80,11 @@ NL_PIDS="$NL_PIDS $CLIENTS"
 
 # Kill the controller 4 times while the clients run, each time once another
 # K submissions have been acknowledged (the clients' outputs hold one "@@201"
-# line per acknowledged answer): the kills follow the clients' progress, so
+# line per acknowledged answer), or once every client waits for "last" (should
+# many submissions have failed): the kills follow the clients' progress, so
 # they land during the run however fast or slow the machine is.
 K=$((NJOBS / 6))
+waiting() { [ "$(ls "$NL_TMP"/c*.waits 2>/dev/null | wc -l)" = "$NCLIENTS" ]; }
 KILLS=0
 running() {
     for _c in $CLIENTS; do
@@ -83,12 +95,13 @@ running() {
 nacked() { cat "$NL_TMP"/c*.out 2>/dev/null | grep -c '^@@201$'; }
 while [ $KILLS -lt 4 ]; do
     want=$((K * (KILLS + 1)))
-    nl_wait_until '[ "$(nacked)" -ge '$want' ] || ! running' 120 "$want acknowledged submissions"
-    running || nl_fail "the clients finished after $KILLS kills with $(nacked) acknowledged; raise NL_CRASH_JOBS"
+    nl_wait_until '[ "$(nacked)" -ge '$want' ] || waiting || ! running' 120 "$want acknowledged submissions"
+    running || nl_fail "the clients ended after $KILLS kills with $(nacked) acknowledged"
     nl_ctld_kill9
     KILLS=$((KILLS + 1))
     nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS
 done
+: >"$NL_TMP/last"
 wait $CLIENTS 2>/dev/null
 T1=$(date +%s)
 
