@@ -71,7 +71,9 @@ int main(int argc, char **argv)
     double *pre = xcalloc((size_t)reps, sizeof(double));
     double *cap_cpu = xcalloc((size_t)reps, sizeof(double));
     double *solve_cpu = xcalloc((size_t)reps, sizeof(double));
-    size_t ncapped = 0, npre = 0, running = 0;
+    double *rows_cpu = xcalloc((size_t)reps, sizeof(double));
+    double *racks_cpu = xcalloc((size_t)reps, sizeof(double));
+    size_t ncapped = 0, npre = 0, running = 0, nrows_capped = 0, nracks_capped = 0;
     for (int r = 0; r < reps; r++) {
         struct nl_rng rng;
         nl_rng_seed(&rng, (uint64_t)r + 1);
@@ -134,13 +136,36 @@ int main(int argc, char **argv)
         t0 = nl_clock_monotonic_us();
         nl_sched_pass(s, 3 * SEC, &act);
         lift[r] = (double)(nl_clock_monotonic_us() - t0) / 1e3;
+        /* Every row, then every rack, cut 10 % below its draw: one pass caps under each unit. */
+        for (int lvl = 0; lvl < 2; lvl++) {
+            enum nl_power_level lv = lvl == 0 ? NL_POWER_ROW : NL_POWER_RACK;
+            uint32_t nu = nl_sched_power_units(s, lv);
+            for (uint32_t u = 0; u < nu; u++) {
+                double ulim, draw;
+                nl_sched_power_unit(s, lv, u, &ulim, &draw);
+                nl_sched_set_power_limit(s, lv, u, draw * 0.9, NULL);
+            }
+            c0 = cpu_ms();
+            na = nl_sched_pass(s, (5 + 2 * lvl) * SEC, &act);
+            (lvl == 0 ? rows_cpu : racks_cpu)[r] = cpu_ms() - c0;
+            *(lvl == 0 ? &nrows_capped : &nracks_capped) = count_kind(act, na, NL_ACT_CAP);
+            struct nl_sched_violations uv = {0};
+            if (!nl_sched_check(s, &uv)) {
+                fprintf(stderr, "bench_cap: invariant violated under unit limits (power %llu)\n",
+                        (unsigned long long)uv.power);
+                return 1;
+            }
+            for (uint32_t u = 0; u < nu; u++)
+                nl_sched_set_power_limit(s, lv, u, -1, NULL);
+            nl_sched_pass(s, (6 + 2 * lvl) * SEC, &act);
+        }
         /* Below the floor: capping everything is not enough, some are preempted. */
         double floor_w = ((double)G * spec.gpu_idle_w +
                           (double)running * (nl_facility_cap_min_w(&spec) - spec.gpu_idle_w)) *
                          st.pue;
         nl_sched_set_power_budget(s, floor_w * 0.95);
         t0 = nl_clock_monotonic_us();
-        na = nl_sched_pass(s, 4 * SEC, &act);
+        na = nl_sched_pass(s, 10 * SEC, &act);
         pre[r] = (double)(nl_clock_monotonic_us() - t0) / 1e3;
         npre = count_kind(act, na, NL_ACT_PREEMPT);
         struct nl_sched_violations v = {0};
@@ -154,10 +179,14 @@ int main(int argc, char **argv)
     printf("{\"gpus\":%llu,\"running_jobs\":%zu,\"reps\":%d,\"cap_solve_ms\":%.2f,"
            "\"cap_solve_cpu_ms\":%.2f,\"pass_capping_ms\":%.2f,\"pass_capping_cpu_ms\":%.2f,"
            "\"jobs_capped\":%zu,\"pass_lifting_ms\":%.2f,"
-           "\"pass_preempting_ms\":%.2f,\"jobs_preempted\":%zu}\n",
+           "\"pass_preempting_ms\":%.2f,\"jobs_preempted\":%zu,"
+           "\"pass_rows_cpu_ms\":%.2f,\"jobs_capped_rows\":%zu,"
+           "\"pass_racks_cpu_ms\":%.2f,\"jobs_capped_racks\":%zu}\n",
            (unsigned long long)G, running, reps, median(solve, reps), median(solve_cpu, reps),
            median(cap, reps), median(cap_cpu, reps), ncapped, median(lift, reps), median(pre, reps),
-           npre);
+           npre, median(rows_cpu, reps), nrows_capped, median(racks_cpu, reps), nracks_capped);
+    free(rows_cpu);
+    free(racks_cpu);
     free(cap_cpu);
     free(solve_cpu);
     free(solve);

@@ -103,6 +103,13 @@ struct nl_sched_config {
     /* Reclaim passes over a victim holding more than this many times the GPUs still
      * needed (0: any victim); a gang is not torn down to free a few GPUs. */
     double reclaim_ratio;
+    /*
+     * Draining preemption: a blocked job of at least drain_preempt_gpus GPUs that
+     * already finds this fraction of its GPUs free in a site preempts
+     * preemptible jobs of weaker tiers for the rest (0: off).
+     */
+    double drain_preempt;
+    uint32_t drain_preempt_gpus;
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
     /*
@@ -126,6 +133,15 @@ struct nl_sched_config {
      * study in docs/power.md suggests ~0.015 under oversubscription.
      */
     double power_margin;
+    /*
+     * Let a job of the sovereign tier, or one inside its tenant's guaranteed
+     * quota, start under a binding power limit by taking the power from
+     * weaker tiers: by preempting the runs that lose the least work, or by
+     * capping weaker tiers further, whichever loses fewer GPU-hours
+     * (docs/power.md, "Starting under a binding budget"). Off: nothing
+     * starts while capping is needed. On by default.
+     */
+    bool power_claim;
 };
 
 /* The nordlys policy's topology_wait_us: see bench/RESULTS.md for how it was chosen. */
@@ -139,7 +155,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy);
  * Set one knob from "key=value" (w_tier, w_fair, w_age, w_size: numbers;
  * age_ref, fair_halflife: seconds; topology_wait: seconds or "never";
  * reservations, depth, drain, shaped_max: counts; shaped, preempt,
- * topology, quotas, power_capping: yes/no; power_margin: a fraction). Returns 0, or -EINVAL with err naming the key
+ * topology, quotas, power_capping, power_claim: yes/no; power_margin: a fraction). Returns 0, or -EINVAL with err naming the key
  * and leaving cfg unchanged.
  */
 int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_err *err);
@@ -216,7 +232,8 @@ struct nl_sched_stats {
     double pue;              /* in force now */
     double power_idle_w;     /* facility draw with no job running (the lowest budget that holds) */
     uint64_t jobs_capped;    /* running jobs under a power cap */
-    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap */
+    uint64_t power_preemptions; /* jobs preempted because capping could not close a power gap, or by a claim */
+    uint64_t power_claims_preempt, power_claims_cap; /* jobs started by a power claim (power_claim), by each answer */
     double energy_wh;        /* facility energy since creation */
     double fragmentation;    /* free GPUs outside wholly free racks / free GPUs (0 when none free) */
     uint64_t preemptions;    /* since creation */
@@ -427,6 +444,25 @@ size_t nl_sched_resv_pick(const struct nl_sched *s, uint32_t gpus, int64_t start
  * caps are lifted before waiting jobs start.
  */
 void nl_sched_set_power_budget(struct nl_sched *s, double power_w);
+/* A level of the power hierarchy below the facility (docs/power.md). */
+enum nl_power_level { NL_POWER_RACK, NL_POWER_ROW, NL_POWER_LOOP, NL_POWER_SITE };
+/* "rack", "row", "loop", "site" and back; -EINVAL for another name. */
+int nl_power_level_parse(const char *name, enum nl_power_level *lv);
+const char *nl_power_level_name(enum nl_power_level lv);
+/* Units of a level: racks, rows (power distribution), cooling loops, sites. */
+uint32_t nl_sched_power_units(const struct nl_sched *s, enum nl_power_level lv);
+/*
+ * Set the limit of one unit: IT power for a rack, row or loop, facility
+ * power (PUE applied) for a site; 0 = none, < 0 = the facility file's
+ * again. The next pass answers it like a budget cut: the jobs under that
+ * unit are capped, weakest tier first, and preempted only where capping
+ * cannot close the gap. -EINVAL (err names idx) when idx is out of range.
+ */
+int nl_sched_set_power_limit(struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                             double limit_w, struct nl_err *err);
+/* A unit's limit in force (0 = none) and its draw now (IT; facility power for a site). -ENOENT out of range. */
+int nl_sched_power_unit(const struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                        double *limit_w, double *draw_w);
 /* Set the PUE in force (from nl_facility_pue_at for the caller's time); the next pass responds. */
 void nl_sched_set_pue(struct nl_sched *s, double pue);
 /*

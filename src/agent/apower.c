@@ -31,6 +31,7 @@ struct apower {
     size_t cursor; /* the next node to read */
     size_t failed_logged;
     bool peer_knows; /* the controller sent "caps": it reads "power" in syncs too */
+    bool peer_temp;  /* the controller sent "power_temp": it reads power[].t too (issue 14) */
 };
 
 struct apower *apower_new(size_t nnodes, bool emulate, uint64_t seed)
@@ -68,6 +69,8 @@ void apower_work(struct apower *p, const struct proto_work *w, apower_index_fn i
     if (p->gpus == NULL)
         return;
     /* Caps first: a GPU freed by an ended job gets its limit back before a new job starts on it. */
+    if (w->power_temp)
+        p->peer_temp = true;
     if (w->has_caps) {
         p->peer_knows = true;
         struct gpu_cap *caps = xcalloc(w->ncaps ? w->ncaps : 1, sizeof(*caps));
@@ -144,7 +147,9 @@ void apower_encode(struct apower *p, struct proto_buf *b, char *const *names, si
             o->w[g] = s[g].power_w;
             o->j[g] = s[g].energy_j;
             o->limit[g] = s[g].limit_w;
+            o->temp[g] = s[g].temp_c;
         }
+        o->has_temp = p->peer_temp;
     }
     size_t sent = proto_encode_power(b, pw, got, max_bytes);
     p->cursor = (p->cursor + (sent == got ? n : sent)) % nnodes;

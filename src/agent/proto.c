@@ -187,6 +187,8 @@ size_t proto_encode_power(struct proto_buf *b, const struct proto_power *p, size
         encode_numbers(b, "w", p[i].w, p[i].ngpus);
         encode_numbers(b, "j", p[i].j, p[i].ngpus);
         encode_numbers(b, "l", p[i].limit, p[i].ngpus);
+        if (p[i].has_temp)
+            encode_numbers(b, "t", p[i].temp, p[i].ngpus);
         buf_add(b, "}", 1);
         if (b->len + 2 > end) {
             b->len = at;
@@ -672,6 +674,7 @@ int proto_decode_sync(const char *body, size_t len, struct proto_work *out, stru
     if (rc == 0)
         rc = get_array(root, "caps", NL_PROTO_SYNC_ENTRIES_MAX, &ca, err);
     out->has_caps = ca != NULL;
+    out->power_temp = json_is_true(json_object_get(root, "power_temp"));
     if (rc == 0 && ca != NULL && json_array_size(ca) > 0) {
         out->caps = xcalloc(json_array_size(ca), sizeof(*out->caps));
         for (size_t i = 0; i < json_array_size(ca) && rc == 0; i++) {

@@ -118,6 +118,8 @@ struct proto_power {
     const char *node;
     uint32_t ngpus;
     double w[8], j[8], limit[8];
+    double temp[8]; /* GPU temperature in degrees C (issue 14); 0 when unknown */
+    bool has_temp;  /* send temp: the controller reads it (an older one refuses the field) */
 };
 
 struct proto_kill {
@@ -163,6 +165,7 @@ struct proto_work {
     struct proto_cap *caps; /* the whole desired state of caps (has_caps: the answer had it) */
     size_t ncaps;
     bool has_caps;
+    bool power_temp; /* the controller reads power[].t (issue 14): send GPU temperatures */
     struct proto_control *signal, *limit; /* "signal" and "limit" (issue 12) */
     size_t nsignal, nlimit;
     bool full_next;  /* the controller asks for a full running list next */

@@ -401,8 +401,80 @@ out:
     return rc;
 }
 
+/* ---- facility limit ---- */
+
+static const struct cli_spec limit_spec = {
+        .name = "facility limit",
+        .usage = "[OPTIONS] rack|row|loop|site INDEX POWER",
+        .min_pos = 3,
+        .max_pos = 3,
+        .summary = "Set one rack's, row's, cooling loop's or site's power limit (operator role): "
+                   "1.8MW, 120kW, none, or default (the facility file's). IT power for racks, rows "
+                   "and loops, facility power for a site. The next scheduling pass caps the jobs "
+                   "under it, weakest tier first (docs/power.md).",
+};
+
+static int cmd_facility_limit(int argc, char **argv)
+{
+    struct cli_args args = {0};
+    int rc = cli_parse_args(&limit_spec, argc, argv, NULL, NULL, &args);
+    if (rc != CLI_RUN)
+        goto out;
+    struct nl_err err = {0};
+    double w = 0;
+    char *end = NULL;
+    const char *bad = NULL;
+    unsigned long idx = 0;
+    if (args.npos != 3)
+        bad = "expected LEVEL INDEX POWER (e.g. row 3 1.8MW)";
+    else if (strcmp(args.pos[0], "rack") != 0 && strcmp(args.pos[0], "row") != 0 &&
+             strcmp(args.pos[0], "loop") != 0 && strcmp(args.pos[0], "site") != 0)
+        bad = "level: expected rack, row, loop or site";
+    else if ((idx = strtoul(args.pos[1], &end, 10), end == args.pos[1] || *end != '\0' ||
+              args.pos[1][0] == '-' || idx > UINT32_MAX))
+        bad = "index: expected a number from 0";
+    else if (strcmp(args.pos[2], "default") != 0 && parse_power(args.pos[2], &w, &err) < 0)
+        bad = err.msg;
+    if (bad != NULL) {
+        fprintf(stderr, "nordlys facility limit: %s\n", bad);
+        rc = NL_CLI_USAGE;
+        goto out;
+    }
+    struct cli_client *cl = cli_client_create(args.url);
+    rc = cli_client_use_token(cl, args.token_file);
+    if (rc == NL_CLI_OK) {
+        json_t *body = strcmp(args.pos[2], "default") == 0
+                               ? json_pack("{s:s, s:I, s:n}", "level", args.pos[0], "index",
+                                           (json_int_t)idx, "limit_w")
+                               : json_pack("{s:s, s:I, s:f}", "level", args.pos[0], "index",
+                                           (json_int_t)idx, "limit_w", w);
+        json_t *answer = NULL;
+        rc = cli_client_call(cl, "PUT", "/v1/facility/limit", body, &answer);
+        json_decref(body);
+        if (rc == NL_CLI_OK) {
+            if (args.json) {
+                cli_print_json(answer);
+            } else {
+                char a[CLI_FMT_MAX], b[CLI_FMT_MAX];
+                double lim = cli_json_num(answer, "limit_w");
+                printf("%s %lu  limit %s, draw %s; capped jobs %.0f\n", args.pos[0], idx,
+                       lim > 0 ? cli_fmt_power(a, lim) : "none",
+                       cli_fmt_power(b, cli_json_num(answer, "draw_w")),
+                       cli_json_num(answer, "jobs_capped"));
+            }
+        }
+        json_decref(answer);
+    }
+    cli_client_destroy(cl);
+out:
+    cli_args_release(&args);
+    return rc;
+}
+
 int cmd_facility(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "limit") == 0)
+        return cmd_facility_limit(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "budget") == 0)
         return cmd_facility_budget(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "power") == 0)

@@ -23,6 +23,7 @@ int cmd_sim(int argc, char **argv);
 int cmd_submit(int argc, char **argv);   /* cmd_submit.c */
 int cmd_queue(int argc, char **argv);    /* cmd_jobs.c */
 int cmd_show(int argc, char **argv);     /* cmd_jobs.c */
+int cmd_events(int argc, char **argv);   /* cmd_events.c */
 int cmd_cancel(int argc, char **argv);   /* cmd_control.c */
 int cmd_requeue(int argc, char **argv);  /* cmd_control.c */
 int cmd_update(int argc, char **argv);   /* cmd_control.c */

@@ -35,6 +35,7 @@ static const struct cli_cmd cli_cmds[] = {
     {"submit", cmd_submit, "submit a job: nordlys submit [OPTIONS] -- CMD ARGS..."},
     {"queue", cmd_queue, "list pending and running jobs"},
     {"show", cmd_show, "show one job, and why it waits if it is pending"},
+    {"events", cmd_events, "a job's state history: held, started on which nodes, ended"},
     {"run", cmd_run, "submit, wait and stream output: nordlys run [OPTIONS] -- CMD ARGS..."},
     {"cancel", cmd_cancel, "cancel jobs, by id or by --name/--state/--tenant/--user"},
     {"requeue", cmd_requeue, "put a running or finished job back in the queue"},

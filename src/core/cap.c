@@ -2,6 +2,7 @@
 /* cap.c - see cap.h. */
 #include "cap.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,15 @@ static int victim_cmp(const void *a, const void *b)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+static const size_t *sort_m;
+
+/* Members of a unit (indexes into sort_m) by victim_cmp's order. */
+static int member_cmp(const void *a, const void *b)
+{
+    size_t x = sort_m[*(const size_t *)a], y = sort_m[*(const size_t *)b];
+    return victim_cmp(&x, &y);
+}
+
 /* Preempt in group g until its headroom covers its excess *e (*h is the headroom). */
 static bool preempt_group(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
                           const struct level *lv, uint32_t g, double *e, double *h,
@@ -59,6 +69,151 @@ static bool preempt_group(struct cap_job *jobs, size_t n, const struct cap_limit
     }
     free(idx);
     return *e <= *h + 1e-6;
+}
+
+/*
+ * One rack, row or loop over its limit: the same rule among its members
+ * m[0..k) (job indexes; mg their GPUs under it). Lowering a job's draw for
+ * this unit lowers it in every other unit it spans, never raises one.
+ */
+static bool solve_unit(struct cap_job *jobs, const struct cap_limits *lim, uint32_t u,
+                       size_t *m, const uint32_t *mg, size_t k, double *hr, size_t *npre)
+{
+    uint32_t R = lim->nranks > 0 ? lim->nranks : 1;
+    double e = lim->unit_base_w[u], hsum = 0;
+    for (size_t i = 0; i < k; i++) {
+        const struct cap_job *j = &jobs[m[i]];
+        if (!j->preempt)
+            e += (double)mg[i] * (j->set_w - lim->idle_w);
+    }
+    e -= lim->unit_w[u] - lim->slack_w;
+    if (e <= 0)
+        return true;
+    memset(hr, 0, R * sizeof(double));
+    for (size_t i = 0; i < k; i++) {
+        const struct cap_job *j = &jobs[m[i]];
+        if (!j->preempt && j->set_w > lim->min_w) {
+            double h = (double)mg[i] * (j->set_w - lim->min_w);
+            hr[j->rank < R ? j->rank : R - 1] += h;
+            hsum += h;
+        }
+    }
+    if (e > hsum) {
+        /* Weakest tier first, the largest key first; mg follows m through the sort. */
+        size_t *idx = xmalloc((k > 0 ? k : 1) * sizeof(size_t));
+        for (size_t i = 0; i < k; i++)
+            idx[i] = i;
+        sort_base = jobs;
+        sort_m = m;
+        qsort(idx, k, sizeof(size_t), member_cmp);
+        for (size_t q = 0; q < k && e > hsum; q++) {
+            struct cap_job *j = &jobs[m[idx[q]]];
+            if (j->preempt)
+                continue;
+            double g = (double)mg[idx[q]];
+            double h = j->set_w > lim->min_w ? g * (j->set_w - lim->min_w) : 0;
+            e -= g * (j->set_w - lim->idle_w);
+            hsum -= h;
+            hr[j->rank < R ? j->rank : R - 1] -= h;
+            j->preempt = true;
+            (*npre)++;
+        }
+        free(idx);
+        if (e > hsum + 1e-6)
+            return false;
+    }
+    uint32_t cut = R;
+    double frac = 0, left = e;
+    for (uint32_t r = R; r-- > 0 && left > 0;) {
+        cut = r;
+        if (left <= hr[r]) {
+            frac = hr[r] > 0 ? left / hr[r] : 0;
+            left = 0;
+        } else {
+            frac = 1;
+            left -= hr[r];
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct cap_job *j = &jobs[m[i]];
+        uint32_t r = j->rank < R ? j->rank : R - 1;
+        if (j->preempt || j->set_w <= lim->min_w)
+            continue;
+        if (r > cut)
+            j->set_w = lim->min_w;
+        else if (r == cut)
+            j->set_w -= frac * (j->set_w - lim->min_w);
+    }
+    return true;
+}
+
+/*
+ * Every rack, row and loop over its limit, in index order. Only the units
+ * over their limits at the jobs' current draws get a member list (a
+ * counting sort of the parts), so a facility whose units all fit pays one
+ * pass over the parts.
+ */
+static bool solve_units(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
+                        size_t *nover, size_t *npre)
+{
+    uint32_t U = lim->nunits;
+    if (U == 0)
+        return true;
+    double *draw = xmalloc(U * sizeof(double));
+    memcpy(draw, lim->unit_base_w, U * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t p = 0; p < jobs[i].nparts; p++) {
+            const struct cap_part *pt = &lim->parts[jobs[i].part0 + p];
+            draw[pt->unit] += (double)pt->gpus * (jobs[i].set_w - lim->idle_w);
+        }
+    /* slot[u]: 1 + the over unit's number; start[] the member lists' bounds. */
+    uint32_t *slot = xcalloc(U, sizeof(uint32_t));
+    uint32_t nov = 0;
+    for (uint32_t u = 0; u < U; u++)
+        if (lim->unit_w[u] > 0 && draw[u] > lim->unit_w[u] - lim->slack_w)
+            slot[u] = ++nov;
+    free(draw);
+    *nover = nov;
+    bool ok = true;
+    if (nov > 0) {
+        size_t *start = xcalloc((size_t)nov + 1, sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t p = 0; p < jobs[i].nparts; p++) {
+                uint32_t sl = slot[lim->parts[jobs[i].part0 + p].unit];
+                if (sl > 0)
+                    start[sl]++;
+            }
+        for (uint32_t q = 1; q <= nov; q++)
+            start[q] += start[q - 1];
+        size_t total = start[nov];
+        size_t *m = xmalloc((total > 0 ? total : 1) * sizeof(size_t));
+        uint32_t *mg = xmalloc((total > 0 ? total : 1) * sizeof(uint32_t));
+        size_t *fill = xmalloc((size_t)nov * sizeof(size_t));
+        memcpy(fill, start, (size_t)nov * sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t p = 0; p < jobs[i].nparts; p++) {
+                const struct cap_part *pt = &lim->parts[jobs[i].part0 + p];
+                uint32_t sl = slot[pt->unit];
+                if (sl > 0) {
+                    m[fill[sl - 1]] = i;
+                    mg[fill[sl - 1]++] = pt->gpus;
+                }
+            }
+        double *hr = xmalloc((lim->nranks > 0 ? lim->nranks : 1) * sizeof(double));
+        for (uint32_t u = 0; u < U; u++) {
+            uint32_t sl = slot[u];
+            if (sl > 0)
+                ok &= solve_unit(jobs, lim, u, m + start[sl - 1], mg + start[sl - 1],
+                                 start[sl] - start[sl - 1], hr, npre);
+        }
+        free(hr);
+        free(fill);
+        free(mg);
+        free(m);
+        free(start);
+    }
+    free(slot);
+    return ok;
 }
 
 static bool solve_level(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
@@ -146,7 +301,7 @@ void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
                           .limit = lim->site_w, .base = lim->site_base_w};
     struct level fac = {.ngroups = 1, .by_site = false, .limit = &lim->facility_w,
                         .base = &lim->base_w};
-    bool ok = true;
+    bool ok = solve_units(jobs, n, lim, &res->units_over, &npre);
     if (lim->nsites > 0)
         ok &= solve_level(jobs, n, lim, &sites, &npre);
     ok &= solve_level(jobs, n, lim, &fac, &npre);
@@ -164,4 +319,12 @@ void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
             res->site_it_w[j->site] += add;
         res->capped += !j->preempt && j->set_w < j->want_w;
     }
+}
+
+double cap_speed(double cap_w, double want_w)
+{
+    if (cap_w <= 0 || want_w <= 0 || cap_w >= want_w)
+        return 1.0;
+    double c = cap_w / want_w, st = 0.4;
+    return c <= st ? 0.05 : fmax(0.05, cbrt((c - st) / (1 - st)));
 }

@@ -5,8 +5,10 @@
  * jobs are preempted because capping cannot close the gap (internal to
  * libnordlys; pure, no scheduler state).
  *
- * The rule (docs/power.md, "The capping rule"), level by level, each site
- * first and then the facility, for every level over its limit by E watts:
+ * The rule (docs/power.md, "The capping rule"), level by level, the
+ * smallest first (every rack, row and cooling loop over its limit, then
+ * each site, then the facility), for every unit over its limit by E watts,
+ * among the jobs with GPUs under it:
  *   1. Headroom: a job can give gpus x (its draw - min_w), min_w being the
  *      lowest power cap of a GPU (60 % of nameplate by default).
  *   2. Preempt only if the level's total headroom is less than E: jobs of
@@ -31,8 +33,14 @@
 
 #include "nordlys/facility.h"
 
+/* GPUs of a job under one rack, row or loop (a unit of cap_limits). */
+struct cap_part {
+    uint32_t unit, gpus;
+};
+
 struct cap_job {
     uint32_t site;
+    uint32_t part0, nparts; /* its parts: cap_limits.parts[part0 .. part0 + nparts) */
     uint32_t rank;  /* tier rank: 0 is the strongest claim, capped and preempted last */
     uint32_t gpus;
     double want_w;  /* per-GPU draw uncapped (expected or measured) */
@@ -51,21 +59,38 @@ struct cap_limits {
     uint32_t nsites;
     double site_w[NL_SITES_MAX];      /* IT limits; 0 = none */
     double site_base_w[NL_SITES_MAX]; /* IT draw of each site but these jobs */
+    /*
+     * Racks, rows and loops (optional, nunits = 0: none): each unit's IT
+     * limit (0 = none) and IT draw but these jobs' share above idle, and
+     * the jobs' parts. Units are solved in index order (racks, rows, loops).
+     */
+    uint32_t nunits;
+    const double *unit_w, *unit_base_w;
+    const struct cap_part *parts;
 };
 
 struct cap_result {
     size_t capped, preempted;
     double it_w;                    /* facility IT draw after the response */
     double site_it_w[NL_SITES_MAX];
+    size_t units_over; /* racks, rows and loops that were over their limits */
     bool ok; /* false: even preempting every job leaves a level over (the base alone is) */
 };
 
 /*
  * Apply the rule to jobs[0..n) (their set_w and preempt are overwritten).
- * O(n + nsites x nranks), plus a sort of the candidates of a level that
- * needs preemption.
+ * O(n + parts + nunits + nsites x nranks), plus a sort of the candidates of
+ * a unit that needs preemption.
  */
 void cap_solve(struct cap_job *jobs, size_t n, const struct cap_limits *lim,
                struct cap_result *res);
+
+/*
+ * Relative speed of a compute-bound job whose GPUs draw cap_w of the want_w
+ * they would draw uncapped: ((c - s) / (1 - s))^(1/3), c = cap_w / want_w,
+ * s = 0.4 the share of the draw that does not scale with the clock (the
+ * simulator's curve, docs/power.md). 1 when not capped.
+ */
+double cap_speed(double cap_w, double want_w);
 
 #endif

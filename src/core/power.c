@@ -3,6 +3,7 @@
 #include "power.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,94 @@ void power_init(struct power *pw, const struct nl_facility *fac)
         pw->row_mw[pw->rack_row[r]] += pw->rack_mw[r];
         pw->loop_mw[pw->rack_loop[r]] += pw->rack_mw[r];
     }
+    size_t nu = (size_t)pw->nracks + pw->nrows + pw->nloops;
+    pw->unit_lim_w = xcalloc(nu > 0 ? nu : 1, sizeof(double));
+    pw->unit_gpus = xcalloc(nu > 0 ? nu : 1, sizeof(uint64_t));
+    for (uint32_t i = 0; i < pw->nsites; i++) {
+        struct nl_site_info si;
+        nl_facility_site(fac, i, &si);
+        for (uint32_t r = si.first_rack; r < si.first_rack + si.nracks; r++) {
+            pw->unit_gpus[r] += si.gpus_per_rack;
+            pw->unit_gpus[pw->nracks + pw->rack_row[r]] += si.gpus_per_rack;
+            pw->unit_gpus[pw->nracks + pw->nrows + pw->rack_loop[r]] += si.gpus_per_rack;
+        }
+    }
+    for (uint32_t lv = POWER_RACK; lv <= POWER_LOOP; lv++)
+        for (uint32_t k = 0; k < power_level_units(pw, lv); k++)
+            power_set_limit(pw, lv, k, -1);
+}
+
+uint32_t power_level_units(const struct power *pw, enum power_level lv)
+{
+    switch (lv) {
+    case POWER_RACK: return pw->nracks;
+    case POWER_ROW: return pw->nrows;
+    case POWER_LOOP: return pw->nloops;
+    case POWER_SITE: return pw->nsites;
+    }
+    return 0;
+}
+
+uint32_t power_unit_index(const struct power *pw, enum power_level lv, uint32_t idx)
+{
+    return idx + (lv >= POWER_ROW ? pw->nracks : 0) + (lv >= POWER_LOOP ? pw->nrows : 0);
+}
+
+int64_t power_unit_mw(const struct power *pw, uint32_t u)
+{
+    if (u < pw->nracks)
+        return pw->rack_mw[u];
+    if (u < pw->nracks + pw->nrows)
+        return pw->row_mw[u - pw->nracks];
+    return pw->loop_mw[u - pw->nracks - pw->nrows];
+}
+
+/* Can unit u's draw ever reach its limit? Not when every GPU under it at nameplate fits. */
+static bool binds(const struct power *pw, uint32_t u)
+{
+    double l = pw->unit_lim_w[u];
+    return l > 0 && l < (double)pw->unit_gpus[u] * pw->busy_w + POWER_EPS_W;
+}
+
+bool power_unit_binds(const struct power *pw, uint32_t u)
+{
+    return binds(pw, u);
+}
+
+double power_set_limit(struct power *pw, enum power_level lv, uint32_t idx, double limit_w)
+{
+    if (idx >= power_level_units(pw, lv))
+        return -1;
+    if (lv == POWER_SITE) {
+        struct nl_site_info si;
+        nl_facility_site(pw->fac, idx, &si);
+        pw->site_limit_w[idx] = limit_w < 0 ? si.power_w : limit_w;
+        return pw->site_limit_w[idx];
+    }
+    static const size_t dflt[] = {offsetof(struct power, rack_limit_w),
+                                  offsetof(struct power, row_limit_w),
+                                  offsetof(struct power, loop_limit_w)};
+    uint32_t u = power_unit_index(pw, lv, idx);
+    pw->nbind -= binds(pw, u);
+    pw->unit_lim_w[u] = limit_w < 0 ? *(const double *)((const char *)pw + dflt[lv]) : limit_w;
+    pw->nbind += binds(pw, u);
+    return pw->unit_lim_w[u];
+}
+
+double power_limit(const struct power *pw, enum power_level lv, uint32_t idx)
+{
+    if (idx >= power_level_units(pw, lv))
+        return 0;
+    return lv == POWER_SITE ? pw->site_limit_w[idx] : pw->unit_lim_w[power_unit_index(pw, lv, idx)];
+}
+
+double power_unit_w(const struct power *pw, enum power_level lv, uint32_t idx)
+{
+    if (idx >= power_level_units(pw, lv))
+        return 0;
+    if (lv == POWER_SITE)
+        return (double)pw->site_mw[idx] / 1000.0;
+    return (double)power_unit_mw(pw, power_unit_index(pw, lv, idx)) / 1000.0;
 }
 
 void power_free(struct power *pw)
@@ -68,6 +157,10 @@ void power_free(struct power *pw)
     free(pw->loop_mw);
     free(pw->rack_row);
     free(pw->rack_loop);
+    free(pw->unit_lim_w);
+    free(pw->unit_gpus);
+    pw->unit_lim_w = NULL;
+    pw->unit_gpus = NULL;
     pw->rack_mw = pw->row_mw = pw->loop_mw = NULL;
     pw->rack_row = pw->rack_loop = NULL;
 }
@@ -103,12 +196,14 @@ static uint64_t spread(struct power *pw, const struct nl_alloc_node *a, size_t n
 /* Any rack, row or loop of a[0..n) over its limit? */
 static bool units_over(const struct power *pw, const struct nl_alloc_node *a, size_t n)
 {
+    const double *lim = pw->unit_lim_w;
+    uint32_t row0 = pw->nracks, loop0 = pw->nracks + pw->nrows;
     for (size_t i = 0; i < n; i++) {
         struct nl_node_pos pos;
         nl_facility_node_pos(pw->fac, a[i].node, &pos);
-        if (over(pw->rack_mw[pos.rack], pw->rack_limit_w) ||
-            over(pw->row_mw[pw->rack_row[pos.rack]], pw->row_limit_w) ||
-            over(pw->loop_mw[pw->rack_loop[pos.rack]], pw->loop_limit_w))
+        uint32_t row = pw->rack_row[pos.rack], loop = pw->rack_loop[pos.rack];
+        if (over(pw->rack_mw[pos.rack], lim[pos.rack]) ||
+            over(pw->row_mw[row], lim[row0 + row]) || over(pw->loop_mw[loop], lim[loop0 + loop]))
             return true;
     }
     return false;
@@ -125,9 +220,20 @@ bool power_fits(struct power *pw, uint32_t site, const struct nl_alloc_node *a, 
     if (over_pue(pw, pw->it_mw + add, pw->budget_w) ||
         over_pue(pw, pw->site_mw[site] + add, pw->site_limit_w[site]))
         return false;
-    if (pw->rack_limit_w <= 0 && pw->row_limit_w <= 0 && pw->loop_limit_w <= 0)
-        return true;
+    if (pw->nbind == 0)
+        return true; /* no rack, row or loop can reach its limit */
     /* Try it and take it back: integer sums come back exactly. */
+    spread(pw, a, n, delta);
+    bool bad = units_over(pw, a, n);
+    spread(pw, a, n, -delta);
+    return !bad;
+}
+
+bool power_fits_units(struct power *pw, const struct nl_alloc_node *a, size_t n, int64_t draw_mw)
+{
+    if (pw->nbind == 0)
+        return true;
+    int64_t delta = draw_mw - pw->idle_mw;
     spread(pw, a, n, delta);
     bool bad = units_over(pw, a, n);
     spread(pw, a, n, -delta);
@@ -202,18 +308,17 @@ bool power_within(const struct power *pw)
 {
     if (!power_within_sites(pw))
         return false;
-    if (pw->rack_limit_w > 0)
-        for (uint32_t r = 0; r < pw->nracks; r++)
-            if (over(pw->rack_mw[r], pw->rack_limit_w))
-                return false;
-    if (pw->row_limit_w > 0)
-        for (uint32_t r = 0; r < pw->nrows; r++)
-            if (over(pw->row_mw[r], pw->row_limit_w))
-                return false;
-    if (pw->loop_limit_w > 0)
-        for (uint32_t r = 0; r < pw->nloops; r++)
-            if (over(pw->loop_mw[r], pw->loop_limit_w))
-                return false;
+    return power_within_units(pw);
+}
+
+bool power_within_units(const struct power *pw)
+{
+    if (pw->nbind == 0)
+        return true;
+    uint32_t nu = pw->nracks + pw->nrows + pw->nloops;
+    for (uint32_t u = 0; u < nu; u++)
+        if (over(power_unit_mw(pw, u), pw->unit_lim_w[u]))
+            return false;
     return true;
 }
 
@@ -221,5 +326,6 @@ bool power_within_alloc(const struct power *pw, uint32_t site, const struct nl_a
                         size_t n)
 {
     return !over_pue(pw, pw->it_mw, pw->budget_w) &&
-           !over_pue(pw, pw->site_mw[site], pw->site_limit_w[site]) && !units_over(pw, a, n);
+           !over_pue(pw, pw->site_mw[site], pw->site_limit_w[site]) &&
+           (pw->nbind == 0 || !units_over(pw, a, n));
 }

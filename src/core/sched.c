@@ -133,6 +133,7 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
     cfg->depth = 5000;
     cfg->estimates = 0; /* the controller asks for NL_SCHED_ESTIMATES_DEFAULT; a simulation needs none */
     cfg->power_capping = true;
+    cfg->power_claim = true;
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 
@@ -247,6 +248,8 @@ void nl_sched_destroy(struct nl_sched *s)
     power_free(&s->pw);
     free(s->capbuf);
     free(s->capslot);
+    free(s->capparts);
+    free(s->unit_buf);
     free(s->t_power_w);
     quota_release(&s->q);
     order_release(&s->ord);
@@ -1000,7 +1003,7 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  * tier), and only if enough can be freed. Returns true when j should wait
  * for reclaimed GPUs (some are already coming back, or it preempted now).
  */
-static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
+static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
 {
     uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
     /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
@@ -1009,7 +1012,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         if (t == j->spec.tenant)
             continue;
         uint32_t trank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
-        uint64_t over = quota_over(&s->q, t);
+        uint64_t over = flagged_only ? 0 : quota_over(&s->q, t);
         uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
         reclaimable += over > flagged ? over : flagged;
     }
@@ -1020,6 +1023,8 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
         uint64_t free = place_site_free(s->pl, site);
         if (free >= need)
             continue; /* enough GPUs here: it waits for shape or power, not for quota */
+        if (flagged_only && (double)free < s->cfg.drain_preempt * (double)need)
+            continue; /* too little of it is idle yet: waiting costs less than preempting */
         /* Free and returning GPUs not yet promised to another job. */
         uint64_t back = free + s->reclaim_inflight[site];
         uint64_t have = back > s->owed[site] ? back - s->owed[site] : 0;
@@ -1035,7 +1040,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
             if (t == j->spec.tenant)
                 continue;
             uint32_t trank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, t)->tier)->rank;
-            int64_t over = (int64_t)quota_over(&s->q, t);
+            int64_t over = flagged_only ? 0 : (int64_t)quota_over(&s->q, t);
             int64_t flagged = trank > jrank ? (int64_t)s->q.t[t].alloc_preemptible : 0;
             for (uint32_t x = s->t_tail[t]; x != NIL_SLOT && have < need; x = s->jobs[x].t_prev) {
                 if (over <= 0 && flagged <= 0)
@@ -1057,8 +1062,9 @@ static bool reclaim(struct nl_sched *s, struct job *j, int64_t now_us)
             }
         }
         if (have < need || !placeable_without(s, j, site, now_us)) {
-            /* Larger needs fail too until the next pass: remember the smallest failure. */
-            if (need < s->reclaim_fail[site])
+            /* Larger needs fail too until the next pass: remember the smallest failure
+             * (not of a draining preemption: it may take fewer victims than a reclaim). */
+            if (!flagged_only && need < s->reclaim_fail[site])
                 s->reclaim_fail[site] = need;
             continue;
         }
@@ -1509,7 +1515,7 @@ static bool unpromised_room(const struct nl_sched *s, const struct job *j)
 }
 
 /* Nothing else can start: no free GPU anywhere, or no power headroom for one more busy GPU. */
-static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
+static bool nothing_fits(struct nl_sched *s, enum nl_reason *why)
 {
     if (free_in(s, s->all_sites) == 0 && s->rs.room == 0) {
         *why = NL_REASON_RESOURCES;
@@ -1520,8 +1526,10 @@ static bool nothing_fits(const struct nl_sched *s, enum nl_reason *why)
     if (pw->budget_w > 0 && (power_it_w(pw) + (pw->cap_min_w - pw->idle_w)) * pw->pue >
                                     pw->budget_w * (1 - pw->margin) + 1e-3) {
         *why = NL_REASON_POWER;
-        return true;
+        /* Only jobs that may claim power look further, a bounded number of them (sched_power.c). */
+        return !sched_power_dry(s);
     }
+    s->power_dry = false;
     return false;
 }
 
@@ -1583,6 +1591,8 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return why;
     if (reclaimable(s, j, j->spec.gpus) && !unpromised_room(s, j))
         return NL_REASON_PROMISED; /* before any search: it could be reclaimed itself */
+    if (s->power_dry && !sched_power_may_claim(s, j, j->spec.gpus))
+        return NL_REASON_POWER; /* no power left, and it may not claim any: no search */
     if (!backfill_possible(s, j, now_us))
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
@@ -1599,12 +1609,16 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
     if (s->owed[site] > 0 && reclaimable(s, j, held) &&
         place_site_free(s->pl, site) < held + s->owed[site])
         return NL_REASON_PROMISED;
-    if (!power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j))))
+    bool fits = power_fits(&s->pw, site, a, n, power_mw(sched_power_want(s, j)));
+    if (!fits && !sched_power_may_claim(s, j, held))
         return NL_REASON_POWER;
     if (s->cfg.quotas && !quota_fits(&s->q, j->spec.tenant, held))
         return NL_REASON_QUOTA;
     if (!backfill_ok(s, j, site, held, a, n, now_us))
         return NL_REASON_RESERVATION;
+    /* Last, since it preempts or caps: power taken from weaker tiers (sched_power.c). */
+    if (!fits && !sched_power_claim(s, j, site, a, n, held, now_us))
+        return NL_REASON_POWER;
     for (size_t i = 0; i < n; i++)
         s->viol.reservation += place_node_flags(s->pl, a[i].node) != 0; /* closed to placement */
     job_start(s, j, a, n, site, now_us);
@@ -1618,7 +1632,15 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
     j->reason = why;
     bool short_of_gpus = why == NL_REASON_RESOURCES || why == NL_REASON_TOPOLOGY;
     if (short_of_gpus && s->cfg.preempt && s->cfg.quotas &&
-        quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, now_us))
+        quota_guaranteed(&s->q, j->spec.tenant, j->spec.gpus) && reclaim(s, j, false, now_us))
+        j->reason = NL_REASON_RECLAIM;
+    /*
+     * Draining for a gang leaves GPUs idle until running jobs end; when most of
+     * them are idle already, preempting preemptible work of weaker tiers (which
+     * checkpoints and requeues) for the rest starts the gang now instead.
+     */
+    else if (short_of_gpus && s->cfg.preempt && s->cfg.drain_preempt > 0 &&
+             j->spec.gpus >= s->cfg.drain_preempt_gpus && reclaim(s, j, true, now_us))
         j->reason = NL_REASON_RECLAIM;
     /* Reservations are for jobs short of GPUs, not for those held back by policy. */
     if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED)
@@ -1800,13 +1822,15 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
     sched_power_respond(s, now_us); /* caps and power preemptions before anything starts */
+    s->power_dry = false;
+    s->claims = s->dry_scanned = 0;
     resv_pass_begin(s, now_us);
     compute_offsets(s);
     double age_now = s->cfg.w_age * (double)now_us / (double)s->cfg.age_ref_us;
     order_begin(&s->ord, s->offset);
     uint32_t slot;
     double key;
-    enum nl_reason cut;
+    enum nl_reason cut = NL_REASON_PRIORITY;
     uint64_t examined = 0;
     while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
         struct job *j = &s->jobs[slot];
@@ -1954,6 +1978,8 @@ void nl_sched_stats(const struct nl_sched *s, struct nl_sched_stats *st)
     st->power_idle_w = (double)s->gpus_total * s->pw.idle_w * s->pw.pue;
     st->jobs_capped = s->ncapped;
     st->power_preemptions = s->power_preemptions;
+    st->power_claims_preempt = s->claims_preempt;
+    st->power_claims_cap = s->claims_cap;
     uint64_t in_free_racks = 0;
     for (uint32_t i = 0; i < s->nsites; i++)
         in_free_racks += (uint64_t)place_site_free_racks(s->pl, i) * s->site[i].gpus_per_rack;

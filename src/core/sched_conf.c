@@ -76,16 +76,22 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_bool(key, v, &cfg->preempt, err);
     if (strcmp(key, "power_capping") == 0)
         return conf_bool(key, v, &cfg->power_capping, err);
+    if (strcmp(key, "power_claim") == 0)
+        return conf_bool(key, v, &cfg->power_claim, err);
     if (strcmp(key, "power_margin") == 0)
         return conf_double(key, v, 0, 0.2, &cfg->power_margin, err);
     if (strcmp(key, "reclaim_ratio") == 0)
         return conf_double(key, v, 0, 1e9, &cfg->reclaim_ratio, err);
+    if (strcmp(key, "drain_preempt") == 0)
+        return conf_double(key, v, 0, 1, &cfg->drain_preempt, err);
+    if (strcmp(key, "drain_preempt_gpus") == 0)
+        return conf_u32(key, v, 0, UINT32_MAX, &cfg->drain_preempt_gpus, err);
     if (strcmp(key, "topology") == 0)
         return conf_bool(key, v, &cfg->topology, err);
     if (strcmp(key, "quotas") == 0)
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, topology, quotas, power_capping, power_margin)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, drain_preempt, drain_preempt_gpus, topology, quotas, power_capping, power_claim, power_margin)",
                       key);
 }

@@ -152,7 +152,13 @@ struct nl_sched {
     struct cap_job *capbuf;
     uint32_t *capslot;
     size_t capbuf_cap;
+    struct cap_part *capparts; /* racks, rows and loops that can bind: the jobs' GPUs under each */
+    size_t capparts_cap;
+    double *unit_buf;          /* 2 x units: each one's limit, then its draw but the jobs' */
     uint64_t ncapped, power_preemptions;
+    bool power_dry;                 /* this pass: no power for one more GPU; only claims look on */
+    uint32_t claims, dry_scanned;   /* this pass: claims tried, jobs looked at while dry */
+    uint64_t claims_preempt, claims_cap; /* jobs started by a claim, by preemption or by capping */
     double *t_power_w; /* per tenant: measured per-GPU draw, a moving average; 0 = none yet */
 };
 
@@ -176,6 +182,17 @@ void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us);
 double sched_power_want(const struct nl_sched *s, const struct job *j);
 void sched_power_account(struct nl_sched *s, struct job *j, int64_t now_us);
 void sched_power_respond(struct nl_sched *s, int64_t now_us);
+/* No power for one more GPU: may the pass look further for jobs that can claim power? */
+bool sched_power_dry(struct nl_sched *s);
+/* May j (holding held GPUs) take power from weaker tiers: sovereign, or inside its guaranteed quota? */
+bool sched_power_may_claim(const struct nl_sched *s, const struct job *j, uint64_t held);
+/*
+ * j, placed on a[0..n) in site, is refused only by the facility's or the
+ * site's power: free it from weaker tiers' running jobs by the cheaper of
+ * preemption and deeper caps. True when j now fits.
+ */
+bool sched_power_claim(struct nl_sched *s, struct job *j, uint32_t site,
+                       const struct nl_alloc_node *a, size_t n, uint64_t held, int64_t now_us);
 /* Facility energy of a tenant's running jobs not yet added to its total. */
 double sched_power_unaccounted_wh(const struct nl_sched *s, uint32_t tenant);
 /* A tenant's running jobs' draw now (PUE applied). */

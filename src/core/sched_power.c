@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
@@ -121,6 +122,58 @@ int nl_sched_job_measured(struct nl_sched *s, uint64_t id, double w_per_gpu, int
     return 0;
 }
 
+static const char *const level_names[] = {"rack", "row", "loop", "site"};
+
+int nl_power_level_parse(const char *name, enum nl_power_level *lv)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0) {
+            *lv = (enum nl_power_level)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *nl_power_level_name(enum nl_power_level lv)
+{
+    return (unsigned)lv < 4 ? level_names[lv] : "?";
+}
+
+/* power.h's levels are the API's, in the same order. */
+static enum power_level level_of(enum nl_power_level lv)
+{
+    return (enum power_level)lv;
+}
+
+uint32_t nl_sched_power_units(const struct nl_sched *s, enum nl_power_level lv)
+{
+    return (unsigned)lv < 4 ? power_level_units(&s->pw, level_of(lv)) : 0;
+}
+
+int nl_sched_set_power_limit(struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                             double limit_w, struct nl_err *err)
+{
+    uint32_t n = nl_sched_power_units(s, lv);
+    if (idx >= n)
+        return nl_err_set(err, -EINVAL, "index: %s %u does not exist (the facility has %u)",
+                          nl_power_level_name(lv), idx, n);
+    if (!(limit_w == limit_w))
+        return nl_err_set(err, -EINVAL, "limit: not a number");
+    power_set_limit(&s->pw, level_of(lv), idx, limit_w < 0 ? -1 : limit_w);
+    return 0;
+}
+
+int nl_sched_power_unit(const struct nl_sched *s, enum nl_power_level lv, uint32_t idx,
+                        double *limit_w, double *draw_w)
+{
+    if (idx >= nl_sched_power_units(s, lv))
+        return -ENOENT;
+    *limit_w = power_limit(&s->pw, level_of(lv), idx);
+    double it = power_unit_w(&s->pw, level_of(lv), idx);
+    *draw_w = lv == NL_POWER_SITE ? it * s->pw.pue : it;
+    return 0;
+}
+
 static uint32_t max_rank(const struct nl_sched *s)
 {
     uint32_t m = 0;
@@ -131,10 +184,70 @@ static uint32_t max_rank(const struct nl_sched *s)
     return m;
 }
 
+/* Add j's GPUs under unit u to its parts (merged with a part of the same unit). */
+static void add_part(struct nl_sched *s, struct cap_job *c, size_t *np, uint32_t u, uint32_t g)
+{
+    for (uint32_t k = 0; k < c->nparts; k++)
+        if (s->capparts[c->part0 + k].unit == u) {
+            s->capparts[c->part0 + k].gpus += g;
+            return;
+        }
+    if (*np == s->capparts_cap) {
+        s->capparts_cap = xgrow(s->capparts_cap, *np + 1);
+        s->capparts = xreallocarray(s->capparts, s->capparts_cap, sizeof(*s->capparts));
+    }
+    s->capparts[(*np)++] = (struct cap_part){u, g};
+    c->nparts++;
+}
+
+/*
+ * The racks, rows and loops that can bind (power_unit_binds): each one's
+ * limit and draw but the running jobs', and every running job's GPUs under
+ * them, for cap_solve. Nothing when no unit can bind (every preset).
+ */
+static void unit_parts(struct nl_sched *s, size_t n, struct cap_limits *lim)
+{
+    const struct power *pw = &s->pw;
+    uint32_t U = pw->nracks + pw->nrows + pw->nloops;
+    if (pw->nbind == 0 || U == 0)
+        return;
+    if (s->unit_buf == NULL)
+        s->unit_buf = xcalloc(2 * (size_t)U, sizeof(double));
+    double *lw = s->unit_buf, *base = s->unit_buf + U;
+    for (uint32_t u = 0; u < U; u++) {
+        lw[u] = power_unit_binds(pw, u) ? pw->unit_lim_w[u] : 0;
+        base[u] = (double)power_unit_mw(pw, u) / 1000.0;
+    }
+    size_t np = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct cap_job *c = &s->capbuf[k];
+        const struct job *j = &s->jobs[s->capslot[k]];
+        double cur = (double)j->draw_mw / 1000.0 - pw->idle_w;
+        c->part0 = (uint32_t)np;
+        c->nparts = 0;
+        for (uint32_t a = 0; a < j->nalloc; a++) {
+            struct nl_node_pos pos;
+            nl_facility_node_pos(s->fac, j->alloc[a].node, &pos);
+            uint32_t g = place_gpus_in(j->alloc[a].mask);
+            uint32_t us[3] = {pos.rack, pw->nracks + pw->rack_row[pos.rack],
+                              pw->nracks + pw->nrows + pw->rack_loop[pos.rack]};
+            for (int l = 0; l < 3; l++)
+                if (lw[us[l]] > 0) {
+                    add_part(s, c, &np, us[l], g);
+                    base[us[l]] -= (double)g * cur;
+                }
+        }
+    }
+    lim->nunits = U;
+    lim->unit_w = lw;
+    lim->unit_base_w = base;
+    lim->parts = s->capparts;
+}
+
 void sched_power_respond(struct nl_sched *s, int64_t now_us)
 {
-    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites)). */
-    if (s->ncapped == 0 && power_within_sites(&s->pw))
+    /* Nothing capped and every limit kept: nothing to do (the common case, O(sites + binding units)). */
+    if (s->ncapped == 0 && power_within(&s->pw))
         return;
     if (s->capbuf_cap < s->nrunning) {
         s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning);
@@ -166,6 +279,7 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
                                         .key = (double)j->start_us};
         s->capslot[n++] = (uint32_t)i;
     }
+    unit_parts(s, n, &lim);
     struct cap_result res;
     cap_solve(s->capbuf, n, &lim, &res);
     /* Lower draws first, so that no level passes its limit on the way. */
@@ -191,7 +305,225 @@ void sched_power_respond(struct nl_sched *s, int64_t now_us)
                 sched_act(s, NL_ACT_CAP, j->id);
         }
     }
-    /* The invariant: after the response, the facility and every site are within their limits. */
-    if (!power_within_sites(&s->pw))
+    /* The invariant: after the response, every level is within its limit. */
+    if (!power_within(&s->pw))
         s->viol.power++;
+}
+
+/* --- starting under a binding limit: claims ------------------------------------------------- */
+
+/* Claims tried per pass, and jobs looked at per pass once no power is left: each claim is O(running). */
+#define CLAIM_MAX 16
+#define CLAIM_SCAN 256
+/* Share of a limit a claim by capping leaves free with every busy GPU at the floor: the readings' noise. */
+#define CLAIM_FLOOR_RESERVE 0.03
+
+static uint32_t rank_of(const struct nl_sched *s, const struct job *j)
+{
+    const struct nl_tenant_spec *t = nl_tenants_get(s->tenants, j->spec.tenant);
+    return nl_tenants_tier(s->tenants, t->tier)->rank;
+}
+
+bool sched_power_dry(struct nl_sched *s)
+{
+    s->power_dry = true;
+    return s->cfg.power_claim && s->cfg.power_capping && s->claims < CLAIM_MAX &&
+           s->dry_scanned++ < CLAIM_SCAN;
+}
+
+bool sched_power_may_claim(const struct nl_sched *s, const struct job *j, uint64_t held)
+{
+    if (!s->cfg.power_claim || !s->cfg.power_capping || s->claims >= CLAIM_MAX)
+        return false;
+    return rank_of(s, j) == 0 || quota_guaranteed(&s->q, j->spec.tenant, held);
+}
+
+static const struct nl_sched *claim_s;
+static int64_t claim_now;
+
+/*
+ * What restarting a preempted run costs on top of its lost work, in hours
+ * of its GPUs: the grace period, requeue, loading the container and the
+ * model again (an assumption of the rule, not a measurement).
+ */
+#define RESTART_H 0.25
+/*
+ * And what every preemption costs whatever its size, in GPU-hours: a job
+ * stopped is a user's job stopped, so one large victim is preferred to many
+ * small ones that free the same power (an assumption of the rule).
+ */
+#define PREEMPT_GPU_H 4.0
+
+/* Work a preemption loses: GPU-hours of the run so far (no checkpoint assumed) and its restart. */
+static double lost_gpu_h(const struct job *j, int64_t now_us)
+{
+    return (double)j->held * ((double)(now_us - j->start_us) / 3.6e9 + RESTART_H);
+}
+
+/* GPU-hours a preemption costs per watt it frees: the runs that lose least for the power go first. */
+static double lost_per_w(const struct job *j, int64_t now_us)
+{
+    double freed = (double)j->held * ((double)j->draw_mw / 1000.0 - claim_s->pw.idle_w);
+    return freed > 0 ? (lost_gpu_h(j, now_us) + PREEMPT_GPU_H) / freed : INFINITY;
+}
+
+static int lost_cmp(const void *a, const void *b)
+{
+    const struct job *x = &claim_s->jobs[*(const uint32_t *)a], *y = &claim_s->jobs[*(const uint32_t *)b];
+    double lx = lost_per_w(x, claim_now), ly = lost_per_w(y, claim_now);
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Apply per-GPU draw w to running job j as a cap (w >= its want: none). */
+static void claim_cap(struct nl_sched *s, struct job *j, double w, int64_t now_us)
+{
+    double cap = w < j->want_w ? w : 0;
+    set_draw(s, j, power_mw(w), now_us);
+    s->ncapped += (cap > 0) - (j->cap_w > 0);
+    if (cap != j->cap_w) {
+        j->cap_w = cap;
+        sched_act(s, NL_ACT_CAP, j->id);
+    }
+}
+
+bool sched_power_claim(struct nl_sched *s, struct job *j, uint32_t site,
+                       const struct nl_alloc_node *a, size_t n, uint64_t held, int64_t now_us)
+{
+    struct power *pw = &s->pw;
+    int64_t want_mw = power_mw(sched_power_want(s, j));
+    if (!sched_power_may_claim(s, j, held) || !power_fits_units(pw, a, n, want_mw))
+        return false; /* a rack, row or loop refuses it: claims free facility and site power only */
+    s->claims++;
+    const double slack = 1.0;
+    double add = (double)held * ((double)want_mw / 1000.0 - pw->idle_w);
+    double e_fac = pw->budget_w > 0
+                           ? power_it_w(pw) + add - (pw->budget_w * (1 - pw->margin) / pw->pue - slack)
+                           : 0;
+    double e_site = pw->site_limit_w[site] > 0
+                            ? (double)pw->site_mw[site] / 1000.0 + add -
+                                      (pw->site_limit_w[site] * (1 - pw->margin) / pw->pue - slack)
+                            : 0;
+    double need = e_fac > e_site ? e_fac : e_site;
+    if (need <= 0)
+        return false;
+    bool site_only = e_site > 0;
+    uint32_t r0 = rank_of(s, j), R = max_rank(s) + 1;
+    /* Candidates: running jobs of weaker tiers (in j's site when the site's limit binds). */
+    if (s->capbuf_cap < s->nrunning + 1) {
+        s->capbuf_cap = xgrow(s->capbuf_cap, s->nrunning + 1);
+        s->capbuf = xreallocarray(s->capbuf, s->capbuf_cap, sizeof(*s->capbuf));
+        s->capslot = xreallocarray(s->capslot, s->capbuf_cap, sizeof(*s->capslot));
+    }
+    double *hr = xcalloc(R, sizeof(double));
+    size_t m = 0;
+    double free_pre = 0, hsum = 0;
+    for (size_t i = 0; i < s->jobs_used; i++) {
+        const struct job *v = &s->jobs[i];
+        if (v->id == 0 || v->state != NL_JOB_RUNNING || (site_only && v->site != site))
+            continue;
+        uint32_t r = rank_of(s, v);
+        if (r <= r0)
+            continue;
+        double cur = (double)v->draw_mw / 1000.0;
+        s->capslot[m++] = (uint32_t)i;
+        free_pre += (double)v->held * (cur - pw->idle_w);
+        if (cur > pw->cap_min_w) {
+            hr[r] += (double)v->held * (cur - pw->cap_min_w);
+            hsum += (double)v->held * (cur - pw->cap_min_w);
+        }
+    }
+    /*
+     * Capping: weaker tiers to the floor, weakest first, the cut tier by a
+     * common fraction; only while every busy GPU at the floor, j's too,
+     * would still fit with CLAIM_FLOOR_RESERVE to spare. Past that, a start
+     * paid for by caps leaves the next reading nothing to cap, and the
+     * response preempts the newest weak runs after all (at 170 MW with 30 %
+     * oversubscription, tens of thousands of them in three days).
+     */
+    double busy = (double)(pw->busy_total + held) * (pw->cap_min_w - pw->idle_w);
+    bool floor_ok = true;
+    if (pw->budget_w > 0) {
+        double all_idle = 0;
+        for (uint32_t i = 0; i < s->nsites; i++)
+            all_idle += (double)s->site[i].ngpus * pw->idle_w;
+        floor_ok &= all_idle + busy <= pw->budget_w * (1 - pw->margin) / pw->pue * (1 - CLAIM_FLOOR_RESERVE);
+    }
+    if (pw->site_limit_w[site] > 0) {
+        double sb = (double)(pw->site_busy[site] + held) * (pw->cap_min_w - pw->idle_w);
+        floor_ok &= (double)s->site[site].ngpus * pw->idle_w + sb <=
+                    pw->site_limit_w[site] * (1 - pw->margin) / pw->pue * (1 - CLAIM_FLOOR_RESERVE);
+    }
+    double cost_cap = INFINITY, frac = 0;
+    uint32_t cut = R;
+    if (floor_ok && hsum >= need) {
+        double left = need;
+        for (uint32_t r = R; r-- > r0 + 1 && left > 0;) {
+            cut = r;
+            if (left <= hr[r]) {
+                frac = hr[r] > 0 ? left / hr[r] : 0;
+                left = 0;
+            } else {
+                frac = 1;
+                left -= hr[r];
+            }
+        }
+        /* GPU-hours lost: each capped job's slowdown for as long as both it and j run. */
+        double tj = (double)j->spec.time_limit_us / 3.6e9;
+        cost_cap = 0;
+        for (size_t k = 0; k < m; k++) {
+            const struct job *v = &s->jobs[s->capslot[k]];
+            uint32_t r = rank_of(s, v);
+            double cur = (double)v->draw_mw / 1000.0;
+            if (r < cut || cur <= pw->cap_min_w)
+                continue;
+            double nw = r > cut ? pw->cap_min_w : cur - frac * (cur - pw->cap_min_w);
+            double left_h = (double)(v->expect_end_us - now_us) / 3.6e9;
+            double t = left_h < tj ? left_h : tj;
+            if (t > 0)
+                cost_cap += (double)v->held * (cap_speed(cur, v->want_w) - cap_speed(nw, v->want_w)) * t;
+        }
+    }
+    /* Preemption: the runs that lose least first, until they free what j needs. */
+    double cost_pre = INFINITY;
+    size_t npre = 0;
+    if (free_pre >= need) {
+        claim_s = s;
+        claim_now = now_us;
+        qsort(s->capslot, m, sizeof(uint32_t), lost_cmp);
+        double got = 0;
+        cost_pre = 0;
+        while (got < need && npre < m) {
+            const struct job *v = &s->jobs[s->capslot[npre++]];
+            got += (double)v->held * ((double)v->draw_mw / 1000.0 - pw->idle_w);
+            cost_pre += lost_gpu_h(v, now_us) + PREEMPT_GPU_H;
+        }
+    }
+    free(hr);
+    if (isinf(cost_pre) && isinf(cost_cap))
+        return false;
+    if (cost_pre <= cost_cap) {
+        for (size_t k = 0; k < npre; k++) {
+            struct job *v = &s->jobs[s->capslot[k]];
+            sched_preempt(s, v, now_us);
+            v->power_victim = true;
+            s->power_preemptions++;
+            set_draw(s, v, pw->idle_mw, now_us); /* counted at idle until it exits, as in the response */
+            s->ncapped -= v->cap_w > 0;
+            v->cap_w = 0;
+        }
+        s->claims_preempt++;
+    } else {
+        for (size_t k = 0; k < m; k++) {
+            struct job *v = &s->jobs[s->capslot[k]];
+            uint32_t r = rank_of(s, v);
+            double cur = (double)v->draw_mw / 1000.0;
+            if (r < cut || cur <= pw->cap_min_w)
+                continue;
+            claim_cap(s, v, r > cut ? pw->cap_min_w : cur - frac * (cur - pw->cap_min_w), now_us);
+        }
+        s->claims_cap++;
+    }
+    return power_fits(pw, site, a, n, want_mw);
 }

@@ -466,7 +466,7 @@ static int parse_power(const struct nl_facility *fac, const json_t *v, struct ag
     }
     size_t n = json_array_size(v);
     m->power = xcalloc(n ? n : 1, sizeof(*m->power));
-    static const char *const keys[] = {"node", "w", "j", "l", NULL};
+    static const char *const keys[] = {"node", "w", "j", "l", "t", NULL};
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(v, i);
         struct agent_proto_power *p = &m->power[i];
@@ -477,7 +477,8 @@ static int parse_power(const struct nl_facility *fac, const json_t *v, struct ag
             node_arg(fac, json_object_get(e, "node"), node, &p->node, f) < 0 ||
             power_numbers(e, "w", i, true, p->w, &p->ngpus, f) < 0 ||
             power_numbers(e, "j", i, false, p->j, NULL, f) < 0 ||
-            power_numbers(e, "l", i, false, p->limit, NULL, f) < 0) {
+            power_numbers(e, "l", i, false, p->limit, NULL, f) < 0 ||
+            power_numbers(e, "t", i, false, p->temp, NULL, f) < 0) {
             if (!json_is_object(e)) {
                 f->code = "invalid_field";
                 snprintf(f->field, sizeof(f->field), "power[%zu]", i);
@@ -851,6 +852,8 @@ json_t *agent_proto_answer_finish(struct agent_proto_answer *a, bool full_next)
     /* caps: the whole desired state; an agent restores any GPU not listed (docs/power.md). */
     json_t *answer = json_pack("{s:o, s:o, s:o}", "launch", a->launch, "kill", a->kill, "caps",
                                a->caps);
+    /* power[].t is read (issue 14): an agent sends temperatures only to a controller that says so. */
+    json_object_set_new(answer, "power_temp", json_true());
     if (a->hold != NULL)
         json_object_set_new(answer, "hold", a->hold);
     if (a->signal != NULL)

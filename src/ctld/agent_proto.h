@@ -57,6 +57,7 @@ struct agent_proto_power {
     double w[8];     /* draw per GPU */
     double j[8];     /* energy counter per GPU (0 when not sent) */
     double limit[8]; /* power limit in force (0 when not sent) */
+    double temp[8];  /* GPU temperature in degrees C (0 when not sent: an agent before issue 14) */
 };
 
 /* One output[] entry: bytes [offset, offset + len) of run's stream (0 stdout, 1 stderr). */

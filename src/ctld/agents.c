@@ -424,7 +424,8 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
     }
     for (size_t i = 0; i < m->npower; i++)
         if (nodes_owner_index(reg, m->power[i].node) == idx)
-            life_power_report(a->d.life, m->power[i].node, m->power[i].w, m->power[i].ngpus);
+            life_power_report(a->d.life, m->power[i].node, m->power[i].w, m->power[i].temp,
+                              m->power[i].ngpus);
     if (m->has_seq) {
         ag->has_seq = true;
         ag->last_seq = m->seq;

@@ -54,10 +54,19 @@ void api_metrics(struct ctld *c, struct http_req *req, const struct route_params
 /* ---- api_racks.c: the rack map's numbers ---- */
 
 void api_racks(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* ---- api_events.c: a job's state history; api_queue.c: waits by tier ---- */
+
+void api_job_events(struct ctld *c, struct http_req *req, const struct route_params *p);
+void api_queue(struct ctld *c, struct http_req *req, const struct route_params *p);
+
 /* ---- api_power.c ---- */
 
 void api_power(struct ctld *c, struct http_req *req, const struct route_params *p);
 void api_power_budget(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* PUT /v1/facility/limit: one rack's, row's, loop's or site's power limit (operator). */
+void api_power_limit(struct ctld *c, struct http_req *req, const struct route_params *p);
+/* Limits set through the API, back into a new scheduler (start and rebuild). */
+int api_power_restore(struct ctld *c, struct nl_err *err);
 void api_energy(struct ctld *c, struct http_req *req, const struct route_params *p);
 struct textbuf;
 /* The power families of /metrics: measured draw, PUE, caps, per site and per tenant. */

@@ -48,6 +48,28 @@ static json_t *capped_jobs(const struct ctld *c)
     return a;
 }
 
+/*
+ * A site's measured draw (issue 14), like the facility's measured_w: its
+ * reported nodes' last readings, the idle model for the rest, times the PUE.
+ */
+static void site_measured(const struct ctld *c, const struct nl_site_info *si, double pue,
+                          json_t *o)
+{
+    double idle_w = nl_facility_spec(c->fac)->gpu_idle_w, it = 0, w, t;
+    uint32_t seen = 0;
+    for (uint32_t n = si->first_node; n < si->first_node + si->nnodes; n++) {
+        if (life_node_reading(c->life, n, &w, &t)) {
+            it += w;
+            seen++;
+        } else {
+            it += nl_facility_node_gpus(c->fac, n) * idle_w;
+        }
+    }
+    json_object_set_new(o, "measured_w", json_real(it * pue));
+    json_object_set_new(o, "measured_it_w", json_real(it));
+    json_object_set_new(o, "measured_nodes", json_integer(seen));
+}
+
 static json_t *power_json(const struct ctld *c)
 {
     struct nl_sched_stats st;
@@ -56,8 +78,9 @@ static json_t *power_json(const struct ctld *c)
     for (uint32_t i = 0; i < nl_facility_nsites(c->fac); i++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, i, &si);
-        json_array_append_new(sites, json_pack("{s:s, s:f}", "name", si.name, "limit_w",
-                                               si.power_w));
+        json_t *o = json_pack("{s:s, s:f}", "name", si.name, "limit_w", si.power_w);
+        site_measured(c, &si, st.pue, o);
+        json_array_append_new(sites, o);
     }
     uint32_t reported = 0;
     double measured_it = life_measured_it_w(c->life, &reported);
@@ -138,6 +161,133 @@ void api_power_budget(struct ctld *c, struct http_req *req, const struct route_p
     life_mark_dirty(c->life);
     c->next_pass_us = 0;
     api_reply(c, req, 200, power_json(c));
+}
+
+/* The store key of one unit's limit: "power_limit_row_3". */
+static void limit_key(char *buf, size_t n, enum nl_power_level lv, uint32_t idx)
+{
+    snprintf(buf, n, "power_limit_%s_%u", nl_power_level_name(lv), idx);
+}
+
+static json_t *limit_json(const struct ctld *c, enum nl_power_level lv, uint32_t idx)
+{
+    double limit = 0, draw = 0;
+    nl_sched_power_unit(c->sched, lv, idx, &limit, &draw);
+    struct nl_sched_stats st;
+    nl_sched_stats(c->sched, &st);
+    return json_pack("{s:s, s:I, s:f, s:f, s:I, s:I}", "level", nl_power_level_name(lv), "index",
+                     (json_int_t)idx, "limit_w", limit, "draw_w", draw, "jobs_capped",
+                     (json_int_t)st.jobs_capped, "power_preemptions",
+                     (json_int_t)st.power_preemptions);
+}
+
+/*
+ * {"level": "rack"|"row"|"loop"|"site", "index": N, "limit_w": W | "limit_kw" | "limit_mw"}:
+ * 0 = none, null = the facility file's again. IT power for racks, rows and
+ * loops; facility power (PUE applied) for a site.
+ */
+static int limit_of(const struct ctld *c, json_t *body, enum nl_power_level *lv, uint32_t *idx,
+                    double *out, struct nl_err *err)
+{
+    static const struct {
+        const char *key;
+        double scale;
+    } units[] = {{"limit_w", 1}, {"limit_kw", 1e3}, {"limit_mw", 1e6}};
+    const char *k;
+    json_t *v, *lim = NULL;
+    double scale = 1;
+    const char *lname = NULL;
+    json_object_foreach(body, k, v)
+    {
+        bool known = strcmp(k, "level") == 0 || strcmp(k, "index") == 0;
+        for (size_t i = 0; i < 3; i++)
+            if (strcmp(k, units[i].key) == 0) {
+                if (lim != NULL)
+                    return nl_err_set(err, -EINVAL, "limit_w: give one of limit_w, limit_kw and limit_mw");
+                lim = v;
+                scale = units[i].scale;
+                lname = units[i].key;
+                known = true;
+            }
+        if (!known)
+            return nl_err_set(err, -EINVAL,
+                              "%.40s: unknown field (expected level, index and limit_w, limit_kw or limit_mw)", k);
+    }
+    json_t *l = json_object_get(body, "level"), *ix = json_object_get(body, "index");
+    if (!json_is_string(l) || nl_power_level_parse(json_string_value(l), lv) < 0)
+        return nl_err_set(err, -EINVAL, "level: expected rack, row, loop or site");
+    if (!json_is_integer(ix) || json_integer_value(ix) < 0)
+        return nl_err_set(err, -EINVAL, "index: expected an integer from 0");
+    uint32_t n = nl_sched_power_units(c->sched, *lv);
+    if (json_integer_value(ix) >= (json_int_t)n)
+        return nl_err_set(err, -EINVAL, "index: %s %lld does not exist (the facility has %u, from 0)",
+                          nl_power_level_name(*lv), (long long)json_integer_value(ix), n);
+    *idx = (uint32_t)json_integer_value(ix);
+    if (lim == NULL)
+        return nl_err_set(err, -EINVAL, "limit_w: missing (a number, 0 for none, or null for the facility file's)");
+    if (json_is_null(lim)) {
+        *out = -1;
+        return 0;
+    }
+    if (!json_is_number(lim))
+        return nl_err_set(err, -EINVAL, "%s: expected a number or null", lname);
+    double w = json_number_value(lim) * scale;
+    if (!(w >= 0 && w <= API_BUDGET_MAX_W))
+        return nl_err_set(err, -EINVAL, "%s: %g W is outside 0..1e11 W", lname, w);
+    *out = w;
+    return 0;
+}
+
+void api_power_limit(struct ctld *c, struct http_req *req, const struct route_params *p)
+{
+    (void)p;
+    json_t *body = api_body_object(c, req);
+    if (body == NULL)
+        return;
+    struct nl_err err = {0};
+    enum nl_power_level lv = NL_POWER_RACK;
+    uint32_t idx = 0;
+    double w = 0;
+    int rc = limit_of(c, body, &lv, &idx, &w, &err);
+    json_decref(body);
+    if (rc < 0)
+        return api_err_reply(c, req, &err, NULL);
+    if (!durable_available(c->dur))
+        return api_error(c, req, 503, "unavailable", NULL, "%s", durable_reason(c->dur));
+    char key[64];
+    limit_key(key, sizeof(key), lv, idx);
+    durable_txn(c->dur);
+    rc = nl_store_meta_set(c->store, key, w < 0 ? -1 : (int64_t)llround(w), &err);
+    durable_check(rc, "power limit", &err);
+    nl_sched_set_power_limit(c->sched, lv, idx, w < 0 ? -1 : (double)llround(w), NULL);
+    if (w < 0)
+        snprintf(c->call.target, sizeof(c->call.target), "power limit %s %u default",
+                 nl_power_level_name(lv), idx);
+    else
+        snprintf(c->call.target, sizeof(c->call.target), "power limit %s %u %.6g MW",
+                 nl_power_level_name(lv), idx, w / 1e6);
+    /* Answered within one scheduling cycle, like a budget. */
+    life_mark_dirty(c->life);
+    c->next_pass_us = 0;
+    api_reply(c, req, 200, limit_json(c, lv, idx));
+}
+
+int api_power_restore(struct ctld *c, struct nl_err *err)
+{
+    for (int l = NL_POWER_RACK; l <= NL_POWER_SITE; l++) {
+        uint32_t n = nl_sched_power_units(c->sched, (enum nl_power_level)l);
+        for (uint32_t i = 0; i < n; i++) {
+            char key[64];
+            int64_t w;
+            limit_key(key, sizeof(key), (enum nl_power_level)l, i);
+            int rc = nl_store_meta_get(c->store, key, &w, err);
+            if (rc < 0)
+                return rc;
+            if (rc == 1 && w >= 0)
+                nl_sched_set_power_limit(c->sched, (enum nl_power_level)l, i, (double)w, NULL);
+        }
+    }
+    return 0;
 }
 
 void api_power_metrics(struct ctld *c, struct textbuf *b)

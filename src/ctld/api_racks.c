@@ -8,7 +8,11 @@
  * per quantity, indexed by the global rack index, which stays small and
  * cheap to build at gw10 scale (about 70,000 racks). ?rack=N answers one
  * rack with its nodes and their jobs, for the map's click-through.
+ * power_w and temp_c (issue 14) are the agents' readings: a rack's GPUs'
+ * measured draw and its hottest GPU, null where no node of the rack has a
+ * fresh reading (or, for temp_c, its agent sent no temperature).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,7 @@
 #include "ctld/ctld.h"
 #include "ctld/http.h"
 #include "ctld/job_json.h"
+#include "ctld/life.h"
 #include "ctld/nodes.h"
 #include "ctld/routes.h"
 #include "nordlys/facility.h"
@@ -75,7 +80,8 @@ static void rack_detail(struct ctld *c, struct http_req *req, uint32_t rack)
  * (a few per job) and one pass over the node states, never a pass over
  * every GPU (5 million at gw10, where this answer must stay cheap).
  */
-static void rack_counts(const struct ctld *c, uint32_t *alloc, uint32_t *down)
+static void rack_counts(const struct ctld *c, uint32_t *alloc, uint32_t *down, double *power_w,
+                        float *temp_c)
 {
     const uint64_t *ids;
     size_t njobs = nl_sched_jobs(c->sched, &ids);
@@ -91,9 +97,15 @@ static void rack_counts(const struct ctld *c, uint32_t *alloc, uint32_t *down)
     for (uint32_t s = 0; s < nl_facility_nsites(c->fac); s++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, s, &si);
-        for (uint32_t n = 0; n < si.nnodes; n++)
-            down[si.first_rack + n / si.nodes_per_rack] +=
-                    nodes_state(c->nodes, si.first_node + n) != NODE_UP;
+        for (uint32_t n = 0; n < si.nnodes; n++) {
+            uint32_t r = si.first_rack + n / si.nodes_per_rack;
+            double w, t;
+            down[r] += nodes_state(c->nodes, si.first_node + n) != NODE_UP;
+            if (!life_node_reading(c->life, si.first_node + n, &w, &t))
+                continue;
+            power_w[r] = (power_w[r] < 0 ? 0 : power_w[r]) + w;
+            temp_c[r] = (float)t > temp_c[r] ? (float)t : temp_c[r];
+        }
     }
 }
 
@@ -112,9 +124,13 @@ void api_racks(struct ctld *c, struct http_req *req, const struct route_params *
     }
     uint32_t *alloc_n = xcalloc(nracks, sizeof(uint32_t)),
              *down_n = xcalloc(nracks, sizeof(uint32_t));
-    rack_counts(c, alloc_n, down_n);
+    double *power_n = xcalloc(nracks, sizeof(double));
+    float *temp_n = xcalloc(nracks, sizeof(float));
+    for (uint32_t r = 0; r < nracks; r++)
+        power_n[r] = -1; /* no reading */
+    rack_counts(c, alloc_n, down_n, power_n, temp_n);
     json_t *sites = json_array(), *site = json_array(), *pod = json_array(), *gpus = json_array(),
-           *alloc = json_array(), *down = json_array();
+           *alloc = json_array(), *down = json_array(), *power = json_array(), *temp = json_array();
     for (uint32_t s = 0; s < nl_facility_nsites(c->fac); s++) {
         struct nl_site_info si;
         nl_facility_site(c->fac, s, &si);
@@ -130,12 +146,20 @@ void api_racks(struct ctld *c, struct http_req *req, const struct route_params *
             json_array_append_new(gpus, json_integer(si.gpus_per_rack));
             json_array_append_new(alloc, json_integer(alloc_n[si.first_rack + r]));
             json_array_append_new(down, json_integer(down_n[si.first_rack + r]));
+            double w = power_n[si.first_rack + r], t = temp_n[si.first_rack + r];
+            /* Whole watts and tenths of a degree: the map needs no more, the answer stays small. */
+            json_array_append_new(power,
+                                  w >= 0 ? json_integer((json_int_t)(w + 0.5)) : json_null());
+            json_array_append_new(temp, t > 0 ? json_real(round(t * 10) / 10) : json_null());
         }
     }
     free(alloc_n);
     free(down_n);
+    free(power_n);
+    free(temp_n);
     api_reply(c, req, 200,
-              json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "racks", (json_int_t)nracks,
-                        "pods", (json_int_t)nl_facility_pods(c->fac), "sites", sites, "site", site,
-                        "pod", pod, "gpus", gpus, "gpus_alloc", alloc, "nodes_down", down));
+              json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "racks",
+                        (json_int_t)nracks, "pods", (json_int_t)nl_facility_pods(c->fac), "sites",
+                        sites, "site", site, "pod", pod, "gpus", gpus, "gpus_alloc", alloc,
+                        "nodes_down", down, "power_w", power, "temp_c", temp));
 }

@@ -413,6 +413,8 @@ static int live_build(struct ctld *c, struct nl_err *err)
         return brc;
     if (brc == 1)
         nl_sched_set_power_budget(c->sched, (double)budget_w);
+    if ((brc = api_power_restore(c, err)) < 0) /* rack, row, loop and site limits likewise */
+        return brc;
     c->nodes = nodes_create(nl_facility_nodes(c->fac), (int64_t)c->cfg->node_timeout_ms * 1000);
     const struct life_deps ld = {.fac = c->fac,
                                  .tenants = c->tenants,

@@ -35,6 +35,7 @@
 #include "nordlys/sched.h"
 #include "nordlys/tenant.h"
 #include "store/store.h"
+#include "store/store_events.h"
 
 /* Rounds of settle: an end cancels a dependent, whose end cancels the next, ... */
 #define SETTLE_ROUNDS_MAX 64
@@ -515,6 +516,20 @@ int gate_check(struct gate *g, const struct gate_req *r, const struct nl_store_j
     return 0;
 }
 
+/*
+ * Record a gate change in the job's state history (issue 14), in this
+ * iteration's transaction; the change is already made in memory, so a
+ * failed write is fatal like the gate row's own.
+ */
+static void gate_event(struct gate *g, uint64_t id, const char *kind, const char *detail)
+{
+    struct nl_err err = {0};
+    struct nl_store_event e = {
+            .job = id, .at_us = now_read(g->d.clock), .kind = kind, .detail = detail};
+    durable_txn(g->d.dur);
+    durable_check(nl_store_event_add(g->d.store, &e, &err), "job event", &err);
+}
+
 int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *rec,
                 struct nl_err *err)
 {
@@ -535,6 +550,10 @@ int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *r
         /* The words until the first evaluation, at this iteration's settle. */
         if (r->dependency != NULL)
             snprintf(k->why, sizeof(k->why), "%s", r->dependency);
+        if (r->held)
+            gate_event(g, rec->id, "held", "submitted held");
+        if (r->dependency != NULL)
+            gate_event(g, rec->id, "dependency", r->dependency);
     }
     log_info("job=%llu submitted%s%s%s%s%s", (unsigned long long)rec->id, r->array ? " array " : "",
              r->array ? r->array : "", r->held ? " held" : "", r->dependency ? " dependency " : "",
@@ -634,6 +653,7 @@ static void evaluate_all(struct gate *g)
         if (e.verdict == DEP_NEVER) {
             never(g, k, e.why);
         } else if (e.verdict == DEP_MET) {
+            gate_event(g, k->id, "dependency_met", k->dep);
             free(k->dep);
             k->dep = xstrdup("");
             k->why[0] = '\0';
@@ -1019,6 +1039,7 @@ int gate_hold(struct gate *g, uint64_t id, struct nl_err *err)
     k->held = true;
     struct nl_store_gate sg = {.job = id, .held = true, .dependency = k->dep};
     durable_check(nl_store_gate_put(g->d.store, &sg, err), "hold", err);
+    gate_event(g, id, "held", "");
     log_info("job=%llu held", (unsigned long long)id);
     return 0;
 }
@@ -1029,6 +1050,7 @@ int gate_release(struct gate *g, uint64_t id, struct nl_err *err)
     if (k == NULL || !k->held)
         return nl_err_set(err, -EBUSY, "job %llu: not held", (unsigned long long)id);
     k->held = false;
+    gate_event(g, id, "released", "");
     log_info("job=%llu released", (unsigned long long)id);
     if (k->dep[0] == '\0') {
         let_go(g, k);

@@ -47,6 +47,7 @@
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "store/store.h"
+#include "store/store_events.h"
 
 /*
  * Rendezvous ports: MASTER_PORT = base + (job id + salt) mod span, the same
@@ -83,8 +84,9 @@ struct life {
     bool dirty;              /* a pass should run */
     int64_t last_pass_us;
     struct life_stats stats;
-    double *node_w;       /* per node: the GPUs' last reported draw (power section) */
-    int64_t *node_w_us;   /* when; 0 = never */
+    double *node_w;     /* per node: the GPUs' last reported draw (power section) */
+    int64_t *node_w_us; /* when; 0 = never */
+    float *node_temp_c; /* per node: its hottest GPU at that reading (0 = not sent) */
 };
 
 struct life *life_create(const struct life_deps *deps)
@@ -108,6 +110,7 @@ void life_destroy(struct life *l)
     free(l->subs);
     free(l->node_w);
     free(l->node_w_us);
+    free(l->node_temp_c);
     free(l->ends);
     free(l);
 }
@@ -719,6 +722,36 @@ static void kill_job(struct life *l, uint64_t id)
         kill_ranks(l, run, job_grace_s(l, id), "cancel");
 }
 
+/*
+ * A job's power cap changed: its agents get it with their next sync. Its
+ * state history (issue 14) records when a cap starts and when it is lifted,
+ * not each change of the cap's value, which may move with every pass.
+ */
+static void cap_changed(struct life *l, uint64_t id)
+{
+    struct nl_job_info info;
+    struct run *run = runs_get(l->runs, id);
+    if (run == NULL || nl_sched_job_info(l->d.sched, id, &info) < 0)
+        return;
+    log_info("job=%llu power cap %s", (unsigned long long)id,
+             "changed: its agents get it with their next sync");
+    bool capped = info.power_cap_w > 0;
+    if (capped == run->capped)
+        return;
+    run->capped = capped;
+    char detail[64] = "";
+    if (capped)
+        snprintf(detail, sizeof(detail), "%.0f W per GPU (%.0f W uncapped)", info.power_cap_w,
+                 info.power_want_w);
+    struct nl_store_event e = {.job = id,
+                               .at_us = l->d.clock->us,
+                               .kind = capped ? "capped" : "cap_lifted",
+                               .detail = detail};
+    struct nl_err err = {0};
+    durable_txn(l->d.dur);
+    durable_check(nl_store_event_add(l->d.store, &e, &err), "job event", &err);
+}
+
 void life_pass(struct life *l)
 {
     int64_t t0 = nl_clock_monotonic_us();
@@ -738,8 +771,7 @@ void life_pass(struct life *l)
         else if (copy[i].kind == NL_ACT_KILL)
             kill_job(l, copy[i].job);
         else if (copy[i].kind == NL_ACT_CAP)
-            log_info("job=%llu power cap %s", (unsigned long long)copy[i].job,
-                     "changed: its agents get it with their next sync");
+            cap_changed(l, copy[i].job);
     }
     free(copy);
     l->last_pass_us = l->d.clock->us;
@@ -1104,7 +1136,8 @@ void life_launch_done(struct life *l, const struct life_launch *launch)
 
 /* ---- power (docs/power.md) ---- */
 
-void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t n)
+void life_power_report(struct life *l, uint32_t node, const double *w, const double *temp_c,
+                       uint32_t n)
 {
     uint32_t nn = nl_facility_nodes(l->d.fac);
     if (node >= nn)
@@ -1112,6 +1145,7 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
     if (l->node_w == NULL) {
         l->node_w = xcalloc(nn, sizeof(double));
         l->node_w_us = xcalloc(nn, sizeof(int64_t));
+        l->node_temp_c = xcalloc(nn, sizeof(float));
     }
     uint32_t G = nl_facility_node_gpus(l->d.fac, node);
     n = n < G ? n : G;
@@ -1139,6 +1173,21 @@ void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t 
         (void)nl_sched_job_measured(l->d.sched, job[k], sum[k] / cnt[k], l->d.clock->us);
     l->node_w[node] = total;
     l->node_w_us[node] = l->d.clock->us;
+    double hot = 0;
+    for (uint32_t g = 0; temp_c != NULL && g < n; g++)
+        hot = temp_c[g] > hot ? temp_c[g] : hot;
+    l->node_temp_c[node] = (float)hot;
+}
+
+bool life_node_reading(const struct life *l, uint32_t node, double *w, double *temp_c)
+{
+    int64_t fresh = l->d.clock->us - (int64_t)l->d.node_timeout_ms * 1000;
+    if (l->node_w_us == NULL || node >= nl_facility_nodes(l->d.fac) || l->node_w_us[node] == 0 ||
+        l->node_w_us[node] < fresh)
+        return false;
+    *w = l->node_w[node];
+    *temp_c = l->node_temp_c[node];
+    return true;
 }
 
 double life_measured_it_w(const struct life *l, uint32_t *nodes_reported)

@@ -239,9 +239,16 @@ size_t life_run_count(const struct life *l);
  * measured at the mean over its GPUs there (nl_sched_job_measured), and the
  * node's total is kept for the facility's measured draw.
  */
-void life_power_report(struct life *l, uint32_t node, const double *w, uint32_t n);
+void life_power_report(struct life *l, uint32_t node, const double *w, const double *temp_c,
+                       uint32_t n);
 /* Measured IT draw: reported nodes' last readings, the idle model for the rest. */
 double life_measured_it_w(const struct life *l, uint32_t *nodes_reported);
+/*
+ * node's last reading, when fresh (younger than the node timeout): its GPUs'
+ * total draw in W and hottest GPU in degrees C (0 when the agent sent no
+ * temperature). False, leaving both alone, when there is none.
+ */
+bool life_node_reading(const struct life *l, uint32_t node, double *w, double *temp_c);
 
 /* True when some running job is under a power cap. */
 bool life_any_capped(const struct life *l);

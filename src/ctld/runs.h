@@ -45,6 +45,7 @@ struct run {
     char *exit_reason;         /* why the deciding exit happened (agent's text), or NULL */
     struct nl_store_job *base; /* the job's record, read once per start while launches are built */
     uint32_t launches_left;    /* launches still to build from base */
+    bool capped;               /* its history says it is under a power cap (issue 14) */
 };
 
 struct runs *runs_create(void);

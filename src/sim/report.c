@@ -54,6 +54,8 @@ static json_t *result_json(const struct nl_sim_result *r)
     json_t *pw = json_object();
     json_object_set_new(pw, "caps", json_integer((json_int_t)r->power_caps));
     json_object_set_new(pw, "preemptions", json_integer((json_int_t)r->power_preemptions));
+    json_object_set_new(pw, "claims_preempt", json_integer((json_int_t)r->power_claims_preempt));
+    json_object_set_new(pw, "claims_cap", json_integer((json_int_t)r->power_claims_cap));
     json_object_set_new(pw, "capped_gpu_hours", json_real(r->capped_gpu_hours));
     json_object_set_new(pw, "work_lost_gpu_hours", json_real(r->work_lost_gpu_hours));
     json_object_set_new(pw, "real_peak_w", json_real(r->true_peak_w));

@@ -460,6 +460,8 @@ static void finish_result(struct sim *m, int64_t end_us, double wall_s)
     res->gpu_hours_alloc = m->alloc_all / 3.6e9;
     res->power_budget_w = st.power_budget_w;
     res->power_preemptions = st.power_preemptions;
+    res->power_claims_preempt = st.power_claims_preempt;
+    res->power_claims_cap = st.power_claims_cap;
     res->makespan_s = (double)end_us / 1e6;
     res->wall_s = wall_s;
     res->events_per_s = wall_s > 0 ? (double)res->events / wall_s : 0;

@@ -67,6 +67,7 @@ struct nl_sim_result {
     /* With the power model (nl_sim_opts.power): */
     uint64_t power_caps;        /* cap changes sent to jobs */
     uint64_t power_preemptions; /* jobs preempted to close a power gap */
+    uint64_t power_claims_preempt, power_claims_cap; /* jobs started by a power claim, by each answer */
     double capped_gpu_hours;    /* GPU-hours run under a cap */
     double work_lost_gpu_hours; /* GPU-hours of progress a cap cost (1 - speed) */
     double true_peak_w;         /* the modelled real facility draw (demand, caps, PUE) */

@@ -213,3 +213,68 @@ void svg_range_chart_write(FILE *f, const struct svg_range_chart *c)
             "box p50 to p95, whisker to p99, bar at the mean");
     fputs("</svg>\n", f);
 }
+
+void svg_bar_chart_write(FILE *f, const struct svg_bar_chart *c)
+{
+    open_svg(f, c->title);
+    size_t n = c->ncat * c->ngroup;
+    double top = 0;
+    for (size_t i = 0; i < n; i++)
+        top = fmax(top, c->values[i]);
+    for (size_t k = 0; c->marks != NULL && k < c->ncat; k++)
+        if (!isnan(c->marks[k]))
+            top = fmax(top, c->marks[k]);
+    char label[48];
+    if (c->log_seconds) {
+        static const struct {
+            double s;
+            const char *label;
+        } ticks[] = {{1, "1 s"},      {10, "10 s"}, {60, "1 min"}, {600, "10 min"},
+                     {3600, "1 h"},   {36000, "10 h"}, {86400, "1 d"}};
+        top = fmax(60, top * 1.5);
+        for (size_t i = 0; i < sizeof(ticks) / sizeof(ticks[0]) && ticks[i].s <= top; i++)
+            grid_line(f, log_y(ticks[i].s, top), ticks[i].label);
+    } else {
+        top = top > 0 ? top * 1.08 : 1;
+        double step = nice_step(top);
+        for (double v = 0; v <= top * 1.0001; v += step) {
+            snprintf(label, sizeof(label), "%g %s", v, c->y_unit);
+            grid_line(f, PLOT_T + PLOT_H - v / top * PLOT_H, label);
+        }
+    }
+    frame(f);
+    double cat_w = PLOT_W / (double)(c->ncat ? c->ncat : 1);
+    double bar_w = fmin(36, cat_w * 0.8 / (double)(c->ngroup ? c->ngroup : 1));
+    for (size_t k = 0; k < c->ncat; k++) {
+        double x0 = PLOT_L + k * cat_w + (cat_w - bar_w * (double)c->ngroup) / 2;
+        text_at(f, PLOT_L + (k + 0.5) * cat_w, PLOT_T + PLOT_H + 14, "middle", c->categories[k]);
+        for (size_t g = 0; g < c->ngroup; g++) {
+            double v = c->values[k * c->ngroup + g];
+            double y = c->log_seconds ? log_y(v, top) : PLOT_T + PLOT_H - fmax(v, 0) / top * PLOT_H;
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+                    "fill-opacity=\"0.75\"><title>%.6g</title></rect>\n",
+                    x0 + g * bar_w + 1, y, bar_w - 2, fmax(PLOT_T + PLOT_H - y, 0.5), svg_colour(g),
+                    v);
+        }
+        if (c->marks != NULL && !isnan(c->marks[k])) {
+            double y = c->log_seconds ? log_y(c->marks[k], top)
+                                      : PLOT_T + PLOT_H - c->marks[k] / top * PLOT_H;
+            fprintf(f,
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+                    "stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/>\n",
+                    x0 - 2, y, x0 + bar_w * (double)c->ngroup + 2, y);
+        }
+    }
+    double lx = PLOT_L;
+    for (size_t g = 0; g < c->ngroup; g++)
+        legend(f, c->groups[g], g, false, &lx);
+    if (c->marks != NULL && c->mark_label != NULL) {
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+                "stroke-width=\"1.5\" stroke-dasharray=\"4 2\"/>\n",
+                lx, (double)SVG_HEIGHT - 16, lx + 18, (double)SVG_HEIGHT - 16);
+        text_at(f, lx + 22, SVG_HEIGHT - 12, "start", c->mark_label);
+    }
+    fputs("</svg>\n", f);
+}

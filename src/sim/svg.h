@@ -45,9 +45,29 @@ struct svg_range_chart {
     const struct svg_range *ranges; /* ncat * ngroup, category-major; seconds, log scale */
 };
 
+/*
+ * Bars by category: ngroup bars side by side in each of ncat categories
+ * (values ncat * ngroup, category-major), on a linear axis from 0 or, with
+ * log_seconds, on the range chart's log axis of durations; an optional mark
+ * per category (a dashed line across its bars, NaN: none), named mark_label.
+ */
+struct svg_bar_chart {
+    const char *title;
+    const char *y_unit; /* linear axis only */
+    const char *const *categories;
+    size_t ncat;
+    const char *const *groups;
+    size_t ngroup;
+    const double *values;
+    bool log_seconds;
+    const double *marks; /* ncat, or NULL */
+    const char *mark_label;
+};
+
 /* Write chart c as one <svg> element to f. */
 void svg_line_chart_write(FILE *f, const struct svg_line_chart *c);
 void svg_range_chart_write(FILE *f, const struct svg_range_chart *c);
+void svg_bar_chart_write(FILE *f, const struct svg_bar_chart *c);
 /* Write s with &, <, >, " and ' escaped, for XML and HTML text and attributes. */
 void svg_escape(FILE *f, const char *s);
 /* The colour of the i-th series or group. */

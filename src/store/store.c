@@ -262,6 +262,22 @@ static const char schema_v7[] =
         ") STRICT, WITHOUT ROWID;"
         "CREATE INDEX IF NOT EXISTS job_runs_end ON job_runs(end_us, job, run);";
 
+/*
+ * Schema version 8 (issue 14): what a job's state history needs beyond the
+ * jobs row (submitted, the run now) and job_runs (each run's start and
+ * end): the events nothing else records, such as a hold, a release or a
+ * dependency met. Rows are written only by those rare changes, never by a
+ * plain submission or start, so the hot path writes nothing more.
+ */
+static const char schema_v8[] = "CREATE TABLE IF NOT EXISTS job_events ("
+                                " job INTEGER NOT NULL,"
+                                " seq INTEGER NOT NULL CHECK (seq >= 0),"
+                                " at_us INTEGER NOT NULL,"
+                                " kind TEXT NOT NULL,"
+                                " detail TEXT NOT NULL,"
+                                " PRIMARY KEY (job, seq)"
+                                ") STRICT, WITHOUT ROWID;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -271,6 +287,7 @@ static const char *const migrations[] = {
         schema_v5,
         schema_v6,
         schema_v7,
+        schema_v8,
 };
 
 /*

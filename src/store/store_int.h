@@ -14,6 +14,8 @@ struct nl_store;
 
 /* Statement slots for the other files, prepared on first use, finalized by nl_store_close. */
 #define STORE_EXT_STMTS 16
+/* The first slot of store_events.c's; store_ops.c has those before it. */
+#define STORE_EXT_EVENTS_FIRST 12
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

@@ -23,10 +23,11 @@ enum ops_stmt {
     OP_RESV_DELETE,
     OP_RESVS,
     OP_HISTORY,
+    OP_JOB_RUNS,
     OP_COUNT
 };
 
-_Static_assert(OP_COUNT <= STORE_EXT_STMTS, "store_int.h: STORE_EXT_STMTS is too small");
+_Static_assert(OP_COUNT <= STORE_EXT_EVENTS_FIRST, "store_int.h: the ops' slots are too few");
 
 static const char *const op_sql[OP_COUNT] = {
         [OP_DRAIN_SET] = "INSERT OR REPLACE INTO node_drain (node, reason, by, at_us)"
@@ -48,6 +49,10 @@ static const char *const op_sql[OP_COUNT] = {
                        " AND (?6 IS NULL OR end_us < ?6 OR (end_us = ?6 AND (job < ?7"
                        " OR (job = ?7 AND run < ?8))))"
                        " ORDER BY end_us DESC, job DESC, run DESC LIMIT ?9",
+        /* One job's ended runs: the primary key (job, run) reads only its rows. */
+        [OP_JOB_RUNS] = "SELECT job, run, name, tenant, user, gpus, state, submit_us, start_us,"
+                        " end_us, exit_code, exit_signal, nodes, reason FROM job_runs"
+                        " WHERE job = ?1 ORDER BY run",
 };
 
 static sqlite3_stmt *stmt(struct nl_store *st, enum ops_stmt id, struct nl_err *err)
@@ -292,4 +297,15 @@ int nl_store_history(struct nl_store *st, const struct nl_store_history_filter *
     sqlite3_bind_int64(s, 9, (int64_t)f->limit);
     struct run_ctx x = {fn, arg};
     return walk(st, s, "history", run_row, &x, err);
+}
+
+int nl_store_job_runs(struct nl_store *st, uint64_t job, nl_store_run_fn fn, void *arg,
+                      struct nl_err *err)
+{
+    sqlite3_stmt *s = stmt(st, OP_JOB_RUNS, err);
+    if (s == NULL)
+        return err->code;
+    sqlite3_bind_int64(s, 1, (int64_t)job);
+    struct run_ctx x = {fn, arg};
+    return walk(st, s, "job runs", run_row, &x, err);
 }

@@ -89,5 +89,8 @@ struct nl_store_history_filter {
 typedef int (*nl_store_run_fn)(const struct nl_store_run *r, void *arg);
 int nl_store_history(struct nl_store *st, const struct nl_store_history_filter *f,
                      nl_store_run_fn fn, void *arg, struct nl_err *err);
+/* The ended runs of one job, first run first (its state history, issue 14). */
+int nl_store_job_runs(struct nl_store *st, uint64_t job, nl_store_run_fn fn, void *arg,
+                      struct nl_err *err);
 
 #endif

@@ -51,7 +51,54 @@ try {
       const got = [num(cells[1]), num(cells[2]), num(cells[4])];
       check(JSON.stringify(got) === JSON.stringify(want), `tier ${tier}: page ${got}, API ${want}`);
     }
+    // The queue by tier now: the page's numbers are the API's, its waits older by the time between.
+    {
+      const page_ = await page.$$eval('#f-queue tbody tr', (trs) => trs.map((tr) => ({ ...tr.dataset })));
+      const pageTime = Number(await page.getAttribute('#f-queue', 'data-time'));
+      const { body: q } = await apiGet(env.DEV_URL, env.DEV_TOKEN, '/v1/queue');
+      check(page_.length === q.tiers.length, `queue: page ${page_.length} tiers, API ${q.tiers.length}`);
+      for (const t of q.tiers) {
+        const r = page_.find((x) => x.tier === t.tier);
+        check(r && Number(r.pending) === t.pending, `queue ${t.tier}: page ${r && r.pending} pending, API ${t.pending}`);
+        for (const k of ['wait_p50_s', 'wait_p90_s', 'wait_max_s']) {
+          if (t[k] == null) { check(r[k] === 'null', `queue ${t.tier} ${k}: page ${r[k]}, API null`); continue; }
+          const drift = (t[k] - Number(r[k])) - (q.time - pageTime);
+          check(Math.abs(drift) < 0.01, `queue ${t.tier} ${k}: page ${r[k]} at ${pageTime}, API ${t[k]} at ${q.time}`);
+        }
+      }
+      check(q.tiers.some((t) => t.pending > 0), 'the dev facility should have a job waiting');
+    }
+    // Measured power by site: the agents' readings (a few % of noise between two reads).
+    {
+      const sites = JSON.parse(await page.getAttribute('#f-site-chart', 'data-sites'));
+      const { body: pw } = await apiGet(env.DEV_URL, env.DEV_TOKEN, '/v1/facility/power');
+      check(sites.length === pw.sites.length, `sites: page ${sites.length}, API ${pw.sites.length}`);
+      for (const [name, w] of sites) {
+        const s = pw.sites.find((x) => x.name === name);
+        check(s && s.measured_nodes > 0 && Math.abs(w - s.measured_w) <= 0.1 * s.measured_w,
+          `site ${name}: page ${w} W, API ${s && s.measured_w} W from ${s && s.measured_nodes} nodes`);
+      }
+    }
+    // The rack map coloured by temperature: rack 0's hottest GPU as the agents report it.
+    {
+      await page.selectOption('#f-rack-colour', 'temp');
+      await page.waitForSelector('#f-rackmap[data-colour="temp"]');
+      await page.locator('#f-rackmap').scrollIntoViewIfNeeded();
+      const box0 = await page.locator('#f-rackmap').boundingBox();
+      await page.mouse.move(box0.x + 5, box0.y + 25);
+      await page.waitForFunction(() => /hottest GPU/.test(document.getElementById('f-rackmap').title),
+        null, { timeout: WAIT_MS });
+      const title = await page.getAttribute('#f-rackmap', 'title');
+      const shown = Number(title.match(/hottest GPU ([\d.]+)/)[1]);
+      const { body: rk } = await apiGet(env.DEV_URL, env.DEV_TOKEN, '/v1/racks');
+      check(rk.temp_c[0] != null && Math.abs(shown - rk.temp_c[0]) <= 3,
+        `rack 0: page ${shown} C (${title}), API ${rk.temp_c[0]} C`);
+      check(/20 °C/.test(await page.textContent('#f-legend-lo')), 'the legend names the temperature scale');
+      await page.screenshot({ path: `${env.NL_SHOTS}/facility-dev-temperature.png`, fullPage: true });
+      await page.selectOption('#f-rack-colour', 'use');
+    }
     // A rack of the map, clicked: its nodes and jobs as the API has them.
+    await page.locator('#f-rackmap').scrollIntoViewIfNeeded(); // below the fold since issue 14's panels
     const box = await page.locator('#f-rackmap').boundingBox();
     await page.mouse.click(box.x + 5, box.y + 25);
     await page.waitForSelector('#f-rack-nodes');
@@ -83,6 +130,21 @@ try {
     await page.waitForSelector('#view-job:not([hidden])');
     await page.waitForFunction((i) => document.getElementById('job-id').textContent === i, id);
     check((await page.textContent('#job-state')) === 'COMPLETED', 'job page state');
+    // Its state history, as the API has it: submitted, started on its nodes, ended.
+    {
+      const { body: ev } = await apiGet(env.DEV_URL, env.DEV_TOKEN, `/v1/jobs/${id}/events`);
+      check(JSON.stringify(ev.events.map((e) => e.kind)) === '["submitted","started","ended"]',
+        `job ${id} events: ${JSON.stringify(ev.events)}`);
+      await page.waitForFunction((n) => document.querySelectorAll('#job-events tbody tr').length === n,
+        ev.events.length, { timeout: WAIT_MS });
+      const rows = await page.$$eval('#job-events tbody tr', (trs) => trs.map((tr) =>
+        [tr.dataset.kind, Number(tr.dataset.time), tr.children[2].textContent]));
+      check(JSON.stringify(rows.map((r) => [r[0], r[1]])) === JSON.stringify(ev.events.map((e) => [e.kind, e.time])),
+        `job ${id} history: page ${JSON.stringify(rows)}, API ${JSON.stringify(ev.events)}`);
+      for (const n of ev.events[1].nodes)
+        check(rows[1][2].includes(n), `job ${id} started on ${n}; the page says ${rows[1][2]}`);
+      check(/COMPLETED/.test(rows[2][2]), `job ${id} ended: the page says ${rows[2][2]}`);
+    }
     // A job that writes: its page shows the tail of its output, live.
     const out = cli(['submit', '--parsable', '--tenant', 'nor-research', '--name', 'writes', '--',
       'sh', '-c', 'echo hello-from-the-job-output; sleep 1; echo second-line'], env.DEV_TOKEN);
@@ -125,6 +187,27 @@ try {
       null, { timeout: WAIT_MS });
     const listed = await page.$$eval('#t-list tr[data-id]', (trs) => trs.map((tr) => tr.dataset.id));
     check(listed.length > 0 && !listed.some((i) => theirs.includes(i)), `alice's tenant view lists ${listed}`);
+    // Usage history: closed windows as the API has them, the open one no more than it has now.
+    {
+      const sel = '#t-usage-nor-research';
+      await page.waitForFunction((s) => {
+        const el = document.querySelector(s);
+        return el && el.dataset.usage && JSON.parse(el.dataset.usage).some((r) => r[1] > 0);
+      }, sel, { timeout: WAIT_MS });
+      const rows = JSON.parse(await page.getAttribute(sel, 'data-usage'));
+      check(rows.length === 12, `usage history: ${rows.length} windows`);
+      const readAt = Number(await page.getAttribute(sel, 'data-read-at'));
+      for (const [since, gh, kwh] of rows) {
+        const now = Date.now() / 1000;
+        const { body: e } = await apiGet(env.DEV_URL, env.ALICE_TOKEN, `/v1/energy?since=${since}&until=${since + 300}`);
+        check(e.tenants.every((x) => x.tenant === 'nor-research'), `alice's energy shows ${JSON.stringify(e.tenants)}`);
+        const r = e.tenants.find((x) => x.tenant === 'nor-research') || { gpu_hours: 0, facility_kwh: 0 };
+        if (since + 300 <= readAt) // closed when the page read it: exactly the same
+          check(gh === r.gpu_hours && kwh === r.facility_kwh, `usage ${since}: page ${gh} GPU-h ${kwh} kWh, API ${JSON.stringify(r)}`);
+        else if (since + 300 > now) // open then and now: running jobs only add to it
+          check(gh <= r.gpu_hours + 1e-9 && kwh <= r.facility_kwh + 1e-9, `usage ${since} (open): page ${gh} ${kwh}, API ${JSON.stringify(r)}`);
+      }
+    }
     noErrors(page, 'tenant view');
     await page.screenshot({ path: `${env.NL_SHOTS}/tenant.png`, fullPage: true });
     // Another tenant's job, asked for by its address: the API's 404, shown.
@@ -174,6 +257,23 @@ try {
     await polled(page, 5); // a few points of history in the charts
     noErrors(page, 'narvik facility view');
     await page.screenshot({ path: `${env.NL_SHOTS}/facility-narvik.png`, fullPage: true });
+    // Coloured by temperature: once every rack with a node up has a reading (the agent
+    // reports a few hundred nodes a sync, in turn), the page colours exactly those racks.
+    const racksOf = async () => (await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/racks')).body;
+    const up = (r) => r.nodes_down.filter((d, i) => d < r.sites[r.site[i]].nodes_per_rack).length;
+    for (let r = await racksOf(), t0 = Date.now(); r.temp_c.filter((t) => t != null).length !== up(r); r = await racksOf()) {
+      check(Date.now() - t0 < WAIT_MS, `narvik: ${r.temp_c.filter((t) => t != null).length} racks with a reading, ${up(r)} up`);
+      await new Promise((res) => setTimeout(res, 100)); // between polls of the condition
+    }
+    await page.selectOption('#f-rack-colour', 'temp');
+    await polled(page);
+    const rt = await racksOf();
+    const byTemp = JSON.parse(await page.getAttribute('#f-rackmap', 'data-painted'));
+    const withTemp = rt.temp_c.filter((t) => t != null).length;
+    check(byTemp.value === withTemp && byTemp.none === 0,
+      `narvik by temperature: page ${JSON.stringify(byTemp)}, API ${withTemp} racks with a reading`);
+    console.log(`narvik by temperature: ${withTemp} racks with a reading, hottest ${Math.max(...rt.temp_c.filter((t) => t != null))} C`);
+    await page.locator('#f-rackmap').screenshot({ path: `${env.NL_SHOTS}/racks-narvik-temperature.png` });
     await page.context().close();
   }
   // ---- the simulation report, from disk: complete without any network ----

@@ -76,6 +76,11 @@ try {
   await polled(page, 2);
   const pending = num(await page.textContent('#f-jobs-pending'));
   check(pending === JOBS, `the facility view shows ${pending} pending`);
+  // The queue by tier (GET /v1/queue, every pending job's wait sorted per tier each poll).
+  const tiers = await page.$$eval('#f-queue tbody tr', (trs) => trs.map((tr) => Number(tr.dataset.pending)));
+  check(tiers.reduce((a, b) => a + b, 0) === JOBS, `the queue by tier counts ${tiers} pending`);
+  const fs = await page.evaluate(() => window.nordlysStats);
+  console.log(`facility view with the queue: poll ${fs.lastPollMs.toFixed(0)} ms`);
   noErrors(page, 'jobs and facility views with the queue');
   console.log('queue.mjs: ok');
 } catch (e) {

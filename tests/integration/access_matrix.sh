@@ -104,6 +104,8 @@ POST   /v1/reservations   V  201 201 403 403 403 401 401 401 401 401
 DELETE /v1/reservations/{V} - 200 200 403 403 403 401 401 401 401 401
 GET    /v1/history        -  200 200 200 200 403 401 401 401 401 401
 GET    /v1/estimates      -  200 200 200 200 403 401 401 401 401 401
+GET    /v1/jobs/{J}/events -  200 200 200 404 403 401 401 401 401 401
+GET    /v1/queue          -  200 200 200 200 200 401 401 401 401 401
 '
 ROLES="admin operator userA userB agent none expired tampered wrongkey algnone"
 cells=0

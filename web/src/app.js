@@ -2,7 +2,9 @@
 // other. It signs in with an API token (kept in this tab's sessionStorage,
 // sent as Authorization: Bearer, never put in a URL), reads /v1/* every
 // POLL_MS, and draws what it reads; it computes nothing the API does not
-// give, except the history of values it has polled (power, queue by tier).
+// give, except the history of values it has polled (power by site, queue
+// and wait by tier). Updates are this poll: no server-sent events (the
+// controller's answers are one-shot; see docs/api.md).
 import uPlot from './uPlot.esm.js';
 import * as rackmap from './rackmap.js';
 
@@ -14,6 +16,9 @@ const TOKEN_KEY = 'nordlys.token';
 const $ = (id) => document.getElementById(id);
 const fmt = (n) => (n == null ? '–' : Number(n).toLocaleString('en-US'));
 const mw = (w) => (w / 1e6).toFixed(2);
+// A duration in seconds for people: 42 s, 3.5 min, 2.1 h.
+const dur = (s) => (s == null ? '–' : s < 60 ? `${s.toFixed(0)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min`
+  : `${(s / 3600).toFixed(1)} h`);
 const when = (t) => (t == null ? '–' : new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19));
 
 // What tests and operators can read back: updates done, the rack map's timings.
@@ -133,8 +138,8 @@ async function poll() {
 
 // ---- facility ----
 
-const hist = { t: [], power: [], it: [], budget: [], tiers: [], queue: {} };
-let powerChart = null, queueChart = null, rackLayout = null, rackData = null;
+const hist = { t: [], power: [], it: [], budget: [], tiers: [], queue: {}, site: {}, wait: {} };
+let powerChart = null, queueChart = null, siteChart = null, waitChart = null, rackLayout = null, rackData = null;
 
 function setNum(id, v, text) {
   const el = $(id);
@@ -167,18 +172,38 @@ function chartOpts(el, series) {
 
 const TIER_COLOURS = ['#5cc8a8', '#e6b450', '#6ca0e0', '#e06c75', '#b48ead', '#a3be8c'];
 
-function historyAdd(f, tiers) {
+// Append v to the series name of the keyed history h (null-filled back to the first poll).
+function seriesPush(h, name, v) {
+  if (!h[name]) h[name] = hist.t.slice(0, -1).map(() => null);
+  h[name].push(v);
+}
+
+function historyAdd(f, tiers, power, queue) {
   hist.t.push(Date.now() / 1000);
   hist.power.push(f.power_w / 1e6);
   hist.it.push(f.power_it_w / 1e6);
   hist.budget.push(f.power_budget_w / 1e6);
-  for (const t of tiers) {
-    if (!hist.queue[t.tier]) hist.queue[t.tier] = hist.t.slice(0, -1).map(() => null);
-    hist.queue[t.tier].push(t.pending);
-  }
-  for (const k of Object.keys(hist.queue)) if (hist.queue[k].length < hist.t.length) hist.queue[k].push(null);
+  for (const t of tiers) seriesPush(hist.queue, t.tier, t.pending);
+  for (const s of power.sites) seriesPush(hist.site, s.name, s.measured_w / 1e6);
+  for (const q of queue.tiers) seriesPush(hist.wait, q.tier, q.wait_p50_s == null ? null : q.wait_p50_s / 60);
+  for (const h of [hist.queue, hist.site, hist.wait])
+    for (const k of Object.keys(h)) if (h[k].length < hist.t.length) h[k].push(null);
   if (hist.t.length > HISTORY_MAX)
-    for (const a of [hist.t, hist.power, hist.it, hist.budget, ...Object.values(hist.queue)]) a.shift();
+    for (const a of [hist.t, hist.power, hist.it, hist.budget, ...Object.values(hist.queue),
+      ...Object.values(hist.site), ...Object.values(hist.wait)]) a.shift();
+}
+
+// A chart of the keyed history h (one line a key) in el, made again when the keys change.
+function keyedChart(chart, el, h, label) {
+  const names = Object.keys(h).sort();
+  const data = [hist.t, ...names.map((n) => h[n])];
+  if (chart && chart.series.length === names.length + 1) {
+    chart.setData(data);
+    return chart;
+  }
+  if (chart) chart.destroy();
+  return new uPlot(chartOpts(el, names.map((n, i) => (
+    { label: label(n), stroke: TIER_COLOURS[i % TIER_COLOURS.length], width: 2, spanGaps: true }))), data, el);
 }
 
 function drawCharts() {
@@ -191,14 +216,24 @@ function drawCharts() {
       { label: 'budget MW', stroke: '#e06c75', dash: [6, 4] },
     ]), pdata, pel);
   else powerChart.setData(pdata);
-  const qel = $('f-queue-chart');
-  const names = Object.keys(hist.queue).sort();
-  const qdata = [hist.t, ...names.map((n) => hist.queue[n])];
-  if (!queueChart || queueChart.series.length !== names.length + 1) {
-    if (queueChart) queueChart.destroy();
-    queueChart = new uPlot(chartOpts(qel, names.map((n, i) => (
-      { label: `${n} pending`, stroke: TIER_COLOURS[i % TIER_COLOURS.length], width: 2 }))), qdata, qel);
-  } else queueChart.setData(qdata);
+  queueChart = keyedChart(queueChart, $('f-queue-chart'), hist.queue, (n) => `${n} pending`);
+  siteChart = keyedChart(siteChart, $('f-site-chart'), hist.site, (n) => `${n} MW`);
+  waitChart = keyedChart(waitChart, $('f-wait-chart'), hist.wait, (n) => `${n} min`);
+}
+
+// The queue now (GET /v1/queue): pending jobs and their waits by tier.
+function drawQueue(q) {
+  const table = $('f-queue');
+  table.dataset.time = String(q.time);
+  table.tBodies[0].replaceChildren(...q.tiers.map((t) => {
+    const tr = document.createElement('tr');
+    tr.dataset.tier = t.tier;
+    tr.dataset.pending = String(t.pending);
+    for (const k of ['wait_p50_s', 'wait_p90_s', 'wait_max_s']) tr.dataset[k] = String(t[k]);
+    for (const c of [t.tier, fmt(t.pending), dur(t.wait_p50_s), dur(t.wait_p90_s), dur(t.wait_max_s)])
+      tr.insertCell().textContent = c;
+    return tr;
+  }));
 }
 
 function drawTiers(tiers) {
@@ -222,13 +257,25 @@ function drawTiers(tiers) {
   }));
 }
 
+// Draw the laid-out map in the colour the selector asks for.
+function rackDraw() {
+  const canvas = $('f-rackmap');
+  const mode = $('f-rack-colour').value;
+  const m = rackmap.MODES[mode];
+  $('f-legend-lo').textContent = m.lo;
+  $('f-legend-hi').textContent = m.hi;
+  stats.rackDrawMs = rackmap.draw(canvas, rackLayout, mode);
+  canvas.dataset.colour = mode;
+  canvas.dataset.painted = JSON.stringify(rackLayout.painted);
+}
+
 async function racksUpdate() {
   const t0 = performance.now();
   rackData = await api('/v1/racks');
   const t1 = performance.now();
   const canvas = $('f-rackmap');
   rackLayout = rackmap.layout(rackData, canvas.clientWidth || 1200);
-  stats.rackDrawMs = rackmap.draw(canvas, rackLayout);
+  rackDraw();
   stats.rackFetchMs = t1 - t0;
   stats.rackMapMs = performance.now() - t0;
   if (stats.rackMapDoneAt == null) stats.rackMapDoneAt = performance.now();
@@ -239,7 +286,8 @@ async function racksUpdate() {
 }
 
 async function facilityUpdate() {
-  const [f, t] = await Promise.all([api('/v1/facility'), api('/v1/tenants')]);
+  const [f, t, power, queue] = await Promise.all([api('/v1/facility'), api('/v1/tenants'),
+    api('/v1/facility/power'), api('/v1/queue')]);
   $('f-name').textContent = f.name;
   setNum('f-gpus-total', f.gpus_total);
   setNum('f-gpus-alloc', f.gpus_alloc);
@@ -248,12 +296,15 @@ async function facilityUpdate() {
   setNum('f-jobs-pending', f.jobs_pending);
   setNum('f-power', f.power_w, mw(f.power_w));
   setNum('f-budget', f.power_budget_w, mw(f.power_budget_w));
+  setNum('f-measured', power.measured_w, mw(power.measured_w));
+  $('f-site-chart').dataset.sites = JSON.stringify(power.sites.map((s) => [s.name, s.measured_w]));
   setNum('f-pue', f.power_it_w > 0 ? f.power_w / f.power_it_w : 0,
     f.power_it_w > 0 ? (f.power_w / f.power_it_w).toFixed(2) : '–');
   setNum('f-energy', f.energy_kwh, (f.energy_kwh / 1000).toFixed(3));
   const tiers = byTier(t.tenants);
-  historyAdd(f, tiers);
+  historyAdd(f, tiers, power, queue);
   drawTiers(tiers);
+  drawQueue(queue);
   drawCharts();
   await racksUpdate();
 }
@@ -396,15 +447,89 @@ async function jobUpdate(id) {
     dd.textContent = v == null ? '–' : String(v);
     return [dt, dd];
   }));
+  await jobEvents(id);
   $('job-output').textContent = await jobOutput(id);
 }
 
+// What an event says beyond its kind (GET /v1/jobs/{id}/events).
+function eventText(e) {
+  const parts = [];
+  if (e.run != null) parts.push(`run ${e.run}`);
+  if (e.nodes) parts.push(`on ${e.nodes.join(', ') || '?'}`);
+  if (e.state) parts.push(e.state);
+  if (e.exit_code != null) parts.push(`exit ${e.exit_code}${e.exit_signal ? ` signal ${e.exit_signal}` : ''}`);
+  if (e.reason) parts.push(e.reason);
+  if (e.detail) parts.push(e.detail);
+  return parts.join('; ');
+}
+
+async function jobEvents(id) {
+  const d = await api(`/v1/jobs/${id}/events`);
+  $('job-events').tBodies[0].replaceChildren(...d.events.map((e) => {
+    const tr = document.createElement('tr');
+    tr.dataset.kind = e.kind;
+    tr.dataset.time = String(e.time);
+    for (const c of [when(e.time), e.kind, eventText(e)]) tr.insertCell().textContent = c;
+    return tr;
+  }));
+}
+
 // ---- tenants ----
+
+// Usage history: GET /v1/energy for USAGE_BUCKETS windows of USAGE_STEP_S, aligned to the
+// step (so that a window once closed reads the same again), newest last; a job counts in
+// the window where its run ended, a running job in the current one. Read every
+// USAGE_REFRESH_MS, not every poll: twelve requests, and closed windows do not change.
+const USAGE_BUCKETS = 12, USAGE_STEP_S = 300, USAGE_REFRESH_MS = 30000;
+const usage = { at: 0, windows: [], charts: new Map() };
+
+async function usageHistory() {
+  if (usage.windows.length && performance.now() - usage.at < USAGE_REFRESH_MS) return;
+  const at = Date.now() / 1000;
+  const end = Math.ceil(at / USAGE_STEP_S) * USAGE_STEP_S;
+  const since = [...Array(USAGE_BUCKETS).keys()].map((k) => end - (USAGE_BUCKETS - k) * USAGE_STEP_S);
+  const answers = await Promise.all(since.map((s) => api(`/v1/energy?since=${s}&until=${s + USAGE_STEP_S}`)));
+  usage.windows = since.map((s, k) => ({ since: s, until: s + USAGE_STEP_S, tenants: answers[k].tenants }));
+  usage.at = performance.now();
+  usage.readAt = at; // a window that ended before this was closed when read
+}
+
+// One tenant's history from usage.windows: [since, gpu_hours, facility_kwh] per window.
+function usageOf(name) {
+  return usage.windows.map((w) => {
+    const r = w.tenants.find((x) => x.tenant === name);
+    return [w.since, r ? r.gpu_hours : 0, r ? r.facility_kwh : 0];
+  });
+}
+
+function usageChart(name, el) {
+  const rows = usageOf(name);
+  el.dataset.usage = JSON.stringify(rows);
+  el.dataset.readAt = String(usage.readAt);
+  const data = [rows.map((r) => r[0] + USAGE_STEP_S / 2), rows.map((r) => r[1]), rows.map((r) => r[2])];
+  let chart = usage.charts.get(name);
+  if (chart && chart.root.isConnected) {
+    chart.setData(data);
+    return;
+  }
+  if (chart) chart.destroy();
+  const opts = chartOpts(el, [
+    { label: 'GPU-hours', stroke: '#5cc8a8', width: 2, scale: 'gh', points: { show: true } },
+    { label: 'kWh', stroke: '#e6b450', width: 2, scale: 'kwh', points: { show: true } },
+  ]);
+  opts.height = 160;
+  opts.scales.gh = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
+  opts.scales.kwh = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
+  opts.axes = [opts.axes[0], { ...opts.axes[1], scale: 'gh', label: 'GPU-hours' },
+    { ...opts.axes[1], scale: 'kwh', side: 1, grid: { show: false }, label: 'kWh' }];
+  usage.charts.set(name, new uPlot(opts, data, el));
+}
 
 async function tenantUpdate() {
   const [t, u] = await Promise.all([api('/v1/tenants'), api('/v1/usage')]);
   const usage = new Map(u.tenants.map((x) => [x.name, x]));
   const lists = await Promise.all(t.tenants.map((x) => api(`/v1/jobs?tenant=${encodeURIComponent(x.name)}&limit=20`)));
+  await usageHistory();
   $('t-list').replaceChildren(...t.tenants.map((x, i) => {
     const us = usage.get(x.name) || {};
     const div = document.createElement('div');
@@ -427,6 +552,13 @@ async function tenantUpdate() {
       `jobs running ${fmt(x.jobs_running)}, pending ${fmt(x.jobs_pending)}; ` +
       `${fmt(Math.round(us.gpu_hours || 0))} GPU-hours, ${(us.energy_kwh || 0).toFixed(1)} kWh, ` +
       `${fmt(us.jobs_completed)} completed, ${fmt(us.jobs_failed)} failed`;
+    // The chart's element is kept across polls (a chart is costly to make again).
+    const hist = $(`t-usage-${x.name}`) || document.createElement('div');
+    hist.id = `t-usage-${x.name}`;
+    hist.className = 'usage-chart';
+    const hh = document.createElement('h2');
+    hh.className = 'muted';
+    hh.textContent = `usage by ${USAGE_STEP_S / 60} minutes (jobs counted when their runs end)`;
     const table = document.createElement('table');
     table.innerHTML = '<thead><tr><th>id</th><th>name</th><th>state</th><th>GPUs</th><th>why it waits</th></tr></thead><tbody></tbody>';
     for (const j of lists[i].jobs) {
@@ -444,9 +576,10 @@ async function tenantUpdate() {
     const more = document.createElement('p');
     more.className = 'muted';
     more.textContent = `${fmt(lists[i].total)} jobs in all`;
-    div.append(h, bar, p, table, more);
+    div.append(h, bar, p, hh, hist, table, more);
     return div;
   }));
+  for (const x of t.tenants) usageChart(x.name, $(`t-usage-${x.name}`));
 }
 
 // ---- wiring ----
@@ -457,10 +590,13 @@ $('f-rackmap').addEventListener('mousemove', (ev) => {
   const rect = ev.target.getBoundingClientRect();
   const c = rackLayout && rackmap.cellAt(rackLayout, ev.clientX - rect.left, ev.clientY - rect.top);
   ev.target.title = !c ? '' : `${rackLayout.byPod ? `pod ${c.pod}` : `rack ${c.first} (pod ${c.pod})`}: ` +
-    `${fmt(c.alloc)} of ${fmt(c.gpus)} GPUs in use, ${fmt(c.down)} of ${fmt(c.nodes)} nodes not up`;
+    `${fmt(c.alloc)} of ${fmt(c.gpus)} GPUs in use, ${fmt(c.down)} of ${fmt(c.nodes)} nodes not up` +
+    (c.power != null ? `, ${fmt(Math.round(c.power))} W measured` : '') +
+    (c.temp != null ? `, hottest GPU ${c.temp.toFixed(1)} °C` : '');
 });
 $('f-rackmap').addEventListener('click', (ev) => rackClick(ev).catch((e) => { $('f-rack').textContent = e.message; }));
 for (const id of ['j-state', 'j-tenant']) $(id).addEventListener('change', jobsRestart);
+$('f-rack-colour').addEventListener('change', () => { if (rackLayout) rackDraw(); });
 $('j-user').addEventListener('input', () => poll());
 $('j-older').addEventListener('click', () => {
   if (jobsPage.last == null) return;

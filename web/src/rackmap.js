@@ -1,13 +1,22 @@
 // rackmap.js - the facility's racks on a <canvas>: one cell per rack,
 // grouped by pod (a gap between pods) and by site (a labelled band), and
-// coloured by the share of the rack's GPUs that jobs hold. Drawing is a
+// coloured by the share of the rack's GPUs that jobs hold, by its measured
+// draw per GPU or by its hottest GPU (the agents' readings). Drawing is a
 // few thousand fillRect calls, so the map of narvik (1,389 racks) draws in
 // milliseconds; past RACK_CELLS_MAX racks (gw10: 69,445) a cell is a pod.
 
 const RACK_CELLS_MAX = 4000;
 const DOWN = '#3a3f46';
 
-// Colour of a use share u in [0, 1]: idle blue-grey, half green, full amber.
+// The colour scales: a value to [0, 1] and what the legend says of its ends.
+export const MODES = {
+  use: { label: 'GPUs in use', lo: 'idle', hi: 'full', unit: (c) => c.use },
+  power: { label: 'measured draw per GPU', lo: '0 W', hi: '1,800 W', unit: (c) => (c.power == null ? null : c.power / c.gpus / 1800) },
+  temp: { label: 'hottest GPU', lo: '20 °C', hi: '85 °C', unit: (c) => (c.temp == null ? null : (c.temp - 20) / 65) },
+};
+const NO_READING = '#4a4458';
+
+// Colour of a share u in [0, 1]: low blue-grey, half green, full amber.
 function useColour(u) {
   const stops = [[0x2b, 0x4a, 0x5a], [0x5c, 0xc8, 0xa8], [0xe6, 0xb4, 0x50]];
   const x = Math.min(Math.max(u, 0), 1) * 2;
@@ -77,18 +86,26 @@ function estimateHeight(r, w, size, byPod, label) {
 }
 
 function cellOf(r, site, first, last, x, y, size, pod) {
-  let gpus = 0, alloc = 0, down = 0;
+  let gpus = 0, alloc = 0, down = 0, power = null, temp = null;
   for (let i = first; i < last; i++) {
     gpus += r.gpus[i];
     alloc += r.gpus_alloc[i];
     down += r.nodes_down[i];
+    // Readings (null where no node of the rack reported): the cell's draw and its hottest GPU.
+    const w = r.power_w ? r.power_w[i] : null, t = r.temp_c ? r.temp_c[i] : null;
+    if (w != null) power = (power || 0) + w;
+    if (t != null) temp = Math.max(temp ?? t, t);
   }
   const nodes = (last - first) * site.nodes_per_rack;
-  return { first, last, x, y, w: size, h: size, pod, gpus, alloc, down, nodes, use: gpus ? alloc / gpus : 0 };
+  return { first, last, x, y, w: size, h: size, pod, gpus, alloc, down, nodes, use: gpus ? alloc / gpus : 0,
+    power, temp };
 }
 
-// Draw lay (from layout) on canvas; returns the milliseconds it took.
-export function draw(canvas, lay) {
+// Draw lay (from layout) on canvas coloured by mode (a key of MODES); returns the milliseconds it
+// it took, and counts in lay.painted the cells drawn with a value, with none (no reading) and down.
+export function draw(canvas, lay, mode = 'use') {
+  const unit = (MODES[mode] || MODES.use).unit;
+  lay.painted = { value: 0, none: 0, down: 0 };
   const t0 = performance.now();
   const dpr = window.devicePixelRatio || 1;
   const cssW = canvas.clientWidth || 1200;
@@ -107,7 +124,9 @@ export function draw(canvas, lay) {
       continue;
     }
     const allDown = c.down >= c.nodes;
-    g.fillStyle = allDown ? DOWN : useColour(c.use);
+    const u = unit(c);
+    g.fillStyle = allDown ? DOWN : u == null ? NO_READING : useColour(u);
+    lay.painted[allDown ? 'down' : u == null ? 'none' : 'value']++;
     g.fillRect(c.x, c.y, c.w, c.h);
     if (c.down > 0 && !allDown) {
       g.fillStyle = '#e06c75'; // some nodes down: a red corner

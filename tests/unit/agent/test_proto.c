@@ -420,6 +420,35 @@ static void test_proto_decode_register_and_names(void **state)
     assert_string_equal(msg, "nodes: 'x' is not a node");
 }
 
+/*
+ * GPU temperatures (issue 14) go into power readings only for a controller
+ * whose answers said "power_temp": an older one refuses the unknown field.
+ */
+static void test_proto_power_temperature(void **state)
+{
+    (void)state;
+    struct proto_power p = {.node = "n0", .ngpus = 2, .w = {100, 200}, .temp = {31.5, 42}};
+    struct proto_buf b = {0};
+    proto_encode_sync(&b, "a", 1, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    assert_int_equal(proto_encode_power(&b, &p, 1, 0), 1);
+    assert_null(strstr(b.data, "\"t\""));
+    free(b.data);
+    b = (struct proto_buf){0};
+    p.has_temp = true;
+    proto_encode_sync(&b, "a", 1, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    assert_int_equal(proto_encode_power(&b, &p, 1, 0), 1);
+    assert_non_null(strstr(b.data, "\"t\":[31.5,42.0]"));
+    free(b.data);
+    struct proto_work w;
+    struct nl_err err = {0};
+    assert_int_equal(proto_decode_sync("{\"power_temp\": true}", 20, &w, &err), 0);
+    assert_true(w.power_temp);
+    proto_work_release(&w);
+    assert_int_equal(proto_decode_sync("{}", 2, &w, &err), 0);
+    assert_false(w.power_temp);
+    proto_work_release(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +457,7 @@ int main(void)
             cmocka_unit_test(test_proto_encode_sync_round_trips),
             cmocka_unit_test(test_proto_encode_sync_keeps_within_the_bound),
             cmocka_unit_test(test_proto_decode_sync_answer),
+            cmocka_unit_test(test_proto_power_temperature),
             cmocka_unit_test(test_proto_decode_sync_errors_name_the_field),
             cmocka_unit_test(test_proto_decode_register_and_names),
     };

@@ -918,6 +918,58 @@ static void test_sched_reclaim_ratio(void **state)
     }
 }
 
+/*
+ * drain_preempt: a job short of GPUs that already finds the given fraction of
+ * them free preempts preemptible work of a weaker tier for the rest, even
+ * outside its quota (sov asks 12 of 16 GPUs, its quota is 8). Off, or with
+ * too few GPUs free, it waits for the running jobs to end.
+ */
+static void test_sched_drain_preempt(void **state)
+{
+    (void)state;
+    const double fraction[] = {0, 0.5, 0.9};
+    for (size_t c = 0; c < 3; c++) {
+        struct nl_sched_config cfg;
+        nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
+        cfg.drain_preempt = fraction[c];
+        cfg.drain_preempt_gpus = 8;
+        struct fx *f = fx_new_cfg(&cfg, 0);
+        const struct nl_action *act;
+        uint64_t keep = submit(f, 2, 4, 1000, 0); /* cap: inside its quota, not preemptible */
+        struct nl_job_spec spec;
+        nl_job_spec_init(&spec);
+        spec.tenant = 1;
+        spec.gpus = 4;
+        spec.time_limit_us = 1000 * SEC;
+        spec.grace_us = 10 * SEC;
+        spec.preemptible = true;
+        uint64_t victim = f->next_id++;
+        assert_int_equal(nl_sched_submit(f->s, victim, &spec, 0, NULL), 0);
+        assert_int_equal(pass(f, 0, &act), 2);
+        uint64_t gang = submit(f, 0, 12, 100, 10);
+        size_t n = pass(f, 10, &act);
+        assert_int_equal(state_of(f, keep), NL_JOB_RUNNING);
+        if (c == 1) {
+            assert_int_equal(n, 1);
+            assert_int_equal(act[0].kind, NL_ACT_PREEMPT);
+            assert_int_equal(act[0].job, victim);
+            assert_int_equal(reason_of(f, gang), NL_REASON_RECLAIM);
+            struct nl_job_info info;
+            assert_int_equal(nl_sched_job_exit(f->s, victim, NL_EXIT_FAILED, 20 * SEC, &info, NULL), 0);
+            assert_int_equal(info.state, NL_JOB_PENDING); /* requeued */
+            assert_int_equal(pass(f, 20, &act), 1);
+            assert_int_equal(act[0].kind, NL_ACT_START);
+            assert_int_equal(act[0].job, gang);
+        } else {
+            assert_int_equal(n, 0);
+            assert_int_equal(state_of(f, victim), NL_JOB_RUNNING);
+            assert_int_equal(state_of(f, gang), NL_JOB_PENDING);
+        }
+        assert_clean(f);
+        fx_free(f);
+    }
+}
+
 static void test_sched_config_set(void **state)
 {
     (void)state;
@@ -935,11 +987,15 @@ static void test_sched_config_set(void **state)
     assert_int_equal(cfg.shaped_max, 32);
     assert_int_equal(nl_sched_config_set(&cfg, "shaped_max=8", &err), 0);
     assert_int_equal(cfg.shaped_max, 8);
+    assert_int_equal(nl_sched_config_set(&cfg, "drain_preempt=0.5", &err), 0);
+    assert_true(cfg.drain_preempt == 0.5);
+    assert_int_equal(nl_sched_config_set(&cfg, "drain_preempt_gpus=64", &err), 0);
+    assert_int_equal(cfg.drain_preempt_gpus, 64);
     assert_int_equal(nl_sched_config_set(&cfg, "w_tier=1.5", &err), 0);
     assert_true(cfg.w_tier == 1.5);
     before = cfg;
     const char *bad[] = {"depth", "=3", "nosuch=1", "depth=-1", "depth=x", "reservations=2000",
-                         "topology=maybe", "w_age=-1", "topology_wait=soon", "shaped_max=100000"};
+                         "topology=maybe", "w_age=-1", "drain_preempt=2", "topology_wait=soon", "shaped_max=100000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
         assert_int_equal(nl_sched_config_set(&cfg, bad[i], &err), -EINVAL);
@@ -957,6 +1013,7 @@ int main(void)
             cmocka_unit_test(test_sched_reclaim_preempts_borrowed),
             cmocka_unit_test(test_sched_shorter_limit_first),
             cmocka_unit_test(test_sched_reclaim_ratio),
+            cmocka_unit_test(test_sched_drain_preempt),
             cmocka_unit_test(test_sched_backfill_respects_reservation),
             cmocka_unit_test(test_sched_fifo_stops_at_first_blocked),
             cmocka_unit_test(test_sched_power_budget_blocks),

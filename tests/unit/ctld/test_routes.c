@@ -61,7 +61,10 @@ static void test_routes_match_every_api_endpoint(void **state)
             {"GET", "/v1/facility/power"},
             {"PUT", "/v1/facility/budget"},
             {"POST", "/v1/facility/budget"},
+            {"PUT", "/v1/facility/limit"},
             {"GET", "/v1/energy"},
+            {"GET", "/v1/jobs/42/events"},
+            {"GET", "/v1/queue"},
     };
     size_t n;
     const struct route *t = api_routes(&n);

@@ -103,8 +103,16 @@ static void test_sim_budget_cut_caps(void **state)
                                .seed = 3, .full_checks = true, .sample_us = 3600LL * 1000000};
     struct nl_sched_config cfg;
     nl_sched_config_init(&cfg, NL_POLICY_NORDLYS);
-    struct nl_sim_result capping, preempting;
+    struct nl_sim_result capping, preempting, claiming;
+    /* Capping with claims (the default): stronger tiers start under the cut, no violation. */
+    assert_int_equal(nl_sim_run(fac, ten, &cfg, &w, &opts, &claiming, &err), 0);
+    assert_int_equal(nl_sim_violations_total(&claiming), 0);
+    assert_true(claiming.power_caps > 0);
+    assert_true(claiming.power_claims_preempt + claiming.power_claims_cap > 0);
+    /* Capping alone: nothing starts while a job is capped, and nothing is preempted for a start. */
+    cfg.power_claim = false;
     assert_int_equal(nl_sim_run(fac, ten, &cfg, &w, &opts, &capping, &err), 0);
+    assert_int_equal(capping.power_claims_preempt + capping.power_claims_cap, 0);
     assert_int_equal(nl_sim_violations_total(&capping), 0);
     assert_true(capping.power_caps > 0);
     assert_true(capping.capped_gpu_hours > 0 && capping.work_lost_gpu_hours > 0);
@@ -117,6 +125,7 @@ static void test_sim_budget_cut_caps(void **state)
     assert_true(preempting.power_preemptions > capping.power_preemptions);
     nl_sim_result_release(&capping);
     nl_sim_result_release(&preempting);
+    nl_sim_result_release(&claiming);
     nl_workload_release(&w);
     nl_tenants_destroy(ten);
     nl_facility_destroy(fac);

@@ -23,6 +23,7 @@
 #include "nordlys/err.h"
 #include "store/store.h"
 #include "fixture.h"
+#include "store/store_events.h"
 #include "store/store_ops.h"
 
 #define SEC 1000000LL
@@ -272,11 +273,73 @@ static void test_drains_and_resvs(void **state)
     assert_int_equal(x.r[0].job, id2);
 }
 
+struct evs {
+    char line[8][64];
+    size_t n;
+};
+
+static int collect_event(const struct nl_store_event *e, void *arg)
+{
+    struct evs *x = arg;
+    assert_true(x->n < 8);
+    snprintf(x->line[x->n++], sizeof(x->line[0]), "%lld %s %s", (long long)(e->at_us / SEC), e->kind,
+             e->detail);
+    return 0;
+}
+
+/*
+ * A job's state history (issue 14): its ended runs in run order, and its
+ * recorded events in the order added, another job's apart; both survive a
+ * reopen, and an event outside a transaction is refused.
+ */
+static void test_job_history(void **state)
+{
+    struct fixture *f = *state;
+    struct nl_err err = {0};
+    begin(f->st);
+    uint64_t a = insert(f->st, "anchor", "alice", 100 * SEC);
+    uint64_t b = insert(f->st, "uk", "bob", 100 * SEC);
+    struct nl_store_event e = {.job = a, .at_us = 101 * SEC, .kind = "held", .detail = "submitted held"};
+    assert_int_equal(nl_store_event_add(f->st, &e, &err), 0);
+    e = (struct nl_store_event){.job = b, .at_us = 102 * SEC, .kind = "held", .detail = ""};
+    assert_int_equal(nl_store_event_add(f->st, &e, &err), 0);
+    e = (struct nl_store_event){.job = a, .at_us = 103 * SEC, .kind = "released", .detail = NULL};
+    assert_int_equal(nl_store_event_add(f->st, &e, &err), 0);
+    start(f->st, a, 110 * SEC, 2);
+    assert_int_equal(nl_store_job_requeue(f->st, a, true, 20 * SEC, 0, &err), 0);
+    start(f->st, a, 140 * SEC, 0);
+    end(f->st, a, NL_JOB_FAILED, 150 * SEC, 3);
+    commit(f->st);
+    reopen(f);
+    struct evs ev = {0};
+    assert_int_equal(nl_store_events_load(f->st, a, collect_event, &ev, &err), 0);
+    assert_int_equal(ev.n, 2);
+    assert_string_equal(ev.line[0], "101 held submitted held");
+    assert_string_equal(ev.line[1], "103 released ");
+    struct rows r = {0};
+    assert_int_equal(nl_store_job_runs(f->st, a, collect, &r, &err), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.r[0].run, 1);
+    assert_string_equal(r.r[0].state, "PREEMPTED");
+    assert_string_equal(r.r[0].nodes, "2,3");
+    assert_int_equal(r.r[0].start, 110 * SEC);
+    assert_int_equal(r.r[0].end, 130 * SEC);
+    assert_int_equal(r.r[1].run, 2);
+    assert_string_equal(r.r[1].state, "FAILED");
+    assert_true(r.r[1].has_exit);
+    struct rows none = {0};
+    assert_int_equal(nl_store_job_runs(f->st, b, collect, &none, &err), 0);
+    assert_int_equal(none.n, 0);
+    e = (struct nl_store_event){.job = a, .at_us = 200 * SEC, .kind = "held", .detail = ""};
+    assert_int_equal(nl_store_event_add(f->st, &e, &err), -EPERM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_runs, setup, fixture_teardown),
             cmocka_unit_test_setup_teardown(test_drains_and_resvs, setup, fixture_teardown),
+            cmocka_unit_test_setup_teardown(test_job_history, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
