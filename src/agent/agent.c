@@ -214,7 +214,8 @@ static int output_root_open(struct agent *a, struct nl_err *err)
     char probe[PATH_MAX];
     if (snprintf(probe, sizeof(probe), "%s/.", root) >= (int)sizeof(probe))
         return nl_err_set(err, -ENAMETOOLONG, "--output-root %s: path too long", root);
-    int rc = nl_file_mkdir_parents(probe);
+    /* 0755 whatever the agent's umask: jobs of other users must get through it. */
+    int rc = nl_file_mkdir_parents_mode(probe, 0755);
     if (rc < 0)
         return nl_err_set(err, rc, "--output-root %s: %s", root, strerror(-rc));
     char *abs = realpath(root, NULL);

@@ -222,6 +222,13 @@ int agent_http_request(struct agent_http *h, const char *url, char *body, size_t
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (h->ca_file != NULL)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+    /*
+     * A proxy set in the environment for the outside world must not swallow
+     * syncs to a controller on loopback (the CLI's rule, src/cli/client.c); an
+     * explicit no_proxy from the operator still wins.
+     */
+    if (getenv("no_proxy") == NULL && getenv("NO_PROXY") == NULL)
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
     if (body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

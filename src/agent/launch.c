@@ -199,7 +199,8 @@ static bool below(const char *root, const char *path)
  */
 static int job_dir(const char *dir, const struct ident *id, struct nl_err *err, const char *what)
 {
-    int rc = nl_file_mkdir_parents(dir);
+    /* 0755 whatever the agent's umask (a 077 one made them 0700: no job of another user ran). */
+    int rc = nl_file_mkdir_parents_mode(dir, 0755);
     if (rc < 0)
         return nl_err_set(err, rc, "%s directory %s: %s", what, dir, strerror(-rc));
     if (mkdir(dir, 0700) < 0) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,8 @@ int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, st
     return 0;
 }
 
-int nl_file_mkdir_parents(const char *path)
+/* mkdir -p of path's parents; those it creates get exactly mode when exact is set. */
+static int mkdir_parents(const char *path, unsigned mode, bool exact)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
@@ -62,14 +64,29 @@ int nl_file_mkdir_parents(const char *path)
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            if (mkdir(buf, (mode_t)mode) == 0) {
+                /* mkdir's mode passes the umask; a directory just made is ours to set. */
+                if (exact && chmod(buf, (mode_t)mode) < 0)
+                    return -errno;
+            } else if (errno != EEXIST) {
                 return -errno;
+            }
             *p = c;
             if (c == '\0')
                 break;
         }
     }
     return 0;
+}
+
+int nl_file_mkdir_parents(const char *path)
+{
+    return mkdir_parents(path, 0755, false);
+}
+
+int nl_file_mkdir_parents_mode(const char *path, unsigned mode)
+{
+    return mkdir_parents(path, mode, true);
 }
 
 int nl_file_lock_pid(const char *path, int *fd, char holder[32], int *pid_err)

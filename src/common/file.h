@@ -16,10 +16,16 @@ struct nl_err;
 int nl_file_read(const char *path, size_t max_bytes, char **out, size_t *len, struct nl_err *err);
 
 /*
- * Create path's parent directories (mode 0755), as mkdir -p does; pass
- * "DIR/." to create DIR itself. Returns 0 or -errno.
+ * Create path's parent directories (mode 0755 less the umask), as mkdir -p
+ * does; pass "DIR/." to create DIR itself. Returns 0 or -errno.
  */
 int nl_file_mkdir_parents(const char *path);
+/*
+ * The same, and each directory it creates gets exactly mode (chmod after
+ * mkdir), whatever the process's umask: for directories others must
+ * traverse, such as an agent's output root. Existing ones are left as they are.
+ */
+int nl_file_mkdir_parents_mode(const char *path, unsigned mode);
 
 /*
  * One daemon per directory: take an exclusive flock on path (created if

@@ -482,7 +482,8 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                  .dur = c->dur,
                                  .clock = &c->clock,
                                  .output_root = c->cfg->output_root,
-                                 .node_timeout_ms = (uint32_t)c->cfg->node_timeout_ms};
+                                 .node_timeout_ms = (uint32_t)c->cfg->node_timeout_ms,
+                                 .master_port_salt = life_master_port_salt(c->cfg->state_dir)};
     c->life = life_create(&ld);
     if (c->out == NULL)
         c->out = outtail_create(NL_PROTO_OUTPUT_TAIL_MAX, CTLD_OUTPUT_TOTAL_MAX);

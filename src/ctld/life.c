@@ -24,6 +24,7 @@
  * A store write that fails after the scheduler has changed is fatal (see
  * durable.h): memory and disk must not disagree.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "life.h"
 
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "common/log.h"
 #include "common/outpat.h"
 #include "common/proto_limits.h"
+#include "common/rng.h"
 #include "common/xalloc.h"
 #include "ctld/durable.h"
 #include "ctld/fault.h"
@@ -47,8 +49,15 @@
 #include "store/store.h"
 #include "store/store_events.h"
 
-/* Rendezvous ports: MASTER_PORT = base + job id mod span (job 42 -> 29542). */
-#define MASTER_PORT_BASE 29500
+/*
+ * Rendezvous ports: MASTER_PORT = base + (job id + salt) mod span, the same
+ * for every rank and every launch of a run. The span lies below Linux's
+ * ephemeral range (32768-60999 by default), where any outgoing connection
+ * of the node may hold a port and torch's bind would fail; the salt, from
+ * the state directory (life_master_port_salt), keeps two controllers on
+ * one host (a laptop, two test runs) from giving their job 1 one port.
+ */
+#define MASTER_PORT_BASE 20000
 #define MASTER_PORT_SPAN 10000
 
 /* Bucket bounds (seconds): waits 1 s to a week; a pass 100 us to 5 s. */
@@ -1096,7 +1105,7 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
             .gpu_mask = run->alloc[rank].mask,
             .nodelist = run->nodelist,
             .master_addr = addr ? addr : "127.0.0.1",
-            .master_port = (unsigned)(MASTER_PORT_BASE + job % MASTER_PORT_SPAN),
+            .master_port = life_master_port(l->d.master_port_salt, job),
             .rec = rec,
     };
     struct nl_job_info info;
@@ -1104,6 +1113,21 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
         out->power_w = info.power_want_w;
     run->last_seen_us = l->d.clock->us;
     return 0;
+}
+
+unsigned life_master_port(uint32_t salt, uint64_t job)
+{
+    return (unsigned)(MASTER_PORT_BASE + (job % MASTER_PORT_SPAN + salt) % MASTER_PORT_SPAN);
+}
+
+uint32_t life_master_port_salt(const char *state_dir)
+{
+    /* The real path: the same directory named another way is the same controller. */
+    char *real = realpath(state_dir, NULL);
+    const char *p = real ? real : state_dir;
+    uint32_t salt = (uint32_t)(nl_hash64(p, strlen(p)) % MASTER_PORT_SPAN);
+    free(real);
+    return salt;
 }
 
 void life_launch_done(struct life *l, const struct life_launch *launch)

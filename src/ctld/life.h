@@ -44,6 +44,7 @@ struct life_deps {
     struct now *clock;
     const char *output_root; /* --output-root, "" or NULL for paths relative to each agent's */
     uint32_t node_timeout_ms;
+    uint32_t master_port_salt; /* life_master_port_salt of the state directory */
 };
 
 /* What it counts, for /metrics. */
@@ -208,6 +209,13 @@ struct life_launch {
 int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch *out);
 /* The launch from life_launch has been written out. */
 void life_launch_done(struct life *l, const struct life_launch *launch);
+/*
+ * MASTER_PORT of a job: 20000 + (job + salt) mod 10000 (docs/users.md),
+ * below the kernel's ephemeral ports, the same for every launch of the job.
+ */
+unsigned life_master_port(uint32_t salt, uint64_t job);
+/* The salt of a controller whose state directory is state_dir: a hash of its real path. */
+uint32_t life_master_port_salt(const char *state_dir);
 
 /* ---- reading ---- */
 

@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { WAIT_MS, apiGet, check, launch, noErrors, num, open as openPage, polled } from './lib.mjs';
 
 const env = process.env;
-const RACK_MAP_TARGET_MS = 2000;
 const browser = await launch();
 const open = (url, token, hash) => openPage(browser, url, token, hash);
 
@@ -221,14 +220,23 @@ try {
 
   // ---- narvik: the rack map at scale ----
   {
+    // The map's cost is what it asks for: /v1/racks (one row a rack), never the
+    // 1,440 nodes one by one or as a list. Its time is printed, not bounded: that
+    // depends on the machine and its load, and a bound on it would fail by chance.
     const page = await open(env.NARVIK_URL, env.NARVIK_TOKEN);
     await page.waitForSelector('#f-rackmap[data-racks="1389"]', { timeout: WAIT_MS });
+    // Everything the page fetched since it was opened (the resource timing list).
+    const asked = await page.evaluate(() => performance.getEntriesByType('resource')
+      .map((e) => new URL(e.name)).filter((u) => u.pathname.startsWith('/v1/'))
+      .map((u) => u.pathname + u.search));
     // From navigation start (performance.now's origin) to the first map drawn.
     const s = await page.evaluate(() => window.nordlysStats);
     const loadToMap = s.rackMapDoneAt;
     console.log(`rack map at narvik scale (1389 racks): load to drawn ${loadToMap.toFixed(0)} ms ` +
       `(racks fetch ${s.rackFetchMs.toFixed(0)} ms, draw ${s.rackDrawMs.toFixed(1)} ms)`);
-    check(loadToMap < RACK_MAP_TARGET_MS, `rack map drawn ${loadToMap.toFixed(0)} ms after load; target ${RACK_MAP_TARGET_MS} ms`);
+    const nodeAsks = asked.filter((a) => a.startsWith('/v1/nodes'));
+    check(nodeAsks.length === 0, `the rack map asked for nodes: ${nodeAsks.slice(0, 3).join(', ')}`);
+    check(asked.some((a) => a === '/v1/racks'), `the rack map did not ask for /v1/racks: ${asked.join(', ')}`);
     const { body: r } = await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/racks');
     check(r.racks === 1389 && r.gpus_alloc.some((a) => a > 0), 'narvik racks with jobs on them');
     const { body: nf } = await apiGet(env.NARVIK_URL, env.NARVIK_TOKEN, '/v1/facility');

@@ -41,6 +41,8 @@ export function launch() {
 export async function open(browser, url, token, hash = '#/facility') {
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const page = await ctx.newPage();
+  // Every wait without its own timeout gets WAIT_MS too, not playwright's 30 s.
+  page.setDefaultTimeout(WAIT_MS);
   page.errors = [];
   page.on('console', (m) => {
     if (m.type() !== 'error') return;

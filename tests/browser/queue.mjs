@@ -1,9 +1,13 @@
 // queue.mjs: the dashboard stays responsive with 100,000 jobs queued
 // (queue_100k.sh queued them; env QUEUE_URL, QUEUE_TOKEN, QUEUE_JOBS,
 // CHROMIUM). The page never asks for all jobs: a page of 50 and the API's
-// total. Measured in the page (performance.now): load to the first table,
-// each poll, paging to older jobs, and the longest task on the main thread
-// (PerformanceObserver 'longtask'); asserted with generous bounds, printed.
+// total; that is checked on every job list the page requests and gets.
+// Measured in the page (performance.now) and printed, not asserted: load
+// to the first table, each poll, paging to older jobs, and the longest
+// task on the main thread (PerformanceObserver 'longtask'). How fast they
+// are depends on the machine and its load (a sanitizer build on a shared
+// 2-core machine is slow), so a bound on them would fail by chance; the
+// size of what the page asks for does not.
 import { WAIT_MS, apiGet, check, launch, noErrors, num, open, polled } from './lib.mjs';
 
 const env = process.env;
@@ -13,7 +17,18 @@ try {
   const { body: f } = await apiGet(env.QUEUE_URL, env.QUEUE_TOKEN, '/v1/facility');
   check(f.jobs_pending === JOBS, `the controller has ${f.jobs_pending} pending, expected ${JOBS}`);
 
+  // Every job list the page asks for, and how many jobs each answer held.
+  const PAGE = 50;
+  const lists = [];
   const page = await open(browser, env.QUEUE_URL, env.QUEUE_TOKEN, '#/jobs');
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname !== '/v1/jobs') return;
+    const entry = { url: u.pathname + u.search, limit: u.searchParams.get('limit'), n: null };
+    entry.done = r.json().then((b) => { entry.n = b.jobs.length; },
+      (e) => { entry.n = `unreadable (${e.message})`; });
+    lists.push(entry);
+  });
   await page.evaluate(() => {
     window.longTasks = [];
     new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longTasks.push(e.duration); })
@@ -44,10 +59,17 @@ try {
     `polls ${s.lastPollMs.toFixed(0)} ms (slowest ${s.maxPollMs.toFixed(0)} ms); ` +
     `older page in ${older.toFixed(0)} ms; longest main-thread task ${longest.toFixed(0)} ms ` +
     `(${s.longTasks.length} over 50 ms)`);
-  check(first < 5000, `the jobs view took ${first.toFixed(0)} ms to show its table`);
-  check(s.maxPollMs < 2000, `a poll took ${s.maxPollMs.toFixed(0)} ms (polls are every 2 s)`);
-  check(older < 2000, `paging took ${older.toFixed(0)} ms`);
-  check(longest < 500, `the main thread was blocked ${longest.toFixed(0)} ms`);
+  // The page asked for pages, never for everything: each list names a limit of one
+  // page, and each answer held at most that (the page opened after the queue was
+  // full, so its first request is already in the list).
+  await polled(page, 1);
+  await Promise.all(lists.map((l) => l.done));
+  check(lists.length > 0, 'the jobs view asked for no job list');
+  const big = lists.filter((l) => !(Number(l.limit) > 0 && Number(l.limit) <= PAGE &&
+    typeof l.n === 'number' && l.n <= PAGE));
+  check(big.length === 0, `job lists beyond a page of ${PAGE}: ${JSON.stringify(big.slice(0, 3).map(
+    ({ url, n }) => ({ url, n })))}`);
+  console.log(`${lists.length} job lists asked for, each at most ${PAGE} jobs`);
   // The facility view with the queue: its number, and its polls.
   await page.click('nav a[data-view="facility"]');
   await page.waitForSelector('#view-facility:not([hidden])');

@@ -20,7 +20,7 @@ get() {
     _p=$1
     shift
     rm -f "$NL_TMP/b"
-    CODE=$(curl -sS -m 10 --path-as-is -o "$NL_TMP/b" -D "$NL_TMP/h" -w '%{http_code}' "$@" "$NL_URL$_p") ||
+    CODE=$(curl -sS -m 60 --path-as-is -o "$NL_TMP/b" -D "$NL_TMP/h" -w '%{http_code}' "$@" "$NL_URL$_p") ||
         nl_fail "curl $_p failed"
 }
 header() { grep -i "^$1:" "$NL_TMP/h" | cut -d' ' -f2- | tr -d '\r'; }

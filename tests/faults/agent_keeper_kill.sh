@@ -7,7 +7,7 @@
 # and kill those from its run records before it registers, so that the
 # requeued runs never overlap them.
 # Each job is a wrapper shell that starts a ledger job in the background
-# and waits: run 1's ledger job sleeps 60 s (it would far outlive the
+# and waits: run 1's ledger job sleeps 600 s (it would far outlive the
 # restart), later runs 2 s.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
@@ -18,7 +18,7 @@ nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --no
 NODES=$(nl_nodes | paste -sd, -)
 NNODES=$(nl_nodes | wc -l)
 body() {
-    printf '{"name":"orphaning","gpus":4,"requeue":true,"command":["sh","-c","S=60; [ \\"$NORDLYS_RUN\\" -ge 2 ] && S=2; sh %s %s $S & wait"]}' \
+    printf '{"name":"orphaning","gpus":4,"requeue":true,"command":["sh","-c","S=600; [ \\"$NORDLYS_RUN\\" -ge 2 ] && S=2; sh %s %s $S & wait"]}' \
         "$NL_TEST_LIB/ledger-job.sh" "$LEDGER"
 }
 # Children of pid $1, one a line.
@@ -35,9 +35,17 @@ A0=$NL_AGENT_PID
 nl_wait "/v1/nodes?state=up" "(.nodes | length) == $NNODES"
 J1=$(nl_submit "$(body)")
 J2=$(nl_submit "$(body)")
-_deadline=$(($(date +%s) + 30))
+_deadline=$(($(date +%s) + 60))
 until [ "$(nl_ledger_alive | wc -l)" -eq 2 ]; do
     [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the 2 ledger jobs did not start: $(cat "$LEDGER")"
+    sleep 0.05
+done
+# The scenario is two recorded runs: the agent writes a run's record once its
+# keeper has said the job's pid, which a loaded machine may do well after the
+# job's own children run. (Before that the keeper alone fences the run, and
+# the job's first process dies with it; what that process started does not.)
+until [ "$(ls "$NL_TMP/agent-a0/runs" | wc -l)" -eq 2 ]; do
+    [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "expected 2 run records: $(ls "$NL_TMP/agent-a0/runs")"
     sleep 0.05
 done
 
@@ -48,7 +56,7 @@ KEEPERS=$(children "$A0")
 kill -9 $KEEPERS
 kill -9 "$A0"
 wait "$A0" 2>/dev/null
-_deadline=$(($(date +%s) + 10))
+_deadline=$(($(date +%s) + 60))
 for _k in $KEEPERS; do
     while [ -n "$(children "$_k")" ] && kill -0 "$_k" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/"$_k"/stat 2>/dev/null)" != Z ]; do
         [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "keeper $_k did not die"
@@ -62,7 +70,7 @@ echo "orphans after agent and keepers died: $ORPHANS"
 
 nl_agent_start a0 --nodes "$NODES"
 A0B=$NL_AGENT_PID
-_deadline=$(($(date +%s) + 40))
+_deadline=$(($(date +%s) + 60))
 until grep -q "swept 2 runs left by a previous agent" "$NL_TMP/agent-a0.log"; do
     kill -0 "$A0B" 2>/dev/null || nl_fail "the restarted agent exited"
     [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the restarted agent did not sweep 2 runs"

@@ -73,7 +73,7 @@ RESULTS=$NL_TMP/results
 (
     n=0
     while [ ! -e "$NL_TMP/stop-client" ]; do
-        out=$(curl -sS -m 10 -o - -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+        out=$(curl -sS -m 60 -o - -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
             -H "Authorization: Bearer $NL_TOKEN" \
             --data-binary "{\"name\":\"client-$n\",\"command\":[\"true\"],\"gpus\":16}" \
             "$NL_URL/v1/jobs" 2>/dev/null)
@@ -93,7 +93,7 @@ wait_results() {
         sleep 0.05
     done
 }
-wait_results '^201 ' 30 "the client's first submission"
+wait_results '^201 ' 60 "the client's first submission"
 
 # Fill the filesystem (dd stops at ENOSPC): the client's submissions start failing with 503.
 dd if=/dev/zero of="$M/filler" bs=1M >/dev/null 2>&1
@@ -146,10 +146,10 @@ check_acked() {
 # Space comes back: the client's submissions succeed again without help.
 rm -f "$M/filler"
 LINES=$(wc -l <"$RESULTS")
-deadline=$(($(date +%s) + 30))
+deadline=$(($(date +%s) + 60))
 until tail -n +"$((LINES + 1))" "$RESULTS" | grep -q '^201 '; do
     kill -0 "$NL_CTLD_PID" 2>/dev/null || nl_fail "nordlysd exited"
-    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "writes still refused 30 s after space returned"
+    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "writes still refused 60 s after space returned"
     sleep 0.05
 done
 touch "$NL_TMP/stop-client"
@@ -167,13 +167,13 @@ nl_ledger_check
 
 i=0
 wait_writable() {
-    deadline=$(($(date +%s) + ${1:-30}))
+    deadline=$(($(date +%s) + ${1:-60}))
     while :; do
         post "{\"name\":\"after-$i\",\"command\":[\"true\"],\"gpus\":16}"
         i=$((i + 1))
         [ "$NL_STATUS" = 201 ] && return 0
         [ "$NL_STATUS" = 503 ] || nl_fail "expected 503 until space returns, got $NL_STATUS: $NL_BODY"
-        [ "$(date +%s)" -lt "$deadline" ] || nl_fail "writes still refused ${1:-30} s after space returned: $NL_BODY"
+        [ "$(date +%s)" -lt "$deadline" ] || nl_fail "writes still refused ${1:-60} s after space returned: $NL_BODY"
         sleep 0.1
     done
 }
@@ -185,10 +185,10 @@ nl_ctld_stop
 "$NORDLYSD" --state-dir "$S" --listen "127.0.0.1:$NL_PORT" --log-file "$LOG" &
 NL_CTLD_PID=$!
 NL_PIDS="$NL_PIDS $NL_CTLD_PID"
-deadline=$(($(date +%s) + 30))
-until curl -sf -m 2 "$NL_URL/v1/health" >/dev/null 2>&1; do
+deadline=$(($(date +%s) + 60))
+until curl -sf -m 10 "$NL_URL/v1/health" >/dev/null 2>&1; do
     kill -0 "$NL_CTLD_PID" 2>/dev/null || nl_fail "nordlysd did not start on a full disk"
-    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "nordlysd did not answer within 30 s on a full disk"
+    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "nordlysd did not answer within 60 s on a full disk"
     sleep 0.1
 done
 check_acked
@@ -196,7 +196,7 @@ check_acked
 post '{"name":"on-full-disk","command":["true"],"gpus":16}'
 [ "$NL_STATUS" = 201 ] || nl_expect 503 '.error.code == "store_unavailable"'
 rm -f "$M/filler"
-wait_writable 30
+wait_writable 60
 check_acked
 nl_ctld_stop || nl_fail "nordlysd did not stop cleanly"
 grep -q "store: cannot commit" "$LOG" || nl_fail "the log does not say why writes were refused"

@@ -16,7 +16,7 @@ mkdir -p "$S/jobs/41"
 # refused WHAT: nordlysd must exit 1 naming $DB, WHAT and --init, leaving the file as it was.
 refused() {
     _before=$(cksum <"$DB")
-    timeout 30 "$NORDLYSD" --state-dir "$S" --listen 127.0.0.1:0 >"$NL_TMP/out" 2>&1
+    timeout 60 "$NORDLYSD" --state-dir "$S" --listen 127.0.0.1:0 >"$NL_TMP/out" 2>&1
     _rc=$?
     _out=$(cat "$NL_TMP/out")
     [ "$_rc" = 1 ] || nl_fail "nordlysd on a database that is $1 exited $_rc (want 1): $_out"

@@ -16,7 +16,7 @@ nl_ctld_start "$S"
 post() {
     # curl drops a header given an empty value; "Name;" sends it empty.
     if [ -n "$1" ]; then _h="Idempotency-Key: $1"; else _h="Idempotency-Key;"; fi
-    _out=$(curl -sS -m 10 -o - -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+    _out=$(curl -sS -m 60 -o - -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
         -H "Authorization: Bearer $NL_TOKEN" -H "$_h" --data-binary "$2" "$NL_URL/v1/jobs" 2>/dev/null)
     NL_STATUS=$(printf '%s' "$_out" | tail -n 1)
     NL_BODY=$(printf '%s' "$_out" | sed '$d')

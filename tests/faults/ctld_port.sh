@@ -32,10 +32,10 @@ nl_ctld_stop
 "$NORDLYSD" --state-dir "$NL_TMP/other" --listen "127.0.0.1:$P" --log-file "$NL_TMP/other.log" &
 OTHER=$!
 NL_PIDS="$NL_PIDS $OTHER"
-deadline=$(($(date +%s) + 30))
+deadline=$(($(date +%s) + 60))
 until [ -s "$NL_TMP/other/ctld.port" ]; do
     kill -0 "$OTHER" 2>/dev/null || nl_fail "the other controller did not start on $P"
-    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "the other controller did not start in 30 s"
+    [ "$(date +%s)" -lt "$deadline" ] || nl_fail "the other controller did not start in 60 s"
     sleep 0.05
 done
 nl_ctld_start "$S"

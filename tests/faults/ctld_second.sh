@@ -13,7 +13,7 @@ ID=$(nl_submit '{"name":"kept","command":["true"]}')
 
 # second [ARGS..]: run a second controller on $S; sets RC and OUT (its stderr and stdout).
 second() {
-    timeout 30 "$NORDLYSD" --state-dir "$S" --listen 127.0.0.1:0 "$@" >"$NL_TMP/second.out" 2>&1
+    timeout 60 "$NORDLYSD" --state-dir "$S" --listen 127.0.0.1:0 "$@" >"$NL_TMP/second.out" 2>&1
     RC=$?
     OUT=$(cat "$NL_TMP/second.out")
 }

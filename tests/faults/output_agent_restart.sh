@@ -3,7 +3,8 @@
 # output_agent_restart (issue 12): an agent SIGKILLed while its job's output
 # streams to the controller loses no byte the controller acknowledged, and
 # the stream stays in order.
-# 1. A job (requeue on) prints "rRUN N" for N = 1..300, a line every 10 ms.
+# 1. A job (requeue on) prints "rRUN N" for N = 1, 2, ..., a line every 10 ms:
+#    run 1 until it is killed, later runs up to 300.
 # 2. Once the controller holds at least 40 of its lines (progress, not time),
 #    the agent is SIGKILLed (the job dies with it) and restarted; the job is
 #    requeued and its run 2 prints all its lines and completes.
@@ -20,7 +21,9 @@ nl_agent_start a0 --nodes "$NODES"
 A0=$NL_AGENT_PID
 nl_wait "/v1/nodes?state=up" '(.nodes | length) > 0'
 
-J=$(nl_submit '{"requeue":true,"command":["sh","-c","i=1; while [ $i -le 300 ]; do echo r$NORDLYS_RUN $i; i=$((i + 1)); sleep 0.01; done"]}')
+# Run 1 prints until it is killed: had it printed only 300 lines, a slow test
+# could see its 40th line after its end, and nothing would die with the agent.
+J=$(nl_submit '{"requeue":true,"command":["sh","-c","i=1; while [ $NORDLYS_RUN = 1 ] || [ $i -le 300 ]; do echo r$NORDLYS_RUN $i; i=$((i + 1)); sleep 0.01; done"]}')
 held_lines() {
     nl_http GET "/v1/jobs/$J/output"
     nl_json '.data | @base64d' | grep -c '^r1 [0-9]*$'

@@ -22,7 +22,7 @@ ALOG="$NL_TMP/agent-a0.log"
 
 J=$(nl_submit "$(nl_ledger_body 600 ',"gpus":4,"requeue":false')")
 nl_wait "/v1/jobs/$J" '.job.state == "RUNNING" and .job.run == 1'
-nl_wait_until '[ "$(nl_ledger_starts '$J')" = 1 ]' 30 "job $J to start"
+nl_wait_until '[ "$(nl_ledger_starts '$J')" = 1 ]' 60 "job $J to start"
 
 # carries_on HOW: after a restart (HOW), on the old port, with the agent back.
 carries_on() {
@@ -48,7 +48,7 @@ carries_on() {
 # sets BACK, the agent's recoveries so far.
 gone() {
     BACK=$(nl_count "$ALOG" 'answers again')
-    nl_wait_until '[ "$(nl_count "$ALOG" "sync failed")" -gt '"$1"' ]' 30 "the agent to notice the controller is gone"
+    nl_wait_until '[ "$(nl_count "$ALOG" "sync failed")" -gt '"$1"' ]' 60 "the agent to notice the controller is gone"
 }
 
 # ---- 1. SIGKILL, then a restart on port 0 ----

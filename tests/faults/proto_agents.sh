@@ -16,9 +16,11 @@
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
-# The node timeout is long against the steps that must happen within it (a
-# few requests) and short enough that the takeover below does not take long.
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 4000
+# The node timeout is long against the steps that must happen within it (from
+# a's registration to its first sync: some sixteen requests, each a curl and a
+# jq, 15 s and more on a loaded machine: 15 s failed there) and short enough
+# that the takeover below does not take long.
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 30000
 
 nl_http GET "/v1/nodes?state=unregistered&limit=4"
 nl_expect 200 '(.nodes | length) == 4'
@@ -59,7 +61,7 @@ for i in 1 2 3 4; do
     JOBS="$JOBS $(nl_submit '{"gpus":4,"requeue":true,"command":["sleep","600"]}')"
 done
 for j in $JOBS; do
-    nl_wait "/v1/jobs/$j" '.job.state == "RUNNING"' 30
+    nl_wait "/v1/jobs/$j" '.job.state == "RUNNING"' 60
 done
 RUN_A="" RUN_B=""
 for ag in a b; do
@@ -93,7 +95,7 @@ sync_as a ",\"seq\":1,\"full\":false,\"running\":[]"
 nl_expect 200 '.full_next == true'
 L1=$(nl_json '[.launch[] | {job, run, node}]')
 for j in $(printf '%s' "$RUN_A" | jq -r '.[].job'); do
-    nl_wait "/v1/jobs/$j" '.job.state == "RUNNING" and .job.run == 2' 30
+    nl_wait "/v1/jobs/$j" '.job.state == "RUNNING" and .job.run == 2' 60
 done
 sync_as a ",\"seq\":2,\"full\":true,\"running\":$L1"
 RUN_A2=$(nl_json "$L1 + [.launch[] | {job, run, node}]" | jq -c .)
@@ -116,7 +118,7 @@ B_FULL=",\"full\":true,\"running\":$RUN_B"
 ) &
 HEARTBEAT=$!
 NL_PIDS="$NL_PIDS $HEARTBEAT"
-nl_wait "/v1/nodes?limit=100" ".nodes[] | select(.name == \"$N0\") | .state == \"down\"" 30
+nl_wait "/v1/nodes?limit=100" ".nodes[] | select(.name == \"$N0\") | .state == \"down\"" 90
 reg "{\"agent\":\"b\",\"instance\":\"bb01\",\"nodes\":[\"$N0\",\"$N2\",\"$N3\"]}"
 nl_expect 200
 [ "$(node_field "$N0" agent)" = b ] || nl_fail "$N0 was not taken over by b"

@@ -23,14 +23,18 @@ trap 'agent_stop; nl_cleanup' EXIT
 afail() { nl_fail "$@"; }
 
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --node-timeout-ms 3000 --sync-interval-ms 100
-"$NORDLYS_AGENT" --controller "$NL_URL" --emulate 4 --noop --state-dir "$NL_TMP/agent" \
+# A proxy for the outside world in the environment (as on many CI machines), and
+# no no_proxy: the agent still speaks to its loopback controller directly.
+env -u no_proxy -u NO_PROXY http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+    https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+    "$NORDLYS_AGENT" --controller "$NL_URL" --emulate 4 --noop --state-dir "$NL_TMP/agent" \
     --agent-name it-agent --cgroup-root none --token-file "$NL_TMP/agent.token" >"$ALOG" 2>&1 &
 AGENT_PID=$!
 
-# wait_for PATH FILTER [SECONDS]: GET PATH until the jq FILTER is true (default 30 s).
-wait_for() { nl_wait "$1" "$2" "${3:-30}"; }
+# wait_for PATH FILTER [SECONDS]: GET PATH until the jq FILTER is true (default 60 s).
+wait_for() { nl_wait "$1" "$2" "${3:-60}"; }
 # in_log REGEX [SECONDS]: wait until the agent has logged a line matching REGEX.
-in_log() { nl_wait_until "grep -q -- '$1' '$ALOG'" "${2:-30}" "/$1/ in the agent log"; }
+in_log() { nl_wait_until "grep -q -- '$1' '$ALOG'" "${2:-60}" "/$1/ in the agent log"; }
 submit() {
     nl_http POST /v1/jobs "$1"
     nl_expect 201
@@ -67,7 +71,7 @@ wait_for "/v1/jobs/$J" '.job.state == "CANCELLED"'
 # SIGKILL whatever the job's grace (issue 9), as well as one that honours it.
 J=$(submit "{\"grace_s\":1,\"command\":[\"/bin/sh\",\"-c\",\"trap '' TERM; touch $NL_TMP/trapped; while :; do sleep 0.1; done\"]}")
 wait_for "/v1/jobs/$J" '.job.state == "RUNNING"'
-nl_wait_until "[ -e '$NL_TMP/trapped' ]" 30 "job $J to set its SIGTERM trap"
+nl_wait_until "[ -e '$NL_TMP/trapped' ]" 60 "job $J to set its SIGTERM trap"
 nl_http DELETE "/v1/jobs/$J"
 wait_for "/v1/jobs/$J" '.job.state == "CANCELLED"' 60
 grep -q "job=$J .*grace over, SIGKILL" "$ALOG" || afail "job $J was not SIGKILLed after its grace"
@@ -82,24 +86,28 @@ wait_for "/v1/jobs/$J2" '.job.state == "TIMEOUT"' 60
 # Controller crash: one job keeps running, another ends while the controller is down,
 # and one rank of a 2-node job has ended before it: its exit is held, not acknowledged,
 # so that the restarted controller hears it again and the gang can end.
-JG=$(submit '{"gpus":8,"command":["/bin/sh","-c","[ \"$NODE_RANK\" = 1 ] && exit 0; sleep 4"]}')
+# Rank 0 of JG and JE run until the test makes their file (after the kill,
+# after the restart), not for a time a loaded machine may outlast.
+JG=$(submit "{\"gpus\":8,\"command\":[\"/bin/sh\",\"-c\",\"[ \\\"\$NODE_RANK\\\" = 1 ] && exit 0; while [ ! -e $NL_TMP/go-g ]; do sleep 0.05; done\"]}")
 wait_for "/v1/jobs/$JG" '.job.state == "RUNNING"'
 in_log "job=$JG run=1 node=.* ended: exit_code=0"
 # JR and JE are real processes so that the agent's log says when each launch
 # has reached it: the controller dies only after that.
 JR=$(submit '{"command":["/bin/sleep","600"]}')
-JE=$(submit '{"command":["/bin/sleep","2"]}')
+JE=$(submit "{\"command\":[\"/bin/sh\",\"-c\",\"while [ ! -e $NL_TMP/go-e ]; do sleep 0.05; done\"]}")
 wait_for "/v1/jobs/$JR" '.job.state == "RUNNING"'
 wait_for "/v1/jobs/$JE" '.job.state == "RUNNING"'
 in_log "job=$JR run=1 node=.* started"
 in_log "job=$JE run=1 node=.* started"
 nl_ctld_kill9
+touch "$NL_TMP/go-e"
 in_log "job=$JE run=1 node=.* ended: exit_code=0"
 in_log "sync failed"
 nl_ctld_start "$NL_TMP/state" --listen "127.0.0.1:$NL_PORT" --sched-interval-ms 10 \
     --node-timeout-ms 3000 --sync-interval-ms 100
 wait_for "/v1/jobs/$JE" '.job.state == "COMPLETED" and .job.exit_code == 0'
 wait_for "/v1/jobs/$JR" '.job.state == "RUNNING"'
+touch "$NL_TMP/go-g"
 wait_for "/v1/jobs/$JG" '.job.state == "COMPLETED" and .job.exit_code == 0 and .job.run == 1'
 [ "$(grep -c "job=$JG run=1 node=.* started" "$ALOG")" = 2 ] || afail "a rank of $JG ran twice"
 grep -q "controller .* answers again" "$ALOG" || afail "no recovery line in the agent log"

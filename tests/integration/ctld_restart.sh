@@ -14,8 +14,9 @@ set -u
 nl_tmpdir
 S="$NL_TMP/state"
 # A node timeout long enough that the fake agent, silent while the controller
-# restarts, does not lose its jobs on a loaded machine.
-ARGS="--sched-interval-ms 10 --node-timeout-ms 5000"
+# restarts (and daemon.sh mints its tokens, two more processes), does not lose
+# its jobs on a loaded machine.
+ARGS="--sched-interval-ms 10 --node-timeout-ms 10000"
 nl_ctld_start "$S" $ARGS
 
 nl_http GET "/v1/nodes?state=unregistered&limit=3"
@@ -32,7 +33,7 @@ start_one() {
     nl_http POST /v1/jobs "{\"command\":[\"sleep\",\"1000\"],\"gpus\":4$1}"
     nl_expect 201
     JOB=$(nl_json .job.id)
-    nl_sync_until fake-r ",\"running\":[${RUNNING#,}]" "nl_is '[.launch[] | select(.job == $JOB)] | length > 0'" 30 \
+    nl_sync_until fake-r ",\"running\":[${RUNNING#,}]" "nl_is '[.launch[] | select(.job == $JOB)] | length > 0'" 60 \
         "the launch of job $JOB"
     NODE=$(nl_json ".launch[] | select(.job == $JOB) | .node")
     [ "$(nl_json ".launch[] | select(.job == $JOB) | .run")" = 1 ] || nl_fail "job $JOB: not run 1"

@@ -51,14 +51,17 @@ for pair in "$A $B" "$B $Cc"; do
     [ "$(echo "$start >= $end" | bc)" = 1 ] || nl_fail "job $2 started ($start) before job $1 ended ($end)"
 done
 
-# ---- a job that fails: afterok cancelled with the reason, afterany/afternotok run ----
-F=$(sub -- sh -c 'sleep 1; exit 3')
+# ---- a job that fails: afterok never satisfied (pending, saying so), afterany/afternotok run ----
+# F and Z end when the test makes their files, once their dependents are in: a
+# dependency on a job already ended badly is refused at submit (checked below).
+F=$(sub -- sh -c "while [ ! -e $NL_TMP/end-F ]; do sleep 0.05; done; exit 3")
 OK=$(sub --dependency "afterok:$F" -- true)
 ANY=$(sub --dependency "afterany:$F" -- true)
 NOTOK=$(sub --dependency "afternotok:$F" -- true)
 # afternotok on a job that completes, and "all of" (comma) with both kinds.
-Z=$(sub -- sh -c 'sleep 1')
+Z=$(sub -- sh -c "while [ ! -e $NL_TMP/end-Z ]; do sleep 0.05; done")
 NOT2=$(sub --dependency "afternotok:$Z" -- true)
+touch "$NL_TMP/end-F" "$NL_TMP/end-Z"
 # As in Slurm (without kill_invalid_depend): it stays pending, saying why, until cancelled.
 nl_wait "/v1/jobs/$OK" '.job.reason == "DependencyNeverSatisfied"' 60
 jq_is "$OK" ".job.state == \"PENDING\" and (.job.reason_text | contains(\"afterok:$F can never be met: job $F ended FAILED\"))"
@@ -107,7 +110,7 @@ nl_http GET "/v1/jobs?limit=1"
 [ "$(nl_json .total)" = "$before" ] || nl_fail "a refused submission made a job"
 
 # ---- singleton: one job of a name and user at a time ----
-S1=$(sub --name single -- sleep 60)
+S1=$(sub --name single -- sleep 600)
 wait_state "$S1" RUNNING
 S2=$(sub --name single --dependency singleton -- true)
 jq_is "$S2" '.job.reason == "Dependency" and (.job.reason_text | contains("singleton (job '"$S1"' of the same name and user is live)"))'
@@ -119,7 +122,7 @@ wait_state "$S2" COMPLETED
 
 # ---- hold and release ----
 # A job the scheduler has: the facility is full (16 GPUs), so it waits for resources.
-BIG=$(sub --gpus 16 -- sleep 60)
+BIG=$(sub --gpus 16 -- sleep 600)
 wait_state "$BIG" RUNNING
 P=$(sub -- true)
 jq_is "$P" '.job.state == "PENDING" and .job.reason != "Held"'

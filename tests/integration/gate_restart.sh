@@ -19,10 +19,13 @@ nl_agents_start 2
 C=$NORDLYS_CLI
 sub() { $C submit --parsable "$@" || nl_fail "submit $*"; }
 wait_state() { nl_wait "/v1/jobs/$1" ".job.state == \"$2\"" "${3:-90}"; }
+# Tasks 0..5 run through; from 6 on each waits for the file "go", made after
+# the restart: the kill lands mid-run however fast or slow the machine is.
 cat >"$NL_TMP/t.sh" <<EOT
 #!/bin/sh
 echo "\$NORDLYS_ARRAY_TASK_ID" >>"$NL_TMP/ledger"
-sleep 0.4
+[ "\$NORDLYS_ARRAY_TASK_ID" -lt 6 ] && exit 0
+while [ ! -e "$NL_TMP/go" ]; do sleep 0.05; done
 EOT
 
 X=$(sub --hold -- true)
@@ -30,14 +33,15 @@ W=$(sub --dependency "afterok:$X" -- true)
 Y=$(sub --array 0-19%2 -- sh "$NL_TMP/t.sh")
 Z=$(sub --dependency "afterany:$Y" -- sh -c "wc -l <$NL_TMP/ledger >$NL_TMP/z-saw")
 BIG=$(sub --hold --array 0-99999%50 -- true)
-# Mid-run: some tasks made, some still to make.
-nl_wait "/v1/jobs/$Y" '.job.array.made >= 6'
+# Mid-run: tasks 0..5 done, 6 and 7 running (waiting for "go"), 8..19 still to make.
+nl_wait "/v1/jobs/$Y" '.job.array.made == 8 and .job.array.live == 2' 90
 # Its last task cancelled before its turn: made (CANCELLED) now, to be skipped after the restart.
 $C cancel "${Y}_19" >/dev/null || nl_fail "cancel ${Y}_19"
 nl_ctld_kill9
 nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS
 grep -q "gate: reloaded 4 held or waiting jobs and 2 live arrays" "$S/ctld.log" ||
     nl_fail "the restart did not reload the gate's jobs: $(grep gate: "$S/ctld.log")"
+touch "$NL_TMP/go"
 
 wait_state "$Y" CANCELLED
 nl_expect 200 '(.job.exit_reason | contains("array: 19 completed, 0 failed, 1 cancelled, 0 never made"))'
@@ -83,7 +87,7 @@ nl_expect 200 '.job.state == "CANCELLED" and .job.array.made == 20'
 nl_ctld_stop
 nl_ctld_start "$S" --listen "127.0.0.1:$PORT" $ARGS --tenant-queue-max 3
 nl_wait "/v1/nodes?state=up&limit=100" '(.nodes | length) == 4'
-Q=$(sub --array 0-9 --gpus 16 -- sleep 60)
+Q=$(sub --array 0-9 --gpus 16 -- sleep 600)
 nl_wait "/v1/jobs/$Q" '.job.array.made >= 4 and .job.array.live == 4'
 nl_http POST /v1/jobs '{"command":["true"]}'
 nl_expect 429 '.error.code == "queue_full"'

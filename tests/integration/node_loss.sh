@@ -19,10 +19,10 @@ set -- $NODES
 A0_NODES="$1,$2"
 A1_NODES="$3,$4"
 LOG="$NL_TMP/jobs.log"
-# A job body: logs "start NAME RUN RANK PID", ends at once from run 2 on, else runs for a
-# minute and logs "end NAME RUN" if it ever gets there.
+# A job body: logs "start NAME RUN RANK PID", ends at once from run 2 on, else runs for ten
+# minutes (longer than the test however slow) and logs "end NAME RUN" if it ever gets there.
 body() {
-    printf '{"name":"%s","gpus":%s,"requeue":%s,"command":["sh","-c","echo \\"start %s $NORDLYS_RUN ${NODE_RANK:-0} $$\\" >> %s; [ $NORDLYS_RUN -ge 2 ] && exit 0; sleep 60; echo \\"end %s $NORDLYS_RUN\\" >> %s"]}' \
+    printf '{"name":"%s","gpus":%s,"requeue":%s,"command":["sh","-c","echo \\"start %s $NORDLYS_RUN ${NODE_RANK:-0} $$\\" >> %s; [ $NORDLYS_RUN -ge 2 ] && exit 0; sleep 600; echo \\"end %s $NORDLYS_RUN\\" >> %s"]}' \
         "$1" "$2" "$3" "$1" "$LOG" "$1" "$LOG"
 }
 count() { nl_count "$LOG" "^$1 "; }
@@ -37,7 +37,7 @@ nl_wait "/v1/jobs?state=RUNNING" '(.jobs | length) == 2'
 nl_agent_start a1 --nodes "$A1_NODES"
 A1=$NL_AGENT_PID
 nl_wait "/v1/nodes?state=up" '(.nodes | length) == 4'
-nl_wait_until '[ "$(count "start R 1")" = 1 ] && [ "$(count "start F 1")" = 1 ]' 30 "R and F to start"
+nl_wait_until '[ "$(count "start R 1")" = 1 ] && [ "$(count "start F 1")" = 1 ]' 60 "R and F to start"
 kill -9 "$A0"
 wait "$A0" 2>/dev/null
 nl_wait "/v1/jobs/$F" '.job.state == "NODE_FAIL" and (.job.exit_reason | contains("stopped syncing"))' 60
@@ -55,7 +55,7 @@ nl_cli nodes --state down
 # ---- 2. a1 is cut off while it runs S, comes back with S's old processes ----
 S=$(nl_submit "$(body S 8 true)")
 nl_wait "/v1/jobs/$S" '.job.state == "RUNNING" and .job.run == 1'
-nl_wait_until '[ "$(count "start S 1")" = 2 ]' 30 "S to start on both nodes"
+nl_wait_until '[ "$(count "start S 1")" = 2 ]' 60 "S to start on both nodes"
 
 kill -STOP "$A1"
 nl_wait "/v1/jobs/$S" '.job.state == "PENDING" and .job.run == 1' 60
@@ -66,7 +66,7 @@ for pid in $(awk '$1 == "start" && $2 == "S" && $3 == 1 { print $5 }' "$LOG"); d
     kill -0 "$pid" 2>/dev/null || nl_fail "run 1 of S ($pid) died while its agent was stopped"
 done
 kill -CONT "$A1"
-nl_wait "/v1/jobs/$S" '.job.state == "COMPLETED" and .job.run == 2 and .job.exit_code == 0' 30
+nl_wait "/v1/jobs/$S" '.job.state == "COMPLETED" and .job.run == 2 and .job.exit_code == 0' 60
 nl_expect 200 "(.job.nodes | sort) == ([\"$3\", \"$4\"] | sort)"
 [ "$(count "start S 2")" = 2 ] || nl_fail "run 2 of S did not run once per node: $(cat "$LOG")"
 [ "$(count "end S 1")" = 0 ] || nl_fail "run 1 of S ran on beside run 2: $(cat "$LOG")"

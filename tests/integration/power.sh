@@ -59,9 +59,9 @@ nl_expect 200 '.job.power_cap_w == null and .job.state == "RUNNING" and .job.pre
 nl_http GET "/v1/jobs/$R"
 nl_expect 200 '.job.power_cap_w > 1080 and .job.power_cap_w < 1800 and .job.state == "RUNNING"'
 # The agent caps exactly the regional job's 12 GPUs, and the measured draw follows.
-nl_wait_until 'grep -q "power caps: 12 GPUs changed, 3 caps in force" "$NL_TMP/agent-em.log"' 30 \
+nl_wait_until 'grep -q "power caps: 12 GPUs changed, 3 caps in force" "$NL_TMP/agent-em.log"' 60 \
     "the agent to cap the regional job's 12 GPUs"
-nl_wait /v1/facility/power '.measured_nodes == 4 and .measured_w <= .budget_w' 30
+nl_wait /v1/facility/power '.measured_nodes == 4 and .measured_w <= .budget_w' 60
 nl_http GET /v1/facility/power
 nl_expect 200 '.power_preemptions == 0'
 nl_http GET /v1/audit
@@ -73,9 +73,9 @@ nl_cli facility budget none
 nl_wait /v1/facility/power '.jobs_capped == 0 and .budget_w == 0' 60
 nl_http GET "/v1/jobs/$R"
 nl_expect 200 '.job.power_cap_w == null'
-nl_wait_until 'grep -q "power caps: 12 GPUs changed, 0 caps in force" "$NL_TMP/agent-em.log"' 30 \
+nl_wait_until 'grep -q "power caps: 12 GPUs changed, 0 caps in force" "$NL_TMP/agent-em.log"' 60 \
     "the agent to restore the 12 GPUs"
-nl_wait /v1/facility/power '.measured_w > 28000' 30
+nl_wait /v1/facility/power '.measured_w > 28000' 60
 
 # One rack's limit (IT power): the dev facility's 2 racks of 8 GPUs; the sovereign job's rack
 # also holds 4 of the regional job's GPUs. Its draw at nameplate: 8 x 1,800 W = 14.4 kW.
@@ -127,7 +127,7 @@ printf '%s\n' "$NL_BODY" | grep -Eq '^nordlys_site_power_watts\{site="dev"\} [1-
 printf '%s\n' "$NL_BODY" | grep -Eq '^nordlys_power_measured_watts [1-9]' || nl_fail "no measured draw in /metrics"
 # The sovereign job ends: its energy is stored, IT and facility apart.
 nl_http DELETE "/v1/jobs/$S"
-nl_wait "/v1/jobs/$S" '.job.state == "CANCELLED"' 30
+nl_wait "/v1/jobs/$S" '.job.state == "CANCELLED"' 60
 nl_cli usage --by job --grid 20 --json
 [ "$NL_RC" = 0 ] || nl_fail "usage --by job failed: $(cat "$NL_TMP/cli.err")"
 jq -e "[.jobs[] | select(.id == $S and .state == \"CANCELLED\" and .it_kwh > 0 and

@@ -24,7 +24,7 @@ EOF
 B=$(nl_submit "$BORROWED")
 nl_wait "/v1/jobs/$B" '.job.state == "RUNNING" and .job.borrowed == true and (.job.nodes | length) == 4'
 # All four ranks have started before the reclaim comes.
-nl_wait_until '[ "$(nl_count "$LOG" "^start 1 ")" = 4 ]' 30 "the borrowed job's 4 ranks to start"
+nl_wait_until '[ "$(nl_count "$LOG" "^start 1 ")" = 4 ]' 60 "the borrowed job's 4 ranks to start"
 
 nl_http GET /v1/tenants
 nl_expect 200 '.tenants[] | select(.name == "uk") | .gpus_borrowed == 16'
@@ -32,7 +32,7 @@ nl_expect 200 '.tenants[] | select(.name == "uk") | .gpus_borrowed == 16'
 S=$(nl_submit "{\"name\":\"sovereign\",\"tenant\":\"nor-research\",\"gpus\":4,\"command\":[\"sh\",\"-c\",\"echo sovereign \$NORDLYS_JOB_ID > $NL_TMP/sovereign.out\"]}")
 nl_wait "/v1/jobs/$B" '.job.state == "PREEMPTING"' 60
 # SIGTERM reached every rank; the job ignores it and is still there until the grace ends.
-nl_wait_until '[ "$(nl_count "$LOG" "^term 1 ")" -ge 4 ]' 30 "SIGTERM to reach the borrowed job's 4 ranks"
+nl_wait_until '[ "$(nl_count "$LOG" "^term 1 ")" -ge 4 ]' 60 "SIGTERM to reach the borrowed job's 4 ranks"
 
 # The sovereign job waits for the reclaimed GPUs; on a fast machine it may
 # already have run by now, so only a failure is wrong here (the timing of
@@ -42,7 +42,11 @@ nl_expect 200 '.job.state == "PENDING" or .job.state == "RUNNING" or .job.state 
 # Requeued (it may be running again at once: the sovereign job is small).
 nl_wait "/v1/jobs/$B" '.job.preemptions == 1 and .job.state != "PREEMPTING"' 60
 # From the preemption to the requeue took the whole grace: the job ignored SIGTERM.
-ms() { grep "job=$B $1" "$NL_LOG" | head -1 | sed 's/^[^T]*T\([0-9:.]*\)Z.*/\1/' | awk -F: '{ printf "%d", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
+# ms WHAT: the time of the log line, in ms since the epoch (the whole stamp: a run across midnight too).
+ms() {
+    _l=$(grep "job=$B $1" "$NL_LOG" | head -1)
+    [ -n "$_l" ] && date -d "${_l%% *}" +%s%3N
+}
 T_PRE=$(ms preempted)
 T_REQ=$(ms "requeued (preempted)")
 [ -n "$T_PRE" ] && [ -n "$T_REQ" ] || nl_fail "no preemption and requeue of $B in the log"

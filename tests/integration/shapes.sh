@@ -35,7 +35,7 @@ ended() { nl_wait "/v1/jobs/$1" ".job.state == \"$2\"" 60; }
 
 # ---- placement ----
 # No shape: 6 GPUs on 4-GPU nodes split 4 + 2.
-J=$(submit --gpus 6 --time 60 -- sleep 30)
+J=$(submit --gpus 6 --time 10m -- sleep 600)
 nl_wait "/v1/jobs/$J" '.job.state == "RUNNING"' 60
 nl_expect 200 '.job.shape == null and (.job.nodes | length) == 2'
 nl_cli cancel "$J"

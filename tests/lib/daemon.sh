@@ -28,10 +28,13 @@
 #                                 $NL_HTTP_TOKEN over both when set); sets NL_STATUS, NL_BODY
 #   nl_json FILTER                run a jq filter on $NL_BODY (raw output)
 #   nl_expect STATUS [FILTER]     the last answer had STATUS, and FILTER (jq) is true
-#   nl_wait PATH FILTER [SECONDS] GET PATH until FILTER (jq) is true (default 30 s)
+#   nl_wait PATH FILTER [SECONDS] GET PATH until FILTER (jq) is true (default 60 s)
 #   nl_wait_until COND [SECONDS] [WHAT]
 #                                 eval the shell condition COND until it holds (default
-#                                 30 s); fails naming WHAT (default COND) past the deadline
+#                                 60 s); fails naming WHAT (default COND) past the deadline
+#   nl_wait_drained [SECONDS]     until no job is PENDING, RUNNING or PREEMPTING; fails
+#                                 only when none has ended for SECONDS (default 60): a
+#                                 queue of thousands drains at the machine's pace
 #   nl_is FILTER                  true if the jq FILTER is true on $NL_BODY
 #   nl_sync_until AGENT EXTRA COND [SECONDS] [WHAT]
 #                                 a fake agent: POST /v1/agent/sync {"agent_id":AGENT EXTRA}
@@ -44,8 +47,11 @@
 #   nl_tagged_pids                processes alive that carry this test's NL_TEST_TAG
 #
 # Every wait is a condition with a deadline in seconds, generous enough for
-# a loaded 2-core machine running the sanitizer build; none counts polls or
-# sleeps a fixed time, so a fast machine passes as surely as a slow one.
+# a loaded 2-core machine running the sanitizer build (60 s unless a test
+# says more); none counts polls or sleeps a fixed time, so a fast machine
+# passes as surely as a slow one. A request gets 60 s too: a list of a
+# large store under ASan on a loaded machine takes seconds, and a request
+# that timed out may still have been carried out.
 #
 # Cleanup kills every process started here by its own pid: agents first,
 # asked to kill their jobs, then everything by SIGKILL; finally every
@@ -57,6 +63,11 @@
 
 NL_PIDS=""
 NL_AGENT_PIDS=""
+# Every request of a test goes to loopback (or, in multihost, to namespaces of
+# its own), never out: a proxy set in the environment for the outside world
+# (many CI machines set one) must not take them, neither curl's here nor the
+# daemons'. (agent_run sets one on purpose, to check the agent's own rule.)
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
 nl_fail() {
     echo "FAIL: $*" >&2
@@ -178,7 +189,7 @@ nl_http() {
     /v1/agent/*) _tok=${NL_HTTP_TOKEN:-${NL_AGENT_TOKEN:-}} ;;
     *) _tok=${NL_HTTP_TOKEN:-${NL_TOKEN:-}} ;;
     esac
-    _out=$(curl -sS -m 10 -o - -w '\n%{http_code}' -X "$1" -H 'Content-Type: application/json' \
+    _out=$(curl -sS -m 60 -o - -w '\n%{http_code}' -X "$1" -H 'Content-Type: application/json' \
         ${_tok:+-H "Authorization: Bearer $_tok"} \
         ${3+--data-binary "$3"} "$NL_URL$2") || nl_fail "curl $1 $2 failed"
     NL_STATUS=$(printf '%s' "$_out" | tail -n 1)
@@ -198,7 +209,7 @@ nl_expect() {
 }
 
 nl_wait() {
-    _deadline=$(($(date +%s) + ${3:-30}))
+    _deadline=$(($(date +%s) + ${3:-60}))
     while :; do
         nl_http GET "$1"
         [ "$NL_STATUS" = 200 ] && [ "$(nl_json "$2")" = true ] && return 0
@@ -207,26 +218,44 @@ nl_wait() {
     done
 }
 
+nl_wait_drained() {
+    _wd_left=""
+    _wd_deadline=$(($(date +%s) + ${1:-60}))
+    while :; do
+        nl_http GET "/v1/jobs?state=PENDING,RUNNING,PREEMPTING&limit=1"
+        [ "$NL_STATUS" = 200 ] || nl_fail "job list: HTTP $NL_STATUS: $NL_BODY"
+        _wd_n=$(nl_json .total)
+        [ "$_wd_n" = 0 ] && return 0
+        if [ -z "$_wd_left" ] || [ "$_wd_n" -lt "$_wd_left" ]; then
+            _wd_left=$_wd_n
+            _wd_deadline=$(($(date +%s) + ${1:-60}))
+        fi
+        [ "$(date +%s)" -lt "$_wd_deadline" ] ||
+            nl_fail "no job ended for ${1:-60} s; $_wd_n still live: $(nl_json '.jobs[0] | {id, state, run}' 2>/dev/null)"
+        sleep 0.2
+    done
+}
+
 nl_is() {
     [ "$(nl_json "$1" 2>/dev/null)" = true ]
 }
 
 nl_wait_until() {
-    _wu_deadline=$(($(date +%s) + ${2:-30}))
+    _wu_deadline=$(($(date +%s) + ${2:-60}))
     while ! eval "$1"; do
-        [ "$(date +%s)" -lt "$_wu_deadline" ] || nl_fail "timed out after ${2:-30} s waiting for ${3:-$1}"
+        [ "$(date +%s)" -lt "$_wu_deadline" ] || nl_fail "timed out after ${2:-60} s waiting for ${3:-$1}"
         sleep 0.05
     done
 }
 
 nl_sync_until() {
-    _su_deadline=$(($(date +%s) + ${4:-30}))
+    _su_deadline=$(($(date +%s) + ${4:-60}))
     while :; do
         nl_http POST /v1/agent/sync "{\"agent_id\":\"$1\"$2}"
         nl_expect 200
         eval "$3" && return 0
         [ "$(date +%s)" -lt "$_su_deadline" ] ||
-            nl_fail "timed out after ${4:-30} s syncing as $1 for ${5:-$3}: $NL_BODY"
+            nl_fail "timed out after ${4:-60} s syncing as $1 for ${5:-$3}: $NL_BODY"
         sleep 0.05
     done
 }

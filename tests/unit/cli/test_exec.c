@@ -182,9 +182,13 @@ static void test_cli_exec_submit_retries_then_gives_up(void **state)
              c->url, c->url);
     assert_string_equal(r.err, want);
     assert_string_equal(r.out, "");
-    /* It waited out its budget, and not much longer (a loaded machine gets slack). */
-    if (took < 0.9 || took > 20)
-        fail_msg("submit --retry-s 1 took %.2f s", took);
+    /*
+     * It waited out its budget. How much longer it took is no property here (a
+     * loaded machine runs it late); that it gave up at all is shown by the
+     * message above and by its exit, which ctest's timeout bounds.
+     */
+    if (took < 0.9)
+        fail_msg("submit --retry-s 1 gave up after %.2f s", took);
 }
 
 static void test_cli_exec_unreachable_url_from_env(void **state)

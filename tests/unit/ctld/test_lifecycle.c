@@ -267,7 +267,12 @@ static void test_submit_start_exit(void **state)
     assert_string_equal(env_of(l, "NORDLYS_LOCAL_RANK"), "0");
     assert_string_equal(env_of(l, "LOCAL_WORLD_SIZE"), "1");
     assert_non_null(env_of(l, "MASTER_ADDR"));
-    assert_non_null(env_of(l, "MASTER_PORT"));
+    /* MASTER_PORT: the job's port under this controller's salt, below the ephemeral range. */
+    char port[16];
+    snprintf(port, sizeof(port), "%u", life_master_port(life_master_port_salt(f->dir), id));
+    assert_string_equal(env_of(l, "MASTER_PORT"), port);
+    const json_t *l2 = json_array_get(json_object_get(answer, "launch"), 1);
+    assert_string_equal(env_of(l2, "MASTER_PORT"), port);
     /* Both ranks exit 0, one sync each: COMPLETED. */
     char exits[1024];
     size_t i;
@@ -698,6 +703,37 @@ static char *job_stdout(struct fx *f, uint64_t id)
  * --output-root), shown whole once the job's agent said where its root is
  * (kept across a restart); absolute under the controller's --output-root.
  */
+/*
+ * MASTER_PORT = 20000 + (job + salt) mod 10000: in 20000..29999, never in the
+ * kernel's ephemeral range (32768 and up), where the old 29500 + job mod
+ * 10000 reached from job 3268 on. The salt is the state directory's: the
+ * same directory however it is named, another for another directory, so
+ * two controllers on one host give their first jobs different ports.
+ */
+static void test_master_port(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(life_master_port(0, 1), 20001);
+    assert_int_equal(life_master_port(0, 3268), 23268);
+    assert_int_equal(life_master_port(0, 10001), 20001);
+    assert_int_equal(life_master_port(9999, 1), 20000);
+    for (uint64_t job = 1; job < 30000; job += 7) {
+        unsigned p = life_master_port(9876, job);
+        assert_true(p >= 20000 && p < 30000);
+    }
+    uint32_t salt = life_master_port_salt(f->dir);
+    assert_true(salt < 10000);
+    char other[sizeof(f->dir) + 16];
+    snprintf(other, sizeof(other), "%s/./", f->dir);
+    assert_int_equal(life_master_port_salt(other), salt);
+    snprintf(other, sizeof(other), "%s/link", f->dir);
+    assert_int_equal(symlink(f->dir, other), 0);
+    assert_int_equal(life_master_port_salt(other), salt);
+    /* Two fixed directories (not mkdtemp's random names: a chance equality would flake). */
+    assert_int_not_equal(life_master_port_salt("/var/lib/nordlys"),
+                         life_master_port_salt("/srv/nordlys"));
+}
+
 static void test_output_paths(void **state)
 {
     struct fx *f = *state;
@@ -747,6 +783,7 @@ int main(void)
     nl_log_init("test", NL_LOG_WARN, 0);
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_submit_start_exit, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_master_port, setup, teardown),
             cmocka_unit_test_setup_teardown(test_output_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_exit_reason_escaped, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cancel_uses_job_grace, setup, teardown),
