@@ -284,6 +284,7 @@ static const struct cli_spec facility_spec = {
         .usage = "[OPTIONS]",
         .summary = "Show the facility: GPUs in use, jobs, power against its budget, its sites.\n"
                    "Subcommands (each with --help): `facility power`, `facility budget POWER`, "
+                   "`facility limit rack|row|loop|site INDEX POWER`, "
                    "`facility add-racks SITE COUNT` (expansion online).",
 };
 
