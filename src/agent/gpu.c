@@ -141,7 +141,8 @@ struct gpu_set *gpu_open(uint32_t nnodes, uint32_t gpus_per_node, bool emulate,
     }
     if (s->real)
         s->why[0] = '\0';
-    for (size_t i = 0; i < (size_t)nnodes * gpus_per_node; i++)
+    /* per_node, not gpus_per_node: a real node may have fewer GPUs than assumed. */
+    for (size_t i = 0; i < (size_t)nnodes * s->per_node; i++)
         s->g[i].limit_w = s->nameplate_w;
     return s;
 }

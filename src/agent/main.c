@@ -10,6 +10,7 @@
 #include "agent.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "gpucheck.h"
 #include "nordlys/err.h"
 #include "opt.h"
 
@@ -46,6 +47,9 @@ int main(int argc, char **argv)
         printf("nordlys-agent %s\n", nl_version());
         return 0;
     }
+    /* A read-only look at this machine's GPUs (gpucheck.h); no configuration either. */
+    if ((argc == 2 || argc == 3) && strcmp(argv[1], "--gpu-check") == 0)
+        return gpucheck_run(argc == 3 ? argv[2] : NULL, stdout);
     if (agent_conf_parse(&conf, argc, argv, environ, name, &err) < 0) {
         fprintf(stderr, "nordlys-agent: %s\n(see nordlys-agent --help)\n", err.msg);
         return 2;
@@ -54,6 +58,9 @@ int main(int argc, char **argv)
     if (conf.help) {
         agent_conf_usage(stdout);
         printf("  --version  print the version and exit\n");
+        printf("  --gpu-check [NVML]  read this machine's GPUs through NVML once, print them, say\n"
+               "                      whether each value is plausible, change nothing (exit 0 ok,\n"
+               "                      1 implausible, 3 no NVML)\n");
         goto out;
     }
     if (conf.print_config) {

@@ -4,9 +4,12 @@
  * gpu.c loads, so that the dlopen path is tested on machines without a GPU.
  * Four devices, limits 1000 W within 400..1000 W, power 700 W. Every write
  * is counted per device (fake_nvml_writes), so a test can see that nothing
- * was written that the controller did not ask for.
+ * was written that the controller did not ask for; with FAKE_NVML_WRITE_LOG
+ * set, each write is also appended to that file (for other processes).
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #define NDEV 4
 
@@ -84,6 +87,12 @@ int nvmlDeviceSetPowerManagementLimit(struct nvml_device *d, unsigned int mw)
         return 2;
     d->limit_mw = mw;
     d->writes++;
+    const char *log = getenv("FAKE_NVML_WRITE_LOG");
+    FILE *fp = log != NULL ? fopen(log, "a") : NULL;
+    if (fp != NULL) {
+        fprintf(fp, "device %ld limit %u mW\n", (long)(d - devs), mw);
+        fclose(fp);
+    }
     return 0;
 }
 

@@ -101,6 +101,15 @@ static void test_nvml_through_dlopen(void **state)
     assert_int_equal(writes(3), 0);
     dlclose(lib);
     gpu_close(g);
+
+    /* An agent that assumed 8 GPUs on a node NVML shows 4 of: the set has 4 (this overran its array). */
+    g = gpu_open(1, 8, false, NVML_FAKE, 1, &err);
+    assert_non_null(g);
+    assert_true(gpu_real(g));
+    assert_int_equal(gpu_per_node(g), 4);
+    assert_int_equal(gpu_read(g, 0, 1, s), 0);
+    assert_true(s[3].limit_w == 1000);
+    gpu_close(g);
 }
 
 int main(void)
