@@ -147,4 +147,20 @@ nl_http GET /v1/facility/power
 nl_expect 200 '.budget_w == 18000'
 nl_http GET "/v1/energy?by=job"
 nl_expect 200 "[.jobs[] | select(.id == $S and .facility_kwh == $S_KWH)] | length == 1"
+# Parts add up to the whole: over one closed window, the jobs' GPU-hours and
+# IT and facility energy sum to the tenants' (the window ends before now, so
+# no running job's growing share is in either answer).
+UNTIL=$(($(date +%s) + 1)) # the next whole second: after the end of every job that has ended
+nl_wait_until "[ \$(date +%s) -gt $UNTIL ]" 60 "the window to close"
+nl_http GET "/v1/energy?by=job&since=0&until=$UNTIL"
+nl_expect 200
+BYJOB=$NL_BODY
+nl_http GET "/v1/energy?since=0&until=$UNTIL"
+nl_expect 200
+jq -ne --argjson j "$BYJOB" --argjson t "$NL_BODY" '
+    def close(a; b): (a - b | fabs) <= 1e-9 * ([a, b, 1] | max);
+    ($j.jobs | length) > 0 and
+    (["gpu_hours", "it_kwh", "facility_kwh"] | all(. as $k |
+        close([$j.jobs[][$k]] | add; [$t.tenants[][$k]] | add)))' >/dev/null ||
+    nl_fail "the jobs' energy does not add up to the tenants': $BYJOB / $NL_BODY"
 echo "power: ok"
