@@ -110,10 +110,10 @@ static const struct cfg_opt cfg_opts[] = {
                  "that; agents are exempt); 0 = no limit"),
         UINT_OPT("tenant-queue-max", tenant_queue_max, "100000", 1, 100000000,
                  "pending jobs a tenant may have; a submission beyond it gets 429"),
-        BOOL_OPT("kill-invalid-depend", kill_invalid_depend,
-                 "cancel a job whose dependency can never be met (afterok on a job that "
-                 "failed), with the reason; by default it stays pending with reason "
-                 "DependencyNeverSatisfied until cancelled, as in Slurm"),
+        BOOL_OPT("keep-invalid-depend", keep_invalid_depend,
+                 "leave a job whose dependency can never be met (afterok on a job that "
+                 "failed) PENDING with reason DependencyNeverSatisfied until cancelled, as "
+                 "Slurm does by default; without it such a job ends CANCELLED, saying why"),
         BOOL_OPT("init", init,
                  "start a new facility where STATE/nordlys.db is empty or not a nordlys "
                  "database (the file is moved aside, never deleted)"),

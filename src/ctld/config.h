@@ -41,7 +41,7 @@ struct ctld_config {
     bool allow_root_jobs;          /* launches may run as root */
     uint64_t rate_limit;           /* requests per second per token; 0 = off */
     uint64_t tenant_queue_max;     /* pending jobs per tenant */
-    bool kill_invalid_depend;      /* cancel a job whose dependency can never be met */
+    bool keep_invalid_depend;      /* leave pending a job whose dependency can never be met */
     bool init; /* replace a database that is empty or not nordlys's (moved aside) */
     bool print_config;
     bool help;

@@ -505,7 +505,7 @@ static int live_build(struct ctld *c, struct nl_err *err)
                                  .clock = &c->clock,
                                  .sched = c->sched,
                                  .tenant_queue_max = c->cfg->tenant_queue_max,
-                                 .kill_invalid_depend = c->cfg->kill_invalid_depend};
+                                 .kill_invalid_depend = !c->cfg->keep_invalid_depend};
     c->gate = gate_create(&gd);
     int rc = life_reload(c->life, err);
     if (rc == 0)

@@ -79,9 +79,9 @@ struct gate_deps {
     /*
      * A job whose dependency can never be met (afterok on a job that
      * failed): false keeps it pending with reason DependencyNeverSatisfied
-     * until someone cancels it, as Slurm does by default; true cancels it
-     * with the reason (nordlysd --kill-invalid-depend, Slurm's
-     * kill_invalid_depend).
+     * until someone cancels it, as Slurm does by default (nordlysd
+     * --keep-invalid-depend); true, the default, ends it CANCELLED with the
+     * reason (Slurm's kill_invalid_depend).
      */
     bool kill_invalid_depend;
 };

@@ -5,10 +5,11 @@
 # - an afterok chain A -> B -> C runs in order (each starts after the one
 #   before ended); afterany and afternotok on a job that fails run; afterok
 #   on it stays PENDING with reason DependencyNeverSatisfied (show, queue,
-#   API) until cancelled, as does afternotok on a job that completes; after
-#   a restart with --kill-invalid-depend such a job is CANCELLED with the
-#   reason; a waiting job says Dependency (show, queue, API) and counts in
-#   the queue;
+#   API) until cancelled, as does afternotok on a job that completes, while
+#   the controller runs with --keep-invalid-depend (Slurm's default); after
+#   a restart without it (nordlys's default) such a job is CANCELLED with
+#   the reason; a waiting job says Dependency (show, queue, API) and counts
+#   in the queue;
 # - a dependency on an array job waits for all of its tasks;
 # - bad dependencies are refused at submit, naming what is wrong;
 # - singleton: the second job of a name and user waits for the first;
@@ -19,7 +20,7 @@
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 nl_tmpdir
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50 --keep-invalid-depend
 nl_agents_start 2
 C=$NORDLYS_CLI
 sub() { $C submit --parsable "$@" || nl_fail "submit $*"; }
@@ -62,7 +63,7 @@ NOTOK=$(sub --dependency "afternotok:$F" -- true)
 Z=$(sub -- sh -c "while [ ! -e $NL_TMP/end-Z ]; do sleep 0.05; done")
 NOT2=$(sub --dependency "afternotok:$Z" -- true)
 touch "$NL_TMP/end-F" "$NL_TMP/end-Z"
-# As in Slurm (without kill_invalid_depend): it stays pending, saying why, until cancelled.
+# With --keep-invalid-depend, as in Slurm: it stays pending, saying why, until cancelled.
 nl_wait "/v1/jobs/$OK" '.job.reason == "DependencyNeverSatisfied"' 60
 jq_is "$OK" ".job.state == \"PENDING\" and (.job.reason_text | contains(\"afterok:$F can never be met: job $F ended FAILED\"))"
 nl_cli queue
@@ -184,10 +185,10 @@ nl_http GET "/v1/audit?limit=1000"
 nl_expect 200
 [ "$(nl_json "[.lines[] | fromjson | select(.target == \"job $P\" and (.action | test(\"hold\")))] | length >= 6")" = true ] ||
     nl_fail "audit lacks the hold/release records of job $P: $NL_BODY"
-# With --kill-invalid-depend (Slurm's kill_invalid_depend) such a job is cancelled with the
-# reason: NOT2, still pending, is at the restart's first evaluation.
+# By default (Slurm's kill_invalid_depend) such a job ends CANCELLED with the reason:
+# NOT2, still pending, is at the restart's first evaluation.
 nl_ctld_stop
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50 --kill-invalid-depend
+nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50
 wait_state "$NOT2" CANCELLED
 jq_is "$NOT2" "(.job.exit_reason | contains(\"dependency never satisfied: afternotok:$Z can never be met: job $Z ended COMPLETED\"))"
 nl_cli show "$NOT2"
