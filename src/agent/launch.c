@@ -935,17 +935,25 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
         rc = nl_err_set(err, -errno, "keeper socket: %s", strerror(errno));
     if (rc < 0)
         goto out;
-    /* Before the fork: once the job runs, the sizes include what it wrote. */
+    /*
+     * Every file's size before the fork: once the tasks run, the sizes
+     * include what they wrote, and a fast task's output would pass for an
+     * earlier run's and escape the output limit (seen under load).
+     */
     int out_fd = r.first[0];
     int err_fd = r.first[1] != out_fd ? r.first[1] : -1;
     struct stat fst;
     proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
     proc->err_base = err_fd >= 0 && fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    int64_t *file_base = xcalloc(r.nfiles > 0 ? r.nfiles : 1, sizeof(int64_t));
+    for (size_t i = 0; i < r.nfiles; i++)
+        file_base[i] = fstat(r.files[i], &fst) == 0 ? (int64_t)fst.st_size : 0;
     keeper = fork();
     if (keeper == 0)
         keeper_main(spec, file, r.io, r.ntasks, r.relay, r.nrelay, sv[1]);
     if (keeper < 0) {
         rc = nl_err_set(err, -errno, "fork: %s", strerror(errno));
+        free(file_base);
         goto out;
     }
     close(sv[1]);
@@ -972,9 +980,10 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
             proc->more_fd = xcalloc(r.nfiles, sizeof(int));
             proc->more_base = xcalloc(r.nfiles, sizeof(int64_t));
         }
-        proc->more_base[proc->nmore] = fstat(r.files[i], &fst) == 0 ? (int64_t)fst.st_size : 0;
+        proc->more_base[proc->nmore] = file_base[i];
         proc->more_fd[proc->nmore++] = fcntl(r.files[i], F_DUPFD_CLOEXEC, 0);
     }
+    free(file_base);
 out:
     if (rc < 0) {
         if (proc->out_rfd >= 0)
