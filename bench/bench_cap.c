@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stat.h"
 #include "common/clock.h"
 #include "common/rng.h"
 #include "common/xalloc.h"
@@ -24,26 +25,6 @@
 #include "nordlys/tenant.h"
 
 #define SEC 1000000LL
-
-/* CPU time of this thread in ms: on a loaded machine wall time counts other processes too. */
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return v[n / 2];
-}
 
 static size_t count_kind(const struct nl_action *a, size_t n, enum nl_action_kind k)
 {
@@ -106,30 +87,35 @@ int main(int argc, char **argv)
             if (info.state != NL_JOB_RUNNING)
                 continue;
             const struct nl_tenant_spec *t = nl_tenants_get(ten, info.spec.tenant);
-            cj[k++] = (struct cap_job){.site = 0, .gpus = info.spec.gpus,
+            cj[k++] = (struct cap_job){.site = 0,
+                                       .gpus = info.spec.gpus,
                                        .rank = nl_tenants_tier(ten, t->tier)->rank,
-                                       .want_w = info.power_want_w, .key = (double)info.start_us};
+                                       .want_w = info.power_want_w,
+                                       .key = (double)info.start_us};
         }
-        struct cap_limits lim = {.idle_w = spec.gpu_idle_w, .min_w = nl_facility_cap_min_w(&spec),
-                                 .slack_w = 1, .nranks = 3, .nsites = 1};
+        struct cap_limits lim = {.idle_w = spec.gpu_idle_w,
+                                 .min_w = nl_facility_cap_min_w(&spec),
+                                 .slack_w = 1,
+                                 .nranks = 3,
+                                 .nsites = 1};
         lim.base_w = (double)G * spec.gpu_idle_w; /* the jobs' own draw the rule adds */
         lim.site_base_w[0] = lim.base_w;
         lim.facility_w = st.power_it_w * 0.9;
         struct cap_result res;
-        double c0 = cpu_ms();
+        double c0 = bench_cpu_ms();
         int64_t t0 = nl_clock_monotonic_us();
         cap_solve(cj, k, &lim, &res);
         solve[r] = (double)(nl_clock_monotonic_us() - t0) / 1e3;
-        solve_cpu[r] = cpu_ms() - c0;
+        solve_cpu[r] = bench_cpu_ms() - c0;
         free(cj);
 
         /* The scheduler's response: cut 10 %, capped in one pass. */
         nl_sched_set_power_budget(s, st.power_w * 0.9);
-        c0 = cpu_ms();
+        c0 = bench_cpu_ms();
         t0 = nl_clock_monotonic_us();
         size_t na = nl_sched_pass(s, 2 * SEC, &act);
         cap[r] = (double)(nl_clock_monotonic_us() - t0) / 1e3;
-        cap_cpu[r] = cpu_ms() - c0;
+        cap_cpu[r] = bench_cpu_ms() - c0;
         ncapped = count_kind(act, na, NL_ACT_CAP);
         /* Back: lifted in one pass. */
         nl_sched_set_power_budget(s, 0);
@@ -145,9 +131,9 @@ int main(int argc, char **argv)
                 nl_sched_power_unit(s, lv, u, &ulim, &draw);
                 nl_sched_set_power_limit(s, lv, u, draw * 0.9, NULL);
             }
-            c0 = cpu_ms();
+            c0 = bench_cpu_ms();
             na = nl_sched_pass(s, (5 + 2 * lvl) * SEC, &act);
-            (lvl == 0 ? rows_cpu : racks_cpu)[r] = cpu_ms() - c0;
+            (lvl == 0 ? rows_cpu : racks_cpu)[r] = bench_cpu_ms() - c0;
             *(lvl == 0 ? &nrows_capped : &nracks_capped) = count_kind(act, na, NL_ACT_CAP);
             struct nl_sched_violations uv = {0};
             if (!nl_sched_check(s, &uv)) {
@@ -182,9 +168,11 @@ int main(int argc, char **argv)
            "\"pass_preempting_ms\":%.2f,\"jobs_preempted\":%zu,"
            "\"pass_rows_cpu_ms\":%.2f,\"jobs_capped_rows\":%zu,"
            "\"pass_racks_cpu_ms\":%.2f,\"jobs_capped_racks\":%zu}\n",
-           (unsigned long long)G, running, reps, median(solve, reps), median(solve_cpu, reps),
-           median(cap, reps), median(cap_cpu, reps), ncapped, median(lift, reps), median(pre, reps),
-           npre, median(rows_cpu, reps), nrows_capped, median(racks_cpu, reps), nracks_capped);
+           (unsigned long long)G, running, reps, bench_median(solve, reps),
+           bench_median(solve_cpu, reps), bench_median(cap, reps), bench_median(cap_cpu, reps),
+           ncapped, bench_median(lift, reps), bench_median(pre, reps), npre,
+           bench_median(rows_cpu, reps), nrows_capped, bench_median(racks_cpu, reps),
+           nracks_capped);
     free(rows_cpu);
     free(racks_cpu);
     free(cap_cpu);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_stat.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
@@ -26,26 +27,8 @@
 
 #define SEC 1000000LL
 
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return v[n / 2];
-}
-
-/* narvik full of one-GPU jobs; returns the scheduler (the facility and tenants are the caller's). */
+/* narvik full of one-GPU jobs; returns the scheduler (the facility and tenants are the caller's).
+ */
 static struct nl_sched *full(struct nl_facility *fac, const struct nl_tenants *ten)
 {
     struct nl_sched *s = nl_sched_create(fac, ten, NULL, NULL);
@@ -85,13 +68,13 @@ int main(int argc, char **argv)
         snprintf(g.site, sizeof(g.site), "narvik2");
         g.site_power_w = g.facility_power_w = 290e6;
         struct nl_err err;
-        double t0 = cpu_ms();
+        double t0 = bench_cpu_ms();
         if (nl_facility_grow(fac, &g, &err) < 0 || nl_sched_grow(s, &err) < 0) {
             fprintf(stderr, "bench_grow: %s\n", err.msg);
             return 1;
         }
-        one[r] = cpu_ms() - t0;
-        t0 = cpu_ms();
+        one[r] = bench_cpu_ms() - t0;
+        t0 = bench_cpu_ms();
         struct nl_sched *fresh = nl_sched_create(fac, ten, NULL, NULL);
         const uint64_t *ids;
         size_t nj = nl_sched_jobs(s, &ids);
@@ -106,7 +89,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        rebuild[r] = cpu_ms() - t0;
+        rebuild[r] = bench_cpu_ms() - t0;
         nl_sched_destroy(fresh);
         /* The first pass after: 8-GPU jobs fill the new racks. */
         for (uint64_t i = 0; i < 1000; i++) {
@@ -118,7 +101,7 @@ int main(int argc, char **argv)
             nl_sched_submit(s, 1000000 + i, &js, SEC, NULL);
         }
         const struct nl_action *act;
-        t0 = cpu_ms();
+        t0 = bench_cpu_ms();
         started = nl_sched_pass(s, SEC, &act);
         nl_sched_stats(s, &st);
         if (st.jobs_running != running + started) {
@@ -126,7 +109,7 @@ int main(int argc, char **argv)
                     (unsigned long long)st.jobs_running);
             return 1;
         }
-        pass[r] = cpu_ms() - t0;
+        pass[r] = bench_cpu_ms() - t0;
         nl_sched_destroy(s);
         nl_facility_destroy(fac);
 
@@ -135,13 +118,13 @@ int main(int argc, char **argv)
         s = full(fac, ten);
         g.racks = 1;
         g.site_power_w = g.facility_power_w = 290e6 / 2083;
-        t0 = cpu_ms();
+        t0 = bench_cpu_ms();
         for (int k = 0; k < 2083; k++)
             if (nl_facility_grow(fac, &g, &err) < 0 || nl_sched_grow(s, &err) < 0) {
                 fprintf(stderr, "bench_grow: %s\n", err.msg);
                 return 1;
             }
-        steps[r] = cpu_ms() - t0;
+        steps[r] = bench_cpu_ms() - t0;
         struct nl_sched_violations v = {0};
         if (!nl_sched_check(s, &v)) {
             fprintf(stderr, "bench_grow: invariants broken after 2,083 steps\n");
@@ -154,7 +137,7 @@ int main(int argc, char **argv)
     printf("{\"reps\": %d, \"running\": %zu, \"grow_2083_racks_ms\": %.3f, "
            "\"rebuild_and_adopt_ms\": %.3f, \"grow_1_rack_x2083_ms\": %.3f, "
            "\"first_pass_ms\": %.3f, \"first_pass_starts\": %zu}\n",
-           reps, running, median(one, reps), median(rebuild, reps), median(steps, reps),
-           median(pass, reps), started);
+           reps, running, bench_median(one, reps), bench_median(rebuild, reps),
+           bench_median(steps, reps), bench_median(pass, reps), started);
     return 0;
 }

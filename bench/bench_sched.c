@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stat.h"
 #include "common/clock.h"
 #include "common/rng.h"
 #include "common/xalloc.h"
@@ -71,12 +72,6 @@ static void submit_one(struct nl_sched *s, struct nl_rng *r, size_t ntenants, in
         spec.gpus = spec.nodes * 4;
     }
     nl_sched_submit(s, next_id++, &spec, now, NULL);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static void run_rep(const struct nl_facility *fac, const struct nl_tenants *ten,
@@ -150,7 +145,7 @@ static void run_rep(const struct nl_facility *fac, const struct nl_tenants *ten,
     do {                                                       \
         for (int i = 0; i < reps; i++)                         \
             v[i] = rs[i].field;                                \
-        qsort(v, (size_t)reps, sizeof(double), cmp_double);    \
+        qsort(v, (size_t)reps, sizeof(double), bench_cmp_double);    \
         med.field = v[reps / 2];                               \
     } while (0)
 

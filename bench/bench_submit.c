@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stat.h"
 #include "common/clock.h"
 #include "common/xalloc.h"
 
@@ -272,12 +273,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double pct(const double *sorted, size_t n, double p)
 {
     if (n == 0)
@@ -289,7 +284,7 @@ static double pct(const double *sorted, size_t n, double p)
 static bool report(const struct bench *b, double wall_s, double d_sub, double d_commits)
 {
     const struct opts *o = b->o;
-    qsort(b->lat_ms, o->jobs, sizeof(double), cmp_double);
+    qsort(b->lat_ms, o->jobs, sizeof(double), bench_cmp_double);
     bool posting = o->get_path == NULL;
     bool verified = !posting || (d_sub >= 0 && (size_t)d_sub == b->ok);
     printf("{\"label\":\"%s\",\"kind\":\"%s\",\"conns\":%zu,\"jobs\":%zu,\"ok\":%zu,"

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_stat.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -65,12 +66,6 @@ static void put(struct text *t, const char *fmt, ...)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Seconds the controller spends on one sync whose body is text. */
 static double one_sync(struct ctld *c, const char *text, size_t len)
 {
@@ -96,7 +91,7 @@ static double median_sync(struct ctld *c, const struct text *t, int reps)
     double *v = xcalloc((size_t)reps, sizeof(*v));
     for (int i = 0; i < reps; i++)
         v[i] = one_sync(c, t->s, t->len);
-    qsort(v, (size_t)reps, sizeof(*v), cmp_double);
+    qsort(v, (size_t)reps, sizeof(*v), bench_cmp_double);
     double m = v[reps / 2];
     free(v);
     return m;
@@ -227,7 +222,7 @@ int main(int argc, char **argv)
         memcpy(delta.s, head, (size_t)w);
         v[i] = one_sync(c, delta.s, delta.len);
     }
-    qsort(v, (size_t)reps, sizeof(*v), cmp_double);
+    qsort(v, (size_t)reps, sizeof(*v), bench_cmp_double);
     double delta_s = v[reps / 2];
     free(v);
     double strays_s = 0;
