@@ -110,6 +110,25 @@ struct nl_sched_config {
      */
     double drain_preempt;
     uint32_t drain_preempt_gpus;
+    /*
+     * Least-attained-service (Tiresias's discretized 2D-LAS; docs/architecture.md):
+     * a job's attained service is GPUs x time run so far; queue k holds jobs past
+     * las_gpuh x 10^(k-1) GPU-hours (k < las_queues). A requeued job ranks w_las per
+     * queue lower, and a blocked job preempts preemptible jobs of its own or weaker
+     * tiers in later queues. 0: off.
+     */
+    double las_gpuh;
+    uint32_t las_queues;
+    double w_las;
+    int64_t las_min_run_us; /* a victim has run at least this long since its last start */
+    /*
+     * Plan with run times learned from the tenant's last `predict` finished jobs
+     * (the predict_q quantile of their run time / time limit) instead of the time
+     * limit: shadow times, backfill and drains (a job past its prediction is planned
+     * at its limit again; limits are enforced as before). 0: off.
+     */
+    uint32_t predict;
+    double predict_q;
     bool topology;             /* topology-aware placement (off for the baselines) */
     bool quotas;               /* quota admission (off for the baselines) */
     /*

@@ -134,6 +134,10 @@ void nl_sched_config_init(struct nl_sched_config *cfg, enum nl_policy policy)
     cfg->estimates = 0; /* the controller asks for NL_SCHED_ESTIMATES_DEFAULT; a simulation needs none */
     cfg->power_capping = true;
     cfg->power_claim = true;
+    /* Off (las_gpuh = 0, predict = 0); what they take when turned on (bench/RESULTS.md, issue 13). */
+    cfg->las_queues = 2;
+    cfg->w_las = 1000;
+    cfg->predict_q = 1;
     cfg->topology_wait_us = policy == NL_POLICY_NORDLYS ? NL_SCHED_TOPOLOGY_WAIT_DEFAULT : -1;
 }
 
@@ -220,6 +224,7 @@ struct nl_sched *nl_sched_create(const struct nl_facility *fac, const struct nl_
     s->node_seen = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->unit_mark = xcalloc(nl_facility_nodes(fac), sizeof(uint8_t));
     s->cut_reason = NL_REASON_NONE;
+    predict_init(&s->pred, nt, cfg->predict, cfg->predict_q);
     resv_init(s);
     return s;
 }
@@ -254,6 +259,8 @@ void nl_sched_destroy(struct nl_sched *s)
     free(s->capparts);
     free(s->unit_buf);
     free(s->t_power_w);
+    predict_release(&s->pred);
+    free(s->las_buf);
     quota_release(&s->q);
     order_release(&s->ord);
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
@@ -510,6 +517,8 @@ static void job_free(struct nl_sched *s, struct job *j)
 
 static void enqueue(struct nl_sched *s, struct job *j)
 {
+    if (s->cfg.las_gpuh > 0) /* its attained service changed while it ran */
+        j->static_key = static_key(s, &j->spec, j->submit_us) - sched_las_penalty(s, j);
     j->qh = order_add(&s->ord, j->spec.tenant, j->static_key, j->id, slot_of(s, j));
     j->reason = NL_REASON_NONE;
     j->enq_pass = s->pass_id;
@@ -662,7 +671,9 @@ static void job_start(struct nl_sched *s, struct job *j, const struct nl_alloc_n
     j->start_us = start_us;
     j->reason = NL_REASON_NONE;
     j->est_start_us = 0;
-    j->expect_end_us = start_us + j->spec.time_limit_us;
+    int64_t plan = sched_plan_len(s, j);
+    j->predicted = plan < j->spec.time_limit_us;
+    j->expect_end_us = start_us + plan;
     j->qh = tree_insert_w(&s->running[site], (double)j->expect_end_us, j->id, slot_of(s, j), held);
     tenant_list_add(s, j);
 }
@@ -688,6 +699,7 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
     int64_t ran = now_us - j->start_us;
     if (ran > 0)
         j->run_us += ran;
+    j->attained_gs += ran > 0 ? (double)ran / (double)SEC * (double)j->held : 0;
     tree_remove(&s->running[j->site], j->qh);
     j->qh = TREE_NIL;
     tenant_list_del(s, j);
@@ -792,6 +804,8 @@ int nl_sched_job_exit(struct nl_sched *s, uint64_t id, enum nl_exit how, int64_t
         job_end(s, j, NL_JEV_CANCEL, now_us, info);
         return 0;
     }
+    if (!preempted && !j->cancel_req)
+        sched_predict_exit(s, j, how);
     bool again = j->requeue_req || (j->spec.requeue && (preempted || how == NL_EXIT_NODE_FAIL));
     if (again) {
         j->requeue_req = false;
@@ -935,7 +949,9 @@ int nl_sched_update(struct nl_sched *s, uint64_t id, const struct nl_job_spec *s
     j->spec = *spec;
     /* Its planned end moves: reservations behind it see the GPUs sooner. */
     tree_remove(&s->running[j->site], j->qh);
-    j->expect_end_us = j->start_us + j->spec.time_limit_us;
+    int64_t plan = sched_plan_len(s, j);
+    j->predicted = plan < j->spec.time_limit_us;
+    j->expect_end_us = j->start_us + plan;
     j->qh = tree_insert_w(&s->running[j->site], (double)j->expect_end_us, j->id, slot_of(s, j),
                           j->held);
     return 0;
@@ -1082,6 +1098,21 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
         return true;
     }
     return false;
+}
+
+void sched_victims_push(struct nl_sched *s, uint32_t slot)
+{
+    victims_push(s, slot);
+}
+
+bool sched_placeable_without(struct nl_sched *s, const struct job *j, uint32_t site, int64_t now_us)
+{
+    return placeable_without(s, j, site, now_us);
+}
+
+void sched_promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus)
+{
+    promise(s, j, site, gpus);
 }
 
 /* --- reservations ------------------------------------------------------------------------------ */
@@ -1391,7 +1422,7 @@ static void reserve(struct nl_sched *s, struct job *j, uint64_t need, enum nl_re
  */
 static bool backfill_possible(const struct nl_sched *s, const struct job *j, int64_t now_us)
 {
-    int64_t end = now_us + j->spec.time_limit_us;
+    int64_t end = now_us + sched_plan_len(s, j);
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
         if (r->unit == NIL_SLOT && j->site_mask == (1u << r->site) && end > r->t_us &&
@@ -1409,7 +1440,7 @@ static bool backfill_possible(const struct nl_sched *s, const struct job *j, int
 static bool backfill_ok(struct nl_sched *s, const struct job *j, uint32_t site, uint64_t held,
                         const struct nl_alloc_node *a, size_t n, int64_t now_us)
 {
-    int64_t end = now_us + j->spec.time_limit_us;
+    int64_t end = now_us + sched_plan_len(s, j);
     for (size_t i = 0; i < s->nresv; i++) {
         const struct resv *r = &s->resv[i];
         if (r->site != site || end <= r->t_us)
@@ -1605,7 +1636,7 @@ static enum nl_reason try_start(struct nl_sched *s, struct job *j, int64_t now_u
         return NL_REASON_RESERVATION;
     const struct nl_alloc_node *a;
     uint32_t site;
-    size_t n = find_for(s, j, j->site_mask, now_us + j->spec.time_limit_us, spread, &a, &site, &why);
+    size_t n = find_for(s, j, j->site_mask, now_us + sched_plan_len(s, j), spread, &a, &site, &why);
     if (n == 0) {
         failcache_add(s, j, spread, why);
         return why;
@@ -1650,6 +1681,8 @@ static void blocked(struct nl_sched *s, struct job *j, enum nl_reason why, int64
     else if (short_of_gpus && s->cfg.preempt && s->cfg.drain_preempt > 0 &&
              j->spec.gpus >= s->cfg.drain_preempt_gpus && reclaim(s, j, true, now_us))
         j->reason = NL_REASON_RECLAIM;
+    else if (short_of_gpus && s->cfg.preempt && s->cfg.las_gpuh > 0 && sched_las_preempt(s, j, now_us))
+        j->reason = NL_REASON_RECLAIM; /* jobs that attained more service make way (sched_las.c) */
     /* Reservations are for jobs short of GPUs, not for those held back by policy. */
     if (why != NL_REASON_QUOTA && why != NL_REASON_RESERVATION && why != NL_REASON_PROMISED)
         reserve(s, j, j->spec.gpus, why, now_us);
@@ -1787,7 +1820,7 @@ static void estimate_top(struct nl_sched *s, int64_t now_us)
         if (best_t == INT64_MAX)
             continue; /* not even with every running job gone (down or reserved capacity) */
         est_push(s, best_site, best_t, -(int64_t)best_need);
-        est_push(s, best_site, best_t + j->spec.time_limit_us, (int64_t)best_need);
+        est_push(s, best_site, best_t + sched_plan_len(s, j), (int64_t)best_need);
         if (j->est_pass != s->pass_id) {
             j->est_start_us = best_t;
             j->est_pass = s->pass_id;
@@ -1829,6 +1862,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     for (uint32_t i = 0; i < NL_SITES_MAX; i++)
         s->reclaim_fail[i] = UINT64_MAX;
     s->cut_reason = NL_REASON_PRIORITY;
+    sched_predict_overdue(s, now_us); /* jobs past their predicted end: planned at their limit */
     sched_power_respond(s, now_us); /* caps and power preemptions before anything starts */
     s->power_dry = false;
     s->claims = s->dry_scanned = 0;
@@ -1863,8 +1897,10 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     }
     s->cut_reason = cut;
     order_end(&s->ord);
-    if (cut == NL_REASON_RESOURCES)
+    if (cut == NL_REASON_RESOURCES) {
         reclaim_sweep(s, now_us);
+        sched_las_sweep(s, now_us);
+    }
     estimate_top(s, now_us);
     s->act_consumed = true;
     *actions = s->act;

@@ -11,6 +11,7 @@
 #include "nordlys/err.h"
 #include "conf.h"
 #include "nordlys/sched.h"
+#include "predict.h"
 
 #define SEC 1000000LL
 
@@ -86,12 +87,24 @@ int nl_sched_config_set(struct nl_sched_config *cfg, const char *kv, struct nl_e
         return conf_double(key, v, 0, 1, &cfg->drain_preempt, err);
     if (strcmp(key, "drain_preempt_gpus") == 0)
         return conf_u32(key, v, 0, UINT32_MAX, &cfg->drain_preempt_gpus, err);
+    if (strcmp(key, "las") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->las_gpuh, err);
+    if (strcmp(key, "las_queues") == 0)
+        return conf_u32(key, v, 2, 8, &cfg->las_queues, err);
+    if (strcmp(key, "las_min_run") == 0)
+        return set_seconds(key, v, &cfg->las_min_run_us, err);
+    if (strcmp(key, "w_las") == 0)
+        return conf_double(key, v, 0, 1e12, &cfg->w_las, err);
+    if (strcmp(key, "predict") == 0)
+        return conf_u32(key, v, 0, PREDICT_HISTORY_MAX, &cfg->predict, err);
+    if (strcmp(key, "predict_q") == 0)
+        return conf_double(key, v, 0.01, 1, &cfg->predict_q, err);
     if (strcmp(key, "topology") == 0)
         return conf_bool(key, v, &cfg->topology, err);
     if (strcmp(key, "quotas") == 0)
         return conf_bool(key, v, &cfg->quotas, err);
     return nl_err_set(err, -EINVAL,
                       "'%s': no such scheduler setting (w_tier, w_fair, w_age, w_size, w_limit, age_ref, "
-                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, drain_preempt, drain_preempt_gpus, topology, quotas, power_capping, power_claim, power_margin)",
+                      "fair_halflife, topology_wait, reservations, depth, drain, shaped, shaped_max, estimates, preempt, reclaim_ratio, drain_preempt, drain_preempt_gpus, las, las_queues, las_min_run, w_las, predict, predict_q, topology, quotas, power_capping, power_claim, power_margin)",
                       key);
 }

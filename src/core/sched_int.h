@@ -13,6 +13,7 @@
 #include "place.h"
 #include "cap.h"
 #include "power.h"
+#include "predict.h"
 #include "quota.h"
 #include "resv.h"
 #include "tree.h"
@@ -44,6 +45,8 @@ struct job {
     int64_t draw_since_us;   /* energy accounted up to here */
     double it_energy_wh;
     bool requeue_req; /* nl_sched_requeue: back to PENDING at its exit, whatever spec.requeue */
+    double attained_gs;  /* GPU-seconds run over its finished runs (least-attained-service) */
+    bool predicted;      /* running, planned to end before its limit (cfg.predict) */
     struct nl_alloc_node *alloc;
 };
 
@@ -168,7 +171,20 @@ struct nl_sched {
     uint32_t claims, dry_scanned;   /* this pass: claims tried, jobs looked at while dry */
     uint64_t claims_preempt, claims_cap; /* jobs started by a claim, by preemption or by capping */
     double *t_power_w; /* per tenant: measured per-GPU draw, a moving average; 0 = none yet */
+    struct predict pred;  /* run times learned per tenant (sched_predict.c) */
+    struct las_cand *las_buf; /* least-attained-service victims being chosen (sched_las.c) */
+    size_t las_cap;
+    uint64_t las_fail[NL_SITES_MAX]; /* smallest need a LAS preemption could not meet ... */
+    uint64_t las_fail_pass;          /* ... in this pass */
 };
+
+/* How long j is planned to hold its GPUs: its limit, or with cfg.predict its tenant's history's. */
+static inline int64_t sched_plan_len(const struct nl_sched *s, const struct job *j)
+{
+    if (s->pred.t == NULL) /* off: no call in the pass's hot path */
+        return j->spec.time_limit_us;
+    return predict_len(&s->pred, j->spec.tenant, j->spec.time_limit_us);
+}
 
 /* GPU index of bit b of node n. */
 uint64_t sched_gpu_index(const struct nl_sched *s, uint32_t node, uint32_t bit);
@@ -185,6 +201,30 @@ uint64_t sched_isolation_clashes(const struct nl_sched *s, const struct job *j,
 void sched_act(struct nl_sched *s, enum nl_action_kind kind, uint64_t job);
 /* Preempt v now (sched.c's preemption, for the power response). */
 void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us);
+
+/* sched.c's victim list, placement test without the victims, and reclaim's promise. */
+void sched_victims_push(struct nl_sched *s, uint32_t slot);
+bool sched_placeable_without(struct nl_sched *s, const struct job *j, uint32_t site,
+                             int64_t now_us);
+void sched_promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus);
+
+/*
+ * sched_predict.c (cfg.predict): how long j is planned to hold its GPUs
+ * (its limit when off); a finished run's record; running jobs past their
+ * prediction planned at their limit again, at the start of a pass.
+ */
+void sched_predict_exit(struct nl_sched *s, const struct job *j, enum nl_exit how);
+void sched_predict_overdue(struct nl_sched *s, int64_t now_us);
+
+/*
+ * sched_las.c (cfg.las_gpuh): a pending job's priority penalty for the
+ * service it attained, and a blocked job's preemption of jobs that attained
+ * more (true when it now waits for their GPUs).
+ */
+double sched_las_penalty(const struct nl_sched *s, const struct job *j);
+bool sched_las_preempt(struct nl_sched *s, struct job *j, int64_t now_us);
+/* After a pass cut short by a full facility: the first pending jobs it did not reach try it. */
+void sched_las_sweep(struct nl_sched *s, int64_t now_us);
 
 /* sched_power.c: a job's draw on start and stop, and the pass's power response. */
 double sched_power_want(const struct nl_sched *s, const struct job *j);

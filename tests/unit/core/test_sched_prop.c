@@ -198,6 +198,9 @@ static uint64_t pick_running(struct nl_sched *s, struct nl_rng *r, bool preempti
 /* What the runs did, so that a test that exercised nothing fails. */
 static uint64_t total_starts, total_preemptions, total_power_blocks;
 
+/* Settings ("key=value", NULL-terminated) applied over the policy's defaults; NULL: none. */
+static const char *const *prop_sets;
+
 static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double budget_w)
 {
     struct nl_rng r;
@@ -206,6 +209,8 @@ static void run_policy(enum nl_policy policy, uint64_t seed, int steps, double b
     struct nl_tenants *ten = sovereign_tenants(nl_facility_gpus(fac));
     struct nl_sched_config cfg;
     nl_sched_config_init(&cfg, policy);
+    for (size_t i = 0; prop_sets != NULL && prop_sets[i] != NULL; i++)
+        assert_int_equal(nl_sched_config_set(&cfg, prop_sets[i], NULL), 0);
     struct nl_sched *s = nl_sched_create(fac, ten, &cfg, NULL);
     assert_non_null(s);
     int64_t now = 0;
@@ -309,6 +314,24 @@ static void test_sched_prop_nordlys(void **state)
     assert_true(shaped_starts > 50);
 }
 
+/* Least-attained-service and learned run times on (issue 13): every invariant still holds. */
+static void test_sched_prop_las_predict(void **state)
+{
+    (void)state;
+    uint64_t seed = test_seed();
+    static const char *const sets[] = {"las=0.01", "las_queues=3", "predict=4", "predict_q=0.5", NULL};
+    prop_sets = sets;
+    uint64_t pre0 = total_preemptions, starts0 = total_starts;
+    for (uint64_t k = 0; k < 4; k++)
+        run_policy(NL_POLICY_NORDLYS, seed + 300 + k, 1500, k % 2 ? 0 : 1.2e6);
+    prop_sets = NULL;
+    print_message("las+predict: starts %llu preemptions %llu\n",
+                  (unsigned long long)(total_starts - starts0),
+                  (unsigned long long)(total_preemptions - pre0));
+    assert_true(total_starts - starts0 > 300);
+    assert_true(total_preemptions > pre0);
+}
+
 static void test_sched_prop_backfill(void **state)
 {
     (void)state;
@@ -329,6 +352,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_sched_prop_nordlys),
+            cmocka_unit_test(test_sched_prop_las_predict),
             cmocka_unit_test(test_sched_prop_backfill),
             cmocka_unit_test(test_sched_prop_fifo),
     };
