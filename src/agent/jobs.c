@@ -1545,6 +1545,8 @@ static size_t ship_stream(struct agent_jobs *t, struct job *j, int stream, uint6
     struct outship *os = stream ? &j->ctl.err : &j->ctl.out;
     int fd = stream ? j->proc.err_rfd : j->proc.out_rfd;
     size_t taken = 0;
+    if (j->state == JOB_EXITED)
+        outship_final(os);
     while (fd >= 0 && used + taken < NL_PROTO_OUTPUT_SYNC_MAX && *n < NL_PROTO_OUTPUT_ENTRIES_MAX) {
         size_t room = NL_PROTO_OUTPUT_SYNC_MAX - used - taken;
         uint64_t off = 0;

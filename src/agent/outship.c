@@ -63,7 +63,7 @@ size_t outship_take(struct outship *s, int fd, uint64_t seq, void *buf, size_t m
         memmove(buf, (char *)buf + cut, (size_t)n);
     }
     s->align = false;
-    if (s->lines) {
+    if (s->lines && !s->final) {
         /* Whole lines: up to the last newline; a line not yet ended waits (the keeper ends every line). */
         size_t k = (size_t)n;
         while (k > 0 && ((const char *)buf)[k - 1] != '\n')
@@ -84,6 +84,11 @@ void outship_ack(struct outship *s, uint64_t seq)
         s->acked = s->sent_end;
         s->sent_seq = 0;
     }
+}
+
+void outship_final(struct outship *s)
+{
+    s->final = true;
 }
 
 void outship_trim(struct outship *s, int fd)

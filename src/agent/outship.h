@@ -32,6 +32,7 @@ struct outship {
     uint64_t sent_seq; /* the last sync that carried bytes of it, 0 if none pending */
     uint64_t trimmed;  /* bytes freed from the file (lines) */
     bool lines;        /* whole lines only (see above) */
+    bool final;        /* lines: the run has ended, the rest goes as it is */
     bool align;        /* lines: skipped ahead into a line, whose rest is not shipped */
 };
 
@@ -45,6 +46,13 @@ size_t outship_take(struct outship *s, int fd, uint64_t seq, void *buf, size_t m
                     uint64_t *offset);
 /* The answer to sync seq arrived: what it carried is acknowledged. */
 void outship_ack(struct outship *s, uint64_t seq);
+/*
+ * The run has ended and its file will not grow: a stream of lines ships
+ * what is left as it is, a last line without its newline too (a keeper
+ * cut short), so that the run's exit is never held for a line that will
+ * not end.
+ */
+void outship_final(struct outship *s);
 /* Free fd's bytes the controller has (a stream of lines; a no-op on others). */
 void outship_trim(struct outship *s, int fd);
 /* Whether fd holds bytes of the run not yet acknowledged. */
