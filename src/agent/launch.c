@@ -537,7 +537,10 @@ static void keeper_children(struct keeper *k)
     }
 }
 
-/* Write len bytes of line (no newline) as one "TASK: line\n" write to r's file (when it is labelled) and spool. */
+/*
+ * Write len bytes of line (no newline) as one "TASK: line\n" write to r's
+ * file (when the file is labelled) and to its spool (when it has one).
+ */
 static void relay_line(struct relay *r, const char *line, size_t len)
 {
     char head[32];

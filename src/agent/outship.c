@@ -64,7 +64,7 @@ size_t outship_take(struct outship *s, int fd, uint64_t seq, void *buf, size_t m
     }
     s->align = false;
     if (s->lines && !s->final) {
-        /* Whole lines: up to the last newline; a line not yet ended waits (the keeper ends every line). */
+        /* Whole lines, to the last newline; one not ended yet waits (the keeper ends each). */
         size_t k = (size_t)n;
         while (k > 0 && ((const char *)buf)[k - 1] != '\n')
             k--;

@@ -141,9 +141,8 @@ static void write_labelled(struct follow_stream *st, const char *p, size_t n, bo
     }
 }
 
-/* Write what came of a stream of one task (unlabelled), with "TASK: " at each line start when label. */
-static void write_plain(struct follow_stream *st, const char *p, size_t n, bool label,
-                        int64_t task)
+/* Write what came of a stream of one task (unlabelled); with label, "TASK: " starts each line. */
+static void write_plain(struct follow_stream *st, const char *p, size_t n, bool label, int64_t task)
 {
     if (!label) {
         fwrite(p, 1, n, st->to);
@@ -390,8 +389,8 @@ int cmd_run(int argc, char **argv)
 {
     struct cli_submitted sub = {0};
     catch_interrupts();
-    struct follow_opts fo = {.until_end = true, .cancel_on_interrupt = true, .want_err = true,
-                             .task = -1};
+    struct follow_opts fo = {
+            .until_end = true, .cancel_on_interrupt = true, .want_err = true, .task = -1};
     fo.label = take_label(&argc, argv);
     int rc = cli_submit_main(argc, argv, &run_spec, &sub);
     if (rc != NL_CLI_OK || sub.id <= 0)

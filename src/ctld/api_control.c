@@ -463,8 +463,8 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
     if (task != NULL && ntasks > 0 && one >= ntasks) {
         api_error(c, req, 400, "invalid_field", "task",
                   "task: %llu is not a task of job %llu (it has %llu: 0..%llu)",
-                  (unsigned long long)one, (unsigned long long)p->id,
-                  (unsigned long long)ntasks, (unsigned long long)ntasks - 1);
+                  (unsigned long long)one, (unsigned long long)p->id, (unsigned long long)ntasks,
+                  (unsigned long long)ntasks - 1);
         goto out;
     }
     /* A job of several tasks has every line labelled "TASK: " (outtail.h). */

@@ -6,9 +6,10 @@
  * output arrives (most jobs write little), holding stream offsets
  * [start, end), and its sources (the nodes that shipped to it, sorted by
  * node, the first one inline so that a one-node job allocates nothing
- * for them), each with the run-relative offset it has reached. Jobs are found by id in a u64 map of indexes into a
- * dense array; eviction scans for the least recently written job, which
- * is O(jobs) but only runs when the total bound is passed.
+ * for them), each with the run-relative offset it has reached. Jobs are
+ * found by id in a u64 map of indexes into a dense array; eviction scans
+ * for the least recently written job, which is O(jobs) but only runs when
+ * the total bound is passed.
  */
 #include "outtail.h"
 
@@ -206,7 +207,8 @@ static struct source *source_get(struct stream *s, uint32_t node)
     if (lo < s->nsrc - 1 && s->more[lo].node == node)
         return &s->more[lo];
     if (s->nsrc - 1 == s->cap_more)
-        s->more = xreallocarray(s->more, s->cap_more = xgrow(s->cap_more, s->nsrc), sizeof(*s->more));
+        s->more =
+                xreallocarray(s->more, s->cap_more = xgrow(s->cap_more, s->nsrc), sizeof(*s->more));
     memmove(&s->more[lo + 1], &s->more[lo], (s->nsrc - 1 - lo) * sizeof(*s->more));
     s->more[lo] = (struct source){.node = node};
     s->nsrc++;

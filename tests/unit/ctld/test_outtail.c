@@ -101,7 +101,7 @@ static void test_outtail_nodes(void **state)
     outtail_add(o, 5, 1, 3, OUTTAIL_STDOUT, 0, "0: a\n", 5);
     outtail_add(o, 5, 1, 9, OUTTAIL_STDOUT, 0, "1: b\n", 5);
     outtail_add(o, 5, 1, 1, OUTTAIL_STDOUT, 0, "2: c\n", 5);
-    outtail_add(o, 5, 1, 9, OUTTAIL_STDOUT, 0, "1: b\n", 5);          /* a resend of node 9's */
+    outtail_add(o, 5, 1, 9, OUTTAIL_STDOUT, 0, "1: b\n", 5);        /* a resend of node 9's */
     outtail_add(o, 5, 1, 3, OUTTAIL_STDOUT, 0, "0: a\n0: d\n", 10); /* overlaps, then new */
     outtail_add(o, 5, 1, 1, OUTTAIL_STDOUT, 5, "2: e\n", 5);
     struct outtail_view v = read_all(o, 5, 0, buf, sizeof(buf));
