@@ -162,9 +162,20 @@ static void write_plain(struct follow_stream *st, const char *p, size_t n, bool 
     }
 }
 
+/* The start of a line that will not be completed here (the end): written as it is. */
+static void flush_part(struct follow_stream *st, bool label)
+{
+    if (st->npart == 0)
+        return;
+    size_t skip = label ? 0 : label_len(st->part, st->npart);
+    fwrite(st->part + skip, 1, st->npart - skip, st->to);
+    fflush(st->to);
+    st->npart = 0;
+}
+
 /*
  * Fetch what is new on st and write it out. Returns NL_CLI_OK with *got
- * the bytes written and *state the job's state (copied into state, size
+ * the bytes the stream moved on by and *state the job's state (copied into state, size
  * bytes), or the request's failure.
  */
 static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *st,
@@ -211,20 +222,17 @@ static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *s
         else
             write_plain(st, p, (size_t)n, fo->label, fo->task >= 0 ? fo->task : 0);
         fflush(st->to);
-        *got = (size_t)n;
     }
     free(bytes);
     double next = cli_json_num(a, "next_offset");
+    /* Progress is the stream's, not what was written: --task may write none of it. */
+    if (next == next && (uint64_t)next > st->offset)
+        *got = (size_t)((uint64_t)next - st->offset);
     if (next == next) /* not NAN */
         st->offset = (uint64_t)next;
     st->complete = cli_json_bool(a, "complete");
-    if (st->complete && st->npart > 0) {
-        /* Every byte is here: a last line without its newline is written as it is. */
-        size_t skip = fo->label ? 0 : label_len(st->part, st->npart);
-        fwrite(st->part + skip, 1, st->npart - skip, st->to);
-        fflush(st->to);
-        st->npart = 0;
-    }
+    if (st->complete)
+        flush_part(st, fo->label);
     snprintf(state, size, "%s", cli_json_str(a, "state"));
     json_decref(a);
     return NL_CLI_OK;
@@ -346,6 +354,8 @@ static int follow(struct cli_client *c, int64_t id, const struct follow_opts *fo
     struct follow_stream st[2] = {{.name = "stdout", .to = stdout},
                                   {.name = "stderr", .to = stderr}};
     int rc = follow_streams(c, id, fo, st);
+    for (int i = 0; i < 2; i++)
+        flush_part(&st[i], fo->label);
     free(st[0].part);
     free(st[1].part);
     return rc;

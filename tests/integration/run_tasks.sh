@@ -119,6 +119,10 @@ printf '%s\n' "$NL_OUT" >"$NL_TMP/all"
 check_lines "$NL_TMP/all" "0 1 2 3" 1 || nl_fail "output --label: see above"
 [ "$(printf '%s\n' "$NL_ERR" | sort)" = "$(printf '0: err of 0\n1: err of 1\n2: err of 2\n3: err of 3')" ] ||
     nl_fail "output --label --stderr's stderr: [$NL_ERR]"
+nl_cli output --follow --task 2 --label "$J"
+[ "$NL_RC" = 0 ] || nl_fail "output --follow --task 2: $NL_RC $NL_ERR"
+printf '%s\n' "$NL_OUT" >"$NL_TMP/task2"
+check_lines "$NL_TMP/task2" "2" 1 || nl_fail "output --follow --task 2 --label: see above"
 nl_http GET "/v1/jobs/$J/output?task=4"
 nl_expect 400 '.error.field == "task" and (.error.message | test("not a task of job"))'
 nl_http GET "/v1/jobs/$J/output?task=x"
