@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1808,6 +1809,23 @@ size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids)
     return k;
 }
 
+/*
+ * Ask for the parts of a pending job that the pass reads (its spec, times,
+ * site mask, promise and pass marks: the first three cache lines), one job
+ * ahead of the walk. Most jobs a pass looks at cost some fifty nanoseconds,
+ * and waiting for their memory was much of that.
+ */
+static void prefetch_job(const struct nl_sched *s, uint32_t slot)
+{
+    if (slot == UINT32_MAX)
+        return;
+    const char *p = (const char *)&s->jobs[slot];
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + offsetof(struct job, est_pass));
+}
+
 size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions)
 {
     advance(s, now_us);
@@ -1842,6 +1860,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     uint64_t examined = 0;
     while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
         struct job *j = &s->jobs[slot];
+        prefetch_job(s, order_peek(&s->ord));
         if (s->cfg.depth > 0 && examined++ >= s->cfg.depth) {
             cut = NL_REASON_PRIORITY; /* behind the jobs this pass had time for */
             break;
