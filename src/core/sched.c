@@ -1012,10 +1012,10 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  * tier), and only if enough can be freed. Returns true when j should wait
  * for reclaimed GPUs (some are already coming back, or it preempted now).
  */
-static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
+/* An upper bound on what preemption could free anywhere for j (of tier rank jrank). */
+static uint64_t reclaimable_gpus(const struct nl_sched *s, const struct job *j, bool flagged_only,
+                                 uint32_t jrank)
 {
-    uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
-    /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
     uint64_t reclaimable = 0;
     for (uint32_t t = 0; t < s->q.n; t++) {
         if (t == j->spec.tenant)
@@ -1025,6 +1025,19 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
         uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
         reclaimable += over > flagged ? over : flagged;
     }
+    return reclaimable;
+}
+
+static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
+{
+    /*
+     * j's tier and a fast "no" for most calls, computed at their first use:
+     * most calls end earlier, at a site with enough free GPUs (the job waits
+     * for shape there, not for quota).
+     */
+    uint32_t jrank = 0;
+    uint64_t reclaimable = 0;
+    bool have_bound = false;
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
@@ -1041,7 +1054,15 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
             promise(s, j, site, need);
             return true;
         }
-        if (have + reclaimable < need || need >= s->reclaim_fail[site])
+        if (need >= s->reclaim_fail[site])
+            continue; /* larger needs failed here this pass */
+        if (!have_bound) {
+            jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)
+                            ->rank;
+            reclaimable = reclaimable_gpus(s, j, flagged_only, jrank);
+            have_bound = true;
+        }
+        if (have + reclaimable < need)
             continue; /* not even every borrowed GPU would do: preempt nothing */
         s->nvictims = 0;
         for (size_t ti = 0; ti < s->q.n && have < need; ti++) {
