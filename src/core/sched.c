@@ -1004,14 +1004,6 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
     return ok;
 }
 
-/*
- * Reclaim guaranteed capacity for j (whose tenant is inside its quota) in
- * one eligible site: preempt the cheapest borrowed work there, the weakest
- * tier first and the most recently started first (least work lost), only
- * from tenants over their quota (or jobs marked preemptible of a weaker
- * tier), and only if enough can be freed. Returns true when j should wait
- * for reclaimed GPUs (some are already coming back, or it preempted now).
- */
 /* An upper bound on what preemption could free anywhere for j (of tier rank jrank). */
 static uint64_t reclaimable_gpus(const struct nl_sched *s, const struct job *j, bool flagged_only,
                                  uint32_t jrank)
@@ -1028,6 +1020,14 @@ static uint64_t reclaimable_gpus(const struct nl_sched *s, const struct job *j, 
     return reclaimable;
 }
 
+/*
+ * Reclaim guaranteed capacity for j (whose tenant is inside its quota) in
+ * one eligible site: preempt the cheapest borrowed work there, the weakest
+ * tier first and the most recently started first (least work lost), only
+ * from tenants over their quota (or jobs marked preemptible of a weaker
+ * tier), and only if enough can be freed. Returns true when j should wait
+ * for reclaimed GPUs (some are already coming back, or it preempted now).
+ */
 static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
 {
     /*
