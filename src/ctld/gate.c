@@ -534,7 +534,8 @@ static void gate_event(struct gate *g, uint64_t id, const char *kind, const char
 int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *rec,
                 struct nl_err *err)
 {
-    int rc = life_insert(g->d.life, rec, err);
+    int rc = r->array != NULL ? life_insert_array(g->d.life, rec, err)
+                              : life_insert(g->d.life, rec, err);
     if (rc < 0)
         return rc;
     if (r->array != NULL) {
@@ -740,6 +741,18 @@ static char *task_env(const struct nl_store_job *tmpl, const struct array *a, ui
     return text;
 }
 
+/* Whether an array job's output pattern gives each task a file of its own (%a or %j). */
+static bool names_task(const char *pat)
+{
+    for (const char *p = pat; p != NULL && *p != '\0'; p++)
+        if (p[0] == '%' && p[1] != '\0') {
+            if (p[1] == 'a' || p[1] == 'j')
+                return true;
+            p++; /* "%%j" is a literal "%j" */
+        }
+    return false;
+}
+
 /* Insert task index of a (a copy of the template tmpl, of tenant) in the transaction; its id. */
 static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_store_job *tmpl,
                             int tenant, uint32_t index, struct nl_store_job *t)
@@ -758,14 +771,15 @@ static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_sto
     t->pids_max = tmpl->pids_max;
     /*
      * What a task runs with is its array's: tasks per node, stdin, the
-     * warning signal, and output patterns that name the index (%a, filled
-     * at launch). Any other path is the array job's own file (its default,
-     * or a pattern without %a): tasks sharing it would interleave, so each
-     * task gets its own default instead.
+     * warning signal, and output patterns that name the task (%a, filled
+     * at launch, or %j, the task's own id, filled by its insert). Any other
+     * path is the array job's own file (its default, or a pattern without
+     * either): tasks sharing it would interleave, so each task gets its own
+     * default instead.
      */
-    if (tmpl->stdout_path && strstr(tmpl->stdout_path, "%a"))
+    if (names_task(tmpl->stdout_path))
         t->stdout_path = xstrdup(tmpl->stdout_path);
-    if (tmpl->stderr_path && strstr(tmpl->stderr_path, "%a"))
+    if (names_task(tmpl->stderr_path))
         t->stderr_path = xstrdup(tmpl->stderr_path);
     t->tasks_per_node = tmpl->tasks_per_node;
     t->input_path = tmpl->input_path ? xstrdup(tmpl->input_path) : NULL;

@@ -218,7 +218,19 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     return 0;
 }
 
+static int insert(struct life *l, struct nl_store_job *rec, bool array, struct nl_err *err);
+
 int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
+{
+    return insert(l, rec, false, err);
+}
+
+int life_insert_array(struct life *l, struct nl_store_job *rec, struct nl_err *err)
+{
+    return insert(l, rec, true, err);
+}
+
+static int insert(struct life *l, struct nl_store_job *rec, bool array, struct nl_err *err)
 {
     durable_txn(l->d.dur);
     /*
@@ -237,12 +249,13 @@ int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     /*
      * Patterns the request gave (--output/--error) get their job id and name
      * now, and %A its own id: an array task's patterns are its array job's,
-     * whose %A was expanded (to the array job's id) when it was submitted.
+     * whose %A was expanded (to the array job's id) when it was submitted
+     * and whose %j was kept, so that here it becomes the task's own id.
      */
     char idtext[24];
     snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
-    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .array_job = idtext,
-                                .task = -1};
+    struct nl_outpat_vals pv = {.job = array ? NULL : idtext, .name = rec->name,
+                                .array_job = idtext, .task = -1};
     char *given[2] = {rec->stdout_path, rec->stderr_path};
     const char *dflt[2] = {out, errp};
     for (int i = 0; i < 2; i++) {

@@ -79,6 +79,11 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err);
 /* life_submit's insert alone: the job stays out of the scheduler (the gate keeps it). */
 int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err);
 /*
+ * life_insert of an array job: its output patterns keep %j, which each
+ * task's own insert expands to the task's id (Slurm's %j in an array).
+ */
+int life_insert_array(struct life *l, struct nl_store_job *rec, struct nl_err *err);
+/*
  * Hand a stored PENDING job (kept out until now by the gate) to the
  * scheduler after this iteration's COMMIT, as a submission is.
  */
