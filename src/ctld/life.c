@@ -38,6 +38,7 @@
 #include "common/proto_limits.h"
 #include "common/rng.h"
 #include "common/xalloc.h"
+#include "ctld/controls.h"
 #include "ctld/durable.h"
 #include "ctld/fault.h"
 #include "ctld/nodes.h"
@@ -864,6 +865,23 @@ int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *
     return 1;
 }
 
+/*
+ * Queue c for the agents of run's ranks that have not ended, durably
+ * (controls.h): it reaches them even if an answer is lost or we restart.
+ * Returns the number of those ranks.
+ */
+static size_t queue_control(struct life *l, const struct run *run, const struct nodes_control *c)
+{
+    uint32_t *live = xcalloc(run->nnodes ? run->nnodes : 1, sizeof(*live));
+    size_t n = 0;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (!run->exited[r])
+            live[n++] = run->alloc[r].node;
+    controls_queue(l->d.nodes, l->d.store, l->d.dur, live, n, c);
+    free(live);
+    return n;
+}
+
 int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err)
 {
     durable_txn(l->d.dur);
@@ -896,9 +914,7 @@ int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *e
         struct nodes_control c = {.job = rec->id,
                                   .run = run->number,
                                   .time_limit_s = (double)spec.time_limit_us / 1e6};
-        for (uint32_t r = 0; r < run->nnodes; r++)
-            if (!run->exited[r])
-                nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
+        queue_control(l, run, &c);
     }
     l->dirty = true;
     return 0;
@@ -910,15 +926,16 @@ int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err)
     if (run == NULL)
         return nl_err_set(err, -ENOENT, "job: %llu is not running", (unsigned long long)id);
     struct nodes_control c = {.job = id, .run = run->number, .signal = sig};
-    int ranks = 0;
-    for (uint32_t r = 0; r < run->nnodes; r++)
-        if (!run->exited[r]) {
-            nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
-            ranks++;
-        }
+    int ranks = (int)queue_control(l, run, &c);
     log_info("job=%llu run=%u signal %d to %d ranks", (unsigned long long)id, run->number, sig,
              ranks);
     return ranks;
+}
+
+bool life_run_current(const struct life *l, uint64_t job, uint32_t number)
+{
+    const struct run *run = runs_get(l->runs, job);
+    return run != NULL && run->number == number;
 }
 
 bool life_runs_on(const struct life *l, uint64_t job, uint32_t number, uint32_t node)

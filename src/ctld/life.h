@@ -127,6 +127,8 @@ int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *
 int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err);
 /* Signal every live rank of job's run: how many, or -ENOENT when it is not running. */
 int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err);
+/* Whether run number of job is its current run (it has not ended or been requeued). */
+bool life_run_current(const struct life *l, uint64_t job, uint32_t number);
 /* Whether run of job is the one running on node (an agent's output for it is welcome). */
 bool life_runs_on(const struct life *l, uint64_t job, uint32_t run, uint32_t node);
 
