@@ -5,6 +5,7 @@
 # header. The layers, lowest first:
 #
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
+#   depspec                                      (--dependency's text, parsed)
 #   token audit jsonout ui                       (tokens, the audit log, JSON text, the dashboard's
 #                                                 files: none but http)
 #   revoke                                       (revoked tokens: token.h's claims)
@@ -39,12 +40,13 @@ allowed() {
     revoke.[ch]) echo "revoke.h token.h" ;;
     ui.[ch]) echo "http.h" ;;
     runs.[ch]) echo "" ;;
+    depspec.[ch]) echo "depspec.h" ;;
     outtail.[ch]) echo "" ;;
     durable.[ch]) echo "http.h now.h" ;;
     controls.[ch]) echo "controls.h durable.h nodes.h" ;;
     life.h) echo "metrics.h" ;;
     life.c) echo "life.h controls.h durable.h fault.h metrics.h nodes.h now.h runs.h" ;;
-    gate.[ch]) echo "durable.h life.h now.h" ;;
+    gate.[ch]) echo "depspec.h durable.h life.h now.h" ;;
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
     agents.[ch]) echo "agents.h agent_proto.h controls.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
