@@ -115,7 +115,9 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
                        "running at once; each task gets NORDLYS_ARRAY_TASK_ID"},
         [OPT_DEPENDENCY] = {"dependency", "DEP",
                             "start only after other jobs: afterok:ID[:ID...], afterany:ID..., "
-                            "afternotok:ID..., singleton; a comma means all of them"},
+                            "afternotok:ID..., after:ID[+MIN]..., aftercorr:ID... (arrays: "
+                            "task N after task N), singleton; a comma means all of them, "
+                            "'?' any one of them"},
         [OPT_HOLD] = {"hold", NULL, "submit held: it does not start until `nordlys release`"},
 };
 
