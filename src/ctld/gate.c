@@ -361,13 +361,33 @@ static void eval_singleton(struct dep_eval *e)
         eval_note(e, DEP_MET, "singleton");
 }
 
-/* after:ID[+MIN]: ID began (or ended without starting), MIN minutes ago. */
+static int first_started(uint64_t id, uint32_t index, enum nl_job_state state, void *arg)
+{
+    (void)index;
+    if (state == NL_JOB_PENDING || state == NL_JOB_NONE)
+        return 0;
+    *(uint64_t *)arg = id;
+    return 1;
+}
+
+/*
+ * after:ID[+MIN]: ID began (or ended without starting), MIN minutes ago.
+ * A live array job began with the first of its tasks that did (the first
+ * by index: its start counts for +MIN).
+ */
 static void eval_after(struct dep_eval *e, const struct depspec_cond *c, enum nl_job_state st)
 {
     unsigned long long id = (unsigned long long)c->job;
     char plus[24] = "";
     if (c->minutes > 0)
         snprintf(plus, sizeof(plus), "+%u", c->minutes);
+    uint64_t began_job = c->job, task = 0;
+    struct nl_err terr = {0};
+    if (st == NL_JOB_PENDING && array_get(e->g, c->job) != NULL &&
+        nl_store_array_tasks(e->g->d.store, c->job, first_started, &task, &terr) == 1) {
+        st = NL_JOB_RUNNING;
+        began_job = task;
+    }
     if (st == NL_JOB_PENDING) {
         eval_note(e, DEP_WAIT, "after:%llu%s (job %llu has not started)", id, plus, id);
         recheck_at(e, e->now_us + GATE_AFTER_POLL_US);
@@ -380,7 +400,7 @@ static void eval_after(struct dep_eval *e, const struct depspec_cond *c, enum nl
     struct nl_store_job rec;
     nl_store_job_init(&rec);
     struct nl_err err = {0};
-    if (nl_store_job_get(e->g->d.store, c->job, &rec, &err) < 0) {
+    if (nl_store_job_get(e->g->d.store, began_job, &rec, &err) < 0) {
         eval_note(e, DEP_WAIT, "after:%llu%s (%s)", id, plus, err.msg);
         recheck_at(e, e->now_us + GATE_AFTER_POLL_US);
         return;

@@ -84,6 +84,13 @@ nl_cli submit --parsable "$NL_TMP/after.sh"
 SD=$NL_OUT
 jq_is "$SD" ".job.name == \"after-dir\""
 wait_state "$SD" COMPLETED
+# An array job began with its first task: after:ARRAY runs while the array still runs.
+AR=$(sub --array 0-1 -- sh -c "while [ ! -e $NL_TMP/end-AR ]; do sleep 0.05; done")
+nl_wait "/v1/jobs/$AR/tasks?index=0" '.job.state == "RUNNING"'
+AA=$(sub --dependency "after:$AR" -- true)
+wait_state "$AA" COMPLETED
+[ "$(state "$AR")" = PENDING ] || nl_fail "array $AR ended before after:$AR ran: $(state "$AR")"
+touch "$NL_TMP/end-AR"
 refused "afterok:$S+5" "'+MINUTES' is for after only"
 refused "after:$S+soon" "'soon' is not a number of minutes"
 touch "$NL_TMP/end-S"
