@@ -347,6 +347,11 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
         }
     for (size_t i = 0; i < nc; i++)
         agent_proto_answer_control(ans, &controls[i]);
+    /* An agent that acknowledges nothing (before issue 12's acks) gets each control once. */
+    while (!ag->acks_controls && nc > 0) {
+        controls_done(a->d.nodes, a->d.store, a->d.dur, idx, controls[nc - 1].seq);
+        nodes_controls(a->d.nodes, idx, &controls, &nc);
+    }
     nodes_outbox_clear(a->d.nodes, idx);
     for (size_t i = 0; i < m->nexits; i++)
         if (held[i])

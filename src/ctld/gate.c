@@ -1373,7 +1373,7 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o)
                  "cancel %llu)",
                  k->why, (unsigned long long)rec->id);
         set_reason(o, "DependencyNeverSatisfied", text);
-    } else if (k != NULL && k->dep[0]) {
+    } else if (k != NULL && k->dep[0] && !k->tasks_only) {
         snprintf(text, sizeof(text), "waiting for its dependency: %s", k->why);
         set_reason(o, "Dependency", text);
     } else if (a != NULL && a->next < a->set.count && !a->cancelled) {

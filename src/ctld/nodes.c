@@ -355,8 +355,6 @@ void nodes_outbox_clear(struct nodes *a, int32_t idx)
 {
     a->list[idx]->nlaunches = 0;
     a->list[idx]->nkills = 0;
-    if (!a->list[idx]->ag.acks_controls)
-        a->list[idx]->ncontrols = 0;
 }
 
 uint64_t nodes_push_control(struct nodes *a, int32_t idx, const struct nodes_control *c)

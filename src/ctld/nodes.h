@@ -46,7 +46,7 @@ struct agent {
     bool reloaded;        /* loaded from the store, not heard from since this controller began */
     bool need_full;       /* the next sync must be full (after reload, registration, a gap) */
     bool has_seq;         /* last_seq is set */
-    bool acks_controls;   /* its last sync had "applied": controls stay queued until acknowledged */
+    bool acks_controls;   /* its last sync had "applied": controls are resent until acknowledged */
     uint64_t last_seq;    /* "seq" of the last sync applied */
     int64_t last_sync_us; /* clock of its last register or sync */
     int64_t last_full_us; /* clock of its last applied full sync */
@@ -184,8 +184,8 @@ uint64_t nodes_push_control(struct nodes *n, int32_t idx, const struct nodes_con
 bool nodes_control_remove(struct nodes *n, int32_t idx, uint64_t seq);
 /*
  * The controls of the agent with index idx; borrowed until the next change
- * to them. nodes_outbox_clear empties them only for an agent that does not
- * acknowledge controls (!acks_controls: one sent before issue 12's acks).
+ * to them. nodes_outbox_clear leaves them: they go when acknowledged
+ * (controls.h).
  */
 void nodes_controls(const struct nodes *n, int32_t idx, const struct nodes_control **c,
                     size_t *count);
