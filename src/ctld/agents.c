@@ -137,12 +137,17 @@ static int load_one(const struct nl_store_agent *sa, uint32_t node, void *arg)
     return 0;
 }
 
+static bool run_live(void *arg, uint64_t job, uint32_t run)
+{
+    return life_run_current(arg, job, run);
+}
+
 int agents_load(struct agents *a, struct nl_err *err)
 {
     struct load_ctx x = {.a = a};
     int rc = nl_store_agents_load(a->d.store, load_one, &x, err);
     if (rc == 0)
-        rc = controls_reload(a->d.nodes, a->d.store, err);
+        rc = controls_reload(a->d.nodes, a->d.store, a->d.dur, run_live, a->d.life, err);
     if (rc == 0)
         log_info("reloaded %zu agents with %zu nodes; they are down until they sync",
                  nodes_agent_count(a->d.nodes), x.nodes);

@@ -71,13 +71,23 @@ void controls_done(struct nodes *reg, struct nl_store *st, struct durable *dur, 
     durable_check(nl_store_control_delete(st, seq, &err), "run control", &err);
 }
 
+struct reload {
+    struct nodes *reg;
+    controls_live_fn live;
+    void *arg;
+    uint64_t *stale; /* seqs to delete once the walk is done */
+    size_t nstale, cap;
+};
+
 static int reload_one(const struct nl_store_control *row, void *arg)
 {
-    struct nodes *reg = arg;
-    int32_t idx = nodes_agent_index(reg, row->agent);
-    if (idx < 0) {
-        log_warn("run control %llu for unknown agent '%s' (job=%llu run=%u) not queued",
-                 (unsigned long long)row->seq, row->agent, (unsigned long long)row->job, row->run);
+    struct reload *x = arg;
+    int32_t idx = nodes_agent_index(x->reg, row->agent);
+    if (idx < 0 || !x->live(x->arg, row->job, row->run)) {
+        if (x->nstale == x->cap)
+            x->stale = xreallocarray(x->stale, x->cap = xgrow(x->cap, x->nstale + 1),
+                                     sizeof(*x->stale));
+        x->stale[x->nstale++] = row->seq;
         return 0;
     }
     const struct nodes_control c = {.seq = row->seq,
@@ -85,11 +95,22 @@ static int reload_one(const struct nl_store_control *row, void *arg)
                                     .run = row->run,
                                     .signal = row->signal,
                                     .time_limit_s = row->time_limit_s};
-    nodes_push_control(reg, idx, &c);
+    nodes_push_control(x->reg, idx, &c);
     return 0;
 }
 
-int controls_reload(struct nodes *reg, struct nl_store *st, struct nl_err *err)
+int controls_reload(struct nodes *reg, struct nl_store *st, struct durable *dur,
+                    controls_live_fn live, void *arg, struct nl_err *err)
 {
-    return nl_store_controls_load(st, reload_one, reg, err);
+    struct reload x = {.reg = reg, .live = live, .arg = arg};
+    int rc = nl_store_controls_load(st, reload_one, &x, err);
+    if (rc == 0 && x.nstale > 0) {
+        /* Its run ended (or its agent is gone) while we were down: nothing to deliver. */
+        durable_txn(dur);
+        for (size_t i = 0; i < x.nstale; i++)
+            durable_check(nl_store_control_delete(st, x.stale[i], err), "run control", err);
+        log_info("run controls: %zu of runs that are over dropped", x.nstale);
+    }
+    free(x.stale);
+    return rc;
 }

@@ -20,6 +20,7 @@
 #ifndef NL_CTLD_CONTROLS_H
 #define NL_CTLD_CONTROLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,14 @@ size_t controls_queue(struct nodes *reg, struct nl_store *st, struct durable *du
 /* The agent with index idx has applied (or has no run for) control seq: forget it. */
 void controls_done(struct nodes *reg, struct nl_store *st, struct durable *dur, int32_t idx,
                    uint64_t seq);
-/* Queue the stored controls again (start, rebuild; after the agents are loaded). */
-int controls_reload(struct nodes *reg, struct nl_store *st, struct nl_err *err);
+/* Whether run of job is still its current run (the caller's: life.h). */
+typedef bool (*controls_live_fn)(void *arg, uint64_t job, uint32_t run);
+/*
+ * Queue the stored controls again (start, rebuild; after the agents and
+ * the runs are loaded). Those of runs that are over, or for an agent no
+ * longer known, are deleted in this iteration's transaction instead.
+ */
+int controls_reload(struct nodes *reg, struct nl_store *st, struct durable *dur,
+                    controls_live_fn live, void *arg, struct nl_err *err);
 
 #endif
