@@ -101,8 +101,8 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_TASKS_PER_NODE] = {"tasks-per-node", "T",
                                 "T processes per node, each with its RANK (default 1)"},
         [OPT_OUTPUT] = {"output", "PATTERN",
-                        "stdout file: %j job (an array task's own), %t task (one file per task), %a array index, "
-                        "%A array job, %x name, %% a %"},
+                        "stdout file: %j job (an array task's own), %t task (one file per "
+                        "task), %a array index, %A array job, %x name, %% a %"},
         [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
         [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
         [OPT_POWER_W] = {"power-w", "W",

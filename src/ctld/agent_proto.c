@@ -586,8 +586,8 @@ static int parse_applied(const json_t *a, struct agent_proto_sync *m, struct fau
         if (!json_is_integer(v) || json_integer_value(v) < 1) {
             f->code = "invalid_field";
             snprintf(f->field, sizeof(f->field), "applied[%zu]", i);
-            snprintf(f->msg, sizeof(f->msg), "applied[%zu]: expected a control's seq (an integer >= 1)",
-                     i);
+            snprintf(f->msg, sizeof(f->msg),
+                     "applied[%zu]: expected a control's seq (an integer >= 1)", i);
             return -EINVAL;
         }
         m->applied[m->napplied++] = (uint64_t)json_integer_value(v);
@@ -598,7 +598,7 @@ static int parse_applied(const json_t *a, struct agent_proto_sync *m, struct fau
 int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
                            struct agent_proto_sync *m, struct fault *f)
 {
-    static const char *const keys[] = {"agent_id", "running", "exits", "seq",    "full",
+    static const char *const keys[] = {"agent_id", "running", "exits",   "seq", "full",
                                        "output",   "power",   "applied", NULL};
     const json_t *id = json_object_get(body, "agent_id");
     if (fault_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
@@ -609,7 +609,8 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
         array_field(body, "output", f) < 0 ||
         parse_output(fac, json_object_get(body, "output"), m, f) < 0 ||
         parse_power(fac, json_object_get(body, "power"), m, f) < 0 ||
-        array_field(body, "applied", f) < 0 || parse_applied(json_object_get(body, "applied"), m, f) < 0)
+        array_field(body, "applied", f) < 0 ||
+        parse_applied(json_object_get(body, "applied"), m, f) < 0)
         return -EINVAL;
     m->agent_id = json_string_value(id);
     return 0;

@@ -13,12 +13,12 @@ static const struct {
     const char *name;
     enum depspec_kind kind;
 } kinds[] = {
-        {"after", DEPSPEC_AFTER},           {"afterany", DEPSPEC_AFTERANY},
-        {"afterok", DEPSPEC_AFTEROK},       {"afternotok", DEPSPEC_AFTERNOTOK},
-        {"aftercorr", DEPSPEC_AFTERCORR},   {"singleton", DEPSPEC_SINGLETON},
+        {"after", DEPSPEC_AFTER},         {"afterany", DEPSPEC_AFTERANY},
+        {"afterok", DEPSPEC_AFTEROK},     {"afternotok", DEPSPEC_AFTERNOTOK},
+        {"aftercorr", DEPSPEC_AFTERCORR}, {"singleton", DEPSPEC_SINGLETON},
 };
 
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+#define NKINDS     (sizeof(kinds) / sizeof(kinds[0]))
 #define SHOWN(len) ((int)((len) > 40 ? 40 : (len)))
 
 const char *depspec_kind_name(enum depspec_kind kind)
@@ -110,8 +110,10 @@ static int parse_clause(const char *p, const char *end, struct depspec *d, struc
         if (d->n == DEPSPEC_MAX)
             return nl_err_set(err, -EINVAL, "dependency: more than %d job ids", DEPSPEC_MAX);
         if (idend == q + 1)
-            return nl_err_set(err, -EINVAL, "dependency: %s: an empty job id (two colons, or one "
-                              "at the end)", name);
+            return nl_err_set(err, -EINVAL,
+                              "dependency: %s: an empty job id (two colons, or one "
+                              "at the end)",
+                              name);
         if ((rc = parse_job(q + 1, (size_t)(idend - q - 1), &c, err)) < 0)
             return rc;
         d->c[d->n++] = c;

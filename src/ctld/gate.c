@@ -57,7 +57,7 @@ struct kept {
      */
     bool tasks_only;
     int64_t recheck_us; /* after: evaluate again at this clock though nothing ended; 0 none */
-    char why[300];  /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
+    char why[300];      /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
 };
 
 /* A live array job. */
@@ -90,7 +90,7 @@ struct gate {
     struct nl_u64map task_of;  /* unfinished task id -> its array job id */
     struct life_end *ends;     /* ends to act on: life's and the gate's own */
     size_t nends, ends_cap;
-    bool deps_dirty; /* a job ended or a dependency was added: evaluate */
+    bool deps_dirty;    /* a job ended or a dependency was added: evaluate */
     int64_t recheck_us; /* the earliest kept recheck_us; 0 none */
 };
 
@@ -310,7 +310,7 @@ struct dep_eval {
     struct gate *g;
     const struct nl_store_job *rec; /* the dependent job (tenant, user, name, id, index) */
     enum dep_level level;
-    bool any;               /* '?': the best condition decides; otherwise the worst */
+    bool any; /* '?': the best condition decides; otherwise the worst */
     enum dep_verdict verdict;
     char why[300];
     int64_t now_us;
@@ -350,9 +350,9 @@ static void eval_singleton(struct dep_eval *e)
     /* A task's array got past its singleton, and is itself live under the same name. */
     if (e->level == DEP_FOR_TASK)
         eval_note(e, DEP_MET, "singleton");
-    else if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as,
-                                        e->rec->name, e->rec->id ? e->rec->id : UINT64_MAX,
-                                        &blocker, &e->err) < 0)
+    else if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as, e->rec->name,
+                                        e->rec->id ? e->rec->id : UINT64_MAX, &blocker,
+                                        &e->err) < 0)
         eval_note(e, DEP_WAIT, "singleton (%s)", e->err.msg);
     else if (blocker != 0)
         eval_note(e, DEP_WAIT, "singleton (job %llu of the same name and user is live)",
@@ -489,7 +489,8 @@ static void eval_corr(struct dep_eval *e, const struct depspec_cond *c)
     if (!has)
         eval_note(e, DEP_MET, "aftercorr:%llu (it has no task %u)", id, index);
     else if (a != NULL && !a->cancelled && !look.cancelled)
-        eval_note(e, DEP_WAIT, "aftercorr:%llu (task %llu_%u has not been made yet)", id, id, index);
+        eval_note(e, DEP_WAIT, "aftercorr:%llu (task %llu_%u has not been made yet)", id, id,
+                  index);
     else
         eval_note(e, DEP_NEVER, "aftercorr:%llu can never be met: task %llu_%u was never made", id,
                   id, index);
@@ -757,7 +758,8 @@ static void evaluate_all(struct gate *g)
         if (e.verdict == DEP_MET && level == DEP_FOR_ARRAY && strstr(k->dep, "aftercorr") != NULL) {
             /* Its tasks wait, each for its own: the array makes them (unless held). */
             if (!k->tasks_only)
-                gate_event(g, k->id, "dependency_met", "the array's part; each task waits for its own");
+                gate_event(g, k->id, "dependency_met",
+                           "the array's part; each task waits for its own");
             k->tasks_only = true;
             k->why[0] = '\0';
         } else if (e.verdict == DEP_NEVER && g->d.kill_invalid_depend) {
@@ -1071,7 +1073,8 @@ static void mark_concerned(struct gate *g)
     struct nl_u64map ended = {0};
     for (size_t i = 0; i < g->nends; i++) {
         nl_u64map_put(&ended, g->ends[i].job, 1);
-        /* A task's end concerns who waits on its array (aftercorr): before task_ended forgets it. */
+        /* A task's end concerns who waits on its array (aftercorr): before task_ended forgets it.
+         */
         uint64_t aid;
         if (nl_u64map_get(&g->task_of, g->ends[i].job, &aid))
             nl_u64map_put(&ended, aid, 1);

@@ -57,6 +57,7 @@ struct now;
  * about 10 ms; the rest are made at the next iterations (a tick is 100 ms).
  */
 #define GATE_MAKE_BUDGET 512
+
 /* The bounds of one --dependency: depspec.h (DEPSPEC_MAX, DEPSPEC_TEXT_MAX). */
 
 /* All borrowed for the gate's life. */

@@ -255,8 +255,8 @@ static int insert(struct life *l, struct nl_store_job *rec, bool array, struct n
      */
     char idtext[24];
     snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
-    struct nl_outpat_vals pv = {.job = array ? NULL : idtext, .name = rec->name,
-                                .array_job = idtext, .task = -1};
+    struct nl_outpat_vals pv = {
+            .job = array ? NULL : idtext, .name = rec->name, .array_job = idtext, .task = -1};
     char *given[2] = {rec->stdout_path, rec->stderr_path};
     const char *dflt[2] = {out, errp};
     for (int i = 0; i < 2; i++) {

@@ -335,13 +335,13 @@ static const char schema_v11[] = "CREATE TABLE IF NOT EXISTS token_revocations (
  * is never given twice, even after its row went.
  */
 static const char schema_v12[] = "CREATE TABLE IF NOT EXISTS run_controls ("
-                                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                                " agent TEXT NOT NULL,"
-                                " job INTEGER NOT NULL,"
-                                " run INTEGER NOT NULL,"
-                                " signal INTEGER NOT NULL CHECK (signal BETWEEN 0 AND 64),"
-                                " time_limit_s REAL NOT NULL CHECK (time_limit_s >= 0)"
-                                ") STRICT;";
+                                 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                 " agent TEXT NOT NULL,"
+                                 " job INTEGER NOT NULL,"
+                                 " run INTEGER NOT NULL,"
+                                 " signal INTEGER NOT NULL CHECK (signal BETWEEN 0 AND 64),"
+                                 " time_limit_s REAL NOT NULL CHECK (time_limit_s >= 0)"
+                                 ") STRICT;";
 
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {

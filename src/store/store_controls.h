@@ -17,8 +17,8 @@ struct nl_err;
 struct nl_store;
 
 struct nl_store_control {
-    uint64_t seq;        /* never given twice; set by nl_store_control_add */
-    const char *agent;   /* the agent it is for */
+    uint64_t seq;      /* never given twice; set by nl_store_control_add */
+    const char *agent; /* the agent it is for */
     uint64_t job;
     uint32_t run;
     int signal;          /* 1..64, or 0 for a time limit */

@@ -1540,8 +1540,10 @@ static void test_control_seq_applied_once(void **state)
     assert_non_null(s);
     assert_string_equal(s, "usr1\n");
     free(s);
-    /* The answer was lost: seq 5 comes again (not applied), with USR2 as seq 6, and one for no run. */
-    struct proto_control again[] = {usr1, {.seq = 6, .job = 12, .run = 1, .signal = SIGUSR2},
+    /* The answer was lost: seq 5 comes again (not applied), with USR2 as seq 6, and one for no run.
+     */
+    struct proto_control again[] = {usr1,
+                                    {.seq = 6, .job = 12, .run = 1, .signal = SIGUSR2},
                                     {.seq = 7, .job = 999, .run = 1, .signal = SIGUSR1}};
     jobs_control(f->t, again, 3, NULL, 0);
     assert_int_equal(jobs_applied(f->t, 100, &applied), 3);

@@ -380,8 +380,9 @@ static void test_proto_output_and_controls(void **state)
     proto_work_release(&w);
     expect_sync_error("{\"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 10, \"seq\": 0}]}",
                       "signal[0].seq: 0 is outside [1, 9223372036854775807]");
-    expect_sync_error("{\"limit\": [{\"job\": 5, \"run\": 1, \"time_limit_s\": 1, \"seq\": \"x\"}]}",
-                      "limit[0].seq: not an integer");
+    expect_sync_error(
+            "{\"limit\": [{\"job\": 5, \"run\": 1, \"time_limit_s\": 1, \"seq\": \"x\"}]}",
+            "limit[0].seq: not an integer");
     struct proto_buf ab = {0};
     proto_encode_sync(&ab, "a1", 3, true, NULL, 0, NULL, 0, 0, NULL, NULL);
     proto_append_applied(&ab, NULL, 0);

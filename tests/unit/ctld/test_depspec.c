@@ -28,13 +28,15 @@ static void test_all_kinds_and_all_of(void **state)
                      0);
     assert_false(d.any);
     assert_int_equal(d.n, 8);
+
     const struct {
         enum depspec_kind kind;
         uint64_t job;
         uint32_t minutes;
-    } want[] = {{DEPSPEC_AFTEROK, 12, 0},   {DEPSPEC_AFTEROK, 13, 0},    {DEPSPEC_AFTERANY, 14, 0},
-                {DEPSPEC_AFTER, 15, 10},    {DEPSPEC_AFTER, 16, 0},      {DEPSPEC_AFTERCORR, 17, 0},
+    } want[] = {{DEPSPEC_AFTEROK, 12, 0},    {DEPSPEC_AFTEROK, 13, 0}, {DEPSPEC_AFTERANY, 14, 0},
+                {DEPSPEC_AFTER, 15, 10},     {DEPSPEC_AFTER, 16, 0},   {DEPSPEC_AFTERCORR, 17, 0},
                 {DEPSPEC_AFTERNOTOK, 18, 0}, {DEPSPEC_SINGLETON, 0, 0}};
+
     for (size_t i = 0; i < 8; i++) {
         assert_int_equal(d.c[i].kind, want[i].kind);
         assert_int_equal(d.c[i].job, want[i].job);
@@ -65,6 +67,7 @@ static void test_any_of(void **state)
 static void test_bad_input_named(void **state)
 {
     (void)state;
+
     const struct {
         const char *text, *says;
     } bad[] = {
@@ -90,6 +93,7 @@ static void test_bad_input_named(void **state)
             {"singleton:3", "singleton takes no job ids"},
             {"afterok:99999999999999999999", "is not a job id"},
     };
+
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct depspec d;
         struct nl_err err = {0};
