@@ -101,8 +101,8 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_TASKS_PER_NODE] = {"tasks-per-node", "T",
                                 "T processes per node, each with its RANK (default 1)"},
         [OPT_OUTPUT] = {"output", "PATTERN",
-                        "stdout file: %j job, %t task (one file per task), %a array index, "
-                        "%A array job, %x name, %% a %"},
+                        "stdout file: %j job (an array task's own), %t task (one file per "
+                        "task), %a array index, %A array job, %x name, %% a %"},
         [OPT_ERROR] = {"error", "PATTERN", "stderr file, as --output"},
         [OPT_INPUT] = {"input", "FILE", "stdin of task 0, a file on its node (default /dev/null)"},
         [OPT_POWER_W] = {"power-w", "W",
@@ -115,7 +115,9 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
                        "running at once; each task gets NORDLYS_ARRAY_TASK_ID"},
         [OPT_DEPENDENCY] = {"dependency", "DEP",
                             "start only after other jobs: afterok:ID[:ID...], afterany:ID..., "
-                            "afternotok:ID..., singleton; a comma means all of them"},
+                            "afternotok:ID..., after:ID[+MIN]..., aftercorr:ID... (arrays: "
+                            "task N after task N), singleton; a comma means all of them, "
+                            "'?' any one of them"},
         [OPT_HOLD] = {"hold", NULL, "submit held: it does not start until `nordlys release`"},
 };
 
