@@ -31,6 +31,9 @@ PKGS="$PKGS clang libclang-rt-14-dev"
 # The distributed-training tests (tests/integration/torch_dist.sh): torch.distributed and torchrun.
 PKGS="$PKGS python3-torch"
 
+# The fault suite's HTTP proxy that loses chosen answers (tests/lib/dropproxy.py).
+PKGS="$PKGS python3"
+
 # Arithmetic on times in tests (control.sh, gate_deps.sh) and bench/bench-array.sh;
 # not in a minimal Debian, where it passed only because the machine had it.
 PKGS="$PKGS bc"

@@ -671,6 +671,10 @@ static void send_sync(struct agent *a)
     if (!full)
         jobs_running_sent(a->jobs, nr_sent);
     jobs_exits_sent(a->jobs, a->seq, ne_sent);
+    /* The controls applied since the last answered sync (jobs_applied): a few bytes each. */
+    const uint64_t *applied;
+    size_t na = jobs_applied(a->jobs, NL_PROTO_SYNC_ENTRIES_MAX, &applied);
+    proto_append_applied(&b, applied, na);
     /* Output last: the lists above never wait for it (outship.h bounds what it adds). */
     if (b.len + NL_PROTO_OUTPUT_BODY_ROOM <= NL_PROTO_BODY_MAX) {
         const struct proto_output *out;

@@ -108,6 +108,8 @@ struct job_ctl {
     int64_t started_us;  /* monotonic: its keeper was forked (limits count from it) */
     int64_t limit_at_us; /* monotonic time of its time limit, 0 none */
     int64_t noop_end_us; /* a no-op's natural end (monotonic) */
+    /* The highest control seq applied to the run, per kind: a resend is not applied again. */
+    uint64_t sig_seq, limit_seq;
 };
 
 struct job {
@@ -188,6 +190,13 @@ struct agent_jobs {
     size_t qhead, nqueue, cap_queue;
     int evfd;
     int64_t spent_us, budget_us;
+    /*
+     * Controls applied (or with no run here) whose seqs the controller has
+     * not yet been told: sent in every sync until one is answered. The
+     * first applied_sent went in the sync in flight.
+     */
+    uint64_t *applied;
+    size_t napplied, cap_applied, applied_sent;
 };
 
 /* The job tables hold struct job pointers in the maps' integer values. */
@@ -437,6 +446,7 @@ void jobs_destroy(struct agent_jobs *t)
     free(t->run_out);
     free(t->exit_out);
     free(t->fresh);
+    free(t->applied);
     free(t->queue);
     free(t->ship_list);
     free(t->ship_buf);
@@ -1465,6 +1475,12 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
                 (t->nfresh - t->fresh_sent) * sizeof(*t->fresh));
     t->nfresh -= t->fresh_sent;
     t->fresh_sent = 0;
+    /* The controller has the acknowledgements of controls that sync carried. */
+    if (t->applied_sent > 0)
+        memmove(t->applied, t->applied + t->applied_sent,
+                (t->napplied - t->applied_sent) * sizeof(*t->applied));
+    t->napplied -= t->applied_sent;
+    t->applied_sent = 0;
     for (size_t i = 0; t->nship > 0 && i < t->bytag.cap; i++) {
         struct job *j = job_in_slot(&t->bytag, i);
         if (j != NULL && j->ctl.shipping) {
@@ -1527,15 +1543,78 @@ static void control_limit(struct agent_jobs *t, const struct proto_control *c)
     }
 }
 
+static void applied_add(struct agent_jobs *t, uint64_t seq)
+{
+    for (size_t i = 0; i < t->napplied; i++)
+        if (t->applied[i] == seq)
+            return; /* a resend, acknowledged already */
+    if (t->napplied == t->cap_applied) {
+        t->cap_applied = xgrow(t->cap_applied, t->napplied + 1);
+        t->applied = xreallocarray(t->applied, t->cap_applied, sizeof(*t->applied));
+    }
+    t->applied[t->napplied++] = seq;
+}
+
+/*
+ * Apply control c once (controls are resent until acknowledged, and a
+ * resend may come after we applied it: its acknowledgement was in flight
+ * or lost). A run that waits here for the launch budget has nothing to
+ * signal yet: the control is left unacknowledged, so it comes again. A run
+ * not here at all (ended, or never launched) needs nothing: acknowledged.
+ * A control without seq (a controller before acknowledgements) is applied
+ * as it comes.
+ */
+static void control_once(struct agent_jobs *t, const struct proto_control *c)
+{
+    bool here = false, waiting = false;
+    uint64_t done = 0;
+    for (size_t s = 0; s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j == NULL || j->id != c->job || j->run != c->run)
+            continue;
+        here = true;
+        waiting |= j->pend != NULL;
+        uint64_t k = c->signal > 0 ? j->ctl.sig_seq : j->ctl.limit_seq;
+        done = k > done ? k : done;
+    }
+    if (c->seq != 0 && waiting)
+        return;
+    if (c->seq != 0 && here && c->seq <= done) {
+        log_info("job=%" PRId64 " run=%" PRIu32 ": control %" PRIu64 " applied before; not again",
+                 c->job, c->run, c->seq);
+    } else if (c->signal > 0) {
+        control_signal(t, c);
+    } else {
+        control_limit(t, c);
+    }
+    if (c->seq == 0)
+        return;
+    for (size_t s = 0; here && s < t->bytag.cap; s++) {
+        struct job *j = job_in_slot(&t->bytag, s);
+        if (j != NULL && j->id == c->job && j->run == c->run) {
+            uint64_t *k = c->signal > 0 ? &j->ctl.sig_seq : &j->ctl.limit_seq;
+            *k = c->seq > *k ? c->seq : *k;
+        }
+    }
+    applied_add(t, c->seq);
+}
+
 void jobs_control(struct agent_jobs *t, const struct proto_control *signals, size_t nsignals,
                   const struct proto_control *limits, size_t nlimits)
 {
     for (size_t i = 0; i < nlimits; i++)
-        control_limit(t, &limits[i]);
+        control_once(t, &limits[i]);
     for (size_t i = 0; i < nsignals; i++)
-        control_signal(t, &signals[i]);
+        control_once(t, &signals[i]);
     if (nlimits > 0 || nsignals > 0)
         rearm(t);
+}
+
+size_t jobs_applied(struct agent_jobs *t, size_t max, const uint64_t **out)
+{
+    t->applied_sent = t->napplied < max ? t->napplied : max;
+    *out = t->applied;
+    return t->applied_sent;
 }
 
 /* Append entries for one stream of j: one chunk while it runs, as many as fit once it ended. */

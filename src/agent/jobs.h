@@ -203,11 +203,22 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
 /*
  * Apply a sync answer's controls (issue 12): new time limits (from each
  * run's start; one already past ends the run now, as its limit would),
- * then signals to the runs' process groups on every node of this agent.
- * Runs not running here are skipped.
+ * then signals to the runs' process groups on every node of this agent,
+ * each seq at most once per run (see jobs_applied). Runs not running here
+ * are skipped.
  */
 void jobs_control(struct agent_jobs *t, const struct proto_control *signals, size_t nsignals,
                   const struct proto_control *limits, size_t nlimits);
+/*
+ * The seqs of controls applied (or with no run here) for the next sync's
+ * "applied", at most max: they are sent in every sync until one is
+ * answered (jobs_ack), and a control whose seq was applied to a run is
+ * never applied to it again (controls are resent until acknowledged). A
+ * control of a run still waiting for the launch budget is not applied nor
+ * acknowledged: it comes again. Table-owned, valid until the next call
+ * that changes the table.
+ */
+size_t jobs_applied(struct agent_jobs *t, size_t max, const uint64_t **out);
 
 /*
  * The output to ship in sync number seq (outship.h): new bytes of the

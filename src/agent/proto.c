@@ -225,6 +225,17 @@ void proto_append_output(struct proto_buf *b, const struct proto_output *o, size
     buf_puts(b, "]}");
 }
 
+void proto_append_applied(struct proto_buf *b, const uint64_t *seqs, size_t n)
+{
+    if (b->len == 0 || b->data[b->len - 1] != '}')
+        return;
+    b->len--; /* the body's closing brace */
+    buf_puts(b, ",\"applied\":[");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(b, "%s%" PRIu64, i ? "," : "", seqs[i]);
+    buf_puts(b, "]}");
+}
+
 /* ---- decoding ---------------------------------------------------------- */
 
 static json_t *parse(const char *body, size_t len, struct nl_err *err)
@@ -575,6 +586,10 @@ static int decode_control(json_t *o, const char *key, size_t idx, struct proto_c
     if (rc == 0 && strcmp(key, "signal") == 0)
         rc = get_int(o, "signal", where, 1, NL_PROTO_SIGNAL_MAX, true, 0, &sig, err);
     c->signal = (int)sig;
+    int64_t seq = 0;
+    if (rc == 0)
+        rc = get_int(o, "seq", where, 1, INT64_MAX, false, 0, &seq, err);
+    c->seq = (uint64_t)seq;
     if (rc == 0 && strcmp(key, "limit") == 0) {
         rc = get_seconds(o, "time_limit_s", where, NL_PROTO_TIME_LIMIT_MAX_S, 0, &c->time_limit_s,
                          err);

@@ -138,6 +138,7 @@ struct proto_hold {
 
 /* A control of a sync answer: a signal (signal > 0) or a new time limit for a run. */
 struct proto_control {
+    uint64_t seq; /* the controller's number for it (0 from a controller before acks) */
     int64_t job;
     uint32_t run;
     int signal;          /* 1..NL_PROTO_SIGNAL_MAX, or 0 for a limit */
@@ -204,6 +205,12 @@ void proto_encode_sync(struct proto_buf *b, const char *agent_id, uint64_t seq, 
  * proto_encode_sync): n entries, their data as base64. Nothing when n is 0.
  */
 void proto_append_output(struct proto_buf *b, const struct proto_output *o, size_t n);
+/*
+ * Add "applied":[seq,...] (the controls applied, jobs_applied) to a sync
+ * request b; always, empty too: the key tells the controller that this
+ * agent acknowledges controls, so it keeps them until it does.
+ */
+void proto_append_applied(struct proto_buf *b, const uint64_t *seqs, size_t n);
 
 /* Decode a register answer. Returns 0 or -EINVAL/-EPROTO with err set. */
 int proto_decode_register(const char *body, size_t len, struct proto_reg_answer *out,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * outpat.h - output file patterns (--output / --error), as Slurm spells
- * them: %j the job id, %t the task (global rank), %a the array index, %A
+ * them: %j the job id (an array task's own), %t the task (global rank), %a the array index, %A
  * the array job's id (the job's own outside an array), %x the job name,
  * %% a literal %. Any other %-sequence is refused.
  *

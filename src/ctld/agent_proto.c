@@ -574,11 +574,32 @@ static int parse_output(const struct nl_facility *fac, const json_t *v, struct a
     return 0;
 }
 
+/* "applied": [seq, ...], the controls the agent acknowledges (controls.h). */
+static int parse_applied(const json_t *a, struct agent_proto_sync *m, struct fault *f)
+{
+    m->has_applied = a != NULL;
+    if (a == NULL || json_array_size(a) == 0)
+        return 0;
+    m->applied = xcalloc(json_array_size(a), sizeof(*m->applied));
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            f->code = "invalid_field";
+            snprintf(f->field, sizeof(f->field), "applied[%zu]", i);
+            snprintf(f->msg, sizeof(f->msg),
+                     "applied[%zu]: expected a control's seq (an integer >= 1)", i);
+            return -EINVAL;
+        }
+        m->applied[m->napplied++] = (uint64_t)json_integer_value(v);
+    }
+    return 0;
+}
+
 int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
                            struct agent_proto_sync *m, struct fault *f)
 {
-    static const char *const keys[] = {"agent_id", "running", "exits", "seq",
-                                       "full",     "output",  "power", NULL};
+    static const char *const keys[] = {"agent_id", "running", "exits",   "seq", "full",
+                                       "output",   "power",   "applied", NULL};
     const json_t *id = json_object_get(body, "agent_id");
     if (fault_check_keys(body, keys, "", f) < 0 || check_agent_id(id, "agent_id", f) < 0 ||
         parse_seq(body, m, f) < 0 || array_field(body, "running", f) < 0 ||
@@ -587,7 +608,9 @@ int agent_proto_parse_sync(const json_t *body, const struct nl_facility *fac,
         parse_exits(fac, json_object_get(body, "exits"), m, f) < 0 ||
         array_field(body, "output", f) < 0 ||
         parse_output(fac, json_object_get(body, "output"), m, f) < 0 ||
-        parse_power(fac, json_object_get(body, "power"), m, f) < 0)
+        parse_power(fac, json_object_get(body, "power"), m, f) < 0 ||
+        array_field(body, "applied", f) < 0 ||
+        parse_applied(json_object_get(body, "applied"), m, f) < 0)
         return -EINVAL;
     m->agent_id = json_string_value(id);
     return 0;
@@ -600,6 +623,7 @@ void agent_proto_sync_release(struct agent_proto_sync *s)
     free(s->power);
     free(s->output);
     free(s->outbuf);
+    free(s->applied);
     memset(s, 0, sizeof(*s));
 }
 
@@ -826,14 +850,15 @@ void agent_proto_answer_control(struct agent_proto_answer *a, const struct nodes
     if (c->signal > 0) {
         if (a->signal == NULL)
             a->signal = json_array();
-        json_array_append_new(a->signal, json_pack("{s:I, s:I, s:i}", "job", (json_int_t)c->job,
-                                                   "run", (json_int_t)c->run, "signal", c->signal));
+        json_array_append_new(a->signal, json_pack("{s:I, s:I, s:i, s:I}", "job",
+                                                   (json_int_t)c->job, "run", (json_int_t)c->run,
+                                                   "signal", c->signal, "seq", (json_int_t)c->seq));
     } else {
         if (a->limit == NULL)
             a->limit = json_array();
-        json_array_append_new(a->limit,
-                              json_pack("{s:I, s:I, s:f}", "job", (json_int_t)c->job, "run",
-                                        (json_int_t)c->run, "time_limit_s", c->time_limit_s));
+        json_array_append_new(a->limit, json_pack("{s:I, s:I, s:f, s:I}", "job", (json_int_t)c->job,
+                                                  "run", (json_int_t)c->run, "time_limit_s",
+                                                  c->time_limit_s, "seq", (json_int_t)c->seq));
     }
 }
 

@@ -86,6 +86,14 @@ struct agent_proto_sync {
     struct agent_proto_output *output; /* owned */
     size_t noutput;
     uint8_t *outbuf; /* owned: the decoded bytes of output[] */
+    /*
+     * "applied": seqs of controls the agent has applied (or had no run
+     * for), controls.h. has_applied: the key was there at all (an agent
+     * from before it acknowledges nothing, and gets each control once).
+     */
+    bool has_applied;
+    uint64_t *applied; /* owned */
+    size_t napplied;
 };
 
 /* Parse body (borrowed) against fac's node names: 0, or -EINVAL with *f filled. */

@@ -51,6 +51,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "ctld/agent_proto.h"
+#include "ctld/controls.h"
 #include "ctld/durable.h"
 #include "ctld/fault.h"
 #include "ctld/life.h"
@@ -136,10 +137,17 @@ static int load_one(const struct nl_store_agent *sa, uint32_t node, void *arg)
     return 0;
 }
 
+static bool run_live(void *arg, uint64_t job, uint32_t run)
+{
+    return life_run_current(arg, job, run);
+}
+
 int agents_load(struct agents *a, struct nl_err *err)
 {
     struct load_ctx x = {.a = a};
     int rc = nl_store_agents_load(a->d.store, load_one, &x, err);
+    if (rc == 0)
+        rc = controls_reload(a->d.nodes, a->d.store, a->d.dur, run_live, a->d.life, err);
     if (rc == 0)
         log_info("reloaded %zu agents with %zu nodes; they are down until they sync",
                  nodes_agent_count(a->d.nodes), x.nodes);
@@ -333,11 +341,22 @@ static json_t *sync_answer(struct agents *a, int32_t idx, const struct agent_pro
     }
     for (size_t i = 0; i < nk; i++)
         agent_proto_answer_kill(ans, &kills[i]);
+    /* Controls until acknowledged (controls.h); those of runs that ended are dropped. */
     const struct nodes_control *controls;
     size_t nc;
     nodes_controls(a->d.nodes, idx, &controls, &nc);
+    for (size_t i = nc; i-- > 0;)
+        if (!life_run_current(a->d.life, controls[i].job, controls[i].run)) {
+            controls_done(a->d.nodes, a->d.store, a->d.dur, idx, controls[i].seq);
+            nodes_controls(a->d.nodes, idx, &controls, &nc);
+        }
     for (size_t i = 0; i < nc; i++)
         agent_proto_answer_control(ans, &controls[i]);
+    /* An agent that acknowledges nothing (before issue 12's acks) gets each control once. */
+    while (!ag->acks_controls && nc > 0) {
+        controls_done(a->d.nodes, a->d.store, a->d.dur, idx, controls[nc - 1].seq);
+        nodes_controls(a->d.nodes, idx, &controls, &nc);
+    }
     nodes_outbox_clear(a->d.nodes, idx);
     for (size_t i = 0; i < m->nexits; i++)
         if (held[i])
@@ -431,6 +450,9 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
         ag->has_seq = true;
         ag->last_seq = m->seq;
     }
+    ag->acks_controls = m->has_applied;
+    for (size_t i = 0; i < m->napplied; i++)
+        controls_done(reg, a->d.store, a->d.dur, idx, m->applied[i]);
     if (!complete) {
         /* Its listed runs were handled; the others wait for the full list asked for. */
         ag->need_full = true;

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/u64map.h"
 #include "common/xalloc.h"
+#include "ctld/depspec.h"
 #include "ctld/durable.h"
 #include "ctld/life.h"
 #include "ctld/now.h"
@@ -50,7 +51,13 @@ struct kept {
     bool singleton; /* dep has singleton: any end may let it go */
     bool dirty;     /* to evaluate at the next settle */
     bool never;     /* its dependency can never be met: pending until cancelled */
-    char why[300];  /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
+    /*
+     * An array job whose dependency has aftercorr, met as far as the array
+     * goes: it makes tasks, each kept with the dependency, read for it.
+     */
+    bool tasks_only;
+    int64_t recheck_us; /* after: evaluate again at this clock though nothing ended; 0 none */
+    char why[300];      /* what it waits for now ("afterok:12 (job 12 is RUNNING)") */
 };
 
 /* A live array job. */
@@ -83,7 +90,8 @@ struct gate {
     struct nl_u64map task_of;  /* unfinished task id -> its array job id */
     struct life_end *ends;     /* ends to act on: life's and the gate's own */
     size_t nends, ends_cap;
-    bool deps_dirty; /* a job ended or a dependency was added: evaluate */
+    bool deps_dirty;    /* a job ended or a dependency was added: evaluate */
+    int64_t recheck_us; /* the earliest kept recheck_us; 0 none */
 };
 
 /* ---- the vectors ---- */
@@ -279,24 +287,7 @@ int gate_reload(struct gate *g, struct nl_err *err)
     return 0;
 }
 
-/* ---- dependencies ---- */
-
-enum dep_kind {
-    DEP_AFTEROK,
-    DEP_AFTERANY,
-    DEP_AFTERNOTOK,
-    DEP_SINGLETON,
-};
-
-static const struct {
-    const char *name;
-    enum dep_kind kind;
-} dep_kinds[] = {
-        {"afterok", DEP_AFTEROK},
-        {"afterany", DEP_AFTERANY},
-        {"afternotok", DEP_AFTERNOTOK},
-        {"singleton", DEP_SINGLETON},
-};
+/* ---- dependencies (their text: depspec.h) ---- */
 
 enum dep_verdict {
     DEP_MET,
@@ -304,111 +295,41 @@ enum dep_verdict {
     DEP_NEVER,
 };
 
-/* One parsed condition: a kind and the jobs it names (none for singleton). */
-struct dep_clause {
-    enum dep_kind kind;
-    const char *name;
-    uint64_t ids[GATE_DEP_IDS_MAX];
-    size_t nids;
+/* Who a dependency is evaluated for: aftercorr and singleton read differently for each. */
+enum dep_level {
+    DEP_FOR_JOB,   /* a job outside any array */
+    DEP_FOR_ARRAY, /* an array job: its aftercorr conditions are its tasks' */
+    DEP_FOR_TASK,  /* a task of an array whose dependency has aftercorr */
 };
 
-/* Called per clause of a dependency; non-zero stops the walk. */
-typedef int (*dep_fn)(const struct dep_clause *c, void *arg);
-
-static int parse_kind(const char *tok, size_t len, struct dep_clause *c, struct nl_err *err)
-{
-    for (size_t i = 0; i < sizeof(dep_kinds) / sizeof(dep_kinds[0]); i++)
-        if (strlen(dep_kinds[i].name) == len && strncmp(tok, dep_kinds[i].name, len) == 0) {
-            c->kind = dep_kinds[i].kind;
-            c->name = dep_kinds[i].name;
-            return 0;
-        }
-    return nl_err_set(err, -EINVAL,
-                      "dependency: '%.*s' is not a dependency type (afterok, afterany, "
-                      "afternotok, singleton)",
-                      (int)(len > 40 ? 40 : len), tok);
-}
-
-/* One job id of a clause ("12", or "12_3" is refused: a task's array job is named instead). */
-static int parse_dep_id(const char *tok, size_t len, const struct dep_clause *c, uint64_t *id,
-                        struct nl_err *err)
-{
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < len && tok[i] >= '0' && tok[i] <= '9' && v < 1000000000000000ull; i++)
-        v = v * 10 + (uint64_t)(tok[i] - '0');
-    if (i == 0 || i != len || v == 0)
-        return nl_err_set(err, -EINVAL, "dependency: %s: '%.*s' is not a job id", c->name,
-                          (int)(len > 40 ? 40 : len), tok);
-    *id = v;
-    return 0;
-}
-
-/*
- * Walk the clauses of text ("afterok:1:2,afterany:3,singleton"; comma: all
- * of them), calling fn for each; -EINVAL with err naming the bad part.
- */
-static int dep_walk(const char *text, dep_fn fn, void *arg, struct nl_err *err)
-{
-    size_t len = strlen(text);
-    size_t total = 0;
-    if (len == 0)
-        return nl_err_set(err, -EINVAL, "dependency: empty (expected e.g. afterok:12:13)");
-    if (len > GATE_DEP_TEXT_MAX)
-        return nl_err_set(err, -EINVAL, "dependency: %zu characters, the most is %d", len,
-                          GATE_DEP_TEXT_MAX);
-    for (const char *p = text; p <= text + len;) {
-        const char *comma = strchr(p, ',');
-        const char *end = comma ? comma : text + len;
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        struct dep_clause c = {0};
-        if (end == p)
-            return nl_err_set(err, -EINVAL,
-                              "dependency: empty condition (two commas, or one at "
-                              "an end)");
-        int rc = parse_kind(p, (size_t)((colon ? colon : end) - p), &c, err);
-        if (rc < 0)
-            return rc;
-        if (c.kind == DEP_SINGLETON && colon != NULL)
-            return nl_err_set(err, -EINVAL, "dependency: singleton takes no job ids");
-        if (c.kind != DEP_SINGLETON && colon == NULL)
-            return nl_err_set(err, -EINVAL, "dependency: %s needs job ids (%s:ID[:ID...])", c.name,
-                              c.name);
-        for (const char *q = colon; q != NULL && q < end;) {
-            const char *next = memchr(q + 1, ':', (size_t)(end - q - 1));
-            const char *idend = next ? next : end;
-            if (++total > GATE_DEP_IDS_MAX)
-                return nl_err_set(err, -EINVAL, "dependency: more than %d job ids",
-                                  GATE_DEP_IDS_MAX);
-            rc = parse_dep_id(q + 1, (size_t)(idend - q - 1), &c, &c.ids[c.nids], err);
-            if (rc < 0)
-                return rc;
-            c.nids++;
-            q = next;
-        }
-        if ((rc = fn(&c, arg)) != 0)
-            return rc;
-        p = end + 1;
-    }
-    return 0;
-}
+/* How often a job that after:ID waits on is looked at until it starts (starts are not ends). */
+#define GATE_AFTER_POLL_US 1000000
 
 /* What one evaluation found: the verdict, and the words for it. */
 struct dep_eval {
     struct gate *g;
-    const struct nl_store_job *rec; /* the dependent job (tenant, user, name, id) */
+    const struct nl_store_job *rec; /* the dependent job (tenant, user, name, id, index) */
+    enum dep_level level;
+    bool any; /* '?': the best condition decides; otherwise the worst */
     enum dep_verdict verdict;
     char why[300];
-    struct nl_err err; /* a store error, which makes the verdict WAIT */
+    int64_t now_us;
+    int64_t recheck_us; /* after: when to look again though nothing ended; 0 none */
+    struct nl_err err;  /* a store error, which makes the verdict WAIT */
 };
 
 static void eval_note(struct dep_eval *e, enum dep_verdict v, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
-/* The worst verdict wins (NEVER over WAIT over MET); the first words for it are kept. */
+/*
+ * Every condition (','): the worst verdict wins (NEVER over WAIT over
+ * MET). Any condition ('?'): the best wins. The first words for the
+ * winning verdict are kept.
+ */
 static void eval_note(struct dep_eval *e, enum dep_verdict v, const char *fmt, ...)
 {
-    if (v < e->verdict || (v == e->verdict && e->why[0] != '\0'))
+    bool take = v == e->verdict ? e->why[0] == '\0' : e->any ? v < e->verdict : v > e->verdict;
+    if (!take)
         return;
     e->verdict = v;
     va_list ap;
@@ -417,76 +338,253 @@ static void eval_note(struct dep_eval *e, enum dep_verdict v, const char *fmt, .
     va_end(ap);
 }
 
-static int eval_clause(const struct dep_clause *c, void *arg)
+static void recheck_at(struct dep_eval *e, int64_t when_us)
 {
-    struct dep_eval *e = arg;
-    if (c->kind == DEP_SINGLETON) {
-        uint64_t blocker = 0;
-        if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as, e->rec->name,
-                                       e->rec->id ? e->rec->id : UINT64_MAX, &blocker, &e->err) < 0)
-            eval_note(e, DEP_WAIT, "singleton (%s)", e->err.msg);
-        else if (blocker != 0)
-            eval_note(e, DEP_WAIT, "singleton (job %llu of the same name and user is live)",
-                      (unsigned long long)blocker);
+    if (e->recheck_us == 0 || when_us < e->recheck_us)
+        e->recheck_us = when_us;
+}
+
+static void eval_singleton(struct dep_eval *e)
+{
+    uint64_t blocker = 0;
+    /* A task's array got past its singleton, and is itself live under the same name. */
+    if (e->level == DEP_FOR_TASK)
+        eval_note(e, DEP_MET, "singleton");
+    else if (nl_store_singleton_blocker(e->g->d.store, e->rec->tenant, e->rec->run_as, e->rec->name,
+                                        e->rec->id ? e->rec->id : UINT64_MAX, &blocker,
+                                        &e->err) < 0)
+        eval_note(e, DEP_WAIT, "singleton (%s)", e->err.msg);
+    else if (blocker != 0)
+        eval_note(e, DEP_WAIT, "singleton (job %llu of the same name and user is live)",
+                  (unsigned long long)blocker);
+    else
+        eval_note(e, DEP_MET, "singleton");
+}
+
+static int first_started(uint64_t id, uint32_t index, enum nl_job_state state, void *arg)
+{
+    (void)index;
+    if (state == NL_JOB_PENDING || state == NL_JOB_NONE)
         return 0;
-    }
-    for (size_t i = 0; i < c->nids; i++) {
-        enum nl_job_state st = NL_JOB_NONE;
-        char tenant[NL_NAME_MAX];
-        unsigned long long id = (unsigned long long)c->ids[i];
-        struct nl_err err = {0};
-        int rc = nl_store_job_state(e->g->d.store, c->ids[i], &st, tenant, &err);
-        /* Another tenant's job is as unknown as a job that never was. */
-        if (rc == -ENOENT || (rc == 0 && strcmp(tenant, e->rec->tenant) != 0)) {
-            eval_note(e, DEP_NEVER, "%s:%llu: job %llu: no such job in tenant %s", c->name, id, id,
-                      e->rec->tenant);
-            continue;
-        }
-        if (rc < 0) {
-            eval_note(e, DEP_WAIT, "%s:%llu (%s)", c->name, id, err.msg);
-            continue;
-        }
-        bool ended = nl_job_state_terminal(st);
-        bool ok = st == NL_JOB_COMPLETED;
-        if (!ended)
-            eval_note(e, DEP_WAIT, "%s:%llu (job %llu is %s)", c->name, id, id,
-                      nl_job_state_name(st));
-        else if ((c->kind == DEP_AFTEROK && !ok) || (c->kind == DEP_AFTERNOTOK && ok))
-            eval_note(e, DEP_NEVER, "%s:%llu can never be met: job %llu ended %s", c->name, id, id,
-                      nl_job_state_name(st));
-    }
-    return 0;
+    *(uint64_t *)arg = id;
+    return 1;
 }
 
-/* Evaluate text for rec; -EINVAL only for text that does not parse. */
-static int dep_evaluate(struct gate *g, const char *text, const struct nl_store_job *rec,
-                        struct dep_eval *e, struct nl_err *err)
+/*
+ * after:ID[+MIN]: ID began (or ended without starting), MIN minutes ago.
+ * A live array job began with the first of its tasks that did (the first
+ * by index: its start counts for +MIN).
+ */
+static void eval_after(struct dep_eval *e, const struct depspec_cond *c, enum nl_job_state st)
 {
-    *e = (struct dep_eval){.g = g, .rec = rec, .verdict = DEP_MET};
-    return dep_walk(text, eval_clause, e, err);
+    unsigned long long id = (unsigned long long)c->job;
+    char plus[24] = "";
+    if (c->minutes > 0)
+        snprintf(plus, sizeof(plus), "+%u", c->minutes);
+    uint64_t began_job = c->job, task = 0;
+    struct nl_err terr = {0};
+    if (st == NL_JOB_PENDING && array_get(e->g, c->job) != NULL &&
+        nl_store_array_tasks(e->g->d.store, c->job, first_started, &task, &terr) == 1) {
+        st = NL_JOB_RUNNING;
+        began_job = task;
+    }
+    if (st == NL_JOB_PENDING) {
+        eval_note(e, DEP_WAIT, "after:%llu%s (job %llu has not started)", id, plus, id);
+        recheck_at(e, e->now_us + GATE_AFTER_POLL_US);
+        return;
+    }
+    if (c->minutes == 0) {
+        eval_note(e, DEP_MET, "after:%llu", id);
+        return;
+    }
+    struct nl_store_job rec;
+    nl_store_job_init(&rec);
+    struct nl_err err = {0};
+    if (nl_store_job_get(e->g->d.store, began_job, &rec, &err) < 0) {
+        eval_note(e, DEP_WAIT, "after:%llu%s (%s)", id, plus, err.msg);
+        recheck_at(e, e->now_us + GATE_AFTER_POLL_US);
+        return;
+    }
+    int64_t began = rec.start_us ? rec.start_us : rec.end_us ? rec.end_us : e->now_us;
+    nl_store_job_release(&rec);
+    int64_t at = began + (int64_t)c->minutes * 60000000;
+    if (e->now_us >= at) {
+        eval_note(e, DEP_MET, "after:%llu%s", id, plus);
+        return;
+    }
+    eval_note(e, DEP_WAIT, "after:%llu%s (job %llu began; %.0f s to go)", id, plus, id,
+              (double)(at - e->now_us) / 1e6 + 0.5);
+    recheck_at(e, at);
 }
 
-static int collect_targets(const struct dep_clause *c, void *arg)
+struct array_look {
+    char spec[256];
+    bool cancelled;
+};
+
+static int look_array(const struct nl_store_array *sa, void *arg)
 {
-    struct kept *k = arg;
-    if (c->kind == DEP_SINGLETON)
-        k->singleton = true;
-    k->ids = xreallocarray(k->ids, k->nids + c->nids + 1, sizeof(*k->ids));
-    memcpy(k->ids + k->nids, c->ids, c->nids * sizeof(*k->ids));
-    k->nids += c->nids;
+    struct array_look *x = arg;
+    snprintf(x->spec, sizeof(x->spec), "%s", sa->spec);
+    x->cancelled = sa->cancelled;
     return 0;
 }
 
 /*
- * The jobs k's dependency names. It parsed at submission; a stored one
- * that no longer does counts as singleton ("any end concerns it"), so that
- * every settle evaluates it and says why it cannot.
+ * aftercorr:ID: task N of this array after task N of array ID completed.
+ * For the array job itself it is met (its tasks wait, each for its own);
+ * a task whose index array ID does not have waits for nothing from it.
+ */
+static void eval_corr(struct dep_eval *e, const struct depspec_cond *c)
+{
+    unsigned long long id = (unsigned long long)c->job;
+    struct array_look look = {{0}, false};
+    struct nl_err err = {0};
+    int rc = nl_store_array_get(e->g->d.store, c->job, look_array, &look, &err);
+    if (rc == -ENOENT) {
+        eval_note(e, DEP_NEVER, "aftercorr:%llu: job %llu is not a job array", id, id);
+        return;
+    }
+    if (rc < 0) {
+        eval_note(e, DEP_WAIT, "aftercorr:%llu (%s)", id, err.msg);
+        return;
+    }
+    if (e->level == DEP_FOR_JOB) {
+        eval_note(e, DEP_NEVER, "aftercorr:%llu: only an array job (--array) can wait task by task",
+                  id);
+        return;
+    }
+    if (e->level == DEP_FOR_ARRAY) {
+        eval_note(e, DEP_MET, "aftercorr:%llu (each task waits for its own)", id);
+        return;
+    }
+    uint32_t index = e->rec->array_index;
+    uint64_t task = 0;
+    rc = nl_store_array_task_find(e->g->d.store, c->job, index, &task, &err);
+    if (rc == 0) {
+        enum nl_job_state st = NL_JOB_NONE;
+        if (nl_store_job_state(e->g->d.store, task, &st, NULL, &err) < 0)
+            eval_note(e, DEP_WAIT, "aftercorr:%llu (%s)", id, err.msg);
+        else if (!nl_job_state_terminal(st))
+            eval_note(e, DEP_WAIT, "aftercorr:%llu (task %llu_%u is %s)", id, id, index,
+                      nl_job_state_name(st));
+        else if (st != NL_JOB_COMPLETED)
+            eval_note(e, DEP_NEVER, "aftercorr:%llu can never be met: task %llu_%u ended %s", id,
+                      id, index, nl_job_state_name(st));
+        else
+            eval_note(e, DEP_MET, "aftercorr:%llu", id);
+        return;
+    }
+    if (rc != -ENOENT) {
+        eval_note(e, DEP_WAIT, "aftercorr:%llu (%s)", id, err.msg);
+        return;
+    }
+    struct nl_idxset set;
+    bool has = false;
+    if (nl_idxset_parse(look.spec, &set, &err) == 0) {
+        has = nl_idxset_pos(&set, index) >= 0;
+        nl_idxset_release(&set);
+    }
+    const struct array *a = array_get(e->g, c->job);
+    if (!has)
+        eval_note(e, DEP_MET, "aftercorr:%llu (it has no task %u)", id, index);
+    else if (a != NULL && !a->cancelled && !look.cancelled)
+        eval_note(e, DEP_WAIT, "aftercorr:%llu (task %llu_%u has not been made yet)", id, id,
+                  index);
+    else
+        eval_note(e, DEP_NEVER, "aftercorr:%llu can never be met: task %llu_%u was never made", id,
+                  id, index);
+}
+
+static void eval_cond(struct dep_eval *e, const struct depspec_cond *c)
+{
+    const char *name = depspec_kind_name(c->kind);
+    unsigned long long id = (unsigned long long)c->job;
+    if (c->kind == DEPSPEC_SINGLETON) {
+        eval_singleton(e);
+        return;
+    }
+    enum nl_job_state st = NL_JOB_NONE;
+    char tenant[NL_NAME_MAX];
+    struct nl_err err = {0};
+    int rc = nl_store_job_state(e->g->d.store, c->job, &st, tenant, &err);
+    /* Another tenant's job is as unknown as a job that never was. */
+    if (rc == -ENOENT || (rc == 0 && strcmp(tenant, e->rec->tenant) != 0)) {
+        eval_note(e, DEP_NEVER, "%s:%llu: job %llu: no such job in tenant %s", name, id, id,
+                  e->rec->tenant);
+        return;
+    }
+    if (rc < 0) {
+        eval_note(e, DEP_WAIT, "%s:%llu (%s)", name, id, err.msg);
+        return;
+    }
+    if (c->kind == DEPSPEC_AFTER) {
+        eval_after(e, c, st);
+        return;
+    }
+    if (c->kind == DEPSPEC_AFTERCORR) {
+        eval_corr(e, c);
+        return;
+    }
+    bool ok = st == NL_JOB_COMPLETED;
+    if (!nl_job_state_terminal(st))
+        eval_note(e, DEP_WAIT, "%s:%llu (job %llu is %s)", name, id, id, nl_job_state_name(st));
+    else if ((c->kind == DEPSPEC_AFTEROK && !ok) || (c->kind == DEPSPEC_AFTERNOTOK && ok))
+        eval_note(e, DEP_NEVER, "%s:%llu can never be met: job %llu ended %s", name, id, id,
+                  nl_job_state_name(st));
+    else
+        eval_note(e, DEP_MET, "%s:%llu", name, id);
+}
+
+/* Evaluate text for rec at level; -EINVAL only for text that does not parse. */
+static int dep_evaluate(struct gate *g, const char *text, const struct nl_store_job *rec,
+                        enum dep_level level, struct dep_eval *e, struct nl_err *err)
+{
+    struct depspec d;
+    int rc = depspec_parse(text, &d, err);
+    if (rc < 0)
+        return rc;
+    *e = (struct dep_eval){.g = g,
+                           .rec = rec,
+                           .level = level,
+                           .any = d.any,
+                           .verdict = d.any ? DEP_NEVER : DEP_MET,
+                           .now_us = now_read(g->d.clock)};
+    for (size_t i = 0; i < d.n; i++)
+        eval_cond(e, &d.c[i]);
+    return 0;
+}
+
+/*
+ * The jobs k's dependency names (an end of one of them, or of a task of
+ * one, concerns it). It parsed at submission; a stored one that no longer
+ * does counts as singleton ("any end concerns it"), so that every settle
+ * evaluates it and says why it cannot.
  */
 static void kept_targets(struct kept *k)
 {
+    struct depspec d;
     struct nl_err err = {0};
-    if (dep_walk(k->dep, collect_targets, k, &err) < 0)
+    if (depspec_parse(k->dep, &d, &err) < 0) {
         k->singleton = true;
+        return;
+    }
+    k->ids = xreallocarray(k->ids, d.n + 1, sizeof(*k->ids));
+    k->nids = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        if (d.c[i].kind == DEPSPEC_SINGLETON)
+            k->singleton = true;
+        else
+            k->ids[k->nids++] = d.c[i].job;
+    }
+}
+
+/* The level at which k's dependency is read (the record: its array fields). */
+static enum dep_level kept_level(const struct gate *g, const struct nl_store_job *rec)
+{
+    if (rec->array_job != 0)
+        return DEP_FOR_TASK;
+    return array_get(g, rec->id) != NULL ? DEP_FOR_ARRAY : DEP_FOR_JOB;
 }
 
 /* ---- checking and submitting ---- */
@@ -507,7 +605,8 @@ int gate_check(struct gate *g, const struct gate_req *r, const struct nl_store_j
     }
     if (r->dependency != NULL) {
         struct dep_eval e;
-        int rc = dep_evaluate(g, r->dependency, rec, &e, err);
+        int rc = dep_evaluate(g, r->dependency, rec, r->array ? DEP_FOR_ARRAY : DEP_FOR_JOB, &e,
+                              err);
         if (rc < 0)
             return rc;
         /* Refused now rather than accepted and cancelled at once: nothing is made of it. */
@@ -534,7 +633,8 @@ static void gate_event(struct gate *g, uint64_t id, const char *kind, const char
 int gate_submit(struct gate *g, const struct gate_req *r, struct nl_store_job *rec,
                 struct nl_err *err)
 {
-    int rc = life_insert(g->d.life, rec, err);
+    int rc = r->array != NULL ? life_insert_array(g->d.life, rec, err)
+                              : life_insert(g->d.life, rec, err);
     if (rc < 0)
         return rc;
     if (r->array != NULL) {
@@ -644,14 +744,25 @@ static void evaluate_all(struct gate *g)
         nl_store_job_init(&rec);
         struct nl_err err = {0};
         struct dep_eval e;
+        enum dep_level level = DEP_FOR_JOB;
         if (nl_store_job_get(g->d.store, k->id, &rec, &err) < 0 ||
-            dep_evaluate(g, k->dep, &rec, &e, &err) < 0) {
+            dep_evaluate(g, k->dep, &rec, level = kept_level(g, &rec), &e, &err) < 0) {
             snprintf(k->why, sizeof(k->why), "%s", err.msg);
             nl_store_job_release(&rec);
             continue;
         }
         nl_store_job_release(&rec);
-        if (e.verdict == DEP_NEVER && g->d.kill_invalid_depend) {
+        k->recheck_us = e.verdict == DEP_WAIT ? e.recheck_us : 0;
+        if (k->recheck_us != 0 && (g->recheck_us == 0 || k->recheck_us < g->recheck_us))
+            g->recheck_us = k->recheck_us;
+        if (e.verdict == DEP_MET && level == DEP_FOR_ARRAY && strstr(k->dep, "aftercorr") != NULL) {
+            /* Its tasks wait, each for its own: the array makes them (unless held). */
+            if (!k->tasks_only)
+                gate_event(g, k->id, "dependency_met",
+                           "the array's part; each task waits for its own");
+            k->tasks_only = true;
+            k->why[0] = '\0';
+        } else if (e.verdict == DEP_NEVER && g->d.kill_invalid_depend) {
             never(g, k, e.why);
         } else if (e.verdict == DEP_NEVER) {
             /* Slurm's default: it waits, saying why, until someone cancels it. */
@@ -740,6 +851,18 @@ static char *task_env(const struct nl_store_job *tmpl, const struct array *a, ui
     return text;
 }
 
+/* Whether an array job's output pattern gives each task a file of its own (%a or %j). */
+static bool names_task(const char *pat)
+{
+    for (const char *p = pat; p != NULL && *p != '\0'; p++)
+        if (p[0] == '%' && p[1] != '\0') {
+            if (p[1] == 'a' || p[1] == 'j')
+                return true;
+            p++; /* "%%j" is a literal "%j" */
+        }
+    return false;
+}
+
 /* Insert task index of a (a copy of the template tmpl, of tenant) in the transaction; its id. */
 static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_store_job *tmpl,
                             int tenant, uint32_t index, struct nl_store_job *t)
@@ -758,14 +881,15 @@ static uint64_t insert_task(struct gate *g, struct array *a, const struct nl_sto
     t->pids_max = tmpl->pids_max;
     /*
      * What a task runs with is its array's: tasks per node, stdin, the
-     * warning signal, and output patterns that name the index (%a, filled
-     * at launch). Any other path is the array job's own file (its default,
-     * or a pattern without %a): tasks sharing it would interleave, so each
-     * task gets its own default instead.
+     * warning signal, and output patterns that name the task (%a, filled
+     * at launch, or %j, the task's own id, filled by its insert). Any other
+     * path is the array job's own file (its default, or a pattern without
+     * either): tasks sharing it would interleave, so each task gets its own
+     * default instead.
      */
-    if (tmpl->stdout_path && strstr(tmpl->stdout_path, "%a"))
+    if (names_task(tmpl->stdout_path))
         t->stdout_path = xstrdup(tmpl->stdout_path);
-    if (tmpl->stderr_path && strstr(tmpl->stderr_path, "%a"))
+    if (names_task(tmpl->stderr_path))
         t->stderr_path = xstrdup(tmpl->stderr_path);
     t->tasks_per_node = tmpl->tasks_per_node;
     t->input_path = tmpl->input_path ? xstrdup(tmpl->input_path) : NULL;
@@ -801,7 +925,15 @@ static bool make_task(struct gate *g, struct array *a, const struct nl_store_job
     a->next++;
     a->live++;
     nl_u64map_put(&g->task_of, t.id, a->id);
-    life_enqueue(g->d.life, t.id, &t.spec, t.submit_us);
+    const struct kept *k = kept_get(g, a->id);
+    if (k != NULL && k->tasks_only) {
+        /* aftercorr: the task waits for its own counterpart, kept like any dependent job. */
+        struct nl_store_gate sg = {.job = t.id, .held = false, .dependency = k->dep};
+        durable_check(nl_store_gate_put(g->d.store, &sg, &err), "gate", &err);
+        kept_add(g, t.id, false, k->dep);
+    } else {
+        life_enqueue(g->d.life, t.id, &t.spec, t.submit_us);
+    }
     nl_store_job_release(&t);
     return true;
 }
@@ -820,6 +952,13 @@ static void array_end(struct gate *g, struct array *a)
              "never made",
              (unsigned long long)a->ok, (unsigned long long)a->failed, (unsigned long long)a->gone,
              (unsigned long long)(a->set.count - a->next - a->ahead));
+    struct kept *k = kept_get(g, a->id);
+    if (k != NULL) { /* tasks_only: its dependency went with its tasks */
+        struct nl_err err = {0};
+        durable_txn(g->d.dur);
+        durable_check(nl_store_gate_delete(g->d.store, a->id, &err), "gate", &err);
+        kept_remove(g, k);
+    }
     end_kept(g, a->id, state, reason);
     array_remove(g, a);
 }
@@ -856,7 +995,8 @@ static void array_cancel(struct gate *g, struct array *a)
 /* Make what the array's limit or window and the budget allow; end it when it is done. */
 static void array_fill(struct gate *g, struct array *a, size_t *budget)
 {
-    if (kept_get(g, a->id) != NULL)
+    const struct kept *k = kept_get(g, a->id);
+    if (k != NULL && (k->held || !k->tasks_only))
         return; /* held or waiting itself: no task is made */
     if (a->fresh)
         return;
@@ -931,8 +1071,14 @@ static void mark_concerned(struct gate *g)
     if (g->nends == 0)
         return;
     struct nl_u64map ended = {0};
-    for (size_t i = 0; i < g->nends; i++)
+    for (size_t i = 0; i < g->nends; i++) {
         nl_u64map_put(&ended, g->ends[i].job, 1);
+        /* A task's end concerns who waits on its array (aftercorr): before task_ended forgets it.
+         */
+        uint64_t aid;
+        if (nl_u64map_get(&g->task_of, g->ends[i].job, &aid))
+            nl_u64map_put(&ended, aid, 1);
+    }
     for (size_t i = 0; i < g->nkept; i++) {
         struct kept *k = g->kept[i];
         for (size_t j = 0; j < k->nids && !k->dirty; j++)
@@ -946,11 +1092,33 @@ static void mark_concerned(struct gate *g)
 
 /* ---- the iteration ---- */
 
+/* Dependencies with after:ID wait for a start or a time: look again at those due. */
+static void recheck_due(struct gate *g)
+{
+    int64_t now = now_read(g->d.clock);
+    if (g->recheck_us == 0 || now < g->recheck_us)
+        return;
+    g->recheck_us = 0;
+    for (size_t i = 0; i < g->nkept; i++) {
+        struct kept *k = g->kept[i];
+        if (k->recheck_us == 0)
+            continue;
+        if (k->recheck_us <= now) {
+            k->recheck_us = 0;
+            k->dirty = true;
+            g->deps_dirty = true;
+        } else if (g->recheck_us == 0 || k->recheck_us < g->recheck_us) {
+            g->recheck_us = k->recheck_us;
+        }
+    }
+}
+
 void gate_settle(struct gate *g)
 {
     if (!durable_available(g->d.dur))
         return;
     size_t budget = GATE_MAKE_BUDGET;
+    recheck_due(g);
     for (int round = 0; round < SETTLE_ROUNDS_MAX; round++) {
         size_t n = 0;
         const struct life_end *le = life_ends(g->d.life, &n);
@@ -959,9 +1127,9 @@ void gate_settle(struct gate *g)
         life_ends_clear(g->d.life);
         if (g->nends == 0 && !g->deps_dirty && (round > 0 || g->narrays == 0))
             break;
+        mark_concerned(g);
         for (size_t i = 0; i < g->nends; i++)
             task_ended(g, &g->ends[i]);
-        mark_concerned(g);
         g->nends = 0;
         if (g->deps_dirty) {
             g->deps_dirty = false;
@@ -1208,7 +1376,7 @@ void gate_job_json(struct gate *g, const struct nl_store_job *rec, json_t *o)
                  "cancel %llu)",
                  k->why, (unsigned long long)rec->id);
         set_reason(o, "DependencyNeverSatisfied", text);
-    } else if (k != NULL && k->dep[0]) {
+    } else if (k != NULL && k->dep[0] && !k->tasks_only) {
         snprintf(text, sizeof(text), "waiting for its dependency: %s", k->why);
         set_reason(o, "Dependency", text);
     } else if (a != NULL && a->next < a->set.count && !a->cancelled) {

@@ -57,10 +57,8 @@ struct now;
  * about 10 ms; the rest are made at the next iterations (a tick is 100 ms).
  */
 #define GATE_MAKE_BUDGET 512
-/* The most jobs one --dependency may name. */
-#define GATE_DEP_IDS_MAX 64
-/* The longest --dependency text. */
-#define GATE_DEP_TEXT_MAX 1024
+
+/* The bounds of one --dependency: depspec.h (DEPSPEC_MAX, DEPSPEC_TEXT_MAX). */
 
 /* All borrowed for the gate's life. */
 struct gate_deps {

@@ -38,6 +38,7 @@
 #include "common/proto_limits.h"
 #include "common/rng.h"
 #include "common/xalloc.h"
+#include "ctld/controls.h"
 #include "ctld/durable.h"
 #include "ctld/fault.h"
 #include "ctld/nodes.h"
@@ -218,7 +219,19 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     return 0;
 }
 
+static int insert(struct life *l, struct nl_store_job *rec, bool array, struct nl_err *err);
+
 int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
+{
+    return insert(l, rec, false, err);
+}
+
+int life_insert_array(struct life *l, struct nl_store_job *rec, struct nl_err *err)
+{
+    return insert(l, rec, true, err);
+}
+
+static int insert(struct life *l, struct nl_store_job *rec, bool array, struct nl_err *err)
 {
     durable_txn(l->d.dur);
     /*
@@ -237,12 +250,13 @@ int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err)
     /*
      * Patterns the request gave (--output/--error) get their job id and name
      * now, and %A its own id: an array task's patterns are its array job's,
-     * whose %A was expanded (to the array job's id) when it was submitted.
+     * whose %A was expanded (to the array job's id) when it was submitted
+     * and whose %j was kept, so that here it becomes the task's own id.
      */
     char idtext[24];
     snprintf(idtext, sizeof(idtext), "%llu", (unsigned long long)id);
-    struct nl_outpat_vals pv = {.job = idtext, .name = rec->name, .array_job = idtext,
-                                .task = -1};
+    struct nl_outpat_vals pv = {
+            .job = array ? NULL : idtext, .name = rec->name, .array_job = idtext, .task = -1};
     char *given[2] = {rec->stdout_path, rec->stderr_path};
     const char *dflt[2] = {out, errp};
     for (int i = 0; i < 2; i++) {
@@ -851,6 +865,23 @@ int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *
     return 1;
 }
 
+/*
+ * Queue c for the agents of run's ranks that have not ended, durably
+ * (controls.h): it reaches them even if an answer is lost or we restart.
+ * Returns the number of those ranks.
+ */
+static size_t queue_control(struct life *l, const struct run *run, const struct nodes_control *c)
+{
+    uint32_t *live = xcalloc(run->nnodes ? run->nnodes : 1, sizeof(*live));
+    size_t n = 0;
+    for (uint32_t r = 0; r < run->nnodes; r++)
+        if (!run->exited[r])
+            live[n++] = run->alloc[r].node;
+    controls_queue(l->d.nodes, l->d.store, l->d.dur, live, n, c);
+    free(live);
+    return n;
+}
+
 int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err)
 {
     durable_txn(l->d.dur);
@@ -883,9 +914,7 @@ int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *e
         struct nodes_control c = {.job = rec->id,
                                   .run = run->number,
                                   .time_limit_s = (double)spec.time_limit_us / 1e6};
-        for (uint32_t r = 0; r < run->nnodes; r++)
-            if (!run->exited[r])
-                nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
+        queue_control(l, run, &c);
     }
     l->dirty = true;
     return 0;
@@ -897,15 +926,16 @@ int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err)
     if (run == NULL)
         return nl_err_set(err, -ENOENT, "job: %llu is not running", (unsigned long long)id);
     struct nodes_control c = {.job = id, .run = run->number, .signal = sig};
-    int ranks = 0;
-    for (uint32_t r = 0; r < run->nnodes; r++)
-        if (!run->exited[r]) {
-            nodes_queue_control(l->d.nodes, run->alloc[r].node, &c);
-            ranks++;
-        }
+    int ranks = (int)queue_control(l, run, &c);
     log_info("job=%llu run=%u signal %d to %d ranks", (unsigned long long)id, run->number, sig,
              ranks);
     return ranks;
+}
+
+bool life_run_current(const struct life *l, uint64_t job, uint32_t number)
+{
+    const struct run *run = runs_get(l->runs, job);
+    return run != NULL && run->number == number;
 }
 
 bool life_runs_on(const struct life *l, uint64_t job, uint32_t number, uint32_t node)

@@ -79,6 +79,11 @@ int life_submit(struct life *l, struct nl_store_job *rec, struct nl_err *err);
 /* life_submit's insert alone: the job stays out of the scheduler (the gate keeps it). */
 int life_insert(struct life *l, struct nl_store_job *rec, struct nl_err *err);
 /*
+ * life_insert of an array job: its output patterns keep %j, which each
+ * task's own insert expands to the task's id (Slurm's %j in an array).
+ */
+int life_insert_array(struct life *l, struct nl_store_job *rec, struct nl_err *err);
+/*
  * Hand a stored PENDING job (kept out until now by the gate) to the
  * scheduler after this iteration's COMMIT, as a submission is.
  */
@@ -122,6 +127,8 @@ int life_requeue(struct life *l, const struct nl_store_job *rec, struct nl_err *
 int life_update(struct life *l, const struct nl_store_job *rec, struct nl_err *err);
 /* Signal every live rank of job's run: how many, or -ENOENT when it is not running. */
 int life_signal(struct life *l, uint64_t id, int sig, struct nl_err *err);
+/* Whether run number of job is its current run (it has not ended or been requeued). */
+bool life_run_current(const struct life *l, uint64_t job, uint32_t number);
 /* Whether run of job is the one running on node (an agent's output for it is welcome). */
 bool life_runs_on(const struct life *l, uint64_t job, uint32_t run, uint32_t node);
 

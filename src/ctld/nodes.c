@@ -355,26 +355,41 @@ void nodes_outbox_clear(struct nodes *a, int32_t idx)
 {
     a->list[idx]->nlaunches = 0;
     a->list[idx]->nkills = 0;
-    a->list[idx]->ncontrols = 0;
 }
 
-void nodes_queue_control(struct nodes *a, uint32_t node, const struct nodes_control *c)
+uint64_t nodes_push_control(struct nodes *a, int32_t idx, const struct nodes_control *c)
 {
-    if (node >= a->nnodes || a->node_agent[node] < 0)
-        return;
-    struct slot *s = a->list[a->node_agent[node]];
+    struct slot *s = a->list[idx];
     /* An agent applies a control to every node of the run it has: once per agent. */
     for (size_t i = 0; i < s->ncontrols; i++)
         if (s->controls[i].job == c->job && s->controls[i].run == c->run &&
             s->controls[i].signal == c->signal) {
-            s->controls[i] = *c;
-            return;
+            uint64_t old = s->controls[i].seq;
+            /* Moved to the end: the outbox stays in seq order, the order the agent applies. */
+            memmove(&s->controls[i], &s->controls[i + 1],
+                    (s->ncontrols - i - 1) * sizeof(*s->controls));
+            s->controls[s->ncontrols - 1] = *c;
+            return old;
         }
     if (s->ncontrols == s->controls_cap)
         s->controls = xreallocarray(s->controls,
                                     s->controls_cap = xgrow(s->controls_cap, s->ncontrols + 1),
                                     sizeof(*s->controls));
     s->controls[s->ncontrols++] = *c;
+    return 0;
+}
+
+bool nodes_control_remove(struct nodes *a, int32_t idx, uint64_t seq)
+{
+    struct slot *s = a->list[idx];
+    for (size_t i = 0; i < s->ncontrols; i++)
+        if (s->controls[i].seq == seq) {
+            memmove(&s->controls[i], &s->controls[i + 1],
+                    (s->ncontrols - i - 1) * sizeof(*s->controls));
+            s->ncontrols--;
+            return true;
+        }
+    return false;
 }
 
 void nodes_controls(const struct nodes *a, int32_t idx, const struct nodes_control **c,

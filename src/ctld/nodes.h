@@ -46,6 +46,7 @@ struct agent {
     bool reloaded;        /* loaded from the store, not heard from since this controller began */
     bool need_full;       /* the next sync must be full (after reload, registration, a gap) */
     bool has_seq;         /* last_seq is set */
+    bool acks_controls;   /* its last sync had "applied": controls are resent until acknowledged */
     uint64_t last_seq;    /* "seq" of the last sync applied */
     int64_t last_sync_us; /* clock of its last register or sync */
     int64_t last_full_us; /* clock of its last applied full sync */
@@ -72,10 +73,11 @@ struct nodes_kill {
 /*
  * A control waiting in an outbox (issue 12): a signal for every process of
  * run of job on the agent (signal > 0), or a new time limit for it
- * (time_limit_s > 0, counted from the run's start). Not durable: a control
- * whose answer is lost is not sent again.
+ * (time_limit_s > 0, counted from the run's start). It stays queued, and
+ * goes in every answer, until the agent acknowledges seq (controls.h).
  */
 struct nodes_control {
+    uint64_t seq; /* unique and increasing; the agent applies each at most once */
     uint64_t job;
     uint32_t run;
     int signal;
@@ -172,9 +174,19 @@ void nodes_push_kill(struct nodes *n, int32_t idx, uint64_t job, uint32_t run, u
 void nodes_outbox(struct nodes *n, int32_t idx, const struct nodes_launch **launches,
                   size_t *nlaunches, const struct nodes_kill **kills, size_t *nkills);
 void nodes_outbox_clear(struct nodes *n, int32_t idx);
-/* Queue a control for node's agent (one per job, run and kind); nothing if no agent owns node. */
-void nodes_queue_control(struct nodes *n, uint32_t node, const struct nodes_control *c);
-/* The controls of the agent with index idx; borrowed until nodes_outbox_clear empties them. */
+/*
+ * Queue a control for the agent with index idx: one per job, run and kind
+ * (a signal number, or the limit), so c replaces a queued one of the same
+ * kind; its seq, or 0 when none was replaced.
+ */
+uint64_t nodes_push_control(struct nodes *n, int32_t idx, const struct nodes_control *c);
+/* Drop control seq from the outbox of the agent with index idx; false if it is not there. */
+bool nodes_control_remove(struct nodes *n, int32_t idx, uint64_t seq);
+/*
+ * The controls of the agent with index idx; borrowed until the next change
+ * to them. nodes_outbox_clear leaves them: they go when acknowledged
+ * (controls.h).
+ */
 void nodes_controls(const struct nodes *n, int32_t idx, const struct nodes_control **c,
                     size_t *count);
 /* Drop the launches queued for the agent with index idx (their runs are lost). */

@@ -327,6 +327,22 @@ static const char schema_v11[] = "CREATE TABLE IF NOT EXISTS token_revocations (
                                 " reason TEXT NOT NULL"
                                 ") STRICT;";
 
+/*
+ * Schema version 12: controls waiting for an agent's acknowledgement
+ * (issue 12, src/store/store_controls.h): a signal or a new time limit for
+ * a run, one row per agent that holds ranks of it. seq numbers it for the
+ * agent, which applies each seq at most once; AUTOINCREMENT so that a seq
+ * is never given twice, even after its row went.
+ */
+static const char schema_v12[] = "CREATE TABLE IF NOT EXISTS run_controls ("
+                                 " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                 " agent TEXT NOT NULL,"
+                                 " job INTEGER NOT NULL,"
+                                 " run INTEGER NOT NULL,"
+                                 " signal INTEGER NOT NULL CHECK (signal BETWEEN 0 AND 64),"
+                                 " time_limit_s REAL NOT NULL CHECK (time_limit_s >= 0)"
+                                 ") STRICT;";
+
 /* Ordered migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
         schema_v1,
@@ -340,6 +356,7 @@ static const char *const migrations[] = {
         schema_v9,
         schema_v10,
         schema_v11,
+        schema_v12,
 };
 
 /*

@@ -16,9 +16,10 @@ struct nl_store;
  * Statement slots for the other files, prepared on first use, finalized by
  * nl_store_close: store_ops.c's from 0, store_events.c's from
  * STORE_EXT_EVENTS_FIRST, store_grow.c's from STORE_EXT_GROW_FIRST,
- * store_revoke.c's from STORE_EXT_REVOKE_FIRST.
+ * store_revoke.c's from STORE_EXT_REVOKE_FIRST, store_controls.c's from
+ * STORE_EXT_CONTROL_FIRST.
  */
-#define STORE_EXT_STMTS 22
+#define STORE_EXT_STMTS 25
 /* The first slot of store_events.c's; store_ops.c has those before it. */
 #define STORE_EXT_EVENTS_FIRST 16
 /* The first slot of store_grow.c's (facility growth), after store_events.c's. */
@@ -26,6 +27,9 @@ struct nl_store;
 /* The first slot of store_revoke.c's (STORE_REVOKE_STMTS), the last ones. */
 #define STORE_EXT_REVOKE_FIRST 20
 #define STORE_REVOKE_STMTS     2
+/* The first slot of store_controls.c's (STORE_CONTROL_STMTS), after store_revoke.c's. */
+#define STORE_EXT_CONTROL_FIRST 22
+#define STORE_CONTROL_STMTS     3
 
 sqlite3 *store_db(struct nl_store *st);
 sqlite3_stmt **store_ext_stmts(struct nl_store *st);

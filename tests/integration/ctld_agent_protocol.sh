@@ -46,6 +46,27 @@ nl_expect 200 '.job.state == "RUNNING" and .job.start_time != null and (.job.nod
 sync ",\"running\":[{\"job\":$J,\"run\":1,\"node\":\"$N0\"},{\"job\":$J,\"run\":1,\"node\":\"$N1\"}]"
 nl_expect 200 '(.launch | length) == 0 and (.kill | length) == 0'
 
+# Controls (issue 12): resent in every answer until a sync acknowledges their seq in
+# "applied"; an agent that never sends "applied" gets each once.
+R=",\"running\":[{\"job\":$J,\"run\":1,\"node\":\"$N0\"},{\"job\":$J,\"run\":1,\"node\":\"$N1\"}]"
+nl_http POST "/v1/jobs/$J/signal" '{"signal":"USR1"}'
+nl_expect 200 '.job.signal.ranks == 2'
+sync "$R,\"applied\":[]"
+nl_expect 200 "(.signal | length) == 1 and .signal[0].job == $J and .signal[0].run == 1 and .signal[0].signal == 10 and .signal[0].seq >= 1"
+SEQ=$(nl_json '.signal[0].seq')
+sync "$R,\"applied\":[]" # as if that answer was lost: the same control again
+nl_expect 200 "(.signal | length) == 1 and .signal[0].seq == $SEQ"
+sync "$R,\"applied\":[$SEQ]"
+nl_expect 200 '.signal == null'
+sync "$R,\"applied\":[$SEQ]" # acknowledged again (its answer was lost): nothing changes
+nl_expect 200 '.signal == null'
+nl_http POST "/v1/jobs/$J/signal" '{"signal":"USR2"}'
+nl_expect 200
+sync "$R"
+nl_expect 200 '(.signal | length) == 1 and .signal[0].signal == 12'
+sync "$R"
+nl_expect 200 '.signal == null'
+
 # Rank 1 exits 0, then rank 0 exits 3: the job FAILED with code 3. Repeats change nothing.
 # Rank 1's exit is held (the agent reports it again) until the gang has ended.
 EX1="{\"job\":$J,\"run\":1,\"node\":\"$N1\",\"exit_code\":0,\"signal\":0,\"timeout\":false,\"cpu_s\":1.5,\"max_rss_kb\":100,\"start_time\":1,\"end_time\":2}"

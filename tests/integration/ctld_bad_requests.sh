@@ -82,6 +82,10 @@ nl_http POST /v1/agent/sync '{"agent_id":"x","exits":[{"job":1,"run":0}]}'
 nl_expect 400 '.error.field == "exits[0].run" and (.error.message | startswith("exits[0].run: "))'
 nl_http POST /v1/agent/sync "{\"agent_id\":\"x\",\"exits\":[{\"job\":1,\"run\":1,\"node\":\"$N0\",\"reason\":7}]}"
 nl_expect 400 '.error.field == "exits[0].reason"'
+nl_http POST /v1/agent/sync '{"agent_id":"x","applied":[3,0]}'
+nl_expect 400 '.error.field == "applied[1]" and (.error.message | contains("a control'"'"'s seq"))'
+nl_http POST /v1/agent/sync '{"agent_id":"x","applied":{"seq":3}}'
+nl_expect 400 '.error.field == "applied"'
 
 # Nothing changed: one job, and the next id follows the first directly.
 nl_http GET /v1/jobs

@@ -134,4 +134,17 @@ nl_expect 200 '(.job.exit_reason | contains("array: 5 completed, 0 failed, 1 can
 nl_http GET "/v1/jobs?limit=1000"
 [ "$(nl_json "[.jobs[] | select(.array_job_id == $E and .id != $E) | .array_task_id] | sort == [0,1,2,3,4,5]")" = true ] ||
     nl_fail "array $E's task rows: $(nl_json "[.jobs[] | select(.array_job_id == $E) | .array_task_id]")"
+# ---- output patterns in an array: %j the task's own id, %A the array's, %a the index ----
+F=$($C submit --parsable --array 1,3 --output "$NL_TMP/pat-%A-%a-%j.out" -- sh -c 'echo "$NORDLYS_JOB_ID"') ||
+    nl_fail "submit array F"
+nl_wait "/v1/jobs/$F" '.job.state == "COMPLETED"'
+for i in 1 3; do
+    nl_http GET "/v1/jobs/$F/tasks?index=$i"
+    nl_expect 200
+    T=$(nl_json .job.id)
+    [ "$T" != "$F" ] || nl_fail "task $i has its array's id $F"
+    f="$NL_TMP/pat-$F-$i-$T.out"
+    [ -f "$f" ] || nl_fail "task $i (job $T): no $f; have: $(ls "$NL_TMP" | grep pat-)"
+    [ "$(cat "$f")" = "$T" ] || nl_fail "$f holds '$(cat "$f")', expected the task's id $T"
+done
 echo "gate_array: ok"

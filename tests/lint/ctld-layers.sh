@@ -5,12 +5,14 @@
 # header. The layers, lowest first:
 #
 #   fault now metrics http config nodes routes   (call no module of src/ctld)
+#   depspec                                      (--dependency's text, parsed)
 #   token audit jsonout ui                       (tokens, the audit log, JSON text, the dashboard's
 #                                                 files: none but http)
 #   revoke                                       (revoked tokens: token.h's claims)
 #   runs                                         (private to life)
 #   outtail                                      (jobs' output tails: data only)
 #   durable                                      (the durability rule)
+#   controls                                     (signals and limits to agents, until acknowledged)
 #   life                                         (a job's life; owns the runs)
 #   gate                                         (holds, dependencies, arrays: above life)
 #   agent_proto                                  (the JSON of the agent protocol)
@@ -38,13 +40,15 @@ allowed() {
     revoke.[ch]) echo "revoke.h token.h" ;;
     ui.[ch]) echo "http.h" ;;
     runs.[ch]) echo "" ;;
+    depspec.[ch]) echo "depspec.h" ;;
     outtail.[ch]) echo "" ;;
     durable.[ch]) echo "http.h now.h" ;;
+    controls.[ch]) echo "controls.h durable.h nodes.h" ;;
     life.h) echo "metrics.h" ;;
-    life.c) echo "life.h durable.h fault.h metrics.h nodes.h now.h runs.h" ;;
-    gate.[ch]) echo "durable.h life.h now.h" ;;
+    life.c) echo "life.h controls.h durable.h fault.h metrics.h nodes.h now.h runs.h" ;;
+    gate.[ch]) echo "depspec.h durable.h life.h now.h" ;;
     agent_proto.[ch]) echo "agent_proto.h fault.h life.h nodes.h" ;;
-    agents.[ch]) echo "agents.h agent_proto.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
+    agents.[ch]) echo "agents.h agent_proto.h controls.h durable.h fault.h life.h metrics.h nodes.h now.h outtail.h" ;;
     ctld.h) echo "metrics.h now.h routes.h" ;;
     auth.[ch]) echo "auth.h http.h revoke.h routes.h token.h" ;;
     job_json.[ch]) echo "job_json.h ctld.h fault.h gate.h jsonout.h life.h metrics.h nodes.h now.h routes.h" ;;

@@ -1497,6 +1497,77 @@ static void test_signal_warning_and_limit_controls(void **state)
     assert_true(e.timeout);
 }
 
+/*
+ * Controls are resent until acknowledged (ctld/controls.h): a seq the agent
+ * applied is never applied again, each applied seq is listed for the next
+ * sync until one is answered, and a control for a run the agent does not
+ * have is acknowledged without anything done.
+ */
+static void test_control_seq_applied_once(void **state)
+{
+    struct fx *f = *state;
+    char mark[128], ready[128], cmd[512];
+    snprintf(mark, sizeof(mark), "%s/sigs", f->dir);
+    snprintf(ready, sizeof(ready), "%s/ready", f->dir);
+    snprintf(cmd, sizeof(cmd),
+             "trap 'echo usr1 >>%s' USR1; trap 'echo usr2 >>%s' USR2; trap 'exit 0' TERM; "
+             "touch %s; while :; do sleep 0.05; done",
+             mark, mark, ready);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    struct proto_launch l = mk(12, argv, NULL);
+    l.time_limit_s = 600;
+    jobs_launch(f->t, &l, 0);
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (access(ready, F_OK) != 0 && nl_clock_monotonic_us() < end) {
+        struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(f->t);
+    }
+    assert_int_equal(access(ready, F_OK), 0);
+    struct proto_control usr1 = {.seq = 5, .job = 12, .run = 1, .signal = SIGUSR1};
+    jobs_control(f->t, &usr1, 1, NULL, 0);
+    const uint64_t *applied;
+    assert_int_equal(jobs_applied(f->t, 100, &applied), 1);
+    assert_int_equal(applied[0], 5);
+    /* Its line, before anything else is sent: signals of one kind pending together merge. */
+    char *s = NULL;
+    end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while ((s == NULL || strcmp(s, "usr1\n") != 0) && nl_clock_monotonic_us() < end) {
+        free(s);
+        poll(NULL, 0, 10);
+        s = slurp(mark);
+    }
+    assert_non_null(s);
+    assert_string_equal(s, "usr1\n");
+    free(s);
+    /* The answer was lost: seq 5 comes again (not applied), with USR2 as seq 6, and one for no run.
+     */
+    struct proto_control again[] = {usr1,
+                                    {.seq = 6, .job = 12, .run = 1, .signal = SIGUSR2},
+                                    {.seq = 7, .job = 999, .run = 1, .signal = SIGUSR1}};
+    jobs_control(f->t, again, 3, NULL, 0);
+    assert_int_equal(jobs_applied(f->t, 100, &applied), 3);
+    assert_int_equal(applied[0], 5);
+    assert_int_equal(applied[1], 6);
+    assert_int_equal(applied[2], 7);
+    /* At most max go in one sync; an answered sync forgets those it carried. */
+    assert_int_equal(jobs_applied(f->t, 2, &applied), 2);
+    jobs_ack(f->t, 1, NULL, 0);
+    assert_int_equal(jobs_applied(f->t, 100, &applied), 1);
+    assert_int_equal(applied[0], 7);
+    jobs_ack(f->t, 2, NULL, 0);
+    assert_int_equal(jobs_applied(f->t, 100, &applied), 0);
+    /* The job's TERM trap runs after any trap still pending: every signal it got is written. */
+    char reason[] = "test";
+    struct proto_kill k = {.job = 12, .run = 1, .grace_s = 60, .reason = reason};
+    jobs_kill(f->t, &k, 1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 12, DEADLINE_S, &e));
+    s = slurp(mark);
+    assert_string_equal(s, "usr1\nusr2\n");
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1505,6 +1576,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_output_shipped_before_the_exit, setup, teardown),
             cmocka_unit_test_setup_teardown(test_signal_warning_and_limit_controls, setup,
                                             teardown),
+            cmocka_unit_test_setup_teardown(test_control_seq_applied_once, setup, teardown),
             cmocka_unit_test_setup_teardown(test_launch_cwd_and_default_output, setup, teardown),
             cmocka_unit_test_setup_teardown(test_jobs_run_as_their_user, setup, teardown),
             cmocka_unit_test_setup_teardown(test_long_reason_stays_utf8, setup, teardown),

@@ -369,7 +369,35 @@ static void test_proto_output_and_controls(void **state)
     assert_int_equal(w.signal[0].signal, 12);
     assert_int_equal(w.nlimit, 1);
     assert_true(w.limit[0].time_limit_s == 2.5);
+    assert_int_equal(w.signal[0].seq, 0); /* a controller before acknowledgements */
     proto_work_release(&w);
+    /* Controls with their seq (ctld/controls.h), and the agent's acknowledgement of them. */
+    const char *seqd = "{\"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 10, \"seq\": 7}],"
+                       " \"limit\": [{\"job\": 5, \"run\": 1, \"time_limit_s\": 9, \"seq\": 8}]}";
+    assert_int_equal(proto_decode_sync(seqd, strlen(seqd), &w, &err), 0);
+    assert_int_equal(w.signal[0].seq, 7);
+    assert_int_equal(w.limit[0].seq, 8);
+    proto_work_release(&w);
+    expect_sync_error("{\"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 10, \"seq\": 0}]}",
+                      "signal[0].seq: 0 is outside [1, 9223372036854775807]");
+    expect_sync_error(
+            "{\"limit\": [{\"job\": 5, \"run\": 1, \"time_limit_s\": 1, \"seq\": \"x\"}]}",
+            "limit[0].seq: not an integer");
+    struct proto_buf ab = {0};
+    proto_encode_sync(&ab, "a1", 3, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    proto_append_applied(&ab, NULL, 0);
+    root = load(&ab);
+    assert_int_equal(json_array_size(json_object_get(root, "applied")), 0);
+    assert_true(json_is_array(json_object_get(root, "applied")));
+    json_decref(root);
+    ab.len = 0;
+    const uint64_t seqs[] = {7, 8};
+    proto_encode_sync(&ab, "a1", 4, true, NULL, 0, NULL, 0, 0, NULL, NULL);
+    proto_append_applied(&ab, seqs, 2);
+    root = load(&ab);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(root, "applied"), 1)), 8);
+    json_decref(root);
+    free(ab.data);
     expect_sync_error("{\"signal\": [{\"job\": 5, \"run\": 1, \"signal\": 65}]}",
                       "signal[0].signal: 65 is outside [1, 64]");
     expect_sync_error("{\"limit\": [{\"job\": 5, \"run\": 1}]}",

@@ -121,6 +121,47 @@ static void test_outbox_merges_kills(void **state)
     nodes_destroy(n);
 }
 
+/*
+ * Controls (issue 12): one per job, run and kind, kept in seq order (a
+ * replaced one goes to the end with its new seq), until removed by seq;
+ * an answered outbox keeps them (they go when acknowledged).
+ */
+static void test_controls_until_removed(void **state)
+{
+    (void)state;
+    struct nodes *n = nodes_create(1, 5 * SEC);
+    nodes_agent_get_or_add(n, "a", false);
+    int32_t ia = nodes_agent_index(n, "a");
+    const struct nodes_control usr1 = {.seq = 1, .job = 7, .run = 1, .signal = 10};
+    const struct nodes_control lim = {.seq = 2, .job = 7, .run = 1, .time_limit_s = 60};
+    const struct nodes_control usr2 = {.seq = 3, .job = 7, .run = 1, .signal = 12};
+    assert_int_equal(nodes_push_control(n, ia, &usr1), 0);
+    assert_int_equal(nodes_push_control(n, ia, &lim), 0);
+    assert_int_equal(nodes_push_control(n, ia, &usr2), 0);
+    struct nodes_control lim2 = lim;
+    lim2.seq = 4;
+    lim2.time_limit_s = 30;
+    assert_int_equal(nodes_push_control(n, ia, &lim2), 2); /* the limit it replaced */
+    const struct nodes_control *c;
+    size_t nc;
+    nodes_controls(n, ia, &c, &nc);
+    assert_int_equal(nc, 3);
+    assert_int_equal(c[0].seq, 1);
+    assert_int_equal(c[1].seq, 3);
+    assert_int_equal(c[2].seq, 4);
+    assert_true(c[2].time_limit_s == 30);
+    nodes_outbox_clear(n, ia);
+    nodes_controls(n, ia, &c, &nc);
+    assert_int_equal(nc, 3);
+    assert_true(nodes_control_remove(n, ia, 3));
+    assert_false(nodes_control_remove(n, ia, 3)); /* acknowledged twice */
+    nodes_controls(n, ia, &c, &nc);
+    assert_int_equal(nc, 2);
+    assert_int_equal(c[0].seq, 1);
+    assert_int_equal(c[1].seq, 4);
+    nodes_destroy(n);
+}
+
 static void test_vouching(void **state)
 {
     (void)state;
@@ -147,6 +188,7 @@ int main(void)
             cmocka_unit_test(test_assign_moves_nodes),
             cmocka_unit_test(test_liveness_and_names),
             cmocka_unit_test(test_outbox_merges_kills),
+            cmocka_unit_test(test_controls_until_removed),
             cmocka_unit_test(test_vouching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
