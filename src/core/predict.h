@@ -23,8 +23,8 @@
 
 struct predict_tenant {
     double ratio[PREDICT_HISTORY_MAX]; /* a ring of run / limit, in (0, 1] */
-    uint32_t n, next;                 /* entries held; where the next goes */
-    double plan;                      /* the q-quantile of ratio[0..n), 1 while n == 0 */
+    uint32_t n, next;                  /* entries held; where the next goes */
+    double plan;                       /* the q-quantile of ratio[0..n), 1 while n == 0 */
 };
 
 struct predict {

@@ -700,7 +700,6 @@ static void job_stop(struct nl_sched *s, struct job *j, int64_t now_us)
     int64_t ran = now_us - j->start_us;
     if (ran > 0)
         j->run_us += ran;
-    j->attained_gs += ran > 0 ? (double)ran / (double)SEC * (double)j->held : 0;
     tree_remove(&s->running[j->site], j->qh);
     j->qh = TREE_NIL;
     tenant_list_del(s, j);

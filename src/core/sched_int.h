@@ -45,8 +45,9 @@ struct job {
     int64_t draw_since_us;   /* energy accounted up to here */
     double it_energy_wh;
     bool requeue_req; /* nl_sched_requeue: back to PENDING at its exit, whatever spec.requeue */
-    double attained_gs;  /* GPU-seconds run over its finished runs (least-attained-service) */
-    bool predicted;      /* running, planned to end before its limit (cfg.predict) */
+    /* Running, planned to end before its limit (cfg.predict). In the padding after
+     * requeue_req: a struct job of 256 bytes keeps the pass's jobs[slot] a shift. */
+    bool predicted;
     struct nl_alloc_node *alloc;
 };
 

@@ -43,17 +43,22 @@ static uint32_t las_queue(const struct nl_sched *s, double gpuh)
     return q;
 }
 
+/*
+ * GPU-hours j attained: the GPUs it asks for x the time it ran over all its
+ * starts (run_us), and the current run's (whole nodes of a sensitive job are
+ * not counted: the attained service is the work's, not its placement's).
+ */
 static double attained_now(const struct job *j, int64_t now_us)
 {
-    double gs = j->attained_gs;
+    int64_t run = j->run_us;
     if (j->state == NL_JOB_RUNNING && now_us > j->start_us)
-        gs += (double)(now_us - j->start_us) / SEC * (double)j->held;
-    return gs / 3600.0;
+        run += now_us - j->start_us;
+    return (double)run / SEC * (double)j->spec.gpus / 3600.0;
 }
 
 double sched_las_penalty(const struct nl_sched *s, const struct job *j)
 {
-    return s->cfg.w_las * (double)las_queue(s, j->attained_gs / 3600.0);
+    return s->cfg.w_las * (double)las_queue(s, attained_now(j, 0));
 }
 
 static uint32_t tier_rank(const struct nl_sched *s, uint32_t tenant)
@@ -101,7 +106,8 @@ bool sched_las_preempt(struct nl_sched *s, struct job *j, int64_t now_us)
             uint32_t slot = tree_get(tr, h)->value;
             const struct job *v = &s->jobs[slot];
             if (v->state != NL_JOB_RUNNING || !v->spec.preemptible ||
-                tier_rank(s, v->spec.tenant) < jrank || now_us - v->start_us < s->cfg.las_min_run_us)
+                tier_rank(s, v->spec.tenant) < jrank ||
+                now_us - v->start_us < s->cfg.las_min_run_us)
                 continue;
             if (s->cfg.reclaim_ratio > 0 &&
                 (double)v->held > s->cfg.reclaim_ratio * (double)(need - have))

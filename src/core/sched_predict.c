@@ -34,8 +34,8 @@ void sched_predict_overdue(struct nl_sched *s, int64_t now_us)
                 tree_remove(tr, j->qh);
                 j->predicted = false;
                 j->expect_end_us = j->start_us + j->spec.time_limit_us;
-                j->qh = tree_insert_w(tr, (double)j->expect_end_us, j->id,
-                                      (uint32_t)(j - s->jobs), j->held);
+                j->qh = tree_insert_w(tr, (double)j->expect_end_us, j->id, (uint32_t)(j - s->jobs),
+                                      j->held);
                 s->walk_gen++;
                 /* It went behind; the next entry was read before the move. */
             }

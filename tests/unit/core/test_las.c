@@ -5,6 +5,7 @@
  * planning with run times learned from a tenant's history (predict), and
  * the history's quantile itself (predict.c).
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,15 +13,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
-
+#include "core/predict.h"
 #include "nordlys/err.h"
 #include "nordlys/facility.h"
 #include "nordlys/sched.h"
 #include "nordlys/tenant.h"
-#include "core/predict.h"
 
-#define SEC 1000000LL
+#define SEC  1000000LL
 #define HOUR (3600 * SEC)
 
 struct fx {
@@ -124,7 +123,8 @@ static void test_las_preempts_longest(void **state)
         assert_int_equal(act[0].job, big);
         assert_int_equal(info_of(&f, small).reason, NL_REASON_RECLAIM);
         struct nl_job_info ended;
-        assert_int_equal(nl_sched_job_exit(f.s, big, NL_EXIT_FAILED, HOUR + 10 * SEC, &ended, NULL), 0);
+        assert_int_equal(nl_sched_job_exit(f.s, big, NL_EXIT_FAILED, HOUR + 10 * SEC, &ended, NULL),
+                         0);
         assert_int_equal(ended.state, NL_JOB_PENDING);
         /* A job submitted after the requeue still ranks ahead of the job that ran 16 GPU-hours. */
         uint64_t later = submit(&f, 1, 16, 100 * HOUR, true, HOUR + 20 * SEC);
@@ -273,13 +273,14 @@ static void test_las_predict_config(void **state)
     assert_int_equal(cfg.predict, 8);
     assert_int_equal(nl_sched_config_set(&cfg, "predict_q=0.9", &err), 0);
     before = cfg;
-    const char *bad[] = {"las=-1", "las_queues=1", "las_queues=9", "predict=65", "predict_q=0",
-                         "predict_q=1.5", "w_las=x"};
+    const char *bad[] = {"las=-1",      "las_queues=1",  "las_queues=9", "predict=65",
+                         "predict_q=0", "predict_q=1.5", "w_las=x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err.msg[0] = '\0';
         assert_int_equal(nl_sched_config_set(&cfg, bad[i], &err), -EINVAL);
         size_t klen = (size_t)(strchr(bad[i], '=') - bad[i]);
-        assert_true(strncmp(err.msg, bad[i], klen) == 0 || strstr(err.msg, "las") || strstr(err.msg, "predict"));
+        assert_true(strncmp(err.msg, bad[i], klen) == 0 || strstr(err.msg, "las") ||
+                    strstr(err.msg, "predict"));
         assert_memory_equal(&cfg, &before, sizeof(cfg));
     }
 }
