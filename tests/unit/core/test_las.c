@@ -5,13 +5,17 @@
  * planning with run times learned from a tenant's history (predict), and
  * the history's quantile itself (predict.c).
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* cmocka.h needs the headers above first (clang-format would sort it among them). */
+// clang-format off
+#include <cmocka.h>
+// clang-format on
 
 #include "core/predict.h"
 #include "nordlys/err.h"
