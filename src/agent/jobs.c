@@ -1294,6 +1294,30 @@ static void run_deadlines(struct agent_jobs *t)
 
 static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_exit *ex);
 
+/*
+ * j's keeper died without reporting the run's end: the job's first process
+ * died with it (PDEATHSIG), but what that started may live on, even out of
+ * its group, and the keeper may have died before it could say the job's
+ * pid. Kill what its record finds (runrec_kill: the group, the cgroup, the
+ * run's key), as the start-up sweep would.
+ */
+static void kill_orphans(struct agent_jobs *t, struct job *j)
+{
+    if (j->rec_name[0] == '\0')
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", t->conf.runs_dir, j->rec_name);
+    struct runrec r;
+    struct nl_err err = {0};
+    if (runrec_read(path, &r, &err) < 0)
+        return; /* never written: the keeper died before it started anything */
+    size_t n = runrec_kill(&r);
+    if (n > 0)
+        log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: its keeper died; killed %zu processes "
+                 "it left",
+                 j->id, j->run, j->node, n);
+}
+
 static void read_keeper(struct agent_jobs *t, struct job *j)
 {
     int fd = j->proc.fd;
@@ -1308,6 +1332,7 @@ static void read_keeper(struct agent_jobs *t, struct job *j)
             /* The keeper could not start the job: as a launch that failed before the fork. */
             epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
             j->starting = false;
+            kill_orphans(t, j); /* it may have died just after the job's exec */
             if (j->cg_leaf[0] != '\0')
                 agent_cg_job_remove(t->conf.cg, j->cg_leaf);
             job_set_reason(j, "launch: %s", err.msg);
@@ -1325,6 +1350,7 @@ static void read_keeper(struct agent_jobs *t, struct job *j)
     if (rc == 0) {
         /* The keeper was killed: its job died with it (PDEATHSIG); make sure of the rest. */
         launch_signal(&j->proc, SIGKILL);
+        kill_orphans(t, j);
         if (j->reason == NULL)
             job_set_reason(j, "the run's keeper process died");
         ex = (struct launch_exit){.status = SIGKILL};

@@ -285,6 +285,13 @@ static void sweep_pass(struct swept *v, size_t n, bool first)
         v[i].first = v[i].left;
 }
 
+size_t runrec_kill(const struct runrec *r)
+{
+    struct swept s = {.r = *r};
+    sweep_pass(&s, 1, true);
+    return s.first;
+}
+
 /* s's run has nothing left: say what was found, and remove its cgroup and record. */
 static int sweep_done(struct swept *s, struct nl_err *err)
 {

@@ -68,6 +68,13 @@ void runrec_remove(const char *dir, const char *name);
 int runrec_read(const char *path, struct runrec *r, struct nl_err *err);
 
 /*
+ * SIGKILL what is alive of r's run by every handle, once, without waiting:
+ * what a live agent does when a run's keeper died under it. Returns how
+ * many processes were found.
+ */
+size_t runrec_kill(const struct runrec *r);
+
+/*
  * For every record in dir: kill what is left of its run (the keeper's
  * subtree, cgroup, process group, first process, and every process whose
  * environment holds the run's key; each only where it is provably the

@@ -1615,6 +1615,40 @@ static void test_sweep_finds_a_run_by_its_key(void **state)
     assert_int_equal(access(path, F_OK), -1);
 }
 
+/*
+ * A keeper killed alone just after the job's exec (the agent lives): the
+ * agent reports the run ended and kills what the job left out of its
+ * group, found by the run's key.
+ */
+static void test_agent_kills_what_a_dead_keeper_left(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128], cmd[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
+    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
+    struct proto_launch l = mk(88, argv, env);
+    jobs_launch(f->t, &l, 0);
+    pid_t keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
+    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
+    assert_true(keeper > 0);
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    char *s = slurp(pidfile);
+    pid_t sleeper = (pid_t)atoi(s);
+    free(s);
+    assert_true(sleeper > 0);
+    assert_int_equal(kill(keeper, SIGKILL), 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 88, DEADLINE_S, &e));
+    assert_non_null(strstr(e.reason, "keeper"));
+    pid_t left[] = {sleeper};
+    assert_true(all_gone(left, 1, DEADLINE_S));
+}
+
 /* A process in a session of its own whose environment has NORDLYS_RUN_KEY=key. */
 static pid_t spawn_keyed(const char *key)
 {
@@ -1725,6 +1759,8 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_sweep_finds_a_run_by_its_key, setup, teardown),
             cmocka_unit_test_setup_teardown(test_sweep_by_key_spares_older_processes, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_agent_kills_what_a_dead_keeper_left, setup,
                                             teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
