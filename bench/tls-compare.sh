@@ -12,12 +12,18 @@
 # throw-away CA and an EC P-256 certificate for 127.0.0.1
 # (tests/lib/tls.sh); bench_submit verifies it (--ca-file).
 #
-# Usage: bench/tls-compare.sh BUILD_DIR [ROUNDS]   (default 3; API_JOBS, default 10000)
+# Usage: bench/tls-compare.sh BUILD_DIR [ROUNDS] [BASE_BUILD_DIR]
+#   (ROUNDS default 3; API_JOBS, default 10000)
 # Prints one line per run and, per connection count, the medians and the
-# median of the paired ratios TLS / plain (bench/RESULTS.md).
+# median of the paired ratios TLS / plain (bench/RESULTS.md). With
+# BASE_BUILD_DIR (a build from before tokens and TLS, e.g. 2aa6309), each
+# round also runs that build's controller over plain HTTP, and the table
+# adds TLS / base: the issue's "within 10 % of today's figure without them".
 set -euo pipefail
 BUILD=$(cd "${1:?usage: tls-compare.sh BUILD_DIR [ROUNDS]}" && pwd)
 ROUNDS=${2:-3}
+BASE=${3:+$(cd "$3" && pwd)}
+MAIN_CTLD=$BUILD/src/ctld/nordlysd
 API_JOBS=${API_JOBS:-10000}
 CTLD=$BUILD/src/ctld/nordlysd
 SUBMIT=$BUILD/bench/bench_submit
@@ -27,7 +33,7 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/live-lib.sh"
 # shellcheck source=tests/lib/tls.sh
 . "$here/../tests/lib/tls.sh"
-live_need "$CTLD" "$SUBMIT"
+live_need "$CTLD" "$SUBMIT" ${BASE:+"$BASE/src/ctld/nordlysd"}
 command -v jq >/dev/null || { echo "tls-compare.sh: jq: missing" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "tls-compare.sh: openssl: missing" >&2; exit 2; }
 live_work nordlys-tls
@@ -40,6 +46,8 @@ median() { sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; e
 # run MODE ROUND: a fresh controller in MODE (plain, tls), its three measurements.
 run() {
     local mode=$1 r=$2 c jobs warm t0 t1 ca=()
+    CTLD=$MAIN_CTLD
+    [ "$mode" = base ] && CTLD=$BASE/src/ctld/nordlysd
     if [ "$mode" = tls ]; then
         start_ctld "$mode-$r" --facility narvik --tls-cert "$WORK/ca/ctld.pem" \
             --tls-key "$WORK/ca/ctld.key"
@@ -68,6 +76,7 @@ run() {
 log "$ROUNDS rounds, $API_JOBS jobs (1 connection: $((API_JOBS / 10))), load $(cut -d' ' -f1 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then run plain "$r"; run tls "$r"; else run tls "$r"; run plain "$r"; fi
+    if [ -n "$BASE" ]; then run base "$r"; fi
 done
 echo
 echo "== durable submissions/s, TLS against plain HTTP (medians of $ROUNDS rounds) =="
@@ -82,5 +91,19 @@ for c in 1 16 256; do
     printf '%6s %12s %12s %18.3f %14s %14s\n' "$c" "$(sel plain per_s | median)" "$(sel tls per_s | median)" \
         "$ratio" "$(sel plain cpu_us | median)" "$(sel tls cpu_us | median)"
 done
+if [ -n "$BASE" ]; then
+    echo
+    echo "== TLS (this build) against plain HTTP of $BASE (medians of $ROUNDS rounds) =="
+    printf '%6s %12s %12s %18s %14s\n' conns base_per_s tls_per_s "tls/base (paired)" base_cpu_us
+    for c in 1 16 256; do
+        ratio=$(for r in $(seq "$ROUNDS"); do
+            jq -rs "map(select(.conns == $c and .round == $r)) |
+                    (map(select(.mode == \"tls\"))[0].per_s / map(select(.mode == \"base\"))[0].per_s)" \
+                "$WORK/all.jsonl"
+        done | median)
+        printf '%6s %12s %12s %18.3f %14s\n' "$c" "$(sel base per_s | median)" "$(sel tls per_s | median)" \
+            "$ratio" "$(sel base cpu_us | median)"
+    done
+fi
 jq -s 'map(.verified and .errors == 0) | all' "$WORK/all.jsonl" | grep -q true ||
     { echo "tls-compare.sh: a run had errors or unverified jobs" >&2; exit 1; }

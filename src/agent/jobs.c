@@ -104,7 +104,7 @@ struct pending {
 
 /* Output shipping and timing of a run (issue 12; outship.h, jobs_control). */
 struct job_ctl {
-    bool ship;               /* rank 0: its output goes to the controller */
+    bool ship;               /* its output goes to the controller (every rank's) */
     bool shipping;           /* its keeper was forked with readers: counted in nship */
     struct outship out, err; /* its two streams */
     int warn_signal;         /* --signal: sent warn_before_us before the limit; 0 none */
@@ -975,8 +975,8 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
     }
     j->ctl.started_us = nl_clock_monotonic_us();
     if (j->ctl.ship) {
-        outship_init(&j->ctl.out, j->proc.out_base);
-        outship_init(&j->ctl.err, j->proc.err_base);
+        outship_init(&j->ctl.out, j->proc.out_rbase, j->proc.lines);
+        outship_init(&j->ctl.err, j->proc.err_rbase, j->proc.lines);
         j->ctl.shipping = true;
         t->nship++;
     }
@@ -1508,6 +1508,8 @@ void jobs_ack(struct agent_jobs *t, uint64_t seq, const struct proto_hold *hold,
         if (j != NULL && j->ctl.shipping) {
             outship_ack(&j->ctl.out, seq);
             outship_ack(&j->ctl.err, seq);
+            outship_trim(&j->ctl.out, j->proc.out_rfd);
+            outship_trim(&j->ctl.err, j->proc.err_rfd);
         }
     }
     size_t keep = 0;
@@ -1581,6 +1583,8 @@ static size_t ship_stream(struct agent_jobs *t, struct job *j, int stream, uint6
     struct outship *os = stream ? &j->ctl.err : &j->ctl.out;
     int fd = stream ? j->proc.err_rfd : j->proc.out_rfd;
     size_t taken = 0;
+    if (j->state == JOB_EXITED)
+        outship_final(os);
     while (fd >= 0 && used + taken < NL_PROTO_OUTPUT_SYNC_MAX && *n < NL_PROTO_OUTPUT_ENTRIES_MAX) {
         size_t room = NL_PROTO_OUTPUT_SYNC_MAX - used - taken;
         uint64_t off = 0;

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -404,6 +405,8 @@ static void cgroup_kill(const char *dir)
 struct relay {
     int rfd;      /* -1 once at end of file */
     int file;     /* the output file, O_APPEND */
+    bool prefix;  /* the file gets labelled lines (shared), else the task's bytes as written */
+    int spool;    /* the run's spool for shipping (labelled lines), or -1 */
     int64_t task; /* the label */
     size_t len;   /* bytes in buf */
     char *buf;    /* LABEL_LINE_MAX bytes, the keeper's */
@@ -535,14 +538,19 @@ static void keeper_children(struct keeper *k)
     }
 }
 
-/* Write len bytes of line (no newline) to r's file as one "TASK: line\n" write. */
+/*
+ * Write len bytes of line (no newline) as one "TASK: line\n" write to r's
+ * file (when the file is labelled) and to its spool (when it has one).
+ */
 static void relay_line(struct relay *r, const char *line, size_t len)
 {
     char head[32];
     int hl = snprintf(head, sizeof(head), "%" PRId64 ": ", r->task);
     struct iovec iov[3] = {{head, (size_t)hl}, {(void *)line, len}, {"\n", 1}};
     /* One writev on an O_APPEND file: the line lands whole, after every other task's. */
-    ssize_t n = writev(r->file, iov, 3);
+    ssize_t n = r->prefix ? writev(r->file, iov, 3) : 0;
+    if (r->spool >= 0)
+        n = writev(r->spool, iov, 3);
     (void)n;
 }
 
@@ -562,6 +570,11 @@ static void relay_read(struct relay *r)
                 r->rfd = -1;
             }
             return;
+        }
+        if (!r->prefix) {
+            /* The task's own file: its bytes as written, now; the lines go to the spool. */
+            ssize_t w = write(r->file, r->buf + r->len, (size_t)n);
+            (void)w;
         }
         r->len += (size_t)n;
         size_t start = 0;
@@ -673,7 +686,7 @@ static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
 static void keeper_close_others(const struct launch_spec *spec, const struct task_io *io,
                                 size_t ntasks, const struct relay *relay, size_t nrelay, int sock)
 {
-    size_t n = 0, cap = 6 + 3 * ntasks + 2 * nrelay;
+    size_t n = 0, cap = 6 + 3 * ntasks + 3 * nrelay;
     int *keep = xcalloc(cap, sizeof(int));
     keep[n++] = 0;
     keep[n++] = 1;
@@ -689,6 +702,7 @@ static void keeper_close_others(const struct launch_spec *spec, const struct tas
     for (size_t i = 0; i < nrelay; i++) {
         keep[n++] = relay[i].rfd;
         keep[n++] = relay[i].file;
+        keep[n++] = relay[i].spool;
     }
     close_except(keep, n);
     free(keep);
@@ -891,6 +905,7 @@ struct run_io {
     int *files;
     size_t nfiles;
     int first[2]; /* task 0's stdout and stderr files (the output limit measures them) */
+    int spool[2]; /* the stdout and stderr spools (launch_proc.lines), or -1 */
 };
 
 static void rio_track(struct run_io *r, int fd)
@@ -947,27 +962,56 @@ static int rio_input(struct run_io *r, const struct launch_spec *spec, struct nl
 }
 
 /*
+ * The spool of one stream, for shipping a run of several tasks
+ * (launch_proc.lines): stderr into stdout's when they share the file, as
+ * the file has them; *rfd the agent's reader of a new one.
+ */
+static int rio_spool(struct run_io *r, const char *what, bool is_err, int file, int *rfd,
+                     struct nl_err *err)
+{
+    if (is_err && file == r->first[0]) {
+        r->spool[1] = r->spool[0];
+        return 0;
+    }
+    int fd = memfd_create(is_err ? "nordlys-stderr" : "nordlys-stdout", MFD_CLOEXEC);
+    if (fd < 0)
+        return nl_err_set(err, -errno, "%s spool: %s", what, strerror(errno));
+    rio_track(r, fd);
+    r->spool[is_err] = fd;
+    *rfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (*rfd < 0)
+        return nl_err_set(err, -errno, "%s spool: %s", what, strerror(errno));
+    return 0;
+}
+
+/*
  * One stream (stdout or stderr) of every task: each task's own file, or
  * one file they share, which with spec->label gets a pipe per task that
- * the keeper relays line by line with its label.
+ * the keeper relays line by line with its label. A launch that ships a
+ * labelled job's output (read_output and label) relays every task, also
+ * to files of their own, so that the keeper writes their lines to the
+ * stream's spool as well.
  */
 static int rio_stream(struct run_io *r, const struct launch_spec *spec, const char *what,
                       const char *const *paths, const char *one, bool is_err, int *rfd,
                       struct nl_err *err)
 {
-    bool shared = true;
+    bool shared = true, spooled = rfd != NULL && spec->label;
     for (size_t i = 1; paths != NULL && i < r->ntasks; i++)
         shared &= strcmp(paths[i], paths[0]) == 0;
     for (size_t i = 0; i < r->ntasks; i++) {
         int fd;
         /* Task 0's file is the one a reader is opened for (shipped output), once. */
-        int rc = rio_file(r, spec, what, paths ? paths[i] : one, &fd, i == 0 ? rfd : NULL, err);
+        int rc = rio_file(r, spec, what, paths ? paths[i] : one, &fd,
+                          i == 0 && !spooled ? rfd : NULL, err);
+        if (rc == 0 && i == 0 && spooled)
+            rc = rio_spool(r, what, is_err, fd, rfd, err);
         if (rc < 0)
             return rc;
         int *slot = is_err ? &r->io[i].err : &r->io[i].out;
         if (i == 0)
             r->first[is_err] = fd;
-        if (!(shared && spec->label)) {
+        if (!(spec->label && (shared || spooled))) {
             *slot = fd;
             continue;
         }
@@ -976,8 +1020,11 @@ static int rio_stream(struct run_io *r, const struct launch_spec *spec, const ch
             return nl_err_set(err, -errno, "%s pipe: %s", what, strerror(errno));
         rio_track(r, pfd[0]);
         rio_track(r, pfd[1]);
-        r->relay[r->nrelay++] =
-                (struct relay){.rfd = pfd[0], .file = fd, .task = spec->task_base + (int64_t)i};
+        r->relay[r->nrelay++] = (struct relay){.rfd = pfd[0],
+                                               .file = fd,
+                                               .prefix = shared && spec->label,
+                                               .spool = r->spool[is_err],
+                                               .task = spec->task_base + (int64_t)i};
         *slot = pfd[1];
     }
     return 0;
@@ -1000,7 +1047,7 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     proc->out_rfd = proc->err_rfd = -1;
     pid_t keeper = -1;
     char *file = resolve(spec->argv[0], spec->envp);
-    struct run_io r = {.ntasks = spec->ntasks > 0 ? spec->ntasks : 1};
+    struct run_io r = {.ntasks = spec->ntasks > 0 ? spec->ntasks : 1, .spool = {-1, -1}};
     r.io = xcalloc(r.ntasks, sizeof(*r.io));
     r.relay = xcalloc(2 * r.ntasks, sizeof(*r.relay));
     r.paths = xcalloc(2 * r.ntasks, sizeof(*r.paths));
@@ -1026,6 +1073,9 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
     struct stat fst;
     proc->out_base = fstat(out_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
     proc->err_base = err_fd >= 0 && fstat(err_fd, &fst) == 0 ? (int64_t)fst.st_size : 0;
+    proc->lines = r.spool[0] >= 0;
+    proc->out_rbase = proc->lines ? 0 : proc->out_base;
+    proc->err_rbase = proc->lines ? 0 : proc->err_base;
     int64_t *file_base = xcalloc(r.nfiles > 0 ? r.nfiles : 1, sizeof(int64_t));
     for (size_t i = 0; i < r.nfiles; i++)
         file_base[i] = fstat(r.files[i], &fst) == 0 ? (int64_t)fst.st_size : 0;

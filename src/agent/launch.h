@@ -68,7 +68,7 @@ struct launch_spec {
     const char *stdout_path; /* absolute; the file is created 0600, owned by the job's user */
     const char *stderr_path; /* absolute; may equal stdout_path */
     int cgroup_procs_fd;     /* an open cgroup.procs, or -1 */
-    bool read_output;        /* also open the output files for reading (out_rfd, err_rfd) */
+    bool read_output;        /* readers for shipping (out_rfd, err_rfd): the files, or spools */
     const char *cgroup_dir;  /* the job's cgroup directory (for cgroup.kill), or NULL */
     /*
      * Tasks (issue 12): ntasks processes (0 is read as 1) under the one
@@ -140,6 +140,17 @@ struct launch_proc {
     int out_rfd, err_rfd;
     /* Their sizes before the job started: a requeued run appends to its file. */
     int64_t out_base, err_base;
+    /*
+     * What out_rfd and err_rfd read (issue 12). A run of a job of several
+     * tasks (label) reads its spools instead of the files: anonymous files
+     * (memfd) where the keeper writes every line of this launch's tasks,
+     * labelled "TASK: line\n", whatever the output files are (shared by
+     * the nodes, or a file per task), so that each node ships exactly its
+     * own tasks' lines, whole (lines true, bases 0). Otherwise the files,
+     * from out_base and err_base.
+     */
+    int64_t out_rbase, err_rbase;
+    bool lines;
     /* The other tasks' own files (a %t pattern): the agent's descriptors and sizes before. */
     int *more_fd;
     int64_t *more_base;

@@ -101,7 +101,7 @@ struct proto_launch {
     /* --signal SIG@SECONDS: warn_signal (1..64, 0 = none) warn_before_s before the time limit. */
     int warn_signal;
     int64_t warn_before_s;
-    /* Ship this run's output to the controller in syncs (rank 0 of a job; issue 12). */
+    /* Ship this run's output to the controller in syncs (every rank of a job; issue 12). */
     bool ship_output;
 };
 

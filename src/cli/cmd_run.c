@@ -23,9 +23,14 @@
  * awaited. A controller that stops answering is polled again with backoff
  * until it answers.
  *
- * What streams is rank 0's output (the job's first node), as the
- * controller keeps it: the last 1 MiB of each stream; a reader that falls
- * further behind is told how many bytes it skipped.
+ * What streams is every task's output, as the controller keeps it: the
+ * last 1 MiB of each stream, every node's merged; a reader that falls
+ * further behind is told how many bytes it skipped. A job of several
+ * tasks has each line labelled "TASK: " (docs/api.md, "Job output"):
+ * lines are written whole, never two tasks' bytes in one line, without
+ * their labels (srun's default) or with them (--label, srun's -l, which
+ * also labels a job of one task "0: "). `nordlys output --task T` writes
+ * task T's lines alone.
  */
 #include <errno.h>
 #include <signal.h>
@@ -81,25 +86,107 @@ static void sleep_ms(int64_t ms)
     nanosleep(&ts, NULL); /* an interrupt ends it early, on purpose */
 }
 
+/* What to follow and how to write it. */
+struct follow_opts {
+    bool until_end;           /* until the job has ended (else what is there now) */
+    bool cancel_on_interrupt; /* Ctrl-C cancels the job, once */
+    bool want_err;            /* stderr too */
+    bool label;               /* every line "TASK: line" */
+    int64_t task;             /* one task's lines alone, or -1 for all */
+};
+
 /* One stream being followed. */
 struct follow_stream {
     const char *name; /* "stdout", "stderr" */
     FILE *to;
     uint64_t offset; /* the next byte wanted */
     bool complete;   /* the job has ended and every byte is here */
+    bool mid_line;   /* an unlabelled stream: the last byte written ended no line */
+    char *part;      /* a labelled stream: the start of a line not yet whole */
+    size_t npart, cap_part;
 };
+
+/* Bytes of a label "DIGITS: " at the start of line[0, len), 0 when it has none. */
+static size_t label_len(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && i < 20 && line[i] >= '0' && line[i] <= '9')
+        i++;
+    return i > 0 && i + 1 < len && line[i] == ':' && line[i + 1] == ' ' ? i + 2 : 0;
+}
+
+/*
+ * Write what came of a stream whose lines are labelled by the controller:
+ * whole lines only (the start of one not yet ended waits in st->part),
+ * each in one write, with its label or without it.
+ */
+static void write_labelled(struct follow_stream *st, const char *p, size_t n, bool label)
+{
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) + 1 : n;
+        if (st->npart + take > st->cap_part) {
+            st->cap_part = st->npart + take + 256;
+            st->part = xrealloc(st->part, st->cap_part);
+        }
+        memcpy(st->part + st->npart, p, take);
+        st->npart += take;
+        p += take;
+        n -= take;
+        if (nl == NULL)
+            break;
+        size_t skip = label ? 0 : label_len(st->part, st->npart);
+        fwrite(st->part + skip, 1, st->npart - skip, st->to);
+        st->npart = 0;
+    }
+}
+
+/* Write what came of a stream of one task (unlabelled); with label, "TASK: " starts each line. */
+static void write_plain(struct follow_stream *st, const char *p, size_t n, bool label, int64_t task)
+{
+    if (!label) {
+        fwrite(p, 1, n, st->to);
+        if (n > 0)
+            st->mid_line = p[n - 1] != '\n';
+        return;
+    }
+    while (n > 0) {
+        if (!st->mid_line)
+            fprintf(st->to, "%lld: ", (long long)task);
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) + 1 : n;
+        fwrite(p, 1, take, st->to);
+        st->mid_line = nl == NULL;
+        p += take;
+        n -= take;
+    }
+}
+
+/* The start of a line that will not be completed here (the end): written as it is. */
+static void flush_part(struct follow_stream *st, bool label)
+{
+    if (st->npart == 0)
+        return;
+    size_t skip = label ? 0 : label_len(st->part, st->npart);
+    fwrite(st->part + skip, 1, st->npart - skip, st->to);
+    fflush(st->to);
+    st->npart = 0;
+}
 
 /*
  * Fetch what is new on st and write it out. Returns NL_CLI_OK with *got
- * the bytes written and *state the job's state (copied into state, size
+ * the bytes the stream moved on by and *state the job's state (copied into state, size
  * bytes), or the request's failure.
  */
-static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *st, size_t *got,
-                       char *state, size_t size, bool *transient, struct nl_err *err)
+static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *st,
+                       const struct follow_opts *fo, size_t *got, char *state, size_t size,
+                       bool *transient, struct nl_err *err)
 {
-    char path[128];
-    snprintf(path, sizeof(path), "/v1/jobs/%lld/output?stream=%s&offset=%llu", (long long)id,
-             st->name, (unsigned long long)st->offset);
+    char path[160];
+    int len = snprintf(path, sizeof(path), "/v1/jobs/%lld/output?stream=%s&offset=%llu",
+                       (long long)id, st->name, (unsigned long long)st->offset);
+    if (fo->task >= 0)
+        snprintf(path + len, sizeof(path) - (size_t)len, "&task=%lld", (long long)fo->task);
     json_t *a = NULL;
     struct cli_outcome oc = {0};
     int rc = cli_client_send(c, "GET", path, NULL, NULL, &a, &oc, err);
@@ -109,25 +196,43 @@ static int follow_once(struct cli_client *c, int64_t id, struct follow_stream *s
     if (rc != NL_CLI_OK)
         return rc;
     const char *data = cli_json_str(a, "data");
-    size_t len = strcmp(data, "-") == 0 ? 0 : strlen(data);
-    uint8_t *bytes = xmalloc(len / 4 * 3 + 1);
-    long n = b64_decode(data, len, bytes);
+    size_t dlen = strcmp(data, "-") == 0 ? 0 : strlen(data);
+    uint8_t *bytes = xmalloc(dlen / 4 * 3 + 1);
+    long n = b64_decode(data, dlen, bytes);
     double skipped = cli_json_num(a, "skipped");
-    if (skipped > 0)
+    bool labelled = cli_json_bool(a, "labelled");
+    const char *p = (const char *)bytes;
+    if (skipped > 0) {
         fprintf(stderr,
                 "nordlys: %.0f bytes of the job's %s were skipped (the controller keeps "
                 "the last 1 MiB)\n",
                 skipped, st->name);
+        /* The tail may begin inside a line, whose task cannot be told: it goes. */
+        st->npart = 0;
+        if (labelled && n > 0 && label_len(p, (size_t)n) == 0) {
+            const char *nl = memchr(p, '\n', (size_t)n);
+            long cut = nl ? (long)(nl - p) + 1 : n;
+            p += cut;
+            n -= cut;
+        }
+    }
     if (n > 0) {
-        fwrite(bytes, 1, (size_t)n, st->to);
+        if (labelled)
+            write_labelled(st, p, (size_t)n, fo->label);
+        else
+            write_plain(st, p, (size_t)n, fo->label, fo->task >= 0 ? fo->task : 0);
         fflush(st->to);
-        *got = (size_t)n;
     }
     free(bytes);
     double next = cli_json_num(a, "next_offset");
+    /* Progress is the stream's, not what was written: --task may write none of it. */
+    if (next == next && (uint64_t)next > st->offset)
+        *got = (size_t)((uint64_t)next - st->offset);
     if (next == next) /* not NAN */
         st->offset = (uint64_t)next;
     st->complete = cli_json_bool(a, "complete");
+    if (st->complete)
+        flush_part(st, fo->label);
     snprintf(state, size, "%s", cli_json_str(a, "state"));
     json_decref(a);
     return NL_CLI_OK;
@@ -193,10 +298,11 @@ static int job_status(struct cli_client *c, int64_t id)
  * cancel_on_interrupt. Returns NL_CLI_OK when the job has ended or what
  * there was is written, or a failure of the first request.
  */
-static int follow(struct cli_client *c, int64_t id, bool until_end, bool cancel_on_interrupt,
-                  bool want_err)
+static int follow_streams(struct cli_client *c, int64_t id, const struct follow_opts *fo,
+                          struct follow_stream *st)
 {
-    struct follow_stream st[2] = {{"stdout", stdout, 0, false}, {"stderr", stderr, 0, false}};
+    bool until_end = fo->until_end, cancel_on_interrupt = fo->cancel_on_interrupt,
+         want_err = fo->want_err;
     int64_t wait_ms = POLL_MIN_MS;
     bool cancelled = false, answered = false;
     unsigned failures = 0;
@@ -220,7 +326,7 @@ static int follow(struct cli_client *c, int64_t id, bool until_end, bool cancel_
             size_t got = 0;
             bool transient = false;
             struct nl_err err = {0};
-            rc = follow_once(c, id, &st[i], &got, state, sizeof(state), &transient, &err);
+            rc = follow_once(c, id, &st[i], fo, &got, state, sizeof(state), &transient, &err);
             total += got;
             if (rc != NL_CLI_OK && (!answered || !transient)) {
                 fprintf(stderr, "nordlys: %s\n", err.msg);
@@ -243,22 +349,59 @@ static int follow(struct cli_client *c, int64_t id, bool until_end, bool cancel_
     }
 }
 
+static int follow(struct cli_client *c, int64_t id, const struct follow_opts *fo)
+{
+    struct follow_stream st[2] = {{.name = "stdout", .to = stdout},
+                                  {.name = "stderr", .to = stderr}};
+    int rc = follow_streams(c, id, fo, st);
+    for (int i = 0; i < 2; i++)
+        flush_part(&st[i], fo->label);
+    free(st[0].part);
+    free(st[1].part);
+    return rc;
+}
+
 /* ---- nordlys run ---- */
 
 static const struct cli_spec run_spec = {
         .name = "run",
-        .usage = "[SUBMIT OPTIONS] -- CMD [ARGS...]",
+        .usage = "[--label] [SUBMIT OPTIONS] -- CMD [ARGS...]",
         .summary = "Submit a job (with nordlys submit's options), wait for it, stream its output\n"
-                   "(rank 0's stdout and stderr) as it is written, and exit with the job's\n"
-                   "status: its exit code; 128+N when signal N killed it; 124 TIMEOUT;\n"
-                   "125 NODE_FAIL; 130 CANCELLED. Ctrl-C cancels the job (a second one leaves\n"
-                   "at once).",
+                   "(every task's stdout and stderr, in whole lines) as it is written, and exit\n"
+                   "with the job's status: its exit code; 128+N when signal N killed it;\n"
+                   "124 TIMEOUT; 125 NODE_FAIL; 130 CANCELLED. Ctrl-C cancels the job (a\n"
+                   "second one leaves at once). --label (or -l, as srun's) starts each line\n"
+                   "with its task's number, \"0: \".",
 };
+
+/*
+ * Take run's own --label (-l) out of argv, before "--": the rest are
+ * submit's options. Returns whether it was there.
+ */
+static bool take_label(int *argc, char **argv)
+{
+    bool label = false, cmd = false;
+    int k = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!cmd && (strcmp(argv[i], "--label") == 0 || strcmp(argv[i], "-l") == 0)) {
+            label = true;
+            continue;
+        }
+        cmd |= strcmp(argv[i], "--") == 0;
+        argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    *argc = k;
+    return label;
+}
 
 int cmd_run(int argc, char **argv)
 {
     struct cli_submitted sub = {0};
     catch_interrupts();
+    struct follow_opts fo = {
+            .until_end = true, .cancel_on_interrupt = true, .want_err = true, .task = -1};
+    fo.label = take_label(&argc, argv);
     int rc = cli_submit_main(argc, argv, &run_spec, &sub);
     if (rc != NL_CLI_OK || sub.id <= 0)
         return rc;
@@ -268,7 +411,7 @@ int cmd_run(int argc, char **argv)
     struct cli_client *c = cli_client_create(sub.url);
     rc = cli_client_use_token(c, sub.token_file[0] ? sub.token_file : NULL);
     if (rc == NL_CLI_OK)
-        rc = follow(c, sub.id, true, true, true);
+        rc = follow(c, sub.id, &fo);
     if (rc == NL_CLI_OK)
         rc = job_status(c, sub.id);
     cli_client_destroy(c);
@@ -280,19 +423,24 @@ int cmd_run(int argc, char **argv)
 enum {
     OUT_FOLLOW,
     OUT_STDERR,
+    OUT_LABEL,
+    OUT_TASK,
     OUT_COUNT
 };
 
 static const struct cli_opt output_opts[OUT_COUNT] = {
         [OUT_FOLLOW] = {"follow", NULL, "keep writing new output until the job has ended"},
         [OUT_STDERR] = {"stderr", NULL, "also the job's stderr (to this command's stderr)"},
+        [OUT_LABEL] = {"label", NULL, "start each line with its task's number, \"0: \""},
+        [OUT_TASK] = {"task", "T", "task T's lines alone (T counts from 0 over the job)"},
 };
 
 static const struct cli_spec output_spec = {
         .name = "output",
         .usage = "[OPTIONS] ID",
-        .summary = "Write a job's output as the controller holds it: the last 1 MiB of rank 0's\n"
-                   "stdout (and stderr with --stderr); --follow goes on until the job has ended.",
+        .summary = "Write a job's output as the controller holds it: the last 1 MiB of its\n"
+                   "stdout (and stderr with --stderr), every task's lines whole, merged;\n"
+                   "--follow goes on until the job has ended.",
         .opts = output_opts,
         .nopts = OUT_COUNT,
         .min_pos = 1,
@@ -301,19 +449,29 @@ static const struct cli_spec output_spec = {
 
 static int output_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
 {
-    (void)val;
-    (void)err;
-    ((bool *)ctx)[idx] = true;
-    return 0;
+    struct follow_opts *fo = ctx;
+    switch (idx) {
+    case OUT_FOLLOW:
+        fo->until_end = true;
+        return 0;
+    case OUT_STDERR:
+        fo->want_err = true;
+        return 0;
+    case OUT_LABEL:
+        fo->label = true;
+        return 0;
+    default:
+        return cli_parse_int("--task", val, 0, UINT32_MAX - 1, &fo->task, err);
+    }
 }
 
 int cmd_output(int argc, char **argv)
 {
     struct cli_args args = {0};
-    bool flags[OUT_COUNT] = {false};
+    struct follow_opts fo = {.task = -1};
     struct cli_client *c = NULL;
     int64_t id = 0;
-    int rc = cli_parse_args(&output_spec, argc, argv, output_opt, flags, &args);
+    int rc = cli_parse_args(&output_spec, argc, argv, output_opt, &fo, &args);
     if (rc != CLI_RUN)
         goto out;
     struct nl_err err = {0};
@@ -324,7 +482,7 @@ int cmd_output(int argc, char **argv)
     }
     c = cli_client_create(args.url);
     if ((rc = cli_client_use_token(c, args.token_file)) == NL_CLI_OK)
-        rc = follow(c, id, flags[OUT_FOLLOW], false, flags[OUT_STDERR]);
+        rc = follow(c, id, &fo);
 out:
     cli_client_destroy(c);
     cli_args_release(&args);

@@ -807,8 +807,8 @@ void agent_proto_answer_launch(struct agent_proto_answer *a, const struct life_l
         json_object_set_new(o, "warn_signal", json_integer(rec->warn_signal));
         json_object_set_new(o, "warn_before_s", json_integer((json_int_t)rec->warn_before_s));
     }
-    /* Rank 0's output is shipped to the controller (GET /v1/jobs/{id}/output). */
-    if (o != NULL && l->rank == 0)
+    /* Every rank's output is shipped to the controller (GET /v1/jobs/{id}/output, outtail.h). */
+    if (o != NULL)
         json_object_set_new(o, "ship_output", json_true());
     if (o != NULL)
         json_array_append_new(a->launch, o);

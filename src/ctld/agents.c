@@ -393,14 +393,15 @@ static void apply_sync(struct agents *a, int32_t idx, const struct agent_proto_s
      * Output before exits: a run's last bytes come in the sync that reports
      * its end or earlier (the agent holds the exit until they are shipped),
      * so a job that has ended has all its output here. Only the run that
-     * runs on an owned node may write a job's output.
+     * runs on an owned node may write a job's output; every node of it
+     * does (outtail.h merges them).
      */
     for (size_t i = 0; a->d.out != NULL && i < m->noutput; i++) {
         const struct agent_proto_output *o = &m->output[i];
         if (nodes_owner_index(reg, o->node) == idx &&
             life_runs_on(a->d.life, o->job, o->run, o->node))
-            outtail_add(a->d.out, o->job, o->run, (enum outtail_stream)o->stream, o->offset,
-                        o->data, o->len);
+            outtail_add(a->d.out, o->job, o->run, o->node, (enum outtail_stream)o->stream,
+                        o->offset, o->data, o->len);
     }
     /* Reports about nodes the agent does not own (any more) are stale and ignored. */
     for (size_t i = 0; i < m->nexits; i++)

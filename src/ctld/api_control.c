@@ -6,7 +6,7 @@
  *   PATCH  /v1/jobs/{id}           change name, gpus, time limit, grace, requeue
  *   POST   /v1/jobs/{id}/signal    a signal to the job's processes on every node
  *   DELETE /v1/jobs?name=&state=&tenant=&user=   cancel every live job that matches
- *   GET    /v1/jobs/{id}/output    the tail of rank 0's stdout or stderr
+ *   GET    /v1/jobs/{id}/output    the tail of stdout or stderr: every task's, or one's
  *
  * Each checks the caller's tenant as cancel does (a user acts on the jobs
  * of their tenants only, and another tenant's job is "no such job" to
@@ -390,13 +390,55 @@ static int query_u64(const char *text, uint64_t *out)
     return 0;
 }
 
+/*
+ * Tasks of rec's run: its nodes (the allocation, else the shape asked
+ * for) times tasks per node; 0 when not known yet (pending, no shape).
+ */
+static uint64_t job_tasks(const struct nl_store_job *rec)
+{
+    uint64_t nodes = rec->nalloc > 0 ? rec->nalloc : rec->spec.nodes;
+    return nodes * (rec->tasks_per_node > 0 ? rec->tasks_per_node : 1);
+}
+
+/*
+ * Keep only task's lines of the labelled bytes buf[0, *len), without
+ * their "TASK: " labels, in place. Returns how many bytes of the stream
+ * that covers: up to the last newline unless upto_end (the bytes reach
+ * the stream's end, which ends in a whole line), so that a reader never
+ * gets half a line it cannot tell the task of.
+ */
+static size_t keep_task(uint8_t *buf, size_t *len, uint64_t task, bool upto_end)
+{
+    size_t n = *len, out = 0;
+    if (!upto_end) {
+        while (n > 0 && buf[n - 1] != '\n')
+            n--;
+        if (n == 0)
+            n = *len; /* a line longer than the read: its pieces go by their labels */
+    }
+    char label[32];
+    int ll = snprintf(label, sizeof(label), "%llu: ", (unsigned long long)task);
+    for (size_t at = 0; at < n;) {
+        const uint8_t *nl = memchr(buf + at, '\n', n - at);
+        size_t end = nl ? (size_t)(nl - buf) + 1 : n;
+        if (end - at >= (size_t)ll && memcmp(buf + at, label, (size_t)ll) == 0) {
+            memmove(buf + out, buf + at + ll, end - at - (size_t)ll);
+            out += end - at - (size_t)ll;
+        }
+        at = end;
+    }
+    *len = out;
+    return n;
+}
+
 void api_job_output(struct ctld *c, struct http_req *req, const struct route_params *p)
 {
     struct nl_store_job rec;
     nl_store_job_init(&rec);
     const char *stream = http_req_query(req, "stream"), *offset = http_req_query(req, "offset");
     const char *limit = http_req_query(req, "limit"), *tail = http_req_query(req, "tail");
-    uint64_t off = 0, max = OUTPUT_READ_MAX, last = 0;
+    const char *task = http_req_query(req, "task");
+    uint64_t off = 0, max = OUTPUT_READ_MAX, last = 0, one = 0;
     if (stream != NULL && strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0)
         return api_error(c, req, 400, "invalid_field", "stream",
                          "stream: '%.20s' is not stdout or stderr", stream);
@@ -412,8 +454,21 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
     if (tail != NULL && offset != NULL)
         return api_error(c, req, 400, "invalid_field", "tail",
                          "tail: give offset or tail, not both");
+    if (task != NULL && (query_u64(task, &one) < 0 || one >= UINT32_MAX))
+        return api_error(c, req, 400, "invalid_field", "task",
+                         "task: '%.40s' is not a task number (an integer >= 0)", task);
     if (job_for(c, req, p, &rec) < 0)
         goto out;
+    uint64_t ntasks = job_tasks(&rec);
+    if (task != NULL && ntasks > 0 && one >= ntasks) {
+        api_error(c, req, 400, "invalid_field", "task",
+                  "task: %llu is not a task of job %llu (it has %llu: 0..%llu)",
+                  (unsigned long long)one, (unsigned long long)p->id, (unsigned long long)ntasks,
+                  (unsigned long long)ntasks - 1);
+        goto out;
+    }
+    /* A job of several tasks has every line labelled "TASK: " (outtail.h). */
+    bool labelled = ntasks > 1;
     enum outtail_stream s =
             stream && strcmp(stream, "stderr") == 0 ? OUTTAIL_STDERR : OUTTAIL_STDOUT;
     struct outtail_view v;
@@ -423,8 +478,13 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
     }
     uint8_t *buf = xmalloc(max);
     outtail_read(c->out, p->id, s, off, buf, max, &v);
-    char *text = xmalloc(b64_encoded_len(v.len) + 1);
-    b64_encode(buf, v.len, text);
+    size_t len = v.len;
+    if (task != NULL && labelled)
+        v.len = keep_task(buf, &len, one, v.offset + v.len == v.end);
+    else if (task != NULL && one > 0)
+        len = 0; /* a job of one task: task 0's is all there is */
+    char *text = xmalloc(b64_encoded_len(len) + 1);
+    b64_encode(buf, len, text);
     free(buf);
     bool ended = nl_job_state_terminal(rec.state);
     json_t *o = json_pack(
@@ -436,6 +496,9 @@ void api_job_output(struct ctld *c, struct http_req *req, const struct route_par
             (json_int_t)v.lost, "run", (json_int_t)v.run, "encoding", "base64", "data", text,
             /* Every byte shipped is here once the job has ended (docs/api.md). */
             "complete", ended && v.offset + v.len == v.end);
+    json_object_set_new(o, "labelled", json_boolean(labelled && task == NULL));
+    if (task != NULL)
+        json_object_set_new(o, "task", json_integer((json_int_t)one));
     free(text);
     api_reply(c, req, 200, o);
 out:

@@ -17,12 +17,15 @@
  * All request bodies together are bounded by HTTP_BUFFERED_MAX; a request
  * that would go over it is answered 503 here, without dispatch.
  */
+#define _GNU_SOURCE
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +68,19 @@
  * the CLI and agents does 1.3).
  */
 #define HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/*
+ * One TLS record per answer. libmicrohttpd 0.9.75 (Debian 12) joins an
+ * answer's header and body in one sendmsg only without TLS; over TLS it
+ * hands them to GnuTLS in two calls: two records, two sends, and the
+ * encryption's fixed cost twice. So the session is corked just before a
+ * small answer is queued, GnuTLS gathers what MHD gives it, and MHD's
+ * completion callback, which it calls in the same round as soon as the
+ * last byte was handed over, uncorks: one record, one send (bench/RESULTS.md,
+ * "TLS"). Corked bytes are a copy, hence the bound; larger answers (history
+ * pages, output) go out as MHD sends them. Only a connection that stays
+ * open is corked: MHD shuts a closing one down before the callback runs.
+ */
+#define HTTP_CORK_MAX (12 * 1024)
 /* A PEM certificate chain or key larger than this is a wrong path, not a credential. */
 #define HTTP_PEM_MAX_BYTES (1024 * 1024)
 /* A request target longer than this is not one of ours (MHD's pool bounds it anyway). */
@@ -93,6 +109,8 @@ struct http_req {
     int64_t t0_us;
     char peer[INET6_ADDRSTRLEN];
     bool loopback;
+    bool keep_alive;         /* HTTP/1.1 and no "Connection: close" asked */
+    gnutls_session_t corked; /* corked by queue_answer, uncorked by on_completed */
 };
 
 struct http {
@@ -283,9 +301,13 @@ static void over_budget(struct http_req *req)
 }
 
 /* The access handler's first call: the method is known, the path decoded. */
-static void req_start(struct http *h, struct http_req *req, const char *method)
+static void req_start(struct http *h, struct http_req *req, const char *method, const char *version)
 {
     req->method = xstrdup(method);
+    const char *conn_hdr =
+            MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+    req->keep_alive = strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+                      (conn_hdr == NULL || strcasestr(conn_hdr, "close") == NULL);
     peer_of(req);
     if (req->target == NULL) {
         req->bad_path = xstrdup("path: the request target is longer than 8192 bytes");
@@ -363,10 +385,82 @@ static void resumed_done(struct http_req *req)
     }
 }
 
+/*
+ * Per TLS connection (MHD's socket context). MHD corks the socket at the
+ * first answer and from then on pushes each answer by setting TCP_NODELAY
+ * after its last send, leaving the cork on: a record that GnuTLS sends
+ * after that push (uncork below) would wait for the kernel's 200 ms cork
+ * timer. So the first uncork takes the socket's cork off, once; MHD still
+ * believes it on, never sets it again, and pushes as before.
+ */
+struct http_conn {
+    bool tcp_uncorked;
+};
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = xcalloc(1, sizeof(struct http_conn));
+    } else {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* HTTP_CORK_MAX: gather the answer's header and body in one TLS record. */
+static void cork(struct http_req *req, size_t len)
+{
+    if (req->http->tls_cert == NULL || !req->keep_alive || len > HTTP_CORK_MAX)
+        return;
+    const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == NULL || ci->tls_session == NULL)
+        return;
+    req->corked = ci->tls_session;
+    gnutls_record_cork(req->corked);
+}
+
+/*
+ * Send what cork gathered. It fails only when the socket's buffer is full,
+ * i.e. the client sent requests without reading the answers, or the link
+ * broke: the connection is shut down then (MHD sees it on its next read),
+ * since nothing would flush the record later and the client would wait
+ * for it for ever.
+ */
+static void uncork(struct http_req *req, struct MHD_Connection *conn,
+                   enum MHD_RequestTerminationCode toe)
+{
+    gnutls_session_t s = req->corked;
+    req->corked = NULL;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        return;
+    const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct http_conn *c = sc != NULL ? sc->socket_context : NULL;
+    if (fd != NULL && c != NULL && !c->tcp_uncorked) {
+        int off = 0;
+        setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        c->tcp_uncorked = true;
+    }
+    int r = gnutls_record_uncork(s, 0);
+    if (r >= 0)
+        return;
+    log_debug(NL_LOGC_API, "http: %s: answer not sent (%s): closing the connection", req->peer,
+              gnutls_strerror(r));
+    if (fd != NULL)
+        shutdown(fd->connect_fd, SHUT_RDWR);
+}
+
 static enum MHD_Result queue_answer(struct http_req *req)
 {
     resumed_done(req);
     const char *text = req->reply ? req->reply : "";
+    cork(req, strlen(text));
     struct MHD_Response *resp =
             MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
@@ -399,14 +493,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     (void)url; /* decoded by MHD, leniently: req->path is ours (req_start) */
     struct http *h = cls;
     struct http_req *req = *con_cls;
     if (req == NULL) /* MHD always calls on_uri first; this is our own bug */
         return MHD_NO;
     if (req->method == NULL) {
-        req_start(h, req, method);
+        req_start(h, req, method, version);
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -448,10 +541,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
-    (void)conn;
-    (void)toe;
-    if (*con_cls != NULL)
-        resumed_done(*con_cls);
+    struct http_req *req = *con_cls;
+    if (req != NULL && req->corked != NULL)
+        uncork(req, conn, toe);
+    if (req != NULL)
+        resumed_done(req);
     req_destroy(*con_cls);
     *con_cls = NULL;
 }
@@ -589,7 +683,8 @@ static struct MHD_Daemon *start_mhd(struct http *h, const struct sockaddr_in *sa
     struct MHD_Daemon *mhd = MHD_start_daemon(
             flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
             MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_LIMIT,
+            on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_LIMIT,
             (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)HTTP_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)HTTP_CONN_MEMORY_BYTES, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,

@@ -4,9 +4,12 @@
  *
  * Each stream is a ring of up to tail_max bytes, grown by doubling as
  * output arrives (most jobs write little), holding stream offsets
- * [start, end). Jobs are found by id in a u64 map of indexes into a
- * dense array; eviction scans for the least recently written job, which
- * is O(jobs) but only runs when the total bound is passed.
+ * [start, end), and its sources (the nodes that shipped to it, sorted by
+ * node, the first one inline so that a one-node job allocates nothing
+ * for them), each with the run-relative offset it has reached. Jobs are
+ * found by id in a u64 map of indexes into a dense array; eviction scans
+ * for the least recently written job, which is O(jobs) but only runs when
+ * the total bound is passed.
  */
 #include "outtail.h"
 
@@ -16,12 +19,20 @@
 #include "common/u64map.h"
 #include "common/xalloc.h"
 
+/* One node's output of one run: the run-relative offset after its last byte received. */
+struct source {
+    uint32_t node, run;
+    uint64_t end;
+};
+
 struct stream {
     uint8_t *ring;
     size_t cap, head, held; /* the oldest byte is ring[head]; held bytes in all */
     uint64_t end, lost;     /* stream offset after the last byte; bytes never received */
-    uint32_t run;           /* the run whose output comes now */
-    uint64_t run_base;      /* stream offset of that run's byte 0 */
+    uint32_t run;           /* the newest run whose output came */
+    struct source one;      /* the first source, when nsrc >= 1 */
+    struct source *more;    /* the others (nsrc - 1), sorted by node */
+    size_t nsrc, cap_more;
 };
 
 struct tail {
@@ -48,8 +59,10 @@ struct outtail *outtail_create(size_t tail_max, size_t total_max)
 
 static void tail_free(struct tail *t)
 {
-    for (int i = 0; i < OUTTAIL_STREAMS; i++)
+    for (int i = 0; i < OUTTAIL_STREAMS; i++) {
         free(t->s[i].ring);
+        free(t->s[i].more);
+    }
     free(t);
 }
 
@@ -173,8 +186,37 @@ static void ring_append(struct outtail *o, struct stream *s, const uint8_t *p, s
     o->total += len;
 }
 
-void outtail_add(struct outtail *o, uint64_t job, uint32_t run, enum outtail_stream stream,
-                 uint64_t offset, const void *data, size_t len)
+/* node's source in s, added (at its end 0) when new: the first inline, the others by node. */
+static struct source *source_get(struct stream *s, uint32_t node)
+{
+    if (s->nsrc == 0) {
+        s->nsrc = 1;
+        s->one = (struct source){.node = node};
+        return &s->one;
+    }
+    if (s->one.node == node)
+        return &s->one;
+    size_t lo = 0, hi = s->nsrc - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->more[mid].node < node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < s->nsrc - 1 && s->more[lo].node == node)
+        return &s->more[lo];
+    if (s->nsrc - 1 == s->cap_more)
+        s->more =
+                xreallocarray(s->more, s->cap_more = xgrow(s->cap_more, s->nsrc), sizeof(*s->more));
+    memmove(&s->more[lo + 1], &s->more[lo], (s->nsrc - 1 - lo) * sizeof(*s->more));
+    s->more[lo] = (struct source){.node = node};
+    s->nsrc++;
+    return &s->more[lo];
+}
+
+void outtail_add(struct outtail *o, uint64_t job, uint32_t run, uint32_t node,
+                 enum outtail_stream stream, uint64_t offset, const void *data, size_t len)
 {
     if ((unsigned)stream >= OUTTAIL_STREAMS || len == 0)
         return;
@@ -182,27 +224,31 @@ void outtail_add(struct outtail *o, uint64_t job, uint32_t run, enum outtail_str
     struct stream *s = &t->s[stream];
     if (run < s->run)
         return; /* an older run's late bytes: the stream has moved on */
-    if (run > s->run) {
-        s->run = run;
-        s->run_base = s->end;
+    s->run = run;
+    struct source *src = source_get(s, node);
+    if (src->run != run) {
+        /* This node's output of a newer run: its offsets count from 0 again. */
+        src->run = run;
+        src->end = 0;
     }
-    uint64_t at = s->run_base + offset;
     const uint8_t *p = data;
-    if (at + len <= s->end)
+    if (offset + len <= src->end)
         return; /* a resend of bytes already held (its sync's answer was lost) */
-    if (at < s->end) {
-        p += s->end - at;
-        len -= (size_t)(s->end - at);
-        at = s->end;
+    if (offset < src->end) {
+        p += src->end - offset;
+        len -= (size_t)(src->end - offset);
+        offset = src->end;
     }
-    if (at > s->end) {
+    if (offset > src->end) {
         /* A hole: the tail restarts after it, so that what is held stays contiguous. */
-        s->lost += at - s->end;
+        uint64_t hole = offset - src->end;
+        s->lost += hole;
         o->total -= s->held;
         s->held = 0;
         s->head = 0;
-        s->end = at;
+        s->end += hole;
     }
+    src->end = offset + len;
     ring_append(o, s, p, len);
     t->touched = ++o->tick;
     evict(o, t);

@@ -4,17 +4,26 @@
  * memory, for GET /v1/jobs/{id}/output (`nordlys run`, `nordlys output`,
  * the dashboard).
  *
- * Agents ship what rank 0 of a job writes to its stdout and stderr in
- * their syncs, as chunks that name the run and the offset within that
- * run's output. A stream is the concatenation of the job's runs, in run
- * order: its offsets count every byte ever accounted for, so that a
- * reader that asks from where it stopped never sees a byte twice. Each
- * stream keeps its last `tail_max` bytes; a chunk that leaves a hole
- * (the agent skipped ahead, or the controller restarted and lost what it
- * held) counts the missing bytes as lost and restarts the tail after the
- * hole, so that what is held is always one contiguous range of the
- * stream. When all tails together pass `total_max`, the jobs written to
- * longest ago are forgotten whole.
+ * Every node of a job has its agent ship what the job's tasks there write
+ * to stdout and stderr, in syncs, as chunks that name the run, the node
+ * (a source) and the offset within that node's output of the run. A job
+ * of several tasks ships whole lines, each labelled with its task (the
+ * keeper writes "TASK: line\n", outship.h cuts chunks at line ends), so
+ * one job's stream is the merge of its sources' chunks in arrival order,
+ * and two tasks' lines never mix; a job of one task has one source and
+ * its stream is that task's bytes as written. The stream's offsets count
+ * every byte ever accounted for, so that a reader that asks from where it
+ * stopped never sees a byte twice. A newer run's output follows the older
+ * one's; an older run's late chunks are ignored.
+ *
+ * Each stream keeps its last `tail_max` bytes, whatever the job's node
+ * count: a 1,000-node job holds no more than a one-node job (and 16 bytes
+ * of bookkeeping per node). A chunk that leaves a hole in its source (the
+ * agent skipped ahead, or the controller restarted and lost what it held)
+ * counts the missing bytes as lost, moves the stream's end past them and
+ * restarts the tail there, so that what is held is always one contiguous
+ * range of the stream and a reader sees the skip. When all tails together
+ * pass `total_max`, the jobs written to longest ago are forgotten whole.
  *
  * Memory only: a controller restart forgets every tail (the files stay on
  * the nodes). Pure data: it calls no other module of the controller.
@@ -39,12 +48,12 @@ struct outtail *outtail_create(size_t tail_max, size_t total_max);
 void outtail_destroy(struct outtail *o);
 
 /*
- * Bytes [offset, offset + len) of run's output on stream of job (data
- * borrowed). A chunk of an older run than the last seen, or bytes already
- * held, are ignored; a newer run's output starts where the stream ends.
+ * Bytes [offset, offset + len) of run's output on node (the source) on
+ * stream of job (data borrowed). A chunk of an older run than the last
+ * seen, or bytes of the source already held, are ignored.
  */
-void outtail_add(struct outtail *o, uint64_t job, uint32_t run, enum outtail_stream stream,
-                 uint64_t offset, const void *data, size_t len);
+void outtail_add(struct outtail *o, uint64_t job, uint32_t run, uint32_t node,
+                 enum outtail_stream stream, uint64_t offset, const void *data, size_t len);
 
 /* What a read found. */
 struct outtail_view {

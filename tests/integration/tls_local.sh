@@ -63,6 +63,31 @@ nl_http GET /v1/health
 nl_expect 200
 nl_http GET /v1/nodes
 nl_expect 200
+# Small answers go out as one TLS record (src/ctld/http.c, HTTP_CORK_MAX):
+# small and large answers, alternating on one kept-alive connection, on a
+# connection the client closes, and over HTTP/1.0, all arrive whole.
+AUTH="Authorization: Bearer $NL_TOKEN"
+nl_http GET /metrics
+nl_expect 200
+printf '%s\n' "$NL_BODY" >"$NL_TMP/metrics.want"
+[ "$(wc -c <"$NL_TMP/metrics.want")" -gt 12288 ] || nl_fail "/metrics is no longer a large answer"
+curl -sS -m 60 -H "$AUTH" -w '%{num_connects} %{http_code}\n' \
+    -o "$NL_TMP/h1" "$NL_URL/v1/health" -o "$NL_TMP/m1" "$NL_URL/metrics" \
+    -o "$NL_TMP/h2" "$NL_URL/v1/health" -o "$NL_TMP/h3" "$NL_URL/v1/health" \
+    -o "$NL_TMP/m2" "$NL_URL/metrics" >"$NL_TMP/conns" || nl_fail "keep-alive curl failed"
+[ "$(cat "$NL_TMP/conns" | tr '\n' ' ')" = "1 200 0 200 0 200 0 200 0 200 " ] ||
+    nl_fail "five answers on one connection: $(cat "$NL_TMP/conns")"
+for f in h1 h2 h3; do jq -e '.status == "ok"' "$NL_TMP/$f" >/dev/null || nl_fail "$f: $(cat "$NL_TMP/$f")"; done
+for f in m1 m2; do
+    # Gauges move between reads: the same lines, by name.
+    [ "$(sed 's/ .*//' "$NL_TMP/$f")" = "$(sed 's/ .*//' "$NL_TMP/metrics.want")" ] ||
+        nl_fail "$f: not the whole /metrics ($(wc -c <"$NL_TMP/$f") bytes)"
+done
+for how in "-H Connection:close" "--http1.0"; do
+    # shellcheck disable=SC2086 # how is an option and its value
+    curl -sS -m 60 -H "$AUTH" $how -o "$NL_TMP/hc" "$NL_URL/v1/health" || nl_fail "curl $how failed"
+    jq -e '.status == "ok"' "$NL_TMP/hc" >/dev/null || nl_fail "$how: $(cat "$NL_TMP/hc")"
+done
 # Plain HTTP to the HTTPS port gets no answer.
 curl -sS -m 10 "http://127.0.0.1:$NL_PORT/v1/health" >/dev/null 2>&1 &&
     nl_fail "plain HTTP answered on the HTTPS port"
