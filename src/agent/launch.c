@@ -718,7 +718,8 @@ static int keeper_record(const struct launch_spec *spec, struct runrec *rec, pid
     struct nl_err err = {0};
     rec->pid = pid;
     rec->start_ticks = ticks;
-    return runrec_write(spec->record_dir, spec->record_name, rec, &err);
+    return pid > 0 ? runrec_update(spec->record_dir, spec->record_name, rec, &err)
+                   : runrec_write(spec->record_dir, spec->record_name, rec, &err);
 }
 
 #ifdef NL_TEST_HOOKS

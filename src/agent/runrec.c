@@ -30,11 +30,10 @@
 #include "nordlys/err.h"
 #include "procs.h"
 
-int runrec_write(const char *dir, const char *name, const struct runrec *r, struct nl_err *err)
+/* Write r's text to tmp, whole (no rename). 0, or -errno with err set and tmp removed. */
+static int write_text(const char *tmp, const struct runrec *r, struct nl_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8], text[2048];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    char text[2048];
     int len = snprintf(text, sizeof(text),
                        "job=%" PRId64 "\nrun=%" PRIu32 "\nnode=%s\npid=%ld\npgid=%ld\n"
                        "start_ticks=%" PRIu64 "\nkeeper=%ld\nkeeper_ticks=%" PRIu64
@@ -46,26 +45,53 @@ int runrec_write(const char *dir, const char *name, const struct runrec *r, stru
         return nl_err_set(err, -errno, "run record %s: %s", tmp, strerror(errno));
     int rc = 0;
     /*
-     * No fsync: a record guards against the agent process dying, and the
-     * page cache outlives a process (rename is atomic for every reader on
-     * this boot). A reboot ends every process anyway, and records of an
-     * earlier boot are dropped by the sweep (boot_id). An fsync per launch
-     * cost the loop milliseconds per job on a busy disk.
+     * No fsync: a record guards against processes dying, and the page
+     * cache outlives a process (rename is atomic for every reader on this
+     * boot). A reboot ends every process anyway, and records of an earlier
+     * boot are dropped by the sweep (boot_id). An fsync per launch cost
+     * milliseconds per job on a busy disk.
      */
     if (write(fd, text, (size_t)len) != len)
         rc = nl_err_set(err, -(errno ? errno : EIO), "run record %s: %s", tmp,
                         strerror(errno ? errno : EIO));
     close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = nl_err_set(err, -errno, "run record %s: rename: %s", path, strerror(errno));
     if (rc < 0)
         unlink(tmp);
+    return rc;
+}
+
+int runrec_write(const char *dir, const char *name, const struct runrec *r, struct nl_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int rc = write_text(tmp, r, err);
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = nl_err_set(err, -errno, "run record %s: rename: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    return rc;
+}
+
+int runrec_update(const char *dir, const char *name, const struct runrec *r, struct nl_err *err)
+{
+    char path[PATH_MAX], next[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(next, sizeof(next), "%s" RUNREC_NEXT, path);
+    int rc = write_text(next, r, err);
+    if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
+        rc = nl_err_set(err, -errno, "run record %s: %s", path, strerror(errno));
+    if (rc == 0 && rename(next, path) < 0)
+        rc = nl_err_set(err, -errno, "run record %s: rename: %s", path, strerror(errno));
+    /* On failure the new version is left as it is: whole, it is the record (runrec.h). */
     return rc;
 }
 
 void runrec_remove(const char *dir, const char *name)
 {
     char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s" RUNREC_NEXT, dir, name);
+    unlink(path); /* what an update that failed left, if anything */
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (unlink(path) < 0 && errno != ENOENT)
         log_warn("run record %s: %s", path, strerror(errno));
@@ -331,8 +357,20 @@ static int sweep_read(DIR *d, const char *dir, struct swept **out, size_t *nout,
             continue;
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        size_t len = strlen(de->d_name);
-        if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+        size_t len = strlen(de->d_name), nl = strlen(RUNREC_NEXT);
+        if (len > nl && strcmp(de->d_name + len - nl, RUNREC_NEXT) == 0) {
+            /*
+             * A second version (runrec_update): whole once its record is
+             * gone, and then the record; while the record is there, that
+             * is (the keeper may have died writing this one).
+             */
+            char base[PATH_MAX];
+            snprintf(base, sizeof(base), "%s/%.*s", dir, (int)(len - nl), de->d_name);
+            if (access(base, F_OK) == 0) {
+                unlink(path);
+                continue;
+            }
+        } else if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
             /*
              * Never renamed: the keeper that wrote it died before its job
              * could start (it starts nothing before the rename), or it is a

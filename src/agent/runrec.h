@@ -61,7 +61,19 @@ void runrec_key_new(char key[RUNREC_KEY_LEN]);
  */
 int runrec_write(const char *dir, const char *name, const struct runrec *r, struct nl_err *err);
 
-/* Remove dir/name; a missing file is not an error. */
+/*
+ * Replace dir/name with r. Not by a rename over it: ext4 starts the
+ * writeback of a file renamed over another (auto_da_alloc), which cost
+ * 2-4 ms a record on a loaded disk. The new version is written whole as
+ * dir/name RUNREC_NEXT, then dir/name is removed and the new one renamed
+ * to it; a sweep that finds a RUNREC_NEXT without its record takes it for
+ * the record (it was whole before the record went). Returns 0 or -errno
+ * with err set.
+ */
+int runrec_update(const char *dir, const char *name, const struct runrec *r, struct nl_err *err);
+#define RUNREC_NEXT ".next"
+
+/* Remove dir/name (and its RUNREC_NEXT); a missing file is not an error. */
 void runrec_remove(const char *dir, const char *name);
 
 /* Read a record file. Returns 0, or -errno/-EPROTO with err naming the file and field. */

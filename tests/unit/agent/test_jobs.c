@@ -1706,6 +1706,47 @@ static void test_sweep_by_key_spares_older_processes(void **state)
     waitpid(run, NULL, 0);
 }
 
+/*
+ * A record's second version (runrec_update) never replaces it by a rename
+ * over it; a keeper that died between its steps leaves a NAME.next that is
+ * the record when NAME is gone, and nothing when NAME is still there.
+ */
+static void test_record_update_and_its_leftovers(void **state)
+{
+    struct fx *f = *state;
+    struct nl_err err = {0};
+    struct runrec r = {.job = 90, .run = 1};
+    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    assert_int_equal(runrec_write(f->runs, "90.1.0", &r, &err), 0);
+    /* A start time no process has: whatever has this pid or group is spared. */
+    r.pid = 999999;
+    r.start_ticks = INT64_MAX;
+    assert_int_equal(runrec_update(f->runs, "90.1.0", &r, &err), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/90.1.0", f->runs);
+    struct runrec back;
+    assert_int_equal(runrec_read(path, &back, &err), 0);
+    assert_int_equal(back.pid, 999999);
+    assert_int_equal(back.start_ticks, INT64_MAX);
+    snprintf(path, sizeof(path), "%s/90.1.0" RUNREC_NEXT, f->runs);
+    assert_int_equal(access(path, F_OK), -1);
+    /* Died after removing the record, before the rename: the next version is the record. */
+    r.job = 91;
+    assert_int_equal(runrec_write(f->runs, "91.1.0" RUNREC_NEXT, &r, &err), 0);
+    /* Died while writing the next version: the record stands. */
+    r.job = 92;
+    assert_int_equal(runrec_write(f->runs, "92.1.0", &r, &err), 0);
+    assert_int_equal(runrec_write(f->runs, "92.1.0" RUNREC_NEXT, &r, &err), 0);
+    assert_int_equal(runrec_sweep(f->runs, DEADLINE_S, &err), 3);
+    DIR *d = opendir(f->runs);
+    struct dirent *de;
+    size_t left = 0;
+    while ((de = readdir(d)) != NULL)
+        left += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(left, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1762,6 +1803,7 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_agent_kills_what_a_dead_keeper_left, setup,
                                             teardown),
+            cmocka_unit_test_setup_teardown(test_record_update_and_its_leftovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
