@@ -363,37 +363,26 @@ static int follow(struct cli_client *c, int64_t id, const struct follow_opts *fo
 
 /* ---- nordlys run ---- */
 
+/* run's own flags, after submit's (cli_submit_main); bit i of cli_submitted.extra. */
+enum {
+    RUN_LABEL
+};
+static const struct cli_opt run_opts[] = {
+        [RUN_LABEL] = {"label", NULL,
+                       "start each output line with its task's number, \"0: \" (srun's -l)"},
+};
+
 static const struct cli_spec run_spec = {
         .name = "run",
-        .usage = "[--label] [SUBMIT OPTIONS] -- CMD [ARGS...]",
+        .usage = "[OPTIONS] -- CMD [ARGS...]",
         .summary = "Submit a job (with nordlys submit's options), wait for it, stream its output\n"
                    "(every task's stdout and stderr, in whole lines) as it is written, and exit\n"
                    "with the job's status: its exit code; 128+N when signal N killed it;\n"
                    "124 TIMEOUT; 125 NODE_FAIL; 130 CANCELLED. Ctrl-C cancels the job (a\n"
-                   "second one leaves at once). --label (or -l, as srun's) starts each line\n"
-                   "with its task's number, \"0: \".",
+                   "second one leaves at once). The options are nordlys submit's, and --label.",
+        .opts = run_opts,
+        .nopts = sizeof(run_opts) / sizeof(run_opts[0]),
 };
-
-/*
- * Take run's own --label (-l) out of argv, before "--": the rest are
- * submit's options. Returns whether it was there.
- */
-static bool take_label(int *argc, char **argv)
-{
-    bool label = false, cmd = false;
-    int k = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!cmd && (strcmp(argv[i], "--label") == 0 || strcmp(argv[i], "-l") == 0)) {
-            label = true;
-            continue;
-        }
-        cmd |= strcmp(argv[i], "--") == 0;
-        argv[k++] = argv[i];
-    }
-    argv[k] = NULL;
-    *argc = k;
-    return label;
-}
 
 int cmd_run(int argc, char **argv)
 {
@@ -401,10 +390,10 @@ int cmd_run(int argc, char **argv)
     catch_interrupts();
     struct follow_opts fo = {
             .until_end = true, .cancel_on_interrupt = true, .want_err = true, .task = -1};
-    fo.label = take_label(&argc, argv);
     int rc = cli_submit_main(argc, argv, &run_spec, &sub);
     if (rc != NL_CLI_OK || sub.id <= 0)
         return rc;
+    fo.label = (sub.extra & (1u << RUN_LABEL)) != 0;
     if (sub.json)
         fprintf(stderr, "nordlys: --json has no meaning for run; streaming job %lld\n",
                 (long long)sub.id);

@@ -246,6 +246,10 @@ static int on_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
 static int on_cli_opt(void *ctx, size_t idx, const char *val, struct nl_err *err)
 {
     struct cli_submit *s = ctx;
+    if (idx >= OPT_COUNT) { /* a flag of the command that borrows submit's options */
+        s->extra |= 1u << (idx - OPT_COUNT);
+        return 0;
+    }
     s->seen |= UINT64_C(1) << idx;
     return on_opt(ctx, idx, val, err);
 }
@@ -498,11 +502,19 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
     char cwd[PATH_MAX];
     char key[CLI_IDEM_KEY_LEN + 1];
     struct cli_spec spec = submit_spec;
+    struct cli_opt opts[OPT_COUNT + CLI_SUBMIT_EXTRA_MAX];
     if (as != NULL) {
         /* Another command (`nordlys run`) with submit's options: its own name, usage and words. */
         spec.name = as->name;
         spec.usage = as->usage;
         spec.summary = as->summary;
+        /* ... and its own flags after them, so --help, man and completion show both. */
+        size_t n = as->nopts < CLI_SUBMIT_EXTRA_MAX ? as->nopts : CLI_SUBMIT_EXTRA_MAX;
+        memcpy(opts, submit_opts, sizeof(submit_opts));
+        if (n > 0)
+            memcpy(opts + OPT_COUNT, as->opts, n * sizeof(*opts));
+        spec.opts = opts;
+        spec.nopts = OPT_COUNT + n;
     }
     int rc = cli_parse_args(&spec, argc, argv, on_cli_opt, &s, &args);
     if (rc != CLI_RUN)
@@ -544,6 +556,7 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
         goto out;
     if (out != NULL) {
         out->id = (int64_t)cli_json_num(json_object_get(answer, "job"), "id");
+        out->extra = s.extra;
         snprintf(out->url, sizeof(out->url), "%s", args.url);
         snprintf(out->token_file, sizeof(out->token_file), "%s",
                  args.token_file ? args.token_file : "");

@@ -41,15 +41,16 @@ struct cli_submit {
     const char *array;      /* --array SPEC (issue 12), NULL when not given */
     const char *dependency; /* --dependency, NULL when not given */
     bool hold;              /* --hold */
-    json_t *env;      /* --env K=V..., an object (owned), NULL when none */
-    int warn_signal;  /* --signal SIG@SECONDS: the signal, 0 when not given */
-    int64_t warn_before_s; /* and its SECONDS before the time limit */
-    char **command;   /* the command and its arguments (borrows argv) */
+    json_t *env;            /* --env K=V..., an object (owned), NULL when none */
+    int warn_signal;        /* --signal SIG@SECONDS: the signal, 0 when not given */
+    int64_t warn_before_s;  /* and its SECONDS before the time limit */
+    char **command;         /* the command and its arguments (borrows argv) */
     size_t ncommand;
     /* Batch scripts and the environment (cli_submit_script, cli_submit_export). */
     const char *export_spec;   /* --export, NULL when not given (ALL) */
     struct cli_script *script; /* command[0]'s script when it is one (owned), else NULL */
     uint64_t seen;             /* bit i: option i was on the command line (directives yield) */
+    unsigned extra;            /* bit i: another command's flag i was given (cli_submit_main) */
     /* Shape, tasks, output patterns and stdin (docs/users.md, "Shapes, tasks and ranks"). */
     int64_t nodes;          /* --nodes, 0 when not given */
     int64_t gpus_per_node;  /* --gpus-per-node, 0 when not given */
@@ -94,7 +95,11 @@ json_t *cli_submit_json(const struct cli_submit *s);
 void cli_submit_release(struct cli_submit *s);
 
 /* What cli_submit_main submitted, for a command that goes on with the job. */
+/* Flags another command adds to submit's options (`nordlys run --label`): at most this many. */
+#define CLI_SUBMIT_EXTRA_MAX 4
+
 struct cli_submitted {
+    unsigned extra; /* bit i: the caller's as->opts[i] was given */
     int64_t id;
     char url[1024];
     char token_file[1024]; /* "" when none was given */
@@ -105,7 +110,8 @@ struct cli_spec;
 /*
  * The whole of `nordlys submit`: parse argv, submit, print. With as (a
  * spec whose name, usage and summary replace submit's), the options are
- * submit's but messages and --help speak of as->name; with out, nothing
+ * submit's plus as->opts (flags, at most CLI_SUBMIT_EXTRA_MAX; out->extra
+ * says which were given), and messages and --help speak of as->name; with out, nothing
  * is printed on success and out says what was submitted. Returns the exit
  * status; NL_CLI_OK with out->id 0 after --help.
  */

@@ -115,16 +115,32 @@ bool order_next(struct order *o, uint32_t *slot, double *key)
      * Advance this tenant to its next job before the caller can remove the
      * current one from the tree (a started job leaves the pending queue).
      */
-    int32_t next = tree_next(&o->q[top->tenant], top->node);
+    const struct tree *q = &o->q[top->tenant];
+    int32_t next = n->next;
     if (next == TREE_NIL) {
         o->heap[0] = o->heap[--o->hn];
     } else {
+        /*
+         * The tenant's entry after next is needed when this tenant comes up
+         * again: ask for it now, while the caller works on this job (the
+         * pool is scattered, and a pass walks thousands of entries).
+         */
+        int32_t after = tree_get(q, next)->next;
+        if (after != TREE_NIL)
+            __builtin_prefetch(tree_get(q, after));
         top->node = next;
         top->key = head_key(o, top->tenant, next);
     }
     if (o->hn > 0)
         sift_down(o, 0);
     return true;
+}
+
+uint32_t order_peek(const struct order *o)
+{
+    if (o->hn == 0)
+        return UINT32_MAX;
+    return tree_get(&o->q[o->heap[0].tenant], o->heap[0].node)->value;
 }
 
 void order_end(struct order *o)

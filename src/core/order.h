@@ -49,6 +49,8 @@ size_t order_count(const struct order *o);
 void order_begin(struct order *o, const double *offset);
 /* Next job: its slot and offset + static key; false at the end. */
 bool order_next(struct order *o, uint32_t *slot, double *key);
+/* The slot order_next will give next (UINT32_MAX at the end), to prefetch its job. */
+uint32_t order_peek(const struct order *o);
 /* Drop the rest of an iteration's state (no-op if finished). */
 void order_end(struct order *o);
 

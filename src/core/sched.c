@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1003,6 +1004,22 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
     return ok;
 }
 
+/* An upper bound on what preemption could free anywhere for j (of tier rank jrank). */
+static uint64_t reclaimable_gpus(const struct nl_sched *s, const struct job *j, bool flagged_only,
+                                 uint32_t jrank)
+{
+    uint64_t reclaimable = 0;
+    for (uint32_t t = 0; t < s->q.n; t++) {
+        if (t == j->spec.tenant)
+            continue;
+        uint32_t trank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
+        uint64_t over = flagged_only ? 0 : quota_over(&s->q, t);
+        uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
+        reclaimable += over > flagged ? over : flagged;
+    }
+    return reclaimable;
+}
+
 /*
  * Reclaim guaranteed capacity for j (whose tenant is inside its quota) in
  * one eligible site: preempt the cheapest borrowed work there, the weakest
@@ -1013,17 +1030,14 @@ static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t 
  */
 static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_t now_us)
 {
-    uint32_t jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)->rank;
-    /* An upper bound on what preemption could free anywhere: a fast "no" for most calls. */
+    /*
+     * j's tier and a fast "no" for most calls, computed at their first use:
+     * most calls end earlier, at a site with enough free GPUs (the job waits
+     * for shape there, not for quota).
+     */
+    uint32_t jrank = 0;
     uint64_t reclaimable = 0;
-    for (uint32_t t = 0; t < s->q.n; t++) {
-        if (t == j->spec.tenant)
-            continue;
-        uint32_t trank = nl_tenants_tier(s->tenants, s->q.t[t].tier)->rank;
-        uint64_t over = flagged_only ? 0 : quota_over(&s->q, t);
-        uint64_t flagged = trank > jrank ? s->q.t[t].alloc_preemptible : 0;
-        reclaimable += over > flagged ? over : flagged;
-    }
+    bool have_bound = false;
     for (uint32_t site = 0; site < s->nsites; site++) {
         if (!(j->site_mask & (1u << site)))
             continue;
@@ -1040,7 +1054,15 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
             promise(s, j, site, need);
             return true;
         }
-        if (have + reclaimable < need || need >= s->reclaim_fail[site])
+        if (need >= s->reclaim_fail[site])
+            continue; /* larger needs failed here this pass */
+        if (!have_bound) {
+            jrank = nl_tenants_tier(s->tenants, nl_tenants_get(s->tenants, j->spec.tenant)->tier)
+                            ->rank;
+            reclaimable = reclaimable_gpus(s, j, flagged_only, jrank);
+            have_bound = true;
+        }
+        if (have + reclaimable < need)
             continue; /* not even every borrowed GPU would do: preempt nothing */
         s->nvictims = 0;
         for (size_t ti = 0; ti < s->q.n && have < need; ti++) {
@@ -1808,6 +1830,23 @@ size_t nl_sched_pending_top(struct nl_sched *s, size_t n, uint64_t *ids)
     return k;
 }
 
+/*
+ * Ask for the parts of a pending job that the pass reads (its spec, times,
+ * site mask, promise and pass marks: the first three cache lines), one job
+ * ahead of the walk. Most jobs a pass looks at cost some fifty nanoseconds,
+ * and waiting for their memory was much of that.
+ */
+static void prefetch_job(const struct nl_sched *s, uint32_t slot)
+{
+    if (slot == UINT32_MAX)
+        return;
+    const char *p = (const char *)&s->jobs[slot];
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + offsetof(struct job, est_pass));
+}
+
 size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action **actions)
 {
     advance(s, now_us);
@@ -1842,6 +1881,7 @@ size_t nl_sched_pass(struct nl_sched *s, int64_t now_us, const struct nl_action 
     uint64_t examined = 0;
     while (!nothing_fits(s, &cut) && order_next(&s->ord, &slot, &key)) {
         struct job *j = &s->jobs[slot];
+        prefetch_job(s, order_peek(&s->ord));
         if (s->cfg.depth > 0 && examined++ >= s->cfg.depth) {
             cut = NL_REASON_PRIORITY; /* behind the jobs this pass had time for */
             break;

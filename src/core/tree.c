@@ -27,6 +27,12 @@ static bool less(const struct tree_node *a, double key, uint64_t id)
     return a->key < key || (a->key == key && a->id < id);
 }
 
+/* A node's heap priority: a hash of its id, so the shape depends on the entries only. */
+static uint32_t tree_prio(const struct tree *t, int32_t h)
+{
+    return (uint32_t)((t->nodes[h].id * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
 static int32_t node_alloc(struct tree *t)
 {
     if (t->free_list == TREE_NIL) {
@@ -101,19 +107,25 @@ int32_t tree_insert_w(struct tree *t, double key, uint64_t id, uint32_t value, u
 {
     int32_t h = node_alloc(t);
     struct tree_node *n = &t->nodes[h];
-    uint64_t x = id * 0x9e3779b97f4a7c15ULL;
     n->key = key;
     n->id = id;
     n->value = value;
     n->weight = weight;
     n->sum = weight;
-    n->prio = (uint32_t)(x >> 32);
     n->left = n->right = TREE_NIL;
-    int32_t p = TREE_NIL, cur = t->root;
+    /* On the way down, the last node passed on the right of the path is the predecessor,
+     * the last passed on the left the successor. */
+    int32_t p = TREE_NIL, cur = t->root, pred = TREE_NIL, succ = TREE_NIL;
     while (cur != TREE_NIL) {
         p = cur;
         t->nodes[cur].sum += weight;
-        cur = less(&t->nodes[cur], key, id) ? t->nodes[cur].right : t->nodes[cur].left;
+        if (less(&t->nodes[cur], key, id)) {
+            pred = cur;
+            cur = t->nodes[cur].right;
+        } else {
+            succ = cur;
+            cur = t->nodes[cur].left;
+        }
     }
     n->parent = p;
     if (p == TREE_NIL)
@@ -122,20 +134,45 @@ int32_t tree_insert_w(struct tree *t, double key, uint64_t id, uint32_t value, u
         t->nodes[p].right = h;
     else
         t->nodes[p].left = h;
-    while (t->nodes[h].parent != TREE_NIL && t->nodes[t->nodes[h].parent].prio < t->nodes[h].prio)
+    n->next = succ;
+    if (pred != TREE_NIL)
+        t->nodes[pred].next = h;
+    uint32_t prio = tree_prio(t, h);
+    while (t->nodes[h].parent != TREE_NIL && tree_prio(t, t->nodes[h].parent) < prio)
         rotate_up(t, h);
     t->count++;
     return h;
 }
 
+/* The entry before h in order: the last of its left subtree, else its nearest left ancestor. */
+static int32_t tree_prev(const struct tree *t, int32_t h)
+{
+    const struct tree_node *n = &t->nodes[h];
+    if (n->left != TREE_NIL) {
+        h = n->left;
+        while (t->nodes[h].right != TREE_NIL)
+            h = t->nodes[h].right;
+        return h;
+    }
+    int32_t p = n->parent;
+    while (p != TREE_NIL && t->nodes[p].left == h) {
+        h = p;
+        p = t->nodes[p].parent;
+    }
+    return p;
+}
+
 void tree_remove(struct tree *t, int32_t h)
 {
+    int32_t pred = tree_prev(t, h);
+    if (pred != TREE_NIL)
+        t->nodes[pred].next = t->nodes[h].next;
     /* Rotate the node down until it has at most one child, then splice it out. */
     for (;;) {
         struct tree_node *n = &t->nodes[h];
         if (n->left == TREE_NIL || n->right == TREE_NIL)
             break;
-        int32_t c = t->nodes[n->left].prio > t->nodes[n->right].prio ? n->left : n->right;
+        int32_t c = tree_prio(t, n->left) > tree_prio(t, n->right) ? n->left : n->right;
         rotate_up(t, c);
     }
     struct tree_node *n = &t->nodes[h];
@@ -156,23 +193,6 @@ int32_t tree_first(const struct tree *t)
     while (t->nodes[h].left != TREE_NIL)
         h = t->nodes[h].left;
     return h;
-}
-
-int32_t tree_next(const struct tree *t, int32_t h)
-{
-    const struct tree_node *n = &t->nodes[h];
-    if (n->right != TREE_NIL) {
-        h = n->right;
-        while (t->nodes[h].left != TREE_NIL)
-            h = t->nodes[h].left;
-        return h;
-    }
-    int32_t p = n->parent;
-    while (p != TREE_NIL && t->nodes[p].right == h) {
-        h = p;
-        p = t->nodes[p].parent;
-    }
-    return p;
 }
 
 int32_t tree_reach(const struct tree *t, uint64_t x, uint64_t *sum)

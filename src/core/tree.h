@@ -12,6 +12,15 @@
  * Handles are int32 node indexes; TREE_NIL (-1) means none. A handle stays
  * valid until its entry is removed.
  *
+ * Entries are also threaded in order: each node links to the next one.
+ * Rotations keep the order, so only insert and remove touch the links, and
+ * stepping to the next entry is one load. The scheduler's pass steps
+ * through the pending trees once per job it looks at; finding the in-order
+ * successor through the tree touched some two nodes per step, scattered
+ * over the pool, and was a fifth of the simulator's time. The link takes
+ * the place of a stored priority, which is a hash of the id (tree_prio),
+ * so a node stays 48 bytes.
+ *
  * Each entry may carry a weight; every node keeps the sum of the weights
  * of its subtree, so "the first entry at which the running sum of weights
  * reaches X" is one descent (tree_reach). The scheduler weighs running
@@ -30,9 +39,9 @@ struct tree_node {
     uint64_t id;
     uint64_t sum; /* weights of this subtree */
     uint32_t value;
-    uint32_t prio;
     uint32_t weight;
     int32_t left, right, parent;
+    int32_t next; /* the next entry in order; NIL for the last */
 };
 
 struct tree {
@@ -60,11 +69,15 @@ uint64_t tree_weight(const struct tree *t);
 void tree_remove(struct tree *t, int32_t h);
 
 int32_t tree_first(const struct tree *t);
-int32_t tree_next(const struct tree *t, int32_t h);
 
 static inline const struct tree_node *tree_get(const struct tree *t, int32_t h)
 {
     return &t->nodes[h];
+}
+
+static inline int32_t tree_next(const struct tree *t, int32_t h)
+{
+    return t->nodes[h].next;
 }
 
 /* Bytes held by the pool. */

@@ -138,4 +138,8 @@ nl_cli run --label -- sh -c 'echo one; printf two'
 nl_cli run -- sh -c 'echo one; printf two'
 [ "$NL_RC" = 0 ] && [ "$NL_OUT" = "$(printf 'one\ntwo')" ] ||
     nl_fail "run of one task: $NL_RC [$NL_OUT] $NL_ERR"
+# The command's own arguments are its own, --label among them (as `ls --label` would be).
+nl_cli run sh -c 'echo "$@"' sh --label -l
+[ "$NL_RC" = 0 ] && [ "$NL_OUT" = "--label -l" ] ||
+    nl_fail "run CMD --label: the command's argument was taken: $NL_RC [$NL_OUT] $NL_ERR"
 echo "run_tasks: ok"

@@ -15,6 +15,40 @@
 
 #define N 4000
 
+/* In-order walk of the tree's shape (left, node, right), iterative; returns the count. */
+static size_t shape_order(const struct tree *t, int32_t *out, size_t cap)
+{
+    static int32_t stack[N];
+    size_t sp = 0, n = 0;
+    int32_t h = t->root;
+    while (h != TREE_NIL || sp > 0) {
+        while (h != TREE_NIL) {
+            assert_true(sp < N);
+            stack[sp++] = h;
+            h = tree_get(t, h)->left;
+        }
+        h = stack[--sp];
+        assert_true(n < cap);
+        out[n++] = h;
+        h = tree_get(t, h)->right;
+    }
+    return n;
+}
+
+/* The threaded links (tree_first, then next) list exactly the shape's in-order sequence. */
+static void check_threads(const struct tree *t)
+{
+    static int32_t order[N];
+    size_t n = shape_order(t, order, N);
+    assert_int_equal(n, t->count);
+    int32_t h = tree_first(t);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(h, order[k]);
+        h = tree_next(t, h);
+    }
+    assert_int_equal(h, TREE_NIL);
+}
+
 static void test_tree_order_matches_reference(void **state)
 {
     (void)state;
@@ -35,6 +69,8 @@ static void test_tree_order_matches_reference(void **state)
             handle[i] = tree_insert(&t, key[i], i + 1, i);
             live[i] = true;
         }
+        if (step % 97 == 0)
+            check_threads(&t);
         if (step % 1000 != 0)
             continue;
         /* In-order walk is sorted by (key, id) and visits exactly the live entries. */
@@ -78,6 +114,7 @@ static void test_tree_reach_matches_prefix_sums(void **state)
         live[i] = !live[i];
         if (step % 500 != 0)
             continue;
+        check_threads(&t);
         uint64_t total = tree_weight(&t);
         for (int q = 0; q < 20; q++) {
             uint64_t x = nl_rng_range(&r, 1, total + 10);
