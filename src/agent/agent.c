@@ -99,6 +99,11 @@ enum tag {
 #define SHUTDOWN_GRACE_S 10
 /* A full running list at least this often, whatever the controller says. */
 #define FULL_SYNC_EVERY_US (30 * INT64_C(1000000))
+/*
+ * How long a dead agent's keepers may keep the state directory's lock:
+ * each holds it only while it writes its run's record (statedir.h).
+ */
+#define LOCK_WAIT_S 30.0
 /* How long the start-up sweep may wait for a previous agent's runs to die. */
 #define SWEEP_DEADLINE_S 20.0
 /* One status line per minute: enough to see the agent is alive, not enough to flood. */
@@ -241,7 +246,7 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
         goto fail;
     }
     /* The lock first: the records and instance key below are the holder's alone. */
-    if (statedir_lock(conf->state_dir, &a->lock_fd, err) < 0 ||
+    if (statedir_lock(conf->state_dir, LOCK_WAIT_S, &a->lock_fd, err) < 0 ||
         statedir_instance(conf->state_dir, a->instance, err) < 0)
         goto fail;
     /*
@@ -283,6 +288,7 @@ struct agent *agent_new(const struct agent_conf *conf, char *const *environ, str
     struct jobs_conf jc = {.noop = conf->noop,
                            .output_root = a->output_root,
                            .runs_dir = a->runs_dir,
+                           .lock_fd = a->lock_fd,
                            .output_limit = (int64_t)conf->output_limit_mb * 1024 * 1024,
                            .cg = a->cg,
                            .agent_env = environ,

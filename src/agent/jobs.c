@@ -27,8 +27,10 @@
  * (keeper forked, its STARTED not read yet); both count as live and are
  * listed as running. A kill of a queued run ends it at once (it has no
  * process); a kill of a starting run goes to its keeper, which applies it
- * once the job exists. The run record is written at STARTED, when the
- * job's pid is known; until then the keeper alone fences the run.
+ * once the job exists. The run record is written by the keeper itself
+ * before it starts the job, and again with the job's pid (runrec.h): the
+ * agent only names it (rec_name) and removes it once the run's end is
+ * acknowledged.
  */
 #define _GNU_SOURCE /* wait4 */
 #include "jobs.h"
@@ -93,6 +95,8 @@ struct pending {
     int64_t task_base;
     bool label;
     char *input; /* task 0's stdin, absolute; NULL: /dev/null */
+    /* The run's key (RUNREC_ENV in every task's environment), or "". */
+    char key[RUNREC_KEY_LEN];
     struct ident id;
     int64_t memory_max, pids_max;
     double time_limit_s;
@@ -129,7 +133,7 @@ struct job {
     struct launch_proc proc;  /* real jobs: pid (= process group), keeper and its socket */
     struct launch_report rep; /* exec failure reported by the child, stage 0 if none */
     int64_t output_limit;     /* bytes per output file, 0 = none */
-    char rec_name[64];        /* the run record's file name, "" when none was written */
+    char rec_name[64];        /* the run record's file name, "" when none can exist */
     char *argv0, *cwd;        /* for exec failure messages */
     char *user;               /* the account the job runs as, for failure messages */
     char *tenant;             /* from the launch, NULL when it names none */
@@ -643,34 +647,24 @@ static bool output_ok(struct agent_jobs *t, struct job *j, const char *what, con
 }
 
 /*
- * Write the run's record once its keeper has said the job's pid (runrec.h).
- * The controller may hear of the run before that, from when its keeper is
- * forked: the keeper fences it meanwhile (it sees the agent's end of its
- * socket close, even before it sent STARTED, and kills the job), and the
- * job's PDEATHSIG fences it against the keeper's death.
+ * The run's record as its keeper is to write it (runrec.h): all but the
+ * keeper's and the job's pids, which the keeper fills in. Sets rec_name.
+ * The controller may hear of the run from when its keeper is forked: the
+ * keeper fences it meanwhile (it sees the agent's end of its socket close
+ * and kills the job), and the record exists before any of its processes.
  */
-static void record_run(struct agent_jobs *t, struct job *j)
+static void record_template(struct agent_jobs *t, struct job *j, const char *key, struct runrec *r)
 {
-    if (t->conf.runs_dir == NULL)
-        return;
-    struct runrec r = {.job = j->id,
-                       .run = j->run,
-                       .pid = j->proc.pid,
-                       .start_ticks = j->proc.start_ticks,
-                       .keeper = j->proc.keeper,
-                       .keeper_ticks = j->proc.keeper_ticks};
-    snprintf(r.node, sizeof(r.node), "%s", j->node);
-    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    memset(r, 0, sizeof(*r));
+    r->job = j->id;
+    r->run = j->run;
+    snprintf(r->node, sizeof(r->node), "%s", j->node);
+    procs_boot_id(r->boot_id, sizeof(r->boot_id));
     if (j->cg_leaf[0] != '\0')
-        snprintf(r.cgroup, sizeof(r.cgroup), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
+        snprintf(r->cgroup, sizeof(r->cgroup), "%s/%s", agent_cg_path(t->conf.cg), j->cg_leaf);
+    snprintf(r->key, sizeof(r->key), "%s", key);
     snprintf(j->rec_name, sizeof(j->rec_name), "%" PRId64 ".%" PRIu32 ".%" PRIu32, j->id, j->run,
              j->node_idx);
-    struct nl_err err = {0};
-    if (runrec_write(t->conf.runs_dir, j->rec_name, &r, &err) < 0) {
-        /* The keeper still fences the run; only the sweep after a double crash loses it. */
-        log_err("job=%" PRId64 " run=%" PRIu32 ": %s", j->id, j->run, err.msg);
-        j->rec_name[0] = '\0';
-    }
 }
 
 static int64_t file_size(int fd)
@@ -842,12 +836,21 @@ static bool prepare_real(struct agent_jobs *t, struct job *j, const struct proto
     if (t->conf.scratch != NULL)
         snprintf(dir, sizeof(dir), "%s/%s", scratch_root(t->conf.scratch), j->node);
     char **lenv = scratch_env(l->env, t->conf.scratch != NULL ? dir : NULL, ns, td);
+    /* The run's key goes last, so that no submitted variable can replace it. */
+    char keyvar[sizeof(RUNREC_ENV) + RUNREC_KEY_LEN];
+    char *keyenv[] = {keyvar, NULL};
+    if (t->conf.runs_dir != NULL) {
+        runrec_key_new(p->key);
+        snprintf(keyvar, sizeof(keyvar), "%s=%s", RUNREC_ENV, p->key);
+    }
     p->ntasks = ntasks;
     p->task_envp = xcalloc(ntasks, sizeof(*p->task_envp));
     for (size_t i = 0; i < ntasks; i++) {
         char **tenv = with_task_env(lenv, l->task_env ? l->task_env[i] : NULL);
+        char **kenv = with_task_env(tenv, t->conf.runs_dir != NULL ? keyenv : NULL);
         p->task_envp[i] =
-                launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, tenv);
+                launch_env_build(&id, t->conf.agent_env, t->conf.exports, t->conf.nexports, kenv);
+        free(kenv);
         free(tenv);
     }
     free(lenv);
@@ -941,7 +944,15 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
                                .stderr_path = p->err,
                                .cgroup_procs_fd = procs_fd,
                                .cgroup_dir = cg_dir[0] ? cg_dir : NULL,
-                               .read_output = j->ctl.ship};
+                               .read_output = j->ctl.ship,
+                               .lock_fd = t->conf.lock_fd};
+    struct runrec rec;
+    if (t->conf.runs_dir != NULL) {
+        record_template(t, j, p->key, &rec);
+        spec.record = &rec;
+        spec.record_dir = t->conf.runs_dir;
+        spec.record_name = j->rec_name;
+    }
     struct nl_err err = {0};
     int rc = launch_spawn(&spec, &j->proc, &err);
     double time_limit_s = p->time_limit_s;
@@ -952,6 +963,7 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
     if (rc < 0) {
         if (j->cg_leaf[0] != '\0')
             agent_cg_job_remove(t->conf.cg, j->cg_leaf);
+        j->rec_name[0] = '\0'; /* no keeper: no record */
         job_set_reason(j, "launch: %s", err.msg);
         job_finish(t, j, 127, 0, 0, 0);
         return;
@@ -984,11 +996,11 @@ static void spawn_real(struct agent_jobs *t, struct job *j)
     }
 }
 
-/* The keeper's STARTED arrived: the job exists (or its exec failed, and EXITED follows). */
-static void on_started(struct agent_jobs *t, struct job *j)
+/* The keeper's STARTED arrived: the job exists (or its exec failed, and EXITED follows); its
+ * keeper has written the record again with its pid. */
+static void on_started(struct job *j)
 {
     j->starting = false;
-    record_run(t, j);
     if (j->rep.stage == LAUNCH_STAGE_NONE)
         log_info("job=%" PRId64 " run=%" PRIu32 " node=%s started: pid=%d %s", j->id, j->run,
                  j->node, (int)j->proc.pid, j->argv0);
@@ -1292,6 +1304,30 @@ static void run_deadlines(struct agent_jobs *t)
 
 static void on_run_end(struct agent_jobs *t, struct job *j, const struct launch_exit *ex);
 
+/*
+ * j's keeper died without reporting the run's end: the job's first process
+ * died with it (PDEATHSIG), but what that started may live on, even out of
+ * its group, and the keeper may have died before it could say the job's
+ * pid. Kill what its record finds (runrec_kill: the group, the cgroup, the
+ * run's key), as the start-up sweep would.
+ */
+static void kill_orphans(struct agent_jobs *t, struct job *j)
+{
+    if (j->rec_name[0] == '\0')
+        return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", t->conf.runs_dir, j->rec_name);
+    struct runrec r;
+    struct nl_err err = {0};
+    if (runrec_read(path, &r, &err) < 0)
+        return; /* never written: the keeper died before it started anything */
+    size_t n = runrec_kill(&r);
+    if (n > 0)
+        log_warn("job=%" PRId64 " run=%" PRIu32 " node=%s: its keeper died; killed %zu processes "
+                 "it left",
+                 j->id, j->run, j->node, n);
+}
+
 static void read_keeper(struct agent_jobs *t, struct job *j)
 {
     int fd = j->proc.fd;
@@ -1306,13 +1342,14 @@ static void read_keeper(struct agent_jobs *t, struct job *j)
             /* The keeper could not start the job: as a launch that failed before the fork. */
             epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
             j->starting = false;
+            kill_orphans(t, j); /* it may have died just after the job's exec */
             if (j->cg_leaf[0] != '\0')
                 agent_cg_job_remove(t->conf.cg, j->cg_leaf);
             job_set_reason(j, "launch: %s", err.msg);
             job_finish(t, j, 127, 0, 0, 0);
             return;
         }
-        on_started(t, j);
+        on_started(j);
         /* The end may already wait behind it; epoll is level-triggered, so this is only early. */
     }
     struct launch_exit ex;
@@ -1323,6 +1360,7 @@ static void read_keeper(struct agent_jobs *t, struct job *j)
     if (rc == 0) {
         /* The keeper was killed: its job died with it (PDEATHSIG); make sure of the rest. */
         launch_signal(&j->proc, SIGKILL);
+        kill_orphans(t, j);
         if (j->reason == NULL)
             job_set_reason(j, "the run's keeper process died");
         ex = (struct launch_exit){.status = SIGKILL};

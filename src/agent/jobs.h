@@ -50,8 +50,14 @@ struct jobs_conf {
     const char *output_root; /* relative output paths live here, and the default
                                 OUTPUT_ROOT/jobs/JOB/NODE.out|.err; borrowed */
     const char *runs_dir;    /* run records (runrec.h), or NULL for none; borrowed, must exist */
-    int64_t output_limit;    /* bytes per output file when the launch gives none; 0 = none */
-    struct agent_cg *cg;     /* per-job cgroups, or NULL; borrowed, outlives the table */
+    /*
+     * The state directory's lock (statedir.h), which each keeper holds
+     * until its run's record is written (launch_spec.lock_fd); -1, or 0
+     * as a zeroed conf has it, for none. Borrowed.
+     */
+    int lock_fd;
+    int64_t output_limit; /* bytes per output file when the launch gives none; 0 = none */
+    struct agent_cg *cg;  /* per-job cgroups, or NULL; borrowed, outlives the table */
     /*
      * A job's environment is clean (launch_env_build): of the agent's own
      * environment (agent_env) only the nexports variables named in

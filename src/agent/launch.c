@@ -60,6 +60,7 @@
 #include "ident.h"
 #include "nordlys/err.h"
 #include "procs.h"
+#include "runrec.h"
 
 static const char *env_get(char *const *envp, const char *name)
 {
@@ -678,19 +679,21 @@ static _Noreturn void keeper_loop(struct keeper *k, int sock, int sfd)
 }
 
 /*
- * The keeper's descriptors: the socket, the cgroup's, each task's three,
- * the relays' ends. Everything else of the agent's is closed.
+ * The keeper's descriptors: the socket, the cgroup's, the state-directory
+ * lock (for a moment), each task's three, the relays' ends. Everything
+ * else of the agent's is closed.
  */
 static void keeper_close_others(const struct launch_spec *spec, const struct task_io *io,
                                 size_t ntasks, const struct relay *relay, size_t nrelay, int sock)
 {
-    size_t n = 0, cap = 5 + 3 * ntasks + 3 * nrelay;
+    size_t n = 0, cap = 6 + 3 * ntasks + 3 * nrelay;
     int *keep = xcalloc(cap, sizeof(int));
     keep[n++] = 0;
     keep[n++] = 1;
     keep[n++] = 2;
     keep[n++] = sock;
     keep[n++] = spec->cgroup_procs_fd;
+    keep[n++] = spec->lock_fd; /* until the run's record is written (keeper_main) */
     for (size_t i = 0; i < ntasks; i++) {
         keep[n++] = io[i].in;
         keep[n++] = io[i].out;
@@ -704,6 +707,55 @@ static void keeper_close_others(const struct launch_spec *spec, const struct tas
     close_except(keep, n);
     free(keep);
 }
+
+/*
+ * Write the run's record (spec->record, with the keeper's pid and start
+ * time, and the job's first process once pid > 0). 0 or -errno.
+ */
+static int keeper_record(const struct launch_spec *spec, struct runrec *rec, pid_t pid,
+                         uint64_t ticks)
+{
+    struct nl_err err = {0};
+    rec->pid = pid;
+    rec->start_ticks = ticks;
+    return pid > 0 ? runrec_update(spec->record_dir, spec->record_name, rec, &err)
+                   : runrec_write(spec->record_dir, spec->record_name, rec, &err);
+}
+
+#ifdef NL_TEST_HOOKS
+/*
+ * Test builds only (NL_TEST_HOOKS, set with BUILD_TESTING): when the agent
+ * has NL_TEST_KEEPER_HOLD_DIR=DIR in its environment and the job's first
+ * task has NL_TEST_HOLD=POINT, the keeper stops at POINT ("before-exec":
+ * its record is written and the lock let go, no task started;
+ * "after-exec": the tasks run, the record names no pid yet), writes the
+ * first task's pid (0 before exec) into DIR/POINT.KEEPERPID and waits to
+ * be killed, so that a fault test kills agent and keeper at a known step
+ * (tests/faults/keeper_window.sh), not at a moment guessed by the clock.
+ */
+static void test_hold(const struct launch_spec *spec, const char *point, pid_t job)
+{
+    const char *dir = getenv("NL_TEST_KEEPER_HOLD_DIR");
+    const char *want = env_get(spec->envp, "NL_TEST_HOLD");
+    if (dir == NULL || want == NULL || strcmp(want, point) != 0)
+        return;
+    char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
+    snprintf(path, sizeof(path), "%s/%s.%ld", dir, point, (long)getpid());
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int len = snprintf(text, sizeof(text), "%ld\n", (long)job);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        ssize_t n = write(fd, text, (size_t)len);
+        (void)n;
+        close(fd);
+        rename(tmp, path);
+    }
+    for (;;)
+        pause();
+}
+#else
+#define test_hold(spec, point, job) ((void)0)
+#endif
 
 static _Noreturn void keeper_main(const struct launch_spec *spec, const char *file,
                                   struct task_io *io, size_t ntasks, struct relay *relay,
@@ -734,6 +786,29 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
     k.reaped = xcalloc(ntasks, sizeof(bool));
     for (size_t i = 0; i < nrelay; i++)
         relay[i].buf = xmalloc(LABEL_LINE_MAX);
+    /*
+     * The record before any task exists, and only then the lock: while we
+     * hold our copy of it, no next agent can have swept the directory, so
+     * whatever it sweeps later holds this record.
+     */
+    struct runrec rec = {0};
+    if (spec->record != NULL) {
+        rec = *spec->record;
+        rec.keeper = k.self;
+        struct procs_stat self;
+        rec.keeper_ticks = procs_stat(k.self, &self) == 0 ? self.start_ticks : 0;
+        int rc = keeper_record(spec, &rec, 0, 0);
+        if (rc < 0) {
+            m.stage = LAUNCH_STAGE_RECORD;
+            m.err = -rc;
+            ssize_t n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+            (void)n;
+            _exit(1);
+        }
+    }
+    if (spec->lock_fd > 2)
+        close(spec->lock_fd);
+    test_hold(spec, "before-exec", 0);
     /* Only root changes ids; any other agent runs jobs as itself (ident.h). */
     bool set_ids = geteuid() == 0;
     for (size_t i = 0; i < ntasks; i++) {
@@ -797,6 +872,13 @@ static _Noreturn void keeper_main(const struct launch_spec *spec, const char *fi
     struct procs_stat st;
     if (procs_stat(k.pid[0], &st) == 0)
         m.ticks = st.start_ticks;
+    test_hold(spec, "after-exec", k.pid[0]);
+    /*
+     * The record again, with the first task: its group is a handle too.
+     * Should this fail, the first version still names the keeper and key.
+     */
+    if (spec->record != NULL)
+        keeper_record(spec, &rec, k.pid[0], m.ticks);
     if (send(sock, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m))
         keeper_sweep(&k), _exit(0);
     /* A task may have ended before the signalfd was read: look once before waiting. */
@@ -1063,6 +1145,8 @@ int launch_read_start(struct launch_proc *proc, struct launch_report *rep, struc
     int rc;
     if (n != (ssize_t)sizeof(m) || m.type != KEEPER_STARTED)
         rc = nl_err_set(err, -EPROTO, "keeper: died before starting the job");
+    else if (m.pid <= 0 && m.stage == LAUNCH_STAGE_RECORD)
+        rc = nl_err_set(err, -m.err, "keeper: cannot write the run record: %s", strerror(m.err));
     else if (m.pid <= 0)
         rc = nl_err_set(err, -m.err, "keeper: vfork: %s", strerror(m.err));
     else

@@ -45,6 +45,7 @@
 
 struct nl_err;
 struct ident;
+struct runrec;
 
 struct launch_spec {
     char *const *argv; /* argv[0] is looked up in PATH from envp when it has no '/' */
@@ -87,6 +88,24 @@ struct launch_spec {
     int64_t task_base;
     bool label;
     const char *input_path;
+    /*
+     * The run's record (runrec.h), or NULL for none. The keeper writes it
+     * as record_dir/record_name, with its own pid and start time, before
+     * it creates the job's first process (a record it cannot write fails
+     * the launch: LAUNCH_STAGE_RECORD), and again with the first task's
+     * pid and start time once that exists, before STARTED. So no process
+     * of a run ever exists without a record a next agent's sweep can read.
+     */
+    const struct runrec *record;
+    const char *record_dir, *record_name;
+    /*
+     * The agent's state-directory lock (statedir.h), or -1; 0-2 (an unset
+     * field) count as none. The keeper holds its copy until the record is
+     * written: a next agent cannot take the directory, and sweep it,
+     * between the keeper's fork and its record, even when this agent died
+     * meanwhile.
+     */
+    int lock_fd;
 };
 
 /* What a failed job child reports: the step that failed and its errno. */
@@ -94,8 +113,9 @@ enum launch_stage {
     LAUNCH_STAGE_NONE = 0,
     LAUNCH_STAGE_CHDIR,
     LAUNCH_STAGE_EXEC,
-    LAUNCH_STAGE_SETUP, /* dup2, setpgid, prctl: should never happen */
-    LAUNCH_STAGE_IDS,   /* setgroups, setgid, setuid to the job's account: exit 126 */
+    LAUNCH_STAGE_SETUP,  /* dup2, setpgid, prctl: should never happen */
+    LAUNCH_STAGE_IDS,    /* setgroups, setgid, setuid to the job's account: exit 126 */
+    LAUNCH_STAGE_RECORD, /* the keeper could not write the run record: nothing was started */
 };
 
 struct launch_report {
@@ -161,8 +181,9 @@ int launch_spawn(const struct launch_spec *spec, struct launch_proc *proc, struc
  * filled (stage LAUNCH_STAGE_NONE when execve succeeded; otherwise the job
  * has already failed and the keeper reports its exit 127 next through
  * launch_read); -EAGAIN when nothing has arrived yet; another -errno with
- * err set when the keeper could not start the job (it died, or could not
- * fork): then proc->fd is closed and set to -1 and the keeper is exiting.
+ * err set when the keeper could not start the job (it died, could not
+ * write the run record, or could not fork): then proc->fd is closed and
+ * set to -1 and the keeper is exiting.
  */
 int launch_read_start(struct launch_proc *proc, struct launch_report *rep, struct nl_err *err);
 

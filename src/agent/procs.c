@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,68 @@ size_t procs_group_members(pid_t pgrp, uint64_t min_ticks, int sig)
     }
     free(v);
     return hit;
+}
+
+void procs_each(void (*fn)(pid_t pid, const struct procs_stat *st, void *arg), void *arg)
+{
+    size_t n;
+    struct entry *v = snapshot(&n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].st.state != 'Z')
+            fn(v[i].pid, &v[i].st, arg);
+    free(v);
+}
+
+int procs_env_value(pid_t pid, const char *name, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    /*
+     * Entries are NUL-terminated "NAME=value" strings, read in chunks: an
+     * entry cut by a chunk's end is carried over in part, as far as it
+     * could still fit (name, '=', and size - 1 bytes of value).
+     */
+    size_t nlen = strlen(name), keep = nlen + size, have = 0;
+    char chunk[8192], *cur = xmalloc(keep + 1);
+    bool skip = false; /* the current entry is longer than any of ours: not it */
+    int rc = -ENOENT;
+    for (;;) {
+        ssize_t got = read(fd, chunk, sizeof(chunk));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got < 0)
+                rc = errno == ESRCH ? -ENOENT : -errno;
+            break;
+        }
+        for (ssize_t i = 0; i < got && rc == -ENOENT; i++) {
+            if (chunk[i] != '\0') {
+                if (!skip && have < keep)
+                    cur[have++] = chunk[i];
+                else
+                    skip = true;
+                continue;
+            }
+            if (!skip && have > nlen && memcmp(cur, name, nlen) == 0 && cur[nlen] == '=') {
+                size_t vlen = have - nlen - 1;
+                if (vlen < size) {
+                    memcpy(buf, cur + nlen + 1, vlen);
+                    buf[vlen] = '\0';
+                    rc = 0;
+                }
+            }
+            have = 0;
+            skip = false;
+        }
+        if (rc != -ENOENT)
+            break;
+    }
+    free(cur);
+    close(fd);
+    return rc;
 }
 
 void procs_boot_id(char *buf, size_t size)

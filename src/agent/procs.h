@@ -41,6 +41,21 @@ size_t procs_signal_descendants(pid_t root, int sig);
  */
 size_t procs_group_members(pid_t pgrp, uint64_t min_ticks, int sig);
 
+/*
+ * Call fn for every live (non-zombie) process, from one walk of /proc;
+ * fn's arg is passed through.
+ */
+void procs_each(void (*fn)(pid_t pid, const struct procs_stat *st, void *arg), void *arg);
+
+/*
+ * The value of name in the environment pid started with
+ * (/proc/PID/environ; a process may have changed its own since), copied
+ * into buf. Returns 0, -ENOENT when it has no such variable with a value
+ * that fits buf (or is gone), or -errno (-EACCES: another user's process,
+ * for an agent that is not root).
+ */
+int procs_env_value(pid_t pid, const char *name, char *buf, size_t size);
+
 /* This boot's id (/proc/sys/kernel/random/boot_id), "" when unreadable. */
 void procs_boot_id(char *buf, size_t size);
 

@@ -6,20 +6,56 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/file.h"
+#include "common/log.h"
 #include "nordlys/err.h"
+#include "procs.h"
 
-int statedir_lock(const char *dir, int *fd, struct nl_err *err)
+/* The pid in holder (the lock file's text) names no live process: that agent is dead. */
+static bool holder_gone(const char *holder)
+{
+    char *end;
+    long pid = strtol(holder, &end, 10);
+    if (holder[0] == '\0' || *end != '\0' || pid <= 1 || pid > INT32_MAX)
+        return false;
+    /* A zombie has closed its files already: its lock is not what holds the directory. */
+    struct procs_stat st;
+    int rc = procs_stat((pid_t)pid, &st);
+    return rc == -ENOENT || (rc == 0 && st.state == 'Z');
+}
+
+int statedir_lock(const char *dir, double wait_s, int *fd, struct nl_err *err)
 {
     char path[PATH_MAX], holder[32];
     snprintf(path, sizeof(path), "%s/agent.lock", dir);
     int pid_err, rc = nl_file_lock_pid(path, fd, holder, &pid_err);
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(wait_s * 1e6);
+    bool waited = false;
+    while (rc == -EBUSY && holder_gone(holder) && nl_clock_monotonic_us() < end) {
+        if (!waited)
+            log_info("--state-dir %s: agent pid %s is gone, but its lock is still held (a keeper "
+                     "of it writing its run's record): waiting up to %.0f s",
+                     dir, holder, wait_s);
+        waited = true;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+        rc = nl_file_lock_pid(path, fd, holder, &pid_err);
+    }
+    if (rc == -EBUSY && holder_gone(holder))
+        return nl_err_set(err, rc,
+                          "--state-dir %s: the agent that held %s (pid %s) is gone, but a process "
+                          "it left (one of its keepers) still holds the lock after %.0f s",
+                          dir, path, holder, wait_s);
     if (rc == -EBUSY)
         return nl_err_set(err, rc,
                           "--state-dir %s is in use by another nordlys-agent (pid %s holds "

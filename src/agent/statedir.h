@@ -25,8 +25,14 @@ _Static_assert(STATEDIR_INSTANCE_LEN - 1 <= NL_PROTO_INSTANCE_MAX,
  * pid into it. On success *fd holds the lock (O_CLOEXEC; keep it open for
  * the process's life) and 0 is returned. When another process holds it:
  * -EBUSY with err naming the directory and the holder's pid.
+ *
+ * The lock's holders are the agent and, for a moment, its keepers: a
+ * keeper keeps its copy until it has written its run's record (launch.h),
+ * so that a next agent's sweep cannot miss the record. So when the pid in
+ * the file is gone (the agent died), the lock is waited for, up to wait_s
+ * seconds, before -EBUSY names the dead agent and its keepers.
  */
-int statedir_lock(const char *dir, int *fd, struct nl_err *err);
+int statedir_lock(const char *dir, double wait_s, int *fd, struct nl_err *err);
 
 /*
  * The instance key in DIR/instance, created (0600, atomically) at the

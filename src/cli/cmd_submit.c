@@ -494,6 +494,33 @@ int cmd_submit(int argc, char **argv)
     return cli_submit_main(argc, argv, NULL, NULL);
 }
 
+/*
+ * submit's options followed by as's flags. The table outlives the call:
+ * describe mode (main.c, for man pages and completion) keeps the spec it
+ * was shown. One table per command that borrows submit's options (run).
+ */
+static const struct cli_opt *merged_opts(const struct cli_spec *as, size_t *nopts)
+{
+    static struct {
+        const struct cli_spec *as;
+        struct cli_opt opts[OPT_COUNT + CLI_SUBMIT_EXTRA_MAX];
+    } merged[2];
+
+    size_t n = as->nopts < CLI_SUBMIT_EXTRA_MAX ? as->nopts : CLI_SUBMIT_EXTRA_MAX;
+    for (size_t i = 0; i < sizeof(merged) / sizeof(merged[0]); i++) {
+        if (merged[i].as != NULL && merged[i].as != as)
+            continue;
+        merged[i].as = as;
+        memcpy(merged[i].opts, submit_opts, sizeof(submit_opts));
+        if (n > 0)
+            memcpy(merged[i].opts + OPT_COUNT, as->opts, n * sizeof(*as->opts));
+        *nopts = OPT_COUNT + n;
+        return merged[i].opts;
+    }
+    *nopts = OPT_COUNT; /* more borrowers than slots: our bug; their flags are unknown options */
+    return submit_opts;
+}
+
 int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out)
 {
     struct cli_submit s = {0};
@@ -504,19 +531,13 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
     char cwd[PATH_MAX];
     char key[CLI_IDEM_KEY_LEN + 1];
     struct cli_spec spec = submit_spec;
-    struct cli_opt opts[OPT_COUNT + CLI_SUBMIT_EXTRA_MAX];
     if (as != NULL) {
         /* Another command (`nordlys run`) with submit's options: its own name, usage and words. */
         spec.name = as->name;
         spec.usage = as->usage;
         spec.summary = as->summary;
         /* ... and its own flags after them, so --help, man and completion show both. */
-        size_t n = as->nopts < CLI_SUBMIT_EXTRA_MAX ? as->nopts : CLI_SUBMIT_EXTRA_MAX;
-        memcpy(opts, submit_opts, sizeof(submit_opts));
-        if (n > 0)
-            memcpy(opts + OPT_COUNT, as->opts, n * sizeof(*opts));
-        spec.opts = opts;
-        spec.nopts = OPT_COUNT + n;
+        spec.opts = merged_opts(as, &spec.nopts);
     }
     int rc = cli_parse_args(&spec, argc, argv, on_cli_opt, &s, &args);
     if (rc != CLI_RUN)

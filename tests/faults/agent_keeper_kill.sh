@@ -40,10 +40,9 @@ until [ "$(nl_ledger_alive | wc -l)" -eq 2 ]; do
     [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "the 2 ledger jobs did not start: $(cat "$LEDGER")"
     sleep 0.05
 done
-# The scenario is two recorded runs: the agent writes a run's record once its
-# keeper has said the job's pid, which a loaded machine may do well after the
-# job's own children run. (Before that the keeper alone fences the run, and
-# the job's first process dies with it; what that process started does not.)
+# The scenario is two recorded runs. Each keeper writes its record before it
+# starts the job (and again with the job's pid), so they are there by now;
+# the step between the two writes is keeper_window's.
 until [ "$(ls "$NL_TMP/agent-a0/runs" | wc -l)" -eq 2 ]; do
     [ "$(date +%s)" -lt "$_deadline" ] || nl_fail "expected 2 run records: $(ls "$NL_TMP/agent-a0/runs")"
     sleep 0.05

@@ -5,11 +5,13 @@
  * SIGTERM-then-SIGKILL after the grace period, time limits, timed no-ops,
  * process-group clean-up, per-job cgroups (where the kernel offers them)
  * and the exit acknowledgement rules; the keeper that kills a job when its
- * agent dies, run records and the sweep of a dead agent's leftovers, the
+ * agent dies, run records (written before the job starts) and the sweep
+ * of a dead agent's leftovers (by keeper, group and the run's key), the
  * output limit and relative output paths, and the delta running list.
  */
 #define _GNU_SOURCE /* mkdtemp */
 /* clang-format off */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <grp.h>
@@ -183,15 +185,16 @@ static bool wait_exit(struct agent_jobs *t, int64_t job, double max_s, struct pr
 }
 
 /*
- * Drive the table until the run record at path exists (the keeper's
- * STARTED has been read in jobs_dispatch) or max_s passes; read it into *r.
+ * Drive the table until the run record at path names the job's first
+ * process (the keeper writes it again once the job exists) or max_s
+ * passes; read it into *r.
  */
 static bool wait_record(struct agent_jobs *t, const char *path, double max_s, struct runrec *r)
 {
     int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
     while (nl_clock_monotonic_us() < end) {
         struct nl_err err = {0};
-        if (access(path, F_OK) == 0 && runrec_read(path, r, &err) == 0)
+        if (access(path, F_OK) == 0 && runrec_read(path, r, &err) == 0 && r->pid > 0)
             return true;
         struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
         poll(&p, 1, 10);
@@ -1060,8 +1063,8 @@ static void test_killed_keeper_takes_its_job_along(void **state)
 
 /*
  * A launch returns once the keeper is forked: the run is live and listed
- * as running at once, but its job's start (the keeper's STARTED, which
- * writes the run record) is only learnt in jobs_dispatch, in the loop.
+ * as running at once, but its job's start (the keeper's STARTED) is only
+ * learnt in jobs_dispatch, in the loop.
  */
 static void test_launch_returns_before_the_job_starts(void **state)
 {
@@ -1075,8 +1078,6 @@ static void test_launch_returns_before_the_job_starts(void **state)
     const struct proto_running *run;
     assert_int_equal(jobs_running(f->t, true, &run), 1);
     assert_int_equal(run[0].job, 81);
-    /* No dispatch yet: nothing has read the keeper's STARTED, so there is no record. */
-    assert_int_equal(access(path, F_OK), -1);
     struct runrec r;
     assert_true(wait_record(f->t, path, DEADLINE_S, &r));
     assert_true(procs_same(r.pid, r.start_ticks));
@@ -1568,6 +1569,255 @@ static void test_control_seq_applied_once(void **state)
     free(s);
 }
 
+/*
+ * The keeper holding at a test hold point (launch.c, NL_TEST_HOOKS): its
+ * pid, from DIR/POINT.PID, once it has written that; 0 after max_s.
+ * Drives the table meanwhile.
+ */
+static pid_t wait_hold(struct agent_jobs *t, const char *dir, const char *point, double max_s)
+{
+    int64_t end = nl_clock_monotonic_us() + (int64_t)(max_s * 1e6);
+    size_t plen = strlen(point);
+    while (nl_clock_monotonic_us() < end) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        pid_t found = 0;
+        while (d != NULL && (de = readdir(d)) != NULL)
+            if (strncmp(de->d_name, point, plen) == 0 && de->d_name[plen] == '.' &&
+                strstr(de->d_name, ".tmp") == NULL)
+                found = (pid_t)atol(de->d_name + plen + 1);
+        if (d != NULL)
+            closedir(d);
+        if (found > 0)
+            return found;
+        struct pollfd p = {.fd = jobs_fd(t), .events = POLLIN};
+        poll(&p, 1, 10);
+        jobs_dispatch(t);
+        jobs_reap(t);
+    }
+    return 0;
+}
+
+/*
+ * Issue 9's last window: the record exists before the job's first
+ * process does. A keeper stopped just before it starts the job has
+ * written it (its own pid and start time, the run's key, no job pid yet);
+ * agent and keeper killed there leave a record the sweep reads as never
+ * started, and removes, and the job never ran.
+ */
+static void test_record_is_written_before_the_job_starts(void **state)
+{
+    struct fx *f = *state;
+    char ran[128], cmd[256];
+    snprintf(ran, sizeof(ran), "%s/ran", f->dir);
+    snprintf(cmd, sizeof(cmd), "echo ran > %s", ran);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *env[] = {"NL_TEST_HOLD=before-exec", NULL};
+    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
+    struct proto_launch l = mk(83, argv, env);
+    jobs_launch(f->t, &l, 0);
+    pid_t keeper = wait_hold(f->t, f->dir, "before-exec", DEADLINE_S);
+    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
+    assert_true(keeper > 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/83.1.0", f->runs);
+    struct runrec r;
+    struct nl_err err = {0};
+    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_int_equal(r.pid, 0);
+    assert_int_equal(r.keeper, keeper);
+    assert_true(procs_same(r.keeper, r.keeper_ticks));
+    assert_int_equal(strlen(r.key), RUNREC_KEY_LEN - 1);
+    assert_int_equal(kill(keeper, SIGKILL), 0);
+    pid_t k[] = {keeper};
+    assert_true(all_gone(k, 1, DEADLINE_S));
+    assert_int_equal(runrec_sweep(f->runs, DEADLINE_S, &err), 1);
+    assert_int_equal(access(path, F_OK), -1);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 83, DEADLINE_S, &e));
+    assert_int_equal(e.exit_code, 127);
+    assert_non_null(strstr(e.reason, "keeper"));
+    assert_int_equal(access(ran, F_OK), -1); /* the job never ran */
+}
+
+/*
+ * Agent and keeper killed after the job started but before its record
+ * names its pid: what the job started in a session of its own (out of its
+ * group, and reparented past the dead keeper) carries the run's key in its
+ * environment, and the sweep finds and kills it by that alone.
+ */
+static void test_sweep_finds_a_run_by_its_key(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128], cmd[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
+    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
+    struct proto_launch l = mk(84, argv, env);
+    jobs_launch(f->t, &l, 0);
+    pid_t keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
+    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
+    assert_true(keeper > 0);
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    char *s = slurp(pidfile);
+    pid_t sleeper = (pid_t)atoi(s);
+    free(s);
+    assert_true(sleeper > 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/84.1.0", f->runs);
+    struct runrec r;
+    struct nl_err err = {0};
+    assert_int_equal(runrec_read(path, &r, &err), 0);
+    assert_int_equal(r.pid, 0);
+    char key[RUNREC_KEY_LEN];
+    assert_int_equal(procs_env_value(sleeper, RUNREC_ENV, key, sizeof(key)), 0);
+    assert_string_equal(key, r.key);
+    assert_int_equal(kill(keeper, SIGKILL), 0);
+    pid_t k[] = {keeper};
+    assert_true(all_gone(k, 1, DEADLINE_S));
+    assert_false(gone(sleeper)); /* the scenario: it outlived its keeper */
+    assert_int_equal(runrec_sweep(f->runs, DEADLINE_S, &err), 1);
+    pid_t left[] = {sleeper};
+    assert_true(all_gone(left, 1, DEADLINE_S));
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+/*
+ * A keeper killed alone just after the job's exec (the agent lives): the
+ * agent reports the run ended and kills what the job left out of its
+ * group, found by the run's key.
+ */
+static void test_agent_kills_what_a_dead_keeper_left(void **state)
+{
+    struct fx *f = *state;
+    char pidfile[128], cmd[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
+    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
+    struct proto_launch l = mk(88, argv, env);
+    jobs_launch(f->t, &l, 0);
+    pid_t keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
+    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
+    assert_true(keeper > 0);
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    char *s = slurp(pidfile);
+    pid_t sleeper = (pid_t)atoi(s);
+    free(s);
+    assert_true(sleeper > 0);
+    assert_int_equal(kill(keeper, SIGKILL), 0);
+    struct proto_exit e;
+    assert_true(wait_exit(f->t, 88, DEADLINE_S, &e));
+    assert_non_null(strstr(e.reason, "keeper"));
+    pid_t left[] = {sleeper};
+    assert_true(all_gone(left, 1, DEADLINE_S));
+}
+
+/* A process in a session of its own whose environment has NORDLYS_RUN_KEY=key. */
+static pid_t spawn_keyed(const char *key)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        char var[128];
+        snprintf(var, sizeof(var), "%s=%s", RUNREC_ENV, key);
+        char *env[] = {var, NULL};
+        execle("/bin/sleep", "sleep", "600", (char *)NULL, env);
+        _exit(127);
+    }
+    /* Exec'd: its environment is the new one. */
+    char got[RUNREC_KEY_LEN];
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (procs_env_value(pid, RUNREC_ENV, got, sizeof(got)) < 0 && nl_clock_monotonic_us() < end)
+        usleep(1000);
+    return pid;
+}
+
+/*
+ * The key handle kills only what started no earlier than the run's keeper:
+ * a process carrying a record's key but older than its keeper is spared.
+ * A record without a pid or keeper whose run left nothing is swept.
+ */
+static void test_sweep_by_key_spares_older_processes(void **state)
+{
+    struct fx *f = *state;
+    const char *k1 = "0123456789abcdef0123456789abcdef";
+    const char *k2 = "fedcba9876543210fedcba9876543210";
+    pid_t run = spawn_keyed(k1), older = spawn_keyed(k2);
+    struct procs_stat st;
+    struct nl_err err = {0};
+    struct runrec r = {.job = 85, .run = 1};
+    snprintf(r.node, sizeof(r.node), "n0");
+    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    snprintf(r.key, sizeof(r.key), "%s", k1);
+    assert_int_equal(procs_stat(run, &st), 0);
+    r.keeper_ticks = st.start_ticks;
+    assert_int_equal(runrec_write(f->runs, "85.1.0", &r, &err), 0);
+    r.job = 86;
+    snprintf(r.key, sizeof(r.key), "%s", k2);
+    assert_int_equal(procs_stat(older, &st), 0);
+    r.keeper_ticks = st.start_ticks + 1; /* its keeper started after it */
+    assert_int_equal(runrec_write(f->runs, "86.1.0", &r, &err), 0);
+    struct runrec nothing = {.job = 87, .run = 1};
+    procs_boot_id(nothing.boot_id, sizeof(nothing.boot_id));
+    assert_int_equal(runrec_write(f->runs, "87.1.0", &nothing, &err), 0);
+    assert_int_equal(runrec_sweep(f->runs, DEADLINE_S, &err), 3);
+    pid_t killed[] = {run};
+    assert_true(all_gone(killed, 1, DEADLINE_S));
+    assert_false(gone(older));
+    kill(older, SIGKILL);
+    waitpid(older, NULL, 0);
+    waitpid(run, NULL, 0);
+}
+
+/*
+ * A record's second version (runrec_update) never replaces it by a rename
+ * over it; a keeper that died between its steps leaves a NAME.next that is
+ * the record when NAME is gone, and nothing when NAME is still there.
+ */
+static void test_record_update_and_its_leftovers(void **state)
+{
+    struct fx *f = *state;
+    struct nl_err err = {0};
+    struct runrec r = {.job = 90, .run = 1};
+    procs_boot_id(r.boot_id, sizeof(r.boot_id));
+    assert_int_equal(runrec_write(f->runs, "90.1.0", &r, &err), 0);
+    /* A start time no process has: whatever has this pid or group is spared. */
+    r.pid = 999999;
+    r.start_ticks = INT64_MAX;
+    assert_int_equal(runrec_update(f->runs, "90.1.0", &r, &err), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/90.1.0", f->runs);
+    struct runrec back;
+    assert_int_equal(runrec_read(path, &back, &err), 0);
+    assert_int_equal(back.pid, 999999);
+    assert_int_equal(back.start_ticks, INT64_MAX);
+    snprintf(path, sizeof(path), "%s/90.1.0" RUNREC_NEXT, f->runs);
+    assert_int_equal(access(path, F_OK), -1);
+    /* Died after removing the record, before the rename: the next version is the record. */
+    r.job = 91;
+    assert_int_equal(runrec_write(f->runs, "91.1.0" RUNREC_NEXT, &r, &err), 0);
+    /* Died while writing the next version: the record stands. */
+    r.job = 92;
+    assert_int_equal(runrec_write(f->runs, "92.1.0", &r, &err), 0);
+    assert_int_equal(runrec_write(f->runs, "92.1.0" RUNREC_NEXT, &r, &err), 0);
+    assert_int_equal(runrec_sweep(f->runs, DEADLINE_S, &err), 3);
+    DIR *d = opendir(f->runs);
+    struct dirent *de;
+    size_t left = 0;
+    while ((de = readdir(d)) != NULL)
+        left += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(left, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1618,6 +1868,14 @@ int main(void)
                                             teardown),
             cmocka_unit_test_setup_teardown(test_launch_budget_queues_and_drains_in_batches,
                                             setup_tiny_budget, teardown),
+            cmocka_unit_test_setup_teardown(test_record_is_written_before_the_job_starts, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_sweep_finds_a_run_by_its_key, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_sweep_by_key_spares_older_processes, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_agent_kills_what_a_dead_keeper_left, setup,
+                                            teardown),
+            cmocka_unit_test_setup_teardown(test_record_update_and_its_leftovers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
