@@ -78,31 +78,31 @@ for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then run plain "$r"; run tls "$r"; else run tls "$r"; run plain "$r"; fi
     if [ -n "$BASE" ]; then run base "$r"; fi
 done
+# sel MODE FIELD: FIELD of every run of MODE at $c connections, one a line.
+sel() { jq -r "select(.conns == $c and .mode == \"$1\") | .$2" "$WORK/all.jsonl"; }
+# paired A B: the median over rounds of A's per_s / B's per_s at $c connections.
+paired() {
+    local r
+    for r in $(seq "$ROUNDS"); do
+        jq -rs "map(select(.conns == $c and .round == $r)) |
+                (map(select(.mode == \"$1\"))[0].per_s / map(select(.mode == \"$2\"))[0].per_s)" \
+            "$WORK/all.jsonl"
+    done | median
+}
 echo
 echo "== durable submissions/s, TLS against plain HTTP (medians of $ROUNDS rounds) =="
 printf '%6s %12s %12s %18s %14s %14s\n' conns plain_per_s tls_per_s "tls/plain (paired)" plain_cpu_us tls_cpu_us
 for c in 1 16 256; do
-    sel() { jq -r "select(.conns == $c and .mode == \"$1\") | .$2" "$WORK/all.jsonl"; }
-    ratio=$(for r in $(seq "$ROUNDS"); do
-        jq -rs "map(select(.conns == $c and .round == $r)) |
-                (map(select(.mode == \"tls\"))[0].per_s / map(select(.mode == \"plain\"))[0].per_s)" \
-            "$WORK/all.jsonl"
-    done | median)
     printf '%6s %12s %12s %18.3f %14s %14s\n' "$c" "$(sel plain per_s | median)" "$(sel tls per_s | median)" \
-        "$ratio" "$(sel plain cpu_us | median)" "$(sel tls cpu_us | median)"
+        "$(paired tls plain)" "$(sel plain cpu_us | median)" "$(sel tls cpu_us | median)"
 done
 if [ -n "$BASE" ]; then
     echo
     echo "== TLS (this build) against plain HTTP of $BASE (medians of $ROUNDS rounds) =="
     printf '%6s %12s %12s %18s %14s\n' conns base_per_s tls_per_s "tls/base (paired)" base_cpu_us
     for c in 1 16 256; do
-        ratio=$(for r in $(seq "$ROUNDS"); do
-            jq -rs "map(select(.conns == $c and .round == $r)) |
-                    (map(select(.mode == \"tls\"))[0].per_s / map(select(.mode == \"base\"))[0].per_s)" \
-                "$WORK/all.jsonl"
-        done | median)
         printf '%6s %12s %12s %18.3f %14s\n' "$c" "$(sel base per_s | median)" "$(sel tls per_s | median)" \
-            "$ratio" "$(sel base cpu_us | median)"
+            "$(paired tls base)" "$(sel base cpu_us | median)"
     done
 fi
 jq -s 'map(.verified and .errors == 0) | all' "$WORK/all.jsonl" | grep -q true ||
