@@ -1641,6 +1641,34 @@ static void test_record_is_written_before_the_job_starts(void **state)
 }
 
 /*
+ * Launch job (run 1) whose command starts a sleeper in a session of its
+ * own, the keeper held just after the exec (NL_TEST_HOLD=after-exec):
+ * the sleeper's pid, once it wrote it; *keeper the held keeper's.
+ */
+static pid_t launch_setsid_sleeper(struct fx *f, int64_t job, pid_t *keeper)
+{
+    char pidfile[128], cmd[512];
+    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
+    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
+    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
+    struct proto_launch l = mk(job, argv, env);
+    jobs_launch(f->t, &l, 0);
+    *keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
+    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
+    assert_true(*keeper > 0);
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
+        usleep(10000);
+    char *s = slurp(pidfile);
+    pid_t sleeper = (pid_t)atoi(s);
+    free(s);
+    assert_true(sleeper > 0);
+    return sleeper;
+}
+
+/*
  * Agent and keeper killed after the job started but before its record
  * names its pid: what the job started in a session of its own (out of its
  * group, and reparented past the dead keeper) carries the run's key in its
@@ -1649,24 +1677,7 @@ static void test_record_is_written_before_the_job_starts(void **state)
 static void test_sweep_finds_a_run_by_its_key(void **state)
 {
     struct fx *f = *state;
-    char pidfile[128], cmd[512];
-    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
-    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
-    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
-    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
-    struct proto_launch l = mk(84, argv, env);
-    jobs_launch(f->t, &l, 0);
-    pid_t keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
-    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
-    assert_true(keeper > 0);
-    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
-    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
-        usleep(10000);
-    char *s = slurp(pidfile);
-    pid_t sleeper = (pid_t)atoi(s);
-    free(s);
-    assert_true(sleeper > 0);
+    pid_t keeper, sleeper = launch_setsid_sleeper(f, 84, &keeper);
     char path[256];
     snprintf(path, sizeof(path), "%s/84.1.0", f->runs);
     struct runrec r;
@@ -1694,24 +1705,7 @@ static void test_sweep_finds_a_run_by_its_key(void **state)
 static void test_agent_kills_what_a_dead_keeper_left(void **state)
 {
     struct fx *f = *state;
-    char pidfile[128], cmd[512];
-    snprintf(pidfile, sizeof(pidfile), "%s/sleeper.pid", f->dir);
-    snprintf(cmd, sizeof(cmd), "setsid sh -c 'echo $$ > %s; exec sleep 600' & wait", pidfile);
-    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-    char *env[] = {"NL_TEST_HOLD=after-exec", NULL};
-    assert_int_equal(setenv("NL_TEST_KEEPER_HOLD_DIR", f->dir, 1), 0);
-    struct proto_launch l = mk(88, argv, env);
-    jobs_launch(f->t, &l, 0);
-    pid_t keeper = wait_hold(f->t, f->dir, "after-exec", DEADLINE_S);
-    unsetenv("NL_TEST_KEEPER_HOLD_DIR");
-    assert_true(keeper > 0);
-    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
-    while (count_lines(pidfile) < 1 && nl_clock_monotonic_us() < end)
-        usleep(10000);
-    char *s = slurp(pidfile);
-    pid_t sleeper = (pid_t)atoi(s);
-    free(s);
-    assert_true(sleeper > 0);
+    pid_t keeper, sleeper = launch_setsid_sleeper(f, 88, &keeper);
     assert_int_equal(kill(keeper, SIGKILL), 0);
     struct proto_exit e;
     assert_true(wait_exit(f->t, 88, DEADLINE_S, &e));
