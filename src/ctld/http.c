@@ -45,12 +45,15 @@
  * vanished client cannot hold one for ever. The per-connection pool holds
  * only headers and the read buffer (bodies are copied out as they arrive,
  * answers are our own buffers), and MHD zeroes the whole pool before every
- * request on a kept-alive connection: 32 KiB (MHD's default) instead of 64
- * halves that memset, and stays below the size at which MHD mmaps pools.
+ * request on a kept-alive connection, more than once: 16 KiB (half MHD's
+ * default) halves that memory traffic, which with hundreds of connections
+ * is cache the TLS record work wants (bench/RESULTS.md, "one TLS record").
+ * It still holds a 12 KB request target (refused past 8192 by decode_target,
+ * with our own message) and several KB of headers.
  */
 #define HTTP_CONNECTIONS_MAX   10000
 #define HTTP_IDLE_TIMEOUT_S    60
-#define HTTP_CONN_MEMORY_BYTES (32 * 1024)
+#define HTTP_CONN_MEMORY_BYTES (16 * 1024)
 /*
  * The bytes of request bodies all connections together may buffer. One
  * connection may send 16 MiB (an agent's sync), and 10,000 connections
