@@ -534,7 +534,7 @@ static void enqueue(struct nl_sched *s, struct job *j)
  * earlier in the order restarts into its own GPUs and is preempted again,
  * pass after pass, losing its work each time.
  */
-static void promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus)
+void sched_promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus)
 {
     j->owed = (uint32_t)gpus;
     j->owed_site = site;
@@ -957,7 +957,7 @@ int nl_sched_update(struct nl_sched *s, uint64_t id, const struct nl_job_spec *s
     return 0;
 }
 
-static void victims_push(struct nl_sched *s, uint32_t slot)
+void sched_victims_push(struct nl_sched *s, uint32_t slot)
 {
     if (s->nvictims == s->victims_cap) {
         s->victims_cap = xgrow(s->victims_cap, s->nvictims + 1);
@@ -1000,8 +1000,8 @@ static size_t find_for(struct nl_sched *s, const struct job *j, uint32_t mask, i
  * requeued into the holes, preempted again). So release the victims in the
  * placement state, search, and put them back exactly as they were.
  */
-static bool placeable_without(struct nl_sched *s, const struct job *j, uint32_t site,
-                              int64_t now_us)
+bool sched_placeable_without(struct nl_sched *s, const struct job *j, uint32_t site,
+                             int64_t now_us)
 {
     s->walk_gen++;
     for (size_t i = 0; i < s->nvictims; i++) {
@@ -1066,7 +1066,7 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
         uint64_t back = free + s->reclaim_inflight[site];
         uint64_t have = back > s->owed[site] ? back - s->owed[site] : 0;
         if (have >= need) {
-            promise(s, j, site, need);
+            sched_promise(s, j, site, need);
             return true;
         }
         if (need >= s->reclaim_fail[site])
@@ -1103,10 +1103,10 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
                     continue;
                 over -= v->held;
                 have += v->held;
-                victims_push(s, x);
+                sched_victims_push(s, x);
             }
         }
-        if (have < need || !placeable_without(s, j, site, now_us)) {
+        if (have < need || !sched_placeable_without(s, j, site, now_us)) {
             /* Larger needs fail too until the next pass: remember the smallest failure
              * (not of a draining preemption: it may take fewer victims than a reclaim). */
             if (!flagged_only && need < s->reclaim_fail[site])
@@ -1115,25 +1115,10 @@ static bool reclaim(struct nl_sched *s, struct job *j, bool flagged_only, int64_
         }
         for (size_t i = 0; i < s->nvictims; i++)
             preempt(s, &s->jobs[s->victims[i]], now_us);
-        promise(s, j, site, need);
+        sched_promise(s, j, site, need);
         return true;
     }
     return false;
-}
-
-void sched_victims_push(struct nl_sched *s, uint32_t slot)
-{
-    victims_push(s, slot);
-}
-
-bool sched_placeable_without(struct nl_sched *s, const struct job *j, uint32_t site, int64_t now_us)
-{
-    return placeable_without(s, j, site, now_us);
-}
-
-void sched_promise(struct nl_sched *s, struct job *j, uint32_t site, uint64_t gpus)
-{
-    promise(s, j, site, gpus);
 }
 
 /* --- reservations ------------------------------------------------------------------------------ */
@@ -1555,7 +1540,7 @@ static void failcache_add(struct nl_sched *s, const struct job *j, bool spread, 
                                              .why = why};
 }
 
-/* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? See promise(). */
+/* Could j, holding `gpus`, be reclaimed itself (a borrower, or preemptible)? sched_promise(). */
 static bool reclaimable(const struct nl_sched *s, const struct job *j, uint64_t gpus)
 {
     return j->spec.preemptible || !quota_guaranteed(&s->q, j->spec.tenant, gpus);

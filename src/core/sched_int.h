@@ -203,7 +203,7 @@ void sched_act(struct nl_sched *s, enum nl_action_kind kind, uint64_t job);
 /* Preempt v now (sched.c's preemption, for the power response). */
 void sched_preempt(struct nl_sched *s, struct job *v, int64_t now_us);
 
-/* sched.c's victim list, placement test without the victims, and reclaim's promise. */
+/* The victim list, the placement test without the victims, and reclaim's promise (sched.c). */
 void sched_victims_push(struct nl_sched *s, uint32_t slot);
 bool sched_placeable_without(struct nl_sched *s, const struct job *j, uint32_t site,
                              int64_t now_us);
