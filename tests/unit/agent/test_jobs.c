@@ -1451,20 +1451,14 @@ static void test_signal_warning_and_limit_controls(void **state)
     snprintf(mark, sizeof(mark), "%s/usr1", f->dir);
     snprintf(ready, sizeof(ready), "%s/ready", f->dir);
     snprintf(cmd, sizeof(cmd),
-             "trap 'echo got >%s; exit 0' USR1; touch %s; while :; do sleep 0.05; done", mark,
+             "trap 'echo got >%s; exit 0' USR1; echo ready >%s; while :; do sleep 0.05; done", mark,
              ready);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     struct proto_launch l = mk(9, argv, NULL);
     l.time_limit_s = 600;
     jobs_launch(f->t, &l, 0);
     /* The trap is set once the job says so: a signal before that would kill the shell. */
-    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
-    while (access(ready, F_OK) != 0 && nl_clock_monotonic_us() < end) {
-        struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
-        poll(&p, 1, 10);
-        jobs_dispatch(f->t);
-    }
-    assert_int_equal(access(ready, F_OK), 0);
+    assert_true(wait_text(f->t, ready, "ready", DEADLINE_S));
     struct proto_control sig = {.job = 9, .run = 1, .signal = SIGUSR1};
     jobs_control(f->t, &sig, 1, NULL, 0);
     struct proto_exit e;
@@ -1512,19 +1506,13 @@ static void test_control_seq_applied_once(void **state)
     snprintf(ready, sizeof(ready), "%s/ready", f->dir);
     snprintf(cmd, sizeof(cmd),
              "trap 'echo usr1 >>%s' USR1; trap 'echo usr2 >>%s' USR2; trap 'exit 0' TERM; "
-             "touch %s; while :; do sleep 0.05; done",
+             "echo ready >%s; while :; do sleep 0.05; done",
              mark, mark, ready);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     struct proto_launch l = mk(12, argv, NULL);
     l.time_limit_s = 600;
     jobs_launch(f->t, &l, 0);
-    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
-    while (access(ready, F_OK) != 0 && nl_clock_monotonic_us() < end) {
-        struct pollfd p = {.fd = jobs_fd(f->t), .events = POLLIN};
-        poll(&p, 1, 10);
-        jobs_dispatch(f->t);
-    }
-    assert_int_equal(access(ready, F_OK), 0);
+    assert_true(wait_text(f->t, ready, "ready", DEADLINE_S));
     struct proto_control usr1 = {.seq = 5, .job = 12, .run = 1, .signal = SIGUSR1};
     jobs_control(f->t, &usr1, 1, NULL, 0);
     const uint64_t *applied;
@@ -1532,7 +1520,7 @@ static void test_control_seq_applied_once(void **state)
     assert_int_equal(applied[0], 5);
     /* Its line, before anything else is sent: signals of one kind pending together merge. */
     char *s = NULL;
-    end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
+    int64_t end = nl_clock_monotonic_us() + DEADLINE_S * 1000000;
     while ((s == NULL || strcmp(s, "usr1\n") != 0) && nl_clock_monotonic_us() < end) {
         free(s);
         poll(NULL, 0, 10);
