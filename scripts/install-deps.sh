@@ -38,6 +38,9 @@ PKGS="$PKGS python3"
 # not in a minimal Debian, where it passed only because the machine had it.
 PKGS="$PKGS bc"
 
+# nordlysd's allocator in builds without sanitizers (src/ctld/CMakeLists.txt).
+PKGS="$PKGS libjemalloc-dev"
+
 missing=""
 for p in $PKGS; do
     has_cmd "$p" && continue

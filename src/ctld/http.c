@@ -22,10 +22,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +36,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "nordlys/err.h"
+#include "tlsconn.h"
 
 /*
  * Connection limits. 10,000 connections covers thousands of agents with
@@ -112,8 +111,8 @@ struct http_req {
     int64_t t0_us;
     char peer[INET6_ADDRSTRLEN];
     bool loopback;
-    bool keep_alive;         /* HTTP/1.1 and no "Connection: close" asked */
-    gnutls_session_t corked; /* corked by queue_answer, uncorked by on_completed */
+    bool keep_alive;        /* HTTP/1.1 and no "Connection: close" asked */
+    struct tlsconn *corked; /* corked by queue_answer, uncorked by on_completed */
 };
 
 struct http {
@@ -123,6 +122,7 @@ struct http {
     struct http_req **held;
     size_t nheld, held_cap;
     size_t nresumed; /* requests with resumed set */
+    size_t ncorked;  /* requests with corked set */
     size_t buffered; /* bytes of request bodies allocated, all connections */
     uint64_t busy;   /* requests refused for HTTP_BUFFERED_MAX */
 
@@ -389,28 +389,34 @@ static void resumed_done(struct http_req *req)
 }
 
 /*
- * Per TLS connection (MHD's socket context). MHD corks the socket at the
- * first answer and from then on pushes each answer by setting TCP_NODELAY
- * after its last send, leaving the cork on: a record that GnuTLS sends
- * after that push (uncork below) would wait for the kernel's 200 ms cork
- * timer. So the first uncork takes the socket's cork off, once; MHD still
- * believes it on, never sets it again, and pushes as before.
+ * MHD's socket context: a TLS connection's tlsconn (receive buffer and
+ * record gathering), NULL in plain HTTP.
  */
-struct http_conn {
-    bool tcp_uncorked;
-};
-
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls;
-    (void)conn;
+    struct http *h = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = xcalloc(1, sizeof(struct http_conn));
-    } else {
-        free(*socket_context);
+        *socket_context = NULL;
+        if (h->tls_cert == NULL)
+            return;
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        const union MHD_ConnectionInfo *fd =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci != NULL && ci->tls_session != NULL && fd != NULL)
+            *socket_context = tlsconn_open(ci->tls_session, fd->connect_fd);
+    } else if (*socket_context != NULL) {
+        tlsconn_close(*socket_context);
         *socket_context = NULL;
     }
+}
+
+static struct tlsconn *tlsconn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return sc != NULL ? sc->socket_context : NULL;
 }
 
 /* HTTP_CORK_MAX: gather the answer's header and body in one TLS record. */
@@ -418,45 +424,22 @@ static void cork(struct http_req *req, size_t len)
 {
     if (req->http->tls_cert == NULL || !req->keep_alive || len > HTTP_CORK_MAX)
         return;
-    const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ci == NULL || ci->tls_session == NULL)
-        return;
-    req->corked = ci->tls_session;
-    gnutls_record_cork(req->corked);
+    req->corked = tlsconn_of(req->conn);
+    if (req->corked != NULL) {
+        tlsconn_cork(req->corked);
+        req->http->ncorked++;
+    }
 }
 
-/*
- * Send what cork gathered. It fails only when the socket's buffer is full,
- * i.e. the client sent requests without reading the answers, or the link
- * broke: the connection is shut down then (MHD sees it on its next read),
- * since nothing would flush the record later and the client would wait
- * for it for ever.
- */
-static void uncork(struct http_req *req, struct MHD_Connection *conn,
-                   enum MHD_RequestTerminationCode toe)
+/* Send what cork gathered (tlsconn_uncork: or shut the connection down). */
+static void uncork(struct http_req *req, enum MHD_RequestTerminationCode toe)
 {
-    gnutls_session_t s = req->corked;
+    const char *why = NULL;
+    if (tlsconn_uncork(req->corked, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK, &why) < 0)
+        log_debug(NL_LOGC_API, "http: %s: answer not sent (%s): closing the connection", req->peer,
+                  why);
     req->corked = NULL;
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        return;
-    const union MHD_ConnectionInfo *fd =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *sc =
-            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct http_conn *c = sc != NULL ? sc->socket_context : NULL;
-    if (fd != NULL && c != NULL && !c->tcp_uncorked) {
-        int off = 0;
-        setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
-        c->tcp_uncorked = true;
-    }
-    int r = gnutls_record_uncork(s, 0);
-    if (r >= 0)
-        return;
-    log_debug(NL_LOGC_API, "http: %s: answer not sent (%s): closing the connection", req->peer,
-              gnutls_strerror(r));
-    if (fd != NULL)
-        shutdown(fd->connect_fd, SHUT_RDWR);
+    req->http->ncorked--;
 }
 
 static enum MHD_Result queue_answer(struct http_req *req)
@@ -544,9 +527,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
+    (void)conn;
     struct http_req *req = *con_cls;
     if (req != NULL && req->corked != NULL)
-        uncork(req, conn, toe);
+        uncork(req, toe);
     if (req != NULL)
         resumed_done(req);
     req_destroy(*con_cls);
@@ -777,6 +761,14 @@ int http_timeout_ms(struct http *h)
 void http_run(struct http *h)
 {
     MHD_run(h->mhd);
+    /*
+     * MHD completes an answer (on_completed: its TLS record leaves) one
+     * round after it took the answer's last byte. That round now, rather
+     * than after the loop's next wait, timers and commit phases: a
+     * client waiting for its answer waits that much less.
+     */
+    if (h->ncorked > 0)
+        MHD_run(h->mhd);
 }
 
 size_t http_release_held(struct http *h)

@@ -88,6 +88,14 @@ for how in "-H Connection:close" "--http1.0"; do
     curl -sS -m 60 -H "$AUTH" $how -o "$NL_TMP/hc" "$NL_URL/v1/health" || nl_fail "curl $how failed"
     jq -e '.status == "ok"' "$NL_TMP/hc" >/dev/null || nl_fail "$how: $(cat "$NL_TMP/hc")"
 done
+# The controller reads what the socket holds at once and serves GnuTLS from
+# it (src/ctld/tlsconn.c): requests that share a record or arrive back to
+# back, a request cut into one-byte records, and a body of several full
+# records all come through whole.
+for mode in pipeline bytewise bigbody; do
+    python3 "$NL_TEST_LIB/tlsraw.py" --port "$NL_PORT" --ca "$P/ca.pem" --token "$NL_TOKEN" $mode \
+        >"$NL_TMP/raw.out" 2>&1 || nl_fail "tlsraw $mode: $(cat "$NL_TMP/raw.out")"
+done
 # Plain HTTP to the HTTPS port gets no answer.
 curl -sS -m 10 "http://127.0.0.1:$NL_PORT/v1/health" >/dev/null 2>&1 &&
     nl_fail "plain HTTP answered on the HTTPS port"

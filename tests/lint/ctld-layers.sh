@@ -4,7 +4,8 @@
 # row below allows, so that a lower module never includes a higher one's
 # header. The layers, lowest first:
 #
-#   fault now metrics http config nodes routes   (call no module of src/ctld)
+#   fault now metrics config nodes routes tlsconn (call no module of src/ctld)
+#   http                                         (its TLS connections: tlsconn)
 #   depspec                                      (--dependency's text, parsed)
 #   token audit jsonout ui                       (tokens, the audit log, JSON text, the dashboard's
 #                                                 files: none but http)
@@ -34,7 +35,8 @@ dir="$top/src/ctld"
 # allowed FILE: the src/ctld headers (basenames) FILE may include, itself aside.
 allowed() {
     case "$1" in
-    fault.[ch] | now.[ch] | metrics.[ch] | http.[ch] | config.[ch] | nodes.[ch] | routes.[ch]) echo "" ;;
+    fault.[ch] | now.[ch] | metrics.[ch] | config.[ch] | nodes.[ch] | routes.[ch] | tlsconn.[ch]) echo "" ;;
+    http.[ch]) echo "tlsconn.h" ;;
     token.[ch] | audit.[ch] | jsonout.[ch]) echo "" ;;
     token_cmd.c) echo "token.h" ;;
     revoke.[ch]) echo "revoke.h token.h" ;;
