@@ -13,7 +13,9 @@
 # (tests/lib/tls.sh); bench_submit verifies it (--ca-file).
 #
 # Usage: bench/tls-compare.sh BUILD_DIR [ROUNDS] [BASE_BUILD_DIR]
-#   (ROUNDS default 3; API_JOBS, default 10000)
+#   (ROUNDS default 3; API_JOBS, default 10000; a quarter of them at 1
+#   connection, where every job is its own fsync and the run-to-run spread
+#   of a short run is largest)
 # Prints one line per run and, per connection count, the medians and the
 # median of the paired ratios TLS / plain (bench/RESULTS.md). With
 # BASE_BUILD_DIR (a build from before tokens and TLS, e.g. 2aa6309), each
@@ -58,7 +60,7 @@ run() {
     fi
     for c in 1 16 256; do
         jobs=$API_JOBS
-        [ "$c" = 1 ] && jobs=$((API_JOBS / 10))
+        [ "$c" = 1 ] && jobs=$((API_JOBS / 4))
         warm=$((c * 4 > 500 ? c * 4 : 500))
         t0=$(cpu_ticks "$CTLD_PID")
         "$SUBMIT" --url "$URL" "${ca[@]}" --conns "$c" --jobs "$jobs" --warmup "$warm" \
@@ -73,7 +75,7 @@ run() {
     stop "$CTLD_PID"
 }
 
-log "$ROUNDS rounds, $API_JOBS jobs (1 connection: $((API_JOBS / 10))), load $(cut -d' ' -f1 /proc/loadavg)"
+log "$ROUNDS rounds, $API_JOBS jobs (1 connection: $((API_JOBS / 4))), load $(cut -d' ' -f1 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
     if [ $((r % 2)) = 1 ]; then run plain "$r"; run tls "$r"; else run tls "$r"; run plain "$r"; fi
     if [ -n "$BASE" ]; then run base "$r"; fi

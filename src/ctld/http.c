@@ -788,6 +788,11 @@ size_t http_held_count(const struct http *h)
     return h->nheld;
 }
 
+size_t http_resumed_count(const struct http *h)
+{
+    return h->nresumed;
+}
+
 size_t http_buffered_bytes(const struct http *h)
 {
     return h->buffered;

@@ -68,6 +68,8 @@ void http_run(struct http *h);
 /* Resume every held request so that its answer is sent. Returns how many. */
 size_t http_release_held(struct http *h);
 size_t http_held_count(const struct http *h);
+/* Released by http_release_held, answer not yet queued. */
+size_t http_resumed_count(const struct http *h);
 /* Bytes of request bodies buffered now, all connections together (bounded; see http.c). */
 size_t http_buffered_bytes(const struct http *h);
 /* Requests answered 503 because that bound was reached, since http_open. */

@@ -16,11 +16,12 @@
  *               while the last round ran joins this iteration's commit
  *   4. timers   node timeouts, lost jobs, the scheduling pass when due
  *   5. commit   one COMMIT for everything above, then the held answers
- *               are released (they go out in the next network phase)
+ *               are released and sent (http_run: a request it reads is
+ *               held for the next iteration, whose wait does not sleep)
  *
  * Phase 5 is the group commit: every submission of one iteration shares
- * one fsync. Released answers make http_timeout_ms() 0, so the next
- * iteration does not sleep before sending them.
+ * one fsync. An answer released but not yet sent makes http_timeout_ms()
+ * 0, so the next iteration does not sleep before sending it.
  */
 #define _GNU_SOURCE /* signalfd, timerfd */
 #include <errno.h>
@@ -110,7 +111,9 @@ static void loop_close(struct loop *l)
 static bool loop_wait(struct loop *l, struct ctld *c, bool *tick)
 {
     struct epoll_event evs[8];
-    int n = epoll_wait(l->ep, evs, 8, http_timeout_ms(c->http));
+    /* A request read after the last commit (see ctld_loop_run) waits for the next one: no sleep. */
+    int timeout = http_held_count(c->http) > 0 ? 0 : http_timeout_ms(c->http);
+    int n = epoll_wait(l->ep, evs, 8, timeout);
     bool go_on = true;
     *tick = false;
     for (int i = 0; i < n; i++) {
@@ -160,6 +163,14 @@ int ctld_loop_run(struct ctld *c, struct nl_err *err)
         if (tick)
             ctld_timers(c);
         ctld_commit(c);
+        /*
+         * The answers the commit released go out now rather than after
+         * the next wait: a client waiting on one connection (every job
+         * its own commit) saves a wait and a readiness check per job.
+         * Requests this round reads are held for the next commit.
+         */
+        if (http_resumed_count(c->http) > 0)
+            http_run(c->http);
     }
     /* Answers released by the last commit still have to be written. */
     if (rc == 0)
