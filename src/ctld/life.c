@@ -51,15 +51,21 @@
 #include "store/store_events.h"
 
 /*
- * Rendezvous ports: MASTER_PORT = base + (job id + salt) mod span, the same
- * for every rank and every launch of a run. The span lies below Linux's
- * ephemeral range (32768-60999 by default), where any outgoing connection
- * of the node may hold a port and torch's bind would fail; the salt, from
- * the state directory (life_master_port_salt), keeps two controllers on
- * one host (a laptop, two test runs) from giving their job 1 one port.
+ * Rendezvous ports: MASTER_PORT = base + band x G + (job id + salt) mod
+ * band, where G is the index of the first GPU the run holds on its first
+ * node (rank 0's): the same for every rank and every launch of a run.
+ * Runs whose rank 0 shares a node at once hold different GPUs there, so
+ * their bands differ and one node never gives two of them one port, with
+ * nothing to store (a restart computes the same port from the run's
+ * allocation). The span lies below Linux's ephemeral range (32768-60999
+ * by default), where any outgoing connection of the node may hold a port
+ * and torch's bind would fail; the salt, from the state directory
+ * (life_master_port_salt), keeps two controllers on one host (a laptop,
+ * two test runs) from giving their job 1 one port.
  */
 #define MASTER_PORT_BASE 20000
 #define MASTER_PORT_SPAN 10000
+#define MASTER_PORT_BAND (MASTER_PORT_SPAN / NL_GPUS_PER_NODE_MAX)
 
 /* Bucket bounds (seconds): waits 1 s to a week; a pass 100 us to 5 s. */
 static const double wait_bounds[] = {1,    5,    10,   30,    60,    300,   600,
@@ -1135,7 +1141,7 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
             .gpu_mask = run->alloc[rank].mask,
             .nodelist = run->nodelist,
             .master_addr = addr ? addr : "127.0.0.1",
-            .master_port = life_master_port(l->d.master_port_salt, job),
+            .master_port = life_master_port(l->d.master_port_salt, job, run->alloc[0].mask),
             .rec = rec,
     };
     struct nl_job_info info;
@@ -1145,9 +1151,11 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
     return 0;
 }
 
-unsigned life_master_port(uint32_t salt, uint64_t job)
+unsigned life_master_port(uint32_t salt, uint64_t job, uint8_t first_mask)
 {
-    return (unsigned)(MASTER_PORT_BASE + (job % MASTER_PORT_SPAN + salt) % MASTER_PORT_SPAN);
+    unsigned gpu = first_mask != 0 ? (unsigned)__builtin_ctz(first_mask) : 0;
+    return (unsigned)(MASTER_PORT_BASE + MASTER_PORT_BAND * gpu +
+                      (job % MASTER_PORT_BAND + salt % MASTER_PORT_BAND) % MASTER_PORT_BAND);
 }
 
 uint32_t life_master_port_salt(const char *state_dir)

@@ -217,10 +217,13 @@ int life_launch(struct life *l, uint64_t job, uint32_t node, struct life_launch 
 /* The launch from life_launch has been written out. */
 void life_launch_done(struct life *l, const struct life_launch *launch);
 /*
- * MASTER_PORT of a job: 20000 + (job + salt) mod 10000 (docs/users.md),
- * below the kernel's ephemeral ports, the same for every launch of the job.
+ * MASTER_PORT of a run of job whose rank 0 holds first_mask's GPUs on its
+ * node: 20000 + 1250 x (first GPU's index) + (job + salt) mod 1250
+ * (docs/users.md), below the kernel's ephemeral ports, the same for every
+ * rank and launch of the run; runs with rank 0 on one node at once get
+ * different ports.
  */
-unsigned life_master_port(uint32_t salt, uint64_t job);
+unsigned life_master_port(uint32_t salt, uint64_t job, uint8_t first_mask);
 /* The salt of a controller whose state directory is state_dir: a hash of its real path. */
 uint32_t life_master_port_salt(const char *state_dir);
 

@@ -267,11 +267,17 @@ static void test_submit_start_exit(void **state)
     assert_string_equal(env_of(l, "NORDLYS_LOCAL_RANK"), "0");
     assert_string_equal(env_of(l, "LOCAL_WORLD_SIZE"), "1");
     assert_non_null(env_of(l, "MASTER_ADDR"));
-    /* MASTER_PORT: the job's port under this controller's salt, below the ephemeral range. */
-    char port[16];
-    snprintf(port, sizeof(port), "%u", life_master_port(life_master_port_salt(f->dir), id));
-    assert_string_equal(env_of(l, "MASTER_PORT"), port);
+    /*
+     * MASTER_PORT: the run's port under this controller's salt, from the
+     * first GPU rank 0 holds on its node; the same for both ranks.
+     */
     const json_t *l2 = json_array_get(json_object_get(answer, "launch"), 1);
+    const json_t *r0 = strcmp(env_of(l, "NODE_RANK"), "0") == 0 ? l : l2;
+    unsigned first = (unsigned)atoi(env_of(r0, "NORDLYS_NODE_GPUS"));
+    char port[16];
+    snprintf(port, sizeof(port), "%u",
+             life_master_port(life_master_port_salt(f->dir), id, (uint8_t)(1u << first)));
+    assert_string_equal(env_of(l, "MASTER_PORT"), port);
     assert_string_equal(env_of(l2, "MASTER_PORT"), port);
     /* Both ranks exit 0, one sync each: COMPLETED. */
     char exits[1024];
@@ -704,22 +710,46 @@ static char *job_stdout(struct fx *f, uint64_t id)
  * (kept across a restart); absolute under the controller's --output-root.
  */
 /*
- * MASTER_PORT = 20000 + (job + salt) mod 10000: in 20000..29999, never in the
- * kernel's ephemeral range (32768 and up), where the old 29500 + job mod
- * 10000 reached from job 3268 on. The salt is the state directory's: the
- * same directory however it is named, another for another directory, so
- * two controllers on one host give their first jobs different ports.
+ * MASTER_PORT = 20000 + 1250 x G + (job + salt) mod 1250, G the first GPU
+ * rank 0 holds on its node: in 20000..29999, never in the kernel's
+ * ephemeral range (32768 and up), where the old 29500 + job mod 10000
+ * reached from job 3268 on. Runs with rank 0 on one node at once hold
+ * different GPUs there, so they never share a port, whatever their ids
+ * (the old 20000 + (job + salt) mod 10000 gave jobs 1 and 10001 one port).
+ * The salt is the state directory's: the same directory however it is
+ * named, another for another directory, so two controllers on one host
+ * give their first jobs different ports.
  */
 static void test_master_port(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(life_master_port(0, 1), 20001);
-    assert_int_equal(life_master_port(0, 3268), 23268);
-    assert_int_equal(life_master_port(0, 10001), 20001);
-    assert_int_equal(life_master_port(9999, 1), 20000);
+    assert_int_equal(life_master_port(0, 1, 0x01), 20001);
+    assert_int_equal(life_master_port(0, 1249, 0x01), 21249);
+    assert_int_equal(life_master_port(0, 1250, 0x01), 20000);
+    assert_int_equal(life_master_port(0, 1, 0x02), 21251);
+    assert_int_equal(life_master_port(0, 1, 0xf0), 25001); /* GPUs 4-7: band 4 */
+    assert_int_equal(life_master_port(0, 1, 0x80), 28751);
+    assert_int_equal(life_master_port(1249, 1, 0x01), 20000);
+    assert_int_equal(life_master_port(9876, 5, 0x01), life_master_port(9876 % 1250, 5, 0x01));
     for (uint64_t job = 1; job < 30000; job += 7) {
-        unsigned p = life_master_port(9876, job);
+        unsigned p = life_master_port(9876, job, (uint8_t)(1u << (job % 8)));
         assert_true(p >= 20000 && p < 30000);
+    }
+    /*
+     * Any two runs that can hold rank 0 on one node at once (disjoint GPU
+     * masks there), whatever their ids: different ports.
+     */
+    for (uint64_t a = 1; a < 40000; a += 1249) {
+        for (uint64_t b = a + 1; b < a + 30000; b += 1250) {
+            for (unsigned ga = 0; ga < 8; ga++) {
+                for (unsigned gb = 0; gb < 8; gb++) {
+                    if (ga == gb)
+                        continue;
+                    assert_int_not_equal(life_master_port(4321, a, (uint8_t)(1u << ga)),
+                                         life_master_port(4321, b, (uint8_t)(3u << gb)));
+                }
+            }
+        }
     }
     uint32_t salt = life_master_port_salt(f->dir);
     assert_true(salt < 10000);
@@ -732,6 +762,32 @@ static void test_master_port(void **state)
     /* Two fixed directories (not mkdtemp's random names: a chance equality would flake). */
     assert_int_not_equal(life_master_port_salt("/var/lib/nordlys"),
                          life_master_port_salt("/srv/nordlys"));
+}
+
+/*
+ * Two one-GPU jobs on one node at once: each gets the port of the first
+ * GPU it holds there (the second job's is GPU 1, band 1), so they differ.
+ */
+static void test_master_port_one_node(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(reg(f, "a", "aa01", "0", NULL), 0);
+    uint64_t id[2];
+    for (int i = 0; i < 2; i++)
+        id[i] = submit(f, "{\"gpus\":1,\"command\":[\"sleep\",\"100\"]}");
+    tick(f);
+    json_t *answer = sync_agent(f, "a", "");
+    unsigned port[2];
+    for (int i = 0; i < 2; i++) {
+        const json_t *l = launch_of(answer, id[i]);
+        assert_non_null(l);
+        unsigned gpu = (unsigned)atoi(env_of(l, "NORDLYS_NODE_GPUS"));
+        port[i] = (unsigned)atoi(env_of(l, "MASTER_PORT"));
+        assert_int_equal(port[i], life_master_port(life_master_port_salt(f->dir), id[i],
+                                                   (uint8_t)(1u << gpu)));
+    }
+    assert_int_not_equal(port[0], port[1]);
+    json_decref(answer);
 }
 
 static void test_output_paths(void **state)
@@ -784,6 +840,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(test_submit_start_exit, setup, teardown),
             cmocka_unit_test_setup_teardown(test_master_port, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_master_port_one_node, setup, teardown),
             cmocka_unit_test_setup_teardown(test_output_paths, setup, teardown),
             cmocka_unit_test_setup_teardown(test_exit_reason_escaped, setup, teardown),
             cmocka_unit_test_setup_teardown(test_cancel_uses_job_grace, setup, teardown),
