@@ -368,9 +368,11 @@ enum {
     RUN_LABEL
 };
 static const struct cli_opt run_opts[] = {
-        [RUN_LABEL] = {"label", NULL,
-                       "start each output line with its task's number, \"0: \" (srun's -l)"},
+        [RUN_LABEL] = {"label", NULL, "start each output line with its task's number, \"0: \""},
 };
+
+/* srun's -l. */
+static const struct cli_letter run_letters[] = {{'l', "label"}};
 
 static const struct cli_spec run_spec = {
         .name = "run",
@@ -382,6 +384,8 @@ static const struct cli_spec run_spec = {
                    "second one leaves at once). The options are nordlys submit's, and --label.",
         .opts = run_opts,
         .nopts = sizeof(run_opts) / sizeof(run_opts[0]),
+        .letters = run_letters,
+        .nletters = sizeof(run_letters) / sizeof(run_letters[0]),
 };
 
 int cmd_run(int argc, char **argv)

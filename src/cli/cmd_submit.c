@@ -121,6 +121,13 @@ static const struct cli_opt submit_opts[OPT_COUNT] = {
         [OPT_HOLD] = {"hold", NULL, "submit held: it does not start until `nordlys release`"},
 };
 
+/* sbatch's letters for the same options: -A is sbatch's --account, our --tenant. */
+static const struct cli_letter submit_letters[] = {
+        {'G', "gpus"},  {'A', "tenant"}, {'t', "time"},       {'J', "name"},
+        {'D', "cwd"},   {'N', "nodes"},  {'o', "output"},     {'e', "error"},
+        {'i', "input"}, {'a', "array"},  {'d', "dependency"}, {'H', "hold"},
+};
+
 static const struct cli_spec submit_spec = {
         .name = "submit",
         .usage = "[OPTIONS] -- CMD [ARGS...]",
@@ -131,6 +138,8 @@ static const struct cli_spec submit_spec = {
                 "the job: it runs under its #! interpreter on the job's first node.",
         .opts = submit_opts,
         .nopts = OPT_COUNT,
+        .letters = submit_letters,
+        .nletters = sizeof(submit_letters) / sizeof(submit_letters[0]),
         .min_pos = 1,
         .max_pos = SIZE_MAX,
         .stop_at_pos = true,
@@ -495,18 +504,25 @@ int cmd_submit(int argc, char **argv)
 }
 
 /*
- * submit's options followed by as's flags. The table outlives the call:
- * describe mode (main.c, for man pages and completion) keeps the spec it
- * was shown. One table per command that borrows submit's options (run).
+ * spec (a copy of submit_spec) gets submit's options and letters followed
+ * by as's. The tables outlive the call: describe mode (main.c, for man
+ * pages and completion) keeps the spec it was shown. One slot per command
+ * that borrows submit's options (run).
  */
-static const struct cli_opt *merged_opts(const struct cli_spec *as, size_t *nopts)
+static void merge_spec(const struct cli_spec *as, struct cli_spec *spec)
 {
+    enum {
+        SUBMIT_LETTERS = sizeof(submit_letters) / sizeof(submit_letters[0])
+    };
+
     static struct {
         const struct cli_spec *as;
         struct cli_opt opts[OPT_COUNT + CLI_SUBMIT_EXTRA_MAX];
+        struct cli_letter letters[SUBMIT_LETTERS + CLI_SUBMIT_EXTRA_MAX];
     } merged[2];
 
     size_t n = as->nopts < CLI_SUBMIT_EXTRA_MAX ? as->nopts : CLI_SUBMIT_EXTRA_MAX;
+    size_t nl = as->nletters < CLI_SUBMIT_EXTRA_MAX ? as->nletters : CLI_SUBMIT_EXTRA_MAX;
     for (size_t i = 0; i < sizeof(merged) / sizeof(merged[0]); i++) {
         if (merged[i].as != NULL && merged[i].as != as)
             continue;
@@ -514,11 +530,16 @@ static const struct cli_opt *merged_opts(const struct cli_spec *as, size_t *nopt
         memcpy(merged[i].opts, submit_opts, sizeof(submit_opts));
         if (n > 0)
             memcpy(merged[i].opts + OPT_COUNT, as->opts, n * sizeof(*as->opts));
-        *nopts = OPT_COUNT + n;
-        return merged[i].opts;
+        memcpy(merged[i].letters, submit_letters, sizeof(submit_letters));
+        if (nl > 0)
+            memcpy(merged[i].letters + SUBMIT_LETTERS, as->letters, nl * sizeof(*as->letters));
+        spec->opts = merged[i].opts;
+        spec->nopts = OPT_COUNT + n;
+        spec->letters = merged[i].letters;
+        spec->nletters = SUBMIT_LETTERS + nl;
+        return;
     }
-    *nopts = OPT_COUNT; /* more borrowers than slots: our bug; their flags are unknown options */
-    return submit_opts;
+    /* More borrowers than slots: our bug; their flags stay unknown options. */
 }
 
 int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli_submitted *out)
@@ -537,7 +558,7 @@ int cli_submit_main(int argc, char **argv, const struct cli_spec *as, struct cli
         spec.usage = as->usage;
         spec.summary = as->summary;
         /* ... and its own flags after them, so --help, man and completion show both. */
-        spec.opts = merged_opts(as, &spec.nopts);
+        merge_spec(as, &spec);
     }
     int rc = cli_parse_args(&spec, argc, argv, on_cli_opt, &s, &args);
     if (rc != CLI_RUN)

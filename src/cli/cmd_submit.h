@@ -111,7 +111,8 @@ struct cli_spec;
  * The whole of `nordlys submit`: parse argv, submit, print. With as (a
  * spec whose name, usage and summary replace submit's), the options are
  * submit's plus as->opts (flags, at most CLI_SUBMIT_EXTRA_MAX; out->extra
- * says which were given), and messages and --help speak of as->name; with out, nothing
+ * says which were given) and its letters (as->letters, as many at most),
+ * and messages and --help speak of as->name; with out, nothing
  * is printed on success and out says what was submitted. Returns the exit
  * status; NL_CLI_OK with out->id 0 after --help.
  */

@@ -58,10 +58,16 @@ static void roff_word(FILE *out, const char *s)
     }
 }
 
-/* ".TP" with the tag "\fB--name\fR \fIMETAVAR\fR" and the help as the paragraph. */
-static void roff_opt(FILE *out, const struct cli_opt *o)
+/*
+ * ".TP" with the tag "\fB-X\fR, \fB--name\fR \fIMETAVAR\fR" (the letter when
+ * the option has one) and the help as the paragraph.
+ */
+static void roff_opt(FILE *out, const struct cli_opt *o, char letter)
 {
-    fputs(".TP\n\\fB\\-\\-", out);
+    fputs(".TP\n", out);
+    if (letter != 0)
+        fprintf(out, "\\fB\\-%c\\fR, ", letter);
+    fputs("\\fB\\-\\-", out);
     roff_word(out, o->name);
     fputs("\\fR", out);
     if (o->metavar != NULL) {
@@ -110,11 +116,11 @@ void cli_manual_page(FILE *out, const struct cli_manual_cmd *cmd, const char *ve
         roff_text(out, cmd->spec->summary);
         fputs(".SH OPTIONS\n", out);
         for (size_t i = 0; i < cmd->spec->nopts; i++)
-            roff_opt(out, &cmd->spec->opts[i]);
+            roff_opt(out, &cmd->spec->opts[i], cli_opt_letter(cmd->spec, &cmd->spec->opts[i]));
         size_t nc = 0;
         const struct cli_opt *common = cli_opt_common(&nc);
         for (size_t i = 0; i < nc; i++)
-            roff_opt(out, &common[i]);
+            roff_opt(out, &common[i], 0);
     }
     fputs(".SH EXIT STATUS\n", out);
     roff_text(out, exit_status);

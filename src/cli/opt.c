@@ -72,6 +72,22 @@ const struct cli_opt *cli_opt_find(const struct cli_spec *spec, const char *name
     return find_opt(spec->opts, spec->nopts, name, len, idx);
 }
 
+const struct cli_opt *cli_opt_find_letter(const struct cli_spec *spec, char c, size_t *idx)
+{
+    for (size_t i = 0; c != 0 && i < spec->nletters; i++)
+        if (spec->letters[i].c == c)
+            return cli_opt_find(spec, spec->letters[i].name, strlen(spec->letters[i].name), idx);
+    return NULL;
+}
+
+char cli_opt_letter(const struct cli_spec *spec, const struct cli_opt *o)
+{
+    for (size_t i = 0; i < spec->nletters; i++)
+        if (strcmp(spec->letters[i].name, o->name) == 0)
+            return spec->letters[i].c;
+    return 0;
+}
+
 /* Handle --url/--json/--help. Returns 1 when name was not a common option. */
 static int parse_common(struct cli_args *args, size_t idx, const char *val, struct nl_err *err)
 {
@@ -137,6 +153,36 @@ static int parse_long(const struct cli_spec *spec, int argc, char **argv, int *i
     return fn(ctx, idx, val, err);
 }
 
+/*
+ * Parse one "-X", "-X VALUE" or "-XVALUE" at argv[*i], X an option's
+ * letter (nordlys submit -N 2 -G 8 -t 1:00:00, as sbatch). Flags stand
+ * alone: "-lH" is refused, naming -l.
+ */
+static int parse_letter(const struct cli_spec *spec, int argc, char **argv, int *i, cli_opt_fn fn,
+                        void *ctx, struct nl_err *err)
+{
+    const char *a = argv[*i];
+    size_t idx = 0;
+    const struct cli_opt *o = cli_opt_find_letter(spec, a[1], &idx);
+    if (o == NULL || fn == NULL)
+        return nl_err_set(err, -EINVAL, "unknown option '%s'%s", a,
+                          spec->nletters > 0 ? "" : " (options are long: --name)");
+    const char *val = NULL;
+    if (o->metavar == NULL) {
+        if (a[2] != '\0')
+            return nl_err_set(err, -EINVAL, "-%c (--%s) takes no value: write '%s' as -%c -%s",
+                              a[1], o->name, a, a[1], a + 2);
+    } else if (a[2] != '\0') {
+        val = a + 2;
+    } else if (*i + 1 < argc) {
+        val = argv[++*i];
+    } else {
+        return nl_err_set(err, -EINVAL, "-%c (--%s): missing value (%s)", a[1], o->name,
+                          o->metavar);
+    }
+    return fn(ctx, idx, val, err);
+}
+
 static int check_positionals(const struct cli_spec *spec, const struct cli_args *args,
                              struct nl_err *err)
 {
@@ -166,7 +212,9 @@ int cli_opt_parse(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn
             if (rc < 0)
                 return rc;
         } else if (!only_pos && a[0] == '-' && a[1] != '\0') {
-            return nl_err_set(err, -EINVAL, "unknown option '%s' (options are long: --name)", a);
+            int rc = parse_letter(spec, argc, argv, &i, fn, ctx, err);
+            if (rc < 0)
+                return rc;
         } else {
             args->pos[args->npos++] = argv[i];
             only_pos = only_pos || spec->stop_at_pos;
@@ -195,12 +243,13 @@ void cli_args_release(struct cli_args *args)
     args->npos = 0;
 }
 
-static void print_opt(FILE *out, const struct cli_opt *o)
+static void print_opt(FILE *out, const struct cli_opt *o, char letter)
 {
     char head[64];
-    snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar != NULL ? " " : "",
+    snprintf(head, sizeof(head), "%c%c%s--%s%s%s", letter ? '-' : ' ', letter ? letter : ' ',
+             letter ? ", " : "  ", o->name, o->metavar != NULL ? " " : "",
              o->metavar != NULL ? o->metavar : "");
-    fprintf(out, "  %-22s %s\n", head, o->help);
+    fprintf(out, "  %-26s %s\n", head, o->help);
 }
 
 void cli_opt_usage(const struct cli_spec *spec, FILE *out)
@@ -208,9 +257,9 @@ void cli_opt_usage(const struct cli_spec *spec, FILE *out)
     fprintf(out, "usage: nordlys %s %s\n\n%s\n", spec->name, spec->usage, spec->summary);
     fprintf(out, "\noptions:\n");
     for (size_t i = 0; i < spec->nopts; i++)
-        print_opt(out, &spec->opts[i]);
+        print_opt(out, &spec->opts[i], cli_opt_letter(spec, &spec->opts[i]));
     for (size_t i = 0; i < sizeof(common_opts) / sizeof(common_opts[0]); i++)
-        print_opt(out, &common_opts[i]);
+        print_opt(out, &common_opts[i], 0);
     fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage error, 3 controller unreachable\n");
 }
 

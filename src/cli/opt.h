@@ -33,6 +33,16 @@ struct cli_opt {
     const char *help;
 };
 
+/*
+ * A one-letter form of an option (-J for --name): Slurm's letter for the
+ * same option, so that sbatch and srun habits work on the command line
+ * and in #SBATCH lines alike.
+ */
+struct cli_letter {
+    char c;
+    const char *name; /* the option's long name */
+};
+
 /* What a subcommand looks like; static const tables, borrowed throughout. */
 struct cli_spec {
     const char *name;    /* "submit" */
@@ -40,6 +50,8 @@ struct cli_spec {
     const char *summary; /* one or more lines printed under the usage line */
     const struct cli_opt *opts;
     size_t nopts;
+    const struct cli_letter *letters; /* NULL: long options only */
+    size_t nletters;
     size_t max_pos;   /* most positional arguments allowed; SIZE_MAX for any */
     size_t min_pos;   /* fewest positional arguments required */
     bool stop_at_pos; /* the first positional ends the options (submit's command) */
@@ -86,6 +98,10 @@ int cli_opt_parse(const struct cli_spec *spec, int argc, char **argv, cli_opt_fn
  */
 const struct cli_opt *cli_opt_find(const struct cli_spec *spec, const char *name, size_t len,
                                    size_t *idx);
+/* The option of spec whose letter is c (-c), or NULL; *idx its index in spec->opts. */
+const struct cli_opt *cli_opt_find_letter(const struct cli_spec *spec, char c, size_t *idx);
+/* The letter of spec's option o (for help and man pages), or 0. */
+char cli_opt_letter(const struct cli_spec *spec, const struct cli_opt *o);
 
 void cli_args_release(struct cli_args *args);
 

@@ -6,7 +6,7 @@
  * split into words (whitespace separates them; '...' and "..." quote; a
  * word starting with '#' begins a trailing comment), then the words are
  * read as options the way a command line is: "--name value",
- * "--name=value", and for #SBATCH the short forms "-J value" and "-Jvalue".
+ * "--name=value", and the one-letter forms "-J value" and "-Jvalue".
  */
 #include "script.h"
 
@@ -29,32 +29,31 @@
  * word after it).
  */
 struct sbatch_opt {
-    const char *name; /* sbatch's long name */
-    char short_name;  /* sbatch's letter, or 0 */
+    const char *name; /* sbatch's long name (its letters are our options' own, cli_opt.letter) */
     const char *ours; /* nordlys submit's option */
     bool takes_value;
     bool gres; /* the value is a --gres list: only "gpu[:N]" is read (gres_gpus) */
 };
 
 static const struct sbatch_opt sbatch_opts[] = {
-        {"job-name", 'J', "name", true, false},
-        {"nodes", 'N', "nodes", true, false},
-        {"gpus", 'G', "gpus", true, false},
-        {"gpus-per-node", 0, "gpus-per-node", true, false},
-        {"gres", 0, "gpus-per-node", true, true},
-        {"ntasks-per-node", 0, "tasks-per-node", true, false},
-        {"time", 't', "time", true, false},
-        {"output", 'o', "output", true, false},
-        {"error", 'e', "error", true, false},
-        {"input", 'i', "input", true, false},
-        {"array", 'a', "array", true, false},
-        {"dependency", 'd', "dependency", true, false},
-        {"chdir", 'D', "cwd", true, false},
-        {"account", 'A', "tenant", true, false},
-        {"export", 0, "export", true, false},
-        {"signal", 0, "signal", true, false},
-        {"hold", 'H', "hold", false, false},
-        {"no-requeue", 0, "no-requeue", false, false},
+        {"job-name", "name", true, false},
+        {"nodes", "nodes", true, false},
+        {"gpus", "gpus", true, false},
+        {"gpus-per-node", "gpus-per-node", true, false},
+        {"gres", "gpus-per-node", true, true},
+        {"ntasks-per-node", "tasks-per-node", true, false},
+        {"time", "time", true, false},
+        {"output", "output", true, false},
+        {"error", "error", true, false},
+        {"input", "input", true, false},
+        {"array", "array", true, false},
+        {"dependency", "dependency", true, false},
+        {"chdir", "cwd", true, false},
+        {"account", "tenant", true, false},
+        {"export", "export", true, false},
+        {"signal", "signal", true, false},
+        {"hold", "hold", false, false},
+        {"no-requeue", "no-requeue", false, false},
 };
 
 #define NSBATCH (sizeof(sbatch_opts) / sizeof(sbatch_opts[0]))
@@ -119,12 +118,11 @@ static int split_words(const char *s, size_t len, struct words *ws, struct nl_er
     return 0;
 }
 
-static const struct sbatch_opt *sbatch_find(const char *name, size_t len, char short_name)
+static const struct sbatch_opt *sbatch_find(const char *name, size_t len)
 {
     for (size_t i = 0; i < NSBATCH; i++) {
         const struct sbatch_opt *o = &sbatch_opts[i];
-        if (short_name != 0 ? o->short_name == short_name
-                            : strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
             return o;
     }
     return NULL;
@@ -158,7 +156,7 @@ static int read_option(struct cli_script *sc, const struct cli_spec *spec, bool 
         const char *eq = strchr(name, '=');
         len = eq != NULL ? (size_t)(eq - name) : strlen(name);
         val = eq != NULL ? eq + 1 : NULL;
-    } else if (sbatch && word[0] == '-' && word[1] != '\0' && word[1] != '-') {
+    } else if (word[0] == '-' && word[1] != '\0' && word[1] != '-') {
         short_name = word[1];
         val = word[2] != '\0' ? word + 2 : NULL;
     } else {
@@ -178,8 +176,20 @@ static int read_option(struct cli_script *sc, const struct cli_spec *spec, bool 
     bool takes_value = false;
     size_t idx = 0;
     const struct cli_opt *o = NULL;
-    if (sbatch) {
-        const struct sbatch_opt *so = sbatch_find(name, len, short_name);
+    if (short_name != 0) {
+        /* sbatch's letters are those of nordlys submit's options (cli_opt.letter). */
+        o = cli_opt_find_letter(spec, short_name, &idx);
+        if (o == NULL && sbatch)
+            return nl_err_set(err, -EINVAL,
+                              "%s is not supported by nordlys (docs/users.md lists what is)",
+                              written);
+        if (o == NULL)
+            return nl_err_set(err, -EINVAL, "%s: unknown option of nordlys submit", written);
+        ours = o->name;
+        ours_len = strlen(ours);
+        takes_value = o->metavar != NULL;
+    } else if (sbatch) {
+        const struct sbatch_opt *so = sbatch_find(name, len);
         if (so == NULL)
             return nl_err_set(err, -EINVAL,
                               "%s is not supported by nordlys (docs/users.md lists what is)",
@@ -203,7 +213,7 @@ static int read_option(struct cli_script *sc, const struct cli_spec *spec, bool 
     } else if (!takes_value && val != NULL) {
         return nl_err_set(err, -EINVAL, "%s: takes no value", written);
     }
-    const struct sbatch_opt *so = sbatch ? sbatch_find(name, len, short_name) : NULL;
+    const struct sbatch_opt *so = sbatch && short_name == 0 ? sbatch_find(name, len) : NULL;
     if (so != NULL && so->gres) {
         const char *n = gres_gpus(val);
         if (n == NULL)

@@ -86,6 +86,15 @@ nl_cli submit --json --name j -- true
 expect_rc 0 "submit --json"
 [ "$(jout '.job.name == "j" and (.job.id | type) == "number" and .job.command == ["true"]')" = true ] ||
     nl_fail "submit --json: $NL_OUT"
+# sbatch's letters: -J -G -t -A as --name --gpus --time --tenant; the command's own -l stays its.
+nl_cli submit --json -J letters -G2 -t 10 -A uk -- ls -l
+expect_rc 0 "submit with letters"
+[ "$(jout '.job.name == "letters" and .job.gpus == 2 and .job.time_limit_s == 600 and
+          .job.tenant == "uk" and .job.command == ["ls", "-l"]')" = true ] ||
+    nl_fail "submit -J -G -t -A: $NL_OUT"
+nl_cli submit -G -- true
+[ "$NL_RC" = 2 ] && case $NL_ERR in *"--gpus: '--' is not"* | *"-G (--gpus)"*) true ;; *) false ;; esac ||
+    nl_fail "submit -G without a number: rc $NL_RC: $NL_ERR"
 
 # ---- a pending job says why it waits, in the controller's words ----
 B=$(nl_submit "{\"name\":\"blocker\",\"gpus\":16,\"command\":[\"sh\",\"-c\",\"echo \$\$ > $NL_TMP/blocker.pid; exec sleep 600\"]}")

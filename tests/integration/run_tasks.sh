@@ -10,7 +10,7 @@
 # Checks: a 2-node job whose ranks print distinct lines, quickly and
 # concurrently: run shows every line of both ranks once, whole (never two
 # ranks' bytes in one line), each rank's in order, unlabelled by default and
-# "RANK: " with --label; stderr too; the job's exit code is run's. A 2-node x
+# "RANK: " with --label (srun's -l); stderr too; the job's exit code is run's. A 2-node x
 # 2-task job: four tasks, each line once. Two nodes writing one shared file
 # (--output on a path both agents see) are not shipped twice. `nordlys output
 # --task T` gives T's lines alone, --label labels them, a task the job does
@@ -73,7 +73,7 @@ grep -q '^err of 0$' "$NL_TMP/run.err" && grep -q '^err of 1$' "$NL_TMP/run.err"
 echo "run: 2 ranks x 200 lines whole, exit 7"
 
 # ---- --label: srun's "RANK: " prefix ----
-"$NORDLYS_CLI" run --label --nodes 2 --gpus-per-node 1 -- /bin/sh -c "$JOB" \
+"$NORDLYS_CLI" run -l -N 2 --gpus-per-node 1 -- /bin/sh -c "$JOB" \
     >"$NL_TMP/label.out" 2>"$NL_TMP/label.err"
 RC=$?
 [ "$RC" = 0 ] || nl_fail "run --label returned $RC: $(tail -5 "$NL_TMP/label.err")"

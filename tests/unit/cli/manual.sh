@@ -31,8 +31,10 @@ for c in $cmds; do
     # The options --help prints; a command with a subcommand ("token create") names it first.
     help=$("$CLI" "$c" --help)
     sub=$(printf '%s\n' "$help" | awk 'NR == 1 && $4 !~ /^[-\[]/ && $4 != "" { print $4 }')
-    [ -n "$sub" ] && printf '%s\n' "$help" | grep -q '^  --' || help=$("$CLI" "$c" $sub --help)
-    opts=$(printf '%s\n' "$help" | awk '/^  --/ { print $1 }')
+    # An option's line: "      --name ...", with its letter "  -J, --name ..." (sim's: "  --name").
+    optline='^  (-[A-Za-z], |    )?--'
+    [ -n "$sub" ] && printf '%s\n' "$help" | grep -Eq "$optline" || help=$("$CLI" "$c" $sub --help)
+    opts=$(printf '%s\n' "$help" | grep -E "$optline" | sed -E 's/^  (-[A-Za-z], |    )?(--[^ ]*).*/\2/')
     [ -n "$opts" ] || fail "$c --help names no option"
     line=$(grep "^    $c) opts=" "$COMP") || fail "the completion has no entry for $c"
     for o in $opts; do
@@ -45,6 +47,10 @@ for c in $cmds; do
     done
 done
 [ "$n" -ge 10 ] || fail "only $n commands found"
+# An option's letter (sbatch's) is in --help and the man page beside its long name.
+"$CLI" submit --help | grep -q '^  -J, --name X ' || fail "submit --help lacks -J, --name"
+grep -q '^\\fB\\-J\\fR, \\fB\\-\\-name\\fR' "$MAN/nordlys-submit.1" ||
+    fail "nordlys-submit.1 lacks -J, --name"
 
 # The completion completes: "nordlys submit --exp<TAB>" and "nordlys que<TAB>".
 got=$(bash -c '. "$1"; COMP_WORDS=(nordlys submit --exp); COMP_CWORD=2; _nordlys; echo "${COMPREPLY[*]}"' sh "$COMP")

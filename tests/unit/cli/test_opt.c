@@ -130,6 +130,61 @@ static void test_cli_opt_parse_stop_at_positional(void **state)
     cli_args_release(&args);
 }
 
+/*
+ * Slurm's letters: "-G 8" and "-G8" as --gpus 8, "-l" as a flag; after the
+ * first positional of a command (stop_at_pos) "-l" is the command's own.
+ */
+static const struct cli_letter t_letters[] = {{'G', "gpus"}, {'J', "name"}, {'l', "flag"}};
+
+static void test_cli_opt_parse_letters(void **state)
+{
+    (void)state;
+    struct cli_spec spec = t_spec;
+    spec.letters = t_letters;
+    spec.nletters = sizeof(t_letters) / sizeof(t_letters[0]);
+    spec.stop_at_pos = true;
+    spec.max_pos = SIZE_MAX;
+    const char *argv[] = {"t", "-G", "8", "-Jx-y", "-l", "ls", "-l", "-G", "2", NULL};
+    struct seen s = {0};
+    struct cli_args args = {0};
+    struct nl_err err = {0};
+    assert_int_equal(parse(&spec, argv, &s, &args, &err), 0);
+    assert_string_equal(s.gpus, "8");
+    assert_string_equal(s.name, "x-y");
+    assert_int_equal(s.flags, 1);
+    assert_int_equal(args.npos, 4);
+    assert_string_equal(args.pos[0], "ls");
+    assert_string_equal(args.pos[1], "-l");
+    cli_args_release(&args);
+
+    static const struct {
+        const char *argv[4];
+        const char *msg;
+    } bad[] = {
+            {{"t", "-x", NULL}, "unknown option '-x'"},
+            {{"t", "-G", NULL}, "-G (--gpus): missing value (N)"},
+            {{"t", "-lG", "8", NULL}, "-l (--flag) takes no value: write '-lG' as -l -G"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct seen s2 = {0};
+        struct cli_args a2 = {0};
+        struct nl_err e2 = {0};
+        assert_int_equal(parse(&spec, bad[i].argv, &s2, &a2, &e2), -EINVAL);
+        assert_string_equal(e2.msg, bad[i].msg);
+        cli_args_release(&a2);
+    }
+    /* A letter names its option in --help. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    cli_opt_usage(&spec, out);
+    fclose(out);
+    assert_non_null(strstr(text, "  -G, --gpus N "));
+    assert_non_null(strstr(text, "      --url URL "));
+    free(text);
+}
+
 /* Each bad command line must fail with a message that names what is wrong. */
 static void test_cli_opt_parse_errors_name_the_flag(void **state)
 {
@@ -421,6 +476,7 @@ int main(void)
             cmocka_unit_test_setup(test_cli_opt_parse_both_long_forms, setup),
             cmocka_unit_test_setup(test_cli_opt_parse_options_after_positionals, setup),
             cmocka_unit_test_setup(test_cli_opt_parse_stop_at_positional, setup),
+            cmocka_unit_test_setup(test_cli_opt_parse_letters, setup),
             cmocka_unit_test_setup(test_cli_opt_parse_errors_name_the_flag, setup),
             cmocka_unit_test_setup(test_cli_opt_parse_missing_positional, setup),
             cmocka_unit_test_setup(test_cli_opt_parse_help_wins, setup),

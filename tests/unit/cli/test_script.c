@@ -31,12 +31,18 @@ static const struct cli_opt test_opts[] = {
         {"cwd", "DIR", ""}, {"tenant", "T", ""},    {"no-requeue", NULL, ""},
         {"env", "K=V", ""}, {"export", "SPEC", ""}, {"gpus-per-node", "G", ""},
 };
+/* sbatch's letters, as nordlys submit has them (cmd_submit.c); -N's option is missing here. */
+static const struct cli_letter test_letters[] = {
+        {'G', "gpus"}, {'J', "name"}, {'t', "time"}, {'D', "cwd"}, {'A', "tenant"}, {'N', "nodes"},
+};
 static const struct cli_spec test_spec = {
         .name = "submit",
         .usage = "",
         .summary = "",
         .opts = test_opts,
         .nopts = sizeof(test_opts) / sizeof(test_opts[0]),
+        .letters = test_letters,
+        .nletters = sizeof(test_letters) / sizeof(test_letters[0]),
         .max_pos = SIZE_MAX,
 };
 
@@ -128,6 +134,9 @@ static void test_cli_script_parse_errors_name_the_line(void **state)
             {"#!/bin/sh\n#SBATCH --nodes=2\n",
              "job.sh:2: #SBATCH --nodes (nordlys submit --nodes) is not supported by this "
              "nordlys"},
+            {"#!/bin/sh\n#NORDLYS -p gpu\n", "job.sh:2: #NORDLYS -p: unknown option of nordlys submit"},
+            {"#!/bin/sh\n#SBATCH -N 2\n",
+             "job.sh:2: #SBATCH -N is not supported by nordlys (docs/users.md lists what is)"},
             {"#!/bin/sh\n#NORDLYS --gpu 2\n", "job.sh:2: #NORDLYS --gpu: unknown option of nordlys "
                                               "submit"},
             {"#!/bin/sh\n#SBATCH --time\n", "job.sh:2: #SBATCH --time: missing value"},
