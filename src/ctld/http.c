@@ -76,11 +76,12 @@
  * hands them to GnuTLS in two calls: two records, two sends, and the
  * encryption's fixed cost twice. So the session is corked just before a
  * small answer is queued, GnuTLS gathers what MHD gives it, and MHD's
- * completion callback, which it calls in the same round as soon as the
- * last byte was handed over, uncorks: one record, one send (bench/RESULTS.md,
- * "TLS"). Corked bytes are a copy, hence the bound; larger answers (history
- * pages, output) go out as MHD sends them. Only a connection that stays
- * open is corked: MHD shuts a closing one down before the callback runs.
+ * completion callback, which it calls one round after it took the last
+ * byte (http_run runs that round at once), uncorks: one record, one send
+ * (src/ctld/tlsconn.c, bench/RESULTS.md "TLS"). Corked bytes are a copy,
+ * hence the bound; larger answers (history pages, output) go out as MHD
+ * sends them. Only a connection that stays open is corked: MHD shuts a
+ * closing one down before the callback runs.
  */
 #define HTTP_CORK_MAX (12 * 1024)
 /* A PEM certificate chain or key larger than this is a wrong path, not a credential. */
