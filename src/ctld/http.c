@@ -80,10 +80,12 @@
  * byte (http_run runs that round at once), uncorks: one record, one send
  * (src/ctld/tlsconn.c, bench/RESULTS.md "TLS"). Corked bytes are a copy,
  * hence the bound; larger answers (history pages, output) go out as MHD
- * sends them. Only a connection that stays open is corked: MHD shuts a
- * closing one down before the callback runs.
+ * sends them. Only a connection that stays open is corked: a closing one's
+ * answer is its last, and it leaves with the close.
  */
 #define HTTP_CORK_MAX (12 * 1024)
+/* The least wait of the loop while a TLS handshake is stalled (http_timeout_ms). */
+#define HTTP_STALL_WAIT_MS 1
 /* A PEM certificate chain or key larger than this is a wrong path, not a credential. */
 #define HTTP_PEM_MAX_BYTES (1024 * 1024)
 /* A request target longer than this is not one of ours (MHD's pool bounds it anyway). */
@@ -124,6 +126,7 @@ struct http {
     size_t nheld, held_cap;
     size_t nresumed; /* requests with resumed set */
     size_t ncorked;  /* requests with corked set */
+    size_t nstalled; /* TLS connections whose handshake waits for the client (tlsconn) */
     size_t buffered; /* bytes of request bodies allocated, all connections */
     uint64_t busy;   /* requests refused for HTTP_BUFFERED_MAX */
 
@@ -406,7 +409,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         const union MHD_ConnectionInfo *fd =
                 MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (ci != NULL && ci->tls_session != NULL && fd != NULL)
-            *socket_context = tlsconn_open(ci->tls_session, fd->connect_fd);
+            *socket_context = tlsconn_open(ci->tls_session, fd->connect_fd, &h->nstalled);
     } else if (*socket_context != NULL) {
         tlsconn_close(*socket_context);
         *socket_context = NULL;
@@ -756,6 +759,18 @@ int http_timeout_ms(struct http *h)
     MHD_UNSIGNED_LONG_LONG ms = 0;
     if (MHD_get_timeout(h->mhd, &ms) != MHD_YES)
         return -1;
+    /*
+     * A TLS handshake that waits for the client's next bytes leaves its
+     * connection marked readable in MHD, which then asks for no wait at
+     * all until the handshake ends or times out: one stalled client (or
+     * any client a round trip away, for that round trip) would hold the
+     * loop at 100% CPU. While one is stalled, wait at least
+     * HTTP_STALL_WAIT_MS: the client's bytes wake the loop anyway (its
+     * socket is in MHD's epoll set); only work buffered in user space
+     * waits that long.
+     */
+    if (ms == 0 && h->nstalled > 0)
+        return HTTP_STALL_WAIT_MS;
     return ms > 60000 ? 60000 : (int)ms;
 }
 

@@ -98,6 +98,9 @@ int main(int argc, char **argv)
      * Fixing the trim threshold also fixes the mmap threshold (glibc stops
      * adapting it), so it is raised too: an agent's sync body of a few MB
      * is then reused heap, not a fresh mmap with its page faults each time.
+     * This tunes glibc's allocator, nordlysd's in builds without jemalloc
+     * (src/ctld/CMakeLists.txt); jemalloc keeps freed pages and gives them
+     * back over seconds (its decay), not at the end of each batch.
      */
     mallopt(M_TRIM_THRESHOLD, CTLD_HEAP_KEEP_BYTES);
     mallopt(M_TOP_PAD, CTLD_HEAP_PAD_BYTES);

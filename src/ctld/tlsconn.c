@@ -38,16 +38,49 @@ struct tlsconn {
      * again, and pushes as before.
      */
     bool tcp_uncorked;
+    bool handshaken; /* the client's Finished arrived (on_finished) */
+    bool stalled;    /* mid-handshake, and the last read found nothing: counted in *nstalled */
+    size_t *nstalled;
     size_t off, len; /* buf[off, len) not yet given to GnuTLS */
     unsigned char buf[TLSCONN_RECV_BYTES];
 };
 
+static void set_stalled(struct tlsconn *c, bool stalled)
+{
+    if (c->stalled == stalled)
+        return;
+    c->stalled = stalled;
+    if (stalled)
+        (*c->nstalled)++;
+    else
+        (*c->nstalled)--;
+}
+
 static ssize_t recv_into(struct tlsconn *c, void *data, size_t size)
 {
     ssize_t n = recv(c->fd, data, size, 0);
+    int e = n < 0 ? errno : 0;
     if (n < 0)
-        gnutls_transport_set_errno(c->session, errno);
+        gnutls_transport_set_errno(c->session, e);
+    set_stalled(c, !c->handshaken && (e == EAGAIN || e == EWOULDBLOCK));
     return n;
+}
+
+/* GnuTLS's hook after each handshake message: the client's Finished ends the handshake. */
+static int on_finished(gnutls_session_t session, unsigned int type, unsigned int when,
+                       unsigned int incoming, const gnutls_datum_t *msg)
+{
+    (void)type;
+    (void)when;
+    (void)msg;
+    gnutls_transport_ptr_t recv_ptr = NULL, send_ptr = NULL;
+    gnutls_transport_get_ptr2(session, &recv_ptr, &send_ptr);
+    struct tlsconn *c = recv_ptr;
+    if (incoming && c != NULL) {
+        c->handshaken = true;
+        set_stalled(c, false);
+    }
+    return 0;
 }
 
 /* GnuTLS's pull function: at most size bytes, from buf first. */
@@ -85,24 +118,30 @@ static int pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
     return r;
 }
 
-struct tlsconn *tlsconn_open(gnutls_session_t session, int fd)
+struct tlsconn *tlsconn_open(gnutls_session_t session, int fd, size_t *nstalled)
 {
     struct tlsconn *c = xmalloc(sizeof(*c));
     c->session = session;
     c->fd = fd;
     c->corked = false;
     c->tcp_uncorked = false;
+    c->handshaken = false;
+    c->stalled = false;
+    c->nstalled = nstalled;
     c->off = c->len = 0;
     /* Sending stays GnuTLS's own (on fd); only receiving goes through c. */
     gnutls_transport_set_ptr2(session, c, (gnutls_transport_ptr_t)(intptr_t)fd);
     gnutls_transport_set_pull_function(session, pull);
     gnutls_transport_set_pull_timeout_function(session, pull_timeout);
+    gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_FINISHED, GNUTLS_HOOK_POST,
+                                       on_finished);
     return c;
 }
 
 /* MHD has deinitialised the session by now: only our memory is touched. */
 void tlsconn_close(struct tlsconn *c)
 {
+    set_stalled(c, false);
     free(c);
 }
 

@@ -10,7 +10,15 @@
  *   TLSCONN_RECV_BYTES) at once and serves GnuTLS from it. Bytes kept here
  *   past the current record are safe with MHD's edge-triggered epoll:
  *   MHD marks a connection unreadable only when a read answers EAGAIN,
- *   which tlsconn does only with its buffer empty and the socket drained.
+ *   and GnuTLS answers EAGAIN only when its pull did, or after a record
+ *   that carried no data (an empty one, a TLS 1.3 post-handshake message):
+ *   then what follows waits for the client's next bytes, as it did in the
+ *   kernel before tlsconn.
+ * - A stalled handshake: while a client's handshake waits for its next
+ *   bytes, MHD keeps the connection marked readable (it clears that only
+ *   after the handshake) and asks its caller not to wait at all, so the
+ *   loop would spin. tlsconn counts such connections (*nstalled) so that
+ *   http.c can wait a little instead.
  * - Sending: MHD hands an answer's header and body to GnuTLS in two calls
  *   (two records, two sends); tlsconn_cork gathers them, tlsconn_uncork
  *   sends them as one record.
@@ -30,9 +38,11 @@ struct tlsconn;
 
 /*
  * Takes over session's receiving (it reads fd itself from now on).
- * session and fd stay MHD's; they must outlive the tlsconn.
+ * session and fd stay MHD's; they must outlive the tlsconn. *nstalled
+ * (the caller's, for all its connections) counts those whose handshake
+ * waits for the client.
  */
-struct tlsconn *tlsconn_open(gnutls_session_t session, int fd);
+struct tlsconn *tlsconn_open(gnutls_session_t session, int fd, size_t *nstalled);
 void tlsconn_close(struct tlsconn *c);
 
 /* Gather what GnuTLS is given from now on into one record. */
