@@ -115,7 +115,9 @@ int nl_residency_parse(const char *text, struct nl_residency *out, struct nl_err
     if (strlen(text) == 2 && isalpha((unsigned char)text[0]) && isalpha((unsigned char)text[1])) {
         out->code[0] = (char)toupper((unsigned char)text[0]);
         out->code[1] = (char)toupper((unsigned char)text[1]);
+        /* Every byte set: a spec is compared and copied as bytes (the simulator's determinism). */
         out->code[2] = '\0';
+        out->code[3] = '\0';
         return 0;
     }
     return nl_err_set(err, -EINVAL,
