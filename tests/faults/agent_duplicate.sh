@@ -12,9 +12,7 @@
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 . "$NL_TEST_LIB/ledger.sh"
-nl_tmpdir
-nl_ledger_init
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --node-timeout-ms 3000
+nl_ledger_facility
 set -- $(nl_nodes)
 [ $# -ge 4 ] || nl_fail "the dev facility should have 4 nodes, has: $*"
 N0=$1 N1=$2 N2=$3 N3=$4

@@ -12,11 +12,7 @@
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 . "$NL_TEST_LIB/ledger.sh"
-nl_tmpdir
-nl_ledger_init
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --node-timeout-ms 3000
-NODES=$(nl_nodes | paste -sd, -)
-NNODES=$(nl_nodes | wc -l)
+nl_ledger_facility
 body() {
     printf '{"name":"orphaning","gpus":4,"requeue":true,"command":["sh","-c","S=600; [ \\"$NORDLYS_RUN\\" -ge 2 ] && S=2; sh %s %s $S & wait"]}' \
         "$NL_TEST_LIB/ledger-job.sh" "$LEDGER"

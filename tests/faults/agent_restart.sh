@@ -14,11 +14,7 @@
 set -u
 . "$NL_TEST_LIB/daemon.sh"
 . "$NL_TEST_LIB/ledger.sh"
-nl_tmpdir
-nl_ledger_init
-nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --node-timeout-ms 3000
-NODES=$(nl_nodes | paste -sd, -)
-NNODES=$(nl_nodes | wc -l)
+nl_ledger_facility
 STATE="$NL_TMP/agent-a0"
 
 # ---- 1. four jobs run under agent a0 ----

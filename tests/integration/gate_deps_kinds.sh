@@ -17,14 +17,11 @@
 # - each refusal names what is wrong.
 set -u
 . "$NL_TEST_LIB/daemon.sh"
+. "$NL_TEST_LIB/jobs.sh"
 nl_tmpdir
 nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 50 --keep-invalid-depend
 nl_agents_start 2
 C=$NORDLYS_CLI
-sub() { $C submit --parsable "$@" || nl_fail "submit $*"; }
-state() { nl_http GET "/v1/jobs/$1"; nl_json .job.state; }
-wait_state() { nl_wait "/v1/jobs/$1" ".job.state == \"$2\"" "${3:-60}"; }
-jq_is() { nl_http GET "/v1/jobs/$1"; nl_expect 200 "$2"; }
 refused() { # DEP WORDS [SUBMIT OPTIONS]
     _dep=$1 _says=$2
     shift 2

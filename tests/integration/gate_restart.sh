@@ -10,6 +10,7 @@
 # array makes no task beyond its tenant's queue bound (--tenant-queue-max).
 set -u
 . "$NL_TEST_LIB/daemon.sh"
+. "$NL_TEST_LIB/jobs.sh"
 nl_tmpdir
 S=$NL_TMP/state
 ARGS="--sched-interval-ms 10 --sync-interval-ms 50"
@@ -17,8 +18,7 @@ nl_ctld_start "$S" $ARGS
 PORT=$NL_PORT
 nl_agents_start 2
 C=$NORDLYS_CLI
-sub() { $C submit --parsable "$@" || nl_fail "submit $*"; }
-wait_state() { nl_wait "/v1/jobs/$1" ".job.state == \"$2\"" "${3:-90}"; }
+NL_WAIT_STATE_S=90
 # Tasks 0..5 run through; from 6 on each waits for the file "go", made after
 # the restart: the kill lands mid-run however fast or slow the machine is.
 cat >"$NL_TMP/t.sh" <<EOT

@@ -3,6 +3,10 @@
 # of one job were alive at the same time. Source after daemon.sh.
 #
 #   nl_ledger_init               LEDGER=$NL_TMP/ledger (empty)
+#   nl_ledger_facility           the fault suite's start: a temp dir, the
+#                                ledger, and a controller on $NL_TMP/state
+#                                with quick timers (node timeout 3 s); sets
+#                                NODES (comma list) and NNODES
 #   nl_ledger_body SECONDS [JSON]  a job request body (JSON) whose command is
 #                                tests/lib/ledger-job.sh LEDGER SECONDS; JSON
 #                                adds fields (',"gpus":4')
@@ -14,6 +18,14 @@
 nl_ledger_init() {
     LEDGER="$NL_TMP/ledger"
     : >"$LEDGER"
+}
+
+nl_ledger_facility() {
+    nl_tmpdir
+    nl_ledger_init
+    nl_ctld_start "$NL_TMP/state" --sched-interval-ms 10 --sync-interval-ms 100 --node-timeout-ms 3000
+    NODES=$(nl_nodes | paste -sd, -)
+    NNODES=$(nl_nodes | wc -l)
 }
 
 nl_ledger_body() {
